@@ -35,8 +35,8 @@ class TransformError(BridgeError):
     """Base of the TF lookup errors (tf2's ``TransformException``)."""
 
 
-class LookupError_(TransformError):  # noqa: N801 - mirrors tf2's LookupException without shadowing builtins
-    """A frame is unknown."""
+class FrameLookupError(TransformError):
+    """A frame is unknown (tf2's ``LookupException``)."""
 
 
 class ConnectivityError(TransformError):
