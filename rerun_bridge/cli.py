@@ -1,0 +1,233 @@
+"""``rerun-bridge``: the command line.
+
+Exit codes: 0 when something was converted (warnings are printed, not fatal), 1 when nothing could be,
+2 for wrong arguments or unreadable inputs. Errors name the file and the topic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rerun_bridge import __version__
+from rerun_bridge.errors import BridgeError
+
+EXIT_OK = 0
+EXIT_NOTHING_CONVERTED = 1
+EXIT_USAGE = 2
+
+# A --start / --end below this many seconds is an offset from the recording's start, above it an epoch time.
+_OFFSET_LIMIT_S = 1e9
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line.rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _rate(count: int, duration_ns: int) -> str:
+    if count < 2 or duration_ns <= 0:
+        return "-"
+    return f"{(count - 1) / (duration_ns / 1e9):.1f} Hz"
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from rerun_bridge.convert.registry import lookup
+    from rerun_bridge.sources.bag import open_bag
+    from rerun_bridge.sources.decoding import TypeResolver
+
+    status = EXIT_OK
+    for path in args.bags:
+        with open_bag(path) as bag:
+            topics = bag.topics()
+            bounds = bag.time_bounds()
+            duration = (bounds[1] - bounds[0]) if bounds else 0
+            resolver = TypeResolver(topics, bag.ros_distro)
+            kind = ", ".join(sorted({type(s).__name__.removesuffix("Storage").lower() for s in bag.storages}))
+            print(
+                f"{bag.path}: {len(bag.storages)} file(s), storage {kind}, "
+                f"{sum(t.message_count for t in topics)} messages, {duration / 1e9:.3f} s"
+            )
+            if bounds:
+                print(f"start {bounds[0] / 1e9:.9f}  end {bounds[1] / 1e9:.9f}")
+            rows = []
+            for topic in topics:
+                choice = resolver.choose(topic.type_name, topic.serialization_format)
+                converter = lookup(topic.type_name)
+                if choice.decoder is None:
+                    target = "skipped (no definition)"
+                elif converter is None:
+                    target = "raw"
+                else:
+                    target = ", ".join(converter.archetypes)
+                rows.append(
+                    [
+                        topic.name,
+                        topic.type_name,
+                        str(topic.message_count),
+                        _rate(topic.message_count, duration),
+                        target,
+                    ]
+                )
+            _print_table(["topic", "type", "count", "rate", "converter"], rows)
+            for problem in bag.problems:
+                print(f"warning: {problem}", file=sys.stderr)
+    return status
+
+
+def cmd_types(_args: argparse.Namespace) -> int:
+    from rerun_bridge.convert.registry import all_converters
+
+    for conv in all_converters():
+        print(f"{conv.type_name}  {', '.join(conv.archetypes)}")
+    return EXIT_OK
+
+
+def _time_arg(text: str | None, bag_start_ns: int | None) -> int | None:
+    from rerun_bridge.model.timeline import NANOS_PER_SECOND, parse_time_arg
+
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        return parse_time_arg(text)
+    if seconds < _OFFSET_LIMIT_S:
+        return (bag_start_ns or 0) + round(seconds * NANOS_PER_SECOND)
+    return round(seconds * NANOS_PER_SECOND)
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, drawn only for work that lasts and only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.last_draw = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.started < 1.0 or (now - self.last_draw < 0.2 and done < total):
+            return
+        self.last_draw = now
+        fraction = min(done / total, 1.0) if total else 1.0
+        bar = "#" * int(fraction * 30)
+        print(
+            f"\r[{bar:<30}] {fraction:6.1%} {done}/{total} messages, {now - self.started:.1f} s",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def finish(self) -> None:
+        if self.enabled and self.last_draw:
+            print(file=sys.stderr)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from rerun_bridge.replay import TopicSelection, convert_bags
+    from rerun_bridge.sources.bag import open_bag
+
+    try:
+        include = re.compile(args.topics) if args.topics else None
+        exclude = re.compile(args.exclude) if args.exclude else None
+    except re.error as err:
+        print(f"error: bad regular expression: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    starts = []
+    for path in args.bags:
+        with open_bag(path) as bag:
+            bounds = bag.time_bounds()
+            if bounds:
+                starts.append(bounds[0])
+    first_start = min(starts) if starts else None
+    try:
+        selection = TopicSelection(
+            include, exclude, _time_arg(args.start, first_start), _time_arg(args.end, first_start)
+        )
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
+    started = time.monotonic()
+    summary = convert_bags(
+        args.bags,
+        args.output,
+        args.mcap,
+        selection,
+        progress=progress,
+        warn=lambda message: print(
+            f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
+        ),
+    )
+    progress.finish()
+    elapsed = time.monotonic() - started
+    rows = [
+        [t.topic, t.type_name, t.kind.value, str(t.messages), str(t.rows), str(t.skipped), str(t.errors)]
+        for t in sorted(summary.topics, key=lambda t: t.topic)
+    ]
+    if not args.quiet:
+        _print_table(["topic", "type", "result", "messages", "rows", "skipped", "errors"], rows)
+    print(
+        f"wrote {summary.rrd_path}"
+        + (f" and {summary.mcap_path} ({summary.mcap_messages} messages)" if summary.mcap_path else "")
+        + f" in {elapsed:.2f} s"
+    )
+    if not summary.converted_anything:
+        print("error: nothing could be converted", file=sys.stderr)
+        return EXIT_NOTHING_CONVERTED
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rerun-bridge", description=__doc__.splitlines()[0] if __doc__ else ""
+    )
+    parser.add_argument("--version", action="version", version=f"rerun-bridge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="list a recording's topics: type, count, rate, converter")
+    info.add_argument("bags", nargs="+", help="bag folder, or .mcap / .db3 file")
+    info.set_defaults(func=cmd_info)
+
+    types = sub.add_parser("types", help="list the supported ROS types and the archetypes they become")
+    types.set_defaults(func=cmd_types)
+
+    convert = sub.add_parser("convert", help="convert recordings to .rrd (and a raw .mcap)")
+    convert.add_argument("bags", nargs="+", help="bag folders, or .mcap / .db3 files")
+    convert.add_argument("-o", "--output", required=True, type=Path, help="output .rrd")
+    convert.add_argument("--mcap", type=Path, help="also write the selected topics, unchanged, to this .mcap")
+    convert.add_argument("--topics", help="only topics matching this regular expression (re.search)")
+    convert.add_argument("--exclude", help="leave out topics matching this regular expression")
+    convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
+    convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
+    convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
+    convert.set_defaults(func=cmd_convert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s"
+    )
+    try:
+        return int(args.func(args))
+    except BridgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

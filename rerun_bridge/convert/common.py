@@ -1,0 +1,62 @@
+"""Small helpers shared by the converter modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rerun_bridge.model.rows import Row
+
+
+def frame_row(entity_path: str, frame_id: str) -> Row | None:
+    """The ``CoordinateFrame`` row that places an entity in its TF frame (None for an empty frame_id)."""
+    if not frame_id:
+        return None
+    return Row(entity_path, "CoordinateFrame", {"frame": [frame_id]})
+
+
+def header_frame(msg: Any) -> str:
+    """``msg.header.frame_id`` with the leading slash tf2 ignores stripped ('' when absent)."""
+    header = getattr(msg, "header", None)
+    frame = getattr(header, "frame_id", "") if header is not None else ""
+    return str(frame).lstrip("/")
+
+
+def vec3(obj: Any) -> npt.NDArray[np.float64]:
+    """``geometry_msgs/Vector3`` or ``Point`` as a (3,) array."""
+    return np.array([obj.x, obj.y, obj.z], dtype=np.float64)
+
+
+def quat_xyzw(obj: Any) -> npt.NDArray[np.float64]:
+    """``geometry_msgs/Quaternion`` as (x, y, z, w)."""
+    return np.array([obj.x, obj.y, obj.z, obj.w], dtype=np.float64)
+
+
+def as_bytes(data: Any) -> bytes:
+    """A ``uint8[]`` field as bytes: rclpy gives array.array or bytes, rosbags a numpy array, mcap bytes."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, np.ndarray):
+        return data.tobytes()
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    if hasattr(data, "tobytes"):
+        return bytes(data.tobytes())
+    return bytes(data)
+
+
+def as_float_array(data: Any) -> npt.NDArray[np.float64]:
+    """A numeric sequence field (list, array.array, numpy) as float64."""
+    if isinstance(data, np.ndarray):
+        return data.astype(np.float64, copy=False)
+    return np.asarray(list(data) if not hasattr(data, "__len__") else data, dtype=np.float64)
+
+
+def with_frame(rows: list[Row], entity_path: str, frame_id: str) -> list[Row]:
+    """Append the entity's coordinate-frame row when it has one."""
+    frame = frame_row(entity_path, frame_id)
+    if frame is not None:
+        rows.append(frame)
+    return rows

@@ -1,0 +1,90 @@
+"""geometry_msgs: transforms, poses, points, vectors, twists, wrenches and polygons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
+from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.convert.tf2_msgs import transform_row
+from rerun_bridge.model.rows import Row
+
+TWIST_NAMES = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
+WRENCH_NAMES = ["force/x", "force/y", "force/z", "torque/x", "torque/y", "torque/z"]
+
+
+def pose_rows(entity_path: str, poses: list[Any]) -> list[Row]:
+    """Poses as ``InstancePoses3D`` (Rerun's mapping) plus their origins as ``Points3D`` so they show."""
+    translations = np.array([vec3(p.position) for p in poses], dtype=np.float64).reshape(-1, 3)
+    quaternions = np.array([quat_xyzw(p.orientation) for p in poses], dtype=np.float64).reshape(-1, 4)
+    return [
+        Row(entity_path, "InstancePoses3D", {"translations": translations, "quaternions": quaternions}),
+        Row(entity_path, "Points3D", {"positions": translations.astype(np.float32)}),
+    ]
+
+
+def vector_scalars(entity_path: str, first: Any, second: Any, names: list[str]) -> list[Row]:
+    values = np.concatenate([vec3(first), vec3(second)])
+    return [
+        Row(entity_path, "Scalars", {"scalars": values}),
+        Row(entity_path, "SeriesLines", {"names": names}),
+    ]
+
+
+@converter("geometry_msgs/msg/TransformStamped", "Transform3D")
+def convert_transform_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return [transform_row(msg, ctx.entity_path, ctx.static)]
+
+
+@converter("geometry_msgs/msg/PoseStamped", "InstancePoses3D", "Points3D", "CoordinateFrame")
+def convert_pose_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_frame(pose_rows(ctx.entity_path, [msg.pose]), ctx.entity_path, header_frame(msg))
+
+
+@converter("geometry_msgs/msg/PoseWithCovarianceStamped", "InstancePoses3D", "Points3D", "CoordinateFrame")
+def convert_pose_with_covariance_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_frame(pose_rows(ctx.entity_path, [msg.pose.pose]), ctx.entity_path, header_frame(msg))
+
+
+@converter("geometry_msgs/msg/PoseArray", "InstancePoses3D", "Points3D", "CoordinateFrame")
+def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_frame(pose_rows(ctx.entity_path, list(msg.poses)), ctx.entity_path, header_frame(msg))
+
+
+@converter("geometry_msgs/msg/PointStamped", "Points3D", "CoordinateFrame")
+def convert_point_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    rows = [Row(ctx.entity_path, "Points3D", {"positions": vec3(msg.point).astype(np.float32).reshape(1, 3)})]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+@converter("geometry_msgs/msg/Vector3Stamped", "Arrows3D", "CoordinateFrame")
+def convert_vector3_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    rows = [Row(ctx.entity_path, "Arrows3D", {"vectors": vec3(msg.vector).astype(np.float32).reshape(1, 3)})]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+@converter("geometry_msgs/msg/Twist", "Scalars", "SeriesLines")
+def convert_twist(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return vector_scalars(ctx.entity_path, msg.linear, msg.angular, TWIST_NAMES)
+
+
+@converter("geometry_msgs/msg/TwistStamped", "Scalars", "SeriesLines")
+def convert_twist_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return vector_scalars(ctx.entity_path, msg.twist.linear, msg.twist.angular, TWIST_NAMES)
+
+
+@converter("geometry_msgs/msg/WrenchStamped", "Scalars", "SeriesLines")
+def convert_wrench_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return vector_scalars(ctx.entity_path, msg.wrench.force, msg.wrench.torque, WRENCH_NAMES)
+
+
+@converter("geometry_msgs/msg/PolygonStamped", "LineStrips3D", "CoordinateFrame")
+def convert_polygon_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
+    points = [[p.x, p.y, p.z] for p in msg.polygon.points]
+    if points:
+        points.append(points[0])  # RViz draws polygons closed
+    strip = np.array(points, dtype=np.float32).reshape(-1, 3)
+    rows = [Row(ctx.entity_path, "LineStrips3D", {"strips": [strip]})]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))

@@ -1,0 +1,81 @@
+"""The converter registry: ROS type name -> pure conversion function.
+
+Converters live one module per ROS package (``sensor_msgs.py``, ``geometry_msgs.py``, ...) and register
+themselves with :func:`converter` when :mod:`rerun_bridge.convert` is imported. A converter reads message
+fields by duck typing, so it takes rclpy messages, rosbags dataclasses and mcap-ros2 decoded objects alike;
+it has no I/O and no global state. It returns the rows of one message and raises
+:class:`~rerun_bridge.errors.ConversionError` for a message it cannot make sense of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from rerun_bridge.model.rows import Row
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertContext:
+    """What a converter may know besides the message itself."""
+
+    topic: str
+    type_name: str
+    entity_path: str
+    #: Per-converter options from the config (e.g. ``colormap`` for point clouds).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: True for topics whose data holds at every time (``/tf_static``).
+    static: bool = False
+
+
+ConverterFunc = Callable[[Any, ConvertContext], list[Row]]
+
+
+@dataclass(frozen=True, slots=True)
+class Converter:
+    """A registered converter and the archetypes it produces (shown by ``rerun-bridge types``)."""
+
+    type_name: str
+    func: ConverterFunc
+    archetypes: tuple[str, ...]
+
+
+_REGISTRY: Final[dict[str, Converter]] = {}
+
+
+def normalize_type_name(type_name: str) -> str:
+    """``sensor_msgs/Image`` and ``sensor_msgs/msg/Image`` name the same type; we key on the latter."""
+    parts = type_name.strip("/").split("/")
+    if len(parts) == 2:
+        return f"{parts[0]}/msg/{parts[1]}"
+    return "/".join(parts)
+
+
+def converter(type_name: str, *archetypes: str) -> Callable[[ConverterFunc], ConverterFunc]:
+    """Register ``func`` as the converter for ``type_name``."""
+
+    def register(func: ConverterFunc) -> ConverterFunc:
+        key = normalize_type_name(type_name)
+        if key in _REGISTRY:
+            raise ValueError(f"two converters registered for {key}")
+        _REGISTRY[key] = Converter(key, func, archetypes)
+        return func
+
+    return register
+
+
+def lookup(type_name: str) -> Converter | None:
+    """The converter for a type, or None (the caller then keeps the message as raw columns)."""
+    _load_builtin_converters()
+    return _REGISTRY.get(normalize_type_name(type_name))
+
+
+def all_converters() -> list[Converter]:
+    _load_builtin_converters()
+    return sorted(_REGISTRY.values(), key=lambda conv: conv.type_name)
+
+
+def _load_builtin_converters() -> None:
+    # Importing the package registers every built-in converter module exactly once.
+    import rerun_bridge.convert.builtin  # noqa: F401

@@ -1,0 +1,31 @@
+"""std_msgs: text as ``TextLog`` rows, numbers as ``Scalars``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.model.rows import Row
+
+NUMERIC_TYPES = (
+    "Bool", "Byte", "Char", "Float32", "Float64", "Int8", "Int16", "Int32", "Int64",
+    "UInt8", "UInt16", "UInt32", "UInt64",
+)  # fmt: skip
+
+
+@converter("std_msgs/msg/String", "TextLog")
+def convert_string(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return [Row(ctx.entity_path, "TextLog", {"text": [str(msg.data)]})]
+
+
+def convert_number(msg: Any, ctx: ConvertContext) -> list[Row]:
+    data = msg.data
+    if isinstance(data, bytes | bytearray):  # std_msgs/Byte and Char arrive as one byte in some readers
+        data = data[0] if data else 0
+    return [Row(ctx.entity_path, "Scalars", {"scalars": np.array([float(data)], dtype=np.float64)})]
+
+
+for _name in NUMERIC_TYPES:
+    converter(f"std_msgs/msg/{_name}", "Scalars")(convert_number)

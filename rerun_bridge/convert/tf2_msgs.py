@@ -1,0 +1,39 @@
+"""tf2_msgs: every TF edge becomes a ``Transform3D`` between Rerun named frames.
+
+Dynamic edges (``/tf``) are rows on the topic's entity, one per transform, each at its own header stamp, as
+Rerun's own importer logs them. Static edges (``/tf_static``) are static rows on one entity per child frame,
+``/tf_static/<child>``, because static data keeps only the last row of an entity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rerun_bridge.convert.common import quat_xyzw, vec3
+from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.errors import ConversionError
+from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.rows import Row
+from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
+
+
+def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
+    """One ``geometry_msgs/TransformStamped`` as a Transform3D row from child to parent frame."""
+    parent = str(transform.header.frame_id).lstrip("/")
+    child = str(transform.child_frame_id).lstrip("/")
+    if not parent or not child:
+        raise ConversionError(f"transform with an empty frame id (parent {parent!r}, child {child!r})")
+    components = {
+        "translation": vec3(transform.transform.translation).reshape(1, 3),
+        "quaternion": quat_xyzw(transform.transform.rotation).reshape(1, 4),
+        "parent_frame": [parent],
+        "child_frame": [child],
+    }
+    if static:
+        return Row(str(EntityPath.parse(entity_path).join(child)), "Transform3D", components, static=True)
+    return Row(entity_path, "Transform3D", components, times={ROS_TIME: stamp_to_ns(transform.header.stamp)})
+
+
+@converter("tf2_msgs/msg/TFMessage", "Transform3D")
+def convert_tf_message(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return [transform_row(t, ctx.entity_path, ctx.static) for t in msg.transforms]

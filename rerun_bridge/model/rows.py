@@ -1,0 +1,59 @@
+"""Rows: what a converter returns and every sink consumes.
+
+A row is one archetype on one entity at one point in time. Each component value is a *batch*: a numpy
+array whose first axis counts instances (``(N, 3)`` positions, ``(6,)`` scalars) or a list with one entry
+per instance (``["INFO"]``, ``[jpeg_bytes]``). Components use the Python field names of Rerun 0.41's
+archetypes (``positions``, ``buffer``, ``child_frame``); their stored column names are
+``Archetype:field`` (:func:`column_name`).
+
+``extra`` holds columns outside the archetype's own fields (a point cloud's ``ring`` or ``t``); they are
+stored under the same archetype name, as Rerun's own MCAP importer does (``Points3D:intensity``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+Batch: TypeAlias = "npt.NDArray[Any] | Sequence[Any]"
+
+
+def column_name(archetype: str, field_name: str) -> str:
+    """The stored column name of a component, as Rerun writes it (``Points3D:positions``)."""
+    return f"{archetype}:{field_name}"
+
+
+def batch_length(batch: Batch) -> int:
+    """Number of instances in a batch; a 0-d array counts as one."""
+    if isinstance(batch, np.ndarray):
+        return 1 if batch.ndim == 0 else int(batch.shape[0])
+    return len(batch)
+
+
+@dataclass(slots=True)
+class Row:
+    """One archetype's components on one entity.
+
+    ``times`` overrides or adds timeline values for this row only (each TF edge carries its own stamp);
+    the pipeline fills in the message's own ``log_time`` / ``ros_time`` for the rest. Static rows have no
+    time at all: they hold at every time (``/tf_static``, a robot description).
+    """
+
+    entity_path: str
+    archetype: str
+    components: Mapping[str, Batch]
+    extra: Mapping[str, Batch] = field(default_factory=dict)
+    times: Mapping[str, int] = field(default_factory=dict)
+    static: bool = False
+
+    def column_names(self) -> list[str]:
+        return [column_name(self.archetype, name) for name in (*self.components, *self.extra)]
+
+    def num_instances(self) -> int:
+        """The largest batch length: what a viewer would draw for this row."""
+        lengths = [batch_length(b) for b in (*self.components.values(), *self.extra.values())]
+        return max(lengths, default=0)

@@ -1,0 +1,139 @@
+"""The shared pipeline: decoded message -> converter -> rows -> sinks, with per-topic accounting.
+
+Both the bag replay and the live node feed it. A message that fails to convert is counted against its
+topic and warned about once (later failures are only counted); everything else keeps flowing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from rerun_bridge.convert.raw import convert_raw
+from rerun_bridge.convert.registry import ConvertContext, ConverterFunc, lookup, normalize_type_name
+from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.rows import Row
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
+
+log = logging.getLogger(__name__)
+
+STATIC_TOPICS = frozenset({"/tf_static"})
+
+
+class TopicKind(Enum):
+    CONVERTED = "converted"
+    RAW = "raw"
+    SKIPPED = "skipped"
+
+
+class RowSink(Protocol):
+    def write(self, rows: list[Row], default_times: Mapping[str, int]) -> None: ...
+
+
+@dataclass(slots=True)
+class TopicStats:
+    """What happened to one topic; printed in the closing summary."""
+
+    topic: str
+    type_name: str
+    kind: TopicKind
+    entity_path: str
+    archetypes: tuple[str, ...] = ()
+    messages: int = 0
+    rows: int = 0
+    errors: int = 0
+    skipped: int = 0
+    first_error: str = ""
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class _Topic:
+    stats: TopicStats
+    func: ConverterFunc | None
+    context: ConvertContext
+
+
+@dataclass(slots=True)
+class Pipeline:
+    sinks: list[RowSink]
+    warn: Callable[[str], None] = log.warning
+    _topics: dict[str, _Topic] = field(default_factory=dict)
+
+    def add_topic(
+        self,
+        topic: str,
+        type_name: str,
+        entity_path: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        skip_reason: str = "",
+    ) -> TopicStats:
+        """Decide once per topic how it converts; ``skip_reason`` marks it undecodable."""
+        path = entity_path or str(EntityPath.from_topic(topic))
+        context = ConvertContext(
+            topic=topic,
+            type_name=normalize_type_name(type_name),
+            entity_path=path,
+            options=options or {},
+            static=topic in STATIC_TOPICS,
+        )
+        converter = lookup(type_name)
+        if skip_reason:
+            kind, func, archetypes = TopicKind.SKIPPED, None, ()
+            self.warn(f"topic {topic} ({type_name}) skipped: {skip_reason}")
+        elif converter is None:
+            kind, func, archetypes = TopicKind.RAW, convert_raw, ()
+            self.warn(f"topic {topic}: no converter for {type_name}; its fields are kept as raw columns")
+        else:
+            kind, func, archetypes = TopicKind.CONVERTED, converter.func, converter.archetypes
+        stats = TopicStats(topic, context.type_name, kind, path, archetypes, reason=skip_reason)
+        self._topics[topic] = _Topic(stats, func, context)
+        return stats
+
+    def topic_stats(self) -> list[TopicStats]:
+        return [entry.stats for entry in self._topics.values()]
+
+    def stats_of(self, topic: str) -> TopicStats | None:
+        entry = self._topics.get(topic)
+        return entry.stats if entry else None
+
+    def count_skipped(self, topic: str) -> None:
+        entry = self._topics[topic]
+        entry.stats.messages += 1
+        entry.stats.skipped += 1
+
+    def record_error(self, topic: str, error: str, message: bool = False) -> None:
+        """Count a failure; warn for the first one of each topic. ``message``: it also ends that message
+        (a decode failure, where :meth:`process` is never reached)."""
+        stats = self._topics[topic].stats
+        stats.errors += 1
+        stats.messages += int(message)
+        if not stats.first_error:
+            stats.first_error = error
+            self.warn(
+                f"topic {topic} ({stats.type_name}): {error} (further errors on this topic are counted)"
+            )
+
+    def process(self, topic: str, msg: Any, log_time_ns: int) -> list[Row]:
+        """Convert one decoded message and hand its rows to every sink."""
+        entry = self._topics[topic]
+        entry.stats.messages += 1
+        if entry.func is None:
+            entry.stats.skipped += 1
+            return []
+        try:
+            rows = entry.func(msg, entry.context)
+        except Exception as err:  # any converter failure is data's fault, never the bridge's end
+            self.record_error(topic, f"{type(err).__name__}: {err}")
+            return []
+        times = {LOG_TIME: log_time_ns}
+        stamp = header_stamp_ns(msg)
+        if stamp is not None:
+            times[ROS_TIME] = stamp
+        for sink in self.sinks:
+            sink.write(rows, times)
+        entry.stats.rows += len(rows)
+        return rows

@@ -1,0 +1,176 @@
+"""Bag replay: read recordings, decode, convert, and write .rrd and raw .mcap outputs."""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rerun_bridge.convert.registry import normalize_type_name
+from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sources.bag import Bag, open_bag
+from rerun_bridge.sources.decoding import Decoder, DecoderChoice, TypeResolver
+from rerun_bridge.sources.records import MessageDefinition, RawMessage, TopicInfo
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSelection:
+    """``--topics`` / ``--exclude`` regular expressions (``re.search``) and a time window in ns."""
+
+    include: re.Pattern[str] | None = None
+    exclude: re.Pattern[str] | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+
+    def accepts(self, topic: str) -> bool:
+        if self.include is not None and not self.include.search(topic):
+            return False
+        return not (self.exclude is not None and self.exclude.search(topic))
+
+
+@dataclass(slots=True)
+class ConvertSummary:
+    topics: list[TopicStats]
+    rrd_path: Path | None
+    mcap_path: Path | None
+    warnings: list[str] = field(default_factory=list)
+    mcap_messages: int = 0
+
+    @property
+    def converted_anything(self) -> bool:
+        return any(t.rows > 0 for t in self.topics)
+
+
+@dataclass(slots=True)
+class _BagTopic:
+    info: TopicInfo
+    choice: DecoderChoice
+
+
+def _definition_for(info: TopicInfo, choice: DecoderChoice) -> MessageDefinition | None:
+    """The schema to store in the MCAP re-recording: the bag's own, else one generated from the typestore."""
+    if info.definition is not None:
+        return info.definition
+    if choice.typestore is None:
+        return None
+    text, _digest = choice.typestore.generate_msgdef(info.type_name, ros_version=2)
+    return MessageDefinition("ros2msg", text)
+
+
+def convert_bags(
+    paths: Sequence[str | Path],
+    rrd_path: str | Path | None,
+    mcap_path: str | Path | None = None,
+    selection: TopicSelection | None = None,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] | None = None,
+    application_id: str = "rerun_bridge",
+    extra_sinks: Sequence[RowSink] = (),
+) -> ConvertSummary:
+    """Convert one or more recordings into one .rrd (and optionally one raw .mcap)."""
+    selection = selection or TopicSelection()
+    warnings: list[str] = []
+
+    def note(message: str) -> None:
+        warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    with ExitStack() as stack:
+        bags = [stack.enter_context(open_bag(path)) for path in paths]
+        sinks: list[RowSink] = list(extra_sinks)
+        rrd = None
+        if rrd_path is not None:
+            rrd = stack.enter_context(RrdSink(rrd_path, application_id=application_id))
+            sinks.append(rrd)
+        mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
+        pipeline = Pipeline(sinks, warn=note)
+
+        decoders: dict[tuple[int, str], Decoder] = {}
+        channels: dict[str, int] = {}
+        selected: set[str] = set()
+        for bag_index, bag in enumerate(bags):
+            resolver = TypeResolver(bag.topics(), bag.ros_distro)
+            for info in bag.topics():
+                if not selection.accepts(info.name):
+                    continue
+                choice = resolver.choose(info.type_name, info.serialization_format)
+                known = pipeline.stats_of(info.name)
+                if known is not None and known.type_name != normalize_type_name(info.type_name):
+                    note(
+                        f"{bag.path}: topic {info.name} has type {info.type_name} here but {known.type_name} "
+                        "in an earlier recording; skipped in this one"
+                    )
+                    continue
+                if known is None:
+                    pipeline.add_topic(info.name, info.type_name, skip_reason=choice.reason)
+                selected.add(info.name)
+                if choice.decoder is not None:
+                    decoders[(bag_index, info.name)] = choice.decoder
+                definition = _definition_for(info, choice)
+                if mcap is not None and definition is not None and info.name not in channels:
+                    channels[info.name] = mcap.add_topic(
+                        info.name, info.type_name, definition, info.qos_profiles
+                    )
+            for problem in bag.problems:
+                note(problem)
+
+        total = sum(t.message_count for bag in bags for t in bag.topics() if t.name in selected)
+        done = 0
+        for message in _merged_indexed(bags, selected, selection):
+            bag_index, raw = message
+            done += 1
+            if progress is not None and done % 256 == 0:
+                progress(done, total)
+            if mcap is not None:
+                channel = channels.get(raw.topic)
+                if channel is not None:
+                    mcap.write(channel, raw.log_time_ns, raw.publish_time_ns, raw.data)
+            decoder = decoders.get((bag_index, raw.topic))
+            if decoder is None:
+                pipeline.count_skipped(raw.topic)
+                continue
+            try:
+                decoded = decoder(raw.data)
+            except Exception as err:  # a malformed message: count it, keep going
+                pipeline.record_error(
+                    raw.topic, f"cannot decode message at {raw.log_time_ns}: {err}", message=True
+                )
+                continue
+            pipeline.process(raw.topic, decoded, raw.log_time_ns)
+        if progress is not None:
+            progress(done, max(total, done))
+        for bag in bags:
+            for problem in bag.problems:
+                if problem not in warnings:
+                    note(problem)
+        return ConvertSummary(
+            topics=pipeline.topic_stats(),
+            rrd_path=Path(rrd_path) if rrd_path is not None else None,
+            mcap_path=Path(mcap_path) if mcap_path is not None else None,
+            warnings=warnings,
+            mcap_messages=mcap.messages_written if mcap is not None else 0,
+        )
+
+
+def _merged_indexed(
+    bags: Sequence[Bag], topics: set[str], selection: TopicSelection
+) -> Iterator[tuple[int, RawMessage]]:
+    streams = [
+        ((index, m) for m in bag.messages(topics, selection.start_ns, selection.end_ns))
+        for index, bag in enumerate(bags)
+    ]
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=lambda item: item[1].log_time_ns)
+
+
+def topic_kind_label(stats: TopicStats) -> str:
+    return stats.kind.value if stats.kind is not TopicKind.CONVERTED else ", ".join(stats.archetypes)

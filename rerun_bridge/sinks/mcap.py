@@ -1,0 +1,91 @@
+"""The MCAP sink: a raw, lossless re-recording of the selected topics.
+
+Messages are written as the CDR bytes they arrived in, with their ``ros2msg`` schemas and rosbag2's QoS
+metadata, so Foxglove, ``ros2 bag play``, Rerun, the mcap library and rosbags all read the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+from mcap.writer import CompressionType, Writer
+
+from rerun_bridge import __version__
+from rerun_bridge.errors import RecordingError
+from rerun_bridge.sources.records import MessageDefinition
+
+
+class McapSink:
+    """Writes serialized messages to one .mcap file. A context manager; :meth:`close` writes the summary."""
+
+    def __init__(self, path: str | Path, compression: str = "zstd", chunk_size: int = 4 << 20) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: BinaryIO = self.path.open("wb")
+        except OSError as err:
+            raise RecordingError(f"{self.path}: cannot write: {err}") from err
+        compression_type = {
+            "zstd": CompressionType.ZSTD,
+            "lz4": CompressionType.LZ4,
+            "none": CompressionType.NONE,
+        }
+        if compression not in compression_type:
+            raise RecordingError(f"{self.path}: unknown MCAP compression '{compression}' (zstd, lz4, none)")
+        self._writer = Writer(self._file, chunk_size=chunk_size, compression=compression_type[compression])
+        self._writer.start(profile="ros2", library=f"rerun_bridge {__version__}")
+        self._schemas: dict[str, int] = {}
+        self._channels: dict[tuple[str, str], int] = {}
+        self._sequence: dict[int, int] = {}
+        self.messages_written = 0
+        self._closed = False
+
+    def add_topic(
+        self, topic: str, type_name: str, definition: MessageDefinition, qos_profiles: str = ""
+    ) -> int:
+        """Register a topic (idempotent) and return its channel id."""
+        key = (topic, type_name)
+        if key in self._channels:
+            return self._channels[key]
+        schema_id = self._schemas.get(type_name)
+        if schema_id is None:
+            schema_id = self._writer.register_schema(
+                name=type_name, encoding=definition.encoding, data=definition.text.encode()
+            )
+            self._schemas[type_name] = schema_id
+        channel_id = self._writer.register_channel(
+            topic=topic,
+            message_encoding="cdr",
+            schema_id=schema_id,
+            metadata={"offered_qos_profiles": qos_profiles} if qos_profiles else {},
+        )
+        self._channels[key] = channel_id
+        return channel_id
+
+    def write(
+        self, channel_id: int, log_time_ns: int, publish_time_ns: int, data: bytes | memoryview
+    ) -> None:
+        sequence = self._sequence.get(channel_id, 0)
+        self._sequence[channel_id] = sequence + 1
+        self._writer.add_message(
+            channel_id=channel_id,
+            log_time=log_time_ns,
+            data=bytes(data),
+            publish_time=publish_time_ns,
+            sequence=sequence,
+        )
+        self.messages_written += 1
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.finish()
+        self._file.close()
+
+    def __enter__(self) -> McapSink:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,172 @@
+"""A rosbag2 recording: a folder with metadata.yaml, or a single .mcap / .db3 file.
+
+Split bags are read as one stream, merged in log-time order (ties keep file order). rosbag2's file and
+message compression (zstd) are undone here, so the rest of the pipeline sees plain CDR bytes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import tempfile
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rerun_bridge.errors import BagError
+from rerun_bridge.sources.metadata import BagMetadata, read_metadata
+from rerun_bridge.sources.records import RawMessage, TopicInfo
+from rerun_bridge.sources.storage import (
+    SUFFIX_TO_STORAGE,
+    StorageReader,
+    open_storage,
+    storage_id_for,
+)
+
+METADATA_FILE = "metadata.yaml"
+
+
+@dataclass(slots=True)
+class Bag:
+    """An open recording. Use as a context manager, or call :meth:`close`."""
+
+    path: Path
+    storages: list[StorageReader]
+    metadata: BagMetadata | None = None
+    message_compression: str = ""
+    _tempdir: tempfile.TemporaryDirectory[str] | None = None
+    _topics: list[TopicInfo] | None = field(default=None)
+
+    @property
+    def problems(self) -> list[str]:
+        return [problem for storage in self.storages for problem in storage.problems]
+
+    @property
+    def ros_distro(self) -> str:
+        return self.metadata.ros_distro if self.metadata else ""
+
+    def topics(self) -> list[TopicInfo]:
+        """Topics of all files, keyed on (name, type); counts summed; definitions from any file."""
+        if self._topics is None:
+            merged: dict[tuple[str, str], TopicInfo] = {}
+            for storage in self.storages:
+                for info in storage.topics():
+                    key = (info.name, info.type_name)
+                    if key in merged:
+                        old = merged[key]
+                        merged[key] = old._replace(
+                            message_count=old.message_count + info.message_count,
+                            definition=old.definition or info.definition,
+                            qos_profiles=old.qos_profiles or info.qos_profiles,
+                        )
+                    else:
+                        merged[key] = info
+            self._topics = sorted(merged.values(), key=lambda t: t.name)
+        return self._topics
+
+    def messages(
+        self,
+        topics: Collection[str] | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> Iterator[RawMessage]:
+        """Messages of the chosen topics in log-time order, ``start_ns <= t <= end_ns``."""
+        streams = [storage.messages(topics, start_ns, end_ns) for storage in self.storages]
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda m: m.log_time_ns)
+        if not self.message_compression:
+            yield from merged
+            return
+        decompress = _decompressor(self.message_compression, self.path)
+        for message in merged:
+            yield message._replace(data=decompress(bytes(message.data)))
+
+    def time_bounds(self) -> tuple[int, int] | None:
+        """First and last log time; from metadata when it has them, else by reading."""
+        if self.metadata and self.metadata.message_count:
+            start = self.metadata.starting_time_ns
+            return start, start + self.metadata.duration_ns
+        first: int | None = None
+        last: int | None = None
+        for message in self.messages():
+            first = message.log_time_ns if first is None else min(first, message.log_time_ns)
+            last = message.log_time_ns if last is None else max(last, message.log_time_ns)
+        return None if first is None or last is None else (first, last)
+
+    def close(self) -> None:
+        for storage in self.storages:
+            storage.close()
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+
+    def __enter__(self) -> Bag:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _decompressor(fmt: str, path: Path) -> Callable[[bytes], bytes]:
+    if fmt != "zstd":
+        raise BagError(f"{path}: compression format '{fmt}' is not supported (zstd is)")
+    import zstandard
+
+    dctx = zstandard.ZstdDecompressor()
+
+    def decompress(data: bytes) -> bytes:
+        return bytes(dctx.decompressobj().decompress(data))
+
+    return decompress
+
+
+def _decompress_file(source: Path, target_dir: Path) -> Path:
+    import zstandard
+
+    target = target_dir / source.name.removesuffix(".zstd")
+    with source.open("rb") as src, target.open("wb") as dst:
+        zstandard.ZstdDecompressor().copy_stream(src, dst)
+    return target
+
+
+def open_bag(path: str | Path) -> Bag:
+    """Open a bag folder (with or without metadata.yaml) or a single storage file."""
+    root = Path(path)
+    if not root.exists():
+        raise BagError(f"{root}: no such file or folder")
+    if root.is_file() and root.name == METADATA_FILE:
+        root = root.parent
+    if root.is_file():
+        return Bag(root, [open_storage(root)])
+    metadata_path = root / METADATA_FILE
+    if not metadata_path.exists():
+        files = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIX_TO_STORAGE)
+        if not files:
+            raise BagError(f"{root}: no metadata.yaml and no .mcap or .db3 file")
+        return Bag(root, [open_storage(p) for p in files])
+    metadata = read_metadata(metadata_path)
+    files = [root / rel for rel in metadata.relative_file_paths]
+    if not files:
+        files = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIX_TO_STORAGE)
+    missing = [str(p) for p in files if not p.exists()]
+    if missing:
+        raise BagError(f"{metadata_path}: lists files that do not exist: {', '.join(missing)}")
+    tempdir: tempfile.TemporaryDirectory[str] | None = None
+    storages: list[StorageReader] = []
+    compression_mode = metadata.compression_mode.upper()
+    try:
+        for listed in files:
+            file = listed
+            if compression_mode == "FILE" and listed.suffix == f".{metadata.compression_format}":
+                if tempdir is None:
+                    tempdir = tempfile.TemporaryDirectory(prefix="rerun_bridge_bag_")
+                file = _decompress_file(listed, Path(tempdir.name))
+            storage_id = metadata.storage_identifier or storage_id_for(file)
+            storages.append(open_storage(file, storage_id))
+    except BaseException:
+        for storage in storages:
+            storage.close()
+        if tempdir is not None:
+            tempdir.cleanup()
+        raise
+    bag = Bag(root, storages, metadata, _tempdir=tempdir)
+    if compression_mode == "MESSAGE":
+        bag.message_compression = metadata.compression_format
+    return bag

@@ -1,0 +1,131 @@
+"""CDR decoding without ROS: rosbags' typestore fed with the definitions a recording carries.
+
+Each recording gets a typestore of its own holding the definitions it stores (MCAP schemas, the
+``message_definitions`` table of newer sqlite3 bags). A type the recording does not define is taken from
+the ROS distro's built-in typestore when rosbags knows it; otherwise its topic is skipped with one warning
+(Humble-era bags store no definitions, so custom types there cannot be decoded).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
+from rosbags.typesys.store import Typestore
+
+from rerun_bridge.convert.registry import normalize_type_name
+from rerun_bridge.sources.records import MessageDefinition, TopicInfo
+
+Decoder = Callable[[bytes | memoryview], Any]
+
+_DISTRO_STORES = {
+    "humble": Stores.ROS2_HUMBLE,
+    "iron": Stores.ROS2_IRON,
+    "jazzy": Stores.ROS2_JAZZY,
+    "kilted": Stores.ROS2_KILTED,
+    "rolling": Stores.LATEST,
+}
+# Bags older than metadata v8 do not name their distro: try the long-lived releases in this order.
+_DEFAULT_STORES = (Stores.ROS2_HUMBLE, Stores.ROS2_JAZZY)
+_MSG_SEPARATOR = re.compile(r"^={10,}\s*$", re.MULTILINE)
+_IDL_SEPARATOR = re.compile(r"^-{10,}\s*$", re.MULTILINE)
+
+
+def split_ros2msg(type_name: str, text: str) -> dict[str, str]:
+    """A concatenated ``ros2msg`` schema as {type name: its own .msg text}.
+
+    The first block is the type itself; every later block starts with ``MSG: pkg/Type``.
+    """
+    blocks = _MSG_SEPARATOR.split(text)
+    out = {normalize_type_name(type_name): blocks[0]}
+    for block in blocks[1:]:
+        stripped = block.strip("\n")
+        first, _, body = stripped.partition("\n")
+        if first.startswith("MSG:"):
+            out[normalize_type_name(first[4:].strip())] = body
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class DecoderChoice:
+    """How a topic decodes, or why it cannot (``decoder`` None, ``reason`` set)."""
+
+    decoder: Decoder | None
+    typestore: Typestore | None
+    reason: str = ""
+
+
+class TypeResolver:
+    """Builds decoders for the topics of one recording."""
+
+    def __init__(self, topics: Iterable[TopicInfo], ros_distro: str = "") -> None:
+        named = _DISTRO_STORES.get(ros_distro.lower())
+        self._fallbacks = [get_typestore(store) for store in ((named,) if named else ()) + _DEFAULT_STORES]
+        self._own = get_typestore(Stores.EMPTY)
+        self._broken: dict[str, str] = {}
+        for topic in topics:
+            if topic.definition is not None:
+                self._register(topic.type_name, topic.definition)
+
+    def _register(self, type_name: str, definition: MessageDefinition) -> None:
+        key = normalize_type_name(type_name)
+        if key in self._own.fielddefs or key in self._broken:
+            return
+        try:
+            if definition.encoding == "ros2idl":
+                types = {}
+                for block in _IDL_SEPARATOR.split(definition.text):
+                    body = "\n".join(line for line in block.splitlines() if not line.startswith("IDL:"))
+                    types.update(get_types_from_idl(body))
+            else:
+                types = {}
+                for name, text in split_ros2msg(key, definition.text).items():
+                    types.update(get_types_from_msg(text, name))
+            # Types already present keep their first definition: re-registering a clash would raise.
+            self._own.register(
+                {name: fields for name, fields in types.items() if name not in self._own.fielddefs}
+            )
+        except Exception as err:  # rosbags raises several error types for bad definitions
+            self._broken[key] = f"its stored definition does not parse ({err})"
+
+    def choose(self, type_name: str, serialization_format: str = "cdr") -> DecoderChoice:
+        key = normalize_type_name(type_name)
+        if serialization_format and serialization_format != "cdr":
+            return DecoderChoice(None, None, f"serialization format '{serialization_format}' is not CDR")
+        if key in self._own.fielddefs:
+            return DecoderChoice(_make_decoder([self._own], key), self._own)
+        known = [store for store in self._fallbacks if key in store.fielddefs]
+        if known:
+            return DecoderChoice(_make_decoder(known, key), known[0])
+        reason = self._broken.get(key) or (
+            "the recording stores no definition for it and the distro typestore does not know it"
+        )
+        return DecoderChoice(None, None, reason)
+
+
+def _make_decoder(stores: list[Typestore], type_name: str) -> Decoder:
+    """Decode with the first store; when that fails, try the others and keep the first that works.
+
+    Definitions of a type drift between distros (an Eloquent-era ``Log`` has a size Jazzy rejects), and a
+    bag without ``ros_distro`` does not say which one it used.
+    """
+    order = list(stores)
+
+    def decode(data: bytes | memoryview) -> Any:
+        first_error: Exception | None = None
+        for index, store in enumerate(order):
+            try:
+                message = store.deserialize_cdr(data, type_name)
+            except Exception as err:  # rosbags raises assorted errors on a mismatch
+                first_error = first_error or err
+                continue
+            if index:
+                order.insert(0, order.pop(index))
+            return message
+        assert first_error is not None
+        raise first_error
+
+    return decode

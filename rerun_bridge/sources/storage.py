@@ -1,0 +1,235 @@
+"""Storage plug-ins of rosbag2: one reader per file format, behind one protocol.
+
+Channels are keyed on topic and type, never on QoS text: rosbag2's own fixtures store different QoS
+text in metadata.yaml and in the MCAP channels, and a reader that keys on it finds nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from rerun_bridge.errors import BagError
+from rerun_bridge.sources.records import MessageDefinition, RawMessage, TopicInfo
+
+
+class StorageReader(Protocol):
+    """What the bag layer needs of one storage file."""
+
+    path: Path
+    #: Problems met while reading that did not stop it (a truncated tail): shown as warnings.
+    problems: list[str]
+
+    def topics(self) -> list[TopicInfo]: ...
+
+    def messages(
+        self, topics: Collection[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> Iterator[RawMessage]: ...
+
+    def close(self) -> None: ...
+
+
+class McapStorage:
+    """rosbag2's MCAP storage, read with the mcap library (chunked, zstd or lz4)."""
+
+    def __init__(self, path: Path) -> None:
+        from mcap.reader import make_reader
+
+        self.path = path
+        self.problems: list[str] = []
+        try:
+            self._file: BinaryIO = path.open("rb")
+        except OSError as err:
+            raise BagError(f"{path}: cannot open: {err}") from err
+        try:
+            self._reader = make_reader(self._file)
+            self._summary = self._reader.get_summary()
+        except Exception as err:  # mcap raises several unrelated types for damaged files
+            self._summary = None
+            self.problems.append(f"{path}: no readable summary ({err}); scanning the whole file")
+
+    def topics(self) -> list[TopicInfo]:
+        if self._summary is not None:
+            channels = self._summary.channels
+            schemas = self._summary.schemas
+            counts = self._summary.statistics.channel_message_counts if self._summary.statistics else {}
+        else:
+            channels, schemas, counts = self._scan_channels()
+        by_key: dict[tuple[str, str], TopicInfo] = {}
+        for channel_id, channel in channels.items():
+            schema = schemas.get(channel.schema_id)
+            type_name = schema.name if schema is not None else ""
+            definition = (
+                MessageDefinition(schema.encoding, schema.data.decode("utf-8", errors="replace"))
+                if schema is not None and schema.data
+                else None
+            )
+            key = (channel.topic, type_name)
+            count = counts.get(channel_id, 0)
+            if key in by_key:
+                count += by_key[key].message_count
+            by_key[key] = TopicInfo(
+                name=channel.topic,
+                type_name=type_name,
+                serialization_format=channel.message_encoding,
+                qos_profiles=channel.metadata.get("offered_qos_profiles", ""),
+                message_count=count,
+                definition=definition,
+            )
+        return list(by_key.values())
+
+    def _scan_channels(self) -> tuple[dict[int, object], dict[int, object], dict[int, int]]:
+        from mcap.reader import NonSeekingReader
+
+        channels: dict[int, object] = {}
+        schemas: dict[int, object] = {}
+        counts: dict[int, int] = {}
+        self._file.seek(0)
+        try:
+            for schema, channel, _message in NonSeekingReader(self._file).iter_messages():
+                channels[channel.id] = channel
+                if schema is not None:
+                    schemas[schema.id] = schema
+                counts[channel.id] = counts.get(channel.id, 0) + 1
+        except Exception as err:
+            self.problems.append(
+                f"{self.path}: truncated or damaged after {sum(counts.values())} messages: {err}"
+            )
+        return channels, schemas, counts
+
+    def messages(
+        self, topics: Collection[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> Iterator[RawMessage]:
+        from mcap.reader import NonSeekingReader
+
+        topic_list = list(topics) if topics is not None else None
+        self._file.seek(0)
+        end_exclusive = end_ns + 1 if end_ns is not None else None
+        if self._summary is not None:
+            iterator = self._reader.iter_messages(
+                topics=topic_list, start_time=start_ns, end_time=end_exclusive, log_time_order=True
+            )
+        else:
+            iterator = NonSeekingReader(self._file).iter_messages(
+                topics=topic_list, start_time=start_ns, end_time=end_exclusive
+            )
+        count = 0
+        try:
+            for schema, channel, message in iterator:
+                count += 1
+                yield RawMessage(
+                    topic=channel.topic,
+                    type_name=schema.name if schema is not None else "",
+                    log_time_ns=message.log_time,
+                    data=message.data,
+                    publish_time_ns=message.publish_time,
+                )
+        except Exception as err:
+            self.problems.append(f"{self.path}: stopped reading after {count} messages: {err}")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class SqliteStorage:
+    """rosbag2's sqlite3 storage (``.db3``), read with the standard library."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[str] = []
+        try:
+            self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.Error as err:
+            raise BagError(f"{path}: not a readable sqlite3 bag: {err}") from err
+        if not {"topics", "messages"} <= tables:
+            raise BagError(f"{path}: not a rosbag2 sqlite3 file (no topics / messages tables)")
+        self._has_definitions = "message_definitions" in tables
+        self._topic_rows = self._db.execute(
+            "SELECT id, name, type, serialization_format, offered_qos_profiles FROM topics"
+        ).fetchall()
+
+    def topics(self) -> list[TopicInfo]:
+        counts = dict(
+            self._db.execute("SELECT topic_id, COUNT(*) FROM messages GROUP BY topic_id").fetchall()
+        )
+        definitions: dict[str, MessageDefinition] = {}
+        if self._has_definitions:
+            for type_name, encoding, text in self._db.execute(
+                "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"
+            ):
+                if text:
+                    definitions[type_name] = MessageDefinition(encoding, text)
+        return [
+            TopicInfo(
+                name=name,
+                type_name=type_name,
+                serialization_format=fmt,
+                qos_profiles=qos or "",
+                message_count=int(counts.get(topic_id, 0)),
+                definition=definitions.get(type_name),
+            )
+            for topic_id, name, type_name, fmt, qos in self._topic_rows
+        ]
+
+    def messages(
+        self, topics: Collection[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> Iterator[RawMessage]:
+        by_id = {row[0]: (row[1], row[2]) for row in self._topic_rows if topics is None or row[1] in topics}
+        if not by_id:
+            return
+        placeholders = ",".join("?" * len(by_id))
+        query = f"SELECT topic_id, timestamp, data FROM messages WHERE topic_id IN ({placeholders})"
+        params: list[int] = list(by_id)
+        if start_ns is not None:
+            query += " AND timestamp >= ?"
+            params.append(start_ns)
+        if end_ns is not None:
+            query += " AND timestamp <= ?"
+            params.append(end_ns)
+        query += " ORDER BY timestamp, id"
+        count = 0
+        try:
+            for topic_id, timestamp, data in self._db.execute(query, params):
+                topic, type_name = by_id[topic_id]
+                count += 1
+                yield RawMessage(topic, type_name, int(timestamp), data, int(timestamp))
+        except sqlite3.Error as err:
+            self.problems.append(f"{self.path}: stopped reading after {count} messages: {err}")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+STORAGE_PLUGINS: dict[str, type[McapStorage] | type[SqliteStorage]] = {
+    "mcap": McapStorage,
+    "sqlite3": SqliteStorage,
+}
+
+SUFFIX_TO_STORAGE = {".mcap": "mcap", ".db3": "sqlite3"}
+
+
+def storage_id_for(path: Path) -> str:
+    """Pick the storage plug-in from a file's suffix, or from its first bytes when the suffix is unusual."""
+    suffix = path.suffix.lower()
+    if suffix in SUFFIX_TO_STORAGE:
+        return SUFFIX_TO_STORAGE[suffix]
+    try:
+        head = path.open("rb").read(16)
+    except OSError as err:
+        raise BagError(f"{path}: cannot open: {err}") from err
+    if head.startswith(b"\x89MCAP"):
+        return "mcap"
+    if head.startswith(b"SQLite format 3"):
+        return "sqlite3"
+    raise BagError(f"{path}: neither an MCAP nor a sqlite3 file")
+
+
+def open_storage(path: Path, storage_id: str | None = None) -> StorageReader:
+    storage = storage_id or storage_id_for(path)
+    plugin = STORAGE_PLUGINS.get(storage)
+    if plugin is None:
+        raise BagError(f"{path}: storage '{storage}' is not supported (mcap and sqlite3 are)")
+    return plugin(path)

@@ -1,0 +1,29 @@
+"""ament_python package: ``colcon build`` on a ROS machine, or ``pip install .`` anywhere."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "rerun_bridge"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=["rerun_bridge", "rerun_bridge.*", "rviz_compat", "rviz_compat.*"]),
+    package_data={PACKAGE: ["py.typed"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config/blueprints", glob("config/blueprints/*.yaml")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="rerun_bridge developers",
+    maintainer_email="rerun-bridge@example.invalid",
+    description="ROS 2 bridge to Rerun: bags and live topics to .rrd and .mcap, with an embedded viewer",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    entry_points={"console_scripts": ["rerun-bridge = rerun_bridge.cli:main"]},
+)
