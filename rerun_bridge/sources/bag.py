@@ -80,16 +80,11 @@ class Bag:
             yield message._replace(data=decompress(bytes(message.data)))
 
     def time_bounds(self) -> tuple[int, int] | None:
-        """First and last log time; from metadata when it has them, else by reading."""
-        if self.metadata and self.metadata.message_count:
-            start = self.metadata.starting_time_ns
-            return start, start + self.metadata.duration_ns
-        first: int | None = None
-        last: int | None = None
-        for message in self.messages():
-            first = message.log_time_ns if first is None else min(first, message.log_time_ns)
-            last = message.log_time_ns if last is None else max(last, message.log_time_ns)
-        return None if first is None or last is None else (first, last)
+        """First and last log time over all files (metadata.yaml's own figures are not always right)."""
+        bounds = [b for b in (storage.time_bounds() for storage in self.storages) if b is not None]
+        if not bounds:
+            return None
+        return min(b[0] for b in bounds), max(b[1] for b in bounds)
 
     def close(self) -> None:
         for storage in self.storages:

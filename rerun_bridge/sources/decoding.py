@@ -95,9 +95,9 @@ class TypeResolver:
         key = normalize_type_name(type_name)
         if serialization_format and serialization_format != "cdr":
             return DecoderChoice(None, None, f"serialization format '{serialization_format}' is not CDR")
-        if key in self._own.fielddefs:
-            return DecoderChoice(_make_decoder([self._own], key), self._own)
-        known = [store for store in self._fallbacks if key in store.fielddefs]
+        # The recording's own definition comes first; distro ones back it up, because some bags store
+        # broken definitions (rosbag2's sqlite3 talker fixture stores 'uint8 level' for rcl_interfaces/Log).
+        known = [store for store in (self._own, *self._fallbacks) if key in store.fielddefs]
         if known:
             return DecoderChoice(_make_decoder(known, key), known[0])
         reason = self._broken.get(key) or (

@@ -24,11 +24,16 @@ class StorageReader(Protocol):
 
     def topics(self) -> list[TopicInfo]: ...
 
+    def time_bounds(self) -> tuple[int, int] | None: ...
+
     def messages(
         self, topics: Collection[str] | None, start_ns: int | None, end_ns: int | None
     ) -> Iterator[RawMessage]: ...
 
     def close(self) -> None: ...
+
+
+MCAP_MAGIC = b"\x89MCAP0\r\n"
 
 
 class McapStorage:
@@ -43,6 +48,10 @@ class McapStorage:
             self._file: BinaryIO = path.open("rb")
         except OSError as err:
             raise BagError(f"{path}: cannot open: {err}") from err
+        if self._file.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
+            self._file.close()
+            raise BagError(f"{path}: not an MCAP file (bad magic bytes)")
+        self._file.seek(0)
         try:
             self._reader = make_reader(self._file)
             self._summary = self._reader.get_summary()
@@ -80,6 +89,13 @@ class McapStorage:
             )
         return list(by_key.values())
 
+    def time_bounds(self) -> tuple[int, int] | None:
+        stats = self._summary.statistics if self._summary is not None else None
+        if stats is not None:
+            return (stats.message_start_time, stats.message_end_time) if stats.message_count else None
+        times = [m.log_time_ns for m in self.messages(None, None, None)]
+        return (min(times), max(times)) if times else None
+
     def _scan_channels(self) -> tuple[dict[int, object], dict[int, object], dict[int, int]]:
         from mcap.reader import NonSeekingReader
 
@@ -88,7 +104,8 @@ class McapStorage:
         counts: dict[int, int] = {}
         self._file.seek(0)
         try:
-            for schema, channel, _message in NonSeekingReader(self._file).iter_messages():
+            # log_time_order=False: ordering would first buffer the whole file, and a cut file never ends.
+            for schema, channel, _message in NonSeekingReader(self._file).iter_messages(log_time_order=False):
                 channels[channel.id] = channel
                 if schema is not None:
                     schemas[schema.id] = schema
@@ -113,7 +130,7 @@ class McapStorage:
             )
         else:
             iterator = NonSeekingReader(self._file).iter_messages(
-                topics=topic_list, start_time=start_ns, end_time=end_exclusive
+                topics=topic_list, start_time=start_ns, end_time=end_exclusive, log_time_order=False
             )
         count = 0
         try:
@@ -173,6 +190,10 @@ class SqliteStorage:
             )
             for topic_id, name, type_name, fmt, qos in self._topic_rows
         ]
+
+    def time_bounds(self) -> tuple[int, int] | None:
+        first, last = self._db.execute("SELECT MIN(timestamp), MAX(timestamp) FROM messages").fetchone()
+        return None if first is None else (int(first), int(last))
 
     def messages(
         self, topics: Collection[str] | None, start_ns: int | None, end_ns: int | None

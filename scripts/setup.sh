@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh Debian 12 machine, into .venv at the project root:
+# Debian packages (build tools, Xvfb and the libraries Qt's xcb platform loads), the pinned Python
+# packages of requirements.txt (ROS 2 wheels included), the project itself (editable), and tf2_msgs
+# built into the venv. Each step checks first, so re-running it is fast and changes nothing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+VENV="$ROOT/.venv"
+PYTHON=${PYTHON:-python3}
+say() { echo "setup: $*"; }
+
+DEBIAN_PACKAGES=(
+  cmake g++ make
+  xvfb xauth libgl1 libegl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libdbus-1-3
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0
+  libxcb-image0 libxcb-xinerama0 libxcb-xkb1
+)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x $VENV/bin/python ]]; then
+  say "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+# Reinstall the pinned packages only when requirements.txt changed since the last successful install.
+stamp="$VENV/.requirements.sha256"
+wanted=$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
+  say "installing pinned Python packages (requirements.txt)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
+  echo "$wanted" >"$stamp"
+fi
+
+if [[ ! -x $VENV/bin/rerun-bridge ]]; then
+  say "installing rerun_bridge (editable)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
+fi
+
+bash "$ROOT/scripts/build_ros_interfaces.sh" "$VENV"
+
+# Rerun's analytics stay off for everything run through this venv's tools.
+XDG_CONFIG_HOME="$VENV/.config" XDG_DATA_HOME="$VENV/.local" "$VENV/bin/rerun" analytics disable >/dev/null 2>&1 || true
+say "ready: $VENV"

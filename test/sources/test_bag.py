@@ -1,0 +1,198 @@
+"""rosbag2 reading on the official fixtures and on damaged / variant copies of them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rerun_bridge.errors import BagError
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.sources.decoding import TypeResolver
+from rerun_bridge.sources.records import MessageDefinition
+from test.conftest import GPS_BAG, NEATO_BAG, RERUN_SUPPORTED_MCAP, ROSBAG2_RESOURCES
+
+PY_RESOURCES = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources"
+TEST_RESOURCES = ROSBAG2_RESOURCES / "rosbag2_tests" / "resources"
+STORAGES = ["mcap", "sqlite3"]
+
+
+def decoded(bag_path: Path, topic: str) -> list[object]:
+    with open_bag(bag_path) as bag:
+        resolver = TypeResolver(bag.topics(), bag.ros_distro)
+        info = next(t for t in bag.topics() if t.name == topic)
+        decoder = resolver.choose(info.type_name).decoder
+        assert decoder is not None
+        return [decoder(m.data) for m in bag.messages({topic})]
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_talker_contents(storage: str) -> None:
+    bag_path = PY_RESOURCES / storage / "talker"
+    strings = [m.data for m in decoded(bag_path, "/topic")]  # type: ignore[attr-defined]
+    assert strings == [f"Hello, world! {i}" for i in range(10)]
+    logs = decoded(bag_path, "/rosout")
+    assert len(logs) == 10
+    assert all(log.msg.startswith("Publishing: 'Hello, world!") for log in logs)  # type: ignore[attr-defined]
+
+
+def test_mcap_channels_matched_on_topic_not_qos() -> None:
+    """rosbag2's talker MCAP stores QoS text that differs from metadata.yaml: we still read everything."""
+    with open_bag(PY_RESOURCES / "mcap" / "talker") as bag:
+        assert bag.metadata is not None
+        yaml_qos = {t.name: t.qos_profiles for t in bag.metadata.topics}
+        mcap_qos = {t.name: t.qos_profiles for t in bag.topics()}
+        assert yaml_qos["/topic"] != mcap_qos["/topic"]
+        assert sum(1 for _ in bag.messages()) == 20
+    with open_bag(PY_RESOURCES / "mcap" / "convert_a") as bag:
+        assert sum(1 for _ in bag.messages()) == 150
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_split_bag_merges_in_time_then_file_order(storage: str) -> None:
+    bag_path = PY_RESOURCES / storage / "wbag"
+    with open_bag(bag_path) as bag:
+        assert len(bag.storages) == 5
+        counts = {t.name: t.message_count for t in bag.topics()}
+        assert sum(counts.values()) == 6074
+        assert counts["AAA"] == 804
+        times = [m.log_time_ns for m in bag.messages()]
+    assert times == sorted(times)
+    assert len(times) == 6074
+    # Each payload is 'Hello, world! <tick> - <index within tick>': the merge keeps both orders,
+    # across the file boundaries that share a tick (1821 and 2623) too.
+    keys = []
+    for topic in sorted(counts):
+        keys += [(m.data, topic) for m in decoded(bag_path, topic)]  # type: ignore[attr-defined]
+    with open_bag(bag_path) as bag:
+        resolver = TypeResolver(bag.topics())
+        decoder = resolver.choose("std_msgs/msg/String").decoder
+        assert decoder is not None
+        ordered = [decoder(m.data).data for m in bag.messages()]
+    parsed = [tuple(int(x) for x in re.findall(r"\d+", text)) for text in ordered]
+    assert parsed == sorted(parsed)
+    assert len(keys) == 6074
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_cdr_test_counts_and_duration(storage: str) -> None:
+    with open_bag(TEST_RESOURCES / storage / "cdr_test") as bag:
+        counts = {t.name: t.message_count for t in bag.topics()}
+        assert counts == {"/array_topic": 4, "/test_topic": 3}
+        bounds = bag.time_bounds()
+    assert bounds == (1586406456763032325, 1586406456763032325 + 151137181)
+    basic = decoded(TEST_RESOURCES / storage / "cdr_test", "/test_topic")
+    assert len(basic) == 3
+    assert all(hasattr(m, "float64_value") for m in basic)
+
+
+def test_empty_bag() -> None:
+    with open_bag(ROSBAG2_RESOURCES / "ros2bag" / "test" / "resources" / "empty_bag") as bag:
+        assert list(bag.messages()) == []
+        assert bag.time_bounds() is None
+
+
+@pytest.mark.parametrize("suffix", [".mcap", ".db3"])
+def test_single_files_without_metadata(suffix: str) -> None:
+    path = ROSBAG2_RESOURCES / "rosbag2_cpp" / "test" / "rosbag2_cpp" / "bags" / f"topics_and_services{suffix}"
+    with open_bag(path) as bag:
+        assert bag.metadata is None
+        assert bag.topics()
+        assert sum(1 for _ in bag.messages()) == sum(t.message_count for t in bag.topics())
+
+
+def test_folder_without_metadata(tmp_path: Path) -> None:
+    shutil.copy(RERUN_SUPPORTED_MCAP, tmp_path / "recording.mcap")
+    with open_bag(tmp_path) as bag:
+        assert len(bag.topics()) > 20
+
+
+def test_humble_bag_custom_types_are_undecodable_not_fatal() -> None:
+    with open_bag(NEATO_BAG) as bag:
+        resolver = TypeResolver(bag.topics(), bag.ros_distro)
+        reasons = {t.name: resolver.choose(t.type_name).reason for t in bag.topics()}
+    assert reasons["/bump"] and reasons["/accel"]
+    assert reasons["/scan"] == "" and reasons["/odom"] == ""
+
+
+def test_time_and_topic_filters_at_the_storage() -> None:
+    with open_bag(GPS_BAG) as bag:
+        bounds = bag.time_bounds()
+        assert bounds is not None
+        start, end = bounds[0] + 10_000_000_000, bounds[0] + 20_000_000_000
+        messages = list(bag.messages({"/gps"}, start, end))
+    assert messages and all(start <= m.log_time_ns <= end and m.topic == "/gps" for m in messages)
+
+
+def _talker_copy_with_metadata(tmp_path: Path, version: int) -> Path:
+    source = PY_RESOURCES / "mcap" / "talker"
+    target = tmp_path / f"talker_v{version}"
+    shutil.copytree(source, target)
+    document = yaml.safe_load((target / "metadata.yaml").read_text())
+    info = document["rosbag2_bagfile_information"]
+    info["version"] = version
+    if version >= 5:
+        info["files"] = [{"path": "talker.mcap", "message_count": 20}]
+    if version >= 6:
+        info["custom_data"] = {"note": "test"}
+    if version >= 8:
+        info["ros_distro"] = "jazzy"
+    if version >= 9:
+        for entry in info["topics_with_message_count"]:
+            entry["topic_metadata"]["offered_qos_profiles"] = [{"history": "keep_last", "depth": 10}]
+            entry["topic_metadata"]["type_description_hash"] = "RIHS01_00"
+    (target / "metadata.yaml").write_text(yaml.safe_dump(document))
+    return target
+
+
+@pytest.mark.parametrize("version", range(4, 10))
+def test_metadata_versions(tmp_path: Path, version: int) -> None:
+    with open_bag(_talker_copy_with_metadata(tmp_path, version)) as bag:
+        assert bag.metadata is not None and bag.metadata.version == version
+        assert sum(1 for _ in bag.messages()) == 20
+        if version >= 8:
+            assert bag.ros_distro == "jazzy"
+        if version >= 9:
+            assert "keep_last" in bag.metadata.topics[0].qos_profiles
+
+
+def test_unsupported_metadata_version_names_the_file(tmp_path: Path) -> None:
+    target = _talker_copy_with_metadata(tmp_path, 9)
+    text = (target / "metadata.yaml").read_text().replace("version: 9", "version: 42")
+    (target / "metadata.yaml").write_text(text)
+    with pytest.raises(BagError, match=r"metadata.yaml.*version 42"):
+        open_bag(target)
+
+
+def test_truncated_mcap_keeps_what_was_readable(tmp_path: Path) -> None:
+    """A recorder killed mid-write leaves a file with no summary and a cut chunk: read what is whole."""
+    whole = tmp_path / "whole.mcap"
+    with open_bag(PY_RESOURCES / "mcap" / "wbag") as bag, McapSink(whole, chunk_size=4096) as sink:
+        channels = {
+            t.name: sink.add_topic(t.name, t.type_name, MessageDefinition("ros2msg", "string data"))
+            for t in bag.topics()
+        }
+        for message in bag.messages():
+            sink.write(channels[message.topic], message.log_time_ns, message.publish_time_ns, message.data)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    with open_bag(cut) as bag:
+        assert {t.name for t in bag.topics()} == set(channels)
+        count = sum(1 for _ in bag.messages())
+        assert 1000 < count < 6074
+        assert any("cut.mcap" in problem for problem in bag.problems)
+
+
+def test_not_a_bag_names_the_file(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.mcap"
+    bogus.write_text("hello")
+    with pytest.raises(BagError, match="notes.mcap"):
+        with open_bag(bogus) as bag:
+            list(bag.messages())
+    with pytest.raises(BagError, match="no such file"):
+        open_bag(tmp_path / "missing")
