@@ -81,6 +81,8 @@ class Pipeline:
             static=topic in STATIC_TOPICS,
         )
         converter = lookup(type_name)
+        func: ConverterFunc | None
+        archetypes: tuple[str, ...]
         if skip_reason:
             kind, func, archetypes = TopicKind.SKIPPED, None, ()
             self.warn(f"topic {topic} ({type_name}) skipped: {skip_reason}")

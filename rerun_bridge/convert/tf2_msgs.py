@@ -13,7 +13,7 @@ from rerun_bridge.convert.common import quat_xyzw, vec3
 from rerun_bridge.convert.registry import ConvertContext, converter
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.entity_path import EntityPath
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import Batch, Row
 from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
 
 
@@ -23,7 +23,7 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
     child = str(transform.child_frame_id).lstrip("/")
     if not parent or not child:
         raise ConversionError(f"transform with an empty frame id (parent {parent!r}, child {child!r})")
-    components = {
+    components: dict[str, Batch] = {
         "translation": vec3(transform.transform.translation).reshape(1, 3),
         "quaternion": quat_xyzw(transform.transform.rotation).reshape(1, 4),
         "parent_frame": [parent],

@@ -81,7 +81,7 @@ class McapSink:
         if self._closed:
             return
         self._closed = True
-        self._writer.finish()
+        self._writer.finish()  # type: ignore[no-untyped-call]
         self._file.close()
 
     def __enter__(self) -> McapSink:

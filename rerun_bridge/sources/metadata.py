@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import yaml
 
@@ -46,7 +46,7 @@ def qos_text(value: str | list[dict[str, Any]] | None) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return yaml.safe_dump(value, sort_keys=False)
+    return str(yaml.safe_dump(value, sort_keys=False))
 
 
 def read_metadata(path: Path) -> BagMetadata:
@@ -65,7 +65,7 @@ def read_metadata(path: Path) -> BagMetadata:
         raise BagError(f"{path}: metadata version {version} is not supported (1 to 9 are)")
     topics: list[TopicInfo] = []
     for index, entry in enumerate(info.get("topics_with_message_count") or []):
-        meta: _TopicMetadataYaml = entry.get("topic_metadata") or {}
+        meta = cast(_TopicMetadataYaml, entry.get("topic_metadata") or {})
         if "name" not in meta or "type" not in meta:
             raise BagError(f"{path}: topics_with_message_count[{index}].topic_metadata needs name and type")
         topics.append(

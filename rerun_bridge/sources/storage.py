@@ -11,6 +11,8 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from mcap.records import Channel, Schema
+
 from rerun_bridge.errors import BagError
 from rerun_bridge.sources.records import MessageDefinition, RawMessage, TopicInfo
 
@@ -96,11 +98,11 @@ class McapStorage:
         times = [m.log_time_ns for m in self.messages(None, None, None)]
         return (min(times), max(times)) if times else None
 
-    def _scan_channels(self) -> tuple[dict[int, object], dict[int, object], dict[int, int]]:
+    def _scan_channels(self) -> tuple[dict[int, Channel], dict[int, Schema], dict[int, int]]:
         from mcap.reader import NonSeekingReader
 
-        channels: dict[int, object] = {}
-        schemas: dict[int, object] = {}
+        channels: dict[int, Channel] = {}
+        schemas: dict[int, Schema] = {}
         counts: dict[int, int] = {}
         self._file.seek(0)
         try:
