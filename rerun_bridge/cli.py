@@ -213,12 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
     convert.set_defaults(func=cmd_convert)
+
+    # Parsed by rerun_bridge.node; listed here so that --help shows it.
+    sub.add_parser("run", help="run the live ROS 2 bridge node (see `rerun-bridge run --help`)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["run"]:
+        # The live node parses its own arguments (and ROS's --ros-args); rclpy is imported only there.
+        from rerun_bridge.node import main as run_node
+
+        return run_node(args_list[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s"
     )

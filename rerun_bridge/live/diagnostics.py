@@ -1,0 +1,57 @@
+"""Bridge diagnostics as recording rows and as the shutdown summary table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from rerun_bridge.live.stats import TopicReport
+from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.rows import Row
+
+DIAGNOSTICS_ROOT = EntityPath.parse("/rerun_bridge/diagnostics")
+SERIES = ["rate_hz", "bytes_per_s", "dropped", "conversion_errors", "latency_p50_ms", "latency_p99_ms"]
+
+
+def diagnostics_rows(reports: Sequence[TopicReport]) -> list[Row]:
+    """One six-line plot per bridged topic under ``/rerun_bridge/diagnostics/<topic>``."""
+    rows: list[Row] = []
+    for report in reports:
+        path = str(DIAGNOSTICS_ROOT.join(*EntityPath.from_topic(report.topic).parts))
+        values = np.array(
+            [
+                report.rate_hz,
+                report.bytes_per_s,
+                report.dropped,
+                report.errors,
+                report.latency_p50_ms,
+                report.latency_p99_ms,
+            ],
+            dtype=np.float64,
+        )
+        rows.append(Row(path, "Scalars", {"scalars": values}))
+        rows.append(Row(path, "SeriesLines", {"names": SERIES}))
+    return rows
+
+
+def format_summary(reports: Sequence[TopicReport]) -> str:
+    headers = ["topic", "type", "received", "stored", "dropped", "errors", "p50 ms", "p99 ms"]
+    table = [
+        [
+            r.topic,
+            r.type_name,
+            str(r.received),
+            str(r.stored),
+            str(r.dropped),
+            str(r.errors),
+            f"{r.latency_p50_ms:.1f}",
+            f"{r.latency_p99_ms:.1f}",
+        ]
+        for r in reports
+    ]
+    widths = [max([len(h)] + [len(row[i]) for row in table]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table]
+    return "\n".join(lines)

@@ -1,0 +1,138 @@
+"""The conversion worker: the one thread that decodes, converts and writes live messages.
+
+Only this thread touches the sinks, so they need no locks; DDS callbacks just enqueue. Files are flushed
+every ``flush_seconds`` so that a hard kill loses at most about that much data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from rerun_bridge.live.queues import TopicQueues
+from rerun_bridge.live.stats import LiveStats
+from rerun_bridge.model.rows import Row
+from rerun_bridge.model.timeline import LOG_TIME
+from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sources.decoding import Decoder
+
+log = logging.getLogger(__name__)
+
+
+class LiveMessage(NamedTuple):
+    """One received message, as queued by a DDS callback."""
+
+    data: bytes
+    #: The bridge clock's time at reception (sim time under use_sim_time): the ``log_time`` timeline.
+    log_time_ns: int
+    #: Monotonic reception time, for the receive -> stored latency.
+    received_monotonic_ns: int
+    publish_time_ns: int
+
+
+@dataclass(slots=True)
+class LiveTopic:
+    type_name: str
+    decoder: Decoder | None
+    mcap_channel: int | None = None
+
+
+@dataclass(slots=True)
+class ConversionWorker:
+    queues: TopicQueues[LiveMessage]
+    pipeline: Pipeline
+    stats: LiveStats
+    rrd: RrdSink | None = None
+    mcap: McapSink | None = None
+    flush_seconds: float = 1.0
+    clock: Callable[[], int] = time.monotonic_ns
+    topics: dict[str, LiveTopic] = field(default_factory=dict)
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _topics_lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_flush_ns: int = 0
+    _extra_rows: list[tuple[list[Row], int]] = field(default_factory=list)
+
+    def add_topic(self, topic: str, live: LiveTopic) -> None:
+        with self._topics_lock:
+            self.topics[topic] = live
+
+    def submit_rows(self, rows: list[Row], log_time_ns: int) -> None:
+        """Rows made on another thread (diagnostics): written by this thread, like everything else."""
+        with self._topics_lock:
+            self._extra_rows.append((rows, log_time_ns))
+
+    def _write_submitted(self) -> None:
+        with self._topics_lock:
+            pending, self._extra_rows = self._extra_rows, []
+        if self.rrd is not None:
+            for rows, log_time_ns in pending:
+                self.rrd.write(rows, {LOG_TIME: log_time_ns})
+
+    def start(self) -> None:
+        self._last_flush_ns = time.monotonic_ns()
+        self._thread = threading.Thread(target=self._run, name="rerun_bridge-convert", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            item = self.queues.get(timeout=0.05)
+            if item is not None:
+                self.handle(*item)
+            self._write_submitted()
+            self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        now = time.monotonic_ns()
+        if now - self._last_flush_ns >= self.flush_seconds * 1e9:
+            self._last_flush_ns = now
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rrd is not None:
+            self.rrd.flush()
+        if self.mcap is not None:
+            self.mcap.flush()
+
+    def handle(self, topic: str, message: LiveMessage) -> None:
+        with self._topics_lock:
+            live = self.topics.get(topic)
+        if live is None:
+            return
+        if self.mcap is not None and live.mcap_channel is not None:
+            self.mcap.write(live.mcap_channel, message.log_time_ns, message.publish_time_ns, message.data)
+        if live.decoder is None:
+            self.pipeline.count_skipped(topic)
+            return
+        try:
+            decoded = live.decoder(message.data)
+        except Exception as err:  # a malformed message is counted, never fatal
+            self.pipeline.record_error(topic, f"cannot decode message: {err}", message=True)
+            self.stats.record_error(topic)
+            return
+        before = self.pipeline.stats_of(topic)
+        errors_before = before.errors if before else 0
+        self.pipeline.process(topic, decoded, message.log_time_ns)
+        after = self.pipeline.stats_of(topic)
+        if after is not None and after.errors > errors_before:
+            self.stats.record_error(topic)
+        else:
+            self.stats.record_stored(topic, time.monotonic_ns() - message.received_monotonic_ns)
+
+    def stop(self, drain: bool = True) -> None:
+        """Stop the thread; with ``drain`` convert what is still queued first (clean shutdown)."""
+        self._stop.set()
+        self.queues.close()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if drain:
+            for topic, message in self.queues.drain():
+                self.handle(topic, message)
+        self._write_submitted()
+        self.flush()

@@ -1,0 +1,334 @@
+"""The live ROS 2 node: subscribes to topics and TF, feeds the shared pipeline, writes .rrd and .mcap.
+
+rclpy is imported here and nowhere else (besides the launch files). DDS callbacks only enqueue the
+serialized bytes (``raw=True`` subscriptions); a worker thread decodes, converts and writes.
+``rerun-bridge run`` and the launch files start :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
+
+from rerun_bridge.config import BridgeConfig, Durability, Reliability, apply_overrides, load_config
+from rerun_bridge.convert.registry import lookup, normalize_type_name
+from rerun_bridge.errors import BridgeError
+from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
+from rerun_bridge.live.queues import TopicQueues
+from rerun_bridge.live.stats import LiveStats, TopicReport
+from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
+from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sources.decoding import Decoder, TypeResolver
+from rerun_bridge.sources.records import MessageDefinition
+from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
+
+NODE_NAME = "rerun_bridge"
+
+#: Every ROS parameter, declared once with its description; the launch files mirror them as arguments.
+PARAMETERS: dict[str, tuple[Any, str]] = {
+    "config_file": ("", "bridge config YAML (topics, TF options, sinks); empty: bridge every convertible topic"),
+    "rrd_path": ("", "write an .rrd here (overrides sinks.rrd.path)"),
+    "mcap_path": ("", "write a raw .mcap re-recording here (overrides sinks.mcap.path)"),
+    "blueprint": ("", "viewer blueprint name or file (overrides sinks.viewer.blueprint)"),
+    "duration": (0.0, "stop after this many seconds (0: run until SIGINT / SIGTERM)"),
+}
+
+
+def _message_class(type_name: str) -> Any:
+    """The rclpy message class of ``pkg/msg/Type`` (raw subscriptions still need its type support)."""
+    package, _, name = normalize_type_name(type_name).partition("/msg/")
+    module = importlib.import_module(f"{package}.msg")
+    return getattr(module, name)
+
+
+def _to_profile(qos: RequestedQos) -> QoSProfile:
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=qos.depth,
+        reliability=ReliabilityPolicy.RELIABLE if qos.reliable else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if qos.transient_local else DurabilityPolicy.VOLATILE,
+    )
+
+
+class BridgeNode:
+    """Owns the rclpy node, the subscriptions, the worker and the sinks."""
+
+    def __init__(self, config: BridgeConfig, node: Node) -> None:
+        self.config = config
+        self.node = node
+        self.log = node.get_logger()
+        self.queues: TopicQueues[LiveMessage] = TopicQueues()
+        self.stats = LiveStats()
+        self._warned: set[str] = set()
+        self._subscriptions: dict[str, Any] = {}
+        self._resolver = TypeResolver([], "kilted")
+        sinks = config.sinks
+        self.rrd = RrdSink(_expand(sinks.rrd.path), application_id=NODE_NAME) if sinks.rrd.path else None
+        self.mcap = McapSink(_expand(sinks.mcap.path), compression=sinks.mcap.compression.value) if sinks.mcap.path else None
+        self.pipeline = Pipeline([self.rrd] if self.rrd is not None else [], warn=self._warn_once)
+        self.worker = ConversionWorker(
+            self.queues, self.pipeline, self.stats, self.rrd, self.mcap, flush_seconds=sinks.rrd.flush_seconds
+        )
+        self.worker.start()
+        self._discover()
+        self._discovery_timer = node.create_timer(config.discovery_period_s, self._discover)
+        self._diagnostics_publisher = None
+        if config.diagnostics.enabled:
+            from diagnostic_msgs.msg import DiagnosticArray
+
+            self._diagnostics_publisher = node.create_publisher(DiagnosticArray, "~/diagnostics", 10)
+            self._diagnostics_timer = node.create_timer(config.diagnostics.period_s, self._publish_diagnostics)
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            self.log.warning(message)
+
+    def now_ns(self) -> int:
+        return int(self.node.get_clock().now().nanoseconds)
+
+    def _discover(self) -> None:
+        for topic, types in self.node.get_topic_names_and_types():
+            if topic in self._subscriptions or not types:
+                continue
+            type_name = normalize_type_name(types[0])
+            if not self.config.topic_selected(topic, lookup(type_name) is not None):
+                continue
+            publishers = self.node.get_publishers_info_by_topic(topic)
+            if not publishers:
+                continue  # only subscribers so far: subscribe once someone publishes, to adapt the QoS
+            self._subscribe(topic, type_name, publishers)
+
+    def _subscribe(self, topic: str, type_name: str, publishers: Sequence[Any]) -> None:
+        topic_config = self.config.topic_config(topic)
+        try:
+            message_class = _message_class(type_name)
+        except (ImportError, AttributeError) as err:
+            self._subscriptions[topic] = None
+            self._warn_once(f"topic {topic}: type {type_name} is not installed here ({err}); not bridged")
+            return
+        offered = [
+            OfferedQos(
+                reliable=p.qos_profile.reliability == ReliabilityPolicy.RELIABLE,
+                transient_local=p.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL,
+                depth=int(p.qos_profile.depth),
+            )
+            for p in publishers
+        ]
+        qos = topic_config.qos
+        requested = override_qos(
+            adapt_qos(topic, offered),
+            reliable=None if qos.reliability is None else qos.reliability is Reliability.RELIABLE,
+            transient_local=None if qos.durability is None else qos.durability is Durability.TRANSIENT_LOCAL,
+            depth=qos.depth,
+        )
+        decoder = self._decoder_for(type_name, message_class)
+        entity_path = self.config.entity_path_for(topic, type_name)
+        self.pipeline.add_topic(topic, type_name, entity_path, topic_config.options)
+        channel = None
+        if self.mcap is not None:
+            definition = self._definition_for(type_name)
+            if definition is None:
+                self._warn_once(f"topic {topic}: no message definition for {type_name}; left out of the MCAP")
+            else:
+                channel = self.mcap.add_topic(topic, type_name, definition, _qos_yaml(offered))
+        self.worker.add_topic(topic, LiveTopic(type_name, decoder, channel))
+        self.stats.add_topic(topic, type_name)
+        self.queues.add_topic(
+            topic,
+            depth=topic_config.queue_depth or self.config.queue_depth,
+            priority=topic_config.priority,
+            rate_limit_hz=topic_config.rate_limit_hz,
+        )
+        self._subscriptions[topic] = self.node.create_subscription(
+            message_class,
+            topic,
+            self._callback_for(topic),
+            _to_profile(requested),
+            raw=True,
+            event_callbacks=self._events_for(topic, requested),
+        )
+        self.log.info(f"bridging {topic} ({type_name}) -> {entity_path} [{requested.describe()}]")
+
+    def _callback_for(self, topic: str) -> Any:
+        queues = self.queues
+        clock = self.node.get_clock()
+
+        def on_message(data: bytes, info: Any = None) -> None:
+            # Only enqueue: DDS callbacks must never wait on conversion or disk.
+            received = time.monotonic_ns()
+            log_time = int(clock.now().nanoseconds)
+            publish_time = int(info["source_timestamp"]) if isinstance(info, dict) else log_time
+            queues.put(topic, LiveMessage(data, log_time, received, publish_time), len(data))
+
+        return on_message
+
+    def _events_for(self, topic: str, requested: RequestedQos) -> Any:
+        from rclpy.event_handler import SubscriptionEventCallbacks
+
+        def incompatible(_event: Any) -> None:
+            fix = (
+                f"a publisher of {topic} offers a QoS the bridge's request ({requested.describe()}) cannot "
+                f"match; set topics.{topic}.qos in the bridge config (e.g. reliability: best_effort, "
+                "durability: volatile)"
+            )
+            self._warn_once(f"incompatible QoS on {topic}: {fix}")
+
+        return SubscriptionEventCallbacks(incompatible_qos=incompatible)
+
+    def _decoder_for(self, type_name: str, message_class: Any) -> Decoder:
+        choice = self._resolver.choose(type_name)
+        if choice.decoder is not None:
+            return choice.decoder
+        from rclpy.serialization import deserialize_message
+
+        def decode(data: bytes | memoryview) -> Any:
+            return deserialize_message(bytes(data), message_class)
+
+        return decode
+
+    def _definition_for(self, type_name: str) -> MessageDefinition | None:
+        choice = self._resolver.choose(type_name)
+        if choice.typestore is None:
+            return None
+        text, _digest = choice.typestore.generate_msgdef(normalize_type_name(type_name), ros_version=2)
+        return MessageDefinition("ros2msg", text)
+
+    def reports(self) -> list[TopicReport]:
+        return self.stats.report(self.queues.counters(), time.monotonic_ns())
+
+    def _publish_diagnostics(self) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+        reports = self.reports()
+        array = DiagnosticArray()
+        array.header.stamp = self.node.get_clock().now().to_msg()
+        for report in reports:
+            status = DiagnosticStatus()
+            status.name = f"{NODE_NAME}: {report.topic}"
+            status.hardware_id = NODE_NAME
+            problem = report.dropped or report.errors
+            status.level = DiagnosticStatus.WARN if problem else DiagnosticStatus.OK
+            status.message = (
+                f"{report.rate_hz:.1f} Hz, {report.dropped} dropped, {report.errors} errors"
+            )
+            status.values = [KeyValue(key=k, value=v) for k, v in report.as_key_values().items()]
+            array.status.append(status)
+        if self._diagnostics_publisher is not None:
+            self._diagnostics_publisher.publish(array)
+        self.worker.submit_rows(diagnostics_rows(reports), self.now_ns())
+
+    def shutdown(self) -> list[TopicReport]:
+        """Stop taking messages, convert what is queued, close both files; the final reports."""
+        for subscription in self._subscriptions.values():
+            if subscription is not None:
+                self.node.destroy_subscription(subscription)
+        self._subscriptions.clear()
+        self.worker.stop(drain=True)
+        reports = self.reports()
+        if self.rrd is not None:
+            self.rrd.close()
+        if self.mcap is not None:
+            self.mcap.close()
+        return reports
+
+
+def _expand(path: str) -> Path:
+    """Paths may hold strftime fields (``run_%Y%m%d_%H%M%S.rrd``)."""
+    return Path(time.strftime(path)).expanduser()
+
+
+def _qos_yaml(offered: Sequence[OfferedQos]) -> str:
+    lines = []
+    for qos in offered:
+        lines.append(
+            f"- history: 1\n  depth: {qos.depth}\n  reliability: {1 if qos.reliable else 2}\n"
+            f"  durability: {1 if qos.transient_local else 2}"
+        )
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rerun-bridge run", description="run the live ROS 2 bridge node")
+    parser.add_argument("--config", type=Path, help="bridge config YAML")
+    parser.add_argument("--rrd", help="write an .rrd here")
+    parser.add_argument("--mcap", help="write a raw .mcap re-recording here")
+    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    return parser
+
+
+def _parameter(node: Node, name: str) -> Any:
+    return node.get_parameter(name).value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ros_args: list[str] = []
+    if "--ros-args" in argv:
+        index = argv.index("--ros-args")
+        argv, ros_args = argv[:index], argv[index:]
+    args = build_parser().parse_args(argv)
+    rclpy.init(args=["rerun_bridge", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
+    node = Node(NODE_NAME, automatically_declare_parameters_from_overrides=False)
+    try:
+        from rcl_interfaces.msg import ParameterDescriptor
+
+        for name, (default, description) in PARAMETERS.items():
+            node.declare_parameter(name, default, ParameterDescriptor(description=description))
+        config_file = args.config or (Path(_parameter(node, "config_file")) if _parameter(node, "config_file") else None)
+        config = load_config(config_file) if config_file else BridgeConfig.default()
+        overrides: dict[str, Any] = {}
+        for key, value in (
+            ("sinks.rrd.path", args.rrd or _parameter(node, "rrd_path")),
+            ("sinks.mcap.path", args.mcap or _parameter(node, "mcap_path")),
+            ("sinks.viewer.blueprint", _parameter(node, "blueprint")),
+        ):
+            if value:
+                overrides[key] = value
+        config = apply_overrides(config, overrides)
+        if config.use_sim_time:
+            node.set_parameters([Parameter("use_sim_time", Parameter.Type.BOOL, True)])
+        duration = args.duration if args.duration is not None else float(_parameter(node, "duration"))
+        bridge = BridgeNode(config, node)
+    except BridgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        node.destroy_node()
+        rclpy.try_shutdown()
+        return 2
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    deadline = time.monotonic() + duration if duration and duration > 0 else None
+    try:
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        reports = bridge.shutdown()
+        executor.remove_node(node)
+        node.destroy_node()
+        rclpy.try_shutdown()
+    print(format_summary(reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""QoS adapted to a topic's publishers, in plain data (no rclpy): the node turns it into a QoSProfile.
+
+Rules, as foxglove_bridge and rosbag2 apply them: reliable only when every publisher offers reliable,
+transient_local only when every publisher offers it, depth the sum of the publishers' depths clamped to
+[1, MAX_DEPTH]. Latched topics (``/tf_static``, ``/robot_description``) are always reliable and
+transient_local so that late joiners still get them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+LATCHED_TOPICS: Final = frozenset({"/tf_static", "/robot_description"})
+MIN_DEPTH: Final = 1
+MAX_DEPTH: Final = 100
+DEFAULT_DEPTH: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedQos:
+    """What one publisher offers (from ``get_publishers_info_by_topic``)."""
+
+    reliable: bool
+    transient_local: bool
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedQos:
+    reliable: bool
+    transient_local: bool
+    depth: int
+
+    def describe(self) -> str:
+        return (
+            f"{'reliable' if self.reliable else 'best_effort'}, "
+            f"{'transient_local' if self.transient_local else 'volatile'}, depth {self.depth}"
+        )
+
+
+def _depth(offered: OfferedQos) -> int:
+    # DDS discovery does not carry history depth: Fast DDS reports 0, which means "unknown" here.
+    return offered.depth if offered.depth > 0 else DEFAULT_DEPTH
+
+
+def adapt_qos(topic: str, publishers: Sequence[OfferedQos]) -> RequestedQos:
+    """The subscription QoS that matches every publisher of ``topic``."""
+    if topic in LATCHED_TOPICS:
+        depth = sum(_depth(p) for p in publishers) if publishers else DEFAULT_DEPTH
+        return RequestedQos(True, True, min(max(depth, MIN_DEPTH), MAX_DEPTH))
+    if not publishers:
+        return RequestedQos(True, False, DEFAULT_DEPTH)
+    reliable = all(p.reliable for p in publishers)
+    transient_local = all(p.transient_local for p in publishers)
+    depth = sum(_depth(p) for p in publishers)
+    return RequestedQos(reliable, transient_local, min(max(depth, MIN_DEPTH), MAX_DEPTH))
+
+
+def override_qos(
+    requested: RequestedQos, reliable: bool | None, transient_local: bool | None, depth: int | None
+) -> RequestedQos:
+    """A config's QoS override: each value set there replaces the adapted one."""
+    return RequestedQos(
+        requested.reliable if reliable is None else reliable,
+        requested.transient_local if transient_local is None else transient_local,
+        requested.depth if depth is None else depth,
+    )
