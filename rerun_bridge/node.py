@@ -46,6 +46,7 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "rrd_path": ("", "write an .rrd here (overrides sinks.rrd.path)"),
     "mcap_path": ("", "write a raw .mcap re-recording here (overrides sinks.mcap.path)"),
     "blueprint": ("", "viewer blueprint name or file (overrides sinks.viewer.blueprint)"),
+    "viewer": (False, "open the embedded viewer (overrides sinks.viewer.enabled)"),
     "duration": (0.0, "stop after this many seconds (0: run until SIGINT / SIGTERM)"),
 }
 
@@ -85,6 +86,8 @@ class BridgeNode:
         self.worker = ConversionWorker(
             self.queues, self.pipeline, self.stats, self.rrd, self.mcap, flush_seconds=sinks.rrd.flush_seconds
         )
+        if sinks.viewer.enabled:
+            self.log.warning("the embedded viewer is not available in this version; recording without it")
         self.worker.start()
         self._discover()
         self._discovery_timer = node.create_timer(config.discovery_period_s, self._discover)
@@ -298,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("sinks.rrd.path", args.rrd or _parameter(node, "rrd_path")),
             ("sinks.mcap.path", args.mcap or _parameter(node, "mcap_path")),
             ("sinks.viewer.blueprint", _parameter(node, "blueprint")),
+            ("sinks.viewer.enabled", _parameter(node, "viewer")),
         ):
             if value:
                 overrides[key] = value

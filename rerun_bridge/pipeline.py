@@ -70,6 +70,7 @@ class Pipeline:
         entity_path: str | None = None,
         options: Mapping[str, Any] | None = None,
         skip_reason: str = "",
+        raw_type: Any = None,
     ) -> TopicStats:
         """Decide once per topic how it converts; ``skip_reason`` marks it undecodable."""
         path = entity_path or str(EntityPath.from_topic(topic))
@@ -79,6 +80,7 @@ class Pipeline:
             entity_path=path,
             options=options or {},
             static=topic in STATIC_TOPICS,
+            raw_type=raw_type,
         )
         converter = lookup(type_name)
         func: ConverterFunc | None

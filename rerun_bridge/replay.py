@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import heapq
 import re
+from typing import Any
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rerun_bridge.convert.registry import normalize_type_name
+from rerun_bridge.convert.arrow_schema import arrow_type_for
+from rerun_bridge.convert.registry import lookup, normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
@@ -110,7 +112,9 @@ def convert_bags(
                     )
                     continue
                 if known is None:
-                    pipeline.add_topic(info.name, info.type_name, skip_reason=choice.reason)
+                    pipeline.add_topic(
+                        info.name, info.type_name, skip_reason=choice.reason, raw_type=_raw_type(info, choice)
+                    )
                 selected.add(info.name)
                 if choice.decoder is not None:
                     decoders[(bag_index, info.name)] = choice.decoder
@@ -158,6 +162,16 @@ def convert_bags(
             warnings=warnings,
             mcap_messages=mcap.messages_written if mcap is not None else 0,
         )
+
+
+def _raw_type(info: TopicInfo, choice: DecoderChoice) -> Any:
+    """The Arrow type of a topic without a converter (None: it has one, or none can be derived)."""
+    if choice.typestore is None or lookup(info.type_name) is not None:
+        return None
+    try:
+        return arrow_type_for(choice.typestore, normalize_type_name(info.type_name))
+    except KeyError:
+        return None
 
 
 def _merged_indexed(

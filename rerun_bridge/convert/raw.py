@@ -10,6 +10,7 @@ import array
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from rerun_bridge.convert.registry import ConvertContext, normalize_type_name
 from rerun_bridge.model.rows import Row
@@ -55,4 +56,6 @@ def to_plain(value: Any) -> Any:
 
 
 def convert_raw(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return [Row(ctx.entity_path, raw_archetype(ctx.type_name), {}, extra={"message": [to_plain(msg)]})]
+    plain = [to_plain(msg)]
+    message = pa.array(plain, type=ctx.raw_type) if ctx.raw_type is not None else plain
+    return [Row(ctx.entity_path, raw_archetype(ctx.type_name), {}, extra={"message": message})]

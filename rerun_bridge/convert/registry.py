@@ -27,6 +27,8 @@ class ConvertContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     #: True for topics whose data holds at every time (``/tf_static``).
     static: bool = False
+    #: The message's Arrow struct type, from its definition, for the raw fallback (None: inferred).
+    raw_type: Any = None
 
 
 ConverterFunc = Callable[[Any, ConvertContext], list[Row]]

@@ -18,8 +18,9 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
-Batch: TypeAlias = "npt.NDArray[Any] | Sequence[Any]"
+Batch: TypeAlias = "npt.NDArray[Any] | pa.Array | Sequence[Any]"
 
 
 def column_name(archetype: str, field_name: str) -> str:
@@ -28,7 +29,7 @@ def column_name(archetype: str, field_name: str) -> str:
 
 
 def batch_length(batch: Batch) -> int:
-    """Number of instances in a batch; a 0-d array counts as one."""
+    """Number of instances in a batch; a 0-d array counts as one; Arrow arrays count their elements."""
     if isinstance(batch, np.ndarray):
         return 1 if batch.ndim == 0 else int(batch.shape[0])
     return len(batch)

@@ -45,7 +45,7 @@ class RrdStats:
 
 
 def _nbytes(batch: Batch) -> int:
-    if isinstance(batch, np.ndarray):
+    if isinstance(batch, np.ndarray | pa.Array):
         return int(batch.nbytes)
     return sum(len(item) if isinstance(item, bytes | bytearray | memoryview | str) else 16 for item in batch)
 
@@ -53,6 +53,8 @@ def _nbytes(batch: Batch) -> int:
 def _concat(batches: list[Batch]) -> tuple[Any, list[int]]:
     """Instances of many rows as one batch, plus each row's instance count."""
     lengths = [batch_length(b) for b in batches]
+    if all(isinstance(b, pa.Array) for b in batches):
+        return pa.concat_arrays(batches), lengths
     if all(isinstance(b, np.ndarray) for b in batches):
         arrays = [np.asarray(b) for b in batches]
         arrays = [a.reshape(1) if a.ndim == 0 else a for a in arrays]
@@ -163,7 +165,7 @@ class RrdSink:
 
     def _extra_array(self, archetype: str, name: str, data: Any) -> Any:
         """Keep one Arrow type per extra column: Rerun wants a component to keep its first type."""
-        if isinstance(data, np.ndarray):
+        if isinstance(data, np.ndarray | pa.Array):
             return data
         key = (archetype, name)
         known = self._extra_types.get(key)

@@ -1,0 +1,13 @@
+"""Headless recording on a robot: ``ros2 launch rerun_bridge record.launch.py [rrd_path:=...] [mcap_path:=...]``.
+
+Both files on by default, named by the start time; the viewer stays off.
+"""
+
+from rerun_bridge.launch_support import bridge_launch_description
+
+
+def generate_launch_description():  # type: ignore[no-untyped-def]
+    return bridge_launch_description(
+        defaults={"rrd_path": "recording_%Y%m%d_%H%M%S.rrd", "mcap_path": "recording_%Y%m%d_%H%M%S.mcap"},
+        fixed={"viewer": "false"},
+    )

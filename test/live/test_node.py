@@ -1,0 +1,178 @@
+"""The live bridge against real publishers in separate processes, over Fast DDS."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import rerun.chunk as rrc
+import yaml
+
+from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.sources.decoding import TypeResolver
+from test.conftest import rrd_chunks, rrd_column, rrd_row_count, verify_rrd
+from test.live.conftest import ROOT, LiveEnv, stop, wait_all
+
+pytestmark = pytest.mark.xdist_group("live")
+
+BASE_STAMP_NS = 1_700_000_000 * 1_000_000_000
+
+
+def mcap_counts(path: Path) -> dict[str, int]:
+    with open_bag(path) as bag:
+        counts: dict[str, int] = {}
+        for message in bag.messages():
+            counts[message.topic] = counts.get(message.topic, 0) + 1
+        return counts
+
+
+def test_records_sensor_topics_to_rrd_and_mcap(live: LiveEnv) -> None:
+    bridge = live.bridge("--rrd", "out.rrd", "--mcap", "out.mcap")
+    publishers = [
+        live.publish("image", 20, 20),
+        live.publish("cloud", 20, 20),
+        live.publish("imu", 50, 50),
+        live.publish("joints", 30, 30),
+        live.publish("tf", 30, 30),
+        live.publish("tf_static", 1, 1, "--linger", "2"),
+    ]
+    wait_all(publishers)
+    time.sleep(0.5)
+    out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    rrd, mcap = live.tmp / "out.rrd", live.tmp / "out.mcap"
+    verify_rrd(rrd)
+
+    assert rrd_row_count(rrd, "/camera/image_raw", "Image:buffer") == 20
+    buffers = rrd_column(rrd, "/camera/image_raw", "Image:buffer")
+    assert bytes(buffers[3][0]) == bytes(((np.arange(72) + 3) % 256).astype(np.uint8))  # type: ignore[arg-type]
+    positions = rrd_column(rrd, "/lidar/points", "Points3D:positions")
+    assert len(positions) == 20
+    assert [p[0] for p in positions[4]] == [4.0, 5.0, 6.0, 7.0, 8.0]  # type: ignore[index]
+    imu = rrd_column(rrd, "/imu/data", "Scalars:scalars")
+    assert len(imu) == 50
+    assert [row[0] for row in imu] == [float(i) for i in range(50)]  # type: ignore[index]
+    joints = rrd_column(rrd, "/joint_states/position", "Scalars:scalars")
+    assert joints[7] == [7.0, -7.0]
+    translations = rrd_column(rrd, "/tf", "Transform3D:translation")
+    assert [t[0][0] for t in translations] == [float(i) for i in range(30)]  # type: ignore[index]
+    static = {entity for entity, is_static, _b in rrd_chunks(rrd) if is_static and entity.startswith("/tf_static")}
+    assert static == {"/tf_static/camera_link", "/tf_static/lidar_link"}
+    # ros_time is the header stamp of each message.
+    stamps = [
+        t
+        for entity, _s, batch in rrd_chunks(rrd)
+        if entity == "/imu/data" and "ros_time" in batch.schema.names and "Scalars:scalars" in batch.schema.names
+        for t in batch.column("ros_time").cast(pa.int64()).to_pylist()
+    ]
+    assert sorted(stamps) == [BASE_STAMP_NS + i * 1_000_000_000 + 500_000_000 for i in range(50)]
+
+    counts = mcap_counts(mcap)
+    assert counts["/camera/image_raw"] == 20 and counts["/imu/data"] == 50 and counts["/tf"] == 30
+    assert counts["/tf_static"] == 1
+    with open_bag(mcap) as bag:
+        resolver = TypeResolver(bag.topics())
+        decoder = resolver.choose("sensor_msgs/msg/JointState").decoder
+        assert decoder is not None
+        first = next(iter(bag.messages({"/joint_states"})))
+        assert list(decoder(first.data).position) == [0.0, -0.0]
+    assert "/imu/data" in out and "received" in out  # the shutdown summary
+
+
+def test_topic_that_appears_later_is_recorded(live: LiveEnv) -> None:
+    bridge = live.bridge("--rrd", "late.rrd")
+    time.sleep(2.5)  # the bridge is up and has done its first discovery before the topic exists
+    wait_all([live.publish("string", 10, 20)])
+    time.sleep(0.3)
+    stop(bridge)
+    texts = rrd_column(live.tmp / "late.rrd", "/late_topic", "TextLog:text")
+    assert texts == [[f"late {i}"] for i in range(10)]
+
+
+def test_best_effort_publisher_is_received(live: LiveEnv) -> None:
+    bridge = live.bridge("--rrd", "be.rrd")
+    wait_all([live.publish("imu", 30, 30, "--best-effort")])
+    time.sleep(0.3)
+    _out, err = stop(bridge)
+    assert "best_effort" in err  # the chosen QoS is logged
+    assert rrd_row_count(live.tmp / "be.rrd", "/imu/data", "Scalars:scalars") >= 25  # best effort may lose a few
+
+
+def test_sim_time_from_clock_drives_log_time(live: LiveEnv) -> None:
+    config = live.tmp / "sim.yaml"
+    config.write_text(yaml.safe_dump({"use_sim_time": True}))
+    bridge = live.bridge("--config", str(config), "--rrd", "sim.rrd")
+    clock = live.publish("clock", 200, 20)
+    time.sleep(2.0)
+    wait_all([live.publish("string", 10, 10)])
+    clock.kill()
+    clock.wait()
+    stop(bridge)
+    times = [
+        t
+        for entity, _s, batch in rrd_chunks(live.tmp / "sim.rrd")
+        if entity == "/late_topic"
+        for t in batch.column("log_time").cast(pa.int64()).to_pylist()
+    ]
+    assert len(times) == 10
+    assert all(5000e9 <= t <= 5200e9 for t in times), times
+
+
+def test_diagnostics_are_published_and_recorded(live: LiveEnv) -> None:
+    bridge = live.bridge("--rrd", "diag.rrd")
+    publisher = live.publish("imu", 100, 50)
+    listener = subprocess.run(
+        [sys.executable, "-m", "test.live.listener", "/rerun_bridge/diagnostics", "20"],
+        cwd=ROOT,
+        env=live.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    wait_all([publisher])
+    stop(bridge)
+    statuses = {s["name"]: s for s in json.loads(listener.stdout.strip().splitlines()[-1])}
+    imu = statuses["rerun_bridge: /imu/data"]
+    assert set(imu["values"]) >= {"received", "rate_hz", "bytes_per_s", "dropped", "conversion_errors"}
+    assert int(imu["values"]["received"]) > 0
+    rates = rrd_column(live.tmp / "diag.rrd", "/rerun_bridge/diagnostics/imu/data", "Scalars:scalars")
+    assert rates, "diagnostics are logged into the recording"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_clean_shutdown_writes_valid_files(live: LiveEnv, signum: int) -> None:
+    bridge = live.bridge("--rrd", "s.rrd", "--mcap", "s.mcap")
+    wait_all([live.publish("imu", 40, 40)])
+    stop(bridge, signum)
+    assert bridge.returncode == 0
+    verify_rrd(live.tmp / "s.rrd")
+    with (live.tmp / "s.mcap").open("rb") as stream:
+        from mcap.reader import make_reader
+
+        summary = make_reader(stream).get_summary()
+    assert summary is not None and summary.statistics is not None
+    assert summary.statistics.message_count >= 40
+
+
+def test_sigkill_leaves_files_readable_up_to_the_last_flush(live: LiveEnv) -> None:
+    bridge = live.bridge("--rrd", "k.rrd", "--mcap", "k.mcap")
+    publisher = live.publish("imu", 150, 50)  # 3 s of data
+    wait_all([publisher])
+    time.sleep(1.5)  # more than one flush period after the last message
+    bridge.kill()
+    bridge.wait()
+    chunks = list(rrc.RrdReader(str(live.tmp / "k.rrd")).stream().to_chunks())
+    rows = sum(
+        c.to_record_batch().num_rows
+        for c in chunks
+        if str(c.entity_path) == "/imu/data" and "Scalars:scalars" in c.to_record_batch().schema.names
+    )
+    assert rows == 150
+    assert mcap_counts(live.tmp / "k.mcap")["/imu/data"] == 150

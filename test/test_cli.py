@@ -1,0 +1,70 @@
+"""The command line as a user runs it: a real subprocess of the installed console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rerun_bridge.cli import main
+from test.conftest import NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
+
+CLI = Path(sys.executable).parent / "rerun-bridge"
+TALKER = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "mcap" / "talker"
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), *map(str, args)], capture_output=True, text=True, env=os.environ.copy(), timeout=300
+    )
+
+
+def test_info_lists_topics_with_converters() -> None:
+    result = run_cli("info", NEATO_BAG)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("/")}
+    assert "sensor_msgs/msg/LaserScan" in lines["/scan"] and "Points3D" in lines["/scan"]
+    assert " 153 " in lines["/scan"]
+    assert "skipped" in lines["/bump"]
+    assert "Hz" in lines["/odom"]
+
+
+def test_types_lists_supported_types() -> None:
+    result = run_cli("types")
+    assert result.returncode == 0
+    types = {line.split()[0] for line in result.stdout.splitlines()}
+    assert {"sensor_msgs/msg/Image", "tf2_msgs/msg/TFMessage", "rcl_interfaces/msg/Log"} <= types
+
+
+def test_convert_writes_both_files_and_a_summary(tmp_path: Path) -> None:
+    rrd, mcap = tmp_path / "run.rrd", tmp_path / "run.mcap"
+    result = run_cli("convert", NEATO_BAG, "-o", rrd, "--mcap", mcap)
+    assert result.returncode == 0, result.stderr
+    verify_rrd(rrd)
+    assert mcap.stat().st_size > 0
+    summary = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith("/")}
+    assert summary["/scan"][2:4] == ["converted", "153"]
+    assert summary["/bump"][2] == "skipped"
+    assert "neato2_interfaces/msg/Bump" in result.stderr  # the warning names topic and type
+
+
+def test_several_bags_into_one_recording(tmp_path: Path) -> None:
+    sqlite_talker = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "sqlite3" / "talker"
+    assert main(["convert", str(TALKER), str(sqlite_talker), "-o", str(tmp_path / "two.rrd"), "-q"]) == 0
+    verify_rrd(tmp_path / "two.rrd")
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    assert run_cli("convert", tmp_path / "missing", "-o", tmp_path / "x.rrd").returncode == 2
+    assert run_cli("convert", NEATO_BAG, "-o", tmp_path / "x.rrd", "--topics", "(").returncode == 2
+    nothing = run_cli("convert", NEATO_BAG, "-o", tmp_path / "y.rrd", "--topics", "^/bump$")
+    assert nothing.returncode == 1
+    assert "nothing could be converted" in nothing.stderr
+    assert run_cli("bogus").returncode == 2
+
+
+def test_start_end_offsets(tmp_path: Path) -> None:
+    out = tmp_path / "part.rrd"
+    assert main(["convert", str(NEATO_BAG), "-o", str(out), "--start", "5", "--end", "10", "-q"]) == 0
+    verify_rrd(out)

@@ -1,0 +1,101 @@
+"""Cross-check against Rerun's own ROS 2 MCAP importer (`rerun mcap convert`): the values of the types
+both of us convert must agree."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from rerun_bridge.replay import convert_bags
+from test.conftest import ABITOBOT_BAG, RERUN_CLI, RERUN_SUPPORTED_MCAP, rrd_chunks
+
+THEIR_LOG_TIME = "message_log_time"
+OUR_LOG_TIME = "log_time"
+
+
+def values_by_time(path: Path, entity: str, column: str, timeline: str) -> list[tuple[int, object]]:
+    out: list[tuple[int, object]] = []
+    for chunk_entity, _static, batch in rrd_chunks(path):
+        if chunk_entity != entity or column not in batch.schema.names or timeline not in batch.schema.names:
+            continue
+        times = batch.column(timeline).cast(pa.int64()).to_pylist()
+        out.extend(zip(times, batch.column(column).to_pylist(), strict=True))
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+def theirs_and_ours(source: Path, tmp_path: Path) -> tuple[Path, Path]:
+    theirs, ours = tmp_path / "theirs.rrd", tmp_path / "ours.rrd"
+    mcap_file = source if source.is_file() else next(source.glob("*.mcap"))
+    subprocess.run(
+        [str(RERUN_CLI), "mcap", "convert", str(mcap_file), "-o", str(theirs), "--application-id", "ref"],
+        check=True,
+        capture_output=True,
+    )
+    convert_bags([source], ours)
+    return theirs, ours
+
+
+def assert_same_values(theirs: Path, ours: Path, entity: str, column: str, ours_column: str = "") -> None:
+    their_values = values_by_time(theirs, entity, column, THEIR_LOG_TIME)
+    our_values = values_by_time(ours, entity, ours_column or column, OUR_LOG_TIME)
+    assert their_values, f"Rerun wrote no {entity} {column}"
+    assert [t for t, _ in our_values] == [t for t, _ in their_values], f"{entity} {column}: times differ"
+    for (_t, their), (_t2, our) in zip(their_values, our_values, strict=True):
+        if isinstance(their, list) and their and isinstance(their[0], int | float | list):
+            np.testing.assert_allclose(np.asarray(our, dtype=float), np.asarray(their, dtype=float), rtol=1e-6)
+        else:
+            assert our == their, f"{entity} {column}"
+
+
+@pytest.fixture(scope="module")
+def supported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return theirs_and_ours(RERUN_SUPPORTED_MCAP, tmp_path_factory.mktemp("supported"))
+
+
+@pytest.mark.parametrize(
+    ("entity", "column"),
+    [
+        ("/image", "Image:buffer"),
+        ("/compressed_image", "EncodedImage:blob"),
+        ("/camera_info", "Pinhole:image_from_camera"),
+        ("/camera_info", "Pinhole:resolution"),
+        ("/camera_info", "Pinhole:parent_frame"),
+        ("/camera_info", "Pinhole:child_frame"),
+        ("/image", "CoordinateFrame:frame"),
+        ("/imu", "Scalars:scalars"),
+        ("/joint_state/position", "Scalars:scalars"),
+        ("/joint_state/velocity", "Scalars:scalars"),
+        ("/joint_state/effort", "Scalars:scalars"),
+        ("/joint_state/position", "SeriesLines:names"),
+        ("/nav_sat_fix/gps", "GeoPoints:positions"),
+        ("/nav_sat_fix/galileo", "GeoPoints:positions"),
+        ("/nav_sat_fix/glonass", "GeoPoints:positions"),
+        ("/nav_sat_fix/compass", "GeoPoints:positions"),
+        ("/point_cloud2", "Points3D:positions"),
+        ("/magnetic_field", "Arrows3D:vectors"),
+        ("/rosout", "TextLog:text"),
+        ("/rosout", "TextLog:level"),
+    ],
+)
+def test_supported_messages_agree(supported: tuple[Path, Path], entity: str, column: str) -> None:
+    theirs, ours = supported
+    assert_same_values(theirs, ours, entity, column)
+
+
+def test_pointcloud_intensity_agrees(supported: tuple[Path, Path]) -> None:
+    theirs, ours = supported
+    assert_same_values(theirs, ours, "/point_cloud2", "Points3D:intensity")
+
+
+@pytest.mark.parametrize(
+    ("entity", "column"),
+    [("/imu/data", "Scalars:scalars"), ("/joint_states/position", "Scalars:scalars")],
+)
+def test_gazebo_recording_agrees(tmp_path: Path, entity: str, column: str) -> None:
+    theirs, ours = theirs_and_ours(ABITOBOT_BAG, tmp_path)
+    assert_same_values(theirs, ours, entity, column)
