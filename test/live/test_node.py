@@ -129,7 +129,7 @@ def test_diagnostics_are_published_and_recorded(live: LiveEnv) -> None:
     bridge = live.bridge("--rrd", "diag.rrd")
     publisher = live.publish("imu", 100, 50)
     listener = subprocess.run(
-        [sys.executable, "-m", "test.live.listener", "/rerun_bridge/diagnostics", "20"],
+        [sys.executable, "-m", "test.live.listener", "/rerun_bridge/diagnostics", "20", "rerun_bridge: /imu/data"],
         cwd=ROOT,
         env=live.env,
         capture_output=True,
