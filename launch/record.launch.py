@@ -1,4 +1,4 @@
-"""Headless recording on a robot: ``ros2 launch rerun_bridge record.launch.py [rrd_path:=...] [mcap_path:=...]``.
+"""Headless recording on a robot: ``ros2 launch rerun_bridge record.launch.py [rrd_path:=P] [mcap_path:=P]``.
 
 Both files on by default, named by the start time; the viewer stays off.
 """

@@ -16,7 +16,7 @@ ROS_ARGUMENTS = {"use_sim_time": ("false", "take time from /clock")}
 def bridge_launch_description(defaults: Mapping[str, str], fixed: Mapping[str, str] | None = None) -> Any:
     """A LaunchDescription declaring every bridge parameter as an argument (``defaults`` override the
     node's defaults), plus parameters fixed by the launch file itself (not arguments)."""
-    from launch import LaunchDescription
+    from launch import LaunchDescription  # type: ignore[attr-defined, unused-ignore]
     from launch.actions import DeclareLaunchArgument
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node

@@ -42,7 +42,10 @@ NODE_NAME = "rerun_bridge"
 
 #: Every ROS parameter, declared once with its description; the launch files mirror them as arguments.
 PARAMETERS: dict[str, tuple[Any, str]] = {
-    "config_file": ("", "bridge config YAML (topics, TF options, sinks); empty: bridge every convertible topic"),
+    "config_file": (
+        "",
+        "bridge config YAML (topics, TF options, sinks); empty: bridge every convertible topic",
+    ),
     "rrd_path": ("", "write an .rrd here (overrides sinks.rrd.path)"),
     "mcap_path": ("", "write a raw .mcap re-recording here (overrides sinks.mcap.path)"),
     "blueprint": ("", "viewer blueprint name or file (overrides sinks.viewer.blueprint)"),
@@ -81,7 +84,11 @@ class BridgeNode:
         self._resolver = TypeResolver([], "kilted")
         sinks = config.sinks
         self.rrd = RrdSink(_expand(sinks.rrd.path), application_id=NODE_NAME) if sinks.rrd.path else None
-        self.mcap = McapSink(_expand(sinks.mcap.path), compression=sinks.mcap.compression.value) if sinks.mcap.path else None
+        self.mcap = (
+            McapSink(_expand(sinks.mcap.path), compression=sinks.mcap.compression.value)
+            if sinks.mcap.path
+            else None
+        )
         self.pipeline = Pipeline([self.rrd] if self.rrd is not None else [], warn=self._warn_once)
         self.worker = ConversionWorker(
             self.queues, self.pipeline, self.stats, self.rrd, self.mcap, flush_seconds=sinks.rrd.flush_seconds
@@ -96,7 +103,9 @@ class BridgeNode:
             from diagnostic_msgs.msg import DiagnosticArray
 
             self._diagnostics_publisher = node.create_publisher(DiagnosticArray, "~/diagnostics", 10)
-            self._diagnostics_timer = node.create_timer(config.diagnostics.period_s, self._publish_diagnostics)
+            self._diagnostics_timer = node.create_timer(
+                config.diagnostics.period_s, self._publish_diagnostics
+            )
 
     def _warn_once(self, message: str) -> None:
         if message not in self._warned:
@@ -228,9 +237,7 @@ class BridgeNode:
             status.hardware_id = NODE_NAME
             problem = report.dropped or report.errors
             status.level = DiagnosticStatus.WARN if problem else DiagnosticStatus.OK
-            status.message = (
-                f"{report.rate_hz:.1f} Hz, {report.dropped} dropped, {report.errors} errors"
-            )
+            status.message = f"{report.rate_hz:.1f} Hz, {report.dropped} dropped, {report.errors} errors"
             status.values = [KeyValue(key=k, value=v) for k, v in report.as_key_values().items()]
             array.status.append(status)
         if self._diagnostics_publisher is not None:
@@ -294,7 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         for name, (default, description) in PARAMETERS.items():
             node.declare_parameter(name, default, ParameterDescriptor(description=description))
-        config_file = args.config or (Path(_parameter(node, "config_file")) if _parameter(node, "config_file") else None)
+        config_file = args.config or (
+            Path(_parameter(node, "config_file")) if _parameter(node, "config_file") else None
+        )
         config = load_config(config_file) if config_file else BridgeConfig.default()
         overrides: dict[str, Any] = {}
         for key, value in (

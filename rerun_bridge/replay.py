@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import heapq
 import re
-from typing import Any
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.registry import lookup, normalize_type_name

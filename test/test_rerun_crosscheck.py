@@ -47,7 +47,9 @@ def assert_same_values(theirs: Path, ours: Path, entity: str, column: str, ours_
     assert [t for t, _ in our_values] == [t for t, _ in their_values], f"{entity} {column}: times differ"
     for (_t, their), (_t2, our) in zip(their_values, our_values, strict=True):
         if isinstance(their, list) and their and isinstance(their[0], int | float | list):
-            np.testing.assert_allclose(np.asarray(our, dtype=float), np.asarray(their, dtype=float), rtol=1e-6)
+            np.testing.assert_allclose(
+                np.asarray(our, dtype=float), np.asarray(their, dtype=float), rtol=1e-6
+            )
         else:
             assert our == their, f"{entity} {column}"
 

@@ -69,7 +69,10 @@ class TopicQueues(Generic[Item]):
             queue.counters.received_bytes += size_bytes
             if queue.min_interval_ns:
                 now = time.monotonic_ns() if now_ns is None else now_ns
-                if queue.last_accepted_ns is not None and now - queue.last_accepted_ns < queue.min_interval_ns:
+                if (
+                    queue.last_accepted_ns is not None
+                    and now - queue.last_accepted_ns < queue.min_interval_ns
+                ):
                     queue.counters.dropped_rate += 1
                     return False
                 queue.last_accepted_ns = now

@@ -80,12 +80,14 @@ class McapSink:
     def flush(self) -> None:
         """Close the open chunk and push it to disk: after a hard kill the file is readable up to here.
 
-        The mcap writer has no public way to end a chunk early; its private ``__finalize_chunk`` is what ``finish``
-        itself calls (name-mangled), and a file cut after it is read back by our reader's no-summary path.
+        The mcap writer has no public way to end a chunk early; its private ``__finalize_chunk`` is what
+        ``finish`` itself calls (name-mangled), and a file cut after it is read back by our reader's
+        no-summary path.
         """
         if self._closed:
             return
-        getattr(self._writer, "_Writer__finalize_chunk")()
+        finalize_chunk = "_Writer__finalize_chunk"
+        getattr(self._writer, finalize_chunk)()
         self._file.flush()
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ import rerun as rr
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.rows import Batch, Row, batch_length
 from rerun_bridge.model.timeline import TimelineKind, kind_of
+from rerun_bridge.store.columns import to_instances
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,17 @@ class RrdStats:
 def _nbytes(batch: Batch) -> int:
     if isinstance(batch, np.ndarray | pa.Array):
         return int(batch.nbytes)
-    return sum(len(item) if isinstance(item, bytes | bytearray | memoryview | str) else 16 for item in batch)
+    return sum(_item_nbytes(item) for item in batch)
+
+
+def _item_nbytes(item: Any) -> int:
+    # Images arrive as a one-item list holding their pixel array: count the pixels, or the byte
+    # budget never fires and every image waits in memory until close.
+    if isinstance(item, np.ndarray | pa.Array):
+        return int(item.nbytes)
+    if isinstance(item, bytes | bytearray | memoryview | str):
+        return len(item)
+    return 16
 
 
 def _concat(batches: list[Batch]) -> tuple[Any, list[int]]:
@@ -165,8 +176,12 @@ class RrdSink:
 
     def _extra_array(self, archetype: str, name: str, data: Any) -> Any:
         """Keep one Arrow type per extra column: Rerun wants a component to keep its first type."""
-        if isinstance(data, np.ndarray | pa.Array):
+        if isinstance(data, pa.Array):
             return data
+        if isinstance(data, np.ndarray):
+            # Rerun's own conversion of a numpy batch for a dynamic component builds one Python list per
+            # element, which for a point cloud's extra columns is millions of small lists.
+            return to_instances(data)
         key = (archetype, name)
         known = self._extra_types.get(key)
         if known is not None:

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,12 @@ class LiveEnv:
 
     def bridge(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [*BRIDGE, *args], cwd=self.tmp, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*BRIDGE, *args],
+            cwd=self.tmp,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
 
@@ -46,14 +50,16 @@ def wait_all(processes: list[subprocess.Popen[str]], timeout: float = 60) -> Non
         assert process.returncode == 0, process.stdout.read() if process.stdout else ""
 
 
-def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM, timeout: float = 60) -> tuple[str, str]:
+def stop(
+    process: subprocess.Popen[str], signum: int = signal.SIGTERM, timeout: float = 60
+) -> tuple[str, str]:
     process.send_signal(signum)
     out, err = process.communicate(timeout=timeout)
     return out, err
 
 
 @pytest.fixture
-def live(tmp_path: Path, worker_id: str) -> Iterator[LiveEnv]:
+def live(tmp_path: Path, worker_id: str) -> LiveEnv:
     # A domain of its own per test and per xdist worker: parallel tests never hear each other.
     worker = int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
     domain = 20 + worker * 50 + next(_domain_counter) % 50
@@ -62,4 +68,4 @@ def live(tmp_path: Path, worker_id: str) -> Iterator[LiveEnv]:
     env["PYTHONPATH"] = str(ROOT)
     env.pop("ROS_LOCALHOST_ONLY", None)
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    yield LiveEnv(env, tmp_path)
+    return LiveEnv(env, tmp_path)

@@ -32,8 +32,11 @@ def main() -> None:
         ):
             break
     statuses = [
-        {"name": s.name, "level": int.from_bytes(s.level, "little") if isinstance(s.level, bytes) else int(s.level),
-         "values": {kv.key: kv.value for kv in s.values}}
+        {
+            "name": s.name,
+            "level": int.from_bytes(s.level, "little") if isinstance(s.level, bytes) else int(s.level),
+            "values": {kv.key: kv.value for kv in s.values},
+        }
         for array in received[-1:]
         for s in array.status
     ]

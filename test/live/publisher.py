@@ -43,7 +43,9 @@ def make_cloud(index: int) -> Any:
     points = np.zeros((5, 3), dtype=np.float32)
     points[:, 0] = np.arange(5) + index
     msg.height, msg.width, msg.point_step, msg.row_step = 1, 5, 12, 60
-    msg.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate("xyz")]
+    msg.fields = [
+        PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate("xyz")
+    ]
     msg.is_dense = True
     msg.data = points.tobytes()
     return msg

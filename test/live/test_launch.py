@@ -27,7 +27,9 @@ def test_launch_files_are_thin_and_complete() -> None:
     assert {p.name for p in LAUNCH_FILES} >= {"bridge.launch.py", "record.launch.py", "view.launch.py"}
     for path in LAUNCH_FILES:
         tree = ast.parse(path.read_text())
-        calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+        calls = [
+            n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        ]
         assert "bridge_launch_description" in calls, path
         # Any default a launch file sets must be a real node parameter.
         for node in ast.walk(tree):
@@ -62,7 +64,11 @@ def test_node_takes_a_params_file_and_config_file(live: LiveEnv) -> None:
     params = live.tmp / "params.yaml"
     params.write_text(
         yaml.safe_dump(
-            {"rerun_bridge": {"ros__parameters": {"config_file": str(config), "rrd_path": str(live.tmp / "f.rrd")}}}
+            {
+                "rerun_bridge": {
+                    "ros__parameters": {"config_file": str(config), "rrd_path": str(live.tmp / "f.rrd")}
+                }
+            }
         )
     )
     bridge = live.bridge("--ros-args", "--params-file", str(params))
@@ -78,5 +84,5 @@ def test_bad_config_is_one_clear_error(live: LiveEnv) -> None:
     bridge = live.bridge("--config", str(config))
     _out, err = bridge.communicate(timeout=60)
     assert bridge.returncode == 2
-    assert "bad.yaml" in err and "topics./x.rate_limit_hz" in err
-
+    assert "bad.yaml" in err
+    assert "topics./x.rate_limit_hz" in err

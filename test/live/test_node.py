@@ -52,30 +52,36 @@ def test_records_sensor_topics_to_rrd_and_mcap(live: LiveEnv) -> None:
 
     assert rrd_row_count(rrd, "/camera/image_raw", "Image:buffer") == 20
     buffers = rrd_column(rrd, "/camera/image_raw", "Image:buffer")
-    assert bytes(buffers[3][0]) == bytes(((np.arange(72) + 3) % 256).astype(np.uint8))  # type: ignore[arg-type]
+    assert bytes(buffers[3][0]) == bytes(((np.arange(72) + 3) % 256).astype(np.uint8))
     positions = rrd_column(rrd, "/lidar/points", "Points3D:positions")
     assert len(positions) == 20
-    assert [p[0] for p in positions[4]] == [4.0, 5.0, 6.0, 7.0, 8.0]  # type: ignore[index]
+    assert [p[0] for p in positions[4]] == [4.0, 5.0, 6.0, 7.0, 8.0]
     imu = rrd_column(rrd, "/imu/data", "Scalars:scalars")
     assert len(imu) == 50
-    assert [row[0] for row in imu] == [float(i) for i in range(50)]  # type: ignore[index]
+    assert [row[0] for row in imu] == [float(i) for i in range(50)]
     joints = rrd_column(rrd, "/joint_states/position", "Scalars:scalars")
     assert joints[7] == [7.0, -7.0]
     translations = rrd_column(rrd, "/tf", "Transform3D:translation")
-    assert [t[0][0] for t in translations] == [float(i) for i in range(30)]  # type: ignore[index]
-    static = {entity for entity, is_static, _b in rrd_chunks(rrd) if is_static and entity.startswith("/tf_static")}
+    assert [t[0][0] for t in translations] == [float(i) for i in range(30)]
+    static = {
+        entity for entity, is_static, _b in rrd_chunks(rrd) if is_static and entity.startswith("/tf_static")
+    }
     assert static == {"/tf_static/camera_link", "/tf_static/lidar_link"}
     # ros_time is the header stamp of each message.
     stamps = [
         t
         for entity, _s, batch in rrd_chunks(rrd)
-        if entity == "/imu/data" and "ros_time" in batch.schema.names and "Scalars:scalars" in batch.schema.names
+        if entity == "/imu/data"
+        and "ros_time" in batch.schema.names
+        and "Scalars:scalars" in batch.schema.names
         for t in batch.column("ros_time").cast(pa.int64()).to_pylist()
     ]
     assert sorted(stamps) == [BASE_STAMP_NS + i * 1_000_000_000 + 500_000_000 for i in range(50)]
 
     counts = mcap_counts(mcap)
-    assert counts["/camera/image_raw"] == 20 and counts["/imu/data"] == 50 and counts["/tf"] == 30
+    assert counts["/camera/image_raw"] == 20
+    assert counts["/imu/data"] == 50
+    assert counts["/tf"] == 30
     assert counts["/tf_static"] == 1
     with open_bag(mcap) as bag:
         resolver = TypeResolver(bag.topics())
@@ -83,7 +89,8 @@ def test_records_sensor_topics_to_rrd_and_mcap(live: LiveEnv) -> None:
         assert decoder is not None
         first = next(iter(bag.messages({"/joint_states"})))
         assert list(decoder(first.data).position) == [0.0, -0.0]
-    assert "/imu/data" in out and "received" in out  # the shutdown summary
+    assert "/imu/data" in out
+    assert "received" in out
 
 
 def test_topic_that_appears_later_is_recorded(live: LiveEnv) -> None:
@@ -102,7 +109,9 @@ def test_best_effort_publisher_is_received(live: LiveEnv) -> None:
     time.sleep(0.3)
     _out, err = stop(bridge)
     assert "best_effort" in err  # the chosen QoS is logged
-    assert rrd_row_count(live.tmp / "be.rrd", "/imu/data", "Scalars:scalars") >= 25  # best effort may lose a few
+    assert (
+        rrd_row_count(live.tmp / "be.rrd", "/imu/data", "Scalars:scalars") >= 25
+    )  # best effort may lose a few
 
 
 def test_sim_time_from_clock_drives_log_time(live: LiveEnv) -> None:
@@ -129,12 +138,20 @@ def test_diagnostics_are_published_and_recorded(live: LiveEnv) -> None:
     bridge = live.bridge("--rrd", "diag.rrd")
     publisher = live.publish("imu", 100, 50)
     listener = subprocess.run(
-        [sys.executable, "-m", "test.live.listener", "/rerun_bridge/diagnostics", "20", "rerun_bridge: /imu/data"],
+        [
+            sys.executable,
+            "-m",
+            "test.live.listener",
+            "/rerun_bridge/diagnostics",
+            "20",
+            "rerun_bridge: /imu/data",
+        ],
         cwd=ROOT,
         env=live.env,
         capture_output=True,
         text=True,
         timeout=60,
+        check=True,
     )
     wait_all([publisher])
     stop(bridge)
@@ -157,7 +174,8 @@ def test_clean_shutdown_writes_valid_files(live: LiveEnv, signum: int) -> None:
         from mcap.reader import make_reader
 
         summary = make_reader(stream).get_summary()
-    assert summary is not None and summary.statistics is not None
+    assert summary is not None
+    assert summary.statistics is not None
     assert summary.statistics.message_count >= 40
 
 

@@ -98,7 +98,9 @@ def test_empty_bag() -> None:
 
 @pytest.mark.parametrize("suffix", [".mcap", ".db3"])
 def test_single_files_without_metadata(suffix: str) -> None:
-    path = ROSBAG2_RESOURCES / "rosbag2_cpp" / "test" / "rosbag2_cpp" / "bags" / f"topics_and_services{suffix}"
+    path = (
+        ROSBAG2_RESOURCES / "rosbag2_cpp" / "test" / "rosbag2_cpp" / "bags" / f"topics_and_services{suffix}"
+    )
     with open_bag(path) as bag:
         assert bag.metadata is None
         assert bag.topics()
@@ -115,8 +117,10 @@ def test_humble_bag_custom_types_are_undecodable_not_fatal() -> None:
     with open_bag(NEATO_BAG) as bag:
         resolver = TypeResolver(bag.topics(), bag.ros_distro)
         reasons = {t.name: resolver.choose(t.type_name).reason for t in bag.topics()}
-    assert reasons["/bump"] and reasons["/accel"]
-    assert reasons["/scan"] == "" and reasons["/odom"] == ""
+    assert reasons["/bump"]
+    assert reasons["/accel"]
+    assert reasons["/scan"] == ""
+    assert reasons["/odom"] == ""
 
 
 def test_time_and_topic_filters_at_the_storage() -> None:
@@ -125,7 +129,8 @@ def test_time_and_topic_filters_at_the_storage() -> None:
         assert bounds is not None
         start, end = bounds[0] + 10_000_000_000, bounds[0] + 20_000_000_000
         messages = list(bag.messages({"/gps"}, start, end))
-    assert messages and all(start <= m.log_time_ns <= end and m.topic == "/gps" for m in messages)
+    assert messages
+    assert all(start <= m.log_time_ns <= end and m.topic == "/gps" for m in messages)
 
 
 def _talker_copy_with_metadata(tmp_path: Path, version: int) -> Path:
@@ -152,7 +157,8 @@ def _talker_copy_with_metadata(tmp_path: Path, version: int) -> Path:
 @pytest.mark.parametrize("version", range(4, 10))
 def test_metadata_versions(tmp_path: Path, version: int) -> None:
     with open_bag(_talker_copy_with_metadata(tmp_path, version)) as bag:
-        assert bag.metadata is not None and bag.metadata.version == version
+        assert bag.metadata is not None
+        assert bag.metadata.version == version
         assert sum(1 for _ in bag.messages()) == 20
         if version >= 8:
             assert bag.ros_distro == "jazzy"
@@ -191,8 +197,7 @@ def test_truncated_mcap_keeps_what_was_readable(tmp_path: Path) -> None:
 def test_not_a_bag_names_the_file(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.mcap"
     bogus.write_text("hello")
-    with pytest.raises(BagError, match="notes.mcap"):
-        with open_bag(bogus) as bag:
-            list(bag.messages())
+    with pytest.raises(BagError, match=r"notes\.mcap"), open_bag(bogus) as bag:
+        list(bag.messages())
     with pytest.raises(BagError, match="no such file"):
         open_bag(tmp_path / "missing")

@@ -1,0 +1,285 @@
+"""Bag -> .rrd conversion against Rerun's own MCAP importer, on a 1.3 GB synthetic recording.
+
+    .venv/bin/python bench/convert.py [--workdir DIR] [--runs 3]
+
+Generates :meth:`SampleSpec.benchmark` once into the work folder (kept and reused), then runs, alternately and
+``--runs`` times each, ``rerun-bridge convert BAG -o ours.rrd`` and ``rerun mcap convert BAG/x.mcap -o
+theirs.rrd``, each a child process whose wall time and peak memory are measured: the resident set of the
+whole process tree, read from /proc every 20 ms, and the kernel's max RSS of its largest process. Then a
+micro-benchmark decodes one 30 k-point PointCloud2 with :mod:`rerun_bridge.convert.pointcloud` against a plain
+copy of its bytes. Prints numbers, ratios and the targets beside them; never fails on a missed target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "rerun_bridge_bench"
+POLL_S = 0.02
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+TARGET_CONVERT_RATIO = 0.6
+TARGET_SIZE_RATIO = 0.6
+TARGET_PEAK_MB = 700.0
+TARGET_DECODE_RATIO = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    wall_s: float
+    #: Peak of the summed RSS of the process and all its descendants, sampled every POLL_S.
+    tree_peak_bytes: int
+    #: The kernel's ru_maxrss of the child (the largest process of its tree that was waited for).
+    max_rss_bytes: int
+    returncode: int
+    output: str
+
+
+def measure(command: Sequence[str | Path], env: dict[str, str], log: Path) -> Measurement:
+    """Run ``command``, sampling its process tree's memory until it exits."""
+    with log.open("w") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in command], env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                wall = time.perf_counter() - started
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                break
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(POLL_S)
+    return Measurement(wall, peak, usage.ru_maxrss * 1024, proc.returncode, log.read_text()[-2000:])
+
+
+def tree_rss(pid: int) -> int:
+    """Summed resident memory of a process and its descendants, from /proc (Linux)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += int(Path(f"/proc/{current}/statm").read_text().split()[1]) * PAGE_SIZE
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):  # exited while we looked
+            continue
+    return total
+
+
+def rerun_binary() -> Path:
+    """The real ``rerun`` binary of rerun-sdk (``rerun_cli/rerun``), not the ``bin/rerun`` Python wrapper."""
+    spec = importlib.util.find_spec("rerun_cli")
+    if spec is not None and spec.origin is not None:
+        candidate = Path(spec.origin).parent / "rerun"
+        if candidate.exists():
+            return candidate
+    return VENV_BIN / "rerun"
+
+
+def private_rerun_env(home: Path) -> dict[str, str]:
+    """An environment whose Rerun configuration lives in ``home``, with analytics off."""
+    env = dict(os.environ, XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
+    subprocess.run([str(rerun_binary()), "analytics", "disable"], env=env, capture_output=True, check=False)
+    return env
+
+
+def ensure_recording(workdir: Path, env: dict[str, str]) -> tuple[Path, Measurement | None]:
+    """The benchmark bag in ``workdir/bag``: reused when complete, else generated in a measured child."""
+    from rerun_bridge.sample import SampleSpec
+
+    spec = SampleSpec.benchmark()
+    bag = workdir / "bag"
+    mcap = bag / f"{spec.name}_0.mcap"
+    if (bag / "metadata.yaml").exists() and mcap.exists():
+        return bag, None
+    shutil.rmtree(bag, ignore_errors=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    code = (
+        "import sys; from rerun_bridge.sample import SampleSpec, write_sample; "
+        "write_sample(sys.argv[1], SampleSpec.benchmark())"
+    )
+    generated = measure(
+        [sys.executable, "-c", code, bag], env | {"PYTHONPATH": str(ROOT)}, workdir / "gen.log"
+    )
+    if generated.returncode != 0 or not mcap.exists():
+        shutil.rmtree(bag, ignore_errors=True)
+        raise SystemExit(f"generating the recording failed:\n{generated.output}")
+    return bag, generated
+
+
+def _mb(size: float) -> str:
+    return f"{size / 1e6:,.0f} MB"
+
+
+def _target(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def bench_convert(bag: Path, workdir: Path, runs: int, env: dict[str, str]) -> None:
+    mcap = next(bag.glob("*.mcap"))
+    ours_rrd, theirs_rrd = workdir / "ours.rrd", workdir / "theirs.rrd"
+    commands: dict[str, list[str | Path]] = {
+        "ours": [VENV_BIN / "rerun-bridge", "convert", bag, "-o", ours_rrd, "--quiet"],
+        "theirs": [rerun_binary(), "mcap", "convert", mcap, "-o", theirs_rrd, "--application-id", "bench"],
+    }
+    results: dict[str, list[Measurement]] = {"ours": [], "theirs": []}
+    sizes: dict[str, int] = {}
+    for run in range(runs):
+        for name, command in commands.items():
+            output = ours_rrd if name == "ours" else theirs_rrd
+            output.unlink(missing_ok=True)
+            result = measure(command, env, workdir / f"{name}.log")
+            if result.returncode != 0:
+                print(f"{name} failed (exit {result.returncode}):\n{result.output}", file=sys.stderr)
+                raise SystemExit(1)
+            sizes[name] = output.stat().st_size
+            output.unlink()
+            results[name].append(result)
+            print(
+                f"run {run + 1}/{runs} {name:6}  {result.wall_s:7.2f} s  peak {_mb(result.tree_peak_bytes)} "
+                f"(largest process {_mb(result.max_rss_bytes)})  {_mb(sizes[name])}",
+                flush=True,
+            )
+
+    wall = {name: statistics.median(r.wall_s for r in rs) for name, rs in results.items()}
+    peak = {name: max(r.tree_peak_bytes for r in rs) for name, rs in results.items()}
+    input_size = sum(p.stat().st_size for p in bag.iterdir())
+    convert_ratio = wall["ours"] / wall["theirs"]
+    size_ratio = sizes["ours"] / sizes["theirs"]
+    print()
+    print(f"input                {_mb(input_size)}  ({bag})")
+    print(f"median wall          ours {wall['ours']:.2f} s   theirs {wall['theirs']:.2f} s")
+    print(
+        f"  ratio ours/theirs  {convert_ratio:.2f}   target <= {TARGET_CONVERT_RATIO}  "
+        f"{_target(convert_ratio <= TARGET_CONVERT_RATIO)}"
+    )
+    print(
+        f"  throughput         ours {input_size / wall['ours'] / 1e6:.0f} MB/s   "
+        f"theirs {input_size / wall['theirs'] / 1e6:.0f} MB/s"
+    )
+    print(
+        f"peak memory (tree)   ours {_mb(peak['ours'])}   theirs {_mb(peak['theirs'])}   "
+        f"target ours <= {TARGET_PEAK_MB:.0f} MB  {_target(peak['ours'] <= TARGET_PEAK_MB * 1e6)}"
+    )
+    print(f"output size          ours {_mb(sizes['ours'])}   theirs {_mb(sizes['theirs'])}")
+    print(
+        f"  ratio ours/theirs  {size_ratio:.2f}   target <= {TARGET_SIZE_RATIO}  "
+        f"{_target(size_ratio <= TARGET_SIZE_RATIO)}"
+    )
+
+
+def _first_cloud(bag: Path) -> Any:
+    from rerun_bridge.sources.bag import open_bag
+    from rerun_bridge.sources.decoding import TypeResolver
+
+    with open_bag(bag) as opened:
+        resolver = TypeResolver(opened.topics(), opened.ros_distro)
+        decoder = resolver.choose("sensor_msgs/msg/PointCloud2").decoder
+        if decoder is None:
+            raise SystemExit("cannot decode sensor_msgs/msg/PointCloud2")
+        raw = next(opened.messages({"/lidar/points"}))
+        return decoder(raw.data)
+
+
+def _throughput(func: Callable[[], object], nbytes: int, iterations: int) -> float:
+    """Bytes per second of the best of five batches of ``iterations`` calls."""
+    func()
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(iterations):
+            func()
+        best = min(best, time.perf_counter() - started)
+    return nbytes * iterations / best
+
+
+def bench_decode(bag: Path, iterations: int) -> None:
+    from rerun_bridge.convert.pointcloud import cloud_colors, decode_point_cloud
+
+    cloud = _first_cloud(bag)
+    data = bytes(np.asarray(cloud.data, dtype=np.uint8).tobytes())
+    points = cloud.width * cloud.height
+    decoded = decode_point_cloud(cloud)
+    colors = cloud_colors(decoded)
+
+    def copy() -> object:
+        return np.frombuffer(data, np.uint8).copy()
+
+    def decode() -> object:
+        return decode_point_cloud(cloud)
+
+    def decode_and_color() -> object:
+        return cloud_colors(decode_point_cloud(cloud))
+
+    copy_bps = _throughput(copy, len(data), iterations)
+    print()
+    print(
+        f"PointCloud2 decode   {points} points x {cloud.point_step} B "
+        f"({', '.join(f.name for f in cloud.fields)}; {points - decoded.num_points} NaN points dropped, "
+        f"colours from {colors.source}), best of 5 x {iterations}"
+    )
+    print(f"  {'np.frombuffer(data, np.uint8).copy()':40} {copy_bps / 1e9:6.2f} GB/s")
+    for label, func in (
+        ("decode_point_cloud (positions, extras)", decode),
+        ("decode_point_cloud + cloud_colors", decode_and_color),
+    ):
+        ours_bps = _throughput(func, len(data), iterations)
+        ratio = ours_bps / copy_bps
+        print(
+            f"  {label:40} {ours_bps / 1e9:6.2f} GB/s  {ours_bps / len(data):8,.0f} clouds/s  "
+            f"ratio {ratio:.2f}  target >= {TARGET_DECODE_RATIO}  {_target(ratio >= TARGET_DECODE_RATIO)}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"default {DEFAULT_WORKDIR}")
+    parser.add_argument("--runs", type=int, default=3, help="conversions of each tool (default 3)")
+    parser.add_argument("--decode-iterations", type=int, default=200, help="decodes per timed batch")
+    parser.add_argument("--skip-convert", action="store_true", help="only the decode micro-benchmark")
+    parser.add_argument("--clean", action="store_true", help="delete the work folder at the end")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be >= 1")
+
+    workdir: Path = args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rerun_home_") as home:
+        env = private_rerun_env(Path(home))
+        bag, generated = ensure_recording(workdir, env)
+        if generated is None:
+            print(f"reusing {bag}")
+        else:
+            print(
+                f"generated {bag} in {generated.wall_s:.1f} s, "
+                f"generator peak memory {_mb(generated.tree_peak_bytes)} (target < 500 MB)"
+            )
+        try:
+            if not args.skip_convert:
+                bench_convert(bag, workdir, args.runs, env)
+            bench_decode(bag, args.decode_iterations)
+        finally:
+            if args.clean:
+                shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

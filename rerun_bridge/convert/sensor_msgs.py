@@ -1,0 +1,398 @@
+"""sensor_msgs: images, camera calibration, point clouds, laser scans, IMU, joints, GNSS and scalar sensors.
+
+Each converter reads fields by duck typing (rclpy messages, rosbags dataclasses and mcap-ros2 objects alike)
+and follows Rerun 0.41's own ROS 2 importer where it has one, so that the same recording looks the same in
+both: images land on the ``<frame_id>_image_plane`` frame that the camera's ``Pinhole`` spans, IMU and joint
+states become plots named as Rerun names them, and every data entity carries its header frame as a
+``CoordinateFrame`` row (none for an empty frame_id, except on joint states, as Rerun does). Where we go
+further (laser scans, depth encodings, colours) the choices are documented on each converter.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import struct
+from collections.abc import Mapping
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import rerun as rr
+
+from rerun_bridge.convert.buffers import byte_view
+from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
+from rerun_bridge.convert.image_encoding import DecodedImage, decode_image_msg
+from rerun_bridge.convert.pointcloud import (
+    DEFAULT_COLORMAP,
+    PACKED_COLOR_FIELDS,
+    cloud_colors,
+    colormap_colors,
+    decode_point_cloud,
+)
+from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.errors import ConversionError
+from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.rows import Batch, Row
+
+#: Appended to a camera's frame_id to name its image plane, as Rerun's importer does.
+IMAGE_PLANE_SUFFIX: Final = "_image_plane"
+IMU_SERIES_NAMES: Final = (
+    "gyroscope/x",
+    "gyroscope/y",
+    "gyroscope/z",
+    "accelerometer/x",
+    "accelerometer/y",
+    "accelerometer/z",
+)
+RANGE_SERIES_NAMES: Final = ("range", "min_range", "max_range")
+BATTERY_SERIES_NAMES: Final = ("percentage", "voltage", "current", "charge", "temperature")
+JOINT_STATE_KINDS: Final = ("position", "velocity", "effort")
+#: ``sensor_msgs/NavSatStatus.STATUS_NO_FIX``.
+NAV_SAT_NO_FIX: Final = -1
+
+PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE: Final = b"\xff\xd8\xff"
+#: ``compressed_depth_image_transport``'s ConfigHeader: int32 format, float32 depthQuantA, depthQuantB.
+COMPRESSED_DEPTH_HEADER: Final = struct.Struct("<iff")
+
+
+def image_plane_frame(frame_id: str) -> str:
+    """The frame an image lies in: its camera frame's image plane ('' for an image without frame)."""
+    return f"{frame_id}{IMAGE_PLANE_SUFFIX}" if frame_id else ""
+
+
+def float32_field(value: Any) -> float:
+    """A ``float32`` field's value as on the wire: rclpy keeps whatever double it was given, rosbags and
+    mcap-ros2 hold the rounded value; rounding here makes every source convert alike."""
+    return float(np.float32(value))
+
+
+def sub_path(entity_path: str, *parts: str) -> str:
+    return str(EntityPath.parse(entity_path).join(*parts))
+
+
+@functools.cache
+def archetype_fields(archetype: str) -> frozenset[str]:
+    """The component names of a Rerun archetype (from its ``columns`` signature)."""
+    return frozenset(inspect.signature(getattr(rr, archetype).columns).parameters)
+
+
+def extra_columns(archetype: str, columns: Mapping[str, Batch]) -> dict[str, Batch]:
+    """Extra columns renamed ``<name>_field`` where a name is one of the archetype's own components.
+
+    A point field called ``labels`` or ``colors`` would otherwise collide with ``Points3D:labels``, whose
+    type differs.
+    """
+    own = archetype_fields(archetype)
+    return {(f"{name}_field" if name in own else name): batch for name, batch in columns.items()}
+
+
+# ---- images --------------------------------------------------------------------------------------------
+
+
+def image_row(entity_path: str, image: DecodedImage) -> Row:
+    """The ``Image``, ``DepthImage`` or ``Tensor`` row of a decoded image."""
+    if image.archetype == "Tensor":
+        return Row(entity_path, "Tensor", {"data": [image.pixels]})
+    image_format = rr.components.ImageFormat(
+        image.width,
+        image.height,
+        pixel_format=rr.PixelFormat[image.pixel_format] if image.pixel_format else None,
+        color_model=rr.ColorModel[image.color_model] if image.color_model else None,
+        channel_datatype=rr.ChannelDatatype[image.channel_datatype] if image.channel_datatype else None,
+    )
+    components: dict[str, Batch] = {"buffer": [image.buffer()], "format": [image_format]}
+    if image.meter is not None:
+        components["meter"] = np.array([image.meter], dtype=np.float32)
+    return Row(entity_path, image.archetype, components)
+
+
+@converter("sensor_msgs/msg/Image", "Image", "DepthImage", "Tensor", "CoordinateFrame")
+def convert_image(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Pixels as ``Image`` (``buffer``, ``format``), depth as ``DepthImage`` (+ ``meter``), 2-channel as
+    ``Tensor`` (see :mod:`~rerun_bridge.convert.image_encoding`), on the ``<frame_id>_image_plane`` frame."""
+    rows = [image_row(ctx.entity_path, decode_image_msg(msg))]
+    return with_frame(rows, ctx.entity_path, image_plane_frame(header_frame(msg)))
+
+
+@converter("sensor_msgs/msg/CompressedImage", "EncodedImage", "EncodedDepthImage", "CoordinateFrame")
+def convert_compressed_image(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """JPEG and PNG as ``EncodedImage`` (``blob``, ``media_type``); ``compressedDepth`` as described in
+    :func:`compressed_depth_row`. The bytes are sniffed first: format strings are often vague or wrong."""
+    format_text = str(msg.format)
+    blob = byte_view(msg.data)
+    if "compresseddepth" in format_text.lower():
+        row = compressed_depth_row(ctx.entity_path, format_text, blob)
+    else:
+        media_type = encoded_media_type(format_text, blob)
+        row = Row(ctx.entity_path, "EncodedImage", {"blob": [blob], "media_type": [media_type]})
+    return with_frame([row], ctx.entity_path, image_plane_frame(header_frame(msg)))
+
+
+def encoded_media_type(format_text: str, blob: npt.NDArray[np.uint8]) -> str:
+    """``image/jpeg`` or ``image/png``, from the magic bytes, else from the format string."""
+    head = blob[:8].tobytes()
+    if head.startswith(PNG_SIGNATURE):
+        return "image/png"
+    if head.startswith(JPEG_SIGNATURE):
+        return "image/jpeg"
+    lowered = format_text.lower()
+    if "png" in lowered:
+        return "image/png"
+    if "jpeg" in lowered or "jpg" in lowered:
+        return "image/jpeg"
+    raise ConversionError(f"CompressedImage format {format_text!r} is neither JPEG nor PNG")
+
+
+def compressed_depth_row(entity_path: str, format_text: str, blob: npt.NDArray[np.uint8]) -> Row:
+    """A ``compressedDepth`` image (``"16UC1; compressedDepth png"``): a 12-byte header, then a PNG.
+
+    - 16UC1 (millimetres): ``EncodedDepthImage`` of the PNG, ``meter`` 1000; Rerun decodes it.
+    - 32FC1: the PNG holds *quantized inverse depth* (depth = depthQuantA / (value - depthQuantB)), which no
+      ``meter`` can express and which numpy cannot decode without a PNG decoder. It is kept as an
+      ``EncodedImage`` of that PNG (a viewable near-is-bright picture) with the two quantization
+      parameters as extra columns ``depth_quant_a`` / ``depth_quant_b``, so metric depth stays recoverable.
+    - RVL compression is not supported (ConversionError).
+    """
+    lowered = format_text.lower()
+    if "rvl" in lowered:
+        raise ConversionError(
+            f"CompressedImage format {format_text!r}: RVL depth compression is not supported"
+        )
+    header_size = COMPRESSED_DEPTH_HEADER.size
+    if blob[header_size : header_size + 8].tobytes() == PNG_SIGNATURE:
+        header: tuple[int, float, float] | None = COMPRESSED_DEPTH_HEADER.unpack(blob[:header_size].tobytes())
+        png = blob[header_size:]
+    elif blob[:8].tobytes() == PNG_SIGNATURE:  # some encoders leave the header out
+        header, png = None, blob
+    else:
+        raise ConversionError(
+            f"CompressedImage format {format_text!r}: no PNG after the compressedDepth header"
+        )
+    depth_type = lowered.split(";", 1)[0].strip()
+    if depth_type == "32fc1":
+        extra: dict[str, Batch] = {}
+        if header is not None:
+            extra = {
+                "depth_quant_a": np.array([header[1]], dtype=np.float32),
+                "depth_quant_b": np.array([header[2]], dtype=np.float32),
+            }
+        return Row(entity_path, "EncodedImage", {"blob": [png], "media_type": ["image/png"]}, extra=extra)
+    components: dict[str, Batch] = {
+        "blob": [png],
+        "media_type": ["image/png"],
+        "meter": np.array([1000.0], dtype=np.float32),
+    }
+    return Row(entity_path, "EncodedDepthImage", components)
+
+
+@converter("sensor_msgs/msg/CameraInfo", "Pinhole")
+def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Pinhole`` from K: ``image_from_camera``, ``resolution`` and the frames ``parent_frame`` =
+    frame_id, ``child_frame`` = frame_id + ``_image_plane`` (the frame the images land on).
+
+    An uncalibrated camera (ROS: ``K[0] == 0``; we also require a finite K with non-zero fy) gives no row
+    at all: a pinhole without focal length means nothing, and the message is not an error. No
+    ``CoordinateFrame`` row either: the pinhole's own ``parent_frame`` places it, as in Rerun's importer.
+    Distortion (D) is ignored, as Rerun has only the pinhole model.
+    """
+    k_values = msg.k if hasattr(msg, "k") else msg.K
+    intrinsics = np.asarray(k_values, dtype=np.float64).reshape(3, 3)
+    if not np.isfinite(intrinsics).all() or intrinsics[0, 0] == 0.0 or intrinsics[1, 1] == 0.0:
+        return []
+    # Row-major K, as rr.Pinhole takes a numpy matrix (it stores it column-major).
+    components: dict[str, Batch] = {"image_from_camera": intrinsics.astype(np.float32).reshape(1, 3, 3)}
+    width, height = int(msg.width), int(msg.height)
+    if width > 0 and height > 0:
+        components["resolution"] = np.array([[width, height]], dtype=np.float32)
+    frame = header_frame(msg)
+    if frame:
+        components["parent_frame"] = [frame]
+        components["child_frame"] = [image_plane_frame(frame)]
+    return [Row(ctx.entity_path, "Pinhole", components)]
+
+
+# ---- point clouds and scans ----------------------------------------------------------------------------
+
+
+def colormap_option(ctx: ConvertContext) -> str:
+    return str(ctx.options.get("colormap", DEFAULT_COLORMAP))
+
+
+@converter("sensor_msgs/msg/PointCloud2", "Points3D", "CoordinateFrame")
+def convert_point_cloud2(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Points3D``: ``positions`` of the points with finite x, y, z; ``colors`` from a packed ``rgb`` /
+    ``rgba`` field, else ``intensity`` (or ``i``) through the ``colormap`` option (turbo or gray); every
+    other field as an extra column (``Points3D:intensity``, ``Points3D:ring``, ...; see
+    :mod:`~rerun_bridge.convert.pointcloud`). The packed colour field itself is not repeated as a column."""
+    cloud = decode_point_cloud(msg)
+    if cloud.positions is None:
+        names = ", ".join(spec.name for spec in cloud.specs) or "none"
+        raise ConversionError(f"PointCloud2 has no x, y, z fields (fields: {names})")
+    colors, source = cloud_colors(cloud, colormap_option(ctx))
+    components: dict[str, Batch] = {"positions": cloud.positions}
+    if colors is not None:
+        components["colors"] = colors
+    # Intensity stays a column (Rerun's importer keeps it too); a packed colour is all in ``colors``.
+    fields = {
+        name: values
+        for name, values in cloud.fields.items()
+        if name != source or source not in PACKED_COLOR_FIELDS
+    }
+    rows = [Row(ctx.entity_path, "Points3D", components, extra=extra_columns("Points3D", fields))]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+@converter("sensor_msgs/msg/LaserScan", "Points3D", "CoordinateFrame")
+def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Points3D`` in the scan frame: beam i at angle ``angle_min + i * angle_increment``, z = 0.
+
+    Ranges that are NaN, infinite or outside [range_min, range_max] are dropped (REP 117: they are no
+    hits). ``intensities``, when there is one per beam, become the extra column ``intensity`` and the
+    ``colors`` (through the ``colormap`` option, normalized over the scan).
+    """
+    ranges = np.asarray(msg.ranges, dtype=np.float32)
+    beams = np.arange(ranges.shape[0], dtype=np.float64)
+    angles = float32_field(msg.angle_min) + beams * float32_field(msg.angle_increment)
+    range_min, range_max = float32_field(msg.range_min), float32_field(msg.range_max)
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(ranges) & (ranges >= range_min) & (ranges <= range_max)
+    hits = ranges[keep].astype(np.float64)
+    positions = np.zeros((hits.shape[0], 3), dtype=np.float32)
+    positions[:, 0] = hits * np.cos(angles[keep])
+    positions[:, 1] = hits * np.sin(angles[keep])
+    components: dict[str, Batch] = {"positions": positions}
+    extra: dict[str, Batch] = {}
+    intensities = np.asarray(msg.intensities, dtype=np.float32)
+    if intensities.shape[0] == ranges.shape[0] and ranges.shape[0] > 0:
+        kept_intensities = intensities[keep]
+        components["colors"] = colormap_colors(kept_intensities, colormap_option(ctx))
+        extra["intensity"] = kept_intensities
+    rows = [Row(ctx.entity_path, "Points3D", components, extra=extra)]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+# ---- plots ---------------------------------------------------------------------------------------------
+
+
+def series_rows(
+    entity_path: str,
+    values: npt.NDArray[np.float64],
+    names: tuple[str, ...],
+    extra: Mapping[str, Batch] | None = None,
+) -> list[Row]:
+    """A ``Scalars`` row plus the series' names as a static ``SeriesLines`` row.
+
+    The names row is the same for every message; converters are pure, so each message repeats it and the
+    sinks keep the last static value (Rerun's importer logs it once).
+    """
+    return [
+        Row(entity_path, "Scalars", {"scalars": values}, extra=dict(extra or {})),
+        Row(entity_path, "SeriesLines", {"names": list(names)}, static=True),
+    ]
+
+
+@converter("sensor_msgs/msg/Imu", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_imu(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Six ``Scalars`` (gyroscope x, y, z then accelerometer x, y, z, named as Rerun names them) with the
+    orientation quaternion (x, y, z, w) as the extra column ``orientation`` of four values, as Rerun keeps
+    it (``sensor_msgs.msg.Imu:orientation``); not a transform, since an IMU's orientation is relative to
+    an unnamed world frame."""
+    values = np.concatenate([vec3(msg.angular_velocity), vec3(msg.linear_acceleration)])
+    extra = {"orientation": quat_xyzw(msg.orientation)}
+    rows = series_rows(ctx.entity_path, values, IMU_SERIES_NAMES, extra)
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+@converter("sensor_msgs/msg/JointState", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """One plot per joint on ``<entity>/position``, ``/velocity`` and ``/effort``: ``Scalars`` plus the joint
+    names as ``SeriesLines`` (not static: the set of joints may change). An array is left out when empty
+    or when its length differs from the number of names. ``<entity>`` gets the ``CoordinateFrame`` row."""
+    names = [str(name) for name in msg.name]
+    rows: list[Row] = []
+    for kind in JOINT_STATE_KINDS:
+        values = np.asarray(getattr(msg, kind), dtype=np.float64).reshape(-1)
+        if values.size == 0 or values.size != len(names):
+            continue
+        path = sub_path(ctx.entity_path, kind)
+        rows.append(Row(path, "Scalars", {"scalars": values}))
+        rows.append(Row(path, "SeriesLines", {"names": list(names)}))
+    # The frame row is written even for an empty frame_id (as Rerun's importer does): it is the one row
+    # that <entity> itself gets for every message.
+    rows.append(Row(ctx.entity_path, "CoordinateFrame", {"frame": [header_frame(msg)]}))
+    return rows
+
+
+@converter("sensor_msgs/msg/NavSatFix", "GeoPoints", "CoordinateFrame")
+def convert_nav_sat_fix(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``GeoPoints`` ``positions`` [[latitude, longitude]] with the extra column ``altitude``; nothing but
+    the frame row when there is no fix (status -1) or latitude / longitude is NaN."""
+    status = getattr(getattr(msg, "status", None), "status", 0)
+    latitude, longitude = float(msg.latitude), float(msg.longitude)
+    rows: list[Row] = []
+    if int(status) != NAV_SAT_NO_FIX and np.isfinite(latitude) and np.isfinite(longitude):
+        positions = np.array([[latitude, longitude]], dtype=np.float64)
+        altitude = np.array([float(msg.altitude)], dtype=np.float64)
+        rows.append(Row(ctx.entity_path, "GeoPoints", {"positions": positions}, extra={"altitude": altitude}))
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+@converter("sensor_msgs/msg/MagneticField", "Arrows3D", "CoordinateFrame")
+def convert_magnetic_field(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """The field vector (tesla) as one ``Arrows3D`` from the sensor frame's origin."""
+    vectors = vec3(msg.magnetic_field).astype(np.float32).reshape(1, 3)
+    rows = [Row(ctx.entity_path, "Arrows3D", {"vectors": vectors})]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+def single_scalar_rows(msg: Any, ctx: ConvertContext, field: str, series_name: str) -> list[Row]:
+    """One ``Scalars`` value with its ``variance`` as an extra column (when the message has one)."""
+    values = np.array([float(getattr(msg, field))], dtype=np.float64)
+    extra: dict[str, Batch] = {}
+    if hasattr(msg, "variance"):
+        extra["variance"] = np.array([float(msg.variance)], dtype=np.float64)
+    rows = series_rows(ctx.entity_path, values, (series_name,), extra)
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+@converter("sensor_msgs/msg/Temperature", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_temperature(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Degrees Celsius as one ``Scalars`` value (``variance`` as an extra column)."""
+    return single_scalar_rows(msg, ctx, "temperature", "temperature")
+
+
+@converter("sensor_msgs/msg/FluidPressure", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_fluid_pressure(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Pascals as one ``Scalars`` value (``variance`` as an extra column)."""
+    return single_scalar_rows(msg, ctx, "fluid_pressure", "fluid_pressure")
+
+
+@converter("sensor_msgs/msg/Illuminance", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_illuminance(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Lux as one ``Scalars`` value (``variance`` as an extra column)."""
+    return single_scalar_rows(msg, ctx, "illuminance", "illuminance")
+
+
+@converter("sensor_msgs/msg/RelativeHumidity", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_relative_humidity(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Relative humidity (0..1) as one ``Scalars`` value (``variance`` as an extra column)."""
+    return single_scalar_rows(msg, ctx, "relative_humidity", "relative_humidity")
+
+
+@converter("sensor_msgs/msg/Range", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_range(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Scalars`` [range, min_range, max_range], as Rerun's importer plots them."""
+    values = np.array([float32_field(getattr(msg, name)) for name in RANGE_SERIES_NAMES], dtype=np.float64)
+    return with_frame(
+        series_rows(ctx.entity_path, values, RANGE_SERIES_NAMES), ctx.entity_path, header_frame(msg)
+    )
+
+
+@converter("sensor_msgs/msg/BatteryState", "Scalars", "SeriesLines", "CoordinateFrame")
+def convert_battery_state(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Scalars`` [percentage, voltage, current, charge, temperature] in Rerun's importer's order."""
+    values = np.array([float32_field(getattr(msg, name)) for name in BATTERY_SERIES_NAMES], dtype=np.float64)
+    rows = series_rows(ctx.entity_path, values, BATTERY_SERIES_NAMES)
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
