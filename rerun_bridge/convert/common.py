@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import Row
+
+
+@functools.lru_cache(maxsize=4096)
+def sub_path(entity_path: str, *parts: str) -> str:
+    """``entity_path`` joined with unescaped parts; cached: converters ask for the same few per message."""
+    return str(EntityPath.parse(entity_path).join(*parts))
 
 
 def frame_row(entity_path: str, frame_id: str) -> Row | None:

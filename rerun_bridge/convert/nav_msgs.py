@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from rerun_bridge.convert.common import header_frame, vec3, with_frame
+from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
 from rerun_bridge.convert.geometry_msgs import TWIST_NAMES, pose_rows, vector_scalars
 from rerun_bridge.convert.registry import ConvertContext, converter
-from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import Row
 
 
@@ -17,7 +16,7 @@ from rerun_bridge.model.rows import Row
 def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``."""
     rows = pose_rows(ctx.entity_path, [msg.pose.pose])
-    twist_path = str(EntityPath.parse(ctx.entity_path).join("twist"))
+    twist_path = sub_path(ctx.entity_path, "twist")
     rows += vector_scalars(twist_path, msg.twist.twist.linear, msg.twist.twist.angular, TWIST_NAMES)
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 

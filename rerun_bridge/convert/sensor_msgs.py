@@ -21,7 +21,7 @@ import numpy.typing as npt
 import rerun as rr
 
 from rerun_bridge.convert.buffers import byte_view
-from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
+from rerun_bridge.convert.common import header_frame, quat_xyzw, sub_path, vec3, with_frame
 from rerun_bridge.convert.image_encoding import DecodedImage, decode_image_msg
 from rerun_bridge.convert.pointcloud import (
     DEFAULT_COLORMAP,
@@ -32,7 +32,6 @@ from rerun_bridge.convert.pointcloud import (
 )
 from rerun_bridge.convert.registry import ConvertContext, converter
 from rerun_bridge.errors import ConversionError
-from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import Batch, Row
 
 #: Appended to a camera's frame_id to name its image plane, as Rerun's importer does.
@@ -66,10 +65,6 @@ def float32_field(value: Any) -> float:
     """A ``float32`` field's value as on the wire: rclpy keeps whatever double it was given, rosbags and
     mcap-ros2 hold the rounded value; rounding here makes every source convert alike."""
     return float(np.float32(value))
-
-
-def sub_path(entity_path: str, *parts: str) -> str:
-    return str(EntityPath.parse(entity_path).join(*parts))
 
 
 @functools.cache

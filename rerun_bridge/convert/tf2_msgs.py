@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rerun_bridge.convert.common import quat_xyzw, vec3
+from rerun_bridge.convert.common import quat_xyzw, sub_path, vec3
 from rerun_bridge.convert.registry import ConvertContext, converter
 from rerun_bridge.errors import ConversionError
-from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import Batch, Row
 from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
 
@@ -30,7 +29,7 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
         "child_frame": [child],
     }
     if static:
-        return Row(str(EntityPath.parse(entity_path).join(child)), "Transform3D", components, static=True)
+        return Row(sub_path(entity_path, child), "Transform3D", components, static=True)
     return Row(entity_path, "Transform3D", components, times={ROS_TIME: stamp_to_ns(transform.header.stamp)})
 
 

@@ -18,9 +18,9 @@ import pyarrow as pa
 import rerun as rr
 
 from rerun_bridge.errors import RecordingError
-from rerun_bridge.model.rows import Batch, Row, batch_length
+from rerun_bridge.model.rows import Batch, Row
 from rerun_bridge.model.timeline import TimelineKind, kind_of
-from rerun_bridge.store.columns import to_instances
+from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,12 @@ class RrdStats:
 def _nbytes(batch: Batch) -> int:
     if isinstance(batch, np.ndarray | pa.Array):
         return int(batch.nbytes)
-    return sum(_item_nbytes(item) for item in batch)
+    if not batch:
+        return 0
+    first = batch[0]  # type: ignore[index]
+    if isinstance(first, np.ndarray | pa.Array | bytes | bytearray | memoryview):
+        return sum(_item_nbytes(item) for item in batch)
+    return 16 * len(batch)  # small values (names, levels, formats): only their count matters
 
 
 def _item_nbytes(item: Any) -> int:
@@ -61,30 +66,14 @@ def _item_nbytes(item: Any) -> int:
     return 16
 
 
-def _concat(batches: list[Batch]) -> tuple[Any, list[int]]:
-    """Instances of many rows as one batch, plus each row's instance count."""
-    lengths = [batch_length(b) for b in batches]
-    if all(isinstance(b, pa.Array) for b in batches):
-        return pa.concat_arrays(batches), lengths
-    if all(isinstance(b, np.ndarray) for b in batches):
-        arrays = [np.asarray(b) for b in batches]
-        arrays = [a.reshape(1) if a.ndim == 0 else a for a in arrays]
-        if len({a.shape[1:] for a in arrays}) == 1:
-            return np.concatenate(arrays), lengths
-    flat: list[Any] = []
-    for b in batches:
-        flat.extend(list(b) if not isinstance(b, np.ndarray) else [np.asarray(item) for item in b])
-    return flat, lengths
-
-
-def _time_column(name: str, values: list[int]) -> rr.TimeColumn:
+def _time_array(name: str, values: list[int]) -> pa.Array:
     data = np.asarray(values, dtype=np.int64)
     kind = kind_of(name)
     if kind is TimelineKind.TIMESTAMP:
-        return rr.TimeColumn(name, timestamp=data.astype("datetime64[ns]"))
+        return pa.array(data, type=pa.timestamp("ns"))
     if kind is TimelineKind.DURATION:
-        return rr.TimeColumn(name, duration=data.astype("timedelta64[ns]"))
-    return rr.TimeColumn(name, sequence=data)
+        return pa.array(data, type=pa.duration("ns"))
+    return pa.array(data)
 
 
 class RrdSink:
@@ -104,7 +93,7 @@ class RrdSink:
         self.batch_bytes = batch_bytes
         self.stats = RrdStats()
         self._groups: dict[_GroupKey, _Group] = {}
-        self._extra_types: dict[tuple[str, str], pa.DataType] = {}
+        self._specs: dict[tuple[str, str, bool], ComponentSpec] = {}
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,53 +135,48 @@ class RrdSink:
                 self._send(key, group)
 
     def _send(self, key: _GroupKey, group: _Group) -> None:
+        """One record batch in Rerun's chunk layout, handed to Rerun as it is (no per-element work)."""
         entity_path, archetype, _components, _extra, _timelines, static = key
         del self._groups[key]
         if group.rows == 0:
             return
-        archetype_class = getattr(rr, archetype, None)
-        columns: list[Any] = []
-        for name, batches in group.components.items():
-            data, lengths = _concat(batches)
-            if archetype_class is None:
-                columns.extend(
-                    rr.DynamicArchetype.columns(archetype=archetype, components={name: data}).partition(
-                        lengths
+        arrays: list[pa.Array] = []
+        fields: list[pa.Field] = []
+        if not static:
+            for name, values in group.times.items():
+                array = _time_array(name, values)
+                arrays.append(array)
+                fields.append(
+                    pa.field(
+                        name,
+                        array.type,
+                        nullable=False,
+                        metadata={b"rerun:kind": b"index", b"rerun:index_name": name.encode()},
                     )
                 )
-            else:
-                columns.extend(archetype_class.columns(**{name: data}).partition(lengths))
-        for name, batches in group.extra.items():
-            data, lengths = _concat(batches)
-            array = self._extra_array(archetype, name, data)
-            columns.extend(
-                rr.DynamicArchetype.columns(archetype=archetype, components={name: array}).partition(lengths)
-            )
-        indexes = [] if static else [_time_column(name, values) for name, values in group.times.items()]
-        rr.send_columns(entity_path, indexes=indexes, columns=columns, recording=self._rec)
+        for dynamic, columns in ((False, group.components), (True, group.extra)):
+            for name, batches in columns.items():
+                spec = self._spec(archetype, name, batches[0], dynamic)
+                array = list_column(archetype, name, batches, spec, dynamic)
+                arrays.append(array)
+                fields.append(pa.field(f"{archetype}:{name}", array.type, metadata=spec.metadata))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+        if static:
+            rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path, index=None)
+        else:
+            rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path)
         self.stats.rows += group.rows
         self.stats.send_calls += 1
         self.stats.rows_per_entity[entity_path] = self.stats.rows_per_entity.get(entity_path, 0) + group.rows
 
-    def _extra_array(self, archetype: str, name: str, data: Any) -> Any:
-        """Keep one Arrow type per extra column: Rerun wants a component to keep its first type."""
-        if isinstance(data, pa.Array):
-            return data
-        if isinstance(data, np.ndarray):
-            # Rerun's own conversion of a numpy batch for a dynamic component builds one Python list per
-            # element, which for a point cloud's extra columns is millions of small lists.
-            return to_instances(data)
-        key = (archetype, name)
-        known = self._extra_types.get(key)
-        if known is not None:
-            try:
-                return pa.array(data, type=known)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-                log.warning("%s:%s changed its Arrow type; later rows keep their own", archetype, name)
-        array = pa.array(data)
-        if known is None and not _has_null_type(array.type):
-            self._extra_types[key] = array.type
-        return array
+    def _spec(self, archetype: str, name: str, sample: Batch, dynamic: bool) -> ComponentSpec:
+        """Learned once per component; the first type stays, as Rerun wants of a component."""
+        key = (archetype, name, dynamic)
+        spec = self._specs.get(key)
+        if spec is None or _has_null_type(spec.item_type):
+            spec = learn_spec(archetype, name, sample, dynamic)
+            self._specs[key] = spec
+        return spec
 
     def flush(self) -> None:
         for key, group in list(self._groups.items()):

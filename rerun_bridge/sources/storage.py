@@ -14,6 +14,7 @@ from typing import BinaryIO, Protocol
 from mcap.records import Channel, Schema
 
 from rerun_bridge.errors import BagError
+from rerun_bridge.sources.mcap_chunks import chunks_are_ordered, iter_chunked_messages
 from rerun_bridge.sources.records import MessageDefinition, RawMessage, TopicInfo
 
 
@@ -124,9 +125,16 @@ class McapStorage:
         from mcap.reader import NonSeekingReader
 
         topic_list = list(topics) if topics is not None else None
+        summary = self._summary
+        if summary is not None and summary.chunk_indexes and chunks_are_ordered(list(summary.chunk_indexes)):
+            try:
+                yield from iter_chunked_messages(self._file, summary, topic_list, start_ns, end_ns)
+            except Exception as err:  # a damaged chunk: report it, keep what was read
+                self.problems.append(f"{self.path}: stopped reading: {err}")
+            return
         self._file.seek(0)
         end_exclusive = end_ns + 1 if end_ns is not None else None
-        if self._summary is not None:
+        if summary is not None:
             iterator = self._reader.iter_messages(
                 topics=topic_list, start_time=start_ns, end_time=end_exclusive, log_time_order=True
             )
