@@ -135,7 +135,7 @@ def list_column(
     """One list entry per row holding that row's instances, in Rerun's type for the component."""
     lengths = np.fromiter((batch_length(b) for b in batches), dtype=np.int64, count=len(batches))
     if all(isinstance(b, pa.Array) for b in batches):
-        values = pa.concat_arrays(list(batches))  # type: ignore[arg-type]
+        values = pa.concat_arrays(list(batches))
     else:
         values = _numpy_values(batches, spec)
         if values is None:

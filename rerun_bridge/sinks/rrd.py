@@ -50,7 +50,7 @@ def _nbytes(batch: Batch) -> int:
         return int(batch.nbytes)
     if not batch:
         return 0
-    first = batch[0]  # type: ignore[index]
+    first = batch[0]
     if isinstance(first, np.ndarray | pa.Array | bytes | bytearray | memoryview):
         return sum(_item_nbytes(item) for item in batch)
     return 16 * len(batch)  # small values (names, levels, formats): only their count matters
