@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,14 +32,15 @@ from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.queues import TopicQueues
 from rerun_bridge.live.stats import LiveStats, TopicReport
 from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
+from rerun_bridge.model.rows import Row
 from rerun_bridge.pipeline import Pipeline
-from rerun_bridge.sinks.mcap import McapSink
-from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sources.decoding import Decoder, TypeResolver
 from rerun_bridge.sources.records import MessageDefinition
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
 
 NODE_NAME = "rerun_bridge"
+TF_TOPICS = frozenset({"/tf", "/tf_static"})
 
 #: Every ROS parameter, declared once with its description; the launch files mirror them as arguments.
 PARAMETERS: dict[str, tuple[Any, str]] = {
@@ -83,13 +85,31 @@ class BridgeNode:
         self._subscriptions: dict[str, Any] = {}
         self._resolver = TypeResolver([], "kilted")
         sinks = config.sinks
-        self.rrd = RrdSink(_expand(sinks.rrd.path), application_id=NODE_NAME) if sinks.rrd.path else None
+        recording_id = str(uuid.uuid4())
+        self.rrd = (
+            RotatingRrdSink(
+                sinks.rrd.path,
+                RotationPolicy(int(sinks.rrd.rotate_size_mb * 1e6), sinks.rrd.rotate_seconds),
+                application_id=NODE_NAME,
+                recording_id=recording_id,
+            )
+            if sinks.rrd.path
+            else None
+        )
         self.mcap = (
-            McapSink(_expand(sinks.mcap.path), compression=sinks.mcap.compression.value)
+            RotatingMcapSink(
+                sinks.mcap.path,
+                RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
+                compression=sinks.mcap.compression.value,
+            )
             if sinks.mcap.path
             else None
         )
-        self.pipeline = Pipeline([self.rrd] if self.rrd is not None else [], warn=self._warn_once)
+        self.pipeline = Pipeline(
+            [self.rrd] if self.rrd is not None else [],
+            warn=self._warn_once,
+            row_filter=self._tf_frames_allowed,
+        )
         self.worker = ConversionWorker(
             self.queues, self.pipeline, self.stats, self.rrd, self.mcap, flush_seconds=sinks.rrd.flush_seconds
         )
@@ -107,6 +127,13 @@ class BridgeNode:
                 config.diagnostics.period_s, self._publish_diagnostics
             )
 
+    def _tf_frames_allowed(self, row: Row) -> bool:
+        """TF edges whose parent or child frame the config denies are left out."""
+        if row.archetype != "Transform3D":
+            return True
+        frames = [*row.components.get("parent_frame", []), *row.components.get("child_frame", [])]
+        return all(self.config.tf.frame_allowed(str(frame)) for frame in frames)
+
     def _warn_once(self, message: str) -> None:
         if message not in self._warned:
             self._warned.add(message)
@@ -121,6 +148,8 @@ class BridgeNode:
                 continue
             type_name = normalize_type_name(types[0])
             if not self.config.topic_selected(topic, lookup(type_name) is not None):
+                continue
+            if topic in TF_TOPICS and not self.config.tf.enabled and topic not in self.config.topics:
                 continue
             publishers = self.node.get_publishers_info_by_topic(topic)
             if not publishers:
@@ -159,7 +188,9 @@ class BridgeNode:
             if definition is None:
                 self._warn_once(f"topic {topic}: no message definition for {type_name}; left out of the MCAP")
             else:
-                channel = self.mcap.add_topic(topic, type_name, definition, _qos_yaml(offered))
+                channel = self.mcap.add_topic(
+                    topic, type_name, definition, _qos_yaml(offered), latched=requested.transient_local
+                )
         self.worker.add_topic(topic, LiveTopic(type_name, decoder, channel))
         self.stats.add_topic(topic, type_name)
         self.queues.add_topic(
@@ -257,11 +288,6 @@ class BridgeNode:
         if self.mcap is not None:
             self.mcap.close()
         return reports
-
-
-def _expand(path: str) -> Path:
-    """Paths may hold strftime fields (``run_%Y%m%d_%H%M%S.rrd``)."""
-    return Path(time.strftime(path)).expanduser()
 
 
 def _qos_yaml(offered: Sequence[OfferedQos]) -> str:

@@ -61,6 +61,8 @@ class _Topic:
 class Pipeline:
     sinks: list[RowSink]
     warn: Callable[[str], None] = log.warning
+    #: Rows it rejects are dropped before the sinks (the live node's TF frame allow / deny lists).
+    row_filter: Callable[[Row], bool] | None = None
     _topics: dict[str, _Topic] = field(default_factory=dict)
 
     def add_topic(
@@ -133,6 +135,8 @@ class Pipeline:
         except Exception as err:  # any converter failure is data's fault, never the bridge's end
             self.record_error(topic, f"{type(err).__name__}: {err}")
             return []
+        if self.row_filter is not None:
+            rows = [row for row in rows if self.row_filter(row)]
         times = {LOG_TIME: log_time_ns}
         stamp = header_stamp_ns(msg)
         if stamp is not None:

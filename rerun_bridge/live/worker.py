@@ -18,8 +18,7 @@ from rerun_bridge.live.stats import LiveStats
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import LOG_TIME
 from rerun_bridge.pipeline import Pipeline
-from rerun_bridge.sinks.mcap import McapSink
-from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink
 from rerun_bridge.sources.decoding import Decoder
 
 log = logging.getLogger(__name__)
@@ -48,8 +47,8 @@ class ConversionWorker:
     queues: TopicQueues[LiveMessage]
     pipeline: Pipeline
     stats: LiveStats
-    rrd: RrdSink | None = None
-    mcap: McapSink | None = None
+    rrd: RotatingRrdSink | None = None
+    mcap: RotatingMcapSink | None = None
     flush_seconds: float = 1.0
     clock: Callable[[], int] = time.monotonic_ns
     topics: dict[str, LiveTopic] = field(default_factory=dict)

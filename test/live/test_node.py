@@ -194,3 +194,75 @@ def test_sigkill_leaves_files_readable_up_to_the_last_flush(live: LiveEnv) -> No
     )
     assert rows == 150
     assert mcap_counts(live.tmp / "k.mcap")["/imu/data"] == 150
+
+
+def test_config_filters_tf_frames_and_limits_rates(live: LiveEnv) -> None:
+    config = live.tmp / "bridge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "tf": {"deny_frames": ["^lidar"]},
+                "topics": {"/imu/data": {"rate_limit_hz": 5}},
+            }
+        )
+    )
+    bridge = live.bridge("--config", str(config), "--rrd", "f.rrd")
+    wait_all([live.publish("tf_static", 1, 1, "--linger", "2"), live.publish("imu", 100, 50)])
+    time.sleep(0.3)
+    out, _err = stop(bridge)
+    rrd = live.tmp / "f.rrd"
+    static = {
+        entity for entity, is_static, _b in rrd_chunks(rrd) if is_static and entity.startswith("/tf_static")
+    }
+    assert static == {"/tf_static/camera_link"}
+    stored = rrd_row_count(rrd, "/imu/data", "Scalars:scalars")
+    assert 5 <= stored <= 15, stored  # 2 s at 50 Hz through a 5 Hz limit
+    imu_line = next(line.split() for line in out.splitlines() if line.startswith("/imu/data"))
+    received, kept, dropped = int(imu_line[2]), int(imu_line[3]), int(imu_line[4])
+    assert received == 100
+    assert kept == stored
+    assert dropped == received - stored
+
+
+def test_incompatible_qos_is_reported_once_with_the_fix(live: LiveEnv) -> None:
+    config = live.tmp / "reliable.yaml"
+    config.write_text(yaml.safe_dump({"topics": {"/imu/data": {"qos": {"reliability": "reliable"}}}}))
+    bridge = live.bridge("--config", str(config), "--rrd", "q.rrd")
+    publisher = live.publish("imu", 20, 20, "--best-effort")
+    time.sleep(4)  # the publisher never matches a reliable reader, so it gives up after its wait
+    _out, err = stop(bridge)
+    publisher.kill()
+    publisher.wait()
+    warnings = [line for line in err.splitlines() if "incompatible QoS on /imu/data" in line]
+    assert len(warnings) == 1
+    assert "topics./imu/data.qos" in warnings[0]
+    assert "best_effort" in warnings[0]
+
+
+def test_rotation_by_time_writes_complete_parts(live: LiveEnv) -> None:
+    config = live.tmp / "rotate.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "sinks": {
+                    "rrd": {"path": str(live.tmp / "run.rrd"), "rotate_seconds": 1.5},
+                    "mcap": {"path": str(live.tmp / "run.mcap"), "rotate_seconds": 1.5},
+                }
+            }
+        )
+    )
+    bridge = live.bridge("--config", str(config))
+    wait_all([live.publish("tf_static", 1, 1, "--linger", "0.5"), live.publish("imu", 200, 50)])
+    stop(bridge)
+    rrd_parts = sorted(live.tmp.glob("run_*.rrd"))
+    mcap_parts = sorted(live.tmp.glob("run_*.mcap"))
+    assert len(rrd_parts) >= 3
+    assert len(mcap_parts) >= 3
+    total = 0
+    for part in rrd_parts:
+        verify_rrd(part)
+        total += rrd_row_count(part, "/imu/data", "Scalars:scalars")
+        assert any(entity == "/tf_static/camera_link" for entity, _s, _b in rrd_chunks(part)), part
+    assert total == 200
+    assert sum(mcap_counts(part).get("/imu/data", 0) for part in mcap_parts) == 200
+    assert all(mcap_counts(part).get("/tf_static") == 1 for part in mcap_parts)

@@ -1,0 +1,156 @@
+"""File rotation for long recordings: a new .rrd / .mcap every N megabytes or N seconds.
+
+Each part is a complete file on its own: the RRD part gets the static data again (``/tf_static``, a robot
+description) and the MCAP part the channels and the last message of every latched topic, so any part can be
+opened alone. RRD parts share one recording id, so the Rerun viewer shows parts opened together as one
+recording. Rotation is checked at each flush (about once a second).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rerun_bridge.model.rows import Row
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sources.records import MessageDefinition
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPolicy:
+    max_bytes: int = 0  # 0: no rotation by size
+    max_seconds: float = 0.0  # 0: no rotation by time
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0 or self.max_seconds > 0
+
+    def due(self, size_bytes: int, age_seconds: float) -> bool:
+        return (self.max_bytes > 0 and size_bytes >= self.max_bytes) or (
+            self.max_seconds > 0 and age_seconds >= self.max_seconds
+        )
+
+
+def part_path(template: str, index: int, rotating: bool) -> Path:
+    """``run.rrd`` -> ``run.rrd`` without rotation, ``run_0000.rrd``, ``run_0001.rrd``, ... with it;
+    strftime fields (``%Y%m%d_%H%M%S``) are filled in at the time each part starts."""
+    path = Path(time.strftime(template)).expanduser()
+    if not rotating:
+        return path
+    return path.with_name(f"{path.stem}_{index:04d}{path.suffix}")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+class RotatingRrdSink:
+    """An :class:`RrdSink` that starts a new part when the policy says so."""
+
+    def __init__(self, template: str, policy: RotationPolicy, application_id: str, recording_id: str) -> None:
+        self.template = template
+        self.policy = policy
+        self.application_id = application_id
+        self.recording_id = recording_id
+        self.paths: list[Path] = []
+        self._static: dict[tuple[str, str, tuple[str, ...]], Row] = {}
+        self._open()
+
+    def _open(self) -> None:
+        path = part_path(self.template, len(self.paths), self.policy.enabled)
+        self.current = RrdSink(path, application_id=self.application_id, recording_id=self.recording_id)
+        self.paths.append(path)
+        self._started = time.monotonic()
+        if self._static:
+            self.current.write(list(self._static.values()), {})
+
+    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
+        for row in rows:
+            if row.static:
+                self._static[(row.entity_path, row.archetype, tuple(row.components))] = row
+        self.current.write(rows, default_times)
+
+    def flush(self) -> None:
+        self.current.flush()
+        if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
+            self.current.close()
+            self._open()
+
+    def close(self) -> None:
+        self.current.close()
+
+
+@dataclass(slots=True)
+class _Channel:
+    topic: str
+    type_name: str
+    definition: MessageDefinition
+    qos_profiles: str
+    latched: bool
+    last: tuple[int, int, bytes] | None = None
+
+
+class RotatingMcapSink:
+    """An :class:`McapSink` that starts a new part when the policy says so; channel ids stay the same."""
+
+    def __init__(self, template: str, policy: RotationPolicy, compression: str = "zstd") -> None:
+        self.template = template
+        self.policy = policy
+        self.compression = compression
+        self.paths: list[Path] = []
+        self._channels: dict[int, _Channel] = {}
+        self._open()
+
+    def _open(self) -> None:
+        path = part_path(self.template, len(self.paths), self.policy.enabled)
+        self.current = McapSink(path, compression=self.compression)
+        self.paths.append(path)
+        self._started = time.monotonic()
+        # Registration order gives the same channel ids in every part; latched topics start each part.
+        for channel_id, channel in sorted(self._channels.items()):
+            new_id = self.current.add_topic(
+                channel.topic, channel.type_name, channel.definition, channel.qos_profiles
+            )
+            if new_id != channel_id:
+                raise RuntimeError("channel ids changed across MCAP parts")  # an invariant of mcap's writer
+            if channel.last is not None:
+                self.current.write(channel_id, *channel.last)
+
+    def add_topic(
+        self,
+        topic: str,
+        type_name: str,
+        definition: MessageDefinition,
+        qos_profiles: str = "",
+        latched: bool = False,
+    ) -> int:
+        channel_id = self.current.add_topic(topic, type_name, definition, qos_profiles)
+        self._channels[channel_id] = _Channel(topic, type_name, definition, qos_profiles, latched)
+        return channel_id
+
+    def write(
+        self, channel_id: int, log_time_ns: int, publish_time_ns: int, data: bytes | memoryview
+    ) -> None:
+        channel = self._channels[channel_id]
+        if channel.latched:
+            channel.last = (log_time_ns, publish_time_ns, bytes(data))
+        self.current.write(channel_id, log_time_ns, publish_time_ns, data)
+
+    @property
+    def messages_written(self) -> int:
+        return self.current.messages_written
+
+    def flush(self) -> None:
+        self.current.flush()
+        if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
+            self.current.close()
+            self._open()
+
+    def close(self) -> None:
+        self.current.close()

@@ -1,0 +1,100 @@
+"""Bounded per-topic queues: drop-oldest, rate limits, priorities, and no starvation under a flood."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rerun_bridge.live.queues import TopicQueues
+
+
+def test_full_queue_drops_its_oldest_and_counts() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/camera", depth=3)
+    for i in range(10):
+        queues.put("/camera", i, size_bytes=100)
+    assert [item for _t, item in queues.drain()] == [7, 8, 9]
+    counters = queues.counters()["/camera"]
+    assert (counters.received, counters.dropped_full, counters.received_bytes) == (10, 7, 1000)
+
+
+def test_a_flood_on_one_topic_never_starves_another() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/camera", depth=2)
+    queues.add_topic("/tf", depth=100)
+    for i in range(1000):
+        queues.put("/camera", i)
+        if i % 10 == 0:
+            queues.put("/tf", i)
+    taken = queues.drain()
+    assert [item for topic, item in taken if topic == "/tf"] == list(range(0, 1000, 10))
+    assert queues.counters()["/tf"].dropped_full == 0
+    assert queues.counters()["/camera"].dropped_full == 998
+
+
+def test_round_robin_between_topics_of_equal_priority() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    for topic in ("/a", "/b"):
+        queues.add_topic(topic, depth=10)
+    for i in range(3):
+        queues.put("/a", i)
+        queues.put("/b", i)
+    order = [topic for topic, _ in queues.drain()]
+    assert order == ["/a", "/b", "/a", "/b", "/a", "/b"]
+
+
+def test_higher_priority_goes_first() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/images", depth=10, priority=0)
+    queues.add_topic("/tf", depth=10, priority=5)
+    queues.put("/images", 1)
+    queues.put("/images", 2)
+    queues.put("/tf", 3)
+    assert queues.get(timeout=0) == ("/tf", 3)
+    assert queues.get(timeout=0) == ("/images", 1)
+
+
+def test_rate_limit_keeps_at_most_that_many_per_second() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/scan", depth=100, rate_limit_hz=10)
+    accepted = [queues.put("/scan", i, now_ns=i * 20_000_000) for i in range(50)]  # 50 Hz for 1 s
+    assert sum(accepted) == 10
+    assert queues.counters()["/scan"].dropped_rate == 40
+
+
+def test_unknown_topic_and_bad_depth() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    assert not queues.put("/nobody", 1)
+    with pytest.raises(ValueError, match="depth"):
+        queues.add_topic("/x", depth=0)
+
+
+def test_get_times_out_and_close_wakes_waiters() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/a", depth=1)
+    assert queues.get(timeout=0.01) is None
+    results: list[object] = []
+    waiter = threading.Thread(target=lambda: results.append(queues.get(timeout=10)))
+    waiter.start()
+    queues.close()
+    waiter.join(timeout=5)
+    assert results == [None]
+
+
+def test_producers_never_block_while_a_consumer_is_slow() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/a", depth=5)
+    done = threading.Event()
+
+    def produce() -> None:
+        for i in range(10_000):
+            queues.put("/a", i)
+        done.set()
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    assert done.wait(timeout=10)  # nobody consumed anything, yet all puts returned
+    producer.join()
+    assert queues.pending() == 5
+    assert queues.counters()["/a"].dropped_full == 9_995

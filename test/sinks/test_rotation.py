@@ -1,0 +1,70 @@
+"""Rotation: every part is a complete file that opens on its own."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rerun_bridge.model.rows import Row
+from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy, part_path
+from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.sources.records import MessageDefinition
+from test.conftest import rrd_chunks, verify_rrd
+
+
+def test_part_names() -> None:
+    assert part_path("/tmp/run.rrd", 3, rotating=False) == Path("/tmp/run.rrd")
+    assert part_path("/tmp/run.rrd", 3, rotating=True) == Path("/tmp/run_0003.rrd")
+    assert "%" not in str(part_path("/tmp/run_%Y.mcap", 0, rotating=True))
+
+
+def test_rrd_parts_each_carry_the_static_data(tmp_path: Path) -> None:
+    sink = RotatingRrdSink(str(tmp_path / "run.rrd"), RotationPolicy(max_seconds=0.2), "test", "rec-1")
+    components = {"translation": np.zeros((1, 3)), "child_frame": ["camera"]}
+    static = Row("/tf_static/camera", "Transform3D", components, static=True)
+    sink.write([static], {})
+    for part in range(2):
+        for i in range(5):
+            row = Row("/imu", "Scalars", {"scalars": np.array([float(part * 10 + i)])})
+            sink.write([row], {"log_time": (part * 10 + i) * 1_000_000})
+        time.sleep(0.25)
+        sink.flush()
+    sink.close()
+    assert len(sink.paths) == 3  # the last flush opened a third, empty-but-valid part
+    for path in sink.paths:
+        verify_rrd(path)
+        entities = {(entity, static) for entity, static, _batch in rrd_chunks(path)}
+        assert ("/tf_static/camera", True) in entities
+    imu_rows = [
+        sum(
+            b.num_rows for e, _s, b in rrd_chunks(path) if e == "/imu" and "Scalars:scalars" in b.schema.names
+        )
+        for path in sink.paths
+    ]
+    assert imu_rows == [5, 5, 0]
+
+
+def test_mcap_parts_keep_channels_and_latched_messages(tmp_path: Path) -> None:
+    sink = RotatingMcapSink(str(tmp_path / "run.mcap"), RotationPolicy(max_bytes=2_000))
+    definition = MessageDefinition("ros2msg", "string data")
+    latched = sink.add_topic("/robot_description", "std_msgs/msg/String", definition, latched=True)
+    chatter = sink.add_topic("/chatter", "std_msgs/msg/String", definition)
+    sink.write(latched, 1, 1, b"\x00\x01\x00\x00\x05\x00\x00\x00urdf\x00")
+    for i in range(100):
+        sink.write(chatter, 10 + i, 10 + i, b"\x00\x01\x00\x00" + os.urandom(200))  # incompressible
+        if i % 20 == 19:
+            sink.flush()
+    sink.close()
+    assert len(sink.paths) >= 3
+    total = 0
+    for path in sink.paths:
+        with open_bag(path) as bag:
+            counts: dict[str, int] = {}
+            for message in bag.messages():
+                counts[message.topic] = counts.get(message.topic, 0) + 1
+        assert counts.get("/robot_description") == 1, path
+        total += counts.get("/chatter", 0)
+    assert total == 100
