@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--best-effort", action="store_true")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before the first message")
     parser.add_argument("--linger", type=float, default=1.0, help="seconds to stay up after the last message")
+    parser.add_argument("--no-wait", action="store_true", help="publish without waiting for a subscriber")
     args = parser.parse_args()
     topic, make = KINDS[args.kind]
     rclpy.init()
@@ -148,7 +149,7 @@ def main() -> None:
     publisher = node.create_publisher(type(sample), topic, qos)
     time.sleep(args.delay)
     # Wait for the bridge to match, so that no message is published into the void.
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + (0 if args.no_wait else 20)
     while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.05)
     time.sleep(0.3)

@@ -266,3 +266,20 @@ def test_rotation_by_time_writes_complete_parts(live: LiveEnv) -> None:
     assert total == 200
     assert sum(mcap_counts(part).get("/imu/data", 0) for part in mcap_parts) == 200
     assert all(mcap_counts(part).get("/tf_static") == 1 for part in mcap_parts)
+
+
+def test_latched_topic_published_before_the_bridge_started(live: LiveEnv) -> None:
+    """/tf_static is transient_local: a bridge started later still gets what was published before."""
+    publisher = live.publish("tf_static", 1, 1, "--no-wait", "--linger", "12")
+    time.sleep(2.0)  # published and waiting; no bridge yet
+    bridge = live.bridge("--rrd", "latched.rrd")
+    time.sleep(5.0)
+    stop(bridge)
+    publisher.kill()
+    publisher.wait()
+    static = {
+        entity
+        for entity, is_static, _b in rrd_chunks(live.tmp / "latched.rrd")
+        if is_static and "tf_static" in entity
+    }
+    assert static == {"/tf_static/camera_link", "/tf_static/lidar_link"}
