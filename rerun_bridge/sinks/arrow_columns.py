@@ -109,7 +109,10 @@ def _blob_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | No
             return None
     offsets = np.zeros(len(views) + 1, dtype=np.int32)
     np.cumsum([v.size for v in views], out=offsets[1:])
-    flat = pa.array(np.concatenate(views) if views else np.zeros(0, np.uint8))
+    if len(views) == 1:
+        flat = pa.array(views[0])  # zero-copy: a big row is sent on its own
+    else:
+        flat = pa.array(np.concatenate(views) if views else np.zeros(0, np.uint8))
     return pa.ListArray.from_arrays(pa.array(offsets), flat).cast(spec.item_type)
 
 

@@ -1,8 +1,9 @@
 """The .rrd sink: rows batched per entity and component set, sent with ``rr.send_columns``.
 
-Rerun's SDK is the reference encoder (we never hand-encode RRD). One ``send_columns`` call carries up to
-``batch_rows`` rows of one entity, which is what makes conversion fast: per-row ``rr.log`` is about
-two hundred times slower.
+Rerun's SDK is the reference encoder (we never hand-encode RRD): rows become Arrow record batches in
+Rerun's chunk layout, handed over with ``rr.send_record_batch``. Small rows are batched, up to
+``batch_rows`` rows of one entity per chunk (per-row logging is about two hundred times slower); a row
+of ``batch_bytes`` or more (a point cloud, an image) is sent on its own, which needs no copy at all.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class RrdSink:
         application_id: str = "rerun_bridge",
         recording_id: str | None = None,
         batch_rows: int = 512,
-        batch_bytes: int = 64 << 20,
+        batch_bytes: int = 512 << 10,
         default_blueprint: Any = None,
     ) -> None:
         self.path = Path(path)
