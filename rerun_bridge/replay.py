@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -85,6 +86,29 @@ def convert_bags(
         if warn is not None:
             warn(message)
 
+    # Conversion makes millions of short-lived objects and no reference cycles worth collecting early:
+    # collecting less often saves several percent of the run.
+    gc_thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        return _convert(
+            paths, rrd_path, mcap_path, selection, progress, note, warnings, application_id, extra_sinks
+        )
+    finally:
+        gc.set_threshold(*gc_thresholds)
+
+
+def _convert(
+    paths: Sequence[str | Path],
+    rrd_path: str | Path | None,
+    mcap_path: str | Path | None,
+    selection: TopicSelection,
+    progress: Progress | None,
+    note: Callable[[str], None],
+    warnings: list[str],
+    application_id: str,
+    extra_sinks: Sequence[RowSink],
+) -> ConvertSummary:
     with ExitStack() as stack:
         bags = [stack.enter_context(open_bag(path)) for path in paths]
         sinks: list[RowSink] = list(extra_sinks)

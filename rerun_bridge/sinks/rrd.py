@@ -105,14 +105,22 @@ class RrdSink:
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         """Queue rows; each gets ``default_times`` overlaid with its own ``times`` (static rows: none)."""
+        default_names = tuple(sorted(default_times))
         for row in rows:
-            times = {} if row.static else {**default_times, **row.times}
+            if row.static:
+                times: Mapping[str, int] = {}
+                timeline_names: tuple[str, ...] = ()
+            elif row.times:
+                times = {**default_times, **row.times}
+                timeline_names = tuple(sorted(times))
+            else:
+                times, timeline_names = default_times, default_names
             key: _GroupKey = (
                 row.entity_path,
                 row.archetype,
                 tuple(row.components),
                 tuple(row.extra),
-                tuple(sorted(times)),
+                timeline_names,
                 row.static,
             )
             group = self._groups.get(key)

@@ -63,12 +63,19 @@ class TypeResolver:
 
     def __init__(self, topics: Iterable[TopicInfo], ros_distro: str = "") -> None:
         named = _DISTRO_STORES.get(ros_distro.lower())
-        self._fallbacks = [get_typestore(store) for store in ((named,) if named else ()) + _DEFAULT_STORES]
+        self._fallback_names = ((named,) if named else ()) + _DEFAULT_STORES
+        self._fallback_stores: list[Typestore] | None = None
         self._own = get_typestore(Stores.EMPTY)
         self._broken: dict[str, str] = {}
         for topic in topics:
             if topic.definition is not None:
                 self._register(topic.type_name, topic.definition)
+
+    def _fallbacks(self) -> list[Typestore]:
+        """The distro typestores, built on first use (each takes a while to build)."""
+        if self._fallback_stores is None:
+            self._fallback_stores = [get_typestore(store) for store in self._fallback_names]
+        return self._fallback_stores
 
     def _register(self, type_name: str, definition: MessageDefinition) -> None:
         key = normalize_type_name(type_name)
@@ -97,7 +104,7 @@ class TypeResolver:
             return DecoderChoice(None, None, f"serialization format '{serialization_format}' is not CDR")
         # The recording's own definition comes first; distro ones back it up, because some bags store
         # broken definitions (rosbag2's sqlite3 talker fixture stores 'uint8 level' for rcl_interfaces/Log).
-        known = [store for store in (self._own, *self._fallbacks) if key in store.fielddefs]
+        known = [store for store in (self._own, *self._fallbacks()) if key in store.fielddefs]
         if known:
             return DecoderChoice(_make_decoder(known, key), known[0])
         reason = self._broken.get(key) or (
