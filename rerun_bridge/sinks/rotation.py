@@ -12,11 +12,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from rerun_bridge.model.rows import Row
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.records import MessageDefinition
+
+SinkT = TypeVar("SinkT", RrdSink, McapSink)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,27 @@ def _size(path: Path) -> int:
         return 0
 
 
-class RotatingRrdSink:
+class _Rotating(Generic[SinkT]):
+    """Flush and close shared by both rotating sinks: rotation is checked at each flush."""
+
+    policy: RotationPolicy
+    current: SinkT
+    _started: float
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        self.current.flush()
+        if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
+            self.current.close()
+            self._open()
+
+    def close(self) -> None:
+        self.current.close()
+
+
+class RotatingRrdSink(_Rotating[RrdSink]):
     """An :class:`RrdSink` that starts a new part when the policy says so."""
 
     def __init__(self, template: str, policy: RotationPolicy, application_id: str, recording_id: str) -> None:
@@ -76,15 +99,6 @@ class RotatingRrdSink:
                 self._static[(row.entity_path, row.archetype, tuple(row.components))] = row
         self.current.write(rows, default_times)
 
-    def flush(self) -> None:
-        self.current.flush()
-        if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
-            self.current.close()
-            self._open()
-
-    def close(self) -> None:
-        self.current.close()
-
 
 @dataclass(slots=True)
 class _Channel:
@@ -96,7 +110,7 @@ class _Channel:
     last: tuple[int, int, bytes] | None = None
 
 
-class RotatingMcapSink:
+class RotatingMcapSink(_Rotating[McapSink]):
     """An :class:`McapSink` that starts a new part when the policy says so; channel ids stay the same."""
 
     def __init__(self, template: str, policy: RotationPolicy, compression: str = "zstd") -> None:
@@ -145,12 +159,3 @@ class RotatingMcapSink:
     @property
     def messages_written(self) -> int:
         return self.current.messages_written
-
-    def flush(self) -> None:
-        self.current.flush()
-        if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
-            self.current.close()
-            self._open()
-
-    def close(self) -> None:
-        self.current.close()
