@@ -101,3 +101,46 @@ def test_pointcloud_intensity_agrees(supported: tuple[Path, Path]) -> None:
 def test_gazebo_recording_agrees(tmp_path: Path, entity: str, column: str) -> None:
     theirs, ours = theirs_and_ours(ABITOBOT_BAG, tmp_path)
     assert_same_values(theirs, ours, entity, column)
+
+
+def _transforms(path: Path, timeline: str | None) -> list[tuple[object, ...]]:
+    """(time, child, parent, translation, quaternion) of every Transform3D row, time None when static."""
+    out: list[tuple[object, ...]] = []
+    for _entity, _static, batch in rrd_chunks(path):
+        if "Transform3D:translation" not in batch.schema.names:
+            continue
+        times = (
+            batch.column(timeline).cast(pa.int64()).to_pylist()
+            if timeline and timeline in batch.schema.names
+            else [None] * batch.num_rows
+        )
+        columns = [batch.column(f"Transform3D:{name}").to_pylist() for name in
+                   ("child_frame", "parent_frame", "translation", "quaternion")]  # fmt: skip
+        for time, child, parent, translation, quaternion in zip(times, *columns, strict=True):
+            out.append(
+                (
+                    time,
+                    child[0],
+                    parent[0],
+                    tuple(round(v, 5) for v in translation[0]),
+                    tuple(round(v, 5) for v in quaternion[0]),
+                )
+            )
+    return sorted(out, key=lambda item: (item[0] or 0, str(item[1])))
+
+
+def test_tf_agrees_on_the_sample_recording(tmp_path: Path) -> None:
+    """Our sample robot has /tf and /tf_static, which none of the shared MCAP recordings carry."""
+    from rerun_bridge.sample import write_sample
+
+    bag = write_sample(tmp_path / "sample")
+    theirs, ours = theirs_and_ours(bag, tmp_path)
+    their_rows = _transforms(theirs, THEIR_LOG_TIME)
+    our_rows = _transforms(ours, OUR_LOG_TIME)
+    # /tf: the same edges at the same log times; /tf_static: Rerun keeps it temporal, we keep it static.
+    their_dynamic = [row for row in their_rows if row[1] in {r[1] for r in our_rows if r[0] is not None}]
+    our_dynamic = [row for row in our_rows if row[0] is not None]
+    assert our_dynamic == their_dynamic
+    assert len(our_dynamic) > 100
+    their_static = {row[1:] for row in their_rows} - {row[1:] for row in their_dynamic}
+    assert {row[1:] for row in our_rows if row[0] is None} == their_static
