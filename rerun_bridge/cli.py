@@ -172,11 +172,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
     progress.finish()
     elapsed = time.monotonic() - started
     rows = [
-        [t.topic, t.type_name, t.kind.value, str(t.messages), str(t.rows), str(t.skipped), str(t.errors)]
+        [
+            t.topic,
+            t.type_name,
+            t.kind.value,
+            str(t.messages),
+            str(t.rows),
+            str(t.skipped),
+            str(t.errors),
+            ", ".join(sorted(t.produced)) or "-",
+        ]
         for t in sorted(summary.topics, key=lambda t: t.topic)
     ]
     if not args.quiet:
-        _print_table(["topic", "type", "result", "messages", "rows", "skipped", "errors"], rows)
+        _print_table(["topic", "type", "result", "messages", "rows", "skipped", "errors", "written as"], rows)
     print(
         f"wrote {summary.rrd_path}"
         + (f" and {summary.mcap_path} ({summary.mcap_messages} messages)" if summary.mcap_path else "")

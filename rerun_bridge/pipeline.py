@@ -48,6 +48,8 @@ class TopicStats:
     skipped: int = 0
     first_error: str = ""
     reason: str = ""
+    #: The archetypes its rows actually had (a converter may produce several kinds, e.g. Image or DepthImage).
+    produced: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -144,4 +146,5 @@ class Pipeline:
         for sink in self.sinks:
             sink.write(rows, times)
         entry.stats.rows += len(rows)
+        entry.stats.produced.update(row.archetype for row in rows)
         return rows

@@ -211,4 +211,6 @@ def _merged_indexed(
 
 
 def topic_kind_label(stats: TopicStats) -> str:
-    return stats.kind.value if stats.kind is not TopicKind.CONVERTED else ", ".join(stats.archetypes)
+    if stats.kind is not TopicKind.CONVERTED:
+        return stats.kind.value
+    return ", ".join(sorted(stats.produced)) or "converted"
