@@ -212,5 +212,5 @@ def _merged_indexed(
 
 def topic_kind_label(stats: TopicStats) -> str:
     if stats.kind is not TopicKind.CONVERTED:
-        return stats.kind.value
+        return str(stats.kind.value)
     return ", ".join(sorted(stats.produced)) or "converted"
