@@ -136,3 +136,28 @@ def test_undecodable_topics_do_not_stop_the_rest(tmp_path: Path) -> None:
     assert by_topic["/accel"].kind is TopicKind.SKIPPED
     assert by_topic["/scan"].rows > 0
     assert sum("/bump" in w for w in warnings) == 1
+
+
+def test_a_malformed_message_is_counted_and_the_rest_flows(tmp_path: Path) -> None:
+    """One message with cut CDR bytes: one warning naming the topic, one error counted, nothing else lost."""
+    from rerun_bridge.sinks.mcap import McapSink
+    from rerun_bridge.sources.records import MessageDefinition
+
+    source = PY_RESOURCES / "mcap" / "talker"
+    damaged = tmp_path / "damaged.mcap"
+    with open_bag(source) as bag, McapSink(damaged) as sink:
+        channels = {}
+        for info in bag.topics():
+            definition = info.definition or MessageDefinition("ros2msg", "")
+            channels[info.name] = sink.add_topic(info.name, info.type_name, definition)
+        for index, message in enumerate(bag.messages({"/topic"})):
+            data = bytes(message.data)
+            if index == 4:
+                data = data[:6]  # the string's length says more bytes follow than there are
+            sink.write(channels["/topic"], message.log_time_ns, message.publish_time_ns, data)
+    warnings: list[str] = []
+    summary = convert_bags([damaged], tmp_path / "d.rrd", warn=warnings.append)
+    stats = next(t for t in summary.topics if t.topic == "/topic")
+    assert (stats.messages, stats.errors, stats.rows) == (10, 1, 9)
+    assert sum("/topic" in w and "cannot decode" in w for w in warnings) == 1
+    verify_rrd(tmp_path / "d.rrd")
