@@ -1,80 +1,21 @@
-"""The .rrd sink: rows batched per entity and component set, sent with ``rr.send_columns``.
+"""The .rrd sink: rows batched into Rerun's chunk layout (:mod:`batcher`), handed to rerun-sdk.
 
-Rerun's SDK is the reference encoder (we never hand-encode RRD): rows become Arrow record batches in
-Rerun's chunk layout, handed over with ``rr.send_record_batch``. Small rows are batched, up to
-``batch_rows`` rows of one entity per chunk (per-row logging is about two hundred times slower); a row
-of ``batch_bytes`` or more (a point cloud, an image) is sent on its own, which needs no copy at all.
+Rerun's SDK is the reference encoder (we never hand-encode RRD): each record batch goes to
+``rr.send_record_batch`` as it is.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import rerun as rr
 
 from rerun_bridge.errors import RecordingError
-from rerun_bridge.model.rows import Batch, Row
-from rerun_bridge.model.timeline import TimelineKind, kind_of
-from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column
-
-log = logging.getLogger(__name__)
-
-_GroupKey = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
-
-
-@dataclass(slots=True)
-class _Group:
-    """Rows waiting to be sent that share entity, archetype, components and timelines."""
-
-    times: dict[str, list[int]]
-    components: dict[str, list[Batch]]
-    extra: dict[str, list[Batch]]
-    rows: int = 0
-    nbytes: int = 0
-
-
-@dataclass(slots=True)
-class RrdStats:
-    rows: int = 0
-    send_calls: int = 0
-    rows_per_entity: dict[str, int] = field(default_factory=dict)
-
-
-def _nbytes(batch: Batch) -> int:
-    if isinstance(batch, np.ndarray | pa.Array):
-        return int(batch.nbytes)
-    if not batch:
-        return 0
-    first = batch[0]
-    if isinstance(first, np.ndarray | pa.Array | bytes | bytearray | memoryview):
-        return sum(_item_nbytes(item) for item in batch)
-    return 16 * len(batch)  # small values (names, levels, formats): only their count matters
-
-
-def _item_nbytes(item: Any) -> int:
-    # Images arrive as a one-item list holding their pixel array: count the pixels, or the byte
-    # budget never fires and every image waits in memory until close.
-    if isinstance(item, np.ndarray | pa.Array):
-        return int(item.nbytes)
-    if isinstance(item, bytes | bytearray | memoryview | str):
-        return len(item)
-    return 16
-
-
-def _time_array(name: str, values: list[int]) -> pa.Array:
-    data = np.asarray(values, dtype=np.int64)
-    kind = kind_of(name)
-    if kind is TimelineKind.TIMESTAMP:
-        return pa.array(data, type=pa.timestamp("ns"))
-    if kind is TimelineKind.DURATION:
-        return pa.array(data, type=pa.duration("ns"))
-    return pa.array(data)
+from rerun_bridge.model.rows import Row
+from rerun_bridge.sinks.batcher import BatchStats, RowBatcher
 
 
 class RrdSink:
@@ -90,11 +31,7 @@ class RrdSink:
         default_blueprint: Any = None,
     ) -> None:
         self.path = Path(path)
-        self.batch_rows = batch_rows
-        self.batch_bytes = batch_bytes
-        self.stats = RrdStats()
-        self._groups: dict[_GroupKey, _Group] = {}
-        self._specs: dict[tuple[str, str, bool], ComponentSpec] = {}
+        self._batcher = RowBatcher(self._emit, batch_rows, batch_bytes)
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,93 +40,26 @@ class RrdSink:
         except Exception as err:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err
 
-    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
-        """Queue rows; each gets ``default_times`` overlaid with its own ``times`` (static rows: none)."""
-        default_names = tuple(sorted(default_times))
-        for row in rows:
-            if row.static:
-                times: Mapping[str, int] = {}
-                timeline_names: tuple[str, ...] = ()
-            elif row.times:
-                times = {**default_times, **row.times}
-                timeline_names = tuple(sorted(times))
-            else:
-                times, timeline_names = default_times, default_names
-            key: _GroupKey = (
-                row.entity_path,
-                row.archetype,
-                tuple(row.components),
-                tuple(row.extra),
-                timeline_names,
-                row.static,
-            )
-            group = self._groups.get(key)
-            if group is None:
-                group = _Group(
-                    times={name: [] for name in key[4]},
-                    components={name: [] for name in key[2]},
-                    extra={name: [] for name in key[3]},
-                )
-                self._groups[key] = group
-            for name, value in times.items():
-                group.times[name].append(value)
-            for name, batch in row.components.items():
-                group.components[name].append(batch)
-                group.nbytes += _nbytes(batch)
-            for name, batch in row.extra.items():
-                group.extra[name].append(batch)
-                group.nbytes += _nbytes(batch)
-            group.rows += 1
-            if group.rows >= self.batch_rows or group.nbytes >= self.batch_bytes:
-                self._send(key, group)
+    @property
+    def stats(self) -> BatchStats:
+        return self._batcher.stats
 
-    def _send(self, key: _GroupKey, group: _Group) -> None:
-        """One record batch in Rerun's chunk layout, handed to Rerun as it is (no per-element work)."""
-        entity_path, archetype, _components, _extra, _timelines, static = key
-        del self._groups[key]
-        if group.rows == 0:
-            return
-        arrays: list[pa.Array] = []
-        fields: list[pa.Field] = []
-        if not static:
-            for name, values in group.times.items():
-                array = _time_array(name, values)
-                arrays.append(array)
-                fields.append(
-                    pa.field(
-                        name,
-                        array.type,
-                        nullable=False,
-                        metadata={b"rerun:kind": b"index", b"rerun:index_name": name.encode()},
-                    )
-                )
-        for dynamic, columns in ((False, group.components), (True, group.extra)):
-            for name, batches in columns.items():
-                spec = self._spec(archetype, name, batches[0], dynamic)
-                array = list_column(archetype, name, batches, spec, dynamic)
-                arrays.append(array)
-                fields.append(pa.field(f"{archetype}:{name}", array.type, metadata=spec.metadata))
-        batch = pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+    def _emit(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         if static:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path, index=None)
         else:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path)
-        self.stats.rows += group.rows
-        self.stats.send_calls += 1
-        self.stats.rows_per_entity[entity_path] = self.stats.rows_per_entity.get(entity_path, 0) + group.rows
 
-    def _spec(self, archetype: str, name: str, sample: Batch, dynamic: bool) -> ComponentSpec:
-        """Learned once per component; the first type stays, as Rerun wants of a component."""
-        key = (archetype, name, dynamic)
-        spec = self._specs.get(key)
-        if spec is None or _has_null_type(spec.item_type):
-            spec = learn_spec(archetype, name, sample, dynamic)
-            self._specs[key] = spec
-        return spec
+    def write_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        """A record batch already in Rerun's layout (from the network stream)."""
+        self._emit(entity_path, static, batch)
+
+    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
+        """Queue rows; each gets ``default_times`` overlaid with its own ``times`` (static rows: none)."""
+        self._batcher.write(rows, default_times)
 
     def flush(self) -> None:
-        for key, group in list(self._groups.items()):
-            self._send(key, group)
+        self._batcher.flush()
         self._rec.flush()
 
     def close(self) -> None:
@@ -204,18 +74,3 @@ class RrdSink:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-
-def _has_null_type(data_type: pa.DataType) -> bool:
-    """True when inference saw only empty lists or Nones somewhere, so the type is not final yet."""
-    if pa.types.is_null(data_type):
-        return True
-    if pa.types.is_struct(data_type):
-        return any(_has_null_type(data_type.field(i).type) for i in range(data_type.num_fields))
-    if (
-        pa.types.is_list(data_type)
-        or pa.types.is_large_list(data_type)
-        or pa.types.is_fixed_size_list(data_type)
-    ):
-        return _has_null_type(data_type.value_type)
-    return False
