@@ -197,6 +197,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_receive(args: argparse.Namespace) -> int:
+    from rerun_bridge.sinks.rrd import RrdSink
+    from rerun_bridge.sources.stream_client import receive
+
+    with RrdSink(args.output, application_id="rerun_bridge") as sink:
+        count = receive(args.address, sink.write_batch, args.token, args.tls_root_cert or "", args.duration)
+    print(f"received {count} chunks into {args.output}")
+    return EXIT_OK if count else EXIT_NOTHING_CONVERTED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rerun-bridge", description=__doc__.splitlines()[0] if __doc__ else ""
@@ -222,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
     convert.set_defaults(func=cmd_convert)
+
+    receive_cmd = sub.add_parser("receive", help="record a running bridge's network stream into an .rrd")
+    receive_cmd.add_argument(
+        "address", help="HOST:PORT of the bridge's stream (sinks.stream.bind), or a grpc URI"
+    )
+    receive_cmd.add_argument("-o", "--output", required=True, type=Path, help="output .rrd")
+    receive_cmd.add_argument("--token", default="", help="the bridge's sinks.stream.token")
+    receive_cmd.add_argument("--tls-root-cert", help="CA certificate to trust when the bridge uses TLS")
+    receive_cmd.add_argument("--duration", type=float, help="stop after this many seconds")
+    receive_cmd.set_defaults(func=cmd_receive)
 
     # Parsed by rerun_bridge.node; listed here so that --help shows it.
     sub.add_parser("run", help="run the live ROS 2 bridge node (see `rerun-bridge run --help`)")

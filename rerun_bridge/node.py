@@ -33,8 +33,9 @@ from rerun_bridge.live.queues import TopicQueues
 from rerun_bridge.live.stats import LiveStats, TopicReport
 from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
 from rerun_bridge.model.rows import Row
-from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
+from rerun_bridge.sinks.stream import StreamSink
 from rerun_bridge.sources.decoding import Decoder, TypeResolver
 from rerun_bridge.sources.records import MessageDefinition
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
@@ -105,13 +106,29 @@ class BridgeNode:
             if sinks.mcap.path
             else None
         )
-        self.pipeline = Pipeline(
-            [self.rrd] if self.rrd is not None else [],
-            warn=self._warn_once,
-            row_filter=self._tf_frames_allowed,
+        self.stream = (
+            StreamSink(
+                sinks.stream.host,
+                sinks.stream.port,
+                token=sinks.stream.token,
+                tls_cert=sinks.stream.tls_cert,
+                tls_key=sinks.stream.tls_key,
+            )
+            if sinks.stream.enabled
+            else None
         )
+        if self.stream is not None:
+            self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
+        row_sinks: list[RowSink] = [sink for sink in (self.rrd, self.stream) if sink is not None]
+        self.pipeline = Pipeline(row_sinks, warn=self._warn_once, row_filter=self._tf_frames_allowed)
         self.worker = ConversionWorker(
-            self.queues, self.pipeline, self.stats, self.rrd, self.mcap, flush_seconds=sinks.rrd.flush_seconds
+            self.queues,
+            self.pipeline,
+            self.stats,
+            self.rrd,
+            self.mcap,
+            self.stream,
+            flush_seconds=sinks.rrd.flush_seconds,
         )
         if sinks.viewer.enabled:
             self.log.warning("the embedded viewer is not available in this version; recording without it")
@@ -287,6 +304,8 @@ class BridgeNode:
             self.rrd.close()
         if self.mcap is not None:
             self.mcap.close()
+        if self.stream is not None:
+            self.stream.close()
         return reports
 
 

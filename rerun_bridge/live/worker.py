@@ -19,6 +19,7 @@ from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import LOG_TIME
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink
+from rerun_bridge.sinks.stream import StreamSink
 from rerun_bridge.sources.decoding import Decoder
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class ConversionWorker:
     stats: LiveStats
     rrd: RotatingRrdSink | None = None
     mcap: RotatingMcapSink | None = None
+    stream: StreamSink | None = None
     flush_seconds: float = 1.0
     clock: Callable[[], int] = time.monotonic_ns
     topics: dict[str, LiveTopic] = field(default_factory=dict)
@@ -70,9 +72,9 @@ class ConversionWorker:
     def _write_submitted(self) -> None:
         with self._topics_lock:
             pending, self._extra_rows = self._extra_rows, []
-        if self.rrd is not None:
-            for rows, log_time_ns in pending:
-                self.rrd.write(rows, {LOG_TIME: log_time_ns})
+        for rows, log_time_ns in pending:
+            for sink in self.pipeline.sinks:
+                sink.write(rows, {LOG_TIME: log_time_ns})
 
     def start(self) -> None:
         self._last_flush_ns = time.monotonic_ns()
@@ -98,6 +100,8 @@ class ConversionWorker:
             self.rrd.flush()
         if self.mcap is not None:
             self.mcap.flush()
+        if self.stream is not None:
+            self.stream.flush()
 
     def handle(self, topic: str, message: LiveMessage) -> None:
         with self._topics_lock:

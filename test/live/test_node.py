@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -283,3 +284,26 @@ def test_latched_topic_published_before_the_bridge_started(live: LiveEnv) -> Non
         if is_static and "tf_static" in entity
     }
     assert static == {"/tf_static/camera_link", "/tf_static/lidar_link"}
+
+
+def test_stream_to_a_receiver_on_loopback(live: LiveEnv) -> None:
+    port = 20000 + (os.getpid() % 20000)
+    config = live.tmp / "stream.yaml"
+    config.write_text(
+        yaml.safe_dump({"sinks": {"stream": {"enabled": True, "bind": f"127.0.0.1:{port}", "token": "t0k"}}})
+    )
+    bridge = live.bridge("--config", str(config))
+    time.sleep(2.0)
+    receiver = subprocess.Popen(
+        [str(Path(sys.executable).parent / "rerun-bridge"), "receive", f"127.0.0.1:{port}", "--token", "t0k",
+         "-o", str(live.tmp / "remote.rrd"), "--duration", "8"],
+        env=live.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(1.0)
+    wait_all([live.publish("imu", 50, 25)])
+    _out, err = receiver.communicate(timeout=60)
+    stop(bridge)
+    assert receiver.returncode == 0, err
+    verify_rrd(live.tmp / "remote.rrd")
+    values = rrd_column(live.tmp / "remote.rrd", "/imu/data", "Scalars:scalars")
+    assert [row[0] for row in values] == [float(i) for i in range(50)]
