@@ -1,0 +1,47 @@
+"""QoS adapted to the publishers, as foxglove_bridge and rosbag2 do it."""
+
+from __future__ import annotations
+
+from rerun_bridge.sources.ros_qos import (
+    DEFAULT_DEPTH,
+    MAX_DEPTH,
+    OfferedQos,
+    RequestedQos,
+    adapt_qos,
+    override_qos,
+)
+
+RELIABLE = OfferedQos(reliable=True, transient_local=False, depth=5)
+BEST_EFFORT = OfferedQos(reliable=False, transient_local=False, depth=5)
+LATCHED = OfferedQos(reliable=True, transient_local=True, depth=1)
+
+
+def test_reliable_only_when_every_publisher_is() -> None:
+    assert adapt_qos("/a", [RELIABLE, RELIABLE]).reliable
+    assert not adapt_qos("/a", [RELIABLE, BEST_EFFORT]).reliable
+
+
+def test_transient_local_only_when_every_publisher_is() -> None:
+    assert adapt_qos("/map", [LATCHED]).transient_local
+    assert not adapt_qos("/map", [LATCHED, RELIABLE]).transient_local
+
+
+def test_depth_is_the_sum_clamped_and_unknown_depths_count_as_default() -> None:
+    assert adapt_qos("/a", [RELIABLE, RELIABLE]).depth == 10
+    assert adapt_qos("/a", [OfferedQos(True, False, 0)]).depth == DEFAULT_DEPTH
+    assert adapt_qos("/a", [OfferedQos(True, False, 80)] * 3).depth == MAX_DEPTH
+
+
+def test_latched_topics_are_always_reliable_transient_local() -> None:
+    for topic in ("/tf_static", "/robot_description"):
+        qos = adapt_qos(topic, [BEST_EFFORT])
+        assert (qos.reliable, qos.transient_local) == (True, True)
+    assert adapt_qos("/tf_static", [LATCHED, LATCHED, LATCHED]).depth == 3
+
+
+def test_config_overrides_replace_only_what_they_set() -> None:
+    adapted = RequestedQos(reliable=True, transient_local=False, depth=10)
+    assert override_qos(adapted, reliable=False, transient_local=None, depth=None) == RequestedQos(
+        False, False, 10
+    )
+    assert override_qos(adapted, reliable=None, transient_local=None, depth=3).depth == 3
