@@ -1,0 +1,216 @@
+"""Our blueprints as Rerun 0.41 blueprints (``rerun.blueprint``), and as ``.rbl`` files.
+
+An ``.rbl`` file is an RRD stream of one blueprint store: ``/viewport`` names the root container,
+``/container/<id>`` and ``/view/<id>`` hold the layout (kind, contents, shares; class, origin, name) and
+``/view/<id>/<Property>`` the view properties (``SpatialInformation``, ``LineGrid3D``, ``PlotLegend``, ...).
+The Rerun viewer opens it beside a recording of the same application id.
+
+What maps where:
+
+* ``fixed_frame`` -> ``SpatialInformation(target_frame)`` (Rerun's named TF frames), ``grid`` ->
+  ``LineGrid3D(visible)``, ``point_radius`` -> a ``Points3D`` radius default, ``eye`` -> ``EyeControls3D``;
+* ``depth_range`` / ``colormap`` of a 2D view -> ``DepthImage`` defaults; of a tensor view -> its scalar
+  mapping;
+* ``visible_range_s`` -> a cursor-relative ``VisibleTimeRange`` on the blueprint's timeline (on ``ros_time``
+  and ``log_time`` when it names none), ``legend`` -> ``PlotLegend(visible)``;
+* ``levels`` -> ``TextLogRows(filter_by_log_level)``; ``zoom`` -> the map view's zoom;
+* entity styles -> per-entity overrides: ``EntityBehavior(visible)`` and the styled archetype's visualizer
+  with its ``colors`` and ``radii``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import rerun as rr
+import rerun.blueprint as rrb
+
+from rerun_bridge.blueprint.model import (
+    BarChartSettings,
+    Blueprint,
+    Colormap,
+    Container,
+    ContainerKind,
+    EntityStyle,
+    EyeKind,
+    MapSettings,
+    Node,
+    Spatial2DSettings,
+    Spatial3DSettings,
+    TensorSettings,
+    TextLogSettings,
+    TimeSeriesSettings,
+    View,
+    ViewKind,
+)
+from rerun_bridge.errors import RecordingError
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
+
+#: The application id of exported blueprints when none is given (the Rerun viewer pairs them by it).
+DEFAULT_APPLICATION_ID: Final = "rerun_bridge"
+#: Where a top-down eye starts: above the fixed frame's origin, x to the right and y up on screen.
+TOP_DOWN_HEIGHT_M: Final = 25.0
+
+_CONTAINERS: Final[Mapping[ContainerKind, type[rrb.Container]]] = {
+    ContainerKind.HORIZONTAL: rrb.Horizontal,
+    ContainerKind.VERTICAL: rrb.Vertical,
+    ContainerKind.TABS: rrb.Tabs,
+    ContainerKind.GRID: rrb.Grid,
+}
+_VIEWS: Final[Mapping[ViewKind, type[rrb.View]]] = {
+    ViewKind.SPATIAL3D: rrb.Spatial3DView,
+    ViewKind.SPATIAL2D: rrb.Spatial2DView,
+    ViewKind.TIME_SERIES: rrb.TimeSeriesView,
+    ViewKind.TEXT_LOG: rrb.TextLogView,
+    ViewKind.TENSOR: rrb.TensorView,
+    ViewKind.BAR_CHART: rrb.BarChartView,
+    ViewKind.MAP: rrb.MapView,
+}
+#: Rerun's view class identifiers (``ViewBlueprint:class_identifier`` in an .rbl), per view kind.
+VIEW_CLASS_IDENTIFIERS: Final[Mapping[ViewKind, str]] = {
+    ViewKind.SPATIAL3D: "3D",
+    ViewKind.SPATIAL2D: "2D",
+    ViewKind.TIME_SERIES: "TimeSeries",
+    ViewKind.TEXT_LOG: "TextLog",
+    ViewKind.TENSOR: "Tensor",
+    ViewKind.BAR_CHART: "BarChart",
+    ViewKind.MAP: "Map",
+}
+
+
+def to_rerun(blueprint: Blueprint) -> rrb.Blueprint:
+    """The same layout as a ``rerun.blueprint.Blueprint``."""
+    timelines = (blueprint.timeline,) if blueprint.timeline else (ROS_TIME, LOG_TIME)
+    parts: list[Any] = [_node(blueprint.root, timelines)]
+    if blueprint.timeline:
+        parts.append(rrb.TimePanel(timeline=blueprint.timeline))
+    return rrb.Blueprint(*parts, auto_views=blueprint.auto_views, auto_layout=False)
+
+
+def export_rbl(blueprint: Blueprint, path: str | Path, application_id: str = DEFAULT_APPLICATION_ID) -> Path:
+    """Write the blueprint as a Rerun ``.rbl`` file for ``application_id``; returns the path."""
+    out = Path(path)
+    try:
+        to_rerun(blueprint).save(application_id, out)
+    except (OSError, RuntimeError, ValueError) as err:
+        raise RecordingError(f"{out}: cannot write the blueprint {blueprint.name!r}: {err}") from err
+    return out
+
+
+def rerun_colormap(colormap: Colormap) -> rr.components.Colormap:
+    """``cyan_to_yellow`` -> ``Colormap.CyanToYellow``."""
+    return rr.components.Colormap["".join(part.capitalize() for part in colormap.value.split("_"))]
+
+
+def _rgba(color: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return color[0], color[1], color[2], color[3]
+
+
+def _node(node: Node, timelines: Sequence[str]) -> rrb.Container | rrb.View:
+    if isinstance(node, View):
+        return _view(node, timelines)
+    return _container(node, timelines)
+
+
+def _container(container: Container, timelines: Sequence[str]) -> rrb.Container:
+    kwargs: dict[str, Any] = {
+        "contents": [_node(child, timelines) for child in container.children],
+        "name": container.name or None,
+        "visible": None if container.visible else False,
+    }
+    shares = list(container.shares) or None
+    if container.kind is ContainerKind.HORIZONTAL:
+        kwargs["column_shares"] = shares
+    elif container.kind is ContainerKind.VERTICAL:
+        kwargs["row_shares"] = shares
+    elif container.kind is ContainerKind.GRID:
+        kwargs["column_shares"] = list(container.column_shares) or None
+        kwargs["row_shares"] = list(container.row_shares) or None
+        kwargs["grid_columns"] = container.grid_columns
+    return _CONTAINERS[container.kind](**kwargs)
+
+
+def _view(view: View, timelines: Sequence[str]) -> rrb.View:
+    kwargs: dict[str, Any] = {
+        "origin": view.origin,
+        "contents": [str(rule) for rule in view.contents],
+        "name": view.name or None,
+        "visible": None if view.visible else False,
+    }
+    overrides = {entity: _style(style) for entity, style in view.styles.items()}
+    kwargs.update(_settings(view, timelines))
+    if any(overrides.values()):
+        kwargs["overrides"] = {
+            entity: visualizers for entity, visualizers in overrides.items() if visualizers
+        }
+    return _VIEWS[view.kind](**kwargs)
+
+
+def _settings(view: View, timelines: Sequence[str]) -> dict[str, Any]:
+    """The view-class keyword arguments of the view's settings."""
+    settings = view.settings
+    out: dict[str, Any] = {}
+    if isinstance(settings, Spatial3DSettings):
+        out["line_grid"] = rrb.LineGrid3D(visible=settings.grid)
+        if settings.fixed_frame:
+            out["spatial_information"] = rrb.SpatialInformation(target_frame=settings.fixed_frame)
+        if settings.background is not None:
+            out["background"] = _rgba(settings.background)
+        if settings.point_radius is not None:
+            out["defaults"] = [rr.Points3D.from_fields(radii=[settings.point_radius])]
+        if settings.eye is not None:
+            out["eye_controls"] = _eye(settings.eye)
+    elif isinstance(settings, Spatial2DSettings):
+        if settings.background is not None:
+            out["background"] = _rgba(settings.background)
+        if settings.colormap is not None or settings.depth_range is not None:
+            colormap = None if settings.colormap is None else rerun_colormap(settings.colormap)
+            depth_range = None if settings.depth_range is None else list(settings.depth_range)
+            out["defaults"] = [rr.DepthImage.from_fields(colormap=colormap, depth_range=depth_range)]
+    elif isinstance(settings, TimeSeriesSettings):
+        out["plot_legend"] = rrb.PlotLegend(visible=settings.legend)
+        if settings.visible_range_s is not None:
+            start = rrb.TimeRangeBoundary.cursor_relative(seconds=-settings.visible_range_s)
+            end = rrb.TimeRangeBoundary.cursor_relative()
+            out["time_ranges"] = [rrb.VisibleTimeRange(name, start=start, end=end) for name in timelines]
+    elif isinstance(settings, TextLogSettings):
+        if settings.levels:
+            out["rows"] = rrb.TextLogRows(filter_by_log_level=[level.value for level in settings.levels])
+    elif isinstance(settings, TensorSettings):
+        if settings.colormap is not None:
+            out["scalar_mapping"] = rrb.TensorScalarMapping(colormap=rerun_colormap(settings.colormap))
+    elif isinstance(settings, BarChartSettings):
+        out["plot_legend"] = rrb.PlotLegend(visible=settings.legend)
+    elif isinstance(settings, MapSettings) and settings.zoom is not None:
+        out["zoom"] = settings.zoom
+    return out
+
+
+def _eye(kind: EyeKind) -> rrb.EyeControls3D:
+    if kind is EyeKind.FIRST_PERSON:
+        return rrb.EyeControls3D(kind=rrb.Eye3DKind.FirstPerson)
+    if kind is EyeKind.TOP_DOWN:
+        return rrb.EyeControls3D(
+            kind=rrb.Eye3DKind.Orbital,
+            position=[0.0, 0.0, TOP_DOWN_HEIGHT_M],
+            look_target=[0.0, 0.0, 0.0],
+            eye_up=[0.0, 1.0, 0.0],
+        )
+    return rrb.EyeControls3D(kind=rrb.Eye3DKind.Orbital)
+
+
+def _style(style: EntityStyle) -> list[Any]:
+    """Rerun's overrides of one entity: its behavior and the styled archetype's visualizer."""
+    out: list[Any] = []
+    if not style.visible:
+        out.append(rrb.EntityBehavior(visible=False))
+    if style.archetype is not None and (style.color is not None or style.radius is not None):
+        fields: dict[str, Any] = {}
+        if style.color is not None:
+            fields["colors"] = [_rgba(style.color)]
+        if style.radius is not None:
+            fields["radii"] = [style.radius]
+        out.append(getattr(rr, style.archetype).from_fields(**fields).visualizer())
+    return out

@@ -1,0 +1,206 @@
+"""RViz display classes and properties: what each display shows and how its settings read.
+
+A display class is written ``package/Name``: RViz 2's ``rviz_default_plugins/PointCloud2`` and the ROS 1
+form ``rviz/PointCloud2`` that RViz 2 still loads name the same display. :data:`DISPLAYS` maps each
+display we can show to where it goes (the 3D scene, an image view, a plot, the TF frames, the grid) and
+the ROS type of its topic; anything else is reported unsupported by :mod:`rviz_compat.rviz_import`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, Final
+
+from rerun_bridge.blueprint.model import Color
+
+#: Packages whose display classes we know (``rviz`` is the ROS 1 spelling RViz 2 still accepts).
+RVIZ_PACKAGES: Final = frozenset({"rviz_default_plugins", "rviz_common", "rviz"})
+#: Group displays only hold other displays.
+GROUP_CLASS: Final = "Group"
+#: Panels with a counterpart in our viewer (display tree -> entity tree, selection, time panel, views).
+STANDARD_PANELS: Final = frozenset({"Displays", "Selection", "Tool Properties", "Views", "Time"})
+#: Tools the viewer's mouse controls replace.
+CAMERA_TOOLS: Final = frozenset({"MoveCamera", "Select", "FocusCamera"})
+#: RViz view controllers -> our eye kinds (``spatial3d`` ``eye`` setting).
+VIEW_CONTROLLERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "Orbit": "orbital",
+        "XYOrbit": "orbital",
+        "ThirdPersonFollower": "orbital",
+        "FPS": "first_person",
+        "TopDownOrtho": "top_down",
+    }
+)
+
+
+class Target(Enum):
+    """Where a display's data goes in the imported blueprint."""
+
+    SCENE = "3d"  # entities in the 3D view
+    IMAGE = "image"  # a 2D view of its own
+    CAMERA = "camera"  # a 2D view, and the camera_info frustum in the 3D view
+    PLOT = "plot"  # a time-series view of its own (our converters turn these messages into scalars)
+    FRAMES = "frames"  # the TF entities in the 3D view
+    GRID = "grid"  # the 3D view's grid
+
+
+@dataclass(frozen=True, slots=True)
+class DisplaySpec:
+    """How one RViz display class maps: its target, topic type, topic keys and styled archetype."""
+
+    target: Target
+    ros_type: str = ""
+    #: Property names that hold the topic, first found wins (ROS 1 configs say ``Image Topic``, ...).
+    topic_keys: tuple[str, ...] = ("Topic",)
+    #: The archetype our converter draws the display's data with, which ``Color`` / ``Size`` style.
+    archetype: str | None = None
+    #: What is lost in the mapping, said in the import's notes.
+    caveat: str = ""
+
+
+_IMAGE_KEYS: Final = ("Topic", "Image Topic")
+_MARKER_KEYS: Final = ("Topic", "Marker Topic")
+
+DISPLAYS: Final[Mapping[str, DisplaySpec]] = MappingProxyType(
+    {
+        "PointCloud2": DisplaySpec(Target.SCENE, "sensor_msgs/msg/PointCloud2", archetype="Points3D"),
+        "PointCloud": DisplaySpec(Target.SCENE, "sensor_msgs/msg/PointCloud", archetype="Points3D"),
+        "LaserScan": DisplaySpec(Target.SCENE, "sensor_msgs/msg/LaserScan", archetype="Points3D"),
+        "Image": DisplaySpec(Target.IMAGE, "sensor_msgs/msg/Image", _IMAGE_KEYS),
+        "Camera": DisplaySpec(Target.CAMERA, "sensor_msgs/msg/Image", _IMAGE_KEYS),
+        "TF": DisplaySpec(Target.FRAMES),
+        "Axes": DisplaySpec(Target.FRAMES, caveat="frame axes are drawn for every TF frame"),
+        "RobotModel": DisplaySpec(
+            Target.FRAMES, caveat="robot meshes are not drawn (no URDF loader): its links show as TF frames"
+        ),
+        "Marker": DisplaySpec(Target.SCENE, "visualization_msgs/msg/Marker", _MARKER_KEYS),
+        "MarkerArray": DisplaySpec(Target.SCENE, "visualization_msgs/msg/MarkerArray", _MARKER_KEYS),
+        "Map": DisplaySpec(Target.SCENE, "nav_msgs/msg/OccupancyGrid"),
+        "Path": DisplaySpec(Target.SCENE, "nav_msgs/msg/Path", archetype="LineStrips3D"),
+        "Pose": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseStamped"),
+        "PoseArray": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseArray"),
+        "PoseWithCovariance": DisplaySpec(
+            Target.SCENE, "geometry_msgs/msg/PoseWithCovarianceStamped", caveat="the covariance is not drawn"
+        ),
+        "Odometry": DisplaySpec(Target.SCENE, "nav_msgs/msg/Odometry", caveat="the covariance is not drawn"),
+        "Grid": DisplaySpec(Target.GRID),
+        "Polygon": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PolygonStamped", archetype="LineStrips3D"),
+        "PointStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PointStamped", archetype="Points3D"),
+        "Range": DisplaySpec(Target.PLOT, "sensor_msgs/msg/Range", caveat="plotted, not drawn as a cone"),
+        "WrenchStamped": DisplaySpec(
+            Target.PLOT, "geometry_msgs/msg/WrenchStamped", caveat="plotted, not drawn as arrows"
+        ),
+        "Temperature": DisplaySpec(Target.PLOT, "sensor_msgs/msg/Temperature"),
+        "FluidPressure": DisplaySpec(Target.PLOT, "sensor_msgs/msg/FluidPressure"),
+        "Illuminance": DisplaySpec(Target.PLOT, "sensor_msgs/msg/Illuminance"),
+        "RelativeHumidity": DisplaySpec(Target.PLOT, "sensor_msgs/msg/RelativeHumidity"),
+    }
+)
+
+
+def split_class(class_name: str) -> tuple[str, str]:
+    """``rviz_default_plugins/PointCloud2`` -> (``rviz_default_plugins``, ``PointCloud2``)."""
+    package, _, name = class_name.rpartition("/")
+    return package, name
+
+
+def display_spec(class_name: str) -> DisplaySpec | None:
+    """The mapping of a display class, or None when we cannot show it (another package, unknown name)."""
+    package, name = split_class(class_name)
+    return DISPLAYS.get(name) if package in RVIZ_PACKAGES else None
+
+
+def is_group(class_name: str) -> bool:
+    package, name = split_class(class_name)
+    return package in RVIZ_PACKAGES and name == GROUP_CLASS
+
+
+# --- property values ---------------------------------------------------------------------------------------
+
+
+def property_value(value: object) -> object:
+    """RViz writes a property with sub-properties as a mapping whose ``Value`` is the property's own."""
+    if isinstance(value, Mapping):
+        return value.get("Value")
+    return value
+
+
+def topic_property(display: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str, Mapping[str, Any]]:
+    """(topic as written, its QoS sub-properties) from the first of ``keys`` present; ("", {}) if none."""
+    for key in keys:
+        if key in display:
+            raw = display[key]
+            value = property_value(raw)
+            qos = raw if isinstance(raw, Mapping) else {}
+            return ("" if value is None else str(value)).strip(), qos
+    return "", {}
+
+
+def absolute_topic(topic: str) -> str:
+    """RViz resolves relative topics in its node's namespace, the root: ``scan`` -> ``/scan``."""
+    return topic if topic.startswith("/") else "/" + topic
+
+
+def parse_color(value: object, alpha: object = 1.0) -> Color | None:
+    """RViz's ``"255; 0; 0"`` (and an ``Alpha`` property in 0-1) -> a Color; None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    parts = [part.strip() for part in value.split(";")]
+    if len(parts) != 3 or not all(part.isdigit() and int(part) <= 255 for part in parts):
+        return None
+    opacity = number(alpha)
+    a = 255 if opacity is None else round(min(max(opacity, 0.0), 1.0) * 255)
+    return Color(int(parts[0]), int(parts[1]), int(parts[2]), a)
+
+
+def number(value: object) -> float | None:
+    """A finite number (RViz writes some as strings) to 6 significant digits, since RViz stores float32
+    values (``0.029999999329447746``); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(f"{value:.6g}")
+    return None
+
+
+def is_enabled(display: Mapping[str, Any]) -> bool:
+    """``Enabled`` (RViz 2 and 1), defaulting to true as RViz does."""
+    enabled = display.get("Enabled", True)
+    return enabled is not False and str(enabled).lower() != "false"
+
+
+def transient_local(qos: Mapping[str, Any]) -> bool:
+    """Whether a topic's QoS sub-properties ask for transient-local durability (latched topics: maps)."""
+    return str(qos.get("Durability Policy", "")).strip().lower().replace(" ", "_") == "transient_local"
+
+
+def point_radius(display: Mapping[str, Any]) -> float | None:
+    """The point radius of a cloud or scan display: ``Size (Pixels)`` for the ``Points`` style (negative:
+    UI points, Rerun's convention), else ``Size (m)``; halved, since RViz sizes are diameters."""
+    if str(display.get("Style", "")) == "Points":
+        pixels = number(display.get("Size (Pixels)"))
+        return -pixels / 2 if pixels else None
+    metres = number(display.get("Size (m)"))
+    return metres / 2 if metres else None
+
+
+def line_radius(display: Mapping[str, Any]) -> float | None:
+    """A path's line radius: ``Line Width`` / 2 for the ``Billboards`` style (``Lines`` are one pixel)."""
+    if str(display.get("Line Style", "")) != "Billboards":
+        return None
+    width = number(display.get("Line Width"))
+    return width / 2 if width else None
+
+
+def colormap_option(display: Mapping[str, Any]) -> str:
+    """The bridge's ``colormap`` option for RViz's Intensity transformer: rainbow -> turbo, else gray."""
+    return "turbo" if display.get("Use rainbow", True) is not False else "gray"

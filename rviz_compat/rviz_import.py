@@ -1,0 +1,385 @@
+"""RViz 2 configs (``.rviz``) -> a blueprint plus the bridge topics it needs.
+
+:func:`import_rviz` reads ``Visualization Manager``: its displays (recursing into groups), ``Global
+Options`` (Fixed Frame, Background Color) and the current view controller. Displays we can show become
+contents of one 3D view (RViz's render panel), one 2D view per Image / Camera display and one time-series
+view per scalar display, laid out like the default blueprint. Nothing is dropped silently: every display,
+panel or tool without a counterpart is listed in :attr:`RvizImport.unsupported`, and what a mapping loses
+in :attr:`RvizImport.notes`.
+
+Disabled displays (``Enabled: false``, or inside a disabled group) are imported hidden: their topics are
+bridged and their entities are in the views, but a hidden entity style (3D) or a hidden view (images,
+plots) keeps them out of sight until the user turns them on, as in RViz. They are also listed in
+:attr:`RvizImport.disabled`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+import yaml
+
+from rerun_bridge.blueprint.heuristic import arrange
+from rerun_bridge.blueprint.loader import dump_blueprint, parse_yaml
+from rerun_bridge.blueprint.model import (
+    Blueprint,
+    Color,
+    ContentRule,
+    EntityStyle,
+    EyeKind,
+    Spatial2DSettings,
+    Spatial3DSettings,
+    View,
+    ViewKind,
+)
+from rerun_bridge.config import BridgeConfig, topic_name_problem
+from rerun_bridge.convert.registry import lookup
+from rerun_bridge.errors import ConfigError
+from rviz_compat.displays import (
+    CAMERA_TOOLS,
+    RVIZ_PACKAGES,
+    STANDARD_PANELS,
+    VIEW_CONTROLLERS,
+    DisplaySpec,
+    Target,
+    absolute_topic,
+    colormap_option,
+    display_spec,
+    is_enabled,
+    is_group,
+    line_radius,
+    number,
+    parse_color,
+    point_radius,
+    property_value,
+    split_class,
+    topic_property,
+    transient_local,
+)
+
+TF_TOPICS: Final = (("/tf", False), ("/tf_static", True))  # (topic, latched)
+TF_TYPE: Final = "tf2_msgs/msg/TFMessage"
+CAMERA_INFO_TYPE: Final = "sensor_msgs/msg/CameraInfo"
+COMPRESSED_IMAGE_TYPE: Final = "sensor_msgs/msg/CompressedImage"
+COMPRESSED_TRANSPORTS: Final = ("compressed", "compressedDepth")
+
+
+@dataclass(frozen=True, slots=True)
+class RvizImport:
+    """What an RViz config becomes.
+
+    ``bridge_topics`` is ready for the bridge config's ``topics:`` section (type, QoS, converter options).
+    ``mapped``, ``unsupported`` and ``disabled`` say what happened to each display (``'Name' (Class)``).
+    """
+
+    blueprint: Blueprint
+    bridge_topics: dict[str, dict[str, Any]]
+    unsupported: list[str]
+    fixed_frame: str
+    mapped: list[str]
+    disabled: list[str]
+    notes: list[str]
+
+
+def import_rviz(path: str | Path, bridge_config: BridgeConfig | None = None) -> RvizImport:
+    """Read an ``.rviz`` file. ``bridge_config`` decides topic -> entity path (default: the topic name).
+    Raises :class:`~rerun_bridge.errors.ConfigError` naming the file when it is not an RViz config."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{source}: cannot read the RViz config: {err}") from err
+    data = parse_yaml(text, source)
+    if not isinstance(data, Mapping) or not isinstance(data.get("Visualization Manager"), Mapping):
+        raise ConfigError(f"{source}: not an RViz config (no 'Visualization Manager' section)")
+    importer = _Importer(bridge_config or BridgeConfig.default())
+    return importer.run(data, Path(path).stem, Path(path).name)
+
+
+def main_from_rviz(
+    rviz_path: str | Path, out_yaml: str | Path, bridge_config_out: str | Path | None = None
+) -> RvizImport:
+    """Import ``rviz_path`` and write the blueprint YAML to ``out_yaml``, with a header comment listing the
+    unsupported and disabled displays, the notes and the bridge topics to add; with ``bridge_config_out``,
+    also write those topics as a bridge config file."""
+    result = import_rviz(rviz_path)
+    dump_blueprint(result.blueprint, out_yaml, header=report(result, Path(rviz_path).name))
+    if bridge_config_out is not None:
+        header = f"Bridge topics for the displays of {Path(rviz_path).name} (rerun-bridge from-rviz).\n"
+        comment = "".join(f"# {line}\n" for line in header.splitlines())
+        body = yaml.safe_dump({"topics": result.bridge_topics}, sort_keys=False, width=110)
+        Path(bridge_config_out).write_text(comment + body, encoding="utf-8")
+    return result
+
+
+def report(result: RvizImport, source_name: str) -> str:
+    """A human-readable account of an import (the header of the written blueprint)."""
+    lines = [f"Imported from the RViz config {source_name} by rviz_compat.", ""]
+    lines.append(f"Fixed frame: {result.fixed_frame or '(none)'}")
+    for title, items in (
+        ("Unsupported, not imported", result.unsupported),
+        ("Disabled in RViz, imported hidden", result.disabled),
+        ("Notes", result.notes),
+    ):
+        if items:
+            lines += ["", f"{title}:", *(f"  - {item}" for item in items)]
+    if result.bridge_topics:
+        snippet = yaml.safe_dump({"topics": result.bridge_topics}, sort_keys=False, width=100)
+        lines += [
+            "",
+            "Bridge topics to add to the bridge config:",
+            *(f"  {row}" for row in snippet.splitlines()),
+        ]
+    return "\n".join(lines)
+
+
+class _Importer:
+    """Collects views, contents, styles and bridge topics while walking the displays."""
+
+    def __init__(self, bridge_config: BridgeConfig) -> None:
+        self.bridge_config = bridge_config
+        self.scene_rules: list[ContentRule] = []
+        self.styles: dict[str, EntityStyle] = {}
+        self.entity_shown: dict[str, bool] = {}
+        self.images: list[View] = []
+        self.plots: list[View] = []
+        self.grid = False
+        self.bridge_topics: dict[str, dict[str, Any]] = {}
+        self.unsupported: list[str] = []
+        self.mapped: list[str] = []
+        self.disabled: list[str] = []
+        self.notes: list[str] = []
+
+    def run(self, data: Mapping[str, Any], name: str, source_name: str) -> RvizImport:
+        manager: Mapping[str, Any] = data["Visualization Manager"]
+        self.walk(manager.get("Displays"), enabled=True, where="Displays")
+        self.panels(data.get("Panels"))
+        self.tools(manager.get("Tools"))
+        options = manager.get("Global Options")
+        options = options if isinstance(options, Mapping) else {}
+        fixed_frame = str(options.get("Fixed Frame") or "").strip().lstrip("/")
+        if not fixed_frame:
+            self.notes.append("no Fixed Frame: the 3D view uses the viewer's choice")
+        background = parse_color(options.get("Background Color"))
+        scene = View(
+            ViewKind.SPATIAL3D,
+            name="3D",
+            origin="/",
+            contents=tuple(dict.fromkeys(self.scene_rules)),
+            settings=Spatial3DSettings(
+                fixed_frame=fixed_frame, grid=self.grid, background=background, eye=self.eye(manager)
+            ),
+            styles=MappingProxyType(self.scene_styles()),
+        )
+        root = arrange(scene, self.images, self.plots)
+        blueprint = Blueprint(
+            name=name,
+            root=root if root is not None else scene,
+            description=f"Imported from the RViz config {source_name}.",
+        )
+        return RvizImport(
+            blueprint=blueprint,
+            bridge_topics=self.bridge_topics,
+            unsupported=self.unsupported,
+            fixed_frame=fixed_frame,
+            mapped=self.mapped,
+            disabled=self.disabled,
+            notes=list(dict.fromkeys(self.notes)),
+        )
+
+    # --- displays ---------------------------------------------------------------------------------------
+
+    def walk(self, displays: object, enabled: bool, where: str) -> None:
+        if displays is None:
+            return
+        if not isinstance(displays, Sequence) or isinstance(displays, str):
+            self.unsupported.append(f"{where}: not a list of displays")
+            return
+        for index, display in enumerate(displays):
+            if not isinstance(display, Mapping):
+                self.unsupported.append(f"{where}[{index}]: not a display (a mapping)")
+                continue
+            class_name = str(display.get("Class") or "")
+            if is_group(class_name):
+                name = str(display.get("Name") or class_name)
+                self.walk(display.get("Displays"), enabled and is_enabled(display), f"{where}/{name}")
+            else:
+                self.display(display, class_name, enabled and is_enabled(display))
+
+    def display(self, display: Mapping[str, Any], class_name: str, enabled: bool) -> None:
+        label = f"{str(display.get('Name') or '(unnamed)')!r} ({class_name or 'no Class'})"
+        spec = display_spec(class_name)
+        if spec is None:
+            self.unsupported.append(f"display {label}")
+            return
+        if not enabled:
+            self.disabled.append(label)
+        if spec.caveat:
+            self.notes.append(f"{label}: {spec.caveat}")
+        if spec.target is Target.GRID:
+            self.grid = self.grid or enabled
+            self.mapped.append(f"{label} -> 3D grid")
+        elif spec.target is Target.FRAMES:
+            for topic, latched in TF_TOPICS:
+                entity = self.topic(topic, TF_TYPE, label, latched=latched)
+                self.show_in_scene(entity, enabled)
+            self.mapped.append(f"{label} -> 3D TF frames")
+        else:
+            self.topic_display(display, spec, label, enabled)
+
+    def topic_display(self, display: Mapping[str, Any], spec: DisplaySpec, label: str, enabled: bool) -> None:
+        written, qos = topic_property(display, spec.topic_keys)
+        if not written:
+            self.notes.append(f"{label}: no topic set, nothing to show")
+            self.mapped.append(f"{label} -> (no topic)")
+            return
+        base_topic = absolute_topic(written)
+        topic, ros_type = base_topic, spec.ros_type
+        hint = str(property_value(display.get("Transport Hint")) or "raw")
+        if spec.target in (Target.IMAGE, Target.CAMERA) and hint in COMPRESSED_TRANSPORTS:
+            topic, ros_type = f"{topic}/{hint}", COMPRESSED_IMAGE_TYPE
+        options = (
+            {"colormap": colormap_option(display)} if display.get("Color Transformer") == "Intensity" else {}
+        )
+        entity = self.topic(topic, ros_type, label, latched=transient_local(qos), options=options)
+        if entity is None:
+            return
+        if spec.target is Target.SCENE:
+            self.show_in_scene(entity, enabled)
+            self.style(display, spec, entity, label)
+            self.mapped.append(f"{label} -> 3D {entity}")
+        elif spec.target is Target.PLOT:
+            self.plots.append(View(ViewKind.TIME_SERIES, name=_name(display), origin=entity, visible=enabled))
+            self.mapped.append(f"{label} -> time series {entity}")
+        else:
+            contents = [ContentRule("$origin", recursive=True)]
+            if spec.target is Target.CAMERA:
+                info = self.topic(_camera_info_topic(base_topic), CAMERA_INFO_TYPE, label)
+                if info is not None:
+                    contents.append(ContentRule(info))
+                    self.show_in_scene(info, enabled)
+            settings = Spatial2DSettings(depth_range=_depth_range(display))
+            view = View(
+                ViewKind.SPATIAL2D,
+                name=_name(display),
+                origin=entity,
+                contents=tuple(contents),
+                settings=settings,
+                visible=enabled,
+            )
+            self.images.append(view)
+            self.mapped.append(f"{label} -> 2D {entity}")
+
+    def topic(
+        self,
+        topic: str,
+        ros_type: str,
+        label: str,
+        latched: bool = False,
+        options: Mapping[str, str] | None = None,
+    ) -> str | None:
+        """Register a bridge topic; its entity path, or None when the name is not a valid topic."""
+        problem = topic_name_problem(topic)
+        if problem is not None:
+            self.notes.append(f"{label}: topic {topic!r} is not a valid ROS topic name ({problem}); skipped")
+            return None
+        entry = self.bridge_topics.setdefault(topic, {"type": ros_type})
+        if entry["type"] != ros_type:
+            self.notes.append(f"{label}: {topic} is also shown as {entry['type']}; {ros_type} ignored")
+        if latched:
+            entry.setdefault("qos", {})["durability"] = "transient_local"
+        if options:
+            entry.setdefault("options", {}).update(options)
+        if lookup(ros_type) is None:
+            self.notes.append(
+                f"{label}: {topic}: no converter for {ros_type} yet; the bridge keeps its fields as raw "
+                "columns only with raw_unknown_types: true"
+            )
+        return self.bridge_config.entity_path_for(topic, ros_type)
+
+    def show_in_scene(self, entity: str | None, enabled: bool) -> None:
+        if entity is None:
+            return
+        self.scene_rules.append(ContentRule(entity, recursive=True))
+        self.entity_shown[entity] = self.entity_shown.get(entity, False) or enabled
+
+    def style(self, display: Mapping[str, Any], spec: DisplaySpec, entity: str, label: str) -> None:
+        transformer = display.get("Color Transformer")
+        color: Color | None = None
+        if transformer is None or transformer == "FlatColor":
+            color = parse_color(display.get("Color"), display.get("Alpha", 1.0))
+        elif transformer == "AxisColor":
+            self.notes.append(f"{label}: AxisColor is not supported; points keep their data colours")
+        radius = point_radius(display) if "Style" in display else None
+        if spec.ros_type == "nav_msgs/msg/Path":
+            radius = line_radius(display)
+        elif "Radius" in display and spec.archetype == "Points3D":
+            value = number(display.get("Radius"))
+            radius = value if value else None
+        if spec.archetype is not None and (color is not None or radius is not None):
+            self.styles[entity] = EntityStyle(color=color, radius=radius, archetype=spec.archetype)
+
+    def scene_styles(self) -> dict[str, EntityStyle]:
+        styles = dict(self.styles)
+        for entity, shown in self.entity_shown.items():
+            if not shown:
+                styles[entity] = dataclasses.replace(styles.get(entity, EntityStyle()), visible=False)
+        return styles
+
+    # --- the rest of the config -------------------------------------------------------------------------
+
+    def panels(self, panels: object) -> None:
+        for panel in panels if isinstance(panels, list) else []:
+            if not isinstance(panel, Mapping):
+                continue
+            class_name = str(panel.get("Class") or "")
+            package, name = split_class(class_name)
+            if not (package in RVIZ_PACKAGES and name in STANDARD_PANELS):
+                self.unsupported.append(f"panel {str(panel.get('Name') or name)!r} ({class_name})")
+
+    def tools(self, tools: object) -> None:
+        for tool in tools if isinstance(tools, list) else []:
+            if not isinstance(tool, Mapping):
+                continue
+            class_name = str(tool.get("Class") or "")
+            package, name = split_class(class_name)
+            if package in RVIZ_PACKAGES and name in CAMERA_TOOLS:
+                continue
+            written, _qos = topic_property(tool, ("Topic",))
+            publishes = f", publishes {absolute_topic(written)}" if written else ""
+            self.unsupported.append(f"tool {name!r} ({class_name}{publishes}): the viewer does not interact")
+
+    def eye(self, manager: Mapping[str, Any]) -> EyeKind | None:
+        views = manager.get("Views")
+        current = views.get("Current") if isinstance(views, Mapping) else None
+        class_name = str(current.get("Class") or "") if isinstance(current, Mapping) else ""
+        if not class_name:
+            return None
+        eye = VIEW_CONTROLLERS.get(split_class(class_name)[1])
+        if eye is None:
+            self.notes.append(f"view controller {class_name} has no counterpart; the 3D view orbits")
+            return None
+        return EyeKind(eye)
+
+
+def _name(display: Mapping[str, Any]) -> str:
+    return str(display.get("Name") or display.get("Class") or "")
+
+
+def _camera_info_topic(image_topic: str) -> str:
+    """``camera_info`` beside the image (image_transport): ``/cam/image_raw`` -> ``/cam/camera_info``."""
+    namespace = image_topic.rsplit("/", 1)[0]
+    return f"{namespace}/camera_info"
+
+
+def _depth_range(display: Mapping[str, Any]) -> tuple[float, float] | None:
+    """An Image display's fixed range (``Normalize Range: false``, ``Min Value`` < ``Max Value``)."""
+    if display.get("Normalize Range", True) is not False:
+        return None
+    low, high = number(display.get("Min Value")), number(display.get("Max Value"))
+    return (low, high) if low is not None and high is not None and low < high else None

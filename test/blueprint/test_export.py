@@ -1,0 +1,209 @@
+"""Export to Rerun: .rbl files read back with rerun-sdk's RrdReader match the blueprint they came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+import rerun as rr
+from hypothesis import HealthCheck, given, settings
+
+from rerun_bridge.blueprint.export import VIEW_CLASS_IDENTIFIERS, export_rbl, rerun_colormap, to_rerun
+from rerun_bridge.blueprint.model import (
+    BarChartSettings,
+    Blueprint,
+    Color,
+    Colormap,
+    Container,
+    ContainerKind,
+    ContentRule,
+    EntityStyle,
+    EyeKind,
+    LogLevel,
+    MapSettings,
+    Node,
+    Spatial2DSettings,
+    Spatial3DSettings,
+    TensorSettings,
+    TextLogSettings,
+    TimeSeriesSettings,
+    View,
+    ViewKind,
+)
+from rerun_bridge.model.entity_path import normalize
+from test.blueprint.rbl_reader import CONTAINER_KIND_IDS, RblContainer, RblView, read_rbl
+from test.blueprint.strategies import blueprints
+
+SCENE = View(
+    ViewKind.SPATIAL3D,
+    name="Scene",
+    contents=(ContentRule("/points", recursive=True), ContentRule("/points/ground", include=False)),
+    settings=Spatial3DSettings(
+        fixed_frame="map", grid=False, point_radius=0.05, background=Color(48, 48, 48), eye=EyeKind.TOP_DOWN
+    ),
+    styles=MappingProxyType(
+        {
+            "/scan": EntityStyle(visible=False, color=Color(255, 0, 0), radius=-2.0, archetype="Points3D"),
+            "/plan": EntityStyle(color=Color(0, 0, 255, 128), archetype="LineStrips3D"),
+        }
+    ),
+)
+DEPTH = View(
+    ViewKind.SPATIAL2D,
+    name="Depth",
+    origin="/camera/depth",
+    settings=Spatial2DSettings(depth_range=(0.5, 8.0), colormap=Colormap.VIRIDIS),
+)
+PLOT = View(
+    ViewKind.TIME_SERIES,
+    name="IMU",
+    origin="/imu",
+    settings=TimeSeriesSettings(visible_range_s=12.5, legend=False),
+)
+LOG = View(ViewKind.TEXT_LOG, name="Log", settings=TextLogSettings(levels=(LogLevel.WARN, LogLevel.ERROR)))
+TENSOR = View(ViewKind.TENSOR, origin="/tensor", settings=TensorSettings(colormap=Colormap.CYAN_TO_YELLOW))
+BARS = View(ViewKind.BAR_CHART, origin="/bars", settings=BarChartSettings(legend=False), visible=False)
+MAP = View(ViewKind.MAP, name="GPS", contents=(ContentRule("/gps/fix"),), settings=MapSettings(zoom=16.0))
+EVERYTHING = Blueprint(
+    name="everything",
+    root=Container(
+        ContainerKind.VERTICAL,
+        (
+            Container(ContainerKind.HORIZONTAL, (SCENE, DEPTH), name="top", shares=(2.0, 1.0)),
+            Container(ContainerKind.TABS, (PLOT, LOG, TENSOR, BARS)),
+            Container(ContainerKind.GRID, (MAP,), grid_columns=1, column_shares=(1.0,), row_shares=(1.0,)),
+        ),
+        shares=(3.0, 1.0, 1.0),
+    ),
+    timeline="ros_time",
+)
+
+
+def tree(node: Node) -> tuple[Any, ...]:
+    """What an .rbl must hold of a node: kinds, names, origins, contents, shares, visibility, children."""
+    if isinstance(node, View):
+        return (
+            VIEW_CLASS_IDENTIFIERS[node.kind],
+            node.name or None,
+            normalize(node.origin),
+            [str(rule) for rule in node.contents],
+            None if node.visible else False,
+        )
+    shares = {
+        "ContainerBlueprint:col_shares": list(node.shares if node.kind is ContainerKind.HORIZONTAL else ()),
+        "ContainerBlueprint:row_shares": list(node.shares if node.kind is ContainerKind.VERTICAL else ()),
+    }
+    if node.kind is ContainerKind.GRID:
+        shares = {
+            "ContainerBlueprint:col_shares": list(node.column_shares),
+            "ContainerBlueprint:row_shares": list(node.row_shares),
+        }
+    return (
+        CONTAINER_KIND_IDS[node.kind.value],
+        node.name or None,
+        {key: value for key, value in shares.items() if value},
+        node.grid_columns,
+        None if node.visible else False,
+        [tree(child) for child in node.children],
+    )
+
+
+def rbl_tree(node: RblContainer | RblView) -> tuple[Any, ...]:
+    if isinstance(node, RblView):
+        return (node.class_identifier, node.name, normalize(node.origin), node.contents, node.visible)
+    shares = {
+        key: pytest.approx(value, rel=1e-6)
+        for key, value in node.components.items()
+        if key in ("ContainerBlueprint:col_shares", "ContainerBlueprint:row_shares")
+    }
+    visible = node.components.get("ContainerBlueprint:visible", [None])[0]
+    return (
+        node.kind,
+        node.name,
+        shares,
+        node.components.get("ContainerBlueprint:grid_columns", [None])[0],
+        visible,
+        [rbl_tree(child) for child in node.children],
+    )
+
+
+def _views(node: RblContainer | RblView) -> list[RblView]:
+    if isinstance(node, RblView):
+        return [node]
+    return [view for child in node.children for view in _views(child)]
+
+
+def test_export_writes_the_container_tree_and_views(tmp_path: Path) -> None:
+    path = export_rbl(EVERYTHING, tmp_path / "everything.rbl", application_id="my_app")
+    rbl = read_rbl(path)
+    assert rbl.application_id == "my_app"
+    assert rbl_tree(rbl.root) == tree(EVERYTHING.root)
+    assert rbl.viewport["ViewportBlueprint:auto_views"] == [False]
+    assert rbl.time_panel["TimePanelBlueprint:timeline"] == ["ros_time"]
+
+
+def test_export_writes_view_settings_and_styles(tmp_path: Path) -> None:
+    rbl = read_rbl(export_rbl(EVERYTHING, tmp_path / "everything.rbl"))
+    scene, depth, plot, log, tensor, bars, gps = _views(rbl.root)
+    assert scene.properties["SpatialInformation"]["SpatialInformation:target_frame"] == ["map"]
+    assert scene.properties["LineGrid3D"]["LineGrid3D:visible"] == [False]
+    assert scene.properties["Background"]["Background:color"] == [0x303030FF]
+    assert scene.properties["defaults"]["Points3D:radii"] == [pytest.approx(0.05)]
+    assert scene.properties["EyeControls3D"]["EyeControls3D:eye_up"] == [[0.0, 1.0, 0.0]]
+    scan = scene.overrides("/scan")
+    assert scan["EntityBehavior:visible"] == [False]
+    assert scan["Points3D:colors"] == [0xFF0000FF]
+    assert scan["Points3D:radii"] == [-2.0]
+    assert scene.overrides("/plan")["LineStrips3D:colors"] == [0x0000FF80]
+    assert depth.properties["defaults"]["DepthImage:depth_range"] == [[0.5, 8.0]]
+    assert depth.properties["defaults"]["DepthImage:colormap"] == [rerun_colormap(Colormap.VIRIDIS).value]
+    assert plot.properties["PlotLegend"]["PlotLegend:visible"] == [False]
+    (time_range,) = plot.properties["VisibleTimeRanges"]["VisibleTimeRanges:ranges"]
+    assert time_range == {"timeline": "ros_time", "range": {"start": -12_500_000_000, "end": 0}}
+    assert log.properties["TextLogRows"]["TextLogRows:filter_by_log_level"] == ["WARN", "ERROR"]
+    assert tensor.properties["TensorScalarMapping"]["TensorScalarMapping:colormap"] == [
+        rerun_colormap(Colormap.CYAN_TO_YELLOW).value
+    ]
+    assert bars.visible is False
+    assert bars.properties["PlotLegend"]["PlotLegend:visible"] == [False]
+    assert gps.properties["MapZoom"]["MapZoom:zoom"] == [16.0]
+
+
+def test_visible_range_without_timeline_covers_both_bridge_timelines(tmp_path: Path) -> None:
+    blueprint = Blueprint("plot", PLOT)
+    rbl = read_rbl(export_rbl(blueprint, tmp_path / "plot.rbl"))
+    (plot,) = _views(rbl.root)
+    ranges = plot.properties["VisibleTimeRanges"]["VisibleTimeRanges:ranges"]
+    assert [entry["timeline"] for entry in ranges] == ["ros_time", "log_time"]
+    assert rbl.time_panel == {}
+
+
+def test_a_bare_view_root_is_wrapped_by_rerun(tmp_path: Path) -> None:
+    blueprint = Blueprint("single", SCENE, auto_views=True)
+    rbl = read_rbl(export_rbl(blueprint, tmp_path / "single.rbl"))
+    assert rbl.root.kind == CONTAINER_KIND_IDS["tabs"]
+    assert [rbl_tree(child) for child in rbl.root.children] == [tree(SCENE)]
+    assert rbl.viewport["ViewportBlueprint:auto_views"] == [True]
+
+
+def test_every_colormap_exists_in_rerun() -> None:
+    for colormap in Colormap:
+        assert isinstance(rerun_colormap(colormap), rr.components.Colormap)
+
+
+def test_to_rerun_builds_rerun_objects() -> None:
+    import rerun.blueprint as rrb
+
+    assert isinstance(to_rerun(EVERYTHING), rrb.Blueprint)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blueprints)
+def test_random_blueprints_survive_rerun(tmp_path: Path, blueprint: Blueprint) -> None:
+    rbl = read_rbl(export_rbl(blueprint, tmp_path / "random.rbl"))
+    expected = tree(blueprint.root)
+    if isinstance(blueprint.root, View):
+        expected = (CONTAINER_KIND_IDS["tabs"], None, {}, None, None, [expected])
+    assert rbl_tree(rbl.root) == expected

@@ -1,0 +1,131 @@
+"""The default blueprint from the data: 3D scene, images, plots per group, the log, GPS on a map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rerun_bridge.blueprint.export import export_rbl
+from rerun_bridge.blueprint.heuristic import arrange, compact_includes, default_blueprint
+from rerun_bridge.blueprint.loader import dump_blueprint, parse_blueprint, parse_yaml
+from rerun_bridge.blueprint.model import Container, ContainerKind, ContentRule, View, ViewKind
+
+#: What the bridge writes for a typical robot (see docs/data-model.md).
+ROBOT = {
+    "/tf": {"Transform3D"},
+    "/tf_static/base_link": {"Transform3D"},
+    "/tf_static/camera_link": {"Transform3D"},
+    "/scan": {"Points3D", "CoordinateFrame"},
+    "/points": {"Points3D", "CoordinateFrame"},
+    "/camera/image_raw": {"Image", "CoordinateFrame"},
+    "/camera/camera_info": {"Pinhole"},
+    "/camera/depth/image_raw": {"DepthImage", "CoordinateFrame"},
+    "/imu/data": {"Scalars", "SeriesLines", "CoordinateFrame"},
+    "/joint_states": {"CoordinateFrame"},
+    "/joint_states/position": {"Scalars", "SeriesLines"},
+    "/joint_states/velocity": {"Scalars", "SeriesLines"},
+    "/odom": {"InstancePoses3D", "Points3D", "CoordinateFrame"},
+    "/odom/twist": {"Scalars", "SeriesLines"},
+    "/rosout": {"TextLog"},
+    "/gps/fix": {"GeoPoints", "CoordinateFrame"},
+    "/plan": {"LineStrips3D", "CoordinateFrame"},
+}
+
+
+def test_typical_robot_layout() -> None:
+    blueprint = default_blueprint(ROBOT)
+    root = blueprint.root
+    assert isinstance(root, Container)
+    assert root.kind is ContainerKind.VERTICAL
+    top, bottom = root.children
+    assert isinstance(top, Container)
+    assert top.kind is ContainerKind.HORIZONTAL
+    scene, side = top.children
+    assert isinstance(scene, View)
+    assert scene.kind is ViewKind.SPATIAL3D
+    assert [str(rule) for rule in scene.contents] == [
+        "+ /camera/camera_info",
+        "+ /odom",
+        "+ /plan/**",
+        "+ /points/**",
+        "+ /scan/**",
+        "+ /tf/**",
+        "+ /tf_static/**",
+    ]
+    assert isinstance(side, Container)
+    assert [(view.kind, view.origin) for view in side.children if isinstance(view, View)] == [
+        (ViewKind.SPATIAL2D, "/camera/depth/image_raw"),
+        (ViewKind.SPATIAL2D, "/camera/image_raw"),
+        (ViewKind.MAP, "/"),
+    ]
+    assert isinstance(bottom, Container)
+    assert bottom.kind is ContainerKind.TABS
+    assert [(view.kind, view.origin) for view in bottom.children if isinstance(view, View)] == [
+        (ViewKind.TIME_SERIES, "/imu"),
+        (ViewKind.TIME_SERIES, "/joint_states"),
+        (ViewKind.TIME_SERIES, "/odom"),
+        (ViewKind.TEXT_LOG, "/"),
+    ]
+    assert not blueprint.auto_views
+
+
+def test_every_entity_lands_in_the_view_of_its_kind() -> None:
+    views = list(default_blueprint(ROBOT).views())
+    by_kind = {kind: [view for view in views if view.kind is kind] for kind in ViewKind}
+    (scene,) = by_kind[ViewKind.SPATIAL3D]
+    for path in ("/tf", "/tf_static/base_link", "/scan", "/points", "/odom", "/plan", "/camera/camera_info"):
+        assert scene.includes(path), path
+    for path in ("/camera/image_raw", "/imu/data", "/rosout", "/gps/fix", "/odom/twist"):
+        assert not scene.includes(path), path
+    (log,) = by_kind[ViewKind.TEXT_LOG]
+    assert log.includes("/rosout")
+    assert not log.includes("/tf")
+    (gps,) = by_kind[ViewKind.MAP]
+    assert gps.includes("/gps/fix")
+    plots = by_kind[ViewKind.TIME_SERIES]
+    for path in ("/imu/data", "/joint_states/position", "/joint_states/velocity", "/odom/twist"):
+        assert sum(plot.includes(path) for plot in plots) == 1, path
+
+
+def test_only_some_kinds() -> None:
+    only_plots = default_blueprint({"/battery": {"Scalars"}, "/imu/data": {"Scalars"}})
+    root = only_plots.root
+    assert isinstance(root, Container)
+    assert root.kind is ContainerKind.TABS
+    assert [view.origin for view in only_plots.views()] == ["/battery", "/imu"]
+    one_image = default_blueprint({"/cam": {"rerun.archetypes.EncodedImage"}})
+    assert one_image.root == View(ViewKind.SPATIAL2D, name="/cam", origin="/cam")
+    tensors = default_blueprint({"/t": {"Tensor"}, "/b": {"BarChart"}})
+    assert [view.kind for view in tensors.views()] == [ViewKind.TENSOR, ViewKind.BAR_CHART]
+
+
+def test_no_recognised_data_leaves_it_to_the_viewer() -> None:
+    for entities in ({}, {"/raw": {"sensor_msgs.msg.Foo:message"}}):
+        blueprint = default_blueprint(entities)
+        assert blueprint.auto_views
+        assert blueprint.root == Container(ContainerKind.GRID)
+
+
+def test_compact_includes() -> None:
+    every = ["/a/x", "/a/y", "/b/x", "/b/y", "/c"]
+    assert compact_includes(["/a/x", "/a/y", "/b/x", "/c"], every) == (
+        ContentRule("/a", recursive=True),
+        ContentRule("/b/x"),
+        ContentRule("/c", recursive=True),
+    )
+    assert compact_includes([], every) == ()
+
+
+def test_arrange_skips_empty_parts() -> None:
+    view = View(ViewKind.TEXT_LOG)
+    assert arrange(None, [], []) is None
+    assert arrange(view, [], []) == view
+    assert arrange(None, [], [view]) == view
+    both = arrange(view, [], [view, view])
+    assert isinstance(both, Container)
+    assert both.kind is ContainerKind.VERTICAL
+
+
+def test_default_blueprint_round_trips_and_exports(tmp_path: Path) -> None:
+    blueprint = default_blueprint(ROBOT, name="robot", timeline="ros_time")
+    assert parse_blueprint(parse_yaml(dump_blueprint(blueprint), "x"), "x") == blueprint
+    assert export_rbl(blueprint, tmp_path / "robot.rbl").stat().st_size > 0

@@ -1,0 +1,455 @@
+"""RViz config import: the three real configs from ../shared/data/rviz and small ones written here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rerun_bridge.blueprint.export import export_rbl
+from rerun_bridge.blueprint.loader import load_blueprint
+from rerun_bridge.blueprint.model import (
+    Color,
+    Container,
+    EntityStyle,
+    EyeKind,
+    Spatial2DSettings,
+    Spatial3DSettings,
+    View,
+    ViewKind,
+)
+from rerun_bridge.config import BridgeConfig, load_config, parse_config
+from rerun_bridge.convert.pointcloud import COLORMAPS
+from rerun_bridge.errors import ConfigError
+from rviz_compat.displays import DISPLAYS, parse_color, split_class
+from rviz_compat.rviz_import import RvizImport, import_rviz, main_from_rviz
+from test.blueprint.rbl_reader import read_rbl
+
+RVIZ_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "rviz"
+NAV2 = RVIZ_DIR / "nav2_default_view.rviz"
+RVIZ_DEFAULT = RVIZ_DIR / "rviz_default.rviz"
+ALL_DISPLAYS = RVIZ_DIR / "rviz_all_supported_configs.rviz"
+
+
+def _views(result: RvizImport, kind: ViewKind) -> list[View]:
+    return [view for view in result.blueprint.views() if view.kind is kind]
+
+
+def _scene(result: RvizImport) -> View:
+    (scene,) = _views(result, ViewKind.SPATIAL3D)
+    return scene
+
+
+def _scene_settings(result: RvizImport) -> Spatial3DSettings:
+    settings = _scene(result).settings
+    assert isinstance(settings, Spatial3DSettings)
+    return settings
+
+
+def _leaf_displays(displays: object) -> Iterator[Mapping[str, Any]]:
+    for display in displays if isinstance(displays, list) else []:
+        if str(display.get("Class", "")).endswith("/Group"):
+            yield from _leaf_displays(display.get("Displays"))
+        else:
+            yield display
+
+
+def _write(tmp_path: Path, displays: list[Any], **manager: Any) -> Path:
+    path = tmp_path / "test.rviz"
+    config = {"Visualization Manager": {"Displays": displays, **manager}}
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+# --- Nav2's default view ------------------------------------------------------------------------------------
+
+
+def test_nav2_fixed_frame_view_and_grid() -> None:
+    result = import_rviz(NAV2)
+    assert result.fixed_frame == "map"
+    settings = _scene_settings(result)
+    assert settings.fixed_frame == "map"
+    assert settings.grid
+    assert settings.eye is EyeKind.TOP_DOWN
+    assert settings.background == Color(48, 48, 48)
+
+
+def test_nav2_displays_inside_groups_are_mapped_with_their_topics() -> None:
+    result = import_rviz(NAV2)
+    scene = _scene(result)
+    for entity in (
+        "/scan",
+        "/map",
+        "/global_costmap/costmap",
+        "/local_costmap/costmap",
+        "/plan",
+        "/transformed_global_plan",
+        "/global_costmap/voxel_marked_cloud",
+        "/local_costmap/voxel_marked_cloud",
+        "/local_costmap/published_footprint",
+        "/waypoints",
+        "/route_graph",
+        "/tf",
+        "/tf_static/base_link",
+    ):
+        assert scene.includes(entity), entity
+    (image,) = _views(result, ViewKind.SPATIAL2D)
+    assert image.origin == "/intel_realsense_r200_depth/image_raw"
+    assert image.name == "RealsenseCamera"
+    assert not image.visible, "the Realsense group is disabled"
+    assert result.bridge_topics["/map"] == {
+        "type": "nav_msgs/msg/OccupancyGrid",
+        "qos": {"durability": "transient_local"},
+    }
+    assert result.bridge_topics["/global_costmap/costmap"]["qos"] == {"durability": "transient_local"}
+    assert result.bridge_topics["/scan"] == {
+        "type": "sensor_msgs/msg/LaserScan",
+        "options": {"colormap": "turbo"},
+    }
+    assert result.bridge_topics["/tf_static"]["qos"] == {"durability": "transient_local"}
+    assert "qos" not in result.bridge_topics["/waypoints"]
+    assert result.bridge_topics["/route_graph"]["qos"] == {"durability": "transient_local"}
+    parse_config({"topics": result.bridge_topics}, "nav2 bridge topics")
+
+
+def test_nav2_styles_keep_colors_and_sizes() -> None:
+    styles = _scene(import_rviz(NAV2)).styles
+    assert styles["/plan"] == EntityStyle(color=Color(255, 0, 0), archetype="LineStrips3D")
+    assert styles["/transformed_global_plan"].color == Color(0, 12, 255)
+    assert styles["/global_costmap/voxel_marked_cloud"] == EntityStyle(
+        color=Color(125, 125, 125), radius=0.025, archetype="Points3D"
+    )
+    assert styles["/scan"] == EntityStyle(radius=-1.5, archetype="Points3D"), "Points style: pixels"
+    assert styles["/local_costmap/voxel_marked_cloud"].color is None, "RGB8: the data's colours"
+    assert styles["/local_costmap/published_footprint"].visible
+    assert not styles["/global_costmap/published_footprint"].visible
+    assert not styles["/marker"].visible
+    assert not styles["/intel_realsense_r200_depth/points"].visible
+    assert "/tf" not in styles, "TF is enabled even though RobotModel (also TF frames) is not"
+
+
+def test_nav2_unsupported_and_disabled_are_listed() -> None:
+    result = import_rviz(NAV2)
+    assert "display 'Amcl Particle Swarm' (nav2_rviz_plugins/ParticleCloud)" in result.unsupported
+    for panel in ("Navigation 2", "Selector", "Docking"):
+        assert any(item.startswith(f"panel {panel!r} (nav2_rviz_plugins/") for item in result.unsupported)
+    assert any("nav2_rviz_plugins/GoalTool" in item for item in result.unsupported)
+    assert any("publishes /initialpose" in item for item in result.unsupported)
+    assert not any("rviz_common/Displays" in item or "MoveCamera" in item for item in result.unsupported)
+    assert result.disabled == [
+        "'RobotModel' (rviz_default_plugins/RobotModel)",
+        "'Polygon' (rviz_default_plugins/Polygon)",
+        "'Trajectories' (rviz_default_plugins/MarkerArray)",
+        "'RealsenseCamera' (rviz_default_plugins/Image)",
+        "'RealsenseDepthImage' (rviz_default_plugins/PointCloud2)",
+    ]
+    assert any("no converter for nav_msgs/msg/OccupancyGrid" in note for note in result.notes)
+    displays = yaml.safe_load(NAV2.read_text(encoding="utf-8"))["Visualization Manager"]["Displays"]
+    leaves = list(_leaf_displays(displays))
+    unsupported_displays = [item for item in result.unsupported if item.startswith("display ")]
+    assert len(leaves) == len(result.mapped) + len(unsupported_displays) == 22
+
+
+# --- RViz's default -----------------------------------------------------------------------------------------
+
+
+def test_rviz_default_is_a_grid_in_the_fixed_frame() -> None:
+    result = import_rviz(RVIZ_DEFAULT)
+    assert result.fixed_frame == "map", "the leading slash of /map is dropped, as tf2 does"
+    assert result.blueprint.root == View(
+        ViewKind.SPATIAL3D,
+        name="3D",
+        contents=(),
+        settings=Spatial3DSettings(
+            fixed_frame="map", grid=True, background=Color(48, 48, 48), eye=EyeKind.ORBITAL
+        ),
+    )
+    assert result.mapped == ["'Grid' (rviz_default_plugins/Grid) -> 3D grid"]
+    assert result.bridge_topics == {}
+    assert not any(item.startswith(("display", "panel")) for item in result.unsupported)
+    assert any("SetGoal" in item and "/goal_pose" in item for item in result.unsupported)
+
+
+# --- every display, ROS 1 class names -----------------------------------------------------------------------
+
+
+def test_all_displays_each_mapped_or_listed() -> None:
+    result = import_rviz(ALL_DISPLAYS)
+    displays = yaml.safe_load(ALL_DISPLAYS.read_text(encoding="utf-8"))["Visualization Manager"]["Displays"]
+    leaves = list(_leaf_displays(displays))
+    assert len(leaves) == 28
+    unsupported_displays = [item for item in result.unsupported if item.startswith("display ")]
+    assert unsupported_displays == [
+        "display 'GridCells' (rviz/GridCells)",
+        "display 'InteractiveMarkers' (rviz/InteractiveMarkers)",
+    ]
+    assert len(result.mapped) == 26
+    for display in leaves:
+        label = f"{display['Name']!r} ({display['Class']})"
+        found = [item for item in (*result.mapped, *unsupported_displays) if label in item]
+        assert found, label
+    mapped_classes = {split_class(display["Class"])[1] for display in leaves} - {
+        "GridCells",
+        "InteractiveMarkers",
+    }
+    assert mapped_classes <= set(DISPLAYS)
+    assert result.fixed_frame == "sentinel_frame"
+    assert result.disabled == []
+
+
+def test_all_displays_views_and_topics() -> None:
+    result = import_rviz(ALL_DISPLAYS)
+    assert [view.origin for view in _views(result, ViewKind.SPATIAL2D)] == [
+        "/some/topic/camera",
+        "/some/topic/image",
+    ]
+    assert [view.name for view in _views(result, ViewKind.TIME_SERIES)] == [
+        "FluidPressure",
+        "Illuminance",
+        "Range",
+        "RelativeHumidity",
+        "Temperature",
+        "WrenchStamped",
+    ]
+    camera = _views(result, ViewKind.SPATIAL2D)[0]
+    assert camera.includes("/some/topic/camera_info")
+    assert result.bridge_topics["/some/topic/camera_info"] == {"type": "sensor_msgs/msg/CameraInfo"}
+    assert result.bridge_topics["/visualization_marker"] == {"type": "visualization_msgs/msg/Marker"}
+    assert result.bridge_topics["/some/topic/point_cloud2"] == {"type": "sensor_msgs/msg/PointCloud2"}
+    scene = _scene(result)
+    for entity in ("/some/topic/odometry", "/some/topic/pose_array", "/some/topic/camera_info", "/tf"):
+        assert scene.includes(entity)
+    assert scene.styles["/some/topic/point_stamped"] == EntityStyle(
+        color=Color(204, 41, 204), radius=0.2, archetype="Points3D"
+    )
+    parse_config({"topics": result.bridge_topics}, "all displays")
+
+
+@pytest.mark.parametrize("path", [NAV2, RVIZ_DEFAULT, ALL_DISPLAYS], ids=lambda path: path.stem)
+def test_real_configs_export_and_round_trip(path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "layout.yaml"
+    bridge_out = tmp_path / "bridge.yaml"
+    result = main_from_rviz(path, out, bridge_config_out=bridge_out)
+    assert load_blueprint(out) == result.blueprint
+    text = out.read_text(encoding="utf-8")
+    header = text.split("\nname:")[0]
+    assert all(line.startswith("#") for line in header.splitlines())
+    for item in result.unsupported:
+        assert item in header
+    for topic in result.bridge_topics:
+        assert f"#     {topic}:" in header
+    assert dict(load_config(bridge_out).topics).keys() == result.bridge_topics.keys()
+    rbl = read_rbl(export_rbl(result.blueprint, tmp_path / "layout.rbl"))
+    assert rbl.root.children
+
+
+# --- small configs ------------------------------------------------------------------------------------------
+
+
+def test_disabled_displays_and_groups_are_imported_hidden(tmp_path: Path) -> None:
+    displays = [
+        {
+            "Class": "rviz_default_plugins/LaserScan",
+            "Name": "Off",
+            "Enabled": False,
+            "Topic": {"Value": "/scan"},
+        },
+        {
+            "Class": "rviz_common/Group",
+            "Name": "Outer",
+            "Enabled": True,
+            "Displays": [
+                {
+                    "Class": "rviz_common/Group",
+                    "Name": "Inner",
+                    "Enabled": False,
+                    "Displays": [
+                        {"Class": "rviz_default_plugins/Image", "Name": "Cam", "Topic": "/cam/image"},
+                        {"Class": "rviz_default_plugins/Temperature", "Name": "T", "Topic": "/temp"},
+                        {"Class": "rviz_default_plugins/Path", "Name": "Plan", "Topic": "/plan"},
+                    ],
+                },
+                {"Class": "rviz_default_plugins/PointCloud2", "Name": "On", "Topic": "/points"},
+                {"Class": "rviz_default_plugins/Grid", "Name": "Grid", "Enabled": False},
+            ],
+        },
+    ]
+    result = import_rviz(_write(tmp_path, displays))
+    assert result.disabled == [
+        "'Off' (rviz_default_plugins/LaserScan)",
+        "'Cam' (rviz_default_plugins/Image)",
+        "'T' (rviz_default_plugins/Temperature)",
+        "'Plan' (rviz_default_plugins/Path)",
+        "'Grid' (rviz_default_plugins/Grid)",
+    ]
+    scene = _scene(result)
+    for entity in ("/scan", "/plan", "/points"):
+        assert scene.includes(entity)
+    assert not scene.styles["/scan"].visible
+    assert not scene.styles["/plan"].visible
+    assert "/points" not in scene.styles
+    assert not _scene_settings(result).grid
+    assert [view.visible for view in _views(result, ViewKind.SPATIAL2D)] == [False]
+    assert [view.visible for view in _views(result, ViewKind.TIME_SERIES)] == [False]
+    assert set(result.bridge_topics) == {"/scan", "/cam/image", "/temp", "/plan", "/points"}
+
+
+def test_a_display_shown_twice_is_visible_when_any_copy_is_enabled(tmp_path: Path) -> None:
+    displays = [
+        {"Class": "rviz_default_plugins/TF", "Name": "TF", "Enabled": False},
+        {"Class": "rviz_default_plugins/RobotModel", "Name": "Robot"},
+    ]
+    result = import_rviz(_write(tmp_path, displays))
+    assert _scene(result).styles == {}
+    assert result.disabled == ["'TF' (rviz_default_plugins/TF)"]
+
+
+def test_color_strings_transformers_and_sizes(tmp_path: Path) -> None:
+    displays = [
+        {
+            "Class": "rviz_default_plugins/PointCloud2",
+            "Name": "Flat",
+            "Topic": "flat",
+            "Color Transformer": "FlatColor",
+            "Color": "255; 0; 0",
+            "Alpha": 0.5,
+            "Style": "Spheres",
+            "Size (m)": 0.1,
+        },
+        {
+            "Class": "rviz/LaserScan",
+            "Name": "Gray",
+            "Topic": "gray",
+            "Color Transformer": "Intensity",
+            "Use rainbow": False,
+            "Style": "Points",
+            "Size (Pixels)": 4,
+        },
+        {"Class": "rviz/PointCloud2", "Name": "Axis", "Topic": "axis", "Color Transformer": "AxisColor"},
+        {
+            "Class": "rviz/Path",
+            "Name": "Wide",
+            "Topic": "wide",
+            "Color": "0; 255; 0",
+            "Line Style": "Billboards",
+            "Line Width": 0.2,
+        },
+        {"Class": "rviz/Polygon", "Name": "Bad colour", "Topic": "poly", "Color": "red"},
+    ]
+    result = import_rviz(_write(tmp_path, displays))
+    styles = _scene(result).styles
+    assert styles["/flat"] == EntityStyle(color=Color(255, 0, 0, 128), radius=0.05, archetype="Points3D")
+    assert styles["/gray"] == EntityStyle(radius=-2.0, archetype="Points3D")
+    assert result.bridge_topics["/gray"]["options"] == {"colormap": "gray"}
+    assert {"gray", "turbo"} <= set(COLORMAPS)
+    assert "/axis" not in styles
+    assert any("AxisColor is not supported" in note for note in result.notes)
+    assert styles["/wide"] == EntityStyle(color=Color(0, 255, 0), radius=0.1, archetype="LineStrips3D")
+    assert "/poly" not in styles
+
+
+def test_parse_color() -> None:
+    assert parse_color("160; 160; 164") == Color(160, 160, 164)
+    assert parse_color("0;0;0", 0.0) == Color(0, 0, 0, 0)
+    assert parse_color("255; 255; 255", "0.7") == Color(255, 255, 255, 178)
+    for bad in ("255; 0", "256; 0; 0", "a; b; c", 255, None):
+        assert parse_color(bad) is None
+
+
+def test_image_transport_depth_range_and_camera_info(tmp_path: Path) -> None:
+    displays = [
+        {
+            "Class": "rviz_default_plugins/Image",
+            "Name": "Depth",
+            "Topic": {"Value": "/cam/depth", "Durability Policy": "Volatile"},
+            "Normalize Range": False,
+            "Min Value": 0.5,
+            "Max Value": 4,
+        },
+        {
+            "Class": "rviz/Camera",
+            "Name": "Front",
+            "Image Topic": "front/image_raw",
+            "Transport Hint": "compressed",
+        },
+    ]
+    result = import_rviz(_write(tmp_path, displays))
+    depth, front = _views(result, ViewKind.SPATIAL2D)
+    assert depth.settings == Spatial2DSettings(depth_range=(0.5, 4.0))
+    assert front.origin == "/front/image_raw/compressed"
+    assert result.bridge_topics["/front/image_raw/compressed"] == {"type": "sensor_msgs/msg/CompressedImage"}
+    assert result.bridge_topics["/front/camera_info"] == {"type": "sensor_msgs/msg/CameraInfo"}
+    assert front.includes("/front/camera_info")
+    assert _scene(result).includes("/front/camera_info")
+
+
+def test_entity_paths_follow_the_bridge_config(tmp_path: Path) -> None:
+    displays = [{"Class": "rviz_default_plugins/LaserScan", "Name": "Scan", "Topic": "scan"}]
+    config = parse_config({"entity_prefix": "/robot1"})
+    result = import_rviz(_write(tmp_path, displays), bridge_config=config)
+    assert _scene(result).includes("/robot1/scan")
+    assert "/scan" in result.bridge_topics
+    assert import_rviz(_write(tmp_path, displays), BridgeConfig.default()).mapped == [
+        "'Scan' (rviz_default_plugins/LaserScan) -> 3D /scan"
+    ]
+
+
+def test_odd_displays_are_never_dropped_silently(tmp_path: Path) -> None:
+    displays: list[Any] = [
+        {"Name": "No class"},
+        "not a mapping",
+        {"Class": "rviz_default_plugins/InteractiveMarkers", "Name": "IM"},
+        {"Class": "my_plugins/PointCloud2", "Name": "Lookalike", "Topic": "/x"},
+        {"Class": "rviz_default_plugins/PointCloud2", "Name": "No topic"},
+        {"Class": "rviz_default_plugins/PointCloud2", "Name": "Bad topic", "Topic": "/bad topic"},
+        {"Class": "rviz_common/Group", "Name": "G", "Displays": "nope"},
+    ]
+    result = import_rviz(_write(tmp_path, displays))
+    assert result.unsupported == [
+        "display 'No class' (no Class)",
+        "Displays[1]: not a display (a mapping)",
+        "display 'IM' (rviz_default_plugins/InteractiveMarkers)",
+        "display 'Lookalike' (my_plugins/PointCloud2)",
+        "Displays/G: not a list of displays",
+    ]
+    assert any("'No topic'" in note and "no topic set" in note for note in result.notes)
+    assert any("'Bad topic'" in note and "not a valid ROS topic name" in note for note in result.notes)
+    assert result.fixed_frame == ""
+    assert any("no Fixed Frame" in note for note in result.notes)
+
+
+def test_bad_files_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.rviz"
+    bad.write_text("Visualization Manager:\n  Displays: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken\.rviz:\d+:\d+: YAML syntax error"):
+        import_rviz(bad)
+    other = tmp_path / "other.rviz"
+    other.write_text("Panels: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"other\.rviz: not an RViz config"):
+        import_rviz(other)
+    with pytest.raises(ConfigError, match=r"missing\.rviz: cannot read"):
+        import_rviz(tmp_path / "missing.rviz")
+
+
+def test_main_writes_only_the_blueprint_unless_asked(tmp_path: Path) -> None:
+    displays = [
+        {
+            "Class": "rviz_default_plugins/Map",
+            "Name": "Map",
+            "Topic": {"Value": "map", "Durability Policy": "Transient Local"},
+        }
+    ]
+    out = tmp_path / "layout.yaml"
+    result = main_from_rviz(_write(tmp_path, displays, **{"Global Options": {"Fixed Frame": "odom"}}), out)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["layout.yaml", "test.rviz"]
+    text = out.read_text(encoding="utf-8")
+    assert "# Fixed frame: odom" in text
+    header = text.split("\nname:")[0]
+    assert "#     /map:" in header
+    assert "durability: transient_local" in header
+    assert load_blueprint(out) == result.blueprint
+    assert isinstance(result.blueprint.root, View)
+    assert not isinstance(result.blueprint.root, Container)
