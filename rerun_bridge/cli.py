@@ -159,11 +159,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     started = time.monotonic()
+    blueprint = None
+    if args.blueprint:
+        from rerun_bridge.blueprint.export import to_rerun
+        from rerun_bridge.blueprint.library import resolve
+
+        blueprint = to_rerun(resolve(args.blueprint))
     summary = convert_bags(
         args.bags,
         args.output,
         args.mcap,
         selection,
+        blueprint=blueprint,
         progress=progress,
         warn=lambda message: print(
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
@@ -194,6 +201,24 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if not summary.converted_anything:
         print("error: nothing could be converted", file=sys.stderr)
         return EXIT_NOTHING_CONVERTED
+    return EXIT_OK
+
+
+def cmd_blueprint_export(args: argparse.Namespace) -> int:
+    from rerun_bridge.blueprint.export import export_rbl
+    from rerun_bridge.blueprint.library import resolve
+
+    path = export_rbl(resolve(args.name), args.output, application_id=args.application_id)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_blueprint_from_rviz(args: argparse.Namespace) -> int:
+    from rviz_compat.rviz_import import main_from_rviz, report
+
+    result = main_from_rviz(args.rviz, args.output, bridge_config_out=args.bridge_config)
+    print(report(result, str(args.rviz)))
+    print(f"wrote {args.output}" + (f" and {args.bridge_config}" if args.bridge_config else ""))
     return EXIT_OK
 
 
@@ -231,7 +256,21 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
+    convert.add_argument("--blueprint", help="embed this blueprint (a name or a YAML file) in the .rrd")
     convert.set_defaults(func=cmd_convert)
+
+    blueprint = sub.add_parser("blueprint", help="export blueprints to Rerun, import RViz configs")
+    blueprint_sub = blueprint.add_subparsers(dest="blueprint_command", required=True)
+    export = blueprint_sub.add_parser("export", help="write a blueprint as a Rerun .rbl file")
+    export.add_argument("name", help="perception, navigation, manipulation, localization, or a YAML file")
+    export.add_argument("-o", "--output", required=True, type=Path, help="output .rbl")
+    export.add_argument("--application-id", default="rerun_bridge", help="the recordings' application id")
+    export.set_defaults(func=cmd_blueprint_export)
+    from_rviz = blueprint_sub.add_parser("from-rviz", help="turn an RViz 2 config into a blueprint")
+    from_rviz.add_argument("rviz", type=Path, help="the .rviz file")
+    from_rviz.add_argument("-o", "--output", required=True, type=Path, help="output blueprint YAML")
+    from_rviz.add_argument("--bridge-config", type=Path, help="also write the bridge topics it needs here")
+    from_rviz.set_defaults(func=cmd_blueprint_from_rviz)
 
     receive_cmd = sub.add_parser("receive", help="record a running bridge's network stream into an .rrd")
     receive_cmd.add_argument(

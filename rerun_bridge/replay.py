@@ -76,8 +76,10 @@ def convert_bags(
     warn: Callable[[str], None] | None = None,
     application_id: str = "rerun_bridge",
     extra_sinks: Sequence[RowSink] = (),
+    blueprint: Any = None,
 ) -> ConvertSummary:
-    """Convert one or more recordings into one .rrd (and optionally one raw .mcap)."""
+    """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
+    blueprint, is embedded in the .rrd as its default layout."""
     selection = selection or TopicSelection()
     warnings: list[str] = []
 
@@ -92,7 +94,16 @@ def convert_bags(
     gc.set_threshold(100_000, 50, 100)
     try:
         return _convert(
-            paths, rrd_path, mcap_path, selection, progress, note, warnings, application_id, extra_sinks
+            paths,
+            rrd_path,
+            mcap_path,
+            selection,
+            progress,
+            note,
+            warnings,
+            application_id,
+            extra_sinks,
+            blueprint,
         )
     finally:
         gc.set_threshold(*gc_thresholds)
@@ -108,13 +119,16 @@ def _convert(
     warnings: list[str],
     application_id: str,
     extra_sinks: Sequence[RowSink],
+    blueprint: Any,
 ) -> ConvertSummary:
     with ExitStack() as stack:
         bags = [stack.enter_context(open_bag(path)) for path in paths]
         sinks: list[RowSink] = list(extra_sinks)
         rrd = None
         if rrd_path is not None:
-            rrd = stack.enter_context(RrdSink(rrd_path, application_id=application_id))
+            rrd = stack.enter_context(
+                RrdSink(rrd_path, application_id=application_id, default_blueprint=blueprint)
+            )
             sinks.append(rrd)
         mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
         pipeline = Pipeline(sinks, warn=note)

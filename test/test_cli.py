@@ -74,3 +74,28 @@ def test_start_end_offsets(tmp_path: Path) -> None:
     out = tmp_path / "part.rrd"
     assert main(["convert", str(NEATO_BAG), "-o", str(out), "--start", "5", "--end", "10", "-q"]) == 0
     verify_rrd(out)
+
+
+def test_blueprint_export_and_convert_with_a_blueprint(tmp_path: Path) -> None:
+    result = run_cli("blueprint", "export", "navigation", "-o", tmp_path / "nav.rbl")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "nav.rbl").stat().st_size > 0
+    unknown = run_cli("blueprint", "export", "nonsense", "-o", tmp_path / "x.rbl")
+    assert unknown.returncode == 2
+    assert "perception" in unknown.stderr  # the error lists the available names
+    assert (
+        main(["convert", str(NEATO_BAG), "-o", str(tmp_path / "b.rrd"), "--blueprint", "navigation", "-q"])
+        == 0
+    )
+    verify_rrd(tmp_path / "b.rrd")
+
+
+def test_blueprint_from_rviz(tmp_path: Path) -> None:
+    rviz = NEATO_BAG.parent.parent / "rviz" / "nav2_default_view.rviz"
+    out, topics = tmp_path / "nav2.yaml", tmp_path / "bridge.yaml"
+    result = run_cli("blueprint", "from-rviz", rviz, "-o", out, "--bridge-config", topics)
+    assert result.returncode == 0, result.stderr
+    assert "Fixed frame: map" in result.stdout
+    assert "Unsupported" in result.stdout
+    assert run_cli("blueprint", "export", out, "-o", tmp_path / "nav2.rbl").returncode == 0
+    assert "/scan" in topics.read_text()
