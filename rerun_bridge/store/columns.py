@@ -124,8 +124,9 @@ def to_instances(value: pa.Array | pa.ChunkedArray | Batch) -> pa.Array:
     numpy: the first axis counts instances; ``(N, 3)`` becomes ``fixed_size_list<float32>[3]`` as in
     Rerun's ``Position3D`` (more axes nest further), ``(N,)`` a primitive array, a 0-d array one instance.
     Lists: ``str`` -> ``string``; ``bytes`` (or 1-D ``uint8`` arrays) -> blobs, ``list<uint8>`` like
-    Rerun's ``Blob``; numbers and equal-shape vectors go through numpy; anything else through
-    ``pyarrow.array`` (dicts become structs).
+    Rerun's ``Blob``; Rerun component objects (``rr.components.ImageFormat``) through their own batch
+    class; numbers and equal-shape vectors go through numpy; anything else through ``pyarrow.array``
+    (dicts become structs).
     """
     if isinstance(value, pa.Array):
         return value
@@ -167,6 +168,13 @@ def _sequence_to_arrow(batch: Sequence[Any]) -> pa.Array:
         return pa.array(batch, type=pa.string())
     if all(_is_blob(item) for item in batch):
         return _blobs_to_arrow([bytes(item) for item in batch])
+    rerun_batch_type = _rerun_batch_type(batch)
+    if rerun_batch_type is not None:
+        try:
+            converted: pa.Array = rerun_batch_type(list(batch)).as_arrow_array()
+        except (ValueError, TypeError, pa.ArrowException) as err:
+            raise StoreError(f"cannot convert batch of {type(batch[0]).__name__} to Arrow: {err}") from err
+        return converted
     try:
         as_numpy = np.asarray(batch)
     except ValueError:  # ragged nesting
@@ -177,6 +185,19 @@ def _sequence_to_arrow(batch: Sequence[Any]) -> pa.Array:
         return pa.array(batch)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
         raise StoreError(f"cannot convert batch of {type(batch[0]).__name__} to Arrow: {err}") from err
+
+
+def _rerun_batch_type(batch: Sequence[Any]) -> Any:
+    """The batch class of Rerun component objects (``rr.components.ImageFormat`` -> ``ImageFormatBatch``).
+
+    Found by duck typing (Rerun's ``ComponentMixin`` names its batch class ``_BATCH_TYPE``), so the store
+    does not import rerun; None unless every item is an instance of the same Rerun component class.
+    """
+    item_type = type(batch[0])
+    batch_type = getattr(item_type, "_BATCH_TYPE", None)
+    if batch_type is None or not all(type(item) is item_type for item in batch):
+        return None
+    return batch_type
 
 
 def _is_blob(item: object) -> bool:
