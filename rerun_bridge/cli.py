@@ -282,13 +282,21 @@ def build_parser() -> argparse.ArgumentParser:
     receive_cmd.add_argument("--duration", type=float, help="stop after this many seconds")
     receive_cmd.set_defaults(func=cmd_receive)
 
-    # Parsed by rerun_bridge.node; listed here so that --help shows it.
+    # Parsed by rerun_bridge.viewer.app and rerun_bridge.node; listed here so that --help shows them.
+    sub.add_parser(
+        "view", help="open the embedded viewer on .rrd files or bags (see `rerun-bridge view --help`)"
+    )
     sub.add_parser("run", help="run the live ROS 2 bridge node (see `rerun-bridge run --help`)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["view"]:
+        # The viewer parses its own arguments; Qt is imported only there.
+        from rerun_bridge.viewer.app import main as run_viewer
+
+        return run_viewer(args_list[1:])
     if args_list[:1] == ["run"]:
         # The live node parses its own arguments (and ROS's --ros-args); rclpy is imported only there.
         from rerun_bridge.node import main as run_node

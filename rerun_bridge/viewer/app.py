@@ -1,0 +1,150 @@
+"""``rerun-bridge view``: open recordings in the viewer, or render one moment to a PNG and exit.
+
+``--screenshot`` renders the window at ``--time`` (seconds from the start of ``--timeline``) at
+1280x720 and writes a PNG: the window is grabbed as widgets, and each OpenGL view's own framebuffer
+(which holds what GL really drew, text included) is painted over its place. It needs a display: run
+headless under Xvfb (``xvfb-run -a -s "-screen 0 1920x1080x24"``); Qt's offscreen platform has no GL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from PyQt6 import QtCore, QtGui, QtOpenGLWidgets, QtWidgets
+
+from rerun_bridge.errors import BridgeError
+from rerun_bridge.viewer.blueprint_layout import load_blueprint_layout
+from rerun_bridge.viewer.layout import LayoutSpec
+from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.window import ViewerWindow
+
+DEFAULT_SIZE: Final = (1280, 720)
+_SETTLE_ROUNDS: Final = 5
+
+
+def ensure_application() -> QtWidgets.QApplication:
+    """The running QApplication, or a new one with shared GL contexts (set before it exists)."""
+    existing = QtWidgets.QApplication.instance()
+    if isinstance(existing, QtWidgets.QApplication):
+        return existing
+    QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    return QtWidgets.QApplication(sys.argv[:1])
+
+
+def render_window(window: ViewerWindow) -> QtGui.QImage:
+    """The window as an image, with every GL view's framebuffer composited at its position."""
+    application = QtWidgets.QApplication.instance()
+    for _ in range(_SETTLE_ROUNDS):
+        if application is not None:
+            application.processEvents()
+    picture = window.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    painter = QtGui.QPainter(picture)
+    try:
+        for view in window.views:
+            for widget in view.gl_widgets():
+                if not widget.isVisible() or not isinstance(widget, QtOpenGLWidgets.QOpenGLWidget):
+                    continue
+                frame = widget.grabFramebuffer()
+                position = widget.mapTo(window, QtCore.QPoint(0, 0))
+                painter.drawImage(QtCore.QRect(position, widget.size()), frame)
+    finally:
+        painter.end()
+    return picture
+
+
+def run_viewer(
+    paths: Sequence[str | Path],
+    timeline: str | None = None,
+    time_s: float | None = None,
+    screenshot: str | Path | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    blueprint: str | Path | None = None,
+) -> int:
+    """Open ``paths`` in a viewer window; with ``screenshot``, write that PNG and return instead.
+
+    ``blueprint``: a shipped blueprint's name or a YAML file; without one, a layout from the data.
+    """
+    application = ensure_application()
+    layout: LayoutSpec | None = None
+    blueprint_timeline: str | None = None
+    if blueprint is not None:
+        try:
+            from_blueprint = load_blueprint_layout(blueprint)
+        except BridgeError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        layout, blueprint_timeline = from_blueprint.layout, from_blueprint.timeline
+        for note in from_blueprint.notes:
+            print(f"note: {note}", file=sys.stderr)
+    try:
+        loaded = load_files(paths)
+    except BridgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if timeline is None and blueprint_timeline is not None:
+        if blueprint_timeline in loaded.store.timelines():
+            timeline = blueprint_timeline
+        else:
+            print(f"note: the blueprint's timeline {blueprint_timeline!r} has no data here", file=sys.stderr)
+    names = ", ".join(Path(path).name for path in paths)
+    window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}")
+    window.resize(*size)
+    if timeline is not None:
+        if timeline not in loaded.store.timelines():
+            known = ", ".join(loaded.store.timelines()) or "none"
+            print(f"error: no timeline {timeline!r} in the data (known: {known})", file=sys.stderr)
+            return 2
+        window.time_panel.set_timeline(timeline)
+    if time_s is not None:
+        window.time_panel.seek_offset(time_s)
+    window.show()
+    if screenshot is None:
+        return application.exec()
+    image = render_window(window)
+    output = Path(screenshot)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    saved = image.save(str(output), "PNG")
+    window.close()
+    if not saved:
+        print(f"error: cannot write {output}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rerun-bridge view", description="Show recordings in the viewer.")
+    parser.add_argument("files", nargs="*", metavar="FILE", help=".rrd files and rosbag2 recordings")
+    parser.add_argument("--timeline", help="timeline to show (default: ros_time, else log_time)")
+    parser.add_argument(
+        "--time", type=float, metavar="SECONDS", help="seconds from the start of the timeline"
+    )
+    parser.add_argument("--screenshot", metavar="PNG", help="render that moment at 1280x720 to PNG and exit")
+    parser.add_argument(
+        "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``view`` command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if not args.files:
+        print("error: give at least one .rrd file or recording to view", file=sys.stderr)
+        return 2
+    return run_viewer(
+        args.files,
+        timeline=args.timeline,
+        time_s=args.time,
+        screenshot=args.screenshot,
+        blueprint=args.blueprint,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

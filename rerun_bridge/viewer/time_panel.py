@@ -1,0 +1,246 @@
+"""The time panel: one timeline, one current time, and the controls that move it.
+
+The panel owns the current time (int: ns on timestamp and duration timelines, plain values on sequence
+timelines) and announces every change with :attr:`TimePanel.time_changed` ``(timeline, time)``. Controls:
+the timeline selector, play / pause, playback speed, loop, a slider that scrubs, and step buttons.
+
+Offsets from the start of a timeline are "seconds" as the ``--time`` option reads them: seconds on
+timestamp and duration timelines, plain steps on sequence timelines.
+"""
+
+from __future__ import annotations
+
+import time as wall_clock
+from typing import Final
+
+import pyarrow as pa
+from PyQt6 import QtCore, QtWidgets
+
+from rerun_bridge.store.chunk_store import ChunkStore
+
+NANOS_PER_SECOND: Final = 1_000_000_000
+SLIDER_STEPS: Final = 10_000
+PLAYBACK_INTERVAL_MS: Final = 33
+SPEEDS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)
+_PREFERRED_TIMELINES: Final = ("ros_time", "log_time")
+
+
+def timeline_is_time(store: ChunkStore, timeline: str) -> bool:
+    """Whether a timeline holds nanoseconds (timestamp / duration) rather than sequence numbers."""
+    for entity in store.entities():
+        bounds = store.time_range(timeline, entity)
+        if bounds is None:
+            continue
+        data_type = store.range(entity, timeline, bounds[0], bounds[0]).schema.field(timeline).type
+        return bool(pa.types.is_timestamp(data_type) or pa.types.is_duration(data_type))
+    return False
+
+
+def default_timeline(timelines: list[str]) -> str | None:
+    """``ros_time``, else ``log_time``, else the first one."""
+    for name in _PREFERRED_TIMELINES:
+        if name in timelines:
+            return name
+    return timelines[0] if timelines else None
+
+
+def _tool_button(text: str, tip: str) -> QtWidgets.QToolButton:
+    button = QtWidgets.QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    return button
+
+
+class TimePanel(QtWidgets.QWidget):
+    """Timeline selector, playback and scrubbing; emits the current time."""
+
+    #: ``(timeline, time)`` whenever either changes.
+    time_changed = QtCore.pyqtSignal(str, object)
+
+    def __init__(self, store: ChunkStore, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._timeline: str | None = None
+        self._start = 0
+        self._end = 0
+        self._time = 0
+        self._is_time = True
+        self._last_tick = 0.0
+
+        self.timeline_box = QtWidgets.QComboBox()
+        self.timeline_box.setToolTip("Timeline")
+        self.step_back_button = _tool_button("◀|", "Step back")
+        self.play_button = _tool_button("▶", "Play / pause")
+        self.play_button.setCheckable(True)
+        self.step_forward_button = _tool_button("|▶", "Step forward")
+        self.speed_box = QtWidgets.QComboBox()
+        for speed in SPEEDS:
+            self.speed_box.addItem(f"{speed:g}x", speed)
+        self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_box.setToolTip("Playback speed")
+        self.loop_box = QtWidgets.QCheckBox("loop")
+        self.loop_box.setChecked(True)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.time_label = QtWidgets.QLabel()
+        self.time_label.setMinimumWidth(150)
+
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        for widget in (
+            self.timeline_box,
+            self.step_back_button,
+            self.play_button,
+            self.step_forward_button,
+            self.speed_box,
+            self.loop_box,
+        ):
+            layout.addWidget(widget)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.time_label)
+
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(PLAYBACK_INTERVAL_MS)
+        self._timer.timeout.connect(self._advance)
+        self.timeline_box.currentTextChanged.connect(self._on_timeline_chosen)
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.step_back_button.clicked.connect(lambda: self.step(-1))
+        self.step_forward_button.clicked.connect(lambda: self.step(1))
+        self.slider.valueChanged.connect(self._on_slider_moved)
+        self.reload()
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    @property
+    def timeline(self) -> str | None:
+        return self._timeline
+
+    @property
+    def current_time(self) -> int:
+        return self._time
+
+    @property
+    def time_range(self) -> tuple[int, int]:
+        return self._start, self._end
+
+    @property
+    def is_playing(self) -> bool:
+        return self._timer.isActive()
+
+    @property
+    def step_size(self) -> int:
+        """One step: 1/100 of the timeline (at least 1 ms on time timelines, 1 on sequences)."""
+        minimum = NANOS_PER_SECOND // 1000 if self._is_time else 1
+        return max(minimum, (self._end - self._start) // 100)
+
+    def reload(self) -> None:
+        """Read the store's timelines again (new files or live data); keeps the chosen one if it exists."""
+        timelines = self.store.timelines()
+        chosen = self._timeline if self._timeline in timelines else default_timeline(timelines)
+        self.timeline_box.blockSignals(True)
+        self.timeline_box.clear()
+        self.timeline_box.addItems(timelines)
+        self.timeline_box.blockSignals(False)
+        if chosen is not None:
+            self.set_timeline(chosen, keep_time=chosen == self._timeline)
+
+    def set_timeline(self, timeline: str, keep_time: bool = False) -> None:
+        """Switch timelines; the time goes to the timeline's start unless ``keep_time``."""
+        bounds = self.store.time_range(timeline)
+        if bounds is None:
+            raise ValueError(
+                f"timeline {timeline!r} has no data (known: {', '.join(self.store.timelines())})"
+            )
+        self._timeline = timeline
+        self._start, self._end = bounds
+        self._is_time = timeline_is_time(self.store, timeline)
+        self.timeline_box.blockSignals(True)
+        self.timeline_box.setCurrentText(timeline)
+        self.timeline_box.blockSignals(False)
+        self.set_time(self._time if keep_time else self._start, force=True)
+
+    def set_time(self, time: int, force: bool = False) -> None:
+        """Move to ``time`` (clamped to the timeline) and announce it."""
+        if self._timeline is None:
+            return
+        clamped = min(max(int(time), self._start), self._end)
+        if clamped == self._time and not force:
+            return
+        self._time = clamped
+        self._sync_slider()
+        self.time_label.setText(self.format_offset(clamped))
+        self.time_changed.emit(self._timeline, clamped)
+
+    def seek_offset(self, offset: float) -> None:
+        """Move to ``offset`` after the timeline's start: seconds (or steps on a sequence timeline)."""
+        scale = NANOS_PER_SECOND if self._is_time else 1
+        self.set_time(self._start + round(offset * scale))
+
+    def offset_of(self, time: int) -> float:
+        """``time`` as seconds (or steps) after the timeline's start."""
+        return (time - self._start) / (NANOS_PER_SECOND if self._is_time else 1)
+
+    def format_offset(self, time: int) -> str:
+        total = self.offset_of(self._end)
+        if self._is_time:
+            return f"{self.offset_of(time):.3f} s / {total:.3f} s"
+        return f"{time} ({self.offset_of(time):g} / {total:g})"
+
+    def step(self, steps: int) -> None:
+        """Move by whole steps (negative: back)."""
+        self.set_time(self._time + steps * self.step_size)
+
+    # -- playback ------------------------------------------------------------------------------------
+
+    def play(self) -> None:
+        self.play_button.setChecked(True)
+
+    def pause(self) -> None:
+        self.play_button.setChecked(False)
+
+    @property
+    def speed(self) -> float:
+        value = self.speed_box.currentData()
+        return float(value) if value is not None else 1.0
+
+    def _on_play_toggled(self, playing: bool) -> None:
+        self.play_button.setText("⏸" if playing else "▶")
+        if playing:
+            if self._time >= self._end:
+                self.set_time(self._start)
+            self._last_tick = wall_clock.monotonic()
+            self._timer.start()
+        else:
+            self._timer.stop()
+
+    def _advance(self) -> None:
+        now = wall_clock.monotonic()
+        elapsed, self._last_tick = now - self._last_tick, now
+        # Sequence timelines play at 30 steps per second of wall time.
+        rate = NANOS_PER_SECOND if self._is_time else 30
+        target = self._time + max(1, round(elapsed * self.speed * rate))
+        if target > self._end:
+            if self.loop_box.isChecked():
+                target = self._start
+            else:
+                self.set_time(self._end)
+                self.pause()
+                return
+        self.set_time(target)
+
+    # -- widgets -------------------------------------------------------------------------------------
+
+    def _on_timeline_chosen(self, timeline: str) -> None:
+        if timeline and timeline != self._timeline:
+            self.set_timeline(timeline)
+
+    def _on_slider_moved(self, position: int) -> None:
+        span = self._end - self._start
+        self.set_time(self._start + round(span * position / SLIDER_STEPS))
+
+    def _sync_slider(self) -> None:
+        span = self._end - self._start
+        position = 0 if span <= 0 else round(SLIDER_STEPS * (self._time - self._start) / span)
+        self.slider.blockSignals(True)
+        self.slider.setValue(position)
+        self.slider.blockSignals(False)

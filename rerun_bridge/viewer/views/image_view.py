@@ -1,0 +1,287 @@
+"""The 2D image view: colour, depth, segmentation and encoded images, with Points2D overlays.
+
+Every image entity the view selects is drawn by its own pyqtgraph ``ImageItem`` (row-major, Y down, as
+camera images are stored), later entity paths on top; ``Points2D`` entities are drawn over them in pixel
+coordinates. Depth images use a colormap over a range (the entity's ``DepthImage:colormap`` /
+``depth_range``, else the view's ``colormap`` / ``depth_range`` settings, else turbo over 0..farthest).
+
+Settings: ``colormap`` (a name: turbo, viridis, inferno, magma, plasma, grayscale), ``depth_range``
+(two numbers, raw depth units) or ``depth_range_m`` (metres, scaled by the entity's ``DepthImage:meter``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyqtgraph as pg
+from PyQt6 import QtWidgets
+
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.component_values import (
+    blob,
+    colors_rgba,
+    entity_color,
+    floats,
+    image_format,
+    vectors,
+)
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.image_decode import (
+    DisplayImage,
+    ImageDecodeError,
+    decode_encoded,
+    decode_image,
+    depth_levels,
+    typed_pixels,
+)
+
+#: Component that marks an image entity, and the kind of image it is.
+IMAGE_COMPONENTS: Final = {
+    "Image:buffer": "color",
+    "DepthImage:buffer": "depth",
+    "SegmentationImage:buffer": "segmentation",
+    "EncodedImage:blob": "encoded",
+}
+#: Rerun's ``Colormap`` enum values by name.
+_COLORMAPS: Final = {1: "grayscale", 2: "inferno", 3: "magma", 4: "plasma", 5: "turbo", 6: "viridis"}
+_DEFAULT_COLORMAP: Final = "turbo"
+_POINT_SIZE_PX: Final = 6.0
+
+
+class _ImageLayer(NamedTuple):
+    entity: str
+    kind: str
+    item: pg.ImageItem
+
+
+class ImageView(ViewBase):
+    """Images (and their 2D overlays) of the selected entities at the current time."""
+
+    kind = "spatial2d"
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        transforms: SceneTransforms,
+        origin: str = "/",
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        settings: Mapping[str, Any] | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(store, transforms, origin, include, exclude, settings, parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("k")
+        self.viewbox: pg.ViewBox = self.graphics.addViewBox()
+        self.viewbox.setAspectLocked(True)
+        self.viewbox.invertY(True)
+        self.note = QtWidgets.QLabel()
+        self.note.setVisible(False)
+        self.note.setStyleSheet("color: #d08770;")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.note)
+        self._layers: dict[str, _ImageLayer] = {}
+        self._overlays: dict[str, pg.ScatterPlotItem] = {}
+        self._decoded_keys: dict[str, tuple[int, int, int]] = {}
+        self._shown_size: tuple[int, int] | None = None
+
+    # -- data ----------------------------------------------------------------------------------------
+
+    def image_entities(self) -> list[tuple[str, str]]:
+        """``(entity, kind)`` of every image entity shown, in drawing order."""
+        found: dict[str, str] = {}
+        for component, kind in IMAGE_COMPONENTS.items():
+            for entity in self.entities_with(component):
+                found.setdefault(entity, kind)
+        return sorted(found.items())
+
+    def update_data(self, timeline: str, time: int) -> None:
+        problems: list[str] = []
+        shown: set[str] = set()
+        for entity, kind in self.image_entities():
+            shown.add(entity)
+            layer = self._layer(entity, kind)
+            values = self.store.latest_at(entity, timeline, time)
+            try:
+                self._show_image(layer, values)
+            except ImageDecodeError as err:
+                layer.item.setVisible(False)
+                problems.append(f"{entity}: {err}")
+        for entity in list(self._layers):
+            if entity not in shown:
+                self.viewbox.removeItem(self._layers.pop(entity).item)
+                self._decoded_keys.pop(entity, None)
+        self._update_overlays(timeline, time)
+        self.note.setText("\n".join(problems))
+        self.note.setVisible(bool(problems))
+
+    def image_item(self, entity: str) -> pg.ImageItem | None:
+        """The item drawing an entity's image."""
+        layer = self._layers.get(entity)
+        return None if layer is None else layer.item
+
+    def current_image(self, entity: str) -> npt.NDArray[Any] | None:
+        """The pixels an entity's image item holds now (tests read them)."""
+        layer = self._layers.get(entity)
+        if layer is None or not layer.item.isVisible():
+            return None
+        image: npt.NDArray[Any] | None = layer.item.image
+        return image
+
+    def _layer(self, entity: str, kind: str) -> _ImageLayer:
+        layer = self._layers.get(entity)
+        if layer is None:
+            item = pg.ImageItem(axisOrder="row-major")
+            item.setZValue(len(self._layers))
+            self.viewbox.addItem(item)
+            layer = self._layers[entity] = _ImageLayer(entity, kind, item)
+        return layer
+
+    def _show_image(self, layer: _ImageLayer, values: dict[str, pa.Array]) -> None:
+        data_column = "EncodedImage:blob" if layer.kind == "encoded" else _archetype(layer.kind) + ":buffer"
+        data = values.get(data_column)
+        buffer = blob(data)
+        if data is None or buffer is None:
+            layer.item.setVisible(False)
+            self._decoded_keys.pop(layer.entity, None)
+            return
+        key = _buffer_key(data)
+        if key == self._decoded_keys.get(layer.entity) and layer.item.isVisible():
+            return  # the same row as shown: nothing to decode
+        if layer.kind == "encoded":
+            display = decode_encoded(buffer)
+            layer.item.setLookupTable(None)
+        else:
+            image_format_values = values.get(_archetype(layer.kind) + ":format")
+            fmt = image_format(image_format_values)
+            if fmt is None:
+                raise ImageDecodeError("no ImageFormat logged with the buffer")
+            display = self._decode_typed(layer, buffer, fmt, values)
+        layer.item.setImage(display.pixels, autoLevels=False, levels=display.levels)
+        layer.item.setVisible(True)
+        self._decoded_keys[layer.entity] = key
+        height, width = display.pixels.shape[:2]
+        if self._shown_size != (width, height):
+            self._shown_size = (width, height)
+            self.viewbox.setRange(xRange=(0, width), yRange=(0, height), padding=0.0)
+
+    def _decode_typed(
+        self, layer: _ImageLayer, buffer: npt.NDArray[np.uint8], fmt: Any, values: dict[str, pa.Array]
+    ) -> DisplayImage:
+        if layer.kind == "color":
+            layer.item.setLookupTable(None)
+            return decode_image(buffer, fmt)
+        pixels = typed_pixels(buffer, fmt)
+        if layer.kind == "segmentation":
+            highest = int(pixels.max()) if pixels.size else 0
+            layer.item.setLookupTable(_class_colors(highest + 1))
+            return DisplayImage(pixels, (0.0, float(max(highest, 1))))
+        colormap = _colormap_name(values.get("DepthImage:colormap"), self.settings.get("colormap"))
+        layer.item.setLookupTable(_lookup_table(colormap))
+        logged_range = vectors(values.get("DepthImage:depth_range"), 2)
+        raw_setting = self.settings.get("depth_range")
+        metres_setting = self.settings.get("depth_range_m")
+        depth_range: tuple[float, float] | None = None
+        if len(logged_range):
+            depth_range = (float(logged_range[0, 0]), float(logged_range[0, 1]))
+        elif raw_setting is not None:
+            depth_range = (float(raw_setting[0]), float(raw_setting[1]))
+        elif metres_setting is not None:
+            # Rerun's default scale: integer depth in millimetres, float depth in metres.
+            logged_meter = floats(values.get("DepthImage:meter"))
+            meter = (
+                float(logged_meter[0])
+                if len(logged_meter)
+                else (1000.0 if pixels.dtype.kind in "iu" else 1.0)
+            )
+            depth_range = (float(metres_setting[0]) * meter, float(metres_setting[1]) * meter)
+        return DisplayImage(pixels, depth_levels(pixels, depth_range))
+
+    def _update_overlays(self, timeline: str, time: int) -> None:
+        entities = self.entities_with("Points2D:positions")
+        for entity in list(self._overlays):
+            if entity not in entities:
+                self.viewbox.removeItem(self._overlays.pop(entity))
+        for entity in entities:
+            values = self.store.latest_at(entity, timeline, time)
+            positions = vectors(values.get("Points2D:positions"), 2)
+            item = self._overlays.get(entity)
+            if item is None:
+                item = self._overlays[entity] = pg.ScatterPlotItem(pxMode=True)
+                item.setZValue(1000)
+                self.viewbox.addItem(item)
+            colors = colors_rgba(values.get("Points2D:colors"), len(positions))
+            if colors is None:
+                colors = np.tile(np.array(entity_color(entity), dtype=np.float32), (len(positions), 1))
+            radii = floats(values.get("Points2D:radii"))
+            sizes = 2 * np.abs(radii[0]) if len(radii) else _POINT_SIZE_PX
+            brushes = [pg.mkBrush(*(255 * color).astype(int)) for color in colors]
+            item.setData(pos=positions, brush=brushes, size=sizes, pen=None)
+
+
+def _archetype(kind: str) -> str:
+    return {"color": "Image", "depth": "DepthImage", "segmentation": "SegmentationImage"}[kind]
+
+
+def _buffer_key(data: pa.Array) -> tuple[int, int, int]:
+    """Identifies the stored row a blob comes from, so an unchanged image is not decoded again."""
+    values = data[0].values
+    address = values.buffers()[1].address if values.buffers()[1] is not None else 0
+    return address, values.offset, len(values)
+
+
+def _colormap_name(logged: pa.Array | None, setting: object) -> str:
+    if logged is not None and len(logged):
+        name = _COLORMAPS.get(int(logged[0].as_py() or 0))
+        if name is not None:
+            return name
+    if isinstance(setting, str):
+        return setting.lower()
+    return _DEFAULT_COLORMAP
+
+
+def _lookup_table(name: str) -> npt.NDArray[np.uint8]:
+    if name == "grayscale":
+        ramp = np.arange(256, dtype=np.uint8)
+        return np.stack([ramp, ramp, ramp], axis=1)
+    try:
+        colormap = pg.colormap.get(name)
+    except (FileNotFoundError, KeyError, ValueError):
+        colormap = pg.colormap.get(_DEFAULT_COLORMAP)
+    table: npt.NDArray[np.uint8] = colormap.getLookupTable(nPts=256, alpha=False)
+    return table
+
+
+def _class_colors(count: int) -> npt.NDArray[np.uint8]:
+    """Distinct colours per class id (golden-ratio hues); class 0 is transparent-looking black."""
+    ids = np.arange(max(count, 2))
+    hue = (ids * 0.618033988749895) % 1.0
+    sector = (hue * 6).astype(int)
+    fraction = hue * 6 - sector
+    rising, falling = fraction, 1 - fraction
+    ones, zeros = np.ones_like(hue), np.zeros_like(hue)
+    table = np.select(
+        [sector[:, None] == index for index in range(6)],
+        [
+            np.stack(channels, axis=1)
+            for channels in (
+                (ones, rising, zeros),
+                (falling, ones, zeros),
+                (zeros, ones, rising),
+                (zeros, falling, ones),
+                (rising, zeros, ones),
+                (ones, zeros, falling),
+            )
+        ],
+    )
+    colors = (table * 220 + 35).astype(np.uint8)
+    colors[0] = 0
+    return colors

@@ -1,0 +1,274 @@
+"""The 3D view: points, line strips and TF frames in one fixed frame, drawn with OpenGL (pyqtgraph).
+
+Each entity is placed by its ``CoordinateFrame:frame`` through the TF tree at the current time (see
+:class:`~rerun_bridge.viewer.transforms.SceneTransforms`); an entity without a frame is drawn in the
+fixed frame as it is. Entities whose frame cannot be reached are skipped and named in the note under the
+scene. Clouds larger than ``max_points`` are decimated for display (every k-th point) and the note says
+so: the view never drops points silently.
+
+Settings: ``fixed_frame`` (default: ``map`` / ``world`` / ``odom`` or another TF root), ``max_points``
+(per entity, default 500 000), ``grid`` (bool), ``frames`` (draw TF frames, bool), ``axis_length``
+(metres), ``point_radius`` (for points without radii: metres, or UI points when negative), ``point_size``
+(pixels, when there is no radius at all), ``background`` (r, g, b 0-255), and the camera: ``camera_center``
+(x, y, z), ``camera_distance``, ``camera_azimuth``, ``camera_elevation`` (degrees), ``camera_fov``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyqtgraph.opengl as gl
+from PyQt6 import QtGui, QtWidgets
+
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.tf.buffer import Transform
+from rerun_bridge.viewer.component_values import colors_rgba, entity_color, first_string, floats, vectors
+from rerun_bridge.viewer.transforms import COORDINATE_FRAME, SceneTransforms
+from rerun_bridge.viewer.views.base import ViewBase
+
+POSITIONS: Final = "Points3D:positions"
+STRIPS: Final = "LineStrips3D:strips"
+DEFAULT_MAX_POINTS: Final = 500_000
+_DEFAULT_POINT_SIZE_PX: Final = 3.0
+_AXIS_COLORS: Final = np.array(
+    [[1, 0, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=np.float32
+)
+_BACKGROUND: Final = (24, 26, 31)
+
+
+class Spatial3DView(ViewBase):
+    """Points3D, LineStrips3D and TF frames of the selected entities, in the fixed frame."""
+
+    kind = "spatial3d"
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        transforms: SceneTransforms,
+        origin: str = "/",
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        settings: Mapping[str, Any] | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(store, transforms, origin, include, exclude, settings, parent)
+        self.gl_view = gl.GLViewWidget()
+        self.gl_view.setBackgroundColor(tuple(self.settings.get("background") or _BACKGROUND))
+        self.note = QtWidgets.QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #d08770;")
+        self.note.setVisible(False)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.gl_view, 1)
+        layout.addWidget(self.note)
+        self.max_points = int(self.settings.get("max_points", DEFAULT_MAX_POINTS))
+        self.grid = gl.GLGridItem()
+        self.grid.setSize(20, 20)
+        self.grid.setSpacing(1, 1)
+        self.grid.setVisible(bool(self.settings.get("grid", True)))
+        self.gl_view.addItem(self.grid)
+        self.frame_axes = gl.GLLinePlotItem(mode="lines", width=2, antialias=False)
+        self.frame_axes.setVisible(bool(self.settings.get("frames", True)))
+        self.gl_view.addItem(self.frame_axes)
+        self.points: dict[str, gl.GLScatterPlotItem] = {}
+        self.strips: dict[str, gl.GLLinePlotItem] = {}
+        self.frame_labels: dict[str, gl.GLTextItem] = {}
+        self.notes: list[str] = []
+        self.apply_camera_settings()
+
+    # -- camera --------------------------------------------------------------------------------------
+
+    def apply_camera_settings(self) -> None:
+        center = self.settings.get("camera_center", (0.0, 0.0, 0.0))
+        self.gl_view.setCameraParams(fov=float(self.settings.get("camera_fov", 60.0)))
+        self.gl_view.setCameraPosition(
+            pos=QtGui.QVector3D(*(float(value) for value in center)),
+            distance=float(self.settings.get("camera_distance", 12.0)),
+            elevation=float(self.settings.get("camera_elevation", 35.0)),
+            azimuth=float(self.settings.get("camera_azimuth", -120.0)),
+        )
+
+    def fixed_frame(self, timeline: str) -> str | None:
+        setting = self.settings.get("fixed_frame")
+        if isinstance(setting, str) and setting:
+            return setting
+        return self.transforms.default_fixed_frame(timeline)
+
+    def gl_widgets(self) -> list[QtWidgets.QWidget]:
+        return [self.gl_view]
+
+    # -- data ----------------------------------------------------------------------------------------
+
+    def update_data(self, timeline: str, time: int) -> None:
+        self.notes = []
+        fixed = self.fixed_frame(timeline)
+        known_frames = self.transforms.frames(timeline)
+        if fixed is not None and known_frames and fixed not in known_frames:
+            roots = ", ".join(self.transforms.buffer(timeline).roots())
+            self.notes.append(f"fixed frame {fixed!r} is not in the TF tree (roots: {roots})")
+        self._update_points(timeline, time, fixed)
+        self._update_strips(timeline, time, fixed)
+        self._update_frames(timeline, time, fixed)
+        self.note.setText("\n".join(self.notes))
+        self.note.setVisible(bool(self.notes))
+        self.gl_view.update()
+
+    def _placement(
+        self, entity: str, values: dict[str, pa.Array], timeline: str, time: int, fixed: str | None
+    ) -> Transform | None:
+        """How the entity's own frame sits in the fixed frame; None (and a note) when unknown."""
+        frame = first_string(values.get(COORDINATE_FRAME))
+        if frame is None or fixed is None:
+            return Transform.identity()
+        placement = self.transforms.transform(timeline, fixed, frame, time)
+        if placement is None:
+            self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
+        return placement
+
+    def _update_points(self, timeline: str, time: int, fixed: str | None) -> None:
+        entities = self.entities_with(POSITIONS)
+        _remove_missing(self.gl_view, self.points, entities)
+        for entity in entities:
+            values = self.store.latest_at(entity, timeline, time)
+            positions = vectors(values.get(POSITIONS), 3)
+            placement = self._placement(entity, values, timeline, time, fixed) if len(positions) else None
+            item = self.points.get(entity)
+            if placement is None:
+                if item is not None:
+                    item.setVisible(False)
+                continue
+            colors = colors_rgba(values.get("Points3D:colors"), len(positions))
+            radii = floats(values.get("Points3D:radii"))
+            stride = max(1, math.ceil(len(positions) / self.max_points)) if self.max_points > 0 else 1
+            if stride > 1:
+                shown = (len(positions) + stride - 1) // stride
+                self.notes.append(
+                    f"{entity}: showing {shown:,} of {len(positions):,} points "
+                    f"(1 in {stride}, max_points {self.max_points:,})"
+                )
+                positions = positions[::stride]
+                colors = colors[::stride] if colors is not None else None
+                radii = radii[::stride] if len(radii) > 1 else radii
+            placed = _apply(placement, positions)
+            color: Any = colors if colors is not None else entity_color(entity)
+            size, px_mode = self._point_sizes(radii, len(placed))
+            if item is None:
+                item = self.points[entity] = gl.GLScatterPlotItem()
+                item.setGLOptions("opaque")
+                self.gl_view.addItem(item)
+            item.setData(pos=placed, color=color, size=size, pxMode=px_mode)
+            item.setVisible(True)
+
+    def _point_sizes(self, radii: npt.NDArray[np.float32], count: int) -> tuple[Any, bool]:
+        """Diameters: positive radii are scene units (metres), negative ones UI points, as in Rerun."""
+        default_radius = self.settings.get("point_radius")
+        if len(radii) == 0 and default_radius is not None:
+            radii = np.array([float(default_radius)], dtype=np.float32)
+        if len(radii) == 0:
+            return float(self.settings.get("point_size", _DEFAULT_POINT_SIZE_PX)), True
+        scene_units = bool(np.all(radii >= 0))
+        diameters = 2.0 * np.abs(radii.astype(np.float32))
+        if len(diameters) == 1:
+            return float(diameters[0]), not scene_units
+        if len(diameters) < count:
+            diameters = np.concatenate([diameters, np.repeat(diameters[-1:], count - len(diameters))])
+        return diameters[:count], not scene_units
+
+    def _update_strips(self, timeline: str, time: int, fixed: str | None) -> None:
+        entities = self.entities_with(STRIPS)
+        _remove_missing(self.gl_view, self.strips, entities)
+        for entity in entities:
+            values = self.store.latest_at(entity, timeline, time)
+            strips = values.get(STRIPS)
+            placement = self._placement(entity, values, timeline, time, fixed) if strips is not None else None
+            item = self.strips.get(entity)
+            if placement is None or strips is None:
+                if item is not None:
+                    item.setVisible(False)
+                continue
+            segments, segment_colors = _strip_segments(
+                strips, colors_rgba(values.get("LineStrips3D:colors"), len(strips))
+            )
+            if item is None:
+                item = self.strips[entity] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
+                self.gl_view.addItem(item)
+            color: Any = segment_colors if segment_colors is not None else entity_color(entity)
+            item.setData(pos=_apply(placement, segments), color=color)
+            item.setVisible(len(segments) > 0)
+
+    def _update_frames(self, timeline: str, time: int, fixed: str | None) -> None:
+        show = bool(self.settings.get("frames", True)) and fixed is not None
+        frames = self.transforms.frames(timeline) if show and fixed is not None else []
+        length = float(self.settings.get("axis_length", 0.3))
+        axes = np.array(
+            [[0, 0, 0], [length, 0, 0], [0, 0, 0], [0, length, 0], [0, 0, 0], [0, 0, length]],
+            dtype=np.float64,
+        )
+        vertices: list[npt.NDArray[np.float32]] = []
+        placed_frames: dict[str, npt.NDArray[np.float32]] = {}
+        for frame in frames:
+            placement = self.transforms.transform(timeline, fixed, frame, time) if fixed is not None else None
+            if placement is None:
+                continue
+            vertex = _apply(placement, axes)
+            vertices.append(vertex)
+            placed_frames[frame] = vertex[0]
+        if vertices:
+            self.frame_axes.setData(pos=np.vstack(vertices), color=np.tile(_AXIS_COLORS, (len(vertices), 1)))
+        self.frame_axes.setVisible(bool(vertices))
+        for frame in list(self.frame_labels):
+            if frame not in placed_frames:
+                self.gl_view.removeItem(self.frame_labels.pop(frame))
+        for frame, origin in placed_frames.items():
+            label = self.frame_labels.get(frame)
+            if label is None:
+                label = self.frame_labels[frame] = gl.GLTextItem(text=frame, color=(220, 220, 220, 255))
+                label.setData(font=QtGui.QFont("Sans", 8))
+                self.gl_view.addItem(label)
+            label.setData(pos=origin)
+
+
+def _apply(placement: Transform, points: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    if len(points) == 0:
+        return np.zeros((0, 3), dtype=np.float32)
+    if np.array_equal(placement.rotation, (0.0, 0.0, 0.0, 1.0)) and not placement.translation.any():
+        return np.ascontiguousarray(points, dtype=np.float32)
+    return placement.apply(points).astype(np.float32)
+
+
+def _strip_segments(
+    strips: pa.Array, colors: npt.NDArray[np.float32] | None
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
+    """Strips (each a list of points) as line segment vertex pairs, with per-vertex colours."""
+    segment_list: list[npt.NDArray[np.float32]] = []
+    color_list: list[npt.NDArray[np.float32]] = []
+    for index in range(len(strips)):
+        scalar = strips[index]
+        if not scalar.is_valid:
+            continue
+        points = vectors(scalar.values, 3)
+        if len(points) < 2:
+            continue
+        pairs = np.empty((2 * (len(points) - 1), 3), dtype=np.float32)
+        pairs[0::2] = points[:-1]
+        pairs[1::2] = points[1:]
+        segment_list.append(pairs)
+        if colors is not None:
+            color_list.append(np.repeat(colors[index : index + 1], len(pairs), axis=0))
+    if not segment_list:
+        return np.zeros((0, 3), dtype=np.float32), None
+    segment_colors = np.vstack(color_list) if colors is not None else None
+    return np.vstack(segment_list), segment_colors
+
+
+def _remove_missing(view: gl.GLViewWidget, items: dict[str, Any], keep: Sequence[str]) -> None:
+    for entity in list(items):
+        if entity not in keep:
+            view.removeItem(items.pop(entity))

@@ -1,0 +1,159 @@
+"""The time series view: every ``Scalars`` entity under the origin as lines over the timeline.
+
+Each entity's rows hold one or more scalars; scalar ``i`` of every row makes curve ``i`` of that entity,
+named by the entity's ``SeriesLines:names`` when it has them (else ``entity[i]``). The x axis is the
+time since the timeline's start (seconds, or steps on sequence timelines), the same offset the time
+panel shows; a vertical line marks the current time. Curves downsample (peak) and clip to the visible
+range, so long series stay fast.
+
+Settings: ``legend`` (bool), ``visible_range_s`` (show only that much history before the cursor: seconds,
+or steps on sequence timelines).
+
+Whole series are loaded once per timeline (:meth:`ViewBase.timeline_changed`); moving the time only moves
+the cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyqtgraph as pg
+from PyQt6 import QtWidgets
+
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.store.columns import times_to_int64
+from rerun_bridge.viewer.component_values import strings
+from rerun_bridge.viewer.time_panel import NANOS_PER_SECOND, timeline_is_time
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.base import ViewBase
+
+SCALARS: Final = "Scalars:scalars"
+SERIES_NAMES: Final = "SeriesLines:names"
+_CURSOR_COLOR: Final = (235, 203, 139)
+
+
+class Series(NamedTuple):
+    """One entity's samples: times (N,) and values (N, curves), NaN where a row had fewer scalars."""
+
+    entity: str
+    times: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    names: list[str]
+
+
+def load_series(store: ChunkStore, entity: str, timeline: str) -> Series | None:
+    """Every row of an entity's ``Scalars`` on ``timeline``; None without any."""
+    bounds = store.time_range(timeline, entity)
+    if bounds is None:
+        return None
+    table = store.range(entity, timeline, *bounds)
+    if SCALARS not in table.column_names or table.num_rows == 0:
+        return None
+    table = table.filter(pc.is_valid(table[SCALARS]))
+    if table.num_rows == 0:
+        return None
+    column = table[SCALARS].combine_chunks()
+    times = times_to_int64(table[timeline])
+    values = _scalar_matrix(column)
+    names = strings(store.latest_at(entity, timeline, bounds[1]).get(SERIES_NAMES))
+    curve_names = [
+        names[index] if index < len(names) and names[index] else f"{entity}[{index}]"
+        for index in range(values.shape[1])
+    ]
+    if values.shape[1] == 1 and not names:
+        curve_names = [entity]
+    return Series(entity, times, values, curve_names)
+
+
+def _scalar_matrix(column: pa.Array) -> npt.NDArray[np.float64]:
+    """A list column of scalars as a (rows, widest row) matrix, padded with NaN."""
+    offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
+    lengths = np.diff(offsets)
+    flat = np.asarray(pc.list_flatten(column).to_numpy(zero_copy_only=False), dtype=np.float64)
+    width = int(lengths.max()) if len(lengths) else 0
+    if len(lengths) and bool(np.all(lengths == width)):
+        return flat.reshape(len(lengths), width)
+    matrix = np.full((len(lengths), max(width, 1)), np.nan)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    positions = np.arange(len(flat)) - np.repeat(offsets[:-1] - offsets[0], lengths)
+    matrix[rows, positions] = flat
+    return matrix
+
+
+class TimeSeriesView(ViewBase):
+    """Curves of every scalar entity of the view, with a cursor at the current time."""
+
+    kind = "time_series"
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        transforms: SceneTransforms,
+        origin: str = "/",
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        settings: Mapping[str, Any] | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(store, transforms, origin, include, exclude, settings, parent)
+        self.plot = pg.PlotWidget()
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.legend = self.plot.addLegend(offset=(8, 8))
+        self.legend.setVisible(bool(self.settings.get("legend", True)))
+        self.time_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_CURSOR_COLOR, width=1))
+        self.plot.addItem(self.time_cursor, ignoreBounds=True)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._start = 0
+        self._scale = float(NANOS_PER_SECOND)
+        self._shown_entities: list[str] = []
+
+    def timeline_changed(self, timeline: str) -> None:
+        bounds = self.store.time_range(timeline)
+        self._start = bounds[0] if bounds is not None else 0
+        self._scale = float(NANOS_PER_SECOND) if timeline_is_time(self.store, timeline) else 1.0
+        self.plot.setLabel("bottom", f"{timeline} ({'s' if self._scale > 1 else 'steps'} from start)")
+        self._load_curves(timeline)
+
+    def update_data(self, timeline: str, time: int) -> None:
+        visible = self.entities_with(SCALARS)
+        if visible != self._shown_entities:
+            self._load_curves(timeline)
+        cursor = (time - self._start) / self._scale
+        self.time_cursor.setValue(cursor)
+        visible_range = self.settings.get("visible_range_s")
+        if visible_range is not None:
+            window = float(visible_range)
+            self.plot.setXRange(cursor - window, cursor, padding=0.0)
+
+    def _load_curves(self, timeline: str) -> None:
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)
+        self.curves.clear()
+        self.legend.clear()
+        self._shown_entities = self.entities_with(SCALARS)
+        color_index = 0
+        for entity in self._shown_entities:
+            series = load_series(self.store, entity, timeline)
+            if series is None:
+                continue
+            x = (series.times - self._start).astype(np.float64) / self._scale
+            for index, name in enumerate(series.names):
+                curve = self.plot.plot(
+                    x,
+                    series.values[:, index],
+                    name=name,
+                    pen=pg.mkPen(pg.intColor(color_index, hues=9), width=1),
+                )
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
+                curve.setSkipFiniteCheck(False)
+                self.curves[f"{entity}#{index}"] = curve
+                color_index += 1

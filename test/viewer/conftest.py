@@ -1,0 +1,130 @@
+"""Viewer test fixtures: a small sample recording, a tiny .rrd, and the GUI marker.
+
+GUI tests (``@pytest.mark.gui``) need a real X display with GL (Mesa llvmpipe under Xvfb works; Qt's
+offscreen platform has no usable GL): run them with ``xvfb-run -a -s "-screen 0 1920x1080x24" pytest``.
+Without a display they are skipped, not crashed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore, QtGui, QtWidgets
+from pytestqt.qtbot import QtBot
+
+from rerun_bridge.sample import SampleSpec, write_sample
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.sources import load_files
+
+# pyqtgraph caches GL shader programs per class: every GL widget must share one context family, and the
+# attribute only counts when set before the QApplication (pytest-qt's qapp) exists.
+QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+#: Small enough to convert in well under a second, rich enough for every view.
+SMALL_SAMPLE = SampleSpec(
+    duration_s=2.0,
+    name="viewer",
+    cloud_count=10,
+    cloud_points=512,
+    image_count=20,
+    imu_hz=50.0,
+    tf_hz=20.0,
+    joint_hz=20.0,
+    odom_hz=10.0,
+    log_lines=6,
+)
+START_NS = SMALL_SAMPLE.start_ns
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "gui: needs an X display with OpenGL (run under xvfb-run)")
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY")) and os.environ.get("QT_QPA_PLATFORM", "xcb") == "xcb"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _has_display():
+        return
+    skip = pytest.mark.skip(reason="no X display: run the viewer tests under xvfb-run")
+    for item in items:
+        if item.get_closest_marker("gui") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sample_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sample(tmp_path_factory.mktemp("viewer_sample") / "bag", SMALL_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def sample_store(sample_bag: Path) -> ChunkStore:
+    """The sample bag in a store (shared: tests must not append to it)."""
+    return load_files([sample_bag]).store
+
+
+def write_rrd(path: Path, log: Any) -> Path:
+    """An .rrd written by rerun-sdk: ``log(rec)`` logs into a fresh recording stream."""
+    import rerun as rr
+
+    rec = rr.RecordingStream("viewer_test", recording_id="viewer_test")
+    rec.save(str(path))
+    log(rec)
+    rec.flush()
+    rec.disconnect()
+    return path
+
+
+def at(rec: Any, offset_s: float) -> None:
+    """Set ``ros_time`` to ``offset_s`` after the sample's start on a recording stream."""
+    import rerun as rr
+
+    rr.set_time("ros_time", timestamp=np.datetime64(START_NS + round(offset_s * 1e9), "ns"), recording=rec)
+
+
+def qimage_rgb(image: QtGui.QImage) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """A QImage as an (H, W, 3) RGB array."""
+    converted = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    height, width, stride = converted.height(), converted.width(), converted.bytesPerLine()
+    bits = converted.constBits()
+    assert bits is not None
+    raw = np.frombuffer(bits.asstring(converted.sizeInBytes()), dtype=np.uint8).reshape(height, stride)
+    return raw[:, : width * 3].reshape(height, width, 3).copy()
+
+
+def red_pixels(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    red, green, blue = (rgb[..., channel].astype(np.int16) for channel in range(3))
+    mask: np.ndarray[Any, np.dtype[np.bool_]] = (red > 180) & (green < 80) & (blue < 80)
+    return mask
+
+
+def settle(app: QtWidgets.QApplication, rounds: int = 5) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+
+
+# pytest-qt's QTest wrappers are untyped: these typed helpers keep the tests under mypy --strict.
+
+
+def click(qtbot: QtBot, widget: QtWidgets.QWidget, pos: QtCore.QPoint | None = None) -> None:
+    """A left click (at ``pos``, else the widget's centre)."""
+    bot: Any = qtbot
+    if pos is None:
+        bot.mouseClick(widget, QtCore.Qt.MouseButton.LeftButton)
+    else:
+        bot.mouseClick(widget, QtCore.Qt.MouseButton.LeftButton, pos=pos)
+
+
+def press(qtbot: QtBot, widget: QtWidgets.QWidget, key: QtCore.Qt.Key) -> None:
+    bot: Any = qtbot
+    bot.keyClick(widget, key)
+
+
+def type_text(qtbot: QtBot, widget: QtWidgets.QWidget, text: str) -> None:
+    bot: Any = qtbot
+    bot.keyClicks(widget, text)

@@ -1,0 +1,222 @@
+"""The image view, checked by pixels: the image at the chosen time, and scrubbing changes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import rerun as rr
+from PyQt6 import QtCore, QtGui
+from pytestqt.qtbot import QtBot
+
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.component_values import blob, image_format
+from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.image_decode import decode_image
+from rerun_bridge.viewer.views.image_view import ImageView
+from rerun_bridge.viewer.window import ViewerWindow
+from test.viewer.conftest import START_NS, at, qimage_rgb, red_pixels, write_rrd
+
+pytestmark = pytest.mark.gui
+
+NS = 1_000_000_000
+RED, BLUE = (230, 20, 20), (20, 20, 230)
+
+
+def two_colour_rrd(tmp_path: Path) -> Path:
+    """``/camera``: a red 8x6 image at 0 s, a blue one at 1 s (logged as BGR to check the channel swap)."""
+
+    def log(rec: Any) -> None:
+        for offset, colour in ((0.0, RED), (1.0, BLUE)):
+            at(rec, offset)
+            rgb = np.empty((6, 8, 3), dtype=np.uint8)
+            rgb[:] = colour
+            rr.log("/camera", rr.Image(rgb[..., ::-1].copy(), color_model="BGR"), recording=rec)
+
+    return write_rrd(tmp_path / "two_colours.rrd", log)
+
+
+def centre_colour(view: ImageView) -> tuple[int, int, int]:
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    height, width = picture.shape[:2]
+    red, green, blue = picture[height // 2, width // 2]
+    return int(red), int(green), int(blue)
+
+
+def make_view(qtbot: QtBot, store: ChunkStore, origin: str = "/", **settings: Any) -> ImageView:
+    view = ImageView(store, SceneTransforms(store), origin, settings=settings)
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_scrubbing_the_window_changes_the_image_pixels(qtbot: QtBot, tmp_path: Path) -> None:
+    store = load_files([two_colour_rrd(tmp_path)]).store
+    window = ViewerWindow(store)
+    qtbot.addWidget(window)
+    window.resize(900, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    (view,) = window.views_of(ImageView)
+    assert isinstance(view, ImageView)
+    window.time_panel.seek_offset(0.5)
+    assert centre_colour(view) == RED
+    window.time_panel.slider.setValue(window.time_panel.slider.maximum())  # scrub to the end
+    assert window.time_panel.current_time == START_NS + NS
+    assert centre_colour(view) == BLUE
+    window.time_panel.slider.setValue(0)
+    assert centre_colour(view) == RED
+
+
+def test_sample_camera_image_matches_the_stored_pixels_and_its_square_moves(
+    qtbot: QtBot, sample_store: ChunkStore
+) -> None:
+    view = make_view(qtbot, sample_store, "/camera/image_raw")
+    centres = []
+    for offset_ns in (200_000_000, 700_000_000):
+        time = START_NS + offset_ns
+        view.set_time("ros_time", time)
+        values = sample_store.latest_at("/camera/image_raw", "ros_time", time)
+        buffer, fmt = blob(values["Image:buffer"]), image_format(values["Image:format"])
+        assert buffer is not None
+        assert fmt is not None
+        shown = view.current_image("/camera/image_raw")
+        assert shown is not None
+        np.testing.assert_array_equal(shown, decode_image(buffer, fmt).pixels)
+        rows, columns = np.nonzero(red_pixels(qimage_rgb(view.graphics.grab().toImage())))
+        assert len(rows) > 20, "the red square is not on screen"
+        centres.append((columns.mean(), rows.mean()))
+    (x0, y0), (x1, y1) = centres
+    assert abs(x1 - x0) + abs(y1 - y0) > 10, "the square did not move between the two times"
+
+
+def test_depth_image_uses_the_colormap_over_the_logged_range(qtbot: QtBot) -> None:
+    depth = np.zeros((4, 8), dtype=np.uint16)
+    depth[:, 4:] = 2000
+    store = ChunkStore()
+    store.append_row(
+        "/depth",
+        {"ros_time": 1},
+        {
+            "DepthImage:buffer": [depth.tobytes()],
+            "DepthImage:format": [
+                rr.components.ImageFormat(width=8, height=4, color_model="L", channel_datatype="U16")
+            ],
+            "DepthImage:depth_range": np.array([[0.0, 2000.0]]),
+        },
+    )
+    view = make_view(qtbot, store, colormap="viridis")
+    view.set_time("ros_time", 1)
+    item = view.image_item("/depth")
+    assert item is not None
+    assert tuple(item.levels) == (0.0, 2000.0)
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    height, width = picture.shape[:2]
+    near, far = picture[height // 2, width // 2 - 20], picture[height // 2, width // 2 + 20]
+    # viridis: dark purple at the near end, yellow at the far end.
+    assert near[2] > near[1]
+    assert far[0] > 150
+    assert far[1] > 150
+    assert far[2] < 100
+
+
+def test_encoded_png_is_decoded_and_shown(qtbot: QtBot) -> None:
+    image = QtGui.QImage(10, 6, QtGui.QImage.Format.Format_RGB888)
+    image.fill(QtGui.QColor(*RED))
+    data = QtCore.QByteArray()
+    buffer = QtCore.QBuffer(data)
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    assert image.save(buffer, "PNG")
+    store = ChunkStore()
+    store.append_row(
+        "/encoded",
+        {"ros_time": 1},
+        {"EncodedImage:blob": [bytes(data.data())], "EncodedImage:media_type": ["image/png"]},
+    )
+    view = make_view(qtbot, store)
+    view.set_time("ros_time", 1)
+    shown = view.current_image("/encoded")
+    assert shown is not None
+    assert shown.shape == (6, 10, 4)
+    assert centre_colour(view) == RED
+
+
+def test_a_broken_buffer_is_reported_in_the_view(qtbot: QtBot) -> None:
+    store = ChunkStore()
+    store.append_row(
+        "/short",
+        {"ros_time": 1},
+        {
+            "Image:buffer": [bytes(5)],
+            "Image:format": [
+                rr.components.ImageFormat(width=4, height=4, color_model="RGB", channel_datatype="U8")
+            ],
+        },
+    )
+    view = make_view(qtbot, store)
+    view.set_time("ros_time", 1)
+    assert view.note.isVisible()
+    assert "/short" in view.note.text()
+    assert "needs 48 bytes, got 5" in view.note.text()
+
+
+def test_points2d_overlay_is_drawn_over_the_image(qtbot: QtBot) -> None:
+    store = ChunkStore()
+    grey = np.full((40, 60, 3), 128, dtype=np.uint8)
+    store.append_row(
+        "/cam/image",
+        {"ros_time": 1},
+        {
+            "Image:buffer": [grey.tobytes()],
+            "Image:format": [
+                rr.components.ImageFormat(width=60, height=40, color_model="RGB", channel_datatype="U8")
+            ],
+        },
+    )
+    store.append_row(
+        "/cam/keypoints",
+        {"ros_time": 1},
+        {
+            "Points2D:positions": np.array([[45.0, 10.0]], dtype=np.float32),
+            "Points2D:colors": pa.array([0xFF0000FF], type=pa.uint32()),
+            "Points2D:radii": np.array([-5.0], dtype=np.float32),
+        },
+    )
+    view = make_view(qtbot, store, "/cam")
+    view.set_time("ros_time", 1)
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    rows, columns = np.nonzero(red_pixels(picture))
+    assert len(rows) > 10
+    # Image x 45 of 60 is right of centre; y 10 of 40 is above it (Y points down, as in the image).
+    height, width = picture.shape[:2]
+    assert columns.mean() > width / 2
+    assert rows.mean() < height / 2
+
+
+def test_segmentation_classes_get_distinct_colours(qtbot: QtBot) -> None:
+    classes = np.zeros((4, 8), dtype=np.uint8)
+    classes[:, 4:] = 3
+    store = ChunkStore()
+    store.append_row(
+        "/segmentation",
+        {"ros_time": 1},
+        {
+            "SegmentationImage:buffer": [classes.tobytes()],
+            "SegmentationImage:format": [
+                rr.components.ImageFormat(width=8, height=4, color_model="L", channel_datatype="U8")
+            ],
+        },
+    )
+    view = make_view(qtbot, store)
+    view.set_time("ros_time", 1)
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    height, width = picture.shape[:2]
+    background, labelled = picture[height // 2, width // 2 - 20], picture[height // 2, width // 2 + 20]
+    assert tuple(background) == (0, 0, 0)  # class 0
+    assert int(labelled.max()) > 150

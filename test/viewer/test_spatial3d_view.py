@@ -1,0 +1,196 @@
+"""The 3D view, checked by pixels: points land where a pinhole projection of the camera pose puts them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from pytestqt.qtbot import QtBot
+
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
+from test.viewer.conftest import qimage_rgb, red_pixels
+
+pytestmark = pytest.mark.gui
+
+CAMERA: dict[str, Any] = {
+    "camera_center": (0.0, 0.0, 0.0),
+    "camera_distance": 10.0,
+    "camera_azimuth": 30.0,
+    "camera_elevation": 20.0,
+    "camera_fov": 60.0,
+}
+WIDTH, HEIGHT = 640, 480
+SENSOR_OFFSET = np.array([0.0, 2.0, 0.0])  # world -> sensor, a static TF edge
+
+
+def project(point: np.ndarray[Any, Any], width: int, height: int) -> tuple[float, float]:
+    """Pixel of a world point for an orbit camera (pyqtgraph's convention: fov spans the width)."""
+    azimuth, elevation = math.radians(CAMERA["camera_azimuth"]), math.radians(CAMERA["camera_elevation"])
+    center = np.array(CAMERA["camera_center"], dtype=float)
+    eye = center + CAMERA["camera_distance"] * np.array(
+        [
+            math.cos(elevation) * math.cos(azimuth),
+            math.cos(elevation) * math.sin(azimuth),
+            math.sin(elevation),
+        ]
+    )
+    forward = (center - eye) / np.linalg.norm(center - eye)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    relative = point - eye
+    depth = relative @ forward
+    half_width = depth * math.tan(math.radians(CAMERA["camera_fov"]) / 2)
+    half_height = half_width * height / width
+    x_ndc, y_ndc = (relative @ right) / half_width, (relative @ up) / half_height
+    return width / 2 * (1 + x_ndc), height / 2 * (1 - y_ndc)
+
+
+def scene_store(local_points: np.ndarray[Any, Any], radii: float = -6.0) -> ChunkStore:
+    store = ChunkStore()
+    store.append_row(
+        "/tf_static/sensor",
+        {},
+        {
+            "Transform3D:parent_frame": ["world"],
+            "Transform3D:child_frame": ["sensor"],
+            "Transform3D:translation": SENSOR_OFFSET.reshape(1, 3),
+            "Transform3D:quaternion": np.array([[0.0, 0.0, 0.0, 1.0]]),
+        },
+        static=True,
+    )
+    store.append_row(
+        "/points",
+        {"ros_time": 100},
+        {
+            "Points3D:positions": local_points.astype(np.float32),
+            "Points3D:colors": pa.array([0xFF0000FF], type=pa.uint32()),  # one colour for all: red
+            "Points3D:radii": np.array([radii], dtype=np.float32),  # negative: UI points
+            "CoordinateFrame:frame": ["sensor"],
+        },
+    )
+    store.flush()
+    return store
+
+
+def make_view(qtbot: QtBot, store: ChunkStore, **settings: Any) -> Spatial3DView:
+    view = Spatial3DView(
+        store, SceneTransforms(store), settings={**CAMERA, "grid": False, "frames": False, **settings}
+    )
+    qtbot.addWidget(view)
+    view.resize(WIDTH, HEIGHT)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_red_points_appear_where_their_projection_says(qtbot: QtBot) -> None:
+    local = np.array([1.0, -1.0, 0.5])  # in the sensor frame; (1, 1, 0.5) in the world
+    cluster = local + 0.02 * np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]])
+    view = make_view(qtbot, scene_store(cluster))
+    view.set_time("ros_time", 150)
+    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    height, width = frame.shape[:2]
+    rows, columns = np.nonzero(red_pixels(frame))
+    assert len(rows) > 50, "the red points were not drawn"
+    expected_x, expected_y = project(local + SENSOR_OFFSET, width, height)
+    assert abs(columns.mean() - expected_x) < 2.0
+    assert abs(rows.mean() - expected_y) < 2.0
+    # The TF offset matters: without it the points would be far from where they are.
+    unplaced_x, unplaced_y = project(local, width, height)
+    assert math.hypot(columns.mean() - unplaced_x, rows.mean() - unplaced_y) > 30
+
+
+def test_nothing_is_drawn_before_the_first_row(qtbot: QtBot) -> None:
+    view = make_view(qtbot, scene_store(np.zeros((3, 3))))
+    view.set_time("ros_time", 50)
+    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    assert not red_pixels(frame).any()
+
+
+def test_large_clouds_are_decimated_with_a_visible_note(qtbot: QtBot) -> None:
+    cloud = np.random.default_rng(0).uniform(-1, 1, size=(10_000, 3))
+    view = make_view(qtbot, scene_store(cloud, radii=-1.0), max_points=1_000)
+    view.set_time("ros_time", 100)
+    assert view.note.isVisible()
+    assert "/points: showing 1,000 of 10,000 points" in view.note.text()
+    assert len(view.points["/points"].pos) == 1_000
+
+
+def test_small_clouds_carry_no_note_and_unreachable_frames_are_named(qtbot: QtBot) -> None:
+    store = scene_store(np.zeros((3, 3)))
+    store.append_row(
+        "/lost",
+        {"ros_time": 100},
+        {"Points3D:positions": np.zeros((2, 3), np.float32), "CoordinateFrame:frame": ["nowhere"]},
+    )
+    view = make_view(qtbot, store)
+    view.set_time("ros_time", 100)
+    assert view.note.text() == "/lost: no transform from nowhere to world"
+    lost = view.points.get("/lost")
+    assert lost is None or not lost.visible()
+    assert view.points["/points"].visible()
+
+
+def test_tf_frames_are_drawn_as_named_axes(qtbot: QtBot) -> None:
+    view = make_view(qtbot, scene_store(np.zeros((1, 3))), frames=True)
+    view.set_time("ros_time", 100)
+    assert set(view.frame_labels) == {"world", "sensor"}
+    np.testing.assert_allclose(view.frame_labels["sensor"].pos, SENSOR_OFFSET, atol=1e-6)
+    axes = view.frame_axes.pos
+    assert axes.shape == (12, 3)  # two frames, three axes, two vertices each
+    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    red = red_pixels(frame)
+    assert red.any()  # the x axes are red
+
+
+def test_hidden_entities_are_not_drawn(qtbot: QtBot) -> None:
+    view = make_view(qtbot, scene_store(np.zeros((3, 3))))
+    view.set_time("ros_time", 100)
+    assert "/points" in view.points
+    view.set_entity_visible("/points", False)
+    assert "/points" not in view.points
+    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    assert not red_pixels(frame).any()
+
+
+def test_line_strips_are_drawn_along_their_projection(qtbot: QtBot) -> None:
+    import rerun as rr
+
+    store = scene_store(np.zeros((0, 3)))
+    start, end = np.array([-2.0, 0.0, 0.0]), np.array([2.0, 0.0, 0.0])
+    store.append_row(
+        "/path",
+        {"ros_time": 100},
+        {
+            # Rerun component objects, as a converter may hand them over: stored through their batch class.
+            "LineStrips3D:strips": [rr.components.LineStrip3D([start, (start + end) / 2, end])],
+            "LineStrips3D:colors": pa.array([0xFF0000FF], type=pa.uint32()),
+        },
+    )
+    view = make_view(qtbot, store)
+    view.set_time("ros_time", 100)
+    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    height, width = frame.shape[:2]
+    rows, columns = np.nonzero(red_pixels(frame))
+    assert len(rows) > 50
+    (x0, y0), (x1, y1) = project(start, width, height), project(end, width, height)
+    # Every red pixel lies on the segment between the projected end points.
+    distance = np.abs((x1 - x0) * (y0 - rows) - (x0 - columns) * (y1 - y0)) / math.hypot(x1 - x0, y1 - y0)
+    assert float(np.percentile(distance, 95)) < 2.0
+    assert columns.min() < min(x0, x1) + 5
+    assert columns.max() > max(x0, x1) - 5
+
+
+def test_a_fixed_frame_missing_from_the_tf_tree_is_noted(qtbot: QtBot) -> None:
+    view = make_view(qtbot, scene_store(np.zeros((1, 3))), fixed_frame="map")
+    view.set_time("ros_time", 100)
+    assert view.note.text().splitlines() == [
+        "fixed frame 'map' is not in the TF tree (roots: world)",
+        "/points: no transform from sensor to map",
+    ]

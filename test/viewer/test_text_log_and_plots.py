@@ -1,0 +1,113 @@
+"""The text log (filters, click to seek) and the time series view (curves, names, the time cursor)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore
+from pytestqt.qtbot import QtBot
+
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.layout import ViewKind, ViewSpec
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.text_log_view import TextLogView, level_rank
+from rerun_bridge.viewer.views.time_series_view import TimeSeriesView, load_series
+from rerun_bridge.viewer.window import ViewerWindow
+from test.viewer.conftest import SMALL_SAMPLE, START_NS, click, type_text
+
+pytestmark = pytest.mark.gui
+
+NS = 1_000_000_000
+#: The sample's /rosout levels, one line every duration / 6.
+SAMPLE_LEVELS = ["INFO", "DEBUG", "WARN", "INFO", "ERROR", "CRITICAL"]
+
+
+def make_log_view(qtbot: QtBot, store: ChunkStore) -> TextLogView:
+    view = TextLogView(store, SceneTransforms(store))
+    qtbot.addWidget(view)
+    view.resize(700, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("ros_time", START_NS)
+    return view
+
+
+def test_log_rows_filter_by_level_and_search(qtbot: QtBot, sample_store: ChunkStore) -> None:
+    view = make_log_view(qtbot, sample_store)
+    assert view.visible_row_count() == SMALL_SAMPLE.log_lines
+    assert view.model.rows.levels == SAMPLE_LEVELS
+    view.level_box.setCurrentIndex(level_rank("WARN"))
+    assert view.visible_row_count() == 3  # WARN, ERROR, CRITICAL
+    type_text(qtbot, view.search_box, "pillar")
+    assert view.visible_row_count() == 1
+    view.level_box.setCurrentIndex(view.level_box.count() - 1)
+    view.search_box.clear()
+    type_text(qtbot, view.search_box, "DRIVER")  # case-insensitive
+    assert view.visible_row_count() == 4
+
+
+def test_clicking_a_log_row_seeks_the_window(qtbot: QtBot, sample_store: ChunkStore) -> None:
+    window = ViewerWindow.from_specs(
+        sample_store, [ViewSpec(ViewKind.TEXT_LOG, "/", "Log"), ViewSpec(ViewKind.TIME_SERIES, "/imu/data")]
+    )
+    qtbot.addWidget(window)
+    window.resize(900, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    (log_view,) = window.views_of(TextLogView)
+    assert isinstance(log_view, TextLogView)
+    row = 4  # the ERROR line
+    index = log_view.proxy.index(row, 3)
+    rect = log_view.table.visualRect(index)
+    viewport = log_view.table.viewport()
+    assert viewport is not None
+    with qtbot.waitSignal(log_view.seek_requested, timeout=1000) as signal:
+        click(qtbot, viewport, rect.center())
+    expected = int(log_view.model.rows.times[row])
+    assert signal.args == ["ros_time", expected]
+    assert window.time_panel.current_time == expected
+    (plot,) = window.views_of(TimeSeriesView)
+    assert isinstance(plot, TimeSeriesView)
+    assert plot.time_cursor.value() == pytest.approx((expected - START_NS) / NS)
+
+
+def test_future_log_rows_are_greyed(qtbot: QtBot, sample_store: ChunkStore) -> None:
+    view = make_log_view(qtbot, sample_store)
+    view.set_time("ros_time", int(view.model.rows.times[2]))
+    past = view.model.data(view.model.index(1, 3), QtCore.Qt.ItemDataRole.ForegroundRole)
+    future = view.model.data(view.model.index(3, 3), QtCore.Qt.ItemDataRole.ForegroundRole)
+    assert past is None
+    assert future is not None
+
+
+def test_joint_states_plot_one_named_curve_per_joint_and_quantity(
+    qtbot: QtBot, sample_store: ChunkStore
+) -> None:
+    view = TimeSeriesView(sample_store, SceneTransforms(sample_store), "/joint_states")
+    qtbot.addWidget(view)
+    view.set_time("ros_time", START_NS + NS)
+    assert len(view.curves) == 3 * SMALL_SAMPLE.joint_count  # effort, position, velocity
+    names = {curve.name() for curve in view.curves.values()}
+    assert "front_left_wheel_joint" in names
+    position = view.curves["/joint_states/position#0"]
+    x, y = position.getOriginalDataset()
+    series = load_series(sample_store, "/joint_states/position", "ros_time")
+    assert series is not None
+    np.testing.assert_allclose(x, (series.times - START_NS) / NS)
+    np.testing.assert_allclose(y, series.values[:, 0])
+    assert position.opts["autoDownsample"]
+    assert position.opts["clipToView"]
+    assert view.time_cursor.value() == pytest.approx(1.0)
+    view.set_time("ros_time", START_NS + NS // 2)
+    assert view.time_cursor.value() == pytest.approx(0.5)
+
+
+def test_ragged_scalar_rows_pad_with_nan(qtbot: QtBot) -> None:
+    store = ChunkStore()
+    store.append_row("/values", {"ros_time": 1}, {"Scalars:scalars": [1.0, 2.0]})
+    store.append_row("/values", {"ros_time": 2}, {"Scalars:scalars": [3.0]})
+    store.append_row("/values", {"ros_time": 3}, {"Scalars:scalars": [4.0, 5.0]})
+    series = load_series(store, "/values", "ros_time")
+    assert series is not None
+    np.testing.assert_array_equal(series.values, [[1.0, 2.0], [3.0, np.nan], [4.0, 5.0]])
+    assert series.names == ["/values[0]", "/values[1]"]
