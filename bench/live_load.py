@@ -826,7 +826,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not scales or min(scales) <= 0 or args.duration <= 0 or args.sweep_duration <= 0:
         parser.error("scales and durations must be > 0")
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Explicitly for SIGINT too: a process started in the background inherits it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _raise_interrupt)
     domain = random.randint(100, 200)
     children = Children()
     started = time.monotonic()
