@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import ipaddress
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -31,6 +30,15 @@ import yaml
 from rerun_bridge.convert.registry import normalize_type_name
 from rerun_bridge.errors import ConfigError, EntityPathError
 from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.yaml_checks import (
+    InvalidValueError,
+    KeyPathReader,
+    check_bool,
+    check_string,
+    join_key,
+    show,
+    suggest,
+)
 
 #: Blueprints shipped with the bridge; ``sinks.viewer.blueprint`` takes one of these or a file path.
 BLUEPRINT_NAMES: Final = ("perception", "navigation", "manipulation", "localization")
@@ -336,41 +344,16 @@ def apply_overrides(
 # --- validation -------------------------------------------------------------------------------------------
 
 
-class _InvalidError(ValueError):
-    """A value converter's complaint; the parser adds the key path."""
+_InvalidError = InvalidValueError
+_show = show
+_join = join_key
+_suggest = suggest
 
 
-def _show(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
+_bool = check_bool
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(choices)
-
-
-def _bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise _InvalidError(f"expected true or false, got {_show(value)}")
-
-
-def _string(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise _InvalidError(f"expected a string, got {_show(value)}")
+_string = check_string
 
 
 def _number(minimum: float, *, above: bool = False) -> Callable[[object], float]:
@@ -461,41 +444,9 @@ def topic_name_problem(name: str) -> str | None:
     return "is the root namespace, not a topic" if name == "/" else None
 
 
-class _Parser:
-    def __init__(self, source: str, errors: list[str]) -> None:
-        self.source = source
-        self.errors = errors
-
-    def error(self, path: str, message: str) -> None:
-        self.errors.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
-
+class _Parser(KeyPathReader):
     def section(self, data: object, path: str, known: tuple[str, ...] | None = None) -> dict[str, Any]:
-        """A mapping (null: empty) with string keys; with ``known``, other keys are reported and dropped."""
-        if data is None:
-            return {}
-        if not isinstance(data, Mapping):
-            self.error(path, f"expected a mapping, got {_show(data)}")
-            return {}
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            if not isinstance(key, str):
-                self.error(_join(path, str(key)), f"keys must be strings, got {_show(key)}")
-            elif known is not None and key not in known:
-                self.error(_join(path, key), f"unknown key ({_suggest(key, known)})")
-            else:
-                out[key] = value
-        return out
-
-    def get(
-        self, data: Mapping[str, Any], path: str, key: str, default: _T, convert: Callable[[Any], _T]
-    ) -> _T:
-        if key not in data:
-            return default
-        try:
-            return convert(data[key])
-        except _InvalidError as err:
-            self.error(_join(path, key), str(err))
-            return default
+        return self.mapping(data, path, known)
 
     def regexes(
         self, data: Mapping[str, Any], path: str, key: str, default: tuple[Regex, ...]

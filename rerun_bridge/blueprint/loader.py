@@ -12,7 +12,7 @@ to their defaults are left out. ``docs/blueprints.md`` describes the schema.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
@@ -37,19 +37,22 @@ from rerun_bridge.blueprint.model import (
 from rerun_bridge.blueprint.values import (
     SETTING_CHECKS,
     STYLE_CHECKS,
-    InvalidValueError,
-    check_bool,
     check_count,
     check_entity_path,
     check_enum,
     check_list,
     check_shares,
-    check_string,
-    is_number,
-    show,
-    suggest,
 )
 from rerun_bridge.errors import ConfigError
+from rerun_bridge.model.yaml_checks import (
+    InvalidValueError,
+    KeyPathReader,
+    check_bool,
+    check_string,
+    is_number,
+    join_key,
+    show,
+)
 
 _T = TypeVar("_T")
 
@@ -73,47 +76,11 @@ _NO_SHARES: Final[tuple[float, ...]] = ()
 # --- the reader -------------------------------------------------------------------------------------------
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+_join = join_key
 
 
-class _Reader:
+class _Reader(KeyPathReader):
     """Walks parsed YAML, collecting every error with its key path."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.errors: list[str] = []
-
-    def error(self, path: str, message: str) -> None:
-        self.errors.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
-
-    def mapping(self, data: object, path: str, known: tuple[str, ...] | None) -> dict[str, Any]:
-        """A mapping (null: empty) with string keys; with ``known``, other keys are reported and dropped."""
-        if data is None:
-            return {}
-        if not isinstance(data, Mapping):
-            self.error(path, f"expected a mapping, got {show(data)}")
-            return {}
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            if not isinstance(key, str):
-                self.error(_join(path, str(key)), f"keys must be strings, got {show(key)}")
-            elif known is not None and key not in known:
-                self.error(_join(path, key), f"unknown key ({suggest(key, known)})")
-            else:
-                out[key] = value
-        return out
-
-    def get(
-        self, data: Mapping[str, Any], path: str, key: str, default: _T, convert: Callable[[Any], _T]
-    ) -> _T:
-        if key not in data:
-            return default
-        try:
-            return convert(data[key])
-        except InvalidValueError as err:
-            self.error(_join(path, key), str(err))
-            return default
 
     def node(self, data: object, path: str) -> Node | None:
         if not isinstance(data, Mapping):

@@ -6,9 +6,7 @@ name the check of every view setting and entity style field.
 
 from __future__ import annotations
 
-import difflib
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -16,47 +14,17 @@ from typing import Any, Final, TypeVar
 from rerun_bridge.blueprint.model import STYLEABLE_ARCHETYPES, Color, Colormap, EyeKind, LogLevel
 from rerun_bridge.errors import EntityPathError
 from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.yaml_checks import (
+    InvalidValueError,
+    check_bool,
+    check_string,
+    is_number,
+    show,
+    suggest,
+)
 
 _E = TypeVar("_E", bound=Enum)
 Check = Callable[[Any], Any]
-
-
-class InvalidValueError(ValueError):
-    """A value check's complaint; the loader adds file and key path."""
-
-
-def show(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    names = list(choices)
-    close = difflib.get_close_matches(word, names, n=1)
-    return f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(names)
-
-
-def check_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise InvalidValueError(f"expected true or false, got {show(value)}")
-
-
-def check_string(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise InvalidValueError(f"expected a string, got {show(value)}")
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_positive(value: object) -> float:
