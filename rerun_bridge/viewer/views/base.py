@@ -93,6 +93,10 @@ class ViewBase(QtWidgets.QWidget):
         self.time: int | None = None
         self._hidden: set[str] = set()
         self._entities_by_component: dict[str, list[str]] = {}
+        self._build()
+
+    def _build(self) -> None:
+        """Each view makes its own widgets here, once the shared state above exists."""
 
     @property
     def origin(self) -> str:

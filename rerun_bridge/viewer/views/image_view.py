@@ -11,7 +11,6 @@ Settings: ``colormap`` (a name: turbo, viridis, inferno, magma, plasma, grayscal
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -20,7 +19,6 @@ import pyarrow as pa
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.component_values import (
     blob,
     colors_rgba,
@@ -29,7 +27,6 @@ from rerun_bridge.viewer.component_values import (
     image_format,
     vectors,
 )
-from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.base import ViewBase
 from rerun_bridge.viewer.views.image_decode import (
     DisplayImage,
@@ -64,17 +61,7 @@ class ImageView(ViewBase):
 
     kind = "spatial2d"
 
-    def __init__(
-        self,
-        store: ChunkStore,
-        transforms: SceneTransforms,
-        origin: str = "/",
-        include: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        settings: Mapping[str, Any] | None = None,
-        parent: QtWidgets.QWidget | None = None,
-    ) -> None:
-        super().__init__(store, transforms, origin, include, exclude, settings, parent)
+    def _build(self) -> None:
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("k")
         self.viewbox: pg.ViewBox = self.graphics.addViewBox()

@@ -16,7 +16,7 @@ Settings: ``fixed_frame`` (default: ``map`` / ``world`` / ``odom`` or another TF
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -25,10 +25,9 @@ import pyarrow as pa
 import pyqtgraph.opengl as gl
 from PyQt6 import QtGui, QtWidgets
 
-from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.tf.buffer import Transform
 from rerun_bridge.viewer.component_values import colors_rgba, entity_color, first_string, floats, vectors
-from rerun_bridge.viewer.transforms import COORDINATE_FRAME, SceneTransforms
+from rerun_bridge.viewer.transforms import COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase
 
 POSITIONS: Final = "Points3D:positions"
@@ -46,17 +45,7 @@ class Spatial3DView(ViewBase):
 
     kind = "spatial3d"
 
-    def __init__(
-        self,
-        store: ChunkStore,
-        transforms: SceneTransforms,
-        origin: str = "/",
-        include: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        settings: Mapping[str, Any] | None = None,
-        parent: QtWidgets.QWidget | None = None,
-    ) -> None:
-        super().__init__(store, transforms, origin, include, exclude, settings, parent)
+    def _build(self) -> None:
         self.gl_view = gl.GLViewWidget()
         self.gl_view.setBackgroundColor(tuple(self.settings.get("background") or _BACKGROUND))
         self.note = QtWidgets.QLabel()

@@ -8,7 +8,7 @@ severe of them is the minimum).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -19,7 +19,6 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.time_panel import NANOS_PER_SECOND, timeline_is_time
-from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.base import ViewBase
 
 TEXT: Final = "TextLog:text"
@@ -172,17 +171,7 @@ class TextLogView(ViewBase):
     #: ``(timeline, time)`` of a clicked row.
     seek_requested = QtCore.pyqtSignal(str, object)
 
-    def __init__(
-        self,
-        store: ChunkStore,
-        transforms: SceneTransforms,
-        origin: str = "/",
-        include: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        settings: Mapping[str, Any] | None = None,
-        parent: QtWidgets.QWidget | None = None,
-    ) -> None:
-        super().__init__(store, transforms, origin, include, exclude, settings, parent)
+    def _build(self) -> None:
         self.level_box = QtWidgets.QComboBox()
         for rank, level in enumerate(LEVELS):
             self.level_box.addItem(f"{level} and above" if rank < len(LEVELS) - 1 else "all levels", rank)

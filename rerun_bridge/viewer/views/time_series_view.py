@@ -15,8 +15,7 @@ the cursor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +28,6 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.component_values import strings
 from rerun_bridge.viewer.time_panel import NANOS_PER_SECOND, timeline_is_time
-from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.base import ViewBase
 
 SCALARS: Final = "Scalars:scalars"
@@ -90,17 +88,7 @@ class TimeSeriesView(ViewBase):
 
     kind = "time_series"
 
-    def __init__(
-        self,
-        store: ChunkStore,
-        transforms: SceneTransforms,
-        origin: str = "/",
-        include: Sequence[str] = (),
-        exclude: Sequence[str] = (),
-        settings: Mapping[str, Any] | None = None,
-        parent: QtWidgets.QWidget | None = None,
-    ) -> None:
-        super().__init__(store, transforms, origin, include, exclude, settings, parent)
+    def _build(self) -> None:
         self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(8, 8))
