@@ -93,7 +93,8 @@ def run_viewer(
         else:
             print(f"note: the blueprint's timeline {blueprint_timeline!r} has no data here", file=sys.stderr)
     names = ", ".join(Path(path).name for path in paths)
-    window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}")
+    scenario = str(blueprint) if blueprint is not None else None
+    window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}", scenario=scenario)
     window.resize(*size)
     if timeline is not None:
         if timeline not in loaded.store.timelines():

@@ -4,6 +4,10 @@
 widgets (splitters for horizontal / vertical containers, a tab widget for tabs); without specs the
 window uses :func:`~rerun_bridge.viewer.layout.default_layout`. Every view follows the time panel; the
 text log's row clicks seek it; the entity tree's check boxes hide entities in every view.
+
+The scenario dropdown above the views (:mod:`rerun_bridge.viewer.scenarios`) rebuilds the views from
+another layout while the window is open; time, timeline and hidden entities carry over, and what a
+blueprint leaves out is shown in the note beside the dropdown.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Final
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.entity_panel import EntityTree, SelectionPanel
 from rerun_bridge.viewer.layout import (
@@ -21,6 +26,13 @@ from rerun_bridge.viewer.layout import (
     ViewKind,
     ViewSpec,
     default_layout,
+)
+from rerun_bridge.viewer.scenarios import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    file_scenario,
+    scenario_layout,
+    shipped_scenarios,
 )
 from rerun_bridge.viewer.time_panel import TimePanel
 from rerun_bridge.viewer.transforms import SceneTransforms
@@ -39,10 +51,17 @@ VIEW_CLASSES: Final[dict[ViewKind, type[ViewBase]]] = {
 _SIDE_PANEL_WIDTH: Final = 240
 _SHARE_UNIT: Final = 1000
 _STATIC_ONLY_TIMELINE: Final = "log_time"
+#: The dropdown entry of a layout given as specs rather than by a scenario.
+CUSTOM_SCENARIO: Final = ""
 
 
 class ViewerWindow(QtWidgets.QMainWindow):
-    """Views, entity tree, selection panel and time panel over one store."""
+    """Views, entity tree, selection panel and time panel over one store.
+
+    ``scenario`` names the dropdown entry the layout is: ``default`` (with no ``layout``: the layout from
+    the data), a shipped blueprint's name or a blueprint file. A ``layout`` without a scenario shows as
+    "custom layout".
+    """
 
     def __init__(
         self,
@@ -51,6 +70,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         transforms: SceneTransforms | None = None,
         title: str = "rerun_bridge viewer",
         parent: QtWidgets.QWidget | None = None,
+        scenario: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -59,6 +79,21 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.layout_spec = layout if layout is not None else default_layout(store)
         self.views: list[ViewBase] = []
         self.view_specs: list[ViewSpec] = []
+        self._hidden_entities: set[str] = set()
+        if scenario is None:
+            scenario = DEFAULT_SCENARIO if layout is None else CUSTOM_SCENARIO
+        self.scenario = scenario
+        self.scenario_box = QtWidgets.QComboBox()
+        self.scenario_box.setToolTip("Debugging scenario: the layout of the views")
+        self.scenario_note = QtWidgets.QLabel()
+        self.scenario_note.setStyleSheet("color: #d08770;")
+        self._fill_scenarios(scenario)
+        toolbar = QtWidgets.QToolBar("Scenario")
+        toolbar.setMovable(False)
+        toolbar.addWidget(QtWidgets.QLabel(" Scenario: "))
+        toolbar.addWidget(self.scenario_box)
+        toolbar.addWidget(self.scenario_note)
+        self.addToolBar(toolbar)
 
         self.time_panel = TimePanel(store)
         self.entity_tree = EntityTree(store)
@@ -86,11 +121,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.time_panel.time_changed.connect(self._on_time_changed)
         self.entity_tree.visibility_changed.connect(self._on_visibility_changed)
         self.entity_tree.entity_selected.connect(self.selection_panel.select)
-        if self.time_panel.timeline is not None:
-            self._on_time_changed(self.time_panel.timeline, self.time_panel.current_time)
-        else:
-            # Only static data: it holds on every timeline, so any name shows it.
-            self._on_time_changed(_STATIC_ONLY_TIMELINE, 0)
+        self.scenario_box.activated.connect(self._on_scenario_chosen)
+        self._show_current_time()
 
     @classmethod
     def from_specs(
@@ -139,7 +171,79 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.view_specs.append(spec)
         return _titled(spec.title, view)
 
+    def _fill_scenarios(self, current: str) -> None:
+        entries: list[Scenario] = shipped_scenarios()
+        if current == CUSTOM_SCENARIO:
+            entries.insert(0, Scenario(CUSTOM_SCENARIO, "custom layout", "the layout the window was given"))
+        elif all(entry.key != current for entry in entries):
+            entries.append(file_scenario(current))
+        self.scenario_box.blockSignals(True)
+        self.scenario_box.clear()
+        for entry in entries:
+            self.scenario_box.addItem(entry.label, entry.key)
+            self.scenario_box.setItemData(
+                self.scenario_box.count() - 1, entry.description, QtCore.Qt.ItemDataRole.ToolTipRole
+            )
+        self.scenario_box.setCurrentIndex(max(0, self.scenario_box.findData(current)))
+        self.scenario_box.blockSignals(False)
+
+    # -- scenarios -----------------------------------------------------------------------------------
+
+    def scenario_keys(self) -> list[str]:
+        """The dropdown's entries, in order (``default``, shipped names, files)."""
+        return [str(self.scenario_box.itemData(index)) for index in range(self.scenario_box.count())]
+
+    def set_scenario(self, key: str) -> bool:
+        """Lay the views out as scenario ``key``; False (and a note, the layout unchanged) when it cannot
+        be read."""
+        try:
+            chosen = scenario_layout(key, self.store)
+        except BridgeError as err:
+            self.scenario_note.setText(f"  {err}")
+            self.scenario_box.setCurrentIndex(max(0, self.scenario_box.findData(self.scenario)))
+            return False
+        if self.scenario_box.findData(key) < 0:
+            entry = file_scenario(key)
+            self.scenario_box.addItem(entry.label, entry.key)
+        self.scenario = key
+        self.scenario_box.setCurrentIndex(self.scenario_box.findData(key))
+        self.scenario_note.setText("  " + "; ".join(chosen.notes) if chosen.notes else "")
+        self.set_layout(chosen.layout)
+        timeline = chosen.timeline
+        if timeline and timeline != self.time_panel.timeline and timeline in self.store.timelines():
+            # Keep the moment: the same offset from the start on the blueprint's timeline.
+            offset = self.time_panel.offset_of(self.time_panel.current_time)
+            self.time_panel.set_timeline(timeline)
+            self.time_panel.seek_offset(offset)
+        return True
+
+    def set_layout(self, layout: LayoutSpec) -> None:
+        """Replace every view by those of ``layout``, at the current time, hiding what is hidden now."""
+        old_area = self.view_area
+        self.views, self.view_specs = [], []
+        self.layout_spec = layout
+        self.view_area = self._build(layout)
+        for entity in self._hidden_entities:
+            for view in self.views:
+                view.set_entity_visible(entity, False)
+        self.main_splitter.replaceWidget(1, self.view_area)
+        old_area.hide()
+        old_area.deleteLater()
+        self._show_current_time()
+
+    def _on_scenario_chosen(self, index: int) -> None:
+        key = self.scenario_box.itemData(index)
+        if isinstance(key, str) and key not in (CUSTOM_SCENARIO, self.scenario):
+            self.set_scenario(key)
+
     # -- behaviour -----------------------------------------------------------------------------------
+
+    def _show_current_time(self) -> None:
+        if self.time_panel.timeline is not None:
+            self._on_time_changed(self.time_panel.timeline, self.time_panel.current_time)
+        else:
+            # Only static data: it holds on every timeline, so any name shows it.
+            self._on_time_changed(_STATIC_ONLY_TIMELINE, 0)
 
     def seek(self, timeline: str, time: int) -> None:
         """Go to ``time`` on ``timeline`` (switching timelines if needed)."""
@@ -164,6 +268,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.selection_panel.set_time(timeline, time)
 
     def _on_visibility_changed(self, entity: str, visible: bool) -> None:
+        if visible:
+            self._hidden_entities.discard(entity)
+        else:
+            self._hidden_entities.add(entity)
         for view in self.views:
             view.set_entity_visible(entity, visible)
 

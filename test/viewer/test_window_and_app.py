@@ -170,3 +170,27 @@ def test_static_only_data_is_shown_without_any_timeline(qtbot: QtBot) -> None:
     (scene,) = window.views_of(Spatial3DView)
     assert isinstance(scene, Spatial3DView)
     assert len(scene.points["/map"].pos) == 4
+
+
+def test_dragging_the_time_slider_moves_every_view(qtbot: QtBot, sample_store: ChunkStore) -> None:
+    window = show(qtbot, ViewerWindow(sample_store))
+    slider = window.time_panel.slider
+    start, end = window.time_panel.time_range
+    option = QtWidgets.QStyleOptionSlider()
+    slider.initStyleOption(option)
+    style = slider.style()
+    assert style is not None
+    handle = style.subControlRect(
+        QtWidgets.QStyle.ComplexControl.CC_Slider, option, QtWidgets.QStyle.SubControl.SC_SliderHandle, slider
+    )
+    assert handle.center().x() < slider.width() // 4  # at the start
+    bot: Any = qtbot
+    target = QtCore.QPoint(slider.width() * 3 // 4, handle.center().y())
+    bot.mousePress(slider, QtCore.Qt.MouseButton.LeftButton, pos=handle.center())
+    bot.mouseMove(slider, pos=QtCore.QPoint(slider.width() // 2, handle.center().y()))
+    bot.mouseMove(slider, pos=target)
+    bot.mouseRelease(slider, QtCore.Qt.MouseButton.LeftButton, pos=target)
+    time = window.time_panel.current_time
+    assert start + (end - start) // 2 < time < end
+    assert all(view.time == time for view in window.views)
+    assert window.time_panel.time_label.text().startswith(f"{window.time_panel.offset_of(time):.3f} s")
