@@ -119,6 +119,7 @@ class ChunkStore:
         self._evictable: dict[int, Chunk] = {}
         self._evicted_chunks = 0
         self._evicted_rows = 0
+        self._revision = 0  # bumped on every change: live readers poll it
 
     # -- appending ---------------------------------------------------------------------------------
 
@@ -172,6 +173,7 @@ class ChunkStore:
             except OverflowError as err:
                 raise StoreError(f"entity {entity_path!r}: times must fit in int64: {time_values}") from err
             self._next_row_id += 1
+            self._revision += 1
             self._open_bytes += buffer.nbytes - bytes_before
             if static:
                 entity.static_values = {**entity.static_values, **dict(zip(names, values, strict=True))}
@@ -202,6 +204,7 @@ class ChunkStore:
                 return
             row_ids = self._next_row_id + imported.row_rank
             self._next_row_id += imported.batch.num_rows
+            self._revision += 1
             chunk = Chunk.from_batch(
                 entity_path, imported.batch, row_ids, static=imported.static, seq=self._next_seq
             )
@@ -376,6 +379,11 @@ class ChunkStore:
             return self._sealed_bytes + self._open_bytes
 
     @property
+    def revision(self) -> int:
+        """A counter that changes whenever rows are added or evicted (cheap to poll from another thread)."""
+        return self._revision
+
+    @property
     def evicted_chunks(self) -> int:
         return self._evicted_chunks
 
@@ -422,6 +430,7 @@ class ChunkStore:
             self._sealed_bytes -= chunk.nbytes
             self._evicted_chunks += 1
             self._evicted_rows += chunk.num_rows
+            self._revision += 1
         for path, seqs in evicted.items():
             entity = self._entities[path]
             entity.chunks = tuple(chunk for chunk in entity.chunks if chunk.seq not in seqs)

@@ -12,12 +12,12 @@ one time line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rerun_bridge.errors import BagError, BridgeError
-from rerun_bridge.model.rows import Row
+from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
 
 __all__ = ["LoadedFiles", "SourceError", "StoreSink", "is_rrd", "load_bags", "load_files", "load_rrd"]
@@ -27,16 +27,6 @@ RRD_SUFFIX = ".rrd"
 
 class SourceError(BridgeError):
     """A file given to the viewer cannot be read; the message names it."""
-
-
-class StoreSink:
-    """A pipeline sink (``write(rows, default_times)``) that appends every row to a chunk store."""
-
-    def __init__(self, store: ChunkStore) -> None:
-        self.store = store
-
-    def write(self, rows: list[Row], default_times: Mapping[str, int]) -> None:
-        self.store.append_rows(rows, default_times)
 
 
 @dataclass(slots=True)

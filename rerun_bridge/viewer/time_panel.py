@@ -6,6 +6,10 @@ the timeline selector, play / pause, playback speed, loop, a slider that scrubs,
 
 Offsets from the start of a timeline are "seconds" as the ``--time`` option reads them: seconds on
 timestamp and duration timelines, plain steps on sequence timelines.
+
+Live data (:meth:`TimePanel.set_live`): the panel *follows* it, its time moving to the newest data on
+every :meth:`TimePanel.reload`, until the user moves the time anywhere else (scrub, step, play, a log
+click); the "live" toggle then unchecks, and checking it again returns to the newest data.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class TimePanel(QtWidgets.QWidget):
         self._time = 0
         self._is_time = True
         self._last_tick = 0.0
+        self._following = False
+        self._follow_move = False  # set while the panel itself moves the time to the newest data
 
         self.timeline_box = QtWidgets.QComboBox()
         self.timeline_box.setToolTip("Timeline")
@@ -84,6 +90,9 @@ class TimePanel(QtWidgets.QWidget):
         self.slider.setRange(0, SLIDER_STEPS)
         self.time_label = QtWidgets.QLabel()
         self.time_label.setMinimumWidth(150)
+        self.live_button = _tool_button("● live", "Follow live data: the time tracks the newest data")
+        self.live_button.setCheckable(True)
+        self.live_button.setVisible(False)
 
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
@@ -98,6 +107,7 @@ class TimePanel(QtWidgets.QWidget):
             layout.addWidget(widget)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.time_label)
+        layout.addWidget(self.live_button)
 
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(PLAYBACK_INTERVAL_MS)
@@ -107,6 +117,7 @@ class TimePanel(QtWidgets.QWidget):
         self.step_back_button.clicked.connect(lambda: self.step(-1))
         self.step_forward_button.clicked.connect(lambda: self.step(1))
         self.slider.valueChanged.connect(self._on_slider_moved)
+        self.live_button.toggled.connect(self.set_following)
         self.reload()
 
     # -- state ---------------------------------------------------------------------------------------
@@ -133,16 +144,49 @@ class TimePanel(QtWidgets.QWidget):
         minimum = NANOS_PER_SECOND // 1000 if self._is_time else 1
         return max(minimum, (self._end - self._start) // 100)
 
+    @property
+    def following(self) -> bool:
+        """Whether the time tracks the newest live data."""
+        return self._following
+
+    def set_live(self, live: bool) -> None:
+        """Show the live toggle and follow the newest data (or hide it and stop following)."""
+        self.live_button.setVisible(live)
+        self.set_following(live)
+
+    def set_following(self, following: bool) -> None:
+        """Follow the newest data (moving there now), or stop following and stay at the current time."""
+        self._following = following
+        self.live_button.blockSignals(True)
+        self.live_button.setChecked(following)
+        self.live_button.blockSignals(False)
+        if following:
+            self.pause()
+            self._move_to_end()
+
     def reload(self) -> None:
         """Read the store's timelines again (new files or live data); keeps the chosen one if it exists."""
         timelines = self.store.timelines()
         chosen = self._timeline if self._timeline in timelines else default_timeline(timelines)
-        self.timeline_box.blockSignals(True)
-        self.timeline_box.clear()
-        self.timeline_box.addItems(timelines)
-        self.timeline_box.blockSignals(False)
-        if chosen is not None:
+        if timelines != [self.timeline_box.itemText(i) for i in range(self.timeline_box.count())]:
+            self.timeline_box.blockSignals(True)
+            self.timeline_box.clear()
+            self.timeline_box.addItems(timelines)
+            self.timeline_box.blockSignals(False)
+        if chosen is None:
+            return
+        self._follow_move = self._following  # following: straight to the newest data, one announcement
+        try:
             self.set_timeline(chosen, keep_time=chosen == self._timeline)
+        finally:
+            self._follow_move = False
+
+    def _move_to_end(self) -> None:
+        self._follow_move = True
+        try:
+            self.set_time(self._end)
+        finally:
+            self._follow_move = False
 
     def set_timeline(self, timeline: str, keep_time: bool = False) -> None:
         """Switch timelines; the time goes to the timeline's start unless ``keep_time``."""
@@ -157,13 +201,16 @@ class TimePanel(QtWidgets.QWidget):
         self.timeline_box.blockSignals(True)
         self.timeline_box.setCurrentText(timeline)
         self.timeline_box.blockSignals(False)
-        self.set_time(self._time if keep_time else self._start, force=True)
+        kept = self._time if keep_time else self._start
+        self.set_time(self._end if self._follow_move else kept, force=True)
 
     def set_time(self, time: int, force: bool = False) -> None:
         """Move to ``time`` (clamped to the timeline) and announce it."""
         if self._timeline is None:
             return
         clamped = min(max(int(time), self._start), self._end)
+        if self._following and not self._follow_move and clamped < self._end:
+            self.set_following(False)  # the user went back in time
         if clamped == self._time and not force:
             return
         self._time = clamped

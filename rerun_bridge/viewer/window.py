@@ -12,6 +12,7 @@ blueprint leaves out is shown in the note beside the dropdown.
 
 from __future__ import annotations
 
+import threading
 from typing import Final
 
 from PyQt6 import QtCore, QtGui, QtWidgets
@@ -27,6 +28,7 @@ from rerun_bridge.viewer.layout import (
     ViewSpec,
     default_layout,
 )
+from rerun_bridge.viewer.live import DEFAULT_POLL_INTERVAL_MS, LiveUpdates
 from rerun_bridge.viewer.scenarios import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -80,6 +82,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.views: list[ViewBase] = []
         self.view_specs: list[ViewSpec] = []
         self._hidden_entities: set[str] = set()
+        self.live_updates: LiveUpdates | None = None
         if scenario is None:
             scenario = DEFAULT_SCENARIO if layout is None else CUSTOM_SCENARIO
         self.scenario = scenario
@@ -255,12 +258,33 @@ class ViewerWindow(QtWidgets.QMainWindow):
         return [view for view in self.views if isinstance(view, kind)]
 
     def reload(self) -> None:
-        """New data in the store (live sources): refresh timelines, transforms, entities and views."""
+        """New data in the store (live sources): refresh timelines, transforms, entities and views.
+
+        With the default scenario the layout follows the data too (a first image adds its view).
+        """
         self.transforms.invalidate()
         self.entity_tree.reload()
+        if self.scenario == DEFAULT_SCENARIO:
+            layout = default_layout(self.store)
+            if layout != self.layout_spec:
+                self.set_layout(layout)
         for view in self.views:
-            view.reload()
-        self.time_panel.reload()
+            view.invalidate()
+        self.time_panel.reload()  # announces the (kept or newest) time: every view redraws once
+        if self.time_panel.timeline is None:
+            self._show_current_time()
+
+    def enable_live(
+        self,
+        interval_ms: int = DEFAULT_POLL_INTERVAL_MS,
+        stop: threading.Event | None = None,
+    ) -> LiveUpdates:
+        """Show the store while it is being filled: poll it, redraw, follow the newest data (see
+        :mod:`rerun_bridge.viewer.live`). Setting ``stop`` closes the window."""
+        self.time_panel.set_live(True)
+        self.live_updates = LiveUpdates(self.store, self.reload, interval_ms, stop, self.close, parent=self)
+        self.reload()
+        return self.live_updates
 
     def _on_time_changed(self, timeline: str, time: int) -> None:
         for view in self.views:

@@ -144,10 +144,14 @@ class ViewBase(QtWidgets.QWidget):
 
     def reload(self) -> None:
         """New data in the store: forget cached entity lists and series, then refresh."""
+        self.invalidate()
+        self.refresh()
+
+    def invalidate(self) -> None:
+        """New data in the store: forget cached entity lists and series; the next time shown redraws."""
         self._entities_by_component.clear()
         if self.timeline is not None:
             self.timeline_changed(self.timeline)
-        self.refresh()
 
     def timeline_changed(self, timeline: str) -> None:
         """Hook for views that cache per-timeline data (plots load whole series)."""

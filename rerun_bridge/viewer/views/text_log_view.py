@@ -217,8 +217,14 @@ class TextLogView(ViewBase):
         bounds = self.store.time_range(timeline)
         scale = float(NANOS_PER_SECOND) if timeline_is_time(self.store, timeline) else 1.0
         rows = load_log_rows(self.store, self.entities_with(TEXT), timeline)
+        scroll_bar = self.table.verticalScrollBar()
+        position = scroll_bar.value() if scroll_bar is not None else 0
+        at_bottom = scroll_bar is None or position >= scroll_bar.maximum()
         self.model.set_rows(rows, bounds[0] if bounds is not None else 0, scale)
         self.table.resizeColumnsToContents()
+        # Live data reloads the rows: stay where the reader was, or at the bottom to see new lines.
+        if scroll_bar is not None:
+            scroll_bar.setValue(scroll_bar.maximum() if at_bottom else position)
 
     def update_data(self, timeline: str, time: int) -> None:
         self.model.set_current_time(time)

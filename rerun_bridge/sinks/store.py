@@ -1,0 +1,33 @@
+"""The chunk store as a pipeline sink: rows go into an in-memory store that a viewer reads.
+
+Bag loading uses it to fill the viewer's store; the live node uses it to feed the embedded viewer while
+the window is open. The store is safe for one writer thread and any number of readers, so the sink needs
+no lock of its own; ``flush`` has nothing to do (open buffers are queried as they are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rerun_bridge.model.rows import Row
+from rerun_bridge.store.chunk_store import ChunkStore
+
+__all__ = ["StoreSink"]
+
+
+class StoreSink:
+    """Appends every row it is given to ``store``; after :meth:`close` it takes no more."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        self.store = store
+        self.closed = False
+
+    def write(self, rows: list[Row], default_times: Mapping[str, int]) -> None:
+        if not self.closed:
+            self.store.append_rows(rows, default_times)
+
+    def flush(self) -> None:
+        """Nothing to write out: readers see rows as soon as they are appended."""
+
+    def close(self) -> None:
+        self.closed = True
