@@ -31,22 +31,36 @@ def chunks_are_ordered(chunk_indexes: list[Any]) -> bool:
     return all(b.message_start_time >= a.message_end_time for a, b in itertools.pairwise(ordered))
 
 
-def _decompress(compression: str, data: bytes, size: int) -> bytes:
-    if compression == "":
-        return data
-    if compression == "zstd":
-        import zstandard
+class _ChunkDecompressor:
+    """Decompresses chunk records; one per reading thread (a zstd context is not thread-safe).
 
-        return bytes(zstandard.ZstdDecompressor().decompress(data, max_output_size=size))
-    if compression == "lz4":
-        import lz4.frame
+    Reusing the zstd context saves setting up a fresh one (its window buffers) for every chunk.
+    """
 
-        return bytes(lz4.frame.decompress(data))
-    raise ValueError(f"unknown chunk compression '{compression}'")
+    def __init__(self) -> None:
+        self._zstd: Any = None
+
+    def __call__(self, compression: str, data: memoryview, size: int) -> bytes | memoryview:
+        if compression == "":
+            return data
+        if compression == "zstd":
+            if self._zstd is None:
+                import zstandard
+
+                self._zstd = zstandard.ZstdDecompressor()
+            return bytes(self._zstd.decompress(data, max_output_size=size))
+        if compression == "lz4":
+            import lz4.frame
+
+            return bytes(lz4.frame.decompress(data))
+        raise ValueError(f"unknown chunk compression '{compression}'")
 
 
-def _read_chunk(stream: BinaryIO, offset: int, length: int) -> bytes:
-    """Read one Chunk record and return its decompressed records."""
+def _read_chunk(
+    stream: BinaryIO, offset: int, length: int, decompress: _ChunkDecompressor | None = None
+) -> bytes | memoryview:
+    """Read one Chunk record and return its decompressed records (a view of the record when stored
+    uncompressed: slicing, not copying, keeps the work off the reading thread)."""
     stream.seek(offset)
     record = stream.read(length)
     opcode, _body_length = _RECORD_HEADER.unpack_from(record, 0)
@@ -61,11 +75,15 @@ def _read_chunk(stream: BinaryIO, offset: int, length: int) -> bytes:
     pos += name_length
     (records_length,) = _U64.unpack_from(record, pos)
     pos += 8
-    return _decompress(compression, record[pos : pos + records_length], uncompressed_size)
+    decompress = decompress or _ChunkDecompressor()
+    return decompress(compression, memoryview(record)[pos : pos + records_length], uncompressed_size)
 
 
 def _messages_of_chunk(
-    records: bytes, channels: dict[int, tuple[str, str]], start_ns: int | None, end_ns: int | None
+    records: bytes | memoryview,
+    channels: dict[int, tuple[str, str]],
+    start_ns: int | None,
+    end_ns: int | None,
 ) -> list[RawMessage]:
     view = memoryview(records)
     out: list[tuple[int, int, RawMessage]] = []
@@ -113,15 +131,16 @@ def iter_chunked_messages(
     if not chunks:
         return
     # One chunk is read and decompressed ahead, off the main thread (zstd releases the GIL).
+    decompress = _ChunkDecompressor()  # used by the one pool thread only
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcap-read") as pool:
-        pending: Future[bytes] = pool.submit(
-            _read_chunk, stream, chunks[0].chunk_start_offset, chunks[0].chunk_length
+        pending: Future[bytes | memoryview] = pool.submit(
+            _read_chunk, stream, chunks[0].chunk_start_offset, chunks[0].chunk_length, decompress
         )
         for index in range(len(chunks)):
             records = pending.result()
             if index + 1 < len(chunks):
                 following = chunks[index + 1]
                 pending = pool.submit(
-                    _read_chunk, stream, following.chunk_start_offset, following.chunk_length
+                    _read_chunk, stream, following.chunk_start_offset, following.chunk_length, decompress
                 )
             yield from _messages_of_chunk(records, channels, start_ns, end_ns)
