@@ -1,7 +1,9 @@
 """The live ROS 2 node: subscribes to topics and TF, feeds the shared pipeline, writes .rrd and .mcap.
 
 rclpy is imported here and nowhere else (besides the launch files). DDS callbacks only enqueue the
-serialized bytes (``raw=True`` subscriptions); a worker thread decodes, converts and writes.
+serialized bytes (``raw=True`` subscriptions); a worker thread decodes, converts and writes. With the
+viewer on, the worker also appends to an in-process chunk store that the viewer window (Qt, on the main
+thread) reads while rclpy spins on a background thread.
 ``rerun-bridge run`` and the launch files start :func:`main`.
 """
 
@@ -35,10 +37,13 @@ from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
 from rerun_bridge.model.rows import Row
 from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
+from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import StreamSink
 from rerun_bridge.sources.decoding import Decoder, TypeResolver
 from rerun_bridge.sources.records import MessageDefinition
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.display import viewer_unavailable_reason
 
 NODE_NAME = "rerun_bridge"
 TF_TOPICS = frozenset({"/tf", "/tf_static"})
@@ -120,6 +125,9 @@ class BridgeNode:
         if self.stream is not None:
             self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
         row_sinks: list[RowSink] = [sink for sink in (self.rrd, self.stream) if sink is not None]
+        self.viewer_store = self._viewer_store(sinks.viewer.enabled)
+        if self.viewer_store is not None:
+            row_sinks.append(StoreSink(self.viewer_store))
         self.pipeline = Pipeline(row_sinks, warn=self._warn_once, row_filter=self._tf_frames_allowed)
         self.worker = ConversionWorker(
             self.queues,
@@ -130,8 +138,6 @@ class BridgeNode:
             self.stream,
             flush_seconds=sinks.rrd.flush_seconds,
         )
-        if sinks.viewer.enabled:
-            self.log.warning("the embedded viewer is not available in this version; recording without it")
         self.worker.start()
         self._discover()
         self._discovery_timer = node.create_timer(config.discovery_period_s, self._discover)
@@ -143,6 +149,16 @@ class BridgeNode:
             self._diagnostics_timer = node.create_timer(
                 config.diagnostics.period_s, self._publish_diagnostics
             )
+
+    def _viewer_store(self, enabled: bool) -> ChunkStore | None:
+        """The store the embedded viewer reads (the worker appends to it); None without a viewer."""
+        if not enabled:
+            return None
+        reason = viewer_unavailable_reason()
+        if reason is not None:
+            self.log.warning(f"the embedded viewer cannot open: {reason}; recording without it")
+            return None
+        return live_store()
 
     def _tf_frames_allowed(self, row: Row) -> bool:
         """TF edges whose parent or child frame the config denies are left out."""
@@ -376,9 +392,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     deadline = time.monotonic() + duration if duration and duration > 0 else None
+
+    def spin() -> None:
+        try:
+            while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                executor.spin_once(timeout_sec=0.05)
+        finally:
+            stop.set()  # also closes the viewer
+
     try:
-        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            executor.spin_once(timeout_sec=0.05)
+        if bridge.viewer_store is None:
+            spin()
+        else:
+            # Qt needs the main thread: rclpy spins beside it; closing the window stops the bridge.
+            from rerun_bridge.viewer.app import run_live_viewer
+
+            spinner = threading.Thread(target=spin, name="rerun_bridge-spin", daemon=True)
+            spinner.start()
+            run_live_viewer(bridge.viewer_store, config.sinks.viewer.blueprint, stop)
+            stop.set()
+            spinner.join()
     finally:
         reports = bridge.shutdown()
         executor.remove_node(node)

@@ -8,11 +8,15 @@ no lock of its own; ``flush`` has nothing to do (open buffers are queried as the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from rerun_bridge.model.rows import Row
 from rerun_bridge.store.chunk_store import ChunkStore
 
-__all__ = ["StoreSink"]
+__all__ = ["LIVE_MEMORY_BUDGET_BYTES", "StoreSink", "live_store"]
+
+#: A store fed live keeps this much temporal data; older chunks are evicted, oldest log_time first.
+LIVE_MEMORY_BUDGET_BYTES: Final = 1 << 30
 
 
 class StoreSink:
@@ -31,3 +35,8 @@ class StoreSink:
 
     def close(self) -> None:
         self.closed = True
+
+
+def live_store(memory_budget_bytes: int = LIVE_MEMORY_BUDGET_BYTES) -> ChunkStore:
+    """A store for data that keeps arriving: bounded by a memory budget (static data is always kept)."""
+    return ChunkStore(memory_budget_bytes=memory_budget_bytes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -17,6 +18,7 @@ from typing import Final
 from PyQt6 import QtCore, QtGui, QtOpenGLWidgets, QtWidgets
 
 from rerun_bridge.errors import BridgeError
+from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.blueprint_layout import load_blueprint_layout
 from rerun_bridge.viewer.layout import LayoutSpec
 from rerun_bridge.viewer.sources import load_files
@@ -116,6 +118,33 @@ def run_viewer(
         print(f"error: cannot write {output}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_live_viewer(
+    store: ChunkStore,
+    blueprint: str | Path | None = None,
+    stop: threading.Event | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+) -> int:
+    """Show ``store`` while another thread fills it, until the window is closed or ``stop`` is set.
+
+    Runs Qt's event loop on the calling thread, which must be the main thread. A blueprint that cannot
+    be read is reported and the layout from the data is used instead.
+    """
+    application = ensure_application()
+    layout: LayoutSpec | None = None
+    scenario: str | None = None
+    if blueprint:
+        try:
+            layout = load_blueprint_layout(blueprint).layout
+            scenario = str(blueprint)
+        except BridgeError as err:
+            print(f"warning: {err}; using the layout from the data", file=sys.stderr)
+    window = ViewerWindow(store, layout, title="rerun_bridge: live", scenario=scenario)
+    window.resize(*size)
+    window.enable_live(stop=stop)
+    window.show()
+    return application.exec()
 
 
 def build_parser() -> argparse.ArgumentParser:

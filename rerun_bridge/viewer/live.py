@@ -20,8 +20,6 @@ from rerun_bridge.store.chunk_store import ChunkStore
 
 #: How often the window looks for new data (5 redraws a second at most).
 DEFAULT_POLL_INTERVAL_MS: Final = 200
-#: The live store keeps this much temporal data; older chunks are evicted, oldest log_time first.
-LIVE_MEMORY_BUDGET_BYTES: Final = 1 << 30
 
 
 class LiveUpdates(QtCore.QObject):
