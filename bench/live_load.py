@@ -263,15 +263,15 @@ class SummaryLine(NamedTuple):
 
 
 def parse_summary(text: str) -> dict[str, SummaryLine]:
-    """The bridge's shutdown table (``topic type received stored dropped errors p50 p99``)."""
+    """The bridge's shutdown table (``topic type received stored dropped errors ... p50 p99``)."""
     out: dict[str, SummaryLine] = {}
     for line in text.splitlines():
         cells = line.split()
-        if len(cells) != 8 or not cells[0].startswith("/"):
+        if len(cells) < 8 or not cells[0].startswith("/"):
             continue
         try:
             out[cells[0]] = SummaryLine(
-                int(cells[2]), int(cells[3]), int(cells[4]), int(cells[5]), float(cells[6]), float(cells[7])
+                int(cells[2]), int(cells[3]), int(cells[4]), int(cells[5]), float(cells[-2]), float(cells[-1])
             )
         except ValueError:
             continue

@@ -152,7 +152,7 @@ class RrdSinkConfig:
 @dataclass(frozen=True, slots=True)
 class McapSinkConfig:
     path: str = ""
-    compression: Compression = Compression.ZSTD
+    compression: Compression = Compression.NONE
     rotate_size_mb: float = 0.0
     rotate_seconds: float = 0.0
 
@@ -207,7 +207,8 @@ class DiagnosticsConfig:
 class BridgeConfig:
     use_sim_time: bool = False
     discovery_period_s: float = 1.0
-    queue_depth: int = 10
+    queue_depth: int = 1000
+    queue_megabytes: float = 64.0
     allow: tuple[Regex, ...] = ()
     deny: tuple[Regex, ...] = tuple(Regex.compile(text) for text in DEFAULT_DENY)
     raw_unknown_types: bool = False
@@ -481,7 +482,12 @@ def _keys(cls: type[Any]) -> tuple[str, ...]:
 def _parse(data: Mapping[str, Any], source: str, errors: list[str]) -> BridgeConfig:
     p = _Parser(source, errors)
     top = p.section(data, "", _keys(BridgeConfig))
-    checks = {"discovery_period_s": _POSITIVE, "queue_depth": _integer(1), "entity_prefix": _prefix}
+    checks = {
+        "discovery_period_s": _POSITIVE,
+        "queue_depth": _integer(1),
+        "queue_megabytes": _POSITIVE,
+        "entity_prefix": _prefix,
+    }
     cfg = BridgeConfig(
         **_scalars(p, top, "", BridgeConfig, **checks),
         topics=MappingProxyType(_parse_topics(p, top.get("topics"))),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.experimental.events_executor import EventsExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -31,6 +31,7 @@ from rerun_bridge.config import BridgeConfig, Durability, Reliability, apply_ove
 from rerun_bridge.convert.registry import lookup, normalize_type_name
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
+from rerun_bridge.live.mcap_recorder import McapRecorder
 from rerun_bridge.live.queues import TopicQueues
 from rerun_bridge.live.stats import LiveStats, TopicReport
 from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
@@ -103,10 +104,13 @@ class BridgeNode:
             else None
         )
         self.mcap = (
-            RotatingMcapSink(
-                sinks.mcap.path,
-                RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
-                compression=sinks.mcap.compression.value,
+            McapRecorder(
+                RotatingMcapSink(
+                    sinks.mcap.path,
+                    RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
+                    compression=sinks.mcap.compression.value,
+                ),
+                flush_seconds=sinks.rrd.flush_seconds,
             )
             if sinks.mcap.path
             else None
@@ -134,7 +138,6 @@ class BridgeNode:
             self.pipeline,
             self.stats,
             self.rrd,
-            self.mcap,
             self.stream,
             flush_seconds=sinks.rrd.flush_seconds,
         )
@@ -224,34 +227,38 @@ class BridgeNode:
                 channel = self.mcap.add_topic(
                     topic, type_name, definition, _qos_yaml(offered), latched=requested.transient_local
                 )
-        self.worker.add_topic(topic, LiveTopic(type_name, decoder, channel))
+        self.worker.add_topic(topic, LiveTopic(type_name, decoder))
         self.stats.add_topic(topic, type_name)
         self.queues.add_topic(
             topic,
             depth=topic_config.queue_depth or self.config.queue_depth,
             priority=topic_config.priority,
             rate_limit_hz=topic_config.rate_limit_hz,
+            max_bytes=int(self.config.queue_megabytes * 1e6),
         )
         self._subscriptions[topic] = self.node.create_subscription(
             message_class,
             topic,
-            self._callback_for(topic),
+            self._callback_for(topic, channel),
             _to_profile(requested),
             raw=True,
             event_callbacks=self._events_for(topic, requested),
         )
         self.log.info(f"bridging {topic} ({type_name}) -> {entity_path} [{requested.describe()}]")
 
-    def _callback_for(self, topic: str) -> Any:
+    def _callback_for(self, topic: str, mcap_channel: int | None) -> Any:
         queues = self.queues
         clock = self.node.get_clock()
+        recorder = self.mcap if mcap_channel is not None else None
 
         def on_message(data: bytes, info: Any = None) -> None:
             # Only enqueue: DDS callbacks must never wait on conversion or disk.
             received = time.monotonic_ns()
             log_time = int(clock.now().nanoseconds)
             publish_time = int(info["source_timestamp"]) if isinstance(info, dict) else log_time
-            queues.put(topic, LiveMessage(data, log_time, received, publish_time), len(data))
+            accepted = queues.put(topic, LiveMessage(data, log_time, received, publish_time), len(data))
+            if accepted and recorder is not None and mcap_channel is not None:
+                recorder.put(mcap_channel, log_time, publish_time, data)
 
         return on_message
 
@@ -266,7 +273,11 @@ class BridgeNode:
             )
             self._warn_once(f"incompatible QoS on {topic}: {fix}")
 
-        return SubscriptionEventCallbacks(incompatible_qos=incompatible)
+        def lost(event: Any) -> None:
+            # DDS knows of samples that never reached us (best effort gaps, fragments lost): count them.
+            self.stats.record_lost(topic, int(event.total_count_change))
+
+        return SubscriptionEventCallbacks(incompatible_qos=incompatible, message_lost=lost)
 
     def _decoder_for(self, type_name: str, message_class: Any) -> Decoder:
         choice = self._resolver.choose(type_name)
@@ -287,7 +298,8 @@ class BridgeNode:
         return MessageDefinition("ros2msg", text)
 
     def reports(self) -> list[TopicReport]:
-        return self.stats.report(self.queues.counters(), time.monotonic_ns())
+        refused = self.mcap.refused() if self.mcap is not None else {}
+        return self.stats.report(self.queues.counters(), time.monotonic_ns(), refused)
 
     def _publish_diagnostics(self) -> None:
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -299,9 +311,11 @@ class BridgeNode:
             status = DiagnosticStatus()
             status.name = f"{NODE_NAME}: {report.topic}"
             status.hardware_id = NODE_NAME
-            problem = report.dropped or report.errors
-            status.level = DiagnosticStatus.WARN if problem else DiagnosticStatus.OK
-            status.message = f"{report.rate_hz:.1f} Hz, {report.dropped} dropped, {report.errors} errors"
+            status.level = DiagnosticStatus.WARN if report.problem else DiagnosticStatus.OK
+            status.message = (
+                f"{report.rate_hz:.1f} Hz, {report.dropped} dropped, {report.lost_in_dds} lost in DDS, "
+                f"{report.errors} errors"
+            )
             status.values = [KeyValue(key=k, value=v) for k, v in report.as_key_values().items()]
             array.status.append(status)
         if self._diagnostics_publisher is not None:
@@ -389,7 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    executor = SingleThreadedExecutor()
+    # The events executor takes messages in C++ and calls back without rebuilding a wait set per message:
+    # at thousands of messages a second, the default executor spends most of a core just waiting.
+    executor = EventsExecutor()
     executor.add_node(node)
     deadline = time.monotonic() + duration if duration and duration > 0 else None
 

@@ -67,7 +67,7 @@ def test_defaults() -> None:
     assert cfg == parse_config({}) == BridgeConfig()
     assert cfg.use_sim_time is False
     assert cfg.discovery_period_s == 1.0
-    assert cfg.queue_depth == 10
+    assert (cfg.queue_depth, cfg.queue_megabytes) == (1000, 64.0)
     assert cfg.allow == ()
     assert [rx.text for rx in cfg.deny] == ["^/parameter_events$", "^/rosout_agg$"]
     assert cfg.raw_unknown_types is False
@@ -76,7 +76,7 @@ def test_defaults() -> None:
     assert dict(cfg.type_entity_paths) == {}
     assert cfg.tf == TfConfig(enabled=True, fixed_frame="", cache_time_s=10.0)
     assert cfg.sinks.rrd == RrdSinkConfig(path="", rotate_size_mb=0, rotate_seconds=0, flush_seconds=1.0)
-    assert cfg.sinks.mcap.compression is Compression.ZSTD
+    assert cfg.sinks.mcap.compression is Compression.NONE
     assert not cfg.sinks.rrd.enabled
     assert not cfg.sinks.mcap.enabled
     assert cfg.sinks.viewer == ViewerConfig(enabled=False, blueprint="")
@@ -108,7 +108,7 @@ def test_shipped_example_loads_to_the_documented_config() -> None:
         tf=TfConfig(enabled=True, fixed_frame="", allow_frames=(), deny_frames=(), cache_time_s=10.0),
         sinks=SinksConfig(
             rrd=RrdSinkConfig(path="", rotate_size_mb=0.0, rotate_seconds=0.0, flush_seconds=1.0),
-            mcap=McapSinkConfig(path="", compression=Compression.ZSTD),
+            mcap=McapSinkConfig(path="", compression=Compression.NONE),
             viewer=ViewerConfig(enabled=False, blueprint=""),
             stream=StreamConfig(enabled=False, bind="127.0.0.1:9877", token="", tls_cert="", tls_key=""),
         ),
@@ -658,7 +658,7 @@ _regex_texts = st.lists(st.sampled_from(["^/a", "b$", "c", "^/x/", "[0-9]"]), ma
                 optional={
                     "rrd": st.fixed_dictionaries({}, optional={"rotate_size_mb": st.floats(0, 1e4)}),
                     "mcap": st.fixed_dictionaries(
-                        {}, optional={"compression": st.sampled_from(["lz4", "none"])}
+                        {}, optional={"compression": st.sampled_from(["lz4", "zstd"])}
                     ),
                 },
             ),

@@ -11,11 +11,20 @@ from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import Row
 
 DIAGNOSTICS_ROOT = EntityPath.parse("/rerun_bridge/diagnostics")
-SERIES = ["rate_hz", "bytes_per_s", "dropped", "conversion_errors", "latency_p50_ms", "latency_p99_ms"]
+SERIES = [
+    "rate_hz",
+    "bytes_per_s",
+    "dropped",
+    "conversion_errors",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "lost_in_dds",
+    "mcap_refused",
+]
 
 
 def diagnostics_rows(reports: Sequence[TopicReport]) -> list[Row]:
-    """One six-line plot per bridged topic under ``/rerun_bridge/diagnostics/<topic>``."""
+    """One plot of :data:`SERIES` per bridged topic under ``/rerun_bridge/diagnostics/<topic>``."""
     rows: list[Row] = []
     for report in reports:
         path = str(DIAGNOSTICS_ROOT.join(*EntityPath.from_topic(report.topic).parts))
@@ -27,6 +36,8 @@ def diagnostics_rows(reports: Sequence[TopicReport]) -> list[Row]:
                 report.errors,
                 report.latency_p50_ms,
                 report.latency_p99_ms,
+                report.lost_in_dds,
+                report.mcap_refused,
             ],
             dtype=np.float64,
         )
@@ -36,7 +47,18 @@ def diagnostics_rows(reports: Sequence[TopicReport]) -> list[Row]:
 
 
 def format_summary(reports: Sequence[TopicReport]) -> str:
-    headers = ["topic", "type", "received", "stored", "dropped", "errors", "p50 ms", "p99 ms"]
+    headers = [
+        "topic",
+        "type",
+        "received",
+        "stored",
+        "dropped",
+        "errors",
+        "dds lost",
+        "mcap refused",
+        "p50 ms",
+        "p99 ms",
+    ]
     table = [
         [
             r.topic,
@@ -45,6 +67,8 @@ def format_summary(reports: Sequence[TopicReport]) -> str:
             str(r.stored),
             str(r.dropped),
             str(r.errors),
+            str(r.lost_in_dds),
+            str(r.mcap_refused),
             f"{r.latency_p50_ms:.1f}",
             f"{r.latency_p99_ms:.1f}",
         ]

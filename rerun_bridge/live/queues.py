@@ -1,9 +1,15 @@
 """Bounded per-topic queues between DDS callbacks and conversion.
 
 DDS callbacks only append here and return: they never convert, never write and never wait. Each topic
-has its own bounded queue that drops its *oldest* message when full (the newest data is what a live view
-wants), so a flood of images fills only the image queue and never starves ``/tf`` or a 1 kB state topic.
-The worker takes messages by priority, then round-robin, so every topic keeps moving.
+has its own queue, bounded by a message count and by bytes, that drops its *oldest* message when full (the
+newest data is what a live view wants), so a flood of images fills only the image queue and never starves
+``/tf`` or a 1 kB state topic.
+
+The worker takes messages by priority, then by *cost*: it reports the time each message took
+(:meth:`TopicQueues.charge`) and the next message comes from the waiting topic that has used the least
+worker time so far. A cheap 400 Hz IMU therefore keeps up while a camera whose frames take milliseconds
+shares what is left, instead of one message per topic in turn, which starves high-rate topics behind
+expensive ones.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 Item = TypeVar("Item")
 
@@ -28,14 +34,25 @@ class QueueCounters:
     taken: int = 0
 
 
+class _Queued(NamedTuple, Generic[Item]):
+    item: Item
+    size_bytes: int
+
+
 @dataclass(slots=True)
 class _TopicQueue(Generic[Item]):
     depth: int
+    max_bytes: int
     priority: int
     min_interval_ns: int
-    items: deque[Item] = field(default_factory=deque)
+    items: deque[_Queued[Item]] = field(default_factory=deque)
+    queued_bytes: int = 0
     counters: QueueCounters = field(default_factory=QueueCounters)
     last_accepted_ns: int | None = None
+    #: Worker time spent on this topic (ns), on the scale of the queues' virtual clock.
+    used_ns: int = 0
+    #: When this topic was last served (a sequence number): round-robin among equal costs.
+    last_taken: int = 0
 
 
 class TopicQueues(Generic[Item]):
@@ -43,24 +60,32 @@ class TopicQueues(Generic[Item]):
 
     def __init__(self) -> None:
         self._queues: dict[str, _TopicQueue[Item]] = {}
-        self._order: list[str] = []  # round-robin order within a priority
-        self._cursor = 0
         self._pending = 0
         self._closed = False
+        # The least worker time of a busy topic: a topic that was idle starts from here, so a pause never
+        # becomes credit to flood the worker with later.
+        self._virtual_ns = 0
+        self._takes = 0
         self._condition = threading.Condition()
 
-    def add_topic(self, topic: str, depth: int, priority: int = 0, rate_limit_hz: float = 0.0) -> None:
+    def add_topic(
+        self,
+        topic: str,
+        depth: int,
+        priority: int = 0,
+        rate_limit_hz: float = 0.0,
+        max_bytes: int = 0,
+    ) -> None:
+        """``depth`` messages and ``max_bytes`` bytes (0: no byte bound) at most wait for conversion."""
         if depth < 1:
             raise ValueError(f"queue depth of {topic} must be >= 1, got {depth}")
         interval = round(1e9 / rate_limit_hz) if rate_limit_hz > 0 else 0
         with self._condition:
             if topic not in self._queues:
-                self._queues[topic] = _TopicQueue(depth, priority, interval)
-                self._order.append(topic)
-                self._order.sort(key=lambda name: -self._queues[name].priority)
+                self._queues[topic] = _TopicQueue(depth, max_bytes, priority, interval)
 
     def put(self, topic: str, item: Item, size_bytes: int = 0, now_ns: int | None = None) -> bool:
-        """Append without ever blocking; False when the message was dropped by the rate limit."""
+        """Append without ever blocking; False when the message was refused (rate limit, unknown topic)."""
         with self._condition:
             queue = self._queues.get(topic)
             if queue is None:
@@ -76,17 +101,23 @@ class TopicQueues(Generic[Item]):
                     queue.counters.dropped_rate += 1
                     return False
                 queue.last_accepted_ns = now
-            if len(queue.items) >= queue.depth:
-                queue.items.popleft()
+            if not queue.items:
+                queue.used_ns = max(queue.used_ns, self._virtual_ns)
+            queue.items.append(_Queued(item, size_bytes))
+            queue.queued_bytes += size_bytes
+            self._pending += 1
+            while len(queue.items) > queue.depth or (
+                queue.max_bytes and queue.queued_bytes > queue.max_bytes and len(queue.items) > 1
+            ):
+                queue.queued_bytes -= queue.items.popleft().size_bytes
                 queue.counters.dropped_full += 1
                 self._pending -= 1
-            queue.items.append(item)
-            self._pending += 1
             self._condition.notify()
             return True
 
     def get(self, timeout: float | None = None) -> tuple[str, Item] | None:
-        """The next message: highest priority first, round-robin among equals; None on timeout or close."""
+        """The next message: highest priority first, then the topic that used the least worker time;
+        None on timeout or close."""
         with self._condition:
             if not self._condition.wait_for(lambda: self._pending > 0 or self._closed, timeout):
                 return None
@@ -94,18 +125,32 @@ class TopicQueues(Generic[Item]):
                 return None
             return self._take()
 
+    def charge(self, topic: str, cost_ns: int) -> None:
+        """Account the worker time one of ``topic``'s messages took."""
+        with self._condition:
+            queue = self._queues.get(topic)
+            if queue is not None:
+                queue.used_ns += max(cost_ns, 0)
+
     def _take(self) -> tuple[str, Item]:
-        best_priority = max(self._queues[name].priority for name in self._order if self._queues[name].items)
-        count = len(self._order)
-        for step in range(count):
-            name = self._order[(self._cursor + step) % count]
-            queue = self._queues[name]
-            if queue.items and queue.priority == best_priority:
-                self._cursor = (self._cursor + step + 1) % count
-                self._pending -= 1
-                queue.counters.taken += 1
-                return name, queue.items.popleft()
-        raise RuntimeError("pending count out of step with the queues")  # an invariant, not input
+        chosen_name, chosen = "", None
+        for name, queue in self._queues.items():
+            if queue.items and (
+                chosen is None
+                or (-queue.priority, queue.used_ns, queue.last_taken)
+                < (-chosen.priority, chosen.used_ns, chosen.last_taken)
+            ):
+                chosen_name, chosen = name, queue
+        if chosen is None:
+            raise RuntimeError("pending count out of step with the queues")  # an invariant, not input
+        self._virtual_ns = max(self._virtual_ns, chosen.used_ns)
+        self._pending -= 1
+        self._takes += 1
+        chosen.last_taken = self._takes
+        chosen.counters.taken += 1
+        queued = chosen.items.popleft()
+        chosen.queued_bytes -= queued.size_bytes
+        return chosen_name, queued.item
 
     def drain(self) -> list[tuple[str, Item]]:
         """Everything still queued, in priority order: what a clean shutdown converts before closing."""

@@ -1,4 +1,4 @@
-"""Per-topic live statistics: received, rate, bytes/s, drops, errors and receive -> stored latency."""
+"""Per-topic live statistics: received, rate, bytes/s, drops, losses, errors and receive -> stored latency."""
 
 from __future__ import annotations
 
@@ -23,10 +23,19 @@ class TopicReport:
     stored: int
     rate_hz: float
     bytes_per_s: float
+    #: Dropped by the bridge's own queues (full) and rate limits.
     dropped: int
     errors: int
     latency_p50_ms: float
     latency_p99_ms: float
+    #: Samples DDS reported as lost before they reached the bridge (the message_lost event).
+    lost_in_dds: int = 0
+    #: Messages the MCAP recorder refused because the disk fell behind.
+    mcap_refused: int = 0
+
+    @property
+    def problem(self) -> bool:
+        return bool(self.dropped or self.errors or self.lost_in_dds or self.mcap_refused)
 
     def as_key_values(self) -> dict[str, str]:
         return {
@@ -39,6 +48,8 @@ class TopicReport:
             "conversion_errors": str(self.errors),
             "latency_p50_ms": f"{self.latency_p50_ms:.2f}",
             "latency_p99_ms": f"{self.latency_p99_ms:.2f}",
+            "lost_in_dds": str(self.lost_in_dds),
+            "mcap_refused": str(self.mcap_refused),
         }
 
 
@@ -47,6 +58,7 @@ class _Window:
     type_name: str
     stored: int = 0
     errors: int = 0
+    lost_in_dds: int = 0
     latencies_ns: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     last_received: int = 0
     last_bytes: int = 0
@@ -76,7 +88,18 @@ class LiveStats:
         with self._lock:
             self._topics[topic].errors += 1
 
-    def report(self, counters: dict[str, QueueCounters], now_ns: int) -> list[TopicReport]:
+    def record_lost(self, topic: str, count: int) -> None:
+        with self._lock:
+            window = self._topics.get(topic)
+            if window is not None:
+                window.lost_in_dds += max(count, 0)
+
+    def report(
+        self,
+        counters: dict[str, QueueCounters],
+        now_ns: int,
+        mcap_refused: dict[str, int] | None = None,
+    ) -> list[TopicReport]:
         """Reports for every topic; rates are over the time since the previous call."""
         reports = []
         with self._lock:
@@ -103,6 +126,8 @@ class LiveStats:
                         errors=window.errors,
                         latency_p50_ms=float(p50),
                         latency_p99_ms=float(p99),
+                        lost_in_dds=window.lost_in_dds,
+                        mcap_refused=(mcap_refused or {}).get(topic, 0),
                     )
                 )
         return reports

@@ -1,7 +1,9 @@
-"""The conversion worker: the one thread that decodes, converts and writes live messages.
+"""The conversion worker: the one thread that decodes, converts and writes live messages to the row sinks.
 
-Only this thread touches the sinks, so they need no locks; DDS callbacks just enqueue. Files are flushed
-every ``flush_seconds`` so that a hard kill loses at most about that much data.
+Only this thread touches the row sinks (.rrd, stream), so they need no locks; DDS callbacks just enqueue.
+The raw MCAP recording has a thread of its own (:mod:`rerun_bridge.live.mcap_recorder`). The .rrd is flushed
+every ``flush_seconds`` so that a hard kill loses at most about that much data; the flush is started, not
+waited for, so conversion never stalls on the disk.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from rerun_bridge.live.stats import LiveStats
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import LOG_TIME
 from rerun_bridge.pipeline import Pipeline
-from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink
+from rerun_bridge.sinks.rotation import RotatingRrdSink
 from rerun_bridge.sinks.stream import StreamSink
 from rerun_bridge.sources.decoding import Decoder
 
@@ -40,7 +42,6 @@ class LiveMessage(NamedTuple):
 class LiveTopic:
     type_name: str
     decoder: Decoder | None
-    mcap_channel: int | None = None
 
 
 @dataclass(slots=True)
@@ -49,7 +50,6 @@ class ConversionWorker:
     pipeline: Pipeline
     stats: LiveStats
     rrd: RotatingRrdSink | None = None
-    mcap: RotatingMcapSink | None = None
     stream: StreamSink | None = None
     flush_seconds: float = 1.0
     clock: Callable[[], int] = time.monotonic_ns
@@ -85,7 +85,9 @@ class ConversionWorker:
         while not self._stop.is_set():
             item = self.queues.get(timeout=0.05)
             if item is not None:
+                started = time.monotonic_ns()
                 self.handle(*item)
+                self.queues.charge(item[0], time.monotonic_ns() - started)
             self._write_submitted()
             self._maybe_flush()
 
@@ -93,13 +95,11 @@ class ConversionWorker:
         now = time.monotonic_ns()
         if now - self._last_flush_ns >= self.flush_seconds * 1e9:
             self._last_flush_ns = now
-            self.flush()
+            self.flush(wait=False)
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = True) -> None:
         if self.rrd is not None:
-            self.rrd.flush()
-        if self.mcap is not None:
-            self.mcap.flush()
+            self.rrd.flush(wait=wait)
         if self.stream is not None:
             self.stream.flush()
 
@@ -108,8 +108,6 @@ class ConversionWorker:
             live = self.topics.get(topic)
         if live is None:
             return
-        if self.mcap is not None and live.mcap_channel is not None:
-            self.mcap.write(live.mcap_channel, message.log_time_ns, message.publish_time_ns, message.data)
         if live.decoder is None:
             self.pipeline.count_skipped(topic)
             return

@@ -65,6 +65,9 @@ class _Rotating(Generic[SinkT]):
 
     def flush(self) -> None:
         self.current.flush()
+        self._rotate_if_due()
+
+    def _rotate_if_due(self) -> None:
         if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
             self.current.close()
             self._open()
@@ -92,6 +95,10 @@ class RotatingRrdSink(_Rotating[RrdSink]):
         self._started = time.monotonic()
         if self._static:
             self.current.write(list(self._static.values()), {})
+
+    def flush(self, wait: bool = True) -> None:
+        self.current.flush(wait=wait)
+        self._rotate_if_due()
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         for row in rows:

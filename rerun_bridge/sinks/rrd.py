@@ -58,9 +58,10 @@ class RrdSink:
         """Queue rows; each gets ``default_times`` overlaid with its own ``times`` (static rows: none)."""
         self._batcher.write(rows, default_times)
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = True) -> None:
+        """Hand every queued row to Rerun; with ``wait``, return once its file writer has written them."""
         self._batcher.flush()
-        self._rec.flush()
+        self._rec.flush(timeout_sec=1e38 if wait else 0.0)
 
     def close(self) -> None:
         if self._closed:

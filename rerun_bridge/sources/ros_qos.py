@@ -1,9 +1,14 @@
 """QoS adapted to a topic's publishers, in plain data (no rclpy): the node turns it into a QoSProfile.
 
 Rules, as foxglove_bridge and rosbag2 apply them: reliable only when every publisher offers reliable,
-transient_local only when every publisher offers it, depth the sum of the publishers' depths clamped to
-[1, MAX_DEPTH]. Latched topics (``/tf_static``, ``/robot_description``) are always reliable and
-transient_local so that late joiners still get them.
+transient_local only when every publisher offers it. Latched topics (``/tf_static``, ``/robot_description``)
+are always reliable and transient_local so that late joiners still get them.
+
+Depth: for transient_local topics the sum of the publishers' depths clamped to [1, MAX_DEPTH] (it decides
+how many latched messages a late joiner gets). Volatile topics get at least STREAM_DEPTH: the reader's
+history is where DDS keeps samples while the Python side is busy, and a reliable reader whose history
+overflows loses samples for good. Fast DDS allocates sample memory as samples arrive, so a deep history
+costs memory only while it is actually full.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ LATCHED_TOPICS: Final = frozenset({"/tf_static", "/robot_description"})
 MIN_DEPTH: Final = 1
 MAX_DEPTH: Final = 100
 DEFAULT_DEPTH: Final = 10
+#: 250 ms of a 400 Hz IMU, 3 s of a 30 Hz camera.
+STREAM_DEPTH: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +58,11 @@ def adapt_qos(topic: str, publishers: Sequence[OfferedQos]) -> RequestedQos:
         depth = sum(_depth(p) for p in publishers) if publishers else DEFAULT_DEPTH
         return RequestedQos(True, True, min(max(depth, MIN_DEPTH), MAX_DEPTH))
     if not publishers:
-        return RequestedQos(True, False, DEFAULT_DEPTH)
+        return RequestedQos(True, False, STREAM_DEPTH)
     reliable = all(p.reliable for p in publishers)
     transient_local = all(p.transient_local for p in publishers)
-    depth = sum(_depth(p) for p in publishers)
-    return RequestedQos(reliable, transient_local, min(max(depth, MIN_DEPTH), MAX_DEPTH))
+    depth = min(max(sum(_depth(p) for p in publishers), MIN_DEPTH), MAX_DEPTH)
+    return RequestedQos(reliable, transient_local, depth if transient_local else max(depth, STREAM_DEPTH))
 
 
 def override_qos(

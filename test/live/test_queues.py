@@ -98,3 +98,56 @@ def test_producers_never_block_while_a_consumer_is_slow() -> None:
     producer.join()
     assert queues.pending() == 5
     assert queues.counters()["/a"].dropped_full == 9_995
+
+
+def test_worker_time_is_shared_by_cost_so_a_cheap_topic_keeps_up() -> None:
+    """A camera whose frames take 10 ms and an IMU whose messages take 0.1 ms, both always waiting: the
+    IMU gets about as much worker time as the camera, i.e. about a hundred messages per frame."""
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/camera", depth=10_000)
+    queues.add_topic("/imu", depth=10_000)
+    for i in range(5_000):
+        queues.put("/camera", i)
+        queues.put("/imu", i)
+    cost = {"/camera": 10_000_000, "/imu": 100_000}
+    taken = {"/camera": 0, "/imu": 0}
+    for _ in range(2_020):
+        result = queues.get(timeout=0)
+        assert result is not None
+        topic, _item = result
+        taken[topic] += 1
+        queues.charge(topic, cost[topic])
+    assert taken == {"/camera": 20, "/imu": 2_000}
+
+
+def test_an_idle_topic_earns_no_credit_to_flood_the_worker_later() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/busy", depth=1_000)
+    queues.add_topic("/late", depth=1_000)
+    for i in range(100):
+        queues.put("/busy", i)
+    for _ in range(50):  # /busy alone uses 50 ms of worker time
+        result = queues.get(timeout=0)
+        assert result is not None
+        queues.charge(result[0], 1_000_000)
+    for i in range(100):
+        queues.put("/late", i)
+    order = []
+    for _ in range(20):
+        result = queues.get(timeout=0)
+        assert result is not None
+        order.append(result[0])
+        queues.charge(result[0], 1_000_000)
+    assert order.count("/late") == 10  # shares equally from now on, rather than 50 ms of catching up
+
+
+def test_a_byte_bound_drops_the_oldest_big_messages() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/camera", depth=1_000, max_bytes=10_000)
+    for i in range(10):
+        queues.put("/camera", i, size_bytes=3_000)
+    assert [item for _t, item in queues.drain()] == [7, 8, 9]
+    assert queues.counters()["/camera"].dropped_full == 7
+    queues.add_topic("/huge", depth=10, max_bytes=10)
+    queues.put("/huge", 1, size_bytes=1_000)  # a message larger than the bound still gets through alone
+    assert queues.drain() == [("/huge", 1)]

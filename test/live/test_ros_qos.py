@@ -5,6 +5,7 @@ from __future__ import annotations
 from rerun_bridge.sources.ros_qos import (
     DEFAULT_DEPTH,
     MAX_DEPTH,
+    STREAM_DEPTH,
     OfferedQos,
     RequestedQos,
     adapt_qos,
@@ -26,10 +27,18 @@ def test_transient_local_only_when_every_publisher_is() -> None:
     assert not adapt_qos("/map", [LATCHED, RELIABLE]).transient_local
 
 
-def test_depth_is_the_sum_clamped_and_unknown_depths_count_as_default() -> None:
-    assert adapt_qos("/a", [RELIABLE, RELIABLE]).depth == 10
-    assert adapt_qos("/a", [OfferedQos(True, False, 0)]).depth == DEFAULT_DEPTH
-    assert adapt_qos("/a", [OfferedQos(True, False, 80)] * 3).depth == MAX_DEPTH
+def test_latched_depth_is_the_sum_clamped_and_unknown_depths_count_as_default() -> None:
+    latched = OfferedQos(True, True, 5)
+    assert adapt_qos("/map", [latched, latched]).depth == 10
+    assert adapt_qos("/map", [OfferedQos(True, True, 0)]).depth == DEFAULT_DEPTH
+    assert adapt_qos("/map", [OfferedQos(True, True, 80)] * 3).depth == MAX_DEPTH
+
+
+def test_streaming_topics_get_a_history_deep_enough_for_python_pauses() -> None:
+    assert adapt_qos("/a", [RELIABLE, RELIABLE]).depth == STREAM_DEPTH
+    assert adapt_qos("/a", [BEST_EFFORT]).depth == STREAM_DEPTH
+    assert adapt_qos("/a", []).depth == STREAM_DEPTH
+    assert STREAM_DEPTH <= MAX_DEPTH
 
 
 def test_latched_topics_are_always_reliable_transient_local() -> None:
