@@ -17,11 +17,13 @@ from typing import Any, Final
 
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.views.image_view import IMAGE_COMPONENTS
-from rerun_bridge.viewer.views.spatial3d_view import POSITIONS, STRIPS
+from rerun_bridge.viewer.views.spatial3d_view import ARROWS, BOXES, MESH, PINHOLE, POSITIONS, STRIPS
 from rerun_bridge.viewer.views.text_log_view import TEXT
 from rerun_bridge.viewer.views.time_series_view import SCALARS
 
 _HIDDEN_PREFIX: Final = "/__"
+#: Components that put an entity in the 3D view.
+_SPATIAL_COMPONENTS: Final = (POSITIONS, STRIPS, BOXES, ARROWS, MESH, PINHOLE)
 
 
 class ViewKind(Enum):
@@ -89,7 +91,7 @@ def _parent(entity: str) -> str:
 def default_layout(store: ChunkStore) -> ContainerSpec:
     """A layout for whatever the store holds (see the module docstring)."""
     components = _shown(store)
-    spatial = any(POSITIONS in names or STRIPS in names for names in components.values())
+    spatial = any(name in names for names in components.values() for name in _SPATIAL_COMPONENTS)
     images = [
         entity for entity, names in components.items() if any(name in names for name in IMAGE_COMPONENTS)
     ]

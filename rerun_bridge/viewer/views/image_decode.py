@@ -214,3 +214,18 @@ def _demosaic(raw: npt.NDArray[np.uint8], red_at: tuple[int, int]) -> npt.NDArra
     out = np.zeros((height, width, 3), dtype=np.uint8)
     out[: full.shape[0], : full.shape[1]] = full
     return out
+
+
+def to_rgba8(display: DisplayImage) -> npt.NDArray[np.uint8]:
+    """A decoded image as ``(H, W, 4)`` RGBA bytes over its display range (what a GL texture takes)."""
+    pixels = np.asarray(display.pixels)
+    low, high = display.levels
+    if pixels.dtype != np.uint8 or (low, high) != (0.0, 255.0):
+        scale = 255.0 / (high - low) if high > low else 0.0
+        pixels = np.clip((pixels.astype(np.float32) - low) * scale, 0, 255).astype(np.uint8)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    if pixels.shape[2] == 3:
+        alpha = np.full((*pixels.shape[:2], 1), 255, dtype=np.uint8)
+        pixels = np.concatenate([pixels, alpha], axis=2)
+    return np.ascontiguousarray(pixels[..., :4])

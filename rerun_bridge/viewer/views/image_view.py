@@ -1,9 +1,11 @@
-"""The 2D image view: colour, depth, segmentation and encoded images, with Points2D overlays.
+"""The 2D image view: colour, depth, segmentation and encoded images, with 2D overlays.
 
 Every image entity the view selects is drawn by its own pyqtgraph ``ImageItem`` (row-major, Y down, as
-camera images are stored), later entity paths on top; ``Points2D`` entities are drawn over them in pixel
-coordinates. Depth images use a colormap over a range (the entity's ``DepthImage:colormap`` /
-``depth_range``, else the view's ``colormap`` / ``depth_range`` settings, else turbo over 0..farthest).
+camera images are stored), later entity paths on top; ``Points2D``, ``Boxes2D`` (outlines) and
+``LineStrips2D`` entities the view selects (by default everything below its origin, e.g. detections logged
+under the image's entity) are drawn over them in pixel coordinates. Depth images use a colormap over a
+range (the entity's ``DepthImage:colormap`` / ``depth_range``, else the view's ``colormap`` /
+``depth_range`` settings, else turbo over 0..farthest).
 
 Settings: ``colormap`` (a name: turbo, viridis, inferno, magma, plasma, grayscale), ``depth_range``
 (two numbers, raw depth units) or ``depth_range_m`` (metres, scaled by the entity's ``DepthImage:meter``).
@@ -77,6 +79,8 @@ class ImageView(ViewBase):
         layout.addWidget(self.note)
         self._layers: dict[str, _ImageLayer] = {}
         self._overlays: dict[str, pg.ScatterPlotItem] = {}
+        #: Box outlines and line strips, one curve per instance, keyed ``Archetype:entity``.
+        self.line_overlays: dict[str, list[pg.PlotCurveItem]] = {}
         self._decoded_keys: dict[str, tuple[int, int, int]] = {}
         self._shown_size: tuple[int, int] | None = None
 
@@ -107,6 +111,7 @@ class ImageView(ViewBase):
                 self.viewbox.removeItem(self._layers.pop(entity).item)
                 self._decoded_keys.pop(entity, None)
         self._update_overlays(timeline, time)
+        self._update_line_overlays(timeline, time)
         self.note.setText("\n".join(problems))
         self.note.setVisible(bool(problems))
 
@@ -192,6 +197,50 @@ class ImageView(ViewBase):
             depth_range = (float(metres_setting[0]) * meter, float(metres_setting[1]) * meter)
         return DisplayImage(pixels, depth_levels(pixels, depth_range))
 
+    def _update_line_overlays(self, timeline: str, time: int) -> None:
+        shown: set[str] = set()
+        for archetype, component in (
+            ("Boxes2D", "Boxes2D:half_sizes"),
+            ("LineStrips2D", "LineStrips2D:strips"),
+        ):
+            for entity in self.entities_with(component):
+                values = self.store.latest_at(entity, timeline, time)
+                if archetype == "Boxes2D":
+                    shapes = _box_outlines(
+                        vectors(values.get(component), 2), vectors(values.get("Boxes2D:centers"), 2)
+                    )
+                else:
+                    strips = values.get(component)
+                    shapes = [
+                        vectors(strips[index].values, 2)
+                        for index in range(len(strips) if strips is not None else 0)
+                        if strips is not None and strips[index].is_valid
+                    ]
+                key = f"{archetype}:{entity}"
+                shown.add(key)
+                self._draw_lines(key, entity, shapes, values.get(f"{archetype}:colors"))
+        for key in list(self.line_overlays):
+            if key not in shown:
+                for curve in self.line_overlays.pop(key):
+                    self.viewbox.removeItem(curve)
+
+    def _draw_lines(
+        self, key: str, entity: str, shapes: list[npt.NDArray[np.float32]], colors: pa.Array | None
+    ) -> None:
+        """One curve per shape (reusing the entity's curves), coloured per instance."""
+        curves = self.line_overlays.setdefault(key, [])
+        while len(curves) > len(shapes):
+            self.viewbox.removeItem(curves.pop())
+        while len(curves) < len(shapes):
+            curve = pg.PlotCurveItem()
+            curve.setZValue(1000)
+            self.viewbox.addItem(curve)
+            curves.append(curve)
+        rgba = colors_rgba(colors, len(shapes))
+        for index, (curve, points) in enumerate(zip(curves, shapes, strict=True)):
+            color = rgba[index] if rgba is not None else np.array(entity_color(entity), dtype=np.float32)
+            curve.setData(points[:, 0], points[:, 1], pen=pg.mkPen(*(255 * color).astype(int), width=2))
+
     def _update_overlays(self, timeline: str, time: int) -> None:
         entities = self.entities_with("Points2D:positions")
         for entity in list(self._overlays):
@@ -212,6 +261,18 @@ class ImageView(ViewBase):
             sizes = 2 * np.abs(radii[0]) if len(radii) else _POINT_SIZE_PX
             brushes = [pg.mkBrush(*(255 * color).astype(int)) for color in colors]
             item.setData(pos=positions, brush=brushes, size=sizes, pen=None)
+
+
+def _box_outlines(
+    half_sizes: npt.NDArray[np.float32], centers: npt.NDArray[np.float32]
+) -> list[npt.NDArray[np.float32]]:
+    """Closed rectangles (5 points each) of boxes; missing centers are the origin, the last one repeats."""
+    outlines = []
+    for index, half in enumerate(half_sizes):
+        center = centers[min(index, len(centers) - 1)] if len(centers) else np.zeros(2, np.float32)
+        signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]], dtype=np.float32)
+        outlines.append(center + signs * half)
+    return outlines
 
 
 def _archetype(kind: str) -> str:

@@ -1,4 +1,5 @@
-"""The 3D view: points, line strips and TF frames in one fixed frame, drawn with OpenGL (pyqtgraph).
+"""The 3D view: points, lines, boxes, arrows, meshes, camera frustums with their image and TF frames in
+one fixed frame, drawn with OpenGL (pyqtgraph).
 
 Each entity is placed by its ``CoordinateFrame:frame`` through the TF tree at the current time (see
 :class:`~rerun_bridge.viewer.transforms.SceneTransforms`); an entity without a frame is drawn in the
@@ -10,13 +11,20 @@ Settings: ``fixed_frame`` (default: ``map`` / ``world`` / ``odom`` or another TF
 (per entity, default 500 000), ``grid`` (bool), ``frames`` (draw TF frames, bool), ``axis_length``
 (metres), ``point_radius`` (for points without radii: metres, or UI points when negative), ``point_size``
 (pixels, when there is no radius at all), ``background`` (r, g, b 0-255), and the camera: ``camera_center``
-(x, y, z), ``camera_distance``, ``camera_azimuth``, ``camera_elevation`` (degrees), ``camera_fov``.
+(x, y, z), ``camera_distance``, ``camera_azimuth``, ``camera_elevation`` (degrees), ``camera_fov``;
+``frustum_depth`` (metres from a camera to the image it shows, when its ``Pinhole`` has no
+``image_plane_distance``; default 1).
+
+``Boxes3D`` and ``Arrows3D`` are drawn as lines (box wireframes, arrows with four-line heads), ``Mesh3D``
+as flat-coloured triangles. A ``Pinhole`` draws its frustum at its ``parent_frame`` (else the entity's
+frame) and, on the frustum's far plane, the image that lies in its ``child_frame`` (the bridge puts camera
+images on ``<frame>_image_plane``) or below its entity path (Rerun's hierarchy convention).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection
 from typing import Any, Final
 
 import numpy as np
@@ -25,13 +33,40 @@ import pyarrow as pa
 import pyqtgraph.opengl as gl
 from PyQt6 import QtGui, QtWidgets
 
+from rerun_bridge.tf import quaternion as quat
 from rerun_bridge.tf.buffer import Transform
-from rerun_bridge.viewer.component_values import colors_rgba, entity_color, first_string, floats, vectors
+from rerun_bridge.viewer.component_values import (
+    blob,
+    colors_rgba,
+    entity_color,
+    first_string,
+    floats,
+    image_format,
+    vectors,
+)
 from rerun_bridge.viewer.transforms import COORDINATE_FRAME
-from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.base import ViewBase, is_under
+from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
+from rerun_bridge.viewer.views.shapes3d import (
+    arrow_segments,
+    box_edges,
+    frustum_edges,
+    image_plane_matrix,
+    matrix3x3,
+)
 
 POSITIONS: Final = "Points3D:positions"
 STRIPS: Final = "LineStrips3D:strips"
+BOXES: Final = "Boxes3D:half_sizes"
+ARROWS: Final = "Arrows3D:vectors"
+MESH: Final = "Mesh3D:vertex_positions"
+PINHOLE: Final = "Pinhole:image_from_camera"
+#: Image components a frustum can show (colour and encoded images), and the blob each keeps its data in.
+_CAMERA_IMAGES: Final = {"Image:buffer": "Image:format", "EncodedImage:blob": ""}
+#: Vertices each instance of a line-drawn shape becomes (see :mod:`shapes3d`).
+_BOX_VERTICES: Final = 24
+_ARROW_VERTICES: Final = 10
+_DEFAULT_FRUSTUM_DEPTH: Final = 1.0
 DEFAULT_MAX_POINTS: Final = 500_000
 _DEFAULT_POINT_SIZE_PX: Final = 3.0
 _AXIS_COLORS: Final = np.array(
@@ -69,6 +104,11 @@ class Spatial3DView(ViewBase):
         self.points: dict[str, gl.GLScatterPlotItem] = {}
         self.strips: dict[str, gl.GLLinePlotItem] = {}
         self.frame_labels: dict[str, gl.GLTextItem] = {}
+        #: Line-drawn shapes (boxes, arrows, frustums), keyed ``Archetype:entity``.
+        self.shapes: dict[str, gl.GLLinePlotItem] = {}
+        self.meshes: dict[str, gl.GLMeshItem] = {}
+        #: Frustum images, keyed by the Pinhole entity.
+        self.camera_images: dict[str, gl.GLImageItem] = {}
         self.notes: list[str] = []
         self.apply_camera_settings()
 
@@ -104,6 +144,10 @@ class Spatial3DView(ViewBase):
             self.notes.append(f"fixed frame {fixed!r} is not in the TF tree (roots: {roots})")
         self._update_points(timeline, time, fixed)
         self._update_strips(timeline, time, fixed)
+        shapes = self._update_boxes(timeline, time, fixed) | self._update_arrows(timeline, time, fixed)
+        shapes |= self._update_frustums(timeline, time, fixed)
+        _remove_missing(self.gl_view, self.shapes, shapes)
+        self._update_meshes(timeline, time, fixed)
         self._update_frames(timeline, time, fixed)
         self.note.setText("\n".join(self.notes))
         self.note.setVisible(bool(self.notes))
@@ -192,6 +236,195 @@ class Spatial3DView(ViewBase):
             item.setData(pos=_apply(placement, segments), color=color)
             item.setVisible(len(segments) > 0)
 
+    def _shape_item(self, key: str) -> gl.GLLinePlotItem:
+        item = self.shapes.get(key)
+        if item is None:
+            item = self.shapes[key] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
+            self.gl_view.addItem(item)
+        return item
+
+    def _draw_instances(
+        self,
+        key: str,
+        entity: str,
+        vertices: npt.NDArray[np.float32],
+        per_instance: int,
+        colors: pa.Array | None,
+        placement: Transform,
+    ) -> None:
+        """Line segments of shapes with ``per_instance`` vertices each, coloured per instance."""
+        rgba = colors_rgba(colors, len(vertices) // per_instance)
+        color: Any = np.repeat(rgba, per_instance, axis=0) if rgba is not None else entity_color(entity)
+        item = self._shape_item(key)
+        item.setData(pos=_apply(placement, vertices), color=color)
+        item.setVisible(len(vertices) > 0)
+
+    def _update_boxes(self, timeline: str, time: int, fixed: str | None) -> set[str]:
+        drawn: set[str] = set()
+        for entity in self.entities_with(BOXES):
+            values = self.store.latest_at(entity, timeline, time)
+            vertices = box_edges(
+                vectors(values.get(BOXES), 3),
+                vectors(values.get("Boxes3D:centers"), 3),
+                vectors(values.get("Boxes3D:quaternions"), 4),
+            )
+            placement = self._placement(entity, values, timeline, time, fixed) if len(vertices) else None
+            if placement is not None:
+                key = f"Boxes3D:{entity}"
+                self._draw_instances(
+                    key, entity, vertices, _BOX_VERTICES, values.get("Boxes3D:colors"), placement
+                )
+                drawn.add(key)
+        return drawn
+
+    def _update_arrows(self, timeline: str, time: int, fixed: str | None) -> set[str]:
+        drawn: set[str] = set()
+        for entity in self.entities_with(ARROWS):
+            values = self.store.latest_at(entity, timeline, time)
+            vertices = arrow_segments(
+                vectors(values.get(ARROWS), 3), vectors(values.get("Arrows3D:origins"), 3)
+            )
+            placement = self._placement(entity, values, timeline, time, fixed) if len(vertices) else None
+            if placement is not None:
+                key = f"Arrows3D:{entity}"
+                colors = values.get("Arrows3D:colors")
+                self._draw_instances(key, entity, vertices, _ARROW_VERTICES, colors, placement)
+                drawn.add(key)
+        return drawn
+
+    def _update_meshes(self, timeline: str, time: int, fixed: str | None) -> None:
+        entities = self.entities_with(MESH)
+        _remove_missing(self.gl_view, self.meshes, entities)
+        for entity in entities:
+            values = self.store.latest_at(entity, timeline, time)
+            positions = vectors(values.get(MESH), 3)
+            placement = self._placement(entity, values, timeline, time, fixed) if len(positions) else None
+            item = self.meshes.get(entity)
+            if placement is None:
+                if item is not None:
+                    item.setVisible(False)
+                continue
+            indices = values.get("Mesh3D:triangle_indices")
+            if indices is not None and len(indices):
+                faces = vectors(indices, 3).astype(np.int64)
+            else:  # no indices: every three vertices are a triangle, as in Rerun
+                faces = np.arange(len(positions) - len(positions) % 3, dtype=np.int64).reshape(-1, 3)
+            if len(faces) and (faces.min() < 0 or faces.max() >= len(positions)):
+                self.notes.append(
+                    f"{entity}: triangle indices beyond its {len(positions)} vertices; not drawn"
+                )
+                if item is not None:
+                    item.setVisible(False)
+                continue
+            vertex_colors = colors_rgba(values.get("Mesh3D:vertex_colors"), len(positions))
+            albedo = colors_rgba(values.get("Mesh3D:albedo_factor"), 1)
+            if item is None:
+                item = self.meshes[entity] = gl.GLMeshItem(smooth=False, computeNormals=False)
+                item.setGLOptions("opaque")
+                self.gl_view.addItem(item)
+            mesh = gl.MeshData(vertexes=_apply(placement, positions), faces=faces)
+            if vertex_colors is not None:
+                mesh.setVertexColors(vertex_colors)
+            else:
+                color = tuple(albedo[0]) if albedo is not None else entity_color(entity)
+                mesh.setFaceColors(np.tile(np.array(color, dtype=np.float32), (len(faces), 1)))
+            item.setMeshData(meshdata=mesh)
+            item.setVisible(True)
+
+    def _update_frustums(self, timeline: str, time: int, fixed: str | None) -> set[str]:
+        drawn: set[str] = set()
+        shown_images: set[str] = set()
+        for entity in self.entities_with(PINHOLE):
+            values = self.store.latest_at(entity, timeline, time)
+            intrinsics = matrix3x3(values.get(PINHOLE))
+            if intrinsics is None or abs(np.linalg.det(intrinsics)) < 1e-12:
+                self.notes.append(f"{entity}: Pinhole without a usable image_from_camera; no frustum")
+                continue
+            resolution = vectors(values.get("Pinhole:resolution"), 2)
+            width, height = (
+                (float(resolution[0, 0]), float(resolution[0, 1]))
+                if len(resolution)
+                else (2.0 * intrinsics[0, 2], 2.0 * intrinsics[1, 2])
+            )
+            camera_frame = first_string(values.get("Pinhole:parent_frame"))
+            placement = self._frame_placement(entity, camera_frame, values, timeline, time, fixed)
+            if placement is None:
+                continue
+            logged_depth = floats(values.get("Pinhole:image_plane_distance"))
+            depth = (
+                float(logged_depth[0])
+                if len(logged_depth)
+                else float(self.settings.get("frustum_depth", _DEFAULT_FRUSTUM_DEPTH))
+            )
+            key = f"Pinhole:{entity}"
+            self._draw_instances(
+                key, entity, frustum_edges(intrinsics, width, height, depth), 16, None, placement
+            )
+            drawn.add(key)
+            image = self._camera_image(
+                entity, first_string(values.get("Pinhole:child_frame")), timeline, time
+            )
+            if image is None:
+                continue
+            item = self.camera_images.get(entity)
+            if item is None:
+                item = self.camera_images[entity] = gl.GLImageItem(
+                    image.transpose(1, 0, 2), glOptions="opaque"
+                )
+                self.gl_view.addItem(item)
+            else:
+                item.setData(image.transpose(1, 0, 2))
+            # Texture texels are image pixels; scale them to the pinhole's resolution, then onto the plane.
+            texel_scale = np.diag([width / image.shape[1], height / image.shape[0], 1.0, 1.0])
+            matrix = _homogeneous(placement) @ image_plane_matrix(intrinsics, depth) @ texel_scale
+            item.setTransform(QtGui.QMatrix4x4(*matrix.astype(np.float32).reshape(-1)))
+            item.setVisible(True)
+            shown_images.add(entity)
+        _remove_missing(self.gl_view, self.camera_images, shown_images)
+        return drawn
+
+    def _frame_placement(
+        self,
+        entity: str,
+        frame: str | None,
+        values: dict[str, pa.Array],
+        timeline: str,
+        time: int,
+        fixed: str | None,
+    ) -> Transform | None:
+        """Where a named frame sits in the fixed frame (else the entity's own frame); None and a note."""
+        if frame is None or fixed is None:
+            return self._placement(entity, values, timeline, time, fixed)
+        placement = self.transforms.transform(timeline, fixed, frame, time)
+        if placement is None:
+            self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
+        return placement
+
+    def _camera_image(
+        self, pinhole_entity: str, image_frame: str | None, timeline: str, time: int
+    ) -> npt.NDArray[np.uint8] | None:
+        """RGBA pixels of the image a pinhole shows: in its image frame, or below its entity path."""
+        for component, format_component in _CAMERA_IMAGES.items():
+            for entity in self.entities_with(component):
+                values = self.store.latest_at(entity, timeline, time)
+                frame = first_string(values.get(COORDINATE_FRAME))
+                if not (
+                    is_under(entity, pinhole_entity) or (image_frame is not None and frame == image_frame)
+                ):
+                    continue
+                buffer = blob(values.get(component))
+                if buffer is None:
+                    continue
+                try:
+                    if not format_component:
+                        return to_rgba8(decode_encoded(buffer))
+                    fmt = image_format(values.get(format_component))
+                    if fmt is not None:
+                        return to_rgba8(decode_image(buffer, fmt))
+                except ImageDecodeError as err:
+                    self.notes.append(f"{entity}: {err}")
+        return None
+
     def _update_frames(self, timeline: str, time: int, fixed: str | None) -> None:
         show = bool(self.settings.get("frames", True)) and fixed is not None
         frames = self.transforms.frames(timeline) if show and fixed is not None else []
@@ -222,6 +455,14 @@ class Spatial3DView(ViewBase):
                 label.setData(font=QtGui.QFont("Sans", 8))
                 self.gl_view.addItem(label)
             label.setData(pos=origin)
+
+
+def _homogeneous(placement: Transform) -> npt.NDArray[np.float64]:
+    """A rigid transform as a 4x4 matrix."""
+    matrix = np.eye(4)
+    matrix[:3, :3] = quat.to_matrix(placement.rotation)
+    matrix[:3, 3] = placement.translation
+    return matrix
 
 
 def _apply(placement: Transform, points: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
@@ -257,7 +498,7 @@ def _strip_segments(
     return np.vstack(segment_list), segment_colors
 
 
-def _remove_missing(view: gl.GLViewWidget, items: dict[str, Any], keep: Sequence[str]) -> None:
+def _remove_missing(view: gl.GLViewWidget, items: dict[str, Any], keep: Collection[str]) -> None:
     for entity in list(items):
         if entity not in keep:
             view.removeItem(items.pop(entity))
