@@ -17,6 +17,7 @@ from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_
 from rosbags.typesys.store import Typestore
 
 from rerun_bridge.convert.registry import normalize_type_name
+from rerun_bridge.sources.cdr_fast import FastDecoder, MalformedCdrError, fast_decoder
 from rerun_bridge.sources.records import MessageDefinition, TopicInfo
 
 Decoder = Callable[[bytes | memoryview], Any]
@@ -106,7 +107,9 @@ class TypeResolver:
         # broken definitions (rosbag2's sqlite3 talker fixture stores 'uint8 level' for rcl_interfaces/Log).
         known = [store for store in (self._own, *self._fallbacks()) if key in store.fielddefs]
         if known:
-            return DecoderChoice(_make_decoder(known, key), known[0])
+            decoder = _make_decoder(known, key)
+            fast = fast_decoder(known[0], key)
+            return DecoderChoice(_with_fast_path(fast, decoder) if fast else decoder, known[0])
         reason = self._broken.get(key) or (
             "the recording stores no definition for it and the distro typestore does not know it"
         )
@@ -134,5 +137,17 @@ def _make_decoder(stores: list[Typestore], type_name: str) -> Decoder:
             return message
         assert first_error is not None
         raise first_error
+
+    return decode
+
+
+def _with_fast_path(fast: FastDecoder, full: Decoder) -> Decoder:
+    """``fast`` first; a message it cannot read goes to ``full``, which decodes it or raises as before."""
+
+    def decode(data: bytes | memoryview) -> Any:
+        try:
+            return fast(data)
+        except MalformedCdrError:
+            return full(data)
 
     return decode
