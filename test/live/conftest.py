@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,23 @@ def wait_all(processes: list[subprocess.Popen[str]], timeout: float = 60) -> Non
     for process in processes:
         process.wait(timeout=max(deadline - time.monotonic(), 1))
         assert process.returncode == 0, process.stdout.read() if process.stdout else ""
+
+
+def read_until(stream: Iterable[str] | None, text: str, timeout: float = 30) -> tuple[bool, list[str]]:
+    """Lines of a process's pipe up to the first containing ``text`` (or until ``timeout``), and whether it
+    came: what a test waits for instead of sleeping a guessed time on a busy machine."""
+    lines: list[str] = []
+    found = threading.Event()
+
+    def reader() -> None:
+        for line in stream or ():
+            lines.append(line)
+            if text in line:
+                found.set()
+                return
+
+    threading.Thread(target=reader, daemon=True).start()
+    return found.wait(timeout), lines
 
 
 def stop(

@@ -19,7 +19,7 @@ import yaml
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.decoding import TypeResolver
 from test.conftest import rrd_chunks, rrd_column, rrd_row_count, verify_rrd
-from test.live.conftest import ROOT, LiveEnv, stop, wait_all
+from test.live.conftest import ROOT, LiveEnv, read_until, stop, wait_all
 
 pytestmark = pytest.mark.xdist_group("live")
 
@@ -230,11 +230,14 @@ def test_incompatible_qos_is_reported_once_with_the_fix(live: LiveEnv) -> None:
     config.write_text(yaml.safe_dump({"topics": {"/imu/data": {"qos": {"reliability": "reliable"}}}}))
     bridge = live.bridge("--config", str(config), "--rrd", "q.rrd")
     publisher = live.publish("imu", 20, 20, "--best-effort")
-    time.sleep(4)  # the publisher never matches a reliable reader, so it gives up after its wait
+    # The publisher never matches a reliable reader: it gives up after its wait.
+    found, early = read_until(bridge.stderr, "incompatible QoS on /imu/data")
+    time.sleep(1.0)  # a second warning would come with the next event
     _out, err = stop(bridge)
     publisher.kill()
     publisher.wait()
-    warnings = [line for line in err.splitlines() if "incompatible QoS on /imu/data" in line]
+    assert found, "".join(early)
+    warnings = [line for line in [*early, *err.splitlines()] if "incompatible QoS on /imu/data" in line]
     assert len(warnings) == 1
     assert "topics./imu/data.qos" in warnings[0]
     assert "best_effort" in warnings[0]
