@@ -1,0 +1,317 @@
+"""The embedded viewer: frame time, latest-at per scrub step, opening a 1 GB .rrd (time and peak memory).
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python bench/viewer.py [--workdir DIR] [--rrd-gb 1.0]
+
+Needs an X display with OpenGL (Xvfb gives Mesa's software llvmpipe). Data is generated into the work
+folder (a temporary one unless given; the 1 GB .rrd is kept there and reused). Each number is printed
+beside the same run's reference and its target; nothing fails on a missed target.
+
+1. Frame time at 1280x720 of a scene with one 100 k-point cloud, two 640x480 images and five plots, while
+   scrubbing (each step shows another cloud and other images): set the time, paint every widget, wait for
+   GL to finish. Reference: the same window over an empty store.
+2. Latest-at of one scrub step across 50 entities of a one-hour recording (10 Hz scalars each): the
+   store's queries against a plain ``numpy.searchsorted`` over the same sorted time indices.
+3. Opening a 1 GB .rrd (640x480 RGB images) to the first rendered frame, in a child process: wall time
+   and the child's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rerun_bridge.store.chunk_store import ChunkStore  # noqa: E402  (after the path fix above)
+from rerun_bridge.store.columns import component_field, index_field  # noqa: E402
+
+NS: Final = 1_000_000_000
+START_NS: Final = 1_700_000_000 * NS
+SIZE: Final = (1280, 720)
+CLOUD_POINTS: Final = 100_000
+SCRUB_FRAMES: Final = 30
+IMAGE_SHAPE: Final = (480, 640, 3)
+PLOT_SAMPLES: Final = 10_000
+HOUR_ENTITIES: Final = 50
+HOUR_RATE_HZ: Final = 10
+SCRUB_STEPS: Final = 300
+
+TARGET_FRAME_MS: Final = 60.0
+TARGET_LATEST_AT_MS: Final = 5.0
+TARGET_OPEN_S: Final = 5.0
+TARGET_PEAK_MB: Final = 1500.0
+
+
+# -- 1. frame time --------------------------------------------------------------------------------
+
+
+def scene_store() -> ChunkStore:
+    """One cloud, two cameras and five scalar entities, ``SCRUB_FRAMES`` different moments of each."""
+    rng = np.random.default_rng(0)
+    store = ChunkStore()
+    for frame in range(SCRUB_FRAMES):
+        time_ns = START_NS + frame * NS // 10
+        cloud = rng.normal(0.0, 3.0, (CLOUD_POINTS, 3)).astype(np.float32)
+        colors = rng.integers(0, 255, (CLOUD_POINTS, 4), dtype=np.uint8)
+        store.append_row(
+            "/lidar", {"ros_time": time_ns}, {"Points3D:positions": cloud, "Points3D:colors": colors}
+        )
+        for camera in ("/camera/left", "/camera/right"):
+            pixels = rng.integers(0, 255, IMAGE_SHAPE, dtype=np.uint8)
+            fmt = {"width": IMAGE_SHAPE[1], "height": IMAGE_SHAPE[0], "color_model": 2, "channel_datatype": 6}
+            store.append_row(
+                camera, {"ros_time": time_ns}, {"Image:buffer": [pixels.tobytes()], "Image:format": [fmt]}
+            )
+    times = START_NS + np.arange(PLOT_SAMPLES, dtype=np.int64) * (SCRUB_FRAMES * NS // 10) // PLOT_SAMPLES
+    for plot in range(5):
+        values = np.cumsum(rng.normal(size=PLOT_SAMPLES))
+        store.append_chunk(f"/plots/p{plot}", scalar_batch(times, values))
+    store.flush()
+    return store
+
+
+def scene_layout(cloud: str = "/lidar") -> Any:
+    from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewKind, ViewSpec
+
+    images = ContainerSpec(
+        ContainerKind.VERTICAL,
+        (ViewSpec(ViewKind.SPATIAL2D, "/camera/left"), ViewSpec(ViewKind.SPATIAL2D, "/camera/right")),
+    )
+    top = ContainerSpec(
+        ContainerKind.HORIZONTAL, (ViewSpec(ViewKind.SPATIAL3D, cloud), images), shares=(2, 1)
+    )
+    plots = ContainerSpec(
+        ContainerKind.HORIZONTAL,
+        tuple(ViewSpec(ViewKind.TIME_SERIES, f"/plots/p{index}") for index in range(5)),
+    )
+    return ContainerSpec(ContainerKind.VERTICAL, (top, plots), shares=(3, 1))
+
+
+def frame_times_ms(store: ChunkStore, layout: Any = None) -> list[float]:
+    """Per scrub step: set the time, paint the whole window synchronously, finish GL."""
+    from OpenGL import GL
+    from PyQt6 import QtOpenGLWidgets, QtWidgets
+
+    from rerun_bridge.viewer.app import ensure_application
+    from rerun_bridge.viewer.window import ViewerWindow
+
+    application = ensure_application()
+    window = ViewerWindow(store, layout if layout is not None else scene_layout())
+    window.resize(*SIZE)
+    window.show()
+    for _ in range(10):
+        application.processEvents()
+    panel = window.time_panel
+    start, end = panel.time_range if panel.timeline is not None else (0, 0)
+    gl_widgets = [
+        widget
+        for view in window.views
+        for widget in view.gl_widgets()
+        if isinstance(widget, QtOpenGLWidgets.QOpenGLWidget)
+    ]
+    timings: list[float] = []
+    for frame in range(SCRUB_FRAMES * 2):
+        target = start + (frame % SCRUB_FRAMES) * max(end - start, 1) // SCRUB_FRAMES
+        began = time.perf_counter()
+        if panel.timeline is not None:
+            panel.set_time(target)
+        window.repaint()
+        for widget in gl_widgets:
+            widget.makeCurrent()
+            GL.glFinish()
+            widget.doneCurrent()
+        application.processEvents()
+        timings.append(1000 * (time.perf_counter() - began))
+    window.close()
+    QtWidgets.QApplication.processEvents()
+    return timings[SCRUB_FRAMES // 2 :]  # the first frames compile shaders and upload buffers
+
+
+# -- 2. latest-at -----------------------------------------------------------------------------------
+
+
+def scalar_batch(times: np.ndarray[Any, Any], values: np.ndarray[Any, Any]) -> pa.RecordBatch:
+    """A chunk in Rerun's layout: a sorted ``ros_time`` column and one scalar per row."""
+    offsets = pa.array(np.arange(len(values) + 1, dtype=np.int32))
+    scalars = pa.ListArray.from_arrays(offsets, pa.array(values.astype(np.float64)))
+    time_column = pa.array(times, type=pa.int64()).view(pa.timestamp("ns"))
+    fields = [
+        index_field("ros_time", pa.timestamp("ns"), True),
+        component_field("Scalars:scalars", scalars.type),
+    ]
+    return pa.RecordBatch.from_arrays([time_column, scalars], schema=pa.schema(fields))
+
+
+def hour_store() -> tuple[ChunkStore, list[np.ndarray[Any, Any]]]:
+    """50 entities, one hour of 10 Hz scalars each, in chunks of 4096 rows; and their time arrays."""
+    store = ChunkStore()
+    rng = np.random.default_rng(1)
+    all_times = []
+    rows = 3600 * HOUR_RATE_HZ
+    for entity in range(HOUR_ENTITIES):
+        jitter = rng.integers(0, NS // HOUR_RATE_HZ, rows)
+        times = np.sort(START_NS + np.arange(rows, dtype=np.int64) * (NS // HOUR_RATE_HZ) + jitter)
+        values = rng.normal(size=rows)
+        for first in range(0, rows, 4096):
+            store.append_chunk(
+                f"/signals/s{entity}", scalar_batch(times[first : first + 4096], values[first : first + 4096])
+            )
+        all_times.append(times)
+    return store, all_times
+
+
+def latest_at_ms(store: ChunkStore, all_times: list[np.ndarray[Any, Any]]) -> tuple[float, float]:
+    """Median ms of one scrub step: the store's latest-at on every entity, and plain searchsorted."""
+    entities = [f"/signals/s{index}" for index in range(HOUR_ENTITIES)]
+    rng = np.random.default_rng(2)
+    steps = START_NS + rng.integers(0, 3600 * NS, SCRUB_STEPS)
+    for entity in entities:  # build the indices once, as the first frame does
+        store.latest_at(entity, "ros_time", int(steps[0]))
+    ours, reference = [], []
+    for step in steps:
+        began = time.perf_counter()
+        for entity in entities:
+            store.latest_at(entity, "ros_time", int(step))
+        ours.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        for times in all_times:
+            int(np.searchsorted(times, step, side="right"))
+        reference.append(time.perf_counter() - began)
+    return 1000 * statistics.median(ours), 1000 * statistics.median(reference)
+
+
+# -- 3. opening a big .rrd --------------------------------------------------------------------------
+
+
+def write_big_rrd(path: Path, gigabytes: float) -> None:
+    import rerun as rr
+
+    frames = int(gigabytes * 1e9 / np.prod(IMAGE_SHAPE))
+    rec = rr.RecordingStream("bench_viewer", recording_id="bench_viewer")
+    rec.save(str(path))
+    base = np.random.default_rng(3).integers(0, 255, IMAGE_SHAPE, dtype=np.uint8)
+    for frame in range(frames):
+        rr.set_time("ros_time", timestamp=np.datetime64(START_NS + frame * NS // 30, "ns"), recording=rec)
+        rr.log("/camera/image", rr.Image(np.roll(base, frame, axis=1)), recording=rec)
+    rec.flush()
+    rec.disconnect()
+
+
+def open_to_first_frame(path: Path) -> dict[str, float]:
+    """In this (child) process: load the .rrd, lay it out, render the first frame."""
+    began = time.perf_counter()
+    from rerun_bridge.viewer.app import ensure_application, render_window
+    from rerun_bridge.viewer.sources import load_files
+    from rerun_bridge.viewer.window import ViewerWindow
+
+    application = ensure_application()
+    imported = time.perf_counter()
+    store = load_files([path]).store
+    loaded = time.perf_counter()
+    window = ViewerWindow(store)
+    window.resize(*SIZE)
+    window.show()
+    render_window(window)
+    application.processEvents()
+    shown = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "imports_s": imported - began,
+        "load_s": loaded - imported,
+        "first_frame_s": shown - loaded,
+        "total_s": shown - began,
+        "peak_mb": peak_mb,
+        "store_mb": store.total_bytes / 1e6,
+    }
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+
+def verdict(value: float, target: float) -> str:
+    return "ok" if value <= target else "MISSED"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument(
+        "--workdir", type=Path, help="where generated data goes (default: a temporary folder)"
+    )
+    parser.add_argument("--rrd-gb", type=float, default=1.0, help="size of the .rrd to open")
+    parser.add_argument("--open-child", type=Path, help=argparse.SUPPRESS)  # the child of part 3
+    args = parser.parse_args(argv)
+    if args.open_child is not None:
+        print(json.dumps(open_to_first_frame(args.open_child)))
+        return 0
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rerun_bridge_bench_viewer_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    print(
+        f"1. frame time at {SIZE[0]}x{SIZE[1]}, scrubbing ({CLOUD_POINTS:,}-point cloud, 2 images, 5 plots)"
+    )
+    scene_data = scene_store()
+    scene = statistics.median(frame_times_ms(scene_data))
+    empty = statistics.median(frame_times_ms(ChunkStore()))
+    # Where the time goes: the same window and data with the 3D view showing nothing.
+    without_cloud = statistics.median(frame_times_ms(scene_data, scene_layout(cloud="/none")))
+    print(
+        f"   scene {scene:.1f} ms/frame, empty scene {empty:.1f} ms/frame"
+        f"   target <= {TARGET_FRAME_MS:.0f} ms: {verdict(scene, TARGET_FRAME_MS)}"
+    )
+    print(f"   (the same scene without the cloud: {without_cloud:.1f} ms/frame)")
+    del scene_data
+
+    print(f"2. latest-at, one scrub step over {HOUR_ENTITIES} entities of a one-hour recording")
+    built = time.perf_counter()
+    store, all_times = hour_store()
+    built = time.perf_counter() - built
+    ours, reference = latest_at_ms(store, all_times)
+    print(
+        f"   store {ours:.3f} ms/step, numpy searchsorted {reference:.3f} ms/step ({ours / reference:.1f}x)"
+        f"   target <= {TARGET_LATEST_AT_MS:.0f} ms: {verdict(ours, TARGET_LATEST_AT_MS)}"
+        f"   ({len(all_times[0]) * HOUR_ENTITIES:,} rows stored in {built:.1f} s)"
+    )
+    del store, all_times
+
+    rrd = workdir / f"big_{args.rrd_gb:g}gb.rrd"
+    if not rrd.exists():
+        began = time.perf_counter()
+        write_big_rrd(rrd, args.rrd_gb)
+        print(f"   (wrote {rrd.stat().st_size / 1e9:.2f} GB .rrd in {time.perf_counter() - began:.0f} s)")
+    print(f"3. opening a {rrd.stat().st_size / 1e9:.2f} GB .rrd to the first frame (child process)")
+    child = subprocess.run(
+        [sys.executable, __file__, "--open-child", str(rrd)], capture_output=True, text=True, check=False
+    )
+    if child.returncode != 0:
+        print(f"   failed: {child.stderr.strip()[-2000:]}")
+        return 1
+    numbers = json.loads(child.stdout.strip().splitlines()[-1])
+    print(
+        f"   {numbers['total_s']:.2f} s to the first frame (imports {numbers['imports_s']:.2f} s, "
+        f"load {numbers['load_s']:.2f} s, lay out + render {numbers['first_frame_s']:.2f} s)"
+        f"   target <= {TARGET_OPEN_S:.0f} s: {verdict(numbers['total_s'], TARGET_OPEN_S)}"
+    )
+    print(
+        f"   peak memory {numbers['peak_mb']:.0f} MB (store {numbers['store_mb']:.0f} MB)"
+        f"   target <= {TARGET_PEAK_MB:.0f} MB: {verdict(numbers['peak_mb'], TARGET_PEAK_MB)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
