@@ -15,7 +15,7 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config", [*glob("config/*.yaml"), *glob("config/*.xml")]),
         (f"share/{PACKAGE}/config/blueprints", glob("config/blueprints/*.yaml")),
     ],
     install_requires=["setuptools"],

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/live_load.py [--duration 20] [--sweep-duration 8] [--scales 0.5,1,2,3,4]
                                         [--skip-best-effort] [--skip-sweep] [--sweep-mcap]
+                                        [--dds-profile large|default]
 
 ``bench/live_publisher.py`` publishes the load from a separate process (two 720p rgb8 cameras at 30 Hz, a
 100 k-point lidar at 10 Hz, IMU at 400 Hz, 20 TF frames at 100 Hz, 30 joints at 100 Hz, every rate times
@@ -19,6 +20,11 @@
    against a fresh publisher. A run *sustains* a load when every topic has at least 99.5 % of its slots in
    the .rrd (0.5 % slack for messages in flight at shutdown). A node that fails two scales in a row is not
    run at higher ones. Prints the highest scale each sustained and the ratio ours / naive.
+
+Every process of a run (publisher, bridge, naive node) gets the same Fast DDS setup: ``--dds-profile large``
+(the default) is ``config/fastdds_large_messages.xml``, the shared-memory segment docs/live.md recommends for
+camera-sized messages; ``default`` is Fast DDS's built-in transports (0.5 MB segment: frames go over UDP
+fragments).
 
 Prints numbers, ratios and the targets beside them; never fails on a missed target. Everything is written to
 a temporary folder that is deleted at the end; every child process is stopped by its pid on exit.
@@ -54,6 +60,7 @@ import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psu
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PUBLISHER = ROOT / "bench" / "live_publisher.py"
+LARGE_MESSAGES_PROFILE = ROOT / "config" / "fastdds_large_messages.xml"
 
 TARGET_P99_MS: Final = 50.0
 TARGET_CORES: Final = 1.0
@@ -133,10 +140,14 @@ def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def bench_env(domain: int, home: Path) -> dict[str, str]:
-    """Our own DDS domain on this host only; Rerun's configuration (analytics off) in ``home``."""
+def bench_env(domain: int, home: Path, dds_profile: Path | None) -> dict[str, str]:
+    """Our own DDS domain on this host only; Rerun's configuration (analytics off) in ``home``; the Fast DDS
+    profile of every process, or Fast DDS's defaults."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
     env.pop("ROS_LOCALHOST_ONLY", None)
+    env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
+    if dds_profile is not None:
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(dds_profile)
     env.update(XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"), PYTHONPATH=str(ROOT))
     subprocess.run(
         [str(VENV_BIN / "rerun"), "analytics", "disable"], env=env, capture_output=True, check=False
@@ -812,6 +823,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="our bridge also writes its MCAP in the sweep (default: .rrd only, like the naive node)",
     )
+    parser.add_argument(
+        "--dds-profile",
+        choices=("large", "default"),
+        default="large",
+        help="Fast DDS setup of every process: the shipped large-message profile, or Fast DDS's defaults",
+    )
     parser.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--rrd", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -834,8 +851,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with workspace() as workdir:
         try:
-            env = bench_env(domain, workdir / "home")
+            profile = LARGE_MESSAGES_PROFILE if args.dds_profile == "large" else None
+            env = bench_env(domain, workdir / "home", profile)
             print(f"ROS_DOMAIN_ID {domain}, {psutil.cpu_count()} CPUs, work folder {workdir}", flush=True)
+            setup = profile.relative_to(ROOT) if profile else "Fast DDS defaults (0.5 MB shared memory)"
+            print(f"DDS setup of every process: {setup}", flush=True)
             print(f"\nreference load (scale 1, reliable), our bridge, {args.duration:g} s", flush=True)
             reference = run_trial(children, "ours", 1.0, args.duration, workdir, env)
             print_trial(reference)

@@ -35,6 +35,17 @@ def make_image(index: int) -> Any:
     return msg
 
 
+def make_camera_frame(index: int) -> Any:
+    """A 1280x720 rgb8 frame (2.7 MB): bigger than Fast DDS's default shared-memory segment."""
+    from sensor_msgs.msg import Image
+
+    msg = Image()
+    stamp(msg, index)
+    msg.height, msg.width, msg.encoding, msg.step = 720, 1280, "rgb8", 1280 * 3
+    msg.data = bytes(np.full(720 * 1280 * 3, index % 256, dtype=np.uint8))
+    return msg
+
+
 def make_cloud(index: int) -> Any:
     from sensor_msgs.msg import PointCloud2, PointField
 
@@ -116,6 +127,7 @@ def make_clock(index: int) -> Any:
 
 KINDS = {
     "image": ("/camera/image_raw", make_image),
+    "camera_frame": ("/camera/hd/image_raw", make_camera_frame),
     "cloud": ("/lidar/points", make_cloud),
     "imu": ("/imu/data", make_imu),
     "joints": ("/joint_states", make_joints),

@@ -225,6 +225,23 @@ def test_config_filters_tf_frames_and_limits_rates(live: LiveEnv) -> None:
     assert dropped == received - stored
 
 
+def test_best_effort_camera_frames_arrive_whole_with_the_shipped_fastdds_profile(live: LiveEnv) -> None:
+    """2.7 MB frames from a best-effort publisher: with config/fastdds_large_messages.xml on both sides
+    they travel through shared memory whole instead of as UDP fragments, one lost fragment losing a frame."""
+    live.env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / "fastdds_large_messages.xml")
+    bridge = live.bridge("--rrd", "hd.rrd")
+    wait_all([live.publish("camera_frame", 60, 30, "--best-effort")])
+    time.sleep(0.5)
+    out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    assert "Error" not in err, err  # Fast DDS reports a profile it cannot parse on stderr
+    line = next(line.split() for line in out.splitlines() if line.startswith("/camera/hd/image_raw"))
+    received, stored = int(line[2]), int(line[3])
+    assert stored == received
+    assert received >= 57, out  # best effort: allow a frame or three on a busy machine, not most of them
+    assert rrd_row_count(live.tmp / "hd.rrd", "/camera/hd/image_raw", "Image:buffer") == stored
+
+
 def test_incompatible_qos_is_reported_once_with_the_fix(live: LiveEnv) -> None:
     config = live.tmp / "reliable.yaml"
     config.write_text(yaml.safe_dump({"topics": {"/imu/data": {"qos": {"reliability": "reliable"}}}}))
