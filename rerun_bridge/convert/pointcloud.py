@@ -383,12 +383,14 @@ def unpack_colors(packed: npt.NDArray[Any], with_alpha: bool) -> ColorArray:
     Without alpha (the ``rgb`` field) the top byte is ignored, as PCL leaves it unset, and alpha is 255.
     """
     bits = packed.view(np.uint32) if packed.dtype.itemsize == 4 else packed.astype(np.uint32)
-    colors = np.empty((bits.shape[0], 4), dtype=np.uint8)
-    # Shifts, not a byte view, so that the result does not depend on the host's byte order.
-    colors[:, 0] = bits >> 16
-    colors[:, 1] = bits >> 8
-    colors[:, 2] = bits
-    colors[:, 3] = bits >> 24 if with_alpha else 255
+    # 0xRRGGBBAA in whole 32-bit words, stored big-endian: its bytes are then R, G, B, A on any host
+    # (three passes over words instead of four strided byte columns).
+    rgba = bits << 8
+    if with_alpha:
+        rgba |= bits >> 24
+    else:
+        rgba |= 0xFF
+    colors: ColorArray = rgba.astype(">u4", copy=False).view(np.uint8).reshape(-1, 4)
     return colors
 
 

@@ -22,6 +22,7 @@ from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_col
 Emit = Callable[[str, bool, pa.RecordBatch], None]
 
 _GroupKey = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
+_NO_TIMES: Mapping[str, int] = {}
 
 
 @dataclass(slots=True)
@@ -48,6 +49,8 @@ def _nbytes(batch: Batch) -> int:
     if not batch:
         return 0
     first = batch[0]
+    if first.__class__ is str:
+        return 16 * len(batch)  # names, frames, levels: the commonest lists, only their count matters
     if isinstance(first, np.ndarray | pa.Array | bytes | bytearray | memoryview):
         return sum(_item_nbytes(item) for item in batch)
     return 16 * len(batch)  # small values (names, levels, formats): only their count matters
@@ -63,14 +66,21 @@ def _item_nbytes(item: Any) -> int:
     return 16
 
 
+_TIME_TYPES = {TimelineKind.TIMESTAMP: pa.timestamp("ns"), TimelineKind.DURATION: pa.duration("ns")}
+
+
 def _time_array(name: str, values: list[int]) -> pa.Array:
+    # Straight from the int64 buffer: pa.array(..., type=timestamp) costs several times more on the many
+    # one-row chunks of big rows.
     data = np.asarray(values, dtype=np.int64)
-    kind = kind_of(name)
-    if kind is TimelineKind.TIMESTAMP:
-        return pa.array(data, type=pa.timestamp("ns"))
-    if kind is TimelineKind.DURATION:
-        return pa.array(data, type=pa.duration("ns"))
-    return pa.array(data)
+    return pa.Array.from_buffers(
+        _TIME_TYPES.get(kind_of(name), pa.int64()), len(data), [None, pa.py_buffer(data)]
+    )
+
+
+def _time_field(name: str, data_type: pa.DataType) -> pa.Field:
+    metadata = {b"rerun:kind": b"index", b"rerun:index_name": name.encode()}
+    return pa.field(name, data_type, nullable=False, metadata=metadata)
 
 
 class RowBatcher:
@@ -83,45 +93,64 @@ class RowBatcher:
         self.stats = BatchStats()
         self._groups: dict[_GroupKey, _Group] = {}
         self._specs: dict[tuple[str, str, bool], ComponentSpec] = {}
+        #: Specs learned from samples without a final type (only empty lists or Nones so far).
+        self._provisional: set[tuple[str, str, bool]] = set()
+        self._schemas: dict[tuple[_GroupKey, tuple[pa.DataType, ...]], pa.Schema] = {}
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         """Queue rows; each gets ``default_times`` overlaid with its own ``times`` (static rows: none)."""
-        default_names = tuple(sorted(default_times))
+        # The hot path of a conversion (hundreds of thousands of small rows): plain loops, no helpers.
+        default_names: tuple[str, ...] | None = None
+        groups = self._groups
         for row in rows:
-            if row.static:
-                times: Mapping[str, int] = {}
-                timeline_names: tuple[str, ...] = ()
-            elif row.times:
-                times = {**default_times, **row.times}
-                timeline_names = tuple(sorted(times))
+            static = row.static
+            times: Mapping[str, int]
+            timeline_names: tuple[str, ...]
+            if static:
+                times, timeline_names = _NO_TIMES, ()
             else:
-                times, timeline_names = default_times, default_names
+                if default_names is None:
+                    default_names = tuple(sorted(default_times))
+                if row.times:
+                    times = {**default_times, **row.times}
+                    # Usually the row only overrides a default timeline (a TF edge's own ros_time).
+                    same = len(times) == len(default_names)
+                    timeline_names = default_names if same else tuple(sorted(times))
+                else:
+                    times, timeline_names = default_times, default_names
+            components, extra = row.components, row.extra
             key: _GroupKey = (
                 row.entity_path,
                 row.archetype,
-                tuple(row.components),
-                tuple(row.extra),
+                tuple(components),
+                tuple(extra) if extra else (),
                 timeline_names,
-                row.static,
+                static,
             )
-            group = self._groups.get(key)
+            group = groups.get(key)
             if group is None:
                 group = _Group(
-                    times={name: [] for name in key[4]},
+                    times={name: [] for name in timeline_names},
                     components={name: [] for name in key[2]},
                     extra={name: [] for name in key[3]},
                 )
-                self._groups[key] = group
-            for name, value in times.items():
-                group.times[name].append(value)
-            for name, batch in row.components.items():
-                group.components[name].append(batch)
-                group.nbytes += _nbytes(batch)
-            for name, batch in row.extra.items():
-                group.extra[name].append(batch)
-                group.nbytes += _nbytes(batch)
+                groups[key] = group
+            group_times = group.times
+            for name in timeline_names:
+                group_times[name].append(times[name])
+            nbytes = group.nbytes
+            group_components = group.components
+            for name, batch in components.items():
+                group_components[name].append(batch)
+                nbytes += batch.nbytes if batch.__class__ is np.ndarray else _nbytes(batch)
+            if extra:
+                group_extra = group.extra
+                for name, batch in extra.items():
+                    group_extra[name].append(batch)
+                    nbytes += batch.nbytes if batch.__class__ is np.ndarray else _nbytes(batch)
+            group.nbytes = nbytes
             group.rows += 1
-            if group.rows >= self.batch_rows or group.nbytes >= self.batch_bytes:
+            if group.rows >= self.batch_rows or nbytes >= self.batch_bytes:
                 self._send(key, group)
 
     def _send(self, key: _GroupKey, group: _Group) -> None:
@@ -131,26 +160,13 @@ class RowBatcher:
         if group.rows == 0:
             return
         arrays: list[pa.Array] = []
-        fields: list[pa.Field] = []
         if not static:
-            for name, values in group.times.items():
-                array = _time_array(name, values)
-                arrays.append(array)
-                fields.append(
-                    pa.field(
-                        name,
-                        array.type,
-                        nullable=False,
-                        metadata={b"rerun:kind": b"index", b"rerun:index_name": name.encode()},
-                    )
-                )
+            arrays.extend(_time_array(name, values) for name, values in group.times.items())
         for dynamic, columns in ((False, group.components), (True, group.extra)):
             for name, batches in columns.items():
                 spec = self._spec(archetype, name, batches[0], dynamic)
-                array = list_column(archetype, name, batches, spec, dynamic)
-                arrays.append(array)
-                fields.append(pa.field(f"{archetype}:{name}", array.type, metadata=spec.metadata))
-        batch = pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+                arrays.append(list_column(archetype, name, batches, spec, dynamic))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema(key, arrays))
         self.emit(entity_path, static, batch)
         self.stats.rows += group.rows
         self.stats.send_calls += 1
@@ -160,10 +176,32 @@ class RowBatcher:
         """Learned once per component; the first type stays, as Rerun wants of a component."""
         key = (archetype, name, dynamic)
         spec = self._specs.get(key)
-        if spec is None or _has_null_type(spec.item_type):
+        if spec is None or key in self._provisional:
             spec = learn_spec(archetype, name, sample, dynamic)
             self._specs[key] = spec
+            if _has_null_type(spec.item_type):
+                self._provisional.add(key)
+            else:
+                self._provisional.discard(key)
         return spec
+
+    def _schema(self, key: _GroupKey, arrays: list[pa.Array]) -> pa.Schema:
+        """The record batch schema of a group, built once per group and column types (every chunk of an
+        entity repeats it; building fields with metadata costs more than the small chunks' data)."""
+        types = tuple(array.type for array in arrays)
+        schema = self._schemas.get((key, types))
+        if schema is None:
+            _entity, archetype, components, extra, timelines, _static = key
+            # A static group has no timelines; otherwise its time columns come first.
+            fields = [_time_field(name, arrays[index].type) for index, name in enumerate(timelines)]
+            component_arrays = arrays[len(fields) :]
+            names = [(name, False) for name in components] + [(name, True) for name in extra]
+            for (name, dynamic), array in zip(names, component_arrays, strict=True):
+                metadata = self._specs[(archetype, name, dynamic)].metadata
+                fields.append(pa.field(f"{archetype}:{name}", array.type, metadata=metadata))
+            schema = pa.schema(fields)
+            self._schemas[(key, types)] = schema
+        return schema
 
     def flush(self) -> None:
         for key, group in list(self._groups.items()):
