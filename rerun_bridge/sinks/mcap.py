@@ -78,17 +78,11 @@ class McapSink:
         self.messages_written += 1
 
     def flush(self) -> None:
-        """Close the open chunk and push it to disk: after a hard kill the file is readable up to here.
-
-        The mcap writer has no public way to end a chunk early; its private ``__finalize_chunk`` is what
-        ``finish`` itself calls (name-mangled), and a file cut after it is read back by our reader's
-        no-summary path.
-        """
+        """Close the open chunk and push it to the OS: after a hard kill the file is readable up to here
+        (by our reader's no-summary path and the mcap library's non-seeking reader)."""
         if self._closed:
             return
-        finalize_chunk = "_Writer__finalize_chunk"
-        getattr(self._writer, finalize_chunk)()
-        self._file.flush()
+        self._writer.flush()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         if self._closed:
