@@ -145,6 +145,10 @@ class Pipeline:
             times[ROS_TIME] = stamp
         for sink in self.sinks:
             sink.write(rows, times)
-        entry.stats.rows += len(rows)
-        entry.stats.produced.update(row.archetype for row in rows)
+        stats = entry.stats
+        stats.rows += len(rows)
+        produced = stats.produced
+        for row in rows:  # a loop, not a generator: this runs once per message
+            if row.archetype not in produced:
+                produced.add(row.archetype)
         return rows

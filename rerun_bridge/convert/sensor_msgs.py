@@ -21,7 +21,7 @@ import numpy.typing as npt
 import rerun as rr
 
 from rerun_bridge.convert.buffers import byte_view
-from rerun_bridge.convert.common import header_frame, quat_xyzw, sub_path, vec3, with_frame
+from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
 from rerun_bridge.convert.image_encoding import DecodedImage, decode_image_msg
 from rerun_bridge.convert.pointcloud import (
     DEFAULT_COLORMAP,
@@ -294,8 +294,10 @@ def convert_imu(msg: Any, ctx: ConvertContext) -> list[Row]:
     orientation quaternion (x, y, z, w) as the extra column ``orientation`` of four values, as Rerun keeps
     it (``sensor_msgs.msg.Imu:orientation``); not a transform, since an IMU's orientation is relative to
     an unnamed world frame."""
-    values = np.concatenate([vec3(msg.angular_velocity), vec3(msg.linear_acceleration)])
-    extra = {"orientation": quat_xyzw(msg.orientation)}
+    gyro, accel, quat = msg.angular_velocity, msg.linear_acceleration, msg.orientation
+    # Built directly (not from vec3 pieces): IMUs publish at hundreds of Hz.
+    values = np.array([gyro.x, gyro.y, gyro.z, accel.x, accel.y, accel.z], dtype=np.float64)
+    extra = {"orientation": np.array([quat.x, quat.y, quat.z, quat.w], dtype=np.float64)}
     rows = series_rows(ctx.entity_path, values, IMU_SERIES_NAMES, extra)
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 

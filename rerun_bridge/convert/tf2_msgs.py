@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rerun_bridge.convert.common import quat_xyzw, sub_path, vec3
+import numpy as np
+
+from rerun_bridge.convert.common import sub_path
 from rerun_bridge.convert.registry import ConvertContext, converter
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, Row
@@ -22,9 +24,11 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
     child = str(transform.child_frame_id).lstrip("/")
     if not parent or not child:
         raise ConversionError(f"transform with an empty frame id (parent {parent!r}, child {child!r})")
+    # One (1, 3) / (1, 4) array each, built directly: TF is the commonest row of a recording.
+    translation, rotation = transform.transform.translation, transform.transform.rotation
     components: dict[str, Batch] = {
-        "translation": vec3(transform.transform.translation).reshape(1, 3),
-        "quaternion": quat_xyzw(transform.transform.rotation).reshape(1, 4),
+        "translation": np.array([[translation.x, translation.y, translation.z]], dtype=np.float64),
+        "quaternion": np.array([[rotation.x, rotation.y, rotation.z, rotation.w]], dtype=np.float64),
         "parent_frame": [parent],
         "child_frame": [child],
     }
