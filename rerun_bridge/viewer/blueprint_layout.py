@@ -2,8 +2,8 @@
 
 The blueprint is the user-facing, validated description; this module is the one place that reads it for
 the viewer, so the window only knows :mod:`rerun_bridge.viewer.layout`. What the viewer cannot show yet
-is reported in :attr:`BlueprintLayout.notes`, never dropped silently: tensor, bar chart and map views,
-per-entity colour / radius styles, and the 3D ``eye`` mode. Grid containers become rows of
+is reported in :attr:`BlueprintLayout.notes`, never dropped silently: per-entity colour / radius styles
+and the 3D ``eye`` mode. Grid containers become rows of
 ``grid_columns`` views (default: a near-square grid).
 """
 
@@ -24,6 +24,9 @@ _VIEW_KINDS = {
     model.ViewKind.SPATIAL2D: ViewKind.SPATIAL2D,
     model.ViewKind.TIME_SERIES: ViewKind.TIME_SERIES,
     model.ViewKind.TEXT_LOG: ViewKind.TEXT_LOG,
+    model.ViewKind.TENSOR: ViewKind.TENSOR,
+    model.ViewKind.BAR_CHART: ViewKind.BAR_CHART,
+    model.ViewKind.MAP: ViewKind.MAP,
 }
 _AXIS_KINDS = {
     model.ContainerKind.HORIZONTAL: ContainerKind.HORIZONTAL,

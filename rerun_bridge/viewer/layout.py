@@ -5,7 +5,8 @@ serializable description; it will be turned into these specs, which the window b
 (:meth:`rerun_bridge.viewer.window.ViewerWindow.from_specs`).
 
 The default layout follows Rerun's heuristic: one 3D view when anything is spatial, one 2D view per
-image entity, one plot per scalar group (the entities sharing a parent), and the log.
+image entity with one map view of every ``GeoPoints`` entity under them, one plot per scalar group (the
+entities sharing a parent), one tensor view per tensor, one bar chart per bar-chart entity, and the log.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from enum import Enum
 from typing import Any, Final
 
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.views.bar_chart_view import BAR_VALUES
 from rerun_bridge.viewer.views.image_view import IMAGE_COMPONENTS
+from rerun_bridge.viewer.views.map_view import GEO_POSITIONS
 from rerun_bridge.viewer.views.spatial3d_view import ARROWS, BOXES, MESH, PINHOLE, POSITIONS, STRIPS
+from rerun_bridge.viewer.views.tensor_view import TENSOR
 from rerun_bridge.viewer.views.text_log_view import TEXT
 from rerun_bridge.viewer.views.time_series_view import SCALARS
 
@@ -31,6 +35,9 @@ class ViewKind(Enum):
     SPATIAL2D = "spatial2d"
     TIME_SERIES = "time_series"
     TEXT_LOG = "text_log"
+    TENSOR = "tensor"
+    BAR_CHART = "bar_chart"
+    MAP = "map"
 
 
 class ContainerKind(Enum):
@@ -100,17 +107,25 @@ def default_layout(store: ChunkStore) -> ContainerSpec:
         if SCALARS in names:
             scalar_groups.setdefault(_parent(entity), []).append(entity)
     has_log = any(TEXT in names for names in components.values())
+    geo = sorted(entity for entity, names in components.items() if GEO_POSITIONS in names)
+    tensors = sorted(entity for entity, names in components.items() if TENSOR in names)
+    bar_charts = sorted(entity for entity, names in components.items() if BAR_VALUES in names)
 
     top: list[LayoutSpec] = []
     if spatial:
         top.append(ViewSpec(ViewKind.SPATIAL3D, "/", "3D"))
-    image_views = [ViewSpec(ViewKind.SPATIAL2D, entity, entity) for entity in images]
-    if image_views:
-        top.append(_stack(ContainerKind.VERTICAL, image_views))
+    side: list[LayoutSpec] = [ViewSpec(ViewKind.SPATIAL2D, entity, entity) for entity in images]
+    if geo:
+        # A 3D view cannot place latitude / longitude: GPS fixes get a map of their own, under the images.
+        side.append(ViewSpec(ViewKind.MAP, "/", "Map", include=tuple(geo)))
+    if side:
+        top.append(_stack(ContainerKind.VERTICAL, side))
     bottom: list[LayoutSpec] = []
-    plots = [_plot_for_group(group, members) for group, members in sorted(scalar_groups.items())]
-    if plots:
-        bottom.append(_stack(ContainerKind.TABS, plots))
+    tabs = [_plot_for_group(group, members) for group, members in sorted(scalar_groups.items())]
+    tabs += [ViewSpec(ViewKind.TENSOR, entity, entity) for entity in tensors]
+    tabs += [ViewSpec(ViewKind.BAR_CHART, entity, entity) for entity in bar_charts]
+    if tabs:
+        bottom.append(_stack(ContainerKind.TABS, tabs))
     if has_log:
         bottom.append(ViewSpec(ViewKind.TEXT_LOG, "/", "Log"))
     rows: list[LayoutSpec] = []

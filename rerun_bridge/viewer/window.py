@@ -38,9 +38,12 @@ from rerun_bridge.viewer.scenarios import (
 )
 from rerun_bridge.viewer.time_panel import TimePanel
 from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.bar_chart_view import BarChartView
 from rerun_bridge.viewer.views.base import ViewBase
 from rerun_bridge.viewer.views.image_view import ImageView
+from rerun_bridge.viewer.views.map_view import MapView
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
+from rerun_bridge.viewer.views.tensor_view import TensorView
 from rerun_bridge.viewer.views.text_log_view import TextLogView
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
 
@@ -49,6 +52,9 @@ VIEW_CLASSES: Final[dict[ViewKind, type[ViewBase]]] = {
     ViewKind.SPATIAL2D: ImageView,
     ViewKind.TIME_SERIES: TimeSeriesView,
     ViewKind.TEXT_LOG: TextLogView,
+    ViewKind.TENSOR: TensorView,
+    ViewKind.BAR_CHART: BarChartView,
+    ViewKind.MAP: MapView,
 }
 _SIDE_PANEL_WIDTH: Final = 240
 _SHARE_UNIT: Final = 1000

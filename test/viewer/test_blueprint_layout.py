@@ -44,7 +44,7 @@ def test_every_shipped_blueprint_converts(name: str) -> None:
         assert "not supported" in note or "not applied" in note
 
 
-def test_unsupported_parts_are_noted_and_grids_become_rows() -> None:
+def test_unapplied_styles_are_noted_and_grids_become_rows() -> None:
     views = [
         model.View(model.ViewKind.TIME_SERIES, name=f"plot {index}", origin=f"/plot{index}")
         for index in range(5)
@@ -71,15 +71,13 @@ def test_unsupported_parts_are_noted_and_grids_become_rows() -> None:
     )
     converted = layout_from_blueprint(blueprint)
     assert converted.timeline is None
-    assert converted.notes == [
-        "view 'tensor': tensor views are not supported by this viewer yet; left out",
-        "view 'scene': per-entity colours and radii are not applied yet",
-    ]
+    assert converted.notes == ["view 'scene': per-entity colours and radii are not applied yet"]
     root = converted.layout
     assert isinstance(root, ContainerSpec)
-    assert [len(row.children) for row in root.children if isinstance(row, ContainerSpec)] == [3, 3]
+    assert [len(row.children) for row in root.children if isinstance(row, ContainerSpec)] == [3, 3, 1]
     names = [view.name for view in iter_views(root)]
-    assert names == ["plot 0", "plot 1", "plot 2", "plot 3", "plot 4", "scene"]
+    assert names == ["plot 0", "plot 1", "plot 2", "plot 3", "plot 4", "tensor", "scene"]
+    assert iter_views(root)[5].kind is ViewKind.TENSOR
     scene = iter_views(root)[-1]
     assert isinstance(scene, ViewSpec)
     assert scene.exclude == ("/noise",)

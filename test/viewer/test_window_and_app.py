@@ -17,6 +17,7 @@ from rerun_bridge.viewer.blueprint_layout import load_blueprint_layout
 from rerun_bridge.viewer.layout import ViewKind, ViewSpec
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.views.image_view import ImageView
+from rerun_bridge.viewer.views.map_view import MapView
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.views.text_log_view import TextLogView
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
@@ -43,6 +44,7 @@ def test_default_layout_has_one_view_per_kind_of_data(qtbot: QtBot, sample_store
     assert kinds == [
         (ViewKind.SPATIAL3D, "/"),
         (ViewKind.SPATIAL2D, "/camera/image_raw"),
+        (ViewKind.MAP, "/"),
         (ViewKind.TIME_SERIES, "/imu/data"),
         (ViewKind.TIME_SERIES, "/joint_states"),
         (ViewKind.TIME_SERIES, "/odom/twist"),
@@ -51,6 +53,7 @@ def test_default_layout_has_one_view_per_kind_of_data(qtbot: QtBot, sample_store
     assert [type(view) for view in window.views] == [
         Spatial3DView,
         ImageView,
+        MapView,
         TimeSeriesView,
         TimeSeriesView,
         TimeSeriesView,

@@ -30,6 +30,7 @@ from rerun_bridge.viewer.component_values import (
     vectors,
 )
 from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.colormaps import DEFAULT_COLORMAP, lookup_table
 from rerun_bridge.viewer.views.image_decode import (
     DisplayImage,
     ImageDecodeError,
@@ -48,7 +49,6 @@ IMAGE_COMPONENTS: Final = {
 }
 #: Rerun's ``Colormap`` enum values by name.
 _COLORMAPS: Final = {1: "grayscale", 2: "inferno", 3: "magma", 4: "plasma", 5: "turbo", 6: "viridis"}
-_DEFAULT_COLORMAP: Final = "turbo"
 _POINT_SIZE_PX: Final = 6.0
 
 
@@ -177,7 +177,7 @@ class ImageView(ViewBase):
             layer.item.setLookupTable(_class_colors(highest + 1))
             return DisplayImage(pixels, (0.0, float(max(highest, 1))))
         colormap = _colormap_name(values.get("DepthImage:colormap"), self.settings.get("colormap"))
-        layer.item.setLookupTable(_lookup_table(colormap))
+        layer.item.setLookupTable(lookup_table(colormap))
         logged_range = vectors(values.get("DepthImage:depth_range"), 2)
         raw_setting = self.settings.get("depth_range")
         metres_setting = self.settings.get("depth_range_m")
@@ -293,19 +293,7 @@ def _colormap_name(logged: pa.Array | None, setting: object) -> str:
             return name
     if isinstance(setting, str):
         return setting.lower()
-    return _DEFAULT_COLORMAP
-
-
-def _lookup_table(name: str) -> npt.NDArray[np.uint8]:
-    if name == "grayscale":
-        ramp = np.arange(256, dtype=np.uint8)
-        return np.stack([ramp, ramp, ramp], axis=1)
-    try:
-        colormap = pg.colormap.get(name)
-    except (FileNotFoundError, KeyError, ValueError):
-        colormap = pg.colormap.get(_DEFAULT_COLORMAP)
-    table: npt.NDArray[np.uint8] = colormap.getLookupTable(nPts=256, alpha=False)
-    return table
+    return DEFAULT_COLORMAP
 
 
 def _class_colors(count: int) -> npt.NDArray[np.uint8]:
