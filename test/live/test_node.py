@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -240,6 +241,25 @@ def test_best_effort_camera_frames_arrive_whole_with_the_shipped_fastdds_profile
     assert stored == received
     assert received >= 57, out  # best effort: allow a frame or three on a busy machine, not most of them
     assert rrd_row_count(live.tmp / "hd.rrd", "/camera/hd/image_raw", "Image:buffer") == stored
+
+
+def test_frames_dds_loses_are_counted_as_lost_in_dds(live: LiveEnv) -> None:
+    """Without the large-message profile, 2.7 MB best-effort frames travel as UDP fragments and most are
+    lost before they reach the bridge: the message_lost event makes that visible in the summary."""
+    live.env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
+    bridge = live.bridge("--rrd", "lossy.rrd")
+    wait_all([live.publish("camera_frame", 60, 30, "--best-effort")])
+    time.sleep(0.5)
+    out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("topic"))
+    line = next(line for line in out.splitlines() if line.startswith("/camera/hd/image_raw"))
+    # Columns are two or more spaces apart; some names ("dds lost") hold one.
+    cells = dict(zip(re.split(r"\s{2,}", header), re.split(r"\s{2,}", line), strict=True))
+    received, lost = int(cells["received"]), int(cells["dds lost"])
+    assert received < 60, out  # the premise: this transport does lose frames of this size
+    assert lost > 0, out
+    assert received + lost <= 60, out
 
 
 def test_incompatible_qos_is_reported_once_with_the_fix(live: LiveEnv) -> None:
