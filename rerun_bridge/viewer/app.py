@@ -1,9 +1,9 @@
 """``rerun-bridge view``: open recordings in the viewer, or render one moment to a PNG and exit.
 
 ``--screenshot`` renders the window at ``--time`` (seconds from the start of ``--timeline``) at
-1280x720 and writes a PNG: the window is grabbed as widgets, and each OpenGL view's own framebuffer
-(which holds what GL really drew, text included) is painted over its place. It needs a display: run
-headless under Xvfb (``xvfb-run -a -s "-screen 0 1920x1080x24"``); Qt's offscreen platform has no GL.
+1280x720 and writes a PNG: the window is grabbed as widgets (3D views render offscreen and paint their
+picture, see :mod:`rerun_bridge.viewer.views.offscreen_gl`). It needs a display: run headless under Xvfb
+(``xvfb-run -a -s "-screen 0 1920x1080x24"``); Qt's offscreen platform has no GL.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from PyQt6 import QtCore, QtGui, QtOpenGLWidgets, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
@@ -38,24 +38,12 @@ def ensure_application() -> QtWidgets.QApplication:
 
 
 def render_window(window: ViewerWindow) -> QtGui.QImage:
-    """The window as an image, with every GL view's framebuffer composited at its position."""
+    """The window as an image (the 3D views paint their offscreen GL picture like any widget)."""
     application = QtWidgets.QApplication.instance()
     for _ in range(_SETTLE_ROUNDS):
         if application is not None:
             application.processEvents()
-    picture = window.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
-    painter = QtGui.QPainter(picture)
-    try:
-        for view in window.views:
-            for widget in view.gl_widgets():
-                if not widget.isVisible() or not isinstance(widget, QtOpenGLWidgets.QOpenGLWidget):
-                    continue
-                frame = widget.grabFramebuffer()
-                position = widget.mapTo(window, QtCore.QPoint(0, 0))
-                painter.drawImage(QtCore.QRect(position, widget.size()), frame)
-    finally:
-        painter.end()
-    return picture
+    return window.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
 
 
 def run_viewer(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
-from PyQt6 import QtCore
+from PyQt6 import QtCore, QtWidgets
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.store.chunk_store import ChunkStore
@@ -13,7 +15,7 @@ from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.text_log_view import TextLogView, level_rank
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView, load_series
 from rerun_bridge.viewer.window import ViewerWindow
-from test.viewer.conftest import SMALL_SAMPLE, START_NS, click, type_text
+from test.viewer.conftest import SMALL_SAMPLE, START_NS, click, qimage_rgb, type_text
 
 pytestmark = pytest.mark.gui
 
@@ -111,3 +113,25 @@ def test_ragged_scalar_rows_pad_with_nan(qtbot: QtBot) -> None:
     assert series is not None
     np.testing.assert_array_equal(series.values, [[1.0, 2.0], [3.0, np.nan], [4.0, 5.0]])
     assert series.names == ["/values[0]", "/values[1]"]
+
+
+def test_cached_axes_follow_a_scrolling_time_window(qtbot: QtBot, sample_store: ChunkStore) -> None:
+    view = TimeSeriesView(
+        sample_store, SceneTransforms(sample_store), "/imu", settings={"visible_range_s": 0.5}
+    )
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    axis = view.plot.getPlotItem().getAxis("bottom")
+    # Axes repaint from a pixmap (plots.py); a new range must still redraw their labels.
+    assert axis.cacheMode() is QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    area = view.plot.mapFromScene(axis.sceneBoundingRect()).boundingRect()
+
+    def axis_pixels() -> np.ndarray[Any, Any]:
+        return qimage_rgb(view.plot.grab(area).toImage())
+
+    view.set_time("ros_time", START_NS + 600_000_000)
+    early = axis_pixels()
+    view.set_time("ros_time", START_NS + 1_700_000_000)
+    assert not np.array_equal(axis_pixels(), early)

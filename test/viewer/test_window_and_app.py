@@ -112,8 +112,8 @@ def test_window_screenshot_puts_the_gl_picture_where_the_view_is(qtbot: QtBot, t
     assert picture.shape[:2] == (720, 1280)
     (scene,) = window.views_of(Spatial3DView)
     assert isinstance(scene, Spatial3DView)
-    origin = scene.gl_view.mapTo(window, QtCore.QPoint(0, 0))
-    expected_x, expected_y = project(np.array([1.0, 1.0, 0.5]), scene.gl_view.width(), scene.gl_view.height())
+    origin = scene.canvas.mapTo(window, QtCore.QPoint(0, 0))
+    expected_x, expected_y = project(np.array([1.0, 1.0, 0.5]), scene.canvas.width(), scene.canvas.height())
     rows, columns = np.nonzero(red_pixels(picture))
     assert len(rows) > 50
     assert abs(columns.mean() - (origin.x() + expected_x)) < 2.0

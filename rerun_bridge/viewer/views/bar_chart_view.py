@@ -21,6 +21,7 @@ from PyQt6 import QtWidgets
 from rerun_bridge.viewer.component_values import colors_rgba, entity_color, floats
 from rerun_bridge.viewer.tensor_data import TensorDataError, tensor_value
 from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.plots import plot_widget
 
 BAR_VALUES: Final = "BarChart:values"
 
@@ -31,7 +32,7 @@ class BarChartView(ViewBase):
     kind = "bar_chart"
 
     def _build(self) -> None:
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         self.plot.showGrid(x=False, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(8, 8))
         self.legend.setVisible(bool(self.settings.get("legend", True)))

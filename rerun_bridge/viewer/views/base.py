@@ -159,7 +159,3 @@ class ViewBase(QtWidgets.QWidget):
     def update_data(self, timeline: str, time: int) -> None:
         """Query the store at ``time`` and hand the results to the drawing items."""
         raise NotImplementedError
-
-    def gl_widgets(self) -> list[QtWidgets.QWidget]:
-        """OpenGL widgets inside this view (screenshots read their framebuffers)."""
-        return []

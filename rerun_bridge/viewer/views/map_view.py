@@ -25,6 +25,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.component_values import colors_rgba, entity_color, floats, vectors
 from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.plots import plot_widget
 
 GEO_POSITIONS: Final = "GeoPoints:positions"
 _DEFAULT_DOT_PX: Final = 10.0
@@ -81,7 +82,7 @@ class MapView(ViewBase):
     kind = "map"
 
     def _build(self) -> None:
-        self.plot = pg.PlotWidget(axisItems={"left": _LatitudeAxis("left")})
+        self.plot = plot_widget({"left": _LatitudeAxis("left")})
         self.plot.setAspectLocked(True)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "longitude (°)")

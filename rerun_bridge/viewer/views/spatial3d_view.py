@@ -47,6 +47,7 @@ from rerun_bridge.viewer.component_values import (
 from rerun_bridge.viewer.transforms import COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase, is_under
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
+from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas
 from rerun_bridge.viewer.views.shapes3d import (
     arrow_segments,
     box_edges,
@@ -81,7 +82,9 @@ class Spatial3DView(ViewBase):
     kind = "spatial3d"
 
     def _build(self) -> None:
-        self.gl_view = gl.GLViewWidget()
+        #: Renders offscreen into the canvas, so the window is never composed through GL (offscreen_gl).
+        self.canvas = SceneCanvas()
+        self.gl_view = self.canvas.renderer
         self.gl_view.setBackgroundColor(tuple(self.settings.get("background") or _BACKGROUND))
         self.note = QtWidgets.QLabel()
         self.note.setWordWrap(True)
@@ -90,7 +93,7 @@ class Spatial3DView(ViewBase):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.gl_view, 1)
+        layout.addWidget(self.canvas, 1)
         layout.addWidget(self.note)
         self.max_points = int(self.settings.get("max_points", DEFAULT_MAX_POINTS))
         self.grid = gl.GLGridItem()
@@ -129,9 +132,6 @@ class Spatial3DView(ViewBase):
         if isinstance(setting, str) and setting:
             return setting
         return self.transforms.default_fixed_frame(timeline)
-
-    def gl_widgets(self) -> list[QtWidgets.QWidget]:
-        return [self.gl_view]
 
     # -- data ----------------------------------------------------------------------------------------
 

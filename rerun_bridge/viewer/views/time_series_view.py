@@ -29,6 +29,7 @@ from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.component_values import strings
 from rerun_bridge.viewer.time_panel import NANOS_PER_SECOND, timeline_is_time
 from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.plots import plot_widget
 
 SCALARS: Final = "Scalars:scalars"
 SERIES_NAMES: Final = "SeriesLines:names"
@@ -89,7 +90,7 @@ class TimeSeriesView(ViewBase):
     kind = "time_series"
 
     def _build(self) -> None:
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(8, 8))
         self.legend.setVisible(bool(self.settings.get("legend", True)))
