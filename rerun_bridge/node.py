@@ -256,11 +256,13 @@ class BridgeNode:
         queues = self.queues
         clock = self.node.get_clock()
         recorder = self.mcap if mcap_channel is not None else None
+        # Without sim time the ROS clock is the system clock: reading it directly costs 0.2 us, not 5 us.
+        clock_ns = (lambda: int(clock.now().nanoseconds)) if self.config.use_sim_time else time.time_ns
 
         def on_message(data: bytes, info: Any = None) -> None:
             # Only enqueue: DDS callbacks must never wait on conversion or disk.
             received = time.monotonic_ns()
-            log_time = int(clock.now().nanoseconds)
+            log_time = clock_ns()
             publish_time = int(info["source_timestamp"]) if isinstance(info, dict) else log_time
             accepted = queues.put(topic, LiveMessage(data, log_time, received, publish_time), len(data))
             if accepted and recorder is not None and mcap_channel is not None:
