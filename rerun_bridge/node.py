@@ -256,8 +256,12 @@ class BridgeNode:
         queues = self.queues
         clock = self.node.get_clock()
         recorder = self.mcap if mcap_channel is not None else None
+
+        def ros_clock_ns() -> int:
+            return int(clock.now().nanoseconds)
+
         # Without sim time the ROS clock is the system clock: reading it directly costs 0.2 us, not 5 us.
-        clock_ns = (lambda: int(clock.now().nanoseconds)) if self.config.use_sim_time else time.time_ns
+        clock_ns = ros_clock_ns if self.config.use_sim_time else time.time_ns
 
         def on_message(data: bytes, info: Any = None) -> None:
             # Only enqueue: DDS callbacks must never wait on conversion or disk.
