@@ -40,20 +40,25 @@ def with_shape(archetype_components: dict[str, Any]) -> ChunkStore:
     return store
 
 
+def red_shape_pixels(qtbot: QtBot, archetype_components: dict[str, Any]) -> np.ndarray[Any, Any]:
+    """Where the 3D view draws red with one shape entity in the sensor scene (:func:`with_shape`)."""
+    view = make_view(qtbot, with_shape(archetype_components))
+    view.set_time("ros_time", 100)
+    return red_pixels(qimage_rgb(view.gl_view.grabFramebuffer()))
+
+
 def test_a_red_box_is_drawn_as_its_projected_wireframe(qtbot: QtBot) -> None:
     center, half = np.array([0.5, -1.0, 0.5]), np.array([0.5, 0.4, 0.3])
-    store = with_shape(
+    red = red_shape_pixels(
+        qtbot,
         {
             "Boxes3D:half_sizes": half.reshape(1, 3).astype(np.float32),
             "Boxes3D:centers": center.reshape(1, 3).astype(np.float32),
             "Boxes3D:colors": RED,
-        }
+        },
     )
-    view = make_view(qtbot, store)
-    view.set_time("ros_time", 100)
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
-    height, width = frame.shape[:2]
-    rows, columns = np.nonzero(red_pixels(frame))
+    height, width = red.shape
+    rows, columns = np.nonzero(red)
     assert len(rows) > 100
     corners = box_edges(half.reshape(1, 3), center.reshape(1, 3)) + SENSOR_OFFSET
     projected = np.array([project(corner, width, height) for corner in corners])
@@ -68,18 +73,16 @@ def test_a_red_box_is_drawn_as_its_projected_wireframe(qtbot: QtBot) -> None:
 
 def test_a_red_arrow_runs_from_its_origin_to_its_tip(qtbot: QtBot) -> None:
     origin, vector = np.array([-1.0, -2.0, 0.0]), np.array([2.5, 0.0, 0.0])
-    store = with_shape(
+    red = red_shape_pixels(
+        qtbot,
         {
             "Arrows3D:vectors": vector.reshape(1, 3).astype(np.float32),
             "Arrows3D:origins": origin.reshape(1, 3).astype(np.float32),
             "Arrows3D:colors": RED,
-        }
+        },
     )
-    view = make_view(qtbot, store)
-    view.set_time("ros_time", 100)
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
-    height, width = frame.shape[:2]
-    rows, columns = np.nonzero(red_pixels(frame))
+    height, width = red.shape
+    rows, columns = np.nonzero(red)
     assert len(rows) > 50
     (x0, y0) = project(origin + SENSOR_OFFSET, width, height)
     (x1, y1) = project(origin + vector + SENSOR_OFFSET, width, height)
@@ -92,18 +95,15 @@ def test_a_red_arrow_runs_from_its_origin_to_its_tip(qtbot: QtBot) -> None:
 
 def test_a_red_mesh_triangle_fills_its_projection(qtbot: QtBot) -> None:
     triangle = np.array([[0.0, -2.0, 0.0], [2.0, -2.0, 0.0], [0.0, -2.0, 2.0]], dtype=np.float32)
-    store = with_shape(
+    red = red_shape_pixels(
+        qtbot,
         {
             "Mesh3D:vertex_positions": triangle,
             "Mesh3D:triangle_indices": np.array([[0, 1, 2]], dtype=np.uint32),
             "Mesh3D:albedo_factor": RED,
-        }
+        },
     )
-    view = make_view(qtbot, store)
-    view.set_time("ros_time", 100)
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
-    height, width = frame.shape[:2]
-    red = red_pixels(frame)
+    height, width = red.shape
     centroid_x, centroid_y = project(triangle.mean(axis=0) + SENSOR_OFFSET, width, height)
     assert red[
         round(centroid_y) - 2 : round(centroid_y) + 3, round(centroid_x) - 2 : round(centroid_x) + 3

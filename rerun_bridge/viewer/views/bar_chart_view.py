@@ -16,11 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
 
 from rerun_bridge.viewer.component_values import colors_rgba, entity_color, floats
 from rerun_bridge.viewer.tensor_data import TensorDataError, tensor_value
-from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.base import ViewBase, note_label, show_notes
 from rerun_bridge.viewer.views.plots import plot_widget
 
 BAR_VALUES: Final = "BarChart:values"
@@ -36,15 +35,8 @@ class BarChartView(ViewBase):
         self.plot.showGrid(x=False, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(8, 8))
         self.legend.setVisible(bool(self.settings.get("legend", True)))
-        self.note = QtWidgets.QLabel()
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #d08770;")
-        self.note.setVisible(False)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.note)
+        self.note = note_label()
+        self._stack(self.plot, self.note)
         #: One bar item per entity drawn now.
         self.bars: dict[str, pg.BarGraphItem] = {}
         self._extent: tuple[float, float, float, float] | None = None
@@ -95,8 +87,7 @@ class BarChartView(ViewBase):
             self._extent = extent
             self.plot.setXRange(left, right, padding=0.02)
             self.plot.setYRange(lowest, highest if highest > lowest else lowest + 1.0, padding=0.05)
-        self.note.setText("\n".join(notes))
-        self.note.setVisible(bool(notes))
+        show_notes(self.note, notes)
 
 
 def _one_dimensional(values: pa.Array | None, what: str) -> npt.NDArray[np.float64] | None:

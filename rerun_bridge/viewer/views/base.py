@@ -68,6 +68,20 @@ class EntityFilter:
         return depth, 0 if recursive else 1
 
 
+def note_label() -> QtWidgets.QLabel:
+    """The line under a view that names what it cannot show; hidden while there is nothing to say."""
+    label = QtWidgets.QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #d08770;")
+    label.setVisible(False)
+    return label
+
+
+def show_notes(label: QtWidgets.QLabel, notes: Sequence[str]) -> None:
+    label.setText("\n".join(notes))
+    label.setVisible(bool(notes))
+
+
 class ViewBase(QtWidgets.QWidget):
     """A view of some entities of a store at one time on one timeline."""
 
@@ -97,6 +111,16 @@ class ViewBase(QtWidgets.QWidget):
 
     def _build(self) -> None:
         """Each view makes its own widgets here, once the shared state above exists."""
+
+    def _stack(self, main: QtWidgets.QWidget, *below: QtWidgets.QWidget) -> QtWidgets.QVBoxLayout:
+        """Lay out ``main`` filling the view, with ``below`` (a note, an info line) under it."""
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(main, 1)
+        for widget in below:
+            layout.addWidget(widget)
+        return layout
 
     @property
     def origin(self) -> str:

@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
 
 from rerun_bridge.viewer.component_values import (
     blob,
@@ -29,7 +28,7 @@ from rerun_bridge.viewer.component_values import (
     image_format,
     vectors,
 )
-from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.base import ViewBase, note_label, show_notes
 from rerun_bridge.viewer.views.colormaps import DEFAULT_COLORMAP, lookup_table
 from rerun_bridge.viewer.views.image_decode import (
     DisplayImage,
@@ -69,14 +68,8 @@ class ImageView(ViewBase):
         self.viewbox: pg.ViewBox = self.graphics.addViewBox()
         self.viewbox.setAspectLocked(True)
         self.viewbox.invertY(True)
-        self.note = QtWidgets.QLabel()
-        self.note.setVisible(False)
-        self.note.setStyleSheet("color: #d08770;")
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.note)
+        self.note = note_label()
+        self._stack(self.graphics, self.note)
         self._layers: dict[str, _ImageLayer] = {}
         self._overlays: dict[str, pg.ScatterPlotItem] = {}
         #: Box outlines and line strips, one curve per instance, keyed ``Archetype:entity``.
@@ -112,8 +105,7 @@ class ImageView(ViewBase):
                 self._decoded_keys.pop(entity, None)
         self._update_overlays(timeline, time)
         self._update_line_overlays(timeline, time)
-        self.note.setText("\n".join(problems))
-        self.note.setVisible(bool(problems))
+        show_notes(self.note, problems)
 
     def image_item(self, entity: str) -> pg.ImageItem | None:
         """The item drawing an entity's image."""

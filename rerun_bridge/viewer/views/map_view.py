@@ -19,7 +19,6 @@ from typing import Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
 
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
@@ -87,9 +86,7 @@ class MapView(ViewBase):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "longitude (°)")
         self.plot.setLabel("left", "latitude (°)")
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        self._stack(self.plot)
         self.tracks: dict[str, Track] = {}
         self.track_lines: dict[str, pg.PlotCurveItem] = {}
         self.dots: dict[str, pg.ScatterPlotItem] = {}

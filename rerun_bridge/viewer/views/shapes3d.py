@@ -50,10 +50,12 @@ def matrix3x3(values: pa.Array | None) -> npt.NDArray[np.float64] | None:
     return None
 
 
-def _broadcast(
-    array: npt.NDArray[np.float64], count: int, default: npt.NDArray[np.float64]
+def _per_instance(
+    values: npt.ArrayLike | None, count: int, default: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Per-instance values, the last one repeated (Rerun's rule), the default when there are none."""
+    """``count`` rows of per-instance values (as wide as ``default``), the last one repeated (Rerun's
+    rule), the default when there are none."""
+    array = np.asarray(values if values is not None else [], np.float64).reshape(-1, len(default))
     if len(array) == 0:
         return np.tile(default, (count, 1))
     if len(array) >= count:
@@ -69,14 +71,8 @@ def box_edges(
     count = len(halves)
     if count == 0:
         return np.zeros((0, 3), dtype=np.float32)
-    middle = _broadcast(
-        np.asarray(centers if centers is not None else [], np.float64).reshape(-1, 3), count, np.zeros(3)
-    )
-    rotations = _broadcast(
-        np.asarray(quaternions if quaternions is not None else [], np.float64).reshape(-1, 4),
-        count,
-        np.array([0.0, 0.0, 0.0, 1.0]),
-    )
+    middle = _per_instance(centers, count, np.zeros(3))
+    rotations = _per_instance(quaternions, count, np.array([0.0, 0.0, 0.0, 1.0]))
     corners = _CORNER_SIGNS[None, :, :] * halves[:, None, :]  # (count, 8, 3)
     matrices = quat.to_matrix(quat.normalize(rotations))  # (count, 3, 3)
     placed: npt.NDArray[np.float64] = np.einsum("nij,nkj->nki", matrices, corners) + middle[:, None, :]
@@ -89,9 +85,7 @@ def arrow_segments(vectors: npt.ArrayLike, origins: npt.ArrayLike | None = None)
     count = len(shafts)
     if count == 0:
         return np.zeros((0, 3), dtype=np.float32)
-    starts = _broadcast(
-        np.asarray(origins if origins is not None else [], np.float64).reshape(-1, 3), count, np.zeros(3)
-    )
+    starts = _per_instance(origins, count, np.zeros(3))
     tips = starts + shafts
     lengths = np.linalg.norm(shafts, axis=1, keepdims=True)
     direction = np.divide(shafts, lengths, out=np.zeros_like(shafts), where=lengths > 0)

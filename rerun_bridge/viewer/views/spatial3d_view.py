@@ -24,14 +24,14 @@ images on ``<frame>_image_plane``) or below its entity path (Rerun's hierarchy c
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyqtgraph.opengl as gl
-from PyQt6 import QtGui, QtWidgets
+from PyQt6 import QtGui
 
 from rerun_bridge.tf import quaternion as quat
 from rerun_bridge.tf.buffer import Transform
@@ -45,7 +45,7 @@ from rerun_bridge.viewer.component_values import (
     vectors,
 )
 from rerun_bridge.viewer.transforms import COORDINATE_FRAME
-from rerun_bridge.viewer.views.base import ViewBase, is_under
+from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_notes
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
 from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas
 from rerun_bridge.viewer.views.shapes3d import (
@@ -86,15 +86,8 @@ class Spatial3DView(ViewBase):
         self.canvas = SceneCanvas()
         self.gl_view = self.canvas.renderer
         self.gl_view.setBackgroundColor(tuple(self.settings.get("background") or _BACKGROUND))
-        self.note = QtWidgets.QLabel()
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #d08770;")
-        self.note.setVisible(False)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.note)
+        self.note = note_label()
+        self._stack(self.canvas, self.note)
         self.max_points = int(self.settings.get("max_points", DEFAULT_MAX_POINTS))
         self.grid = gl.GLGridItem()
         self.grid.setSize(20, 20)
@@ -149,8 +142,7 @@ class Spatial3DView(ViewBase):
         _remove_missing(self.gl_view, self.shapes, shapes)
         self._update_meshes(timeline, time, fixed)
         self._update_frames(timeline, time, fixed)
-        self.note.setText("\n".join(self.notes))
-        self.note.setVisible(bool(self.notes))
+        show_notes(self.note, self.notes)
         self.gl_view.update()
 
     def _placement(
@@ -165,18 +157,30 @@ class Spatial3DView(ViewBase):
             self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
         return placement
 
-    def _update_points(self, timeline: str, time: int, fixed: str | None) -> None:
-        entities = self.entities_with(POSITIONS)
-        _remove_missing(self.gl_view, self.points, entities)
+    def _placed(
+        self, component: str, items: dict[str, Any], timeline: str, time: int, fixed: str | None
+    ) -> Iterator[tuple[str, dict[str, pa.Array], npt.NDArray[np.float32], Transform]]:
+        """``(entity, values, 3-vectors of component, placement)`` of each entity that can be drawn now.
+
+        Items of entities no longer shown are removed; those of entities without data or a transform now
+        are hidden (and the missing transform is noted).
+        """
+        entities = self.entities_with(component)
+        _remove_missing(self.gl_view, items, entities)
         for entity in entities:
             values = self.store.latest_at(entity, timeline, time)
-            positions = vectors(values.get(POSITIONS), 3)
+            positions = vectors(values.get(component), 3)
             placement = self._placement(entity, values, timeline, time, fixed) if len(positions) else None
+            if placement is not None:
+                yield entity, values, positions, placement
+            elif entity in items:
+                items[entity].setVisible(False)
+
+    def _update_points(self, timeline: str, time: int, fixed: str | None) -> None:
+        for entity, values, positions, placement in self._placed(
+            POSITIONS, self.points, timeline, time, fixed
+        ):
             item = self.points.get(entity)
-            if placement is None:
-                if item is not None:
-                    item.setVisible(False)
-                continue
             colors = colors_rgba(values.get("Points3D:colors"), len(positions))
             radii = floats(values.get("Points3D:radii"))
             stride = max(1, math.ceil(len(positions) / self.max_points)) if self.max_points > 0 else 1
@@ -186,10 +190,9 @@ class Spatial3DView(ViewBase):
                     f"{entity}: showing {shown:,} of {len(positions):,} points "
                     f"(1 in {stride}, max_points {self.max_points:,})"
                 )
-                positions = positions[::stride]
                 colors = colors[::stride] if colors is not None else None
                 radii = radii[::stride] if len(radii) > 1 else radii
-            placed = _apply(placement, positions)
+            placed = _apply(placement, positions[::stride])
             color: Any = colors if colors is not None else entity_color(entity)
             size, px_mode = self._point_sizes(radii, len(placed))
             if item is None:
@@ -293,17 +296,8 @@ class Spatial3DView(ViewBase):
         return drawn
 
     def _update_meshes(self, timeline: str, time: int, fixed: str | None) -> None:
-        entities = self.entities_with(MESH)
-        _remove_missing(self.gl_view, self.meshes, entities)
-        for entity in entities:
-            values = self.store.latest_at(entity, timeline, time)
-            positions = vectors(values.get(MESH), 3)
-            placement = self._placement(entity, values, timeline, time, fixed) if len(positions) else None
+        for entity, values, positions, placement in self._placed(MESH, self.meshes, timeline, time, fixed):
             item = self.meshes.get(entity)
-            if placement is None:
-                if item is not None:
-                    item.setVisible(False)
-                continue
             indices = values.get("Mesh3D:triangle_indices")
             if indices is not None and len(indices):
                 faces = vectors(indices, 3).astype(np.int64)

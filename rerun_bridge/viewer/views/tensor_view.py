@@ -23,7 +23,7 @@ from PyQt6 import QtWidgets
 
 from rerun_bridge.viewer.component_values import vectors
 from rerun_bridge.viewer.tensor_data import TensorDataError, TensorValue, tensor_value
-from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.base import ViewBase, note_label, show_notes
 from rerun_bridge.viewer.views.colormaps import is_known_colormap, lookup_table
 
 TENSOR: Final = "Tensor:data"
@@ -69,17 +69,8 @@ class TensorView(ViewBase):
         self.selectors_row.setContentsMargins(4, 2, 4, 2)
         self.selectors: dict[int, QtWidgets.QSpinBox] = {}
         self.info = QtWidgets.QLabel()
-        self.note = QtWidgets.QLabel()
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #d08770;")
-        self.note.setVisible(False)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(self.selectors_row)
-        layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.info)
-        layout.addWidget(self.note)
+        self.note = note_label()
+        self._stack(self.graphics, self.info, self.note).insertLayout(0, self.selectors_row)
         colormap = str(self.settings.get("colormap") or _DEFAULT_COLORMAP)
         self._notes: list[str] = []
         if not is_known_colormap(colormap):
@@ -105,8 +96,7 @@ class TensorView(ViewBase):
                 notes.append(f"{entities[0]}: {err}; not drawn")
             if self.tensor is not None:
                 self._levels = _levels(self.tensor.array, vectors(values.get(_VALUE_RANGE), 2))
-        self.note.setText("\n".join(notes))
-        self.note.setVisible(bool(notes))
+        show_notes(self.note, notes)
         self._show()
 
     def shown_slice(self) -> npt.NDArray[Any] | None:

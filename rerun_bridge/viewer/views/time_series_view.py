@@ -22,7 +22,6 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
 
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
@@ -96,9 +95,7 @@ class TimeSeriesView(ViewBase):
         self.legend.setVisible(bool(self.settings.get("legend", True)))
         self.time_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_CURSOR_COLOR, width=1))
         self.plot.addItem(self.time_cursor, ignoreBounds=True)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        self._stack(self.plot)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._start = 0
         self._scale = float(NANOS_PER_SECOND)
