@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
-from mcap.writer import CompressionType, Writer
-
 from rerun_bridge import __version__
 from rerun_bridge.errors import RecordingError
+from rerun_bridge.sinks.mcap_writer import LeanMcapWriter
 from rerun_bridge.sources.records import MessageDefinition
 
 
@@ -26,14 +25,11 @@ class McapSink:
             self._file: BinaryIO = self.path.open("wb")
         except OSError as err:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err
-        compression_type = {
-            "zstd": CompressionType.ZSTD,
-            "lz4": CompressionType.LZ4,
-            "none": CompressionType.NONE,
-        }
-        if compression not in compression_type:
+        if compression not in ("zstd", "lz4", "none"):
+            self._file.close()
             raise RecordingError(f"{self.path}: unknown MCAP compression '{compression}' (zstd, lz4, none)")
-        self._writer = Writer(self._file, chunk_size=chunk_size, compression=compression_type[compression])
+        chunk_compression = "" if compression == "none" else compression
+        self._writer = LeanMcapWriter(self._file, compression=chunk_compression, chunk_size=chunk_size)
         self._writer.start(profile="ros2", library=f"rerun_bridge {__version__}")
         self._schemas: dict[str, int] = {}
         self._channels: dict[tuple[str, str], int] = {}
@@ -82,13 +78,13 @@ class McapSink:
         (by our reader's no-summary path and the mcap library's non-seeking reader)."""
         if self._closed:
             return
-        self._writer.flush()  # type: ignore[no-untyped-call]
+        self._writer.flush()
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        self._writer.finish()  # type: ignore[no-untyped-call]
+        self._writer.finish()
         self._file.close()
 
     def __enter__(self) -> McapSink:
