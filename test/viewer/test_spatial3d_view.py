@@ -194,3 +194,23 @@ def test_a_fixed_frame_missing_from_the_tf_tree_is_noted(qtbot: QtBot) -> None:
         "fixed frame 'map' is not in the TF tree (roots: world)",
         "/points: no transform from sensor to map",
     ]
+
+
+def test_the_fixed_frame_chooser_lists_tf_frames_and_moves_the_scene(qtbot: QtBot) -> None:
+    view = make_view(qtbot, scene_store(np.zeros((1, 3))), frames=True)
+    view.set_time("ros_time", 100)
+    choices = [view.frame_choice.itemData(i) for i in range(view.frame_choice.count())]
+    assert choices == [None, "sensor", "world"]
+    assert view.frame_choice.currentIndex() == 0  # the default: the tree's root, world
+    in_world = view.points["/points"].pos.copy()
+    np.testing.assert_allclose(in_world, SENSOR_OFFSET.reshape(1, 3), atol=1e-6)
+
+    view.frame_choice.setCurrentIndex(choices.index("sensor"))
+    view.frame_choice.activated.emit(choices.index("sensor"))  # what a user's pick sends
+    assert view.fixed_frame("ros_time") == "sensor"
+    np.testing.assert_allclose(view.points["/points"].pos, np.zeros((1, 3)), atol=1e-6)
+    np.testing.assert_allclose(view.frame_labels["world"].pos, -SENSOR_OFFSET, atol=1e-6)
+
+    view.frame_choice.activated.emit(0)
+    assert view.fixed_frame("ros_time") == "world"
+    np.testing.assert_allclose(view.points["/points"].pos, in_world, atol=1e-6)

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyqtgraph.opengl as gl
-from PyQt6 import QtGui
+from PyQt6 import QtGui, QtWidgets
 
 from rerun_bridge.tf import quaternion as quat
 from rerun_bridge.tf.buffer import Transform
@@ -87,7 +87,12 @@ class Spatial3DView(ViewBase):
         self.gl_view = self.canvas.renderer
         self.gl_view.setBackgroundColor(tuple(self.settings.get("background") or _BACKGROUND))
         self.note = note_label()
-        self._stack(self.canvas, self.note)
+        # The fixed frame is chosen here at any time; the blueprint's ``fixed_frame`` is the first choice.
+        self.frame_choice = QtWidgets.QComboBox()
+        self.frame_choice.setToolTip("fixed frame: everything is drawn in this TF frame")
+        self.frame_choice.activated.connect(self._frame_chosen)
+        self._choice_frames: tuple[str, ...] | None = None
+        self._stack(self.canvas, self.note).insertWidget(0, self.frame_choice)
         self.max_points = int(self.settings.get("max_points", DEFAULT_MAX_POINTS))
         self.grid = gl.GLGridItem()
         self.grid.setSize(20, 20)
@@ -126,11 +131,41 @@ class Spatial3DView(ViewBase):
             return setting
         return self.transforms.default_fixed_frame(timeline)
 
+    def choose_fixed_frame(self, frame: str | None) -> None:
+        """Draw in ``frame`` from now on (None: the default from the TF tree), and redraw."""
+        if frame:
+            self.settings["fixed_frame"] = frame
+        else:
+            self.settings.pop("fixed_frame", None)
+        self.refresh()
+
+    def _frame_chosen(self, index: int) -> None:
+        self.choose_fixed_frame(self.frame_choice.itemData(index))
+
+    def _update_frame_choice(self, timeline: str, fixed: str | None) -> None:
+        """The default, then every frame the TF tree knows; the list is rebuilt only when they change."""
+        frames = tuple(sorted(self.transforms.frames(timeline)))
+        if fixed is not None and fixed not in frames:
+            frames = (*frames, fixed)  # a chosen frame missing from the tree stays visible (and noted)
+        if frames != self._choice_frames:
+            self._choice_frames = frames
+            self.frame_choice.blockSignals(True)
+            self.frame_choice.clear()
+            default = self.transforms.default_fixed_frame(timeline)
+            self.frame_choice.addItem(f"fixed frame: default ({default or 'none'})", None)
+            for frame in frames:
+                self.frame_choice.addItem(f"fixed frame: {frame}", frame)
+            self.frame_choice.blockSignals(False)
+        chosen = self.settings.get("fixed_frame")
+        index = self.frame_choice.findData(chosen) if isinstance(chosen, str) and chosen else 0
+        self.frame_choice.setCurrentIndex(max(index, 0))
+
     # -- data ----------------------------------------------------------------------------------------
 
     def update_data(self, timeline: str, time: int) -> None:
         self.notes = []
         fixed = self.fixed_frame(timeline)
+        self._update_frame_choice(timeline, fixed)
         known_frames = self.transforms.frames(timeline)
         if fixed is not None and known_frames and fixed not in known_frames:
             roots = ", ".join(self.transforms.buffer(timeline).roots())
