@@ -3,7 +3,7 @@
 The blueprint is the user-facing, validated description; this module is the one place that reads it for
 the viewer, so the window only knows :mod:`rerun_bridge.viewer.layout`. What the viewer cannot show yet
 is reported in :attr:`BlueprintLayout.notes`, never dropped silently: per-entity colour / radius styles
-and the 3D ``eye`` mode. Grid containers become rows of
+outside 3D views and the first-person ``eye``. Grid containers become rows of
 ``grid_columns`` views (default: a near-square grid).
 """
 
@@ -94,9 +94,16 @@ def _view(view: model.View, notes: list[str]) -> ViewSpec | None:
     include = tuple(_pattern(rule) for rule in view.contents if rule.include)
     exclude = tuple(_pattern(rule) for rule in view.contents if not rule.include)
     exclude += tuple(path for path, style in view.styles.items() if not style.visible)
-    if any(style.color is not None or style.radius is not None for style in view.styles.values()):
-        notes.append(f"view {title!r}: per-entity colours and radii are not applied yet")
+    styles = {
+        path: {"color": tuple(style.color) if style.color else None, "radius": style.radius}
+        for path, style in view.styles.items()
+        if style.visible and (style.color is not None or style.radius is not None)
+    }
     settings = _settings(view, title, notes)
+    if styles and kind is ViewKind.SPATIAL3D:
+        settings["styles"] = styles
+    elif styles:
+        notes.append(f"view {title!r}: per-entity colours and radii are applied in 3D views only")
     return ViewSpec(kind, view.origin, view.name, include, exclude, settings)
 
 
@@ -115,7 +122,12 @@ def _settings(view: model.View, title: str, notes: list[str]) -> dict[str, Any]:
         if value is None or value in ("", ()):
             continue
         if field.name == "eye":
-            notes.append(f"view {title!r}: eye {value.value} is not supported yet; the orbit camera is used")
+            # The orbit camera looking straight down is RViz's TopDownOrtho (in perspective).
+            if value is model.EyeKind.TOP_DOWN:
+                settings.setdefault("camera_elevation", 90.0)
+                settings.setdefault("camera_azimuth", -90.0)
+            elif value is model.EyeKind.FIRST_PERSON:
+                notes.append(f"view {title!r}: eye first_person is not supported; the orbit camera is used")
             continue
         settings[_RENAMED_SETTINGS.get((view.kind, field.name), field.name)] = _plain(value)
     return settings

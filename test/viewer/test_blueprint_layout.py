@@ -41,10 +41,10 @@ def test_every_shipped_blueprint_converts(name: str) -> None:
     converted = layout_from_blueprint(load_builtin(name))
     assert list(iter_views(converted.layout))
     for note in converted.notes:
-        assert "not supported" in note or "not applied" in note
+        assert "not supported" in note or "3D views only" in note
 
 
-def test_unapplied_styles_are_noted_and_grids_become_rows() -> None:
+def test_styles_reach_3d_views_are_noted_elsewhere_and_grids_become_rows() -> None:
     views = [
         model.View(model.ViewKind.TIME_SERIES, name=f"plot {index}", origin=f"/plot{index}")
         for index in range(5)
@@ -55,7 +55,11 @@ def test_unapplied_styles_are_noted_and_grids_become_rows() -> None:
             model.ContainerKind.GRID,
             (
                 *views,
-                model.View(model.ViewKind.TENSOR, name="tensor"),
+                model.View(
+                    model.ViewKind.TENSOR,
+                    name="tensor",
+                    styles={"/t": model.EntityStyle(color=model.Color(0, 0, 255))},
+                ),
                 model.View(model.ViewKind.TEXT_LOG, name="hidden log", visible=False),
                 model.View(
                     model.ViewKind.SPATIAL3D,
@@ -63,7 +67,9 @@ def test_unapplied_styles_are_noted_and_grids_become_rows() -> None:
                     styles={
                         "/noise": model.EntityStyle(visible=False),
                         "/cloud": model.EntityStyle(color=model.Color(255, 0, 0)),
+                        "/scan": model.EntityStyle(radius=-4.0),
                     },
+                    settings=model.Spatial3DSettings(eye=model.EyeKind.TOP_DOWN),
                 ),
             ),
             grid_columns=3,
@@ -71,7 +77,7 @@ def test_unapplied_styles_are_noted_and_grids_become_rows() -> None:
     )
     converted = layout_from_blueprint(blueprint)
     assert converted.timeline is None
-    assert converted.notes == ["view 'scene': per-entity colours and radii are not applied yet"]
+    assert converted.notes == ["view 'tensor': per-entity colours and radii are applied in 3D views only"]
     root = converted.layout
     assert isinstance(root, ContainerSpec)
     assert [len(row.children) for row in root.children if isinstance(row, ContainerSpec)] == [3, 3, 1]
@@ -81,6 +87,11 @@ def test_unapplied_styles_are_noted_and_grids_become_rows() -> None:
     scene = iter_views(root)[-1]
     assert isinstance(scene, ViewSpec)
     assert scene.exclude == ("/noise",)
+    assert scene.settings["styles"] == {
+        "/cloud": {"color": (255, 0, 0, 255), "radius": None},
+        "/scan": {"color": None, "radius": -4.0},
+    }
+    assert (scene.settings["camera_elevation"], scene.settings["camera_azimuth"]) == (90.0, -90.0)
     assert not EntityFilter(scene.origin, scene.include, scene.exclude).matches("/noise")
 
 

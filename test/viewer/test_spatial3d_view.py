@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from PyQt6 import QtGui
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.store.chunk_store import ChunkStore
@@ -147,6 +148,21 @@ def test_tf_frames_are_drawn_as_named_axes(qtbot: QtBot) -> None:
     frame = qimage_rgb(view.gl_view.grabFramebuffer())
     red = red_pixels(frame)
     assert red.any()  # the x axes are red
+    # Names are painted over the picture by the canvas, where the camera projects each frame's origin.
+    canvas = view.canvas
+    expected = project(SENSOR_OFFSET, canvas.width(), canvas.height())
+    where = canvas.label_positions()["sensor"]
+    assert abs(where.x() - expected[0]) < 2
+    assert abs(where.y() - expected[1]) < 2
+    picture = canvas.picture().copy()
+    painter = QtGui.QPainter(picture)
+    canvas.paint_labels(painter)
+    painter.end()
+    shown = qimage_rgb(picture)
+    x, y = round(where.x()), round(where.y())
+    text = shown[max(y - 12, 0) : y + 2, x : x + 40]  # the text's box: right of and above its anchor
+    light = (text[..., 0] > 150) & (text[..., 1] > 150) & (text[..., 2] > 150)
+    assert light.any()
 
 
 def test_hidden_entities_are_not_drawn(qtbot: QtBot) -> None:
@@ -214,3 +230,23 @@ def test_the_fixed_frame_chooser_lists_tf_frames_and_moves_the_scene(qtbot: QtBo
     view.frame_choice.activated.emit(0)
     assert view.fixed_frame("ros_time") == "world"
     np.testing.assert_allclose(view.points["/points"].pos, in_world, atol=1e-6)
+
+
+def test_a_blueprint_style_recolours_and_resizes_an_entity(qtbot: QtBot) -> None:
+    plain = make_view(qtbot, scene_store(np.zeros((1, 3)), radii=-6.0))
+    plain.set_time("ros_time", 100)
+    styled = make_view(
+        qtbot,
+        scene_store(np.zeros((1, 3)), radii=-6.0),
+        styles={
+            "/points": {"color": (0, 0, 255, 255), "radius": -2.0},
+            "/other": {"color": (0, 255, 0, 255)},
+        },
+    )
+    styled.set_time("ros_time", 100)
+    np.testing.assert_allclose(styled.points["/points"].color, (0.0, 0.0, 1.0, 1.0))
+    assert np.all(np.asarray(styled.points["/points"].size) < np.asarray(plain.points["/points"].size))
+    picture = qimage_rgb(styled.gl_view.grabFramebuffer())
+    assert not red_pixels(picture).any()  # the data's red is replaced by the style's blue
+    blue = (picture[..., 2] > 200) & (picture[..., 0] < 60) & (picture[..., 1] < 60)
+    assert blue.any()

@@ -13,7 +13,9 @@ Settings: ``fixed_frame`` (default: ``map`` / ``world`` / ``odom`` or another TF
 (pixels, when there is no radius at all), ``background`` (r, g, b 0-255), and the camera: ``camera_center``
 (x, y, z), ``camera_distance``, ``camera_azimuth``, ``camera_elevation`` (degrees), ``camera_fov``;
 ``frustum_depth`` (metres from a camera to the image it shows, when its ``Pinhole`` has no
-``image_plane_distance``; default 1).
+``image_plane_distance``; default 1); ``styles``: per entity path (and what lies below it; the deepest
+path wins) a ``color`` (r, g, b, a 0-255) drawn instead of the data's colours and a ``radius`` for its
+points (metres, or UI points when negative), as RViz displays' flat colour and size come in.
 
 ``Boxes3D`` and ``Arrows3D`` are drawn as lines (box wireframes, arrows with four-line heads), ``Mesh3D``
 as flat-coloured triangles. A ``Pinhole`` draws its frustum at its ``parent_frame`` (else the entity's
@@ -47,7 +49,7 @@ from rerun_bridge.viewer.component_values import (
 from rerun_bridge.viewer.transforms import COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_notes
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
-from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas
+from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas, SceneLabel
 from rerun_bridge.viewer.views.shapes3d import (
     arrow_segments,
     box_edges,
@@ -104,7 +106,8 @@ class Spatial3DView(ViewBase):
         self.gl_view.addItem(self.frame_axes)
         self.points: dict[str, gl.GLScatterPlotItem] = {}
         self.strips: dict[str, gl.GLLinePlotItem] = {}
-        self.frame_labels: dict[str, gl.GLTextItem] = {}
+        #: TF frame names, painted by the canvas over the scene (see offscreen_gl).
+        self.frame_labels = self.canvas.labels
         #: Line-drawn shapes (boxes, arrows, frustums), keyed ``Archetype:entity``.
         self.shapes: dict[str, gl.GLLinePlotItem] = {}
         self.meshes: dict[str, gl.GLMeshItem] = {}
@@ -124,6 +127,21 @@ class Spatial3DView(ViewBase):
             elevation=float(self.settings.get("camera_elevation", 35.0)),
             azimuth=float(self.settings.get("camera_azimuth", -120.0)),
         )
+
+    def entity_style(self, entity: str) -> tuple[tuple[float, float, float, float] | None, float | None]:
+        """The colour (0-1 RGBA) and point radius the blueprint gives ``entity``; None where it is silent."""
+        styles = self.settings.get("styles") or {}
+        owners = [path for path in styles if is_under(entity, path)]
+        if not owners:
+            return None, None
+        style = styles[max(owners, key=len)]
+        color = style.get("color")
+        rgba = None
+        if color is not None:
+            red, green, blue, alpha = (float(channel) / 255.0 for channel in color)
+            rgba = (red, green, blue, alpha)
+        radius = style.get("radius")
+        return rgba, None if radius is None else float(radius)
 
     def fixed_frame(self, timeline: str) -> str | None:
         setting = self.settings.get("fixed_frame")
@@ -228,7 +246,10 @@ class Spatial3DView(ViewBase):
                 colors = colors[::stride] if colors is not None else None
                 radii = radii[::stride] if len(radii) > 1 else radii
             placed = _apply(placement, positions[::stride])
-            color: Any = colors if colors is not None else entity_color(entity)
+            style_color, style_radius = self.entity_style(entity)
+            if style_radius is not None:
+                radii = np.array([style_radius], dtype=np.float32)
+            color: Any = style_color or (colors if colors is not None else entity_color(entity))
             size, px_mode = self._point_sizes(radii, len(placed))
             if item is None:
                 item = self.points[entity] = gl.GLScatterPlotItem()
@@ -270,7 +291,9 @@ class Spatial3DView(ViewBase):
             if item is None:
                 item = self.strips[entity] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
                 self.gl_view.addItem(item)
-            color: Any = segment_colors if segment_colors is not None else entity_color(entity)
+            color: Any = self.entity_style(entity)[0] or (
+                segment_colors if segment_colors is not None else entity_color(entity)
+            )
             item.setData(pos=_apply(placement, segments), color=color)
             item.setVisible(len(segments) > 0)
 
@@ -292,7 +315,9 @@ class Spatial3DView(ViewBase):
     ) -> None:
         """Line segments of shapes with ``per_instance`` vertices each, coloured per instance."""
         rgba = colors_rgba(colors, len(vertices) // per_instance)
-        color: Any = np.repeat(rgba, per_instance, axis=0) if rgba is not None else entity_color(entity)
+        color: Any = self.entity_style(entity)[0] or (
+            np.repeat(rgba, per_instance, axis=0) if rgba is not None else entity_color(entity)
+        )
         item = self._shape_item(key)
         item.setData(pos=_apply(placement, vertices), color=color)
         item.setVisible(len(vertices) > 0)
@@ -476,14 +501,13 @@ class Spatial3DView(ViewBase):
         self.frame_axes.setVisible(bool(vertices))
         for frame in list(self.frame_labels):
             if frame not in placed_frames:
-                self.gl_view.removeItem(self.frame_labels.pop(frame))
+                del self.frame_labels[frame]
         for frame, origin in placed_frames.items():
             label = self.frame_labels.get(frame)
             if label is None:
-                label = self.frame_labels[frame] = gl.GLTextItem(text=frame, color=(220, 220, 220, 255))
-                label.setData(font=QtGui.QFont("Sans", 8))
-                self.gl_view.addItem(label)
-            label.setData(pos=origin)
+                label = self.frame_labels[frame] = SceneLabel(frame, origin, QtGui.QColor(220, 220, 220))
+            label.pos = origin
+        self.canvas.update()
 
 
 def _homogeneous(placement: Transform) -> npt.NDArray[np.float64]:
