@@ -3,7 +3,10 @@
 Only this thread touches the row sinks (.rrd, stream), so they need no locks; DDS callbacks just enqueue.
 The raw MCAP recording has a thread of its own (:mod:`rerun_bridge.live.mcap_recorder`). The .rrd is flushed
 every ``flush_seconds`` so that a hard kill loses at most about that much data; the flush is started, not
-waited for, so conversion never stalls on the disk.
+waited for, so conversion does not stall on the disk. Rerun's file writer queues without bound, though: once
+``rrd_backlog_bytes`` more have been handed to it, the worker waits for it at the next flush. With a disk
+slower than the data, the wait makes the bounded topic queues drop their oldest messages (counted), rather
+than memory growing until the robot runs out.
 """
 
 from __future__ import annotations
@@ -52,12 +55,15 @@ class ConversionWorker:
     rrd: RotatingRrdSink | None = None
     stream: StreamSink | None = None
     flush_seconds: float = 1.0
+    #: Data handed to Rerun's writer between two flushes that wait for it (about 3 s of the reference load).
+    rrd_backlog_bytes: int = 512 << 20
     clock: Callable[[], int] = time.monotonic_ns
     topics: dict[str, LiveTopic] = field(default_factory=dict)
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _topics_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_flush_ns: int = 0
+    _sent_at_last_wait: int = 0
     _extra_rows: list[tuple[list[Row], int]] = field(default_factory=list)
 
     def add_topic(self, topic: str, live: LiveTopic) -> None:
@@ -89,13 +95,18 @@ class ConversionWorker:
                 self.handle(*item)
                 self.queues.charge(item[0], time.monotonic_ns() - started)
             self._write_submitted()
-            self._maybe_flush()
+            self.flush_if_due()
 
-    def _maybe_flush(self) -> None:
+    def flush_if_due(self) -> None:
+        """Flush when ``flush_seconds`` have passed; wait for the .rrd writer when its backlog is due."""
         now = time.monotonic_ns()
         if now - self._last_flush_ns >= self.flush_seconds * 1e9:
             self._last_flush_ns = now
-            self.flush(wait=False)
+            self.flush(wait=False)  # hands every batched row to Rerun's writer
+            rrd = self.rrd
+            if rrd is not None and rrd.sent_bytes - self._sent_at_last_wait >= self.rrd_backlog_bytes:
+                self._sent_at_last_wait = rrd.sent_bytes
+                rrd.flush(wait=True)
 
     def flush(self, wait: bool = True) -> None:
         if self.rrd is not None:

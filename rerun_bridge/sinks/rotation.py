@@ -86,9 +86,17 @@ class RotatingRrdSink(_Rotating[RrdSink]):
         self.recording_id = recording_id
         self.paths: list[Path] = []
         self._static: dict[tuple[str, str, tuple[str, ...]], Row] = {}
+        self._sent_by_closed_parts = 0
         self._open()
 
+    @property
+    def sent_bytes(self) -> int:
+        """Bytes handed to Rerun's writers over every part."""
+        return self._sent_by_closed_parts + self.current.sent_bytes
+
     def _open(self) -> None:
+        if self.paths:
+            self._sent_by_closed_parts += self.current.sent_bytes
         path = part_path(self.template, len(self.paths), self.policy.enabled)
         self.current = RrdSink(path, application_id=self.application_id, recording_id=self.recording_id)
         self.paths.append(path)

@@ -33,6 +33,8 @@ class RrdSink:
         self.path = Path(path)
         self._batcher = RowBatcher(self._emit, batch_rows, batch_bytes)
         self._closed = False
+        #: Bytes of Arrow data handed to Rerun's writer so far (what its file writer may still owe the disk).
+        self.sent_bytes = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._rec = rr.RecordingStream(application_id, recording_id=recording_id)
@@ -45,6 +47,7 @@ class RrdSink:
         return self._batcher.stats
 
     def _emit(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        self.sent_bytes += batch.nbytes
         if static:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path, index=None)
         else:
