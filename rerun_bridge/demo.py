@@ -106,6 +106,7 @@ def run_demo(out: Path) -> int:
     print(f"mcap       {mcap_path}  ({_size(mcap_path)}, {summary.mcap_messages} messages)")
     print("\nopen them with:")
     print(f"  rerun {rrd_path}")
+    print(f"  rerun-bridge view {rrd_path} --blueprint perception   (the embedded viewer)")
     print(f"  rerun-bridge info {bag}")
     print(f"  (or drop {mcap_path} into Foxglove Studio)")
     if not summary.converted_anything:
