@@ -220,3 +220,76 @@ def test_segmentation_classes_get_distinct_colours(qtbot: QtBot) -> None:
     background, labelled = picture[height // 2, width // 2 - 20], picture[height // 2, width // 2 + 20]
     assert tuple(background) == (0, 0, 0)  # class 0
     assert int(labelled.max()) > 150
+
+
+def camera_and_cloud_store(with_pinhole: bool = True) -> ChunkStore:
+    """A black 160x120 image seen by a pinhole (f 100, centre 80, 60) in ``optical``; a lidar 0.5 m to the
+    camera's right (x) holding three points straight ahead of it at 2, 4 and 8 m."""
+    store = ChunkStore()
+    store.append_row(
+        "/tf_static/lidar",
+        {},
+        {
+            "Transform3D:parent_frame": ["optical"],
+            "Transform3D:child_frame": ["lidar"],
+            "Transform3D:translation": np.array([[0.5, 0.0, 0.0]]),
+            "Transform3D:quaternion": np.array([[0.0, 0.0, 0.0, 1.0]]),
+        },
+        static=True,
+    )
+    store.append_row(
+        "/camera/image",
+        {"ros_time": 1},
+        {
+            "Image:buffer": [bytes(160 * 120 * 3)],
+            "Image:format": [
+                rr.components.ImageFormat(width=160, height=120, color_model="RGB", channel_datatype="U8")
+            ],
+        },
+    )
+    if with_pinhole:
+        store.append_row(
+            "/camera/info",
+            {"ros_time": 1},
+            {
+                # One 3x3 instance, as the CameraInfo converter writes it.
+                "Pinhole:image_from_camera": np.array(
+                    [[[100.0, 0.0, 80.0], [0.0, 100.0, 60.0], [0.0, 0.0, 1.0]]], dtype=np.float32
+                ),
+                "Pinhole:resolution": np.array([[160.0, 120.0]], dtype=np.float32),
+                "Pinhole:parent_frame": ["optical"],
+                "Pinhole:child_frame": ["optical_image_plane"],
+            },
+        )
+    store.append_row(
+        "/lidar/points",
+        {"ros_time": 1},
+        {
+            "Points3D:positions": np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 4.0], [0.0, 0.0, 8.0]], np.float32),
+            "CoordinateFrame:frame": ["lidar"],
+        },
+    )
+    store.flush()
+    return store
+
+
+def test_a_cloud_is_projected_onto_the_image_through_the_pinhole_and_tf(qtbot: QtBot) -> None:
+    view = make_view(qtbot, camera_and_cloud_store())
+    view.set_time("ros_time", 1)
+    item = view.projected["/lidar/points"]
+    # x = 0.5 m right of the camera: u = 80 + 100 * 0.5 / z, v = 60.
+    np.testing.assert_allclose(item.getData()[0], [105.0, 92.5, 86.25], atol=1e-4)
+    np.testing.assert_allclose(item.getData()[1], [60.0, 60.0, 60.0], atol=1e-4)
+    assert view.note.isHidden()
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    lit = np.nonzero(picture.max(axis=2) > 60)  # coloured dots on the black image
+    assert len(lit[0]) > 3
+    height, width = picture.shape[:2]
+    assert abs(lit[0].mean() - height / 2) < height * 0.1  # on the image's middle row (v = 60 of 120)
+    assert lit[1].mean() > width / 2  # right of the centre column
+
+
+def test_a_cloud_without_a_pinhole_is_named_in_the_note(qtbot: QtBot) -> None:
+    view = make_view(qtbot, camera_and_cloud_store(with_pinhole=False))
+    view.set_time("ros_time", 1)
+    assert "no Pinhole" in view.note.text()

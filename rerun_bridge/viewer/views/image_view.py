@@ -3,9 +3,12 @@
 Every image entity the view selects is drawn by its own pyqtgraph ``ImageItem`` (row-major, Y down, as
 camera images are stored), later entity paths on top; ``Points2D``, ``Boxes2D`` (outlines) and
 ``LineStrips2D`` entities the view selects (by default everything below its origin, e.g. detections logged
-under the image's entity) are drawn over them in pixel coordinates. Depth images use a colormap over a
-range (the entity's ``DepthImage:colormap`` / ``depth_range``, else the view's ``colormap`` /
-``depth_range`` settings, else turbo over 0..farthest).
+under the image's entity) are drawn over them in pixel coordinates. ``Points3D`` entities the view selects
+(a lidar cloud) are projected through the camera's ``Pinhole`` (the first one the view selects, e.g.
+``/camera/camera_info``) and its TF at the current time, coloured by distance from the camera (turbo, near
+is blue): where a cloud's edges miss the image's edges, the extrinsic or the time sync is off. Depth images
+use a colormap over a range (the entity's ``DepthImage:colormap`` / ``depth_range``, else the view's
+``colormap`` / ``depth_range`` settings, else turbo over 0..farthest).
 
 Settings: ``colormap`` (a name: turbo, viridis, inferno, magma, plasma, grayscale), ``depth_range``
 (two numbers, raw depth units) or ``depth_range_m`` (metres, scaled by the entity's ``DepthImage:meter``).
@@ -24,10 +27,13 @@ from rerun_bridge.viewer.component_values import (
     blob,
     colors_rgba,
     entity_color,
+    first_string,
     floats,
     image_format,
     vectors,
 )
+from rerun_bridge.viewer.projection import project_to_image
+from rerun_bridge.viewer.transforms import COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase, note_label, show_notes
 from rerun_bridge.viewer.views.colormaps import DEFAULT_COLORMAP, lookup_table
 from rerun_bridge.viewer.views.image_decode import (
@@ -38,6 +44,7 @@ from rerun_bridge.viewer.views.image_decode import (
     depth_levels,
     typed_pixels,
 )
+from rerun_bridge.viewer.views.shapes3d import matrix3x3
 
 #: Component that marks an image entity, and the kind of image it is.
 IMAGE_COMPONENTS: Final = {
@@ -49,6 +56,12 @@ IMAGE_COMPONENTS: Final = {
 #: Rerun's ``Colormap`` enum values by name.
 _COLORMAPS: Final = {1: "grayscale", 2: "inferno", 3: "magma", 4: "plasma", 5: "turbo", 6: "viridis"}
 _POINT_SIZE_PX: Final = 6.0
+_PROJECTED_POINT_SIZE_PX: Final = 3.0
+#: Projected clouds beyond this many points on the image are thinned for display, with a note.
+MAX_PROJECTED_POINTS: Final = 100_000
+#: Distance colour buckets of projected points (turbo over the cloud's depth range on the image).
+_DEPTH_BUCKETS: Final = 32
+PINHOLE: Final = "Pinhole:image_from_camera"
 
 
 class _ImageLayer(NamedTuple):
@@ -72,6 +85,11 @@ class ImageView(ViewBase):
         self._stack(self.graphics, self.note)
         self._layers: dict[str, _ImageLayer] = {}
         self._overlays: dict[str, pg.ScatterPlotItem] = {}
+        #: Points3D entities projected through the pinhole, by entity.
+        self.projected: dict[str, pg.ScatterPlotItem] = {}
+        lut = lookup_table(DEFAULT_COLORMAP)
+        picks = np.linspace(0, len(lut) - 1, _DEPTH_BUCKETS).astype(int)
+        self._depth_brushes = [pg.mkBrush(*(int(c) for c in lut[i][:3])) for i in picks]
         #: Box outlines and line strips, one curve per instance, keyed ``Archetype:entity``.
         self.line_overlays: dict[str, list[pg.PlotCurveItem]] = {}
         self._decoded_keys: dict[str, tuple[int, int, int]] = {}
@@ -105,6 +123,7 @@ class ImageView(ViewBase):
                 self._decoded_keys.pop(entity, None)
         self._update_overlays(timeline, time)
         self._update_line_overlays(timeline, time)
+        self._update_projected_points(timeline, time, problems)
         show_notes(self.note, problems)
 
     def image_item(self, entity: str) -> pg.ImageItem | None:
@@ -253,6 +272,71 @@ class ImageView(ViewBase):
             sizes = 2 * np.abs(radii[0]) if len(radii) else _POINT_SIZE_PX
             brushes = [pg.mkBrush(*(255 * color).astype(int)) for color in colors]
             item.setData(pos=positions, brush=brushes, size=sizes, pen=None)
+
+    def _camera(self, timeline: str, time: int) -> tuple[npt.NDArray[np.float64], str, Any] | None:
+        """The first selected pinhole: its matrix, its camera frame and its resolution (or None)."""
+        for entity in self.entities_with(PINHOLE):
+            values = self.store.latest_at(entity, timeline, time)
+            matrix = matrix3x3(values.get(PINHOLE))
+            frame = first_string(values.get("Pinhole:parent_frame")) or first_string(
+                values.get(COORDINATE_FRAME)
+            )
+            if matrix is not None and frame:
+                resolution = vectors(values.get("Pinhole:resolution"), 2)
+                size = (float(resolution[0][0]), float(resolution[0][1])) if len(resolution) else None
+                return matrix, frame, size
+        return None
+
+    def _update_projected_points(self, timeline: str, time: int, problems: list[str]) -> None:
+        clouds = self.entities_with("Points3D:positions")
+        for entity in list(self.projected):
+            if entity not in clouds:
+                self.viewbox.removeItem(self.projected.pop(entity))
+        if not clouds:
+            return
+        camera = self._camera(timeline, time)
+        if camera is None:
+            problems.append("3D points selected but no Pinhole to project them through (add the camera_info)")
+            for item in self.projected.values():
+                item.setVisible(False)
+            return
+        matrix, camera_frame, resolution = camera
+        for entity in clouds:
+            item = self.projected.get(entity)
+            if item is None:
+                item = self.projected[entity] = pg.ScatterPlotItem(pxMode=True)
+                item.setZValue(900)  # over the images, under 2D overlays
+                self.viewbox.addItem(item)
+            values = self.store.latest_at(entity, timeline, time)
+            positions = vectors(values.get("Points3D:positions"), 3)
+            frame = first_string(values.get(COORDINATE_FRAME)) or camera_frame
+            placement = self.transforms.transform(timeline, camera_frame, frame, time)
+            if placement is None or len(positions) == 0:
+                if placement is None:
+                    problems.append(f"{entity}: no transform from {frame} to the camera frame {camera_frame}")
+                item.setVisible(False)
+                continue
+            in_camera = placement.apply(positions.astype(np.float64))
+            projected = project_to_image(in_camera, matrix, resolution)
+            pixels, depth = projected.pixels, in_camera[projected.kept, 2]
+            stride = max(1, -(-len(pixels) // MAX_PROJECTED_POINTS))
+            if stride > 1:
+                shown = len(pixels[::stride])
+                problems.append(
+                    f"{entity}: showing {shown:,} of {len(pixels):,} projected points (1 in {stride})"
+                )
+                pixels, depth = pixels[::stride], depth[::stride]
+            item.setData(pos=pixels, brush=self._depth_colors(depth), size=_PROJECTED_POINT_SIZE_PX, pen=None)
+            item.setVisible(len(pixels) > 0)
+
+    def _depth_colors(self, depth: npt.NDArray[np.float64]) -> list[Any]:
+        if len(depth) == 0:
+            return []
+        near, far = float(depth.min()), float(depth.max())
+        scaled = (depth - near) / (far - near) if far > near else np.zeros_like(depth)
+        buckets = np.minimum((scaled * _DEPTH_BUCKETS).astype(int), _DEPTH_BUCKETS - 1)
+        brushes = self._depth_brushes
+        return [brushes[bucket] for bucket in buckets.tolist()]
 
 
 def _box_outlines(
