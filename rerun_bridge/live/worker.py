@@ -142,7 +142,9 @@ class ConversionWorker:
         self._stop.set()
         self.queues.close()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            # No timeout: the thread ends after its current message or flush (a flush waiting on a slow
+            # disk can take seconds); draining beside a live thread would write the sinks from two threads.
+            self._thread.join()
         if drain:
             for topic, message in self.queues.drain():
                 self.handle(topic, message)
