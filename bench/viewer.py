@@ -86,7 +86,8 @@ def scene_store() -> ChunkStore:
 
 
 def scene_layout(cloud: str = "/lidar") -> Any:
-    from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewKind, ViewSpec
+    from rerun_bridge.blueprint.model import ViewKind
+    from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewSpec
 
     images = ContainerSpec(
         ContainerKind.VERTICAL,

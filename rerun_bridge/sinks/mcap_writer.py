@@ -79,9 +79,6 @@ class LeanMcapWriter:
         self._channels: list[Channel] = []
         self._chunk_indexes: list[ChunkIndex] = []
         self._message_counts: dict[int, int] = {}
-        self._message_count = 0
-        self._start_time: int | None = None
-        self._end_time = 0
         self._finished = False
 
     def _write_records(self, records: Sequence[McapRecord]) -> None:
@@ -132,9 +129,6 @@ class LeanMcapWriter:
         chunk.parts.append(data)
         chunk.size += len(header) + size
         self._message_counts[channel_id] = self._message_counts.get(channel_id, 0) + 1
-        self._message_count += 1
-        self._start_time = log_time if self._start_time is None else min(self._start_time, log_time)
-        self._end_time = max(self._end_time, log_time)
         if chunk.size >= self._chunk_size:
             self._finish_chunk()
 
@@ -204,14 +198,16 @@ class LeanMcapWriter:
         self._finish_chunk()
         self._write_records([DataEnd(data_section_crc=0)])
         summary_start = self._stream.tell()
+        # Every message is in a chunk: the file's time span is the chunks' span.
+        chunks = self._chunk_indexes
         statistics = Statistics(
             attachment_count=0,
             channel_count=len(self._channels),
             channel_message_counts=dict(self._message_counts),
-            chunk_count=len(self._chunk_indexes),
-            message_count=self._message_count,
-            message_end_time=self._end_time,
-            message_start_time=self._start_time or 0,
+            chunk_count=len(chunks),
+            message_count=sum(self._message_counts.values()),
+            message_end_time=max((c.message_end_time for c in chunks), default=0),
+            message_start_time=min((c.message_start_time for c in chunks), default=0),
             metadata_count=0,
             schema_count=len(self._schemas),
         )

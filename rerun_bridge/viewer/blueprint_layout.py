@@ -17,17 +17,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from rerun_bridge.blueprint import model
-from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, LayoutSpec, ViewKind, ViewSpec
+from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, LayoutSpec, ViewSpec
 
-_VIEW_KINDS = {
-    model.ViewKind.SPATIAL3D: ViewKind.SPATIAL3D,
-    model.ViewKind.SPATIAL2D: ViewKind.SPATIAL2D,
-    model.ViewKind.TIME_SERIES: ViewKind.TIME_SERIES,
-    model.ViewKind.TEXT_LOG: ViewKind.TEXT_LOG,
-    model.ViewKind.TENSOR: ViewKind.TENSOR,
-    model.ViewKind.BAR_CHART: ViewKind.BAR_CHART,
-    model.ViewKind.MAP: ViewKind.MAP,
-}
 _AXIS_KINDS = {
     model.ContainerKind.HORIZONTAL: ContainerKind.HORIZONTAL,
     model.ContainerKind.VERTICAL: ContainerKind.VERTICAL,
@@ -83,14 +74,9 @@ def _grid(node: model.Container, children: Sequence[LayoutSpec]) -> ContainerSpe
     return ContainerSpec(ContainerKind.VERTICAL, tuple(rows), node.name)
 
 
-def _view(view: model.View, notes: list[str]) -> ViewSpec | None:
+def _view(view: model.View, notes: list[str]) -> ViewSpec:
     title = view.name or f"{view.kind.value} {view.origin}"
-    kind = _VIEW_KINDS.get(view.kind)
-    if kind is None:
-        notes.append(
-            f"view {title!r}: {view.kind.value} views are not supported by this viewer yet; left out"
-        )
-        return None
+    kind = view.kind  # the viewer draws every kind a blueprint can name
     include = tuple(_pattern(rule) for rule in view.contents if rule.include)
     exclude = tuple(_pattern(rule) for rule in view.contents if not rule.include)
     exclude += tuple(path for path, style in view.styles.items() if not style.visible)
@@ -100,7 +86,7 @@ def _view(view: model.View, notes: list[str]) -> ViewSpec | None:
         if style.visible and (style.color is not None or style.radius is not None)
     }
     settings = _settings(view, title, notes)
-    if styles and kind is ViewKind.SPATIAL3D:
+    if styles and kind is model.ViewKind.SPATIAL3D:
         settings["styles"] = styles
     elif styles:
         notes.append(f"view {title!r}: per-entity colours and radii are applied in 3D views only")

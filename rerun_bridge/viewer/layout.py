@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
 
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.views.bar_chart_view import BAR_VALUES
 from rerun_bridge.viewer.views.image_view import IMAGE_COMPONENTS
@@ -28,16 +29,6 @@ from rerun_bridge.viewer.views.time_series_view import SCALARS
 _HIDDEN_PREFIX: Final = "/__"
 #: Components that put an entity in the 3D view.
 _SPATIAL_COMPONENTS: Final = (POSITIONS, STRIPS, BOXES, ARROWS, MESH, PINHOLE)
-
-
-class ViewKind(Enum):
-    SPATIAL3D = "spatial3d"
-    SPATIAL2D = "spatial2d"
-    TIME_SERIES = "time_series"
-    TEXT_LOG = "text_log"
-    TENSOR = "tensor"
-    BAR_CHART = "bar_chart"
-    MAP = "map"
 
 
 class ContainerKind(Enum):

@@ -17,17 +17,11 @@ from typing import Final
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.entity_panel import EntityTree, SelectionPanel
-from rerun_bridge.viewer.layout import (
-    ContainerKind,
-    ContainerSpec,
-    LayoutSpec,
-    ViewKind,
-    ViewSpec,
-    default_layout,
-)
+from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, LayoutSpec, ViewSpec, default_layout
 from rerun_bridge.viewer.live import DEFAULT_POLL_INTERVAL_MS, LiveUpdates
 from rerun_bridge.viewer.scenarios import (
     DEFAULT_SCENARIO,

@@ -13,9 +13,10 @@ from PyQt6 import QtCore
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.blueprint import model
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.blueprint_layout import layout_from_blueprint
-from rerun_bridge.viewer.layout import ViewKind, default_layout, iter_views
+from rerun_bridge.viewer.layout import default_layout, iter_views
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.bar_chart_view import BarChartView

@@ -6,9 +6,10 @@ import pytest
 
 from rerun_bridge.blueprint import model
 from rerun_bridge.blueprint.library import builtin_names, load_builtin
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.viewer.blueprint_layout import layout_from_blueprint, load_blueprint_layout
-from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewKind, ViewSpec, iter_views
+from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewSpec, iter_views
 from rerun_bridge.viewer.views.base import EntityFilter
 
 

@@ -7,16 +7,10 @@ import pyarrow as pa
 import pytest
 import rerun as rr
 
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.component_values import ImageFormat, colors_rgba, describe, image_format
-from rerun_bridge.viewer.layout import (
-    ContainerKind,
-    ContainerSpec,
-    ViewKind,
-    ViewSpec,
-    default_layout,
-    iter_views,
-)
+from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewSpec, default_layout, iter_views
 from rerun_bridge.viewer.views.base import EntityFilter
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_image, depth_levels
 

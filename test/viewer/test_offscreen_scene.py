@@ -10,7 +10,8 @@ import pytest
 from PyQt6 import QtCore, QtGui, QtOpenGLWidgets, QtWidgets
 from pytestqt.qtbot import QtBot
 
-from rerun_bridge.viewer.layout import ViewKind, ViewSpec
+from rerun_bridge.blueprint.model import ViewKind
+from rerun_bridge.viewer.layout import ViewSpec
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.viewer.conftest import qimage_rgb, red_pixels

@@ -10,8 +10,8 @@ from PyQt6 import QtWidgets
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.blueprint.library import builtin_names
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.layout import ViewKind
 from rerun_bridge.viewer.scenarios import DEFAULT_SCENARIO, shipped_scenarios
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow

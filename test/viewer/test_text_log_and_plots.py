@@ -9,8 +9,9 @@ import pytest
 from PyQt6 import QtCore, QtWidgets
 from pytestqt.qtbot import QtBot
 
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.layout import ViewKind, ViewSpec
+from rerun_bridge.viewer.layout import ViewSpec
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.text_log_view import TextLogView, level_rank
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView, load_series

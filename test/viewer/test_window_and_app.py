@@ -11,10 +11,11 @@ import rerun as rr
 from PyQt6 import QtCore, QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
 
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.app import main, render_window
 from rerun_bridge.viewer.blueprint_layout import load_blueprint_layout
-from rerun_bridge.viewer.layout import ViewKind, ViewSpec
+from rerun_bridge.viewer.layout import ViewSpec
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.views.image_view import ImageView
 from rerun_bridge.viewer.views.map_view import MapView

@@ -273,7 +273,9 @@ class ImageView(ViewBase):
             brushes = [pg.mkBrush(*(255 * color).astype(int)) for color in colors]
             item.setData(pos=positions, brush=brushes, size=sizes, pen=None)
 
-    def _camera(self, timeline: str, time: int) -> tuple[npt.NDArray[np.float64], str, Any] | None:
+    def _camera(
+        self, timeline: str, time: int
+    ) -> tuple[npt.NDArray[np.float64], str, tuple[float, float] | None] | None:
         """The first selected pinhole: its matrix, its camera frame and its resolution (or None)."""
         for entity in self.entities_with(PINHOLE):
             values = self.store.latest_at(entity, timeline, time)
