@@ -44,7 +44,7 @@ def red_shape_pixels(qtbot: QtBot, archetype_components: dict[str, Any]) -> np.n
     """Where the 3D view draws red with one shape entity in the sensor scene (:func:`with_shape`)."""
     view = make_view(qtbot, with_shape(archetype_components))
     view.set_time("ros_time", 100)
-    return red_pixels(qimage_rgb(view.gl_view.grabFramebuffer()))
+    return red_pixels(qimage_rgb(view.canvas.picture()))
 
 
 def test_a_red_box_is_drawn_as_its_projected_wireframe(qtbot: QtBot) -> None:
@@ -160,7 +160,7 @@ def test_a_camera_frustum_carries_its_image_the_right_way_round(qtbot: QtBot, tm
     view.set_time("ros_time", at_start(store))
     assert set(view.camera_images) == {"/camera/info"}
     assert view.note.text() == ""
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    frame = qimage_rgb(view.canvas.picture())
     height, width = frame.shape[:2]
     # Image column 16 (red) is at x = (16 - 32) / 50 * 2 m in the camera frame, column 48 (blue) at +0.64 m.
     red_x, red_y = project(np.array([-0.64, 0.0, 2.0]), width, height)

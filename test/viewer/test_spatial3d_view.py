@@ -95,7 +95,7 @@ def test_red_points_appear_where_their_projection_says(qtbot: QtBot) -> None:
     cluster = local + 0.02 * np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]])
     view = make_view(qtbot, scene_store(cluster))
     view.set_time("ros_time", 150)
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    frame = qimage_rgb(view.canvas.picture())
     height, width = frame.shape[:2]
     rows, columns = np.nonzero(red_pixels(frame))
     assert len(rows) > 50, "the red points were not drawn"
@@ -110,7 +110,7 @@ def test_red_points_appear_where_their_projection_says(qtbot: QtBot) -> None:
 def test_nothing_is_drawn_before_the_first_row(qtbot: QtBot) -> None:
     view = make_view(qtbot, scene_store(np.zeros((3, 3))))
     view.set_time("ros_time", 50)
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    frame = qimage_rgb(view.canvas.picture())
     assert not red_pixels(frame).any()
 
 
@@ -145,11 +145,11 @@ def test_tf_frames_are_drawn_as_named_axes(qtbot: QtBot) -> None:
     np.testing.assert_allclose(view.frame_labels["sensor"].pos, SENSOR_OFFSET, atol=1e-6)
     axes = view.frame_axes.pos
     assert axes.shape == (12, 3)  # two frames, three axes, two vertices each
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    canvas = view.canvas
+    frame = qimage_rgb(canvas.picture())
     red = red_pixels(frame)
     assert red.any()  # the x axes are red
     # Names are painted over the picture by the canvas, where the camera projects each frame's origin.
-    canvas = view.canvas
     expected = project(SENSOR_OFFSET, canvas.width(), canvas.height())
     where = canvas.label_positions()["sensor"]
     assert abs(where.x() - expected[0]) < 2
@@ -171,7 +171,7 @@ def test_hidden_entities_are_not_drawn(qtbot: QtBot) -> None:
     assert "/points" in view.points
     view.set_entity_visible("/points", False)
     assert "/points" not in view.points
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    frame = qimage_rgb(view.canvas.picture())
     assert not red_pixels(frame).any()
 
 
@@ -191,7 +191,7 @@ def test_line_strips_are_drawn_along_their_projection(qtbot: QtBot) -> None:
     )
     view = make_view(qtbot, store)
     view.set_time("ros_time", 100)
-    frame = qimage_rgb(view.gl_view.grabFramebuffer())
+    frame = qimage_rgb(view.canvas.picture())
     height, width = frame.shape[:2]
     rows, columns = np.nonzero(red_pixels(frame))
     assert len(rows) > 50
@@ -246,7 +246,7 @@ def test_a_blueprint_style_recolours_and_resizes_an_entity(qtbot: QtBot) -> None
     styled.set_time("ros_time", 100)
     np.testing.assert_allclose(styled.points["/points"].color, (0.0, 0.0, 1.0, 1.0))
     assert np.all(np.asarray(styled.points["/points"].size) < np.asarray(plain.points["/points"].size))
-    picture = qimage_rgb(styled.gl_view.grabFramebuffer())
+    picture = qimage_rgb(styled.canvas.picture())
     assert not red_pixels(picture).any()  # the data's red is replaced by the style's blue
     blue = (picture[..., 2] > 200) & (picture[..., 0] < 60) & (picture[..., 1] < 60)
     assert blue.any()
