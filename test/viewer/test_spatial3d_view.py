@@ -250,3 +250,50 @@ def test_a_blueprint_style_recolours_and_resizes_an_entity(qtbot: QtBot) -> None
     assert not red_pixels(picture).any()  # the data's red is replaced by the style's blue
     blue = (picture[..., 2] > 200) & (picture[..., 0] < 60) & (picture[..., 1] < 60)
     assert blue.any()
+
+
+def far_points_view(qtbot: QtBot, offset: np.ndarray[Any, Any]) -> Spatial3DView:
+    """Red points spread over 10 m around ``offset`` (e.g. UTM metres), in a view with no camera settings."""
+    local = np.array([[x, y, 0.0] for x in range(-5, 6) for y in range(-5, 6)]) + offset
+    view = Spatial3DView(scene_store(local), SceneTransforms(scene_store(local)), settings={"grid": False})
+    qtbot.addWidget(view)
+    view.resize(WIDTH, HEIGHT)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("ros_time", 100)
+    return view
+
+
+def test_a_scene_far_from_the_origin_is_framed_once(qtbot: QtBot) -> None:
+    offset = np.array([369_644.0, 3_280_416.0, 0.0])  # UTM coordinates of a real GPS bag
+    view = far_points_view(qtbot, offset)
+    center = view.gl_view.opts["center"]
+    np.testing.assert_allclose([center.x(), center.y(), center.z()], offset + SENSOR_OFFSET, atol=1.0)
+    assert red_pixels(qimage_rgb(view.canvas.picture())).sum() > 50  # the points are in the picture
+    view.gl_view.setCameraPosition(distance=123.0)  # the user zooms; scrubbing must not undo it
+    view.set_time("ros_time", 100)
+    assert view.gl_view.opts["distance"] == 123.0
+
+
+def test_a_scene_the_default_camera_sees_keeps_the_default_camera(qtbot: QtBot) -> None:
+    view = far_points_view(qtbot, np.zeros(3))
+    center = view.gl_view.opts["center"]
+    assert (center.x(), center.y(), center.z()) == (0.0, 0.0, 0.0)
+    assert view.gl_view.opts["distance"] == 12.0
+
+
+def test_points_at_the_origin_and_far_away_at_once_keep_the_default_camera(qtbot: QtBot) -> None:
+    """A pose at the origin and one kilometres away, with no TF between their frames: no framing helps."""
+    store = scene_store(np.zeros((1, 3)))
+    store.append_row(
+        "/far", {"ros_time": 100}, {"Points3D:positions": np.array([[369_644.0, 3_280_416.0, 0.0]])}
+    )
+    store.flush()
+    view = Spatial3DView(store, SceneTransforms(store), settings={"grid": False})
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("ros_time", 100)
+    center = view.gl_view.opts["center"]
+    assert (center.x(), center.y(), center.z()) == (0.0, 0.0, 0.0)
+    assert view.gl_view.opts["distance"] == 12.0

@@ -11,7 +11,10 @@ Settings: ``fixed_frame`` (default: ``map`` / ``world`` / ``odom`` or another TF
 (per entity, default 500 000), ``grid`` (bool), ``frames`` (draw TF frames, bool), ``axis_length``
 (metres), ``point_radius`` (for points without radii: metres, or UI points when negative), ``point_size``
 (pixels, when there is no radius at all), ``background`` (r, g, b 0-255), and the camera: ``camera_center``
-(x, y, z), ``camera_distance``, ``camera_azimuth``, ``camera_elevation`` (degrees), ``camera_fov``;
+(x, y, z), ``camera_distance``, ``camera_azimuth``, ``camera_elevation`` (degrees), ``camera_fov``. Without
+``camera_center`` / ``camera_distance``, a scene that first shows up out of the default camera's reach
+(UTM or map coordinates kilometres from the origin) is framed once: the camera looks at the middle of the
+points from far enough to see most of them; later scrubbing keeps the camera where it is;
 ``frustum_depth`` (metres from a camera to the image it shows, when its ``Pinhole`` has no
 ``image_plane_distance``; default 1); ``styles``: per entity path (and what lies below it; the deepest
 path wins) a ``color`` (r, g, b, a 0-255) drawn instead of the data's colours and a ``radius`` for its
@@ -71,6 +74,8 @@ _BOX_VERTICES: Final = 24
 _ARROW_VERTICES: Final = 10
 _DEFAULT_FRUSTUM_DEPTH: Final = 1.0
 DEFAULT_MAX_POINTS: Final = 500_000
+#: Points per entity the camera framing looks at.
+_FRAMING_SAMPLE: Final = 2_000
 _DEFAULT_POINT_SIZE_PX: Final = 3.0
 _AXIS_COLORS: Final = np.array(
     [[1, 0, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=np.float32
@@ -114,6 +119,9 @@ class Spatial3DView(ViewBase):
         #: Frustum images, keyed by the Pinhole entity.
         self.camera_images: dict[str, gl.GLImageItem] = {}
         self.notes: list[str] = []
+        #: Points placed in this update (a sample per entity): what the camera is framed on.
+        self._placed_samples: list[npt.NDArray[np.float32]] = []
+        self._camera_framed = "camera_center" in self.settings or "camera_distance" in self.settings
         self.apply_camera_settings()
 
     # -- camera --------------------------------------------------------------------------------------
@@ -142,6 +150,28 @@ class Spatial3DView(ViewBase):
             rgba = (red, green, blue, alpha)
         radius = style.get("radius")
         return rgba, None if radius is None else float(radius)
+
+    def _frame_camera_once(self) -> None:
+        """Aim the camera at the scene the first time there is one, if the default camera cannot see it."""
+        if self._camera_framed or not self._placed_samples:
+            return
+        points = np.concatenate(self._placed_samples).astype(np.float64)
+        points = points[np.isfinite(points).all(axis=1)]
+        if len(points) == 0:
+            return
+        self._camera_framed = True
+        center = np.median(points, axis=0)
+        # The 90th percentile of distances: one stray point does not push the camera away.
+        reach = float(np.percentile(np.linalg.norm(points - center, axis=1), 90))
+        distance = float(self.gl_view.opts["distance"])
+        offset = float(np.linalg.norm(center))
+        if offset + reach <= distance:
+            return  # the default camera already sees it: keep the view a blueprint author expects
+        if reach > offset / 2:
+            return  # data at the origin and far away at once (frames with no TF between them)
+        self.gl_view.setCameraPosition(
+            pos=QtGui.QVector3D(*(float(value) for value in center)), distance=max(2.5 * reach, 5.0)
+        )
 
     def fixed_frame(self, timeline: str) -> str | None:
         setting = self.settings.get("fixed_frame")
@@ -188,8 +218,10 @@ class Spatial3DView(ViewBase):
         if fixed is not None and known_frames and fixed not in known_frames:
             roots = ", ".join(self.transforms.buffer(timeline).roots())
             self.notes.append(f"fixed frame {fixed!r} is not in the TF tree (roots: {roots})")
+        self._placed_samples = []
         self._update_points(timeline, time, fixed)
         self._update_strips(timeline, time, fixed)
+        self._frame_camera_once()
         shapes = self._update_boxes(timeline, time, fixed) | self._update_arrows(timeline, time, fixed)
         shapes |= self._update_frustums(timeline, time, fixed)
         _remove_missing(self.gl_view, self.shapes, shapes)
@@ -246,6 +278,7 @@ class Spatial3DView(ViewBase):
                 colors = colors[::stride] if colors is not None else None
                 radii = radii[::stride] if len(radii) > 1 else radii
             placed = _apply(placement, positions[::stride])
+            self._placed_samples.append(placed[:: max(1, len(placed) // _FRAMING_SAMPLE)])
             style_color, style_radius = self.entity_style(entity)
             if style_radius is not None:
                 radii = np.array([style_radius], dtype=np.float32)
