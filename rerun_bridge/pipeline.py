@@ -1,7 +1,9 @@
 """The shared pipeline: decoded message -> converter -> rows -> sinks, with per-topic accounting.
 
 Both the bag replay and the live node feed it. A message that fails to convert is counted against its
-topic and warned about once (later failures are only counted); everything else keeps flowing.
+topic and warned about once (later failures are only counted); everything else keeps flowing. The bag
+replay also hands it whole batches of small messages (:meth:`Pipeline.process_columns`) for the types
+that have a column converter.
 """
 
 from __future__ import annotations
@@ -12,8 +14,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.raw import convert_raw
-from rerun_bridge.convert.registry import ConvertContext, ConverterFunc, lookup, normalize_type_name
+from rerun_bridge.convert.registry import (
+    ColumnConverterFunc,
+    ConvertContext,
+    ConverterFunc,
+    lookup,
+    lookup_columns,
+    normalize_type_name,
+)
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
@@ -57,6 +67,7 @@ class _Topic:
     stats: TopicStats
     func: ConverterFunc | None
     context: ConvertContext
+    column_func: ColumnConverterFunc | None = None
 
 
 @dataclass(slots=True)
@@ -98,7 +109,8 @@ class Pipeline:
         else:
             kind, func, archetypes = TopicKind.CONVERTED, converter.func, converter.archetypes
         stats = TopicStats(topic, context.type_name, kind, path, archetypes, reason=skip_reason)
-        self._topics[topic] = _Topic(stats, func, context)
+        column_func = lookup_columns(type_name) if kind is TopicKind.CONVERTED else None
+        self._topics[topic] = _Topic(stats, func, context, column_func)
         return stats
 
     def topic_stats(self) -> list[TopicStats]:
@@ -124,6 +136,38 @@ class Pipeline:
             self.warn(
                 f"topic {topic} ({stats.type_name}): {error} (further errors on this topic are counted)"
             )
+
+    def accepts_columns(self, topic: str) -> bool:
+        """Whether :meth:`process_columns` may be offered this topic's messages."""
+        entry = self._topics.get(topic)
+        return entry is not None and entry.column_func is not None and self.row_filter is None
+
+    def process_columns(self, topic: str, msgs: MessageColumns) -> bool:
+        """Convert a batch of same-layout messages column-wise and hand the rows to every sink; False when
+        the converter declines the batch (the caller then processes those messages one by one)."""
+        entry = self._topics[topic]
+        if entry.column_func is None:
+            return False
+        try:
+            batches = entry.column_func(msgs, entry.context)
+        except Exception as err:  # one by one, each message then fails or converts on its own
+            log.debug("topic %s: column conversion failed (%s); converting one by one", topic, err)
+            return False
+        if batches is None:
+            return False
+        stats = entry.stats
+        stats.messages += len(msgs)
+        for batch in batches:
+            stats.rows += len(batch)
+            stats.produced.add(batch.archetype)
+        for sink in self.sinks:
+            write_columns = getattr(sink, "write_columns", None)
+            if write_columns is not None:
+                for batch in batches:
+                    write_columns(batch)
+            else:
+                sink.write([row for batch in batches for row in batch.to_rows()], {})
+        return True
 
     def process(self, topic: str, msg: Any, log_time_ns: int) -> list[Row]:
         """Convert one decoded message and hand its rows to every sink."""

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rosbags.typesys.store import Typestore
+
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.registry import lookup, normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
+from rerun_bridge.replay_columns import ColumnReplay
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import Bag, open_bag
@@ -77,9 +80,11 @@ def convert_bags(
     application_id: str = "rerun_bridge",
     extra_sinks: Sequence[RowSink] = (),
     blueprint: Any = None,
+    column_path: bool = True,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
-    blueprint, is embedded in the .rrd as its default layout."""
+    blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
+    message on its own (the reference the batched path of :mod:`rerun_bridge.replay_columns` is held to)."""
     selection = selection or TopicSelection()
     warnings: list[str] = []
 
@@ -104,6 +109,7 @@ def convert_bags(
             application_id,
             extra_sinks,
             blueprint,
+            column_path,
         )
     finally:
         gc.set_threshold(*gc_thresholds)
@@ -120,6 +126,7 @@ def _convert(
     application_id: str,
     extra_sinks: Sequence[RowSink],
     blueprint: Any,
+    column_path: bool,
 ) -> ConvertSummary:
     with ExitStack() as stack:
         bags = [stack.enter_context(open_bag(path)) for path in paths]
@@ -134,6 +141,7 @@ def _convert(
         pipeline = Pipeline(sinks, warn=note)
 
         decoders: dict[tuple[int, str], Decoder] = {}
+        typed: dict[tuple[int, str], tuple[str, Typestore | None]] = {}
         channels: dict[str, int] = {}
         selected: set[str] = set()
         for bag_index, bag in enumerate(bags):
@@ -156,6 +164,7 @@ def _convert(
                 selected.add(info.name)
                 if choice.decoder is not None:
                     decoders[(bag_index, info.name)] = choice.decoder
+                    typed[(bag_index, info.name)] = (info.type_name, choice.typestore)
                 definition = _definition_for(info, choice)
                 if mcap is not None and definition is not None and info.name not in channels:
                     channels[info.name] = mcap.add_topic(
@@ -163,6 +172,23 @@ def _convert(
                     )
             for problem in bag.problems:
                 note(problem)
+
+        def one_by_one(bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> None:
+            decoder = decoders.get((bag_index, topic))
+            if decoder is None:
+                pipeline.count_skipped(topic)
+                return
+            try:
+                decoded = decoder(payload)
+            except Exception as err:  # a malformed message: count it, keep going
+                pipeline.record_error(topic, f"cannot decode message at {log_time_ns}: {err}", message=True)
+                return
+            pipeline.process(topic, decoded, log_time_ns)
+
+        batched = ColumnReplay(pipeline, one_by_one)
+        if column_path:
+            for (bag_index, topic), (type_name, store) in typed.items():
+                batched.add_topic(bag_index, topic, type_name, decoders.get((bag_index, topic)), store)
 
         total = sum(t.message_count for bag in bags for t in bag.topics() if t.name in selected)
         done = 0
@@ -175,18 +201,9 @@ def _convert(
                 channel = channels.get(raw.topic)
                 if channel is not None:
                     mcap.write(channel, raw.log_time_ns, raw.publish_time_ns, raw.data)
-            decoder = decoders.get((bag_index, raw.topic))
-            if decoder is None:
-                pipeline.count_skipped(raw.topic)
-                continue
-            try:
-                decoded = decoder(raw.data)
-            except Exception as err:  # a malformed message: count it, keep going
-                pipeline.record_error(
-                    raw.topic, f"cannot decode message at {raw.log_time_ns}: {err}", message=True
-                )
-                continue
-            pipeline.process(raw.topic, decoded, raw.log_time_ns)
+            if not batched.offer(bag_index, raw.topic, raw.data, raw.log_time_ns):
+                one_by_one(bag_index, raw.topic, raw.data, raw.log_time_ns)
+        batched.flush()
         if progress is not None:
             progress(done, max(total, done))
         for bag in bags:

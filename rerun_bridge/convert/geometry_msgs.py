@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
-from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
 from rerun_bridge.convert.tf2_msgs import transform_row
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnRows, Row
 
 TWIST_NAMES = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
 WRENCH_NAMES = ["force/x", "force/y", "force/z", "torque/x", "torque/y", "torque/z"]
@@ -23,6 +26,31 @@ def pose_rows(entity_path: str, poses: list[Any]) -> list[Row]:
         Row(entity_path, "InstancePoses3D", {"translations": translations, "quaternions": quaternions}),
         Row(entity_path, "Points3D", {"positions": translations.astype(np.float32)}),
     ]
+
+
+def pose_columns(
+    entity_path: str, msgs: MessageColumns, prefix: str, times: Mapping[str, npt.NDArray[np.int64]]
+) -> list[ColumnRows]:
+    """:func:`pose_rows` of one ``geometry_msgs/Pose`` (at ``prefix``) per message, for a batch."""
+    count = len(msgs)
+    translations = msgs.floats(*(f"{prefix}.position.{axis}" for axis in "xyz")).reshape(count, 1, 3)
+    quaternions = msgs.floats(*(f"{prefix}.orientation.{axis}" for axis in "xyzw")).reshape(count, 1, 4)
+    return [
+        ColumnRows(
+            entity_path, "InstancePoses3D", times, {"translations": translations, "quaternions": quaternions}
+        ),
+        ColumnRows(entity_path, "Points3D", times, {"positions": translations.astype(np.float32)}),
+    ]
+
+
+def frame_columns(
+    entity_path: str, msgs: MessageColumns, times: Mapping[str, npt.NDArray[np.int64]]
+) -> list[ColumnRows]:
+    """:func:`~rerun_bridge.convert.common.with_frame`'s row for a batch: none for an empty frame id."""
+    frame = msgs.frame()
+    if not frame:
+        return []
+    return [ColumnRows(entity_path, "CoordinateFrame", times, {"frame": [[frame]] * len(msgs)})]
 
 
 def vector_scalars(entity_path: str, first: Any, second: Any, names: list[str]) -> list[Row]:
@@ -41,6 +69,12 @@ def convert_transform_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
 @converter("geometry_msgs/msg/PoseStamped", "InstancePoses3D", "Points3D", "CoordinateFrame")
 def convert_pose_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(pose_rows(ctx.entity_path, [msg.pose]), ctx.entity_path, header_frame(msg))
+
+
+@column_converter("geometry_msgs/msg/PoseStamped")
+def pose_stamped_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+    times = msgs.default_times()
+    return pose_columns(ctx.entity_path, msgs, "pose", times) + frame_columns(ctx.entity_path, msgs, times)
 
 
 @converter("geometry_msgs/msg/PoseWithCovarianceStamped", "InstancePoses3D", "Points3D", "CoordinateFrame")

@@ -6,10 +6,17 @@ from typing import Any
 
 import numpy as np
 
+from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
-from rerun_bridge.convert.geometry_msgs import TWIST_NAMES, pose_rows, vector_scalars
-from rerun_bridge.convert.registry import ConvertContext, converter
-from rerun_bridge.model.rows import Row
+from rerun_bridge.convert.geometry_msgs import (
+    TWIST_NAMES,
+    frame_columns,
+    pose_columns,
+    pose_rows,
+    vector_scalars,
+)
+from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
+from rerun_bridge.model.rows import ColumnRows, Row
 
 
 @converter("nav_msgs/msg/Odometry", "InstancePoses3D", "Points3D", "Scalars", "CoordinateFrame")
@@ -19,6 +26,19 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     twist_path = sub_path(ctx.entity_path, "twist")
     rows += vector_scalars(twist_path, msg.twist.twist.linear, msg.twist.twist.angular, TWIST_NAMES)
     return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+@column_converter("nav_msgs/msg/Odometry")
+def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+    """:func:`convert_odometry` for a batch of messages."""
+    times, count = msgs.default_times(), len(msgs)
+    rows = pose_columns(ctx.entity_path, msgs, "pose.pose", times)
+    twist_path = sub_path(ctx.entity_path, "twist")
+    vectors = ("twist.twist.linear", "twist.twist.angular")
+    twist = msgs.floats(*(f"{vector}.{axis}" for vector in vectors for axis in "xyz"))
+    rows.append(ColumnRows(twist_path, "Scalars", times, {"scalars": twist}))
+    rows.append(ColumnRows(twist_path, "SeriesLines", times, {"names": [TWIST_NAMES] * count}))
+    return rows + frame_columns(ctx.entity_path, msgs, times)
 
 
 @converter("nav_msgs/msg/Path", "LineStrips3D", "CoordinateFrame")

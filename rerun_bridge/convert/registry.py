@@ -5,6 +5,10 @@ themselves with :func:`converter` when :mod:`rerun_bridge.convert` is imported. 
 fields by duck typing, so it takes rclpy messages, rosbags dataclasses and mcap-ros2 decoded objects alike;
 it has no I/O and no global state. It returns the rows of one message and raises
 :class:`~rerun_bridge.errors.ConversionError` for a message it cannot make sense of.
+
+A few high-rate types also have a column converter (:func:`column_converter`): it reads a whole batch of
+same-layout messages as numpy columns (:class:`~rerun_bridge.convert.columnar.MessageColumns`) and
+returns the same rows as :class:`~rerun_bridge.model.rows.ColumnRows`, without a Python object per message.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from rerun_bridge.model.rows import Row
+from rerun_bridge.convert.columnar import MessageColumns
+from rerun_bridge.model.rows import ColumnRows, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,8 @@ class ConvertContext:
 
 
 ConverterFunc = Callable[[Any, ConvertContext], list[Row]]
+#: Converts a batch of messages of one layout at once; None declines it (those messages then go one by one).
+ColumnConverterFunc = Callable[[MessageColumns, ConvertContext], list[ColumnRows] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,7 @@ class Converter:
 
 
 _REGISTRY: Final[dict[str, Converter]] = {}
+_COLUMN_REGISTRY: Final[dict[str, ColumnConverterFunc]] = {}
 
 
 def normalize_type_name(type_name: str) -> str:
@@ -65,6 +73,26 @@ def converter(type_name: str, *archetypes: str) -> Callable[[ConverterFunc], Con
         return func
 
     return register
+
+
+def column_converter(type_name: str) -> Callable[[ColumnConverterFunc], ColumnConverterFunc]:
+    """Register ``func`` as the column-wise twin of ``type_name``'s converter: for the same messages it
+    must return the same rows, column by column (tests hold every twin to that)."""
+
+    def register(func: ColumnConverterFunc) -> ColumnConverterFunc:
+        key = normalize_type_name(type_name)
+        if key in _COLUMN_REGISTRY:
+            raise ValueError(f"two column converters registered for {key}")
+        _COLUMN_REGISTRY[key] = func
+        return func
+
+    return register
+
+
+def lookup_columns(type_name: str) -> ColumnConverterFunc | None:
+    """The column-wise converter of a type, or None (its messages convert one by one)."""
+    _load_builtin_converters()
+    return _COLUMN_REGISTRY.get(normalize_type_name(type_name))
 
 
 def lookup(type_name: str) -> Converter | None:

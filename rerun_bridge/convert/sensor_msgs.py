@@ -21,6 +21,7 @@ import numpy.typing as npt
 import rerun as rr
 
 from rerun_bridge.convert.buffers import byte_view
+from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
 from rerun_bridge.convert.image_encoding import DecodedImage, decode_image_msg
 from rerun_bridge.convert.pointcloud import (
@@ -30,9 +31,9 @@ from rerun_bridge.convert.pointcloud import (
     colormap_colors,
     decode_point_cloud,
 )
-from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
 from rerun_bridge.errors import ConversionError
-from rerun_bridge.model.rows import Batch, Row
+from rerun_bridge.model.rows import Batch, ColumnRows, Row
 
 #: Appended to a camera's frame_id to name its image plane, as Rerun's importer does.
 IMAGE_PLANE_SUFFIX: Final = "_image_plane"
@@ -46,6 +47,8 @@ IMU_SERIES_NAMES: Final = (
 )
 RANGE_SERIES_NAMES: Final = ("range", "min_range", "max_range")
 BATTERY_SERIES_NAMES: Final = ("percentage", "voltage", "current", "charge", "temperature")
+#: The Imu fields behind IMU_SERIES_NAMES, in that order.
+IMU_VECTORS: Final = ("angular_velocity", "linear_acceleration")
 JOINT_STATE_KINDS: Final = ("position", "velocity", "effort")
 #: ``sensor_msgs/NavSatStatus.STATUS_NO_FIX``.
 NAV_SAT_NO_FIX: Final = -1
@@ -302,6 +305,23 @@ def convert_imu(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
+@column_converter("sensor_msgs/msg/Imu")
+def imu_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+    """:func:`convert_imu` for a batch of messages."""
+    times, count = msgs.default_times(), len(msgs)
+    values = msgs.floats(*(f"{vector}.{axis}" for vector in IMU_VECTORS for axis in "xyz"))
+    orientation = msgs.floats(*(f"orientation.{axis}" for axis in "xyzw"))
+    path = ctx.entity_path
+    rows = [
+        ColumnRows(path, "Scalars", times, {"scalars": values}, extra={"orientation": orientation}),
+        ColumnRows(path, "SeriesLines", {}, {"names": [list(IMU_SERIES_NAMES)] * count}, static=True),
+    ]
+    frame = msgs.frame()
+    if frame:
+        rows.append(ColumnRows(path, "CoordinateFrame", times, {"frame": [[frame]] * count}))
+    return rows
+
+
 @converter("sensor_msgs/msg/JointState", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     """One plot per joint on ``<entity>/position``, ``/velocity`` and ``/effort``: ``Scalars`` plus the joint
@@ -319,6 +339,23 @@ def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     # The frame row is written even for an empty frame_id (as Rerun's importer does): it is the one row
     # that <entity> itself gets for every message.
     rows.append(Row(ctx.entity_path, "CoordinateFrame", {"frame": [header_frame(msg)]}))
+    return rows
+
+
+@column_converter("sensor_msgs/msg/JointState")
+def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+    """:func:`convert_joint_state` for a batch of messages."""
+    times, count = msgs.default_times(), len(msgs)
+    names = [msgs.string(f"name[{index}]") for index in range(msgs.length("name"))]
+    rows = []
+    for kind in JOINT_STATE_KINDS:
+        values = msgs.column(kind).astype(np.float64, copy=False)
+        if values.shape[1] == 0 or values.shape[1] != len(names):
+            continue
+        path = sub_path(ctx.entity_path, kind)
+        rows.append(ColumnRows(path, "Scalars", times, {"scalars": values}))
+        rows.append(ColumnRows(path, "SeriesLines", times, {"names": [names] * count}))
+    rows.append(ColumnRows(ctx.entity_path, "CoordinateFrame", times, {"frame": [[msgs.frame()]] * count}))
     return rows
 
 

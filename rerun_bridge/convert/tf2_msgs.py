@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import sub_path
-from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
 from rerun_bridge.errors import ConversionError
-from rerun_bridge.model.rows import Batch, Row
-from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
+from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Row
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, stamp_to_ns
 
 
 def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
@@ -40,3 +41,46 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
 @converter("tf2_msgs/msg/TFMessage", "Transform3D")
 def convert_tf_message(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [transform_row(t, ctx.entity_path, ctx.static) for t in msg.transforms]
+
+
+@column_converter("tf2_msgs/msg/TFMessage")
+def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows] | None:
+    """:func:`convert_tf_message` for a batch of ``/tf`` messages: their transforms, message after
+    message; declined for static TF (one entity per child) and for empty frame ids (an error per message)."""
+    edges = msgs.length("transforms")
+    if ctx.static:
+        return None
+    parents, children = [], []
+    for index in range(edges):
+        parent = msgs.frame(f"transforms[{index}].header")
+        child = msgs.string(f"transforms[{index}].child_frame_id").lstrip("/")
+        if not parent or not child:
+            return None
+        parents.append([parent])
+        children.append([child])
+    if edges == 0:
+        return []
+    count = len(msgs)
+    translation = np.stack(
+        [
+            msgs.floats(*(f"transforms[{i}].transform.translation.{axis}" for axis in "xyz"))
+            for i in range(edges)
+        ],
+        axis=1,
+    )
+    quaternion = np.stack(
+        [
+            msgs.floats(*(f"transforms[{i}].transform.rotation.{axis}" for axis in "xyzw"))
+            for i in range(edges)
+        ],
+        axis=1,
+    )
+    stamps = np.stack([msgs.stamps(f"transforms[{i}].header.stamp") for i in range(edges)], axis=1)
+    times = {LOG_TIME: np.repeat(msgs.log_times, edges), ROS_TIME: stamps.reshape(-1)}
+    components: dict[str, ColumnBatch] = {
+        "translation": translation.reshape(count * edges, 1, 3),
+        "quaternion": quaternion.reshape(count * edges, 1, 4),
+        "parent_frame": parents * count,
+        "child_frame": children * count,
+    }
+    return [ColumnRows(ctx.entity_path, "Transform3D", times, components)]

@@ -58,3 +58,41 @@ class Row:
         """The largest batch length: what a viewer would draw for this row."""
         lengths = [batch_length(b) for b in (*self.components.values(), *self.extra.values())]
         return max(lengths, default=0)
+
+
+#: A component of many rows at once: an array whose first axis counts rows and second the instances of
+#: each row (``(rows, 6)`` scalars, ``(rows, 1, 3)`` translations), or one batch per row (strings).
+ColumnBatch: TypeAlias = "npt.NDArray[Any] | Sequence[Batch]"
+
+
+@dataclass(slots=True)
+class ColumnRows:
+    """Many rows of one archetype on one entity, column by column: what a column converter returns for a
+    batch of messages. ``times`` holds one value per row for each timeline (none for static rows)."""
+
+    entity_path: str
+    archetype: str
+    times: Mapping[str, npt.NDArray[np.int64]]
+    components: Mapping[str, ColumnBatch]
+    extra: Mapping[str, ColumnBatch] = field(default_factory=dict)
+    static: bool = False
+
+    def __len__(self) -> int:
+        first = next(iter(self.components.values()), None)
+        return 0 if first is None else len(first)
+
+    def to_rows(self) -> list[Row]:
+        """The same data as one :class:`Row` per row, each carrying its own times."""
+        rows = []
+        for index in range(len(self)):
+            rows.append(
+                Row(
+                    self.entity_path,
+                    self.archetype,
+                    {name: column[index] for name, column in self.components.items()},
+                    extra={name: column[index] for name, column in self.extra.items()},
+                    times={} if self.static else {name: int(t[index]) for name, t in self.times.items()},
+                    static=self.static,
+                )
+            )
+        return rows

@@ -187,3 +187,19 @@ def list_column(
     offsets = np.zeros(len(batches) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def uniform_list_column(
+    archetype: str, component: str, values: np.ndarray, spec: ComponentSpec, dynamic: bool
+) -> pa.Array:
+    """``values`` of shape (rows, instances, ...) as one list entry of ``instances`` values per row: what
+    :func:`list_column` makes of the same rows given one by one."""
+    rows, instances = values.shape[0], values.shape[1]
+    flat = values.reshape(rows * instances, *values.shape[2:])
+    converted = _numpy_values([flat], spec)
+    if converted is None:  # a layout only Rerun's own conversion knows (a 3x3 matrix)
+        converted = _rerun_values(archetype, component, [flat], dynamic)
+    if converted.type != spec.item_type:
+        converted = converted.cast(spec.item_type)
+    offsets = np.arange(rows + 1, dtype=np.int32) * np.int32(instances)
+    return pa.ListArray.from_arrays(pa.array(offsets), converted)

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
-from rerun_bridge.model.rows import Batch, Row
+from rerun_bridge.model.rows import Batch, ColumnRows, Row
 from rerun_bridge.model.timeline import TimelineKind, kind_of
-from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column
+from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column, uniform_list_column
 
 #: Receives each finished batch: (entity path, static, record batch).
 Emit = Callable[[str, bool, pa.RecordBatch], None]
@@ -70,9 +71,13 @@ _TIME_TYPES = {TimelineKind.TIMESTAMP: pa.timestamp("ns"), TimelineKind.DURATION
 
 
 def _time_array(name: str, values: list[int]) -> pa.Array:
+    return _time_array_of(name, np.asarray(values, dtype=np.int64))
+
+
+def _time_array_of(name: str, values: npt.NDArray[np.int64]) -> pa.Array:
     # Straight from the int64 buffer: pa.array(..., type=timestamp) costs several times more on the many
     # one-row chunks of big rows.
-    data = np.asarray(values, dtype=np.int64)
+    data = np.ascontiguousarray(values, dtype=np.int64)
     return pa.Array.from_buffers(
         _TIME_TYPES.get(kind_of(name), pa.int64()), len(data), [None, pa.py_buffer(data)]
     )
@@ -153,6 +158,38 @@ class RowBatcher:
             if group.rows >= self.batch_rows or nbytes >= self.batch_bytes:
                 self._send(key, group)
 
+    def write_columns(self, columns: ColumnRows) -> None:
+        """Send many rows given column by column, in chunks of at most ``batch_rows`` rows, without a
+        Python object per row; the same Arrow types and schema as the same rows given to :meth:`write`."""
+        timeline_names = () if columns.static else tuple(sorted(columns.times))
+        key: _GroupKey = (
+            columns.entity_path,
+            columns.archetype,
+            tuple(columns.components),
+            tuple(columns.extra),
+            timeline_names,
+            columns.static,
+        )
+        pending = self._groups.get(key)
+        if pending is not None:  # rows of the same group given one by one go out first, in order
+            self._send(key, pending)
+        total = len(columns)
+        for start in range(0, total, self.batch_rows):
+            end = min(start + self.batch_rows, total)
+            arrays = [_time_array_of(name, columns.times[name][start:end]) for name in timeline_names]
+            for dynamic, batches in ((False, columns.components), (True, columns.extra)):
+                for name, column in batches.items():
+                    part = column[start:end]
+                    sample = part[0]
+                    spec = self._spec(columns.archetype, name, sample, dynamic)
+                    if isinstance(part, np.ndarray):
+                        arrays.append(uniform_list_column(columns.archetype, name, part, spec, dynamic))
+                    else:
+                        arrays.append(list_column(columns.archetype, name, part, spec, dynamic))
+            batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema(key, arrays))
+            self.emit(columns.entity_path, columns.static, batch)
+            self._count_sent(columns.entity_path, end - start)
+
     def _send(self, key: _GroupKey, group: _Group) -> None:
         """One record batch in Rerun's chunk layout (no per-element work)."""
         entity_path, archetype, _components, _extra, _timelines, static = key
@@ -168,9 +205,12 @@ class RowBatcher:
                 arrays.append(list_column(archetype, name, batches, spec, dynamic))
         batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema(key, arrays))
         self.emit(entity_path, static, batch)
-        self.stats.rows += group.rows
+        self._count_sent(entity_path, group.rows)
+
+    def _count_sent(self, entity_path: str, rows: int) -> None:
+        self.stats.rows += rows
         self.stats.send_calls += 1
-        self.stats.rows_per_entity[entity_path] = self.stats.rows_per_entity.get(entity_path, 0) + group.rows
+        self.stats.rows_per_entity[entity_path] = self.stats.rows_per_entity.get(entity_path, 0) + rows
 
     def _spec(self, archetype: str, name: str, sample: Batch, dynamic: bool) -> ComponentSpec:
         """Learned once per component; the first type stays, as Rerun wants of a component."""

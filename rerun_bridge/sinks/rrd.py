@@ -14,7 +14,7 @@ import pyarrow as pa
 import rerun as rr
 
 from rerun_bridge.errors import RecordingError
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.sinks.batcher import BatchStats, RowBatcher
 
 
@@ -60,6 +60,10 @@ class RrdSink:
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         """Queue rows; each gets ``default_times`` overlaid with its own ``times`` (static rows: none)."""
         self._batcher.write(rows, default_times)
+
+    def write_columns(self, columns: ColumnRows) -> None:
+        """Many rows of one entity and archetype, given column by column."""
+        self._batcher.write_columns(columns)
 
     def flush(self, wait: bool = True) -> None:
         """Hand every queued row to Rerun; with ``wait``, return once its file writer has written them."""
