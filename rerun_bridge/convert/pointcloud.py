@@ -327,8 +327,12 @@ _TURBO_COEFFICIENTS: Final = np.array(
 
 def _turbo_table() -> ColorArray:
     x = np.linspace(0.0, 1.0, 256)
-    powers = x[:, None] ** np.arange(6)[None, :]  # (256, 6)
-    rgb = np.clip(powers @ _TURBO_COEFFICIENTS.T, 0.0, 1.0)
+    # Horner's rule, element-wise: a matrix product here would start BLAS's worker threads, which then
+    # spin on a core for a while, taking it from the conversion.
+    rgb = np.zeros((256, 3))
+    for coefficients in _TURBO_COEFFICIENTS.T[::-1]:
+        rgb = rgb * x[:, None] + coefficients
+    rgb = np.clip(rgb, 0.0, 1.0)
     table = np.full((256, 4), 255, dtype=np.uint8)
     table[:, :3] = np.rint(rgb * 255.0).astype(np.uint8)
     return table

@@ -8,8 +8,11 @@ cost. Files whose chunks overlap, or that have no summary, use the library.
 
 from __future__ import annotations
 
+import io
 import itertools
+import mmap
 import struct
+from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -23,6 +26,8 @@ _MESSAGE_HEADER = struct.Struct("<HIQQ")
 _CHUNK_FIXED = struct.Struct("<QQQI")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+#: Chunks decompressed ahead of the one being converted (rosbag2 writes chunks of about 4 MB).
+READ_AHEAD_CHUNKS = 4
 
 
 def chunks_are_ordered(chunk_indexes: list[Any]) -> bool:
@@ -56,13 +61,35 @@ class _ChunkDecompressor:
         raise ValueError(f"unknown chunk compression '{compression}'")
 
 
+class _ChunkSource:
+    """The file's bytes: mapped into memory when the file allows it (no copy of each chunk out of the
+    page cache), else read."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._mapped: mmap.mmap | None = None
+        try:
+            self._mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, io.UnsupportedOperation):  # a pipe, an empty file, an in-memory stream
+            return
+        if hasattr(mmap, "MADV_SEQUENTIAL"):
+            self._mapped.madvise(mmap.MADV_SEQUENTIAL)
+
+    def read(self, offset: int, length: int) -> bytes | memoryview:
+        if self._mapped is None:
+            self._stream.seek(offset)
+            return self._stream.read(length)
+        return memoryview(self._mapped)[offset : offset + length]
+
+
 def _read_chunk(
-    stream: BinaryIO, offset: int, length: int, decompress: _ChunkDecompressor | None = None
+    source: _ChunkSource, offset: int, length: int, decompress: _ChunkDecompressor | None = None
 ) -> bytes | memoryview:
     """Read one Chunk record and return its decompressed records (a view of the record when stored
     uncompressed: slicing, not copying, keeps the work off the reading thread)."""
-    stream.seek(offset)
-    record = stream.read(length)
+    record = source.read(offset, length)
+    if len(record) < length:
+        raise ValueError(f"chunk at offset {offset} is cut short ({len(record)} of {length} bytes)")
     opcode, _body_length = _RECORD_HEADER.unpack_from(record, 0)
     if opcode != OPCODE_CHUNK:
         raise ValueError(f"expected a chunk at offset {offset}, found opcode {opcode:#x}")
@@ -71,7 +98,7 @@ def _read_chunk(
     pos += _CHUNK_FIXED.size
     (name_length,) = _U32.unpack_from(record, pos)
     pos += 4
-    compression = record[pos : pos + name_length].decode()
+    compression = bytes(record[pos : pos + name_length]).decode()
     pos += name_length
     (records_length,) = _U64.unpack_from(record, pos)
     pos += 8
@@ -130,17 +157,25 @@ def iter_chunked_messages(
     ]
     if not chunks:
         return
-    # One chunk is read and decompressed ahead, off the main thread (zstd releases the GIL).
+    # Chunks are read and decompressed ahead, off the main thread (zstd releases the GIL). Several ahead,
+    # not one: a chunk of big messages takes the main thread long enough for the reader to get ahead,
+    # and a chunk of small ones is done before the next is ready.
     decompress = _ChunkDecompressor()  # used by the one pool thread only
+    source = _ChunkSource(stream)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcap-read") as pool:
-        pending: Future[bytes | memoryview] = pool.submit(
-            _read_chunk, stream, chunks[0].chunk_start_offset, chunks[0].chunk_length, decompress
-        )
-        for index in range(len(chunks)):
-            records = pending.result()
-            if index + 1 < len(chunks):
-                following = chunks[index + 1]
-                pending = pool.submit(
-                    _read_chunk, stream, following.chunk_start_offset, following.chunk_length, decompress
+        pending: deque[Future[bytes | memoryview]] = deque()
+        upcoming = iter(chunks)
+        for chunk in itertools.islice(upcoming, READ_AHEAD_CHUNKS):
+            pending.append(
+                pool.submit(_read_chunk, source, chunk.chunk_start_offset, chunk.chunk_length, decompress)
+            )
+        while pending:
+            records = pending.popleft().result()
+            following = next(upcoming, None)
+            if following is not None:
+                pending.append(
+                    pool.submit(
+                        _read_chunk, source, following.chunk_start_offset, following.chunk_length, decompress
+                    )
                 )
             yield from _messages_of_chunk(records, channels, start_ns, end_ns)
