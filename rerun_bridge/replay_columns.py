@@ -26,7 +26,7 @@ from rerun_bridge.sources.decoding import Decoder
 #: Messages gathered per topic before a batch is converted (about one chunk of the batcher's rows).
 BATCH_MESSAGES: Final = 512
 #: Bigger messages go one by one: their own conversion dwarfs the per-message overhead.
-MAX_MESSAGE_BYTES: Final = 16 << 10
+MAX_MESSAGE_BYTES: Final = 64 << 10
 
 #: (bag index, topic, payload, log time ns): the message-by-message path.
 OneByOne = Callable[[int, str, bytes | memoryview, int], None]

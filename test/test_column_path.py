@@ -16,7 +16,7 @@ from rosbags.typesys.store import Typestore
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.registry import ConvertContext, lookup, lookup_columns
 from rerun_bridge.model.rows import ColumnRows, Row
-from rerun_bridge.model.timeline import LOG_TIME
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.replay_columns import ColumnReplay
@@ -29,6 +29,8 @@ from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, RERUN_SUPPORTED_MCAP
 STORE = get_typestore(Stores.ROS2_JAZZY)
 TF = "tf2_msgs/msg/TFMessage"
 IMU = "sensor_msgs/msg/Imu"
+SCAN = "sensor_msgs/msg/LaserScan"
+JOINTS = "sensor_msgs/msg/JointState"
 
 
 @pytest.fixture(scope="module")
@@ -192,44 +194,128 @@ def test_odd_messages_go_one_by_one_and_are_counted() -> None:
     assert sink.columns, "nothing went the column way"
 
 
-def test_column_rows_equal_the_converter_rows_for_each_message() -> None:
-    frames = [("map", "odom"), ("odom", "base_link"), ("base_link", "/laser")]
-    payloads = [_tf_payload(stamp, frames) for stamp in range(10)]
-    decoder, store = _decoding(TF)
+def _header(stamp: int, frame: str) -> Any:
+    types = STORE.types
+    return types["std_msgs/msg/Header"](
+        stamp=types["builtin_interfaces/msg/Time"](sec=stamp, nanosec=5), frame_id=frame
+    )
+
+
+def _scan_payload(stamp: int, ranges: list[float], intensities: list[float], frame: str = "laser") -> bytes:
+    message = STORE.types[SCAN](
+        header=_header(stamp, frame),
+        angle_min=-1.5 + 0.01 * stamp,
+        angle_max=1.5,
+        angle_increment=0.7,
+        time_increment=0.0,
+        scan_time=0.1,
+        range_min=0.2 + 0.05 * stamp,
+        range_max=8.0,
+        ranges=np.array(ranges, dtype=np.float32),
+        intensities=np.array(intensities, dtype=np.float32),
+    )
+    return bytes(STORE.serialize_cdr(message, SCAN))
+
+
+RowsByKind = dict[tuple[str, str, bool], list[tuple[Row, dict[str, int]]]]
+
+
+def _by_kind(rows: list[tuple[Row, dict[str, int]]]) -> RowsByKind:
+    """Rows grouped by entity, archetype and static, each group in order (the column path writes a
+    batch archetype by archetype, the one-by-one path message by message)."""
+    out: RowsByKind = {}
+    for row, times in rows:
+        out.setdefault((row.entity_path, row.archetype, row.static), []).append((row, times))
+    return out
+
+
+def _assert_same_batch(mine: Any, theirs: Any, where: str) -> None:
+    if isinstance(theirs, np.ndarray):
+        batch = np.asarray(mine)
+        assert batch.dtype == theirs.dtype, where
+        assert np.array_equal(batch, theirs, equal_nan=True), where
+    else:
+        assert len(mine) == len(theirs), where
+        for mine_item, their_item in zip(mine, theirs, strict=True):
+            if isinstance(their_item, np.ndarray):
+                _assert_same_batch(mine_item, their_item, where)
+            else:
+                assert mine_item == their_item, where
+
+
+def assert_column_path_matches(type_name: str, topic: str, payloads: list[bytes]) -> int:
+    """The column converter's rows for ``payloads`` (one layout) equal the converter's, message by
+    message, times included; returns how many rows were compared."""
+    decoder, store = _decoding(type_name)
     groups, leftover = split_by_layout(
-        payloads, lambda payload: describe(store, TF, payload, decoder(payload))
+        payloads, lambda payload: describe(store, type_name, payload, decoder(payload))
     )
     assert leftover == []
     assert len(groups) == 1
     fields, indices = groups[0]
-    context = ConvertContext("/tf", TF, "/tf")
-    column_func, converter = lookup_columns(TF), lookup(TF)
+    context = ConvertContext(topic, type_name, topic)
+    column_func, converter = lookup_columns(type_name), lookup(type_name)
     assert column_func is not None
     assert converter is not None
-    log_times = np.arange(10, dtype=np.int64) * 100
+    log_times = 1000 + np.arange(len(payloads), dtype=np.int64) * 100
     batches = column_func(MessageColumns(fields, log_times[indices]), context)
     assert batches is not None
-    batched = [row for batch in batches for row in batch.to_rows()]
-    expected = []
+    batched = _by_kind([(row, dict(row.times)) for batch in batches for row in batch.to_rows()])
+    expected_rows = []
     for index, payload in enumerate(payloads):
-        for row in converter.func(decoder(payload), context):
-            expected.append((row, {LOG_TIME: int(log_times[index]), **row.times}))
-    assert len(batched) == len(expected) == 30
-    for mine, (theirs, times) in zip(batched, expected, strict=True):
-        assert (mine.entity_path, mine.archetype, mine.static) == (
-            theirs.entity_path,
-            theirs.archetype,
-            theirs.static,
+        decoded = decoder(payload)
+        defaults = {LOG_TIME: int(log_times[index])}
+        stamp = header_stamp_ns(decoded)
+        if stamp is not None:
+            defaults[ROS_TIME] = stamp
+        for row in converter.func(decoded, context):
+            expected_rows.append((row, {} if row.static else {**defaults, **row.times}))
+    expected = _by_kind(expected_rows)
+    assert batched.keys() == expected.keys()
+    for kind, rows in expected.items():
+        assert len(batched[kind]) == len(rows), kind
+        for (mine, mine_times), (theirs, their_times) in zip(batched[kind], rows, strict=True):
+            assert mine_times == their_times, kind
+            assert mine.components.keys() == theirs.components.keys(), kind
+            assert dict(mine.extra).keys() == dict(theirs.extra).keys(), kind
+            for name, value in (*theirs.components.items(), *theirs.extra.items()):
+                mine_value = mine.components[name] if name in mine.components else mine.extra[name]
+                _assert_same_batch(mine_value, value, f"{kind} {name}")
+    return len(expected_rows)
+
+
+def test_tf_column_rows_equal_the_converter_rows() -> None:
+    frames = [("map", "odom"), ("odom", "base_link"), ("base_link", "/laser")]
+    payloads = [_tf_payload(stamp, frames) for stamp in range(10)]
+    assert assert_column_path_matches(TF, "/tf", payloads) == 30
+
+
+@pytest.mark.parametrize("with_intensities", [True, False])
+@pytest.mark.parametrize("frame", ["laser", ""])
+def test_scan_column_rows_equal_the_converter_rows(with_intensities: bool, frame: str) -> None:
+    nan, inf = float("nan"), float("inf")
+    beams = [[1.0, nan, 0.21, 9.0, inf, 2.5], [0.1, 0.3, 0.4, -inf, 7.9, 8.0], [nan] * 6, [3.0] * 6]
+    payloads = [
+        _scan_payload(stamp, ranges, [float(stamp + i) for i in range(6)] if with_intensities else [], frame)
+        for stamp, ranges in enumerate(beams)
+    ]
+    assert assert_column_path_matches(SCAN, "/scan", payloads) == 4 * (2 if frame else 1)
+
+
+def test_joint_state_column_rows_equal_the_converter_rows() -> None:
+    """Empty velocities and efforts of the wrong length are left out, as message by message."""
+    payloads = []
+    for stamp in range(5):
+        message = STORE.types[JOINTS](
+            header=_header(stamp, ""),
+            name=["left_wheel", "right_wheel", "arm"],
+            position=np.array([stamp, -stamp, 0.5 * stamp], dtype=np.float64),
+            velocity=np.zeros(0, dtype=np.float64),
+            effort=np.array([1.0, 2.0], dtype=np.float64),
         )
-        assert dict(mine.times) == times
-        assert mine.components.keys() == theirs.components.keys()
-        for name, value in theirs.components.items():
-            if isinstance(value, np.ndarray):
-                batch = np.asarray(mine.components[name])
-                assert np.array_equal(batch, value)
-                assert batch.dtype == value.dtype
-            else:
-                assert list(mine.components[name]) == list(value)
+        payloads.append(bytes(STORE.serialize_cdr(message, JOINTS)))
+    # position: Scalars + SeriesLines per message, and the frame row (written even when empty).
+    assert assert_column_path_matches(JOINTS, "/joint_states", payloads) == 5 * 3
 
 
 def test_layout_reads_big_endian_and_rejects_what_it_cannot_read() -> None:

@@ -12,7 +12,7 @@ from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
 from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
 from rerun_bridge.convert.tf2_msgs import transform_row
-from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 TWIST_NAMES = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
 WRENCH_NAMES = ["force/x", "force/y", "force/z", "torque/x", "torque/y", "torque/z"]
@@ -50,7 +50,7 @@ def frame_columns(
     frame = msgs.frame()
     if not frame:
         return []
-    return [ColumnRows(entity_path, "CoordinateFrame", times, {"frame": [[frame]] * len(msgs)})]
+    return [ColumnRows(entity_path, "CoordinateFrame", times, {"frame": Cycled([[frame]], len(msgs))})]
 
 
 def vector_scalars(entity_path: str, first: Any, second: Any, names: list[str]) -> list[Row]:

@@ -16,7 +16,7 @@ from rerun_bridge.convert.geometry_msgs import (
     vector_scalars,
 )
 from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
-from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 
 @converter("nav_msgs/msg/Odometry", "InstancePoses3D", "Points3D", "Scalars", "CoordinateFrame")
@@ -37,7 +37,7 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     vectors = ("twist.twist.linear", "twist.twist.angular")
     twist = msgs.floats(*(f"{vector}.{axis}" for vector in vectors for axis in "xyz"))
     rows.append(ColumnRows(twist_path, "Scalars", times, {"scalars": twist}))
-    rows.append(ColumnRows(twist_path, "SeriesLines", times, {"names": [TWIST_NAMES] * count}))
+    rows.append(ColumnRows(twist_path, "SeriesLines", times, {"names": Cycled([TWIST_NAMES], count)}))
     return rows + frame_columns(ctx.entity_path, msgs, times)
 
 

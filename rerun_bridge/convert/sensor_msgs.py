@@ -33,7 +33,7 @@ from rerun_bridge.convert.pointcloud import (
 )
 from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
 from rerun_bridge.errors import ConversionError
-from rerun_bridge.model.rows import Batch, ColumnRows, Row
+from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 
 #: Appended to a camera's frame_id to name its image plane, as Rerun's importer does.
 IMAGE_PLANE_SUFFIX: Final = "_image_plane"
@@ -271,6 +271,43 @@ def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
+@column_converter("sensor_msgs/msg/LaserScan")
+def laser_scan_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+    """:func:`convert_laser_scan` for a batch of scans with the same number of beams: the geometry of
+    every beam of every scan at once, then each scan's hits."""
+    times, count = msgs.default_times(), len(msgs)
+    ranges = msgs.column("ranges").astype(np.float32, copy=False)
+    beams = np.arange(ranges.shape[1], dtype=np.float64)
+    # The same operations as the one-scan converter, a scan per row, so the values are the same.
+    angles = (
+        msgs.column("angle_min").astype(np.float64)[:, None]
+        + beams * msgs.column("angle_increment").astype(np.float64)[:, None]
+    )
+    range_min = msgs.column("range_min").astype(np.float32)[:, None]
+    range_max = msgs.column("range_max").astype(np.float32)[:, None]
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(ranges) & (ranges >= range_min) & (ranges <= range_max)
+    hits = ranges[keep].astype(np.float64)
+    positions = np.zeros((hits.shape[0], 3), dtype=np.float32)
+    positions[:, 0] = hits * np.cos(angles[keep])
+    positions[:, 1] = hits * np.sin(angles[keep])
+    ends = np.cumsum(np.count_nonzero(keep, axis=1))[:-1]
+    components: dict[str, ColumnBatch] = {"positions": np.split(positions, ends)}
+    extra: dict[str, ColumnBatch] = {}
+    intensities = msgs.column("intensities").astype(np.float32, copy=False)
+    if intensities.shape[1] == ranges.shape[1] and ranges.shape[1] > 0:
+        kept = np.split(intensities[keep], ends)
+        colormap = colormap_option(ctx)
+        components["colors"] = [colormap_colors(scan, colormap) for scan in kept]
+        extra["intensity"] = kept
+    path = ctx.entity_path
+    rows = [ColumnRows(path, "Points3D", times, components, extra=extra)]
+    frame = msgs.frame()
+    if frame:
+        rows.append(ColumnRows(path, "CoordinateFrame", times, {"frame": Cycled([[frame]], count)}))
+    return rows
+
+
 # ---- plots ---------------------------------------------------------------------------------------------
 
 
@@ -314,11 +351,11 @@ def imu_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     path = ctx.entity_path
     rows = [
         ColumnRows(path, "Scalars", times, {"scalars": values}, extra={"orientation": orientation}),
-        ColumnRows(path, "SeriesLines", {}, {"names": [list(IMU_SERIES_NAMES)] * count}, static=True),
+        ColumnRows(path, "SeriesLines", {}, {"names": Cycled([list(IMU_SERIES_NAMES)], count)}, static=True),
     ]
     frame = msgs.frame()
     if frame:
-        rows.append(ColumnRows(path, "CoordinateFrame", times, {"frame": [[frame]] * count}))
+        rows.append(ColumnRows(path, "CoordinateFrame", times, {"frame": Cycled([[frame]], count)}))
     return rows
 
 
@@ -354,8 +391,9 @@ def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Colum
             continue
         path = sub_path(ctx.entity_path, kind)
         rows.append(ColumnRows(path, "Scalars", times, {"scalars": values}))
-        rows.append(ColumnRows(path, "SeriesLines", times, {"names": [names] * count}))
-    rows.append(ColumnRows(ctx.entity_path, "CoordinateFrame", times, {"frame": [[msgs.frame()]] * count}))
+        rows.append(ColumnRows(path, "SeriesLines", times, {"names": Cycled([names], count)}))
+    frame = Cycled([[msgs.frame()]], count)
+    rows.append(ColumnRows(ctx.entity_path, "CoordinateFrame", times, {"frame": frame}))
     return rows
 
 

@@ -15,7 +15,7 @@ from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import sub_path
 from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
 from rerun_bridge.errors import ConversionError
-from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Row
+from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, stamp_to_ns
 
 
@@ -80,7 +80,7 @@ def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
     components: dict[str, ColumnBatch] = {
         "translation": translation.reshape(count * edges, 1, 3),
         "quaternion": quaternion.reshape(count * edges, 1, 4),
-        "parent_frame": parents * count,
-        "child_frame": children * count,
+        "parent_frame": Cycled(parents, count * edges),
+        "child_frame": Cycled(children, count * edges),
     }
     return [ColumnRows(ctx.entity_path, "Transform3D", times, components)]

@@ -60,9 +60,25 @@ class Row:
         return max(lengths, default=0)
 
 
+@dataclass(frozen=True, slots=True)
+class Cycled:
+    """A column whose row ``i`` holds ``batches[i % len(batches)]``: the same names or frame in every
+    row (one batch), or the frames of each transform of a TF message, message after message."""
+
+    batches: Sequence[Batch]
+    rows: int
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, index: int) -> Batch:
+        return self.batches[index % len(self.batches)]
+
+
 #: A component of many rows at once: an array whose first axis counts rows and second the instances of
-#: each row (``(rows, 6)`` scalars, ``(rows, 1, 3)`` translations), or one batch per row (strings).
-ColumnBatch: TypeAlias = "npt.NDArray[Any] | Sequence[Batch]"
+#: each row (``(rows, 6)`` scalars, ``(rows, 1, 3)`` translations), one batch per row, or batches that
+#: repeat (:class:`Cycled`).
+ColumnBatch: TypeAlias = "npt.NDArray[Any] | Sequence[Batch] | Cycled"
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from rerun_bridge.model.rows import Batch, ColumnRows, Row
+from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.model.timeline import TimelineKind, kind_of
 from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column, uniform_list_column
 
@@ -179,16 +179,25 @@ class RowBatcher:
             arrays = [_time_array_of(name, columns.times[name][start:end]) for name in timeline_names]
             for dynamic, batches in ((False, columns.components), (True, columns.extra)):
                 for name, column in batches.items():
-                    part = column[start:end]
-                    sample = part[0]
-                    spec = self._spec(columns.archetype, name, sample, dynamic)
-                    if isinstance(part, np.ndarray):
-                        arrays.append(uniform_list_column(columns.archetype, name, part, spec, dynamic))
-                    else:
-                        arrays.append(list_column(columns.archetype, name, part, spec, dynamic))
+                    arrays.append(self._column_part(columns.archetype, name, column, start, end, dynamic))
             batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema(key, arrays))
             self.emit(columns.entity_path, columns.static, batch)
             self._count_sent(columns.entity_path, end - start)
+
+    def _column_part(
+        self, archetype: str, name: str, column: ColumnBatch, start: int, end: int, dynamic: bool
+    ) -> pa.Array:
+        """Rows ``start:end`` of one column of :meth:`write_columns` as a list column."""
+        if isinstance(column, Cycled):
+            spec = self._spec(archetype, name, column.batches[0], dynamic)
+            cycle = list_column(archetype, name, column.batches, spec, dynamic)
+            positions = np.arange(start, end, dtype=np.int64) % len(column.batches)
+            return cycle.take(pa.array(positions))
+        part = column[start:end]
+        spec = self._spec(archetype, name, part[0], dynamic)
+        if isinstance(part, np.ndarray):
+            return uniform_list_column(archetype, name, part, spec, dynamic)
+        return list_column(archetype, name, part, spec, dynamic)
 
     def _send(self, key: _GroupKey, group: _Group) -> None:
         """One record batch in Rerun's chunk layout (no per-element work)."""
