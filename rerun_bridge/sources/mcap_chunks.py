@@ -69,6 +69,7 @@ class _ChunkSource:
         self._stream = stream
         self._mapped: mmap.mmap | None = None
         try:
+            # Shared and read-only: pages are the page cache's own, no copy, nothing private.
             self._mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
         except (OSError, ValueError, io.UnsupportedOperation):  # a pipe, an empty file, an in-memory stream
             return
@@ -80,6 +81,17 @@ class _ChunkSource:
             self._stream.seek(offset)
             return self._stream.read(length)
         return memoryview(self._mapped)[offset : offset + length]
+
+    def release(self, offset: int, length: int) -> None:
+        """Drop a chunk's pages from this process once its messages are done with. They stay in the
+        page cache; a view still pointing there (an uncompressed chunk's message waiting in a batch)
+        faults them back in unchanged, since the mapping is a shared, read-only one of the file."""
+        if self._mapped is None:
+            return
+        start = offset - offset % mmap.PAGESIZE
+        end = min(offset + length, len(self._mapped))
+        if end > start:
+            self._mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 def _read_chunk(
@@ -163,19 +175,19 @@ def iter_chunked_messages(
     decompress = _ChunkDecompressor()  # used by the one pool thread only
     source = _ChunkSource(stream)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcap-read") as pool:
-        pending: deque[Future[bytes | memoryview]] = deque()
+        pending: deque[tuple[Any, Future[bytes | memoryview]]] = deque()
+
+        def submit(chunk: Any) -> Future[bytes | memoryview]:
+            return pool.submit(_read_chunk, source, chunk.chunk_start_offset, chunk.chunk_length, decompress)
+
         upcoming = iter(chunks)
         for chunk in itertools.islice(upcoming, READ_AHEAD_CHUNKS):
-            pending.append(
-                pool.submit(_read_chunk, source, chunk.chunk_start_offset, chunk.chunk_length, decompress)
-            )
+            pending.append((chunk, submit(chunk)))
         while pending:
-            records = pending.popleft().result()
+            chunk, future = pending.popleft()
+            records = future.result()
             following = next(upcoming, None)
             if following is not None:
-                pending.append(
-                    pool.submit(
-                        _read_chunk, source, following.chunk_start_offset, following.chunk_length, decompress
-                    )
-                )
+                pending.append((following, submit(following)))
             yield from _messages_of_chunk(records, channels, start_ns, end_ns)
+            source.release(chunk.chunk_start_offset, chunk.chunk_length)
