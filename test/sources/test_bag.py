@@ -201,3 +201,19 @@ def test_not_a_bag_names_the_file(tmp_path: Path) -> None:
         list(bag.messages())
     with pytest.raises(BagError, match="no such file"):
         open_bag(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("compression", ["none", "zstd"])
+def test_messages_kept_past_their_chunk_read_back_unchanged(tmp_path: Path, compression: str) -> None:
+    """The chunk reader maps the file and drops each chunk's pages once its messages are handed out;
+    messages still held afterwards (views into an uncompressed chunk) must read the same bytes."""
+    path = tmp_path / f"{compression}.mcap"
+    payloads = [bytes([index % 251]) * (100 + index * 37 % 5000) for index in range(400)]
+    with McapSink(path, compression=compression, chunk_size=16 << 10) as sink:
+        channel = sink.add_topic("/blob", "std_msgs/msg/String", MessageDefinition("ros2msg", "string data"))
+        for index, payload in enumerate(payloads):
+            sink.write(channel, 1000 + index, 1000 + index, payload)
+    with open_bag(path) as bag:
+        held = [message.data for message in bag.messages()]
+        assert not bag.problems
+    assert [bytes(data) for data in held] == payloads
