@@ -24,6 +24,9 @@ from rerun_bridge.sources.decoding import Decoder, DecoderChoice, TypeResolver
 from rerun_bridge.sources.records import MessageDefinition, RawMessage, TopicInfo
 
 Progress = Callable[[int, int], None]
+#: Bytes handed to Rerun's file writer before the conversion waits for it to catch up: bounds memory
+#: when the disk is slower than the conversion, at the cost of a short pause every so often.
+RRD_BACKLOG_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +137,12 @@ def _convert(
         rrd = None
         if rrd_path is not None:
             rrd = stack.enter_context(
-                RrdSink(rrd_path, application_id=application_id, default_blueprint=blueprint)
+                RrdSink(
+                    rrd_path,
+                    application_id=application_id,
+                    default_blueprint=blueprint,
+                    backlog_bytes=RRD_BACKLOG_BYTES,
+                )
             )
             sinks.append(rrd)
         mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None

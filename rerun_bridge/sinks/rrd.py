@@ -29,8 +29,14 @@ class RrdSink:
         batch_rows: int = 512,
         batch_bytes: int = 512 << 10,
         default_blueprint: Any = None,
+        backlog_bytes: int | None = None,
     ) -> None:
+        """``backlog_bytes``: once that many bytes have gone to Rerun's file writer since it last caught
+        up, wait for it (None: never wait). Without a bound, a writer slower than the conversion (a busy
+        disk) holds everything not yet written in memory."""
         self.path = Path(path)
+        self.backlog_bytes = backlog_bytes
+        self._sent_at_last_wait = 0
         self._batcher = RowBatcher(self._emit, batch_rows, batch_bytes)
         self._closed = False
         #: Bytes of Arrow data handed to Rerun's writer so far (what its file writer may still owe the disk).
@@ -52,6 +58,9 @@ class RrdSink:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path, index=None)
         else:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path)
+        if self.backlog_bytes is not None and self.sent_bytes - self._sent_at_last_wait >= self.backlog_bytes:
+            self._sent_at_last_wait = self.sent_bytes
+            self._rec.flush(timeout_sec=1e38)
 
     def write_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         """A record batch already in Rerun's layout (from the network stream)."""
