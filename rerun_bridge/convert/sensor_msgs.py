@@ -242,6 +242,23 @@ def convert_point_cloud2(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
+def scan_hits(
+    ranges: npt.NDArray[np.float32],
+    angles: npt.NDArray[np.float64],
+    range_min: np.float32 | npt.NDArray[np.float32],
+    range_max: np.float32 | npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]:
+    """The beams that hit (finite, within [range_min, range_max]) and their (hits, 3) points at z = 0,
+    for one scan or, broadcast, for a batch of scans one per row (points then scan after scan)."""
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(ranges) & (ranges >= range_min) & (ranges <= range_max)
+    hits = ranges[keep].astype(np.float64)
+    positions = np.zeros((hits.shape[0], 3), dtype=np.float32)
+    positions[:, 0] = hits * np.cos(angles[keep])
+    positions[:, 1] = hits * np.sin(angles[keep])
+    return keep, positions
+
+
 @converter("sensor_msgs/msg/LaserScan", "Points3D", "CoordinateFrame")
 def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Points3D`` in the scan frame: beam i at angle ``angle_min + i * angle_increment``, z = 0.
@@ -253,13 +270,7 @@ def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
     ranges = np.asarray(msg.ranges, dtype=np.float32)
     beams = np.arange(ranges.shape[0], dtype=np.float64)
     angles = float32_field(msg.angle_min) + beams * float32_field(msg.angle_increment)
-    range_min, range_max = float32_field(msg.range_min), float32_field(msg.range_max)
-    with np.errstate(invalid="ignore"):
-        keep = np.isfinite(ranges) & (ranges >= range_min) & (ranges <= range_max)
-    hits = ranges[keep].astype(np.float64)
-    positions = np.zeros((hits.shape[0], 3), dtype=np.float32)
-    positions[:, 0] = hits * np.cos(angles[keep])
-    positions[:, 1] = hits * np.sin(angles[keep])
+    keep, positions = scan_hits(ranges, angles, np.float32(msg.range_min), np.float32(msg.range_max))
     components: dict[str, Batch] = {"positions": positions}
     extra: dict[str, Batch] = {}
     intensities = np.asarray(msg.intensities, dtype=np.float32)
@@ -285,12 +296,7 @@ def laser_scan_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
     )
     range_min = msgs.column("range_min").astype(np.float32)[:, None]
     range_max = msgs.column("range_max").astype(np.float32)[:, None]
-    with np.errstate(invalid="ignore"):
-        keep = np.isfinite(ranges) & (ranges >= range_min) & (ranges <= range_max)
-    hits = ranges[keep].astype(np.float64)
-    positions = np.zeros((hits.shape[0], 3), dtype=np.float32)
-    positions[:, 0] = hits * np.cos(angles[keep])
-    positions[:, 1] = hits * np.sin(angles[keep])
+    keep, positions = scan_hits(ranges, angles, range_min, range_max)
     ends = np.cumsum(np.count_nonzero(keep, axis=1))[:-1]
     components: dict[str, ColumnBatch] = {"positions": np.split(positions, ends)}
     extra: dict[str, ColumnBatch] = {}
