@@ -23,8 +23,11 @@ from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sources.cdr_layout import MessageLayout, describe, split_by_layout
 from rerun_bridge.sources.decoding import Decoder
 
-#: Messages gathered per topic before a batch is converted (about one chunk of the batcher's rows).
-BATCH_MESSAGES: Final = 512
+#: Messages gathered per topic before a batch is converted: a few thousand rows, about one of Rerun's
+#: chunks (it keeps sorted chunks up to 4096 rows); fewer, bigger chunks cost less to write.
+BATCH_MESSAGES: Final = 2048
+#: ... or before that many bytes, whichever comes first (scans of thousands of beams).
+BATCH_BYTES: Final = 4 << 20
 #: Bigger messages go one by one: their own conversion dwarfs the per-message overhead.
 MAX_MESSAGE_BYTES: Final = 64 << 10
 
@@ -39,6 +42,7 @@ class _Gathered:
     decoder: Decoder
     payloads: list[bytes] = field(default_factory=list)
     log_times: list[int] = field(default_factory=list)
+    nbytes: int = 0
 
 
 class ColumnReplay:
@@ -67,7 +71,8 @@ class ColumnReplay:
         # A copy: a view would keep the whole decompressed chunk it points into alive.
         gathered.payloads.append(bytes(payload))
         gathered.log_times.append(log_time_ns)
-        if len(gathered.payloads) >= self.batch_messages:
+        gathered.nbytes += len(payload)
+        if len(gathered.payloads) >= self.batch_messages or gathered.nbytes >= BATCH_BYTES:
             self._convert(bag_index, topic, gathered)
         return True
 
@@ -78,7 +83,7 @@ class ColumnReplay:
 
     def _convert(self, bag_index: int, topic: str, gathered: _Gathered) -> None:
         payloads, log_times = gathered.payloads, np.asarray(gathered.log_times, dtype=np.int64)
-        gathered.payloads, gathered.log_times = [], []
+        gathered.payloads, gathered.log_times, gathered.nbytes = [], [], 0
         if not payloads:
             return
 
