@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import mmap
+import operator
 import struct
 from collections import deque
 from collections.abc import Collection, Iterator
@@ -26,6 +27,9 @@ _MESSAGE_HEADER = struct.Struct("<HIQQ")
 _CHUNK_FIXED = struct.Struct("<QQQI")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+#: RawMessage construction without its Python-level ``__new__`` (one per message of the recording).
+_new_raw = tuple.__new__
+_LOG_TIME = operator.attrgetter("log_time_ns")
 #: Chunks decompressed ahead of the one being converted (rosbag2 writes chunks of about 4 MB).
 READ_AHEAD_CHUNKS = 4
 
@@ -125,26 +129,37 @@ def _messages_of_chunk(
     end_ns: int | None,
 ) -> list[RawMessage]:
     view = memoryview(records)
-    out: list[tuple[int, int, RawMessage]] = []
+    out: list[RawMessage] = []
     pos = 0
     end = len(records)
     header_size = _RECORD_HEADER.size
-    while pos + header_size <= end:
-        opcode, length = _RECORD_HEADER.unpack_from(records, pos)
-        body = pos + header_size
-        pos = body + length
+    unpack_record, unpack_message = _RECORD_HEADER.unpack_from, _MESSAGE_HEADER.unpack_from
+    data_offset = header_size + _MESSAGE_HEADER.size
+    windowed = start_ns is not None or end_ns is not None
+    ordered = True
+    last_time = -1
+    while pos + header_size <= end:  # runs once per record of the recording: kept lean
+        opcode, length = unpack_record(records, pos)
+        body = pos
+        pos += header_size + length
         if opcode != OPCODE_MESSAGE:
             continue
-        channel_id, _sequence, log_time, publish_time = _MESSAGE_HEADER.unpack_from(records, body)
+        channel_id, _sequence, log_time, publish_time = unpack_message(records, body + header_size)
         channel = channels.get(channel_id)
         if channel is None:
             continue
-        if (start_ns is not None and log_time < start_ns) or (end_ns is not None and log_time > end_ns):
+        if windowed and (
+            (start_ns is not None and log_time < start_ns) or (end_ns is not None and log_time > end_ns)
+        ):
             continue
-        data = view[body + _MESSAGE_HEADER.size : pos]
-        out.append((log_time, len(out), RawMessage(channel[0], channel[1], log_time, data, publish_time)))
-    out.sort(key=lambda item: (item[0], item[1]))
-    return [message for _t, _i, message in out]
+        if log_time < last_time:
+            ordered = False
+        last_time = log_time
+        message = (channel[0], channel[1], log_time, view[body + data_offset : pos], publish_time)
+        out.append(_new_raw(RawMessage, message))
+    if not ordered:
+        out.sort(key=_LOG_TIME)  # stable: messages of equal time keep their order in the chunk
+    return out
 
 
 def iter_chunked_messages(
