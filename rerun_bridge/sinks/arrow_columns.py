@@ -25,6 +25,8 @@ from rerun_bridge.store.columns import to_instances
 _COLOR_TYPE = "rerun.components.Color"
 #: Widest 2-D array copied column by column (positions, quaternions, colours).
 _COLUMN_COPY_MAX = 8
+#: Fewest rows per array, on average, for joining arrays column by column to pay off.
+_COLUMN_COPY_MIN_ROWS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +85,44 @@ def _numpy_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | N
     inner = first.shape[1:]
     if first.dtype.kind not in "biuf" or any(a.shape[1:] != inner for a in arrays):
         return None
-    data = first if len(arrays) == 1 else np.concatenate(arrays)
+    data = _joined(arrays)
     if spec.metadata.get(b"rerun:component_type") == _COLOR_TYPE.encode():
         if data.ndim != 2 or data.dtype != np.uint8:
             return None
         return pa.array(_packed_colors(data))
-    values = to_instances(_contiguous_rows(data))
+    values = to_instances(data)
     if values.type == spec.item_type:
         return values
     try:
         return values.cast(spec.item_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None  # a layout Rerun converts itself (a 3x3 matrix is stored column-major)
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    """The arrays one after the other in one contiguous array. Big 2-D arrays of a few columns (points
+    of several clouds, strided views into their records) are copied column by column, as in
+    :func:`_contiguous_rows`; many small ones (a row each) in one ``concatenate``."""
+    first = arrays[0]
+    if len(arrays) == 1:
+        return _contiguous_rows(first)
+    rows = sum(a.shape[0] for a in arrays)
+    column_wise = (
+        first.ndim == 2
+        and 0 < first.shape[1] <= _COLUMN_COPY_MAX
+        and rows >= _COLUMN_COPY_MIN_ROWS * len(arrays)
+        and all(a.dtype == first.dtype for a in arrays)
+    )
+    if not column_wise:
+        return np.concatenate(arrays)
+    out = np.empty((rows, first.shape[1]), dtype=first.dtype)
+    start = 0
+    for array in arrays:
+        end = start + array.shape[0]
+        for column in range(first.shape[1]):
+            out[start:end, column] = array[:, column]
+        start = end
+    return out
 
 
 def _contiguous_rows(data: np.ndarray) -> np.ndarray:

@@ -35,6 +35,17 @@ def test_strided_positions_become_the_same_column_as_contiguous_ones() -> None:
     )
 
 
+def test_big_strided_clouds_joined_in_one_chunk_keep_their_points() -> None:
+    """Several clouds in one chunk are joined column by column (each a strided view into its records)."""
+    records = np.arange(3 * 200 * 5, dtype=np.float32).reshape(3, 200, 5)
+    views: list[Batch] = [cloud[:, 0:3] for cloud in records]
+    spec = learn_spec("Points3D", "positions", views[0], dynamic=False)
+    column = list_column("Points3D", "positions", views, spec, dynamic=False)
+    contiguous: list[Batch] = [np.ascontiguousarray(view) for view in views]
+    assert column.equals(rerun_column("Points3D", "positions", contiguous))
+    assert column.value_lengths().to_pylist() == [200, 200, 200]
+
+
 def test_string_columns_match_rerun_conversion() -> None:
     batches: list[Batch] = [["map"], ["odom"], ["ünïcode"], [""]]
     spec = learn_spec("Transform3D", "parent_frame", batches[0], dynamic=False)
