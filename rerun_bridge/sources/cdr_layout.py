@@ -40,8 +40,9 @@ _PRIMITIVES: Final = {
 }
 _ENCAPSULATION_HEADER: Final = 4
 _BYTE_ORDERS: Final = {b"\x00\x01": "<", b"\x00\x00": ">"}
-#: Layouts tried per batch before the rest goes message by message (each costs one walk and one decode).
-MAX_LAYOUTS_PER_BATCH: Final = 4
+#: Layouts tried per batch before the rest goes message by message (each costs one walk and one decode;
+#: a robot's /tf carries one layout per publisher of transforms).
+MAX_LAYOUTS_PER_BATCH: Final = 8
 
 
 class _UnreadableError(Exception):
