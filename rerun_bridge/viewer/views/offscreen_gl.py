@@ -2,9 +2,11 @@
 
 Why: as soon as a ``QOpenGLWidget`` is part of a window, Qt composes that whole window through OpenGL on
 every flush. With software GL (Mesa llvmpipe: CI, remote desktops) that costs more than all the views'
-own painting together. Here the :class:`SceneRenderer` (a ``GLViewWidget``) never joins the window: it
-renders into its own framebuffer object when the :class:`SceneCanvas` paints, only when the scene or the
-size changed since the last picture, and the canvas paints that picture like any other widget. Mouse and
+own painting together. Here the :class:`SceneRenderer` (a ``GLViewWidget``, for its items and camera)
+never joins the window and is never initialized by Qt: it draws with a GL context, an offscreen surface
+and a framebuffer object of its own when the :class:`SceneCanvas` paints, only when the scene or the size
+changed since the last picture, and the canvas paints that picture like any other widget. (Letting Qt
+render the hidden widget, ``grabFramebuffer`` after a resize, crashed Mesa now and then.) Mouse and
 wheel events on the canvas drive the renderer's orbit / pan / zoom camera.
 
 Text labels (TF frame names) are painted by the canvas over the picture, at their projection through the
@@ -14,13 +16,15 @@ crashes (SIGSEGV in ``QPainter``) when that widget is not on screen.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph.opengl as gl
-from PyQt6 import QtCore, QtGui, QtWidgets
+from OpenGL import GL
+from PyQt6 import QtCore, QtGui, QtOpenGL, QtWidgets
 
 
 @dataclass(slots=True)
@@ -39,11 +43,93 @@ class SceneRenderer(gl.GLViewWidget):  # type: ignore[misc]  # pyqtgraph is unty
         self._changed: Callable[[], None] | None = None  # the base constructor already calls update()
         super().__init__()
         self._changed = changed
+        self._gl: _OffscreenGL | None = None
 
     def update(self, *args: object) -> None:
         # Items and the camera call update() after every change: the canvas shows the next picture.
         if self._changed is not None:
             self._changed()
+
+    def render_image(self, width: int, height: int) -> QtGui.QImage:
+        """The scene drawn at ``width`` x ``height`` pixels."""
+        if self._gl is None:
+            self._gl = _OffscreenGL()
+        with self._gl.drawing(max(width, 1), max(height, 1)) as framebuffer:
+            for item in self.items:  # what initializeGL does for a widget Qt shows
+                if not item.isInitialized():
+                    item.initialize()
+            region = (0, 0, framebuffer.width(), framebuffer.height())
+            GL.glViewport(*region)
+            self.paint(region=region, viewport=region)
+            return framebuffer.toImage()
+
+    def release_gl(self) -> None:
+        """Free the GL context and framebuffer (with the canvas: a context each piles up otherwise)."""
+        if self._gl is not None:
+            self._gl.release()
+            self._gl = None
+
+
+class _OffscreenGL:
+    """A GL context current on an offscreen surface, drawing into a framebuffer object kept at the size
+    last asked for. Contexts share with Qt's global share context (pyqtgraph keeps compiled shaders per
+    item class, which must be valid in every renderer's context)."""
+
+    def __init__(self) -> None:
+        self.context = QtGui.QOpenGLContext()
+        self.context.setFormat(QtGui.QSurfaceFormat.defaultFormat())
+        share = _share_context()
+        if share is not None:
+            self.context.setShareContext(share)
+        if not self.context.create():
+            raise RuntimeError("cannot create an OpenGL context for the 3D view")
+        self.surface = QtGui.QOffscreenSurface()
+        self.surface.setFormat(self.context.format())
+        self.surface.create()
+        self.framebuffer: QtOpenGL.QOpenGLFramebufferObject | None = None
+
+    @contextlib.contextmanager
+    def drawing(self, width: int, height: int) -> Iterator[QtOpenGL.QOpenGLFramebufferObject]:
+        if not self.context.makeCurrent(self.surface):
+            raise RuntimeError("cannot make the 3D view's OpenGL context current")
+        try:
+            if self.framebuffer is None or self.framebuffer.size() != QtCore.QSize(width, height):
+                self.framebuffer = None  # the old one goes while its context is current
+                self.framebuffer = QtOpenGL.QOpenGLFramebufferObject(
+                    width, height, QtOpenGL.QOpenGLFramebufferObject.Attachment.CombinedDepthStencil
+                )
+            self.framebuffer.bind()
+            try:
+                yield self.framebuffer
+            finally:
+                self.framebuffer.release()
+        finally:
+            self.context.doneCurrent()
+
+    def release(self) -> None:
+        if self.framebuffer is not None and self.context.makeCurrent(self.surface):
+            self.framebuffer = None
+            self.context.doneCurrent()
+        self.framebuffer = None
+        self.surface.destroy()
+
+
+_SHARE: list[QtGui.QOpenGLContext] = []
+
+
+def _share_context() -> QtGui.QOpenGLContext | None:
+    """Qt's global share context when the application has one (AA_ShareOpenGLContexts), else one of
+    ours, made once, that every renderer shares with."""
+    share = QtGui.QOpenGLContext.globalShareContext()
+    if share is not None:
+        return share
+    if not _SHARE:
+        root = QtGui.QOpenGLContext()
+        root.setFormat(QtGui.QSurfaceFormat.defaultFormat())
+        if not root.create():
+            return None
+        _SHARE.append(root)
+    return _SHARE[0]
 
 
 class SceneCanvas(QtWidgets.QWidget):
@@ -55,6 +141,7 @@ class SceneCanvas(QtWidgets.QWidget):
         # The renderer has no parent (a parent would put it in the window): it goes with the canvas, and
         # its GL context with it. Left to Python's collector, contexts piled up until Mesa could not make
         # a new one, and grabbing a picture crashed on the missing context.
+        self.destroyed.connect(self.renderer.release_gl)
         self.destroyed.connect(self.renderer.deleteLater)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
@@ -75,7 +162,10 @@ class SceneCanvas(QtWidgets.QWidget):
             self.renderer.resize(self.size())
             self._picture = None
         if self._picture is None:
-            self._picture = self.renderer.grabFramebuffer()
+            ratio = self.devicePixelRatioF()
+            picture = self.renderer.render_image(round(self.width() * ratio), round(self.height() * ratio))
+            picture.setDevicePixelRatio(ratio)
+            self._picture = picture
             self.renders += 1
         return self._picture
 
