@@ -68,6 +68,19 @@ def _item_nbytes(item: Any) -> int:
     return 16
 
 
+def _column_rows_nbytes(columns: ColumnRows) -> int:
+    """About how many bytes the rows hold (numbers exactly, names and frames roughly)."""
+    total = 0
+    for column in (*columns.components.values(), *columns.extra.values()):
+        if isinstance(column, np.ndarray):
+            total += int(column.nbytes)
+        elif isinstance(column, Cycled):
+            total += 16 * len(column)
+        else:
+            total += sum(_nbytes(batch) for batch in column)
+    return total
+
+
 _TIME_TYPES = {TimelineKind.TIMESTAMP: pa.timestamp("ns"), TimelineKind.DURATION: pa.duration("ns")}
 
 
@@ -175,8 +188,11 @@ class RowBatcher:
         if pending is not None:  # rows of the same group given one by one go out first, in order
             self._send(key, pending)
         total = len(columns)
-        for start in range(0, total, self.batch_rows):
-            end = min(start + self.batch_rows, total)
+        row_bytes = _column_rows_nbytes(columns) / max(total, 1)
+        # As many rows per chunk as write() would put together: batch_rows, or fewer big ones (scans).
+        per_chunk = max(1, min(self.batch_rows, int(self.batch_bytes // max(row_bytes, 1.0))))
+        for start in range(0, total, per_chunk):
+            end = min(start + per_chunk, total)
             arrays = [_time_array_of(name, columns.times[name][start:end]) for name in timeline_names]
             for dynamic, batches in ((False, columns.components), (True, columns.extra)):
                 for name, column in batches.items():

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import rerun as rr
 
-from rerun_bridge.model.rows import Batch, Row
+from rerun_bridge.model.rows import Batch, ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
 from rerun_bridge.sinks.arrow_columns import _rerun_values, learn_spec, list_column
 from rerun_bridge.sinks.batcher import RowBatcher
@@ -89,3 +89,22 @@ def test_rows_with_their_own_time_share_a_chunk_and_keep_their_times() -> None:
     # Sent through rerun-sdk, the batch is a valid chunk.
     chunks = rr.chunk.Chunk.from_record_batch(batch, entity_path="/tf")
     assert chunks is not None
+
+
+def test_rows_given_column_wise_keep_to_the_byte_budget_per_chunk() -> None:
+    """Big rows (scans) go out a few per chunk, as they would row by row; small ones up to batch_rows."""
+    chunks: list[pa.RecordBatch] = []
+    batcher = RowBatcher(
+        lambda _entity, _static, batch: chunks.append(batch), batch_rows=8, batch_bytes=30_000
+    )
+    scans: list[Batch] = [np.full((1000, 3), index, dtype=np.float32) for index in range(10)]  # 12 kB each
+    times = {LOG_TIME: np.arange(10, dtype=np.int64)}
+    batcher.write_columns(ColumnRows("/scan", "Points3D", times, {"positions": scans}))
+    assert [chunk.num_rows for chunk in chunks] == [2, 2, 2, 2, 2]
+    scalars = np.arange(20, dtype=np.float64).reshape(20, 1)
+    batcher.write_columns(
+        ColumnRows("/imu", "Scalars", {LOG_TIME: np.arange(20, dtype=np.int64)}, {"scalars": scalars})
+    )
+    assert [chunk.num_rows for chunk in chunks[5:]] == [8, 8, 4]
+    positions = pa.concat_arrays([chunk.column("Points3D:positions") for chunk in chunks[:5]])
+    assert positions.to_pylist()[9][0] == [9.0, 9.0, 9.0]
