@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+import numpy as np
+
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.raw import convert_raw
 from rerun_bridge.convert.registry import (
@@ -60,6 +62,8 @@ class TopicStats:
     reason: str = ""
     #: The archetypes its rows actually had (a converter may produce several kinds, e.g. Image or DepthImage).
     produced: set[str] = field(default_factory=set)
+    #: Messages whose header stamp is zero (never set by the publisher): at 1970 on ``ros_time``.
+    zero_stamps: int = 0
 
 
 @dataclass(slots=True)
@@ -137,6 +141,14 @@ class Pipeline:
                 f"topic {topic} ({stats.type_name}): {error} (further errors on this topic are counted)"
             )
 
+    def _count_zero_stamps(self, stats: TopicStats, count: int) -> None:
+        if count and not stats.zero_stamps:
+            self.warn(
+                f"topic {stats.topic}: header stamps of zero (never set by the publisher); on ros_time "
+                "these messages sit at 1970, so scrub this topic on log_time"
+            )
+        stats.zero_stamps += count
+
     def accepts_columns(self, topic: str) -> bool:
         """Whether :meth:`process_columns` may be offered this topic's messages."""
         entry = self._topics.get(topic)
@@ -157,6 +169,9 @@ class Pipeline:
             return False
         stats = entry.stats
         stats.messages += len(msgs)
+        stamps = msgs.default_times().get(ROS_TIME)
+        if stamps is not None:
+            self._count_zero_stamps(stats, int(np.count_nonzero(stamps == 0)))
         for batch in batches:
             stats.rows += len(batch)
             stats.produced.add(batch.archetype)
@@ -187,6 +202,8 @@ class Pipeline:
         stamp = header_stamp_ns(msg)
         if stamp is not None:
             times[ROS_TIME] = stamp
+            if stamp == 0:
+                self._count_zero_stamps(entry.stats, 1)
         for sink in self.sinks:
             sink.write(rows, times)
         stats = entry.stats

@@ -161,3 +161,14 @@ def test_a_malformed_message_is_counted_and_the_rest_flows(tmp_path: Path) -> No
     assert (stats.messages, stats.errors, stats.rows) == (10, 1, 9)
     assert sum("/topic" in w and "cannot decode" in w for w in warnings) == 1
     verify_rrd(tmp_path / "d.rrd")
+
+
+def test_zero_header_stamps_are_warned_about_once_per_topic(tmp_path: Path) -> None:
+    """The GPS bag's /vehicle_pose never sets its header stamps: on ros_time it would sit at 1970."""
+    summary = convert_bags([GPS_BAG], tmp_path / "gps.rrd")
+    stats = {topic.topic: topic for topic in summary.topics}
+    assert stats["/vehicle_pose"].zero_stamps == stats["/vehicle_pose"].messages > 0
+    assert stats["/odometry"].zero_stamps == 0
+    zero_warnings = [text for text in summary.warnings if "header stamps of zero" in text]
+    assert len(zero_warnings) == 1
+    assert "/vehicle_pose" in zero_warnings[0]
