@@ -27,6 +27,8 @@ Progress = Callable[[int, int], None]
 #: Bytes handed to Rerun's file writer before the conversion waits for it to catch up: bounds memory
 #: when the disk is slower than the conversion, at the cost of a short pause every so often.
 RRD_BACKLOG_BYTES = 256 << 20
+#: Rows per .rrd chunk: the most Rerun keeps in one sorted chunk (each chunk has a fixed cost to write).
+CONVERT_BATCH_ROWS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,7 @@ def _convert(
                     rrd_path,
                     application_id=application_id,
                     default_blueprint=blueprint,
+                    batch_rows=CONVERT_BATCH_ROWS,
                     backlog_bytes=RRD_BACKLOG_BYTES,
                 )
             )

@@ -1,8 +1,9 @@
 """Rows -> Arrow record batches in Rerun's chunk layout, one entity and component set per batch.
 
 Shared by every sink that speaks Rerun's layout (the .rrd file, the network stream). Small rows are batched,
-up to ``batch_rows`` rows of one entity per chunk (4096 by default, the most Rerun keeps in one sorted chunk;
-per-row logging is about two hundred times slower, and each chunk has a fixed cost to send and write); a
+up to ``batch_rows`` rows of one entity per chunk (per-row logging is about two hundred times slower, and
+each chunk has a fixed cost to send and write: a bag conversion uses 4096, the most Rerun keeps in one
+sorted chunk; the live node 512, so no flush builds one big chunk while messages wait); a
 row of ``batch_bytes`` or more (a point cloud, an image) goes out on its own, which needs no copy at all.
 """
 
@@ -105,7 +106,7 @@ def _time_field(name: str, data_type: pa.DataType) -> pa.Field:
 class RowBatcher:
     """Groups rows and hands finished record batches to ``emit``; :meth:`flush` sends what is pending."""
 
-    def __init__(self, emit: Emit, batch_rows: int = 4096, batch_bytes: int = 512 << 10) -> None:
+    def __init__(self, emit: Emit, batch_rows: int = 512, batch_bytes: int = 512 << 10) -> None:
         self.emit = emit
         self.batch_rows = batch_rows
         self.batch_bytes = batch_bytes

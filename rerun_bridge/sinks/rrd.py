@@ -26,7 +26,7 @@ class RrdSink:
         path: str | Path,
         application_id: str = "rerun_bridge",
         recording_id: str | None = None,
-        batch_rows: int = 4096,
+        batch_rows: int = 512,
         batch_bytes: int = 512 << 10,
         default_blueprint: Any = None,
         backlog_bytes: int | None = None,
