@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rosbags.typesys.store import Typestore
-
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.registry import lookup, normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
@@ -57,12 +55,6 @@ class ConvertSummary:
     @property
     def converted_anything(self) -> bool:
         return any(t.rows > 0 for t in self.topics)
-
-
-@dataclass(slots=True)
-class _BagTopic:
-    info: TopicInfo
-    choice: DecoderChoice
 
 
 def _definition_for(info: TopicInfo, choice: DecoderChoice) -> MessageDefinition | None:
@@ -152,8 +144,21 @@ def _convert(
         pipeline = Pipeline(sinks, warn=note)
 
         decoders: dict[tuple[int, str], Decoder] = {}
-        typed: dict[tuple[int, str], tuple[str, Typestore | None]] = {}
         channels: dict[str, int] = {}
+
+        def one_by_one(bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> None:
+            decoder = decoders.get((bag_index, topic))
+            if decoder is None:
+                pipeline.count_skipped(topic)
+                return
+            try:
+                decoded = decoder(payload)
+            except Exception as err:  # a malformed message: count it, keep going
+                pipeline.record_error(topic, f"cannot decode message at {log_time_ns}: {err}", message=True)
+                return
+            pipeline.process(topic, decoded, log_time_ns)
+
+        batched = ColumnReplay(pipeline, one_by_one)
         selected: set[str] = set()
         for bag_index, bag in enumerate(bags):
             resolver = TypeResolver(bag.topics(), bag.ros_distro)
@@ -175,7 +180,10 @@ def _convert(
                 selected.add(info.name)
                 if choice.decoder is not None:
                     decoders[(bag_index, info.name)] = choice.decoder
-                    typed[(bag_index, info.name)] = (info.type_name, choice.typestore)
+                    if column_path:
+                        batched.add_topic(
+                            bag_index, info.name, info.type_name, choice.decoder, choice.typestore
+                        )
                 definition = _definition_for(info, choice)
                 if mcap is not None and definition is not None and info.name not in channels:
                     channels[info.name] = mcap.add_topic(
@@ -183,23 +191,6 @@ def _convert(
                     )
             for problem in bag.problems:
                 note(problem)
-
-        def one_by_one(bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> None:
-            decoder = decoders.get((bag_index, topic))
-            if decoder is None:
-                pipeline.count_skipped(topic)
-                return
-            try:
-                decoded = decoder(payload)
-            except Exception as err:  # a malformed message: count it, keep going
-                pipeline.record_error(topic, f"cannot decode message at {log_time_ns}: {err}", message=True)
-                return
-            pipeline.process(topic, decoded, log_time_ns)
-
-        batched = ColumnReplay(pipeline, one_by_one)
-        if column_path:
-            for (bag_index, topic), (type_name, store) in typed.items():
-                batched.add_topic(bag_index, topic, type_name, decoders.get((bag_index, topic)), store)
 
         total = sum(t.message_count for bag in bags for t in bag.topics() if t.name in selected)
         done = 0

@@ -37,6 +37,7 @@ class MessageColumns:
     def __init__(self, fields: FieldColumns, log_times: npt.NDArray[np.int64]) -> None:
         self.fields = fields
         self.log_times = log_times
+        self._default_times: dict[str, npt.NDArray[np.int64]] | None = None
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -65,8 +66,10 @@ class MessageColumns:
 
     def default_times(self) -> dict[str, npt.NDArray[np.int64]]:
         """``log_time``, and ``ros_time`` from the header stamp when the type has a header: the times the
-        pipeline gives each message's rows."""
-        times = {LOG_TIME: self.log_times}
-        if self.fields.has(f"{_STAMP}.sec") and self.fields.has(f"{_STAMP}.nanosec"):
-            times[ROS_TIME] = self.stamps(_STAMP)
-        return times
+        pipeline gives each message's rows. Read once: the converter and the pipeline both ask."""
+        if self._default_times is None:
+            times = {LOG_TIME: self.log_times}
+            if self.fields.has(f"{_STAMP}.sec") and self.fields.has(f"{_STAMP}.nanosec"):
+                times[ROS_TIME] = self.stamps(_STAMP)
+            self._default_times = times
+        return self._default_times
