@@ -99,3 +99,22 @@ def test_blueprint_from_rviz(tmp_path: Path) -> None:
     assert "Unsupported" in result.stdout
     assert run_cli("blueprint", "export", out, "-o", tmp_path / "nav2.rbl").returncode == 0
     assert "/scan" in topics.read_text()
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    """`rerun-bridge info BAG | head`: the pipe closes before the table is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: every write fails with a broken pipe
+    try:
+        result = subprocess.run(
+            [str(CLI), "info", str(NEATO_BAG)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
