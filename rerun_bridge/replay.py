@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import heapq
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.registry import lookup, normalize_type_name
+from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
 from rerun_bridge.replay_columns import ColumnReplay
 from rerun_bridge.sinks.mcap import McapSink
@@ -144,63 +145,79 @@ def _convert(
         pipeline = Pipeline(sinks, warn=note)
 
         decoders: dict[tuple[int, str], Decoder] = {}
-        channels: dict[str, int] = {}
+        # (bag index, topic) -> the pipeline's name for it: the topic itself, or, where an earlier bag
+        # recorded the same topic with another type, a name of its own (its rows kept apart, not mixed).
+        routes: dict[tuple[int, str], str] = {}
+        channels: dict[tuple[int, str], int] = {}
 
         def one_by_one(bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> None:
+            name = routes[(bag_index, topic)]
             decoder = decoders.get((bag_index, topic))
             if decoder is None:
-                pipeline.count_skipped(topic)
+                pipeline.count_skipped(name)
                 return
             try:
                 decoded = decoder(payload)
             except Exception as err:  # a malformed message: count it, keep going
-                pipeline.record_error(topic, f"cannot decode message at {log_time_ns}: {err}", message=True)
+                pipeline.record_error(name, f"cannot decode message at {log_time_ns}: {err}", message=True)
                 return
-            pipeline.process(topic, decoded, log_time_ns)
+            pipeline.process(name, decoded, log_time_ns)
 
         batched = ColumnReplay(pipeline, one_by_one)
-        selected: set[str] = set()
+        types_seen: dict[str, str] = {}  # topic -> the type it was first recorded with
         for bag_index, bag in enumerate(bags):
             resolver = TypeResolver(bag.topics(), bag.ros_distro)
             for info in bag.topics():
                 if not selection.accepts(info.name):
                     continue
                 choice = resolver.choose(info.type_name, info.serialization_format)
-                known = pipeline.stats_of(info.name)
-                if known is not None and known.type_name != normalize_type_name(info.type_name):
-                    note(
-                        f"{bag.path}: topic {info.name} has type {info.type_name} here but {known.type_name} "
-                        "in an earlier recording; skipped in this one"
-                    )
-                    continue
-                if known is None:
+                type_name = normalize_type_name(info.type_name)
+                name = _pipeline_name(info.name, type_name, types_seen.setdefault(info.name, type_name))
+                routes[(bag_index, info.name)] = name
+                if pipeline.stats_of(name) is None:
+                    entity_path = None
+                    if name != info.name:
+                        entity_path = str(EntityPath.from_topic(info.name).join(type_name.rsplit("/", 1)[-1]))
+                        note(
+                            f"{bag.path}: topic {info.name} has type {info.type_name} here but "
+                            f"{types_seen[info.name]} in an earlier recording; its messages are kept apart "
+                            f"at {entity_path}"
+                        )
                     pipeline.add_topic(
-                        info.name, info.type_name, skip_reason=choice.reason, raw_type=_raw_type(info, choice)
+                        name,
+                        info.type_name,
+                        entity_path,
+                        skip_reason=choice.reason,
+                        raw_type=_raw_type(info, choice),
                     )
-                selected.add(info.name)
                 if choice.decoder is not None:
                     decoders[(bag_index, info.name)] = choice.decoder
                     if column_path:
                         batched.add_topic(
-                            bag_index, info.name, info.type_name, choice.decoder, choice.typestore
+                            bag_index, info.name, info.type_name, choice.decoder, choice.typestore, name
                         )
                 definition = _definition_for(info, choice)
-                if mcap is not None and definition is not None and info.name not in channels:
-                    channels[info.name] = mcap.add_topic(
+                if mcap is not None and definition is not None:
+                    channels[(bag_index, info.name)] = mcap.add_topic(
                         info.name, info.type_name, definition, info.qos_profiles
                     )
             for problem in bag.problems:
                 note(problem)
 
-        total = sum(t.message_count for bag in bags for t in bag.topics() if t.name in selected)
+        total = sum(
+            t.message_count
+            for index, bag in enumerate(bags)
+            for t in bag.topics()
+            if (index, t.name) in routes
+        )
         done = 0
-        for message in _merged_indexed(bags, selected, selection):
+        for message in _merged_indexed(bags, routes.keys(), selection):
             bag_index, raw = message
             done += 1
             if progress is not None and done % 256 == 0:
                 progress(done, total)
             if mcap is not None:
-                channel = channels.get(raw.topic)
+                channel = channels.get((bag_index, raw.topic))
                 if channel is not None:
                     mcap.write(channel, raw.log_time_ns, raw.publish_time_ns, raw.data)
             if not batched.offer(bag_index, raw.topic, raw.data, raw.log_time_ns):
@@ -231,13 +248,26 @@ def _raw_type(info: TopicInfo, choice: DecoderChoice) -> Any:
         return None
 
 
+def _pipeline_name(topic: str, type_name: str, first_type: str) -> str:
+    """A topic's name in the pipeline: itself, or, for a type other than the one it was first recorded
+    with, the topic with that type (so rows of two message types never share one entity)."""
+    return topic if type_name == first_type else f"{topic} ({type_name})"
+
+
+def _tagged(index: int, messages: Iterator[RawMessage]) -> Iterator[tuple[int, RawMessage]]:
+    # A function, not a generator expression in a loop: that would read the loop's last index lazily.
+    for message in messages:
+        yield index, message
+
+
 def _merged_indexed(
-    bags: Sequence[Bag], topics: set[str], selection: TopicSelection
+    bags: Sequence[Bag], routes: Collection[tuple[int, str]], selection: TopicSelection
 ) -> Iterator[tuple[int, RawMessage]]:
-    streams = [
-        ((index, m) for m in bag.messages(topics, selection.start_ns, selection.end_ns))
-        for index, bag in enumerate(bags)
-    ]
+    """Every selected message of every bag, merged by log time, tagged with its bag's index."""
+    streams = []
+    for index, bag in enumerate(bags):
+        topics = {topic for bag_index, topic in routes if bag_index == index}
+        streams.append(_tagged(index, bag.messages(topics, selection.start_ns, selection.end_ns)))
     if len(streams) == 1:
         return streams[0]
     return heapq.merge(*streams, key=lambda item: item[1].log_time_ns)

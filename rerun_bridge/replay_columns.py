@@ -37,6 +37,8 @@ OneByOne = Callable[[int, str, bytes | memoryview, int], None]
 
 @dataclass(slots=True)
 class _Gathered:
+    #: The topic's name in the pipeline (see :func:`rerun_bridge.replay._pipeline_name`).
+    name: str
     type_name: str
     store: Typestore
     decoder: Decoder
@@ -57,11 +59,19 @@ class ColumnReplay:
         self._topics: dict[tuple[int, str], _Gathered] = {}
 
     def add_topic(
-        self, bag_index: int, topic: str, type_name: str, decoder: Decoder | None, store: Typestore | None
+        self,
+        bag_index: int,
+        topic: str,
+        type_name: str,
+        decoder: Decoder | None,
+        store: Typestore | None,
+        name: str | None = None,
     ) -> None:
-        """Gather this topic of this bag when its type converts column-wise and it decodes at all."""
-        if decoder is not None and store is not None and self.pipeline.accepts_columns(topic):
-            self._topics[(bag_index, topic)] = _Gathered(normalize_type_name(type_name), store, decoder)
+        """Gather this topic of this bag when its type converts column-wise and it decodes at all;
+        ``name`` is the topic's name in the pipeline when it is not the topic itself."""
+        name = name or topic
+        if decoder is not None and store is not None and self.pipeline.accepts_columns(name):
+            self._topics[(bag_index, topic)] = _Gathered(name, normalize_type_name(type_name), store, decoder)
 
     def offer(self, bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> bool:
         """Take the message into its topic's batch; False leaves it to the caller."""
@@ -96,7 +106,7 @@ class ColumnReplay:
 
         groups, leftover = split_by_layout(payloads, layout_of)
         for columns, indices in groups:
-            if not self.pipeline.process_columns(topic, MessageColumns(columns, log_times[indices])):
+            if not self.pipeline.process_columns(gathered.name, MessageColumns(columns, log_times[indices])):
                 leftover.extend(int(index) for index in indices)
         for index in sorted(leftover):
             self.one_by_one(bag_index, topic, payloads[index], int(log_times[index]))

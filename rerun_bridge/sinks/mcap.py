@@ -31,8 +31,9 @@ class McapSink:
         chunk_compression = "" if compression == "none" else compression
         self._writer = LeanMcapWriter(self._file, compression=chunk_compression, chunk_size=chunk_size)
         self._writer.start(profile="ros2", library=f"rerun_bridge {__version__}")
-        self._schemas: dict[str, int] = {}
-        self._channels: dict[tuple[str, str], int] = {}
+        # Keyed by name and text: bags of two ROS distros may define one type differently.
+        self._schemas: dict[tuple[str, str], int] = {}
+        self._channels: dict[tuple[str, int], int] = {}
         self._sequence: dict[int, int] = {}
         self.messages_written = 0
         self._closed = False
@@ -40,16 +41,17 @@ class McapSink:
     def add_topic(
         self, topic: str, type_name: str, definition: MessageDefinition, qos_profiles: str = ""
     ) -> int:
-        """Register a topic (idempotent) and return its channel id."""
-        key = (topic, type_name)
-        if key in self._channels:
-            return self._channels[key]
-        schema_id = self._schemas.get(type_name)
+        """Register a topic (idempotent) and return its channel id: one channel per topic and schema."""
+        schema_key = (type_name, definition.text)
+        schema_id = self._schemas.get(schema_key)
         if schema_id is None:
             schema_id = self._writer.register_schema(
                 name=type_name, encoding=definition.encoding, data=definition.text.encode()
             )
-            self._schemas[type_name] = schema_id
+            self._schemas[schema_key] = schema_id
+        key = (topic, schema_id)
+        if key in self._channels:
+            return self._channels[key]
         channel_id = self._writer.register_channel(
             topic=topic,
             message_encoding="cdr",
