@@ -48,6 +48,8 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
 
 NODE_NAME = "rerun_bridge"
+#: Data handed to Rerun's writer before the .rrd sink waits for it (about 3 s of the reference load).
+RRD_BACKLOG_BYTES = 512 << 20
 TF_TOPICS = frozenset({"/tf", "/tf_static"})
 
 #: Every ROS parameter, declared once with its description; the launch files mirror them as arguments.
@@ -100,6 +102,7 @@ class BridgeNode:
                 RotationPolicy(int(sinks.rrd.rotate_size_mb * 1e6), sinks.rrd.rotate_seconds),
                 application_id=NODE_NAME,
                 recording_id=recording_id,
+                backlog_bytes=RRD_BACKLOG_BYTES,
             )
             if sinks.rrd.path
             else None
@@ -135,12 +138,7 @@ class BridgeNode:
             row_sinks.append(StoreSink(self.viewer_store))
         self.pipeline = Pipeline(row_sinks, warn=self._warn_once, row_filter=self._tf_frames_allowed)
         self.worker = ConversionWorker(
-            self.queues,
-            self.pipeline,
-            self.stats,
-            self.rrd,
-            self.stream,
-            flush_seconds=sinks.rrd.flush_seconds,
+            self.queues, self.pipeline, self.stats, flush_seconds=sinks.rrd.flush_seconds
         )
         self.worker.start()
         self._discover()

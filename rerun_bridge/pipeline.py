@@ -1,15 +1,23 @@
 """The shared pipeline: decoded message -> converter -> rows -> sinks, with per-topic accounting.
 
-Both the bag replay and the live node feed it. A message that fails to convert is counted against its
-topic and warned about once (later failures are only counted); everything else keeps flowing. The bag
-replay also hands it whole batches of small messages (:meth:`Pipeline.process_columns`) for the types
-that have a column converter.
+Both the bag replay and the live node feed it serialized messages (:meth:`Pipeline.process_raw`: decode,
+count a failure, convert, write). A message that fails to decode or convert is counted against its topic
+and warned about once (later failures are only counted); everything else keeps flowing. The bag replay
+also hands it whole batches of small messages (:meth:`Pipeline.process_columns`) for the types that have
+a column converter.
+
+Converters report bad data with :class:`~rerun_bridge.errors.ConversionError`. Any other exception is
+counted the same way in use (a robot's odd message must never stop the bridge), but in ``strict`` mode
+(on in the tests: ``RERUN_BRIDGE_STRICT=1``) it raises, and so does any exception of a column converter
+(which declines a batch by returning None), so a broken converter cannot hide behind the
+one-message-at-a-time fallback.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -26,13 +34,17 @@ from rerun_bridge.convert.registry import (
     lookup_columns,
     normalize_type_name,
 )
+from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.entity_path import EntityPath
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
+from rerun_bridge.sources.decoding import Decoder
 
 log = logging.getLogger(__name__)
 
 STATIC_TOPICS = frozenset({"/tf_static"})
+#: The environment variable that turns strict mode on (the test suite sets it).
+STRICT_ENV = "RERUN_BRIDGE_STRICT"
 
 
 class TopicKind(Enum):
@@ -42,7 +54,29 @@ class TopicKind(Enum):
 
 
 class RowSink(Protocol):
-    def write(self, rows: list[Row], default_times: Mapping[str, int]) -> None: ...
+    """Where converted rows go: the .rrd writer, the network stream, the viewer's store."""
+
+    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
+        """Rows of one message; each gets ``default_times`` overlaid with its own ``times``."""
+
+    def write_columns(self, columns: ColumnRows) -> None:
+        """Many rows of one entity and archetype, column by column (the column path)."""
+
+    def flush(self, wait: bool = True) -> None:
+        """Hand everything queued onward; with ``wait``, return once it is written."""
+
+    def close(self) -> None:
+        """Flush and release; takes no more rows after."""
+
+
+class Outcome(Enum):
+    """What :meth:`Pipeline.process_raw` did with one message."""
+
+    CONVERTED = "converted"
+    #: Its topic cannot be decoded (no definition, unknown type): counted as skipped.
+    SKIPPED = "skipped"
+    #: It failed to decode or to convert: counted as an error.
+    FAILED = "failed"
 
 
 @dataclass(slots=True)
@@ -64,6 +98,8 @@ class TopicStats:
     produced: set[str] = field(default_factory=set)
     #: Messages whose header stamp is zero (never set by the publisher): at 1970 on ``ros_time``.
     zero_stamps: int = 0
+    #: Of ``messages``, those converted a batch at a time by the column path (how, not what: not compared).
+    column_messages: int = field(default=0, compare=False)
 
 
 @dataclass(slots=True)
@@ -80,6 +116,8 @@ class Pipeline:
     warn: Callable[[str], None] = log.warning
     #: Rows it rejects are dropped before the sinks (the live node's TF frame allow / deny lists).
     row_filter: Callable[[Row], bool] | None = None
+    #: Converter exceptions other than ConversionError raise instead of being counted (see module docs).
+    strict: bool = field(default_factory=lambda: os.environ.get(STRICT_ENV) == "1")
     _topics: dict[str, _Topic] = field(default_factory=dict)
 
     def add_topic(
@@ -163,12 +201,15 @@ class Pipeline:
         try:
             batches = entry.column_func(msgs, entry.context)
         except Exception as err:  # one by one, each message then fails or converts on its own
+            if self.strict:
+                raise
             log.debug("topic %s: column conversion failed (%s); converting one by one", topic, err)
             return False
         if batches is None:
             return False
         stats = entry.stats
         stats.messages += len(msgs)
+        stats.column_messages += len(msgs)
         stamps = msgs.default_times().get(ROS_TIME)
         if stamps is not None:
             self._count_zero_stamps(stats, int(np.count_nonzero(stamps == 0)))
@@ -176,26 +217,42 @@ class Pipeline:
             stats.rows += len(batch)
             stats.produced.add(batch.archetype)
         for sink in self.sinks:
-            write_columns = getattr(sink, "write_columns", None)
-            if write_columns is not None:
-                for batch in batches:
-                    write_columns(batch)
-            else:
-                sink.write([row for batch in batches for row in batch.to_rows()], {})
+            for batch in batches:
+                sink.write_columns(batch)
         return True
 
-    def process(self, topic: str, msg: Any, log_time_ns: int) -> list[Row]:
+    def process_raw(
+        self, topic: str, payload: bytes | memoryview, log_time_ns: int, decoder: Decoder | None
+    ) -> Outcome:
+        """Decode one serialized message with ``decoder`` (None: its topic is undecodable), convert it and
+        hand its rows to every sink; a failure is counted against the topic, never raised."""
+        if decoder is None:
+            self.count_skipped(topic)
+            return Outcome.SKIPPED
+        try:
+            decoded = decoder(payload)
+        except Exception as err:  # a malformed message: count it, keep going
+            self.record_error(topic, f"cannot decode message at {log_time_ns}: {err}", message=True)
+            return Outcome.FAILED
+        return self.process(topic, decoded, log_time_ns)
+
+    def process(self, topic: str, msg: Any, log_time_ns: int) -> Outcome:
         """Convert one decoded message and hand its rows to every sink."""
         entry = self._topics[topic]
         entry.stats.messages += 1
         if entry.func is None:
             entry.stats.skipped += 1
-            return []
+            return Outcome.SKIPPED
         try:
             rows = entry.func(msg, entry.context)
-        except Exception as err:  # any converter failure is data's fault, never the bridge's end
+        except ConversionError as err:  # bad data, said so by the converter
             self.record_error(topic, f"{type(err).__name__}: {err}")
-            return []
+            return Outcome.FAILED
+        except Exception as err:  # in use, never the bridge's end; in strict mode, a converter bug
+            if self.strict:
+                raise
+            self.record_error(topic, f"{type(err).__name__}: {err}")
+            return Outcome.FAILED
         if self.row_filter is not None:
             rows = [row for row in rows if self.row_filter(row)]
         times = {LOG_TIME: log_time_ns}
@@ -212,4 +269,4 @@ class Pipeline:
         for row in rows:  # a loop, not a generator: this runs once per message
             if row.archetype not in produced:
                 produced.add(row.archetype)
-        return rows
+        return Outcome.CONVERTED

@@ -151,17 +151,8 @@ def _convert(
         channels: dict[tuple[int, str], int] = {}
 
         def one_by_one(bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> None:
-            name = routes[(bag_index, topic)]
-            decoder = decoders.get((bag_index, topic))
-            if decoder is None:
-                pipeline.count_skipped(name)
-                return
-            try:
-                decoded = decoder(payload)
-            except Exception as err:  # a malformed message: count it, keep going
-                pipeline.record_error(name, f"cannot decode message at {log_time_ns}: {err}", message=True)
-                return
-            pipeline.process(name, decoded, log_time_ns)
+            key = (bag_index, topic)
+            pipeline.process_raw(routes[key], payload, log_time_ns, decoders.get(key))
 
         batched = ColumnReplay(pipeline, one_by_one)
         types_seen: dict[str, str] = {}  # topic -> the type it was first recorded with

@@ -12,6 +12,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from rerun_bridge.pipeline import STRICT_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ROSBAG2_RESOURCES = SHARED_DATA / "synthetic" / "ros2_rosbag2_test_resources"
@@ -22,6 +24,10 @@ NEATO_BAG = SHARED_DATA / "real" / "olin_neato_obstacle_avoider"
 GPS_BAG = SHARED_DATA / "real" / "uf_gps_nav_bag"
 ABITOBOT_BAG = SHARED_DATA / "synthetic" / "abitobot_gazebo_jazzy"
 RERUN_CLI = Path(sys.executable).parent / "rerun"
+
+# Strict mode: a converter bug raises instead of being counted as bad data (rerun_bridge.pipeline), in this
+# process and in every bridge process the tests start.
+os.environ[STRICT_ENV] = "1"
 
 
 def _private_rerun_config(base: Path) -> None:

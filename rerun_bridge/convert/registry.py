@@ -101,6 +101,12 @@ def lookup(type_name: str) -> Converter | None:
     return _REGISTRY.get(normalize_type_name(type_name))
 
 
+def column_converter_types() -> list[str]:
+    """Every type that has a column converter."""
+    _load_builtin_converters()
+    return sorted(_COLUMN_REGISTRY)
+
+
 def all_converters() -> list[Converter]:
     _load_builtin_converters()
     return sorted(_REGISTRY.values(), key=lambda conv: conv.type_name)

@@ -1,12 +1,12 @@
 """The conversion worker: the one thread that decodes, converts and writes live messages to the row sinks.
 
 Only this thread touches the row sinks (.rrd, stream), so they need no locks; DDS callbacks just enqueue.
-The raw MCAP recording has a thread of its own (:mod:`rerun_bridge.live.mcap_recorder`). The .rrd is flushed
-every ``flush_seconds`` so that a hard kill loses at most about that much data; the flush is started, not
-waited for, so conversion does not stall on the disk. Rerun's file writer queues without bound, though: once
-``rrd_backlog_bytes`` more have been handed to it, the worker waits for it at the next flush. With a disk
-slower than the data, the wait makes the bounded topic queues drop their oldest messages (counted), rather
-than memory growing until the robot runs out.
+The raw MCAP recording has a thread of its own (:mod:`rerun_bridge.live.mcap_recorder`). Every sink is
+flushed every ``flush_seconds`` so that a hard kill loses at most about that much data; the flush is started,
+not waited for, so conversion does not stall on the disk. Rerun's file writer queues without bound, though:
+once its backlog bound is handed to it, the .rrd sink waits for it (:class:`~rerun_bridge.sinks.rrd.RrdSink`).
+With a disk slower than the data, the wait makes the bounded topic queues drop their oldest messages
+(counted), rather than memory growing until the robot runs out.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ from rerun_bridge.live.queues import TopicQueues
 from rerun_bridge.live.stats import LiveStats
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import LOG_TIME
-from rerun_bridge.pipeline import Pipeline
-from rerun_bridge.sinks.rotation import RotatingRrdSink
-from rerun_bridge.sinks.stream import StreamSink
+from rerun_bridge.pipeline import Outcome, Pipeline
 from rerun_bridge.sources.decoding import Decoder
 
 log = logging.getLogger(__name__)
@@ -52,18 +50,13 @@ class ConversionWorker:
     queues: TopicQueues[LiveMessage]
     pipeline: Pipeline
     stats: LiveStats
-    rrd: RotatingRrdSink | None = None
-    stream: StreamSink | None = None
     flush_seconds: float = 1.0
-    #: Data handed to Rerun's writer between two flushes that wait for it (about 3 s of the reference load).
-    rrd_backlog_bytes: int = 512 << 20
     clock: Callable[[], int] = time.monotonic_ns
     topics: dict[str, LiveTopic] = field(default_factory=dict)
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _topics_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_flush_ns: int = 0
-    _sent_at_last_wait: int = 0
     _extra_rows: list[tuple[list[Row], int]] = field(default_factory=list)
 
     def add_topic(self, topic: str, live: LiveTopic) -> None:
@@ -98,43 +91,26 @@ class ConversionWorker:
             self.flush_if_due()
 
     def flush_if_due(self) -> None:
-        """Flush when ``flush_seconds`` have passed; wait for the .rrd writer when its backlog is due."""
+        """Flush when ``flush_seconds`` have passed, without waiting for the disk (the .rrd sink itself
+        waits for its writer once its backlog bound is reached)."""
         now = time.monotonic_ns()
         if now - self._last_flush_ns >= self.flush_seconds * 1e9:
             self._last_flush_ns = now
-            self.flush(wait=False)  # hands every batched row to Rerun's writer
-            rrd = self.rrd
-            if rrd is not None and rrd.sent_bytes - self._sent_at_last_wait >= self.rrd_backlog_bytes:
-                self._sent_at_last_wait = rrd.sent_bytes
-                rrd.flush(wait=True)
+            self.flush(wait=False)
 
     def flush(self, wait: bool = True) -> None:
-        if self.rrd is not None:
-            self.rrd.flush(wait=wait)
-        if self.stream is not None:
-            self.stream.flush()
+        for sink in self.pipeline.sinks:
+            sink.flush(wait=wait)
 
     def handle(self, topic: str, message: LiveMessage) -> None:
         with self._topics_lock:
             live = self.topics.get(topic)
         if live is None:
             return
-        if live.decoder is None:
-            self.pipeline.count_skipped(topic)
-            return
-        try:
-            decoded = live.decoder(message.data)
-        except Exception as err:  # a malformed message is counted, never fatal
-            self.pipeline.record_error(topic, f"cannot decode message: {err}", message=True)
+        outcome = self.pipeline.process_raw(topic, message.data, message.log_time_ns, live.decoder)
+        if outcome is Outcome.FAILED:
             self.stats.record_error(topic)
-            return
-        before = self.pipeline.stats_of(topic)
-        errors_before = before.errors if before else 0
-        self.pipeline.process(topic, decoded, message.log_time_ns)
-        after = self.pipeline.stats_of(topic)
-        if after is not None and after.errors > errors_before:
-            self.stats.record_error(topic)
-        else:
+        elif outcome is Outcome.CONVERTED:
             self.stats.record_stored(topic, time.monotonic_ns() - message.received_monotonic_ns)
 
     def stop(self, drain: bool = True) -> None:

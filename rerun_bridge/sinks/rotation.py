@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.records import MessageDefinition
@@ -79,8 +79,17 @@ class _Rotating(Generic[SinkT]):
 class RotatingRrdSink(_Rotating[RrdSink]):
     """An :class:`RrdSink` that starts a new part when the policy says so."""
 
-    def __init__(self, template: str, policy: RotationPolicy, application_id: str, recording_id: str) -> None:
+    def __init__(
+        self,
+        template: str,
+        policy: RotationPolicy,
+        application_id: str,
+        recording_id: str,
+        backlog_bytes: int | None = None,
+    ) -> None:
+        """``backlog_bytes``: each part waits for Rerun's writer past that many unwritten bytes (RrdSink)."""
         self.template = template
+        self.backlog_bytes = backlog_bytes
         self.policy = policy
         self.application_id = application_id
         self.recording_id = recording_id
@@ -98,7 +107,12 @@ class RotatingRrdSink(_Rotating[RrdSink]):
         if self.paths:
             self._sent_by_closed_parts += self.current.sent_bytes
         path = part_path(self.template, len(self.paths), self.policy.enabled)
-        self.current = RrdSink(path, application_id=self.application_id, recording_id=self.recording_id)
+        self.current = RrdSink(
+            path,
+            application_id=self.application_id,
+            recording_id=self.recording_id,
+            backlog_bytes=self.backlog_bytes,
+        )
         self.paths.append(path)
         self._started = time.monotonic()
         if self._static:
@@ -113,6 +127,9 @@ class RotatingRrdSink(_Rotating[RrdSink]):
             if row.static:
                 self._static[(row.entity_path, row.archetype, tuple(row.components))] = row
         self.current.write(rows, default_times)
+
+    def write_columns(self, columns: ColumnRows) -> None:
+        self.current.write_columns(columns)
 
 
 @dataclass(slots=True)

@@ -7,10 +7,10 @@ no lock of its own; ``flush`` has nothing to do (open buffers are queried as the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.store.chunk_store import ChunkStore
 
 __all__ = ["LIVE_MEMORY_BUDGET_BYTES", "StoreSink", "live_store"]
@@ -26,11 +26,15 @@ class StoreSink:
         self.store = store
         self.closed = False
 
-    def write(self, rows: list[Row], default_times: Mapping[str, int]) -> None:
+    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         if not self.closed:
             self.store.append_rows(rows, default_times)
 
-    def flush(self) -> None:
+    def write_columns(self, columns: ColumnRows) -> None:
+        if not self.closed:
+            self.store.append_rows(columns.to_rows(), {})
+
+    def flush(self, wait: bool = True) -> None:
         """Nothing to write out: readers see rows as soon as they are appended."""
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ import pyarrow as pa
 from pyarrow import flight
 
 from rerun_bridge.errors import RecordingError
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.sinks.batcher import RowBatcher
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,11 @@ class StreamSink:
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)
 
-    def flush(self) -> None:
+    def write_columns(self, columns: ColumnRows) -> None:
+        self._batcher.write_columns(columns)
+
+    def flush(self, wait: bool = True) -> None:
+        """Hand the batched rows to the server (which sends them without waiting for clients)."""
         self._batcher.flush()
 
     def close(self) -> None:

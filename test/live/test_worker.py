@@ -25,15 +25,17 @@ def worker_writing(
     path: Path, rrd_backlog_bytes: int, rotation: RotationPolicy | None = None
 ) -> tuple[ConversionWorker, RotatingRrdSink]:
     sink = RotatingRrdSink(
-        str(path), rotation or RotationPolicy(), application_id="test", recording_id="worker-test"
+        str(path),
+        rotation or RotationPolicy(),
+        application_id="test",
+        recording_id="worker-test",
+        backlog_bytes=rrd_backlog_bytes,
     )
     pipeline = Pipeline([sink])
     pipeline.add_topic("/chatter", STRING)
     stats = LiveStats()
     stats.add_topic("/chatter", STRING)
-    worker = ConversionWorker(
-        TopicQueues(), pipeline, stats, rrd=sink, flush_seconds=0.0, rrd_backlog_bytes=rrd_backlog_bytes
-    )
+    worker = ConversionWorker(TopicQueues(), pipeline, stats, flush_seconds=0.0)
     decoder = TypeResolver([], "kilted").choose(STRING).decoder
     assert decoder is not None
     worker.add_topic("/chatter", LiveTopic(STRING, decoder))
