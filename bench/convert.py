@@ -102,7 +102,7 @@ def private_rerun_env(home: Path) -> dict[str, str]:
 
 def ensure_recording(workdir: Path, env: dict[str, str]) -> tuple[Path, Measurement | None]:
     """The benchmark bag in ``workdir/bag``: reused when complete, else generated in a measured child."""
-    from rerun_bridge.sample import SampleSpec
+    from rerun_bridge.demo.sample_bag import SampleSpec
 
     spec = SampleSpec.benchmark()
     bag = workdir / "bag"
@@ -112,7 +112,7 @@ def ensure_recording(workdir: Path, env: dict[str, str]) -> tuple[Path, Measurem
     shutil.rmtree(bag, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
     code = (
-        "import sys; from rerun_bridge.sample import SampleSpec, write_sample; "
+        "import sys; from rerun_bridge.demo.sample_bag import SampleSpec, write_sample; "
         "write_sample(sys.argv[1], SampleSpec.benchmark())"
     )
     generated = measure(
@@ -187,8 +187,8 @@ def bench_convert(bag: Path, workdir: Path, runs: int, env: dict[str, str]) -> N
 
 def _clouds(bag: Path, count: int) -> list[Any]:
     """The first ``count`` PointCloud2 messages of the recording, decoded from CDR."""
+    from rerun_bridge.cdr.decoding import TypeResolver
     from rerun_bridge.sources.bag import open_bag
-    from rerun_bridge.sources.decoding import TypeResolver
 
     with open_bag(bag) as opened:
         resolver = TypeResolver(opened.topics(), opened.ros_distro)

@@ -602,7 +602,8 @@ def naive_main(rrd: Path) -> int:
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
     from rclpy.signals import SignalHandlerOptions
 
-    from rerun_bridge.convert.registry import ConvertContext, lookup
+    from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+    from rerun_bridge.convert.registry import ConvertContext
     from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
 
     stop = threading.Event()
@@ -623,7 +624,7 @@ def naive_main(rrd: Path) -> int:
     )
 
     def callback_for(topic: str, type_name: str) -> Any:
-        converter = lookup(type_name)
+        converter = BUILTIN_CONVERTERS.lookup(type_name)
         if converter is None:
             raise SystemExit(f"no converter for {type_name}")
         func = converter.func

@@ -42,9 +42,9 @@ def _rate(count: int, duration_ns: int) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from rerun_bridge.convert.registry import lookup
+    from rerun_bridge.cdr.decoding import TypeResolver
+    from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
     from rerun_bridge.sources.bag import open_bag
-    from rerun_bridge.sources.decoding import TypeResolver
 
     status = EXIT_OK
     for path in args.bags:
@@ -63,7 +63,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows = []
             for topic in topics:
                 choice = resolver.choose(topic.type_name, topic.serialization_format)
-                converter = lookup(topic.type_name)
+                converter = BUILTIN_CONVERTERS.lookup(topic.type_name)
                 if choice.decoder is None:
                     target = "skipped (no definition)"
                 elif converter is None:
@@ -86,9 +86,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_types(_args: argparse.Namespace) -> int:
-    from rerun_bridge.convert.registry import all_converters
+    from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 
-    for conv in all_converters():
+    for conv in BUILTIN_CONVERTERS.all():
         print(f"{conv.type_name}  {', '.join(conv.archetypes)}")
     return EXIT_OK
 

@@ -27,9 +27,9 @@ from typing import Any, Final, TypeVar, cast
 
 import yaml
 
-from rerun_bridge.convert.registry import normalize_type_name
 from rerun_bridge.errors import ConfigError, EntityPathError
 from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.model.yaml_checks import (
     InvalidValueError,
     KeyPathReader,

@@ -28,21 +28,22 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 
+from rerun_bridge.cdr.decoding import Decoder, TypeResolver
 from rerun_bridge.config import BridgeConfig, Durability, Reliability, apply_overrides, load_config
-from rerun_bridge.convert.registry import lookup, normalize_type_name
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
 from rerun_bridge.live.queues import TopicQueues
 from rerun_bridge.live.stats import LiveStats, TopicReport
 from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import Row
+from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import StreamSink
-from rerun_bridge.sources.decoding import Decoder, TypeResolver
-from rerun_bridge.sources.records import MessageDefinition
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
@@ -182,7 +183,7 @@ class BridgeNode:
             if topic in self._subscriptions or not types:
                 continue
             type_name = normalize_type_name(types[0])
-            if not self.config.topic_selected(topic, lookup(type_name) is not None):
+            if not self.config.topic_selected(topic, BUILTIN_CONVERTERS.lookup(type_name) is not None):
                 continue
             if topic in TF_TOPICS and not self.config.tf.enabled and topic not in self.config.topics:
                 continue

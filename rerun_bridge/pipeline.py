@@ -24,21 +24,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rerun_bridge.cdr.decoding import Decoder
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.raw import convert_raw
-from rerun_bridge.convert.registry import (
-    ColumnConverterFunc,
-    ConvertContext,
-    ConverterFunc,
-    lookup,
-    lookup_columns,
-    normalize_type_name,
-)
+from rerun_bridge.convert.registry import ColumnConverterFunc, ConvertContext, ConverterFunc, ConverterTable
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
-from rerun_bridge.sources.decoding import Decoder
+from rerun_bridge.model.type_names import normalize_type_name
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +111,8 @@ class Pipeline:
     warn: Callable[[str], None] = log.warning
     #: Rows it rejects are dropped before the sinks (the live node's TF frame allow / deny lists).
     row_filter: Callable[[Row], bool] | None = None
+    #: The converters it uses, by type.
+    converters: ConverterTable = BUILTIN_CONVERTERS
     #: Converter exceptions other than ConversionError raise instead of being counted (see module docs).
     strict: bool = field(default_factory=lambda: os.environ.get(STRICT_ENV) == "1")
     _topics: dict[str, _Topic] = field(default_factory=dict)
@@ -139,7 +136,7 @@ class Pipeline:
             static=topic in STATIC_TOPICS,
             raw_type=raw_type,
         )
-        converter = lookup(type_name)
+        converter = self.converters.lookup(type_name)
         func: ConverterFunc | None
         archetypes: tuple[str, ...]
         if skip_reason:
@@ -151,7 +148,7 @@ class Pipeline:
         else:
             kind, func, archetypes = TopicKind.CONVERTED, converter.func, converter.archetypes
         stats = TopicStats(topic, context.type_name, kind, path, archetypes, reason=skip_reason)
-        column_func = lookup_columns(type_name) if kind is TopicKind.CONVERTED else None
+        column_func = converter.columns if converter is not None and kind is TopicKind.CONVERTED else None
         self._topics[topic] = _Topic(stats, func, context, column_func)
         return stats
 

@@ -38,7 +38,7 @@ from rerun_bridge.blueprint.model import (
     ViewKind,
 )
 from rerun_bridge.config import BridgeConfig, topic_name_problem
-from rerun_bridge.convert.registry import lookup
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.errors import ConfigError
 from rviz_compat.displays import (
     CAMERA_TOOLS,
@@ -295,7 +295,7 @@ class _Importer:
             entry.setdefault("qos", {})["durability"] = "transient_local"
         if options:
             entry.setdefault("options", {}).update(options)
-        if lookup(ros_type) is None:
+        if BUILTIN_CONVERTERS.lookup(ros_type) is None:
             self.notes.append(
                 f"{label}: {topic}: no converter for {ros_type} yet; the bridge keeps its fields as raw "
                 "columns only with raw_unknown_types: true"

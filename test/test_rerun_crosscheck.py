@@ -131,7 +131,7 @@ def _transforms(path: Path, timeline: str | None) -> list[tuple[object, ...]]:
 
 def test_tf_agrees_on_the_sample_recording(tmp_path: Path) -> None:
     """Our sample robot has /tf and /tf_static, which none of the shared MCAP recordings carry."""
-    from rerun_bridge.sample import write_sample
+    from rerun_bridge.demo.sample_bag import write_sample
 
     bag = write_sample(tmp_path / "sample")
     theirs, ours = theirs_and_ours(bag, tmp_path)

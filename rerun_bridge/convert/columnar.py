@@ -1,7 +1,7 @@
 """What a column converter reads: a batch of messages of one topic, field by field, as numpy columns.
 
 The fields come from any reader that knows where each field of the batch lies (the CDR layout reader,
-:mod:`rerun_bridge.sources.cdr_layout`); converters name fields by dotted path as the message definition
+:mod:`rerun_bridge.cdr.layout`); converters name fields by dotted path as the message definition
 spells them (``header.stamp.sec``, ``transforms[2].child_frame_id``, ``position``).
 """
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
-from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
+from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.tf2_msgs import transform_row
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
@@ -61,60 +61,49 @@ def vector_scalars(entity_path: str, first: Any, second: Any, names: list[str]) 
     ]
 
 
-@converter("geometry_msgs/msg/TransformStamped", "Transform3D")
 def convert_transform_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [transform_row(msg, ctx.entity_path, ctx.static)]
 
 
-@converter("geometry_msgs/msg/PoseStamped", "InstancePoses3D", "Points3D", "CoordinateFrame")
 def convert_pose_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(pose_rows(ctx.entity_path, [msg.pose]), ctx.entity_path, header_frame(msg))
 
 
-@column_converter("geometry_msgs/msg/PoseStamped")
 def pose_stamped_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     times = msgs.default_times()
     return pose_columns(ctx.entity_path, msgs, "pose", times) + frame_columns(ctx.entity_path, msgs, times)
 
 
-@converter("geometry_msgs/msg/PoseWithCovarianceStamped", "InstancePoses3D", "Points3D", "CoordinateFrame")
 def convert_pose_with_covariance_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(pose_rows(ctx.entity_path, [msg.pose.pose]), ctx.entity_path, header_frame(msg))
 
 
-@converter("geometry_msgs/msg/PoseArray", "InstancePoses3D", "Points3D", "CoordinateFrame")
 def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(pose_rows(ctx.entity_path, list(msg.poses)), ctx.entity_path, header_frame(msg))
 
 
-@converter("geometry_msgs/msg/PointStamped", "Points3D", "CoordinateFrame")
 def convert_point_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows = [Row(ctx.entity_path, "Points3D", {"positions": vec3(msg.point).astype(np.float32).reshape(1, 3)})]
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-@converter("geometry_msgs/msg/Vector3Stamped", "Arrows3D", "CoordinateFrame")
 def convert_vector3_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows = [Row(ctx.entity_path, "Arrows3D", {"vectors": vec3(msg.vector).astype(np.float32).reshape(1, 3)})]
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-@converter("geometry_msgs/msg/Twist", "Scalars", "SeriesLines")
 def convert_twist(msg: Any, ctx: ConvertContext) -> list[Row]:
     return vector_scalars(ctx.entity_path, msg.linear, msg.angular, TWIST_NAMES)
 
 
-@converter("geometry_msgs/msg/TwistStamped", "Scalars", "SeriesLines")
 def convert_twist_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return vector_scalars(ctx.entity_path, msg.twist.linear, msg.twist.angular, TWIST_NAMES)
 
 
-@converter("geometry_msgs/msg/WrenchStamped", "Scalars", "SeriesLines")
 def convert_wrench_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return vector_scalars(ctx.entity_path, msg.wrench.force, msg.wrench.torque, WRENCH_NAMES)
 
 
-@converter("geometry_msgs/msg/PolygonStamped", "LineStrips3D", "CoordinateFrame")
 def convert_polygon_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     points = [[p.x, p.y, p.z] for p in msg.polygon.points]
     if points:
@@ -122,3 +111,31 @@ def convert_polygon_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     strip = np.array(points, dtype=np.float32).reshape(-1, 3)
     rows = [Row(ctx.entity_path, "LineStrips3D", {"strips": [strip]})]
     return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+#: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
+CONVERTERS: Final = (
+    Converter("geometry_msgs/msg/TransformStamped", convert_transform_stamped, ("Transform3D",)),
+    Converter(
+        "geometry_msgs/msg/PoseStamped",
+        convert_pose_stamped,
+        ("InstancePoses3D", "Points3D", "CoordinateFrame"),
+        columns=pose_stamped_columns,
+    ),
+    Converter(
+        "geometry_msgs/msg/PoseWithCovarianceStamped",
+        convert_pose_with_covariance_stamped,
+        ("InstancePoses3D", "Points3D", "CoordinateFrame"),
+    ),
+    Converter(
+        "geometry_msgs/msg/PoseArray", convert_pose_array, ("InstancePoses3D", "Points3D", "CoordinateFrame")
+    ),
+    Converter("geometry_msgs/msg/PointStamped", convert_point_stamped, ("Points3D", "CoordinateFrame")),
+    Converter("geometry_msgs/msg/Vector3Stamped", convert_vector3_stamped, ("Arrows3D", "CoordinateFrame")),
+    Converter("geometry_msgs/msg/Twist", convert_twist, ("Scalars", "SeriesLines")),
+    Converter("geometry_msgs/msg/TwistStamped", convert_twist_stamped, ("Scalars", "SeriesLines")),
+    Converter("geometry_msgs/msg/WrenchStamped", convert_wrench_stamped, ("Scalars", "SeriesLines")),
+    Converter(
+        "geometry_msgs/msg/PolygonStamped", convert_polygon_stamped, ("LineStrips3D", "CoordinateFrame")
+    ),
+)

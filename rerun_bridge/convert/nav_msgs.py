@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -15,11 +15,10 @@ from rerun_bridge.convert.geometry_msgs import (
     pose_rows,
     vector_scalars,
 )
-from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
+from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 
-@converter("nav_msgs/msg/Odometry", "InstancePoses3D", "Points3D", "Scalars", "CoordinateFrame")
 def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``."""
     rows = pose_rows(ctx.entity_path, [msg.pose.pose])
@@ -28,7 +27,6 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-@column_converter("nav_msgs/msg/Odometry")
 def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_odometry` for a batch of messages."""
     times, count = msgs.default_times(), len(msgs)
@@ -41,8 +39,19 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     return rows + frame_columns(ctx.entity_path, msgs, times)
 
 
-@converter("nav_msgs/msg/Path", "LineStrips3D", "CoordinateFrame")
 def convert_path(msg: Any, ctx: ConvertContext) -> list[Row]:
     strip = np.array([vec3(p.pose.position) for p in msg.poses], dtype=np.float32).reshape(-1, 3)
     rows = [Row(ctx.entity_path, "LineStrips3D", {"strips": [strip]})]
     return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+#: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
+CONVERTERS: Final = (
+    Converter(
+        "nav_msgs/msg/Odometry",
+        convert_odometry,
+        ("InstancePoses3D", "Points3D", "Scalars", "CoordinateFrame"),
+        columns=odometry_columns,
+    ),
+    Converter("nav_msgs/msg/Path", convert_path, ("LineStrips3D", "CoordinateFrame")),
+)

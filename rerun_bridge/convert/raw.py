@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from rerun_bridge.convert.registry import ConvertContext, normalize_type_name
+from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.model.rows import Row
+from rerun_bridge.model.type_names import normalize_type_name
 
 # Message classes carry constants and bookkeeping next to their fields; these are not data.
 _SKIPPED_ATTRIBUTES = {"__msgtype__"}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
 
@@ -18,7 +18,6 @@ def level_name(level: int) -> str:
     return LEVELS[max(known)] if known else "TRACE"
 
 
-@converter("rcl_interfaces/msg/Log", "TextLog")
 def convert_log(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``[node] message`` with its level; the record's own stamp is its ``ros_time``."""
     text = f"[{msg.name}] {msg.msg}" if msg.name else str(msg.msg)
@@ -31,3 +30,7 @@ def convert_log(msg: Any, ctx: ConvertContext) -> list[Row]:
             times={ROS_TIME: stamp_to_ns(msg.stamp)},
         )
     ]
+
+
+#: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
+CONVERTERS: Final = (Converter("rcl_interfaces/msg/Log", convert_log, ("TextLog",)),)

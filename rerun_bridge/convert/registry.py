@@ -1,24 +1,29 @@
-"""The converter registry: ROS type name -> pure conversion function.
+"""Converters: ROS type name -> pure conversion function, kept in explicit tables.
 
-Converters live one module per ROS package (``sensor_msgs.py``, ``geometry_msgs.py``, ...) and register
-themselves with :func:`converter` when :mod:`rerun_bridge.convert` is imported. A converter reads message
-fields by duck typing, so it takes rclpy messages, rosbags dataclasses and mcap-ros2 decoded objects alike;
-it has no I/O and no global state. It returns the rows of one message and raises
-:class:`~rerun_bridge.errors.ConversionError` for a message it cannot make sense of.
+Converters live one module per ROS package (``sensor_msgs.py``, ``geometry_msgs.py``, ...); each module ends
+with its table (``CONVERTERS``), and :mod:`rerun_bridge.convert.builtin` joins them into
+:data:`~rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`. Nothing registers itself on import: a pipeline is
+given the table it uses, and a table can be extended (user-declared mappings) without touching a global.
 
-A few high-rate types also have a column converter (:func:`column_converter`): it reads a whole batch of
-same-layout messages as numpy columns (:class:`~rerun_bridge.convert.columnar.MessageColumns`) and
-returns the same rows as :class:`~rerun_bridge.model.rows.ColumnRows`, without a Python object per message.
+A converter reads message fields by duck typing, so it takes rclpy messages, rosbags dataclasses and
+mcap-ros2 decoded objects alike; it has no I/O and no global state. It returns the rows of one message and
+raises :class:`~rerun_bridge.errors.ConversionError` for a message it cannot make sense of.
+
+A few high-rate types also have a column converter (``Converter.columns``): it reads a whole batch of
+same-layout messages as numpy columns (:class:`~rerun_bridge.convert.columnar.MessageColumns`) and returns
+the same rows as :class:`~rerun_bridge.model.rows.ColumnRows`, without a Python object per message (tests
+hold every such twin to its converter's rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.type_names import normalize_type_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,75 +48,46 @@ ColumnConverterFunc = Callable[[MessageColumns, ConvertContext], list[ColumnRows
 
 @dataclass(frozen=True, slots=True)
 class Converter:
-    """A registered converter and the archetypes it produces (shown by ``rerun-bridge types``)."""
+    """A converter, the archetypes it produces (shown by ``rerun-bridge types``) and its column twin."""
 
     type_name: str
     func: ConverterFunc
     archetypes: tuple[str, ...]
+    columns: ColumnConverterFunc | None = None
 
 
-_REGISTRY: Final[dict[str, Converter]] = {}
-_COLUMN_REGISTRY: Final[dict[str, ColumnConverterFunc]] = {}
+class ConverterTable:
+    """Converters by normalised type name; built once from explicit lists, read-only after."""
 
+    __slots__ = ("_by_type",)
 
-def normalize_type_name(type_name: str) -> str:
-    """``sensor_msgs/Image`` and ``sensor_msgs/msg/Image`` name the same type; we key on the latter."""
-    parts = type_name.strip("/").split("/")
-    if len(parts) == 2:
-        return f"{parts[0]}/msg/{parts[1]}"
-    return "/".join(parts)
+    def __init__(self, converters: Iterable[Converter]) -> None:
+        self._by_type: dict[str, Converter] = {}
+        for conv in converters:
+            key = normalize_type_name(conv.type_name)
+            if key in self._by_type:
+                raise ValueError(f"two converters for {key}")
+            self._by_type[key] = conv
 
+    def extended(self, converters: Iterable[Converter]) -> ConverterTable:
+        """A new table with these converters added (a type already here is an error)."""
+        return ConverterTable([*self._by_type.values(), *converters])
 
-def converter(type_name: str, *archetypes: str) -> Callable[[ConverterFunc], ConverterFunc]:
-    """Register ``func`` as the converter for ``type_name``."""
+    def lookup(self, type_name: str) -> Converter | None:
+        """The converter for a type, or None (the caller then keeps the message as raw columns)."""
+        return self._by_type.get(normalize_type_name(type_name))
 
-    def register(func: ConverterFunc) -> ConverterFunc:
-        key = normalize_type_name(type_name)
-        if key in _REGISTRY:
-            raise ValueError(f"two converters registered for {key}")
-        _REGISTRY[key] = Converter(key, func, archetypes)
-        return func
+    def lookup_columns(self, type_name: str) -> ColumnConverterFunc | None:
+        """The column-wise converter of a type, or None (its messages convert one by one)."""
+        conv = self._by_type.get(normalize_type_name(type_name))
+        return conv.columns if conv is not None else None
 
-    return register
+    def all(self) -> list[Converter]:
+        return sorted(self._by_type.values(), key=lambda conv: conv.type_name)
 
+    def column_types(self) -> list[str]:
+        """Every type that has a column converter."""
+        return sorted(key for key, conv in self._by_type.items() if conv.columns is not None)
 
-def column_converter(type_name: str) -> Callable[[ColumnConverterFunc], ColumnConverterFunc]:
-    """Register ``func`` as the column-wise twin of ``type_name``'s converter: for the same messages it
-    must return the same rows, column by column (tests hold every twin to that)."""
-
-    def register(func: ColumnConverterFunc) -> ColumnConverterFunc:
-        key = normalize_type_name(type_name)
-        if key in _COLUMN_REGISTRY:
-            raise ValueError(f"two column converters registered for {key}")
-        _COLUMN_REGISTRY[key] = func
-        return func
-
-    return register
-
-
-def lookup_columns(type_name: str) -> ColumnConverterFunc | None:
-    """The column-wise converter of a type, or None (its messages convert one by one)."""
-    _load_builtin_converters()
-    return _COLUMN_REGISTRY.get(normalize_type_name(type_name))
-
-
-def lookup(type_name: str) -> Converter | None:
-    """The converter for a type, or None (the caller then keeps the message as raw columns)."""
-    _load_builtin_converters()
-    return _REGISTRY.get(normalize_type_name(type_name))
-
-
-def column_converter_types() -> list[str]:
-    """Every type that has a column converter."""
-    _load_builtin_converters()
-    return sorted(_COLUMN_REGISTRY)
-
-
-def all_converters() -> list[Converter]:
-    _load_builtin_converters()
-    return sorted(_REGISTRY.values(), key=lambda conv: conv.type_name)
-
-
-def _load_builtin_converters() -> None:
-    # Importing the package registers every built-in converter module exactly once.
-    import rerun_bridge.convert.builtin  # noqa: F401
+    def __len__(self) -> int:
+        return len(self._by_type)

@@ -31,7 +31,7 @@ from rerun_bridge.convert.pointcloud import (
     colormap_colors,
     decode_point_cloud,
 )
-from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
+from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 
@@ -106,7 +106,6 @@ def image_row(entity_path: str, image: DecodedImage) -> Row:
     return Row(entity_path, image.archetype, components)
 
 
-@converter("sensor_msgs/msg/Image", "Image", "DepthImage", "Tensor", "CoordinateFrame")
 def convert_image(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Pixels as ``Image`` (``buffer``, ``format``), depth as ``DepthImage`` (+ ``meter``), 2-channel as
     ``Tensor`` (see :mod:`~rerun_bridge.convert.image_encoding`), on the ``<frame_id>_image_plane`` frame."""
@@ -114,7 +113,6 @@ def convert_image(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, image_plane_frame(header_frame(msg)))
 
 
-@converter("sensor_msgs/msg/CompressedImage", "EncodedImage", "EncodedDepthImage", "CoordinateFrame")
 def convert_compressed_image(msg: Any, ctx: ConvertContext) -> list[Row]:
     """JPEG and PNG as ``EncodedImage`` (``blob``, ``media_type``); ``compressedDepth`` as described in
     :func:`compressed_depth_row`. The bytes are sniffed first: format strings are often vague or wrong."""
@@ -185,7 +183,6 @@ def compressed_depth_row(entity_path: str, format_text: str, blob: npt.NDArray[n
     return Row(entity_path, "EncodedDepthImage", components)
 
 
-@converter("sensor_msgs/msg/CameraInfo", "Pinhole")
 def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Pinhole`` from K: ``image_from_camera``, ``resolution`` and the frames ``parent_frame`` =
     frame_id, ``child_frame`` = frame_id + ``_image_plane`` (the frame the images land on).
@@ -218,7 +215,6 @@ def colormap_option(ctx: ConvertContext) -> str:
     return str(ctx.options.get("colormap", DEFAULT_COLORMAP))
 
 
-@converter("sensor_msgs/msg/PointCloud2", "Points3D", "CoordinateFrame")
 def convert_point_cloud2(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Points3D``: ``positions`` of the points with finite x, y, z; ``colors`` from a packed ``rgb`` /
     ``rgba`` field, else ``intensity`` (or ``i``) through the ``colormap`` option (turbo or gray); every
@@ -259,7 +255,6 @@ def scan_hits(
     return keep, positions
 
 
-@converter("sensor_msgs/msg/LaserScan", "Points3D", "CoordinateFrame")
 def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Points3D`` in the scan frame: beam i at angle ``angle_min + i * angle_increment``, z = 0.
 
@@ -282,7 +277,6 @@ def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-@column_converter("sensor_msgs/msg/LaserScan")
 def laser_scan_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_laser_scan` for a batch of scans with the same number of beams: the geometry of
     every beam of every scan at once, then each scan's hits."""
@@ -334,7 +328,6 @@ def series_rows(
     ]
 
 
-@converter("sensor_msgs/msg/Imu", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_imu(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Six ``Scalars`` (gyroscope x, y, z then accelerometer x, y, z, named as Rerun names them) with the
     orientation quaternion (x, y, z, w) as the extra column ``orientation`` of four values, as Rerun keeps
@@ -348,7 +341,6 @@ def convert_imu(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-@column_converter("sensor_msgs/msg/Imu")
 def imu_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_imu` for a batch of messages."""
     times, count = msgs.default_times(), len(msgs)
@@ -365,7 +357,6 @@ def imu_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     return rows
 
 
-@converter("sensor_msgs/msg/JointState", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     """One plot per joint on ``<entity>/position``, ``/velocity`` and ``/effort``: ``Scalars`` plus the joint
     names as ``SeriesLines`` (not static: the set of joints may change). An array is left out when empty
@@ -385,7 +376,6 @@ def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     return rows
 
 
-@column_converter("sensor_msgs/msg/JointState")
 def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_joint_state` for a batch of messages."""
     times, count = msgs.default_times(), len(msgs)
@@ -403,7 +393,6 @@ def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Colum
     return rows
 
 
-@converter("sensor_msgs/msg/NavSatFix", "GeoPoints", "CoordinateFrame")
 def convert_nav_sat_fix(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``GeoPoints`` ``positions`` [[latitude, longitude]] with the extra column ``altitude``; nothing but
     the frame row when there is no fix (status -1) or latitude / longitude is NaN."""
@@ -417,7 +406,6 @@ def convert_nav_sat_fix(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-@converter("sensor_msgs/msg/MagneticField", "Arrows3D", "CoordinateFrame")
 def convert_magnetic_field(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The field vector (tesla) as one ``Arrows3D`` from the sensor frame's origin."""
     vectors = vec3(msg.magnetic_field).astype(np.float32).reshape(1, 3)
@@ -435,31 +423,26 @@ def single_scalar_rows(msg: Any, ctx: ConvertContext, field: str, series_name: s
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-@converter("sensor_msgs/msg/Temperature", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_temperature(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Degrees Celsius as one ``Scalars`` value (``variance`` as an extra column)."""
     return single_scalar_rows(msg, ctx, "temperature", "temperature")
 
 
-@converter("sensor_msgs/msg/FluidPressure", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_fluid_pressure(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Pascals as one ``Scalars`` value (``variance`` as an extra column)."""
     return single_scalar_rows(msg, ctx, "fluid_pressure", "fluid_pressure")
 
 
-@converter("sensor_msgs/msg/Illuminance", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_illuminance(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Lux as one ``Scalars`` value (``variance`` as an extra column)."""
     return single_scalar_rows(msg, ctx, "illuminance", "illuminance")
 
 
-@converter("sensor_msgs/msg/RelativeHumidity", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_relative_humidity(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Relative humidity (0..1) as one ``Scalars`` value (``variance`` as an extra column)."""
     return single_scalar_rows(msg, ctx, "relative_humidity", "relative_humidity")
 
 
-@converter("sensor_msgs/msg/Range", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_range(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Scalars`` [range, min_range, max_range], as Rerun's importer plots them."""
     values = np.array([float32_field(getattr(msg, name)) for name in RANGE_SERIES_NAMES], dtype=np.float64)
@@ -468,9 +451,56 @@ def convert_range(msg: Any, ctx: ConvertContext) -> list[Row]:
     )
 
 
-@converter("sensor_msgs/msg/BatteryState", "Scalars", "SeriesLines", "CoordinateFrame")
 def convert_battery_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Scalars`` [percentage, voltage, current, charge, temperature] in Rerun's importer's order."""
     values = np.array([float32_field(getattr(msg, name)) for name in BATTERY_SERIES_NAMES], dtype=np.float64)
     rows = series_rows(ctx.entity_path, values, BATTERY_SERIES_NAMES)
     return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+#: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
+CONVERTERS: Final = (
+    Converter("sensor_msgs/msg/Image", convert_image, ("Image", "DepthImage", "Tensor", "CoordinateFrame")),
+    Converter(
+        "sensor_msgs/msg/CompressedImage",
+        convert_compressed_image,
+        ("EncodedImage", "EncodedDepthImage", "CoordinateFrame"),
+    ),
+    Converter("sensor_msgs/msg/CameraInfo", convert_camera_info, ("Pinhole",)),
+    Converter("sensor_msgs/msg/PointCloud2", convert_point_cloud2, ("Points3D", "CoordinateFrame")),
+    Converter(
+        "sensor_msgs/msg/LaserScan",
+        convert_laser_scan,
+        ("Points3D", "CoordinateFrame"),
+        columns=laser_scan_columns,
+    ),
+    Converter(
+        "sensor_msgs/msg/Imu", convert_imu, ("Scalars", "SeriesLines", "CoordinateFrame"), columns=imu_columns
+    ),
+    Converter(
+        "sensor_msgs/msg/JointState",
+        convert_joint_state,
+        ("Scalars", "SeriesLines", "CoordinateFrame"),
+        columns=joint_state_columns,
+    ),
+    Converter("sensor_msgs/msg/NavSatFix", convert_nav_sat_fix, ("GeoPoints", "CoordinateFrame")),
+    Converter("sensor_msgs/msg/MagneticField", convert_magnetic_field, ("Arrows3D", "CoordinateFrame")),
+    Converter(
+        "sensor_msgs/msg/Temperature", convert_temperature, ("Scalars", "SeriesLines", "CoordinateFrame")
+    ),
+    Converter(
+        "sensor_msgs/msg/FluidPressure", convert_fluid_pressure, ("Scalars", "SeriesLines", "CoordinateFrame")
+    ),
+    Converter(
+        "sensor_msgs/msg/Illuminance", convert_illuminance, ("Scalars", "SeriesLines", "CoordinateFrame")
+    ),
+    Converter(
+        "sensor_msgs/msg/RelativeHumidity",
+        convert_relative_humidity,
+        ("Scalars", "SeriesLines", "CoordinateFrame"),
+    ),
+    Converter("sensor_msgs/msg/Range", convert_range, ("Scalars", "SeriesLines", "CoordinateFrame")),
+    Converter(
+        "sensor_msgs/msg/BatteryState", convert_battery_state, ("Scalars", "SeriesLines", "CoordinateFrame")
+    ),
+)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
-from rerun_bridge.convert.registry import ConvertContext, converter
+from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.model.rows import Row
 
 NUMERIC_TYPES = (
@@ -15,7 +15,6 @@ NUMERIC_TYPES = (
 )  # fmt: skip
 
 
-@converter("std_msgs/msg/String", "TextLog")
 def convert_string(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [Row(ctx.entity_path, "TextLog", {"text": [str(msg.data)]})]
 
@@ -27,5 +26,8 @@ def convert_number(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [Row(ctx.entity_path, "Scalars", {"scalars": np.array([float(data)], dtype=np.float64)})]
 
 
-for _name in NUMERIC_TYPES:
-    converter(f"std_msgs/msg/{_name}", "Scalars")(convert_number)
+#: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
+CONVERTERS: Final = (
+    Converter("std_msgs/msg/String", convert_string, ("TextLog",)),
+    *(Converter(f"std_msgs/msg/{name}", convert_number, ("Scalars",)) for name in NUMERIC_TYPES),
+)

@@ -7,13 +7,13 @@ Rerun's own importer logs them. Static edges (``/tf_static``) are static rows on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import sub_path
-from rerun_bridge.convert.registry import ConvertContext, column_converter, converter
+from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, stamp_to_ns
@@ -38,12 +38,10 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
     return Row(entity_path, "Transform3D", components, times={ROS_TIME: stamp_to_ns(transform.header.stamp)})
 
 
-@converter("tf2_msgs/msg/TFMessage", "Transform3D")
 def convert_tf_message(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [transform_row(t, ctx.entity_path, ctx.static) for t in msg.transforms]
 
 
-@column_converter("tf2_msgs/msg/TFMessage")
 def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows] | None:
     """:func:`convert_tf_message` for a batch of ``/tf`` messages: their transforms, message after
     message; declined for static TF (one entity per child) and for empty frame ids (an error per message)."""
@@ -84,3 +82,9 @@ def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
         "child_frame": Cycled(children, count * edges),
     }
     return [ColumnRows(ctx.entity_path, "Transform3D", times, components)]
+
+
+#: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
+CONVERTERS: Final = (
+    Converter("tf2_msgs/msg/TFMessage", convert_tf_message, ("Transform3D",), columns=tf_message_columns),
+)

@@ -15,8 +15,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.sinks.rotation import RotatingMcapSink
-from rerun_bridge.sources.records import MessageDefinition
 
 #: Memory that may wait for the disk: about 1.5 s of two 720p cameras and a lidar.
 DEFAULT_MAX_PENDING_BYTES = 256 << 20

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from rerun_bridge.cdr.decoding import Decoder
 from rerun_bridge.live.queues import TopicQueues
 from rerun_bridge.live.stats import LiveStats
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import LOG_TIME
 from rerun_bridge.pipeline import Outcome, Pipeline
-from rerun_bridge.sources.decoding import Decoder
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import RecordingError
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.sinks.mcap_writer import LeanMcapWriter
-from rerun_bridge.sources.records import MessageDefinition
 
 
 class McapSink:

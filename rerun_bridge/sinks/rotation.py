@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
-from rerun_bridge.sources.records import MessageDefinition
 
 SinkT = TypeVar("SinkT", RrdSink, McapSink)
 

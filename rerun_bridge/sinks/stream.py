@@ -24,38 +24,12 @@ from pyarrow import flight
 
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.stream_format import ENVELOPE_SCHEMA, LIVE_TICKET, encode_chunk, envelope
 from rerun_bridge.sinks.batcher import RowBatcher
 
 log = logging.getLogger(__name__)
 
-ENVELOPE_SCHEMA = pa.schema(
-    [
-        pa.field("entity_path", pa.string(), nullable=False),
-        pa.field("static", pa.bool_(), nullable=False),
-        pa.field("chunk", pa.binary(), nullable=False),
-    ]
-)
-LIVE_TICKET = b"live"
 CLIENT_QUEUE_CHUNKS = 1024
-
-
-def encode_chunk(batch: pa.RecordBatch) -> bytes:
-    """One record batch as a self-describing Arrow IPC stream (schema and field metadata included)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write_batch(batch)
-    return bytes(sink.getvalue())
-
-
-def decode_chunk(data: bytes) -> pa.RecordBatch:
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_next_batch()
-
-
-def envelope(entity_path: str, static: bool, data: bytes) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays(
-        [pa.array([entity_path]), pa.array([static]), pa.array([data], type=pa.binary())],
-        schema=ENVELOPE_SCHEMA,
-    )
 
 
 class _TokenMiddlewareFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rerun_bridge.errors import BagError
+from rerun_bridge.model.records import RawMessage, TopicInfo
 from rerun_bridge.sources.metadata import BagMetadata, read_metadata
-from rerun_bridge.sources.records import RawMessage, TopicInfo
 from rerun_bridge.sources.storage import (
     SUFFIX_TO_STORAGE,
     StorageReader,

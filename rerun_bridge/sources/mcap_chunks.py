@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-from rerun_bridge.sources.records import RawMessage
+from rerun_bridge.model.records import RawMessage
 
 OPCODE_MESSAGE = 0x05
 OPCODE_CHUNK = 0x06

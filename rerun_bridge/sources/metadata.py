@@ -13,7 +13,7 @@ from typing import Any, TypedDict, cast
 import yaml
 
 from rerun_bridge.errors import BagError
-from rerun_bridge.sources.records import TopicInfo
+from rerun_bridge.model.records import TopicInfo
 
 SUPPORTED_VERSIONS = range(1, 10)
 

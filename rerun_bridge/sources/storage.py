@@ -14,8 +14,8 @@ from typing import BinaryIO, Protocol
 from mcap.records import Channel, Schema
 
 from rerun_bridge.errors import BagError
+from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.sources.mcap_chunks import chunks_are_ordered, iter_chunked_messages
-from rerun_bridge.sources.records import MessageDefinition, RawMessage, TopicInfo
 
 
 class StorageReader(Protocol):

@@ -10,7 +10,7 @@ import pyarrow as pa
 from pyarrow import flight
 
 from rerun_bridge.errors import BridgeError
-from rerun_bridge.sinks.stream import LIVE_TICKET, decode_chunk
+from rerun_bridge.model.stream_format import LIVE_TICKET, decode_chunk
 
 ChunkHandler = Callable[[str, bool, pa.RecordBatch], None]
 

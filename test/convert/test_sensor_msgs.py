@@ -31,8 +31,8 @@ from rosbags.typesys import Stores, get_typestore
 from sensor_msgs import msg as sensor
 from std_msgs.msg import Header
 
-from rerun_bridge.convert import registry
 from rerun_bridge.convert import sensor_msgs as converters
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.pointcloud import FLOAT32, UINT16, UINT32, colormap_table
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.errors import ConversionError
@@ -320,7 +320,9 @@ def test_every_message_source_gives_the_same_rows(sample: str) -> None:
 
 def test_converters_are_registered() -> None:
     for kind, func in CONVERTERS.items():
-        assert registry._REGISTRY[f"sensor_msgs/msg/{kind}"].func is func
+        registered = BUILTIN_CONVERTERS.lookup(f"sensor_msgs/msg/{kind}")
+        assert registered is not None
+        assert registered.func is func
 
 
 # ---- images --------------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 
 from rerun_bridge.live.mcap_recorder import McapRecorder
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotationPolicy
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.records import MessageDefinition
 
 STRING = MessageDefinition("ros2msg", "string data")
 

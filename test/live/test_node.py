@@ -17,8 +17,8 @@ import pytest
 import rerun.chunk as rrc
 import yaml
 
+from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.decoding import TypeResolver
 from test.conftest import rrd_chunks, rrd_column, rrd_row_count, verify_rrd
 from test.live.conftest import ROOT, LiveEnv, read_until, stop, wait_all
 

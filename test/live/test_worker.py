@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.live.queues import TopicQueues
 from rerun_bridge.live.stats import LiveStats
 from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sinks.rotation import RotatingRrdSink, RotationPolicy
-from rerun_bridge.sources.decoding import TypeResolver
 from test.conftest import rrd_row_count
 
 STRING = "std_msgs/msg/String"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import Row
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy, part_path
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.records import MessageDefinition
 from test.conftest import rrd_chunks, verify_rrd
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.errors import BagError
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.decoding import TypeResolver
-from rerun_bridge.sources.records import MessageDefinition
 from test.conftest import GPS_BAG, NEATO_BAG, RERUN_SUPPORTED_MCAP, ROSBAG2_RESOURCES
 
 PY_RESOURCES = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources"

@@ -16,7 +16,7 @@ import pytest
 from PyQt6 import QtCore, QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
 
-from rerun_bridge.sample import SampleSpec, write_sample
+from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 

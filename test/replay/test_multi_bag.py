@@ -12,7 +12,7 @@ from mcap_ros2.writer import Writer
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.viewer.sources import load_files
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, RERUN_SUPPORTED_MCAP
-from test.test_column_path import rrd_rows
+from test.replay.test_column_batches import rrd_rows
 
 # Disjoint topics: a LaserScan / TF / odometry robot (Humble sqlite3) and an IMU / joints simulation (Jazzy
 # MCAP). Shared topic: /rosout, recorded by a Humble bag without definitions and by a newer MCAP with them.

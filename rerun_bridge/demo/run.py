@@ -1,6 +1,6 @@
 """``python -m rerun_bridge.demo [--out DIR]``: the replay path end to end on a synthetic recording.
 
-Writes the default sample bag (:mod:`rerun_bridge.sample`) to ``DIR/sample_bag``, converts it to
+Writes the default sample bag (:mod:`rerun_bridge.demo.sample_bag`) to ``DIR/sample_bag``, converts it to
 ``DIR/sample.rrd`` and ``DIR/sample.mcap``, has Rerun's own ``rerun rrd verify`` check the .rrd, and prints
 what became of every topic. Exits 1 when verification fails or nothing converted.
 """
@@ -66,8 +66,8 @@ def _size(path: Path) -> str:
 
 
 def run_demo(out: Path) -> int:
+    from rerun_bridge.demo.sample_bag import TOPICS, SampleSpec, write_sample
     from rerun_bridge.replay import convert_bags, topic_kind_label
-    from rerun_bridge.sample import TOPICS, SampleSpec, write_sample
 
     out.mkdir(parents=True, exist_ok=True)
     spec = SampleSpec()
@@ -129,7 +129,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,16 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rerun_bridge.cdr.decoding import Decoder, DecoderChoice, TypeResolver
 from rerun_bridge.convert.arrow_schema import arrow_type_for
-from rerun_bridge.convert.registry import lookup, normalize_type_name
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.model.entity_path import EntityPath
+from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
+from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
-from rerun_bridge.replay_columns import ColumnReplay
+from rerun_bridge.replay.column_batches import ColumnReplay
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import Bag, open_bag
-from rerun_bridge.sources.decoding import Decoder, DecoderChoice, TypeResolver
-from rerun_bridge.sources.records import MessageDefinition, RawMessage, TopicInfo
 
 Progress = Callable[[int, int], None]
 #: Bytes handed to Rerun's file writer before the conversion waits for it to catch up: bounds memory
@@ -82,7 +83,7 @@ def convert_bags(
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
-    message on its own (the reference the batched path of :mod:`rerun_bridge.replay_columns` is held to)."""
+    message on its own (the reference that the batched path of :mod:`.column_batches` is held to)."""
     selection = selection or TopicSelection()
     warnings: list[str] = []
 
@@ -231,7 +232,7 @@ def _convert(
 
 def _raw_type(info: TopicInfo, choice: DecoderChoice) -> Any:
     """The Arrow type of a topic without a converter (None: it has one, or none can be derived)."""
-    if choice.typestore is None or lookup(info.type_name) is not None:
+    if choice.typestore is None or BUILTIN_CONVERTERS.lookup(info.type_name) is not None:
         return None
     try:
         return arrow_type_for(choice.typestore, normalize_type_name(info.type_name))

@@ -14,9 +14,9 @@ from mcap_ros2.reader import read_ros2_messages
 from rosbags.highlevel import AnyReader
 from rosbags.typesys import Stores, get_typestore
 
-from rerun_bridge.sample import STATUS_TYPE, TOPICS, SampleSpec, write_sample
+from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.demo.sample_bag import STATUS_TYPE, TOPICS, SampleSpec, write_sample
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.decoding import TypeResolver
 from rerun_bridge.sources.metadata import read_metadata
 
 SPEC = SampleSpec()

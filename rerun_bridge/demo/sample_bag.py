@@ -30,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
+from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.sinks.mcap import McapSink
-from rerun_bridge.sources.records import MessageDefinition
 
 NS: Final = 1_000_000_000
 

@@ -14,11 +14,11 @@ from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-from rerun_bridge.convert.registry import normalize_type_name
+from rerun_bridge.cdr.decoding import TypeResolver, _make_decoder
+from rerun_bridge.cdr.fast import FAST_TYPES, MalformedCdrError, fast_decoder
+from rerun_bridge.model.records import MessageDefinition, TopicInfo
+from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.cdr_fast import FAST_TYPES, MalformedCdrError, fast_decoder
-from rerun_bridge.sources.decoding import TypeResolver, _make_decoder
-from rerun_bridge.sources.records import MessageDefinition, TopicInfo
 from test.conftest import SHARED_DATA
 
 STORE = get_typestore(Stores.ROS2_JAZZY)

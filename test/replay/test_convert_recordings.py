@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.convert.raw import raw_archetype
 from rerun_bridge.pipeline import TopicKind
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.decoding import TypeResolver
 from test.conftest import (
     ABITOBOT_BAG,
     GPS_BAG,
@@ -140,8 +140,8 @@ def test_undecodable_topics_do_not_stop_the_rest(tmp_path: Path) -> None:
 
 def test_a_malformed_message_is_counted_and_the_rest_flows(tmp_path: Path) -> None:
     """One message with cut CDR bytes: one warning naming the topic, one error counted, nothing else lost."""
+    from rerun_bridge.model.records import MessageDefinition
     from rerun_bridge.sinks.mcap import McapSink
-    from rerun_bridge.sources.records import MessageDefinition
 
     source = PY_RESOURCES / "mcap" / "talker"
     damaged = tmp_path / "damaged.mcap"

@@ -16,9 +16,9 @@ from typing import Any
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-from rerun_bridge.convert.registry import normalize_type_name
-from rerun_bridge.sources.cdr_fast import FastDecoder, MalformedCdrError, fast_decoder
-from rerun_bridge.sources.records import MessageDefinition, TopicInfo
+from rerun_bridge.cdr.fast import FastDecoder, MalformedCdrError, fast_decoder
+from rerun_bridge.model.records import MessageDefinition, TopicInfo
+from rerun_bridge.model.type_names import normalize_type_name
 
 Decoder = Callable[[bytes | memoryview], Any]
 

@@ -3,7 +3,7 @@
 A 200 Hz IMU or a 100 Hz TF topic is tens of thousands of tiny messages, where decoding, converting and
 batching each one on its own costs far more than its numbers. For topics whose type has a column
 converter, the replay gathers the raw messages and, every :data:`BATCH_MESSAGES`, splits them by byte
-layout (:mod:`rerun_bridge.sources.cdr_layout`) and converts each group at once. Whatever does not fit (a
+layout (:mod:`rerun_bridge.cdr.layout`) and converts each group at once. Whatever does not fit (a
 message of another layout, one the full decoder rejects, a batch the converter declines) goes through the
 message-by-message path unchanged, so errors are counted and warned about exactly as before.
 """
@@ -17,11 +17,11 @@ from typing import Final
 import numpy as np
 from rosbags.typesys.store import Typestore
 
+from rerun_bridge.cdr.decoding import Decoder
+from rerun_bridge.cdr.layout import MessageLayout, describe, split_by_layout
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.registry import normalize_type_name
+from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline
-from rerun_bridge.sources.cdr_layout import MessageLayout, describe, split_by_layout
-from rerun_bridge.sources.decoding import Decoder
 
 #: Messages gathered per topic before a batch is converted: a few thousand rows, about one of Rerun's
 #: chunks (it keeps sorted chunks up to 4096 rows); fewer, bigger chunks cost less to write.
@@ -37,7 +37,7 @@ OneByOne = Callable[[int, str, bytes | memoryview, int], None]
 
 @dataclass(slots=True)
 class _Gathered:
-    #: The topic's name in the pipeline (see :func:`rerun_bridge.replay._pipeline_name`).
+    #: The topic's name in the pipeline (see :func:`rerun_bridge.replay.conversion._pipeline_name`).
     name: str
     type_name: str
     store: Typestore

@@ -13,17 +13,18 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 from rosbags.typesys.store import Typestore
 
+from rerun_bridge.cdr.decoding import Decoder, TypeResolver
+from rerun_bridge.cdr.layout import describe, split_by_layout
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.registry import ConvertContext, column_converter_types, lookup, lookup_columns
+from rerun_bridge.convert.registry import ConvertContext
+from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
+from rerun_bridge.model.records import MessageDefinition, TopicInfo
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.replay import convert_bags
-from rerun_bridge.replay_columns import ColumnReplay
-from rerun_bridge.sample import SampleSpec, write_sample
-from rerun_bridge.sources.cdr_layout import describe, split_by_layout
-from rerun_bridge.sources.decoding import Decoder, TypeResolver
-from rerun_bridge.sources.records import MessageDefinition, TopicInfo
+from rerun_bridge.replay.column_batches import ColumnReplay
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, RERUN_SUPPORTED_MCAP, rrd_chunks
 
 STORE = get_typestore(Stores.ROS2_JAZZY)
@@ -255,7 +256,10 @@ def assert_column_path_matches(type_name: str, topic: str, payloads: list[bytes]
     assert len(groups) == 1
     fields, indices = groups[0]
     context = ConvertContext(topic, type_name, topic)
-    column_func, converter = lookup_columns(type_name), lookup(type_name)
+    column_func, converter = (
+        BUILTIN_CONVERTERS.lookup_columns(type_name),
+        BUILTIN_CONVERTERS.lookup(type_name),
+    )
     assert column_func is not None
     assert converter is not None
     log_times = 1000 + np.arange(len(payloads), dtype=np.int64) * 100
@@ -436,7 +440,7 @@ def test_every_column_converter_is_taken_on_real_recordings(sample_bag: Path, tm
     taken: dict[str, int] = {}
     for index, recording in enumerate((sample_bag, NEATO_BAG, GPS_BAG, ABITOBOT_BAG)):
         for stats in convert_bags([recording], tmp_path / f"{index}.rrd").topics:
-            if lookup_columns(stats.type_name) is not None and stats.messages:
+            if BUILTIN_CONVERTERS.lookup_columns(stats.type_name) is not None and stats.messages:
                 taken[stats.type_name] = taken.get(stats.type_name, 0) + stats.column_messages
-    assert set(taken) == set(column_converter_types())
+    assert set(taken) == set(BUILTIN_CONVERTERS.column_types())
     assert all(count > 0 for count in taken.values()), taken

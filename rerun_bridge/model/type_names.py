@@ -1,0 +1,11 @@
+"""ROS type names in one spelling, so every table and comparison keys on the same string."""
+
+from __future__ import annotations
+
+
+def normalize_type_name(type_name: str) -> str:
+    """``sensor_msgs/Image`` and ``sensor_msgs/msg/Image`` name the same type; we key on the latter."""
+    parts = type_name.strip("/").split("/")
+    if len(parts) == 2:
+        return f"{parts[0]}/msg/{parts[1]}"
+    return "/".join(parts)
