@@ -170,7 +170,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.bags,
         args.output,
         args.mcap,
-        selection,
+        selection=selection,
         blueprint=blueprint,
         progress=progress,
         warn=lambda message: print(

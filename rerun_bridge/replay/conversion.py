@@ -73,6 +73,7 @@ def convert_bags(
     paths: Sequence[str | Path],
     rrd_path: str | Path | None,
     mcap_path: str | Path | None = None,
+    *,
     selection: TopicSelection | None = None,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
@@ -84,7 +85,6 @@ def convert_bags(
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
     message on its own (the reference that the batched path of :mod:`.column_batches` is held to)."""
-    selection = selection or TopicSelection()
     warnings: list[str] = []
 
     def note(message: str) -> None:
@@ -97,137 +97,124 @@ def convert_bags(
     gc_thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     try:
-        return _convert(
-            paths,
-            rrd_path,
-            mcap_path,
-            selection,
-            progress,
-            note,
-            warnings,
-            application_id,
-            extra_sinks,
-            blueprint,
-            column_path,
-        )
+        with ExitStack() as stack:
+            bags = [stack.enter_context(open_bag(path)) for path in paths]
+            sinks: list[RowSink] = list(extra_sinks)
+            if rrd_path is not None:
+                sinks.append(
+                    stack.enter_context(
+                        RrdSink(
+                            rrd_path,
+                            application_id=application_id,
+                            default_blueprint=blueprint,
+                            batch_rows=CONVERT_BATCH_ROWS,
+                            backlog_bytes=RRD_BACKLOG_BYTES,
+                        )
+                    )
+                )
+            mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
+            conversion = _Conversion(Pipeline(sinks, warn=note), mcap, note, column_path)
+            for bag_index, bag in enumerate(bags):
+                conversion.add_bag(bag_index, bag, selection or TopicSelection())
+            conversion.replay(bags, selection or TopicSelection(), progress)
+            for bag in bags:
+                for problem in bag.problems:
+                    if problem not in warnings:
+                        note(problem)
+            return ConvertSummary(
+                topics=conversion.pipeline.topic_stats(),
+                rrd_path=Path(rrd_path) if rrd_path is not None else None,
+                mcap_path=Path(mcap_path) if mcap_path is not None else None,
+                warnings=warnings,
+                mcap_messages=mcap.messages_written if mcap is not None else 0,
+            )
     finally:
         gc.set_threshold(*gc_thresholds)
 
 
-def _convert(
-    paths: Sequence[str | Path],
-    rrd_path: str | Path | None,
-    mcap_path: str | Path | None,
-    selection: TopicSelection,
-    progress: Progress | None,
-    note: Callable[[str], None],
-    warnings: list[str],
-    application_id: str,
-    extra_sinks: Sequence[RowSink],
-    blueprint: Any,
-    column_path: bool,
-) -> ConvertSummary:
-    with ExitStack() as stack:
-        bags = [stack.enter_context(open_bag(path)) for path in paths]
-        sinks: list[RowSink] = list(extra_sinks)
-        rrd = None
-        if rrd_path is not None:
-            rrd = stack.enter_context(
-                RrdSink(
-                    rrd_path,
-                    application_id=application_id,
-                    default_blueprint=blueprint,
-                    batch_rows=CONVERT_BATCH_ROWS,
-                    backlog_bytes=RRD_BACKLOG_BYTES,
-                )
-            )
-            sinks.append(rrd)
-        mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
-        pipeline = Pipeline(sinks, warn=note)
+class _Conversion:
+    """Routes every selected message of every bag to the pipeline (one by one or in column batches) and
+    to the raw MCAP re-recording."""
 
-        decoders: dict[tuple[int, str], Decoder] = {}
+    def __init__(
+        self, pipeline: Pipeline, mcap: McapSink | None, note: Callable[[str], None], column_path: bool
+    ) -> None:
+        self.pipeline = pipeline
+        self.mcap = mcap
+        self.note = note
+        self.column_path = column_path
+        self.decoders: dict[tuple[int, str], Decoder] = {}
         # (bag index, topic) -> the pipeline's name for it: the topic itself, or, where an earlier bag
         # recorded the same topic with another type, a name of its own (its rows kept apart, not mixed).
-        routes: dict[tuple[int, str], str] = {}
-        channels: dict[tuple[int, str], int] = {}
+        self.routes: dict[tuple[int, str], str] = {}
+        self.channels: dict[tuple[int, str], int] = {}
+        self.types_seen: dict[str, str] = {}  # topic -> the type it was first recorded with
+        self.batched = ColumnReplay(pipeline, self.one_by_one)
 
-        def one_by_one(bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> None:
-            key = (bag_index, topic)
-            pipeline.process_raw(routes[key], payload, log_time_ns, decoders.get(key))
+    def one_by_one(self, bag_index: int, topic: str, payload: bytes | memoryview, log_time_ns: int) -> None:
+        key = (bag_index, topic)
+        self.pipeline.process_raw(self.routes[key], payload, log_time_ns, self.decoders.get(key))
 
-        batched = ColumnReplay(pipeline, one_by_one)
-        types_seen: dict[str, str] = {}  # topic -> the type it was first recorded with
-        for bag_index, bag in enumerate(bags):
-            resolver = TypeResolver(bag.topics(), bag.ros_distro)
-            for info in bag.topics():
-                if not selection.accepts(info.name):
-                    continue
+    def add_bag(self, bag_index: int, bag: Bag, selection: TopicSelection) -> None:
+        """Decide once per selected topic of this bag how its messages decode, convert and re-record."""
+        resolver = TypeResolver(bag.topics(), bag.ros_distro)
+        for info in bag.topics():
+            if selection.accepts(info.name):
                 choice = resolver.choose(info.type_name, info.serialization_format)
-                type_name = normalize_type_name(info.type_name)
-                name = _pipeline_name(info.name, type_name, types_seen.setdefault(info.name, type_name))
-                routes[(bag_index, info.name)] = name
-                if pipeline.stats_of(name) is None:
-                    entity_path = None
-                    if name != info.name:
-                        entity_path = str(EntityPath.from_topic(info.name).join(type_name.rsplit("/", 1)[-1]))
-                        note(
-                            f"{bag.path}: topic {info.name} has type {info.type_name} here but "
-                            f"{types_seen[info.name]} in an earlier recording; its messages are kept apart "
-                            f"at {entity_path}"
-                        )
-                    pipeline.add_topic(
-                        name,
-                        info.type_name,
-                        entity_path,
-                        skip_reason=choice.reason,
-                        raw_type=_raw_type(info, choice),
-                    )
-                if choice.decoder is not None:
-                    decoders[(bag_index, info.name)] = choice.decoder
-                    if column_path:
-                        batched.add_topic(
-                            bag_index, info.name, info.type_name, choice.decoder, choice.typestore, name
-                        )
-                definition = _definition_for(info, choice)
-                if mcap is not None and definition is not None:
-                    channels[(bag_index, info.name)] = mcap.add_topic(
-                        info.name, info.type_name, definition, info.qos_profiles
-                    )
-            for problem in bag.problems:
-                note(problem)
+                self._add_topic(bag_index, bag, info, choice)
+        for problem in bag.problems:
+            self.note(problem)
 
+    def _add_topic(self, bag_index: int, bag: Bag, info: TopicInfo, choice: DecoderChoice) -> None:
+        key = (bag_index, info.name)
+        type_name = normalize_type_name(info.type_name)
+        first_type = self.types_seen.setdefault(info.name, type_name)
+        name = _pipeline_name(info.name, type_name, first_type)
+        self.routes[key] = name
+        if self.pipeline.stats_of(name) is None:
+            entity_path = None
+            if name != info.name:
+                entity_path = str(EntityPath.from_topic(info.name).join(type_name.rsplit("/", 1)[-1]))
+                self.note(
+                    f"{bag.path}: topic {info.name} has type {info.type_name} here but {first_type} in an "
+                    f"earlier recording; its messages are kept apart at {entity_path}"
+                )
+            self.pipeline.add_topic(
+                name, info.type_name, entity_path, skip_reason=choice.reason, raw_type=_raw_type(info, choice)
+            )
+        if choice.decoder is not None:
+            self.decoders[key] = choice.decoder
+            if self.column_path:
+                self.batched.add_topic(
+                    bag_index, info.name, info.type_name, choice.decoder, choice.typestore, name
+                )
+        definition = _definition_for(info, choice)
+        if self.mcap is not None and definition is not None:
+            self.channels[key] = self.mcap.add_topic(info.name, info.type_name, definition, info.qos_profiles)
+
+    def replay(self, bags: Sequence[Bag], selection: TopicSelection, progress: Progress | None) -> None:
+        """Every selected message, merged by log time across the bags."""
         total = sum(
             t.message_count
             for index, bag in enumerate(bags)
             for t in bag.topics()
-            if (index, t.name) in routes
+            if (index, t.name) in self.routes
         )
         done = 0
-        for message in _merged_indexed(bags, routes.keys(), selection):
-            bag_index, raw = message
+        mcap = self.mcap
+        for bag_index, raw in _merged_indexed(bags, self.routes.keys(), selection):
             done += 1
             if progress is not None and done % 256 == 0:
                 progress(done, total)
             if mcap is not None:
-                channel = channels.get((bag_index, raw.topic))
+                channel = self.channels.get((bag_index, raw.topic))
                 if channel is not None:
                     mcap.write(channel, raw.log_time_ns, raw.publish_time_ns, raw.data)
-            if not batched.offer(bag_index, raw.topic, raw.data, raw.log_time_ns):
-                one_by_one(bag_index, raw.topic, raw.data, raw.log_time_ns)
-        batched.flush()
+            if not self.batched.offer(bag_index, raw.topic, raw.data, raw.log_time_ns):
+                self.one_by_one(bag_index, raw.topic, raw.data, raw.log_time_ns)
+        self.batched.flush()
         if progress is not None:
             progress(done, max(total, done))
-        for bag in bags:
-            for problem in bag.problems:
-                if problem not in warnings:
-                    note(problem)
-        return ConvertSummary(
-            topics=pipeline.topic_stats(),
-            rrd_path=Path(rrd_path) if rrd_path is not None else None,
-            mcap_path=Path(mcap_path) if mcap_path is not None else None,
-            warnings=warnings,
-            mcap_messages=mcap.messages_written if mcap is not None else 0,
-        )
 
 
 def _raw_type(info: TopicInfo, choice: DecoderChoice) -> Any:

@@ -60,7 +60,7 @@ def test_filters_select_topics_and_time(tmp_path: Path) -> None:
     start, end = bounds[0] + 5_000_000_000, bounds[0] + 15_000_000_000
     selection = TopicSelection(re.compile("^/(gps|odometry)$"), re.compile("odometry"), start, end)
     out = tmp_path / "f.mcap"
-    convert_bags([GPS_BAG], tmp_path / "f.rrd", out, selection)
+    convert_bags([GPS_BAG], tmp_path / "f.rrd", out, selection=selection)
     with out.open("rb") as stream:
         messages = list(make_reader(stream).iter_messages())
     assert messages
