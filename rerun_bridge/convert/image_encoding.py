@@ -108,6 +108,25 @@ _YUYV_NAMES: Final = frozenset({"yuv422_yuy2", "yuyv", "yuy2"})
 _UYVY_NAMES: Final = frozenset({"yuv422", "uyvy"})
 
 
+class _Raster(NamedTuple):
+    """An image message's stored bytes and how to read them."""
+
+    buffer: npt.NDArray[np.uint8]
+    width: int
+    height: int
+    step: int
+    is_bigendian: bool
+    #: As the message spells it, for error messages.
+    encoding: str
+
+    def rows(
+        self, count: int, row_bytes: int, step: int | None = None, skip: int = 0
+    ) -> npt.NDArray[np.uint8]:
+        """:func:`pixel_rows` of this buffer from byte ``skip`` on (rows of ``step``, default the image's)."""
+        buffer = self.buffer[skip:] if skip else self.buffer
+        return pixel_rows(buffer, count, row_bytes, self.step if step is None else step, self.encoding)
+
+
 def decode_image(
     encoding: str, width: int, height: int, step: int, is_bigendian: bool, data: Any
 ) -> DecodedImage:
@@ -115,30 +134,27 @@ def decode_image(
     name = encoding.strip().lower()
     if width <= 0 or height <= 0:
         raise ConversionError(f"image with encoding {encoding!r} is empty ({width}x{height})")
-    buffer = byte_view(data)
+    raster = _Raster(byte_view(data), width, height, step, is_bigendian, encoding)
     color = _COLOR_ENCODINGS.get(name)
     if color is not None:
-        pixels = _typed_pixels(
-            buffer, width, height, step, color.channels, color.dtype, is_bigendian, encoding
-        )
+        pixels = _typed_pixels(raster, color.channels, color.dtype)
         return DecodedImage(
             "Image", pixels, width, height, color.color_model, None, _CHANNEL_DATATYPES[color.dtype]
         )
     opencv = _OPENCV_TYPE.fullmatch(name)
     if opencv is not None:
-        return _decode_opencv(encoding, opencv, buffer, width, height, step, is_bigendian)
+        return _decode_opencv(raster, opencv)
     bayer = _BAYER.fullmatch(name)
     if bayer is not None:
         dtype = "u1" if bayer.group(2) == "8" else "u2"
-        mosaic = _typed_pixels(buffer, width, height, step, 1, dtype, is_bigendian, encoding)
-        rgb = demosaic_bilinear(mosaic, bayer.group(1))
+        rgb = demosaic_bilinear(_typed_pixels(raster, 1, dtype), bayer.group(1))
         return DecodedImage("Image", rgb, width, height, "RGB", None, _CHANNEL_DATATYPES[dtype])
     if name in _YUYV_NAMES or name in _UYVY_NAMES:
-        return _decode_yuv422(buffer, width, height, step, swap_pairs=name in _UYVY_NAMES, encoding=encoding)
+        return _decode_yuv422(raster, swap_pairs=name in _UYVY_NAMES)
     if name in ("nv12", "nv21"):
-        return _decode_nv12(buffer, width, height, step, swap_chroma=name == "nv21", encoding=encoding)
+        return _decode_nv12(raster, swap_chroma=name == "nv21")
     if name == "nv24":
-        return _decode_nv24(buffer, width, height, step, encoding)
+        return _decode_nv24(raster)
     raise ConversionError(f"unsupported image encoding {encoding!r}")
 
 
@@ -149,19 +165,11 @@ def decode_image_msg(msg: Any) -> DecodedImage:
     )
 
 
-def _decode_opencv(
-    encoding: str,
-    match: re.Match[str],
-    buffer: npt.NDArray[np.uint8],
-    width: int,
-    height: int,
-    step: int,
-    is_bigendian: bool,
-) -> DecodedImage:
+def _decode_opencv(raster: _Raster, match: re.Match[str]) -> DecodedImage:
     dtype = _OPENCV_DEPTHS[match.group(1)]
     channels = int(match.group(2))
-    pixels = _typed_pixels(buffer, width, height, step, channels, dtype, is_bigendian, encoding)
-    name = match.group(0)
+    pixels = _typed_pixels(raster, channels, dtype)
+    name, width, height = match.group(0), raster.width, raster.height
     if name in DEPTH_METERS:
         return DecodedImage(
             "DepthImage", pixels, width, height, None, None, _CHANNEL_DATATYPES[dtype], DEPTH_METERS[name]
@@ -193,21 +201,12 @@ def pixel_rows(
     return np.lib.stride_tricks.as_strided(buffer, shape=(rows, row_bytes), strides=(step, 1))
 
 
-def _typed_pixels(
-    buffer: npt.NDArray[np.uint8],
-    width: int,
-    height: int,
-    step: int,
-    channels: int,
-    dtype: str,
-    is_bigendian: bool,
-    encoding: str,
-) -> PixelArray:
+def _typed_pixels(raster: _Raster, channels: int, dtype: str) -> PixelArray:
     """(H, W) or (H, W, C) pixels of a numpy type, native order, C-contiguous (a view when possible)."""
     item = np.dtype(dtype)
-    stored = item.newbyteorder(">" if is_bigendian else "<") if item.itemsize > 1 else item
-    rows = pixel_rows(buffer, height, width * channels * item.itemsize, step, encoding)
-    pixels = rows.view(stored)
+    stored = item.newbyteorder(">" if raster.is_bigendian else "<") if item.itemsize > 1 else item
+    width, height = raster.width, raster.height
+    pixels = raster.rows(height, width * channels * item.itemsize).view(stored)
     if not stored.isnative:
         pixels = pixels.astype(stored.newbyteorder("="))  # the byte swap, one copy
     pixels = np.ascontiguousarray(pixels)  # a copy only when rows were padded
@@ -215,39 +214,35 @@ def _typed_pixels(
     return pixels.reshape(shape)
 
 
-def _decode_yuv422(
-    buffer: npt.NDArray[np.uint8], width: int, height: int, step: int, swap_pairs: bool, encoding: str
-) -> DecodedImage:
+def _decode_yuv422(raster: _Raster, swap_pairs: bool) -> DecodedImage:
     """YUYV as Rerun's YUY2; UYVY (``U Y0 V Y1``) becomes YUY2 (``Y0 U Y1 V``) by swapping byte pairs."""
+    width, height = raster.width, raster.height
     if width % 2:
-        raise ConversionError(f"image with encoding {encoding!r} needs an even width (got {width})")
-    rows = pixel_rows(buffer, height, width * 2, step, encoding)
+        raise ConversionError(f"image with encoding {raster.encoding!r} needs an even width (got {width})")
+    rows = raster.rows(height, width * 2)
     planes = rows.view(np.uint16).byteswap() if swap_pairs else np.ascontiguousarray(rows)
     return DecodedImage("Image", planes.reshape(-1).view(np.uint8), width, height, pixel_format="YUY2")
 
 
-def _decode_nv12(
-    buffer: npt.NDArray[np.uint8], width: int, height: int, step: int, swap_chroma: bool, encoding: str
-) -> DecodedImage:
+def _decode_nv12(raster: _Raster, swap_chroma: bool) -> DecodedImage:
     """NV12 as is; NV21 (VU pairs) becomes NV12 (UV pairs). Rows of ``step`` bytes in both planes."""
+    width, height = raster.width, raster.height
     if width % 2 or height % 2:
         raise ConversionError(
-            f"image with encoding {encoding!r} needs even dimensions (got {width}x{height})"
+            f"image with encoding {raster.encoding!r} needs even dimensions (got {width}x{height})"
         )
-    rows = np.array(pixel_rows(buffer, height + height // 2, width, step, encoding))  # always a copy
+    rows = np.array(raster.rows(height + height // 2, width))  # always a copy
     if swap_chroma:
         chroma = rows[height:]
         chroma.view(np.uint16).byteswap(inplace=True)
     return DecodedImage("Image", rows.reshape(-1), width, height, pixel_format="NV12")
 
 
-def _decode_nv24(
-    buffer: npt.NDArray[np.uint8], width: int, height: int, step: int, encoding: str
-) -> DecodedImage:
+def _decode_nv24(raster: _Raster) -> DecodedImage:
     """NV24 (a Y plane, then full-resolution UV pairs in rows of ``2 * step`` bytes) as planar Y_U_V24."""
-    luma = pixel_rows(buffer, height, width, step, encoding)
-    chroma_rows = pixel_rows(buffer[height * step :], height, 2 * width, 2 * step, encoding)
-    chroma = chroma_rows.reshape(height, width, 2)
+    width, height, step = raster.width, raster.height, raster.step
+    luma = raster.rows(height, width)
+    chroma = raster.rows(height, 2 * width, step=2 * step, skip=height * step).reshape(height, width, 2)
     planes = np.empty((3, height, width), dtype=np.uint8)
     planes[0] = luma
     planes[1] = chroma[..., 0]

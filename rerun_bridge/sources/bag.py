@@ -143,13 +143,25 @@ def open_bag(path: str | Path) -> Bag:
     missing = [str(p) for p in files if not p.exists()]
     if missing:
         raise BagError(f"{metadata_path}: lists files that do not exist: {', '.join(missing)}")
+    storages, tempdir = _open_listed(files, metadata)
+    bag = Bag(root, storages, metadata, _tempdir=tempdir)
+    if metadata.compression_mode.upper() == "MESSAGE":
+        bag.message_compression = metadata.compression_format
+    return bag
+
+
+def _open_listed(
+    files: list[Path], metadata: BagMetadata
+) -> tuple[list[StorageReader], tempfile.TemporaryDirectory[str] | None]:
+    """Open the storage files a metadata.yaml lists; whole-file compressed ones are decompressed into a
+    temporary folder first (returned, to be cleaned up with the bag)."""
     tempdir: tempfile.TemporaryDirectory[str] | None = None
     storages: list[StorageReader] = []
-    compression_mode = metadata.compression_mode.upper()
+    whole_files_compressed = metadata.compression_mode.upper() == "FILE"
     try:
         for listed in files:
             file = listed
-            if compression_mode == "FILE" and listed.suffix == f".{metadata.compression_format}":
+            if whole_files_compressed and listed.suffix == f".{metadata.compression_format}":
                 if tempdir is None:
                     tempdir = tempfile.TemporaryDirectory(prefix="rerun_bridge_bag_")
                 file = _decompress_file(listed, Path(tempdir.name))
@@ -161,7 +173,4 @@ def open_bag(path: str | Path) -> Bag:
         if tempdir is not None:
             tempdir.cleanup()
         raise
-    bag = Bag(root, storages, metadata, _tempdir=tempdir)
-    if compression_mode == "MESSAGE":
-        bag.message_compression = metadata.compression_format
-    return bag
+    return storages, tempdir
