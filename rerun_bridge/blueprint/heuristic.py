@@ -67,6 +67,8 @@ SCENE_SHARES: Final = (2.0, 1.0)
 TOP_SHARES: Final = (2.0, 1.0)
 #: Entities under this prefix are Rerun's recording properties, never shown in a view.
 HIDDEN_PREFIX: Final = "/__"
+#: What the viewer's dropdown, ``blueprint export`` and ``convert --blueprint`` call this blueprint.
+DEFAULT_BLUEPRINT_NAME: Final = "default"
 
 
 class EntityCatalog(Protocol):
@@ -87,13 +89,15 @@ def entity_archetypes(store: EntityCatalog) -> dict[str, set[str]]:
     }
 
 
-def default_blueprint_of(store: EntityCatalog, name: str = "default", timeline: str = "") -> Blueprint:
+def default_blueprint_of(
+    store: EntityCatalog, name: str = DEFAULT_BLUEPRINT_NAME, timeline: str = ""
+) -> Blueprint:
     """:func:`default_blueprint` of whatever ``store`` holds."""
     return default_blueprint(entity_archetypes(store), name, timeline)
 
 
 def default_blueprint(
-    entities: Mapping[str, Iterable[str]], name: str = "default", timeline: str = ""
+    entities: Mapping[str, Iterable[str]], name: str = DEFAULT_BLUEPRINT_NAME, timeline: str = ""
 ) -> Blueprint:
     """A blueprint for data given as entity path -> names of the archetypes on it.
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from rerun_bridge.blueprint.heuristic import default_blueprint_of
+from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
 from rerun_bridge.blueprint.library import builtin_names, load_builtin, resolve
 from rerun_bridge.blueprint.model import Blueprint
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
 
-DEFAULT_SCENARIO: Final = "default"
+DEFAULT_SCENARIO: Final = DEFAULT_BLUEPRINT_NAME
 _DEFAULT_DESCRIPTION: Final = "A layout from the data: 3D, one view per image, plots per group, the log."
 
 
