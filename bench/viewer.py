@@ -86,21 +86,18 @@ def scene_store() -> ChunkStore:
 
 
 def scene_layout(cloud: str = "/lidar") -> Any:
-    from rerun_bridge.blueprint.model import ViewKind
-    from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewSpec
+    from rerun_bridge.blueprint.model import Container, ContainerKind, View, ViewKind
 
-    images = ContainerSpec(
+    images = Container(
         ContainerKind.VERTICAL,
-        (ViewSpec(ViewKind.SPATIAL2D, "/camera/left"), ViewSpec(ViewKind.SPATIAL2D, "/camera/right")),
+        (View(ViewKind.SPATIAL2D, origin="/camera/left"), View(ViewKind.SPATIAL2D, origin="/camera/right")),
     )
-    top = ContainerSpec(
-        ContainerKind.HORIZONTAL, (ViewSpec(ViewKind.SPATIAL3D, cloud), images), shares=(2, 1)
-    )
-    plots = ContainerSpec(
+    top = Container(ContainerKind.HORIZONTAL, (View(ViewKind.SPATIAL3D, origin=cloud), images), shares=(2, 1))
+    plots = Container(
         ContainerKind.HORIZONTAL,
-        tuple(ViewSpec(ViewKind.TIME_SERIES, f"/plots/p{index}") for index in range(5)),
+        tuple(View(ViewKind.TIME_SERIES, origin=f"/plots/p{index}") for index in range(5)),
     )
-    return ContainerSpec(ContainerKind.VERTICAL, (top, plots), shares=(3, 1))
+    return Container(ContainerKind.VERTICAL, (top, plots), shares=(3, 1))
 
 
 def frame_times_ms(store: ChunkStore, layout: Any = None) -> list[float]:

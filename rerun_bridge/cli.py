@@ -14,9 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
+
+if TYPE_CHECKING:
+    from rerun_bridge.blueprint.model import Blueprint
+    from rerun_bridge.replay import TopicSelection
 
 EXIT_OK = 0
 EXIT_NOTHING_CONVERTED = 1
@@ -163,9 +168,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     blueprint = None
     if args.blueprint:
         from rerun_bridge.blueprint.export import to_rerun
-        from rerun_bridge.blueprint.library import resolve
 
-        blueprint = to_rerun(resolve(args.blueprint))
+        blueprint = to_rerun(_chosen_blueprint(args.blueprint, args.bags, selection))
     summary = convert_bags(
         args.bags,
         args.output,
@@ -205,11 +209,42 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_blueprint_export(args: argparse.Namespace) -> int:
-    from rerun_bridge.blueprint.export import export_rbl
+def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> Blueprint:
+    """A shipped blueprint, a YAML file, or ``default``: the layout the viewer gives ``bags``' data (the one
+    heuristic), found by converting them once into memory."""
+    from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
     from rerun_bridge.blueprint.library import resolve
 
-    path = export_rbl(resolve(args.name), args.output, application_id=args.application_id)
+    if name != DEFAULT_BLUEPRINT_NAME:
+        return resolve(name)
+    from rerun_bridge.replay import convert_bags
+    from rerun_bridge.sinks.store import StoreSink
+    from rerun_bridge.store.chunk_store import ChunkStore
+    from rerun_bridge.viewer.sources import is_rrd, load_rrd
+
+    store = ChunkStore()
+    for path in bags:
+        if is_rrd(path):
+            load_rrd(path, store)
+    recordings = [path for path in bags if not is_rrd(path)]
+    if recordings:
+        # Warnings are the conversion's to give: this pass only looks at which entities come out.
+        convert_bags(
+            recordings, None, selection=selection, warn=lambda _: None, extra_sinks=[StoreSink(store)]
+        )
+    store.flush()
+    return default_blueprint_of(store)
+
+
+def cmd_blueprint_export(args: argparse.Namespace) -> int:
+    from rerun_bridge.blueprint.export import export_rbl
+    from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME
+
+    if args.name == DEFAULT_BLUEPRINT_NAME and not args.recordings:
+        print("error: the default blueprint is laid out from data: give --recording FILE", file=sys.stderr)
+        return EXIT_USAGE
+    blueprint = _chosen_blueprint(args.name, args.recordings)
+    path = export_rbl(blueprint, args.output, application_id=args.application_id)
     print(f"wrote {path}")
     return EXIT_OK
 
@@ -257,13 +292,27 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
-    convert.add_argument("--blueprint", help="embed this blueprint (a name or a YAML file) in the .rrd")
+    convert.add_argument(
+        "--blueprint",
+        help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",
+    )
     convert.set_defaults(func=cmd_convert)
 
     blueprint = sub.add_parser("blueprint", help="export blueprints to Rerun, import RViz configs")
     blueprint_sub = blueprint.add_subparsers(dest="blueprint_command", required=True)
     export = blueprint_sub.add_parser("export", help="write a blueprint as a Rerun .rbl file")
-    export.add_argument("name", help="perception, navigation, manipulation, localization, or a YAML file")
+    export.add_argument(
+        "name",
+        help="a shipped name (perception, navigation, ...), a YAML file, or 'default' (with --recording)",
+    )
+    export.add_argument(
+        "--recording",
+        dest="recordings",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="with 'default': the bags or .rrd files whose data the layout is made for",
+    )
     export.add_argument("-o", "--output", required=True, type=Path, help="output .rbl")
     export.add_argument("--application-id", default="rerun_bridge", help="the recordings' application id")
     export.set_defaults(func=cmd_blueprint_export)

@@ -1,6 +1,8 @@
-"""A default blueprint from the data alone, for recordings opened without one.
+"""The one default blueprint from the data alone, for recordings opened or exported without one.
 
-:func:`default_blueprint` looks at which archetypes each entity carries and builds:
+The embedded viewer (its ``default`` scenario), ``rerun-bridge blueprint export default`` and
+``convert --blueprint default`` all lay a recording out with :func:`default_blueprint`, so the viewer and
+an exported ``.rbl`` show the same tree. It looks at which archetypes each entity carries and builds:
 
 * one 3D view of every spatial entity (points, transforms, lines, arrows, poses, boxes, meshes, camera
   frustums), in a wide pane on the left;
@@ -10,6 +12,12 @@
   ``/joint_states/...``), tensor and bar-chart views, and one text log of every ``TextLog`` entity, as tabs
   below.
 
+Why the first path part: every ROS topic becomes an entity at its topic name, with its scalar fields on it
+(``/imu``) or on children of it (``/joint_states/position``, ``/odom/twist``). Grouping by the first path
+part gives each topic (or namespace) a plot of its own, as Rerun's own time-series heuristic spawns one
+view per child of the root. Grouping by parent entity put every top-level topic in one plot under ``/``
+(``/battery_state`` volts beside ``/fluid_pressure`` pascals and ``/cmd_vel``).
+
 :func:`arrange` is that layout on its own; the RViz import uses it too.
 """
 
@@ -17,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final
+from typing import Final, Protocol
 
 from rerun_bridge.blueprint.model import (
     Blueprint,
@@ -57,15 +65,45 @@ BAR_CHART_ARCHETYPES: Final = frozenset({"BarChart"})
 #: Relative sizes: the 3D scene against the image column, the top row against the plots.
 SCENE_SHARES: Final = (2.0, 1.0)
 TOP_SHARES: Final = (2.0, 1.0)
+#: Entities under this prefix are Rerun's recording properties, never shown in a view.
+HIDDEN_PREFIX: Final = "/__"
+#: What the viewer's dropdown, ``blueprint export`` and ``convert --blueprint`` call this blueprint.
+DEFAULT_BLUEPRINT_NAME: Final = "default"
+
+
+class EntityCatalog(Protocol):
+    """What the heuristic reads of a store (:class:`rerun_bridge.store.chunk_store.ChunkStore`)."""
+
+    def entities(self) -> list[str]: ...
+
+    def components(self, entity_path: str) -> list[str]: ...
+
+
+def entity_archetypes(store: EntityCatalog) -> dict[str, set[str]]:
+    """Entity path -> the archetypes of its component columns (``Points3D:positions`` -> ``Points3D``),
+    for :func:`default_blueprint`; Rerun's recording properties left out."""
+    return {
+        path: {_plain(component) for component in store.components(path)}
+        for path in store.entities()
+        if not path.startswith(HIDDEN_PREFIX)
+    }
+
+
+def default_blueprint_of(
+    store: EntityCatalog, name: str = DEFAULT_BLUEPRINT_NAME, timeline: str = ""
+) -> Blueprint:
+    """:func:`default_blueprint` of whatever ``store`` holds."""
+    return default_blueprint(entity_archetypes(store), name, timeline)
 
 
 def default_blueprint(
-    entities: Mapping[str, Iterable[str]], name: str = "default", timeline: str = ""
+    entities: Mapping[str, Iterable[str]], name: str = DEFAULT_BLUEPRINT_NAME, timeline: str = ""
 ) -> Blueprint:
     """A blueprint for data given as entity path -> names of the archetypes on it.
 
-    Archetype names may be plain (``Points3D``) or qualified (``rerun.archetypes.Points3D``). With nothing
-    recognised the root is an empty grid and ``auto_views`` lets the viewer decide.
+    Archetype names may be plain (``Points3D``), qualified (``rerun.archetypes.Points3D``) or component
+    columns (``Points3D:positions``). With nothing recognised the root is an empty grid and ``auto_views``
+    lets the viewer decide.
     """
     kinds = {_canonical(path): {_plain(name) for name in names} for path, names in entities.items()}
     with_any = _Selector(kinds)
@@ -160,4 +198,8 @@ def _canonical(path: str) -> str:
 
 
 def _plain(archetype: str) -> str:
+    if ":" in archetype:
+        # A component column: a raw ROS message column (``sensor_msgs.msg.Image:message``) stays qualified,
+        # so it is never taken for the archetype of the same name.
+        return archetype.split(":", 1)[0].removeprefix("rerun.archetypes.")
     return archetype.rsplit(".", 1)[-1]

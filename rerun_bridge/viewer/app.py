@@ -17,10 +17,10 @@ from typing import Final
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from rerun_bridge.blueprint.library import resolve
+from rerun_bridge.blueprint.model import Node
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.blueprint_layout import load_blueprint_layout
-from rerun_bridge.viewer.layout import LayoutSpec
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.window import ViewerWindow
 
@@ -56,20 +56,18 @@ def run_viewer(
 ) -> int:
     """Open ``paths`` in a viewer window; with ``screenshot``, write that PNG and return instead.
 
-    ``blueprint``: a shipped blueprint's name or a YAML file; without one, a layout from the data.
+    ``blueprint``: a shipped blueprint's name or a YAML file; without one, the default blueprint of the data.
     """
     application = ensure_application()
-    layout: LayoutSpec | None = None
+    layout: Node | None = None
     blueprint_timeline: str | None = None
     if blueprint is not None:
         try:
-            from_blueprint = load_blueprint_layout(blueprint)
+            chosen = resolve(blueprint)
         except BridgeError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        layout, blueprint_timeline = from_blueprint.layout, from_blueprint.timeline
-        for note in from_blueprint.notes:
-            print(f"note: {note}", file=sys.stderr)
+        layout, blueprint_timeline = chosen.root, chosen.timeline or None
     try:
         loaded = load_files(paths)
     except BridgeError as err:
@@ -85,6 +83,8 @@ def run_viewer(
     names = ", ".join(Path(path).name for path in paths)
     scenario = str(blueprint) if blueprint is not None else None
     window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}", scenario=scenario)
+    for note in window.notes:
+        print(f"note: {note}", file=sys.stderr)
     window.resize(*size)
     if timeline is not None:
         if timeline not in loaded.store.timelines():
@@ -120,11 +120,11 @@ def run_live_viewer(
     be read is reported and the layout from the data is used instead.
     """
     application = ensure_application()
-    layout: LayoutSpec | None = None
+    layout: Node | None = None
     scenario: str | None = None
     if blueprint:
         try:
-            layout = load_blueprint_layout(blueprint).layout
+            layout = resolve(blueprint).root
             scenario = str(blueprint)
         except BridgeError as err:
             print(f"warning: {err}; using the layout from the data", file=sys.stderr)

@@ -1,10 +1,10 @@
 """Scenarios: the layouts the window's dropdown switches between.
 
-A scenario is the heuristic default (a layout from whatever the store holds), one of the blueprints
-shipped in ``config/blueprints/`` (perception, navigation, manipulation, localization), or a blueprint
-file the user opened the viewer with. :func:`scenario_layout` turns one into a
-:class:`~rerun_bridge.viewer.blueprint_layout.BlueprintLayout`; the default is computed at the moment it is
-chosen, so live data that arrived since is laid out too.
+A scenario is the default blueprint of the data
+(:func:`rerun_bridge.blueprint.heuristic.default_blueprint_of`, the one heuristic the exports use too),
+one of the blueprints shipped in ``config/blueprints/`` (perception, navigation, manipulation,
+localization), or a blueprint file the user opened the viewer with. :func:`scenario_blueprint` reads
+one; the default is computed at the moment it is chosen, so live data that arrived since is laid out too.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
 from rerun_bridge.blueprint.library import builtin_names, load_builtin, resolve
+from rerun_bridge.blueprint.model import Blueprint
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.blueprint_layout import BlueprintLayout, layout_from_blueprint
-from rerun_bridge.viewer.layout import default_layout
 
-DEFAULT_SCENARIO: Final = "default"
+DEFAULT_SCENARIO: Final = DEFAULT_BLUEPRINT_NAME
 _DEFAULT_DESCRIPTION: Final = "A layout from the data: 3D, one view per image, plots per group, the log."
 
 
@@ -51,8 +51,8 @@ def file_scenario(path: str | Path) -> Scenario:
     return Scenario(str(path), Path(path).stem, f"blueprint file {path}")
 
 
-def scenario_layout(key: str, store: ChunkStore) -> BlueprintLayout:
-    """The layout of a scenario; raises :class:`~rerun_bridge.errors.BridgeError` naming what is wrong."""
+def scenario_blueprint(key: str, store: ChunkStore) -> Blueprint:
+    """The blueprint of a scenario; raises :class:`~rerun_bridge.errors.BridgeError` naming what is wrong."""
     if key == DEFAULT_SCENARIO:
-        return BlueprintLayout(default_layout(store), None, [])
-    return layout_from_blueprint(resolve(key))
+        return default_blueprint_of(store)
+    return resolve(key)

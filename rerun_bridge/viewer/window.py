@@ -1,9 +1,10 @@
-"""The viewer's main window: views laid out from specs, the entity panel, and the time panel driving all.
+"""The viewer's main window: views laid out by a blueprint, the entity panel, and the time panel driving all.
 
-:meth:`ViewerWindow.from_specs` builds any :data:`~rerun_bridge.viewer.layout.LayoutSpec` tree into Qt
-widgets (splitters for horizontal / vertical containers, a tab widget for tabs); without specs the
-window uses :func:`~rerun_bridge.viewer.layout.default_layout`. Every view follows the time panel; the
-text log's row clicks seek it; the entity tree's check boxes hide entities in every view.
+The window builds the layout tree of :mod:`rerun_bridge.blueprint.model` into Qt widgets
+(:mod:`rerun_bridge.viewer.layout_widgets`); without one it lays the data out with the one default
+heuristic, :func:`rerun_bridge.blueprint.heuristic.default_blueprint_of`, the same blueprint
+``rerun-bridge blueprint export default`` writes. Every view follows the time panel; the text log's row
+clicks seek it; the entity tree's check boxes hide entities in every view.
 
 The scenario dropdown above the views (:mod:`rerun_bridge.viewer.scenarios`) rebuilds the views from
 another layout while the window is open; time, timeline and hidden entities carry over, and what a
@@ -13,25 +14,36 @@ blueprint leaves out is shown in the note beside the dropdown.
 from __future__ import annotations
 
 import threading
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
+from rerun_bridge.blueprint import model
+from rerun_bridge.blueprint.heuristic import default_blueprint_of
 from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.entity_panel import EntityTree, SelectionPanel
-from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, LayoutSpec, ViewSpec, default_layout
+from rerun_bridge.viewer.layout_widgets import (
+    SHARE_UNIT,
+    ViewFrame,
+    build_layout,
+    empty_layout,
+    layout_tree,
+    title_bar,
+)
 from rerun_bridge.viewer.live import DEFAULT_POLL_INTERVAL_MS, LiveUpdates
 from rerun_bridge.viewer.scenarios import (
     DEFAULT_SCENARIO,
     Scenario,
     file_scenario,
-    scenario_layout,
+    scenario_blueprint,
     shipped_scenarios,
 )
 from rerun_bridge.viewer.time_panel import TimePanel
 from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.view_arguments import view_title, widget_arguments
 from rerun_bridge.viewer.views.bar_chart_view import BarChartView
 from rerun_bridge.viewer.views.base import ViewBase
 from rerun_bridge.viewer.views.image_view import ImageView
@@ -51,36 +63,42 @@ VIEW_CLASSES: Final[dict[ViewKind, type[ViewBase]]] = {
     ViewKind.MAP: MapView,
 }
 _SIDE_PANEL_WIDTH: Final = 240
-_SHARE_UNIT: Final = 1000
 _STATIC_ONLY_TIMELINE: Final = "log_time"
-#: The dropdown entry of a layout given as specs rather than by a scenario.
+#: The dropdown entry of a layout given as a tree rather than by a scenario.
 CUSTOM_SCENARIO: Final = ""
 
 
 class ViewerWindow(QtWidgets.QMainWindow):
     """Views, entity tree, selection panel and time panel over one store.
 
-    ``scenario`` names the dropdown entry the layout is: ``default`` (with no ``layout``: the layout from
-    the data), a shipped blueprint's name or a blueprint file. A ``layout`` without a scenario shows as
-    "custom layout".
+    ``layout`` is a blueprint's root (a container or one view). ``scenario`` names the dropdown entry the
+    layout is: ``default`` (with no ``layout``: the default blueprint of the data), a shipped blueprint's
+    name or a blueprint file. A ``layout`` without a scenario shows as "custom layout".
+    ``view_settings`` are widget settings the blueprint model has no field for (the 3D camera pose, frame
+    axes), given to every view of a kind: tests fix the camera with them.
     """
 
     def __init__(
         self,
         store: ChunkStore,
-        layout: LayoutSpec | None = None,
+        layout: model.Node | None = None,
         transforms: SceneTransforms | None = None,
         title: str = "rerun_bridge viewer",
         parent: QtWidgets.QWidget | None = None,
         scenario: str | None = None,
+        view_settings: Mapping[ViewKind, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.store = store
         self.transforms = transforms if transforms is not None else SceneTransforms(store)
-        self.layout_spec = layout if layout is not None else default_layout(store)
+        self.view_settings = dict(view_settings or {})
+        self.layout_root = layout if layout is not None else default_blueprint_of(store).root
         self.views: list[ViewBase] = []
-        self.view_specs: list[ViewSpec] = []
+        #: The blueprint view each of :attr:`views` was built from.
+        self.view_nodes: list[model.View] = []
+        #: What the viewer leaves out of the layout (see :mod:`rerun_bridge.viewer.view_arguments`).
+        self.notes: list[str] = []
         self._hidden_entities: set[str] = set()
         self.live_updates: LiveUpdates | None = None
         if scenario is None:
@@ -104,9 +122,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
         side = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         side.addWidget(_titled("Entities", self.entity_tree))
         side.addWidget(_titled("Selection", self.selection_panel))
-        side.setSizes([3 * _SHARE_UNIT, 2 * _SHARE_UNIT])
+        side.setSizes([3 * SHARE_UNIT, 2 * SHARE_UNIT])
 
-        self.view_area = self._build(self.layout_spec)
+        self.view_area = self._build(self.layout_root)
+        self._show_notes()
         self.main_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(side)
         self.main_splitter.addWidget(self.view_area)
@@ -128,51 +147,48 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._show_current_time()
 
     @classmethod
-    def from_specs(
+    def from_layout(
         cls,
         store: ChunkStore,
-        specs: LayoutSpec | list[LayoutSpec],
+        layout: model.Node | Sequence[model.Node],
         transforms: SceneTransforms | None = None,
+        view_settings: Mapping[ViewKind, Mapping[str, Any]] | None = None,
     ) -> ViewerWindow:
-        """A window laid out by a spec tree (a list: the specs stacked vertically)."""
-        layout = specs if not isinstance(specs, list) else ContainerSpec(ContainerKind.VERTICAL, tuple(specs))
-        return cls(store, layout, transforms)
+        """A window laid out by a layout tree (a sequence: the nodes stacked vertically)."""
+        root = (
+            layout
+            if isinstance(layout, model.View | model.Container)
+            else model.Container(model.ContainerKind.VERTICAL, tuple(layout))
+        )
+        return cls(store, root, transforms, view_settings=view_settings)
+
+    def layout_tree(self) -> model.Node:
+        """The layout the window's widgets show, read back from them (hidden nodes are not built)."""
+        return layout_tree(self.view_area)
 
     # -- building ------------------------------------------------------------------------------------
 
-    def _build(self, spec: LayoutSpec) -> QtWidgets.QWidget:
-        if isinstance(spec, ViewSpec):
-            return self._build_view(spec)
-        if spec.kind is ContainerKind.TABS:
-            tabs = QtWidgets.QTabWidget()
-            for child in spec.children:
-                tabs.addTab(self._build(child), _title(child))
-            return tabs
-        orientation = (
-            QtCore.Qt.Orientation.Horizontal
-            if spec.kind is ContainerKind.HORIZONTAL
-            else QtCore.Qt.Orientation.Vertical
-        )
-        splitter = QtWidgets.QSplitter(orientation)
-        splitter.setChildrenCollapsible(False)
-        for child in spec.children:
-            splitter.addWidget(self._build(child))
-        if len(spec.shares) == len(spec.children) and spec.children:
-            splitter.setSizes([round(share * _SHARE_UNIT) for share in spec.shares])
-        else:
-            splitter.setSizes([_SHARE_UNIT] * len(spec.children))
-        return splitter
+    def _build(self, root: model.Node) -> QtWidgets.QWidget:
+        self.notes = []
+        built = build_layout(root, self._build_view)
+        return built if built is not None else empty_layout(root)
 
-    def _build_view(self, spec: ViewSpec) -> QtWidgets.QWidget:
-        view = VIEW_CLASSES[spec.kind](
-            self.store, self.transforms, spec.origin, spec.include, spec.exclude, spec.settings
+    def _build_view(self, node: model.View) -> ViewFrame:
+        arguments = widget_arguments(node)
+        settings = {**self.view_settings.get(node.kind, {}), **arguments.settings}
+        view = VIEW_CLASSES[node.kind](
+            self.store, self.transforms, node.origin, arguments.include, arguments.exclude, settings
         )
-        view.setObjectName(spec.title)
+        view.setObjectName(view_title(node))
         if isinstance(view, TextLogView):
             view.seek_requested.connect(self.seek)
         self.views.append(view)
-        self.view_specs.append(spec)
-        return _titled(spec.title, view)
+        self.view_nodes.append(node)
+        self.notes += arguments.notes
+        return ViewFrame(node, view)
+
+    def _show_notes(self) -> None:
+        self.scenario_note.setText("  " + "; ".join(self.notes) if self.notes else "")
 
     def _fill_scenarios(self, current: str) -> None:
         entries: list[Scenario] = shipped_scenarios()
@@ -200,7 +216,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         """Lay the views out as scenario ``key``; False (and a note, the layout unchanged) when it cannot
         be read."""
         try:
-            chosen = scenario_layout(key, self.store)
+            chosen = scenario_blueprint(key, self.store)
         except BridgeError as err:
             self.scenario_note.setText(f"  {err}")
             self.scenario_box.setCurrentIndex(max(0, self.scenario_box.findData(self.scenario)))
@@ -210,8 +226,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.scenario_box.addItem(entry.label, entry.key)
         self.scenario = key
         self.scenario_box.setCurrentIndex(self.scenario_box.findData(key))
-        self.scenario_note.setText("  " + "; ".join(chosen.notes) if chosen.notes else "")
-        self.set_layout(chosen.layout)
+        self.set_layout(chosen.root)
         timeline = chosen.timeline
         if timeline and timeline != self.time_panel.timeline and timeline in self.store.timelines():
             # Keep the moment: the same offset from the start on the blueprint's timeline.
@@ -220,12 +235,13 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.time_panel.seek_offset(offset)
         return True
 
-    def set_layout(self, layout: LayoutSpec) -> None:
+    def set_layout(self, layout: model.Node) -> None:
         """Replace every view by those of ``layout``, at the current time, hiding what is hidden now."""
         old_area = self.view_area
-        self.views, self.view_specs = [], []
-        self.layout_spec = layout
+        self.views, self.view_nodes = [], []
+        self.layout_root = layout
         self.view_area = self._build(layout)
+        self._show_notes()
         for entity in self._hidden_entities:
             for view in self.views:
                 view.set_entity_visible(entity, False)
@@ -265,8 +281,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.transforms.invalidate()
         self.entity_tree.reload()
         if self.scenario == DEFAULT_SCENARIO:
-            layout = default_layout(self.store)
-            if layout != self.layout_spec:
+            layout = default_blueprint_of(self.store).root
+            if layout != self.layout_root:
                 self.set_layout(layout)
         for view in self.views:
             view.invalidate()
@@ -300,23 +316,12 @@ class ViewerWindow(QtWidgets.QMainWindow):
             view.set_entity_visible(entity, visible)
 
 
-def _title(spec: LayoutSpec) -> str:
-    if isinstance(spec, ViewSpec):
-        return spec.title
-    return spec.name or spec.kind.value
-
-
 def _titled(title: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
     """A widget under a one-line title bar."""
     frame = QtWidgets.QWidget()
     layout = QtWidgets.QVBoxLayout(frame)
     layout.setContentsMargins(1, 1, 1, 1)
     layout.setSpacing(0)
-    label = QtWidgets.QLabel(title)
-    label.setStyleSheet("background: #2e3440; color: #d8dee9; padding: 2px 6px;")
-    font = QtGui.QFont(label.font())
-    font.setBold(True)
-    label.setFont(font)
-    layout.addWidget(label)
+    layout.addWidget(title_bar(title))
     layout.addWidget(widget, 1)
     return frame

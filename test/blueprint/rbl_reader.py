@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import rerun.chunk as rrc
+
+from rerun_bridge.blueprint.export import VIEW_CLASS_IDENTIFIERS
+from rerun_bridge.blueprint.model import ContainerKind, Node, View
+from rerun_bridge.model.entity_path import normalize
 
 #: ``ContainerBlueprint:container_kind`` values (``rerun.blueprint.components.ContainerKind``).
 CONTAINER_KIND_IDS = {"tabs": 1, "horizontal": 2, "vertical": 3, "grid": 4}
@@ -122,4 +127,55 @@ def _view(entity: str, entities: dict[str, dict[str, list[Any]]]) -> RblView:
         contents=properties.get("ViewContents", {}).get("ViewContents:query", []),
         visible=_first(components, "ViewBlueprint:visible"),
         properties=properties,
+    )
+
+
+# What an .rbl must hold of a blueprint, and what it does hold, in one comparable shape.
+
+
+def tree(node: Node) -> tuple[Any, ...]:
+    """What an .rbl must hold of a node: kinds, names, origins, contents, shares, visibility, children."""
+    if isinstance(node, View):
+        return (
+            VIEW_CLASS_IDENTIFIERS[node.kind],
+            node.name or None,
+            normalize(node.origin),
+            [str(rule) for rule in node.contents],
+            None if node.visible else False,
+        )
+    shares = {
+        "ContainerBlueprint:col_shares": list(node.shares if node.kind is ContainerKind.HORIZONTAL else ()),
+        "ContainerBlueprint:row_shares": list(node.shares if node.kind is ContainerKind.VERTICAL else ()),
+    }
+    if node.kind is ContainerKind.GRID:
+        shares = {
+            "ContainerBlueprint:col_shares": list(node.column_shares),
+            "ContainerBlueprint:row_shares": list(node.row_shares),
+        }
+    return (
+        CONTAINER_KIND_IDS[node.kind.value],
+        node.name or None,
+        {key: value for key, value in shares.items() if value},
+        node.grid_columns,
+        None if node.visible else False,
+        [tree(child) for child in node.children],
+    )
+
+
+def rbl_tree(node: RblContainer | RblView) -> tuple[Any, ...]:
+    if isinstance(node, RblView):
+        return (node.class_identifier, node.name, normalize(node.origin), node.contents, node.visible)
+    shares = {
+        key: pytest.approx(value, rel=1e-6)
+        for key, value in node.components.items()
+        if key in ("ContainerBlueprint:col_shares", "ContainerBlueprint:row_shares")
+    }
+    visible = node.components.get("ContainerBlueprint:visible", [None])[0]
+    return (
+        node.kind,
+        node.name,
+        shares,
+        node.components.get("ContainerBlueprint:grid_columns", [None])[0],
+        visible,
+        [rbl_tree(child) for child in node.children],
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import pytest
 import rerun as rr
 from hypothesis import HealthCheck, given, settings
 
-from rerun_bridge.blueprint.export import VIEW_CLASS_IDENTIFIERS, export_rbl, rerun_colormap, to_rerun
+from rerun_bridge.blueprint.export import export_rbl, rerun_colormap, to_rerun
 from rerun_bridge.blueprint.model import (
     BarChartSettings,
     Blueprint,
@@ -23,7 +22,6 @@ from rerun_bridge.blueprint.model import (
     EyeKind,
     LogLevel,
     MapSettings,
-    Node,
     Spatial2DSettings,
     Spatial3DSettings,
     TensorSettings,
@@ -32,8 +30,7 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
 )
-from rerun_bridge.model.entity_path import normalize
-from test.blueprint.rbl_reader import CONTAINER_KIND_IDS, RblContainer, RblView, read_rbl
+from test.blueprint.rbl_reader import CONTAINER_KIND_IDS, RblContainer, RblView, rbl_tree, read_rbl, tree
 from test.blueprint.strategies import blueprints
 
 SCENE = View(
@@ -79,54 +76,6 @@ EVERYTHING = Blueprint(
     ),
     timeline="ros_time",
 )
-
-
-def tree(node: Node) -> tuple[Any, ...]:
-    """What an .rbl must hold of a node: kinds, names, origins, contents, shares, visibility, children."""
-    if isinstance(node, View):
-        return (
-            VIEW_CLASS_IDENTIFIERS[node.kind],
-            node.name or None,
-            normalize(node.origin),
-            [str(rule) for rule in node.contents],
-            None if node.visible else False,
-        )
-    shares = {
-        "ContainerBlueprint:col_shares": list(node.shares if node.kind is ContainerKind.HORIZONTAL else ()),
-        "ContainerBlueprint:row_shares": list(node.shares if node.kind is ContainerKind.VERTICAL else ()),
-    }
-    if node.kind is ContainerKind.GRID:
-        shares = {
-            "ContainerBlueprint:col_shares": list(node.column_shares),
-            "ContainerBlueprint:row_shares": list(node.row_shares),
-        }
-    return (
-        CONTAINER_KIND_IDS[node.kind.value],
-        node.name or None,
-        {key: value for key, value in shares.items() if value},
-        node.grid_columns,
-        None if node.visible else False,
-        [tree(child) for child in node.children],
-    )
-
-
-def rbl_tree(node: RblContainer | RblView) -> tuple[Any, ...]:
-    if isinstance(node, RblView):
-        return (node.class_identifier, node.name, normalize(node.origin), node.contents, node.visible)
-    shares = {
-        key: pytest.approx(value, rel=1e-6)
-        for key, value in node.components.items()
-        if key in ("ContainerBlueprint:col_shares", "ContainerBlueprint:row_shares")
-    }
-    visible = node.components.get("ContainerBlueprint:visible", [None])[0]
-    return (
-        node.kind,
-        node.name,
-        shares,
-        node.components.get("ContainerBlueprint:grid_columns", [None])[0],
-        visible,
-        [rbl_tree(child) for child in node.children],
-    )
 
 
 def _views(node: RblContainer | RblView) -> list[RblView]:

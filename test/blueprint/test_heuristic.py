@@ -129,3 +129,16 @@ def test_default_blueprint_round_trips_and_exports(tmp_path: Path) -> None:
     blueprint = default_blueprint(ROBOT, name="robot", timeline="ros_time")
     assert parse_blueprint(parse_yaml(dump_blueprint(blueprint), "x"), "x") == blueprint
     assert export_rbl(blueprint, tmp_path / "robot.rbl").stat().st_size > 0
+
+
+def test_component_columns_name_their_archetypes_and_raw_messages_stay_unrecognised() -> None:
+    columns = {
+        "/camera": {"Image:buffer", "Image:format"},
+        "/raw_camera": {"sensor_msgs.msg.Image:message"},
+        "/imu": {"rerun.archetypes.Scalars:scalars"},
+    }
+    blueprint = default_blueprint(columns)
+    assert [(view.kind, view.origin) for view in blueprint.views()] == [
+        (ViewKind.SPATIAL2D, "/camera"),
+        (ViewKind.TIME_SERIES, "/imu"),
+    ]

@@ -13,10 +13,9 @@ from PyQt6 import QtCore
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.blueprint import model
-from rerun_bridge.blueprint.model import ViewKind
+from rerun_bridge.blueprint.heuristic import default_blueprint_of
+from rerun_bridge.blueprint.model import ContentRule, ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.blueprint_layout import layout_from_blueprint
-from rerun_bridge.viewer.layout import default_layout, iter_views
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.bar_chart_view import BarChartView
@@ -148,9 +147,9 @@ def test_map_zoom_setting_spans_the_web_map_scale(qtbot: QtBot, tmp_path: Path) 
 
 def test_default_layout_adds_map_tensor_and_bar_chart_views(tmp_path: Path) -> None:
     store = load_files([charts_and_fixes_rrd(tmp_path)]).store
-    views = {view.kind: view for view in iter_views(default_layout(store))}
+    views = {view.kind: view for view in default_blueprint_of(store).views()}
     assert set(views) == {ViewKind.MAP, ViewKind.TENSOR, ViewKind.BAR_CHART}
-    assert views[ViewKind.MAP].include == ("/gps/fix",)
+    assert views[ViewKind.MAP].contents == (ContentRule("/gps/fix"),)
     assert views[ViewKind.TENSOR].origin == "/tensor"
     assert views[ViewKind.BAR_CHART].origin == "/bars"
 
@@ -177,9 +176,8 @@ def test_a_blueprint_with_every_new_kind_builds_them_with_their_settings(
             ),
         ),
     )
-    converted = layout_from_blueprint(blueprint)
-    assert converted.notes == []
-    window = ViewerWindow(store, converted.layout)
+    window = ViewerWindow(store, blueprint.root)
+    assert window.notes == []
     qtbot.addWidget(window)
     window.resize(1280, 720)
     window.show()

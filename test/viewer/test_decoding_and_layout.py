@@ -7,10 +7,10 @@ import pyarrow as pa
 import pytest
 import rerun as rr
 
-from rerun_bridge.blueprint.model import ViewKind
+from rerun_bridge.blueprint.heuristic import default_blueprint_of
+from rerun_bridge.blueprint.model import Container, ContainerKind, ContentRule, View, ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.component_values import ImageFormat, colors_rgba, describe, image_format
-from rerun_bridge.viewer.layout import ContainerKind, ContainerSpec, ViewSpec, default_layout, iter_views
 from rerun_bridge.viewer.views.base import EntityFilter
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_image, depth_levels
 
@@ -108,20 +108,33 @@ def test_entity_filter_patterns() -> None:
     assert not nested.matches("/tf/keep/child")
 
 
-def test_default_layout_of_an_empty_store_is_empty() -> None:
-    layout = default_layout(ChunkStore())
-    assert iter_views(layout) == []
+def test_default_blueprint_of_an_empty_store_is_empty() -> None:
+    assert list(default_blueprint_of(ChunkStore()).views()) == []
 
 
-def test_default_layout_groups_scalars_by_parent() -> None:
+def test_default_blueprint_of_a_store_groups_scalars_by_first_path_part() -> None:
     store = ChunkStore()
     for entity in ("/arm/joint1", "/arm/joint2", "/battery"):
         store.append_row(entity, {"log_time": 1}, {"Scalars:scalars": [1.0]})
     store.append_row("/points", {"log_time": 1}, {"Points3D:positions": np.zeros((1, 3), np.float32)})
-    layout = default_layout(store)
-    assert isinstance(layout, ContainerSpec)
+    store.append_row("/__properties", {}, {"RecordingInfo:name": ["hidden"]}, static=True)
+    layout = default_blueprint_of(store).root
+    assert isinstance(layout, Container)
     assert layout.kind is ContainerKind.VERTICAL
-    views = iter_views(layout)
-    assert views[0] == ViewSpec(ViewKind.SPATIAL3D, "/", "3D")
-    plots = [(view.origin, view.include) for view in views if view.kind is ViewKind.TIME_SERIES]
-    assert plots == [("/battery", ()), ("/arm", ("/arm/joint1", "/arm/joint2"))]
+    views = list(default_blueprint_of(store).views())
+    assert views[0] == View(
+        ViewKind.SPATIAL3D, name="Scene", origin="/", contents=(ContentRule("/points", recursive=True),)
+    )
+    plots = [(view.origin, view.contents) for view in views if view.kind is ViewKind.TIME_SERIES]
+    assert plots == [
+        ("/arm", View(ViewKind.TIME_SERIES).contents),
+        ("/battery", View(ViewKind.TIME_SERIES).contents),
+    ]
+    plot_of = {path: [view.origin for view in views if view.includes(path)] for path in store.entities()}
+    assert plot_of == {
+        "/arm/joint1": ["/arm"],
+        "/arm/joint2": ["/arm"],
+        "/battery": ["/battery"],
+        "/points": ["/"],
+        "/__properties": [],
+    }

@@ -116,13 +116,18 @@ def test_the_node_feeds_the_live_window(
     publishers = [publish(ros_env, "imu", IMU_MESSAGES, 30), publish(ros_env, "cloud", CLOUD_MESSAGES, 10)]
 
     def everything_shown() -> bool:
-        plots = [view for view in window.views_of(TimeSeriesView) if view.origin == "/imu/data"]
+        # The default blueprint plots each topic's scalars under its first path part.
+        plots = [view for view in window.views_of(TimeSeriesView) if view.origin == "/imu"]
         scenes = window.views_of(Spatial3DView)
         if not plots or not scenes or not updates.up_to_date:
             return False
         (plot,) = plots
         assert isinstance(plot, TimeSeriesView)
-        samples = [len(curve.getOriginalDataset()[1]) for curve in plot.curves.values()]
+        samples = [
+            len(curve.getOriginalDataset()[1])
+            for key, curve in plot.curves.items()
+            if key.startswith("/imu/data#")
+        ]
         scene = scenes[0]
         assert isinstance(scene, Spatial3DView)
         return bool(samples) and min(samples) == IMU_MESSAGES and "/lidar/points" in scene.points

@@ -10,8 +10,7 @@ import pytest
 from PyQt6 import QtCore, QtGui, QtOpenGLWidgets, QtWidgets
 from pytestqt.qtbot import QtBot
 
-from rerun_bridge.blueprint.model import ViewKind
-from rerun_bridge.viewer.layout import ViewSpec
+from rerun_bridge.blueprint.model import Spatial3DSettings, View, ViewKind
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.viewer.conftest import qimage_rgb, red_pixels
@@ -29,8 +28,10 @@ def red_centre(view: Spatial3DView) -> tuple[float, float]:
 
 
 def test_a_window_with_a_3d_view_holds_no_gl_widget_and_repaints_reuse_the_picture(qtbot: QtBot) -> None:
-    spec = ViewSpec(ViewKind.SPATIAL3D, "/", "3D", settings={**CAMERA, "grid": False, "frames": False})
-    window = ViewerWindow.from_specs(scene_store(CLUSTER), spec)
+    scene_view = View(ViewKind.SPATIAL3D, "3D", settings=Spatial3DSettings(grid=False))
+    window = ViewerWindow.from_layout(
+        scene_store(CLUSTER), scene_view, view_settings={ViewKind.SPATIAL3D: {**CAMERA, "frames": False}}
+    )
     qtbot.addWidget(window)
     window.resize(800, 600)
     window.show()

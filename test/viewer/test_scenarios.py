@@ -13,6 +13,7 @@ from rerun_bridge.blueprint.library import builtin_names
 from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.scenarios import DEFAULT_SCENARIO, shipped_scenarios
+from rerun_bridge.viewer.view_arguments import view_title
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.viewer.conftest import START_NS, click
@@ -60,14 +61,18 @@ def test_dropdown_offers_the_default_then_every_shipped_blueprint(
 
 def test_choosing_scenarios_relays_out_the_views_live(qtbot: QtBot, sample_store: ChunkStore) -> None:
     window = open_window(qtbot, sample_store)
-    default_titles = [spec.title for spec in window.view_specs]
+    default_titles = [view_title(view) for view in window.view_nodes]
     window.time_panel.seek_offset(1.0)
     window.entity_tree.set_visible("/lidar", False)
     old_views = list(window.views)
 
     choose_from_dropdown(qtbot, window.scenario_box, "perception")
     assert window.scenario == "perception"
-    assert [spec.title for spec in window.view_specs][:3] == ["Scene (base_link)", "Camera + cloud", "Depth"]
+    assert [view_title(view) for view in window.view_nodes][:3] == [
+        "Scene (base_link)",
+        "Camera + cloud",
+        "Depth",
+    ]
     assert not set(map(id, window.views)) & set(map(id, old_views))
     assert all(view.time == START_NS + NS for view in window.views)  # the moment carried over
     (scene, *_) = window.views_of(Spatial3DView)
@@ -84,10 +89,10 @@ def test_choosing_scenarios_relays_out_the_views_live(qtbot: QtBot, sample_store
     choose_from_dropdown(qtbot, window.scenario_box, "navigation")
     assert window.time_panel.timeline == "log_time"
     assert window.time_panel.offset_of(window.time_panel.current_time) == pytest.approx(1.5)
-    assert ViewKind.TIME_SERIES in {spec.kind for spec in window.view_specs}
+    assert ViewKind.TIME_SERIES in {view.kind for view in window.view_nodes}
 
     choose_from_dropdown(qtbot, window.scenario_box, DEFAULT_SCENARIO)
-    assert [spec.title for spec in window.view_specs] == default_titles
+    assert [view_title(view) for view in window.view_nodes] == default_titles
 
 
 def test_a_broken_blueprint_file_keeps_the_layout_and_says_why(
@@ -96,9 +101,9 @@ def test_a_broken_blueprint_file_keeps_the_layout_and_says_why(
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: broken\nroot:\n  view: spatial3d\n  setings: {}\n")
     window = open_window(qtbot, sample_store)
-    titles = [spec.title for spec in window.view_specs]
+    titles = [view_title(view) for view in window.view_nodes]
     assert not window.set_scenario(str(broken))
-    assert [spec.title for spec in window.view_specs] == titles
+    assert [view_title(view) for view in window.view_nodes] == titles
     assert window.scenario == DEFAULT_SCENARIO
     assert window.scenario_box.currentData() == DEFAULT_SCENARIO
     note = window.scenario_note.text()
@@ -115,6 +120,6 @@ def test_a_blueprint_file_joins_the_dropdown(qtbot: QtBot, sample_store: ChunkSt
     assert window.set_scenario(str(layout_file))
     assert window.scenario_keys()[-1] == str(layout_file)
     assert window.scenario_box.currentText() == "just_plots"
-    assert [spec.title for spec in window.view_specs] == ["IMU plot"]
+    assert [view_title(view) for view in window.view_nodes] == ["IMU plot"]
     choose_from_dropdown(qtbot, window.scenario_box, "manipulation")
     assert window.scenario == "manipulation"

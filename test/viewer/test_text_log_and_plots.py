@@ -9,9 +9,8 @@ import pytest
 from PyQt6 import QtCore, QtWidgets
 from pytestqt.qtbot import QtBot
 
-from rerun_bridge.blueprint.model import ViewKind
+from rerun_bridge.blueprint.model import View, ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.layout import ViewSpec
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.text_log_view import TextLogView, level_rank
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView, load_series
@@ -50,8 +49,8 @@ def test_log_rows_filter_by_level_and_search(qtbot: QtBot, sample_store: ChunkSt
 
 
 def test_clicking_a_log_row_seeks_the_window(qtbot: QtBot, sample_store: ChunkStore) -> None:
-    window = ViewerWindow.from_specs(
-        sample_store, [ViewSpec(ViewKind.TEXT_LOG, "/", "Log"), ViewSpec(ViewKind.TIME_SERIES, "/imu/data")]
+    window = ViewerWindow.from_layout(
+        sample_store, [View(ViewKind.TEXT_LOG, "Log", "/"), View(ViewKind.TIME_SERIES, origin="/imu/data")]
     )
     qtbot.addWidget(window)
     window.resize(900, 600)

@@ -11,12 +11,12 @@ import rerun as rr
 from PyQt6 import QtCore, QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
 
-from rerun_bridge.blueprint.model import ViewKind
+from rerun_bridge.blueprint.library import load_builtin
+from rerun_bridge.blueprint.model import Spatial3DSettings, View, ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.app import main, render_window
-from rerun_bridge.viewer.blueprint_layout import load_blueprint_layout
-from rerun_bridge.viewer.layout import ViewSpec
 from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.view_arguments import view_title
 from rerun_bridge.viewer.views.image_view import ImageView
 from rerun_bridge.viewer.views.map_view import MapView
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
@@ -41,14 +41,14 @@ def show(qtbot: QtBot, window: ViewerWindow, size: tuple[int, int] = (1280, 720)
 
 def test_default_layout_has_one_view_per_kind_of_data(qtbot: QtBot, sample_store: ChunkStore) -> None:
     window = show(qtbot, ViewerWindow(sample_store))
-    kinds = [(spec.kind, spec.origin) for spec in window.view_specs]
+    kinds = [(view.kind, view.origin) for view in window.view_nodes]
     assert kinds == [
         (ViewKind.SPATIAL3D, "/"),
         (ViewKind.SPATIAL2D, "/camera/image_raw"),
         (ViewKind.MAP, "/"),
-        (ViewKind.TIME_SERIES, "/imu/data"),
+        (ViewKind.TIME_SERIES, "/imu"),
         (ViewKind.TIME_SERIES, "/joint_states"),
-        (ViewKind.TIME_SERIES, "/odom/twist"),
+        (ViewKind.TIME_SERIES, "/odom"),
         (ViewKind.TEXT_LOG, "/"),
     ]
     assert [type(view) for view in window.views] == [
@@ -107,8 +107,9 @@ def red_cloud_rrd(tmp_path: Path) -> Path:
 
 def test_window_screenshot_puts_the_gl_picture_where_the_view_is(qtbot: QtBot, tmp_path: Path) -> None:
     store = load_files([red_cloud_rrd(tmp_path)]).store
-    spec = ViewSpec(ViewKind.SPATIAL3D, "/", "3D", settings={**CAMERA, "grid": False, "frames": False})
-    window = show(qtbot, ViewerWindow.from_specs(store, spec))
+    scene_view = View(ViewKind.SPATIAL3D, "3D", settings=Spatial3DSettings(grid=False))
+    camera = {ViewKind.SPATIAL3D: {**CAMERA, "frames": False}}
+    window = show(qtbot, ViewerWindow.from_layout(store, scene_view, view_settings=camera))
     picture = qimage_rgb(render_window(window))
     assert picture.shape[:2] == (720, 1280)
     (scene,) = window.views_of(Spatial3DView)
@@ -157,8 +158,8 @@ def test_view_command_lays_out_a_shipped_blueprint(
     output = tmp_path / "perception.png"
     assert main([str(sample_bag), "--blueprint", "perception", "--screenshot", str(output)]) == 0
     assert QtGui.QImage(str(output)).size() == QtCore.QSize(1280, 720)
-    window = show(qtbot, ViewerWindow(sample_store, load_blueprint_layout("perception").layout))
-    titles = [spec.title for spec in window.view_specs]
+    window = show(qtbot, ViewerWindow(sample_store, load_builtin("perception").root))
+    titles = [view_title(view) for view in window.view_nodes]
     assert titles[:3] == ["Scene (base_link)", "Camera + cloud", "Depth"]
     (scene, *_) = window.views_of(Spatial3DView)
     assert isinstance(scene, Spatial3DView)
