@@ -20,7 +20,7 @@ What maps where:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -151,41 +151,75 @@ def _view(view: View, timelines: Sequence[str]) -> rrb.View:
 def _settings(view: View, timelines: Sequence[str]) -> dict[str, Any]:
     """The view-class keyword arguments of the view's settings."""
     settings = view.settings
-    out: dict[str, Any] = {}
-    if isinstance(settings, Spatial3DSettings):
-        out["line_grid"] = rrb.LineGrid3D(visible=settings.grid)
-        if settings.fixed_frame:
-            out["spatial_information"] = rrb.SpatialInformation(target_frame=settings.fixed_frame)
-        if settings.background is not None:
-            out["background"] = _rgba(settings.background)
-        if settings.point_radius is not None:
-            out["defaults"] = [rr.Points3D.from_fields(radii=[settings.point_radius])]
-        if settings.eye is not None:
-            out["eye_controls"] = _eye(settings.eye)
-    elif isinstance(settings, Spatial2DSettings):
-        if settings.background is not None:
-            out["background"] = _rgba(settings.background)
-        if settings.colormap is not None or settings.depth_range is not None:
-            colormap = None if settings.colormap is None else rerun_colormap(settings.colormap)
-            depth_range = None if settings.depth_range is None else list(settings.depth_range)
-            out["defaults"] = [rr.DepthImage.from_fields(colormap=colormap, depth_range=depth_range)]
-    elif isinstance(settings, TimeSeriesSettings):
-        out["plot_legend"] = rrb.PlotLegend(visible=settings.legend)
-        if settings.visible_range_s is not None:
-            start = rrb.TimeRangeBoundary.cursor_relative(seconds=-settings.visible_range_s)
-            end = rrb.TimeRangeBoundary.cursor_relative()
-            out["time_ranges"] = [rrb.VisibleTimeRange(name, start=start, end=end) for name in timelines]
-    elif isinstance(settings, TextLogSettings):
-        if settings.levels:
-            out["rows"] = rrb.TextLogRows(filter_by_log_level=[level.value for level in settings.levels])
-    elif isinstance(settings, TensorSettings):
-        if settings.colormap is not None:
-            out["scalar_mapping"] = rrb.TensorScalarMapping(colormap=rerun_colormap(settings.colormap))
-    elif isinstance(settings, BarChartSettings):
-        out["plot_legend"] = rrb.PlotLegend(visible=settings.legend)
-    elif isinstance(settings, MapSettings) and settings.zoom is not None:
-        out["zoom"] = settings.zoom
+    for settings_type, arguments in _SETTINGS_ARGUMENTS:
+        if isinstance(settings, settings_type):
+            return arguments(settings, timelines)
+    return {}
+
+
+def _spatial3d_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"line_grid": rrb.LineGrid3D(visible=settings.grid)}
+    if settings.fixed_frame:
+        out["spatial_information"] = rrb.SpatialInformation(target_frame=settings.fixed_frame)
+    if settings.background is not None:
+        out["background"] = _rgba(settings.background)
+    if settings.point_radius is not None:
+        out["defaults"] = [rr.Points3D.from_fields(radii=[settings.point_radius])]
+    if settings.eye is not None:
+        out["eye_controls"] = _eye(settings.eye)
     return out
+
+
+def _spatial2d_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if settings.background is not None:
+        out["background"] = _rgba(settings.background)
+    if settings.colormap is not None or settings.depth_range is not None:
+        colormap = None if settings.colormap is None else rerun_colormap(settings.colormap)
+        depth_range = None if settings.depth_range is None else list(settings.depth_range)
+        out["defaults"] = [rr.DepthImage.from_fields(colormap=colormap, depth_range=depth_range)]
+    return out
+
+
+def _time_series_arguments(settings: Any, timelines: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"plot_legend": rrb.PlotLegend(visible=settings.legend)}
+    if settings.visible_range_s is not None:
+        start = rrb.TimeRangeBoundary.cursor_relative(seconds=-settings.visible_range_s)
+        end = rrb.TimeRangeBoundary.cursor_relative()
+        out["time_ranges"] = [rrb.VisibleTimeRange(name, start=start, end=end) for name in timelines]
+    return out
+
+
+def _text_log_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, Any]:
+    if not settings.levels:
+        return {}
+    return {"rows": rrb.TextLogRows(filter_by_log_level=[level.value for level in settings.levels])}
+
+
+def _tensor_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, Any]:
+    if settings.colormap is None:
+        return {}
+    return {"scalar_mapping": rrb.TensorScalarMapping(colormap=rerun_colormap(settings.colormap))}
+
+
+def _bar_chart_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, Any]:
+    return {"plot_legend": rrb.PlotLegend(visible=settings.legend)}
+
+
+def _map_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, Any]:
+    return {} if settings.zoom is None else {"zoom": settings.zoom}
+
+
+#: Each settings class and how it becomes keyword arguments of Rerun's view class.
+_SETTINGS_ARGUMENTS: Final[tuple[tuple[type, Callable[[Any, Sequence[str]], dict[str, Any]]], ...]] = (
+    (Spatial3DSettings, _spatial3d_arguments),
+    (Spatial2DSettings, _spatial2d_arguments),
+    (TimeSeriesSettings, _time_series_arguments),
+    (TextLogSettings, _text_log_arguments),
+    (TensorSettings, _tensor_arguments),
+    (BarChartSettings, _bar_chart_arguments),
+    (MapSettings, _map_arguments),
+)
 
 
 def _eye(kind: EyeKind) -> rrb.EyeControls3D:

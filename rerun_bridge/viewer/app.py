@@ -59,15 +59,11 @@ def run_viewer(
     ``blueprint``: a shipped blueprint's name or a YAML file; without one, the default blueprint of the data.
     """
     application = ensure_application()
-    layout: Node | None = None
-    blueprint_timeline: str | None = None
-    if blueprint is not None:
-        try:
-            chosen = resolve(blueprint)
-        except BridgeError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        layout, blueprint_timeline = chosen.root, chosen.timeline or None
+    try:
+        chosen = resolve(blueprint) if blueprint is not None else None
+    except BridgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         loaded = load_files(paths)
     except BridgeError as err:
@@ -75,13 +71,11 @@ def run_viewer(
         return 1
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if timeline is None and blueprint_timeline is not None:
-        if blueprint_timeline in loaded.store.timelines():
-            timeline = blueprint_timeline
-        else:
-            print(f"note: the blueprint's timeline {blueprint_timeline!r} has no data here", file=sys.stderr)
+    if timeline is None and chosen is not None and chosen.timeline:
+        timeline = _blueprint_timeline(chosen.timeline, loaded.store)
     names = ", ".join(Path(path).name for path in paths)
     scenario = str(blueprint) if blueprint is not None else None
+    layout = chosen.root if chosen is not None else None
     window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}", scenario=scenario)
     for note in window.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -97,8 +91,19 @@ def run_viewer(
     window.show()
     if screenshot is None:
         return application.exec()
+    return _save_screenshot(window, Path(screenshot))
+
+
+def _blueprint_timeline(timeline: str, store: ChunkStore) -> str | None:
+    """The blueprint's timeline when the data has it (said otherwise, and the default kept)."""
+    if timeline in store.timelines():
+        return timeline
+    print(f"note: the blueprint's timeline {timeline!r} has no data here", file=sys.stderr)
+    return None
+
+
+def _save_screenshot(window: ViewerWindow, output: Path) -> int:
     image = render_window(window)
-    output = Path(screenshot)
     output.parent.mkdir(parents=True, exist_ok=True)
     saved = image.save(str(output), "PNG")
     window.close()

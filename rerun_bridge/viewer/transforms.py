@@ -14,7 +14,8 @@ failing: a viewer scrubbed past the last /tf message should keep drawing the rob
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Final
 
 import numpy as np
@@ -71,16 +72,15 @@ def _add_static(buffer: TfBuffer, entity: str, values: dict[str, pa.Array]) -> N
     rotations = _fixed_width(values.get(QUATERNION), 4, len(children), np.array([0.0, 0.0, 0.0, 1.0]))
     for index, (child, parent) in enumerate(zip(children, parents, strict=True)):
         if child and parent:
-            _add(
-                buffer,
-                entity,
-                parent,
-                child,
-                np.zeros(1, np.int64),
-                translations[index : index + 1],
-                rotations[index : index + 1],
-                static=True,
-            )
+            with _skipped_when_invalid(entity, parent, child):
+                buffer.add_transforms(
+                    parent,
+                    child,
+                    np.zeros(1, np.int64),
+                    translations[index : index + 1],
+                    rotations[index : index + 1],
+                    static=True,
+                )
 
 
 def _fixed_width(
@@ -118,9 +118,8 @@ def _add_temporal(buffer: TfBuffer, entity: str, table: pa.Table, timeline: str)
         rows = np.flatnonzero(edges == edge)
         parent, child = str(edge).split("\n", 1)
         if parent and child:
-            _add(
-                buffer, entity, parent, child, stamps[rows], translations[rows], rotations[rows], static=False
-            )
+            with _skipped_when_invalid(entity, parent, child):
+                buffer.add_transforms(parent, child, stamps[rows], translations[rows], rotations[rows])
 
 
 def _lengths(table: pa.Table, column: str) -> npt.NDArray[np.int64]:
@@ -144,19 +143,11 @@ def _per_row(
     return out
 
 
-def _add(
-    buffer: TfBuffer,
-    entity: str,
-    parent: str,
-    child: str,
-    stamps: npt.NDArray[np.int64],
-    translations: npt.NDArray[np.float64],
-    rotations: npt.NDArray[np.float64],
-    *,
-    static: bool,
-) -> None:
+@contextmanager
+def _skipped_when_invalid(entity: str, parent: str, child: str) -> Iterator[None]:
+    """One edge's samples are skipped with a warning when the buffer rejects them, never the whole TF."""
     try:
-        buffer.add_transforms(parent, child, stamps, translations, rotations, static=static)
+        yield
     except ValueError as err:  # zero quaternions, NaNs, a frame that is its own parent
         log.warning("%s: transform %s -> %s skipped: %s", entity, parent, child, err)
 

@@ -105,8 +105,25 @@ class ViewerWindow(QtWidgets.QMainWindow):
             scenario = DEFAULT_SCENARIO if layout is None else CUSTOM_SCENARIO
         self.scenario = scenario
         self.scenario_box = QtWidgets.QComboBox()
-        self.scenario_box.setToolTip("Debugging scenario: the layout of the views")
         self.scenario_note = QtWidgets.QLabel()
+        self.addToolBar(self._scenario_toolbar(scenario))
+
+        self.time_panel = TimePanel(store)
+        self.entity_tree = EntityTree(store)
+        self.selection_panel = SelectionPanel(store)
+        self.view_area = self._build(self.layout_root)
+        self._show_notes()
+        self.main_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.setCentralWidget(self._central_widget())
+
+        self.time_panel.time_changed.connect(self._on_time_changed)
+        self.entity_tree.visibility_changed.connect(self._on_visibility_changed)
+        self.entity_tree.entity_selected.connect(self.selection_panel.select)
+        self.scenario_box.activated.connect(self._on_scenario_chosen)
+        self._show_current_time()
+
+    def _scenario_toolbar(self, scenario: str) -> QtWidgets.QToolBar:
+        self.scenario_box.setToolTip("Debugging scenario: the layout of the views")
         self.scenario_note.setStyleSheet("color: #d08770;")
         self._fill_scenarios(scenario)
         toolbar = QtWidgets.QToolBar("Scenario")
@@ -114,19 +131,14 @@ class ViewerWindow(QtWidgets.QMainWindow):
         toolbar.addWidget(QtWidgets.QLabel(" Scenario: "))
         toolbar.addWidget(self.scenario_box)
         toolbar.addWidget(self.scenario_note)
-        self.addToolBar(toolbar)
+        return toolbar
 
-        self.time_panel = TimePanel(store)
-        self.entity_tree = EntityTree(store)
-        self.selection_panel = SelectionPanel(store)
+    def _central_widget(self) -> QtWidgets.QWidget:
+        """The entity and selection panels beside the views, the time panel under both."""
         side = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         side.addWidget(_titled("Entities", self.entity_tree))
         side.addWidget(_titled("Selection", self.selection_panel))
         side.setSizes([3 * SHARE_UNIT, 2 * SHARE_UNIT])
-
-        self.view_area = self._build(self.layout_root)
-        self._show_notes()
-        self.main_splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(side)
         self.main_splitter.addWidget(self.view_area)
         self.main_splitter.setStretchFactor(0, 0)
@@ -138,13 +150,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         column.setSpacing(0)
         column.addWidget(self.main_splitter, 1)
         column.addWidget(self.time_panel)
-        self.setCentralWidget(central)
-
-        self.time_panel.time_changed.connect(self._on_time_changed)
-        self.entity_tree.visibility_changed.connect(self._on_visibility_changed)
-        self.entity_tree.entity_selected.connect(self.selection_panel.select)
-        self.scenario_box.activated.connect(self._on_scenario_chosen)
-        self._show_current_time()
+        return central
 
     @classmethod
     def from_layout(
