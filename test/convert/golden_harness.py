@@ -26,14 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import yaml
 from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
-from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.cdr.decoding import Decoder, TypeResolver
+from rerun_bridge.cdr.layout import describe, split_by_layout
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.type_names import normalize_type_name
@@ -184,8 +187,19 @@ class CaseResult:
     warnings: list[str]
 
 
-def run_case(case: GoldenCase) -> CaseResult:
-    """Serialize the case's messages to CDR and run them through the pipeline's conversion step."""
+@dataclass(slots=True)
+class _PreparedCase:
+    topic: str
+    type_name: str
+    decoder: Decoder
+    typestore: Typestore
+    raw_type: Any
+    payloads: list[bytes]
+    log_times: npt.NDArray[np.int64]
+
+
+def _prepare(case: GoldenCase) -> _PreparedCase:
+    """The case's messages as CDR bytes, with the decoder replay would choose for its topic."""
     data = case.load()
     type_name = normalize_type_name(str(data["type"]))
     topic = str(data["topic"])
@@ -196,20 +210,60 @@ def run_case(case: GoldenCase) -> CaseResult:
     # As replay does: a type without a converter keeps its fields in one column typed by its definition.
     has_converter = BUILTIN_CONVERTERS.lookup(type_name) is not None
     raw_type = None if has_converter else arrow_type_for(choice.typestore, type_name)
-    sink = CollectingSink()
-    warnings: list[str] = []
-    pipeline = Pipeline([sink], warn=warnings.append, converters=BUILTIN_CONVERTERS)
-    pipeline.add_topic(topic, type_name, raw_type=raw_type)
+    payloads = []
     for index, entry in enumerate(data["messages"]):
         try:
             message = build_message(choice.typestore, type_name, entry.get("fields") or {})
-            payload = bytes(choice.typestore.serialize_cdr(message, type_name))
+            payloads.append(bytes(choice.typestore.serialize_cdr(message, type_name)))
         except Exception as err:
             raise ValueError(f"{case.name}: message {index} cannot be built: {err}") from err
-        pipeline.process_raw(topic, payload, int(entry["log_time_ns"]), choice.decoder)
+    log_times = np.array([int(entry["log_time_ns"]) for entry in data["messages"]], dtype=np.int64)
+    return _PreparedCase(topic, type_name, choice.decoder, choice.typestore, raw_type, payloads, log_times)
+
+
+def _pipeline(prepared: _PreparedCase) -> tuple[Pipeline, CollectingSink, list[str]]:
+    sink = CollectingSink()
+    warnings: list[str] = []
+    pipeline = Pipeline([sink], warn=warnings.append, converters=BUILTIN_CONVERTERS)
+    pipeline.add_topic(prepared.topic, prepared.type_name, raw_type=prepared.raw_type)
+    return pipeline, sink, warnings
+
+
+def _result(pipeline: Pipeline, sink: CollectingSink, warnings: list[str], topic: str) -> CaseResult:
     stats = pipeline.stats_of(topic)
     assert stats is not None
     return CaseResult(sink.rows, stats, warnings)
+
+
+def run_case(case: GoldenCase) -> CaseResult:
+    """Run the case's messages one by one through the pipeline's conversion step (what the golden file
+    records)."""
+    prepared = _prepare(case)
+    pipeline, sink, warnings = _pipeline(prepared)
+    for payload, log_time in zip(prepared.payloads, prepared.log_times.tolist(), strict=True):
+        pipeline.process_raw(prepared.topic, payload, log_time, prepared.decoder)
+    return _result(pipeline, sink, warnings, prepared.topic)
+
+
+def run_case_by_columns(case: GoldenCase) -> CaseResult:
+    """Run the case's messages as replay's column path does: grouped by CDR layout, each group offered to
+    the column converter, and what it declines (or cannot lay out) one by one."""
+    prepared = _prepare(case)
+    pipeline, sink, warnings = _pipeline(prepared)
+    if not pipeline.accepts_columns(prepared.topic):
+        raise ValueError(f"{case.name}: {prepared.type_name} has no column converter")
+    decoder, store, type_name = prepared.decoder, prepared.typestore, prepared.type_name
+    groups, leftover = split_by_layout(
+        prepared.payloads, lambda payload: describe(store, type_name, payload, decoder(payload))
+    )
+    one_by_one = list(leftover)
+    for fields, indices in groups:
+        if not pipeline.process_columns(prepared.topic, MessageColumns(fields, prepared.log_times[indices])):
+            one_by_one.extend(int(index) for index in indices)
+    for index in sorted(one_by_one):
+        log_time = int(prepared.log_times[index])
+        pipeline.process_raw(prepared.topic, prepared.payloads[index], log_time, decoder)
+    return _result(pipeline, sink, warnings, prepared.topic)
 
 
 # ---- writing rows as YAML ----------------------------------------------------------------------------------
@@ -334,6 +388,14 @@ def _plain_stats(stats: TopicStats) -> dict[str, Any]:
         "produced": sorted(stats.produced),
         "first_error": stats.first_error,
     }
+
+
+def row_texts(result: CaseResult) -> list[str]:
+    """Each written row in its golden form, sorted: for comparing paths that write rows in other orders."""
+    return sorted(
+        yaml.dump(_plain_row(written), Dumper=_GoldenDumper, sort_keys=False, default_flow_style=None)
+        for written in result.rows
+    )
 
 
 def render_rows(case: GoldenCase, result: CaseResult) -> str:

@@ -13,7 +13,16 @@ import pytest
 
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.model.type_names import normalize_type_name
-from test.convert.golden_harness import REGENERATE_COMMAND, GoldenCase, expected_text, golden_cases
+from test.convert import regenerate_golden
+from test.convert.golden_harness import (
+    REGENERATE_COMMAND,
+    GoldenCase,
+    expected_text,
+    golden_cases,
+    row_texts,
+    run_case,
+    run_case_by_columns,
+)
 
 CASES = golden_cases()
 
@@ -61,3 +70,28 @@ def test_raw_columns_have_a_golden_case() -> None:
     """The fallback for types without a converter is covered too."""
     raw = [case.name for case in CASES if BUILTIN_CONVERTERS.lookup(str(case.load()["type"])) is None]
     assert raw, "no golden case for a type without a converter (raw columns)"
+
+
+#: Cases whose every message the column converter declines on purpose (they go one by one).
+DECLINED_BY_COLUMNS = {
+    # Static TF has one entity per child frame: tf_message_columns leaves it to the converter.
+    "tf2_msgs/tf_static",
+}
+COLUMN_CASES = [case for case in CASES if BUILTIN_CONVERTERS.lookup_columns(str(case.load()["type"]))]
+
+
+@pytest.mark.parametrize("case", COLUMN_CASES, ids=[case.name for case in COLUMN_CASES])
+def test_column_path_writes_the_golden_rows(case: GoldenCase) -> None:
+    """Types with a column converter: replay's batch path writes the same rows (in its own order), stats
+    and warnings as the message-by-message path the golden file records."""
+    one_by_one, by_columns = run_case(case), run_case_by_columns(case)
+    taken = by_columns.stats.column_messages > 0
+    assert taken != (case.name in DECLINED_BY_COLUMNS), f"{case.name}: column path taken: {taken}"
+    assert row_texts(by_columns) == row_texts(one_by_one)
+    assert by_columns.stats == one_by_one.stats  # column_messages is not compared
+    assert sorted(by_columns.warnings) == sorted(one_by_one.warnings)
+
+
+def test_regenerate_check_reports_every_case_current(capsys: pytest.CaptureFixture[str]) -> None:
+    assert regenerate_golden.main(["--check"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"{len(CASES)} cases, 0 stale"
