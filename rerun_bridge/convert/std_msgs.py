@@ -9,6 +9,7 @@ import numpy as np
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.model.rows import Row
 
+BYTE_TYPE = "std_msgs/msg/Byte"
 NUMERIC_TYPES = (
     "Bool", "Byte", "Char", "Float32", "Float64", "Int8", "Int16", "Int32", "Int64",
     "UInt8", "UInt16", "UInt32", "UInt64",
@@ -23,6 +24,8 @@ def convert_number(msg: Any, ctx: ConvertContext) -> list[Row]:
     data = msg.data
     if isinstance(data, bytes | bytearray):  # std_msgs/Byte and Char arrive as one byte in some readers
         data = data[0] if data else 0
+    elif ctx.type_name == BYTE_TYPE and data < 0:  # an unsigned octet that rosbags reads as int8
+        data += 256
     return [Row(ctx.entity_path, "Scalars", {"scalars": np.array([float(data)], dtype=np.float64)})]
 
 
