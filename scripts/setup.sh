@@ -45,7 +45,8 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
   echo "$wanted" >"$stamp"
 fi
 
-if [[ ! -x $VENV/bin/rerun-bridge ]]; then
+# Both console scripts: an older venv has only rerun-bridge, and setup.py's entry points are read at install.
+if [[ ! -x $VENV/bin/rerun-bridge || ! -x $VENV/bin/bridge_node ]]; then
   say "installing rerun_bridge (editable)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
 fi
