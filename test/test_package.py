@@ -126,3 +126,21 @@ def test_the_ros_pip_file_pins_what_the_suite_tests() -> None:
     tested = _pins(ROOT / "requirements.txt")
     for name, version in _pins(ROOT / "requirements-ros.txt").items():
         assert tested.get(name) == version, (name, version, tested.get(name))
+
+
+def test_where_the_fast_dds_profile_is_set_both_of_its_names_are() -> None:
+    """Fast DDS 2 (Humble, Jazzy) reads only FASTRTPS_DEFAULT_PROFILES_FILE, Fast DDS 3 (Kilted) only
+    FASTDDS_DEFAULT_PROFILES_FILE: a doc or launch file naming one would silently lose the profile on the
+    other distros. (Tests run on the Fast DDS 3 wheels and set the one name those read.)"""
+    names = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "config").glob("*.xml")]
+    files += [
+        *(ROOT / "launch").glob("*.py"),
+        *(ROOT / "bench").glob("*.py"),
+        *(ROOT / "rerun_bridge").rglob("*.py"),
+    ]
+    setting = [path for path in files if any(name in path.read_text() for name in names)]
+    assert ROOT / "docs" / "live.md" in setting
+    for path in setting:
+        text = path.read_text()
+        assert all(name in text for name in names), f"{path.relative_to(ROOT)} names only one of {names}"
