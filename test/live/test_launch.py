@@ -136,7 +136,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     clean["AMENT_PREFIX_PATH"] = sys.prefix
     clean["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     build = subprocess.run(
-        ["colcon", "build"], cwd=root, env=clean, capture_output=True, text=True, timeout=300, check=False
+        # As docs/ros.md says: colcon run by the venv's python, which the executables then start with.
+        [sys.executable, "-m", "colcon", "build"],
+        cwd=root,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert build.returncode == 0, build.stdout + build.stderr
     sourced = subprocess.run(
