@@ -25,5 +25,11 @@ setup(
     description="ROS 2 bridge to Rerun: bags and live topics to .rrd and .mcap, with an embedded viewer",
     license="Apache-2.0",
     python_requires=">=3.10",
-    entry_points={"console_scripts": ["rerun-bridge = rerun_bridge.cli:main"]},
+    entry_points={
+        "console_scripts": [
+            "rerun-bridge = rerun_bridge.cli:main",
+            # `ros2 run rerun_bridge bridge_node`: the same node as `rerun-bridge run`, named the ROS way.
+            "bridge_node = rerun_bridge.ros_distro:bridge_node_main",
+        ]
+    },
 )

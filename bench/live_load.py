@@ -145,9 +145,11 @@ def bench_env(domain: int, home: Path, dds_profile: Path | None) -> dict[str, st
     profile of every process, or Fast DDS's defaults."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
     env.pop("ROS_LOCALHOST_ONLY", None)
-    env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
-    if dds_profile is not None:
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(dds_profile)
+    # Fast DDS 3 (Kilted) reads FASTDDS_DEFAULT_PROFILES_FILE, Fast DDS 2 (Humble, Jazzy) the FASTRTPS_ one.
+    for variable in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        env.pop(variable, None)
+        if dds_profile is not None:
+            env[variable] = str(dds_profile)
     env.update(XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"), PYTHONPATH=str(ROOT))
     subprocess.run(
         [str(VENV_BIN / "rerun"), "analytics", "disable"], env=env, capture_output=True, check=False

@@ -4,4 +4,4 @@ from rerun_bridge.launch_support import bridge_launch_description
 
 
 def generate_launch_description():  # type: ignore[no-untyped-def]
-    return bridge_launch_description(defaults={}, fixed={"viewer": "true"})
+    return bridge_launch_description(defaults={}, fixed={"viewer": True})

@@ -348,8 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_viewer(args_list[1:])
     if args_list[:1] == ["run"]:
-        # The live node parses its own arguments (and ROS's --ros-args); rclpy is imported only there.
-        from rerun_bridge.node import main as run_node
+        # The live node parses its own arguments (and ROS's --ros-args); rclpy is imported only there,
+        # after a check that this rclpy is one the node runs on.
+        from rerun_bridge.ros_distro import run_node
 
         return run_node(args_list[1:])
     parser = build_parser()

@@ -40,6 +40,7 @@ from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
 from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.type_names import normalize_type_name
+from rerun_bridge.parameters import PARAMETERS, ParameterValue, typed_value
 from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
@@ -52,19 +53,6 @@ NODE_NAME = "rerun_bridge"
 #: Data handed to Rerun's writer before the .rrd sink waits for it (about 3 s of the reference load).
 RRD_BACKLOG_BYTES = 512 << 20
 TF_TOPICS = frozenset({"/tf", "/tf_static"})
-
-#: Every ROS parameter, declared once with its description; the launch files mirror them as arguments.
-PARAMETERS: dict[str, tuple[Any, str]] = {
-    "config_file": (
-        "",
-        "bridge config YAML (topics, TF options, sinks); empty: bridge every convertible topic",
-    ),
-    "rrd_path": ("", "write an .rrd here (overrides sinks.rrd.path)"),
-    "mcap_path": ("", "write a raw .mcap re-recording here (overrides sinks.mcap.path)"),
-    "blueprint": ("", "viewer blueprint name or file (overrides sinks.viewer.blueprint)"),
-    "viewer": (False, "open the embedded viewer (overrides sinks.viewer.enabled)"),
-    "duration": (0.0, "stop after this many seconds (0: run until SIGINT / SIGTERM)"),
-}
 
 
 def _message_class(type_name: str) -> Any:
@@ -396,25 +384,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from rcl_interfaces.msg import ParameterDescriptor
 
+        # Declared with dynamic typing so that `-p duration:=4` or an XML `<param value="4"/>` (an integer
+        # to YAML) reaches typed_value, which converts it or names the parameter, instead of rclpy's
+        # InvalidParameterTypeException traceback; the converted values are set back, typed.
+        values: dict[str, ParameterValue] = {}
         for name, (default, description) in PARAMETERS.items():
-            node.declare_parameter(name, default, ParameterDescriptor(description=description))
-        config_file = args.config or (
-            Path(_parameter(node, "config_file")) if _parameter(node, "config_file") else None
-        )
+            descriptor = ParameterDescriptor(description=description, dynamic_typing=True)
+            node.declare_parameter(name, default, descriptor)
+            values[name] = typed_value(name, _parameter(node, name), default)
+        node.set_parameters([Parameter(name, value=value) for name, value in values.items()])
+        config_file = args.config or (Path(str(values["config_file"])) if values["config_file"] else None)
         config = load_config(config_file) if config_file else BridgeConfig.default()
         overrides: dict[str, Any] = {}
         for key, value in (
-            ("sinks.rrd.path", args.rrd or _parameter(node, "rrd_path")),
-            ("sinks.mcap.path", args.mcap or _parameter(node, "mcap_path")),
-            ("sinks.viewer.blueprint", _parameter(node, "blueprint")),
-            ("sinks.viewer.enabled", _parameter(node, "viewer")),
+            ("sinks.rrd.path", args.rrd or values["rrd_path"]),
+            ("sinks.mcap.path", args.mcap or values["mcap_path"]),
+            ("sinks.viewer.blueprint", values["blueprint"]),
+            ("sinks.viewer.enabled", values["viewer"]),
         ):
             if value:
                 overrides[key] = value
         config = apply_overrides(config, overrides)
         if config.use_sim_time:
             node.set_parameters([Parameter("use_sim_time", Parameter.Type.BOOL, True)])
-        duration = args.duration if args.duration is not None else float(_parameter(node, "duration"))
+        duration = args.duration if args.duration is not None else float(values["duration"])
         bridge = BridgeNode(config, node)
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)

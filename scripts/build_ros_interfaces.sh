@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Build the ROS 2 interface package tf2_msgs (msg/TFMessage only) from scripts/ros_interfaces/tf2_msgs
-# and install it into a Python venv that gets ROS 2 from PyPI wheels (PyPI has no tf2_msgs wheel).
+# Build the ROS 2 interface packages that PyPI has no wheel for and install them into a Python venv that
+# gets ROS 2 from PyPI wheels:
+#   - tf2_msgs (msg/TFMessage only, the type of /tf and /tf_static) from scripts/ros_interfaces/tf2_msgs;
+#   - composition_interfaces (three services that launch_ros imports) from the unmodified jazzy sources
+#     in ../shared/vendor/ros2_launch/composition_interfaces.
 #
 #   scripts/build_ros_interfaces.sh VENV_DIR
 #
 # Needs Debian's cmake and g++ (installed by the setup script) and the pinned build-only wheels of
 # requirements-ros-build.txt, which this script pip-installs into the venv. An ordinary ament_cmake /
-# rosidl build, installed with CMAKE_INSTALL_PREFIX=VENV: the Python package lands in the venv's
-# site-packages and the libraries in VENV/lib, which ros-wheels-bootstrapper puts on LD_LIBRARY_PATH
-# of every Python process of the venv. Does nothing when tf2_msgs already works in the venv.
+# rosidl build per package, installed with CMAKE_INSTALL_PREFIX=VENV: the Python package lands in the
+# venv's site-packages and the libraries in VENV/lib, which ros-wheels-bootstrapper puts on
+# LD_LIBRARY_PATH of every Python process of the venv. A package that already works in the venv is
+# not built again.
 set -euo pipefail
 
 usage() { echo "usage: $0 VENV_DIR" >&2; exit 2; }
@@ -22,8 +26,14 @@ PY="$VENV/bin/python"
 [[ -x $PY ]] || die "$PY not found: pass the root of a Python venv"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-PKG_SRC="$REPO/scripts/ros_interfaces/tf2_msgs"
 BUILD_REQS="$REPO/requirements-ros-build.txt"
+LAUNCH_SOURCES="$REPO/../shared/vendor/ros2_launch"
+
+# name | source folder | Python code that loads the package and its C type support (the .so files).
+PACKAGES=(
+  "tf2_msgs|$REPO/scripts/ros_interfaces/tf2_msgs|from tf2_msgs.msg import TFMessage as T"
+  "composition_interfaces|$LAUNCH_SOURCES/composition_interfaces|from composition_interfaces.srv import LoadNode as T"
+)
 
 # ros-wheels-bootstrapper re-executes the venv's python with LD_LIBRARY_PATH set, unless this guard
 # is inherited (e.g. when this script is started from another venv's Python process): clear it so
@@ -32,17 +42,20 @@ BUILD_REQS="$REPO/requirements-ros-build.txt"
 unset _ROS_WHEELS_BOOTSTRAP_COMPLETE PYTHONPATH CMAKE_PREFIX_PATH COLCON_PREFIX_PATH AMENT_PREFIX_PATH \
   PYTHONHOME || true
 
-# Loads the Python package and its C type support (the .so files), not just the .py files.
-CHECK_CODE='from tf2_msgs.msg import TFMessage; TFMessage.__class__.__import_type_support__(); import rclpy'
+check_code() { echo "$1; T.__class__.__import_type_support__(); import rclpy"; }
+package_works() { (cd / && "$PY" -c "$(check_code "$1")") >/dev/null 2>&1; }
 
-tf2_msgs_works() { (cd / && "$PY" -c "$CHECK_CODE") >/dev/null 2>&1; }
-
-if tf2_msgs_works; then
-  say "tf2_msgs already importable from $VENV: nothing to do"
-  exit 0
-fi
-
-start=$SECONDS
+to_build=()
+for entry in "${PACKAGES[@]}"; do
+  IFS='|' read -r name source import_line <<<"$entry"
+  if package_works "$import_line"; then
+    say "$name already importable from $VENV"
+  else
+    [[ -f $source/package.xml ]] || die "sources of $name not found in $source"
+    to_build+=("$entry")
+  fi
+done
+((${#to_build[@]})) || exit 0
 
 command -v cmake >/dev/null || die "cmake not found (Debian: apt-get install cmake)"
 command -v g++ >/dev/null || die "g++ not found (Debian: apt-get install g++)"
@@ -95,9 +108,9 @@ for path in glob.glob(os.path.join(venv, "share", "*", "cmake", "*rosidl_generat
 print(f"build_ros_interfaces: rewrote {changed} export file(s)")
 ' "$VENV" "$PY_INCLUDE" "$NUMPY_INCLUDE"
 
-BUILD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tf2_msgs_build.XXXXXX")
-LOG="$BUILD_DIR/build.log"
-cleanup() { rm -rf "$BUILD_DIR"; }
+BUILD_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/ros_interfaces_build.XXXXXX")
+LOG="$BUILD_ROOT/build.log"
+cleanup() { rm -rf "$BUILD_ROOT"; }
 trap cleanup EXIT
 
 run_logged() {
@@ -112,28 +125,34 @@ run_logged() {
 export AMENT_PREFIX_PATH="$VENV"
 export PATH="$VENV/bin:$PATH"
 
-say "configuring, building and installing tf2_msgs into $VENV (build dir $BUILD_DIR)"
-run_logged cmake -S "$PKG_SRC" -B "$BUILD_DIR" \
-  -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_INSTALL_PREFIX="$VENV" \
-  -DCMAKE_PREFIX_PATH="$VENV" \
-  -DPython3_EXECUTABLE="$PY" \
-  -DPython3_FIND_VIRTUALENV=ONLY \
-  -DPYTHON_INSTALL_DIR="$PY_SITE_REL" \
-  -DBUILD_TESTING=OFF
-run_logged cmake --build "$BUILD_DIR" --parallel "$(nproc)"
-run_logged cmake --install "$BUILD_DIR"
+for entry in "${to_build[@]}"; do
+  IFS='|' read -r name source import_line <<<"$entry"
+  package_start=$SECONDS
+  build_dir="$BUILD_ROOT/$name"
+  say "configuring, building and installing $name into $VENV (build dir $build_dir)"
+  # cmake only reads the source folder (the vendored one is read-only); everything is written to build_dir.
+  run_logged cmake -S "$source" -B "$build_dir" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$VENV" \
+    -DCMAKE_PREFIX_PATH="$VENV" \
+    -DPython3_EXECUTABLE="$PY" \
+    -DPython3_FIND_VIRTUALENV=ONLY \
+    -DPYTHON_INSTALL_DIR="$PY_SITE_REL" \
+    -DBUILD_TESTING=OFF
+  run_logged cmake --build "$build_dir" --parallel "$(nproc)"
+  run_logged cmake --install "$build_dir"
 
-# The libraries must be where the bootstrapper's LD_LIBRARY_PATH looks (VENV/lib), the package where
-# the venv's python imports from.
-for lib in rosidl_generator_c rosidl_generator_py rosidl_typesupport_c rosidl_typesupport_fastrtps_c \
-  rosidl_typesupport_fastrtps_cpp rosidl_typesupport_introspection_c rosidl_typesupport_cpp; do
-  [[ -f $VENV/lib/libtf2_msgs__$lib.so ]] || die "installed library missing: $VENV/lib/libtf2_msgs__$lib.so"
+  # The libraries must be where the bootstrapper's LD_LIBRARY_PATH looks (VENV/lib), the package where
+  # the venv's python imports from.
+  for lib in rosidl_generator_c rosidl_generator_py rosidl_typesupport_c rosidl_typesupport_fastrtps_c \
+    rosidl_typesupport_fastrtps_cpp rosidl_typesupport_introspection_c rosidl_typesupport_cpp; do
+    [[ -f $VENV/lib/lib${name}__$lib.so ]] || die "installed library missing: $VENV/lib/lib${name}__$lib.so"
+  done
+  [[ -d $VENV/$PY_SITE_REL/$name ]] || die "installed Python package missing: $VENV/$PY_SITE_REL/$name"
+
+  if ! package_works "$import_line"; then
+    (cd / && "$PY" -c "$(check_code "$import_line")") || true
+    die "$name was installed into $VENV but does not import (see the error above)"
+  fi
+  say "$name built and installed into $VENV in $((SECONDS - package_start)) s"
 done
-[[ -d $VENV/$PY_SITE_REL/tf2_msgs/msg ]] || die "installed Python package missing: $VENV/$PY_SITE_REL/tf2_msgs"
-
-if ! tf2_msgs_works; then
-  (cd / && "$PY" -c "$CHECK_CODE") || true
-  die "tf2_msgs was installed into $VENV but does not import (see the error above)"
-fi
-say "tf2_msgs built and installed into $VENV in $((SECONDS - start)) s"

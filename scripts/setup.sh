@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh Debian 12 machine, into .venv at the project root:
 # Debian packages (build tools, Xvfb and the libraries Qt's xcb platform loads), the pinned Python
-# packages of requirements.txt (ROS 2 wheels included), the project itself (editable), and tf2_msgs
-# built into the venv. Each step checks first, so re-running it is fast and changes nothing.
+# packages of requirements.txt (ROS 2 wheels and colcon included), the project itself (editable),
+# ROS 2 launch from the sources in ../shared/vendor/ros2_launch (PyPI has no wheel), and the interface
+# packages tf2_msgs and composition_interfaces built into the venv. Each step checks first, so re-running
+# it is fast and changes nothing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -43,12 +45,24 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
   echo "$wanted" >"$stamp"
 fi
 
-if [[ ! -x $VENV/bin/rerun-bridge ]]; then
+# Both console scripts: an older venv has only rerun-bridge, and setup.py's entry points are read at install.
+if [[ ! -x $VENV/bin/rerun-bridge || ! -x $VENV/bin/bridge_node ]]; then
   say "installing rerun_bridge (editable)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
 fi
 
 bash "$ROOT/scripts/build_ros_interfaces.sh" "$VENV"
+
+# ROS 2 launch (jazzy) for the launch tests: unmodified sources beside the project, installed without
+# their dependencies (ros2launch asks for ros2cli, which is not on PyPI; its API needs only launch).
+LAUNCH_SOURCES="$ROOT/../shared/vendor/ros2_launch"
+LAUNCH_PACKAGES=(launch launch_xml launch_yaml launch_ros ros2launch)
+if ! (cd / && "$VENV/bin/python" -c 'import launch, launch_xml, launch_yaml, launch_ros.actions, ros2launch.api') \
+  >/dev/null 2>&1; then
+  say "installing ROS 2 launch from $LAUNCH_SOURCES: ${LAUNCH_PACKAGES[*]}"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+    "${LAUNCH_PACKAGES[@]/#/$LAUNCH_SOURCES/}"
+fi
 
 # Rerun's analytics stay off for everything run through this venv's tools.
 XDG_CONFIG_HOME="$VENV/.config" XDG_DATA_HOME="$VENV/.local" "$VENV/bin/rerun" analytics disable >/dev/null 2>&1 || true
