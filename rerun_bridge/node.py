@@ -382,29 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rclpy.init(args=["rerun_bridge", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
     node = Node(NODE_NAME, automatically_declare_parameters_from_overrides=False)
     try:
-        from rcl_interfaces.msg import ParameterDescriptor
-
-        # Declared with dynamic typing so that `-p duration:=4` or an XML `<param value="4"/>` (an integer
-        # to YAML) reaches typed_value, which converts it or names the parameter, instead of rclpy's
-        # InvalidParameterTypeException traceback; the converted values are set back, typed.
-        values: dict[str, ParameterValue] = {}
-        for name, (default, description) in PARAMETERS.items():
-            descriptor = ParameterDescriptor(description=description, dynamic_typing=True)
-            node.declare_parameter(name, default, descriptor)
-            values[name] = typed_value(name, _parameter(node, name), default)
-        node.set_parameters([Parameter(name, value=value) for name, value in values.items()])
-        config_file = args.config or (Path(str(values["config_file"])) if values["config_file"] else None)
-        config = load_config(config_file) if config_file else BridgeConfig.default()
-        overrides: dict[str, Any] = {}
-        for key, value in (
-            ("sinks.rrd.path", args.rrd or values["rrd_path"]),
-            ("sinks.mcap.path", args.mcap or values["mcap_path"]),
-            ("sinks.viewer.blueprint", values["blueprint"]),
-            ("sinks.viewer.enabled", values["viewer"]),
-        ):
-            if value:
-                overrides[key] = value
-        config = apply_overrides(config, overrides)
+        values = _declared_parameters(node)
+        config = _config_of(args, values)
         if config.use_sim_time:
             node.set_parameters([Parameter("use_sim_time", Parameter.Type.BOOL, True)])
         duration = args.duration if args.duration is not None else float(values["duration"])
@@ -414,7 +393,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         node.destroy_node()
         rclpy.try_shutdown()
         return 2
+    print(format_summary(_run(bridge, node, duration)))
+    return 0
 
+
+def _declared_parameters(node: Node) -> dict[str, ParameterValue]:
+    """Every bridge parameter declared on the node, read and converted to its declared type."""
+    from rcl_interfaces.msg import ParameterDescriptor
+
+    # Declared with dynamic typing so that `-p duration:=4` or an XML `<param value="4"/>` (an integer
+    # to YAML) reaches typed_value, which converts it or names the parameter, instead of rclpy's
+    # InvalidParameterTypeException traceback; the converted values are set back, typed.
+    values: dict[str, ParameterValue] = {}
+    for name, (default, description) in PARAMETERS.items():
+        descriptor = ParameterDescriptor(description=description, dynamic_typing=True)
+        node.declare_parameter(name, default, descriptor)
+        values[name] = typed_value(name, _parameter(node, name), default)
+    node.set_parameters([Parameter(name, value=value) for name, value in values.items()])
+    return values
+
+
+def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> BridgeConfig:
+    """The config file (command line over parameter) with the command line's and parameters' overrides."""
+    config_file = args.config or (Path(str(values["config_file"])) if values["config_file"] else None)
+    config = load_config(config_file) if config_file else BridgeConfig.default()
+    overrides: dict[str, Any] = {}
+    for key, value in (
+        ("sinks.rrd.path", args.rrd or values["rrd_path"]),
+        ("sinks.mcap.path", args.mcap or values["mcap_path"]),
+        ("sinks.viewer.blueprint", values["blueprint"]),
+        ("sinks.viewer.enabled", values["viewer"]),
+    ):
+        if value:
+            overrides[key] = value
+    return apply_overrides(config, overrides)
+
+
+def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:
+    """Spin until the duration ends, a signal comes or the viewer closes; then shut down cleanly."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -440,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             spinner = threading.Thread(target=spin, name="rerun_bridge-spin", daemon=True)
             spinner.start()
-            run_live_viewer(bridge.viewer_store, config.sinks.viewer.blueprint, stop)
+            run_live_viewer(bridge.viewer_store, bridge.config.sinks.viewer.blueprint, stop)
             stop.set()
             spinner.join()
     finally:
@@ -448,8 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         executor.remove_node(node)
         node.destroy_node()
         rclpy.try_shutdown()
-    print(format_summary(reports))
-    return 0
+    return reports
 
 
 if __name__ == "__main__":

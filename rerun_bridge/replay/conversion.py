@@ -69,7 +69,8 @@ def _definition_for(info: TopicInfo, choice: DecoderChoice) -> MessageDefinition
     return MessageDefinition("ros2msg", text)
 
 
-def convert_bags(
+# One keyword per `rerun-bridge convert` option, plus what the viewer and the tests pass.
+def convert_bags(  # noqa: PLR0913
     paths: Sequence[str | Path],
     rrd_path: str | Path | None,
     mcap_path: str | Path | None = None,
