@@ -140,6 +140,7 @@ class _ProgressBar:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from rerun_bridge.config import RobotModelConfig
     from rerun_bridge.replay import TopicSelection, convert_bags
     from rerun_bridge.sources.bag import open_bag
 
@@ -176,6 +177,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.mcap,
         selection=selection,
         blueprint=blueprint,
+        robot_model=RobotModelConfig(
+            urdf_file=str(args.urdf or ""), mesh_roots=tuple(str(root) for root in args.mesh_root)
+        ),
         progress=progress,
         warn=lambda message: print(
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
@@ -295,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--blueprint",
         help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",
+    )
+    convert.add_argument("--urdf", type=Path, help="draw the robot model of this URDF file")
+    convert.add_argument(
+        "--mesh-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="robot meshes may be read from DIR/<package>/... (repeatable); no other files are read",
     )
     convert.set_defaults(func=cmd_convert)
 

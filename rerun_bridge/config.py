@@ -39,6 +39,7 @@ from rerun_bridge.model.yaml_checks import (
     show,
     suggest,
 )
+from rerun_bridge.robot.uris import MeshRoots
 
 #: Blueprints shipped with the bridge; ``sinks.viewer.blueprint`` takes one of these or a file path.
 BLUEPRINT_NAMES: Final = ("perception", "navigation", "manipulation", "localization")
@@ -204,6 +205,23 @@ class DiagnosticsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RobotModelConfig:
+    """The robot model (docs/robot-model.md): a URDF file to draw from the start, and where meshes may be
+    read from: ``mesh_roots`` searched as ``<root>/<package>/...``, ``packages`` mapping a package name to
+    its directory. Mesh files outside them are never read."""
+
+    urdf_file: str = ""
+    mesh_roots: tuple[str, ...] = ()
+    packages: Mapping[str, str] = field(default_factory=_empty)
+
+
+def robot_model_setup(cfg: RobotModelConfig) -> tuple[MeshRoots, Path | None]:
+    """The mesh roots and URDF file of the config, as :meth:`Pipeline.use_robot_model` takes them."""
+    roots = MeshRoots.of(cfg.mesh_roots, cfg.packages)
+    return roots, Path(cfg.urdf_file) if cfg.urdf_file else None
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeConfig:
     use_sim_time: bool = False
     discovery_period_s: float = 1.0
@@ -218,6 +236,7 @@ class BridgeConfig:
     tf: TfConfig = TfConfig()
     sinks: SinksConfig = SinksConfig()
     diagnostics: DiagnosticsConfig = DiagnosticsConfig()
+    robot_model: RobotModelConfig = RobotModelConfig()
 
     @classmethod
     def default(cls) -> BridgeConfig:
@@ -495,6 +514,7 @@ def _parse(data: Mapping[str, Any], source: str, errors: list[str]) -> BridgeCon
         tf=_build(p, top.get("tf"), "tf", TfConfig, fixed_frame=_frame, cache_time_s=_POSITIVE),
         sinks=_parse_sinks(p, p.section(top.get("sinks"), "sinks", _keys(SinksConfig))),
         diagnostics=_build(p, top.get("diagnostics"), "diagnostics", DiagnosticsConfig, period_s=_POSITIVE),
+        robot_model=_parse_robot_model(p, top.get("robot_model")),
     )
     if errors:
         raise ConfigError("\n".join(errors))
@@ -551,6 +571,36 @@ def _parse_topics(p: _Parser, data: object) -> dict[str, TopicConfig]:
             options=MappingProxyType(copy.deepcopy(options)),
         )
     return topics
+
+
+def _directory(value: object) -> str:
+    text = _string(value)
+    if not text:
+        raise _InvalidError("expected a directory path, got ''")
+    return text
+
+
+def _parse_robot_model(p: _Parser, data: object) -> RobotModelConfig:
+    path = "robot_model"
+    section = p.section(data, path, _keys(RobotModelConfig))
+    roots = section.get("mesh_roots", [])
+    if not isinstance(roots, list | tuple):
+        p.error(f"{path}.mesh_roots", f"expected a list of directories, got {_show(roots)}")
+        roots = []
+    directories = []
+    for index, root in enumerate(roots):
+        try:
+            directories.append(_directory(root))
+        except _InvalidError as err:
+            p.error(f"{path}.mesh_roots[{index}]", str(err))
+    packages = p.section(section.get("packages"), f"{path}.packages")
+    return RobotModelConfig(
+        urdf_file=p.get(section, path, "urdf_file", "", _string),
+        mesh_roots=tuple(directories),
+        packages=MappingProxyType(
+            {name: p.get(packages, f"{path}.packages", name, "", _directory) for name in packages}
+        ),
+    )
 
 
 def _parse_type_paths(p: _Parser, data: object) -> dict[str, str]:

@@ -29,7 +29,14 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 
 from rerun_bridge.cdr.decoding import Decoder, TypeResolver
-from rerun_bridge.config import BridgeConfig, Durability, Reliability, apply_overrides, load_config
+from rerun_bridge.config import (
+    BridgeConfig,
+    Durability,
+    Reliability,
+    apply_overrides,
+    load_config,
+    robot_model_setup,
+)
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
@@ -138,6 +145,7 @@ class BridgeNode:
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
         self.pipeline = Pipeline(row_sinks, warn=self._warn_once, row_filter=self._tf_frames_allowed)
+        self.pipeline.use_robot_model(*robot_model_setup(config.robot_model))
         self.worker = ConversionWorker(
             self.queues, self.pipeline, self.stats, flush_seconds=sinks.rrd.flush_seconds
         )

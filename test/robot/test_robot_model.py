@@ -1,0 +1,200 @@
+"""The robot model end to end: a URDF on /robot_description (or from a file) and joint states in a real
+MCAP, converted by convert_bags into an .rrd that Rerun verifies; link poses checked against the
+independent forward kinematics of :mod:`test.robot.synthetic_robot`, meshes checked by their geometry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rerun_bridge.config import RobotModelConfig
+from rerun_bridge.replay import convert_bags
+from test.conftest import verify_rrd
+from test.robot import synthetic_robot as robot
+from test.robot.recording import RobotRecording, RrdRows, matrix_of
+
+JOINT_VALUES = [
+    {"shoulder": 0.0, "elbow": 0.0, "slide": 0.0},
+    {"shoulder": 0.7, "elbow": -0.4, "slide": 0.05},
+    {"shoulder": -1.2, "elbow": 1.1, "slide": 0.12},
+    {"shoulder": 2.5, "elbow": 0.3, "slide": -0.03},
+]
+LINKS = ("base_link", "upper_arm", "forearm", "hand", "finger", "camera", "gripper_left", "gripper_right")
+
+
+@pytest.fixture
+def mesh_root(tmp_path: Path) -> Path:
+    root = tmp_path / "meshes_root"
+    robot.write_meshes(root)
+    return root
+
+
+def convert(tmp_path: Path, recording: RobotRecording, config: RobotModelConfig) -> tuple[RrdRows, list[str]]:
+    warnings: list[str] = []
+    rrd = tmp_path / "robot.rrd"
+    summary = convert_bags(
+        [recording.write(tmp_path / "robot.mcap")], rrd, warn=warnings.append, robot_model=config
+    )
+    assert summary.converted_anything
+    verify_rrd(rrd)
+    return RrdRows.read(rrd), warnings
+
+
+def link_pose(rows: RrdRows, link: str, time: int) -> np.ndarray[Any, Any]:
+    """The link's pose in base_link from the joint transforms the bridge wrote, latest at ``time``."""
+    edges: dict[str, tuple[str, np.ndarray[Any, Any]]] = {}
+    for entity in rows.entities("/robot_description/joints/"):
+        static = rows.static.get(entity)
+        if static is not None:
+            values = {name: static[name] for name in static}
+        else:
+            timed = rows.timed[entity]
+            before = [i for i, (t, _v) in enumerate(timed["Transform3D:translation"]) if t <= time]
+            if not before:
+                continue
+            values = {name: series[before[-1]][1] for name, series in timed.items()}
+        matrix = matrix_of(values["Transform3D:translation"][0], values["Transform3D:quaternion"][0])
+        edges[values["Transform3D:child_frame"][0]] = (values["Transform3D:parent_frame"][0], matrix)
+    pose = np.eye(4)
+    while link != "base_link":
+        parent, matrix = edges[link]
+        pose, link = matrix @ pose, parent
+    return pose
+
+
+def test_joint_states_move_every_link_as_forward_kinematics_says(tmp_path: Path, mesh_root: Path) -> None:
+    recording = RobotRecording(robot.urdf_text(mesh_root), joint_states=JOINT_VALUES)
+    rows, _warnings = convert(tmp_path, recording, RobotModelConfig(mesh_roots=(str(mesh_root),)))
+    for index, values in enumerate(JOINT_VALUES):
+        expected = robot.link_poses(values)
+        for link in LINKS:
+            actual = link_pose(rows, link, recording.state_time(index))
+            np.testing.assert_allclose(actual, expected[link], atol=1e-6, err_msg=f"{link} at state {index}")
+    # Fixed joints are static; movable ones (the mimic joint too) one row per joint state.
+    assert "/robot_description/joints/camera_mount" in rows.static
+    for joint in ("shoulder", "elbow", "slide", "finger"):
+        assert len(rows.timed[f"/robot_description/joints/{joint}"]["Transform3D:translation"]) == 4
+
+
+def _mesh(rows: RrdRows, link: str, index: int = 0) -> dict[str, Any]:
+    entity = f"/robot_description/links/{link}/visual_{index}"
+    assert rows.static[entity]["CoordinateFrame:frame"] == [link]
+    return rows.static[entity]
+
+
+def _extent(mesh: dict[str, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    positions = np.asarray(mesh["Mesh3D:vertex_positions"], dtype=float)
+    return positions.min(axis=0), positions.max(axis=0)
+
+
+def _rgba(packed: int) -> tuple[int, int, int, int]:
+    return (packed >> 24 & 255, packed >> 16 & 255, packed >> 8 & 255, packed & 255)
+
+
+def test_every_visual_is_a_mesh_on_its_link_with_scale_origin_and_colour(
+    tmp_path: Path, mesh_root: Path
+) -> None:
+    rows, warnings = convert(
+        tmp_path, RobotRecording(robot.urdf_text(mesh_root)), RobotModelConfig(mesh_roots=(str(mesh_root),))
+    )
+    low, high = _extent(_mesh(rows, "base_link"))  # box 0.4 x 0.3 x 0.1 lifted by 0.05
+    np.testing.assert_allclose([low, high], [[-0.2, -0.15, 0.0], [0.2, 0.15, 0.1]], atol=1e-6)
+    assert _rgba(_mesh(rows, "base_link")["Mesh3D:albedo_factor"][0]) == (255, 0, 0, 255)  # named material
+    low, high = _extent(_mesh(rows, "upper_arm"))  # cylinder r 0.05, length 0.5, centred at z 0.25
+    np.testing.assert_allclose([low, high], [[-0.05, -0.05, 0.0], [0.05, 0.05, 0.5]], atol=1e-3)
+    assert _rgba(_mesh(rows, "upper_arm")["Mesh3D:albedo_factor"][0]) == (0, 255, 0, 255)
+    low, high = _extent(_mesh(rows, "forearm"))  # STL 0.08 x 0.08 x 0.2 scaled z by 2, centred at z 0.2
+    np.testing.assert_allclose([low, high], [[-0.04, -0.04, 0.0], [0.04, 0.04, 0.4]], atol=1e-6)
+    hand = _mesh(rows, "hand")  # OBJ with blue vertex colours, by an absolute file:// URI
+    assert {_rgba(c) for c in hand["Mesh3D:vertex_colors"]} == {(0, 0, 255, 255)}
+    camera = _mesh(rows, "camera")  # DAE (pycollada) with a yellow material
+    assert {_rgba(c) for c in camera["Mesh3D:vertex_colors"]} == {(255, 255, 0, 255)}
+    np.testing.assert_allclose(_extent(camera), [[-0.025, -0.05, -0.025], [0.025, 0.05, 0.025]], atol=1e-6)
+    np.testing.assert_allclose(_extent(_mesh(rows, "finger"))[1], [0.01, 0.01, 0.03], atol=1e-3)  # GLB
+    for gripper in ("gripper_left", "gripper_right"):  # missing package: the collision box instead
+        np.testing.assert_allclose(
+            _extent(_mesh(rows, gripper)), [[-0.01, -0.01, 0.0], [0.01, 0.01, 0.06]], atol=1e-6
+        )
+    for mesh in (hand, camera, _mesh(rows, "forearm")):
+        triangles = np.asarray(mesh["Mesh3D:triangle_indices"])
+        assert triangles.max() < len(mesh["Mesh3D:vertex_positions"]) == len(mesh["Mesh3D:vertex_normals"])
+    missing = [w for w in warnings if robot.MISSING_PACKAGE in w]
+    assert len(missing) == 1, warnings
+    assert "gripper_left, gripper_right" in missing[0]
+    assert "/robot_description" in missing[0]
+    assert len(warnings) == 1, warnings
+
+
+def test_joints_whose_child_tf_carries_are_left_to_tf(tmp_path: Path, mesh_root: Path) -> None:
+    recording = RobotRecording(
+        robot.urdf_text(mesh_root), joint_states=JOINT_VALUES, tf_children=[("base_link", "upper_arm")]
+    )
+    rows, _warnings = convert(tmp_path, recording, RobotModelConfig(mesh_roots=(str(mesh_root),)))
+    assert "/robot_description/joints/shoulder" not in rows.timed
+    assert len(rows.timed["/robot_description/joints/elbow"]["Transform3D:translation"]) == len(JOINT_VALUES)
+
+
+def test_the_urdf_file_of_the_config_draws_the_robot_and_joint_states_move_it(
+    tmp_path: Path, mesh_root: Path
+) -> None:
+    urdf = tmp_path / "robot.urdf"
+    urdf.write_text(robot.urdf_text(mesh_root))
+    config = RobotModelConfig(urdf_file=str(urdf), mesh_roots=(str(mesh_root),))
+    recording = RobotRecording(None, joint_states=JOINT_VALUES)
+    rows, warnings = convert(tmp_path, recording, config)
+    assert {f"/robot_description/links/{link}/visual_0" for link in LINKS} <= rows.entities(
+        "/robot_description/links"
+    )
+    expected = robot.link_poses(JOINT_VALUES[2])
+    np.testing.assert_allclose(
+        link_pose(rows, "finger", recording.state_time(2)), expected["finger"], atol=1e-6
+    )
+    assert [w for w in warnings if "robot.urdf" in w and robot.MISSING_PACKAGE in w]
+
+
+def test_a_bad_urdf_is_one_warning_and_everything_else_flows(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.urdf"
+    broken.write_text("<robot name='x'><link name='a'>")
+    recording = RobotRecording(
+        "<robot name='y'><joint name='j' type='revolute'/></robot>",
+        joint_states=JOINT_VALUES[:2],
+        strings={
+            "/chatter": "hello",
+            "/robot_description_semantic": '<?xml version="1.0"?><robot name="s"/>',
+        },
+    )
+    warnings: list[str] = []
+    summary = convert_bags(
+        [recording.write(tmp_path / "bad.mcap")],
+        tmp_path / "bad.rrd",
+        warn=warnings.append,
+        robot_model=RobotModelConfig(urdf_file=str(broken)),
+    )
+    verify_rrd(tmp_path / "bad.rrd")
+    stats = {t.topic: t for t in summary.topics}
+    assert stats["/robot_description"].errors == 1
+    assert stats["/joint_states"].rows > 0
+    assert stats["/joint_states"].errors == 0
+    assert stats["/robot_description_semantic"].produced == {"TextLog"}  # XML but no URDF: text
+    assert stats["/chatter"].produced == {"TextLog"}
+    assert len([w for w in warnings if "broken.urdf" in w]) == 1
+    assert len([w for w in warnings if "topic /robot_description" in w and "no URDF" in w]) == 1
+
+
+def test_a_urdf_with_entity_declarations_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read")
+    text = (
+        f'<?xml version="1.0"?><!DOCTYPE robot [<!ENTITY s SYSTEM "file://{secret}">]>'
+        '<robot name="x"><link name="&s;"/></robot>'
+    )
+    warnings: list[str] = []
+    recording = RobotRecording(text)
+    summary = convert_bags(
+        [recording.write(tmp_path / "xxe.mcap")], tmp_path / "xxe.rrd", warn=warnings.append
+    )
+    assert {t.topic: t for t in summary.topics}["/robot_description"].errors == 1
+    assert any("DOCTYPE" in w for w in warnings)
