@@ -140,8 +140,8 @@ class _ProgressBar:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from rerun_bridge.config import RobotModelConfig
     from rerun_bridge.replay import TopicSelection, convert_bags
+    from rerun_bridge.robot.arguments import robot_model_of
     from rerun_bridge.sources.bag import open_bag
 
     try:
@@ -177,9 +177,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.mcap,
         selection=selection,
         blueprint=blueprint,
-        robot_model=RobotModelConfig(
-            urdf_file=str(args.urdf or ""), mesh_roots=tuple(str(root) for root in args.mesh_root)
-        ),
+        robot_model=robot_model_of(args),
         progress=progress,
         warn=lambda message: print(
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
@@ -300,14 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--blueprint",
         help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",
     )
-    convert.add_argument("--urdf", type=Path, help="draw the robot model of this URDF file")
-    convert.add_argument(
-        "--mesh-root",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="robot meshes may be read from DIR/<package>/... (repeatable); no other files are read",
-    )
+    from rerun_bridge.robot.arguments import add_robot_model_arguments  # config and yaml: only when used
+
+    add_robot_model_arguments(convert)
     convert.set_defaults(func=cmd_convert)
 
     blueprint = sub.add_parser("blueprint", help="export blueprints to Rerun, import RViz configs")
