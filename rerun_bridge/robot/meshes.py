@@ -43,6 +43,12 @@ class MeshGeometry:
         )
 
 
+def _shaded(mesh: trimesh.Trimesh) -> MeshGeometry:
+    """A primitive with its vertices split at sharp edges, so that a box's faces and a cylinder's caps are
+    lit flat (shared corner normals would shade them like a blob) and curved sides stay smooth."""
+    return _geometry(mesh.smooth_shaded)
+
+
 def _geometry(mesh: trimesh.Trimesh, colors: npt.NDArray[np.uint8] | None = None) -> MeshGeometry:
     return MeshGeometry(
         np.asarray(mesh.vertices, dtype=np.float32),
@@ -82,13 +88,13 @@ def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeomet
 
 def box(size: npt.ArrayLike) -> MeshGeometry:
     """A URDF ``<box size>``: full edge lengths, centred on the origin."""
-    return _geometry(trimesh.creation.box(extents=np.asarray(size, dtype=np.float64)))
+    return _shaded(trimesh.creation.box(extents=np.asarray(size, dtype=np.float64)))
 
 
 def cylinder(radius: float, length: float) -> MeshGeometry:
     """A URDF ``<cylinder>``: along z, centred on the origin."""
-    return _geometry(trimesh.creation.cylinder(radius=radius, height=length, sections=CYLINDER_SECTIONS))
+    return _shaded(trimesh.creation.cylinder(radius=radius, height=length, sections=CYLINDER_SECTIONS))
 
 
 def sphere(radius: float) -> MeshGeometry:
-    return _geometry(trimesh.creation.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=radius))
+    return _shaded(trimesh.creation.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=radius))
