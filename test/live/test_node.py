@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import rerun.chunk as rrc
+import trimesh
 import yaml
 
 from rerun_bridge.cdr.decoding import TypeResolver
@@ -330,6 +331,44 @@ def test_latched_topic_published_before_the_bridge_started(live: LiveEnv) -> Non
         if is_static and "tf_static" in entity
     }
     assert static == {"/tf_static/camera_link", "/tf_static/lidar_link"}
+
+
+def test_robot_description_published_before_the_bridge_is_drawn_and_joint_states_move_it(
+    live: LiveEnv,
+) -> None:
+    """/robot_description is transient_local: the bridge started later draws it, its mesh read from the
+    config's mesh root, and animates its joints from /joint_states (no robot_state_publisher runs)."""
+    (live.tmp / "meshes" / "live_robot" / "meshes").mkdir(parents=True)
+    trimesh.creation.box(extents=[0.3, 0.3, 0.1]).export(
+        live.tmp / "meshes" / "live_robot" / "meshes" / "base.stl"
+    )
+    config = live.tmp / "robot.yaml"
+    config.write_text(yaml.safe_dump({"robot_model": {"mesh_roots": [str(live.tmp / "meshes")]}}))
+    description = live.publish("robot_description", 1, 1, "--no-wait", "--linger", "15")
+    time.sleep(2.0)  # published and waiting; no bridge yet
+    bridge = live.bridge("--config", str(config), "--rrd", "robot.rrd")
+    wait_all([live.publish("joints", 5, 10)])
+    time.sleep(0.3)
+    _out, err = stop(bridge)
+    description.kill()
+    description.wait()
+    rrd = live.tmp / "robot.rrd"
+    verify_rrd(rrd)
+    static = {entity for entity, is_static, _b in rrd_chunks(rrd) if is_static}
+    assert {
+        "/robot_description/links/base_link/visual_0",  # the STL, found under the mesh root
+        "/robot_description/links/upper_arm/visual_0",
+        "/robot_description/links/forearm/visual_0",
+    } <= static
+    assert "robot model" not in err  # no mesh problem
+    # make_joints(i) sets shoulder = i, elbow = -i: the shoulder turns about z by i radians.
+    quaternions = rrd_column(rrd, "/robot_description/joints/shoulder", "Transform3D:quaternion")
+    assert len(quaternions) == 5
+    for index, (quaternion,) in enumerate(quaternions):  # q and -q are the same rotation
+        expected = [0.0, 0.0, np.sin(index / 2), np.cos(index / 2)]
+        assert abs(float(np.dot(quaternion, expected))) == pytest.approx(1.0, abs=1e-6), index
+    translations = rrd_column(rrd, "/robot_description/joints/elbow", "Transform3D:translation")
+    assert translations == [[[0.0, 0.0, 0.5]]] * 5
 
 
 def test_stream_to_a_receiver_on_loopback(live: LiveEnv) -> None:
