@@ -4,6 +4,7 @@ independent forward kinematics of :mod:`test.robot.synthetic_robot`, meshes chec
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.replay import convert_bags
-from test.conftest import verify_rrd
+from test.conftest import RERUN_CLI, verify_rrd
 from test.robot import synthetic_robot as robot
 from test.robot.recording import RobotRecording, RrdRows, matrix_of
 
@@ -198,3 +199,31 @@ def test_a_urdf_with_entity_declarations_is_refused(tmp_path: Path) -> None:
     )
     assert {t.topic: t for t in summary.topics}["/robot_description"].errors == 1
     assert any("DOCTYPE" in w for w in warnings)
+
+
+def test_links_and_primitives_agree_with_rerun_s_own_importer(tmp_path: Path, mesh_root: Path) -> None:
+    """Rerun's MCAP importer draws a URDF's primitives (no joint states) with the same convention: each
+    visual on its link's named frame. Same frames, and our tessellated primitives span its shapes."""
+    bag = RobotRecording(robot.urdf_text(mesh_root)).write(tmp_path / "robot.mcap")
+    theirs = tmp_path / "theirs.rrd"
+    subprocess.run(
+        [str(RERUN_CLI), "mcap", "convert", str(bag), "-o", str(theirs), "--application-id", "ref"],
+        check=True,
+        capture_output=True,
+    )
+    reference = RrdRows.read(theirs)
+    roots = RobotModelConfig(mesh_roots=(str(mesh_root),))
+    ours, _warnings = convert(tmp_path, RobotRecording(robot.urdf_text(mesh_root)), roots)
+    prefix = "/synthetic/visual_geometries/"
+    for link in LINKS:
+        their_frame = reference.static[f"{prefix}{link}/visual_0"]["CoordinateFrame:frame"]
+        assert their_frame == _mesh(ours, link)["CoordinateFrame:frame"], link
+    box = reference.static[f"{prefix}base_link/visual_0"]
+    low, high = _extent(_mesh(ours, "base_link"))
+    np.testing.assert_allclose((high - low) / 2, box["Boxes3D:half_sizes"][0], atol=1e-6)
+    np.testing.assert_allclose((high + low) / 2, box["InstancePoses3D:translations"][0], atol=1e-6)
+    cylinder = reference.static[f"{prefix}upper_arm/visual_0"]
+    low, high = _extent(_mesh(ours, "upper_arm"))
+    assert high[2] - low[2] == pytest.approx(cylinder["Cylinders3D:lengths"][0], abs=1e-6)
+    assert high[0] == pytest.approx(cylinder["Cylinders3D:radii"][0], abs=1e-6)
+    assert (high + low)[2] / 2 == pytest.approx(cylinder["InstancePoses3D:translations"][0][2], abs=1e-6)
