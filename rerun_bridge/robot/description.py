@@ -18,7 +18,7 @@ import yourdfpy
 from lxml import etree
 
 from rerun_bridge.robot import meshes
-from rerun_bridge.robot.kinematics import JointModel, Mimic
+from rerun_bridge.robot.kinematics import JointModel, Mimic, pose_of_matrix, unit_axis
 from rerun_bridge.robot.meshes import MeshGeometry, MeshLoadError
 from rerun_bridge.robot.uris import MeshPathError, MeshRoots, resolve_mesh_uri
 
@@ -89,8 +89,8 @@ def _joint(joint: Any) -> JointModel:
     mimic = None
     if joint.mimic is not None:
         mimic = Mimic(joint.mimic.joint, joint.mimic.multiplier or 1.0, joint.mimic.offset or 0.0)
-    axis = np.array([1.0, 0.0, 0.0]) if joint.axis is None else np.asarray(joint.axis, dtype=np.float64)
-    return JointModel(joint.name, joint.type, joint.parent, joint.child, _origin(joint.origin), axis, mimic)
+    origin = pose_of_matrix(_origin(joint.origin))
+    return JointModel(joint.name, joint.type, joint.parent, joint.child, origin, unit_axis(joint.axis), mimic)
 
 
 def _primitive(geometry: Any) -> MeshGeometry | None:

@@ -1,9 +1,10 @@
 """Joint kinematics as robot_state_publisher computes it: a joint's transform from its value.
 
-Every transform is a 4x4 matrix from the child link's frame to the parent link's frame:
-``origin @ motion(value)``, where the motion is a rotation about the joint axis (revolute, continuous) or
-a translation along it (prismatic). Fixed, floating and planar joints have no single value; they keep
-their origin (robot_state_publisher publishes floating joints only from TF).
+A joint's transform goes from the child link's frame to the parent link's: its origin, then the motion,
+a rotation about the joint axis (revolute, continuous) or a translation along it (prismatic). Fixed,
+floating and planar joints have no single value; they keep their origin (robot_state_publisher publishes
+floating joints only from TF). Poses are plain float tuples, translation and (x, y, z, w) quaternion:
+joint states run at hundreds of hertz, and numpy's per-call overhead dwarfs the arithmetic of one joint.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-Matrix = npt.NDArray[np.float64]
+from rerun_bridge.tf import quaternion as quat
+from rerun_bridge.tf.quaternion import Quat, Vec3
 
 ROTATING: Final = frozenset({"revolute", "continuous"})
 SLIDING: Final = frozenset({"prismatic"})
 MOVABLE: Final = ROTATING | SLIDING
+#: URDF's axis when a joint names none.
+DEFAULT_AXIS: Final = (1.0, 0.0, 0.0)
+
+Pose = tuple[Vec3, Quat]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,49 +39,52 @@ class Mimic:
 
 @dataclass(frozen=True, slots=True)
 class JointModel:
-    """What kinematics needs of one URDF joint."""
+    """What kinematics needs of one URDF joint: its origin as a pose and its unit axis."""
 
     name: str
     kind: str
     parent: str
     child: str
-    origin: Matrix
-    axis: npt.NDArray[np.float64]
+    origin: Pose
+    axis: Vec3 = DEFAULT_AXIS
     mimic: Mimic | None = None
 
     @property
     def movable(self) -> bool:
         return self.kind in MOVABLE
 
-    def transform(self, value: float) -> Matrix:
+    def pose(self, value: float) -> Pose:
         """Child frame -> parent frame at this joint value."""
+        translation, rotation = self.origin
+        x, y, z = self.axis
         if self.kind in ROTATING:
-            return self.origin @ rotation_about(self.axis, value)
+            sine = math.sin(value / 2.0)
+            return translation, quat.multiply_one(
+                rotation, (x * sine, y * sine, z * sine, math.cos(value / 2.0))
+            )
         if self.kind in SLIDING:
-            motion = np.eye(4)
-            motion[:3, 3] = _unit(self.axis) * value
-            return self.origin @ motion
+            dx, dy, dz = quat.rotate_one(rotation, (x * value, y * value, z * value))
+            return (translation[0] + dx, translation[1] + dy, translation[2] + dz), rotation
         return self.origin
 
 
-def _unit(axis: npt.ArrayLike) -> npt.NDArray[np.float64]:
+def pose_of_matrix(matrix: npt.NDArray[np.float64]) -> Pose:
+    """A 4x4 transform as (translation, quaternion)."""
+    x, y, z = (float(v) for v in matrix[:3, 3])
+    qx, qy, qz, qw = (float(v) for v in quat.from_matrix(matrix[:3, :3]))
+    return (x, y, z), (qx, qy, qz, qw)
+
+
+def unit_axis(axis: npt.ArrayLike | None) -> Vec3:
+    """A joint axis scaled to length one (URDF's default for none or a zero vector)."""
+    if axis is None:
+        return DEFAULT_AXIS
     vector = np.asarray(axis, dtype=np.float64).reshape(3)
     norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else np.array([1.0, 0.0, 0.0])  # URDF's default axis
-
-
-def rotation_about(axis: npt.ArrayLike, angle: float) -> Matrix:
-    """The 4x4 rotation by ``angle`` radians about a unit axis (Rodrigues' formula)."""
-    x, y, z = _unit(axis)
-    c, s = math.cos(angle), math.sin(angle)
-    t = 1.0 - c
-    matrix = np.eye(4)
-    matrix[:3, :3] = [
-        [t * x * x + c, t * x * y - s * z, t * x * z + s * y],
-        [t * x * y + s * z, t * y * y + c, t * y * z - s * x],
-        [t * x * z - s * y, t * y * z + s * x, t * z * z + c],
-    ]
-    return matrix
+    if norm == 0.0 or not math.isfinite(norm):
+        return DEFAULT_AXIS
+    x, y, z = (float(v) / norm for v in vector)
+    return x, y, z
 
 
 def joint_values(

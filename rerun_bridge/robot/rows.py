@@ -7,17 +7,19 @@ Entities, below the description's entity (``/robot_description``): ``links/<link
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import numpy.typing as npt
 
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import Batch, Row
 from rerun_bridge.robot.description import RobotDescription, VisualShape
-from rerun_bridge.robot.kinematics import JointModel
-from rerun_bridge.tf import quaternion as quat
+from rerun_bridge.robot.kinematics import JointModel, Pose
 
 
+@functools.lru_cache(maxsize=4096)
 def sub_path(entity_path: str, *parts: str) -> str:
+    """Cached: every joint state asks for the same joint entities."""
     return str(EntityPath.parse(entity_path).join(*parts))
 
 
@@ -48,11 +50,12 @@ def visual_rows(entity_path: str, shape: VisualShape) -> list[Row]:
     ]
 
 
-def joint_row(entity_path: str, joint: JointModel, matrix: npt.NDArray[np.float64], static: bool) -> Row:
+def joint_row(entity_path: str, joint: JointModel, pose: Pose, static: bool) -> Row:
     """The joint's transform (child link -> parent link) as a Rerun named-frame edge."""
+    translation, rotation = pose
     components: dict[str, Batch] = {
-        "translation": matrix[:3, 3].reshape(1, 3).copy(),
-        "quaternion": quat.from_matrix(matrix[:3, :3]).reshape(1, 4),
+        "translation": np.array([translation], dtype=np.float64),
+        "quaternion": np.array([rotation], dtype=np.float64),
         "parent_frame": [joint.parent],
         "child_frame": [joint.child],
     }

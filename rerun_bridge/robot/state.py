@@ -81,7 +81,7 @@ class RobotModelState:
             return []
         values = joint_values(description.joints, list(names), positions)
         return [
-            joint_row(self.entity_path, joint, joint.transform(values[joint.name]), static=False)
+            joint_row(self.entity_path, joint, joint.pose(values[joint.name]), static=False)
             for joint in description.movable_joints
             if joint.name in values and joint.child not in tf_children
         ]
