@@ -141,7 +141,7 @@ class _ProgressBar:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from rerun_bridge.replay import TopicSelection, convert_bags
-    from rerun_bridge.robot.arguments import robot_model_of
+    from rerun_bridge.robot.settings import robot_model_of
     from rerun_bridge.sources.bag import open_bag
 
     try:
@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--blueprint",
         help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",
     )
-    from rerun_bridge.robot.arguments import add_robot_model_arguments  # config and yaml: only when used
+    from rerun_bridge.robot.settings import add_robot_model_arguments  # config and yaml: only when used
 
     add_robot_model_arguments(convert)
     convert.set_defaults(func=cmd_convert)

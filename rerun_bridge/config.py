@@ -39,7 +39,6 @@ from rerun_bridge.model.yaml_checks import (
     show,
     suggest,
 )
-from rerun_bridge.robot.uris import MeshRoots
 
 #: Blueprints shipped with the bridge; ``sinks.viewer.blueprint`` takes one of these or a file path.
 BLUEPRINT_NAMES: Final = ("perception", "navigation", "manipulation", "localization")
@@ -213,12 +212,6 @@ class RobotModelConfig:
     urdf_file: str = ""
     mesh_roots: tuple[str, ...] = ()
     packages: Mapping[str, str] = field(default_factory=_empty)
-
-
-def robot_model_setup(cfg: RobotModelConfig) -> tuple[MeshRoots, Path | None]:
-    """The mesh roots and URDF file of the config, as :meth:`Pipeline.use_robot_model` takes them."""
-    roots = MeshRoots.of(cfg.mesh_roots, cfg.packages)
-    return roots, Path(cfg.urdf_file) if cfg.urdf_file else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from rerun_bridge.config import (
     Reliability,
     apply_overrides,
     load_config,
-    robot_model_setup,
 )
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.errors import BridgeError
@@ -48,6 +47,7 @@ from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink
+from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import StreamSink

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rerun_bridge.cdr.decoding import Decoder, DecoderChoice, TypeResolver
-from rerun_bridge.config import RobotModelConfig, robot_model_setup
+from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.model.entity_path import EntityPath
@@ -20,6 +20,7 @@ from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
 from rerun_bridge.replay.column_batches import ColumnReplay
+from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import Bag, open_bag

@@ -21,7 +21,7 @@ from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.blueprint.model import Node
 from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BridgeError
-from rerun_bridge.robot.arguments import add_robot_model_arguments, robot_model_of
+from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_of
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.window import ViewerWindow

@@ -1,4 +1,5 @@
-"""The robot model's command-line options, shared by ``convert`` and ``view``."""
+"""The robot model's settings: from the config's ``robot_model`` section, and the command-line options
+that ``convert`` and ``view`` share."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import argparse
 from pathlib import Path
 
 from rerun_bridge.config import RobotModelConfig
+from rerun_bridge.robot.uris import MeshRoots
+
+
+def robot_model_setup(cfg: RobotModelConfig) -> tuple[MeshRoots, Path | None]:
+    """The mesh roots and URDF file of the config, as :meth:`Pipeline.use_robot_model` takes them."""
+    roots = MeshRoots.of(cfg.mesh_roots, cfg.packages)
+    return roots, Path(cfg.urdf_file) if cfg.urdf_file else None
 
 
 def add_robot_model_arguments(parser: argparse.ArgumentParser) -> None:
