@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rerun_bridge.cli import main
 from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.replay import convert_bags
 from test.conftest import RERUN_CLI, verify_rrd
@@ -227,3 +228,31 @@ def test_links_and_primitives_agree_with_rerun_s_own_importer(tmp_path: Path, me
     assert high[2] - low[2] == pytest.approx(cylinder["Cylinders3D:lengths"][0], abs=1e-6)
     assert high[0] == pytest.approx(cylinder["Cylinders3D:radii"][0], abs=1e-6)
     assert (high + low)[2] / 2 == pytest.approx(cylinder["InstancePoses3D:translations"][0][2], abs=1e-6)
+
+
+def test_convert_command_takes_a_urdf_and_mesh_roots(
+    tmp_path: Path, mesh_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urdf = tmp_path / "robot.urdf"
+    urdf.write_text(robot.urdf_text(mesh_root))
+    bag = RobotRecording(None, joint_states=JOINT_VALUES).write(tmp_path / "states.mcap")
+    out = tmp_path / "cli.rrd"
+    arguments = [
+        "convert",
+        str(bag),
+        "-o",
+        str(out),
+        "--urdf",
+        str(urdf),
+        "--mesh-root",
+        str(mesh_root),
+        "-q",
+    ]
+    assert main(arguments) == 0
+    verify_rrd(out)
+    rows = RrdRows.read(out)
+    assert len(_mesh(rows, "hand")["Mesh3D:vertex_colors"]) > 0  # read from the mesh root
+    expected = robot.link_poses(JOINT_VALUES[3])["hand"]
+    np.testing.assert_allclose(link_pose(rows, "hand", RobotRecording().state_time(3)), expected, atol=1e-6)
+    warned = [line for line in capsys.readouterr().err.splitlines() if robot.MISSING_PACKAGE in line]
+    assert len(warned) == 1
