@@ -93,24 +93,49 @@ def _joint(joint: Any) -> JointModel:
     return JointModel(joint.name, joint.type, joint.parent, joint.child, origin, unit_axis(joint.axis), mimic)
 
 
+def _dimensions(values: Any, count: int, what: str) -> npt.NDArray[np.float64]:
+    """``count`` positive finite numbers (a URDF from anyone may say ``radius="-1"`` or ``nan``)."""
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if array.size != count or not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise MeshLoadError(f"{what} {values!r} is not {count} positive finite number(s)")
+    return array
+
+
 def _primitive(geometry: Any) -> MeshGeometry | None:
+    """A box, cylinder or sphere as triangles; None for a mesh or nothing; MeshLoadError for bad sizes."""
     if geometry is None:
         return None
     if geometry.box is not None:
-        return meshes.box(geometry.box.size)
+        return meshes.box(_dimensions(geometry.box.size, 3, "box size"))
     if geometry.cylinder is not None:
-        return meshes.cylinder(geometry.cylinder.radius, geometry.cylinder.length)
+        cylinder = geometry.cylinder
+        radius, length = _dimensions([cylinder.radius, cylinder.length], 2, "cylinder radius and length")
+        return meshes.cylinder(float(radius), float(length))
     if geometry.sphere is not None:
-        return meshes.sphere(geometry.sphere.radius)
+        return meshes.sphere(float(_dimensions(geometry.sphere.radius, 1, "sphere radius")[0]))
     return None
+
+
+def _scale(value: Any) -> npt.NDArray[np.float64] | None:
+    """A mesh's per-axis scale (one number for all three axes is accepted too)."""
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=np.float64).reshape(-1)
+    if array.size == 1:
+        array = np.repeat(array, 3)
+    if array.size != 3 or not np.all(np.isfinite(array)) or np.any(array == 0):
+        raise MeshLoadError(f"mesh scale {value!r} is not 3 finite non-zero numbers")
+    return array
 
 
 def _material_color(material: Any, named: dict[str, npt.NDArray[np.uint8]]) -> npt.NDArray[np.uint8]:
     if material is None:
         return DEFAULT_COLOR
     if material.color is not None:
-        rgba = np.clip(np.asarray(material.color.rgba, dtype=np.float64), 0.0, 1.0)
-        return np.round(rgba * 255).astype(np.uint8)
+        rgba = np.asarray(material.color.rgba, dtype=np.float64).reshape(-1)
+        if rgba.size != 4 or not np.all(np.isfinite(rgba)):
+            return DEFAULT_COLOR
+        return np.round(np.clip(rgba, 0.0, 1.0) * 255).astype(np.uint8)
     return named.get(material.name or "", DEFAULT_COLOR)
 
 
@@ -140,18 +165,23 @@ class _Builder:
         return shapes
 
     def _visual_geometry(self, link: str, geometry: Any) -> MeshGeometry | None:
-        primitive = _primitive(geometry)
+        try:
+            primitive = _primitive(geometry)
+        except MeshLoadError as err:
+            self._failed(f"link {link}", str(err), link)
+            return None
         if primitive is not None or geometry is None or geometry.mesh is None:
             return primitive
         mesh = geometry.mesh
         try:
+            if not mesh.filename:
+                raise MeshPathError("a <mesh> without a filename")
             path = resolve_mesh_uri(mesh.filename, self.roots, self.base_dir)
-            scale = None if mesh.scale is None else np.broadcast_to(np.asarray(mesh.scale, float), (3,))
-            return meshes.load_mesh_file(path, scale)
+            return meshes.load_mesh_file(path, _scale(mesh.scale))
         except MeshPathError as err:
-            self._failed(f"package {err.package!r}" if err.package else mesh.filename, str(err), link)
+            self._failed(f"package {err.package!r}" if err.package else str(mesh.filename), str(err), link)
         except MeshLoadError as err:
-            self._failed(mesh.filename, str(err), link)
+            self._failed(str(mesh.filename), str(err), link)
         return None
 
     def _failed(self, key: str, reason: str, link: str) -> None:
@@ -162,7 +192,11 @@ class _Builder:
     def _collision_shapes(self, link: Any, first_index: int) -> list[VisualShape]:
         shapes: list[VisualShape] = []
         for collision in link.collisions:
-            geometry = _primitive(collision.geometry)
+            try:
+                geometry = _primitive(collision.geometry)
+            except MeshLoadError as err:
+                self._failed(f"link {link.name} collision", str(err), link.name)
+                continue
             if geometry is not None:
                 placed = geometry.placed(_origin(collision.origin))
                 shapes.append(VisualShape(link.name, first_index + len(shapes), placed, DEFAULT_COLOR))
