@@ -94,3 +94,22 @@ def test_a_mesh_scale_of_two_numbers_is_left_out_and_said(tmp_path: Path) -> Non
     assert state.load(text, "test", "/robot_description", warnings.append) == []
     assert len(warnings) == 1
     assert "mesh scale" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "content", [b"garbage", b"\x00" * 84, b"solid x\nendsolid x\n"], ids=["text", "zeros", "empty"]
+)
+def test_an_unreadable_mesh_falls_back_and_names_the_file(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "broken.stl").write_bytes(content)
+    state = RobotModelState()
+    state.roots = MeshRoots.of([tmp_path])
+    warnings: list[str] = []
+    text = _robot(
+        '<link name="a"><visual><geometry><mesh filename="package://p/broken.stl"/></geometry></visual>'
+        '<collision><geometry><sphere radius="0.5"/></geometry></collision></link>'
+    )
+    rows = state.load(text, "test", "/robot_description", warnings.append)
+    assert [row.archetype for row in rows] == ["Mesh3D", "CoordinateFrame"]  # the collision sphere
+    assert len(warnings) == 1
+    assert "broken.stl" in warnings[0]
