@@ -22,6 +22,7 @@ from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.sources.bag import open_bag
 from test.conftest import rrd_chunks, rrd_column, rrd_row_count, verify_rrd
 from test.live.conftest import ROOT, LiveEnv, read_until, stop, wait_all
+from test.robot.recording import RrdRows
 
 pytestmark = pytest.mark.xdist_group("live")
 
@@ -347,28 +348,30 @@ def test_robot_description_published_before_the_bridge_is_drawn_and_joint_states
     description = live.publish("robot_description", 1, 1, "--no-wait", "--linger", "15")
     time.sleep(2.0)  # published and waiting; no bridge yet
     bridge = live.bridge("--config", str(config), "--rrd", "robot.rrd")
-    wait_all([live.publish("joints", 5, 10)])
+    # Topics convert in turn: the first joint states may come before the description (only plotted then).
+    wait_all([live.publish("joints", 20, 10)])
     time.sleep(0.3)
     _out, err = stop(bridge)
     description.kill()
     description.wait()
     rrd = live.tmp / "robot.rrd"
     verify_rrd(rrd)
-    static = {entity for entity, is_static, _b in rrd_chunks(rrd) if is_static}
+    rows = RrdRows.read(rrd)
     assert {
         "/robot_description/links/base_link/visual_0",  # the STL, found under the mesh root
         "/robot_description/links/upper_arm/visual_0",
         "/robot_description/links/forearm/visual_0",
-    } <= static
+    } <= set(rows.static)
     assert "robot model" not in err  # no mesh problem
-    # make_joints(i) sets shoulder = i, elbow = -i: the shoulder turns about z by i radians.
-    quaternions = rrd_column(rrd, "/robot_description/joints/shoulder", "Transform3D:quaternion")
-    assert len(quaternions) == 5
-    for index, (quaternion,) in enumerate(quaternions):  # q and -q are the same rotation
-        expected = [0.0, 0.0, np.sin(index / 2), np.cos(index / 2)]
+    # make_joints(i) is stamped BASE + i s and sets shoulder = i: the shoulder turns about z by i radians.
+    shoulder = rows.timed["/robot_description/joints/shoulder"]["Transform3D:quaternion"]
+    assert len(shoulder) >= 10
+    for ros_time, (quaternion,) in shoulder:
+        index = ros_time // 1_000_000_000 - BASE_STAMP_NS // 1_000_000_000
+        expected = [0.0, 0.0, np.sin(index / 2), np.cos(index / 2)]  # q and -q are the same rotation
         assert abs(float(np.dot(quaternion, expected))) == pytest.approx(1.0, abs=1e-6), index
-    translations = rrd_column(rrd, "/robot_description/joints/elbow", "Transform3D:translation")
-    assert translations == [[[0.0, 0.0, 0.5]]] * 5
+    elbow = rows.timed["/robot_description/joints/elbow"]["Transform3D:translation"]
+    assert [value for _time, value in elbow] == [[[0.0, 0.0, 0.5]]] * len(shoulder)
 
 
 def test_stream_to_a_receiver_on_loopback(live: LiveEnv) -> None:
