@@ -380,10 +380,8 @@ def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 
 def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows] | None:
-    """:func:`convert_joint_state` for a batch of messages; declined while a robot model animates joints
-    (those messages then go one by one, each with its joint transforms)."""
-    if ctx.shared.get(RobotModelState).animates(ctx.shared.tf_children):
-        return None
+    """:func:`convert_joint_state` for a batch of messages, with the robot model's joint transforms;
+    declined when the robot model has a non-finite position to skip."""
     times, count = msgs.default_times(), len(msgs)
     names = [msgs.string(f"name[{index}]") for index in range(msgs.length("name"))]
     rows = []
@@ -396,7 +394,9 @@ def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Colum
         rows.append(ColumnRows(path, "SeriesLines", times, {"names": Cycled([names], count)}))
     frame = Cycled([[msgs.frame()]], count)
     rows.append(ColumnRows(ctx.entity_path, "CoordinateFrame", times, {"frame": frame}))
-    return rows
+    positions = msgs.column("position").astype(np.float64, copy=False)
+    robot = ctx.shared.get(RobotModelState).joint_column_rows(names, positions, times, ctx.shared.tf_children)
+    return None if robot is None else rows + robot
 
 
 def convert_nav_sat_fix(msg: Any, ctx: ConvertContext) -> list[Row]:

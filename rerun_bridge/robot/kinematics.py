@@ -26,6 +26,7 @@ MOVABLE: Final = ROTATING | SLIDING
 DEFAULT_AXIS: Final = (1.0, 0.0, 0.0)
 
 Pose = tuple[Vec3, Quat]
+Vectors = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,22 @@ class JointModel:
             return (translation[0] + dx, translation[1] + dy, translation[2] + dz), rotation
         return self.origin
 
+    def poses(
+        self, values: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """:meth:`pose` for many values at once: translations (N, 3) and quaternions (N, 4)."""
+        count = len(values)
+        translation, rotation = np.asarray(self.origin[0]), np.asarray(self.origin[1])
+        translations, quaternions = np.tile(translation, (count, 1)), np.tile(rotation, (count, 1))
+        axis = np.asarray(self.axis)
+        if self.kind in ROTATING:
+            half = values / 2.0
+            motion = np.column_stack([np.outer(np.sin(half), axis), np.cos(half)])
+            quaternions = quat.multiply(rotation, motion)
+        elif self.kind in SLIDING:
+            translations = translation + quat.rotate(rotation, np.outer(values, axis))
+        return translations, quaternions
+
 
 def pose_of_matrix(matrix: npt.NDArray[np.float64]) -> Pose:
     """A 4x4 transform as (translation, quaternion)."""
@@ -85,6 +102,17 @@ def unit_axis(axis: npt.ArrayLike | None) -> Vec3:
         return DEFAULT_AXIS
     x, y, z = (float(v) / norm for v in vector)
     return x, y, z
+
+
+def joint_columns(
+    joints: dict[str, JointModel], names: list[str], positions: npt.NDArray[np.float64]
+) -> dict[str, npt.NDArray[np.float64]]:
+    """:func:`joint_values` for many joint states of the same names: one column of values per joint."""
+    columns = {name: positions[:, index] for index, name in enumerate(names) if name in joints}
+    for joint in joints.values():
+        if joint.mimic is not None and joint.mimic.joint in columns and joint.name not in columns:
+            columns[joint.name] = joint.mimic.multiplier * columns[joint.mimic.joint] + joint.mimic.offset
+    return columns
 
 
 def joint_values(

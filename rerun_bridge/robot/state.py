@@ -9,17 +9,17 @@ joint whose child link TF does not carry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.robot.description import DescriptionError, RobotDescription, parse_description
-from rerun_bridge.robot.kinematics import joint_values
-from rerun_bridge.robot.rows import description_rows, joint_row
+from rerun_bridge.robot.kinematics import joint_columns, joint_values
+from rerun_bridge.robot.rows import description_rows, joint_entity, joint_row
 from rerun_bridge.robot.uris import MeshRoots
 
 #: Where a robot model from a file is drawn (the same entity as the usual topic's).
@@ -64,13 +64,6 @@ class RobotModelState:
             warn(f"robot model file {path}: {err}")
             return []
 
-    def animates(self, tf_children: Collection[str]) -> bool:
-        """Whether joint states move anything: a movable joint whose child TF has not carried."""
-        description = self.description
-        return description is not None and any(
-            joint.child not in tf_children for joint in description.movable_joints
-        )
-
     def joint_rows(
         self, names: Sequence[str], positions: npt.NDArray[np.float64], tf_children: Collection[str]
     ) -> list[Row]:
@@ -85,3 +78,35 @@ class RobotModelState:
             for joint in description.movable_joints
             if joint.name in values and joint.child not in tf_children
         ]
+
+    def joint_column_rows(
+        self,
+        names: list[str],
+        positions: npt.NDArray[np.float64],
+        times: Mapping[str, npt.NDArray[np.int64]],
+        tf_children: Collection[str],
+    ) -> list[ColumnRows] | None:
+        """:meth:`joint_rows` for a batch of joint states of the same names, ``positions`` (N, joints);
+        None when a value is not finite (those messages then go one by one, each keeping what it has)."""
+        description = self.description
+        if description is None or positions.shape[1] != len(names):
+            return []
+        if not np.all(np.isfinite(positions)):
+            return None
+        columns = joint_columns(description.joints, names, positions)
+        count = len(positions)
+        rows = []
+        for joint in description.movable_joints:
+            if joint.name not in columns or joint.child in tf_children:
+                continue
+            translations, quaternions = joint.poses(columns[joint.name])
+            components: dict[str, ColumnBatch] = {
+                "translation": translations.reshape(count, 1, 3),
+                "quaternion": quaternions.reshape(count, 1, 4),
+                "parent_frame": Cycled([[joint.parent]], count),
+                "child_frame": Cycled([[joint.child]], count),
+            }
+            rows.append(
+                ColumnRows(joint_entity(self.entity_path, joint.name), "Transform3D", times, components)
+            )
+        return rows

@@ -256,3 +256,60 @@ def test_convert_command_takes_a_urdf_and_mesh_roots(
     np.testing.assert_allclose(link_pose(rows, "hand", RobotRecording().state_time(3)), expected, atol=1e-6)
     warned = [line for line in capsys.readouterr().err.splitlines() if robot.MISSING_PACKAGE in line]
     assert len(warned) == 1
+
+
+def _both_paths(tmp_path: Path, recording: RobotRecording, mesh_root: Path) -> tuple[RrdRows, RrdRows, int]:
+    """The .rrd rows of the column path and of the message-by-message path, and how many joint states
+    the column path converted a batch at a time."""
+    bag = recording.write(tmp_path / "robot.mcap")
+    config = RobotModelConfig(mesh_roots=(str(mesh_root),))
+    outputs, batched_messages = [], 0
+    for column_path in (True, False):
+        rrd = tmp_path / f"columns_{column_path}.rrd"
+        summary = convert_bags([bag], rrd, robot_model=config, column_path=column_path)
+        outputs.append(RrdRows.read(rrd))
+        joint_stats = next(t for t in summary.topics if t.topic == "/joint_states")
+        batched_messages = batched_messages or joint_stats.column_messages
+    return outputs[0], outputs[1], batched_messages
+
+
+def _assert_same_joint_rows(batched: RrdRows, alone: RrdRows) -> None:
+    joints = batched.entities("/robot_description/joints/")
+    assert joints == alone.entities("/robot_description/joints/")
+    for entity in joints & set(alone.timed):
+        for column, series in alone.timed[entity].items():
+            ours = batched.timed[entity][column]
+            assert [time for time, _ in ours] == [time for time, _ in series], entity
+            if column.endswith(("translation", "quaternion")):  # numpy's and math's sine: the last bit
+                np.testing.assert_allclose([v for _, v in ours], [v for _, v in series], atol=1e-12)
+            else:
+                assert [v for _, v in ours] == [v for _, v in series]
+
+
+def test_the_column_path_writes_what_the_message_by_message_path_writes(
+    tmp_path: Path, mesh_root: Path
+) -> None:
+    recording = RobotRecording(
+        robot.urdf_text(mesh_root), joint_states=JOINT_VALUES, tf_children=[("base_link", "hand")]
+    )
+    batched, alone, batched_messages = _both_paths(tmp_path, recording, mesh_root)
+    assert batched_messages == len(JOINT_VALUES)
+    _assert_same_joint_rows(batched, alone)
+    # TF carries the hand: the slide joint is left to it.
+    assert "/robot_description/joints/slide" not in batched.timed
+    assert len(batched.timed["/robot_description/joints/finger"]["Transform3D:quaternion"]) == len(
+        JOINT_VALUES
+    )
+
+
+def test_a_nan_position_skips_that_joint_in_that_message_only(tmp_path: Path, mesh_root: Path) -> None:
+    states = [*JOINT_VALUES, {"shoulder": float("nan"), "elbow": 0.5, "slide": 0.0}]
+    batched, alone, batched_messages = _both_paths(
+        tmp_path, RobotRecording(robot.urdf_text(mesh_root), joint_states=states), mesh_root
+    )
+    assert batched_messages == 0  # the batch is declined: each message goes on its own
+    _assert_same_joint_rows(batched, alone)
+    assert len(batched.timed["/robot_description/joints/shoulder"]["Transform3D:quaternion"]) == len(
+        JOINT_VALUES
+    )
+    assert len(batched.timed["/robot_description/joints/elbow"]["Transform3D:quaternion"]) == len(states)
