@@ -141,6 +141,7 @@ class _ProgressBar:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from rerun_bridge.replay import TopicSelection, convert_bags
+    from rerun_bridge.robot.settings import robot_model_of
     from rerun_bridge.sources.bag import open_bag
 
     try:
@@ -176,6 +177,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.mcap,
         selection=selection,
         blueprint=blueprint,
+        robot_model=robot_model_of(args),
         progress=progress,
         warn=lambda message: print(
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
@@ -296,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--blueprint",
         help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",
     )
+    from rerun_bridge.robot.settings import add_robot_model_arguments  # config and yaml: only when used
+
+    add_robot_model_arguments(convert)
     convert.set_defaults(func=cmd_convert)
 
     blueprint = sub.add_parser("blueprint", help="export blueprints to Rerun, import RViz configs")

@@ -204,6 +204,17 @@ class DiagnosticsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RobotModelConfig:
+    """The robot model (docs/robot-model.md): a URDF file to draw from the start, and where meshes may be
+    read from: ``mesh_roots`` searched as ``<root>/<package>/...``, ``packages`` mapping a package name to
+    its directory. Mesh files outside them are never read."""
+
+    urdf_file: str = ""
+    mesh_roots: tuple[str, ...] = ()
+    packages: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeConfig:
     use_sim_time: bool = False
     discovery_period_s: float = 1.0
@@ -218,6 +229,7 @@ class BridgeConfig:
     tf: TfConfig = TfConfig()
     sinks: SinksConfig = SinksConfig()
     diagnostics: DiagnosticsConfig = DiagnosticsConfig()
+    robot_model: RobotModelConfig = RobotModelConfig()
 
     @classmethod
     def default(cls) -> BridgeConfig:
@@ -495,6 +507,7 @@ def _parse(data: Mapping[str, Any], source: str, errors: list[str]) -> BridgeCon
         tf=_build(p, top.get("tf"), "tf", TfConfig, fixed_frame=_frame, cache_time_s=_POSITIVE),
         sinks=_parse_sinks(p, p.section(top.get("sinks"), "sinks", _keys(SinksConfig))),
         diagnostics=_build(p, top.get("diagnostics"), "diagnostics", DiagnosticsConfig, period_s=_POSITIVE),
+        robot_model=_parse_robot_model(p, top.get("robot_model")),
     )
     if errors:
         raise ConfigError("\n".join(errors))
@@ -551,6 +564,36 @@ def _parse_topics(p: _Parser, data: object) -> dict[str, TopicConfig]:
             options=MappingProxyType(copy.deepcopy(options)),
         )
     return topics
+
+
+def _directory(value: object) -> str:
+    text = _string(value)
+    if not text:
+        raise _InvalidError("expected a directory path, got ''")
+    return text
+
+
+def _parse_robot_model(p: _Parser, data: object) -> RobotModelConfig:
+    path = "robot_model"
+    section = p.section(data, path, _keys(RobotModelConfig))
+    roots = section.get("mesh_roots", [])
+    if not isinstance(roots, list | tuple):
+        p.error(f"{path}.mesh_roots", f"expected a list of directories, got {_show(roots)}")
+        roots = []
+    directories = []
+    for index, root in enumerate(roots):
+        try:
+            directories.append(_directory(root))
+        except _InvalidError as err:
+            p.error(f"{path}.mesh_roots[{index}]", str(err))
+    packages = p.section(section.get("packages"), f"{path}.packages")
+    return RobotModelConfig(
+        urdf_file=p.get(section, path, "urdf_file", "", _string),
+        mesh_roots=tuple(directories),
+        packages=MappingProxyType(
+            {name: p.get(packages, f"{path}.packages", name, "", _directory) for name in packages}
+        ),
+    )
 
 
 def _parse_type_paths(p: _Parser, data: object) -> dict[str, str]:

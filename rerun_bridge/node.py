@@ -29,7 +29,13 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 
 from rerun_bridge.cdr.decoding import Decoder, TypeResolver
-from rerun_bridge.config import BridgeConfig, Durability, Reliability, apply_overrides, load_config
+from rerun_bridge.config import (
+    BridgeConfig,
+    Durability,
+    Reliability,
+    apply_overrides,
+    load_config,
+)
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
@@ -42,6 +48,7 @@ from rerun_bridge.model.rows import Row
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.parameters import PARAMETERS, ParameterValue, typed_value
 from rerun_bridge.pipeline import Pipeline, RowSink
+from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import StreamSink
@@ -126,6 +133,7 @@ class BridgeNode:
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
         self.pipeline = Pipeline(row_sinks, warn=self._warn_once, row_filter=self._tf_frames_allowed)
+        self.pipeline.use_robot_model(*robot_model_setup(config.robot_model))
         self.worker = ConversionWorker(
             self.queues, self.pipeline, self.stats, flush_seconds=sinks.rrd.flush_seconds
         )

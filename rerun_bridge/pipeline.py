@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,12 +29,20 @@ from rerun_bridge.cdr.decoding import Decoder
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.raw import convert_raw
-from rerun_bridge.convert.registry import ColumnConverterFunc, ConvertContext, ConverterFunc, ConverterTable
+from rerun_bridge.convert.registry import (
+    ColumnConverterFunc,
+    ConvertContext,
+    ConverterFunc,
+    ConverterTable,
+    SharedState,
+)
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
 from rerun_bridge.model.type_names import normalize_type_name
+from rerun_bridge.robot.state import RobotModelState
+from rerun_bridge.robot.uris import MeshRoots
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +124,12 @@ class Pipeline:
     converters: ConverterTable = BUILTIN_CONVERTERS
     #: Converter exceptions other than ConversionError raise instead of being counted (see module docs).
     strict: bool = field(default_factory=lambda: os.environ.get(STRICT_ENV) == "1")
+    #: What its topics' converters share (the robot model, TF frames seen); warns through ``warn``.
+    shared: SharedState = field(init=False)
     _topics: dict[str, _Topic] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.shared = SharedState(self.warn)
 
     def add_topic(
         self,
@@ -135,6 +149,7 @@ class Pipeline:
             options=options or {},
             static=topic in STATIC_TOPICS,
             raw_type=raw_type,
+            shared=self.shared,
         )
         converter = self.converters.lookup(type_name)
         func: ConverterFunc | None
@@ -151,6 +166,16 @@ class Pipeline:
         column_func = converter.columns if converter is not None and kind is TopicKind.CONVERTED else None
         self._topics[topic] = _Topic(stats, func, context, column_func)
         return stats
+
+    def use_robot_model(self, roots: MeshRoots, urdf_file: Path | None = None) -> None:
+        """Where robot meshes may be read from, and a URDF file to draw from the start (its rows are
+        static and written now; a bad file is one warning). Call before the first message."""
+        model = self.shared.get(RobotModelState)
+        model.roots = roots
+        if urdf_file is not None:
+            rows = model.load_file(urdf_file, self.warn)
+            for sink in self.sinks:
+                sink.write(rows, {})
 
     def topic_stats(self) -> list[TopicStats]:
         return [entry.stats for entry in self._topics.values()]

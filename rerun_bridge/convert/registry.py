@@ -17,13 +17,41 @@ hold every such twin to its converter's rows).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.type_names import normalize_type_name
+
+log = logging.getLogger(__name__)
+_Shared = TypeVar("_Shared")
+
+
+class SharedState:
+    """What the converters of different topics share within one pipeline; otherwise converters keep no
+    state. The robot model is the case: a URDF seen on ``/robot_description`` (or read from the config's
+    file) animates joint states of another topic, but only the joints whose child link TF does not carry.
+
+    Holds the child frames TF has carried so far, the pipeline's warning function (for problems that do not
+    fail a message, such as a mesh that cannot be found), and one object per class, made on first use.
+    """
+
+    __slots__ = ("_objects", "tf_children", "warn")
+
+    def __init__(self, warn: Callable[[str], None] = log.warning) -> None:
+        self.warn = warn
+        self.tf_children: set[str] = set()
+        self._objects: dict[type[Any], Any] = {}
+
+    def get(self, kind: type[_Shared]) -> _Shared:
+        """This pipeline's one ``kind`` object (``kind()`` on first use)."""
+        found: _Shared | None = self._objects.get(kind)
+        if found is None:
+            found = self._objects[kind] = kind()
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +67,8 @@ class ConvertContext:
     static: bool = False
     #: The message's Arrow struct type, from its definition, for the raw fallback (None: inferred).
     raw_type: Any = None
+    #: State shared with the pipeline's other topics (see :class:`SharedState`).
+    shared: SharedState = field(default_factory=SharedState, compare=False)
 
 
 ConverterFunc = Callable[[Any, ConvertContext], list[Row]]

@@ -34,6 +34,7 @@ from rerun_bridge.convert.pointcloud import (
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
+from rerun_bridge.robot.state import RobotModelState
 
 #: Appended to a camera's frame_id to name its image plane, as Rerun's importer does.
 IMAGE_PLANE_SUFFIX: Final = "_image_plane"
@@ -373,11 +374,14 @@ def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     # The frame row is written even for an empty frame_id (as Rerun's importer does): it is the one row
     # that <entity> itself gets for every message.
     rows.append(Row(ctx.entity_path, "CoordinateFrame", {"frame": [header_frame(msg)]}))
+    positions = np.asarray(msg.position, dtype=np.float64).reshape(-1)
+    rows += ctx.shared.get(RobotModelState).joint_rows(names, positions, ctx.shared.tf_children)
     return rows
 
 
-def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
-    """:func:`convert_joint_state` for a batch of messages."""
+def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows] | None:
+    """:func:`convert_joint_state` for a batch of messages, with the robot model's joint transforms;
+    declined when the robot model has a non-finite position to skip."""
     times, count = msgs.default_times(), len(msgs)
     names = [msgs.string(f"name[{index}]") for index in range(msgs.length("name"))]
     rows = []
@@ -390,7 +394,9 @@ def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Colum
         rows.append(ColumnRows(path, "SeriesLines", times, {"names": Cycled([names], count)}))
     frame = Cycled([[msgs.frame()]], count)
     rows.append(ColumnRows(ctx.entity_path, "CoordinateFrame", times, {"frame": frame}))
-    return rows
+    positions = msgs.column("position").astype(np.float64, copy=False)
+    robot = ctx.shared.get(RobotModelState).joint_column_rows(names, positions, times, ctx.shared.tf_children)
+    return None if robot is None else rows + robot
 
 
 def convert_nav_sat_fix(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -480,7 +486,7 @@ CONVERTERS: Final = (
     Converter(
         "sensor_msgs/msg/JointState",
         convert_joint_state,
-        ("Scalars", "SeriesLines", "CoordinateFrame"),
+        ("Scalars", "SeriesLines", "CoordinateFrame", "Transform3D"),
         columns=joint_state_columns,
     ),
     Converter("sensor_msgs/msg/NavSatFix", convert_nav_sat_fix, ("GeoPoints", "CoordinateFrame")),

@@ -1,4 +1,4 @@
-"""std_msgs: text as ``TextLog`` rows, numbers as ``Scalars``."""
+"""std_msgs: text as ``TextLog`` rows (a robot description as the robot model), numbers as ``Scalars``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from rerun_bridge.convert import robot_description
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.model.rows import Row
 
@@ -17,6 +18,9 @@ NUMERIC_TYPES = (
 
 
 def convert_string(msg: Any, ctx: ConvertContext) -> list[Row]:
+    robot_rows = robot_description.convert_robot_description(msg, ctx)
+    if robot_rows is not None:
+        return robot_rows
     return [Row(ctx.entity_path, "TextLog", {"text": [str(msg.data)]})]
 
 
@@ -31,6 +35,6 @@ def convert_number(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
-    Converter("std_msgs/msg/String", convert_string, ("TextLog",)),
+    Converter("std_msgs/msg/String", convert_string, ("TextLog", *robot_description.ARCHETYPES)),
     *(Converter(f"std_msgs/msg/{name}", convert_number, ("Scalars",)) for name in NUMERIC_TYPES),
 )

@@ -39,7 +39,10 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
 
 
 def convert_tf_message(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return [transform_row(t, ctx.entity_path, ctx.static) for t in msg.transforms]
+    rows = [transform_row(t, ctx.entity_path, ctx.static) for t in msg.transforms]
+    # The robot model leaves the joints whose child link TF carries to TF (robot_state_publisher's output).
+    ctx.shared.tf_children.update(str(t.child_frame_id).lstrip("/") for t in msg.transforms)
+    return rows
 
 
 def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows] | None:
@@ -58,6 +61,7 @@ def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
         children.append([child])
     if edges == 0:
         return []
+    ctx.shared.tf_children.update(child[0] for child in children)
     count = len(msgs)
     translation = np.stack(
         [

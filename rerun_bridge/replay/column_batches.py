@@ -87,8 +87,11 @@ class ColumnReplay:
         return True
 
     def flush(self) -> None:
-        """Convert every message still gathered."""
-        for (bag_index, topic), gathered in self._topics.items():
+        """Convert every message still gathered, the topic with the oldest message first (so that TF
+        seen before a joint state is known when that joint state converts: see docs/robot-model.md)."""
+        pending = [(key, gathered) for key, gathered in self._topics.items() if gathered.log_times]
+        pending.sort(key=lambda item: item[1].log_times[0])
+        for (bag_index, topic), gathered in pending:
             self._convert(bag_index, topic, gathered)
 
     def _convert(self, bag_index: int, topic: str, gathered: _Gathered) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rerun_bridge.cdr.decoding import Decoder, DecoderChoice, TypeResolver
+from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.model.entity_path import EntityPath
@@ -19,6 +20,7 @@ from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
 from rerun_bridge.replay.column_batches import ColumnReplay
+from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import Bag, open_bag
@@ -82,10 +84,12 @@ def convert_bags(  # noqa: PLR0913
     extra_sinks: Sequence[RowSink] = (),
     blueprint: Any = None,
     column_path: bool = True,
+    robot_model: RobotModelConfig | None = None,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
-    message on its own (the reference that the batched path of :mod:`.column_batches` is held to)."""
+    message on its own (the reference that the batched path of :mod:`.column_batches` is held to).
+    ``robot_model``: mesh roots for a recorded ``/robot_description`` and a URDF file to draw."""
     warnings: list[str] = []
 
     def note(message: str) -> None:
@@ -114,7 +118,10 @@ def convert_bags(  # noqa: PLR0913
                     )
                 )
             mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
-            conversion = _Conversion(Pipeline(sinks, warn=note), mcap, note, column_path)
+            pipeline = Pipeline(sinks, warn=note)
+            if robot_model is not None:
+                pipeline.use_robot_model(*robot_model_setup(robot_model))
+            conversion = _Conversion(pipeline, mcap, note, column_path)
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress)

@@ -19,7 +19,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.blueprint.model import Node
+from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BridgeError
+from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_of
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.window import ViewerWindow
@@ -53,10 +55,12 @@ def run_viewer(
     screenshot: str | Path | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
     blueprint: str | Path | None = None,
+    robot_model: RobotModelConfig | None = None,
 ) -> int:
     """Open ``paths`` in a viewer window; with ``screenshot``, write that PNG and return instead.
 
     ``blueprint``: a shipped blueprint's name or a YAML file; without one, the default blueprint of the data.
+    ``robot_model``: the URDF file and mesh roots for the recordings' robot model.
     """
     application = ensure_application()
     try:
@@ -65,7 +69,7 @@ def run_viewer(
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        loaded = load_files(paths)
+        loaded = load_files(paths, robot_model=robot_model)
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -151,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
     )
+    add_robot_model_arguments(parser)
     return parser
 
 
@@ -166,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_s=args.time,
         screenshot=args.screenshot,
         blueprint=args.blueprint,
+        robot_model=robot_model_of(args),
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BagError, BridgeError
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
@@ -63,7 +64,10 @@ def load_rrd(path: str | Path, store: ChunkStore) -> int:
 
 
 def load_bags(
-    paths: Sequence[str | Path], store: ChunkStore, warn: Callable[[str], None] | None = None
+    paths: Sequence[str | Path],
+    store: ChunkStore,
+    warn: Callable[[str], None] | None = None,
+    robot_model: RobotModelConfig | None = None,
 ) -> list[str]:
     """Convert rosbag2 recordings into ``store`` through the bridge's pipeline; returns its warnings."""
     from rerun_bridge.replay import convert_bags
@@ -71,21 +75,27 @@ def load_bags(
     if not paths:
         return []
     try:
-        summary = convert_bags(paths, None, warn=warn, extra_sinks=[StoreSink(store)])
+        summary = convert_bags(
+            paths, None, warn=warn, extra_sinks=[StoreSink(store)], robot_model=robot_model
+        )
     except BagError as err:
         raise SourceError(str(err)) from err
     return list(summary.warnings)
 
 
 def load_files(
-    paths: Sequence[str | Path], store: ChunkStore | None = None, warn: Callable[[str], None] | None = None
+    paths: Sequence[str | Path],
+    store: ChunkStore | None = None,
+    warn: Callable[[str], None] | None = None,
+    robot_model: RobotModelConfig | None = None,
 ) -> LoadedFiles:
-    """Load .rrd files and bags (in any mix) into one store, sealed for fast queries."""
+    """Load .rrd files and bags (in any mix) into one store, sealed for fast queries; ``robot_model``: the
+    URDF file and mesh roots for the bags' robot model."""
     loaded = LoadedFiles(store if store is not None else ChunkStore(), [Path(path) for path in paths])
     bags = [path for path in loaded.paths if not is_rrd(path)]
     for path in loaded.paths:
         if is_rrd(path):
             load_rrd(path, loaded.store)
-    loaded.warnings.extend(load_bags(bags, loaded.store, warn))
+    loaded.warnings.extend(load_bags(bags, loaded.store, warn, robot_model))
     loaded.store.flush()
     return loaded

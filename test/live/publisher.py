@@ -117,6 +117,27 @@ def make_string(index: int) -> Any:
     return String(data=f"late {index}")
 
 
+#: A two-joint arm whose joints are those of make_joints; its base mesh comes from the test's mesh root.
+ROBOT_URDF = """<?xml version="1.0"?>
+<robot name="live_arm">
+  <link name="base_link"><visual><geometry><mesh filename="package://live_robot/meshes/base.stl"/></geometry>
+    </visual></link>
+  <link name="upper_arm"><visual><geometry><box size="0.1 0.1 0.5"/></geometry></visual></link>
+  <link name="forearm"><visual><geometry><cylinder radius="0.04" length="0.4"/></geometry></visual></link>
+  <joint name="shoulder" type="revolute"><parent link="base_link"/><child link="upper_arm"/>
+    <origin xyz="0 0 0.2"/><axis xyz="0 0 1"/><limit lower="-9" upper="9" effort="1" velocity="1"/></joint>
+  <joint name="elbow" type="continuous"><parent link="upper_arm"/><child link="forearm"/>
+    <origin xyz="0 0 0.5"/><axis xyz="0 1 0"/></joint>
+</robot>
+"""
+
+
+def make_robot_description(_index: int) -> Any:
+    from std_msgs.msg import String
+
+    return String(data=ROBOT_URDF)
+
+
 def make_clock(index: int) -> Any:
     from rosgraph_msgs.msg import Clock
 
@@ -135,7 +156,9 @@ KINDS = {
     "tf_static": ("/tf_static", make_tf_static),
     "string": ("/late_topic", make_string),
     "clock": ("/clock", make_clock),
+    "robot_description": ("/robot_description", make_robot_description),
 }
+LATCHED_KINDS = frozenset({"tf_static", "robot_description"})
 
 
 def main() -> None:
@@ -152,7 +175,7 @@ def main() -> None:
     rclpy.init()
     node = Node(f"test_publisher_{args.kind}")
     sample = make(0)
-    latched = args.kind == "tf_static"
+    latched = args.kind in LATCHED_KINDS
     qos = QoSProfile(
         depth=max(args.count, 1) if not latched else 1,
         reliability=ReliabilityPolicy.BEST_EFFORT if args.best_effort else ReliabilityPolicy.RELIABLE,

@@ -15,12 +15,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import rerun.chunk as rrc
+import trimesh
 import yaml
 
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.sources.bag import open_bag
 from test.conftest import rrd_chunks, rrd_column, rrd_row_count, verify_rrd
 from test.live.conftest import ROOT, LiveEnv, read_until, stop, wait_all
+from test.robot.recording import RrdRows
 
 pytestmark = pytest.mark.xdist_group("live")
 
@@ -330,6 +332,46 @@ def test_latched_topic_published_before_the_bridge_started(live: LiveEnv) -> Non
         if is_static and "tf_static" in entity
     }
     assert static == {"/tf_static/camera_link", "/tf_static/lidar_link"}
+
+
+def test_robot_description_published_before_the_bridge_is_drawn_and_joint_states_move_it(
+    live: LiveEnv,
+) -> None:
+    """/robot_description is transient_local: the bridge started later draws it, its mesh read from the
+    config's mesh root, and animates its joints from /joint_states (no robot_state_publisher runs)."""
+    (live.tmp / "meshes" / "live_robot" / "meshes").mkdir(parents=True)
+    trimesh.creation.box(extents=[0.3, 0.3, 0.1]).export(
+        live.tmp / "meshes" / "live_robot" / "meshes" / "base.stl"
+    )
+    config = live.tmp / "robot.yaml"
+    config.write_text(yaml.safe_dump({"robot_model": {"mesh_roots": [str(live.tmp / "meshes")]}}))
+    description = live.publish("robot_description", 1, 1, "--no-wait", "--linger", "15")
+    time.sleep(2.0)  # published and waiting; no bridge yet
+    bridge = live.bridge("--config", str(config), "--rrd", "robot.rrd")
+    # Topics convert in turn: the first joint states may come before the description (only plotted then).
+    wait_all([live.publish("joints", 20, 10)])
+    time.sleep(0.3)
+    _out, err = stop(bridge)
+    description.kill()
+    description.wait()
+    rrd = live.tmp / "robot.rrd"
+    verify_rrd(rrd)
+    rows = RrdRows.read(rrd)
+    assert {
+        "/robot_description/links/base_link/visual_0",  # the STL, found under the mesh root
+        "/robot_description/links/upper_arm/visual_0",
+        "/robot_description/links/forearm/visual_0",
+    } <= set(rows.static)
+    assert "robot model" not in err  # no mesh problem
+    # make_joints(i) is stamped BASE + i s and sets shoulder = i: the shoulder turns about z by i radians.
+    shoulder = rows.timed["/robot_description/joints/shoulder"]["Transform3D:quaternion"]
+    assert len(shoulder) >= 10
+    for ros_time, (quaternion,) in shoulder:
+        index = ros_time // 1_000_000_000 - BASE_STAMP_NS // 1_000_000_000
+        expected = [0.0, 0.0, np.sin(index / 2), np.cos(index / 2)]  # q and -q are the same rotation
+        assert abs(float(np.dot(quaternion, expected))) == pytest.approx(1.0, abs=1e-6), index
+    elbow = rows.timed["/robot_description/joints/elbow"]["Transform3D:translation"]
+    assert [value for _time, value in elbow] == [[[0.0, 0.0, 0.5]]] * len(shoulder)
 
 
 def test_stream_to_a_receiver_on_loopback(live: LiveEnv) -> None:

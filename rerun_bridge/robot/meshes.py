@@ -1,0 +1,100 @@
+"""Robot geometry as triangle meshes: mesh files loaded with trimesh, URDF primitives tessellated.
+
+Every visual becomes one :class:`MeshGeometry` in its link's frame (the visual's origin and the mesh's
+scale applied), so Rerun and the embedded viewer draw a box, a cylinder and an STL alike as a solid
+``Mesh3D``, as RViz's RobotModel display does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import trimesh
+
+#: Sides of a tessellated cylinder and subdivisions of a sphere: smooth enough at robot scale.
+CYLINDER_SECTIONS: Final = 32
+SPHERE_SUBDIVISIONS: Final = 2
+
+
+class MeshLoadError(Exception):
+    """A mesh file that trimesh cannot read as triangles."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeshGeometry:
+    """Triangles in a link's frame: positions (N, 3), indices (M, 3), normals (N, 3), RGBA (N, 4) or None."""
+
+    positions: npt.NDArray[np.float32]
+    triangles: npt.NDArray[np.uint32]
+    normals: npt.NDArray[np.float32]
+    vertex_colors: npt.NDArray[np.uint8] | None = None
+
+    def placed(self, origin: npt.NDArray[np.float64]) -> MeshGeometry:
+        """The same mesh moved by a 4x4 transform (a visual's origin in its link)."""
+        rotation, translation = origin[:3, :3], origin[:3, 3]
+        positions = self.positions.astype(np.float64) @ rotation.T + translation
+        normals = self.normals.astype(np.float64) @ rotation.T
+        return MeshGeometry(
+            positions.astype(np.float32), self.triangles, normals.astype(np.float32), self.vertex_colors
+        )
+
+
+def _shaded(mesh: trimesh.Trimesh) -> MeshGeometry:
+    """A primitive with its vertices split at sharp edges, so that a box's faces and a cylinder's caps are
+    lit flat (shared corner normals would shade them like a blob) and curved sides stay smooth."""
+    return _geometry(mesh.smooth_shaded)
+
+
+def _geometry(mesh: trimesh.Trimesh, colors: npt.NDArray[np.uint8] | None = None) -> MeshGeometry:
+    return MeshGeometry(
+        np.asarray(mesh.vertices, dtype=np.float32),
+        np.asarray(mesh.faces, dtype=np.uint32),
+        np.asarray(mesh.vertex_normals, dtype=np.float32),
+        colors,
+    )
+
+
+def _own_colors(mesh: trimesh.Trimesh) -> npt.NDArray[np.uint8] | None:
+    """The file's own per-vertex colours (from vertex, face or material colours); None when it has none."""
+    visual: Any = mesh.visual
+    if visual is None or not visual.defined:
+        return None
+    if visual.kind == "texture":
+        visual = visual.to_color()
+    colors = np.asarray(visual.vertex_colors, dtype=np.uint8)
+    if colors.shape == (4,):  # a material's one colour (a DAE or glTF material without a texture)
+        colors = np.tile(colors, (len(mesh.vertices), 1))
+    if colors.shape != (len(mesh.vertices), 4):
+        return None
+    return colors
+
+
+def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeometry:
+    """A mesh file (STL, OBJ, DAE, glTF/GLB, PLY, ...) as one triangle mesh, scaled per axis."""
+    try:
+        loaded = trimesh.load(str(path), force="mesh", process=False)
+    except Exception as err:  # trimesh raises many kinds for bad files; all mean "cannot read it"
+        raise MeshLoadError(f"cannot read mesh {path.name}: {type(err).__name__}: {err}") from err
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise MeshLoadError(f"mesh {path.name} has no triangles")
+    if scale is not None:
+        loaded.vertices = np.asarray(loaded.vertices) * np.asarray(scale, dtype=np.float64).reshape(1, 3)
+    return _geometry(loaded, _own_colors(loaded))
+
+
+def box(size: npt.ArrayLike) -> MeshGeometry:
+    """A URDF ``<box size>``: full edge lengths, centred on the origin."""
+    return _shaded(trimesh.creation.box(extents=np.asarray(size, dtype=np.float64)))
+
+
+def cylinder(radius: float, length: float) -> MeshGeometry:
+    """A URDF ``<cylinder>``: along z, centred on the origin."""
+    return _shaded(trimesh.creation.cylinder(radius=radius, height=length, sections=CYLINDER_SECTIONS))
+
+
+def sphere(radius: float) -> MeshGeometry:
+    return _shaded(trimesh.creation.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=radius))

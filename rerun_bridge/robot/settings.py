@@ -1,0 +1,33 @@
+"""The robot model's settings: from the config's ``robot_model`` section, and the command-line options
+that ``convert`` and ``view`` share."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rerun_bridge.config import RobotModelConfig
+from rerun_bridge.robot.uris import MeshRoots
+
+
+def robot_model_setup(cfg: RobotModelConfig) -> tuple[MeshRoots, Path | None]:
+    """The mesh roots and URDF file of the config, as :meth:`Pipeline.use_robot_model` takes them."""
+    roots = MeshRoots.of(cfg.mesh_roots, cfg.packages)
+    return roots, Path(cfg.urdf_file) if cfg.urdf_file else None
+
+
+def add_robot_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--urdf", type=Path, help="draw the robot model of this URDF file")
+    parser.add_argument(
+        "--mesh-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="robot meshes may be read from DIR/<package>/... (repeatable); no other files are read",
+    )
+
+
+def robot_model_of(args: argparse.Namespace) -> RobotModelConfig:
+    return RobotModelConfig(
+        urdf_file=str(args.urdf or ""), mesh_roots=tuple(str(root) for root in args.mesh_root)
+    )

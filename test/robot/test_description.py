@@ -1,0 +1,115 @@
+"""Malformed URDFs never crash the bridge: each is refused as a whole (DescriptionError) or drawn with its
+bad parts left out and said in one problem line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from rerun_bridge.robot.description import DescriptionError
+from rerun_bridge.robot.state import RobotModelState
+from rerun_bridge.robot.uris import MeshRoots
+
+
+def _robot(body: str) -> str:
+    return f'<robot name="r">{body}</robot>'
+
+
+def _visual(geometry: str, material: str = "") -> str:
+    return _robot(f'<link name="a"><visual><geometry>{geometry}</geometry>{material}</visual></link>')
+
+
+REFUSED = {
+    "not xml": "robot",
+    "no robot": '<?xml version="1.0"?><launch/>',
+    "no links": _robot(""),
+    "box without size": _visual("<box/>"),
+    "cylinder without radius": _visual('<cylinder length="1"/>'),
+    "sphere radius not a number": _visual('<sphere radius="x"/>'),
+    "empty geometry": _robot('<link name="a"><visual><geometry/></visual></link>'),
+    "link without name": _robot("<link/>"),
+    "robot without name": '<robot><link name="a"/></robot>',
+    "joint without parent": _robot(
+        '<link name="a"/><joint name="j" type="revolute"><child link="a"/></joint>'
+    ),
+    "origin of two numbers": _robot(
+        '<link name="a"/><joint name="j" type="fixed"><parent link="b"/><child link="a"/>'
+        '<origin xyz="1 2"/></joint>'
+    ),
+    "entity declaration": (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "x">]><robot name="&e;"><link name="a"/></robot>'
+    ),
+}
+
+DRAWN_WITHOUT_THE_BAD_PART = {
+    "negative radius": (_visual('<sphere radius="-1"/>'), "sphere radius"),
+    "nan box": (_visual('<box size="nan 1 1"/>'), "box size"),
+    "mesh without filename": (_visual("<mesh/>"), "without a filename"),
+    "unknown package": (_visual('<mesh filename="package://p/x.stl"/>'), "package 'p' not found"),
+}
+
+
+@pytest.mark.parametrize("text", REFUSED.values(), ids=REFUSED.keys())
+def test_what_is_no_urdf_is_refused_as_a_whole(text: str) -> None:
+    with pytest.raises(DescriptionError):
+        RobotModelState().load(text, "test", "/robot_description", pytest.fail)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"), DRAWN_WITHOUT_THE_BAD_PART.values(), ids=DRAWN_WITHOUT_THE_BAD_PART.keys()
+)
+def test_a_bad_shape_is_left_out_and_said_once(text: str, said: str) -> None:
+    warnings: list[str] = []
+    rows = RobotModelState().load(text, "test", "/robot_description", warnings.append)
+    assert rows == []
+    assert len(warnings) == 1
+    assert said in warnings[0]
+
+
+def test_a_bad_colour_is_the_default_colour_and_odd_joints_are_left_to_tf() -> None:
+    text = _robot(
+        '<link name="a"><visual><geometry><box size="1 1 1"/></geometry>'
+        '<material name="m"><color rgba="1 0"/></material></visual></link><link name="b"/>'
+        '<joint name="untyped"><parent link="a"/><child link="b"/></joint>'
+        '<joint name="copy" type="revolute"><parent link="b"/><child link="c"/><mimic/></joint>'
+    )
+    state = RobotModelState()
+    rows = state.load(text, "test", "/robot_description", pytest.fail)
+    assert [row.archetype for row in rows] == ["Mesh3D", "CoordinateFrame"]
+    assert list(rows[0].components["albedo_factor"][0]) == [204, 204, 204, 255]
+    moved = state.joint_rows(["copy", "untyped"], np.array([1.0, 2.0]), set())
+    assert [row.entity_path for row in moved] == ["/robot_description/joints/copy"]
+
+
+def test_a_mesh_scale_of_two_numbers_is_left_out_and_said(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    trimesh.creation.box().export(tmp_path / "p" / "x.stl")
+    state = RobotModelState()
+    state.roots = MeshRoots.of([tmp_path])
+    warnings: list[str] = []
+    text = _visual('<mesh filename="package://p/x.stl" scale="1 2"/>')
+    assert state.load(text, "test", "/robot_description", warnings.append) == []
+    assert len(warnings) == 1
+    assert "mesh scale" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "content", [b"garbage", b"\x00" * 84, b"solid x\nendsolid x\n"], ids=["text", "zeros", "empty"]
+)
+def test_an_unreadable_mesh_falls_back_and_names_the_file(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "broken.stl").write_bytes(content)
+    state = RobotModelState()
+    state.roots = MeshRoots.of([tmp_path])
+    warnings: list[str] = []
+    text = _robot(
+        '<link name="a"><visual><geometry><mesh filename="package://p/broken.stl"/></geometry></visual>'
+        '<collision><geometry><sphere radius="0.5"/></geometry></collision></link>'
+    )
+    rows = state.load(text, "test", "/robot_description", warnings.append)
+    assert [row.archetype for row in rows] == ["Mesh3D", "CoordinateFrame"]  # the collision sphere
+    assert len(warnings) == 1
+    assert "broken.stl" in warnings[0]
