@@ -142,6 +142,8 @@ class BridgeNode:
             self.queues, self.pipeline, self.stats, flush_seconds=sinks.rrd.flush_seconds
         )
         self.worker.start()
+        # Topics this node publishes itself: never bridged back (its diagnostics are logged directly).
+        self._own_topics: set[str] = set()
         self._discover()
         self._discovery_timer = node.create_timer(config.discovery_period_s, self._discover)
         self._diagnostics_publisher = None
@@ -149,6 +151,7 @@ class BridgeNode:
             from diagnostic_msgs.msg import DiagnosticArray
 
             self._diagnostics_publisher = node.create_publisher(DiagnosticArray, "~/diagnostics", 10)
+            self._own_topics.add(self._diagnostics_publisher.topic_name)
             self._diagnostics_timer = node.create_timer(
                 config.diagnostics.period_s, self._publish_diagnostics
             )
@@ -180,7 +183,7 @@ class BridgeNode:
 
     def _discover(self) -> None:
         for topic, types in self.node.get_topic_names_and_types():
-            if topic in self._subscriptions or not types:
+            if topic in self._subscriptions or topic in self._own_topics or not types:
                 continue
             type_name = normalize_type_name(types[0])
             if not self.config.topic_selected(topic, BUILTIN_CONVERTERS.lookup(type_name) is not None):

@@ -25,7 +25,16 @@ RECORDINGS = {
     "neato": (NEATO_BAG, ["/cmd_vel", "/odom"]),
     "rerun_supported": (
         RERUN_SUPPORTED_MCAP,
-        ["/battery_state", "/fluid_pressure", "/illuminance", "/imu", "/joint_state", "/range"],
+        [
+            "/battery_state",
+            "/fluid_pressure",
+            "/illuminance",
+            "/imu",
+            "/joint_state",
+            "/joy",
+            "/range",
+            "/time_reference",
+        ],
     ),
 }
 
