@@ -21,6 +21,7 @@ from rerun_bridge.errors import BridgeError
 
 if TYPE_CHECKING:
     from rerun_bridge.blueprint.model import Blueprint
+    from rerun_bridge.pipeline import TypeSupport
     from rerun_bridge.replay import TopicSelection
 
 EXIT_OK = 0
@@ -163,6 +164,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    types = _type_support(args.config, args.msg_path)
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     started = time.monotonic()
     blueprint = None
@@ -177,6 +179,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         selection=selection,
         blueprint=blueprint,
         progress=progress,
+        types=types,
         warn=lambda message: print(
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
         ),
@@ -207,6 +210,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print("error: nothing could be converted", file=sys.stderr)
         return EXIT_NOTHING_CONVERTED
     return EXIT_OK
+
+
+def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSupport:
+    """The ``custom_types`` of ``--config`` (defaults without one) and the ``--msg-path`` folders."""
+    from rerun_bridge.config import BridgeConfig, load_config
+    from rerun_bridge.custom_types import type_support
+
+    config = load_config(config_path) if config_path is not None else BridgeConfig()
+    source = str(config_path) if config_path is not None else "--msg-path"
+    return type_support(config.custom_types, msg_paths, source)
 
 
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> Blueprint:
@@ -292,6 +305,18 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
+    convert.add_argument(
+        "--config",
+        type=Path,
+        help="bridge config whose custom_types section (mappings, msg_path, leaf_scalars) applies",
+    )
+    convert.add_argument(
+        "--msg-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=".msg / .idl definitions for types the recordings do not define (repeatable)",
+    )
     convert.add_argument(
         "--blueprint",
         help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",

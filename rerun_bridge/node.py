@@ -30,7 +30,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from rerun_bridge.cdr.decoding import Decoder, TypeResolver
 from rerun_bridge.config import BridgeConfig, Durability, Reliability, apply_overrides, load_config
-from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
@@ -94,7 +94,11 @@ class BridgeNode:
         self.stats = LiveStats()
         self._warned: set[str] = set()
         self._subscriptions: dict[str, Any] = {}
-        self._resolver = TypeResolver([], "kilted")
+        # Declarative mappings and --msg-path definitions, as `rerun-bridge convert --config` uses them.
+        self.types = type_support(config.custom_types)
+        for problem in self.types.problems:
+            self.log.warning(problem)
+        self._resolver = TypeResolver([], "kilted", supplied=self.types.definitions)
         sinks = config.sinks
         recording_id = str(uuid.uuid4())
         self.rrd = (
@@ -137,7 +141,13 @@ class BridgeNode:
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
-        self.pipeline = Pipeline(row_sinks, warn=self._warn_once, row_filter=self._tf_frames_allowed)
+        self.pipeline = Pipeline(
+            row_sinks,
+            warn=self._warn_once,
+            row_filter=self._tf_frames_allowed,
+            converters=self.types.converters,
+            leaf_scalars=self.types.leaf_scalars,
+        )
         self.worker = ConversionWorker(
             self.queues, self.pipeline, self.stats, flush_seconds=sinks.rrd.flush_seconds
         )
@@ -186,7 +196,7 @@ class BridgeNode:
             if topic in self._subscriptions or topic in self._own_topics or not types:
                 continue
             type_name = normalize_type_name(types[0])
-            if not self.config.topic_selected(topic, BUILTIN_CONVERTERS.lookup(type_name) is not None):
+            if not self.config.topic_selected(topic, self.types.converters.lookup(type_name) is not None):
                 continue
             if topic in TF_TOPICS and not self.config.tf.enabled and topic not in self.config.topics:
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import heapq
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +13,11 @@ from typing import Any
 
 from rerun_bridge.cdr.decoding import Decoder, DecoderChoice, TypeResolver
 from rerun_bridge.convert.arrow_schema import arrow_type_for
-from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.registry import ConverterTable
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
-from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
+from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay.column_batches import ColumnReplay
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
@@ -81,10 +81,14 @@ def convert_bags(
     extra_sinks: Sequence[RowSink] = (),
     blueprint: Any = None,
     column_path: bool = True,
+    types: TypeSupport | None = None,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
-    message on its own (the reference that the batched path of :mod:`.column_batches` is held to)."""
+    message on its own (the reference that the batched path of :mod:`.column_batches` is held to).
+    ``types``: declarative mappings, supplied definitions and leaf plots (see
+    :mod:`rerun_bridge.custom_types`)."""
+    types = types or TypeSupport()
     warnings: list[str] = []
 
     def note(message: str) -> None:
@@ -113,7 +117,12 @@ def convert_bags(
                     )
                 )
             mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
-            conversion = _Conversion(Pipeline(sinks, warn=note), mcap, note, column_path)
+            for problem in types.problems:
+                note(problem)
+            pipeline = Pipeline(
+                sinks, warn=note, converters=types.converters, leaf_scalars=types.leaf_scalars
+            )
+            conversion = _Conversion(pipeline, mcap, note, column_path, types.definitions)
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress)
@@ -137,9 +146,15 @@ class _Conversion:
     to the raw MCAP re-recording."""
 
     def __init__(
-        self, pipeline: Pipeline, mcap: McapSink | None, note: Callable[[str], None], column_path: bool
+        self,
+        pipeline: Pipeline,
+        mcap: McapSink | None,
+        note: Callable[[str], None],
+        column_path: bool,
+        definitions: Mapping[str, Any],
     ) -> None:
         self.pipeline = pipeline
+        self.definitions = definitions
         self.mcap = mcap
         self.note = note
         self.column_path = column_path
@@ -157,7 +172,7 @@ class _Conversion:
 
     def add_bag(self, bag_index: int, bag: Bag, selection: TopicSelection) -> None:
         """Decide once per selected topic of this bag how its messages decode, convert and re-record."""
-        resolver = TypeResolver(bag.topics(), bag.ros_distro)
+        resolver = TypeResolver(bag.topics(), bag.ros_distro, supplied=self.definitions)
         for info in bag.topics():
             if selection.accepts(info.name):
                 choice = resolver.choose(info.type_name, info.serialization_format)
@@ -180,7 +195,11 @@ class _Conversion:
                     f"earlier recording; its messages are kept apart at {entity_path}"
                 )
             self.pipeline.add_topic(
-                name, info.type_name, entity_path, skip_reason=choice.reason, raw_type=_raw_type(info, choice)
+                name,
+                info.type_name,
+                entity_path,
+                skip_reason=choice.reason,
+                raw_type=_raw_type(info, choice, self.pipeline.converters),
             )
         if choice.decoder is not None:
             self.decoders[key] = choice.decoder
@@ -217,9 +236,9 @@ class _Conversion:
             progress(done, max(total, done))
 
 
-def _raw_type(info: TopicInfo, choice: DecoderChoice) -> Any:
+def _raw_type(info: TopicInfo, choice: DecoderChoice, converters: ConverterTable) -> Any:
     """The Arrow type of a topic without a converter (None: it has one, or none can be derived)."""
-    if choice.typestore is None or BUILTIN_CONVERTERS.lookup(info.type_name) is not None:
+    if choice.typestore is None or converters.lookup(info.type_name) is not None:
         return None
     try:
         return arrow_type_for(choice.typestore, normalize_type_name(info.type_name))

@@ -21,6 +21,7 @@ from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP
 pytestmark = pytest.mark.gui
 
 #: Per recording: the plots the default layout gives it, one per topic (scalars grouped by first path part).
+#: Types without converter count too: their numeric fields are plotted (JoyFeedback, PointField).
 RECORDINGS = {
     "neato": (NEATO_BAG, ["/cmd_vel", "/odom"]),
     "rerun_supported": (
@@ -32,6 +33,8 @@ RECORDINGS = {
             "/imu",
             "/joint_state",
             "/joy",
+            "/joy_feedback",
+            "/point_field",
             "/range",
             "/time_reference",
         ],
