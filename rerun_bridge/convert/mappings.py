@@ -26,6 +26,8 @@ from rerun_bridge.model.rows import Batch, Row
 
 #: Components whose values Rerun keeps as float64 (plots); other numbers are written as float32.
 FLOAT64_COMPONENTS: Final = frozenset({"scalars"})
+#: Components of text: an empty sequence is an empty list of strings there, not an empty number array.
+TEXT_COMPONENTS: Final = frozenset({"labels", "text", "names", "level", "media_type"})
 
 
 def _step(values: list[Any], name: str, index: int | None, path: FieldPath) -> list[Any]:
@@ -57,6 +59,8 @@ def field_values(msg: Any, path: FieldPath) -> npt.NDArray[Any] | list[str]:
         return np.stack(columns, axis=-1).reshape(-1, len(path.leaves))
     if len(values) == 1 and not isinstance(values[0], str | bytes) and np.ndim(values[0]) > 0:
         values = list(values[0])  # a sequence field named as a whole (``ranges``)
+    if not values:  # an empty sequence: no instances, whatever the leaf's type
+        return np.zeros(0, dtype=np.float64)
     if values and all(isinstance(value, str) for value in values):
         return [str(value) for value in values]
     try:
@@ -67,8 +71,8 @@ def field_values(msg: Any, path: FieldPath) -> npt.NDArray[Any] | list[str]:
 
 def component_batch(msg: Any, item: FieldMapping) -> Batch:
     values = field_values(msg, item.path)
-    if isinstance(values, list):
-        return values
+    if isinstance(values, list) or (values.size == 0 and item.component in TEXT_COMPONENTS):
+        return list(values)
     if item.colormap is not None:
         return colormap_colors(values.reshape(-1), item.colormap)
     return values if item.component in FLOAT64_COMPONENTS else values.astype(np.float32)
