@@ -213,13 +213,17 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSupport:
-    """The ``custom_types`` of ``--config`` (defaults without one) and the ``--msg-path`` folders."""
+    """The ``custom_types`` and topic options of ``--config`` (defaults without one) and the
+    ``--msg-path`` folders."""
+    import dataclasses
+
     from rerun_bridge.config import BridgeConfig, load_config
     from rerun_bridge.custom_types import type_support
 
     config = load_config(config_path) if config_path is not None else BridgeConfig()
     source = str(config_path) if config_path is not None else "--msg-path"
-    return type_support(config.custom_types, msg_paths, source)
+    options = {name: topic.options for name, topic in config.topics.items() if topic.options}
+    return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
 
 
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> Blueprint:

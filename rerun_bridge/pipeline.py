@@ -107,6 +107,8 @@ class TypeSupport:
     definitions: Mapping[str, Any] = field(default_factory=dict)
     leaf_scalars: int = DEFAULT_LEAF_SCALARS
     problems: tuple[str, ...] = ()
+    #: Converter options by topic (``topics.<topic>.options`` of ``convert --config``).
+    topic_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

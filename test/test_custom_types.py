@@ -22,7 +22,7 @@ from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.pipeline import TopicKind
 from rerun_bridge.replay import TopicSelection, convert_bags
 from rerun_bridge.sinks.mcap import McapSink
-from test.conftest import NEATO_BAG, rrd_column, verify_rrd
+from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP, rrd_column, verify_rrd
 from test.convert.golden_harness import build_message
 
 NEATO_TOPICS = TopicSelection(include=re.compile(r"^/(accel|bump)$"))
@@ -256,3 +256,16 @@ def test_mapping_a_type_the_bridge_converts_is_an_error(tmp_path: Path) -> None:
         ConfigError, match=r"custom_types\.mappings\.sensor_msgs/msg/Imu: the bridge converts"
     ):
         type_support(load_config(config).custom_types, source=str(config))
+
+
+def test_convert_config_topic_options_reach_the_converter(tmp_path: Path) -> None:
+    """A RegionOfInterest has no header: ``camera_frame`` puts its box on that camera's image plane."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "topics:\n  /region_of_interest:\n    options: {camera_frame: camera}\n", encoding="utf-8"
+    )
+    rrd = tmp_path / "out.rrd"
+    args = ["convert", str(RERUN_SUPPORTED_MCAP), "-o", str(rrd), "-q", "--topics", "^/region_of_interest$"]
+    assert main([*args, "--config", str(config)]) == 0
+    assert rrd_column(rrd, "/region_of_interest", "CoordinateFrame:frame") == [["camera_image_plane"]]
+    assert len(rrd_column(rrd, "/region_of_interest", "Boxes2D:centers")) == 1

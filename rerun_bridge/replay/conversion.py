@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import heapq
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +122,7 @@ def convert_bags(
             pipeline = Pipeline(
                 sinks, warn=note, converters=types.converters, leaf_scalars=types.leaf_scalars
             )
-            conversion = _Conversion(pipeline, mcap, note, column_path, types.definitions)
+            conversion = _Conversion(pipeline, mcap, note, column_path, types)
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress)
@@ -151,10 +151,10 @@ class _Conversion:
         mcap: McapSink | None,
         note: Callable[[str], None],
         column_path: bool,
-        definitions: Mapping[str, Any],
+        types: TypeSupport,
     ) -> None:
         self.pipeline = pipeline
-        self.definitions = definitions
+        self.types = types
         self.mcap = mcap
         self.note = note
         self.column_path = column_path
@@ -172,7 +172,7 @@ class _Conversion:
 
     def add_bag(self, bag_index: int, bag: Bag, selection: TopicSelection) -> None:
         """Decide once per selected topic of this bag how its messages decode, convert and re-record."""
-        resolver = TypeResolver(bag.topics(), bag.ros_distro, supplied=self.definitions)
+        resolver = TypeResolver(bag.topics(), bag.ros_distro, supplied=self.types.definitions)
         for info in bag.topics():
             if selection.accepts(info.name):
                 choice = resolver.choose(info.type_name, info.serialization_format)
@@ -198,6 +198,7 @@ class _Conversion:
                 name,
                 info.type_name,
                 entity_path,
+                options=self.types.topic_options.get(info.name),
                 skip_reason=choice.reason,
                 raw_type=_raw_type(info, choice, self.pipeline.converters),
             )
