@@ -87,6 +87,32 @@ def test_cli_convert_takes_msg_path_and_the_config_leaf_limit(tmp_path: Path) ->
     assert rrd_column(rrd, "/bump/right_front", "Scalars:scalars") == []
 
 
+BUMP_IDL = """
+module neato2_interfaces {
+  module msg {
+    struct Bump {
+      uint8 left_front;
+      uint8 left_side;
+      uint8 right_front;
+      uint8 right_side;
+    };
+  };
+};
+"""
+
+
+def test_msg_path_takes_idl_definitions(tmp_path: Path) -> None:
+    folder = tmp_path / "idl"
+    folder.mkdir()
+    (folder / "Bump.idl").write_text(BUMP_IDL, encoding="utf-8")
+    types = type_support(CustomTypesConfig(), [folder])
+    selection = TopicSelection(include=re.compile(r"^/bump$"))
+    summary = convert_bags([NEATO_BAG], tmp_path / "out.rrd", selection=selection, types=types)
+    (stats,) = summary.topics
+    assert (stats.kind, stats.messages, stats.errors) == (TopicKind.RAW, NEATO_MESSAGES, 0)
+    assert scalars(tmp_path / "out.rrd", "/bump/right_side").size == NEATO_MESSAGES
+
+
 def test_a_definition_that_does_not_parse_is_named_and_the_rest_still_decode(tmp_path: Path) -> None:
     msgs = write_neato_definitions(tmp_path / "msgs")
     broken = msgs / "neato2_interfaces" / "msg" / "Broken.msg"
