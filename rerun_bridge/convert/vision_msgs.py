@@ -39,33 +39,8 @@ def best_class_ids(detections: list[Any]) -> list[str]:
     return out
 
 
-def convert_detection_2d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """``Boxes2D`` (``centers``, ``half_sizes`` in pixels) labelled ``class score`` on the camera's image
-    plane (``<frame_id>_image_plane``, where its images lie), the best ``class_id`` and ``score`` as extra
-    columns. A box's rotation (``center.theta``) cannot be drawn by Boxes2D: it is kept as the column
-    ``theta``."""
-    detections = list(msg.detections)
-    centers = np.array(
-        [[d.bbox.center.position.x, d.bbox.center.position.y] for d in detections], dtype=np.float32
-    ).reshape(-1, 2)
-    half_sizes = np.array(
-        [[d.bbox.size_x / 2.0, d.bbox.size_y / 2.0] for d in detections], dtype=np.float32
-    ).reshape(-1, 2)
-    components: dict[str, Batch] = {
-        "centers": centers,
-        "half_sizes": half_sizes,
-        "labels": [detection_label(d) for d in detections],
-    }
-    extra: dict[str, Batch] = {
-        "class_id": best_class_ids(detections),
-        "score": best_scores(detections),
-        "theta": np.array([float(d.bbox.center.theta) for d in detections], dtype=np.float32),
-    }
-    rows = [Row(ctx.entity_path, "Boxes2D", components, extra=extra)]
-    return with_frame(rows, ctx.entity_path, image_plane_frame(header_frame(msg)))
-
-
 def best_scores(detections: list[Any]) -> Any:
+    """Each detection's best score (NaN without a hypothesis)."""
     scores = [
         max((float(result.hypothesis.score) for result in d.results), default=float("nan"))
         for d in detections
@@ -73,28 +48,97 @@ def best_scores(detections: list[Any]) -> Any:
     return np.array(scores, dtype=np.float64)
 
 
-def convert_detection_3d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """``Boxes3D`` (``centers``, ``half_sizes``, ``quaternions`` from each ``bbox``) labelled ``class
-    score`` in the header frame, the best ``class_id`` and ``score`` as extra columns."""
-    detections = list(msg.detections)
-    centers = np.array([vec3(d.bbox.center.position) for d in detections], dtype=np.float32).reshape(-1, 3)
-    half_sizes = np.array([vec3(d.bbox.size) / 2.0 for d in detections], dtype=np.float32).reshape(-1, 3)
-    quaternions = np.array(
-        [quat_xyzw(d.bbox.center.orientation) for d in detections], dtype=np.float32
-    ).reshape(-1, 4)
+def boxes_2d(bboxes: list[Any]) -> tuple[dict[str, Batch], dict[str, Batch]]:
+    """``BoundingBox2D`` list -> ``Boxes2D`` components (``centers``, ``half_sizes`` in pixels) and the
+    rotation ``theta`` as an extra column (Boxes2D cannot draw it)."""
+    centers = np.array([[b.center.position.x, b.center.position.y] for b in bboxes], dtype=np.float32)
+    half_sizes = np.array([[b.size_x / 2.0, b.size_y / 2.0] for b in bboxes], dtype=np.float32)
     components: dict[str, Batch] = {
-        "centers": centers,
-        "half_sizes": half_sizes,
-        "quaternions": quaternions,
-        "labels": [detection_label(d) for d in detections],
+        "centers": centers.reshape(-1, 2),
+        "half_sizes": half_sizes.reshape(-1, 2),
     }
-    extra: dict[str, Batch] = {"class_id": best_class_ids(detections), "score": best_scores(detections)}
-    rows = [Row(ctx.entity_path, "Boxes3D", components, extra=extra)]
+    theta = np.array([float(b.center.theta) for b in bboxes], dtype=np.float32)
+    return components, {"theta": theta}
+
+
+def boxes_3d(bboxes: list[Any]) -> dict[str, Batch]:
+    """``BoundingBox3D`` list -> ``Boxes3D`` components (``centers``, ``half_sizes``, ``quaternions``)."""
+    return {
+        "centers": np.array([vec3(b.center.position) for b in bboxes], dtype=np.float32).reshape(-1, 3),
+        "half_sizes": np.array([vec3(b.size) / 2.0 for b in bboxes], dtype=np.float32).reshape(-1, 3),
+        "quaternions": np.array([quat_xyzw(b.center.orientation) for b in bboxes], dtype=np.float32).reshape(
+            -1, 4
+        ),
+    }
+
+
+def hypothesis_columns(detections: list[Any]) -> tuple[list[str], dict[str, Batch]]:
+    """The labels and the extra columns (best ``class_id``, ``score``) of detections."""
+    labels = [detection_label(d) for d in detections]
+    return labels, {"class_id": best_class_ids(detections), "score": best_scores(detections)}
+
+
+def detections_2d_rows(detections: list[Any], msg: Any, ctx: ConvertContext) -> list[Row]:
+    components, extra = boxes_2d([d.bbox for d in detections])
+    labels, hypotheses = hypothesis_columns(detections)
+    components["labels"] = labels
+    rows = [Row(ctx.entity_path, "Boxes2D", components, extra={**hypotheses, **extra})]
+    return with_frame(rows, ctx.entity_path, image_plane_frame(header_frame(msg)))
+
+
+def detections_3d_rows(detections: list[Any], msg: Any, ctx: ConvertContext) -> list[Row]:
+    components = boxes_3d([d.bbox for d in detections])
+    labels, hypotheses = hypothesis_columns(detections)
+    components["labels"] = labels
+    rows = [Row(ctx.entity_path, "Boxes3D", components, extra=hypotheses)]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+def convert_detection_2d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Boxes2D`` labelled ``class score`` on the camera's image plane (``<frame_id>_image_plane``, where
+    its images lie), the best ``class_id`` and ``score`` as extra columns (:func:`boxes_2d`)."""
+    return detections_2d_rows(list(msg.detections), msg, ctx)
+
+
+def convert_detection_2d(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """One detection as :func:`convert_detection_2d_array` draws each."""
+    return detections_2d_rows([msg], msg, ctx)
+
+
+def convert_detection_3d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Boxes3D`` labelled ``class score`` in the header frame, the best ``class_id`` and ``score`` as
+    extra columns (:func:`boxes_3d`)."""
+    return detections_3d_rows(list(msg.detections), msg, ctx)
+
+
+def convert_detection_3d(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """One detection as :func:`convert_detection_3d_array` draws each."""
+    return detections_3d_rows([msg], msg, ctx)
+
+
+def convert_bounding_box_2d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Unlabelled ``Boxes2D`` on the image plane of the header's camera (:func:`boxes_2d`)."""
+    components, extra = boxes_2d(list(msg.boxes))
+    rows = [Row(ctx.entity_path, "Boxes2D", components, extra=extra)]
+    return with_frame(rows, ctx.entity_path, image_plane_frame(header_frame(msg)))
+
+
+def convert_bounding_box_3d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Unlabelled ``Boxes3D`` in the header frame (:func:`boxes_3d`)."""
+    rows = [Row(ctx.entity_path, "Boxes3D", boxes_3d(list(msg.boxes)))]
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
     Converter("vision_msgs/msg/Detection2DArray", convert_detection_2d_array, ("Boxes2D", "CoordinateFrame")),
+    Converter("vision_msgs/msg/Detection2D", convert_detection_2d, ("Boxes2D", "CoordinateFrame")),
     Converter("vision_msgs/msg/Detection3DArray", convert_detection_3d_array, ("Boxes3D", "CoordinateFrame")),
+    Converter("vision_msgs/msg/Detection3D", convert_detection_3d, ("Boxes3D", "CoordinateFrame")),
+    Converter(
+        "vision_msgs/msg/BoundingBox2DArray", convert_bounding_box_2d_array, ("Boxes2D", "CoordinateFrame")
+    ),
+    Converter(
+        "vision_msgs/msg/BoundingBox3DArray", convert_bounding_box_3d_array, ("Boxes3D", "CoordinateFrame")
+    ),
 )
