@@ -6,7 +6,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from rerun.encodings import TensorData
+import rerun as rr
 
 from rerun_bridge.convert.common import as_bytes
 from rerun_bridge.convert.registry import ConvertContext, Converter
@@ -66,7 +66,9 @@ def convert_multi_array(msg: Any, ctx: ConvertContext) -> list[Row]:
             f"data has {data.size}"
         )
     tensor = data[offset : offset + needed].reshape(shape)
-    return [Row(ctx.entity_path, "Tensor", {"data": [TensorData(array=tensor, dim_names=names)]})]
+    return [
+        Row(ctx.entity_path, "Tensor", {"data": [rr.components.TensorData(array=tensor, dim_names=names)]})
+    ]
 
 
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
