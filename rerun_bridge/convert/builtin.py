@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Final
 
 from rerun_bridge.convert import (
+    action_msgs,
     diagnostic_msgs,
     geometry_msgs,
+    lifecycle_msgs,
     nav_msgs,
     rcl_interfaces,
+    rosgraph_msgs,
     sensor_msgs,
     sensor_msgs_misc,
+    statistics_msgs,
     std_msgs,
     stereo_msgs,
     tf2_msgs,
@@ -32,5 +36,9 @@ BUILTIN_CONVERTERS: Final = ConverterTable(
         *diagnostic_msgs.CONVERTERS,
         *trajectory_msgs.CONVERTERS,
         *vision_msgs.CONVERTERS,
+        *lifecycle_msgs.CONVERTERS,
+        *action_msgs.CONVERTERS,
+        *rosgraph_msgs.CONVERTERS,
+        *statistics_msgs.CONVERTERS,
     ]
 )

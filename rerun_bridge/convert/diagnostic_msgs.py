@@ -32,14 +32,24 @@ def status_text(status: Any, level: int) -> str:
     return f"[{word}] {status.message}" + (f" ({pairs})" if pairs else "")
 
 
+def convert_diagnostic_status(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """One status published on its own: as a ``DiagnosticArray`` of one (:func:`diagnostic_rows`)."""
+    return diagnostic_rows([msg], ctx)
+
+
 def convert_diagnostic_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Every status of the array (:func:`diagnostic_rows`)."""
+    return diagnostic_rows(list(msg.status), ctx)
+
+
+def diagnostic_rows(statuses: list[Any], ctx: ConvertContext) -> list[Row]:
     """For each status: a ``TextLog`` on ``<entity>/<status name>`` (level OK -> INFO, WARN, ERROR, STALE ->
     WARN, the text starting with the level's own word, key values appended); and per hardware id one
     ``Scalars`` row on ``<entity>/level/<hardware_id>`` holding the level (0..3) of each of its statuses,
     with the status names as ``SeriesLines`` names."""
     rows: list[Row] = []
     levels: dict[str, tuple[list[str], list[float]]] = {}
-    for status in msg.status:
+    for status in statuses:
         level = level_value(status)
         name = str(status.name) or str(status.hardware_id) or "status"
         rows.append(
@@ -62,6 +72,11 @@ def convert_diagnostic_array(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
+    Converter(
+        "diagnostic_msgs/msg/DiagnosticStatus",
+        convert_diagnostic_status,
+        ("TextLog", "Scalars", "SeriesLines"),
+    ),
     Converter(
         "diagnostic_msgs/msg/DiagnosticArray", convert_diagnostic_array, ("TextLog", "Scalars", "SeriesLines")
     ),

@@ -70,6 +70,7 @@ PRIMARY_COLUMN = {
     "sensor_msgs/msg/PointCloud": ("{entity}", ("Points3D:positions",)),
     "sensor_msgs/msg/TimeReference": ("{entity}", ("TextLog:text",)),
     "sensor_msgs/msg/RegionOfInterest": ("{entity}", ("Boxes2D:centers",)),
+    "rcl_interfaces/msg/ParameterEvent": ("{entity}", ("TextLog:text",)),
 }
 
 
