@@ -96,6 +96,7 @@ def test_supported_messages_agree(supported: tuple[Path, Path], entity: str, col
     [
         ("/point_cloud", "Points3D:positions", "sensor_msgs.msg.PointCloud"),
         ("/multi_echo_laser_scan", "Points3D:positions", "sensor_msgs.msg.MultiEchoLaserScan"),
+        ("/multi_dof_joint_state", "Points3D:positions", "sensor_msgs.msg.MultiDOFJointState"),
         ("/region_of_interest", "Boxes2D:centers", "sensor_msgs.msg.RegionOfInterest"),
         ("/time_reference/offset", "Scalars:scalars", "sensor_msgs.msg.TimeReference"),
     ],

@@ -1,5 +1,5 @@
 """sensor_msgs beyond cameras, clouds and IMUs: joysticks, time references, regions of interest, the legacy
-``PointCloud``, multi-echo scans, and the field-of-view cone of a ``Range``.
+``PointCloud``, multi-echo scans, multi-DOF joint states, and the field-of-view cone of a ``Range``.
 
 Entity layout (docs/data-model.md): a type with several kinds of data puts each on a sub-entity of the
 topic (``<topic>/axes`` and ``<topic>/buttons`` of a ``Joy``, ``<topic>/cone`` of a ``Range``), so a plot
@@ -13,7 +13,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from rerun_bridge.convert.common import header_frame, sub_path, with_frame
+from rerun_bridge.convert.common import header_frame, quat_xyzw, sub_path, vec3, with_frame
 from rerun_bridge.convert.pointcloud import DEFAULT_COLORMAP, colormap_colors, unpack_colors
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.errors import ConversionError
@@ -230,6 +230,49 @@ def range_cone_rows(msg: Any, entity_path: str) -> list[Row]:
     return with_frame(rows, path, header_frame(msg))
 
 
+# ---- MultiDOFJointState ---------------------------------------------------------------------------------
+
+
+def joint_arrows(
+    entity_path: str, origins: npt.NDArray[np.float32], vectors: list[Any], names: list[str]
+) -> Row:
+    """``Arrows3D`` from each joint's position (a twist's linear velocity, a wrench's force)."""
+    components: dict[str, Batch] = {
+        "origins": origins,
+        "vectors": np.array([vec3(vector) for vector in vectors], dtype=np.float32).reshape(-1, 3),
+        "labels": names,
+    }
+    return Row(entity_path, "Arrows3D", components)
+
+
+def convert_multi_dof_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Each joint's position (its transform's translation) as ``Points3D`` labelled with its name, the
+    rotation (x, y, z, w) as the extra column ``rotation``; where given for every joint, the twists' linear
+    velocities on ``<entity>/twist`` and the wrenches' forces on ``<entity>/wrench`` as ``Arrows3D`` from
+    those positions (angular parts and torques as the extra columns ``angular`` / ``torque``). All in the
+    header frame. Transforms that do not match the joint names in number are a ConversionError."""
+    names = [str(name) for name in msg.joint_names]
+    transforms = list(msg.transforms)
+    if len(transforms) != len(names):
+        raise ConversionError(f"MultiDOFJointState has {len(transforms)} transforms for {len(names)} joints")
+    positions = np.array([vec3(t.translation) for t in transforms], dtype=np.float32).reshape(-1, 3)
+    rotations = np.array([quat_xyzw(t.rotation) for t in transforms], dtype=np.float32).reshape(-1, 4)
+    frame = header_frame(msg)
+    points = Row(
+        ctx.entity_path, "Points3D", {"positions": positions, "labels": names}, extra={"rotation": rotations}
+    )
+    rows = with_frame([points], ctx.entity_path, frame)
+    for kind, linear, angular in (("twist", "linear", "angular"), ("wrench", "force", "torque")):
+        items = list(getattr(msg, kind))
+        if not items or len(items) != len(names):
+            continue
+        path = sub_path(ctx.entity_path, kind)
+        row = joint_arrows(path, positions, [getattr(item, linear) for item in items], names)
+        row.extra = {angular: np.array([vec3(getattr(item, angular)) for item in items], dtype=np.float32)}
+        rows.extend(with_frame([row], path, frame))
+    return rows
+
+
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
     Converter("sensor_msgs/msg/Joy", convert_joy, ("Scalars", "SeriesLines", "CoordinateFrame")),
@@ -238,5 +281,10 @@ CONVERTERS: Final = (
     Converter("sensor_msgs/msg/PointCloud", convert_point_cloud, ("Points3D", "CoordinateFrame")),
     Converter(
         "sensor_msgs/msg/MultiEchoLaserScan", convert_multi_echo_laser_scan, ("Points3D", "CoordinateFrame")
+    ),
+    Converter(
+        "sensor_msgs/msg/MultiDOFJointState",
+        convert_multi_dof_joint_state,
+        ("Points3D", "Arrows3D", "CoordinateFrame"),
     ),
 )

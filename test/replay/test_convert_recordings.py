@@ -71,6 +71,7 @@ PRIMARY_COLUMN = {
     "sensor_msgs/msg/TimeReference": ("{entity}", ("TextLog:text",)),
     "sensor_msgs/msg/RegionOfInterest": ("{entity}", ("Boxes2D:centers",)),
     "rcl_interfaces/msg/ParameterEvent": ("{entity}", ("TextLog:text",)),
+    "sensor_msgs/msg/MultiDOFJointState": ("{entity}", ("Points3D:positions",)),
 }
 
 
