@@ -49,16 +49,20 @@ def _rate(count: int, duration_ns: int) -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from rerun_bridge.cdr.decoding import TypeResolver
+    from rerun_bridge.cdr.msg_path import load_definitions
     from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
     from rerun_bridge.sources.bag import open_bag
 
+    supplied = load_definitions(args.msg_path)
+    for problem in supplied.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     status = EXIT_OK
     for path in args.bags:
         with open_bag(path) as bag:
             topics = bag.topics()
             bounds = bag.time_bounds()
             duration = (bounds[1] - bounds[0]) if bounds else 0
-            resolver = TypeResolver(topics, bag.ros_distro)
+            resolver = TypeResolver(topics, bag.ros_distro, supplied=supplied.types)
             kind = ", ".join(sorted({type(s).__name__.removesuffix("Storage").lower() for s in bag.storages}))
             print(
                 f"{bag.path}: {len(bag.storages)} file(s), storage {kind}, "
@@ -295,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="list a recording's topics: type, count, rate, converter")
     info.add_argument("bags", nargs="+", help="bag folder, or .mcap / .db3 file")
+    info.add_argument(
+        "--msg-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=".msg / .idl definitions for types the recordings do not define (repeatable)",
+    )
     info.set_defaults(func=cmd_info)
 
     types = sub.add_parser("types", help="list the supported ROS types and the archetypes they become")

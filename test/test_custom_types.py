@@ -113,6 +113,22 @@ def test_msg_path_takes_idl_definitions(tmp_path: Path) -> None:
     assert scalars(tmp_path / "out.rrd", "/bump/right_side").size == NEATO_MESSAGES
 
 
+def test_info_with_msg_path_no_longer_skips_the_neato_types(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    msgs = write_neato_definitions(tmp_path / "msgs")
+    assert main(["info", str(NEATO_BAG)]) == 0
+    before = capsys.readouterr().out
+    assert main(["info", str(NEATO_BAG), "--msg-path", str(msgs)]) == 0
+    after = capsys.readouterr().out
+
+    def accel_line(output: str) -> str:
+        return next(line for line in output.splitlines() if line.startswith("/accel "))
+
+    assert accel_line(before).endswith("skipped (no definition)")
+    assert accel_line(after).endswith("raw")
+
+
 def test_a_definition_that_does_not_parse_is_named_and_the_rest_still_decode(tmp_path: Path) -> None:
     msgs = write_neato_definitions(tmp_path / "msgs")
     broken = msgs / "neato2_interfaces" / "msg" / "Broken.msg"
