@@ -21,6 +21,7 @@ from rerun_bridge.errors import BridgeError
 
 if TYPE_CHECKING:
     from rerun_bridge.blueprint.model import Blueprint
+    from rerun_bridge.pipeline import TypeSupport
     from rerun_bridge.replay import TopicSelection
 
 EXIT_OK = 0
@@ -48,16 +49,20 @@ def _rate(count: int, duration_ns: int) -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from rerun_bridge.cdr.decoding import TypeResolver
+    from rerun_bridge.cdr.msg_path import load_definitions
     from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
     from rerun_bridge.sources.bag import open_bag
 
+    supplied = load_definitions(args.msg_path)
+    for problem in supplied.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     status = EXIT_OK
     for path in args.bags:
         with open_bag(path) as bag:
             topics = bag.topics()
             bounds = bag.time_bounds()
             duration = (bounds[1] - bounds[0]) if bounds else 0
-            resolver = TypeResolver(topics, bag.ros_distro)
+            resolver = TypeResolver(topics, bag.ros_distro, supplied=supplied.types)
             kind = ", ".join(sorted({type(s).__name__.removesuffix("Storage").lower() for s in bag.storages}))
             print(
                 f"{bag.path}: {len(bag.storages)} file(s), storage {kind}, "
@@ -164,6 +169,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    types = _type_support(args.config, args.msg_path)
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     started = time.monotonic()
     blueprint = None
@@ -179,6 +185,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         blueprint=blueprint,
         robot_model=robot_model_of(args),
         progress=progress,
+        types=types,
         warn=lambda message: print(
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
         ),
@@ -209,6 +216,20 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print("error: nothing could be converted", file=sys.stderr)
         return EXIT_NOTHING_CONVERTED
     return EXIT_OK
+
+
+def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSupport:
+    """The ``custom_types`` and topic options of ``--config`` (defaults without one) and the
+    ``--msg-path`` folders."""
+    import dataclasses
+
+    from rerun_bridge.config import BridgeConfig, load_config
+    from rerun_bridge.custom_types import type_support
+
+    config = load_config(config_path) if config_path is not None else BridgeConfig()
+    source = str(config_path) if config_path is not None else "--msg-path"
+    options = {name: topic.options for name, topic in config.topics.items() if topic.options}
+    return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
 
 
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> Blueprint:
@@ -280,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="list a recording's topics: type, count, rate, converter")
     info.add_argument("bags", nargs="+", help="bag folder, or .mcap / .db3 file")
+    info.add_argument(
+        "--msg-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=".msg / .idl definitions for types the recordings do not define (repeatable)",
+    )
     info.set_defaults(func=cmd_info)
 
     types = sub.add_parser("types", help="list the supported ROS types and the archetypes they become")
@@ -294,6 +322,18 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
+    convert.add_argument(
+        "--config",
+        type=Path,
+        help="bridge config whose custom_types section (mappings, msg_path, leaf_scalars) applies",
+    )
+    convert.add_argument(
+        "--msg-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=".msg / .idl definitions for types the recordings do not define (repeatable)",
+    )
     convert.add_argument(
         "--blueprint",
         help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",

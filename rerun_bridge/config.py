@@ -27,6 +27,7 @@ from typing import Any, Final, TypeVar, cast
 
 import yaml
 
+from rerun_bridge.config_custom_types import CustomTypesConfig, parse_custom_types
 from rerun_bridge.errors import ConfigError, EntityPathError
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.type_names import normalize_type_name
@@ -230,6 +231,7 @@ class BridgeConfig:
     sinks: SinksConfig = SinksConfig()
     diagnostics: DiagnosticsConfig = DiagnosticsConfig()
     robot_model: RobotModelConfig = RobotModelConfig()
+    custom_types: CustomTypesConfig = field(default_factory=CustomTypesConfig)
 
     @classmethod
     def default(cls) -> BridgeConfig:
@@ -508,6 +510,7 @@ def _parse(data: Mapping[str, Any], source: str, errors: list[str]) -> BridgeCon
         sinks=_parse_sinks(p, p.section(top.get("sinks"), "sinks", _keys(SinksConfig))),
         diagnostics=_build(p, top.get("diagnostics"), "diagnostics", DiagnosticsConfig, period_s=_POSITIVE),
         robot_model=_parse_robot_model(p, top.get("robot_model")),
+        custom_types=parse_custom_types(p, top.get("custom_types")),
     )
     if errors:
         raise ConfigError("\n".join(errors))
@@ -651,6 +654,8 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, CustomTypesConfig):
+        return value.to_yaml()
     if isinstance(value, Regex):
         return value.text
     if isinstance(value, Enum):

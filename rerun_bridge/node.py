@@ -36,7 +36,7 @@ from rerun_bridge.config import (
     apply_overrides,
     load_config,
 )
-from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
@@ -89,7 +89,11 @@ class BridgeNode:
         self.stats = LiveStats()
         self._warned: set[str] = set()
         self._subscriptions: dict[str, Any] = {}
-        self._resolver = TypeResolver([], "kilted")
+        # Declarative mappings and --msg-path definitions, as `rerun-bridge convert --config` uses them.
+        self.types = type_support(config.custom_types)
+        for problem in self.types.problems:
+            self.log.warning(problem)
+        self._resolver = TypeResolver([], "kilted", supplied=self.types.definitions)
         sinks = config.sinks
         recording_id = str(uuid.uuid4())
         self.rrd = (
@@ -132,12 +136,20 @@ class BridgeNode:
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
-        self.pipeline = Pipeline(row_sinks, warn=self._warn_once, row_filter=self._tf_frames_allowed)
+        self.pipeline = Pipeline(
+            row_sinks,
+            warn=self._warn_once,
+            row_filter=self._tf_frames_allowed,
+            converters=self.types.converters,
+            leaf_scalars=self.types.leaf_scalars,
+        )
         self.pipeline.use_robot_model(*robot_model_setup(config.robot_model))
         self.worker = ConversionWorker(
             self.queues, self.pipeline, self.stats, flush_seconds=sinks.rrd.flush_seconds
         )
         self.worker.start()
+        # Topics this node publishes itself: never bridged back (its diagnostics are logged directly).
+        self._own_topics: set[str] = set()
         self._discover()
         self._discovery_timer = node.create_timer(config.discovery_period_s, self._discover)
         self._diagnostics_publisher = None
@@ -145,6 +157,7 @@ class BridgeNode:
             from diagnostic_msgs.msg import DiagnosticArray
 
             self._diagnostics_publisher = node.create_publisher(DiagnosticArray, "~/diagnostics", 10)
+            self._own_topics.add(self._diagnostics_publisher.topic_name)
             self._diagnostics_timer = node.create_timer(
                 config.diagnostics.period_s, self._publish_diagnostics
             )
@@ -176,10 +189,10 @@ class BridgeNode:
 
     def _discover(self) -> None:
         for topic, types in self.node.get_topic_names_and_types():
-            if topic in self._subscriptions or not types:
+            if topic in self._subscriptions or topic in self._own_topics or not types:
                 continue
             type_name = normalize_type_name(types[0])
-            if not self.config.topic_selected(topic, BUILTIN_CONVERTERS.lookup(type_name) is not None):
+            if not self.config.topic_selected(topic, self.types.converters.lookup(type_name) is not None):
                 continue
             if topic in TF_TOPICS and not self.config.tf.enabled and topic not in self.config.topics:
                 continue

@@ -28,7 +28,7 @@ import numpy as np
 from rerun_bridge.cdr.decoding import Decoder
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.raw import convert_raw
+from rerun_bridge.convert.raw import DEFAULT_LEAF_SCALARS, raw_converter
 from rerun_bridge.convert.registry import (
     ColumnConverterFunc,
     ConvertContext,
@@ -106,6 +106,20 @@ class TopicStats:
     column_messages: int = field(default=0, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class TypeSupport:
+    """What a conversion knows about types beyond the built-ins: the converter table (with the config's
+    declarative mappings), user-supplied definitions (``--msg-path``; rosbags field definitions by type),
+    how many numeric leaves of a type without converter are plotted, and problems met loading them."""
+
+    converters: ConverterTable = BUILTIN_CONVERTERS
+    definitions: Mapping[str, Any] = field(default_factory=dict)
+    leaf_scalars: int = DEFAULT_LEAF_SCALARS
+    problems: tuple[str, ...] = ()
+    #: Converter options by topic (``topics.<topic>.options`` of ``convert --config``).
+    topic_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
 @dataclass(slots=True)
 class _Topic:
     stats: TopicStats
@@ -122,6 +136,8 @@ class Pipeline:
     row_filter: Callable[[Row], bool] | None = None
     #: The converters it uses, by type.
     converters: ConverterTable = BUILTIN_CONVERTERS
+    #: Numeric leaf fields of a type without converter also plotted as scalars (0: only the raw column).
+    leaf_scalars: int = DEFAULT_LEAF_SCALARS
     #: Converter exceptions other than ConversionError raise instead of being counted (see module docs).
     strict: bool = field(default_factory=lambda: os.environ.get(STRICT_ENV) == "1")
     #: What its topics' converters share (the robot model, TF frames seen); warns through ``warn``.
@@ -158,7 +174,7 @@ class Pipeline:
             kind, func, archetypes = TopicKind.SKIPPED, None, ()
             self.warn(f"topic {topic} ({type_name}) skipped: {skip_reason}")
         elif converter is None:
-            kind, func, archetypes = TopicKind.RAW, convert_raw, ()
+            kind, func, archetypes = TopicKind.RAW, raw_converter(self.leaf_scalars), ()
             self.warn(f"topic {topic}: no converter for {type_name}; its fields are kept as raw columns")
         else:
             kind, func, archetypes = TopicKind.CONVERTED, converter.func, converter.archetypes

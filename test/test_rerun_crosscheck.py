@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from rerun_bridge.replay import convert_bags
-from test.conftest import ABITOBOT_BAG, RERUN_CLI, RERUN_SUPPORTED_MCAP, rrd_chunks
+from test.conftest import ABITOBOT_BAG, RERUN_CLI, RERUN_SUPPORTED_MCAP, rrd_chunks, verify_rrd
 
 THEIR_LOG_TIME = "message_log_time"
 OUR_LOG_TIME = "log_time"
@@ -82,11 +82,37 @@ def supported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ("/magnetic_field", "Arrows3D:vectors"),
         ("/rosout", "TextLog:text"),
         ("/rosout", "TextLog:level"),
+        ("/joy/axes", "Scalars:scalars"),
+        ("/joy/buttons", "Scalars:scalars"),
     ],
 )
 def test_supported_messages_agree(supported: tuple[Path, Path], entity: str, column: str) -> None:
     theirs, ours = supported
     assert_same_values(theirs, ours, entity, column)
+
+
+@pytest.mark.parametrize(
+    ("entity", "column", "raw_type"),
+    [
+        ("/point_cloud", "Points3D:positions", "sensor_msgs.msg.PointCloud"),
+        ("/multi_echo_laser_scan", "Points3D:positions", "sensor_msgs.msg.MultiEchoLaserScan"),
+        ("/multi_dof_joint_state", "Points3D:positions", "sensor_msgs.msg.MultiDOFJointState"),
+        ("/region_of_interest", "Boxes2D:centers", "sensor_msgs.msg.RegionOfInterest"),
+        ("/time_reference/offset", "Scalars:scalars", "sensor_msgs.msg.TimeReference"),
+    ],
+)
+def test_types_rerun_keeps_raw_are_drawn(
+    supported: tuple[Path, Path], entity: str, column: str, raw_type: str
+) -> None:
+    """Where Rerun's importer keeps only the message struct, we draw it (and write a valid file)."""
+    theirs, ours = supported
+    topic = entity.removesuffix("/offset")
+    assert values_by_time(theirs, topic, f"{raw_type}:message", THEIR_LOG_TIME)
+    assert not values_by_time(theirs, entity, column, THEIR_LOG_TIME)
+    our_values = values_by_time(ours, entity, column, OUR_LOG_TIME)
+    assert our_values
+    assert all(value for _time, value in our_values)
+    verify_rrd(ours)
 
 
 def test_pointcloud_intensity_agrees(supported: tuple[Path, Path]) -> None:

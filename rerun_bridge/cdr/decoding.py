@@ -3,13 +3,14 @@
 Each recording gets a typestore of its own holding the definitions it stores (MCAP schemas, the
 ``message_definitions`` table of newer sqlite3 bags). A type the recording does not define is taken from
 the ROS distro's built-in typestore when rosbags knows it; otherwise its topic is skipped with one warning
-(Humble-era bags store no definitions, so custom types there cannot be decoded).
+(Humble-era bags store no definitions, so custom types there cannot be decoded unless the user supplies
+their ``.msg`` files: :mod:`~rerun_bridge.cdr.msg_path`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +63,16 @@ class DecoderChoice:
 class TypeResolver:
     """Builds decoders for the topics of one recording."""
 
-    def __init__(self, topics: Iterable[TopicInfo], ros_distro: str = "") -> None:
+    def __init__(
+        self, topics: Iterable[TopicInfo], ros_distro: str = "", supplied: Mapping[str, Any] | None = None
+    ) -> None:
+        """``supplied``: user-given definitions by type name (rosbags field definitions, from
+        :func:`~rerun_bridge.cdr.msg_path.load_definitions`), tried after the recording's own."""
         named = _DISTRO_STORES.get(ros_distro.lower())
         self._fallback_names = ((named,) if named else ()) + _DEFAULT_STORES
         self._fallback_stores: list[Typestore] | None = None
+        self._supplied = dict(supplied or {})
+        self._supplied_store: Typestore | None = None
         self._own = get_typestore(Stores.EMPTY)
         self._broken: dict[str, str] = {}
         for topic in topics:
@@ -77,6 +84,19 @@ class TypeResolver:
         if self._fallback_stores is None:
             self._fallback_stores = [get_typestore(store) for store in self._fallback_names]
         return self._fallback_stores
+
+    def _supplied_stores(self) -> list[Typestore]:
+        """The supplied definitions on top of the first distro store (they may use its std_msgs /
+        geometry_msgs types); built on first use, and only when there are any."""
+        if not self._supplied:
+            return []
+        if self._supplied_store is None:
+            store = get_typestore(self._fallback_names[0])
+            store.register(
+                {name: defs for name, defs in self._supplied.items() if name not in store.fielddefs}
+            )
+            self._supplied_store = store
+        return [self._supplied_store]
 
     def _register(self, type_name: str, definition: MessageDefinition) -> None:
         key = normalize_type_name(type_name)
@@ -105,7 +125,8 @@ class TypeResolver:
             return DecoderChoice(None, None, f"serialization format '{serialization_format}' is not CDR")
         # The recording's own definition comes first; distro ones back it up, because some bags store
         # broken definitions (rosbag2's sqlite3 talker fixture stores 'uint8 level' for rcl_interfaces/Log).
-        known = [store for store in (self._own, *self._fallbacks()) if key in store.fielddefs]
+        stores = (self._own, *self._supplied_stores(), *self._fallbacks())
+        known = [store for store in stores if key in store.fielddefs]
         if known:
             decoder = _make_decoder(known, key)
             fast = fast_decoder(known[0], key)

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from typing import Final
 
-from rerun_bridge.convert import geometry_msgs, nav_msgs, rcl_interfaces, sensor_msgs, std_msgs, tf2_msgs
+from rerun_bridge.convert import (
+    action_msgs,
+    diagnostic_msgs,
+    geometry_msgs,
+    lifecycle_msgs,
+    nav_msgs,
+    rcl_interfaces,
+    rosgraph_msgs,
+    sensor_msgs,
+    sensor_msgs_misc,
+    statistics_msgs,
+    std_msgs,
+    stereo_msgs,
+    tf2_msgs,
+    trajectory_msgs,
+    vision_msgs,
+)
 from rerun_bridge.convert.registry import ConverterTable
 
 BUILTIN_CONVERTERS: Final = ConverterTable(
@@ -15,5 +31,14 @@ BUILTIN_CONVERTERS: Final = ConverterTable(
         *sensor_msgs.CONVERTERS,
         *tf2_msgs.CONVERTERS,
         *rcl_interfaces.CONVERTERS,
+        *sensor_msgs_misc.CONVERTERS,
+        *stereo_msgs.CONVERTERS,
+        *diagnostic_msgs.CONVERTERS,
+        *trajectory_msgs.CONVERTERS,
+        *vision_msgs.CONVERTERS,
+        *lifecycle_msgs.CONVERTERS,
+        *action_msgs.CONVERTERS,
+        *rosgraph_msgs.CONVERTERS,
+        *statistics_msgs.CONVERTERS,
     ]
 )

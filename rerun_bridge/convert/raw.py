@@ -1,20 +1,30 @@
 """The fallback for types without a converter: the message's fields as one Arrow struct column.
 
 The column is ``<pkg>.msg.<Type>:message`` on the topic's entity, as Rerun's own importer names it, so a
-custom message is still searchable and plottable in the viewer instead of being dropped.
+custom message is still searchable and plottable in the viewer instead of being dropped. Besides it, the
+message's numeric leaf fields (up to a limit, ``custom_types.leaf_scalars``) are plotted PlotJuggler-style,
+each as ``Scalars`` on ``<topic>/<field>/<subfield>`` (:func:`leaf_scalar_rows`).
 """
 
 from __future__ import annotations
 
 import array
-from typing import Any
+import itertools
+from collections.abc import Iterator
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
 
-from rerun_bridge.convert.registry import ConvertContext
+from rerun_bridge.convert.common import sub_path
+from rerun_bridge.convert.registry import ConvertContext, ConverterFunc
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.type_names import normalize_type_name
+
+#: Numeric leaf fields of a type without converter plotted by default (``custom_types.leaf_scalars``).
+DEFAULT_LEAF_SCALARS: Final = 32
+#: Top-level fields not plotted: a header's stamp is the ros_time timeline already.
+_UNPLOTTED_FIELDS: Final = frozenset({"header"})
 
 # Message classes carry constants and bookkeeping next to their fields; these are not data.
 _SKIPPED_ATTRIBUTES = {"__msgtype__"}
@@ -60,3 +70,36 @@ def convert_raw(msg: Any, ctx: ConvertContext) -> list[Row]:
     plain = [to_plain(msg)]
     message = pa.array(plain, type=ctx.raw_type) if ctx.raw_type is not None else plain
     return [Row(ctx.entity_path, raw_archetype(ctx.type_name), {}, extra={"message": message})]
+
+
+def numeric_leaves(plain: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], float]]:
+    """(field path, value) of every number and bool outside sequences, in definition order."""
+    if isinstance(plain, dict):
+        for name, value in plain.items():
+            if not prefix and name in _UNPLOTTED_FIELDS:
+                continue
+            yield from numeric_leaves(value, (*prefix, name))
+    elif isinstance(plain, bool | int | float) and prefix:
+        yield prefix, float(plain)
+
+
+def leaf_scalar_rows(plain: Any, entity_path: str, limit: int) -> list[Row]:
+    """The first ``limit`` numeric leaves, each one ``Scalars`` value on ``<entity>/<field path>``."""
+    return [
+        Row(sub_path(entity_path, *path), "Scalars", {"scalars": np.array([value], dtype=np.float64)})
+        for path, value in itertools.islice(numeric_leaves(plain), limit)
+    ]
+
+
+def raw_converter(leaf_scalars: int = DEFAULT_LEAF_SCALARS) -> ConverterFunc:
+    """The raw column plus, when ``leaf_scalars`` > 0, that many numeric leaves as plots."""
+    if leaf_scalars <= 0:
+        return convert_raw
+
+    def convert(msg: Any, ctx: ConvertContext) -> list[Row]:
+        plain = to_plain(msg)
+        message = pa.array([plain], type=ctx.raw_type) if ctx.raw_type is not None else [plain]
+        row = Row(ctx.entity_path, raw_archetype(ctx.type_name), {}, extra={"message": message})
+        return [row, *leaf_scalar_rows(plain, ctx.entity_path, leaf_scalars)]
+
+    return convert

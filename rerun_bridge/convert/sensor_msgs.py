@@ -32,6 +32,7 @@ from rerun_bridge.convert.pointcloud import (
     decode_point_cloud,
 )
 from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.convert.sensor_msgs_misc import range_cone_rows
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.robot.state import RobotModelState
@@ -53,6 +54,8 @@ IMU_VECTORS: Final = ("angular_velocity", "linear_acceleration")
 JOINT_STATE_KINDS: Final = ("position", "velocity", "effort")
 #: ``sensor_msgs/NavSatStatus.STATUS_NO_FIX``.
 NAV_SAT_NO_FIX: Final = -1
+#: Positions reported without a fix are drawn in this colour (RGBA).
+NO_FIX_COLOR: Final = (230, 40, 40, 255)
 
 PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE: Final = b"\xff\xd8\xff"
@@ -400,16 +403,37 @@ def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Colum
 
 
 def convert_nav_sat_fix(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """``GeoPoints`` ``positions`` [[latitude, longitude]] with the extra column ``altitude``; nothing but
-    the frame row when there is no fix (status -1) or latitude / longitude is NaN."""
-    status = getattr(getattr(msg, "status", None), "status", 0)
+    """``GeoPoints`` ``positions`` [[latitude, longitude]] with the extra column ``altitude`` for a fix.
+
+    A message without a fix (status -1) stays out of the track: where it still has a finite latitude and
+    longitude (a receiver repeating its last position), it is drawn on ``<entity>/no_fix`` in red, with
+    ``status`` and ``altitude`` as extra columns, so dropouts show on the map without bending the track.
+    NaN positions give nothing but the frame row."""
+    status = int(getattr(getattr(msg, "status", None), "status", 0))
     latitude, longitude = float(msg.latitude), float(msg.longitude)
     rows: list[Row] = []
-    if int(status) != NAV_SAT_NO_FIX and np.isfinite(latitude) and np.isfinite(longitude):
+    if np.isfinite(latitude) and np.isfinite(longitude):
         positions = np.array([[latitude, longitude]], dtype=np.float64)
         altitude = np.array([float(msg.altitude)], dtype=np.float64)
-        rows.append(Row(ctx.entity_path, "GeoPoints", {"positions": positions}, extra={"altitude": altitude}))
+        if status != NAV_SAT_NO_FIX:
+            rows.append(
+                Row(ctx.entity_path, "GeoPoints", {"positions": positions}, extra={"altitude": altitude})
+            )
+        else:
+            rows.append(no_fix_row(ctx.entity_path, positions, altitude, status))
     return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+def no_fix_row(
+    entity_path: str, positions: npt.NDArray[np.float64], altitude: npt.NDArray[np.float64], status: int
+) -> Row:
+    """A position reported without a fix, on its own entity (see :func:`convert_nav_sat_fix`)."""
+    return Row(
+        sub_path(entity_path, "no_fix"),
+        "GeoPoints",
+        {"positions": positions, "colors": np.array([NO_FIX_COLOR], dtype=np.uint8)},
+        extra={"altitude": altitude, "status": np.array([status], dtype=np.int8)},
+    )
 
 
 def convert_magnetic_field(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -450,11 +474,13 @@ def convert_relative_humidity(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 
 def convert_range(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """``Scalars`` [range, min_range, max_range], as Rerun's importer plots them."""
+    """``Scalars`` [range, min_range, max_range], as Rerun's importer plots them, and the field of view as a
+    cone on ``<entity>/cone`` (:func:`~rerun_bridge.convert.sensor_msgs_misc.range_cone_rows`)."""
     values = np.array([float32_field(getattr(msg, name)) for name in RANGE_SERIES_NAMES], dtype=np.float64)
-    return with_frame(
+    rows = with_frame(
         series_rows(ctx.entity_path, values, RANGE_SERIES_NAMES), ctx.entity_path, header_frame(msg)
     )
+    return rows + range_cone_rows(msg, ctx.entity_path)
 
 
 def convert_battery_state(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -505,7 +531,11 @@ CONVERTERS: Final = (
         convert_relative_humidity,
         ("Scalars", "SeriesLines", "CoordinateFrame"),
     ),
-    Converter("sensor_msgs/msg/Range", convert_range, ("Scalars", "SeriesLines", "CoordinateFrame")),
+    Converter(
+        "sensor_msgs/msg/Range",
+        convert_range,
+        ("Scalars", "SeriesLines", "LineStrips3D", "CoordinateFrame"),
+    ),
     Converter(
         "sensor_msgs/msg/BatteryState", convert_battery_state, ("Scalars", "SeriesLines", "CoordinateFrame")
     ),

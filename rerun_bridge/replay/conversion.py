@@ -14,11 +14,11 @@ from typing import Any
 from rerun_bridge.cdr.decoding import Decoder, DecoderChoice, TypeResolver
 from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.convert.arrow_schema import arrow_type_for
-from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.registry import ConverterTable
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
-from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats
+from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay.column_batches import ColumnReplay
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.mcap import McapSink
@@ -85,11 +85,15 @@ def convert_bags(  # noqa: PLR0913
     blueprint: Any = None,
     column_path: bool = True,
     robot_model: RobotModelConfig | None = None,
+    types: TypeSupport | None = None,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
     message on its own (the reference that the batched path of :mod:`.column_batches` is held to).
-    ``robot_model``: mesh roots for a recorded ``/robot_description`` and a URDF file to draw."""
+    ``robot_model``: mesh roots for a recorded ``/robot_description`` and a URDF file to draw.
+    ``types``: declarative mappings, supplied definitions and leaf plots (see
+    :mod:`rerun_bridge.custom_types`)."""
+    types = types or TypeSupport()
     warnings: list[str] = []
 
     def note(message: str) -> None:
@@ -118,10 +122,14 @@ def convert_bags(  # noqa: PLR0913
                     )
                 )
             mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
-            pipeline = Pipeline(sinks, warn=note)
+            for problem in types.problems:
+                note(problem)
+            pipeline = Pipeline(
+                sinks, warn=note, converters=types.converters, leaf_scalars=types.leaf_scalars
+            )
             if robot_model is not None:
                 pipeline.use_robot_model(*robot_model_setup(robot_model))
-            conversion = _Conversion(pipeline, mcap, note, column_path)
+            conversion = _Conversion(pipeline, mcap, note, column_path, types)
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress)
@@ -145,9 +153,15 @@ class _Conversion:
     to the raw MCAP re-recording."""
 
     def __init__(
-        self, pipeline: Pipeline, mcap: McapSink | None, note: Callable[[str], None], column_path: bool
+        self,
+        pipeline: Pipeline,
+        mcap: McapSink | None,
+        note: Callable[[str], None],
+        column_path: bool,
+        types: TypeSupport,
     ) -> None:
         self.pipeline = pipeline
+        self.types = types
         self.mcap = mcap
         self.note = note
         self.column_path = column_path
@@ -165,7 +179,7 @@ class _Conversion:
 
     def add_bag(self, bag_index: int, bag: Bag, selection: TopicSelection) -> None:
         """Decide once per selected topic of this bag how its messages decode, convert and re-record."""
-        resolver = TypeResolver(bag.topics(), bag.ros_distro)
+        resolver = TypeResolver(bag.topics(), bag.ros_distro, supplied=self.types.definitions)
         for info in bag.topics():
             if selection.accepts(info.name):
                 choice = resolver.choose(info.type_name, info.serialization_format)
@@ -188,7 +202,12 @@ class _Conversion:
                     f"earlier recording; its messages are kept apart at {entity_path}"
                 )
             self.pipeline.add_topic(
-                name, info.type_name, entity_path, skip_reason=choice.reason, raw_type=_raw_type(info, choice)
+                name,
+                info.type_name,
+                entity_path,
+                options=self.types.topic_options.get(info.name),
+                skip_reason=choice.reason,
+                raw_type=_raw_type(info, choice, self.pipeline.converters),
             )
         if choice.decoder is not None:
             self.decoders[key] = choice.decoder
@@ -225,9 +244,9 @@ class _Conversion:
             progress(done, max(total, done))
 
 
-def _raw_type(info: TopicInfo, choice: DecoderChoice) -> Any:
+def _raw_type(info: TopicInfo, choice: DecoderChoice, converters: ConverterTable) -> Any:
     """The Arrow type of a topic without a converter (None: it has one, or none can be derived)."""
-    if choice.typestore is None or BUILTIN_CONVERTERS.lookup(info.type_name) is not None:
+    if choice.typestore is None or converters.lookup(info.type_name) is not None:
         return None
     try:
         return arrow_type_for(choice.typestore, normalize_type_name(info.type_name))

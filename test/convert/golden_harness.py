@@ -5,6 +5,8 @@ Each case is ``test/convert/golden/<ros_package>/<case>.input.yaml``::
     type: geometry_msgs/msg/PoseStamped
     topic: /pose
     distro: jazzy            # optional: the typestore that builds and decodes it (default jazzy)
+    definitions:             # optional: .msg texts of types the typestore lacks (as --msg-path supplies)
+      vision_msgs/msg/Point2D: "float64 x\nfloat64 y"
     messages:
       - log_time_ns: 1700000000100000000
         fields:              # the message as nested mappings and lists; omitted fields are zero / empty
@@ -29,7 +31,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import yaml
+from rerun.encodings import ImageFormat, TensorData
 from rosbags.interfaces import Nodetype
+from rosbags.typesys import get_types_from_msg
 from rosbags.typesys.store import Typestore
 
 from rerun_bridge.cdr.decoding import Decoder, TypeResolver
@@ -90,7 +94,7 @@ class GoldenCase:
         data = yaml.safe_load(self.input_path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError(f"{self.name}: the input is not a mapping")
-        unknown = set(data) - {"type", "topic", "distro", "messages"}
+        unknown = set(data) - {"type", "topic", "distro", "definitions", "messages"}
         if unknown:
             raise ValueError(f"{self.name}: unknown keys {sorted(unknown)}")
         return data
@@ -203,7 +207,11 @@ def _prepare(case: GoldenCase) -> _PreparedCase:
     data = case.load()
     type_name = normalize_type_name(str(data["type"]))
     topic = str(data["topic"])
-    resolver = TypeResolver([TopicInfo(topic, type_name)], str(data.get("distro", DEFAULT_DISTRO)))
+    supplied: dict[str, Any] = {}
+    for name, text in (data.get("definitions") or {}).items():
+        supplied.update(get_types_from_msg(str(text), normalize_type_name(str(name))))
+    distro = str(data.get("distro", DEFAULT_DISTRO))
+    resolver = TypeResolver([TopicInfo(topic, type_name)], distro, supplied=supplied)
     choice = resolver.choose(type_name)
     if choice.decoder is None or choice.typestore is None:
         raise ValueError(f"{case.name}: {type_name} cannot be decoded ({choice.reason})")
@@ -355,6 +363,20 @@ def plain_batch(batch: Any) -> Any:
         }
     if isinstance(batch, bytes | bytearray | memoryview):
         return {"bytes_hex": bytes(batch).hex()}
+    if isinstance(batch, ImageFormat):
+        kinds = ("channel_datatype", "color_model", "pixel_format")
+        size = {"width": int(batch.width), "height": int(batch.height)}
+        return {
+            **size,
+            **{name: None if getattr(batch, name) is None else str(getattr(batch, name)) for name in kinds},
+        }
+    if isinstance(batch, TensorData):
+        names = [str(name) for name in batch.names or []]
+        return {
+            "dim_names": names,
+            "dims": [int(size) for size in batch.shape],
+            **_plain_array(batch.buffer.inner),
+        }
     if isinstance(batch, np.generic):
         return _plain_scalar(batch, batch.dtype)
     if isinstance(batch, float):

@@ -538,10 +538,15 @@ def test_nav_sat_fix() -> None:
     assert ndarray_of(geo.components["positions"]).tolist() == [[52.5, 13.4]]
     assert ndarray_of(geo.extra["altitude"]).tolist() == [34.0]
     assert frames(rows) == {"/sensor": "gps"}
-    for msg in (nav_sat_fix_sample(status=-1), nav_sat_fix_sample(latitude=math.nan)):
-        assert [row.archetype for row in converters.convert_nav_sat_fix(msg, context())] == [
-            "CoordinateFrame"
-        ]
+    # No fix: kept out of the track, marked on a sibling entity of its own.
+    no_fix = converters.convert_nav_sat_fix(nav_sat_fix_sample(status=-1), context())
+    assert [(row.entity_path, row.archetype) for row in no_fix] == [
+        ("/sensor/no_fix", "GeoPoints"),
+        ("/sensor", "CoordinateFrame"),
+    ]
+    assert ndarray_of(no_fix[0].components["positions"]).tolist() == [[52.5, 13.4]]
+    nan_rows = converters.convert_nav_sat_fix(nav_sat_fix_sample(latitude=math.nan), context())
+    assert [row.archetype for row in nan_rows] == ["CoordinateFrame"]
 
 
 def test_magnetic_field() -> None:

@@ -65,6 +65,13 @@ PRIMARY_COLUMN = {
     "geometry_msgs/msg/Twist": ("{entity}", ("Scalars:scalars",)),
     "rcl_interfaces/msg/Log": ("{entity}", ("TextLog:text",)),
     "std_msgs/msg/String": ("{entity}", ("TextLog:text",)),
+    "sensor_msgs/msg/Joy": ("{entity}/axes", ("Scalars:scalars",)),
+    "sensor_msgs/msg/MultiEchoLaserScan": ("{entity}", ("Points3D:positions",)),
+    "sensor_msgs/msg/PointCloud": ("{entity}", ("Points3D:positions",)),
+    "sensor_msgs/msg/TimeReference": ("{entity}", ("TextLog:text",)),
+    "sensor_msgs/msg/RegionOfInterest": ("{entity}", ("Boxes2D:centers",)),
+    "rcl_interfaces/msg/ParameterEvent": ("{entity}", ("TextLog:text",)),
+    "sensor_msgs/msg/MultiDOFJointState": ("{entity}", ("Points3D:positions",)),
 }
 
 

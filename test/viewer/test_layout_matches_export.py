@@ -21,11 +21,23 @@ from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP
 pytestmark = pytest.mark.gui
 
 #: Per recording: the plots the default layout gives it, one per topic (scalars grouped by first path part).
+#: Types without converter count too: their numeric fields are plotted (JoyFeedback, PointField).
 RECORDINGS = {
     "neato": (NEATO_BAG, ["/cmd_vel", "/odom"]),
     "rerun_supported": (
         RERUN_SUPPORTED_MCAP,
-        ["/battery_state", "/fluid_pressure", "/illuminance", "/imu", "/joint_state", "/range"],
+        [
+            "/battery_state",
+            "/fluid_pressure",
+            "/illuminance",
+            "/imu",
+            "/joint_state",
+            "/joy",
+            "/joy_feedback",
+            "/point_field",
+            "/range",
+            "/time_reference",
+        ],
     ),
 }
 

@@ -46,6 +46,8 @@ def test_default_layout_has_one_view_per_kind_of_data(qtbot: QtBot, sample_store
         (ViewKind.SPATIAL3D, "/"),
         (ViewKind.SPATIAL2D, "/camera/image_raw"),
         (ViewKind.MAP, "/"),
+        # A custom type without converter: its numeric fields are plotted.
+        (ViewKind.TIME_SERIES, "/diagnostics_custom"),
         (ViewKind.TIME_SERIES, "/imu"),
         (ViewKind.TIME_SERIES, "/joint_states"),
         (ViewKind.TIME_SERIES, "/odom"),
@@ -55,6 +57,7 @@ def test_default_layout_has_one_view_per_kind_of_data(qtbot: QtBot, sample_store
         Spatial3DView,
         ImageView,
         MapView,
+        TimeSeriesView,
         TimeSeriesView,
         TimeSeriesView,
         TimeSeriesView,

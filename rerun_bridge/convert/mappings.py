@@ -1,0 +1,140 @@
+"""Declarative mappings: custom message types drawn as Rerun archetypes by field paths from the config
+(``custom_types.mappings``, docs/custom-types.md), turned into ordinary :class:`Converter` entries that
+:meth:`ConverterTable.extended` adds to the built-in ones.
+
+A mapping is checked when its converter is built (the archetype exists, each component is one of its own,
+each colormap is known) and each error names the config key. A message that lacks a field of a path is a
+ConversionError naming the path, counted against its topic like any bad message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import rerun as rr
+
+from rerun_bridge.convert.common import header_frame, sub_path, with_frame
+from rerun_bridge.convert.pointcloud import colormap_colors, colormap_table
+from rerun_bridge.convert.registry import ConvertContext, Converter, ConverterFunc
+from rerun_bridge.convert.sensor_msgs import archetype_fields
+from rerun_bridge.errors import ConfigError, ConversionError
+from rerun_bridge.model.field_path import EACH, FieldMapping, FieldPath, TypeMapping
+from rerun_bridge.model.rows import Batch, Row
+
+#: Components whose values Rerun keeps as float64 (plots); other numbers are written as float32.
+FLOAT64_COMPONENTS: Final = frozenset({"scalars"})
+#: Components of text: an empty sequence is an empty list of strings there, not an empty number array.
+TEXT_COMPONENTS: Final = frozenset({"labels", "text", "names", "level", "media_type"})
+
+
+def _step(values: list[Any], name: str, index: int | None, path: FieldPath) -> list[Any]:
+    """One part of a path applied to every value so far."""
+    out: list[Any] = []
+    for value in values:
+        if not hasattr(value, name):
+            raise ConversionError(f"field path {path.text!r}: the message has no field {name!r} here")
+        item = getattr(value, name)
+        if index is None:
+            out.append(item)
+        elif index == EACH:
+            out.extend(list(item))
+        else:
+            try:
+                out.append(item[index])
+            except (IndexError, TypeError) as err:
+                raise ConversionError(f"field path {path.text!r}: {name}[{index}] does not exist") from err
+    return out
+
+
+def field_values(msg: Any, path: FieldPath) -> npt.NDArray[Any] | list[str]:
+    """The values at ``path``: a numeric array ((N,) or (N, k) for ``x/y/z``), or a list of strings."""
+    values = [msg]
+    for part in path.parts:
+        values = _step(values, part.name, part.index, path)
+    if path.leaves:
+        columns = [np.asarray(_step(values, leaf, None, path), dtype=np.float64) for leaf in path.leaves]
+        return np.stack(columns, axis=-1).reshape(-1, len(path.leaves))
+    if len(values) == 1 and not isinstance(values[0], str | bytes) and np.ndim(values[0]) > 0:
+        values = list(values[0])  # a sequence field named as a whole (``ranges``)
+    if not values:  # an empty sequence: no instances, whatever the leaf's type
+        return np.zeros(0, dtype=np.float64)
+    if values and all(isinstance(value, str) for value in values):
+        return [str(value) for value in values]
+    try:
+        return np.asarray(values, dtype=np.float64).reshape(len(values), -1).squeeze(axis=1)
+    except (TypeError, ValueError) as err:
+        raise ConversionError(f"field path {path.text!r} does not lead to numbers or text") from err
+
+
+def component_batch(msg: Any, item: FieldMapping) -> Batch:
+    values = field_values(msg, item.path)
+    if isinstance(values, list) or (values.size == 0 and item.component in TEXT_COMPONENTS):
+        return list(values)
+    if item.colormap is not None:
+        return colormap_colors(values.reshape(-1), item.colormap)
+    return values if item.component in FLOAT64_COMPONENTS else values.astype(np.float32)
+
+
+def mapping_converter(mapping: TypeMapping) -> ConverterFunc:
+    """The converter of one mapping: its archetype's row on the topic's entity (or ``entity`` under it),
+    and the header frame's ``CoordinateFrame`` row when the message has a header."""
+
+    def convert(msg: Any, ctx: ConvertContext) -> list[Row]:
+        path = sub_path(ctx.entity_path, mapping.entity) if mapping.entity else ctx.entity_path
+        components = {item.component: component_batch(msg, item) for item in mapping.fields}
+        return with_frame([Row(path, mapping.archetype, components)], path, header_frame(msg))
+
+    return convert
+
+
+def check_mapping(key: str, mapping: TypeMapping) -> list[str]:
+    """Problems of one mapping, each naming its config key (empty: it can be built)."""
+    archetype = getattr(rr, mapping.archetype, None)
+    if archetype is None or not hasattr(archetype, "columns"):
+        return [f"{key}.archetype: {mapping.archetype!r} is not a Rerun archetype"]
+    problems = []
+    known = archetype_fields(mapping.archetype)
+    for item in mapping.fields:
+        if item.component not in known:
+            problems.append(
+                f"{key}.fields.{item.component}: {mapping.archetype} has no component {item.component!r} "
+                f"(it has: {', '.join(sorted(known))})"
+            )
+        if item.colormap is not None:
+            try:
+                colormap_table(item.colormap)
+            except ConversionError as err:
+                problems.append(f"{key}.fields.{item.component}.colormap: {err}")
+    return problems
+
+
+def mapping_converters(
+    mappings: Mapping[str, Sequence[TypeMapping]], source: str = "<config>"
+) -> list[Converter]:
+    """One converter per mapped type (its mappings' rows together); every problem in one ConfigError."""
+    problems: list[str] = []
+    converters = []
+    for type_name, entries in mappings.items():
+        funcs = []
+        for position, mapping in enumerate(entries):
+            key = f"custom_types.mappings.{type_name}" + (f"[{position}]" if len(entries) > 1 else "")
+            problems.extend(f"{source}: {problem}" for problem in check_mapping(key, mapping))
+            funcs.append(mapping_converter(mapping))
+        archetypes = tuple(dict.fromkeys([*(m.archetype for m in entries), "CoordinateFrame"]))
+        converters.append(Converter(type_name, _joined(funcs), archetypes))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return converters
+
+
+def _joined(funcs: list[ConverterFunc]) -> ConverterFunc:
+    if len(funcs) == 1:
+        return funcs[0]
+
+    def convert(msg: Any, ctx: ConvertContext) -> list[Row]:
+        return [row for func in funcs for row in func(msg, ctx)]
+
+    return convert

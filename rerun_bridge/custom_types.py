@@ -1,0 +1,38 @@
+"""Custom types from the config and the command line, ready for a conversion (:class:`TypeSupport`):
+declarative mappings joined to the built-in converters, ``.msg`` / ``.idl`` definitions from the msg
+paths, and the number of numeric leaves plotted for types without converter. docs/custom-types.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from rerun_bridge.cdr.msg_path import load_definitions
+from rerun_bridge.config_custom_types import CustomTypesConfig
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.mappings import mapping_converters
+from rerun_bridge.errors import ConfigError
+from rerun_bridge.pipeline import TypeSupport
+
+
+def type_support(
+    config: CustomTypesConfig, msg_paths: Iterable[str | Path] = (), source: str = "<config>"
+) -> TypeSupport:
+    """``config`` plus extra msg paths (``--msg-path``) as a :class:`TypeSupport`; a mapping of a type the
+    bridge already converts, a bad mapping or a missing msg folder is a ConfigError naming the key."""
+    converters = mapping_converters(config.mappings, source)
+    builtin = [conv.type_name for conv in converters if BUILTIN_CONVERTERS.lookup(conv.type_name) is not None]
+    if builtin:
+        raise ConfigError(
+            "\n".join(
+                f"{source}: custom_types.mappings.{name}: the bridge converts this type already"
+                for name in builtin
+            )
+        )
+    supplied = load_definitions([*config.msg_path, *msg_paths])
+    return TypeSupport(
+        converters=BUILTIN_CONVERTERS.extended(converters),
+        definitions=supplied.types,
+        leaf_scalars=config.leaf_scalars,
+        problems=tuple(supplied.problems),
+    )

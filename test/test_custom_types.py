@@ -1,0 +1,313 @@
+"""Custom types end to end: ``--msg-path`` definitions for a bag that stores none (the neato's /accel and
+/bump), numeric leaves plotted PlotJuggler-style, and declarative mappings from a config, through
+convert_bags / the CLI into real .rrd files that Rerun verifies."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+from rerun_bridge.cli import main
+from rerun_bridge.config import load_config
+from rerun_bridge.config_custom_types import CustomTypesConfig
+from rerun_bridge.convert.pointcloud import colormap_colors
+from rerun_bridge.custom_types import type_support
+from rerun_bridge.errors import ConfigError
+from rerun_bridge.model.records import MessageDefinition
+from rerun_bridge.pipeline import TopicKind
+from rerun_bridge.replay import TopicSelection, convert_bags
+from rerun_bridge.sinks.mcap import McapSink
+from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP, rrd_column, verify_rrd
+from test.convert.golden_harness import build_message
+
+NEATO_TOPICS = TopicSelection(include=re.compile(r"^/(accel|bump)$"))
+# neato2_interfaces as the Neato driver defines them (accelerations in G, bump switches as 0 / 1).
+NEATO_DEFINITIONS = {
+    "Accel": "float32 accel_x # in G\nfloat32 accel_y\nfloat32 accel_z\n",
+    "Bump": "uint8 left_front\nuint8 left_side\nuint8 right_front\nuint8 right_side\n",
+}
+NEATO_MESSAGES = 166
+
+
+def write_neato_definitions(root: Path) -> Path:
+    folder = root / "neato2_interfaces" / "msg"
+    folder.mkdir(parents=True)
+    for name, text in NEATO_DEFINITIONS.items():
+        (folder / f"{name}.msg").write_text(text, encoding="utf-8")
+    return root
+
+
+def scalars(rrd: Path, entity: str) -> np.ndarray[Any, Any]:
+    return np.array(rrd_column(rrd, entity, "Scalars:scalars"), dtype=np.float64).ravel()
+
+
+def test_neato_custom_types_are_skipped_without_definitions(tmp_path: Path) -> None:
+    summary = convert_bags([NEATO_BAG], tmp_path / "out.rrd", selection=NEATO_TOPICS)
+    assert {t.topic: t.kind for t in summary.topics} == {
+        "/accel": TopicKind.SKIPPED,
+        "/bump": TopicKind.SKIPPED,
+    }
+
+
+def test_msg_path_decodes_the_neato_accel_and_bump(tmp_path: Path) -> None:
+    types = type_support(CustomTypesConfig(), [write_neato_definitions(tmp_path / "msgs")])
+    rrd = tmp_path / "out.rrd"
+    summary = convert_bags([NEATO_BAG], rrd, selection=NEATO_TOPICS, types=types)
+    for stats in summary.topics:
+        assert (stats.kind, stats.messages, stats.errors, stats.skipped) == (
+            TopicKind.RAW,
+            NEATO_MESSAGES,
+            0,
+            0,
+        )
+    verify_rrd(rrd)
+    # Raw columns as before, and every numeric field as its own plot.
+    assert len(rrd_column(rrd, "/accel", "neato2_interfaces.msg.Accel:message")) == NEATO_MESSAGES
+    accel_z = scalars(rrd, "/accel/accel_z")
+    assert accel_z.size == NEATO_MESSAGES
+    assert 0.9 < float(np.median(accel_z)) < 1.1  # gravity, in G, on a robot standing on the floor
+    for field in ("left_front", "left_side", "right_front", "right_side"):
+        assert set(scalars(rrd, f"/bump/{field}").tolist()) <= {0.0, 1.0}
+
+
+def test_cli_convert_takes_msg_path_and_the_config_leaf_limit(tmp_path: Path) -> None:
+    msgs = write_neato_definitions(tmp_path / "msgs")
+    config = tmp_path / "bridge.yaml"
+    config.write_text("custom_types:\n  leaf_scalars: 2\n", encoding="utf-8")
+    rrd = tmp_path / "out.rrd"
+    args = ["convert", str(NEATO_BAG), "-o", str(rrd), "-q", "--topics", "^/bump$"]
+    assert main([*args, "--msg-path", str(msgs), "--config", str(config)]) == 0
+    assert scalars(rrd, "/bump/left_front").size == NEATO_MESSAGES
+    assert scalars(rrd, "/bump/left_side").size == NEATO_MESSAGES
+    assert rrd_column(rrd, "/bump/right_front", "Scalars:scalars") == []
+
+
+BUMP_IDL = """
+module neato2_interfaces {
+  module msg {
+    struct Bump {
+      uint8 left_front;
+      uint8 left_side;
+      uint8 right_front;
+      uint8 right_side;
+    };
+  };
+};
+"""
+
+
+def test_msg_path_takes_idl_definitions(tmp_path: Path) -> None:
+    folder = tmp_path / "idl"
+    folder.mkdir()
+    (folder / "Bump.idl").write_text(BUMP_IDL, encoding="utf-8")
+    types = type_support(CustomTypesConfig(), [folder])
+    selection = TopicSelection(include=re.compile(r"^/bump$"))
+    summary = convert_bags([NEATO_BAG], tmp_path / "out.rrd", selection=selection, types=types)
+    (stats,) = summary.topics
+    assert (stats.kind, stats.messages, stats.errors) == (TopicKind.RAW, NEATO_MESSAGES, 0)
+    assert scalars(tmp_path / "out.rrd", "/bump/right_side").size == NEATO_MESSAGES
+
+
+def test_info_with_msg_path_no_longer_skips_the_neato_types(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    msgs = write_neato_definitions(tmp_path / "msgs")
+    assert main(["info", str(NEATO_BAG)]) == 0
+    before = capsys.readouterr().out
+    assert main(["info", str(NEATO_BAG), "--msg-path", str(msgs)]) == 0
+    after = capsys.readouterr().out
+
+    def accel_line(output: str) -> str:
+        return next(line for line in output.splitlines() if line.startswith("/accel "))
+
+    assert accel_line(before).endswith("skipped (no definition)")
+    assert accel_line(after).endswith("raw")
+
+
+def test_a_definition_that_does_not_parse_is_named_and_the_rest_still_decode(tmp_path: Path) -> None:
+    msgs = write_neato_definitions(tmp_path / "msgs")
+    broken = msgs / "neato2_interfaces" / "msg" / "Broken.msg"
+    broken.write_text("float32[ nonsense\n", encoding="utf-8")
+    warnings: list[str] = []
+    types = type_support(CustomTypesConfig(), [msgs])
+    summary = convert_bags([NEATO_BAG], None, selection=NEATO_TOPICS, types=types, warn=warnings.append)
+    assert [w for w in warnings if "Broken.msg" in w and "does not parse" in w]
+    assert all(t.kind is TopicKind.RAW for t in summary.topics)
+
+
+def test_a_missing_msg_folder_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a folder"):
+        type_support(CustomTypesConfig(), [tmp_path / "nowhere"])
+
+
+# ---- declarative mappings ------------------------------------------------------------------------------
+
+ROBOT_MSGS = {
+    "Status": "float32 battery\nuint8 mode\n",
+    "Obstacle": "float64 x\nfloat64 y\nfloat64 z\nfloat32 intensity\nstring label\n",
+    "Obstacles": "std_msgs/Header header\nmy_robot/Status status\nmy_robot/Obstacle[] points\n",
+}
+OBSTACLES = "my_robot/msg/Obstacles"
+MAPPING_CONFIG = """
+custom_types:
+  mappings:
+    my_robot/msg/Obstacles:
+      - archetype: Points3D
+        fields:
+          positions: points[].x/y/z
+          colors: {path: "points[].intensity", colormap: gray}
+          labels: points[].label
+      - archetype: Scalars
+        entity: battery
+        fields: {scalars: status.battery}
+"""
+
+
+def obstacle_messages() -> list[dict[str, Any]]:
+    header = {"stamp": {"sec": 1700000000, "nanosec": 0}, "frame_id": "base_link"}
+    return [
+        {
+            "header": header,
+            "status": {"battery": 0.75, "mode": 2},
+            "points": [
+                {"x": 1.0, "y": 2.0, "z": 0.0, "intensity": 0.0, "label": "cone"},
+                {"x": -1.0, "y": 0.5, "z": 0.25, "intensity": 1.0, "label": "wall"},
+            ],
+        },
+        {"header": header, "status": {"battery": 0.5}, "points": []},
+    ]
+
+
+def write_obstacles(path: Path) -> Path:
+    store = get_typestore(Stores.ROS2_JAZZY)
+    for name, text in ROBOT_MSGS.items():
+        store.register(get_types_from_msg(text, f"my_robot/msg/{name}"))
+    text, _digest = store.generate_msgdef(OBSTACLES, ros_version=2)
+    with McapSink(path) as sink:
+        channel = sink.add_topic("/obstacles", OBSTACLES, MessageDefinition("ros2msg", text))
+        for index, fields in enumerate(obstacle_messages()):
+            data = bytes(store.serialize_cdr(build_message(store, OBSTACLES, fields), OBSTACLES))
+            log_time = 1700000000_000000000 + index * 100_000_000
+            sink.write(channel, log_time, log_time, data)
+    return path
+
+
+def convert_with_config(tmp_path: Path, config_text: str) -> tuple[Path, Any]:
+    config_path = tmp_path / "bridge.yaml"
+    config_path.write_text(config_text, encoding="utf-8")
+    types = type_support(load_config(config_path).custom_types, source=str(config_path))
+    rrd = tmp_path / "out.rrd"
+    recording = write_obstacles(tmp_path / "obstacles.mcap")
+    return rrd, convert_bags([recording], rrd, types=types)
+
+
+def test_mapped_type_is_drawn_by_its_field_paths(tmp_path: Path) -> None:
+    rrd, summary = convert_with_config(tmp_path, MAPPING_CONFIG)
+    (stats,) = summary.topics
+    assert (stats.kind, stats.messages, stats.errors) == (TopicKind.CONVERTED, 2, 0)
+    assert stats.produced == {"Points3D", "Scalars", "CoordinateFrame"}
+    verify_rrd(rrd)
+    positions = rrd_column(rrd, "/obstacles", "Points3D:positions")
+    np.testing.assert_allclose(positions[0], [[1.0, 2.0, 0.0], [-1.0, 0.5, 0.25]])
+    assert positions[1] == []
+    assert rrd_column(rrd, "/obstacles", "Points3D:labels")[0] == ["cone", "wall"]
+    expected = colormap_colors(np.array([0.0, 1.0], dtype=np.float32), "gray")
+    packed = [int.from_bytes(bytes(color), "big") for color in expected]
+    assert rrd_column(rrd, "/obstacles", "Points3D:colors")[0] == packed
+    np.testing.assert_allclose(scalars(rrd, "/obstacles/battery"), [0.75, 0.5])
+    assert rrd_column(rrd, "/obstacles", "CoordinateFrame:frame")[0] == ["base_link"]
+
+
+def test_a_message_without_the_mapped_field_is_a_counted_error_naming_the_path(tmp_path: Path) -> None:
+    config = MAPPING_CONFIG.replace("scalars: status.battery", "scalars: 'points[1].intensity'")
+    rrd, summary = convert_with_config(tmp_path, config)
+    (stats,) = summary.topics
+    # The second message has no points[1]: one error naming the path, the first message still drawn.
+    assert (stats.messages, stats.errors) == (2, 1)
+    assert "points[1].intensity" in stats.first_error
+    np.testing.assert_allclose(scalars(rrd, "/obstacles/battery"), [1.0])
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            "positions: points[x].y",
+            r"custom_types\.mappings\.my_robot/msg/Obstacles\.fields\.positions: bad part 'points\[x\]'",
+        ),
+        ("positions: ''", r"fields\.positions: empty field path"),
+        ("positions: {path: 'points[].x/y/z', shade: 1}", r"fields\.positions\.shade: unknown key"),
+    ],
+)
+def test_a_field_path_that_does_not_parse_fails_at_load_naming_key_and_path(
+    tmp_path: Path, fields: str, message: str
+) -> None:
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        f"custom_types:\n  mappings:\n    my_robot/msg/Obstacles:\n      archetype: Points3D\n"
+        f"      fields:\n        {fields}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_config(config)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        (
+            "archetype: Pointz3D\n      fields: {positions: a.x/y/z}",
+            r"\.archetype: 'Pointz3D' is not a Rerun archetype",
+        ),
+        (
+            "archetype: Points3D\n      fields: {position: a.x/y/z}",
+            r"\.fields\.position: Points3D has no component 'position'",
+        ),
+        (
+            "archetype: Points3D\n      fields: {colors: {path: a.i, colormap: rainbow}}",
+            r"\.fields\.colors\.colormap: unknown colormap 'rainbow'",
+        ),
+    ],
+)
+def test_a_mapping_rerun_cannot_take_fails_before_converting(
+    tmp_path: Path, mapping: str, message: str
+) -> None:
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        f"custom_types:\n  mappings:\n    my_robot/msg/Obstacles:\n      {mapping}\n", encoding="utf-8"
+    )
+    with pytest.raises(
+        ConfigError, match=r"bridge\.yaml: custom_types\.mappings\.my_robot/msg/Obstacles" + message
+    ):
+        type_support(load_config(config).custom_types, source=str(config))
+
+
+def test_mapping_a_type_the_bridge_converts_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "custom_types:\n  mappings:\n    sensor_msgs/msg/Imu:\n      archetype: Scalars\n"
+        "      fields: {scalars: linear_acceleration.x}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError, match=r"custom_types\.mappings\.sensor_msgs/msg/Imu: the bridge converts"
+    ):
+        type_support(load_config(config).custom_types, source=str(config))
+
+
+def test_convert_config_topic_options_reach_the_converter(tmp_path: Path) -> None:
+    """A RegionOfInterest has no header: ``camera_frame`` puts its box on that camera's image plane."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "topics:\n  /region_of_interest:\n    options: {camera_frame: camera}\n", encoding="utf-8"
+    )
+    rrd = tmp_path / "out.rrd"
+    args = ["convert", str(RERUN_SUPPORTED_MCAP), "-o", str(rrd), "-q", "--topics", "^/region_of_interest$"]
+    assert main([*args, "--config", str(config)]) == 0
+    assert rrd_column(rrd, "/region_of_interest", "CoordinateFrame:frame") == [["camera_image_plane"]]
+    assert len(rrd_column(rrd, "/region_of_interest", "Boxes2D:centers")) == 1
