@@ -96,6 +96,9 @@ class BridgeNode:
         self._resolver = TypeResolver([], "kilted", supplied=self.types.definitions)
         sinks = config.sinks
         recording_id = str(uuid.uuid4())
+        started_at = (
+            time.time()
+        )  # one time for both files' names: recording_%Y%m%d_%H%M%S.rrd and .mcap match
         self.rrd = (
             RotatingRrdSink(
                 sinks.rrd.path,
@@ -103,6 +106,7 @@ class BridgeNode:
                 application_id=NODE_NAME,
                 recording_id=recording_id,
                 backlog_bytes=RRD_BACKLOG_BYTES,
+                started_at=started_at,
             )
             if sinks.rrd.path
             else None
@@ -113,6 +117,7 @@ class BridgeNode:
                     sinks.mcap.path,
                     RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
                     compression=sinks.mcap.compression.value,
+                    started_at=started_at,
                 ),
                 flush_seconds=sinks.rrd.flush_seconds,
             )

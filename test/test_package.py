@@ -46,6 +46,9 @@ IMPORTS: dict[str, tuple[str | None, str | None]] = {
     "zstandard": (None, "zstandard"),
     "lz4": (None, "lz4"),
     "rosbags": (None, "rosbags"),  # its key python3-rosbags-pip pip-installs into the system Python
+    "lxml": ("python3-lxml", None),
+    "trimesh": (None, "trimesh"),  # 5.2 over the distros' older trimesh
+    "yourdfpy": (None, "yourdfpy"),  # no rosdep key
 }
 
 

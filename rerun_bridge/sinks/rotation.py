@@ -37,10 +37,11 @@ class RotationPolicy:
         )
 
 
-def part_path(template: str, index: int, rotating: bool) -> Path:
+def part_path(template: str, index: int, rotating: bool, wall_time: float | None = None) -> Path:
     """``run.rrd`` -> ``run.rrd`` without rotation, ``run_0000.rrd``, ``run_0001.rrd``, ... with it;
-    strftime fields (``%Y%m%d_%H%M%S``) are filled in at the time each part starts."""
-    path = Path(time.strftime(template)).expanduser()
+    strftime fields (``%Y%m%d_%H%M%S``) are filled in at ``wall_time`` (seconds since the epoch; default
+    now): the time each part starts."""
+    path = Path(time.strftime(template, time.localtime(wall_time))).expanduser()
     if not rotating:
         return path
     return path.with_name(f"{path.stem}_{index:04d}{path.suffix}")
@@ -59,9 +60,15 @@ class _Rotating(Generic[SinkT]):
     policy: RotationPolicy
     current: SinkT
     _started: float
+    _first_part_time: float | None
+    paths: list[Path]
 
     def _open(self) -> None:
         raise NotImplementedError
+
+    def _part_time(self) -> float | None:
+        """The wall time of the part about to start: the given start for the first, now for the rest."""
+        return self._first_part_time if not self.paths else None
 
     def flush(self) -> None:
         self.current.flush()
@@ -86,8 +93,11 @@ class RotatingRrdSink(_Rotating[RrdSink]):
         application_id: str,
         recording_id: str,
         backlog_bytes: int | None = None,
+        started_at: float | None = None,
     ) -> None:
-        """``backlog_bytes``: each part waits for Rerun's writer past that many unwritten bytes (RrdSink)."""
+        """``backlog_bytes``: each part waits for Rerun's writer past that many unwritten bytes (RrdSink).
+        ``started_at``: the wall time the first part's name is made from (the .mcap's too, so both match)."""
+        self._first_part_time = started_at
         self.template = template
         self.backlog_bytes = backlog_bytes
         self.policy = policy
@@ -106,7 +116,7 @@ class RotatingRrdSink(_Rotating[RrdSink]):
     def _open(self) -> None:
         if self.paths:
             self._sent_by_closed_parts += self.current.sent_bytes
-        path = part_path(self.template, len(self.paths), self.policy.enabled)
+        path = part_path(self.template, len(self.paths), self.policy.enabled, self._part_time())
         self.current = RrdSink(
             path,
             application_id=self.application_id,
@@ -145,7 +155,15 @@ class _Channel:
 class RotatingMcapSink(_Rotating[McapSink]):
     """An :class:`McapSink` that starts a new part when the policy says so; channel ids stay the same."""
 
-    def __init__(self, template: str, policy: RotationPolicy, compression: str = "zstd") -> None:
+    def __init__(
+        self,
+        template: str,
+        policy: RotationPolicy,
+        compression: str = "zstd",
+        started_at: float | None = None,
+    ) -> None:
+        """``started_at``: the wall time the first part's name is made from (see RotatingRrdSink)."""
+        self._first_part_time = started_at
         self.template = template
         self.policy = policy
         self.compression = compression
@@ -154,7 +172,7 @@ class RotatingMcapSink(_Rotating[McapSink]):
         self._open()
 
     def _open(self) -> None:
-        path = part_path(self.template, len(self.paths), self.policy.enabled)
+        path = part_path(self.template, len(self.paths), self.policy.enabled, self._part_time())
         self.current = McapSink(path, compression=self.compression)
         self.paths.append(path)
         self._started = time.monotonic()

@@ -153,11 +153,19 @@ def _numpy_to_arrow(array: npt.NDArray[Any]) -> pa.Array:
         )
     if array.ndim == 1:
         return pa.array(array)
-    # Trailing axes become fixed-size lists with non-null items, exactly Rerun's vector types.
+    # Trailing axes become fixed-size lists with non-null items, exactly Rerun's vector types. An axis of
+    # length zero (an empty line strip) is a variable-size list of empty lists instead: Arrow cannot
+    # divide values among lists of size zero (it stops the process with a division by zero).
     arrow = pa.array(np.ascontiguousarray(array).reshape(-1))
-    for size in reversed(array.shape[1:]):
+    for axis in range(array.ndim - 1, 0, -1):
         item = pa.field("item", arrow.type, nullable=False)
-        arrow = pa.FixedSizeListArray.from_arrays(arrow, type=pa.list_(item, size))
+        size = array.shape[axis]
+        if size == 0:
+            parents = int(np.prod(array.shape[:axis]))
+            offsets = pa.array(np.zeros(parents + 1, dtype=np.int32))
+            arrow = pa.ListArray.from_arrays(offsets, arrow, type=pa.list_(item))
+        else:
+            arrow = pa.FixedSizeListArray.from_arrays(arrow, type=pa.list_(item, size))
     return arrow
 
 

@@ -21,6 +21,20 @@ def test_part_names() -> None:
     assert "%" not in str(part_path("/tmp/run_%Y.mcap", 0, rotating=True))
 
 
+def test_the_rrd_and_the_mcap_of_one_start_share_their_name(tmp_path: Path) -> None:
+    """Named from one start time, not each from its own clock reading (which could straddle a second)."""
+    started = time.mktime((2026, 12, 6, 5, 15, 40, 0, 0, -1)) + 0.999
+    template = str(tmp_path / "recording_%Y%m%d_%H%M%S")
+    rrd = RotatingRrdSink(f"{template}.rrd", RotationPolicy(), "test", "rec-1", started_at=started)
+    mcap = RotatingMcapSink(f"{template}.mcap", RotationPolicy(), started_at=started)
+    rrd.close()
+    mcap.close()
+    assert [path.name for path in (*rrd.paths, *mcap.paths)] == [
+        "recording_20261206_051540.rrd",
+        "recording_20261206_051540.mcap",
+    ]
+
+
 def test_rrd_parts_each_carry_the_static_data(tmp_path: Path) -> None:
     sink = RotatingRrdSink(str(tmp_path / "run.rrd"), RotationPolicy(max_seconds=0.2), "test", "rec-1")
     components = {"translation": np.zeros((1, 3)), "child_frame": ["camera"]}
