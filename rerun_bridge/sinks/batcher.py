@@ -17,13 +17,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
+from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row, row_times
 from rerun_bridge.model.timeline import TimelineKind, kind_of
 from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column, uniform_list_column
 
 #: Receives each finished batch: (entity path, static, record batch).
 Emit = Callable[[str, bool, pa.RecordBatch], None]
 
+#: Rows of this archetype are sent at once (see RowBatcher._send_clear).
+CLEAR = "Clear"
 _GroupKey = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
 _NO_TIMES: Mapping[str, int] = {}
 
@@ -131,8 +133,8 @@ class RowBatcher:
             else:
                 if default_names is None:
                     default_names = tuple(sorted(default_times))
-                if row.times:
-                    times = {**default_times, **row.times}
+                if row.times or row.delay_ns:
+                    times = row_times(row, default_times)
                     # Usually the row only overrides a default timeline (a TF edge's own ros_time).
                     same = len(times) == len(default_names)
                     timeline_names = default_names if same else tuple(sorted(times))
@@ -170,8 +172,22 @@ class RowBatcher:
                     nbytes += batch.nbytes if batch.__class__ is np.ndarray else _nbytes(batch)
             group.nbytes = nbytes
             group.rows += 1
-            if group.rows >= self.batch_rows or nbytes >= self.batch_bytes:
+            if row.archetype == CLEAR:
+                self._send_clear(key, group)
+            elif group.rows >= self.batch_rows or nbytes >= self.batch_bytes:
                 self._send(key, group)
+
+    def _send_clear(self, key: _GroupKey, group: _Group) -> None:
+        """A Clear goes out at once, after the pending rows of the entities it clears: Rerun orders rows
+        of equal time by row id, which is handed out as chunks are sent, so a marker added right after a
+        DELETEALL in the same message must be sent after it, and one added before it, before it."""
+        cleared = key[0]
+        below = cleared.rstrip("/") + "/"
+        for pending_key, pending in list(self._groups.items()):
+            entity = pending_key[0]
+            if pending_key != key and (entity == cleared or entity.startswith(below)):
+                self._send(pending_key, pending)
+        self._send(key, group)
 
     def write_columns(self, columns: ColumnRows) -> None:
         """Send many rows given column by column, in chunks of at most ``batch_rows`` rows, without a

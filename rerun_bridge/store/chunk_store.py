@@ -24,7 +24,7 @@ from typing import Final, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from rerun_bridge.model.rows import Batch, Row, column_name
+from rerun_bridge.model.rows import Batch, Row, column_name, row_times
 from rerun_bridge.model.timeline import LOG_TIME, kind_of
 from rerun_bridge.store.chunk import Chunk, OpenBuffer
 from rerun_bridge.store.columns import (
@@ -188,8 +188,7 @@ class ChunkStore:
                 column_name(row.archetype, name): batch
                 for name, batch in (*row.components.items(), *row.extra.items())
             }
-            times = {**default_times, **row.times}
-            self.append_row(row.entity_path, times, components, static=row.static)
+            self.append_row(row.entity_path, row_times(row, default_times), components, static=row.static)
 
     def append_chunk(self, entity_path: str, batch: pa.RecordBatch, static: bool = False) -> None:
         """Import a whole record batch as one chunk, e.g. one of ``rerun.chunk.RrdReader``'s.
