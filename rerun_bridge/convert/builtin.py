@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from rerun_bridge.convert import geometry_msgs, nav_msgs, rcl_interfaces, sensor_msgs, std_msgs, tf2_msgs
+from rerun_bridge.convert import (
+    geometry_msgs,
+    nav_msgs,
+    rcl_interfaces,
+    sensor_msgs,
+    std_msgs,
+    tf2_msgs,
+    visualization_msgs,
+)
 from rerun_bridge.convert.registry import ConverterTable
 
 BUILTIN_CONVERTERS: Final = ConverterTable(
@@ -15,5 +23,6 @@ BUILTIN_CONVERTERS: Final = ConverterTable(
         *sensor_msgs.CONVERTERS,
         *tf2_msgs.CONVERTERS,
         *rcl_interfaces.CONVERTERS,
+        *visualization_msgs.CONVERTERS,
     ]
 )
