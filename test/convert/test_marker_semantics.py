@@ -53,13 +53,13 @@ STREAM = [
 ]
 
 
-def write_bag(path: Path) -> Path:
+def write_bag(path: Path, arrays: list[tuple[float, list[dict[str, Any]]]] = STREAM) -> Path:
     typestore = get_typestore(Stores.ROS2_JAZZY)
     name = "visualization_msgs/msg/MarkerArray"
     with path.open("wb") as stream:
         writer = Writer(stream)
         schema = writer.register_msgdef(name, typestore.generate_msgdef(name, ros_version=2)[0])
-        for seconds, markers in STREAM:
+        for seconds, markers in arrays:
             writer.write_message(
                 "/markers", schema, {"markers": markers}, log_time=T0 + round(seconds * SECOND)
             )
