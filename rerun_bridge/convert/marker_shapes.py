@@ -67,6 +67,13 @@ class Placement:
     quaternion: F64  # x, y, z, w (normalised)
     scale: F64
 
+    def within(self, parent: Placement) -> Placement:
+        """This placement given in ``parent``'s frame, as one in the frame ``parent`` is given in (a
+        control marker of an interactive marker); the scale stays this one's."""
+        quaternion = quaternion_product(parent.quaternion, self.quaternion)
+        translation = parent.rotation @ self.translation + parent.translation
+        return Placement(translation, parent.rotation @ self.rotation, quaternion, self.scale)
+
     def apply(self, points: F64, scaled: bool = True) -> F32:
         local = points * self.scale if scaled else points
         placed: F64 = local @ self.rotation.T + self.translation
@@ -81,6 +88,20 @@ def rotation_matrix(xyzw: F64) -> F64:
             [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
             [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
             [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def quaternion_product(first: F64, second: F64) -> F64:
+    """``first * second`` of (x, y, z, w) quaternions: ``second``'s rotation, then ``first``'s."""
+    x1, y1, z1, w1 = first
+    x2, y2, z2, w2 = second
+    return np.array(
+        [
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
         ]
     )
 

@@ -1,4 +1,4 @@
-"""visualization_msgs: Marker, MarkerArray, interactive markers' shapes and ImageMarker.
+"""visualization_msgs: Marker, MarkerArray and interactive markers' shapes (ImageMarker: image_markers).
 
 Every marker lives on its own entity ``<topic>/<ns>/<id>`` (``_`` for an empty namespace) with its header
 frame as a ``CoordinateFrame``; its shape (:mod:`marker_shapes`) is given in that frame. DELETE is a
@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
-
 from rerun_bridge.convert.common import header_frame, sub_path, with_frame
+from rerun_bridge.convert.image_markers import IMAGE_MARKER_ARCHETYPES, convert_image_marker
+from rerun_bridge.convert.marker_entities import (
+    EMPTY_NS,
+    clear_row,
+    duration_ns,
+    marker_path,
+    namespace_path,
+)
 from rerun_bridge.convert.marker_shapes import (
     MESH_RESOURCE,
     SHAPES,
@@ -43,8 +49,6 @@ log = logging.getLogger(__name__)
 ADD: Final = 0
 DELETE: Final = 2
 DELETEALL: Final = 3
-#: The namespace part of an entity path for markers with an empty ``ns``.
-EMPTY_NS: Final = "_"
 #: Config option: folders under which ``file://`` mesh resources may be read.
 MESH_ROOTS_OPTION: Final = "mesh_roots"
 #: Mesh files Rerun's Asset3D reads, by suffix.
@@ -68,22 +72,6 @@ MARKER_ARCHETYPES: Final = (
     "CoordinateFrame",
     "Clear",
 )
-
-
-def clear_row(entity_path: str, recursive: bool, delay_ns: int = 0, times: Mapping[str, int] = {}) -> Row:
-    return Row(entity_path, "Clear", {"is_recursive": np.array([recursive])}, times=times, delay_ns=delay_ns)
-
-
-def namespace_path(topic_path: str, ns: str) -> str:
-    return sub_path(topic_path, ns or EMPTY_NS)
-
-
-def marker_path(topic_path: str, ns: str, marker_id: int) -> str:
-    return sub_path(topic_path, ns or EMPTY_NS, str(int(marker_id)))
-
-
-def duration_ns(duration: Any) -> int:
-    return int(duration.sec) * 1_000_000_000 + int(duration.nanosec)
 
 
 @functools.lru_cache(maxsize=256)
@@ -136,18 +124,26 @@ def marker_shape(marker: Any, place: Placement) -> Shape:
     return convert(marker, place)
 
 
-def marker_rows(marker: Any, ctx: ConvertContext, times: Mapping[str, int]) -> list[Row]:
-    """An added marker on its own entity: its shape, its frame, and its lifetime's Clear."""
-    entity_path = marker_path(ctx.entity_path, marker.ns, marker.id)
-    place = placement_of(marker.pose, marker.scale)
+def shape_rows(
+    marker: Any, place: Placement, entity_path: str, frame: str, ctx: ConvertContext, times: Mapping[str, int]
+) -> list[Row]:
+    """A marker's shape (or mesh) at ``place`` in ``frame`` on ``entity_path``, at ``times``."""
     if int(marker.type) == MESH_RESOURCE:
         rows = mesh_rows(marker, place, entity_path, ctx)
     else:
         shape = marker_shape(marker, place)
         rows = [Row(entity_path, shape.archetype, shape.components)]
-    rows = with_frame(rows, entity_path, header_frame(marker))
+    rows = with_frame(rows, entity_path, frame)
     for row in rows:
         row.times = times
+    return rows
+
+
+def marker_rows(marker: Any, ctx: ConvertContext, times: Mapping[str, int]) -> list[Row]:
+    """An added marker on its own entity: its shape, its frame, and its lifetime's Clear."""
+    entity_path = marker_path(ctx.entity_path, marker.ns, marker.id)
+    place = placement_of(marker.pose, marker.scale)
+    rows = shape_rows(marker, place, entity_path, header_frame(marker), ctx, times)
     lifetime = duration_ns(marker.lifetime)
     if lifetime > 0:
         expiry = {name: value + lifetime for name, value in times.items()}
@@ -263,8 +259,55 @@ def convert_marker_array(msg: Any, ctx: ConvertContext) -> list[Row]:
     return plan.finish()
 
 
+def interactive_marker_rows(interactive: Any, ctx: ConvertContext) -> list[Row]:
+    """An interactive marker's control markers, replacing what its entity ``<topic>/<name>`` showed.
+
+    A control marker without a frame is placed relative to the interactive marker's pose in its header
+    frame (as RViz does); one with a frame keeps its own pose in it.
+    """
+    entity_path = sub_path(ctx.entity_path, str(interactive.name) or EMPTY_NS)
+    times = _own_times(interactive, in_array=True)
+    rows = [clear_row(entity_path, True, times=times)]
+    parent = placement_of(interactive.pose, _UNIT_SCALE)
+    parent_frame = header_frame(interactive)
+    markers = [marker for control in interactive.controls for marker in control.markers]
+    for index, marker in enumerate(markers):
+        place = placement_of(marker.pose, marker.scale)
+        frame = header_frame(marker)
+        if not frame:
+            place, frame = place.within(parent), parent_frame
+        rows += shape_rows(marker, place, sub_path(entity_path, str(index)), frame, ctx, times)
+    return rows
+
+
+def convert_interactive_marker_update(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """UPDATE: each interactive marker's shapes anew; erased ones cleared. Pose-only updates (``poses``)
+    and KEEP_ALIVE carry no shapes and are not drawn (docs/markers.md)."""
+    rows = [row for interactive in msg.markers for row in interactive_marker_rows(interactive, ctx)]
+    for name in getattr(msg, "erases", ()):
+        rows.append(clear_row(sub_path(ctx.entity_path, str(name) or EMPTY_NS), True))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    x: float = 1.0
+    y: float = 1.0
+    z: float = 1.0
+
+
+_UNIT_SCALE: Final = _Scale()
+
+
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
     Converter("visualization_msgs/msg/Marker", convert_marker, MARKER_ARCHETYPES),
     Converter("visualization_msgs/msg/MarkerArray", convert_marker_array, MARKER_ARCHETYPES),
+    Converter(
+        "visualization_msgs/msg/InteractiveMarkerUpdate", convert_interactive_marker_update, MARKER_ARCHETYPES
+    ),
+    Converter(
+        "visualization_msgs/msg/InteractiveMarkerInit", convert_interactive_marker_update, MARKER_ARCHETYPES
+    ),
+    Converter("visualization_msgs/msg/ImageMarker", convert_image_marker, IMAGE_MARKER_ARCHETYPES),
 )
