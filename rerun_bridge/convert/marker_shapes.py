@@ -7,6 +7,7 @@ vertices. What each marker type becomes is listed in docs/markers.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -14,7 +15,6 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from rerun_bridge.convert.common import quat_xyzw, vec3
 from rerun_bridge.errors import ConversionError
 
 F32 = npt.NDArray[np.float32]
@@ -63,20 +63,22 @@ class Placement:
     """A marker's pose and scale: ``points -> rotation @ (points * scale) + translation``."""
 
     translation: F64
-    rotation: F64  # 3x3
     quaternion: F64  # x, y, z, w (normalised)
     scale: F64
+
+    def rotation(self) -> F64:
+        return rotation_matrix(self.quaternion)
 
     def within(self, parent: Placement) -> Placement:
         """This placement given in ``parent``'s frame, as one in the frame ``parent`` is given in (a
         control marker of an interactive marker); the scale stays this one's."""
         quaternion = quaternion_product(parent.quaternion, self.quaternion)
-        translation = parent.rotation @ self.translation + parent.translation
-        return Placement(translation, parent.rotation @ self.rotation, quaternion, self.scale)
+        translation = parent.rotation() @ self.translation + parent.translation
+        return Placement(translation, quaternion, self.scale)
 
     def apply(self, points: F64, scaled: bool = True) -> F32:
         local = points * self.scale if scaled else points
-        placed: F64 = local @ self.rotation.T + self.translation
+        placed: F64 = local @ self.rotation().T + self.translation
         return placed.astype(np.float32)
 
 
@@ -107,21 +109,41 @@ def quaternion_product(first: F64, second: F64) -> F64:
 
 
 def placement_of(pose: Any, scale: Any) -> Placement:
-    """The pose and scale of a marker; an all-zero quaternion is the identity, as RViz takes it."""
-    translation = vec3(pose.position)
-    quaternion = quat_xyzw(pose.orientation)
-    scales = vec3(scale)
-    if not (np.isfinite(translation).all() and np.isfinite(quaternion).all() and np.isfinite(scales).all()):
+    """The pose and scale of a marker; an all-zero quaternion is the identity, as RViz takes it.
+
+    Plain floats until the end: this runs for every marker of arrays ten thousand markers long."""
+    position, orientation = pose.position, pose.orientation
+    values = (
+        float(position.x),
+        float(position.y),
+        float(position.z),
+        float(orientation.x),
+        float(orientation.y),
+        float(orientation.z),
+        float(orientation.w),
+        float(scale.x),
+        float(scale.y),
+        float(scale.z),
+    )
+    if not all(map(math.isfinite, values)):
         raise ConversionError("marker pose or scale is not finite")
-    norm = float(np.linalg.norm(quaternion))
-    quaternion = np.array([0.0, 0.0, 0.0, 1.0]) if norm < 1e-9 else quaternion / norm
-    return Placement(translation, rotation_matrix(quaternion), quaternion, scales)
+    qx, qy, qz, qw = values[3:7]
+    norm = math.sqrt(qx * qx + qy * qy + qz * qz + qw * qw)
+    quaternion = (0.0, 0.0, 0.0, 1.0) if norm < 1e-9 else (qx / norm, qy / norm, qz / norm, qw / norm)
+    return Placement(np.array(values[:3]), np.array(quaternion), np.array(values[7:]))
+
+
+def _channel(value: float) -> int:
+    """A 0-1 colour channel as 0-255 (NaN as 0)."""
+    if not value > 0.0:
+        return 0
+    return 255 if value >= 1.0 else int(value * 255.0 + 0.5)
 
 
 def rgba8(color: Any) -> npt.NDArray[np.uint8]:
     """``std_msgs/ColorRGBA`` (0-1 floats) as one RGBA8 row."""
-    values = np.array([color.r, color.g, color.b, color.a], dtype=np.float64)
-    return (np.clip(np.nan_to_num(values), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).reshape(1, 4)
+    channels = [_channel(color.r), _channel(color.g), _channel(color.b), _channel(color.a)]
+    return np.array([channels], dtype=np.uint8)
 
 
 def point_array(points: Sequence[Any]) -> F64:
@@ -140,7 +162,8 @@ def point_colors(marker: Any, count: int) -> npt.NDArray[np.uint8]:
     if len(colors) != count:
         raise ConversionError(f"marker has {len(colors)} colors for {count} points")
     values = np.array([(c.r, c.g, c.b, c.a) for c in colors], dtype=np.float64)
-    return (np.clip(np.nan_to_num(values), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    values[~(values > 0.0)] = 0.0  # NaN too
+    return (np.minimum(values, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def _centred(archetype: str, marker: Any, place: Placement, sizes: F64) -> Shape:
@@ -186,7 +209,7 @@ def _arrow(marker: Any, place: Placement) -> Shape:
         radius = place.scale[0] / 2.0
     elif len(marker.points) == 0:
         origin = place.translation.astype(np.float32)
-        vector = (place.rotation[:, 0] * place.scale[0]).astype(np.float32)
+        vector = (place.rotation()[:, 0] * place.scale[0]).astype(np.float32)
         radius = place.scale[1] / 2.0
     else:
         raise ConversionError("ARROW marker with one point (needs none or two)")
