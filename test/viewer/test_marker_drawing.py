@@ -9,10 +9,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+import rerun as rr
 from pytestqt.qtbot import QtBot
 
+from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.model.records import TopicInfo
+from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.sinks.store import StoreSink
+from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_bags
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.image_view import ImageView
 from rerun_bridge.viewer.views.shapes3d import box_edges, cylinder_edges, ellipsoid_rings
+from test.convert.golden_harness import build_message
 from test.convert.test_marker_semantics import SECOND, T0, marker, write_bag
 from test.viewer.conftest import qimage_rgb, red_pixels
 from test.viewer.test_shapes import blue_pixels, red_shape_pixels
@@ -193,3 +202,45 @@ def test_a_converted_marker_array_is_drawn_and_its_lifetime_ends(qtbot: QtBot, t
     picture = qimage_rgb(view.canvas.picture())
     assert blue_pixels(picture).sum() > 200
     assert red_pixels(picture).sum() == 0
+
+
+def test_an_image_marker_circle_is_drawn_on_the_image_until_its_lifetime_ends(qtbot: QtBot) -> None:
+    """An ImageMarker through CDR and the pipeline into the store, over a grey image in the image view."""
+    store = ChunkStore()
+    grey = np.full((40, 60, 3), 128, dtype=np.uint8)
+    image_format = rr.components.ImageFormat(width=60, height=40, color_model="RGB", channel_datatype="U8")
+    store.append_row(
+        "/cam/image", {"log_time": T0}, {"Image:buffer": [grey.tobytes()], "Image:format": [image_format]}
+    )
+    type_name = "visualization_msgs/msg/ImageMarker"
+    choice = TypeResolver([TopicInfo("/cam/markers", type_name)], "jazzy").choose(type_name)
+    assert choice.decoder is not None
+    assert choice.typestore is not None
+    fields = {
+        "header": {"stamp": {"sec": T0 // SECOND}, "frame_id": "cam"},
+        "type": 0,
+        "position": {"x": 45.0, "y": 10.0},
+        "scale": 5.0,
+        "outline_color": {"r": 1.0, "a": 1.0},
+        "lifetime": {"sec": 1},
+    }
+    payload = bytes(
+        choice.typestore.serialize_cdr(build_message(choice.typestore, type_name, fields), type_name)
+    )
+    pipeline = Pipeline([StoreSink(store)])
+    pipeline.add_topic("/cam/markers", type_name)
+    pipeline.process_raw("/cam/markers", payload, T0, choice.decoder)
+    view = ImageView(store, SceneTransforms(store), "/cam")
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("log_time", T0)
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    rows, columns = np.nonzero(red_pixels(picture))
+    assert len(rows) > 10
+    height, width = picture.shape[:2]
+    assert columns.mean() > width / 2  # x 45 of 60: right of centre
+    assert rows.mean() < height / 2  # y 10 of 40: above it (image Y points down)
+    view.set_time("log_time", T0 + 2 * SECOND)
+    assert red_pixels(qimage_rgb(view.graphics.grab().toImage())).sum() == 0
