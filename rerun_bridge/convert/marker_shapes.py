@@ -322,6 +322,66 @@ SHAPES: Final[Mapping[int, Callable[[Any, Placement], Shape]]] = {
 }
 
 
+#: Types whose shape is made of pose, scale and colour alone: many markers of one of them are built as
+#: columns (:func:`pose_values`, :func:`pose_shapes`), the same instances :data:`SHAPES` makes one by one.
+POSE_TYPES: Final = frozenset({CUBE, SPHERE, CYLINDER})
+
+
+def pose_values(marker: Any) -> tuple[float, ...]:
+    """Position, orientation, scale and colour of a marker: the 14 numbers :func:`pose_shapes` reads."""
+    pose, scale, color = marker.pose, marker.scale, marker.color
+    position, orientation = pose.position, pose.orientation
+    return (
+        position.x,
+        position.y,
+        position.z,
+        orientation.x,
+        orientation.y,
+        orientation.z,
+        orientation.w,
+        scale.x,
+        scale.y,
+        scale.z,
+        color.r,
+        color.g,
+        color.b,
+        color.a,
+    )
+
+
+def pose_shapes(kind: int, values: F64) -> Shape:
+    """Markers of one of :data:`POSE_TYPES` from their :func:`pose_values` rows, as one shape."""
+    if not np.isfinite(values[:, :10]).all():
+        raise ConversionError("marker pose or scale is not finite")
+    quaternions = values[:, 3:7]
+    norms = np.sqrt(np.sum(quaternions * quaternions, axis=1))
+    unit = np.where(
+        norms[:, None] < 1e-9, [0.0, 0.0, 0.0, 1.0], quaternions / np.maximum(norms, 1e-300)[:, None]
+    )
+    channels = values[:, 10:14].copy()
+    channels[~(channels > 0.0)] = 0.0
+    colors = (np.minimum(channels, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    centers = values[:, :3].astype(np.float32)
+    scales = values[:, 7:10]
+    if kind == CYLINDER:
+        components = {
+            "centers": centers,
+            "lengths": scales[:, 2].astype(np.float32),
+            "radii": (np.maximum(scales[:, 0], scales[:, 1]) / 2.0).astype(np.float32),
+            "quaternions": unit.astype(np.float32),
+            "colors": colors,
+        }
+        return Shape("Cylinders3D", components)
+    halves = (scales / 2.0).astype(np.float32)
+    components = {
+        "centers": centers,
+        "half_sizes": halves,
+        "quaternions": unit.astype(np.float32),
+        "colors": colors,
+    }
+    return Shape("Boxes3D" if kind == CUBE else "Ellipsoids3D", components)
+
+
 def box_placeholder(marker: Any, place: Placement) -> Shape:
     """A mesh that cannot be loaded: a box of the marker's scale where it would be."""
     return _cube(marker, place)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from rerun_bridge.convert.common import header_frame, sub_path, with_frame
 from rerun_bridge.convert.image_markers import IMAGE_MARKER_ARCHETYPES, convert_image_marker
 from rerun_bridge.convert.marker_entities import (
@@ -30,6 +32,7 @@ from rerun_bridge.convert.marker_entities import (
 )
 from rerun_bridge.convert.marker_shapes import (
     MESH_RESOURCE,
+    POSE_TYPES,
     SHAPES,
     TYPE_NAMES,
     Placement,
@@ -37,6 +40,8 @@ from rerun_bridge.convert.marker_shapes import (
     box_placeholder,
     joined,
     placement_of,
+    pose_shapes,
+    pose_values,
 )
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.errors import ConversionError
@@ -161,11 +166,18 @@ def _own_times(marker: Any, in_array: bool) -> dict[str, int]:
 
 @dataclass(slots=True)
 class _Batch:
-    """Markers of one namespace and type redrawn after a DELETEALL, by id, in one frame."""
+    """Markers of one namespace and type redrawn after a DELETEALL, by id, in one frame: their shapes,
+    or for :data:`POSE_TYPES` their pose values (built as columns at the end)."""
 
     frame: str
-    shapes: dict[int, Shape] = field(default_factory=dict)
+    shapes: dict[int, Any] = field(default_factory=dict)
     times: dict[str, int] = field(default_factory=dict)
+
+    def shape(self, kind: int) -> Shape:
+        items = list(self.shapes.values())
+        if kind in POSE_TYPES:
+            return pose_shapes(kind, np.array(items, dtype=np.float64).reshape(-1, 14))
+        return joined(items)
 
 
 @dataclass(slots=True)
@@ -229,7 +241,10 @@ class MarkerPlan:
             batch = self.batches[(ns, kind)] = _Batch(frame, times=_own_times(marker, True))
         elif batch.frame != frame:
             return False  # another frame than the batch's: an entity of its own
-        batch.shapes[int(marker.id)] = marker_shape(marker, placement_of(marker.pose, marker.scale))
+        if kind in POSE_TYPES:
+            batch.shapes[int(marker.id)] = pose_values(marker)
+        else:
+            batch.shapes[int(marker.id)] = marker_shape(marker, placement_of(marker.pose, marker.scale))
         return True
 
     def finish(self) -> list[Row]:
@@ -237,7 +252,7 @@ class MarkerPlan:
             if not batch.shapes:
                 continue
             entity_path = sub_path(namespace_path(self.ctx.entity_path, ns), TYPE_NAMES[kind])
-            shape = joined(list(batch.shapes.values()))
+            shape = batch.shape(kind)
             rows = with_frame([Row(entity_path, shape.archetype, shape.components)], entity_path, batch.frame)
             for row in rows:
                 row.times = batch.times
