@@ -299,8 +299,11 @@ def convert_interactive_marker_update(msg: Any, ctx: ConvertContext) -> list[Row
     """UPDATE: each interactive marker's shapes anew; erased ones cleared. Pose-only updates (``poses``)
     and KEEP_ALIVE carry no shapes and are not drawn (docs/markers.md)."""
     rows = [row for interactive in msg.markers for row in interactive_marker_rows(interactive, ctx)]
+    # Erases have no stamp of their own: the update's first one puts them on ros_time too.
+    stamps = (_own_times(interactive, in_array=True) for interactive in msg.markers)
+    times = next((own for own in stamps if own), {})
     for name in getattr(msg, "erases", ()):
-        rows.append(clear_row(sub_path(ctx.entity_path, str(name) or EMPTY_NS), True))
+        rows.append(clear_row(sub_path(ctx.entity_path, str(name) or EMPTY_NS), True, times=times))
     return rows
 
 
