@@ -6,8 +6,9 @@ Writes three small MCAP recordings at 10 Hz into a temporary folder: a MarkerArr
 markers per message as slam_toolbox publishes it (a DELETEALL, then the whole set: batched into one row per
 namespace and type), the same markers published without a DELETEALL (each marker an entity of its own), and
 a PointCloud2 (x, y, z, rgb) of as many points. Each is converted to an .rrd with ``convert_bags`` (read,
-decode, convert, write) ``--runs`` times; the best run counts. Prints messages per second, the share of
-decoding, and the ratio to the point cloud with the target beside it (within 3x); never fails on a miss.
+decode, convert, write) ``--runs`` times; the best run counts. Prints messages per second (wall and CPU
+time), decoding and converting timed apart, and the ratio to the point cloud with the target beside it
+(within 3x); never fails on a miss.
 """
 
 from __future__ import annotations
@@ -120,17 +121,19 @@ def write_cloud_bag(path: Path, count: int, messages: int) -> Path:
     return path
 
 
-def best_rate(bag: Path, out: Path, messages: int, runs: int) -> float:
-    """Messages converted per second, the best of ``runs`` conversions of the whole bag."""
-    best = float("inf")
+def best_rates(bag: Path, out: Path, messages: int, runs: int) -> tuple[float, float]:
+    """Messages converted per wall second and per CPU second of this process (all its threads: the CPU
+    rate barely moves when other work shares the machine), the best of ``runs`` conversions."""
+    best_wall = best_cpu = float("inf")
     for _ in range(runs):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         summary = convert_bags([bag], out)
-        best = min(best, time.perf_counter() - started)
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
         errors = sum(topic.errors for topic in summary.topics)
         if errors:
             raise SystemExit(f"{bag.name}: {errors} conversion errors")
-    return messages / best
+    return messages / best_wall, messages / best_cpu
 
 
 def stage_seconds(bag: Path, topic: str, type_name: str) -> tuple[float, float]:
@@ -172,23 +175,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         each = f"{args.markers:,} markers / points each"
         print(f"{messages} messages at {RATE_HZ} Hz, {each}, best of {args.runs} conversions")
-        rates: dict[str, float] = {}
+        rates: dict[str, tuple[float, float]] = {}
         for label, make in bags.items():
             bag = make()
-            rates[label] = best_rate(bag, work / "out.rrd", messages, args.runs)
+            rates[label] = best_rates(bag, work / "out.rrd", messages, args.runs)
             topic, type_name = TOPICS[label]
             decode_s, convert_s = stage_seconds(bag, topic, type_name)
+            wall, cpu = rates[label]
             stages = f"{1e3 * decode_s:7.1f} ms decoding CDR, {1e3 * convert_s:7.1f} ms converting"
-            print(f"  {label:42s} {rates[label]:8.2f} msg/s; per message {stages}")
-        cloud = rates["PointCloud2"]
-        for label, rate in rates.items():
+            print(f"  {label:42s} {wall:8.2f} msg/s ({cpu:8.2f} per CPU second); per message {stages}")
+        cloud_wall, cloud_cpu = rates["PointCloud2"]
+        for label, (wall, cpu) in rates.items():
             if label == "PointCloud2":
                 continue
-            ratio = cloud / rate
+            ratio, cpu_ratio = cloud_wall / wall, cloud_cpu / cpu
             verdict = "met" if ratio <= TARGET_RATIO else "missed"
-            print(f"  PointCloud2 / {label}: {ratio:.1f}x (target <= {TARGET_RATIO:.0f}x: {verdict})")
-            realtime = rate / RATE_HZ
-            print(f"    {label}: {realtime:.2f}x real time at {RATE_HZ} Hz")
+            print(
+                f"  PointCloud2 / {label}: {ratio:.1f}x ({cpu_ratio:.1f}x in CPU time; "
+                f"target <= {TARGET_RATIO:.0f}x: {verdict}); {wall / RATE_HZ:.2f}x real time at {RATE_HZ} Hz"
+            )
     return 0
 
 
