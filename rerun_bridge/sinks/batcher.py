@@ -172,10 +172,14 @@ class RowBatcher:
                     nbytes += batch.nbytes if batch.__class__ is np.ndarray else _nbytes(batch)
             group.nbytes = nbytes
             group.rows += 1
-            if row.archetype == CLEAR:
-                self._send_clear(key, group)
-            elif group.rows >= self.batch_rows or nbytes >= self.batch_bytes:
-                self._send(key, group)
+            self._send_when_due(key, group)
+
+    def _send_when_due(self, key: _GroupKey, group: _Group) -> None:
+        """Send a group once it is full, and a Clear at once (:meth:`_send_clear`)."""
+        if key[1] == CLEAR:
+            self._send_clear(key, group)
+        elif group.rows >= self.batch_rows or group.nbytes >= self.batch_bytes:
+            self._send(key, group)
 
     def _send_clear(self, key: _GroupKey, group: _Group) -> None:
         """A Clear goes out at once, after the pending rows of the entities it clears: Rerun orders rows

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -160,9 +160,8 @@ class ChunkStore:
             timelines,
             tuple((name, value.type) for name, value in zip(names, values, strict=True)),
         )
+        self._note_clearing(entity_path, names)
         with self._lock:
-            if CLEAR_COMPONENT in names:
-                self._clearing.add(entity_path)
             entity = self._entities.setdefault(entity_path, _Entity())
             buffer = entity.open_buffers.get(key)
             if buffer is None:
@@ -215,8 +214,7 @@ class ChunkStore:
             )
             for timeline in chunk.time_indices:
                 self._timeline_types.setdefault(timeline, imported.batch.schema.field(timeline).type)
-            if CLEAR_COMPONENT in chunk.components:
-                self._clearing.add(entity_path)
+            self._note_clearing(entity_path, chunk.components)
             self._next_seq += 1
             entity = self._entities.setdefault(entity_path, _Entity())
             if chunk.static:
@@ -254,6 +252,13 @@ class ChunkStore:
         values = {component: hit.source.value(component, hit.row) for component, hit in hits.items()}
         values.update(snapshot.static_values)
         return {component: values[component] for component in sorted(values)}
+
+    def _note_clearing(self, entity_path: str, components: Collection[str]) -> None:
+        """When the entity's new rows hold a Clear, latest-at looks for one there from now on (the set only
+        grows, and a set's add is atomic, so readers need no lock)."""
+        if CLEAR_COMPONENT in components:
+            with self._lock:
+                self._clearing.add(entity_path)
 
     def _cleared_at(
         self, entity_path: str, timeline: str, time: int, own_hits: Mapping[str, Hit]
