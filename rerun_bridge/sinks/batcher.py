@@ -114,6 +114,8 @@ class RowBatcher:
         self.batch_bytes = batch_bytes
         self.stats = BatchStats()
         self._groups: dict[_GroupKey, _Group] = {}
+        #: The keys of ``_groups`` by entity path (a Clear sends the pending rows of its entities first).
+        self._entity_groups: dict[str, list[_GroupKey]] = {}
         self._specs: dict[tuple[str, str, bool], ComponentSpec] = {}
         #: Specs learned from samples without a final type (only empty lists or Nones so far).
         self._provisional: set[tuple[str, str, bool]] = set()
@@ -157,6 +159,7 @@ class RowBatcher:
                     extra={name: [] for name in key[3]},
                 )
                 groups[key] = group
+                self._entity_groups.setdefault(key[0], []).append(key)
             group_times = group.times
             for name in timeline_names:
                 group_times[name].append(times[name])
@@ -172,25 +175,30 @@ class RowBatcher:
                     nbytes += batch.nbytes if batch.__class__ is np.ndarray else _nbytes(batch)
             group.nbytes = nbytes
             group.rows += 1
-            self._send_when_due(key, group)
+            self._send_when_due(key, group, row)
 
-    def _send_when_due(self, key: _GroupKey, group: _Group) -> None:
+    def _send_when_due(self, key: _GroupKey, group: _Group, row: Row) -> None:
         """Send a group once it is full, and a Clear at once (:meth:`_send_clear`)."""
         if key[1] == CLEAR:
-            self._send_clear(key, group)
+            self._send_clear(key, group, recursive=bool(np.any(row.components.get("is_recursive", False))))
         elif group.rows >= self.batch_rows or group.nbytes >= self.batch_bytes:
             self._send(key, group)
 
-    def _send_clear(self, key: _GroupKey, group: _Group) -> None:
+    def _send_clear(self, key: _GroupKey, group: _Group, recursive: bool) -> None:
         """A Clear goes out at once, after the pending rows of the entities it clears: Rerun orders rows
         of equal time by row id, which is handed out as chunks are sent, so a marker added right after a
         DELETEALL in the same message must be sent after it, and one added before it, before it."""
         cleared = key[0]
-        below = cleared.rstrip("/") + "/"
-        for pending_key, pending in list(self._groups.items()):
-            entity = pending_key[0]
-            if pending_key != key and (entity == cleared or entity.startswith(below)):
-                self._send(pending_key, pending)
+        entities = [cleared]
+        if recursive:  # a scan of the pending entities: once per DELETEALL, not per marker
+            below = cleared.rstrip("/") + "/"
+            entities = [
+                entity for entity in self._entity_groups if entity == cleared or entity.startswith(below)
+            ]
+        for entity in entities:
+            for pending_key in list(self._entity_groups.get(entity, ())):
+                if pending_key != key:
+                    self._send(pending_key, self._groups[pending_key])
         self._send(key, group)
 
     def write_columns(self, columns: ColumnRows) -> None:
@@ -241,6 +249,10 @@ class RowBatcher:
         """One record batch in Rerun's chunk layout (no per-element work)."""
         entity_path, archetype, _components, _extra, _timelines, static = key
         del self._groups[key]
+        entity_keys = self._entity_groups[entity_path]
+        entity_keys.remove(key)
+        if not entity_keys:
+            del self._entity_groups[entity_path]
         if group.rows == 0:
             return
         arrays: list[pa.Array] = []
