@@ -20,6 +20,7 @@ from rerun_bridge.convert import (
     tf2_msgs,
     trajectory_msgs,
     vision_msgs,
+    visualization_msgs,
 )
 from rerun_bridge.convert.registry import ConverterTable
 
@@ -40,5 +41,6 @@ BUILTIN_CONVERTERS: Final = ConverterTable(
         *action_msgs.CONVERTERS,
         *rosgraph_msgs.CONVERTERS,
         *statistics_msgs.CONVERTERS,
+        *visualization_msgs.CONVERTERS,
     ]
 )

@@ -40,7 +40,8 @@ class Row:
     """One archetype's components on one entity.
 
     ``times`` overrides or adds timeline values for this row only (each TF edge carries its own stamp);
-    the pipeline fills in the message's own ``log_time`` / ``ros_time`` for the rest. Static rows have no
+    the pipeline fills in the message's own ``log_time`` / ``ros_time`` for the rest, ``delay_ns`` after
+    them (a marker's lifetime ends that long after its message: :func:`row_times`). Static rows have no
     time at all: they hold at every time (``/tf_static``, a robot description).
     """
 
@@ -50,6 +51,7 @@ class Row:
     extra: Mapping[str, Batch] = field(default_factory=dict)
     times: Mapping[str, int] = field(default_factory=dict)
     static: bool = False
+    delay_ns: int = 0
 
     def column_names(self) -> list[str]:
         return [column_name(self.archetype, name) for name in (*self.components, *self.extra)]
@@ -58,6 +60,15 @@ class Row:
         """The largest batch length: what a viewer would draw for this row."""
         lengths = [batch_length(b) for b in (*self.components.values(), *self.extra.values())]
         return max(lengths, default=0)
+
+
+def row_times(row: Row, default_times: Mapping[str, int]) -> Mapping[str, int]:
+    """The times a sink writes ``row`` at: the message's own (``delay_ns`` later), then the row's own."""
+    if row.static:
+        return {}
+    if row.delay_ns:
+        default_times = {name: value + row.delay_ns for name, value in default_times.items()}
+    return {**default_times, **row.times} if row.times else default_times
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
+from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row, row_times
 from rerun_bridge.model.timeline import TimelineKind, kind_of
 from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column, uniform_list_column
 
 #: Receives each finished batch: (entity path, static, record batch).
 Emit = Callable[[str, bool, pa.RecordBatch], None]
 
+#: Rows of this archetype are sent at once (see RowBatcher._send_clear).
+CLEAR = "Clear"
 _GroupKey = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
 _NO_TIMES: Mapping[str, int] = {}
 
@@ -112,6 +114,8 @@ class RowBatcher:
         self.batch_bytes = batch_bytes
         self.stats = BatchStats()
         self._groups: dict[_GroupKey, _Group] = {}
+        #: The keys of ``_groups`` by entity path (a Clear sends the pending rows of its entities first).
+        self._entity_groups: dict[str, list[_GroupKey]] = {}
         self._specs: dict[tuple[str, str, bool], ComponentSpec] = {}
         #: Specs learned from samples without a final type (only empty lists or Nones so far).
         self._provisional: set[tuple[str, str, bool]] = set()
@@ -131,8 +135,8 @@ class RowBatcher:
             else:
                 if default_names is None:
                     default_names = tuple(sorted(default_times))
-                if row.times:
-                    times = {**default_times, **row.times}
+                if row.times or row.delay_ns:
+                    times = row_times(row, default_times)
                     # Usually the row only overrides a default timeline (a TF edge's own ros_time).
                     same = len(times) == len(default_names)
                     timeline_names = default_names if same else tuple(sorted(times))
@@ -155,6 +159,7 @@ class RowBatcher:
                     extra={name: [] for name in key[3]},
                 )
                 groups[key] = group
+                self._entity_groups.setdefault(key[0], []).append(key)
             group_times = group.times
             for name in timeline_names:
                 group_times[name].append(times[name])
@@ -170,8 +175,31 @@ class RowBatcher:
                     nbytes += batch.nbytes if batch.__class__ is np.ndarray else _nbytes(batch)
             group.nbytes = nbytes
             group.rows += 1
-            if group.rows >= self.batch_rows or nbytes >= self.batch_bytes:
-                self._send(key, group)
+            self._send_when_due(key, group, row)
+
+    def _send_when_due(self, key: _GroupKey, group: _Group, row: Row) -> None:
+        """Send a group once it is full, and a Clear at once (:meth:`_send_clear`)."""
+        if key[1] == CLEAR:
+            self._send_clear(key, group, recursive=bool(np.any(row.components.get("is_recursive", False))))
+        elif group.rows >= self.batch_rows or group.nbytes >= self.batch_bytes:
+            self._send(key, group)
+
+    def _send_clear(self, key: _GroupKey, group: _Group, recursive: bool) -> None:
+        """A Clear goes out at once, after the pending rows of the entities it clears: Rerun orders rows
+        of equal time by row id, which is handed out as chunks are sent, so a marker added right after a
+        DELETEALL in the same message must be sent after it, and one added before it, before it."""
+        cleared = key[0]
+        entities = [cleared]
+        if recursive:  # a scan of the pending entities: once per DELETEALL, not per marker
+            below = cleared.rstrip("/") + "/"
+            entities = [
+                entity for entity in self._entity_groups if entity == cleared or entity.startswith(below)
+            ]
+        for entity in entities:
+            for pending_key in list(self._entity_groups.get(entity, ())):
+                if pending_key != key:
+                    self._send(pending_key, self._groups[pending_key])
+        self._send(key, group)
 
     def write_columns(self, columns: ColumnRows) -> None:
         """Send many rows given column by column, in chunks of at most ``batch_rows`` rows, without a
@@ -221,6 +249,10 @@ class RowBatcher:
         """One record batch in Rerun's chunk layout (no per-element work)."""
         entity_path, archetype, _components, _extra, _timelines, static = key
         del self._groups[key]
+        entity_keys = self._entity_groups[entity_path]
+        entity_keys.remove(key)
+        if not entity_keys:
+            del self._entity_groups[entity_path]
         if group.rows == 0:
             return
         arrays: list[pa.Array] = []

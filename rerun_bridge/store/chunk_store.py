@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Final, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from rerun_bridge.model.rows import Batch, Row, column_name
+from rerun_bridge.model.rows import Batch, Row, column_name, row_times
 from rerun_bridge.model.timeline import LOG_TIME, kind_of
 from rerun_bridge.store.chunk import Chunk, OpenBuffer
 from rerun_bridge.store.columns import (
@@ -47,6 +47,8 @@ __all__ = [
     "StoredChunk",
 ]
 
+#: Rerun's Clear archetype: its rows hide earlier data of their entity (and, recursive, of those below).
+CLEAR_COMPONENT: Final = "Clear:is_recursive"
 DEFAULT_MAX_ROWS_PER_CHUNK: Final = 4096
 DEFAULT_MAX_BYTES_PER_CHUNK: Final = 8 * 1024 * 1024
 
@@ -108,6 +110,8 @@ class ChunkStore:
         self._budget = memory_budget_bytes
         self._lock = threading.RLock()
         self._entities: dict[str, _Entity] = {}
+        #: Entities that hold a Clear: only these can hide data (checked on every latest-at).
+        self._clearing: set[str] = set()
         self._timeline_types: dict[str, pa.DataType] = {}
         self._next_row_id = 0
         self._next_seq = 0
@@ -156,6 +160,7 @@ class ChunkStore:
             timelines,
             tuple((name, value.type) for name, value in zip(names, values, strict=True)),
         )
+        self._note_clearing(entity_path, names)
         with self._lock:
             entity = self._entities.setdefault(entity_path, _Entity())
             buffer = entity.open_buffers.get(key)
@@ -188,8 +193,7 @@ class ChunkStore:
                 column_name(row.archetype, name): batch
                 for name, batch in (*row.components.items(), *row.extra.items())
             }
-            times = {**default_times, **row.times}
-            self.append_row(row.entity_path, times, components, static=row.static)
+            self.append_row(row.entity_path, row_times(row, default_times), components, static=row.static)
 
     def append_chunk(self, entity_path: str, batch: pa.RecordBatch, static: bool = False) -> None:
         """Import a whole record batch as one chunk, e.g. one of ``rerun.chunk.RrdReader``'s.
@@ -210,6 +214,7 @@ class ChunkStore:
             )
             for timeline in chunk.time_indices:
                 self._timeline_types.setdefault(timeline, imported.batch.schema.field(timeline).type)
+            self._note_clearing(entity_path, chunk.components)
             self._next_seq += 1
             entity = self._entities.setdefault(entity_path, _Entity())
             if chunk.static:
@@ -233,10 +238,49 @@ class ChunkStore:
     # -- queries -----------------------------------------------------------------------------------
 
     def latest_at(self, entity_path: str, timeline: str, time: int) -> dict[str, pa.Array]:
-        """Per component column, the instances of its latest row at or before ``time``; static wins."""
+        """Per component column, the instances of its latest row at or before ``time``; static wins.
+
+        As in Rerun, a ``Clear`` hides what was logged before it (in time, then row order): a Clear on the
+        entity itself, or a recursive one on an ancestor. Static data is never cleared."""
         snapshot = self._snapshot(entity_path)
         if snapshot is None:
             return {}
+        hits = self._latest_hits(snapshot, timeline, time)
+        cleared_at = self._cleared_at(entity_path, timeline, time, hits) if self._clearing else None
+        if cleared_at is not None:
+            hits = {component: hit for component, hit in hits.items() if hit.is_later_than(cleared_at)}
+        values = {component: hit.source.value(component, hit.row) for component, hit in hits.items()}
+        values.update(snapshot.static_values)
+        return {component: values[component] for component in sorted(values)}
+
+    def _note_clearing(self, entity_path: str, components: Collection[str]) -> None:
+        """When the entity's new rows hold a Clear, latest-at looks for one there from now on (the set only
+        grows, and a set's add is atomic, so readers need no lock)."""
+        if CLEAR_COMPONENT in components:
+            with self._lock:
+                self._clearing.add(entity_path)
+
+    def _cleared_at(
+        self, entity_path: str, timeline: str, time: int, own_hits: Mapping[str, Hit]
+    ) -> Hit | None:
+        """The latest Clear at or before ``time`` that reaches ``entity_path``: its own (recursive or not),
+        or an ancestor's recursive one."""
+        latest = own_hits.get(CLEAR_COMPONENT) if entity_path in self._clearing else None
+        ancestor = entity_path
+        while ancestor not in ("", "/"):
+            ancestor = ancestor.rsplit("/", 1)[0] or "/"
+            if ancestor not in self._clearing:
+                continue
+            snapshot = self._snapshot(ancestor)
+            hit = self._latest_hits(snapshot, timeline, time).get(CLEAR_COMPONENT) if snapshot else None
+            if hit is None or not hit.is_later_than(latest):
+                continue
+            if any(hit.source.value(CLEAR_COMPONENT, hit.row).to_pylist()):
+                latest = hit
+        return latest
+
+    def _latest_hits(self, snapshot: _Snapshot, timeline: str, time: int) -> dict[str, Hit]:
+        """Per component, the latest row at or before ``time`` in sealed chunks and open buffers."""
         hits: dict[str, Hit] = {}
         if snapshot.chunks:
             hits = self._timeline_index(snapshot, timeline).latest(time)
@@ -250,9 +294,7 @@ class ChunkStore:
             for component in buffer.components:
                 if hit.is_later_than(hits.get(component)):
                     hits[component] = hit
-        values = {component: hit.source.value(component, hit.row) for component, hit in hits.items()}
-        values.update(snapshot.static_values)
-        return {component: values[component] for component in sorted(values)}
+        return hits
 
     def range(self, entity_path: str, timeline: str, start: int, end: int) -> pa.Table:
         """Temporal rows with ``start <= time <= end`` on ``timeline``, sorted by it (ties: append order).

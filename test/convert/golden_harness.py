@@ -42,7 +42,7 @@ from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.model.records import TopicInfo
-from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.rows import ColumnRows, Row, row_times
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, TopicStats
 
@@ -171,7 +171,7 @@ class CollectingSink:
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         for row in rows:
-            self.rows.append(WrittenRow(row, {} if row.static else {**default_times, **row.times}))
+            self.rows.append(WrittenRow(row, row_times(row, default_times)))
 
     def write_columns(self, columns: ColumnRows) -> None:
         for row in columns.to_rows():

@@ -1,4 +1,5 @@
-"""Geometry of the 3D view's shapes as plain numpy: boxes and arrows as line segments, camera frustums.
+"""Geometry of the 3D view's shapes as plain numpy: boxes, arrows, ellipsoids and cylinders as line
+segments, camera frustums.
 
 Everything here is in the entity's own frame; the view places the result through TF. Segments come as
 vertex pairs (``(2 * segments, 3)``), which pyqtgraph draws in one call with ``mode="lines"``.
@@ -26,6 +27,10 @@ _BOX_EDGES: Final = np.array(
 _CORNER_SIGNS: Final = np.array(
     [[1 if i & bit else -1 for bit in (1, 2, 4)] for i in range(8)], dtype=np.float64
 )
+#: Segments of each circle of an ellipsoid or cylinder wireframe.
+CIRCLE_SEGMENTS: Final = 24
+ELLIPSOID_VERTICES: Final = 3 * 2 * CIRCLE_SEGMENTS
+CYLINDER_VERTICES: Final = 2 * 2 * CIRCLE_SEGMENTS + 8
 _ARROW_HEAD_FRACTION: Final = 0.2
 _ARROW_HEAD_SPREAD: Final = 0.35  # head half-width per head length
 
@@ -71,12 +76,80 @@ def box_edges(
     count = len(halves)
     if count == 0:
         return np.zeros((0, 3), dtype=np.float32)
-    middle = _per_instance(centers, count, np.zeros(3))
-    rotations = _per_instance(quaternions, count, np.array([0.0, 0.0, 0.0, 1.0]))
+    middle, rotations = _instances(count, centers, quaternions)
     corners = _CORNER_SIGNS[None, :, :] * halves[:, None, :]  # (count, 8, 3)
-    matrices = quat.to_matrix(quat.normalize(rotations))  # (count, 3, 3)
-    placed: npt.NDArray[np.float64] = np.einsum("nij,nkj->nki", matrices, corners) + middle[:, None, :]
+    placed = _posed(corners, middle, rotations)
     return placed[:, _BOX_EDGES.reshape(-1), :].reshape(-1, 3).astype(np.float32)
+
+
+def _posed(
+    local: npt.NDArray[np.float64], centers: npt.NDArray[np.float64], rotations: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``(count, k, 3)`` points of each instance, rotated by its quaternion and moved to its centre."""
+    matrices = quat.to_matrix(quat.normalize(rotations))  # (count, 3, 3)
+    placed: npt.NDArray[np.float64] = np.einsum("nij,nkj->nki", matrices, local) + centers[:, None, :]
+    return placed
+
+
+def _circle_segments(axis_a: int, axis_b: int) -> npt.NDArray[np.float64]:
+    """A unit circle in the plane of two axes as segment vertex pairs (``2 * CIRCLE_SEGMENTS`` points)."""
+    angles = np.linspace(0.0, 2.0 * np.pi, CIRCLE_SEGMENTS + 1)
+    ring = np.zeros((CIRCLE_SEGMENTS + 1, 3))
+    ring[:, axis_a], ring[:, axis_b] = np.cos(angles), np.sin(angles)
+    pairs = np.empty((2 * CIRCLE_SEGMENTS, 3))
+    pairs[0::2], pairs[1::2] = ring[:-1], ring[1:]
+    return pairs
+
+
+def _instances(
+    count: int, centers: npt.ArrayLike | None, quaternions: npt.ArrayLike | None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    return (
+        _per_instance(centers, count, np.zeros(3)),
+        _per_instance(quaternions, count, np.array([0.0, 0.0, 0.0, 1.0])),
+    )
+
+
+def ellipsoid_rings(
+    half_sizes: npt.ArrayLike, centers: npt.ArrayLike | None = None, quaternions: npt.ArrayLike | None = None
+) -> FloatArray:
+    """Ellipsoids as their three principal rings (Rerun draws them as wireframes too), in instance order:
+    :data:`ELLIPSOID_VERTICES` vertices each."""
+    halves = np.asarray(half_sizes, dtype=np.float64).reshape(-1, 3)
+    if len(halves) == 0:
+        return np.zeros((0, 3), dtype=np.float32)
+    unit = np.vstack([_circle_segments(0, 1), _circle_segments(1, 2), _circle_segments(2, 0)])
+    middle, rotations = _instances(len(halves), centers, quaternions)
+    return _posed(unit[None, :, :] * halves[:, None, :], middle, rotations).reshape(-1, 3).astype(np.float32)
+
+
+def cylinder_edges(
+    lengths: npt.ArrayLike,
+    radii: npt.ArrayLike,
+    centers: npt.ArrayLike | None = None,
+    quaternions: npt.ArrayLike | None = None,
+) -> FloatArray:
+    """Cylinders along their z axis as two end circles and four side lines: :data:`CYLINDER_VERTICES`
+    vertices each, in instance order (radii beyond the last repeat it, as in Rerun)."""
+    heights = np.asarray(lengths, dtype=np.float64).reshape(-1)
+    count = len(heights)
+    if count == 0:
+        return np.zeros((0, 3), dtype=np.float32)
+    widths = _per_instance(radii, count, np.ones(1)).reshape(-1)
+    circle = _circle_segments(0, 1)
+    sides = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], dtype=np.float64)
+    local = np.zeros((count, CYLINDER_VERTICES, 3))
+    for end, sign in enumerate((-0.5, 0.5)):
+        ring = slice(end * len(circle), (end + 1) * len(circle))
+        local[:, ring, :2] = circle[None, :, :2] * widths[:, None, None]
+        local[:, ring, 2] = sign * heights[:, None]
+    start = 2 * len(circle)
+    for index, (x, y) in enumerate(sides):
+        for offset, sign in enumerate((-0.5, 0.5)):
+            vertex = local[:, start + 2 * index + offset]
+            vertex[:, 0], vertex[:, 1], vertex[:, 2] = x * widths, y * widths, sign * heights
+    middle, rotations = _instances(count, centers, quaternions)
+    return _posed(local, middle, rotations).reshape(-1, 3).astype(np.float32)
 
 
 def arrow_segments(vectors: npt.ArrayLike, origins: npt.ArrayLike | None = None) -> FloatArray:

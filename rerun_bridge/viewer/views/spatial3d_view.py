@@ -20,10 +20,15 @@ points from far enough to see most of them; later scrubbing keeps the camera whe
 path wins) a ``color`` (r, g, b, a 0-255) drawn instead of the data's colours and a ``radius`` for its
 points (metres, or UI points when negative), as RViz displays' flat colour and size come in.
 
-``Boxes3D`` and ``Arrows3D`` are drawn as lines (box wireframes, arrows with four-line heads), ``Mesh3D``
-as flat-coloured triangles. A ``Pinhole`` draws its frustum at its ``parent_frame`` (else the entity's
-frame) and, on the frustum's far plane, the image that lies in its ``child_frame`` (the bridge puts camera
-images on ``<frame>_image_plane``) or below its entity path (Rerun's hierarchy convention).
+``Boxes3D``, ``Arrows3D``, ``Ellipsoids3D`` and ``Cylinders3D`` are drawn as lines (box wireframes, arrows
+with four-line heads, an ellipsoid's three principal rings, a cylinder's end circles and four sides), each
+instance in its own colour, ``Mesh3D`` as flat-coloured triangles; the ``labels`` of points, boxes,
+ellipsoids, cylinders and arrows are painted at their instances. Data hidden by a ``Clear`` (a marker's
+DELETE, DELETEALL or lifetime) is not drawn from the Clear's time on (the store's latest-at).
+
+A ``Pinhole`` draws its frustum at its ``parent_frame`` (else the entity's frame) and, on the frustum's
+far plane, the image that lies in its ``child_frame`` (the bridge puts camera images on
+``<frame>_image_plane``) or below its entity path (Rerun's hierarchy convention).
 """
 
 from __future__ import annotations
@@ -54,8 +59,12 @@ from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
 from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas, SceneLabel
 from rerun_bridge.viewer.views.shapes3d import (
+    CYLINDER_VERTICES,
+    ELLIPSOID_VERTICES,
     arrow_segments,
     box_edges,
+    cylinder_edges,
+    ellipsoid_rings,
     frustum_edges,
     image_plane_matrix,
     matrix3x3,
@@ -67,6 +76,21 @@ BOXES: Final = "Boxes3D:half_sizes"
 ARROWS: Final = "Arrows3D:vectors"
 MESH: Final = "Mesh3D:vertex_positions"
 PINHOLE: Final = "Pinhole:image_from_camera"
+ELLIPSOIDS: Final = "Ellipsoids3D:half_sizes"
+CYLINDERS: Final = "Cylinders3D:lengths"
+#: Wireframe shapes drawn by circles: the component that makes an instance, and vertices per instance.
+_ROUND_SHAPES: Final = {
+    "Ellipsoids3D": (ELLIPSOIDS, ELLIPSOID_VERTICES),
+    "Cylinders3D": (CYLINDERS, CYLINDER_VERTICES),
+}
+#: Archetypes whose labels are drawn, and the component that places each instance's label.
+_LABEL_ANCHORS: Final = {
+    "Points3D": POSITIONS,
+    "Boxes3D": "Boxes3D:centers",
+    "Ellipsoids3D": "Ellipsoids3D:centers",
+    "Cylinders3D": "Cylinders3D:centers",
+    "Arrows3D": "Arrows3D:origins",
+}
 #: Image components a frustum can show (colour and encoded images), and the blob each keeps its data in.
 _CAMERA_IMAGES: Final = {"Image:buffer": "Image:format", "EncodedImage:blob": ""}
 #: Vertices each instance of a line-drawn shape becomes (see :mod:`shapes3d`).
@@ -111,8 +135,10 @@ class Spatial3DView(ViewBase):
         self.gl_view.addItem(self.frame_axes)
         self.points: dict[str, gl.GLScatterPlotItem] = {}
         self.strips: dict[str, gl.GLLinePlotItem] = {}
-        #: TF frame names, painted by the canvas over the scene (see offscreen_gl).
+        #: TF frame names and data labels, painted by the canvas over the scene (see offscreen_gl).
         self.frame_labels = self.canvas.labels
+        #: Keys of the data labels among them (``Archetype:entity#instance``).
+        self._data_labels: set[str] = set()
         #: Line-drawn shapes (boxes, arrows, frustums), keyed ``Archetype:entity``.
         self.shapes: dict[str, gl.GLLinePlotItem] = {}
         self.meshes: dict[str, gl.GLMeshItem] = {}
@@ -223,9 +249,11 @@ class Spatial3DView(ViewBase):
         self._update_strips(timeline, time, fixed)
         self._frame_camera_once()
         shapes = self._update_boxes(timeline, time, fixed) | self._update_arrows(timeline, time, fixed)
+        shapes |= self._update_round_shapes(timeline, time, fixed)
         shapes |= self._update_frustums(timeline, time, fixed)
         _remove_missing(self.gl_view, self.shapes, shapes)
         self._update_meshes(timeline, time, fixed)
+        self._update_labels(timeline, time, fixed)
         self._update_frames(timeline, time, fixed)
         show_notes(self.note, self.notes)
         self.gl_view.update()
@@ -388,6 +416,48 @@ class Spatial3DView(ViewBase):
                 drawn.add(key)
         return drawn
 
+    def _update_round_shapes(self, timeline: str, time: int, fixed: str | None) -> set[str]:
+        """Ellipsoids and cylinders, as wireframes coloured per instance."""
+        drawn: set[str] = set()
+        for archetype, (component, per_instance) in _ROUND_SHAPES.items():
+            for entity in self.entities_with(component):
+                values = self.store.latest_at(entity, timeline, time)
+                vertices = _round_shape_vertices(archetype, values)
+                placement = self._placement(entity, values, timeline, time, fixed) if len(vertices) else None
+                if placement is not None:
+                    key = f"{archetype}:{entity}"
+                    colors = values.get(f"{archetype}:colors")
+                    self._draw_instances(key, entity, vertices, per_instance, colors, placement)
+                    drawn.add(key)
+        return drawn
+
+    def _update_labels(self, timeline: str, time: int, fixed: str | None) -> None:
+        """Text labels of points, boxes, ellipsoids, cylinders and arrows at their instances, in their
+        colours, painted over the scene like the TF frame names."""
+        shown: set[str] = set()
+        for archetype in _LABEL_ANCHORS:
+            for entity in self.entities_with(f"{archetype}:labels"):
+                values = self.store.latest_at(entity, timeline, time)
+                texts = [
+                    str(text) for text in (values.get(f"{archetype}:labels") or pa.array([])).to_pylist()
+                ]
+                anchors = _label_anchors(archetype, values)
+                placement = self._placement(entity, values, timeline, time, fixed) if texts else None
+                if placement is None or not len(anchors):
+                    continue
+                placed = _apply(placement, anchors)
+                colors = colors_rgba(values.get(f"{archetype}:colors"), len(texts))
+                for index, text in enumerate(texts):
+                    key = f"{archetype}:{entity}#{index}"
+                    rgba = colors[min(index, len(colors) - 1)] if colors is not None else entity_color(entity)
+                    color = QtGui.QColor.fromRgbF(*(float(channel) for channel in rgba[:3]))
+                    position = placed[min(index, len(placed) - 1)]
+                    self.frame_labels[key] = SceneLabel(text, position, color)
+                    shown.add(key)
+        for key in self._data_labels - shown:
+            self.frame_labels.pop(key, None)
+        self._data_labels = shown
+
     def _update_meshes(self, timeline: str, time: int, fixed: str | None) -> None:
         for entity, values, positions, placement in self._placed(MESH, self.meshes, timeline, time, fixed):
             item = self.meshes.get(entity)
@@ -533,7 +603,7 @@ class Spatial3DView(ViewBase):
             self.frame_axes.setData(pos=np.vstack(vertices), color=np.tile(_AXIS_COLORS, (len(vertices), 1)))
         self.frame_axes.setVisible(bool(vertices))
         for frame in list(self.frame_labels):
-            if frame not in placed_frames:
+            if frame not in placed_frames and frame not in self._data_labels:
                 del self.frame_labels[frame]
         for frame, origin in placed_frames.items():
             label = self.frame_labels.get(frame)
@@ -541,6 +611,29 @@ class Spatial3DView(ViewBase):
                 label = self.frame_labels[frame] = SceneLabel(frame, origin, QtGui.QColor(220, 220, 220))
             label.pos = origin
         self.canvas.update()
+
+
+def _round_shape_vertices(archetype: str, values: dict[str, pa.Array]) -> npt.NDArray[np.float32]:
+    centers = vectors(values.get(f"{archetype}:centers"), 3)
+    quaternions = vectors(values.get(f"{archetype}:quaternions"), 4)
+    if archetype == "Ellipsoids3D":
+        return ellipsoid_rings(vectors(values.get(ELLIPSOIDS), 3), centers, quaternions)
+    return cylinder_edges(
+        floats(values.get(CYLINDERS)), floats(values.get("Cylinders3D:radii")), centers, quaternions
+    )
+
+
+def _label_anchors(archetype: str, values: dict[str, pa.Array]) -> npt.NDArray[np.float32]:
+    """Where an archetype's labels go: each instance's position or centre, an arrow's middle."""
+    anchors = vectors(values.get(_LABEL_ANCHORS[archetype]), 3)
+    if archetype == "Arrows3D":
+        shafts = vectors(values.get(ARROWS), 3)
+        starts = anchors if len(anchors) else np.zeros((1, 3), dtype=np.float32)
+        if len(shafts):
+            anchors = (starts[: len(shafts)] if len(starts) >= len(shafts) else starts[:1]) + shafts / 2.0
+    if not len(anchors):  # boxes and ellipsoids without centres sit at the origin
+        anchors = np.zeros((1, 3), dtype=np.float32)
+    return anchors.astype(np.float32)
 
 
 def _homogeneous(placement: Transform) -> npt.NDArray[np.float64]:

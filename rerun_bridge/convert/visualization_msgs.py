@@ -1,0 +1,331 @@
+"""visualization_msgs: Marker, MarkerArray and interactive markers' shapes (ImageMarker: image_markers).
+
+Every marker lives on its own entity ``<topic>/<ns>/<id>`` (``_`` for an empty namespace) with its header
+frame as a ``CoordinateFrame``; its shape (:mod:`marker_shapes`) is given in that frame. DELETE is a
+``Clear`` on the marker's entity, DELETEALL a recursive ``Clear`` on its namespace (on the whole topic
+when it has none), a lifetime a ``Clear`` that many nanoseconds after the message (``Row.delay_ns``).
+
+Markers that follow a DELETEALL of their namespace in the same MarkerArray redraw that namespace from
+scratch (slam_toolbox's graph, every cycle): those of one type share one row on ``<topic>/<ns>/<TYPE>``
+instead of an entity each, which is what makes big arrays cheap (docs/markers.md measures it).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from rerun_bridge.convert.common import header_frame, sub_path, with_frame
+from rerun_bridge.convert.image_markers import IMAGE_MARKER_ARCHETYPES, convert_image_marker
+from rerun_bridge.convert.marker_entities import (
+    EMPTY_NS,
+    clear_row,
+    duration_ns,
+    marker_path,
+    namespace_path,
+)
+from rerun_bridge.convert.marker_shapes import (
+    MESH_RESOURCE,
+    POSE_TYPES,
+    SHAPES,
+    TYPE_NAMES,
+    Placement,
+    Shape,
+    box_placeholder,
+    joined,
+    placement_of,
+    pose_shapes,
+    pose_values,
+)
+from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.errors import ConversionError
+from rerun_bridge.model.rows import Row
+from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
+
+log = logging.getLogger(__name__)
+
+# Marker actions (ADD and MODIFY are the same value).
+ADD: Final = 0
+DELETE: Final = 2
+DELETEALL: Final = 3
+#: Config option: folders under which ``file://`` mesh resources may be read.
+MESH_ROOTS_OPTION: Final = "mesh_roots"
+#: Mesh files Rerun's Asset3D reads, by suffix.
+MESH_MEDIA_TYPES: Final = {
+    ".stl": "model/stl",
+    ".obj": "model/obj",
+    ".glb": "model/gltf-binary",
+    ".gltf": "model/gltf+json",
+}
+
+MARKER_ARCHETYPES: Final = (
+    "Arrows3D",
+    "Boxes3D",
+    "Ellipsoids3D",
+    "Cylinders3D",
+    "LineStrips3D",
+    "Points3D",
+    "Mesh3D",
+    "Asset3D",
+    "InstancePoses3D",
+    "CoordinateFrame",
+    "Clear",
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _warn_once(topic: str, message: str) -> None:
+    log.warning("topic %s: %s", topic, message)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_mesh(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def resolve_mesh(uri: str, roots: Iterable[str]) -> Path | None:
+    """A ``file://`` mesh under one of ``roots`` (symlinks resolved first), else None; never fetches."""
+    if not uri.startswith("file://"):
+        return None
+    candidate = Path(uri[len("file://") :]).resolve()
+    if candidate.suffix.lower() not in MESH_MEDIA_TYPES or not candidate.is_file():
+        return None
+    for root in roots:
+        if candidate.is_relative_to(Path(root).resolve()):
+            return candidate
+    return None
+
+
+def mesh_rows(marker: Any, place: Placement, entity_path: str, ctx: ConvertContext) -> list[Row]:
+    """MESH_RESOURCE: the file as an Asset3D placed by InstancePoses3D, or a box placeholder."""
+    uri = str(marker.mesh_resource)
+    mesh = resolve_mesh(uri, ctx.options.get(MESH_ROOTS_OPTION, ()))
+    if mesh is None:
+        _warn_once(
+            ctx.topic,
+            f"mesh resource {uri!r} is not a readable file:// mesh under mesh_roots; drawn as a box",
+        )
+        shape = box_placeholder(marker, place)
+        return [Row(entity_path, shape.archetype, shape.components)]
+    poses = {
+        "translations": place.translation.reshape(1, 3),
+        "quaternions": place.quaternion.reshape(1, 4),
+        "scales": place.scale.reshape(1, 3),
+    }
+    asset = {"blob": [_read_mesh(str(mesh))], "media_type": [MESH_MEDIA_TYPES[mesh.suffix.lower()]]}
+    return [Row(entity_path, "Asset3D", asset), Row(entity_path, "InstancePoses3D", poses)]
+
+
+def marker_shape(marker: Any, place: Placement) -> Shape:
+    convert = SHAPES.get(int(marker.type))
+    if convert is None:
+        raise ConversionError(f"marker type {marker.type} is not a visualization_msgs/Marker type")
+    return convert(marker, place)
+
+
+def shape_rows(
+    marker: Any, place: Placement, entity_path: str, frame: str, ctx: ConvertContext, times: Mapping[str, int]
+) -> list[Row]:
+    """A marker's shape (or mesh) at ``place`` in ``frame`` on ``entity_path``, at ``times``."""
+    if int(marker.type) == MESH_RESOURCE:
+        rows = mesh_rows(marker, place, entity_path, ctx)
+    else:
+        shape = marker_shape(marker, place)
+        rows = [Row(entity_path, shape.archetype, shape.components)]
+    rows = with_frame(rows, entity_path, frame)
+    for row in rows:
+        row.times = times
+    return rows
+
+
+def marker_rows(marker: Any, ctx: ConvertContext, times: Mapping[str, int]) -> list[Row]:
+    """An added marker on its own entity: its shape, its frame, and its lifetime's Clear."""
+    entity_path = marker_path(ctx.entity_path, marker.ns, marker.id)
+    place = placement_of(marker.pose, marker.scale)
+    rows = shape_rows(marker, place, entity_path, header_frame(marker), ctx, times)
+    lifetime = duration_ns(marker.lifetime)
+    if lifetime > 0:
+        expiry = {name: value + lifetime for name, value in times.items()}
+        rows.append(clear_row(entity_path, recursive=False, delay_ns=lifetime, times=expiry))
+    return rows
+
+
+def _own_times(marker: Any, in_array: bool) -> dict[str, int]:
+    """A marker of an array is on ros_time at its own stamp (a zero stamp, RViz's "latest", on none)."""
+    if not in_array:
+        return {}
+    stamp = stamp_to_ns(marker.header.stamp)
+    return {ROS_TIME: stamp} if stamp else {}
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Markers of one namespace and type redrawn after a DELETEALL, by id, in one frame: their shapes,
+    or for :data:`POSE_TYPES` their pose values (built as columns at the end)."""
+
+    frame: str
+    shapes: dict[int, Any] = field(default_factory=dict)
+    times: dict[str, int] = field(default_factory=dict)
+
+    def shape(self, kind: int) -> Shape:
+        items = list(self.shapes.values())
+        if kind in POSE_TYPES:
+            return pose_shapes(kind, np.array(items, dtype=np.float64).reshape(-1, 14))
+        return joined(items)
+
+
+@dataclass(slots=True)
+class MarkerPlan:
+    """The rows of one message's markers, in order, with redrawn namespaces batched."""
+
+    ctx: ConvertContext
+    in_array: bool
+    #: The first non-zero stamp of the array's markers (0: none).
+    array_stamp: int = 0
+    rows: list[Row] = field(default_factory=list)
+    #: Namespaces a DELETEALL of this message emptied (None: all of them).
+    redrawn: set[str] | None = field(default_factory=set)
+    batches: dict[tuple[str, int], _Batch] = field(default_factory=dict)
+
+    def add(self, marker: Any) -> None:
+        action = int(marker.action)
+        if action == ADD:
+            if not self._batched(marker):
+                self.rows += marker_rows(marker, self.ctx, _own_times(marker, self.in_array))
+        elif action == DELETE:
+            for key, batch in self.batches.items():
+                if key[0] == marker.ns:
+                    batch.shapes.pop(int(marker.id), None)
+            entity_path = marker_path(self.ctx.entity_path, marker.ns, marker.id)
+            self.rows.append(clear_row(entity_path, False, times=self._clear_times(marker)))
+        elif action == DELETEALL:
+            self._delete_all(marker)
+        else:
+            raise ConversionError(f"marker action {action} is not ADD, DELETE or DELETEALL")
+
+    def _clear_times(self, marker: Any) -> dict[str, int]:
+        """A delete's own stamp, else (often zero on deletes) the array's: it must show on ros_time too."""
+        own = _own_times(marker, self.in_array)
+        if own or not self.array_stamp:
+            return own
+        return {ROS_TIME: self.array_stamp}
+
+    def _delete_all(self, marker: Any) -> None:
+        ns = str(marker.ns)
+        if ns:
+            target = namespace_path(self.ctx.entity_path, ns)
+            self.batches = {key: batch for key, batch in self.batches.items() if key[0] != ns}
+            if self.redrawn is not None:
+                self.redrawn.add(ns)
+        else:
+            target = self.ctx.entity_path
+            self.batches.clear()
+            self.redrawn = None
+        self.rows.append(clear_row(target, True, times=self._clear_times(marker)))
+
+    def _batched(self, marker: Any) -> bool:
+        """Whether an added marker joins its namespace's batch (redrawn, no lifetime, not a mesh file)."""
+        ns, kind = str(marker.ns), int(marker.type)
+        redrawn = self.redrawn is None or ns in self.redrawn
+        if not self.in_array or not redrawn or kind == MESH_RESOURCE or duration_ns(marker.lifetime) > 0:
+            return False
+        frame = header_frame(marker)
+        batch = self.batches.get((ns, kind))
+        if batch is None:
+            batch = self.batches[(ns, kind)] = _Batch(frame, times=_own_times(marker, True))
+        elif batch.frame != frame:
+            return False  # another frame than the batch's: an entity of its own
+        if kind in POSE_TYPES:
+            batch.shapes[int(marker.id)] = pose_values(marker)
+        else:
+            batch.shapes[int(marker.id)] = marker_shape(marker, placement_of(marker.pose, marker.scale))
+        return True
+
+    def finish(self) -> list[Row]:
+        for (ns, kind), batch in self.batches.items():
+            if not batch.shapes:
+                continue
+            entity_path = sub_path(namespace_path(self.ctx.entity_path, ns), TYPE_NAMES[kind])
+            shape = batch.shape(kind)
+            rows = with_frame([Row(entity_path, shape.archetype, shape.components)], entity_path, batch.frame)
+            for row in rows:
+                row.times = batch.times
+            self.rows += rows
+        return self.rows
+
+
+def convert_marker(msg: Any, ctx: ConvertContext) -> list[Row]:
+    plan = MarkerPlan(ctx, in_array=False)
+    plan.add(msg)
+    return plan.finish()
+
+
+def convert_marker_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    stamps = (stamp_to_ns(marker.header.stamp) for marker in msg.markers)
+    plan = MarkerPlan(ctx, in_array=True, array_stamp=next((stamp for stamp in stamps if stamp), 0))
+    for marker in msg.markers:
+        plan.add(marker)
+    return plan.finish()
+
+
+def interactive_marker_rows(interactive: Any, ctx: ConvertContext) -> list[Row]:
+    """An interactive marker's control markers, replacing what its entity ``<topic>/<name>`` showed.
+
+    A control marker without a frame is placed relative to the interactive marker's pose in its header
+    frame (as RViz does); one with a frame keeps its own pose in it.
+    """
+    entity_path = sub_path(ctx.entity_path, str(interactive.name) or EMPTY_NS)
+    times = _own_times(interactive, in_array=True)
+    rows = [clear_row(entity_path, True, times=times)]
+    parent = placement_of(interactive.pose, _UNIT_SCALE)
+    parent_frame = header_frame(interactive)
+    markers = [marker for control in interactive.controls for marker in control.markers]
+    for index, marker in enumerate(markers):
+        place = placement_of(marker.pose, marker.scale)
+        frame = header_frame(marker)
+        if not frame:
+            place, frame = place.within(parent), parent_frame
+        rows += shape_rows(marker, place, sub_path(entity_path, str(index)), frame, ctx, times)
+    return rows
+
+
+def convert_interactive_marker_update(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """UPDATE: each interactive marker's shapes anew; erased ones cleared. Pose-only updates (``poses``)
+    and KEEP_ALIVE carry no shapes and are not drawn (docs/markers.md)."""
+    rows = [row for interactive in msg.markers for row in interactive_marker_rows(interactive, ctx)]
+    # Erases have no stamp of their own: the update's first one puts them on ros_time too.
+    stamps = (_own_times(interactive, in_array=True) for interactive in msg.markers)
+    times = next((own for own in stamps if own), {})
+    for name in getattr(msg, "erases", ()):
+        rows.append(clear_row(sub_path(ctx.entity_path, str(name) or EMPTY_NS), True, times=times))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    x: float = 1.0
+    y: float = 1.0
+    z: float = 1.0
+
+
+_UNIT_SCALE: Final = _Scale()
+
+
+#: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
+CONVERTERS: Final = (
+    Converter("visualization_msgs/msg/Marker", convert_marker, MARKER_ARCHETYPES),
+    Converter("visualization_msgs/msg/MarkerArray", convert_marker_array, MARKER_ARCHETYPES),
+    Converter(
+        "visualization_msgs/msg/InteractiveMarkerUpdate", convert_interactive_marker_update, MARKER_ARCHETYPES
+    ),
+    Converter(
+        "visualization_msgs/msg/InteractiveMarkerInit", convert_interactive_marker_update, MARKER_ARCHETYPES
+    ),
+    Converter("visualization_msgs/msg/ImageMarker", convert_image_marker, IMAGE_MARKER_ARCHETYPES),
+)

@@ -1,0 +1,112 @@
+"""MESH_RESOURCE markers: a local ``file://`` mesh under the configured roots becomes an Asset3D placed by
+InstancePoses3D (a .rrd Rerun verifies); anything else (outside the roots, ``..`` or a symlink escaping
+them, ``package://``, http) is never read: a box placeholder of the marker's scale and one warning."""
+
+from __future__ import annotations
+
+import logging
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.model.records import TopicInfo
+from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.sinks.rrd import RrdSink
+from test.conftest import verify_rrd
+from test.convert.golden_harness import CollectingSink, build_message
+
+MARKER = "visualization_msgs/msg/Marker"
+
+
+def stl_triangle() -> bytes:
+    """A binary STL of one triangle."""
+    header = b"rerun_bridge test mesh".ljust(80, b" ")
+    facet = struct.pack("<12fH", 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0)
+    return header + struct.pack("<I", 1) + facet
+
+
+def mesh_marker(uri: str) -> dict[str, Any]:
+    return {
+        "header": {"stamp": {"sec": 1700000000}, "frame_id": "base_link"},
+        "ns": "robot",
+        "id": 1,
+        "type": 10,
+        "pose": {"position": {"x": 1.0}, "orientation": {"w": 1.0}},
+        "scale": {"x": 2.0, "y": 2.0, "z": 2.0},
+        "color": {"r": 1.0, "a": 1.0},
+        "mesh_resource": uri,
+    }
+
+
+def convert(topic: str, uris: list[str], roots: list[Path], rrd: Path | None = None) -> list[Any]:
+    """The rows the pipeline writes for one mesh marker per URI, through real CDR and the real decoder."""
+    resolver = TypeResolver([TopicInfo(topic, MARKER)], "jazzy")
+    choice = resolver.choose(MARKER)
+    assert choice.decoder is not None
+    assert choice.typestore is not None
+    sink = CollectingSink()
+    sinks: list[Any] = [sink] if rrd is None else [sink, RrdSink(rrd)]
+    pipeline = Pipeline(sinks)
+    pipeline.add_topic(topic, MARKER, options={"mesh_roots": [str(root) for root in roots]})
+    for index, uri in enumerate(uris):
+        message = build_message(choice.typestore, MARKER, mesh_marker(uri))
+        payload = bytes(choice.typestore.serialize_cdr(message, MARKER))
+        pipeline.process_raw(topic, payload, 1700000000000000000 + index, choice.decoder)
+    for extra in sinks[1:]:
+        extra.close()
+    stats = pipeline.stats_of(topic)
+    assert stats is not None
+    assert stats.errors == 0
+    return [written.row for written in sink.rows]
+
+
+def test_a_mesh_file_under_a_root_becomes_an_asset_placed_by_its_pose(tmp_path: Path) -> None:
+    meshes = tmp_path / "meshes"
+    meshes.mkdir()
+    (meshes / "base.stl").write_bytes(stl_triangle())
+    rrd = tmp_path / "mesh.rrd"
+    rows = convert("/mesh_ok", [f"file://{meshes}/base.stl"], [meshes], rrd)
+    by_archetype = {row.archetype: row for row in rows}
+    assert set(by_archetype) == {"Asset3D", "InstancePoses3D", "CoordinateFrame"}
+    asset = by_archetype["Asset3D"].components
+    assert asset["blob"] == [stl_triangle()]
+    assert asset["media_type"] == ["model/stl"]
+    poses = by_archetype["InstancePoses3D"].components
+    np.testing.assert_array_equal(poses["translations"], [[1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(poses["scales"], [[2.0, 2.0, 2.0]])
+    assert {row.entity_path for row in rows} == {"/mesh_ok/robot/1"}
+    verify_rrd(rrd)
+
+
+@pytest.mark.parametrize(
+    "uri_of",
+    [
+        lambda root, outside: f"file://{root}/../outside/secret.stl",  # .. out of the root
+        lambda root, outside: f"file://{root}/escape.stl",  # a symlink in the root pointing out
+        lambda root, outside: f"file://{outside}/secret.stl",  # simply elsewhere
+        lambda root, outside: "package://robot/meshes/base.stl",
+        lambda root, outside: "https://example.com/base.stl",
+    ],
+    ids=["dotdot", "symlink", "outside", "package", "http"],
+)
+def test_meshes_outside_the_roots_are_never_read_but_drawn_as_boxes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, uri_of: Any
+) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret.stl").write_bytes(stl_triangle())
+    (root / "escape.stl").symlink_to(outside / "secret.stl")
+    uri = uri_of(root, outside)
+    topic = f"/mesh_refused_{abs(hash(uri))}"
+    with caplog.at_level(logging.WARNING):
+        rows = convert(topic, [uri, uri], [root])
+    assert [row.archetype for row in rows] == ["Boxes3D", "CoordinateFrame"] * 2
+    np.testing.assert_array_equal(rows[0].components["half_sizes"], [[1.0, 1.0, 1.0]])
+    said = [record.getMessage() for record in caplog.records if uri in record.getMessage()]
+    assert len(said) == 1, said  # one warning, not one per message
+    assert "drawn as a box" in said[0]
