@@ -28,7 +28,13 @@ from rerun_bridge.cdr.decoding import Decoder
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.raw import convert_raw
-from rerun_bridge.convert.registry import ColumnConverterFunc, ConvertContext, ConverterFunc, ConverterTable
+from rerun_bridge.convert.registry import (
+    ColumnConverterFunc,
+    ConvertContext,
+    ConverterFunc,
+    ConverterState,
+    ConverterTable,
+)
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import ColumnRows, Row
@@ -116,6 +122,8 @@ class Pipeline:
     #: Converter exceptions other than ConversionError raise instead of being counted (see module docs).
     strict: bool = field(default_factory=lambda: os.environ.get(STRICT_ENV) == "1")
     _topics: dict[str, _Topic] = field(default_factory=dict)
+    #: What converters keep between messages, per topic (a map's cells, an odometry trail).
+    _converter_state: ConverterState = field(default_factory=ConverterState)
 
     def add_topic(
         self,
@@ -135,6 +143,7 @@ class Pipeline:
             options=options or {},
             static=topic in STATIC_TOPICS,
             raw_type=raw_type,
+            state=self._converter_state,
         )
         converter = self.converters.lookup(type_name)
         func: ConverterFunc | None

@@ -1,4 +1,5 @@
-"""nav_msgs: odometry (pose in 3D, twist as plots) and paths."""
+"""nav_msgs: odometry (pose in 3D, twist as plots), paths, and maps (occupancy grids, grid cells, map
+metadata; see :mod:`~rerun_bridge.convert.occupancy` and docs/maps.md)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from rerun_bridge.convert.geometry_msgs import (
     pose_rows,
     vector_scalars,
 )
+from rerun_bridge.convert.occupancy import MAP_STATE_KEY, convert_grid, grid_layout, map_options
 from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 
@@ -45,6 +48,51 @@ def convert_path(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
+def convert_occupancy_grid(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """The grid as ``<entity>/image`` and textured tiles ``<entity>/tiles/<row>_<col>``; only what changed
+    since the topic's last grid is sent (the grid is kept in the topic's converter state)."""
+    options = map_options(ctx.options, ctx.topic)
+    state, rows = convert_grid(msg, ctx.entity_path, options, ctx.topic_state.get(MAP_STATE_KEY))
+    ctx.topic_state[MAP_STATE_KEY] = state
+    return rows
+
+
+def convert_grid_cells(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Each cell as a flat ``Boxes3D`` square of ``cell_width`` x ``cell_height`` at its point."""
+    width, height = float(msg.cell_width), float(msg.cell_height)
+    if not (np.isfinite(width) and np.isfinite(height) and width >= 0 and height >= 0):
+        raise ConversionError(f"cell size {width} x {height} is not a size")
+    centers = np.array([vec3(cell) for cell in msg.cells], dtype=np.float32).reshape(-1, 3)
+    half_size = np.array([[width / 2, height / 2, 0.0]], dtype=np.float32)
+    rows = [
+        Row(
+            ctx.entity_path,
+            "Boxes3D",
+            {"centers": centers, "half_sizes": np.repeat(half_size, len(centers), axis=0)},
+        )
+    ]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+MAP_INFO_NAMES = ["resolution", "width", "height"]
+
+
+def convert_map_metadata(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """The map's outline (``LineStrips3D``), its origin as a pose, and resolution / width / height as plots
+    on ``<entity>/info``. MapMetaData has no header: it is drawn in the fixed frame as it is."""
+    layout = grid_layout(msg, "")
+    outline = layout.corners(0, 0, layout.width, layout.height)
+    rows = [Row(ctx.entity_path, "LineStrips3D", {"strips": [np.vstack([outline, outline[:1]])]})]
+    rows += pose_rows(ctx.entity_path, [msg.origin])
+    info = np.array([layout.resolution, layout.width, layout.height], dtype=np.float64)
+    info_path = sub_path(ctx.entity_path, "info")
+    rows += [
+        Row(info_path, "Scalars", {"scalars": info}),
+        Row(info_path, "SeriesLines", {"names": MAP_INFO_NAMES}),
+    ]
+    return rows
+
+
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
     Converter(
@@ -54,4 +102,11 @@ CONVERTERS: Final = (
         columns=odometry_columns,
     ),
     Converter("nav_msgs/msg/Path", convert_path, ("LineStrips3D", "CoordinateFrame")),
+    Converter("nav_msgs/msg/OccupancyGrid", convert_occupancy_grid, ("Image", "Mesh3D", "CoordinateFrame")),
+    Converter("nav_msgs/msg/GridCells", convert_grid_cells, ("Boxes3D", "CoordinateFrame")),
+    Converter(
+        "nav_msgs/msg/MapMetaData",
+        convert_map_metadata,
+        ("LineStrips3D", "InstancePoses3D", "Points3D", "Scalars", "SeriesLines"),
+    ),
 )

@@ -26,6 +26,23 @@ from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.type_names import normalize_type_name
 
 
+class ConverterState:
+    """What converters remember between messages, per topic (a map's last cells, an odometry trail).
+
+    One object is shared by every topic of a pipeline, so a converter may also read another topic's
+    state: ``map_msgs/OccupancyGridUpdate`` on ``/map_updates`` patches the map kept for ``/map``.
+    """
+
+    __slots__ = ("_by_topic",)
+
+    def __init__(self) -> None:
+        self._by_topic: dict[str, dict[str, Any]] = {}
+
+    def of(self, topic: str) -> dict[str, Any]:
+        """The mutable state of ``topic`` (empty at first); keys are the converter's own."""
+        return self._by_topic.setdefault(topic, {})
+
+
 @dataclass(frozen=True, slots=True)
 class ConvertContext:
     """What a converter may know besides the message itself."""
@@ -39,6 +56,13 @@ class ConvertContext:
     static: bool = False
     #: The message's Arrow struct type, from its definition, for the raw fallback (None: inferred).
     raw_type: Any = None
+    #: State kept between messages, shared by the pipeline's topics (see :class:`ConverterState`).
+    state: ConverterState = field(default_factory=ConverterState, compare=False, repr=False)
+
+    @property
+    def topic_state(self) -> dict[str, Any]:
+        """This topic's own state (see :class:`ConverterState`)."""
+        return self.state.of(self.topic)
 
 
 ConverterFunc = Callable[[Any, ConvertContext], list[Row]]

@@ -5,6 +5,9 @@ Each case is ``test/convert/golden/<ros_package>/<case>.input.yaml``::
     type: geometry_msgs/msg/PoseStamped
     topic: /pose
     distro: jazzy            # optional: the typestore that builds and decodes it (default jazzy)
+    options: {palette: raw}  # optional: the topic's converter options (``topics.<name>.options``)
+    definition: |            # optional: the ros2msg text a recording would store, for types no distro has
+      int32 x
     messages:
       - log_time_ns: 1700000000100000000
         fields:              # the message as nested mappings and lists; omitted fields are zero / empty
@@ -28,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import rerun as rr
 import yaml
 from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
@@ -37,7 +41,7 @@ from rerun_bridge.cdr.layout import describe, split_by_layout
 from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.model.records import TopicInfo
+from rerun_bridge.model.records import MessageDefinition, TopicInfo
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, TopicStats
@@ -90,7 +94,7 @@ class GoldenCase:
         data = yaml.safe_load(self.input_path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError(f"{self.name}: the input is not a mapping")
-        unknown = set(data) - {"type", "topic", "distro", "messages"}
+        unknown = set(data) - {"type", "topic", "distro", "options", "definition", "messages"}
         if unknown:
             raise ValueError(f"{self.name}: unknown keys {sorted(unknown)}")
         return data
@@ -196,6 +200,7 @@ class _PreparedCase:
     raw_type: Any
     payloads: list[bytes]
     log_times: npt.NDArray[np.int64]
+    options: Mapping[str, Any]
 
 
 def _prepare(case: GoldenCase) -> _PreparedCase:
@@ -203,7 +208,10 @@ def _prepare(case: GoldenCase) -> _PreparedCase:
     data = case.load()
     type_name = normalize_type_name(str(data["type"]))
     topic = str(data["topic"])
-    resolver = TypeResolver([TopicInfo(topic, type_name)], str(data.get("distro", DEFAULT_DISTRO)))
+    stored = MessageDefinition("ros2msg", str(data["definition"])) if "definition" in data else None
+    resolver = TypeResolver(
+        [TopicInfo(topic, type_name, definition=stored)], str(data.get("distro", DEFAULT_DISTRO))
+    )
     choice = resolver.choose(type_name)
     if choice.decoder is None or choice.typestore is None:
         raise ValueError(f"{case.name}: {type_name} cannot be decoded ({choice.reason})")
@@ -218,14 +226,19 @@ def _prepare(case: GoldenCase) -> _PreparedCase:
         except Exception as err:
             raise ValueError(f"{case.name}: message {index} cannot be built: {err}") from err
     log_times = np.array([int(entry["log_time_ns"]) for entry in data["messages"]], dtype=np.int64)
-    return _PreparedCase(topic, type_name, choice.decoder, choice.typestore, raw_type, payloads, log_times)
+    options = dict(data.get("options") or {})
+    return _PreparedCase(
+        topic, type_name, choice.decoder, choice.typestore, raw_type, payloads, log_times, options
+    )
 
 
 def _pipeline(prepared: _PreparedCase) -> tuple[Pipeline, CollectingSink, list[str]]:
     sink = CollectingSink()
     warnings: list[str] = []
     pipeline = Pipeline([sink], warn=warnings.append, converters=BUILTIN_CONVERTERS)
-    pipeline.add_topic(prepared.topic, prepared.type_name, raw_type=prepared.raw_type)
+    pipeline.add_topic(
+        prepared.topic, prepared.type_name, options=prepared.options, raw_type=prepared.raw_type
+    )
     return pipeline, sink, warnings
 
 
@@ -344,6 +357,10 @@ def _plain_arrow_value(value: Any, arrow_type: pa.DataType) -> Any:
     return value
 
 
+def _enum_name(value: Any) -> Any:
+    return getattr(value, "name", value)
+
+
 def plain_batch(batch: Any) -> Any:
     """A component batch as plain YAML: arrays with their dtype and shape, Arrow with its type."""
     if isinstance(batch, np.ndarray):
@@ -357,6 +374,9 @@ def plain_batch(batch: Any) -> Any:
         return {"bytes_hex": bytes(batch).hex()}
     if isinstance(batch, np.generic):
         return _plain_scalar(batch, batch.dtype)
+    if isinstance(batch, rr.components.ImageFormat):  # an image's or a texture's size and layout
+        fields = ("width", "height", "pixel_format", "color_model", "channel_datatype")
+        return {name: plain_batch(_enum_name(getattr(batch, name))) for name in fields}
     if isinstance(batch, float):
         return Float64(batch)
     if isinstance(batch, str | int | bool) or batch is None:
