@@ -4,9 +4,11 @@ A grid (``nav_msgs/OccupancyGrid``) becomes
 
 * ``<entity>/image``: an RGBA ``Image`` of the coloured cells, the row of highest y on top (north up, as
   ``map_server`` saves maps);
-* ``<entity>/tiles/<row>_<col>``: the same colours on flat ``Mesh3D`` squares of ``tile_size`` cells a
-  side (an ``albedo_texture`` each), placed by the grid's origin pose in its header frame, each with that
-  frame as its ``CoordinateFrame``.
+* ``<entity>/tiles/<row>_<col>``: the same colours on flat ``Mesh3D`` rectangles of ``tile_rows`` rows
+  (default 256) by up to ``tile_cols`` columns (default 4096: most maps' whole width), an
+  ``albedo_texture`` each, placed by the grid's origin pose in its header frame, each with that frame as
+  its ``CoordinateFrame``. A tile as wide as the map is a slice of the image's buffer, not a copy: that
+  keeps a 4000 x 4000 map to one colouring pass.
 
 The last grid of each topic is kept (:class:`MapState`, in the converter state of its topic), so that a
 new grid of the same layout re-sends only the tiles whose cells changed, and ``map_msgs/OccupancyGridUpdate``
@@ -42,8 +44,10 @@ from rerun_bridge.model.rows import Batch, Row
 #: A block of cells: row0, row1, col0, col1 (ends excluded).
 Block = tuple[int, int, int, int]
 PALETTES: Final = ("map", "costmap", "raw")
-DEFAULT_TILE_SIZE: Final = 512
-MIN_TILE_SIZE: Final = 2
+DEFAULT_TILE_ROWS: Final = 256
+#: Texture widths every GPU takes (Rerun's wgpu limit is 8192 on the weakest).
+DEFAULT_TILE_COLS: Final = 4096
+MIN_TILE_SIDE: Final = 2
 #: Key of a topic's :class:`MapState` in its converter state.
 MAP_STATE_KEY: Final = "occupancy_map"
 _UNKNOWN_RGB: Final = (0x70, 0x89, 0x86)
@@ -97,20 +101,27 @@ class MapOptions:
     """The converter options of a map topic (``topics.<name>.options``)."""
 
     palette: str
-    tile_size: int
+    tile_rows: int
+    tile_cols: int
     image: bool
 
 
 def map_options(options: Mapping[str, Any], topic: str) -> MapOptions:
-    """``palette`` (default ``costmap`` for topics whose name says costmap, else ``map``), ``tile_size``
-    (cells, default 512) and ``image`` (default true)."""
+    """``palette`` (default ``costmap`` for topics whose name says costmap, else ``map``), ``tile_rows``
+    and ``tile_cols`` (cells), and ``image`` (default true)."""
     default_palette = "costmap" if "costmap" in topic else "map"
     palette = str(options.get("palette", default_palette)).lower()
     palette_rgba(palette)  # an unknown name is an error here, said once per topic
-    tile_size = options.get("tile_size", DEFAULT_TILE_SIZE)
-    if not isinstance(tile_size, int) or isinstance(tile_size, bool) or tile_size < MIN_TILE_SIZE:
-        raise ConversionError(f"option tile_size must be an integer >= {MIN_TILE_SIZE}, not {tile_size!r}")
-    return MapOptions(palette, tile_size, bool(options.get("image", True)))
+    rows = _tile_side(options, "tile_rows", DEFAULT_TILE_ROWS)
+    cols = _tile_side(options, "tile_cols", DEFAULT_TILE_COLS)
+    return MapOptions(palette, rows, cols, bool(options.get("image", True)))
+
+
+def _tile_side(options: Mapping[str, Any], key: str, default: int) -> int:
+    value = options.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < MIN_TILE_SIDE:
+        raise ConversionError(f"option {key} must be an integer >= {MIN_TILE_SIDE}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +180,13 @@ class MapState:
     tiles: set[str] = field(default_factory=set)
 
 
-def tile_blocks(layout: GridLayout, tile_size: int) -> Iterator[tuple[str, int, int, int, int]]:
+def tile_blocks(layout: GridLayout, options: MapOptions) -> Iterator[tuple[str, int, int, int, int]]:
     """``(name, row0, row1, col0, col1)`` of every tile, row by row from the origin."""
-    for row0 in range(0, layout.height, tile_size):
-        for col0 in range(0, layout.width, tile_size):
-            row1, col1 = min(row0 + tile_size, layout.height), min(col0 + tile_size, layout.width)
-            yield f"{row0 // tile_size}_{col0 // tile_size}", row0, row1, col0, col1
+    rows, cols = options.tile_rows, options.tile_cols
+    for row0 in range(0, layout.height, rows):
+        for col0 in range(0, layout.width, cols):
+            row1, col1 = min(row0 + rows, layout.height), min(col0 + cols, layout.width)
+            yield f"{row0 // rows}_{col0 // cols}", row0, row1, col0, col1
 
 
 def image_format(width: int, height: int) -> rr.components.ImageFormat:
@@ -216,7 +228,7 @@ def empty_tile_row(state: MapState, name: str) -> Row:
 def changed_tiles(state: MapState, before: npt.NDArray[np.int8] | None) -> list[tuple[str, Block]]:
     """Tiles to send: all of them without ``before`` (the last grid), else those whose cells differ."""
     chosen = []
-    for name, row0, row1, col0, col1 in tile_blocks(state.layout, state.options.tile_size):
+    for name, row0, row1, col0, col1 in tile_blocks(state.layout, state.options):
         block = (row0, row1, col0, col1)
         if before is None or not np.array_equal(
             before[row0:row1, col0:col1], state.cells[row0:row1, col0:col1]
@@ -228,7 +240,7 @@ def changed_tiles(state: MapState, before: npt.NDArray[np.int8] | None) -> list[
 def patched_tiles(state: MapState, region: Block, before: npt.NDArray[np.int8]) -> list[tuple[str, Block]]:
     """Tiles under ``region`` whose cells there differ from ``before`` (the region's old cells)."""
     chosen = []
-    for name, row0, row1, col0, col1 in tile_blocks(state.layout, state.options.tile_size):
+    for name, row0, row1, col0, col1 in tile_blocks(state.layout, state.options):
         top, bottom = max(row0, region[0]), min(row1, region[1])
         left, right = max(col0, region[2]), min(col1, region[3])
         if top >= bottom or left >= right:

@@ -165,7 +165,7 @@ def test_costmap_palette_marks_free_inscribed_and_lethal() -> None:
 
 def test_update_patches_the_last_full_map_and_resends_only_its_tiles() -> None:
     sink = ListSink()
-    bag = MapBag([sink], options={"tile_size": 4})
+    bag = MapBag([sink], options={"tile_rows": 4, "tile_cols": 4})
     cells = np.zeros((8, 8), dtype=np.int8)
     assert bag.grid(cells) is Outcome.CONVERTED
     assert len(meshes(sink.rows)) == 4
@@ -213,7 +213,7 @@ def test_update_outside_the_map_is_a_counted_error() -> None:
 
 def test_a_smaller_map_empties_the_tiles_it_no_longer_has() -> None:
     sink = ListSink()
-    bag = MapBag([sink], options={"tile_size": 2})
+    bag = MapBag([sink], options={"tile_rows": 2, "tile_cols": 2})
     bag.grid(np.zeros((4, 4), dtype=np.int8))
     sink.rows.clear()
     bag.grid(np.full((2, 2), 100, dtype=np.int8))
@@ -239,7 +239,7 @@ def test_an_unknown_palette_is_reported_once() -> None:
 def test_the_written_map_and_its_updates_pass_rerun_verify(tmp_path: Path) -> None:
     path = tmp_path / "map.rrd"
     with RrdSink(path) as rrd:
-        bag = MapBag([rrd], options={"tile_size": 16})
+        bag = MapBag([rrd], options={"tile_rows": 16, "tile_cols": 16})
         cells = np.random.default_rng(3).integers(-1, 101, size=(40, 50)).astype(np.int8)
         bag.grid(cells)
         bag.update(10, 10, np.full((5, 5), 100, dtype=np.int8))
@@ -251,7 +251,7 @@ def test_the_written_map_and_its_updates_pass_rerun_verify(tmp_path: Path) -> No
 @pytest.mark.parametrize("palette", ["map", "costmap", "raw"])
 def test_tiles_and_image_show_the_same_colours(palette: str) -> None:
     sink = ListSink()
-    bag = MapBag([sink], options={"tile_size": 3, "palette": palette})
+    bag = MapBag([sink], options={"tile_rows": 3, "tile_cols": 3, "palette": palette})
     cells = np.arange(-1, 34, dtype=np.int8).reshape(5, 7)
     bag.grid(cells)
     whole = image(next(row for row in sink.rows if row.entity_path == "/map/image"))
