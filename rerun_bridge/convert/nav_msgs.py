@@ -3,14 +3,18 @@ metadata; see :mod:`~rerun_bridge.convert.occupancy` and docs/maps.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
+from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks
 from rerun_bridge.convert.geometry_msgs import (
     TWIST_NAMES,
+    covariance_rows,
     frame_columns,
     pose_columns,
     pose_rows,
@@ -18,20 +22,35 @@ from rerun_bridge.convert.geometry_msgs import (
 )
 from rerun_bridge.convert.occupancy import MAP_STATE_KEY, convert_grid, grid_layout, map_options
 from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.convert.trail import topic_trail
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 
 def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``."""
+    """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``;
+    the position covariance as an ellipsoid on ``<entity>/covariance``; and the trail of recent positions
+    on ``<entity>/trail`` (:mod:`~rerun_bridge.convert.trail`)."""
+    sigma = covariance_sigma(ctx.options)
+    trail = topic_trail(ctx.topic_state, ctx.options)
+    frame = header_frame(msg)
     rows = pose_rows(ctx.entity_path, [msg.pose.pose])
     twist_path = sub_path(ctx.entity_path, "twist")
     rows += vector_scalars(twist_path, msg.twist.twist.linear, msg.twist.twist.angular, TWIST_NAMES)
-    return with_frame(rows, ctx.entity_path, header_frame(msg))
+    rows = with_frame(rows, ctx.entity_path, frame)
+    rows += covariance_rows(ctx.entity_path, msg.pose.pose, msg.pose.covariance, sigma, frame)
+    if trail is not None:
+        adding, strips = trail.extend(vec3(msg.pose.pose.position).reshape(1, 3))
+        if len(adding):
+            trail_path = sub_path(ctx.entity_path, "trail")
+            rows += with_frame([Row(trail_path, "LineStrips3D", {"strips": strips})], trail_path, frame)
+    return rows
 
 
 def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_odometry` for a batch of messages."""
+    sigma = covariance_sigma(ctx.options)
+    trail = topic_trail(ctx.topic_state, ctx.options)
     times, count = msgs.default_times(), len(msgs)
     rows = pose_columns(ctx.entity_path, msgs, "pose.pose", times)
     twist_path = sub_path(ctx.entity_path, "twist")
@@ -39,7 +58,46 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     twist = msgs.floats(*(f"{vector}.{axis}" for vector in vectors for axis in "xyz"))
     rows.append(ColumnRows(twist_path, "Scalars", times, {"scalars": twist}))
     rows.append(ColumnRows(twist_path, "SeriesLines", times, {"names": Cycled([TWIST_NAMES], count)}))
-    return rows + frame_columns(ctx.entity_path, msgs, times)
+    rows += frame_columns(ctx.entity_path, msgs, times)
+    positions = msgs.floats(*(f"pose.pose.position.{axis}" for axis in "xyz"))
+    rows += covariance_columns(ctx.entity_path, msgs, positions, sigma)
+    if trail is not None:
+        adding, strips = trail.extend(positions)
+        if len(adding):
+            trail_times = {name: values[adding] for name, values in times.items()}
+            trail_path = sub_path(ctx.entity_path, "trail")
+            strip_rows = [[strip] for strip in strips]
+            rows.append(ColumnRows(trail_path, "LineStrips3D", trail_times, {"strips": strip_rows}))
+            rows += _frame_rows(trail_path, msgs.frame(), trail_times, len(adding))
+    return rows
+
+
+def covariance_columns(
+    entity_path: str, msgs: MessageColumns, positions: npt.NDArray[np.float64], sigma: float
+) -> list[ColumnRows]:
+    """:func:`~rerun_bridge.convert.geometry_msgs.covariance_rows` for a batch (the messages whose
+    covariance can be drawn)."""
+    shapes = ellipsoids(position_blocks(msgs.column("pose.covariance")), sigma)
+    drawn = np.flatnonzero(shapes.drawn)
+    if len(drawn) == 0:
+        return []
+    times = {name: values[drawn] for name, values in msgs.default_times().items()}
+    path = sub_path(entity_path, "covariance")
+    components = {
+        "centers": positions[drawn].astype(np.float32).reshape(-1, 1, 3),
+        "half_sizes": shapes.half_sizes.reshape(-1, 1, 3),
+        "quaternions": shapes.quaternions.reshape(-1, 1, 4),
+    }
+    rows = [ColumnRows(path, "Ellipsoids3D", times, components)]
+    return rows + _frame_rows(path, msgs.frame(), times, len(drawn))
+
+
+def _frame_rows(
+    entity_path: str, frame: str, times: Mapping[str, npt.NDArray[np.int64]], count: int
+) -> list[ColumnRows]:
+    if not frame:
+        return []
+    return [ColumnRows(entity_path, "CoordinateFrame", times, {"frame": Cycled([[frame]], count)})]
 
 
 def convert_path(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -98,7 +156,15 @@ CONVERTERS: Final = (
     Converter(
         "nav_msgs/msg/Odometry",
         convert_odometry,
-        ("InstancePoses3D", "Points3D", "Scalars", "CoordinateFrame"),
+        (
+            "InstancePoses3D",
+            "Points3D",
+            "Scalars",
+            "SeriesLines",
+            "Ellipsoids3D",
+            "LineStrips3D",
+            "CoordinateFrame",
+        ),
         columns=odometry_columns,
     ),
     Converter("nav_msgs/msg/Path", convert_path, ("LineStrips3D", "CoordinateFrame")),
