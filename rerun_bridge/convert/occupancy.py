@@ -178,6 +178,8 @@ class MapState:
     cells: npt.NDArray[np.int8]
     #: Names of the tiles sent for this layout (tiles of an earlier, larger layout are emptied).
     tiles: set[str] = field(default_factory=set)
+    #: The coloured image last sent (north up), when images are on: a change re-colours only its tiles.
+    colored: npt.NDArray[np.uint8] | None = None
 
 
 def tile_blocks(layout: GridLayout, options: MapOptions) -> Iterator[tuple[str, int, int, int, int]]:
@@ -256,10 +258,10 @@ def map_rows(state: MapState, tiles: list[tuple[str, Block]]) -> list[Row]:
     if not tiles:
         return []
     rows: list[Row] = []
-    height = state.layout.height
     if state.options.image:
-        north_up = colorize(state.cells[::-1], state.options.palette)
+        north_up = recolored(state, [block for _name, block in tiles])
         rows.append(image_row(state, north_up))
+        height = state.layout.height
         for name, (row0, row1, col0, col1) in tiles:  # a tile is a block of the image, rows reversed
             texture = north_up[height - row1 : height - row0, col0:col1]
             rows += tile_rows(name, state, (row0, row1, col0, col1), texture)
@@ -271,6 +273,21 @@ def map_rows(state: MapState, tiles: list[tuple[str, Block]]) -> list[Row]:
     return rows
 
 
+def recolored(state: MapState, blocks: list[Block]) -> npt.NDArray[np.uint8]:
+    """The grid coloured north up: the last coloured image with only ``blocks`` coloured again (a copy:
+    rows already handed to the sinks keep pointing at the old one), or all of it the first time."""
+    palette, height = state.options.palette, state.layout.height
+    if state.colored is None:
+        north_up = colorize(state.cells[::-1], palette)
+    else:
+        north_up = state.colored.copy()
+        for row0, row1, col0, col1 in blocks:
+            block = state.cells[row0:row1, col0:col1][::-1]
+            north_up[height - row1 : height - row0, col0:col1] = colorize(block, palette)
+    state.colored = north_up
+    return north_up
+
+
 def convert_grid(
     msg: Any, entity_path: str, options: MapOptions, previous: MapState | None
 ) -> tuple[MapState, list[Row]]:
@@ -279,6 +296,8 @@ def convert_grid(
     layout = grid_layout(msg.info, str(msg.header.frame_id).lstrip("/"))
     state = MapState(entity_path, layout, options, grid_cells(msg.data, layout.width, layout.height))
     same = previous is not None and previous.layout == layout and previous.options == options
+    if same and previous is not None:
+        state.colored = previous.colored
     rows = map_rows(state, changed_tiles(state, previous.cells if same and previous else None))
     if previous is not None and same:
         state.tiles |= previous.tiles

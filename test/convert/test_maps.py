@@ -169,6 +169,7 @@ def test_update_patches_the_last_full_map_and_resends_only_its_tiles() -> None:
     cells = np.zeros((8, 8), dtype=np.int8)
     assert bag.grid(cells) is Outcome.CONVERTED
     assert len(meshes(sink.rows)) == 4
+    first_image = image(next(row for row in sink.rows if row.entity_path == "/map/image"))
     sink.rows.clear()
 
     # Cells (x 5..6, y 1) lie in tile row 0, column 1 only.
@@ -184,6 +185,8 @@ def test_update_patches_the_last_full_map_and_resends_only_its_tiles() -> None:
     patched = image(next(row for row in sink.rows if row.entity_path == "/map/image"))
     assert patched[8 - 1 - 1, 5].tolist() == black
     assert patched[0, 0].tolist() == white
+    # Rows already written keep what they showed: the update coloured a copy.
+    assert first_image[8 - 1 - 1, 5].tolist() == white
     sink.rows.clear()
 
     # A second update builds on the first: the map keeps both patches.
