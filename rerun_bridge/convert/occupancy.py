@@ -28,6 +28,7 @@ Palettes follow RViz's Map display (its "Color Scheme"): cells are bytes, -1 (un
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -90,9 +91,23 @@ def _palette_words(name: str) -> npt.NDArray[np.uint32]:
     return palette_rgba(name).view(np.uint32).reshape(256)
 
 
+@functools.cache
+def _palette_pairs(name: str) -> npt.NDArray[np.uint64]:
+    """The colours of every pair of neighbouring cells (65536 entries, 512 kB): one lookup colours two
+    cells, half the lookups of :func:`_palette_words` (about 1.5 times faster on a big grid)."""
+    words = _palette_words(name).astype(np.uint64)
+    pair = np.arange(65536)
+    pairs: npt.NDArray[np.uint64] = words[pair & 0xFF] | (words[pair >> 8] << np.uint64(32))
+    return pairs
+
+
 def colorize(cells: npt.NDArray[np.int8], palette: str) -> npt.NDArray[np.uint8]:
     """``(rows, cols)`` cells -> ``(rows, cols, 4)`` RGBA, row for row."""
-    words = np.take(_palette_words(palette), cells.view(np.uint8))
+    flat = np.ascontiguousarray(cells).view(np.uint8).reshape(-1)
+    if flat.size % 2 or sys.byteorder != "little":
+        words = np.take(_palette_words(palette), flat)
+    else:  # two cells per lookup: the first cell is the low byte and the low word (little-endian)
+        words = np.take(_palette_pairs(palette), flat.view(np.uint16)).view(np.uint32)
     return words.view(np.uint8).reshape(*cells.shape, 4)
 
 

@@ -17,7 +17,7 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver
-from rerun_bridge.convert.occupancy import palette_rgba
+from rerun_bridge.convert.occupancy import colorize, palette_rgba
 from rerun_bridge.model.records import MessageDefinition, TopicInfo
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.pipeline import Outcome, Pipeline
@@ -158,6 +158,19 @@ def test_costmap_palette_marks_free_inscribed_and_lethal() -> None:
     assert palette[98, 0] > palette[98, 2]
     assert tuple(palette[255]) == (0x70, 0x89, 0x86, 255)
     assert np.all(palette[101:128, :3] == (0, 255, 0))  # illegal positive values stand out
+
+
+@pytest.mark.parametrize("shape", [(16, 32), (3, 5)])
+@pytest.mark.parametrize("palette", ["map", "costmap", "raw"])
+def test_colouring_two_cells_at_a_time_equals_the_palette_cell_by_cell(
+    shape: tuple[int, int], palette: str
+) -> None:
+    """Even cell counts are coloured a pair of cells per lookup, odd ones a cell per lookup."""
+    values = np.random.default_rng(5).permutation(np.tile(np.arange(256, dtype=np.uint8), 2))
+    cells = values[: shape[0] * shape[1]].view(np.int8).reshape(shape)
+    expected = palette_rgba(palette)[cells.view(np.uint8)]
+    assert np.array_equal(colorize(cells, palette), expected)
+    assert np.array_equal(colorize(cells[::-1], palette), expected[::-1])  # a flipped view too
 
 
 # ---- tiles and updates -------------------------------------------------------------------------------------

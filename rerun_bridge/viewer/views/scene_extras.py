@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyqtgraph.opengl as gl
+from OpenGL import GL
 from PyQt6 import QtGui
 
 from rerun_bridge.store.chunk_store import ChunkStore
@@ -112,6 +113,19 @@ def homogeneous(placement: Transform) -> npt.NDArray[np.float64]:
     return matrix
 
 
+class MipmappedImageItem(gl.GLImageItem):  # type: ignore[misc]  # pyqtgraph is untyped
+    """pyqtgraph's textured quad with mipmaps: a big map seen whole samples a smaller level, which keeps
+    a 4000 x 4000 map's frame time low under software GL (and it no longer shimmers); magnified cells
+    stay sharp (nearest texel)."""
+
+    def _updateTexture(self) -> None:  # noqa: N802 (pyqtgraph's name)
+        super()._updateTexture()
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.texture)
+        GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST_MIPMAP_NEAREST)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+
+
 class SceneExtras:
     """Textured meshes and ellipsoids of one 3D view, kept as GL items between updates."""
 
@@ -178,7 +192,7 @@ class SceneExtras:
             return None
         options = "opaque" if bool((texture[..., 3] == 255).all()) else "translucent"
         if item is None:
-            item = self.textured[entity] = gl.GLImageItem(texture.transpose(1, 0, 2), glOptions=options)
+            item = self.textured[entity] = MipmappedImageItem(texture.transpose(1, 0, 2), glOptions=options)
             self.gl_view.addItem(item)
         else:
             item.setGLOptions(options)
