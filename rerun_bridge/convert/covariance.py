@@ -51,6 +51,9 @@ def ellipsoids(blocks: npt.NDArray[np.float64], sigma: float) -> Ellipsoids:
     finite = np.asarray(np.isfinite(blocks).all(axis=(1, 2)), dtype=np.bool_)
     largest = np.abs(np.where(finite[:, None, None], blocks, 0.0)).max(axis=(1, 2))
     candidates = np.flatnonzero(finite & (largest > 0))
+    if len(candidates) == 0:  # most odometry: no covariance estimated
+        empty = np.zeros((0, 3), dtype=np.float32)
+        return Ellipsoids(np.zeros(len(blocks), dtype=np.bool_), empty, np.zeros((0, 4), dtype=np.float32))
     symmetric = 0.5 * (blocks[candidates] + blocks[candidates].transpose(0, 2, 1))
     values, vectors = np.linalg.eigh(symmetric)  # ascending eigenvalues, eigenvectors as columns
     semidefinite = values[:, 0] >= -_ROUNDING * np.abs(values[:, 2])
