@@ -20,7 +20,7 @@ from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.pipeline import Outcome, Pipeline
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.tf import quaternion as tf_quaternion
-from test.conftest import NEATO_BAG, rrd_column, rrd_row_count, verify_rrd
+from test.conftest import GPS_BAG, NEATO_BAG, rrd_column, rrd_row_count, verify_rrd
 
 STORE = get_typestore(Stores.ROS2_JAZZY)
 POSE_COV = "geometry_msgs/msg/PoseWithCovarianceStamped"
@@ -160,3 +160,14 @@ def test_real_odometry_leaves_covariance_ellipsoids_and_a_trail(tmp_path: Path) 
     positions = rrd_column(out, "/odom", "Points3D:positions")
     last_trail_message = 5 * (len(trail_rows) - 1)
     np.testing.assert_allclose(last[-1], np.asarray(positions[last_trail_message][0]), atol=1e-6)
+
+
+def test_real_odometry_without_covariance_leaves_only_its_trail(tmp_path: Path) -> None:
+    """The GPS vehicle's /odometry (2143 messages, covariance all zero: not estimated)."""
+    out = tmp_path / "gps.rrd"
+    result = convert_bags([GPS_BAG], out)
+    stats = {topic.topic: topic for topic in result.topics}["/odometry"]
+    assert stats.errors == 0
+    verify_rrd(out)
+    assert rrd_row_count(out, "/odometry/covariance", "Ellipsoids3D:half_sizes") == 0
+    assert rrd_row_count(out, "/odometry/trail", "LineStrips3D:strips") == -(-stats.messages // 5)
