@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,10 @@ import numpy.typing as npt
 import pytest
 from pytestqt.qtbot import QtBot
 
+from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from test.convert.test_covariance_and_trail import POSE_COV, STORE, _header, _pose
@@ -105,6 +108,24 @@ def test_map_tiles_are_a_textured_plane_placed_by_the_origin(qtbot: QtBot) -> No
     assert pixel_at(view, (0.5, 0.5, 0.0)) == BLACK  # row 2, column 1
     assert pixel_at(view, (3.5, 0.5, 0.0)) == BACKGROUND  # beyond the map's edge
     assert not view.meshes or not any(item.visible() for item in view.meshes.values())
+
+
+def test_a_map_written_to_an_rrd_and_read_back_draws_the_same(qtbot: QtBot, tmp_path: Path) -> None:
+    """Through Rerun's own file: the tiles' textures and formats as Rerun stores them."""
+    cells = np.zeros((4, 4), dtype=np.int8)
+    cells[:, :2] = 100
+    cells[3, :] = -1
+    path = tmp_path / "map.rrd"
+    with RrdSink(path) as rrd:
+        bag = MapBag([rrd], options={"tile_rows": 2})
+        bag.grid(cells, resolution=1.0)
+    store = ChunkStore()
+    load_files([path], store)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    assert pixel_at(view, (-0.5, -1.5, 0.0)) == BLACK
+    assert pixel_at(view, (2.5, -1.5, 0.0)) == WHITE
+    assert pixel_at(view, (2.5, 1.5, 0.0)) == UNKNOWN
 
 
 def test_an_update_recolours_its_cells_and_scrubbing_back_restores_them(qtbot: QtBot) -> None:
