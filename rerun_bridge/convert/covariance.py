@@ -66,3 +66,26 @@ def ellipsoids(blocks: npt.NDArray[np.float64], sigma: float) -> Ellipsoids:
     drawn[kept] = True
     half_sizes = (sigma * np.sqrt(np.maximum(values, 0.0))).astype(np.float32)
     return Ellipsoids(drawn, half_sizes, matrices_to_quaternions(vectors).astype(np.float32))
+
+
+#: Key of the last covariance and its ellipsoid in a topic's converter state.
+_LAST_KEY: Final = "last_covariance"
+Shape = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
+
+
+def one_ellipsoid(block: npt.NDArray[np.float64], sigma: float, state: dict[str, Any]) -> Shape | None:
+    """:func:`ellipsoids` of one 3 x 3 block, ``(half_sizes, quaternions)`` or None. Publishers repeat
+    the same covariance message after message, and one message's decomposition costs more than the rest
+    of its conversion: the topic's last one is kept in its converter ``state`` and reused when the next
+    is the same. The same arithmetic as a batch's, so both paths agree."""
+    key = (np.ascontiguousarray(block, dtype=np.float64).tobytes(), sigma)
+    last = state.get(_LAST_KEY)
+    if last is not None and last[0] == key:
+        shape: Shape | None = last[1]
+        return shape
+    shapes = ellipsoids(block.reshape(1, 3, 3), sigma)
+    shape = (shapes.half_sizes, shapes.quaternions) if shapes.drawn[0] else None
+    for shared in shape or ():  # handed to every row that asks: read-only
+        shared.setflags(write=False)
+    state[_LAST_KEY] = (key, shape)
+    return shape

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, quat_xyzw, sub_path, vec3, with_frame
-from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks
+from rerun_bridge.convert.covariance import covariance_sigma, one_ellipsoid, position_blocks
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.rotations import matrices_to_quaternions, quaternions_to_matrices
 from rerun_bridge.convert.tf2_msgs import transform_row
@@ -114,17 +114,18 @@ def vector_pair_rows(msg: Any, ctx: ConvertContext, pair: tuple[Any, Any], names
     return rows + arrow_rows(ctx.entity_path, vectors, _PAIR_COLORS, labels, topic_frame(msg, ctx))
 
 
-def covariance_rows(entity_path: str, pose: Any, covariance: Any, sigma: float, frame: str) -> list[Row]:
+def covariance_rows(pose: Any, covariance: Any, frame: str, ctx: ConvertContext) -> list[Row]:
     """The position covariance as an ``Ellipsoids3D`` at the pose on ``<entity>/covariance`` (none when
     it cannot be drawn: see :mod:`~rerun_bridge.convert.covariance`)."""
-    shapes = ellipsoids(position_blocks(covariance), sigma)
-    if not shapes.drawn[0]:
+    sigma, entity_path = covariance_sigma(ctx.options), ctx.entity_path
+    shape = one_ellipsoid(position_blocks(covariance)[0], sigma, ctx.topic_state)
+    if shape is None:
         return []
     path = sub_path(entity_path, "covariance")
     components: dict[str, Batch] = {
         "centers": vec3(pose.position).astype(np.float32).reshape(1, 3),
-        "half_sizes": shapes.half_sizes,
-        "quaternions": shapes.quaternions,
+        "half_sizes": shape[0],
+        "quaternions": shape[1],
     }
     return with_frame([Row(path, "Ellipsoids3D", components)], path, frame)
 
@@ -152,11 +153,8 @@ def convert_pose_with_covariance(msg: Any, ctx: ConvertContext) -> list[Row]:
     inner = getattr(msg, "pose", msg)
     with_covariance = inner if hasattr(inner, "covariance") else msg
     frame = topic_frame(msg, ctx)
-    sigma = covariance_sigma(ctx.options)
     rows = with_frame(pose_rows(ctx.entity_path, [with_covariance.pose]), ctx.entity_path, frame)
-    return rows + covariance_rows(
-        ctx.entity_path, with_covariance.pose, with_covariance.covariance, sigma, frame
-    )
+    return rows + covariance_rows(with_covariance.pose, with_covariance.covariance, frame, ctx)
 
 
 def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:

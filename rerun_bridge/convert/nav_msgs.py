@@ -31,14 +31,14 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``;
     the position covariance as an ellipsoid on ``<entity>/covariance``; and the trail of recent positions
     on ``<entity>/trail`` (:mod:`~rerun_bridge.convert.trail`)."""
-    sigma = covariance_sigma(ctx.options)
+    covariance_sigma(ctx.options)  # a bad option fails the message before the trail moves on
     trail = topic_trail(ctx.topic_state, ctx.options)
     frame = header_frame(msg)
     rows = pose_rows(ctx.entity_path, [msg.pose.pose])
     twist_path = sub_path(ctx.entity_path, "twist")
     rows += vector_scalars(twist_path, msg.twist.twist.linear, msg.twist.twist.angular, TWIST_NAMES)
     rows = with_frame(rows, ctx.entity_path, frame)
-    rows += covariance_rows(ctx.entity_path, msg.pose.pose, msg.pose.covariance, sigma, frame)
+    rows += covariance_rows(msg.pose.pose, msg.pose.covariance, frame, ctx)
     if trail is not None:
         adding, strips = trail.extend(vec3(msg.pose.pose.position).reshape(1, 3))
         if len(adding):
