@@ -32,8 +32,8 @@ from rerun_bridge.convert.registry import (
     ColumnConverterFunc,
     ConvertContext,
     ConverterFunc,
-    ConverterState,
     ConverterTable,
+    SharedState,
 )
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.entity_path import EntityPath
@@ -121,9 +121,9 @@ class Pipeline:
     converters: ConverterTable = BUILTIN_CONVERTERS
     #: Converter exceptions other than ConversionError raise instead of being counted (see module docs).
     strict: bool = field(default_factory=lambda: os.environ.get(STRICT_ENV) == "1")
+    #: What its topics' converters share (a map topic's last grid for its updates, trails).
+    shared: SharedState = field(default_factory=SharedState)
     _topics: dict[str, _Topic] = field(default_factory=dict)
-    #: What converters keep between messages, per topic (a map's cells, an odometry trail).
-    _converter_state: ConverterState = field(default_factory=ConverterState)
 
     def add_topic(
         self,
@@ -143,7 +143,7 @@ class Pipeline:
             options=options or {},
             static=topic in STATIC_TOPICS,
             raw_type=raw_type,
-            state=self._converter_state,
+            shared=self.shared,
         )
         converter = self.converters.lookup(type_name)
         func: ConverterFunc | None

@@ -22,6 +22,7 @@ from rerun_bridge.convert.covariance import covariance_sigma, one_ellipsoid, pos
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.rotations import matrices_to_quaternions, quaternions_to_matrices
 from rerun_bridge.convert.tf2_msgs import transform_row
+from rerun_bridge.convert.topic_state import topic_state
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, ColumnRows, Cycled, Row
 
@@ -118,7 +119,7 @@ def covariance_rows(pose: Any, covariance: Any, frame: str, ctx: ConvertContext)
     """The position covariance as an ``Ellipsoids3D`` at the pose on ``<entity>/covariance`` (none when
     it cannot be drawn: see :mod:`~rerun_bridge.convert.covariance`)."""
     sigma, entity_path = covariance_sigma(ctx.options), ctx.entity_path
-    shape = one_ellipsoid(position_blocks(covariance)[0], sigma, ctx.topic_state)
+    shape = one_ellipsoid(position_blocks(covariance)[0], sigma, topic_state(ctx))
     if shape is None:
         return []
     path = sub_path(entity_path, "covariance")

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from rerun_bridge.convert.occupancy import MAP_STATE_KEY, MapState, apply_update
 from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.convert.topic_state import topic_state
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Row
 
@@ -26,7 +27,7 @@ def convert_occupancy_grid_update(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The patched map's image and the tiles under the patch, on the map topic's entities (as RViz, an
     update before the first full map is dropped: here it is counted as an error and warned about)."""
     map_topic = map_topic_of(ctx)
-    state = ctx.state.of(map_topic).get(MAP_STATE_KEY)
+    state = topic_state(ctx, map_topic).get(MAP_STATE_KEY)
     if not isinstance(state, MapState):
         raise ConversionError(f"no full map on {map_topic} yet; the update cannot be placed")
     return apply_update(msg, state)

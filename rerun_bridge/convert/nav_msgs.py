@@ -22,6 +22,7 @@ from rerun_bridge.convert.geometry_msgs import (
 )
 from rerun_bridge.convert.occupancy import MAP_STATE_KEY, convert_grid, grid_layout, map_options
 from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.convert.topic_state import topic_state
 from rerun_bridge.convert.trail import topic_trail
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
@@ -32,7 +33,7 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     the position covariance as an ellipsoid on ``<entity>/covariance``; and the trail of recent positions
     on ``<entity>/trail`` (:mod:`~rerun_bridge.convert.trail`)."""
     covariance_sigma(ctx.options)  # a bad option fails the message before the trail moves on
-    trail = topic_trail(ctx.topic_state, ctx.options)
+    trail = topic_trail(topic_state(ctx), ctx.options)
     frame = header_frame(msg)
     rows = pose_rows(ctx.entity_path, [msg.pose.pose])
     twist_path = sub_path(ctx.entity_path, "twist")
@@ -50,7 +51,7 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
 def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_odometry` for a batch of messages."""
     sigma = covariance_sigma(ctx.options)
-    trail = topic_trail(ctx.topic_state, ctx.options)
+    trail = topic_trail(topic_state(ctx), ctx.options)
     times, count = msgs.default_times(), len(msgs)
     rows = pose_columns(ctx.entity_path, msgs, "pose.pose", times)
     twist_path = sub_path(ctx.entity_path, "twist")
@@ -110,8 +111,8 @@ def convert_occupancy_grid(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The grid as ``<entity>/image`` and textured tiles ``<entity>/tiles/<row>_<col>``; only what changed
     since the topic's last grid is sent (the grid is kept in the topic's converter state)."""
     options = map_options(ctx.options, ctx.topic)
-    state, rows = convert_grid(msg, ctx.entity_path, options, ctx.topic_state.get(MAP_STATE_KEY))
-    ctx.topic_state[MAP_STATE_KEY] = state
+    state, rows = convert_grid(msg, ctx.entity_path, options, topic_state(ctx).get(MAP_STATE_KEY))
+    topic_state(ctx)[MAP_STATE_KEY] = state
     return rows
 
 

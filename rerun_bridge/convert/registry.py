@@ -19,28 +19,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.type_names import normalize_type_name
 
+_Shared = TypeVar("_Shared")
 
-class ConverterState:
-    """What converters remember between messages, per topic (a map's last cells, an odometry trail).
 
-    One object is shared by every topic of a pipeline, so a converter may also read another topic's
-    state: ``map_msgs/OccupancyGridUpdate`` on ``/map_updates`` patches the map kept for ``/map``.
-    """
+class SharedState:
+    """What the converters of different topics share within one pipeline; otherwise converters keep no
+    state. Holds one object per class, made on first use (a map topic's last grid, which its update topic
+    patches, lives in :class:`~rerun_bridge.convert.topic_state.TopicStates`)."""
 
-    __slots__ = ("_by_topic",)
+    __slots__ = ("_objects",)
 
     def __init__(self) -> None:
-        self._by_topic: dict[str, dict[str, Any]] = {}
+        self._objects: dict[type[Any], Any] = {}
 
-    def of(self, topic: str) -> dict[str, Any]:
-        """The mutable state of ``topic`` (empty at first); keys are the converter's own."""
-        return self._by_topic.setdefault(topic, {})
+    def get(self, kind: type[_Shared]) -> _Shared:
+        """This pipeline's one ``kind`` object (``kind()`` on first use)."""
+        found: _Shared | None = self._objects.get(kind)
+        if found is None:
+            found = self._objects[kind] = kind()
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +59,8 @@ class ConvertContext:
     static: bool = False
     #: The message's Arrow struct type, from its definition, for the raw fallback (None: inferred).
     raw_type: Any = None
-    #: State kept between messages, shared by the pipeline's topics (see :class:`ConverterState`).
-    state: ConverterState = field(default_factory=ConverterState, compare=False, repr=False)
-
-    @property
-    def topic_state(self) -> dict[str, Any]:
-        """This topic's own state (see :class:`ConverterState`)."""
-        return self.state.of(self.topic)
+    #: State shared with the pipeline's other topics (see :class:`SharedState`).
+    shared: SharedState = field(default_factory=SharedState, compare=False)
 
 
 ConverterFunc = Callable[[Any, ConvertContext], list[Row]]
