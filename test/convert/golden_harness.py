@@ -375,7 +375,7 @@ def plain_batch(batch: Any) -> Any:
     if isinstance(batch, np.generic):
         return _plain_scalar(batch, batch.dtype)
     if isinstance(batch, rr.components.ImageFormat):  # an image's or a texture's size and layout
-        fields = ("width", "height", "pixel_format", "color_model", "channel_datatype")
+        fields = ("width", "height", "channel_datatype", "color_model", "pixel_format")
         return {name: plain_batch(_enum_name(getattr(batch, name))) for name in fields}
     if isinstance(batch, float):
         return Float64(batch)
