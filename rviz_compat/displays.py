@@ -83,10 +83,8 @@ DISPLAYS: Final[Mapping[str, DisplaySpec]] = MappingProxyType(
         "Path": DisplaySpec(Target.SCENE, "nav_msgs/msg/Path", archetype="LineStrips3D"),
         "Pose": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseStamped"),
         "PoseArray": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseArray"),
-        "PoseWithCovariance": DisplaySpec(
-            Target.SCENE, "geometry_msgs/msg/PoseWithCovarianceStamped", caveat="the covariance is not drawn"
-        ),
-        "Odometry": DisplaySpec(Target.SCENE, "nav_msgs/msg/Odometry", caveat="the covariance is not drawn"),
+        "PoseWithCovariance": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseWithCovarianceStamped"),
+        "Odometry": DisplaySpec(Target.SCENE, "nav_msgs/msg/Odometry"),
         "Grid": DisplaySpec(Target.GRID),
         "Polygon": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PolygonStamped", archetype="LineStrips3D"),
         "PointStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PointStamped", archetype="Points3D"),
@@ -199,6 +197,20 @@ def line_radius(display: Mapping[str, Any]) -> float | None:
         return None
     width = number(display.get("Line Width"))
     return width / 2 if width else None
+
+
+#: RViz Map display colour schemes the bridge's map converter has as palettes.
+MAP_PALETTES: Final = ("map", "costmap", "raw")
+
+
+def converter_options(display: Mapping[str, Any]) -> dict[str, str]:
+    """The converter options a display's properties carry: the Intensity colormap, a Map's palette."""
+    if display.get("Color Transformer") == "Intensity":
+        return {"colormap": colormap_option(display)}
+    scheme = display.get("Color Scheme")
+    if isinstance(scheme, str) and scheme in MAP_PALETTES:
+        return {"palette": scheme}
+    return {}
 
 
 def colormap_option(display: Mapping[str, Any]) -> str:

@@ -48,7 +48,7 @@ from rviz_compat.displays import (
     DisplaySpec,
     Target,
     absolute_topic,
-    colormap_option,
+    converter_options,
     display_spec,
     is_enabled,
     is_group,
@@ -243,9 +243,7 @@ class _Importer:
         hint = str(property_value(display.get("Transport Hint")) or "raw")
         if spec.target in (Target.IMAGE, Target.CAMERA) and hint in COMPRESSED_TRANSPORTS:
             topic, ros_type = f"{topic}/{hint}", COMPRESSED_IMAGE_TYPE
-        options = (
-            {"colormap": colormap_option(display)} if display.get("Color Transformer") == "Intensity" else {}
-        )
+        options = converter_options(display)
         entity = self.topic(topic, ros_type, label, latched=transient_local(qos), options=options)
         if entity is None:
             return

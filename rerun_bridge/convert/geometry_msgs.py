@@ -1,4 +1,12 @@
-"""geometry_msgs: transforms, poses, points, vectors, twists, wrenches and polygons."""
+"""geometry_msgs: transforms, poses, points, vectors, twists, wrenches, accelerations, polygons and inertias,
+with their meaning drawn (docs/maps.md): position covariances as ellipsoids on ``<entity>/covariance``,
+twists / wrenches / accelerations as arrows on ``<entity>/arrow`` besides their plots, orientations as
+axes, inertias as their mass point and equivalent box.
+
+Header-less forms (``Twist`` on ``/cmd_vel``, ``Pose``, ``Point``...) have no frame of their own: the
+``frame`` option of their topic gives one (``/cmd_vel``: ``{frame: base_link}``); without it they are
+drawn in the fixed frame as they are.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +17,24 @@ import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
+from rerun_bridge.convert.common import header_frame, quat_xyzw, sub_path, vec3, with_frame
+from rerun_bridge.convert.covariance import covariance_sigma, one_ellipsoid, position_blocks
 from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.convert.rotations import matrices_to_quaternions, quaternions_to_matrices
 from rerun_bridge.convert.tf2_msgs import transform_row
-from rerun_bridge.model.rows import ColumnRows, Cycled, Row
+from rerun_bridge.convert.topic_state import topic_state
+from rerun_bridge.errors import ConversionError
+from rerun_bridge.model.rows import Batch, ColumnRows, Cycled, Row
 
 TWIST_NAMES = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
 WRENCH_NAMES = ["force/x", "force/y", "force/z", "torque/x", "torque/y", "torque/z"]
+ACCEL_NAMES = TWIST_NAMES
+#: Arrow colours of a vector pair's first (linear, force) and second (angular, torque) vector.
+_PAIR_COLORS: Final = np.array([[255, 96, 48, 255], [255, 200, 0, 255]], dtype=np.uint8)
+_AXIS_COLORS: Final = np.array([[255, 0, 0, 255], [0, 200, 0, 255], [0, 64, 255, 255]], dtype=np.uint8)
+DEFAULT_AXIS_LENGTH: Final = 0.5
+#: RViz's PoseArray arrow length.
+DEFAULT_POSE_ARROW_LENGTH: Final = 0.3
 
 
 def pose_rows(entity_path: str, poses: list[Any]) -> list[Row]:
@@ -61,6 +80,57 @@ def vector_scalars(entity_path: str, first: Any, second: Any, names: list[str]) 
     ]
 
 
+def topic_frame(msg: Any, ctx: ConvertContext) -> str:
+    """The header's frame, else (header-less types) the topic's ``frame`` option, else ''."""
+    return header_frame(msg) or str(ctx.options.get("frame", "")).lstrip("/")
+
+
+def option_length(ctx: ConvertContext, key: str, default: float) -> float:
+    value = ctx.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
+        raise ConversionError(f"option {key} must be a positive number, not {value!r}")
+    return float(value)
+
+
+def arrow_rows(
+    entity_path: str, vectors: npt.NDArray[Any], colors: Batch, labels: list[str], frame: str
+) -> list[Row]:
+    """``Arrows3D`` from the frame's origin on ``<entity>/arrow``; non-finite vectors are left out."""
+    finite = np.isfinite(vectors).all(axis=1)
+    path = sub_path(entity_path, "arrow")
+    components: dict[str, Batch] = {
+        "vectors": vectors[finite].astype(np.float32),
+        "colors": np.asarray(colors)[finite],
+        "labels": [label for label, keep in zip(labels, finite.tolist(), strict=True) if keep],
+    }
+    return with_frame([Row(path, "Arrows3D", components)], path, frame)
+
+
+def vector_pair_rows(msg: Any, ctx: ConvertContext, pair: tuple[Any, Any], names: list[str]) -> list[Row]:
+    """Six plots on the entity, and both vectors as arrows (``arrow_scale`` option: metres per unit)."""
+    scale = option_length(ctx, "arrow_scale", 1.0)
+    vectors = np.vstack([vec3(pair[0]), vec3(pair[1])]) * scale
+    labels = [names[0].partition("/")[0], names[3].partition("/")[0]]
+    rows = vector_scalars(ctx.entity_path, pair[0], pair[1], names)
+    return rows + arrow_rows(ctx.entity_path, vectors, _PAIR_COLORS, labels, topic_frame(msg, ctx))
+
+
+def covariance_rows(pose: Any, covariance: Any, frame: str, ctx: ConvertContext) -> list[Row]:
+    """The position covariance as an ``Ellipsoids3D`` at the pose on ``<entity>/covariance`` (none when
+    it cannot be drawn: see :mod:`~rerun_bridge.convert.covariance`)."""
+    sigma, entity_path = covariance_sigma(ctx.options), ctx.entity_path
+    shape = one_ellipsoid(position_blocks(covariance)[0], sigma, topic_state(ctx))
+    if shape is None:
+        return []
+    path = sub_path(entity_path, "covariance")
+    components: dict[str, Batch] = {
+        "centers": vec3(pose.position).astype(np.float32).reshape(1, 3),
+        "half_sizes": shape[0],
+        "quaternions": shape[1],
+    }
+    return with_frame([Row(path, "Ellipsoids3D", components)], path, frame)
+
+
 def convert_transform_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [transform_row(msg, ctx.entity_path, ctx.static)]
 
@@ -74,68 +144,209 @@ def pose_stamped_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Colu
     return pose_columns(ctx.entity_path, msgs, "pose", times) + frame_columns(ctx.entity_path, msgs, times)
 
 
-def convert_pose_with_covariance_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return with_frame(pose_rows(ctx.entity_path, [msg.pose.pose]), ctx.entity_path, header_frame(msg))
+def convert_pose(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_frame(pose_rows(ctx.entity_path, [msg]), ctx.entity_path, topic_frame(msg, ctx))
+
+
+def convert_pose_with_covariance(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """The pose, and its position covariance as an ellipsoid (``PoseWithCovariance``, also inside
+    ``PoseWithCovarianceStamped``)."""
+    inner = getattr(msg, "pose", msg)
+    with_covariance = inner if hasattr(inner, "covariance") else msg
+    frame = topic_frame(msg, ctx)
+    rows = with_frame(pose_rows(ctx.entity_path, [with_covariance.pose]), ctx.entity_path, frame)
+    return rows + covariance_rows(with_covariance.pose, with_covariance.covariance, frame, ctx)
 
 
 def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return with_frame(pose_rows(ctx.entity_path, list(msg.poses)), ctx.entity_path, header_frame(msg))
-
-
-def convert_point_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
-    rows = [Row(ctx.entity_path, "Points3D", {"positions": vec3(msg.point).astype(np.float32).reshape(1, 3)})]
+    """The poses, and each one's x axis as an arrow (``arrow_length`` option, RViz's 0.3 m by default)."""
+    poses = list(msg.poses)
+    rows = pose_rows(ctx.entity_path, poses)
+    if poses:
+        length = option_length(ctx, "arrow_length", DEFAULT_POSE_ARROW_LENGTH)
+        rotations = quaternions_to_matrices([quat_xyzw(pose.orientation) for pose in poses])
+        components: dict[str, Batch] = {
+            "origins": rows[1].components["positions"],
+            "vectors": (rotations[:, :, 0] * length).astype(np.float32),
+        }
+        rows.append(Row(ctx.entity_path, "Arrows3D", components))
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-def convert_vector3_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
-    rows = [Row(ctx.entity_path, "Arrows3D", {"vectors": vec3(msg.vector).astype(np.float32).reshape(1, 3)})]
-    return with_frame(rows, ctx.entity_path, header_frame(msg))
+def convert_point(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Point`` and ``PointStamped``: one point."""
+    point = getattr(msg, "point", msg)
+    rows = [Row(ctx.entity_path, "Points3D", {"positions": vec3(point).astype(np.float32).reshape(1, 3)})]
+    return with_frame(rows, ctx.entity_path, topic_frame(msg, ctx))
+
+
+def convert_vector3(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Vector3`` and ``Vector3Stamped``: an arrow from the frame's origin, and x / y / z as plots."""
+    vector = getattr(msg, "vector", msg)
+    values = vec3(vector)
+    rows = [
+        Row(ctx.entity_path, "Arrows3D", {"vectors": values.astype(np.float32).reshape(1, 3)}),
+        Row(ctx.entity_path, "Scalars", {"scalars": values}),
+        Row(ctx.entity_path, "SeriesLines", {"names": ["x", "y", "z"]}),
+    ]
+    return with_frame(rows, ctx.entity_path, topic_frame(msg, ctx))
+
+
+def convert_quaternion(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Quaternion`` and ``QuaternionStamped``: the rotated x / y / z axes as red / green / blue arrows
+    (``axis_length`` option), and roll / pitch / yaw (radians) as plots on ``<entity>/rpy``."""
+    quaternion = quat_xyzw(getattr(msg, "quaternion", msg))
+    if not np.isfinite(quaternion).all():
+        raise ConversionError("quaternion has NaN or infinite values")
+    rotation = quaternions_to_matrices(quaternion)[0]
+    length = option_length(ctx, "axis_length", DEFAULT_AXIS_LENGTH)
+    components: dict[str, Batch] = {
+        "vectors": (rotation.T * length).astype(np.float32),
+        "colors": _AXIS_COLORS,
+        "labels": ["x", "y", "z"],
+    }
+    rows = with_frame([Row(ctx.entity_path, "Arrows3D", components)], ctx.entity_path, topic_frame(msg, ctx))
+    rpy_path = sub_path(ctx.entity_path, "rpy")
+    rows.append(Row(rpy_path, "Scalars", {"scalars": roll_pitch_yaw(rotation)}))
+    rows.append(Row(rpy_path, "SeriesLines", {"names": ["roll", "pitch", "yaw"]}))
+    return rows
+
+
+def roll_pitch_yaw(rotation: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Fixed-axis x-y-z angles (ROS's RPY: yaw about z, then pitch about y, then roll about x)."""
+    pitch = np.arcsin(np.clip(-rotation[2, 0], -1.0, 1.0))
+    roll = np.arctan2(rotation[2, 1], rotation[2, 2])
+    yaw = np.arctan2(rotation[1, 0], rotation[0, 0])
+    return np.array([roll, pitch, yaw], dtype=np.float64)
+
+
+def _twist_of(msg: Any) -> Any:
+    """The ``Twist`` inside Twist, TwistStamped, TwistWithCovariance[Stamped]."""
+    while not hasattr(msg, "linear"):
+        msg = msg.twist
+    return msg
+
+
+def _accel_of(msg: Any) -> Any:
+    while not hasattr(msg, "linear"):
+        msg = msg.accel
+    return msg
 
 
 def convert_twist(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return vector_scalars(ctx.entity_path, msg.linear, msg.angular, TWIST_NAMES)
+    """Every twist form: six plots, and linear / angular velocity as arrows at the frame."""
+    twist = _twist_of(msg)
+    return vector_pair_rows(msg, ctx, (twist.linear, twist.angular), TWIST_NAMES)
 
 
-def convert_twist_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return vector_scalars(ctx.entity_path, msg.twist.linear, msg.twist.angular, TWIST_NAMES)
+def convert_accel(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Every accel form: six plots, and linear / angular acceleration as arrows at the frame."""
+    accel = _accel_of(msg)
+    return vector_pair_rows(msg, ctx, (accel.linear, accel.angular), ACCEL_NAMES)
 
 
-def convert_wrench_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return vector_scalars(ctx.entity_path, msg.wrench.force, msg.wrench.torque, WRENCH_NAMES)
+def convert_wrench(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Wrench`` and ``WrenchStamped``: six plots, and force / torque as arrows at the frame."""
+    wrench = getattr(msg, "wrench", msg)
+    return vector_pair_rows(msg, ctx, (wrench.force, wrench.torque), WRENCH_NAMES)
 
 
-def convert_polygon_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
-    points = [[p.x, p.y, p.z] for p in msg.polygon.points]
+def convert_polygon(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Polygon`` and ``PolygonStamped``: a closed line strip, as RViz draws it."""
+    polygon = getattr(msg, "polygon", msg)
+    points = [[p.x, p.y, p.z] for p in polygon.points]
     if points:
-        points.append(points[0])  # RViz draws polygons closed
+        points.append(points[0])
     strip = np.array(points, dtype=np.float32).reshape(-1, 3)
     rows = [Row(ctx.entity_path, "LineStrips3D", {"strips": [strip]})]
-    return with_frame(rows, ctx.entity_path, header_frame(msg))
+    return with_frame(rows, ctx.entity_path, topic_frame(msg, ctx))
+
+
+def convert_inertia(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """``Inertia`` and ``InertiaStamped``: the centre of mass as a point labelled with the mass, the box of
+    uniform density with the same inertia (principal axes; left out when the moments fit no box), and
+    the mass as a plot on ``<entity>/mass``."""
+    inertia = getattr(msg, "inertia", msg)
+    mass = float(inertia.m)
+    center = vec3(inertia.com)
+    tensor = np.array(
+        [
+            [inertia.ixx, inertia.ixy, inertia.ixz],
+            [inertia.ixy, inertia.iyy, inertia.iyz],
+            [inertia.ixz, inertia.iyz, inertia.izz],
+        ],
+        dtype=np.float64,
+    )
+    if not (np.isfinite(mass) and mass >= 0 and np.isfinite(center).all() and np.isfinite(tensor).all()):
+        raise ConversionError(f"inertia with mass {mass} or NaN / infinite values")
+    position = center.astype(np.float32).reshape(1, 3)
+    rows = [Row(ctx.entity_path, "Points3D", {"positions": position, "labels": [f"{mass:g} kg"]})]
+    rows += equivalent_box_rows(ctx.entity_path, mass, position, tensor)
+    rows = with_frame(rows, ctx.entity_path, topic_frame(msg, ctx))
+    rows.append(Row(sub_path(ctx.entity_path, "mass"), "Scalars", {"scalars": np.array([mass])}))
+    return rows
+
+
+def equivalent_box_rows(
+    entity_path: str, mass: float, center: npt.NDArray[np.float32], tensor: npt.NDArray[np.float64]
+) -> list[Row]:
+    """The solid box whose inertia about its centre is ``tensor``: along each principal axis its side s
+    satisfies s^2 = 6 (I_j + I_k - I_i) / m."""
+    if mass <= 0:
+        return []
+    moments, axes = np.linalg.eigh(tensor)
+    squares = 6.0 * (moments.sum() - 2.0 * moments) / mass
+    if (squares < 0).any() or not squares.any():
+        return []
+    axes[:, 2] *= np.sign(np.linalg.det(axes)) or 1.0
+    components: dict[str, Batch] = {
+        "centers": center,
+        "half_sizes": (np.sqrt(squares) / 2).astype(np.float32).reshape(1, 3),
+        "quaternions": matrices_to_quaternions(axes).astype(np.float32),
+    }
+    return [Row(entity_path, "Boxes3D", components)]
+
+
+_POSE: Final = ("InstancePoses3D", "Points3D", "CoordinateFrame")
+_POSE_COVARIANCE: Final = (*_POSE, "Ellipsoids3D")
+_VECTOR_PAIR: Final = ("Scalars", "SeriesLines", "Arrows3D", "CoordinateFrame")
+_VECTOR: Final = ("Arrows3D", "Scalars", "SeriesLines", "CoordinateFrame")
+_QUATERNION: Final = ("Arrows3D", "Scalars", "SeriesLines", "CoordinateFrame")
+_INERTIA: Final = ("Points3D", "Boxes3D", "Scalars", "CoordinateFrame")
+_POLYGON: Final = ("LineStrips3D", "CoordinateFrame")
+
+
+def _each(converter: Any, archetypes: tuple[str, ...], *types: str) -> list[Converter]:
+    return [Converter(f"geometry_msgs/msg/{name}", converter, archetypes) for name in types]
 
 
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
     Converter("geometry_msgs/msg/TransformStamped", convert_transform_stamped, ("Transform3D",)),
-    Converter(
-        "geometry_msgs/msg/PoseStamped",
-        convert_pose_stamped,
-        ("InstancePoses3D", "Points3D", "CoordinateFrame"),
-        columns=pose_stamped_columns,
+    Converter("geometry_msgs/msg/PoseStamped", convert_pose_stamped, _POSE, columns=pose_stamped_columns),
+    Converter("geometry_msgs/msg/Pose", convert_pose, _POSE),
+    *_each(convert_pose_with_covariance, _POSE_COVARIANCE, "PoseWithCovariance", "PoseWithCovarianceStamped"),
+    Converter("geometry_msgs/msg/PoseArray", convert_pose_array, (*_POSE, "Arrows3D")),
+    *_each(convert_point, ("Points3D", "CoordinateFrame"), "Point", "PointStamped"),
+    *_each(convert_vector3, _VECTOR, "Vector3", "Vector3Stamped"),
+    *_each(convert_quaternion, _QUATERNION, "Quaternion", "QuaternionStamped"),
+    *_each(
+        convert_twist,
+        _VECTOR_PAIR,
+        "Twist",
+        "TwistStamped",
+        "TwistWithCovariance",
+        "TwistWithCovarianceStamped",
     ),
-    Converter(
-        "geometry_msgs/msg/PoseWithCovarianceStamped",
-        convert_pose_with_covariance_stamped,
-        ("InstancePoses3D", "Points3D", "CoordinateFrame"),
+    *_each(
+        convert_accel,
+        _VECTOR_PAIR,
+        "Accel",
+        "AccelStamped",
+        "AccelWithCovariance",
+        "AccelWithCovarianceStamped",
     ),
-    Converter(
-        "geometry_msgs/msg/PoseArray", convert_pose_array, ("InstancePoses3D", "Points3D", "CoordinateFrame")
-    ),
-    Converter("geometry_msgs/msg/PointStamped", convert_point_stamped, ("Points3D", "CoordinateFrame")),
-    Converter("geometry_msgs/msg/Vector3Stamped", convert_vector3_stamped, ("Arrows3D", "CoordinateFrame")),
-    Converter("geometry_msgs/msg/Twist", convert_twist, ("Scalars", "SeriesLines")),
-    Converter("geometry_msgs/msg/TwistStamped", convert_twist_stamped, ("Scalars", "SeriesLines")),
-    Converter("geometry_msgs/msg/WrenchStamped", convert_wrench_stamped, ("Scalars", "SeriesLines")),
-    Converter(
-        "geometry_msgs/msg/PolygonStamped", convert_polygon_stamped, ("LineStrips3D", "CoordinateFrame")
-    ),
+    *_each(convert_wrench, _VECTOR_PAIR, "Wrench", "WrenchStamped"),
+    *_each(convert_polygon, _POLYGON, "Polygon", "PolygonStamped"),
+    *_each(convert_inertia, _INERTIA, "Inertia", "InertiaStamped"),
 )

@@ -1,34 +1,57 @@
-"""nav_msgs: odometry (pose in 3D, twist as plots) and paths."""
+"""nav_msgs: odometry (pose in 3D, twist as plots), paths, and maps (occupancy grids, grid cells, map
+metadata; see :mod:`~rerun_bridge.convert.occupancy` and docs/maps.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
+from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks
 from rerun_bridge.convert.geometry_msgs import (
     TWIST_NAMES,
+    covariance_rows,
     frame_columns,
     pose_columns,
     pose_rows,
     vector_scalars,
 )
+from rerun_bridge.convert.occupancy import MAP_STATE_KEY, convert_grid, grid_layout, map_options
 from rerun_bridge.convert.registry import ConvertContext, Converter
+from rerun_bridge.convert.topic_state import topic_state
+from rerun_bridge.convert.trail import topic_trail
+from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 
 def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``."""
+    """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``;
+    the position covariance as an ellipsoid on ``<entity>/covariance``; and the trail of recent positions
+    on ``<entity>/trail`` (:mod:`~rerun_bridge.convert.trail`)."""
+    covariance_sigma(ctx.options)  # a bad option fails the message before the trail moves on
+    trail = topic_trail(topic_state(ctx), ctx.options)
+    frame = header_frame(msg)
     rows = pose_rows(ctx.entity_path, [msg.pose.pose])
     twist_path = sub_path(ctx.entity_path, "twist")
     rows += vector_scalars(twist_path, msg.twist.twist.linear, msg.twist.twist.angular, TWIST_NAMES)
-    return with_frame(rows, ctx.entity_path, header_frame(msg))
+    rows = with_frame(rows, ctx.entity_path, frame)
+    rows += covariance_rows(msg.pose.pose, msg.pose.covariance, frame, ctx)
+    if trail is not None:
+        adding, strips = trail.extend(vec3(msg.pose.pose.position).reshape(1, 3))
+        if len(adding):
+            trail_path = sub_path(ctx.entity_path, "trail")
+            rows += with_frame([Row(trail_path, "LineStrips3D", {"strips": strips})], trail_path, frame)
+    return rows
 
 
 def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_odometry` for a batch of messages."""
+    sigma = covariance_sigma(ctx.options)
+    trail = topic_trail(topic_state(ctx), ctx.options)
     times, count = msgs.default_times(), len(msgs)
     rows = pose_columns(ctx.entity_path, msgs, "pose.pose", times)
     twist_path = sub_path(ctx.entity_path, "twist")
@@ -36,7 +59,46 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     twist = msgs.floats(*(f"{vector}.{axis}" for vector in vectors for axis in "xyz"))
     rows.append(ColumnRows(twist_path, "Scalars", times, {"scalars": twist}))
     rows.append(ColumnRows(twist_path, "SeriesLines", times, {"names": Cycled([TWIST_NAMES], count)}))
-    return rows + frame_columns(ctx.entity_path, msgs, times)
+    rows += frame_columns(ctx.entity_path, msgs, times)
+    positions = msgs.floats(*(f"pose.pose.position.{axis}" for axis in "xyz"))
+    rows += covariance_columns(ctx.entity_path, msgs, positions, sigma)
+    if trail is not None:
+        adding, strips = trail.extend(positions)
+        if len(adding):
+            trail_times = {name: values[adding] for name, values in times.items()}
+            trail_path = sub_path(ctx.entity_path, "trail")
+            strip_rows = [[strip] for strip in strips]
+            rows.append(ColumnRows(trail_path, "LineStrips3D", trail_times, {"strips": strip_rows}))
+            rows += _frame_rows(trail_path, msgs.frame(), trail_times, len(adding))
+    return rows
+
+
+def covariance_columns(
+    entity_path: str, msgs: MessageColumns, positions: npt.NDArray[np.float64], sigma: float
+) -> list[ColumnRows]:
+    """:func:`~rerun_bridge.convert.geometry_msgs.covariance_rows` for a batch (the messages whose
+    covariance can be drawn)."""
+    shapes = ellipsoids(position_blocks(msgs.column("pose.covariance")), sigma)
+    drawn = np.flatnonzero(shapes.drawn)
+    if len(drawn) == 0:
+        return []
+    times = {name: values[drawn] for name, values in msgs.default_times().items()}
+    path = sub_path(entity_path, "covariance")
+    components = {
+        "centers": positions[drawn].astype(np.float32).reshape(-1, 1, 3),
+        "half_sizes": shapes.half_sizes.reshape(-1, 1, 3),
+        "quaternions": shapes.quaternions.reshape(-1, 1, 4),
+    }
+    rows = [ColumnRows(path, "Ellipsoids3D", times, components)]
+    return rows + _frame_rows(path, msgs.frame(), times, len(drawn))
+
+
+def _frame_rows(
+    entity_path: str, frame: str, times: Mapping[str, npt.NDArray[np.int64]], count: int
+) -> list[ColumnRows]:
+    if not frame:
+        return []
+    return [ColumnRows(entity_path, "CoordinateFrame", times, {"frame": Cycled([[frame]], count)})]
 
 
 def convert_path(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -45,13 +107,73 @@ def convert_path(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
+def convert_occupancy_grid(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """The grid as ``<entity>/image`` and textured tiles ``<entity>/tiles/<row>_<col>``; only what changed
+    since the topic's last grid is sent (the grid is kept in the topic's converter state)."""
+    options = map_options(ctx.options, ctx.topic)
+    state, rows = convert_grid(msg, ctx.entity_path, options, topic_state(ctx).get(MAP_STATE_KEY))
+    topic_state(ctx)[MAP_STATE_KEY] = state
+    return rows
+
+
+def convert_grid_cells(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """Each cell as a flat ``Boxes3D`` square of ``cell_width`` x ``cell_height`` at its point."""
+    width, height = float(msg.cell_width), float(msg.cell_height)
+    if not (np.isfinite(width) and np.isfinite(height) and width >= 0 and height >= 0):
+        raise ConversionError(f"cell size {width} x {height} is not a size")
+    centers = np.array([vec3(cell) for cell in msg.cells], dtype=np.float32).reshape(-1, 3)
+    half_size = np.array([[width / 2, height / 2, 0.0]], dtype=np.float32)
+    rows = [
+        Row(
+            ctx.entity_path,
+            "Boxes3D",
+            {"centers": centers, "half_sizes": np.repeat(half_size, len(centers), axis=0)},
+        )
+    ]
+    return with_frame(rows, ctx.entity_path, header_frame(msg))
+
+
+MAP_INFO_NAMES = ["resolution", "width", "height"]
+
+
+def convert_map_metadata(msg: Any, ctx: ConvertContext) -> list[Row]:
+    """The map's outline (``LineStrips3D``), its origin as a pose, and resolution / width / height as plots
+    on ``<entity>/info``. MapMetaData has no header: it is drawn in the fixed frame as it is."""
+    layout = grid_layout(msg, "")
+    outline = layout.corners(0, 0, layout.width, layout.height)
+    rows = [Row(ctx.entity_path, "LineStrips3D", {"strips": [np.vstack([outline, outline[:1]])]})]
+    rows += pose_rows(ctx.entity_path, [msg.origin])
+    info = np.array([layout.resolution, layout.width, layout.height], dtype=np.float64)
+    info_path = sub_path(ctx.entity_path, "info")
+    rows += [
+        Row(info_path, "Scalars", {"scalars": info}),
+        Row(info_path, "SeriesLines", {"names": MAP_INFO_NAMES}),
+    ]
+    return rows
+
+
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
     Converter(
         "nav_msgs/msg/Odometry",
         convert_odometry,
-        ("InstancePoses3D", "Points3D", "Scalars", "CoordinateFrame"),
+        (
+            "InstancePoses3D",
+            "Points3D",
+            "Scalars",
+            "SeriesLines",
+            "Ellipsoids3D",
+            "LineStrips3D",
+            "CoordinateFrame",
+        ),
         columns=odometry_columns,
     ),
     Converter("nav_msgs/msg/Path", convert_path, ("LineStrips3D", "CoordinateFrame")),
+    Converter("nav_msgs/msg/OccupancyGrid", convert_occupancy_grid, ("Image", "Mesh3D", "CoordinateFrame")),
+    Converter("nav_msgs/msg/GridCells", convert_grid_cells, ("Boxes3D", "CoordinateFrame")),
+    Converter(
+        "nav_msgs/msg/MapMetaData",
+        convert_map_metadata,
+        ("LineStrips3D", "InstancePoses3D", "Points3D", "Scalars", "SeriesLines"),
+    ),
 )

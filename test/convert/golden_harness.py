@@ -5,6 +5,7 @@ Each case is ``test/convert/golden/<ros_package>/<case>.input.yaml``::
     type: geometry_msgs/msg/PoseStamped
     topic: /pose
     distro: jazzy            # optional: the typestore that builds and decodes it (default jazzy)
+    options: {palette: raw}  # optional: the topic's converter options (``topics.<name>.options``)
     definitions:             # optional: .msg texts of types the typestore lacks (as --msg-path supplies)
       vision_msgs/msg/Point2D: "float64 x\nfloat64 y"
     messages:
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import rerun as rr
 import yaml
 from rerun.encodings import ImageFormat, TensorData
 from rosbags.interfaces import Nodetype
@@ -94,7 +96,7 @@ class GoldenCase:
         data = yaml.safe_load(self.input_path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError(f"{self.name}: the input is not a mapping")
-        unknown = set(data) - {"type", "topic", "distro", "definitions", "messages"}
+        unknown = set(data) - {"type", "topic", "distro", "definitions", "options", "messages"}
         if unknown:
             raise ValueError(f"{self.name}: unknown keys {sorted(unknown)}")
         return data
@@ -200,6 +202,7 @@ class _PreparedCase:
     raw_type: Any
     payloads: list[bytes]
     log_times: npt.NDArray[np.int64]
+    options: Mapping[str, Any]
 
 
 def _prepare(case: GoldenCase) -> _PreparedCase:
@@ -226,14 +229,19 @@ def _prepare(case: GoldenCase) -> _PreparedCase:
         except Exception as err:
             raise ValueError(f"{case.name}: message {index} cannot be built: {err}") from err
     log_times = np.array([int(entry["log_time_ns"]) for entry in data["messages"]], dtype=np.int64)
-    return _PreparedCase(topic, type_name, choice.decoder, choice.typestore, raw_type, payloads, log_times)
+    options = dict(data.get("options") or {})
+    return _PreparedCase(
+        topic, type_name, choice.decoder, choice.typestore, raw_type, payloads, log_times, options
+    )
 
 
 def _pipeline(prepared: _PreparedCase) -> tuple[Pipeline, CollectingSink, list[str]]:
     sink = CollectingSink()
     warnings: list[str] = []
     pipeline = Pipeline([sink], warn=warnings.append, converters=BUILTIN_CONVERTERS)
-    pipeline.add_topic(prepared.topic, prepared.type_name, raw_type=prepared.raw_type)
+    pipeline.add_topic(
+        prepared.topic, prepared.type_name, options=prepared.options, raw_type=prepared.raw_type
+    )
     return pipeline, sink, warnings
 
 
@@ -352,6 +360,10 @@ def _plain_arrow_value(value: Any, arrow_type: pa.DataType) -> Any:
     return value
 
 
+def _enum_name(value: Any) -> Any:
+    return getattr(value, "name", value)
+
+
 def plain_batch(batch: Any) -> Any:
     """A component batch as plain YAML: arrays with their dtype and shape, Arrow with its type."""
     if isinstance(batch, np.ndarray):
@@ -379,6 +391,9 @@ def plain_batch(batch: Any) -> Any:
         }
     if isinstance(batch, np.generic):
         return _plain_scalar(batch, batch.dtype)
+    if isinstance(batch, rr.components.ImageFormat):  # an image's or a texture's size and layout
+        fields = ("width", "height", "channel_datatype", "color_model", "pixel_format")
+        return {name: plain_batch(_enum_name(getattr(batch, name))) for name in fields}
     if isinstance(batch, float):
         return Float64(batch)
     if isinstance(batch, str | int | bool) or batch is None:

@@ -267,13 +267,15 @@ def assert_column_path_matches(type_name: str, topic: str, payloads: list[bytes]
     assert batches is not None
     batched = _by_kind([(row, dict(row.times)) for batch in batches for row in batch.to_rows()])
     expected_rows = []
+    # The same topic converted anew: state kept between messages (an odometry trail) starts empty.
+    fresh_context = ConvertContext(topic, type_name, topic)
     for index, payload in enumerate(payloads):
         decoded = decoder(payload)
         defaults = {LOG_TIME: int(log_times[index])}
         stamp = header_stamp_ns(decoded)
         if stamp is not None:
             defaults[ROS_TIME] = stamp
-        for row in converter.func(decoded, context):
+        for row in converter.func(decoded, fresh_context):
             expected_rows.append((row, {} if row.static else {**defaults, **row.times}))
     expected = _by_kind(expected_rows)
     assert batched.keys() == expected.keys()
@@ -426,12 +428,16 @@ def test_odometry_column_rows_equal_the_converter_rows(frame: str) -> None:
         message = types[type_name](
             header=_header(stamp, frame),
             child_frame_id="base_link",
-            pose=types["geometry_msgs/msg/PoseWithCovariance"](pose=_pose(stamp), covariance=np.arange(36.0)),
+            pose=types["geometry_msgs/msg/PoseWithCovariance"](
+                pose=_pose(stamp), covariance=np.diag([0.1 + stamp, 0.2, 0.05, 0.01, 0.01, 0.02]).reshape(-1)
+            ),
             twist=types["geometry_msgs/msg/TwistWithCovariance"](twist=twist, covariance=np.zeros(36)),
         )
         payloads.append(bytes(STORE.serialize_cdr(message, type_name)))
-    # InstancePoses3D, Points3D, the twist's Scalars and SeriesLines, and the frame row.
-    assert assert_column_path_matches(type_name, "/odom", payloads) == 5 * (5 if frame else 4)
+    # InstancePoses3D, Points3D, the twist's Scalars and SeriesLines, the covariance's Ellipsoids3D, and
+    # the frame rows of the pose and the covariance; the trail (every 5th message: the first) and its frame.
+    per_message = 7 if frame else 5
+    assert assert_column_path_matches(type_name, "/odom", payloads) == 5 * per_message + (2 if frame else 1)
 
 
 def test_every_column_converter_is_taken_on_real_recordings(sample_bag: Path, tmp_path: Path) -> None:

@@ -103,6 +103,7 @@ def test_nav2_displays_inside_groups_are_mapped_with_their_topics() -> None:
     assert result.bridge_topics["/map"] == {
         "type": "nav_msgs/msg/OccupancyGrid",
         "qos": {"durability": "transient_local"},
+        "options": {"palette": "map"},
     }
     assert result.bridge_topics["/global_costmap/costmap"]["qos"] == {"durability": "transient_local"}
     assert result.bridge_topics["/scan"] == {
@@ -146,7 +147,10 @@ def test_nav2_unsupported_and_disabled_are_listed() -> None:
         "'RealsenseCamera' (rviz_default_plugins/Image)",
         "'RealsenseDepthImage' (rviz_default_plugins/PointCloud2)",
     ]
-    assert any("no converter for nav_msgs/msg/OccupancyGrid" in note for note in result.notes)
+    # Maps convert now, in the colour scheme each Map display names.
+    assert not any("no converter for nav_msgs/msg/OccupancyGrid" in note for note in result.notes)
+    assert result.bridge_topics["/map"]["options"] == {"palette": "map"}
+    assert result.bridge_topics["/global_costmap/costmap"]["options"] == {"palette": "costmap"}
     displays = yaml.safe_load(NAV2.read_text(encoding="utf-8"))["Visualization Manager"]["Displays"]
     leaves = list(_leaf_displays(displays))
     unsupported_displays = [item for item in result.unsupported if item.startswith("display ")]

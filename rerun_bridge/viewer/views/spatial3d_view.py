@@ -58,6 +58,7 @@ from rerun_bridge.viewer.transforms import COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_notes
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
 from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas, SceneLabel
+from rerun_bridge.viewer.views.scene_extras import SceneExtras
 from rerun_bridge.viewer.views.shapes3d import (
     CYLINDER_VERTICES,
     ELLIPSOID_VERTICES,
@@ -145,6 +146,8 @@ class Spatial3DView(ViewBase):
         #: Frustum images, keyed by the Pinhole entity.
         self.camera_images: dict[str, gl.GLImageItem] = {}
         self.notes: list[str] = []
+        #: Textured meshes (map tiles) and ellipsoids (covariances): scene_extras.py.
+        self.extras = SceneExtras(self.gl_view, self.store, self.entities_with)
         #: Points placed in this update (a sample per entity): what the camera is framed on.
         self._placed_samples: list[npt.NDArray[np.float32]] = []
         self._camera_framed = "camera_center" in self.settings or "camera_distance" in self.settings
@@ -252,6 +255,7 @@ class Spatial3DView(ViewBase):
         shapes |= self._update_round_shapes(timeline, time, fixed)
         shapes |= self._update_frustums(timeline, time, fixed)
         _remove_missing(self.gl_view, self.shapes, shapes)
+        self.extras.update(timeline, time, fixed, self._placement, self.notes)
         self._update_meshes(timeline, time, fixed)
         self._update_labels(timeline, time, fixed)
         self._update_frames(timeline, time, fixed)
@@ -461,6 +465,10 @@ class Spatial3DView(ViewBase):
     def _update_meshes(self, timeline: str, time: int, fixed: str | None) -> None:
         for entity, values, positions, placement in self._placed(MESH, self.meshes, timeline, time, fixed):
             item = self.meshes.get(entity)
+            if self.extras.owns(entity):  # drawn textured there
+                if item is not None:
+                    item.setVisible(False)
+                continue
             indices = values.get("Mesh3D:triangle_indices")
             if indices is not None and len(indices):
                 faces = vectors(indices, 3).astype(np.int64)

@@ -1,0 +1,189 @@
+"""The 3D view draws what the map and covariance converters write, checked by pixels: a map's tiles as a
+textured plane where its origin puts it (cells in their palette colours, the right way round), updated by
+OccupancyGridUpdate and back when scrubbing, and covariance ellipsoids as rings of their size.
+
+The rows come from real CDR through the real pipeline into the viewer's store (StoreSink).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from pytestqt.qtbot import QtBot
+
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.store import StoreSink
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
+from test.convert.test_covariance_and_trail import POSE_COV, STORE, _header, _pose
+from test.convert.test_maps import MapBag
+from test.viewer.conftest import qimage_rgb
+
+pytestmark = pytest.mark.gui
+
+CAMERA: dict[str, Any] = {
+    "camera_center": (0.0, 0.0, 0.0),
+    "camera_distance": 12.0,
+    "camera_azimuth": -90.0,
+    "camera_elevation": 80.0,
+    "camera_fov": 60.0,
+}
+WIDTH, HEIGHT = 640, 480
+BACKGROUND = (0, 0, 0)
+BLACK, WHITE, UNKNOWN = (0, 0, 0), (255, 255, 255), (0x70, 0x89, 0x86)
+
+
+def project(point: npt.ArrayLike, width: int, height: int) -> tuple[int, int]:
+    """Pixel (column, row) of a world point for pyqtgraph's orbit camera (fov spans the width)."""
+    azimuth, elevation = math.radians(CAMERA["camera_azimuth"]), math.radians(CAMERA["camera_elevation"])
+    center = np.array(CAMERA["camera_center"], dtype=float)
+    eye = center + CAMERA["camera_distance"] * np.array(
+        [
+            math.cos(elevation) * math.cos(azimuth),
+            math.cos(elevation) * math.sin(azimuth),
+            math.sin(elevation),
+        ]
+    )
+    forward = (center - eye) / np.linalg.norm(center - eye)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    relative = np.asarray(point, dtype=float) - eye
+    half_width = (relative @ forward) * math.tan(math.radians(CAMERA["camera_fov"]) / 2)
+    half_height = half_width * height / width
+    column = width / 2 * (1 + (relative @ right) / half_width)
+    row = height / 2 * (1 - (relative @ up) / half_height)
+    return round(column), round(row)
+
+
+def make_view(qtbot: QtBot, store: ChunkStore) -> Spatial3DView:
+    settings = {**CAMERA, "grid": False, "frames": False, "background": BACKGROUND}
+    view = Spatial3DView(store, SceneTransforms(store), settings=settings)
+    qtbot.addWidget(view)
+    view.resize(WIDTH, HEIGHT)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def pixel_at(view: Spatial3DView, point: tuple[float, float, float]) -> tuple[int, int, int]:
+    frame = qimage_rgb(view.canvas.picture())
+    column, row = project(point, frame.shape[1], frame.shape[0])
+    red, green, blue = (int(channel) for channel in frame[row, column])
+    return red, green, blue
+
+
+def map_store(options: Mapping[str, Any]) -> tuple[ChunkStore, MapBag]:
+    store = ChunkStore()
+    return store, MapBag([StoreSink(store)], options=options)
+
+
+def flush(store: ChunkStore) -> ChunkStore:
+    store.flush()
+    return store
+
+
+def test_map_tiles_are_a_textured_plane_placed_by_the_origin(qtbot: QtBot) -> None:
+    # 4 x 4 cells of 1 m from the origin (-1, -2): columns 0-1 occupied, 2-3 free, the top row unknown.
+    cells = np.zeros((4, 4), dtype=np.int8)
+    cells[:, :2] = 100
+    cells[3, :] = -1
+    store, bag = map_store({"tile_rows": 2})
+    bag.grid(cells, resolution=1.0)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    assert sorted(view.extras.textured) == ["/map/tiles/0_0", "/map/tiles/1_0"]
+    # Cell centres, world = origin + (col + 0.5, row + 0.5).
+    assert pixel_at(view, (-0.5, -1.5, 0.0)) == BLACK  # row 0, column 0
+    assert pixel_at(view, (2.5, -1.5, 0.0)) == WHITE  # row 0, column 3
+    assert pixel_at(view, (2.5, 1.5, 0.0)) == UNKNOWN  # row 3, column 3
+    assert pixel_at(view, (0.5, 0.5, 0.0)) == BLACK  # row 2, column 1
+    assert pixel_at(view, (3.5, 0.5, 0.0)) == BACKGROUND  # beyond the map's edge
+    assert not view.meshes or not any(item.visible() for item in view.meshes.values())
+
+
+def test_a_map_written_to_an_rrd_and_read_back_draws_the_same(qtbot: QtBot, tmp_path: Path) -> None:
+    """Through Rerun's own file: the tiles' textures and formats as Rerun stores them."""
+    cells = np.zeros((4, 4), dtype=np.int8)
+    cells[:, :2] = 100
+    cells[3, :] = -1
+    path = tmp_path / "map.rrd"
+    with RrdSink(path) as rrd:
+        bag = MapBag([rrd], options={"tile_rows": 2})
+        bag.grid(cells, resolution=1.0)
+    store = ChunkStore()
+    load_files([path], store)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    assert pixel_at(view, (-0.5, -1.5, 0.0)) == BLACK
+    assert pixel_at(view, (2.5, -1.5, 0.0)) == WHITE
+    assert pixel_at(view, (2.5, 1.5, 0.0)) == UNKNOWN
+
+
+def test_an_update_recolours_its_cells_and_scrubbing_back_restores_them(qtbot: QtBot) -> None:
+    store, bag = map_store({"tile_rows": 2, "palette": "costmap"})
+    bag.grid(np.full((4, 4), 99, dtype=np.int8), resolution=1.0)  # all inscribed: cyan
+    before = bag.time
+    bag.update(3, 0, np.array([[100]], dtype=np.int8))  # one lethal cell: magenta
+    view = make_view(qtbot, flush(store))
+    lethal_cell = (2.5, -1.5, 0.0)
+    view.set_time("log_time", bag.time)
+    assert pixel_at(view, lethal_cell) == (255, 0, 255)
+    assert pixel_at(view, (1.5, -1.5, 0.0)) == (0, 255, 255)
+    view.set_time("log_time", before)
+    assert pixel_at(view, lethal_cell) == (0, 255, 255)
+
+
+def test_costmap_free_cells_are_see_through(qtbot: QtBot) -> None:
+    cells = np.zeros((4, 4), dtype=np.int8)
+    cells[0, 0] = 100
+    store, bag = map_store({"palette": "costmap"})
+    bag.grid(cells, resolution=1.0)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    assert pixel_at(view, (-0.5, -1.5, 0.0)) == (255, 0, 255)
+    assert pixel_at(view, (1.5, 0.5, 0.0)) == BACKGROUND
+
+
+def test_covariance_ellipsoid_is_drawn_as_rings_of_its_size(qtbot: QtBot) -> None:
+    store = ChunkStore()
+    bag = MapBag([StoreSink(store)])  # only for its pipeline
+    bag.pipeline.add_topic("/amcl_pose", POSE_COV)
+    covariance = np.zeros((6, 6))
+    covariance[0, 0], covariance[1, 1], covariance[2, 2] = 9.0, 1.0, 0.01  # sigmas 3, 1, 0.1
+    message = STORE.types[POSE_COV](header=_header(), pose=_pose(0.0, 0.0, covariance))
+    decoder = bag.resolver.choose(POSE_COV).decoder
+    bag.pipeline.process_raw("/amcl_pose", bytes(STORE.serialize_cdr(message, POSE_COV)), 1_000, decoder)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", 1_000)
+    assert sorted(view.extras.ellipsoids) == ["/amcl_pose/covariance"]
+    frame = qimage_rgb(view.canvas.picture())
+    lit = np.any(frame != BACKGROUND, axis=2)
+    lit[:, :] &= ~_points_mask(frame)  # the pose's own point is not the ellipsoid
+
+    def lit_near(point: tuple[float, float, float]) -> bool:
+        column, row = project(point, frame.shape[1], frame.shape[0])
+        return bool(lit[row - 3 : row + 4, column - 3 : column + 4].any())
+
+    assert lit_near((3.0, 0.0, 0.0))
+    assert lit_near((-3.0, 0.0, 0.0))
+    assert lit_near((0.0, 1.0, 0.0))
+    assert lit_near((0.0, -1.0, 0.0))
+    assert not lit_near((4.0, 0.0, 0.0))  # nothing beyond its size
+    assert not lit_near((1.5, 0.5, 0.0))  # a wireframe: its inside is empty
+
+
+def _points_mask(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Pixels of the pose's point at the origin (a small dot in the middle)."""
+    mask = np.zeros(frame.shape[:2], dtype=np.bool_)
+    column, row = project((0.0, 0.0, 0.0), frame.shape[1], frame.shape[0])
+    mask[row - 6 : row + 7, column - 6 : column + 7] = True
+    return mask
