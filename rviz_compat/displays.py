@@ -45,6 +45,7 @@ class Target(Enum):
     CAMERA = "camera"  # a 2D view, and the camera_info frustum in the 3D view
     PLOT = "plot"  # a time-series view of its own (our converters turn these messages into scalars)
     FRAMES = "frames"  # the TF entities in the 3D view
+    ROBOT = "robot"  # the robot model (its description topic) and the TF frames it rides on
     GRID = "grid"  # the 3D view's grid
 
 
@@ -60,6 +61,10 @@ class DisplaySpec:
     archetype: str | None = None
     #: What is lost in the mapping, said in the import's notes.
     caveat: str = ""
+    #: A 3D display whose converter also plots its values: a time-series view besides the 3D entity.
+    plot_too: bool = False
+    #: A property naming a topic namespace (RViz 2's interactive markers): the topic is ``<value>/update``.
+    namespace_key: str = ""
 
 
 _IMAGE_KEYS: Final = ("Topic", "Image Topic")
@@ -74,23 +79,33 @@ DISPLAYS: Final[Mapping[str, DisplaySpec]] = MappingProxyType(
         "Camera": DisplaySpec(Target.CAMERA, "sensor_msgs/msg/Image", _IMAGE_KEYS),
         "TF": DisplaySpec(Target.FRAMES),
         "Axes": DisplaySpec(Target.FRAMES, caveat="frame axes are drawn for every TF frame"),
-        "RobotModel": DisplaySpec(
-            Target.FRAMES, caveat="robot meshes are not drawn (no URDF loader): its links show as TF frames"
-        ),
+        "RobotModel": DisplaySpec(Target.ROBOT, "std_msgs/msg/String", ("Description Topic",)),
         "Marker": DisplaySpec(Target.SCENE, "visualization_msgs/msg/Marker", _MARKER_KEYS),
         "MarkerArray": DisplaySpec(Target.SCENE, "visualization_msgs/msg/MarkerArray", _MARKER_KEYS),
+        "InteractiveMarkers": DisplaySpec(
+            Target.SCENE,
+            "visualization_msgs/msg/InteractiveMarkerUpdate",
+            ("Update Topic",),  # ROS 1 configs name the update topic itself
+            namespace_key="Interactive Markers Namespace",
+            caveat="its markers are drawn; the controls are not interactive",
+        ),
         "Map": DisplaySpec(Target.SCENE, "nav_msgs/msg/OccupancyGrid"),
         "Path": DisplaySpec(Target.SCENE, "nav_msgs/msg/Path", archetype="LineStrips3D"),
         "Pose": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseStamped"),
         "PoseArray": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseArray"),
         "PoseWithCovariance": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PoseWithCovarianceStamped"),
         "Odometry": DisplaySpec(Target.SCENE, "nav_msgs/msg/Odometry"),
+        "GridCells": DisplaySpec(Target.SCENE, "nav_msgs/msg/GridCells", archetype="Boxes3D"),
         "Grid": DisplaySpec(Target.GRID),
         "Polygon": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PolygonStamped", archetype="LineStrips3D"),
         "PointStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PointStamped", archetype="Points3D"),
-        "Range": DisplaySpec(Target.PLOT, "sensor_msgs/msg/Range", caveat="plotted, not drawn as a cone"),
-        "WrenchStamped": DisplaySpec(
-            Target.PLOT, "geometry_msgs/msg/WrenchStamped", caveat="plotted, not drawn as arrows"
+        "Range": DisplaySpec(Target.SCENE, "sensor_msgs/msg/Range", archetype="LineStrips3D", plot_too=True),
+        "WrenchStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/WrenchStamped", plot_too=True),
+        "TwistStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/TwistStamped", plot_too=True),
+        "Effort": DisplaySpec(
+            Target.PLOT,
+            "sensor_msgs/msg/JointState",
+            caveat="efforts are plotted per joint, not drawn at them",
         ),
         "Temperature": DisplaySpec(Target.PLOT, "sensor_msgs/msg/Temperature"),
         "FluidPressure": DisplaySpec(Target.PLOT, "sensor_msgs/msg/FluidPressure"),

@@ -225,15 +225,42 @@ class _Importer:
             self.grid = self.grid or enabled
             self.mapped.append(f"{label} -> 3D grid")
         elif spec.target is Target.FRAMES:
-            for topic, latched in TF_TOPICS:
-                entity = self.topic(topic, TF_TYPE, label, latched=latched)
-                self.show_in_scene(entity, enabled)
+            self.tf_frames(label, enabled)
             self.mapped.append(f"{label} -> 3D TF frames")
+        elif spec.target is Target.ROBOT:
+            self.robot_model(display, spec, label, enabled)
         else:
             self.topic_display(display, spec, label, enabled)
 
+    def tf_frames(self, label: str, enabled: bool) -> None:
+        for topic, latched in TF_TOPICS:
+            entity = self.topic(topic, TF_TYPE, label, latched=latched)
+            self.show_in_scene(entity, enabled)
+
+    def robot_model(self, display: Mapping[str, Any], spec: DisplaySpec, label: str, enabled: bool) -> None:
+        """The robot description topic (latched, as robot_state_publisher offers it) drawn as the robot
+        model on the TF frames it rides on; a description read from a file is the bridge's config."""
+        self.tf_frames(label, enabled)
+        source = str(property_value(display.get("Description Source")) or "Topic")
+        if source.lower() == "file":
+            path = str(property_value(display.get("Description File")) or "")
+            self.notes.append(
+                f"{label}: the URDF file {path!r} is given to the bridge as robot_model.urdf_file"
+            )
+            self.mapped.append(f"{label} -> 3D robot model (robot_model.urdf_file) and TF frames")
+            return
+        written, _qos = topic_property(display, spec.topic_keys)
+        entity = self.topic(
+            absolute_topic(written or "robot_description"), spec.ros_type, label, latched=True
+        )
+        self.show_in_scene(entity, enabled)
+        self.mapped.append(f"{label} -> 3D robot model {entity} and TF frames")
+
     def topic_display(self, display: Mapping[str, Any], spec: DisplaySpec, label: str, enabled: bool) -> None:
         written, qos = topic_property(display, spec.topic_keys)
+        namespace, namespace_qos = topic_property(display, (spec.namespace_key,))
+        if spec.namespace_key and namespace:
+            written, qos = f"{namespace.rstrip('/')}/update", namespace_qos
         if not written:
             self.notes.append(f"{label}: no topic set, nothing to show")
             self.mapped.append(f"{label} -> (no topic)")
@@ -251,6 +278,11 @@ class _Importer:
             self.show_in_scene(entity, enabled)
             self.style(display, spec, entity, label)
             self.mapped.append(f"{label} -> 3D {entity}")
+            if spec.plot_too:
+                self.plots.append(
+                    View(ViewKind.TIME_SERIES, name=_name(display), origin=entity, visible=enabled)
+                )
+                self.mapped.append(f"{label} -> time series {entity}")
         elif spec.target is Target.PLOT:
             self.plots.append(View(ViewKind.TIME_SERIES, name=_name(display), origin=entity, visible=enabled))
             self.mapped.append(f"{label} -> time series {entity}")

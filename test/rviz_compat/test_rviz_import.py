@@ -186,19 +186,14 @@ def test_all_displays_each_mapped_or_listed() -> None:
     leaves = list(_leaf_displays(displays))
     assert len(leaves) == 28
     unsupported_displays = [item for item in result.unsupported if item.startswith("display ")]
-    assert unsupported_displays == [
-        "display 'GridCells' (rviz/GridCells)",
-        "display 'InteractiveMarkers' (rviz/InteractiveMarkers)",
-    ]
-    assert len(result.mapped) == 26
+    assert unsupported_displays == []
+    # Every display once, and Range and WrenchStamped also as plots (drawn in 3D and plotted).
+    assert len(result.mapped) == 30
     for display in leaves:
         label = f"{display['Name']!r} ({display['Class']})"
         found = [item for item in (*result.mapped, *unsupported_displays) if label in item]
         assert found, label
-    mapped_classes = {split_class(display["Class"])[1] for display in leaves} - {
-        "GridCells",
-        "InteractiveMarkers",
-    }
+    mapped_classes = {split_class(display["Class"])[1] for display in leaves}
     assert mapped_classes <= set(DISPLAYS)
     assert result.fixed_frame == "sentinel_frame"
     assert result.disabled == []
@@ -401,11 +396,54 @@ def test_entity_paths_follow_the_bridge_config(tmp_path: Path) -> None:
     ]
 
 
+def test_robot_model_interactive_markers_and_3d_displays_that_also_plot(tmp_path: Path) -> None:
+    displays = [
+        {
+            "Class": "rviz_default_plugins/RobotModel",
+            "Name": "Robot",
+            "Description Source": "Topic",
+            "Description Topic": {"Value": "robot_description", "Durability Policy": "Volatile"},
+        },
+        {
+            "Class": "rviz_default_plugins/InteractiveMarkers",
+            "Name": "IM",
+            "Interactive Markers Namespace": "/basic_controls",
+        },
+        {"Class": "rviz_default_plugins/Range", "Name": "Sonar", "Topic": {"Value": "/sonar"}},
+        {"Class": "rviz_default_plugins/GridCells", "Name": "Cells", "Topic": {"Value": "/cells"}},
+    ]
+    result = import_rviz(_write(tmp_path, displays))
+    assert result.bridge_topics["/robot_description"] == {
+        "type": "std_msgs/msg/String",
+        "qos": {"durability": "transient_local"},  # latched, as robot_state_publisher offers it
+    }
+    assert (
+        result.bridge_topics["/basic_controls/update"]["type"]
+        == "visualization_msgs/msg/InteractiveMarkerUpdate"
+    )
+    scene = _scene(result)
+    for entity in ("/robot_description", "/tf", "/basic_controls/update", "/sonar", "/cells"):
+        assert scene.includes(entity), entity
+    assert [view.origin for view in _views(result, ViewKind.TIME_SERIES)] == ["/sonar"]
+    assert result.unsupported == []
+
+
+def test_a_robot_model_from_a_file_is_the_bridge_configs(tmp_path: Path) -> None:
+    displays = [
+        {"Class": "rviz_default_plugins/RobotModel", "Name": "Robot", "Description Source": "File",
+         "Description File": "/opt/robot.urdf"},
+    ]  # fmt: skip
+    result = import_rviz(_write(tmp_path, displays))
+    assert "/robot_description" not in result.bridge_topics
+    assert any("robot_model.urdf_file" in note and "/opt/robot.urdf" in note for note in result.notes)
+    assert _scene(result).includes("/tf")
+
+
 def test_odd_displays_are_never_dropped_silently(tmp_path: Path) -> None:
     displays: list[Any] = [
         {"Name": "No class"},
         "not a mapping",
-        {"Class": "rviz_default_plugins/InteractiveMarkers", "Name": "IM"},
+        {"Class": "rviz_default_plugins/DepthCloud", "Name": "Depth"},
         {"Class": "my_plugins/PointCloud2", "Name": "Lookalike", "Topic": "/x"},
         {"Class": "rviz_default_plugins/PointCloud2", "Name": "No topic"},
         {"Class": "rviz_default_plugins/PointCloud2", "Name": "Bad topic", "Topic": "/bad topic"},
@@ -415,7 +453,7 @@ def test_odd_displays_are_never_dropped_silently(tmp_path: Path) -> None:
     assert result.unsupported == [
         "display 'No class' (no Class)",
         "Displays[1]: not a display (a mapping)",
-        "display 'IM' (rviz_default_plugins/InteractiveMarkers)",
+        "display 'Depth' (rviz_default_plugins/DepthCloud)",
         "display 'Lookalike' (my_plugins/PointCloud2)",
         "Displays/G: not a list of displays",
     ]
