@@ -22,6 +22,7 @@ from rerun_bridge.blueprint.model import Node
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.timeline_choice import choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
 
 DEFAULT_SIZE: Final = (1280, 720)
@@ -73,6 +74,10 @@ def run_viewer(
         print(f"warning: {warning}", file=sys.stderr)
     if timeline is None and chosen is not None and chosen.timeline:
         timeline = _blueprint_timeline(chosen.timeline, loaded.store)
+    if timeline is None:
+        choice = choose_timeline(loaded.store)
+        if choice.reason:
+            print(f"note: {choice.reason} (--timeline chooses another)", file=sys.stderr)
     names = ", ".join(Path(path).name for path in paths)
     scenario = str(blueprint) if blueprint is not None else None
     layout = chosen.root if chosen is not None else None
@@ -143,7 +148,10 @@ def run_live_viewer(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rerun-bridge view", description="Show recordings in the viewer.")
     parser.add_argument("files", nargs="*", metavar="FILE", help=".rrd files and rosbag2 recordings")
-    parser.add_argument("--timeline", help="timeline to show (default: ros_time, else log_time)")
+    parser.add_argument(
+        "--timeline",
+        help="timeline to show (default: the one that spans the data sensibly, see docs/viewer.md)",
+    )
     parser.add_argument(
         "--time", type=float, metavar="SECONDS", help="seconds from the start of the timeline"
     )

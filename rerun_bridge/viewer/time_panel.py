@@ -21,12 +21,12 @@ import pyarrow as pa
 from PyQt6 import QtCore, QtWidgets
 
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.timeline_choice import choose_timeline
 
 NANOS_PER_SECOND: Final = 1_000_000_000
 SLIDER_STEPS: Final = 10_000
 PLAYBACK_INTERVAL_MS: Final = 33
 SPEEDS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)
-_PREFERRED_TIMELINES: Final = ("ros_time", "log_time")
 
 
 def timeline_is_time(store: ChunkStore, timeline: str) -> bool:
@@ -40,12 +40,9 @@ def timeline_is_time(store: ChunkStore, timeline: str) -> bool:
     return False
 
 
-def default_timeline(timelines: list[str]) -> str | None:
-    """``ros_time``, else ``log_time``, else the first one."""
-    for name in _PREFERRED_TIMELINES:
-        if name in timelines:
-            return name
-    return timelines[0] if timelines else None
+def default_timeline(store: ChunkStore) -> str | None:
+    """The timeline that spans the data sensibly (:mod:`rerun_bridge.viewer.timeline_choice`)."""
+    return choose_timeline(store).timeline
 
 
 def _tool_button(text: str, tip: str) -> QtWidgets.QToolButton:
@@ -167,7 +164,7 @@ class TimePanel(QtWidgets.QWidget):
     def reload(self) -> None:
         """Read the store's timelines again (new files or live data); keeps the chosen one if it exists."""
         timelines = self.store.timelines()
-        chosen = self._timeline if self._timeline in timelines else default_timeline(timelines)
+        chosen = self._timeline if self._timeline in timelines else default_timeline(self.store)
         if timelines != [self.timeline_box.itemText(i) for i in range(self.timeline_box.count())]:
             self.timeline_box.blockSignals(True)
             self.timeline_box.clear()
