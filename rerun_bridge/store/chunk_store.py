@@ -63,9 +63,21 @@ class StoredChunk(NamedTuple):
 
 
 class _Entity:
-    """Everything stored for one entity path. ``chunks`` and ``static_values`` are replaced, never mutated."""
+    """Everything stored for one entity path. ``chunks`` and ``static_values`` are replaced, never mutated.
 
-    __slots__ = ("chunks", "indices", "open_buffers", "static_values", "version")
+    ``extents``: per timeline, the bounds of data that exists but is not loaded (a lazily opened file);
+    ``declared_components``: the component columns of that data.
+    """
+
+    __slots__ = (
+        "chunks",
+        "declared_components",
+        "extents",
+        "indices",
+        "open_buffers",
+        "static_values",
+        "version",
+    )
 
     def __init__(self) -> None:
         self.chunks: tuple[Chunk, ...] = ()
@@ -73,6 +85,8 @@ class _Entity:
         self.static_values: Mapping[str, pa.Array] = {}
         self.version = 0  # bumped whenever `chunks` changes; stamps the cached indices
         self.indices: dict[str, TimelineIndex] = {}
+        self.extents: dict[str, tuple[int, int]] = {}
+        self.declared_components: frozenset[str] = frozenset()
 
 
 class _Snapshot(NamedTuple):
@@ -191,8 +205,9 @@ class ChunkStore:
             times = {**default_times, **row.times}
             self.append_row(row.entity_path, times, components, static=row.static)
 
-    def append_chunk(self, entity_path: str, batch: pa.RecordBatch, static: bool = False) -> None:
-        """Import a whole record batch as one chunk, e.g. one of ``rerun.chunk.RrdReader``'s.
+    def append_chunk(self, entity_path: str, batch: pa.RecordBatch, static: bool = False) -> int | None:
+        """Import a whole record batch as one chunk, e.g. one of ``rerun.chunk.RrdReader``'s; returns the
+        chunk's sequence number (for :meth:`remove_chunks`), None for a batch without rows.
 
         Timeline and component columns are told apart by Rerun's ``rerun:kind`` field metadata, else by
         name (components contain ':'). A batch without timeline columns is static, as in Rerun. Null
@@ -201,7 +216,7 @@ class ChunkStore:
         with self._lock:
             imported = prepare_import(entity_path, batch, static=static, timeline_types=self._timeline_types)
             if imported.batch.num_rows == 0:
-                return
+                return None
             row_ids = self._next_row_id + imported.row_rank
             self._next_row_id += imported.batch.num_rows
             self._revision += 1
@@ -221,6 +236,48 @@ class ChunkStore:
                 entity.static_values = {**entity.static_values, **latest}
             self._add_sealed(entity, chunk)
             self._enforce_budget()
+            return chunk.seq
+
+    def remove_chunks(self, entity_path: str, seqs: Iterable[int]) -> int:
+        """Drop sealed temporal chunks by sequence number (a lazy loader unloading them); returns how many
+        were dropped. Their data stays known through :meth:`declare_extent`, if declared."""
+        wanted = set(seqs)
+        with self._lock:
+            entity = self._entities.get(entity_path)
+            if entity is None:
+                return 0
+            dropped = [chunk for chunk in entity.chunks if chunk.seq in wanted and not chunk.static]
+            if not dropped:
+                return 0
+            gone = {chunk.seq for chunk in dropped}
+            entity.chunks = tuple(chunk for chunk in entity.chunks if chunk.seq not in gone)
+            entity.version += 1
+            for chunk in dropped:
+                self._sealed_bytes -= chunk.nbytes
+                self._temporal_bytes -= chunk.nbytes
+                self._evictable.pop(chunk.seq, None)  # its queue entry is skipped when it comes up
+            self._revision += 1
+            return len(dropped)
+
+    def declare_extent(
+        self,
+        entity_path: str,
+        timeline: str,
+        bounds: tuple[int, int],
+        data_type: pa.DataType,
+        components: Iterable[str] = (),
+    ) -> None:
+        """Say that ``entity_path`` has data on ``timeline`` within ``bounds`` (with ``components``),
+        loaded or not: the entity, its components, the timeline and its range are reported before any
+        of it is loaded (a file's index)."""
+        with self._lock:
+            entity = self._entities.setdefault(entity_path, _Entity())
+            entity.declared_components = entity.declared_components | frozenset(components)
+            known = entity.extents.get(timeline)
+            low, high = bounds if known is None else (min(known[0], bounds[0]), max(known[1], bounds[1]))
+            entity.extents[timeline] = (low, high)
+            self._timeline_types.setdefault(timeline, data_type)
+            self._revision += 1
 
     def flush(self) -> None:
         """Seal every open buffer."""
@@ -294,7 +351,9 @@ class ChunkStore:
         """Entity paths that hold data."""
         with self._lock:
             return sorted(
-                path for path, entity in self._entities.items() if entity.chunks or entity.open_buffers
+                path
+                for path, entity in self._entities.items()
+                if entity.chunks or entity.open_buffers or entity.extents
             )
 
     def timelines(self) -> list[str]:
@@ -306,6 +365,7 @@ class ChunkStore:
                     names.update(chunk.time_indices)
                 for buffer in entity.open_buffers.values():
                     names.update(buffer.timelines)
+                names.update(entity.extents)
             return sorted(names)
 
     def time_range(self, timeline: str, entity_path: str | None = None) -> tuple[int, int] | None:
@@ -319,6 +379,7 @@ class ChunkStore:
             if snapshot is None:
                 continue
             bounds = [buffer.time_bounds(timeline, num_rows) for buffer, num_rows in snapshot.open_buffers]
+            bounds.append(snapshot.entity.extents.get(timeline))
             if snapshot.chunks:
                 bounds.append(self._timeline_index(snapshot, timeline).bounds())
             for bound in bounds:
@@ -333,6 +394,7 @@ class ChunkStore:
         if snapshot is None:
             return []
         names = {component for chunk in snapshot.chunks for component in chunk.components}
+        names.update(snapshot.entity.declared_components)
         for buffer, _ in snapshot.open_buffers:
             names.update(buffer.components)
         return sorted(names)
@@ -413,6 +475,8 @@ class ChunkStore:
         if chunk.static:
             return
         self._temporal_bytes += chunk.nbytes
+        if self._budget is None:
+            return  # nothing is ever evicted: no queue to grow
         log_time = chunk.time_indices.get(LOG_TIME)
         order = (0, 0) if log_time is None else (1, log_time.min_time)
         heapq.heappush(self._eviction_queue, (*order, chunk.seq))
@@ -424,7 +488,9 @@ class ChunkStore:
         evicted: dict[str, set[int]] = {}
         while self._temporal_bytes > self._budget and self._eviction_queue:
             seq = heapq.heappop(self._eviction_queue)[-1]
-            chunk = self._evictable.pop(seq)
+            chunk = self._evictable.pop(seq, None)
+            if chunk is None:
+                continue  # removed already
             evicted.setdefault(chunk.entity_path, set()).add(seq)
             self._temporal_bytes -= chunk.nbytes
             self._sealed_bytes -= chunk.nbytes

@@ -21,12 +21,14 @@ from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.blueprint.model import Node
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
+from rerun_bridge.viewer.sources import load_files, show_time
 from rerun_bridge.viewer.timeline_choice import choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
 
 DEFAULT_SIZE: Final = (1280, 720)
 _SETTLE_ROUNDS: Final = 5
+MEBIBYTE: Final = 1024 * 1024
 
 
 def ensure_application() -> QtWidgets.QApplication:
@@ -54,10 +56,13 @@ def run_viewer(
     screenshot: str | Path | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
     blueprint: str | Path | None = None,
+    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
 ) -> int:
     """Open ``paths`` in a viewer window; with ``screenshot``, write that PNG and return instead.
 
     ``blueprint``: a shipped blueprint's name or a YAML file; without one, the default blueprint of the data.
+    ``memory_budget_bytes``: what each .rrd file with an index may hold in memory; bigger ones load their
+    chunks on demand for the time shown.
     """
     application = ensure_application()
     try:
@@ -66,7 +71,7 @@ def run_viewer(
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        loaded = load_files(paths)
+        loaded = load_files(paths, memory_budget_bytes=memory_budget_bytes)
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -82,6 +87,8 @@ def run_viewer(
     scenario = str(blueprint) if blueprint is not None else None
     layout = chosen.root if chosen is not None else None
     window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}", scenario=scenario)
+    if loaded.lazy:
+        window.set_data_loader(lambda timeline, time: show_time(loaded, timeline, time))
     for note in window.notes:
         print(f"note: {note}", file=sys.stderr)
     window.resize(*size)
@@ -157,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--screenshot", metavar="PNG", help="render that moment at 1280x720 to PNG and exit")
     parser.add_argument(
+        "--memory-budget",
+        type=int,
+        default=DEFAULT_MEMORY_BUDGET_BYTES // MEBIBYTE,
+        metavar="MB",
+        help=".rrd files bigger than this load their chunks on demand (default: %(default)s MB)",
+    )
+    parser.add_argument(
         "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
     )
     return parser
@@ -174,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_s=args.time,
         screenshot=args.screenshot,
         blueprint=args.blueprint,
+        memory_budget_bytes=args.memory_budget * MEBIBYTE,
     )
 
 
