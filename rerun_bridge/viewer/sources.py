@@ -85,14 +85,13 @@ def load_rrd(
     :class:`SourceError`.
     """
     import rerun.chunk as rrc
-    from rerun_bindings import check_for_rrd_footer
 
     source = Path(path)
     if not source.is_file():
         raise SourceError(f"{source}: no such .rrd file")
     count = 0
     try:
-        if check_for_rrd_footer(str(source)):
+        if read_rrd_index(source) is not None:  # complete: rerun-sdk's reader
             for chunk in rrc.RrdReader(str(source)).stream():
                 entity = str(chunk.entity_path)
                 store.append_chunk(entity, chunk.to_record_batch(), static=bool(chunk.is_static))
