@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -65,13 +65,14 @@ class StoredChunk(NamedTuple):
 class _Entity:
     """Everything stored for one entity path. ``chunks`` and ``static_values`` are replaced, never mutated.
 
-    ``extents``: per timeline, the bounds of data that exists but is not loaded (a lazily opened file);
-    ``declared_components``: the component columns of that data.
+    ``extents``: per timeline, the bounds of data that exists but is not loaded (a lazily opened file),
+    ``extent_spans`` the time spans of its chunks; ``declared_components``: the component columns of it.
     """
 
     __slots__ = (
         "chunks",
         "declared_components",
+        "extent_spans",
         "extents",
         "indices",
         "open_buffers",
@@ -86,6 +87,7 @@ class _Entity:
         self.version = 0  # bumped whenever `chunks` changes; stamps the cached indices
         self.indices: dict[str, TimelineIndex] = {}
         self.extents: dict[str, tuple[int, int]] = {}
+        self.extent_spans: dict[str, tuple[tuple[int, int], ...]] = {}
         self.declared_components: frozenset[str] = frozenset()
 
 
@@ -263,18 +265,21 @@ class ChunkStore:
         self,
         entity_path: str,
         timeline: str,
-        bounds: tuple[int, int],
+        spans: Sequence[tuple[int, int]],
         data_type: pa.DataType,
         components: Iterable[str] = (),
     ) -> None:
-        """Say that ``entity_path`` has data on ``timeline`` within ``bounds`` (with ``components``),
-        loaded or not: the entity, its components, the timeline and its range are reported before any
-        of it is loaded (a file's index)."""
+        """Say that ``entity_path`` has data on ``timeline`` in ``spans`` (first, last time of each chunk,
+        with ``components``), loaded or not: the entity, its components, the timeline, its range and
+        :meth:`coverage` are reported before any of it is loaded (a file's index)."""
+        if not spans:
+            return
         with self._lock:
             entity = self._entities.setdefault(entity_path, _Entity())
             entity.declared_components = entity.declared_components | frozenset(components)
-            known = entity.extents.get(timeline)
-            low, high = bounds if known is None else (min(known[0], bounds[0]), max(known[1], bounds[1]))
+            entity.extent_spans[timeline] = (*entity.extent_spans.get(timeline, ()), *spans)
+            low = min(span[0] for span in entity.extent_spans[timeline])
+            high = max(span[1] for span in entity.extent_spans[timeline])
             entity.extents[timeline] = (low, high)
             self._timeline_types.setdefault(timeline, data_type)
             self._revision += 1
@@ -387,6 +392,28 @@ class ChunkStore:
                     low = bound[0] if low is None else min(low, bound[0])
                     high = bound[1] if high is None else max(high, bound[1])
         return None if low is None or high is None else (low, high)
+
+    def coverage(self, timeline: str, min_gap: int) -> list[tuple[int, int]]:
+        """Where data exists on ``timeline``: sorted, disjoint (first, last) spans, split wherever no row
+        (nor any declared, unloaded chunk) lies for more than ``min_gap``. An open buffer (rows still
+        being appended) counts as one span."""
+        with self._lock:
+            paths = list(self._entities)
+        spans: list[tuple[int, int]] = []
+        for path in paths:
+            snapshot = self._snapshot(path)
+            if snapshot is None:
+                continue
+            for chunk in snapshot.chunks:
+                index = chunk.time_indices.get(timeline)
+                if index is not None:
+                    spans.extend(_row_spans(index.times, min_gap))
+            for buffer, num_rows in snapshot.open_buffers:
+                bounds = buffer.time_bounds(timeline, num_rows)
+                if bounds is not None:
+                    spans.append(bounds)
+            spans.extend(snapshot.entity.extent_spans.get(timeline, ()))
+        return _merged(spans, min_gap)
 
     def components(self, entity_path: str) -> list[str]:
         """Component columns stored for an entity."""
@@ -556,3 +583,24 @@ class ChunkStore:
 
 def _seq(chunk: Chunk) -> int:
     return chunk.seq
+
+
+def _row_spans(times: Int64Array, min_gap: int) -> list[tuple[int, int]]:
+    """Sorted row times as spans, split at gaps longer than ``min_gap``."""
+    if len(times) == 0:
+        return []
+    cuts = np.nonzero(np.diff(times) > min_gap)[0]
+    starts = times[np.concatenate(([0], cuts + 1))]
+    ends = times[np.concatenate((cuts, [len(times) - 1]))]
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _merged(spans: list[tuple[int, int]], min_gap: int) -> list[tuple[int, int]]:
+    """Spans joined where they overlap or lie at most ``min_gap`` apart."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start - merged[-1][1] <= min_gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

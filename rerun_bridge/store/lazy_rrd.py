@@ -99,18 +99,17 @@ class LazyRrd:
         for entry in index.chunks:
             if entry.static or _is_series(entry):
                 self._load(entry)
-        extents: dict[tuple[str, str], tuple[int, int]] = {}
+        spans: dict[tuple[str, str], list[tuple[int, int]]] = {}
         components: dict[str, set[str]] = {}
         for entry in temporal:
-            for timeline, (start, end) in entry.bounds.items():
-                known = extents.get((entry.entity_path, timeline), (start, end))
-                extents[(entry.entity_path, timeline)] = (min(known[0], start), max(known[1], end))
+            for timeline, bounds in entry.bounds.items():
+                spans.setdefault((entry.entity_path, timeline), []).append(bounds)
             components.setdefault(entry.entity_path, set()).update(
                 component for _, component in entry.component_bounds
             )
-        for (entity_path, timeline), bounds in extents.items():
+        for (entity_path, timeline), entity_spans in spans.items():
             data_type = index.timeline_types[timeline]
-            store.declare_extent(entity_path, timeline, bounds, data_type, components[entity_path])
+            store.declare_extent(entity_path, timeline, entity_spans, data_type, components[entity_path])
         self.fits_whole = sum(entry.memory_size for entry in temporal) <= budget_bytes
         if self.fits_whole:
             for entry in temporal:

@@ -84,6 +84,12 @@ def test_lazy_store_knows_the_recording_before_loading_it(recording: Path) -> No
     for entity in eager.entities():
         assert loaded.store.components(entity) == eager.components(entity)
     assert values(loaded.store, "/name", START) == values(eager, "/name", START)
+    # Where data exists, for the time panel's strip, from the index alone.
+    assert (
+        loaded.store.coverage("log_time", STEP)
+        == eager.coverage("log_time", STEP)
+        == [(START, START + (CHUNKS * ROWS_PER_CHUNK - 1) * STEP)]
+    )
 
 
 def test_scrubbing_loads_on_demand_and_evicts_under_the_budget(recording: Path) -> None:
