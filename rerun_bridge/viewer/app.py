@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -71,7 +71,7 @@ def run_viewer(
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        loaded = load_files(paths, memory_budget_bytes=memory_budget_bytes)
+        loaded = load_files(paths, memory_budget_bytes=memory_budget_bytes, progress=_print_progress())
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -104,6 +104,19 @@ def run_viewer(
     if screenshot is None:
         return application.exec()
     return _save_screenshot(window, Path(screenshot))
+
+
+def _print_progress() -> Callable[[Path, float], None]:
+    """A progress line on stderr for each tenth of a file read front to back (one without an index)."""
+    shown: dict[Path, int] = {}
+
+    def report(path: Path, fraction: float) -> None:
+        tenth = int(fraction * 10)
+        if tenth > shown.get(path, -1):
+            shown[path] = tenth
+            print(f"reading {path.name} (no index): {tenth * 10}%", file=sys.stderr)
+
+    return report
 
 
 def _blueprint_timeline(timeline: str, store: ChunkStore) -> str | None:

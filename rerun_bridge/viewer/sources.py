@@ -139,10 +139,12 @@ def load_files(
     store: ChunkStore | None = None,
     warn: Callable[[str], None] | None = None,
     memory_budget_bytes: int | None = None,
+    progress: Callable[[Path, float], None] | None = None,
 ) -> LoadedFiles:
     """Load .rrd files and bags (in any mix) into one store, sealed for fast queries.
 
     With ``memory_budget_bytes``, .rrd files with an index are opened lazily under that budget (each).
+    ``progress`` hears how far the scan of a .rrd without an index is: the file and the fraction read.
     """
     loaded = LoadedFiles(store if store is not None else ChunkStore(), [Path(path) for path in paths])
     bags = [path for path in loaded.paths if not is_rrd(path)]
@@ -155,7 +157,8 @@ def load_files(
                 loaded.lazy.append(lazy)
                 continue
             loaded.warnings.append(f"{path}: no chunk index (an older or cut-off file): read whole")
-        load_rrd(path, loaded.store, warn=loaded.warnings.append)
+        scanned = (lambda fraction, path=path: progress(path, fraction)) if progress is not None else None
+        load_rrd(path, loaded.store, progress=scanned, warn=loaded.warnings.append)
     loaded.warnings.extend(load_bags(bags, loaded.store, warn))
     loaded.store.flush()
     return loaded
