@@ -12,8 +12,11 @@ beside the same run's reference and its target; nothing fails on a missed target
    an empty store.
 2. Latest-at of one scrub step across 50 entities of a one-hour recording (10 Hz scalars each): the
    store's queries against a plain ``numpy.searchsorted`` over the same sorted time indices.
-3. Opening a 1 GB .rrd (640x480 RGB images) to the first rendered frame, in a child process: wall time
-   and the child's peak resident memory.
+3. Opening a big .rrd (640x480 RGB images; ``--rrd-gb``, 1 GB by default) to the first rendered frame,
+   in a child process: wall time and the child's peak resident memory, then scrub steps to times far
+   apart (each one unloaded when the file is opened lazily): set the time, render the window. Twice in
+   the same run: read whole (eager), and through its index under a memory budget (lazy,
+   ``--budget-mb``), with the ratios lazy / eager.
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ TARGET_FRAME_MS: Final = 60.0
 TARGET_LATEST_AT_MS: Final = 5.0
 TARGET_OPEN_S: Final = 5.0
 TARGET_PEAK_MB: Final = 1500.0
+TARGET_LAZY_OPEN_S: Final = 3.0
+TARGET_LAZY_PEAK_MB: Final = 1000.0
+TARGET_UNLOADED_STEP_MS: Final = 100.0
+#: Where the scrub steps of part 3 go, as fractions of the timeline: far apart, out of order.
+SCRUB_FRACTIONS: Final = (0.9, 0.1, 0.55, 0.3, 0.75, 0.05, 0.95, 0.45, 0.2, 0.65)
 
 
 # -- 1. frame time --------------------------------------------------------------------------------
@@ -200,31 +208,61 @@ def write_big_rrd(path: Path, gigabytes: float) -> None:
     rec.disconnect()
 
 
-def open_to_first_frame(path: Path) -> dict[str, float]:
-    """In this (child) process: load the .rrd, lay it out, render the first frame."""
+def peak_resident_mb() -> float:
+    """This process's peak resident memory since it started its program. Linux's VmHWM: ``ru_maxrss``
+    would also count the parent's memory copied at fork (the parent that just wrote the big file)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def open_to_first_frame(path: Path, budget_mb: float | None) -> dict[str, float]:
+    """In this (child) process: load the .rrd (whole, or lazily under ``budget_mb``), lay it out, render
+    the first frame; then scrub to times far apart, rendering each."""
     began = time.perf_counter()
     from rerun_bridge.viewer.app import ensure_application, render_window
-    from rerun_bridge.viewer.sources import load_files
+    from rerun_bridge.viewer.sources import load_files, show_time
     from rerun_bridge.viewer.window import ViewerWindow
 
     application = ensure_application()
     imported = time.perf_counter()
-    store = load_files([path]).store
-    loaded = time.perf_counter()
+    budget = None if budget_mb is None else int(budget_mb * 1024 * 1024)
+    loaded = load_files([path], memory_budget_bytes=budget)
+    store = loaded.store
+    read = time.perf_counter()
     window = ViewerWindow(store)
+    if loaded.lazy:
+        window.set_data_loader(lambda timeline, at: show_time(loaded, timeline, at))
     window.resize(*SIZE)
     window.show()
     render_window(window)
     application.processEvents()
     shown = time.perf_counter()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    first_peak_mb = peak_resident_mb()
+    start, end = window.time_panel.time_range
+    steps = []
+    for fraction in SCRUB_FRACTIONS:
+        step_began = time.perf_counter()
+        window.time_panel.set_time(start + round((end - start) * fraction))
+        render_window(window)
+        steps.append((time.perf_counter() - step_began) * 1000)
+    lazy = loaded.lazy[0] if loaded.lazy else None
     return {
         "imports_s": imported - began,
-        "load_s": loaded - imported,
-        "first_frame_s": shown - loaded,
+        "load_s": read - imported,
+        "first_frame_s": shown - read,
         "total_s": shown - began,
-        "peak_mb": peak_mb,
+        "first_peak_mb": first_peak_mb,
+        "peak_mb": peak_resident_mb(),
         "store_mb": store.total_bytes / 1e6,
+        "step_ms": statistics.median(steps),
+        "step_max_ms": max(steps),
+        "unloads": 0 if lazy is None else lazy.counts.unloads,
+        "loads": 0 if lazy is None else lazy.counts.loads,
     }
 
 
@@ -241,15 +279,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workdir", type=Path, help="where generated data goes (default: a temporary folder)"
     )
     parser.add_argument("--rrd-gb", type=float, default=1.0, help="size of the .rrd to open")
+    parser.add_argument(
+        "--budget-mb", type=float, default=256.0, help="memory budget of the lazily opened .rrd"
+    )
+    parser.add_argument("--keep-rrd", action="store_true", help="keep the generated .rrd for the next run")
+    parser.add_argument("--only-rrd", action="store_true", help="run part 3 alone")
     parser.add_argument("--open-child", type=Path, help=argparse.SUPPRESS)  # the child of part 3
+    parser.add_argument("--child-budget-mb", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.open_child is not None:
-        print(json.dumps(open_to_first_frame(args.open_child)))
+        print(json.dumps(open_to_first_frame(args.open_child, args.child_budget_mb)))
         return 0
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rerun_bridge_bench_viewer_"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if not args.only_rrd:
+        frames_and_latest_at()
+    return open_big_rrd(workdir, args.rrd_gb, args.budget_mb, keep=args.keep_rrd)
 
+
+def frames_and_latest_at() -> None:
     print(
         f"1. frame time at {SIZE[0]}x{SIZE[1]}, scrubbing ({CLOUD_POINTS:,}-point cloud, 2 images, 5 plots)"
     )
@@ -277,27 +326,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     del store, all_times
 
-    rrd = workdir / f"big_{args.rrd_gb:g}gb.rrd"
-    if not rrd.exists():
-        began = time.perf_counter()
-        write_big_rrd(rrd, args.rrd_gb)
-        print(f"   (wrote {rrd.stat().st_size / 1e9:.2f} GB .rrd in {time.perf_counter() - began:.0f} s)")
-    print(f"3. opening a {rrd.stat().st_size / 1e9:.2f} GB .rrd to the first frame (child process)")
-    child = subprocess.run(
-        [sys.executable, __file__, "--open-child", str(rrd)], capture_output=True, text=True, check=False
-    )
+
+def open_in_child(rrd: Path, budget_mb: float | None) -> dict[str, float] | None:
+    command = [sys.executable, __file__, "--open-child", str(rrd)]
+    if budget_mb is not None:
+        command += ["--child-budget-mb", str(budget_mb)]
+    child = subprocess.run(command, capture_output=True, text=True, check=False)
     if child.returncode != 0:
         print(f"   failed: {child.stderr.strip()[-2000:]}")
-        return 1
-    numbers = json.loads(child.stdout.strip().splitlines()[-1])
+        return None
+    numbers: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    return numbers
+
+
+def print_open(label: str, numbers: dict[str, float], open_target_s: float, peak_target_mb: float) -> None:
     print(
-        f"   {numbers['total_s']:.2f} s to the first frame (imports {numbers['imports_s']:.2f} s, "
+        f"   {label}: {numbers['total_s']:.2f} s to the first frame (imports {numbers['imports_s']:.2f} s, "
         f"load {numbers['load_s']:.2f} s, lay out + render {numbers['first_frame_s']:.2f} s)"
-        f"   target <= {TARGET_OPEN_S:.0f} s: {verdict(numbers['total_s'], TARGET_OPEN_S)}"
+        f"   target <= {open_target_s:.0f} s: {verdict(numbers['total_s'], open_target_s)}"
     )
     print(
-        f"   peak memory {numbers['peak_mb']:.0f} MB (store {numbers['store_mb']:.0f} MB)"
-        f"   target <= {TARGET_PEAK_MB:.0f} MB: {verdict(numbers['peak_mb'], TARGET_PEAK_MB)}"
+        f"   {label}: peak memory {numbers['first_peak_mb']:.0f} MB at the first frame, "
+        f"{numbers['peak_mb']:.0f} MB after scrubbing (store {numbers['store_mb']:.0f} MB at the end)"
+        f"   target <= {peak_target_mb:.0f} MB: {verdict(numbers['peak_mb'], peak_target_mb)}"
+    )
+    print(
+        f"   {label}: scrub step (set the time, render) median {numbers['step_ms']:.1f} ms, "
+        f"max {numbers['step_max_ms']:.1f} ms over {len(SCRUB_FRACTIONS)} far-apart times"
+        f"   (chunks loaded {numbers['loads']:.0f}, unloaded {numbers['unloads']:.0f})"
+    )
+
+
+def open_big_rrd(workdir: Path, gigabytes: float, budget_mb: float, keep: bool) -> int:
+    rrd = workdir / f"big_{gigabytes:g}gb.rrd"
+    if not rrd.exists():
+        began = time.perf_counter()
+        write_big_rrd(rrd, gigabytes)
+        print(f"   (wrote {rrd.stat().st_size / 1e9:.2f} GB .rrd in {time.perf_counter() - began:.0f} s)")
+    try:
+        print(f"3. opening a {rrd.stat().st_size / 1e9:.2f} GB .rrd to the first frame (child processes)")
+        eager = open_in_child(rrd, None)
+        lazy = open_in_child(rrd, budget_mb)
+    finally:
+        if not keep:
+            rrd.unlink()
+    if eager is None or lazy is None:
+        return 1
+    print_open("eager", eager, TARGET_OPEN_S, TARGET_PEAK_MB)
+    print_open(f"lazy ({budget_mb:g} MB budget)", lazy, TARGET_LAZY_OPEN_S, TARGET_LAZY_PEAK_MB)
+    print(
+        f"   lazy / eager: first frame {lazy['total_s'] / eager['total_s']:.2f}x, "
+        f"peak memory {lazy['peak_mb'] / eager['peak_mb']:.2f}x, "
+        f"scrub step {lazy['step_ms'] / eager['step_ms']:.2f}x"
+        f"   (target: a step to an unloaded time <= {TARGET_UNLOADED_STEP_MS:.0f} ms: "
+        f"{verdict(lazy['step_ms'], TARGET_UNLOADED_STEP_MS)})"
     )
     return 0
 

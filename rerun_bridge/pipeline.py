@@ -15,6 +15,7 @@ one-message-at-a-time fallback.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -22,8 +23,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
-
-import numpy as np
 
 from rerun_bridge.cdr.decoding import Decoder
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
@@ -100,7 +99,7 @@ class TopicStats:
     reason: str = ""
     #: The archetypes its rows actually had (a converter may produce several kinds, e.g. Image or DepthImage).
     produced: set[str] = field(default_factory=set)
-    #: Messages whose header stamp is zero (never set by the publisher): at 1970 on ``ros_time``.
+    #: Messages whose header stamp is zero (never set by the publisher): placed at their log time.
     zero_stamps: int = 0
     #: Of ``messages``, those converted a batch at a time by the column path (how, not what: not compared).
     column_messages: int = field(default=0, compare=False)
@@ -221,7 +220,7 @@ class Pipeline:
         if count and not stats.zero_stamps:
             self.warn(
                 f"topic {stats.topic}: header stamps of zero (never set by the publisher); on ros_time "
-                "these messages sit at 1970, so scrub this topic on log_time"
+                "these messages are placed at their receive time (log_time)"
             )
         stats.zero_stamps += count
 
@@ -248,9 +247,8 @@ class Pipeline:
         stats = entry.stats
         stats.messages += len(msgs)
         stats.column_messages += len(msgs)
-        stamps = msgs.default_times().get(ROS_TIME)
-        if stamps is not None:
-            self._count_zero_stamps(stats, int(np.count_nonzero(stamps == 0)))
+        msgs.default_times()  # counts the zero stamps it replaces
+        self._count_zero_stamps(stats, msgs.zero_stamps)
         for batch in batches:
             stats.rows += len(batch)
             stats.produced.add(batch.archetype)
@@ -297,8 +295,10 @@ class Pipeline:
         stamp = header_stamp_ns(msg)
         if stamp is not None:
             times[ROS_TIME] = stamp
-            if stamp == 0:
+            if stamp == 0:  # never set by the publisher: the receive time instead of 1970
+                times[ROS_TIME] = log_time_ns
                 self._count_zero_stamps(entry.stats, 1)
+        rows = _place_zero_stamps(rows, log_time_ns)
         for sink in self.sinks:
             sink.write(rows, times)
         stats = entry.stats
@@ -308,3 +308,15 @@ class Pipeline:
             if row.archetype not in produced:
                 produced.add(row.archetype)
         return Outcome.CONVERTED
+
+
+def _place_zero_stamps(rows: list[Row], log_time_ns: int) -> list[Row]:
+    """Rows whose own ``ros_time`` is 0 (a TF edge or log record never stamped) moved to the receive time."""
+    if all(row.times.get(ROS_TIME) != 0 for row in rows):
+        return rows
+    return [
+        dataclasses.replace(row, times={**row.times, ROS_TIME: log_time_ns})
+        if row.times.get(ROS_TIME) == 0
+        else row
+        for row in rows
+    ]

@@ -38,6 +38,7 @@ class MessageColumns:
         self.fields = fields
         self.log_times = log_times
         self._default_times: dict[str, npt.NDArray[np.int64]] | None = None
+        self.zero_stamps = 0  # header stamps of zero, placed at their log time by default_times()
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -66,10 +67,15 @@ class MessageColumns:
 
     def default_times(self) -> dict[str, npt.NDArray[np.int64]]:
         """``log_time``, and ``ros_time`` from the header stamp when the type has a header: the times the
-        pipeline gives each message's rows. Read once: the converter and the pipeline both ask."""
+        pipeline gives each message's rows. A stamp of zero (never set) is replaced by the log time, as
+        :meth:`rerun_bridge.pipeline.Pipeline.process` does. Read once: the converter and the pipeline
+        both ask."""
         if self._default_times is None:
             times = {LOG_TIME: self.log_times}
             if self.fields.has(f"{_STAMP}.sec") and self.fields.has(f"{_STAMP}.nanosec"):
-                times[ROS_TIME] = self.stamps(_STAMP)
+                stamps = self.stamps(_STAMP)
+                unset = stamps == 0
+                self.zero_stamps = int(np.count_nonzero(unset))
+                times[ROS_TIME] = np.where(unset, self.log_times, stamps) if self.zero_stamps else stamps
             self._default_times = times
         return self._default_times

@@ -14,7 +14,7 @@ clouds cost one copy each.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, NamedTuple
 
@@ -44,6 +44,11 @@ PACKED_COLOR_FIELDS: Final = ("rgb", "rgba")
 INTENSITY_FIELDS: Final = ("intensity", "i")
 COLORMAPS: Final = ("turbo", "gray")
 DEFAULT_COLORMAP: Final = "turbo"
+
+#: Fields holding one colour channel each (``r``, ``g``, ``b``, optional ``a``): 0..255, or 0..1 floats.
+CHANNEL_COLOR_FIELDS: Final = ("r", "g", "b")
+#: The colormap entry of a degenerate range (all values equal): the middle, visible on dark backgrounds.
+_FLAT_ENTRY: Final = 128
 
 _POSITION_FIELDS: Final = ("x", "y", "z")
 
@@ -358,7 +363,9 @@ def colormap_table(name: str) -> ColorArray:
 def colormap_colors(values: npt.NDArray[Any], colormap: str = DEFAULT_COLORMAP) -> ColorArray:
     """(N, 4) RGBA for scalar values, normalized over their own finite min..max.
 
-    NaN and -inf take the low end of the map, +inf the high end; constant values take the low end.
+    NaN and -inf take the low end of the map, +inf the high end. A degenerate range (constant values,
+    a single point, nothing finite) takes the middle of the map: one flat colour that stays visible on a
+    dark background, where the low end of turbo (near black) would not.
     """
     table = colormap_table(colormap)
     # float32 is plenty for 256 bins; float64 input stays float64 so that huge values do not overflow.
@@ -370,10 +377,12 @@ def colormap_colors(values: npt.NDArray[Any], colormap: str = DEFAULT_COLORMAP) 
     if not (np.isfinite(low) and np.isfinite(high)):
         finite = np.isfinite(scalars)
         if not finite.any():
-            return np.repeat(table[:1], scalars.shape[0], axis=0)
+            return np.repeat(table[_FLAT_ENTRY : _FLAT_ENTRY + 1], scalars.shape[0], axis=0)
         low, high = scalars[finite].min(), scalars[finite].max()
         scalars = np.nan_to_num(scalars, nan=low, posinf=high, neginf=low)
-    scale = 255.0 / float(high - low) if high > low else 0.0
+    if not high > low:
+        return np.repeat(table[_FLAT_ENTRY : _FLAT_ENTRY + 1], scalars.shape[0], axis=0)
+    scale = 255.0 / float(high - low)
     index = (scalars - low) * scale
     index += 0.5  # round to the nearest table entry when truncating below
     np.clip(index, 0.0, 255.0, out=index)
@@ -405,17 +414,38 @@ class CloudColors(NamedTuple):
     source: str | None
 
 
+def channel_colors(channels: Sequence[npt.NDArray[Any]]) -> ColorArray:
+    """(N, 4) RGBA from separate ``r``, ``g``, ``b`` (and ``a``) fields: integers as 0..255, floats
+    as 0..1 when none is above 1 (else as 0..255); alpha 255 without an ``a`` field."""
+    count = channels[0].shape[0]
+    colors: ColorArray = np.full((count, 4), 255, dtype=np.uint8)
+    for column, values in enumerate(channels):
+        scaled = np.asarray(values, dtype=np.float64)
+        if np.issubdtype(values.dtype, np.floating) and count and np.nanmax(scaled, initial=0.0) <= 1.0:
+            scaled = scaled * 255.0
+        colors[:, column] = np.clip(np.nan_to_num(np.rint(scaled)), 0, 255).astype(np.uint8)
+    return colors
+
+
 def cloud_colors(cloud: DecodedCloud, colormap: str = DEFAULT_COLORMAP) -> CloudColors:
-    """Colours from a packed ``rgb`` / ``rgba`` field, else ``intensity`` (or ``i``) through a colormap."""
+    """Colours as RViz picks them: a packed ``rgb`` / ``rgba`` field, else ``r`` / ``g`` / ``b`` fields,
+    else ``intensity`` (or ``i``) through a colormap, else the range (distance from the sensor)."""
     specs = {spec.name: spec for spec in cloud.specs}
     for name in PACKED_COLOR_FIELDS:
         spec = specs.get(name)
         if spec is not None and spec.count == 1 and spec.dtype.itemsize == 4:
             return CloudColors(unpack_colors(cloud.fields[name], with_alpha=name == "rgba"), name)
+    channels = [specs.get(name) for name in (*CHANNEL_COLOR_FIELDS, "a")]
+    if all(spec is not None and spec.count == 1 for spec in channels[:3]):
+        present = [spec.name for spec in channels if spec is not None and spec.count == 1]
+        return CloudColors(channel_colors([cloud.fields[name] for name in present]), "rgb channels")
     for name in INTENSITY_FIELDS:
         spec = specs.get(name)
         if spec is not None:
             values = cloud.fields[name] if spec.count == 1 else cloud.fields[f"{name}_0"]
             return CloudColors(colormap_colors(values, colormap), name)
+    if cloud.positions is not None:
+        distances = np.linalg.norm(cloud.positions.astype(np.float64, copy=False), axis=1)
+        return CloudColors(colormap_colors(distances, colormap), "range")
     colormap_table(colormap)  # an unknown colormap is an error even when nothing needs it
     return CloudColors(None, None)

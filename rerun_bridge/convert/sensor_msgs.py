@@ -264,7 +264,8 @@ def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
 
     Ranges that are NaN, infinite or outside [range_min, range_max] are dropped (REP 117: they are no
     hits). ``intensities``, when there is one per beam, become the extra column ``intensity`` and the
-    ``colors`` (through the ``colormap`` option, normalized over the scan).
+    ``colors`` (through the ``colormap`` option, normalized over the scan); without them the range
+    colours the hits, so a scan is never one colour-less mass (RViz colours by intensity, then axis).
     """
     ranges = np.asarray(msg.ranges, dtype=np.float32)
     beams = np.arange(ranges.shape[0], dtype=np.float64)
@@ -277,6 +278,8 @@ def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
         kept_intensities = intensities[keep]
         components["colors"] = colormap_colors(kept_intensities, colormap_option(ctx))
         extra["intensity"] = kept_intensities
+    else:
+        components["colors"] = colormap_colors(ranges[keep], colormap_option(ctx))
     rows = [Row(ctx.entity_path, "Points3D", components, extra=extra)]
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
@@ -304,6 +307,9 @@ def laser_scan_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
         colormap = colormap_option(ctx)
         components["colors"] = [colormap_colors(scan, colormap) for scan in kept]
         extra["intensity"] = kept
+    else:
+        colormap = colormap_option(ctx)
+        components["colors"] = [colormap_colors(scan, colormap) for scan in np.split(ranges[keep], ends)]
     path = ctx.entity_path
     rows = [ColumnRows(path, "Points3D", times, components, extra=extra)]
     frame = msgs.frame()

@@ -78,7 +78,10 @@ def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
         axis=1,
     )
     stamps = np.stack([msgs.stamps(f"transforms[{i}].header.stamp") for i in range(edges)], axis=1)
-    times = {LOG_TIME: np.repeat(msgs.log_times, edges), ROS_TIME: stamps.reshape(-1)}
+    log_times = np.repeat(msgs.log_times, edges)
+    edge_stamps = stamps.reshape(-1)
+    # An edge stamped 0 (never set) sits at its receive time, as the pipeline places one-by-one messages.
+    times = {LOG_TIME: log_times, ROS_TIME: np.where(edge_stamps == 0, log_times, edge_stamps)}
     components: dict[str, ColumnBatch] = {
         "translation": translation.reshape(count * edges, 1, 3),
         "quaternion": quaternion.reshape(count * edges, 1, 4),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -65,9 +65,22 @@ class StoredChunk(NamedTuple):
 
 
 class _Entity:
-    """Everything stored for one entity path. ``chunks`` and ``static_values`` are replaced, never mutated."""
+    """Everything stored for one entity path. ``chunks`` and ``static_values`` are replaced, never mutated.
 
-    __slots__ = ("chunks", "indices", "open_buffers", "static_values", "version")
+    ``extents``: per timeline, the bounds of data that exists but is not loaded (a lazily opened file),
+    ``extent_spans`` the time spans of its chunks; ``declared_components``: the component columns of it.
+    """
+
+    __slots__ = (
+        "chunks",
+        "declared_components",
+        "extent_spans",
+        "extents",
+        "indices",
+        "open_buffers",
+        "static_values",
+        "version",
+    )
 
     def __init__(self) -> None:
         self.chunks: tuple[Chunk, ...] = ()
@@ -75,6 +88,9 @@ class _Entity:
         self.static_values: Mapping[str, pa.Array] = {}
         self.version = 0  # bumped whenever `chunks` changes; stamps the cached indices
         self.indices: dict[str, TimelineIndex] = {}
+        self.extents: dict[str, tuple[int, int]] = {}
+        self.extent_spans: dict[str, tuple[tuple[int, int], ...]] = {}
+        self.declared_components: frozenset[str] = frozenset()
 
 
 class _Snapshot(NamedTuple):
@@ -195,8 +211,9 @@ class ChunkStore:
             }
             self.append_row(row.entity_path, row_times(row, default_times), components, static=row.static)
 
-    def append_chunk(self, entity_path: str, batch: pa.RecordBatch, static: bool = False) -> None:
-        """Import a whole record batch as one chunk, e.g. one of ``rerun.chunk.RrdReader``'s.
+    def append_chunk(self, entity_path: str, batch: pa.RecordBatch, static: bool = False) -> int | None:
+        """Import a whole record batch as one chunk, e.g. one of ``rerun.chunk.RrdReader``'s; returns the
+        chunk's sequence number (for :meth:`remove_chunks`), None for a batch without rows.
 
         Timeline and component columns are told apart by Rerun's ``rerun:kind`` field metadata, else by
         name (components contain ':'). A batch without timeline columns is static, as in Rerun. Null
@@ -205,7 +222,7 @@ class ChunkStore:
         with self._lock:
             imported = prepare_import(entity_path, batch, static=static, timeline_types=self._timeline_types)
             if imported.batch.num_rows == 0:
-                return
+                return None
             row_ids = self._next_row_id + imported.row_rank
             self._next_row_id += imported.batch.num_rows
             self._revision += 1
@@ -226,6 +243,51 @@ class ChunkStore:
                 entity.static_values = {**entity.static_values, **latest}
             self._add_sealed(entity, chunk)
             self._enforce_budget()
+            return chunk.seq
+
+    def remove_chunks(self, entity_path: str, seqs: Iterable[int]) -> int:
+        """Drop sealed temporal chunks by sequence number (a lazy loader unloading them); returns how many
+        were dropped. Their data stays known through :meth:`declare_extent`, if declared."""
+        wanted = set(seqs)
+        with self._lock:
+            entity = self._entities.get(entity_path)
+            if entity is None:
+                return 0
+            dropped = [chunk for chunk in entity.chunks if chunk.seq in wanted and not chunk.static]
+            if not dropped:
+                return 0
+            gone = {chunk.seq for chunk in dropped}
+            entity.chunks = tuple(chunk for chunk in entity.chunks if chunk.seq not in gone)
+            entity.version += 1
+            for chunk in dropped:
+                self._sealed_bytes -= chunk.nbytes
+                self._temporal_bytes -= chunk.nbytes
+                self._evictable.pop(chunk.seq, None)  # its queue entry is skipped when it comes up
+            self._revision += 1
+            return len(dropped)
+
+    def declare_extent(
+        self,
+        entity_path: str,
+        timeline: str,
+        spans: Sequence[tuple[int, int]],
+        data_type: pa.DataType,
+        components: Iterable[str] = (),
+    ) -> None:
+        """Say that ``entity_path`` has data on ``timeline`` in ``spans`` (first, last time of each chunk,
+        with ``components``), loaded or not: the entity, its components, the timeline, its range and
+        :meth:`coverage` are reported before any of it is loaded (a file's index)."""
+        if not spans:
+            return
+        with self._lock:
+            entity = self._entities.setdefault(entity_path, _Entity())
+            entity.declared_components = entity.declared_components | frozenset(components)
+            entity.extent_spans[timeline] = (*entity.extent_spans.get(timeline, ()), *spans)
+            low = min(span[0] for span in entity.extent_spans[timeline])
+            high = max(span[1] for span in entity.extent_spans[timeline])
+            entity.extents[timeline] = (low, high)
+            self._timeline_types.setdefault(timeline, data_type)
+            self._revision += 1
 
     def flush(self) -> None:
         """Seal every open buffer."""
@@ -336,7 +398,9 @@ class ChunkStore:
         """Entity paths that hold data."""
         with self._lock:
             return sorted(
-                path for path, entity in self._entities.items() if entity.chunks or entity.open_buffers
+                path
+                for path, entity in self._entities.items()
+                if entity.chunks or entity.open_buffers or entity.extents
             )
 
     def timelines(self) -> list[str]:
@@ -348,6 +412,7 @@ class ChunkStore:
                     names.update(chunk.time_indices)
                 for buffer in entity.open_buffers.values():
                     names.update(buffer.timelines)
+                names.update(entity.extents)
             return sorted(names)
 
     def time_range(self, timeline: str, entity_path: str | None = None) -> tuple[int, int] | None:
@@ -361,6 +426,7 @@ class ChunkStore:
             if snapshot is None:
                 continue
             bounds = [buffer.time_bounds(timeline, num_rows) for buffer, num_rows in snapshot.open_buffers]
+            bounds.append(snapshot.entity.extents.get(timeline))
             if snapshot.chunks:
                 bounds.append(self._timeline_index(snapshot, timeline).bounds())
             for bound in bounds:
@@ -369,12 +435,35 @@ class ChunkStore:
                     high = bound[1] if high is None else max(high, bound[1])
         return None if low is None or high is None else (low, high)
 
+    def coverage(self, timeline: str, min_gap: int) -> list[tuple[int, int]]:
+        """Where data exists on ``timeline``: sorted, disjoint (first, last) spans, split wherever no row
+        (nor any declared, unloaded chunk) lies for more than ``min_gap``. An open buffer (rows still
+        being appended) counts as one span."""
+        with self._lock:
+            paths = list(self._entities)
+        spans: list[tuple[int, int]] = []
+        for path in paths:
+            snapshot = self._snapshot(path)
+            if snapshot is None:
+                continue
+            for chunk in snapshot.chunks:
+                index = chunk.time_indices.get(timeline)
+                if index is not None:
+                    spans.extend(_row_spans(index.times, min_gap))
+            for buffer, num_rows in snapshot.open_buffers:
+                bounds = buffer.time_bounds(timeline, num_rows)
+                if bounds is not None:
+                    spans.append(bounds)
+            spans.extend(snapshot.entity.extent_spans.get(timeline, ()))
+        return _merged(spans, min_gap)
+
     def components(self, entity_path: str) -> list[str]:
         """Component columns stored for an entity."""
         snapshot = self._snapshot(entity_path)
         if snapshot is None:
             return []
         names = {component for chunk in snapshot.chunks for component in chunk.components}
+        names.update(snapshot.entity.declared_components)
         for buffer, _ in snapshot.open_buffers:
             names.update(buffer.components)
         return sorted(names)
@@ -455,6 +544,8 @@ class ChunkStore:
         if chunk.static:
             return
         self._temporal_bytes += chunk.nbytes
+        if self._budget is None:
+            return  # nothing is ever evicted: no queue to grow
         log_time = chunk.time_indices.get(LOG_TIME)
         order = (0, 0) if log_time is None else (1, log_time.min_time)
         heapq.heappush(self._eviction_queue, (*order, chunk.seq))
@@ -466,7 +557,9 @@ class ChunkStore:
         evicted: dict[str, set[int]] = {}
         while self._temporal_bytes > self._budget and self._eviction_queue:
             seq = heapq.heappop(self._eviction_queue)[-1]
-            chunk = self._evictable.pop(seq)
+            chunk = self._evictable.pop(seq, None)
+            if chunk is None:
+                continue  # removed already
             evicted.setdefault(chunk.entity_path, set()).add(seq)
             self._temporal_bytes -= chunk.nbytes
             self._sealed_bytes -= chunk.nbytes
@@ -532,3 +625,24 @@ class ChunkStore:
 
 def _seq(chunk: Chunk) -> int:
     return chunk.seq
+
+
+def _row_spans(times: Int64Array, min_gap: int) -> list[tuple[int, int]]:
+    """Sorted row times as spans, split at gaps longer than ``min_gap``."""
+    if len(times) == 0:
+        return []
+    cuts = np.nonzero(np.diff(times) > min_gap)[0]
+    starts = times[np.concatenate(([0], cuts + 1))]
+    ends = times[np.concatenate((cuts, [len(times) - 1]))]
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _merged(spans: list[tuple[int, int]], min_gap: int) -> list[tuple[int, int]]:
+    """Spans joined where they overlap or lie at most ``min_gap`` apart."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start - merged[-1][1] <= min_gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -19,15 +19,17 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.blueprint.model import Node
-from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_of
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
+from rerun_bridge.viewer.sources import SourceOptions, load_files, show_time
+from rerun_bridge.viewer.timeline_choice import choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
 
 DEFAULT_SIZE: Final = (1280, 720)
 _SETTLE_ROUNDS: Final = 5
+MEBIBYTE: Final = 1024 * 1024
 
 
 def ensure_application() -> QtWidgets.QApplication:
@@ -55,12 +57,12 @@ def run_viewer(
     screenshot: str | Path | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
     blueprint: str | Path | None = None,
-    robot_model: RobotModelConfig | None = None,
+    sources: SourceOptions | None = None,
 ) -> int:
     """Open ``paths`` in a viewer window; with ``screenshot``, write that PNG and return instead.
 
     ``blueprint``: a shipped blueprint's name or a YAML file; without one, the default blueprint of the data.
-    ``robot_model``: the URDF file and mesh roots for the recordings' robot model.
+    ``sources``: the robot model's settings and the memory budget of .rrd files opened lazily.
     """
     application = ensure_application()
     try:
@@ -69,7 +71,13 @@ def run_viewer(
         print(f"error: {err}", file=sys.stderr)
         return 2
     try:
-        loaded = load_files(paths, robot_model=robot_model)
+        options = sources or SourceOptions()
+        loaded = load_files(
+            paths,
+            robot_model=options.robot_model,
+            memory_budget_bytes=options.memory_budget_bytes,
+            progress=_print_progress(),
+        )
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -77,10 +85,16 @@ def run_viewer(
         print(f"warning: {warning}", file=sys.stderr)
     if timeline is None and chosen is not None and chosen.timeline:
         timeline = _blueprint_timeline(chosen.timeline, loaded.store)
+    if timeline is None:
+        choice = choose_timeline(loaded.store)
+        if choice.reason:
+            print(f"note: {choice.reason} (--timeline chooses another)", file=sys.stderr)
     names = ", ".join(Path(path).name for path in paths)
     scenario = str(blueprint) if blueprint is not None else None
     layout = chosen.root if chosen is not None else None
     window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}", scenario=scenario)
+    if loaded.lazy:
+        window.set_data_loader(lambda timeline, time: show_time(loaded, timeline, time))
     for note in window.notes:
         print(f"note: {note}", file=sys.stderr)
     window.resize(*size)
@@ -96,6 +110,19 @@ def run_viewer(
     if screenshot is None:
         return application.exec()
     return _save_screenshot(window, Path(screenshot))
+
+
+def _print_progress() -> Callable[[Path, float], None]:
+    """A progress line on stderr for each tenth of a file read front to back (one without an index)."""
+    shown: dict[Path, int] = {}
+
+    def report(path: Path, fraction: float) -> None:
+        tenth = int(fraction * 10)
+        if tenth > shown.get(path, -1):
+            shown[path] = tenth
+            print(f"reading {path.name} (no index): {tenth * 10}%", file=sys.stderr)
+
+    return report
 
 
 def _blueprint_timeline(timeline: str, store: ChunkStore) -> str | None:
@@ -147,11 +174,21 @@ def run_live_viewer(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rerun-bridge view", description="Show recordings in the viewer.")
     parser.add_argument("files", nargs="*", metavar="FILE", help=".rrd files and rosbag2 recordings")
-    parser.add_argument("--timeline", help="timeline to show (default: ros_time, else log_time)")
+    parser.add_argument(
+        "--timeline",
+        help="timeline to show (default: the one that spans the data sensibly, see docs/viewer.md)",
+    )
     parser.add_argument(
         "--time", type=float, metavar="SECONDS", help="seconds from the start of the timeline"
     )
     parser.add_argument("--screenshot", metavar="PNG", help="render that moment at 1280x720 to PNG and exit")
+    parser.add_argument(
+        "--memory-budget",
+        type=int,
+        default=DEFAULT_MEMORY_BUDGET_BYTES // MEBIBYTE,
+        metavar="MB",
+        help=".rrd files bigger than this load their chunks on demand (default: %(default)s MB)",
+    )
     parser.add_argument(
         "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
     )
@@ -171,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_s=args.time,
         screenshot=args.screenshot,
         blueprint=args.blueprint,
-        robot_model=robot_model_of(args),
+        sources=SourceOptions(robot_model_of(args), args.memory_budget * MEBIBYTE),
     )
 
 

@@ -7,6 +7,10 @@ the timeline selector, play / pause, playback speed, loop, a slider that scrubs,
 Offsets from the start of a timeline are "seconds" as the ``--time`` option reads them: seconds on
 timestamp and duration timelines, plain steps on sequence timelines.
 
+The slider follows a :class:`~rerun_bridge.viewer.time_axis.TimeAxis`: long empty stretches are drawn
+compressed and marked on the coverage strip above the slider, which shows where data exists (unloaded
+chunks of a lazily opened file included); playback jumps over them. Live data keeps a linear slider.
+
 Live data (:meth:`TimePanel.set_live`): the panel *follows* it, its time moving to the newest data on
 every :meth:`TimePanel.reload`, until the user moves the time anywhere else (scrub, step, play, a log
 click); the "live" toggle then unchecks, and checking it again returns to the newest data.
@@ -18,15 +22,16 @@ import time as wall_clock
 from typing import Final
 
 import pyarrow as pa
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.time_axis import TimeAxis, collapse_threshold
+from rerun_bridge.viewer.timeline_choice import choose_timeline
 
 NANOS_PER_SECOND: Final = 1_000_000_000
 SLIDER_STEPS: Final = 10_000
 PLAYBACK_INTERVAL_MS: Final = 33
 SPEEDS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)
-_PREFERRED_TIMELINES: Final = ("ros_time", "log_time")
 
 
 def timeline_is_time(store: ChunkStore, timeline: str) -> bool:
@@ -40,12 +45,9 @@ def timeline_is_time(store: ChunkStore, timeline: str) -> bool:
     return False
 
 
-def default_timeline(timelines: list[str]) -> str | None:
-    """``ros_time``, else ``log_time``, else the first one."""
-    for name in _PREFERRED_TIMELINES:
-        if name in timelines:
-            return name
-    return timelines[0] if timelines else None
+def default_timeline(store: ChunkStore) -> str | None:
+    """The timeline that spans the data sensibly (:mod:`rerun_bridge.viewer.timeline_choice`)."""
+    return choose_timeline(store).timeline
 
 
 def _tool_button(text: str, tip: str) -> QtWidgets.QToolButton:
@@ -53,6 +55,38 @@ def _tool_button(text: str, tip: str) -> QtWidgets.QToolButton:
     button.setText(text)
     button.setToolTip(tip)
     return button
+
+
+class CoverageStrip(QtWidgets.QWidget):
+    """A thin bar over the slider: where data exists, and a marker on each collapsed gap."""
+
+    DATA_COLOR: Final = QtGui.QColor(90, 160, 230)
+    GAP_COLOR: Final = QtGui.QColor(230, 140, 60)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedHeight(6)
+        self.axis = TimeAxis(0, 0)
+        self.spans: list[tuple[int, int]] = []
+
+    def set_coverage(self, axis: TimeAxis, spans: list[tuple[int, int]]) -> None:
+        self.axis, self.spans = axis, spans
+        gaps = len(axis.gaps)
+        self.setToolTip(f"where data exists; {gaps} long empty stretch(es) drawn compressed" if gaps else "")
+        self.update()
+
+    def paintEvent(self, event: QtGui.QPaintEvent | None) -> None:  # noqa: N802 (Qt's name)
+        painter = QtGui.QPainter(self)
+        inset = 8  # about half the slider's handle: its groove starts there
+        width = max(1, self.width() - 2 * inset)
+        for low, high in self.spans:
+            left = inset + round(self.axis.position_of(low) * width)
+            right = inset + round(self.axis.position_of(high) * width)
+            painter.fillRect(left, 1, max(2, right - left), self.height() - 2, self.DATA_COLOR)
+        for low, high in self.axis.gaps:
+            middle = inset + round((self.axis.position_of(low) + self.axis.position_of(high)) / 2 * width)
+            painter.fillRect(middle - 1, 0, 3, self.height(), self.GAP_COLOR)
+        painter.end()
 
 
 class TimePanel(QtWidgets.QWidget):
@@ -72,6 +106,9 @@ class TimePanel(QtWidgets.QWidget):
         self._last_tick = 0.0
         self._following = False
         self._follow_move = False  # set while the panel itself moves the time to the newest data
+        self._live = False
+        self.axis = TimeAxis(0, 0)
+        self.coverage_strip = CoverageStrip()
 
         self.timeline_box = QtWidgets.QComboBox()
         self.timeline_box.setToolTip("Timeline")
@@ -94,20 +131,7 @@ class TimePanel(QtWidgets.QWidget):
         self.live_button.setCheckable(True)
         self.live_button.setVisible(False)
 
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        for widget in (
-            self.timeline_box,
-            self.step_back_button,
-            self.play_button,
-            self.step_forward_button,
-            self.speed_box,
-            self.loop_box,
-        ):
-            layout.addWidget(widget)
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.time_label)
-        layout.addWidget(self.live_button)
+        self._lay_out()
 
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(PLAYBACK_INTERVAL_MS)
@@ -119,6 +143,26 @@ class TimePanel(QtWidgets.QWidget):
         self.slider.valueChanged.connect(self._on_slider_moved)
         self.live_button.toggled.connect(self.set_following)
         self.reload()
+
+    def _lay_out(self) -> None:
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        for widget in (
+            self.timeline_box,
+            self.step_back_button,
+            self.play_button,
+            self.step_forward_button,
+            self.speed_box,
+            self.loop_box,
+        ):
+            layout.addWidget(widget)
+        track = QtWidgets.QVBoxLayout()
+        track.setSpacing(0)
+        track.addWidget(self.coverage_strip)
+        track.addWidget(self.slider)
+        layout.addLayout(track, 1)
+        layout.addWidget(self.time_label)
+        layout.addWidget(self.live_button)
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -152,6 +196,7 @@ class TimePanel(QtWidgets.QWidget):
     def set_live(self, live: bool) -> None:
         """Show the live toggle and follow the newest data (or hide it and stop following)."""
         self.live_button.setVisible(live)
+        self._live = live
         self.set_following(live)
 
     def set_following(self, following: bool) -> None:
@@ -167,7 +212,7 @@ class TimePanel(QtWidgets.QWidget):
     def reload(self) -> None:
         """Read the store's timelines again (new files or live data); keeps the chosen one if it exists."""
         timelines = self.store.timelines()
-        chosen = self._timeline if self._timeline in timelines else default_timeline(timelines)
+        chosen = self._timeline if self._timeline in timelines else default_timeline(self.store)
         if timelines != [self.timeline_box.itemText(i) for i in range(self.timeline_box.count())]:
             self.timeline_box.blockSignals(True)
             self.timeline_box.clear()
@@ -198,11 +243,23 @@ class TimePanel(QtWidgets.QWidget):
         self._timeline = timeline
         self._start, self._end = bounds
         self._is_time = timeline_is_time(self.store, timeline)
+        self._build_axis()
         self.timeline_box.blockSignals(True)
         self.timeline_box.setCurrentText(timeline)
         self.timeline_box.blockSignals(False)
         kept = self._time if keep_time else self._start
         self.set_time(self._end if self._follow_move else kept, force=True)
+
+    def _build_axis(self) -> None:
+        """The slider's scale: gaps collapsed over the store's coverage (a linear one for live data)."""
+        if self._live or self._timeline is None:
+            self.axis = TimeAxis(self._start, self._end)
+            spans = [(self._start, self._end)]
+        else:
+            threshold = collapse_threshold(self._start, self._end, self._is_time)
+            spans = self.store.coverage(self._timeline, threshold)
+            self.axis = TimeAxis(self._start, self._end, spans, threshold)
+        self.coverage_strip.set_coverage(self.axis, spans)
 
     def set_time(self, time: int, force: bool = False) -> None:
         """Move to ``time`` (clamped to the timeline) and announce it."""
@@ -265,7 +322,7 @@ class TimePanel(QtWidgets.QWidget):
         elapsed, self._last_tick = now - self._last_tick, now
         # Sequence timelines play at 30 steps per second of wall time.
         rate = NANOS_PER_SECOND if self._is_time else 30
-        target = self._time + max(1, round(elapsed * self.speed * rate))
+        target = self.axis.skip_gap(self._time + max(1, round(elapsed * self.speed * rate)))
         if target > self._end:
             if self.loop_box.isChecked():
                 target = self._start
@@ -282,12 +339,10 @@ class TimePanel(QtWidgets.QWidget):
             self.set_timeline(timeline)
 
     def _on_slider_moved(self, position: int) -> None:
-        span = self._end - self._start
-        self.set_time(self._start + round(span * position / SLIDER_STEPS))
+        self.set_time(self.axis.time_at(position / SLIDER_STEPS))
 
     def _sync_slider(self) -> None:
-        span = self._end - self._start
-        position = 0 if span <= 0 else round(SLIDER_STEPS * (self._time - self._start) / span)
+        position = round(SLIDER_STEPS * self.axis.position_of(self._time))
         self.slider.blockSignals(True)
         self.slider.setValue(position)
         self.slider.blockSignals(False)

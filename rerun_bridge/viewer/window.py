@@ -14,7 +14,7 @@ blueprint leaves out is shown in the note beside the dropdown.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from PyQt6 import QtCore, QtWidgets
@@ -89,6 +89,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         view_settings: Mapping[ViewKind, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(parent)
+        self.data_loader: Callable[[str, int], bool] | None = None
         self.setWindowTitle(title)
         self.store = store
         self.transforms = transforms if transforms is not None else SceneTransforms(store)
@@ -276,6 +277,13 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.time_panel.set_timeline(timeline)
         self.time_panel.set_time(time)
 
+    def set_data_loader(self, loader: Callable[[str, int], bool] | None) -> None:
+        """Ask ``loader`` for the data of each time before the views show it (lazily opened files,
+        :func:`rerun_bridge.viewer.sources.show_time`); when it says the store changed, the views reload.
+        The current time is shown again through it at once."""
+        self.data_loader = loader
+        self._show_current_time()
+
     def views_of(self, kind: type[ViewBase]) -> list[ViewBase]:
         return [view for view in self.views if isinstance(view, kind)]
 
@@ -309,6 +317,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
         return self.live_updates
 
     def _on_time_changed(self, timeline: str, time: int) -> None:
+        if self.data_loader is not None and self.data_loader(timeline, time):
+            self.transforms.invalidate()
+            for view in self.views:
+                view.invalidate()
         for view in self.views:
             view.set_time(timeline, time)
         self.selection_panel.set_time(timeline, time)

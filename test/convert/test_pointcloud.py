@@ -335,15 +335,21 @@ def test_field_named_i_is_intensity() -> None:
 def test_no_colour_field_and_unknown_colormap() -> None:
     fields: list[FieldDef] = list(XYZ)
     cloud = decode_point_cloud(cloud_msg(fields, np.zeros(2, dtype=records_dtype(fields, 12)), width=2))
-    assert cloud_colors(cloud) == (None, None)
+    colors, source = cloud_colors(cloud)
+    assert source == "range"  # no colour field: coloured by the distance from the sensor
+    assert colors is not None
+    assert colors.tolist() == [colormap_table("turbo")[128].tolist()] * 2  # all at 0 m: one flat colour
     with pytest.raises(ConversionError, match="colormap"):
         cloud_colors(cloud, "viridis")
 
 
 def test_colormap_edge_cases() -> None:
     turbo = colormap_table("turbo")
-    assert colormap_colors(np.array([5.0, 5.0])).tolist() == [turbo[0].tolist()] * 2  # constant
-    assert colormap_colors(np.array([np.nan, np.nan])).tolist() == [turbo[0].tolist()] * 2
+    # A degenerate range takes the middle of the map: visible, where the low end is near black.
+    assert colormap_colors(np.array([5.0, 5.0])).tolist() == [turbo[128].tolist()] * 2  # constant
+    assert colormap_colors(np.array([7.0])).tolist() == [turbo[128].tolist()]  # a single point
+    assert colormap_colors(np.array([np.nan, np.nan])).tolist() == [turbo[128].tolist()] * 2
+    assert int(turbo[128, :3].max()) > 150
     with_inf = colormap_colors(np.array([0.0, np.inf, -np.inf, np.nan, 1.0]), "gray")[:, 0].tolist()
     assert with_inf == [0, 255, 0, 0, 255]
     assert colormap_colors(np.array([], dtype=np.float32)).shape == (0, 4)
@@ -533,3 +539,20 @@ def test_decoder_matches_struct_reference(msg: SimpleNamespace) -> None:
     for name, values in cloud.fields.items():
         assert values.dtype.isnative
         np.testing.assert_array_equal(values, np.array(columns.get(name, []), dtype=values.dtype))
+
+
+def test_separate_colour_channels() -> None:
+    """``r``, ``g``, ``b`` fields as bytes (0..255) or floats (0..1) colour the points as they are."""
+    byte_fields = [*XYZ, ("r", 12, UINT8, 1), ("g", 13, UINT8, 1), ("b", 14, UINT8, 1)]
+    records = np.zeros(2, dtype=records_dtype(byte_fields, 16))
+    records["r"], records["g"], records["b"] = [255, 0], [0, 128], [10, 255]
+    colors, source = cloud_colors(decode_point_cloud(cloud_msg(byte_fields, records, width=2)))
+    assert source == "rgb channels"
+    assert colors is not None
+    assert colors.tolist() == [[255, 0, 10, 255], [0, 128, 255, 255]]
+    float_fields = [*XYZ, ("r", 12, FLOAT32, 1), ("g", 16, FLOAT32, 1), ("b", 20, FLOAT32, 1)]
+    records = np.zeros(1, dtype=records_dtype(float_fields, 24))
+    records["r"], records["g"], records["b"] = [1.0], [0.5], [0.0]
+    colors, _ = cloud_colors(decode_point_cloud(cloud_msg(float_fields, records, width=1)))
+    assert colors is not None
+    assert colors.tolist() == [[255, 128, 0, 255]]

@@ -488,9 +488,9 @@ def test_laser_scan() -> None:
     assert ndarray_of(points.components["colors"])[:, 0].tolist() == [0, 255]
     assert frames(rows) == {"/sensor": "laser"}
     msg = scan_sample()
-    msg.intensities = [1.0]  # not one per beam: ignored
-    points = by_archetype(converters.convert_laser_scan(msg, context()), "Points3D")
-    assert "colors" not in points.components
+    msg.intensities = [1.0]  # not one per beam: ignored, the range colours the hits (1 m and 2 m)
+    points = by_archetype(converters.convert_laser_scan(msg, context(colormap="gray")), "Points3D")
+    assert ndarray_of(points.components["colors"])[:, 0].tolist() == [0, 255]
     assert not points.extra
 
 

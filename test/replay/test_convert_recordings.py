@@ -11,6 +11,7 @@ from rerun_bridge.convert.raw import raw_archetype
 from rerun_bridge.pipeline import TopicKind
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.store.chunk_store import ChunkStore
 from test.conftest import (
     ABITOBOT_BAG,
     GPS_BAG,
@@ -171,8 +172,15 @@ def test_a_malformed_message_is_counted_and_the_rest_flows(tmp_path: Path) -> No
 
 
 def test_zero_header_stamps_are_warned_about_once_per_topic(tmp_path: Path) -> None:
-    """The GPS bag's /vehicle_pose never sets its header stamps: on ros_time it would sit at 1970."""
+    """The GPS bag's /vehicle_pose never sets its header stamps: its messages sit at their receive time
+    on ros_time too (not at 1970), counted and warned about once."""
     summary = convert_bags([GPS_BAG], tmp_path / "gps.rrd")
+    store = ChunkStore()
+    for entity, static, batch in rrd_chunks(tmp_path / "gps.rrd"):
+        store.append_chunk(entity, batch, static=static)
+    pose_ros = store.time_range("ros_time", "/vehicle_pose")
+    assert pose_ros is not None
+    assert pose_ros == store.time_range("log_time", "/vehicle_pose")
     stats = {topic.topic: topic for topic in summary.topics}
     assert stats["/vehicle_pose"].zero_stamps == stats["/vehicle_pose"].messages > 0
     assert stats["/odometry"].zero_stamps == 0

@@ -73,6 +73,7 @@ def write_rrd(path: Path, log: Any) -> Path:
     import rerun as rr
 
     rec = rr.RecordingStream("viewer_test", recording_id="viewer_test")
+    rec.set_log_time_enabled(False)  # log_time comes from at(), as ros_time does
     rec.save(str(path))
     log(rec)
     rec.flush()
@@ -81,10 +82,15 @@ def write_rrd(path: Path, log: Any) -> Path:
 
 
 def at(rec: Any, offset_s: float) -> None:
-    """Set ``ros_time`` to ``offset_s`` after the sample's start on a recording stream."""
+    """Set ``ros_time`` to ``offset_s`` after the sample's start on a recording stream, and ``log_time``
+    with it, as the bridge's recordings have them (rerun-sdk would stamp ``log_time`` with today's wall
+    clock, years from these stamps, and the viewer would then open on ``log_time``; :func:`write_rrd`
+    turns that off)."""
     import rerun as rr
 
-    rr.set_time("ros_time", timestamp=np.datetime64(START_NS + round(offset_s * 1e9), "ns"), recording=rec)
+    stamp = np.datetime64(START_NS + round(offset_s * 1e9), "ns")
+    rr.set_time("ros_time", timestamp=stamp, recording=rec)
+    rr.set_time("log_time", timestamp=stamp, recording=rec)
 
 
 def qimage_rgb(image: QtGui.QImage) -> np.ndarray[Any, np.dtype[np.uint8]]:

@@ -107,7 +107,7 @@ def test_sequence_timelines_count_steps(qtbot: QtBot) -> None:
     for frame in range(10, 21):
         store.append_row("/value", {"frame": frame}, {"Scalars:scalars": [float(frame)]})
     assert not timeline_is_time(store, "frame")
-    assert default_timeline(store.timelines()) == "frame"
+    assert default_timeline(store) == "frame"
     panel, _ = make_panel(qtbot, store)
     panel.seek_offset(3)
     assert panel.current_time == 13

@@ -1,0 +1,71 @@
+"""Which timeline the viewer opens on: the one that spans the data sensibly.
+
+``ros_time`` (header stamps) is the natural choice, but a robot's clock can be far from the receive times
+(sim time, a clock from another day, stamps of 0 in files written before the bridge placed them at their
+receive time), or a few stamped topics cover a sliver of a long recording. Then ``log_time`` is the
+timeline that shows the recording. The rule, per entity that is on both timelines:
+
+* **far**: the median over those entities of ``|first ros_time - first log_time|`` is above
+  :data:`MAX_CLOCK_OFFSET_NS` (60 s);
+* **sliver or sprawl**: ``ros_time`` spans less than :data:`MIN_SPAN_RATIO` (half) or more than
+  :data:`MAX_SPAN_RATIO` (twice) of ``log_time``'s span.
+
+Either one picks ``log_time``. Without both timelines: ``ros_time``, else ``log_time``, else the first.
+Only the store's time bounds are read (no rows), so a lazily opened recording decides from its index.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Final, NamedTuple
+
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
+from rerun_bridge.store.chunk_store import ChunkStore
+
+MAX_CLOCK_OFFSET_NS: Final = 60 * 1_000_000_000
+MIN_SPAN_RATIO: Final = 0.5
+MAX_SPAN_RATIO: Final = 2.0
+_PREFERRED: Final = (ROS_TIME, LOG_TIME)
+
+
+class TimelineChoice(NamedTuple):
+    """The chosen timeline and, when ``ros_time`` was passed over, why (for a note)."""
+
+    timeline: str | None
+    reason: str = ""
+
+
+def preferred_timeline(timelines: list[str]) -> str | None:
+    """``ros_time``, else ``log_time``, else the first one: the choice by name alone."""
+    for name in _PREFERRED:
+        if name in timelines:
+            return name
+    return timelines[0] if timelines else None
+
+
+def choose_timeline(store: ChunkStore) -> TimelineChoice:
+    """The timeline to open ``store`` on, by the rule in this module's docstring."""
+    timelines = store.timelines()
+    named = preferred_timeline(timelines)
+    if named != ROS_TIME or LOG_TIME not in timelines:
+        return TimelineChoice(named)
+    offsets = []
+    for entity in store.entities():
+        ros = store.time_range(ROS_TIME, entity)
+        log = store.time_range(LOG_TIME, entity)
+        if ros is not None and log is not None:
+            offsets.append(abs(ros[0] - log[0]))
+    if offsets and statistics.median(offsets) > MAX_CLOCK_OFFSET_NS:
+        seconds = statistics.median(offsets) / 1e9
+        return TimelineChoice(LOG_TIME, f"ros_time is {seconds:.0f} s from the receive times: log_time shown")
+    ros_bounds, log_bounds = store.time_range(ROS_TIME), store.time_range(LOG_TIME)
+    if ros_bounds is None or log_bounds is None:
+        return TimelineChoice(named)
+    log_span = log_bounds[1] - log_bounds[0]
+    ros_span = ros_bounds[1] - ros_bounds[0]
+    if log_span > 0 and not MIN_SPAN_RATIO <= ros_span / log_span <= MAX_SPAN_RATIO:
+        return TimelineChoice(
+            LOG_TIME,
+            f"ros_time spans {ros_span / 1e9:.3g} s of a {log_span / 1e9:.3g} s recording: log_time shown",
+        )
+    return TimelineChoice(ROS_TIME)
