@@ -30,8 +30,8 @@ from rerun_bridge.store.rrd_file import read_rrd_index, scan_chunks
 
 __all__ = [
     "LoadedFiles",
-    "SourceOptions",
     "SourceError",
+    "SourceOptions",
     "StoreSink",
     "is_rrd",
     "load_bags",
