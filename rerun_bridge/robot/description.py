@@ -14,8 +14,6 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import yourdfpy
-from lxml import etree
 
 from rerun_bridge.robot import meshes
 from rerun_bridge.robot.kinematics import JointModel, Mimic, pose_of_matrix, unit_axis
@@ -55,6 +53,8 @@ class RobotDescription:
 
 def _parse_tree(text: str) -> Any:
     """The URDF's XML, parsed strictly: no DTD, no entities, no network (the text may come from anyone)."""
+    from lxml import etree  # here, not at import: the URDF libraries cost half a second to import
+
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise DescriptionError("a URDF with a DOCTYPE or ENTITY declaration is refused")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -68,6 +68,8 @@ def _parse_tree(text: str) -> Any:
 
 
 def _urdf(text: str) -> Any:
+    import yourdfpy  # here, not at import: with trimesh it adds half a second to every conversion's start
+
     _parse_tree(text)  # a clear error first; yourdfpy would fall back to a lenient parse
     try:
         return yourdfpy.URDF.load(

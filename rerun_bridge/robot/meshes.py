@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import trimesh
+
+if TYPE_CHECKING:
+    import trimesh
 
 #: Sides of a tessellated cylinder and subdivisions of a sphere: smooth enough at robot scale.
 CYLINDER_SECTIONS: Final = 32
@@ -76,6 +78,8 @@ def _own_colors(mesh: trimesh.Trimesh) -> npt.NDArray[np.uint8] | None:
 def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeometry:
     """A mesh file (STL, OBJ, DAE, glTF/GLB, PLY, ...) as one triangle mesh, scaled per axis."""
     try:
+        import trimesh  # imported when a robot is drawn: it costs a quarter second to import
+
         loaded = trimesh.load(str(path), force="mesh", process=False)
     except Exception as err:  # trimesh raises many kinds for bad files; all mean "cannot read it"
         raise MeshLoadError(f"cannot read mesh {path.name}: {type(err).__name__}: {err}") from err
@@ -88,13 +92,19 @@ def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeomet
 
 def box(size: npt.ArrayLike) -> MeshGeometry:
     """A URDF ``<box size>``: full edge lengths, centred on the origin."""
+    import trimesh
+
     return _shaded(trimesh.creation.box(extents=np.asarray(size, dtype=np.float64)))
 
 
 def cylinder(radius: float, length: float) -> MeshGeometry:
     """A URDF ``<cylinder>``: along z, centred on the origin."""
+    import trimesh
+
     return _shaded(trimesh.creation.cylinder(radius=radius, height=length, sections=CYLINDER_SECTIONS))
 
 
 def sphere(radius: float) -> MeshGeometry:
+    import trimesh
+
     return _shaded(trimesh.creation.icosphere(subdivisions=SPHERE_SUBDIVISIONS, radius=radius))
