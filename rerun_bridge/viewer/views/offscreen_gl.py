@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph.opengl as gl
 from OpenGL import GL
-from PyQt6 import QtCore, QtGui, QtOpenGL, QtWidgets
+from PyQt6 import QtCore, QtGui, QtOpenGL, QtWidgets, sip
 
 
 @dataclass(slots=True)
@@ -107,6 +107,11 @@ class _OffscreenGL:
             self.context.doneCurrent()
 
     def release(self) -> None:
+        # At application exit Qt may have deleted the context and surface already (a view closed by the
+        # window's teardown): then there is nothing left to free.
+        if sip.isdeleted(self.context) or sip.isdeleted(self.surface):
+            self.framebuffer = None
+            return
         if self.framebuffer is not None and self.context.makeCurrent(self.surface):
             self.framebuffer = None
             self.context.doneCurrent()
