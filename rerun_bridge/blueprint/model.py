@@ -200,6 +200,13 @@ class Spatial3DSettings:
     point_radius: float | None = None
     background: Color | None = None
     eye: EyeKind | None = None
+    #: The frame the camera follows (RViz's Target Frame); empty: ``base_link`` when the tree has it.
+    follow_frame: str = ""
+    #: Whether the camera follows ``follow_frame`` from the start (the view's toggle changes it).
+    follow: bool = False
+    #: TF frames whose names are always drawn (RViz's per-frame "show names"), besides the fixed and
+    #: followed frames.
+    frame_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
