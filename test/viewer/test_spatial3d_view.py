@@ -270,7 +270,8 @@ def test_a_scene_far_from_the_origin_is_framed_once(qtbot: QtBot) -> None:
     offset = np.array([369_644.0, 3_280_416.0, 0.0])  # UTM coordinates of a real GPS bag
     view = far_points_view(qtbot, offset)
     center = view.gl_view.opts["center"]
-    np.testing.assert_allclose([center.x(), center.y(), center.z()], offset + SENSOR_OFFSET, atol=1.0)
+    in_scene = np.array([center.x(), center.y(), center.z()]) + view.scene_origin
+    np.testing.assert_allclose(in_scene, offset + SENSOR_OFFSET, atol=1.0)
     assert red_pixels(qimage_rgb(view.canvas.picture())).sum() > 50  # the points are in the picture
     view.gl_view.setCameraPosition(distance=123.0)  # the user zooms; scrubbing must not undo it
     view.set_time("ros_time", 100)

@@ -24,6 +24,8 @@ _MIN_DISTANCE_M: Final = 5.0
 _MARGIN: Final = 1.3
 #: The part of the view's half width counted as "seen": a middle at the very edge is not framed well.
 _SEEN_FRACTION: Final = 0.8
+#: How far (metres) a framed camera's centre may lie from the GL origin before the origin moves there.
+_LOCAL_ORIGIN_AFTER_M: Final = 10_000.0
 #: Axis length as a part of the camera distance: 0.3 m at the default 12 m, 30 m when framing 1.2 km.
 _AXIS_PER_DISTANCE: Final = 0.025
 
@@ -63,3 +65,17 @@ def frame_points(
 def axis_length_for(distance: float) -> float:
     """TF axes long enough to read at this camera distance, short enough not to hide the robot."""
     return max(_AXIS_PER_DISTANCE * distance, 0.05)
+
+
+def local_origin_for(center: tuple[float, float, float]) -> npt.NDArray[np.float64] | None:
+    """Where to put the origin GL draws at, for a camera framed on ``center`` (scene metres); None while
+    ``center`` is close enough to the present origin.
+
+    GL draws in 32-bit floats: at UTM coordinates (millions of metres) a step is a quarter metre and the
+    view matrix cancels them catastrophically, so a small scene there is not drawn at all. Drawing
+    relative to an origin near the data (whole kilometres, so the grid stays aligned) keeps the numbers
+    small, as Rerun's viewer does with its camera-relative rendering.
+    """
+    if float(np.linalg.norm(center)) <= _LOCAL_ORIGIN_AFTER_M:
+        return None
+    return np.round(np.asarray(center, dtype=np.float64) / 1_000.0) * 1_000.0

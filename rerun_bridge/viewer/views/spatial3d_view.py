@@ -56,7 +56,7 @@ from rerun_bridge.viewer.component_values import (
 )
 from rerun_bridge.viewer.transforms import COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_notes
-from rerun_bridge.viewer.views.camera_framing import axis_length_for, frame_points
+from rerun_bridge.viewer.views.camera_framing import axis_length_for, frame_points, local_origin_for
 from rerun_bridge.viewer.views.frame_labels import (
     HOVER_RADIUS_PX,
     MAX_FRAME_LABELS,
@@ -178,6 +178,9 @@ class Spatial3DView(ViewBase):
         self.extras = SceneExtras(self.gl_view, self.store, self.entities_with)
         #: Points placed in this update (a sample per entity): what the camera is framed on.
         self._placed_samples: list[npt.NDArray[np.float32]] = []
+        #: Where the fixed frame's point that GL draws at its origin is: data kilometres away (UTM) is
+        #: drawn relative to it (camera_framing.local_origin_for).
+        self.scene_origin = np.zeros(3)
         self._camera_framed = "camera_center" in self.settings or "camera_distance" in self.settings
         self.apply_camera_settings()
 
@@ -208,22 +211,35 @@ class Spatial3DView(ViewBase):
         radius = style.get("radius")
         return rgba, None if radius is None else float(radius)
 
-    def _frame_camera_once(self) -> None:
+    def _frame_camera_once(self) -> bool:
         """Aim the camera at what is visible the first time there is something, if the camera cannot
-        see it (camera_framing.py); later updates keep the camera where the user puts it."""
+        see it (camera_framing.py); later updates keep the camera where the user puts it. True when the
+        scene's origin moved (everything must be placed again)."""
         if self._camera_framed or not self._placed_samples:
-            return
+            return False
         points = np.concatenate(self._placed_samples).astype(np.float64)
         if not np.isfinite(points).all(axis=1).any():
-            return
+            return False
         self._camera_framed = True
         opts = self.gl_view.opts
         center = opts["center"]
         framing = frame_points(
             points, float(opts["fov"]), (center.x(), center.y(), center.z()), float(opts["distance"])
         )
-        if framing is not None:
-            self.gl_view.setCameraPosition(pos=QtGui.QVector3D(*framing.center), distance=framing.distance)
+        if framing is None:
+            return False
+        origin = local_origin_for(framing.center)
+        shift = np.zeros(3) if origin is None else origin
+        center = np.asarray(framing.center) - shift
+        self.gl_view.setCameraPosition(pos=QtGui.QVector3D(*center.tolist()), distance=framing.distance)
+        self.scene_origin = self.scene_origin + shift
+        return origin is not None
+
+    def _local(self, placement: Transform | None) -> Transform | None:
+        """``placement`` relative to the scene's origin, as GL draws it."""
+        if placement is None or not self.scene_origin.any():
+            return placement
+        return Transform(placement.translation - self.scene_origin, placement.rotation)
 
     def follow_frame(self, timeline: str) -> str | None:
         """The frame the follow toggle follows: the blueprint's, else ``base_link`` when the tree has it."""
@@ -244,7 +260,8 @@ class Spatial3DView(ViewBase):
             self.notes.append(f"follow: no transform from {target} to {fixed}")
             return
         self._camera_framed = True  # following is the framing: no jump away from it later
-        self.gl_view.setCameraPosition(pos=QtGui.QVector3D(*(float(v) for v in placement.translation)))
+        center = placement.translation - self.scene_origin
+        self.gl_view.setCameraPosition(pos=QtGui.QVector3D(*(float(value) for value in center)))
 
     def fixed_frame(self, timeline: str) -> str | None:
         """The frame the scene is drawn in: the chosen one (the blueprint's, the config's
@@ -313,7 +330,9 @@ class Spatial3DView(ViewBase):
         }
         if self._frame_origins:
             self._placed_samples.append(np.array(list(self._frame_origins.values()), dtype=np.float32))
-        self._frame_camera_once()
+        if self._frame_camera_once():
+            self.update_data(timeline, time)  # placed again around the new origin
+            return
         self._follow(timeline, time, fixed)
         shapes = self._update_boxes(timeline, time, fixed) | self._update_arrows(timeline, time, fixed)
         shapes |= self._update_round_shapes(timeline, time, fixed)
@@ -332,11 +351,11 @@ class Spatial3DView(ViewBase):
         """How the entity's own frame sits in the fixed frame; None (and a note) when unknown."""
         frame = first_string(values.get(COORDINATE_FRAME))
         if frame is None or fixed is None:
-            return Transform.identity()
+            return self._local(Transform.identity())
         placement = self.transforms.transform(timeline, fixed, frame, time)
         if placement is None:
             self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
-        return placement
+        return self._local(placement)
 
     def _placed(
         self, component: str, items: dict[str, Any], timeline: str, time: int, fixed: str | None
@@ -627,7 +646,7 @@ class Spatial3DView(ViewBase):
         placement = self.transforms.transform(timeline, fixed, frame, time)
         if placement is None:
             self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
-        return placement
+        return self._local(placement)
 
     def _camera_image(
         self, pinhole_entity: str, image_frame: str | None, timeline: str, time: int
@@ -660,7 +679,7 @@ class Spatial3DView(ViewBase):
             return {}
         placements: dict[str, Transform] = {}
         for frame in self.transforms.frames(timeline):
-            placement = self.transforms.transform(timeline, fixed, frame, time)
+            placement = self._local(self.transforms.transform(timeline, fixed, frame, time))
             if placement is not None:
                 placements[frame] = placement
         return placements
