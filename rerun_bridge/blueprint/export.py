@@ -45,6 +45,7 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
 )
+from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
 
@@ -83,7 +84,8 @@ VIEW_CLASS_IDENTIFIERS: Final[Mapping[ViewKind, str]] = {
 def to_rerun(blueprint: Blueprint) -> rrb.Blueprint:
     """The same layout as a ``rerun.blueprint.Blueprint``."""
     timelines = (blueprint.timeline,) if blueprint.timeline else (ROS_TIME, LOG_TIME)
-    parts: list[Any] = [_node(blueprint.root, timelines)]
+    # Without the recording at hand, a role ($odometry) stands for its usual name (/odom).
+    parts: list[Any] = [_node(resolve_roles(blueprint.root, None).root, timelines)]
     if blueprint.timeline:
         parts.append(rrb.TimePanel(timeline=blueprint.timeline))
     return rrb.Blueprint(*parts, auto_views=blueprint.auto_views, auto_layout=False)

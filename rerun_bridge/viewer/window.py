@@ -22,6 +22,7 @@ from PyQt6 import QtCore, QtWidgets
 from rerun_bridge.blueprint import model
 from rerun_bridge.blueprint.heuristic import default_blueprint_of
 from rerun_bridge.blueprint.model import ViewKind
+from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.entity_panel import EntityTree, SelectionPanel
@@ -177,8 +178,11 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def _build(self, root: model.Node) -> QtWidgets.QWidget:
         self.notes = []
-        built = build_layout(root, self._build_view)
-        return built if built is not None else empty_layout(root)
+        # Roles ($odometry, ...) name the recording's own topics; an empty (live) store keeps the usual names.
+        resolved = resolve_roles(root, self.store if self.store.entities() else None)
+        self.notes += [f"no {role} topic in the data: the layout leaves it out" for role in resolved.missing]
+        built = build_layout(resolved.root, self._build_view)
+        return built if built is not None else empty_layout(resolved.root)
 
     def _build_view(self, node: model.View) -> ViewFrame:
         arguments = widget_arguments(node)

@@ -267,10 +267,9 @@ class Spatial3DView(ViewBase):
         """The frame the scene is drawn in: the chosen one (the blueprint's, the config's
         ``tf.fixed_frame``) when the TF tree has it, else the tree's root (see :meth:`_fixed_frame_note`)."""
         chosen = self._chosen_fixed_frame()
-        known = self.transforms.frames(timeline)
-        if chosen is not None and (chosen in known or not known):
+        if chosen is not None and chosen in self.transforms.frames(timeline):
             return chosen
-        return self.transforms.default_fixed_frame(timeline)
+        return self.transforms.default_fixed_frame(timeline)  # None without TF: drawn as logged
 
     def _chosen_fixed_frame(self) -> str | None:
         setting = self.settings.get("fixed_frame")
@@ -278,7 +277,9 @@ class Spatial3DView(ViewBase):
 
     def _fixed_frame_note(self, timeline: str, fixed: str | None) -> None:
         chosen = self._chosen_fixed_frame()
-        if chosen is not None and fixed != chosen:
+        if chosen is not None and fixed is None:
+            self.notes.append(f"fixed frame {chosen!r}: the data has no TF; drawn as logged")
+        elif chosen is not None and fixed != chosen:
             roots = ", ".join(self.transforms.buffer(timeline).roots())
             self.notes.append(
                 f"fixed frame {chosen!r} is not in the TF tree: drawn in {fixed!r} (roots: {roots})"
