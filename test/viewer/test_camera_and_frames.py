@@ -3,6 +3,7 @@ open, following a frame, the fixed frame and its fallback, and TF names that nev
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,9 @@ from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.frame_labels import MAX_FRAME_LABELS, canvas_pixels
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
+from rerun_bridge.viewer.window import ViewerWindow
 from test.conftest import GPS_BAG, NEATO_BAG
+from test.robot.recording import RobotRecording
 from test.viewer.conftest import qimage_rgb, red_pixels
 from test.viewer.test_spatial3d_view import HEIGHT, WIDTH
 
@@ -242,3 +245,20 @@ def test_axes_grow_with_a_scene_framed_from_far(qtbot: QtBot) -> None:
     far_length = float(np.linalg.norm(far.frame_axes.pos[1] - far.frame_axes.pos[0]))
     assert 0.1 < near_length < 1.0
     assert far_length > 10 * near_length
+
+
+def test_a_recording_with_only_tf_opens_with_a_3d_view_of_its_frames(qtbot: QtBot, tmp_path: Path) -> None:
+    """An MCAP holding /tf alone (three frames at one spot): the default layout still has a 3D view with
+    every frame's axes, and one name where they overlap."""
+    recording = RobotRecording(tf_children=[("odom", "base_link"), ("base_link", "laser")])
+    store = load_files([recording.write(tmp_path / "tf_only.mcap")], warn=lambda _: None).store
+    window = ViewerWindow(store)
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    (view,) = window.views_of(Spatial3DView)
+    assert isinstance(view, Spatial3DView)
+    assert len(view.frame_axes.pos) == 3 * 6
+    assert set(view.frame_labels) == {"odom"}  # the fixed frame's; the others' would land on it
+    assert red_pixels(qimage_rgb(view.canvas.picture())).sum() > 10  # the x axes
