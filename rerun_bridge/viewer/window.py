@@ -121,6 +121,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.time_panel.time_changed.connect(self._on_time_changed)
         self.entity_tree.visibility_changed.connect(self._on_visibility_changed)
         self.entity_tree.entity_selected.connect(self.selection_panel.select)
+        self.entity_tree.entity_selected.connect(self._on_entity_selected)
         self.scenario_box.activated.connect(self._on_scenario_chosen)
         self._show_current_time()
 
@@ -328,6 +329,12 @@ class ViewerWindow(QtWidgets.QMainWindow):
         for view in self.views:
             view.set_time(timeline, time)
         self.selection_panel.set_time(timeline, time)
+
+    def _on_entity_selected(self, entity: str) -> None:
+        """3D views name the TF frame of the selected entity (RViz names a frame selected in its tree)."""
+        for view in self.views_of(Spatial3DView):
+            if isinstance(view, Spatial3DView):
+                view.select_entity(entity)
 
     def _on_visibility_changed(self, entity: str, visible: bool) -> None:
         if visible:

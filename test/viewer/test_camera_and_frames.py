@@ -262,3 +262,24 @@ def test_a_recording_with_only_tf_opens_with_a_3d_view_of_its_frames(qtbot: QtBo
     assert len(view.frame_axes.pos) == 3 * 6
     assert set(view.frame_labels) == {"odom"}  # the fixed frame's; the others' would land on it
     assert red_pixels(qimage_rgb(view.canvas.picture())).sum() > 10  # the x axes
+
+
+def test_selecting_a_transform_in_the_entity_tree_names_its_frame(qtbot: QtBot) -> None:
+    children = {f"link_{index:02d}": (float(index % 6), float(index // 6), 0.0) for index in range(30)}
+    window = ViewerWindow(tf_store(children, points_frame="link_00"))
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    window.seek("ros_time", 100)
+    (view,) = window.views_of(Spatial3DView)
+    assert isinstance(view, Spatial3DView)
+    assert "link_14" not in view.frame_labels  # 31 frames: only the chosen ones are named
+    tree = window.entity_tree
+    items = tree.findItems("link_14", QtCore.Qt.MatchFlag.MatchRecursive | QtCore.Qt.MatchFlag.MatchExactly)
+    assert items
+    tree.setCurrentItem(items[0])  # what a click on it does
+    assert "link_14" in view.frame_labels
+    assert len(view.frame_labels) <= MAX_FRAME_LABELS
+    tree.clearSelection()
+    assert "link_14" not in view.frame_labels

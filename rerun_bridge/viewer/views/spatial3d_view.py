@@ -54,7 +54,7 @@ from rerun_bridge.viewer.component_values import (
     image_format,
     vectors,
 )
-from rerun_bridge.viewer.transforms import COORDINATE_FRAME
+from rerun_bridge.viewer.transforms import CHILD_FRAME, COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_notes
 from rerun_bridge.viewer.views.camera_framing import axis_length_for, frame_points, local_origin_for
 from rerun_bridge.viewer.views.frame_labels import (
@@ -167,6 +167,7 @@ class Spatial3DView(ViewBase):
         self._fixed_for_labels: str | None = None
         self._follow_for_labels: str | None = None
         self._hovered_frame: str | None = None
+        self._selected_frame: str | None = None
         self._hover = HoverTracker(self.canvas, self._mouse_moved)
         #: Line-drawn shapes (boxes, arrows, frustums), keyed ``Archetype:entity``.
         self.shapes: dict[str, gl.GLLinePlotItem] = {}
@@ -709,7 +710,8 @@ class Spatial3DView(ViewBase):
     def _show_frame_labels(self) -> None:
         """Names of the hovered frame, the fixed and followed frames and the blueprint's ``frame_names``;
         every name when the tree is small; never two at one spot (frame_labels.py)."""
-        chosen: list[str | None] = [self._hovered_frame, self._fixed_for_labels, self._follow_for_labels]
+        chosen: list[str | None] = [self._hovered_frame, self._selected_frame]
+        chosen += [self._fixed_for_labels, self._follow_for_labels]
         chosen += list(self.settings.get("frame_names") or ())
         if len(self._frame_origins) <= MAX_FRAME_LABELS:
             chosen += sorted(self._frame_origins)
@@ -721,6 +723,17 @@ class Spatial3DView(ViewBase):
         for frame in shown:
             self.frame_labels[frame] = SceneLabel(frame, self._frame_origins[frame], color)
         self.canvas.update()
+
+    def select_entity(self, entity: str) -> None:
+        """Name the TF frame of ``entity`` (the child frame of a transform, else the frame its data is
+        in; "" or an entity without one: none)."""
+        frame = None
+        if entity and self.timeline is not None and self.time is not None:
+            values = self.store.latest_at(entity, self.timeline, self.time)
+            frame = first_string(values.get(CHILD_FRAME)) or first_string(values.get(COORDINATE_FRAME))
+        if frame != self._selected_frame:
+            self._selected_frame = frame
+            self._show_frame_labels()
 
     def _mouse_moved(self, cursor: tuple[float, float] | None) -> None:
         """Show the name of the frame under the mouse (RViz shows names on hover in its TF tree)."""
