@@ -116,6 +116,15 @@ class ResolvedLayout:
     missing: tuple[str, ...]
 
 
+def names_roles(root: Node) -> bool:
+    """Whether any content rule of ``root`` names a role."""
+    if isinstance(root, Container):
+        return any(names_roles(child) for child in root.children)
+    return any(
+        rule.path.startswith(ROLE_PREFIX) and not rule.path.startswith("$origin") for rule in root.contents
+    )
+
+
 def resolve_roles(root: Node, catalog: EntityCatalog | None) -> ResolvedLayout:
     """``root`` with every role rule replaced by the entity picked for it (see :func:`pick`); a view
     whose rules picked other than the usual names says so in its name."""

@@ -13,11 +13,13 @@ from pytestqt.qtbot import QtBot
 from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.blueprint.library import load_builtin
+from rerun_bridge.cli import main
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
 from rerun_bridge.viewer.window import ViewerWindow
+from test.blueprint.rbl_reader import rbl_tree, read_rbl, tree
 from test.conftest import GPS_BAG
 from test.viewer.test_camera_and_frames import drawn_pixels
 
@@ -127,3 +129,16 @@ def test_navigation_on_the_gps_bag_plots_its_odometry(qtbot: QtBot) -> None:
         "no cmd_vel topic in the data: the layout leaves it out",
         "no scan topic in the data: the layout leaves it out",
     } <= set(window.notes)
+
+
+def test_convert_embeds_the_roles_the_viewer_picks(qtbot: QtBot, tmp_path: Path) -> None:
+    """``convert --blueprint navigation`` resolves the roles against the converted data: Rerun's viewer
+    lays the renamed robot out as ours does, /controller/cmd_vel plotted."""
+    recording = write_renamed_robot(tmp_path / "renamed.mcap")
+    converted = tmp_path / "renamed.rrd"
+    assert main(["convert", str(recording), "-o", str(converted), "--blueprint", "navigation", "-q"]) == 0
+    store = load_files([recording], warn=lambda _: None).store
+    window = navigation_window(qtbot, store)
+    shown = tree(window.layout_tree())
+    assert shown == rbl_tree(read_rbl(converted).root)
+    assert "/controller/cmd_vel/**" in str(shown)
