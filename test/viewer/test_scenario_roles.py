@@ -9,18 +9,21 @@ from typing import Any
 import numpy as np
 import pytest
 from mcap_ros2.writer import Writer
+from PyQt6 import QtGui
 from pytestqt.qtbot import QtBot
 from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.blueprint.library import load_builtin
 from rerun_bridge.cli import main
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.app import main as view_main
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.blueprint.rbl_reader import rbl_tree, read_rbl, tree
 from test.conftest import GPS_BAG
+from test.viewer.conftest import qimage_rgb
 from test.viewer.test_camera_and_frames import drawn_pixels
 
 pytestmark = pytest.mark.gui
@@ -142,3 +145,19 @@ def test_convert_embeds_the_roles_the_viewer_picks(qtbot: QtBot, tmp_path: Path)
     shown = tree(window.layout_tree())
     assert shown == rbl_tree(read_rbl(converted).root)
     assert "/controller/cmd_vel/**" in str(shown)
+
+
+def test_view_screenshot_of_the_renamed_robot_shows_its_scan(tmp_path: Path) -> None:
+    """``rerun-bridge view --blueprint navigation --screenshot``: the picked /front/scan is drawn in the
+    scenario's scan colour (#ff3030), framed 11 m from odom, in the window's picture."""
+    recording = write_renamed_robot(tmp_path / "renamed.mcap")
+    output = tmp_path / "navigation.png"
+    assert (
+        view_main([str(recording), "--blueprint", "navigation", "--time", "1", "--screenshot", str(output)])
+        == 0
+    )
+    picture = qimage_rgb(QtGui.QImage(str(output)))
+    red, green, blue = (picture[..., channel].astype(int) for channel in range(3))
+    # (255, 48, 48), not the TF x axes' pure red
+    scan_red = (red > 220) & (np.abs(green - 48) < 16) & (np.abs(blue - 48) < 16)
+    assert int(scan_red.sum()) > 50
