@@ -15,7 +15,10 @@ What maps where:
   and ``log_time`` when it names none), ``legend`` -> ``PlotLegend(visible)``;
 * ``levels`` -> ``TextLogRows(filter_by_log_level)``; ``zoom`` -> the map view's zoom;
 * entity styles -> per-entity overrides: ``EntityBehavior(visible)`` and the styled archetype's visualizer
-  with its ``colors`` and ``radii``.
+  with its ``colors`` and ``radii``;
+* ``follow`` / ``follow_frame`` / ``frame_names`` have no counterpart (Rerun's eye tracks an entity, not a
+  TF frame, and names every frame): left out; roles (``$odometry``) are exported as their usual names
+  unless resolved against a recording first (cli ``_chosen_blueprint``).
 """
 
 from __future__ import annotations
