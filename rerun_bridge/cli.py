@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rerun_bridge.blueprint.model import Blueprint
     from rerun_bridge.pipeline import TypeSupport
     from rerun_bridge.replay import TopicSelection
+    from rerun_bridge.store.chunk_store import ChunkStore
 
 EXIT_OK = 0
 EXIT_NOTHING_CONVERTED = 1
@@ -234,12 +235,26 @@ def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSup
 
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> Blueprint:
     """A shipped blueprint, a YAML file, or ``default``: the layout the viewer gives ``bags``' data (the one
-    heuristic), found by converting them once into memory."""
+    heuristic), found by converting them once into memory. A blueprint naming roles ($odometry) has them
+    resolved against that data too, as the viewer does."""
+    import dataclasses
+
     from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
     from rerun_bridge.blueprint.library import resolve
+    from rerun_bridge.blueprint.roles import names_roles, resolve_roles
 
     if name != DEFAULT_BLUEPRINT_NAME:
-        return resolve(name)
+        chosen = resolve(name)
+        if not bags or not names_roles(chosen.root):
+            return chosen  # without data, a role stands for its usual name (export.to_rerun)
+        store = _converted(bags, selection)
+        catalog = store if store.entities() else None
+        return dataclasses.replace(chosen, root=resolve_roles(chosen.root, catalog).root)
+    return default_blueprint_of(_converted(bags, selection))
+
+
+def _converted(bags: Sequence[str], selection: TopicSelection | None) -> ChunkStore:
+    """``bags`` converted into memory, to see which entities come out."""
     from rerun_bridge.replay import convert_bags
     from rerun_bridge.sinks.store import StoreSink
     from rerun_bridge.store.chunk_store import ChunkStore
@@ -256,7 +271,7 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
             recordings, None, selection=selection, warn=lambda _: None, extra_sinks=[StoreSink(store)]
         )
     store.flush()
-    return default_blueprint_of(store)
+    return store
 
 
 def cmd_blueprint_export(args: argparse.Namespace) -> int:

@@ -482,7 +482,9 @@ def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:
 
             spinner = threading.Thread(target=spin, name="rerun_bridge-spin", daemon=True)
             spinner.start()
-            run_live_viewer(bridge.viewer_store, bridge.config.sinks.viewer.blueprint, stop)
+            run_live_viewer(
+                bridge.viewer_store, bridge.config.sinks.viewer.blueprint, stop, tf=bridge.config.tf
+            )
             stop.set()
             spinner.join()
     finally:

@@ -166,13 +166,19 @@ class _Importer:
         if not fixed_frame:
             self.notes.append("no Fixed Frame: the 3D view uses the viewer's choice")
         background = parse_color(options.get("Background Color"))
+        target = self.target_frame(manager)
         scene = View(
             ViewKind.SPATIAL3D,
             name="3D",
             origin="/",
             contents=tuple(dict.fromkeys(self.scene_rules)),
             settings=Spatial3DSettings(
-                fixed_frame=fixed_frame, grid=self.grid, background=background, eye=self.eye(manager)
+                fixed_frame=fixed_frame,
+                grid=self.grid,
+                background=background,
+                eye=self.eye(manager),
+                follow_frame=target,
+                follow=bool(target),
             ),
             styles=MappingProxyType(self.scene_styles()),
         )
@@ -383,6 +389,15 @@ class _Importer:
             written, _qos = topic_property(tool, ("Topic",))
             publishes = f", publishes {absolute_topic(written)}" if written else ""
             self.unsupported.append(f"tool {name!r} ({class_name}{publishes}): the viewer does not interact")
+
+    def target_frame(self, manager: Mapping[str, Any]) -> str:
+        """The current view controller's Target Frame, which the camera follows; "" for RViz's default
+        ``<Fixed Frame>`` (the camera stays put)."""
+        views = manager.get("Views")
+        current = views.get("Current") if isinstance(views, Mapping) else None
+        target = str(current.get("Target Frame") or "") if isinstance(current, Mapping) else ""
+        target = target.strip().lstrip("/")
+        return "" if not target or target.startswith("<") else target
 
     def eye(self, manager: Mapping[str, Any]) -> EyeKind | None:
         views = manager.get("Views")

@@ -15,7 +15,10 @@ What maps where:
   and ``log_time`` when it names none), ``legend`` -> ``PlotLegend(visible)``;
 * ``levels`` -> ``TextLogRows(filter_by_log_level)``; ``zoom`` -> the map view's zoom;
 * entity styles -> per-entity overrides: ``EntityBehavior(visible)`` and the styled archetype's visualizer
-  with its ``colors`` and ``radii``.
+  with its ``colors`` and ``radii``;
+* ``follow`` / ``follow_frame`` / ``frame_names`` have no counterpart (Rerun's eye tracks an entity, not a
+  TF frame, and names every frame): left out; roles (``$odometry``) are exported as their usual names
+  unless resolved against a recording first (cli ``_chosen_blueprint``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
 )
+from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
 
@@ -83,7 +87,8 @@ VIEW_CLASS_IDENTIFIERS: Final[Mapping[ViewKind, str]] = {
 def to_rerun(blueprint: Blueprint) -> rrb.Blueprint:
     """The same layout as a ``rerun.blueprint.Blueprint``."""
     timelines = (blueprint.timeline,) if blueprint.timeline else (ROS_TIME, LOG_TIME)
-    parts: list[Any] = [_node(blueprint.root, timelines)]
+    # Without the recording at hand, a role ($odometry) stands for its usual name (/odom).
+    parts: list[Any] = [_node(resolve_roles(blueprint.root, None).root, timelines)]
     if blueprint.timeline:
         parts.append(rrb.TimePanel(timeline=blueprint.timeline))
     return rrb.Blueprint(*parts, auto_views=blueprint.auto_views, auto_layout=False)

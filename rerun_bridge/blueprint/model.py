@@ -22,6 +22,10 @@ from rerun_bridge.model.entity_path import EntityPath
 
 #: The placeholder of a content rule for the view's origin (Rerun's ``$origin``).
 ORIGIN: Final = "$origin"
+#: A content rule that starts ``$<role>`` names a role (``$odometry/**``), see :mod:`blueprint.roles`.
+ROLE_PREFIX: Final = "$"
+#: The roles a content rule may name (their meaning: rerun_bridge.blueprint.roles).
+ROLE_NAMES: Final = ("odometry", "cmd_vel", "scan", "map")
 #: Archetypes whose colour and radius (of points, lines, arrows or box edges) an :class:`EntityStyle` sets.
 STYLEABLE_ARCHETYPES: Final = (
     "Points3D",
@@ -114,7 +118,8 @@ class Color(NamedTuple):
 class ContentRule:
     """One line of a view's contents in Rerun's query syntax: ``+ /scan``, ``- /tf_static/**``.
 
-    ``path`` is a canonical entity path, or ``$origin`` optionally followed by one (``$origin/left``).
+    ``path`` is a canonical entity path, or ``$origin`` or a role (``$odometry``, resolved against the
+    recording by :mod:`rerun_bridge.blueprint.roles`) optionally followed by one (``$origin/left``).
     """
 
     path: str
@@ -136,6 +141,13 @@ class ContentRule:
             if rest and not rest.startswith("/"):
                 raise ConfigError(f"bad content rule {text!r}: '{ORIGIN}' must be followed by '/' or nothing")
             return cls(ORIGIN + (_canonical(rest, text) if rest else ""), include, recursive)
+        if body.startswith(ROLE_PREFIX):
+            role, slash, rest = body[len(ROLE_PREFIX) :].partition("/")
+            if role not in ROLE_NAMES:
+                known = ", ".join(f"${name}" for name in (ORIGIN[1:], *ROLE_NAMES))
+                raise ConfigError(f"bad content rule {text!r}: unknown role '${role}' (known: {known})")
+            tail = _canonical(slash + rest, text) if rest else ""
+            return cls(ROLE_PREFIX + role + tail, include, recursive)
         if not body.startswith("/"):
             raise ConfigError(f"bad content rule {text!r}: expected '[+|-] /path[/**]' or '$origin[/...]'")
         if "*" in body.replace("\\*", ""):
@@ -200,6 +212,13 @@ class Spatial3DSettings:
     point_radius: float | None = None
     background: Color | None = None
     eye: EyeKind | None = None
+    #: The frame the camera follows (RViz's Target Frame); empty: ``base_link`` when the tree has it.
+    follow_frame: str = ""
+    #: Whether the camera follows ``follow_frame`` from the start (the view's toggle changes it).
+    follow: bool = False
+    #: TF frames whose names are always drawn (RViz's per-frame "show names"), besides the fixed and
+    #: followed frames.
+    frame_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,10 @@ def check_frame(value: object) -> str:
     return text
 
 
+def check_frames(value: object) -> tuple[str, ...]:
+    return tuple(check_frame(item) for item in check_list(value, "frame ids"))
+
+
 def check_archetype(value: object) -> str:
     text = check_string(value)
     if text in STYLEABLE_ARCHETYPES:
@@ -126,6 +130,9 @@ def check_archetype(value: object) -> str:
 SETTING_CHECKS: Final[Mapping[str, Check]] = MappingProxyType(
     {
         "fixed_frame": check_frame,
+        "follow_frame": check_frame,
+        "follow": check_bool,
+        "frame_names": check_frames,
         "grid": check_bool,
         "point_radius": check_radius,
         "background": check_color,

@@ -19,10 +19,12 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.blueprint.model import Node
+from rerun_bridge.config import TfConfig
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_of
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
+from rerun_bridge.viewer.bridge_settings import live_window_options
 from rerun_bridge.viewer.sources import SourceOptions, load_files, show_time
 from rerun_bridge.viewer.timeline_choice import choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
@@ -149,11 +151,13 @@ def run_live_viewer(
     blueprint: str | Path | None = None,
     stop: threading.Event | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
+    tf: TfConfig | None = None,
 ) -> int:
     """Show ``store`` while another thread fills it, until the window is closed or ``stop`` is set.
 
     Runs Qt's event loop on the calling thread, which must be the main thread. A blueprint that cannot
-    be read is reported and the layout from the data is used instead.
+    be read is reported and the layout from the data is used instead. ``tf``: the bridge config's
+    ``fixed_frame`` and ``cache_time_s`` (live_window_options).
     """
     application = ensure_application()
     layout: Node | None = None
@@ -164,7 +168,15 @@ def run_live_viewer(
             scenario = str(blueprint)
         except BridgeError as err:
             print(f"warning: {err}; using the layout from the data", file=sys.stderr)
-    window = ViewerWindow(store, layout, title="rerun_bridge: live", scenario=scenario)
+    transforms, view_settings = live_window_options(store, tf or TfConfig())
+    window = ViewerWindow(
+        store,
+        layout,
+        transforms,
+        title="rerun_bridge: live",
+        scenario=scenario,
+        view_settings=view_settings,
+    )
     window.resize(*size)
     window.enable_live(stop=stop)
     window.show()

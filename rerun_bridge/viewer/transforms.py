@@ -40,9 +40,10 @@ _BEFORE_EVERYTHING: Final = int(np.iinfo(np.int64).min)
 _PREFERRED_ROOTS: Final = ("map", "world", "odom")
 
 
-def build_tf_buffer(store: ChunkStore, timeline: str) -> TfBuffer:
-    """Every named-frame Transform3D row of ``store``, stamped with its time on ``timeline``."""
-    buffer = TfBuffer()
+def build_tf_buffer(store: ChunkStore, timeline: str, cache_time_ns: int | None = None) -> TfBuffer:
+    """Every named-frame Transform3D row of ``store``, stamped with its time on ``timeline``; with
+    ``cache_time_ns``, only each edge's samples that recent before its newest (tf2's cache)."""
+    buffer = TfBuffer(cache_time_ns)
     for entity in store.entities():
         components = store.components(entity)
         if CHILD_FRAME not in components or PARENT_FRAME not in components:
@@ -153,17 +154,23 @@ def _skipped_when_invalid(entity: str, parent: str, child: str) -> Iterator[None
 
 
 class SceneTransforms:
-    """TF buffers of one store, one per timeline, built on first use."""
+    """TF buffers of one store, one per timeline, built on first use.
 
-    def __init__(self, store: ChunkStore) -> None:
+    ``cache_time_ns`` (the bridge config's ``tf.cache_time_s``, for the live viewer) keeps of each edge
+    only the samples that recent before its newest, as tf2's buffer does; None keeps all, which a
+    recording needs to be scrubbed from its start.
+    """
+
+    def __init__(self, store: ChunkStore, cache_time_ns: int | None = None) -> None:
         self.store = store
+        self.cache_time_ns = cache_time_ns
         self._buffers: dict[str, TfBuffer] = {}
 
     def buffer(self, timeline: str) -> TfBuffer:
         """The TF buffer with every transform stamped on ``timeline``."""
         buffer = self._buffers.get(timeline)
         if buffer is None:
-            buffer = self._buffers[timeline] = build_tf_buffer(self.store, timeline)
+            buffer = self._buffers[timeline] = build_tf_buffer(self.store, timeline, self.cache_time_ns)
         return buffer
 
     def invalidate(self) -> None:

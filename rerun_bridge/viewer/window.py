@@ -22,6 +22,7 @@ from PyQt6 import QtCore, QtWidgets
 from rerun_bridge.blueprint import model
 from rerun_bridge.blueprint.heuristic import default_blueprint_of
 from rerun_bridge.blueprint.model import ViewKind
+from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.entity_panel import EntityTree, SelectionPanel
@@ -120,6 +121,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.time_panel.time_changed.connect(self._on_time_changed)
         self.entity_tree.visibility_changed.connect(self._on_visibility_changed)
         self.entity_tree.entity_selected.connect(self.selection_panel.select)
+        self.entity_tree.entity_selected.connect(self._on_entity_selected)
         self.scenario_box.activated.connect(self._on_scenario_chosen)
         self._show_current_time()
 
@@ -177,8 +179,11 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def _build(self, root: model.Node) -> QtWidgets.QWidget:
         self.notes = []
-        built = build_layout(root, self._build_view)
-        return built if built is not None else empty_layout(root)
+        # Roles ($odometry, ...) name the recording's own topics; an empty (live) store keeps the usual names.
+        resolved = resolve_roles(root, self.store if self.store.entities() else None)
+        self.notes += [f"no {role} topic in the data: the layout leaves it out" for role in resolved.missing]
+        built = build_layout(resolved.root, self._build_view)
+        return built if built is not None else empty_layout(resolved.root)
 
     def _build_view(self, node: model.View) -> ViewFrame:
         arguments = widget_arguments(node)
@@ -324,6 +329,12 @@ class ViewerWindow(QtWidgets.QMainWindow):
         for view in self.views:
             view.set_time(timeline, time)
         self.selection_panel.set_time(timeline, time)
+
+    def _on_entity_selected(self, entity: str) -> None:
+        """3D views name the TF frame of the selected entity (RViz names a frame selected in its tree)."""
+        for view in self.views_of(Spatial3DView):
+            if isinstance(view, Spatial3DView):
+                view.select_entity(entity)
 
     def _on_visibility_changed(self, entity: str, visible: bool) -> None:
         if visible:

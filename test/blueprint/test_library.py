@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from rerun_bridge.blueprint.export import export_rbl
 from rerun_bridge.blueprint.library import builtin_dir, builtin_names, candidate_dirs, load_builtin, resolve
 from rerun_bridge.blueprint.loader import dump_blueprint, load_blueprint, parse_blueprint, parse_yaml
 from rerun_bridge.blueprint.model import View, ViewKind
+from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.config import BLUEPRINT_NAMES
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.entity_path import normalize
@@ -49,7 +51,10 @@ def test_shipped_blueprint_header_names_the_bug(name: str) -> None:
 
 
 def _views(name: str, kind: ViewKind) -> list[View]:
-    return [view for view in load_builtin(name).views() if view.kind is kind]
+    """The blueprint's views of ``kind``, its roles ($odometry) standing for their usual names (/odom)."""
+    blueprint = load_builtin(name)
+    resolved = dataclasses.replace(blueprint, root=resolve_roles(blueprint.root, None).root)
+    return [view for view in resolved.views() if view.kind is kind]
 
 
 def _shown(name: str, kind: ViewKind, entity: str) -> bool:

@@ -495,3 +495,17 @@ def test_main_writes_only_the_blueprint_unless_asked(tmp_path: Path) -> None:
     assert load_blueprint(out) == result.blueprint
     assert isinstance(result.blueprint.root, View)
     assert not isinstance(result.blueprint.root, Container)
+
+
+# --- the view controller's Target Frame ---------------------------------------------------------------------
+
+
+def test_a_target_frame_becomes_the_frame_the_3d_view_follows(tmp_path: Path) -> None:
+    views = {"Current": {"Class": "rviz_default_plugins/Orbit", "Target Frame": "base_link"}}
+    settings = _scene_settings(import_rviz(_write(tmp_path, [], Views=views)))
+    assert (settings.follow_frame, settings.follow) == ("base_link", True)
+
+
+def test_the_default_target_frame_follows_nothing() -> None:
+    settings = _scene_settings(import_rviz(RVIZ_DEFAULT))  # Target Frame: <Fixed Frame>
+    assert (settings.follow_frame, settings.follow) == ("", False)

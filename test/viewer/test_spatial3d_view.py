@@ -203,13 +203,15 @@ def test_line_strips_are_drawn_along_their_projection(qtbot: QtBot) -> None:
     assert columns.max() > max(x0, x1) - 5
 
 
-def test_a_fixed_frame_missing_from_the_tf_tree_is_noted(qtbot: QtBot) -> None:
+def test_a_fixed_frame_missing_from_the_tf_tree_falls_back_to_its_root_with_a_note(qtbot: QtBot) -> None:
     view = make_view(qtbot, scene_store(np.zeros((1, 3))), fixed_frame="map")
     view.set_time("ros_time", 100)
     assert view.note.text().splitlines() == [
-        "fixed frame 'map' is not in the TF tree (roots: world)",
-        "/points: no transform from sensor to map",
+        "fixed frame 'map' is not in the TF tree: drawn in 'world' (roots: world)",
     ]
+    assert view.fixed_frame("ros_time") == "world"
+    np.testing.assert_allclose(view.points["/points"].pos, SENSOR_OFFSET.reshape(1, 3), atol=1e-6)
+    assert red_pixels(qimage_rgb(view.canvas.picture())).any()
 
 
 def test_the_fixed_frame_chooser_lists_tf_frames_and_moves_the_scene(qtbot: QtBot) -> None:
@@ -268,7 +270,8 @@ def test_a_scene_far_from_the_origin_is_framed_once(qtbot: QtBot) -> None:
     offset = np.array([369_644.0, 3_280_416.0, 0.0])  # UTM coordinates of a real GPS bag
     view = far_points_view(qtbot, offset)
     center = view.gl_view.opts["center"]
-    np.testing.assert_allclose([center.x(), center.y(), center.z()], offset + SENSOR_OFFSET, atol=1.0)
+    in_scene = np.array([center.x(), center.y(), center.z()]) + view.scene_origin
+    np.testing.assert_allclose(in_scene, offset + SENSOR_OFFSET, atol=1.0)
     assert red_pixels(qimage_rgb(view.canvas.picture())).sum() > 50  # the points are in the picture
     view.gl_view.setCameraPosition(distance=123.0)  # the user zooms; scrubbing must not undo it
     view.set_time("ros_time", 100)

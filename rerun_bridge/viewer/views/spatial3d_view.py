@@ -54,8 +54,17 @@ from rerun_bridge.viewer.component_values import (
     image_format,
     vectors,
 )
-from rerun_bridge.viewer.transforms import COORDINATE_FRAME
+from rerun_bridge.viewer.transforms import CHILD_FRAME, COORDINATE_FRAME
 from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_notes
+from rerun_bridge.viewer.views.camera_framing import axis_length_for, frame_points, local_origin_for
+from rerun_bridge.viewer.views.frame_labels import (
+    HOVER_RADIUS_PX,
+    MAX_FRAME_LABELS,
+    HoverTracker,
+    canvas_pixels,
+    labelled_frames,
+    nearest_frame,
+)
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
 from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas, SceneLabel
 from rerun_bridge.viewer.views.scene_extras import SceneExtras
@@ -106,6 +115,9 @@ _AXIS_COLORS: Final = np.array(
     [[1, 0, 0, 1], [1, 0, 0, 1], [0, 1, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=np.float32
 )
 _BACKGROUND: Final = (24, 26, 31)
+#: The frame the camera follows when the blueprint names none (RViz's usual Target Frame).
+_DEFAULT_FOLLOW_FRAME: Final = "base_link"
+_FRAME_LABEL_COLOR: Final = (220, 220, 220)
 
 
 class Spatial3DView(ViewBase):
@@ -124,7 +136,16 @@ class Spatial3DView(ViewBase):
         self.frame_choice.setToolTip("fixed frame: everything is drawn in this TF frame")
         self.frame_choice.activated.connect(self._frame_chosen)
         self._choice_frames: tuple[str, ...] | None = None
-        self._stack(self.canvas, self.note).insertWidget(0, self.frame_choice)
+        # Follows a TF frame (RViz's Target Frame): the camera's centre moves with it at every update.
+        self.follow_box = QtWidgets.QCheckBox("follow")
+        self.follow_box.setChecked(bool(self.settings.get("follow", False)))
+        self.follow_box.toggled.connect(lambda _checked: self.refresh())
+        toolbar = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(toolbar)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.frame_choice, 1)
+        row.addWidget(self.follow_box)
+        self._stack(self.canvas, self.note).insertWidget(0, toolbar)
         self.max_points = int(self.settings.get("max_points", DEFAULT_MAX_POINTS))
         self.grid = gl.GLGridItem()
         self.grid.setSize(20, 20)
@@ -140,6 +161,14 @@ class Spatial3DView(ViewBase):
         self.frame_labels = self.canvas.labels
         #: Keys of the data labels among them (``Archetype:entity#instance``).
         self._data_labels: set[str] = set()
+        #: Origins of the TF frames drawn now (fixed frame), and the frame the mouse is over.
+        self._frame_placements: dict[str, Transform] = {}
+        self._frame_origins: dict[str, npt.NDArray[np.float32]] = {}
+        self._fixed_for_labels: str | None = None
+        self._follow_for_labels: str | None = None
+        self._hovered_frame: str | None = None
+        self._selected_frame: str | None = None
+        self._hover = HoverTracker(self.canvas, self._mouse_moved)
         #: Line-drawn shapes (boxes, arrows, frustums), keyed ``Archetype:entity``.
         self.shapes: dict[str, gl.GLLinePlotItem] = {}
         self.meshes: dict[str, gl.GLMeshItem] = {}
@@ -150,6 +179,9 @@ class Spatial3DView(ViewBase):
         self.extras = SceneExtras(self.gl_view, self.store, self.entities_with)
         #: Points placed in this update (a sample per entity): what the camera is framed on.
         self._placed_samples: list[npt.NDArray[np.float32]] = []
+        #: Where the fixed frame's point that GL draws at its origin is: data kilometres away (UTM) is
+        #: drawn relative to it (camera_framing.local_origin_for).
+        self.scene_origin = np.zeros(3)
         self._camera_framed = "camera_center" in self.settings or "camera_distance" in self.settings
         self.apply_camera_settings()
 
@@ -180,33 +212,79 @@ class Spatial3DView(ViewBase):
         radius = style.get("radius")
         return rgba, None if radius is None else float(radius)
 
-    def _frame_camera_once(self) -> None:
-        """Aim the camera at the scene the first time there is one, if the default camera cannot see it."""
+    def _frame_camera_once(self) -> bool:
+        """Aim the camera at what is visible the first time there is something, if the camera cannot
+        see it (camera_framing.py); later updates keep the camera where the user puts it. True when the
+        scene's origin moved (everything must be placed again)."""
         if self._camera_framed or not self._placed_samples:
-            return
+            return False
         points = np.concatenate(self._placed_samples).astype(np.float64)
-        points = points[np.isfinite(points).all(axis=1)]
-        if len(points) == 0:
-            return
+        if not np.isfinite(points).all(axis=1).any():
+            return False
         self._camera_framed = True
-        center = np.median(points, axis=0)
-        # The 90th percentile of distances: one stray point does not push the camera away.
-        reach = float(np.percentile(np.linalg.norm(points - center, axis=1), 90))
-        distance = float(self.gl_view.opts["distance"])
-        offset = float(np.linalg.norm(center))
-        if offset + reach <= distance:
-            return  # the default camera already sees it: keep the view a blueprint author expects
-        if reach > offset / 2:
-            return  # data at the origin and far away at once (frames with no TF between them)
-        self.gl_view.setCameraPosition(
-            pos=QtGui.QVector3D(*(float(value) for value in center)), distance=max(2.5 * reach, 5.0)
+        opts = self.gl_view.opts
+        center = opts["center"]
+        framing = frame_points(
+            points, float(opts["fov"]), (center.x(), center.y(), center.z()), float(opts["distance"])
         )
+        if framing is None:
+            return False
+        origin = local_origin_for(framing.center)
+        shift = np.zeros(3) if origin is None else origin
+        center = np.asarray(framing.center) - shift
+        self.gl_view.setCameraPosition(pos=QtGui.QVector3D(*center.tolist()), distance=framing.distance)
+        self.scene_origin = self.scene_origin + shift
+        return origin is not None
 
-    def fixed_frame(self, timeline: str) -> str | None:
-        setting = self.settings.get("fixed_frame")
+    def _local(self, placement: Transform | None) -> Transform | None:
+        """``placement`` relative to the scene's origin, as GL draws it."""
+        if placement is None or not self.scene_origin.any():
+            return placement
+        return Transform(placement.translation - self.scene_origin, placement.rotation)
+
+    def follow_frame(self, timeline: str) -> str | None:
+        """The frame the follow toggle follows: the blueprint's, else ``base_link`` when the tree has it."""
+        setting = self.settings.get("follow_frame")
         if isinstance(setting, str) and setting:
             return setting
-        return self.transforms.default_fixed_frame(timeline)
+        return _DEFAULT_FOLLOW_FRAME if _DEFAULT_FOLLOW_FRAME in self.transforms.frames(timeline) else None
+
+    def _follow(self, timeline: str, time: int, fixed: str | None) -> None:
+        """Keep the camera's centre on the followed frame while the toggle is on."""
+        target = self.follow_frame(timeline)
+        self.follow_box.setEnabled(target is not None)
+        self.follow_box.setText(f"follow {target}" if target else "follow (no frame)")
+        if not self.follow_box.isChecked() or target is None or fixed is None:
+            return
+        placement = self.transforms.transform(timeline, fixed, target, time)
+        if placement is None:
+            self.notes.append(f"follow: no transform from {target} to {fixed}")
+            return
+        self._camera_framed = True  # following is the framing: no jump away from it later
+        center = placement.translation - self.scene_origin
+        self.gl_view.setCameraPosition(pos=QtGui.QVector3D(*(float(value) for value in center)))
+
+    def fixed_frame(self, timeline: str) -> str | None:
+        """The frame the scene is drawn in: the chosen one (the blueprint's, the config's
+        ``tf.fixed_frame``) when the TF tree has it, else the tree's root (see :meth:`_fixed_frame_note`)."""
+        chosen = self._chosen_fixed_frame()
+        if chosen is not None and chosen in self.transforms.frames(timeline):
+            return chosen
+        return self.transforms.default_fixed_frame(timeline)  # None without TF: drawn as logged
+
+    def _chosen_fixed_frame(self) -> str | None:
+        setting = self.settings.get("fixed_frame")
+        return setting if isinstance(setting, str) and setting else None
+
+    def _fixed_frame_note(self, timeline: str, fixed: str | None) -> None:
+        chosen = self._chosen_fixed_frame()
+        if chosen is not None and fixed is None:
+            self.notes.append(f"fixed frame {chosen!r}: the data has no TF; drawn as logged")
+        elif chosen is not None and fixed != chosen:
+            roots = ", ".join(self.transforms.buffer(timeline).roots())
+            self.notes.append(
+                f"fixed frame {chosen!r} is not in the TF tree: drawn in {fixed!r} (roots: {roots})"
+            )
 
     def choose_fixed_frame(self, frame: str | None) -> None:
         """Draw in ``frame`` from now on (None: the default from the TF tree), and redraw."""
@@ -243,14 +321,21 @@ class Spatial3DView(ViewBase):
         self.notes = []
         fixed = self.fixed_frame(timeline)
         self._update_frame_choice(timeline, fixed)
-        known_frames = self.transforms.frames(timeline)
-        if fixed is not None and known_frames and fixed not in known_frames:
-            roots = ", ".join(self.transforms.buffer(timeline).roots())
-            self.notes.append(f"fixed frame {fixed!r} is not in the TF tree (roots: {roots})")
+        self._fixed_frame_note(timeline, fixed)
         self._placed_samples = []
         self._update_points(timeline, time, fixed)
         self._update_strips(timeline, time, fixed)
-        self._frame_camera_once()
+        self._frame_placements = self._place_frames(timeline, time, fixed)
+        self._frame_origins = {
+            frame: placement.translation.astype(np.float32)
+            for frame, placement in self._frame_placements.items()
+        }
+        if self._frame_origins:
+            self._placed_samples.append(np.array(list(self._frame_origins.values()), dtype=np.float32))
+        if self._frame_camera_once():
+            self.update_data(timeline, time)  # placed again around the new origin
+            return
+        self._follow(timeline, time, fixed)
         shapes = self._update_boxes(timeline, time, fixed) | self._update_arrows(timeline, time, fixed)
         shapes |= self._update_round_shapes(timeline, time, fixed)
         shapes |= self._update_frustums(timeline, time, fixed)
@@ -258,7 +343,7 @@ class Spatial3DView(ViewBase):
         self.extras.update(timeline, time, fixed, self._placement, self.notes)
         self._update_meshes(timeline, time, fixed)
         self._update_labels(timeline, time, fixed)
-        self._update_frames(timeline, time, fixed)
+        self._update_frames(timeline, fixed)
         show_notes(self.note, self.notes)
         self.gl_view.update()
 
@@ -268,11 +353,11 @@ class Spatial3DView(ViewBase):
         """How the entity's own frame sits in the fixed frame; None (and a note) when unknown."""
         frame = first_string(values.get(COORDINATE_FRAME))
         if frame is None or fixed is None:
-            return Transform.identity()
+            return self._local(Transform.identity())
         placement = self.transforms.transform(timeline, fixed, frame, time)
         if placement is None:
             self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
-        return placement
+        return self._local(placement)
 
     def _placed(
         self, component: str, items: dict[str, Any], timeline: str, time: int, fixed: str | None
@@ -563,7 +648,7 @@ class Spatial3DView(ViewBase):
         placement = self.transforms.transform(timeline, fixed, frame, time)
         if placement is None:
             self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
-        return placement
+        return self._local(placement)
 
     def _camera_image(
         self, pinhole_entity: str, image_frame: str | None, timeline: str, time: int
@@ -590,35 +675,74 @@ class Spatial3DView(ViewBase):
                     self.notes.append(f"{entity}: {err}")
         return None
 
-    def _update_frames(self, timeline: str, time: int, fixed: str | None) -> None:
-        show = bool(self.settings.get("frames", True)) and fixed is not None
-        frames = self.transforms.frames(timeline) if show and fixed is not None else []
-        length = float(self.settings.get("axis_length", 0.3))
+    def _place_frames(self, timeline: str, time: int, fixed: str | None) -> dict[str, Transform]:
+        """Where each TF frame is in the fixed frame now (none when frames are not drawn)."""
+        if not self.settings.get("frames", True) or fixed is None:
+            return {}
+        placements: dict[str, Transform] = {}
+        for frame in self.transforms.frames(timeline):
+            placement = self._local(self.transforms.transform(timeline, fixed, frame, time))
+            if placement is not None:
+                placements[frame] = placement
+        return placements
+
+    def _axis_length(self) -> float:
+        """The blueprint's ``axis_length``, else one scaled to the camera's distance (the scene's size)."""
+        setting = self.settings.get("axis_length")
+        return (
+            float(setting) if setting is not None else axis_length_for(float(self.gl_view.opts["distance"]))
+        )
+
+    def _update_frames(self, timeline: str, fixed: str | None) -> None:
+        length = self._axis_length()
         axes = np.array(
             [[0, 0, 0], [length, 0, 0], [0, 0, 0], [0, length, 0], [0, 0, 0], [0, 0, length]],
             dtype=np.float64,
         )
-        vertices: list[npt.NDArray[np.float32]] = []
-        placed_frames: dict[str, npt.NDArray[np.float32]] = {}
-        for frame in frames:
-            placement = self.transforms.transform(timeline, fixed, frame, time) if fixed is not None else None
-            if placement is None:
-                continue
-            vertex = _apply(placement, axes)
-            vertices.append(vertex)
-            placed_frames[frame] = vertex[0]
+        vertices = [_apply(placement, axes) for placement in self._frame_placements.values()]
         if vertices:
             self.frame_axes.setData(pos=np.vstack(vertices), color=np.tile(_AXIS_COLORS, (len(vertices), 1)))
         self.frame_axes.setVisible(bool(vertices))
-        for frame in list(self.frame_labels):
-            if frame not in placed_frames and frame not in self._data_labels:
-                del self.frame_labels[frame]
-        for frame, origin in placed_frames.items():
-            label = self.frame_labels.get(frame)
-            if label is None:
-                label = self.frame_labels[frame] = SceneLabel(frame, origin, QtGui.QColor(220, 220, 220))
-            label.pos = origin
+        self._fixed_for_labels = fixed
+        self._follow_for_labels = self.follow_frame(timeline)
+        self._show_frame_labels()
+
+    def _show_frame_labels(self) -> None:
+        """Names of the hovered frame, the fixed and followed frames and the blueprint's ``frame_names``;
+        every name when the tree is small; never two at one spot (frame_labels.py)."""
+        chosen: list[str | None] = [self._hovered_frame, self._selected_frame]
+        chosen += [self._fixed_for_labels, self._follow_for_labels]
+        chosen += list(self.settings.get("frame_names") or ())
+        if len(self._frame_origins) <= MAX_FRAME_LABELS:
+            chosen += sorted(self._frame_origins)
+        shown = labelled_frames(self._frame_origins, chosen, min_separation=self._axis_length() / 2)
+        for name in list(self.frame_labels):
+            if name not in shown and name not in self._data_labels:
+                del self.frame_labels[name]
+        color = QtGui.QColor(*_FRAME_LABEL_COLOR)
+        for frame in shown:
+            self.frame_labels[frame] = SceneLabel(frame, self._frame_origins[frame], color)
         self.canvas.update()
+
+    def select_entity(self, entity: str) -> None:
+        """Name the TF frame of ``entity`` (the child frame of a transform, else the frame its data is
+        in; "" or an entity without one: none)."""
+        frame = None
+        if entity and self.timeline is not None and self.time is not None:
+            values = self.store.latest_at(entity, self.timeline, self.time)
+            frame = first_string(values.get(CHILD_FRAME)) or first_string(values.get(COORDINATE_FRAME))
+        if frame != self._selected_frame:
+            self._selected_frame = frame
+            self._show_frame_labels()
+
+    def _mouse_moved(self, cursor: tuple[float, float] | None) -> None:
+        """Show the name of the frame under the mouse (RViz shows names on hover in its TF tree)."""
+        hovered = None
+        if cursor is not None and self._frame_origins:
+            hovered = nearest_frame(canvas_pixels(self.canvas, self._frame_origins), cursor, HOVER_RADIUS_PX)
+        if hovered != self._hovered_frame:
+            self._hovered_frame = hovered
+            self._show_frame_labels()
 
 
 def _round_shape_vertices(archetype: str, values: dict[str, pa.Array]) -> npt.NDArray[np.float32]:

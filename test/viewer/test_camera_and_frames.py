@@ -1,0 +1,285 @@
+"""The 3D view's camera and TF frames, checked by pixels on real recordings: framing what is visible on
+open, following a frame, the fixed frame and its fallback, and TF names that never pile up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore
+from pytestqt.qtbot import QtBot
+
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.views.frame_labels import MAX_FRAME_LABELS, canvas_pixels
+from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
+from rerun_bridge.viewer.window import ViewerWindow
+from test.conftest import GPS_BAG, NEATO_BAG
+from test.robot.recording import RobotRecording
+from test.viewer.conftest import qimage_rgb, red_pixels
+from test.viewer.test_spatial3d_view import HEIGHT, WIDTH
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def gps_store() -> ChunkStore:
+    return load_files([GPS_BAG], warn=lambda _: None).store
+
+
+@pytest.fixture(scope="module")
+def neato_store() -> ChunkStore:
+    return load_files([NEATO_BAG], warn=lambda _: None).store
+
+
+def open_view(
+    qtbot: QtBot, store: ChunkStore, include: tuple[str, ...] = (), **settings: Any
+) -> Spatial3DView:
+    """A 3D view as a window opens it: no camera settings, only what the test names."""
+    view = Spatial3DView(store, SceneTransforms(store), include=include, settings={"grid": False, **settings})
+    qtbot.addWidget(view)
+    view.resize(WIDTH, HEIGHT)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def drawn_pixels(view: Spatial3DView, entity: str) -> int:
+    """Pixels that change when ``entity`` is hidden: what the view draws of it."""
+    shown = qimage_rgb(view.canvas.picture()).astype(np.int16)
+    view.set_entity_visible(entity, False)
+    hidden = qimage_rgb(view.canvas.picture()).astype(np.int16)
+    view.set_entity_visible(entity, True)
+    return int((np.abs(shown - hidden).sum(axis=2) > 30).sum())
+
+
+def camera_center(view: Spatial3DView) -> np.ndarray[Any, Any]:
+    center = view.gl_view.opts["center"]
+    return np.array([center.x(), center.y(), center.z()])
+
+
+def middle_time(store: ChunkStore, timeline: str) -> int:
+    start, end = store.time_range(timeline) or (0, 0)
+    return (start + end) // 2
+
+
+def full_scan_times(store: ChunkStore, count: int) -> list[int]:
+    """``ros_time`` of the neato's fullest scans (most of its beams find nothing), in time order, spread
+    out: a scan every so often among those with the most hits."""
+    start, end = store.time_range("ros_time") or (0, 0)
+    scans = store.range("/scan", "ros_time", start, end)
+    hits = np.array([len(row or ()) for row in scans.column("Points3D:positions").to_pylist()])
+    times = np.array(scans.column("ros_time").cast("int64").to_pylist())
+    full = np.sort(times[hits >= np.percentile(hits, 75)])
+    return [int(full[index]) for index in np.linspace(0, len(full) - 1, count).round().astype(int)]
+
+
+def tf_store(children: dict[str, tuple[float, float, float]], points_frame: str | None = None) -> ChunkStore:
+    """Static TF edges ``odom -> child`` at the given offsets, and red points at ``points_frame``."""
+    store = ChunkStore()
+    for child, offset in children.items():
+        store.append_row(
+            f"/tf_static/{child}",
+            {},
+            {
+                "Transform3D:parent_frame": ["odom"],
+                "Transform3D:child_frame": [child],
+                "Transform3D:translation": np.array([offset]),
+                "Transform3D:quaternion": np.array([[0.0, 0.0, 0.0, 1.0]]),
+            },
+            static=True,
+        )
+    if points_frame is not None:
+        ring = np.array([[np.cos(a), np.sin(a), 0.0] for a in np.linspace(0, 2 * np.pi, 24)]) * 0.5
+        store.append_row(
+            "/scan",
+            {"ros_time": 100},
+            {
+                "Points3D:positions": ring.astype(np.float32),
+                "Points3D:colors": np.array([0xFF0000FF], dtype=np.uint32),
+                "Points3D:radii": np.array([-4.0], dtype=np.float32),
+                "CoordinateFrame:frame": [points_frame],
+            },
+        )
+    store.flush()
+    return store
+
+
+# -- framing ---------------------------------------------------------------------------------------------
+
+
+def test_a_robot_eleven_metres_from_odom_is_framed_on_open(qtbot: QtBot) -> None:
+    """The default camera (12 m from odom's origin) shows only the robot's edge of the picture, if that."""
+    store = tf_store({"base_link": (11.0, 3.0, 0.0)}, points_frame="base_link")
+    view = open_view(qtbot, store, frames=False)
+    view.set_time("ros_time", 100)
+    np.testing.assert_allclose(camera_center(view)[:2], [11.0, 3.0], atol=0.6)
+    picture = qimage_rgb(view.canvas.picture())
+    rows, columns = np.nonzero(red_pixels(picture))
+    assert len(rows) > 20  # the scan ring is in the picture, around its middle
+    assert abs(columns.mean() - picture.shape[1] / 2) < picture.shape[1] / 8
+    assert abs(rows.mean() - picture.shape[0] / 2) < picture.shape[0] / 8
+
+
+def test_the_gps_bag_frames_the_vehicle_in_utm_coordinates(qtbot: QtBot, gps_store: ChunkStore) -> None:
+    """/vehicle_pose sits thousands of kilometres from the origin (UTM): the camera goes there on open."""
+    time = middle_time(gps_store, "log_time")
+    view = open_view(qtbot, gps_store, include=("/vehicle_pose",))
+    view.set_time("ros_time", time)
+    pose = gps_store.latest_at("/vehicle_pose", "log_time", time)["Points3D:positions"]
+    position = np.array(pose.to_pylist()[0], dtype=float)
+    assert np.linalg.norm(position) > 1_000_000.0
+    assert np.linalg.norm(camera_center(view) + view.scene_origin - position) < 1.0
+    assert np.linalg.norm(view.scene_origin) > 1_000_000.0  # drawn around a local origin: float32 holds it
+    assert view.gl_view.opts["distance"] < 50.0
+    assert drawn_pixels(view, "/vehicle_pose") > 2
+
+
+# -- following a frame -----------------------------------------------------------------------------------
+
+
+def base_link_pixel(view: Spatial3DView, store: ChunkStore, timeline: str, time: int) -> np.ndarray[Any, Any]:
+    fixed = view.fixed_frame(timeline)
+    assert fixed is not None
+    placement = view.transforms.transform(timeline, fixed, "base_link", time)
+    assert placement is not None
+    local = (placement.translation - view.scene_origin).astype(np.float32)
+    pixels = canvas_pixels(view.canvas, {"base_link": local})
+    return np.array(pixels["base_link"])
+
+
+def test_following_base_link_keeps_the_robot_in_the_middle(qtbot: QtBot, neato_store: ChunkStore) -> None:
+    early, late = full_scan_times(neato_store, 2)
+    view = open_view(qtbot, neato_store, camera_distance=6.0)
+    assert view.follow_box.isChecked() is False  # off unless the blueprint or the user turns it on
+    view.set_time("ros_time", early)
+    assert view.follow_box.text() == "follow base_link"  # the default target when the tree has it
+    view.follow_box.setChecked(True)  # what a click on the toggle does
+    middle = np.array([view.canvas.width() / 2, view.canvas.height() / 2])
+    for time in (early, late):
+        view.set_time("ros_time", time)
+        assert np.linalg.norm(base_link_pixel(view, neato_store, "ros_time", time) - middle) < 2.0
+        assert drawn_pixels(view, "/scan") > 20
+    view.follow_box.setChecked(False)
+    view.set_time("ros_time", early)  # the camera stays where following left it: the robot moves off
+    assert np.linalg.norm(base_link_pixel(view, neato_store, "ros_time", early) - middle) > 20.0
+
+
+def test_the_blueprint_turns_following_on_for_a_named_frame(qtbot: QtBot) -> None:
+    store = tf_store({"base_link": (0.0, 0.0, 0.0), "carrot": (4.0, -2.0, 0.0)}, points_frame="carrot")
+    view = open_view(qtbot, store, follow=True, follow_frame="carrot", camera_distance=8.0)
+    view.set_time("ros_time", 100)
+    assert view.follow_box.isChecked()
+    assert view.follow_box.text() == "follow carrot"
+    np.testing.assert_allclose(camera_center(view), [4.0, -2.0, 0.0], atol=1e-6)
+    assert red_pixels(qimage_rgb(view.canvas.picture())).sum() > 20
+
+
+# -- the fixed frame -------------------------------------------------------------------------------------
+
+
+def test_the_fixed_frame_setting_draws_the_scene_in_that_frame(qtbot: QtBot, neato_store: ChunkStore) -> None:
+    (time,) = full_scan_times(neato_store, 1)
+    in_odom = open_view(qtbot, neato_store, camera_distance=6.0, frames=False)
+    in_odom.set_time("ros_time", time)
+    in_robot = open_view(qtbot, neato_store, camera_distance=6.0, frames=False, fixed_frame="base_link")
+    in_robot.set_time("ros_time", time)
+    assert in_robot.fixed_frame("ros_time") == "base_link"
+    assert in_robot.frame_choice.currentData() == "base_link"  # the view says which frame it draws in
+    robot = in_odom.transforms.transform("ros_time", "odom", "base_link", time)
+    assert robot is not None
+    scan_in_odom = in_odom.points["/scan"].pos
+    np.testing.assert_allclose(robot.apply(in_robot.points["/scan"].pos), scan_in_odom, atol=1e-4)
+    assert drawn_pixels(in_robot, "/scan") > 20
+
+
+def test_a_missing_fixed_frame_falls_back_to_odom_with_a_note(qtbot: QtBot, neato_store: ChunkStore) -> None:
+    (time,) = full_scan_times(neato_store, 1)
+    view = open_view(qtbot, neato_store, camera_distance=6.0, frames=False, fixed_frame="map")
+    view.set_time("ros_time", time)
+    assert view.fixed_frame("ros_time") == "odom"
+    assert "fixed frame 'map' is not in the TF tree: drawn in 'odom' (roots: odom)" in view.note.text()
+    assert view.note.isVisible()
+    assert drawn_pixels(view, "/scan") > 20
+
+
+# -- TF frames -------------------------------------------------------------------------------------------
+
+
+def test_dozens_of_frames_at_one_spot_draw_few_names(qtbot: QtBot) -> None:
+    children = {f"link_{index:02d}": (2.0, 1.0, 0.0) for index in range(40)}
+    children["base_link"] = (2.0, 1.0, 0.0)
+    children["gps"] = (-3.0, 0.0, 0.0)
+    view = open_view(qtbot, tf_store(children), frame_names=["gps", "link_07"])
+    view.set_time("ros_time", 100)
+    labels = set(view.frame_labels)
+    assert len(labels) <= MAX_FRAME_LABELS
+    # The fixed frame, the followed frame (base_link) and a chosen one apart from them; link_07 is chosen
+    # too but lies where base_link's name already is.
+    assert labels == {"odom", "base_link", "gps"}
+    assert len(view.frame_axes.pos) == 6 * 43  # every frame's axes are still drawn
+
+
+def test_hovering_a_frame_shows_its_name(qtbot: QtBot) -> None:
+    children = {f"link_{index:02d}": (float(index % 6), float(index // 6), 0.0) for index in range(30)}
+    view = open_view(qtbot, tf_store(children), camera_distance=20.0, camera_elevation=89.0)
+    view.set_time("ros_time", 100)
+    assert "link_14" not in view.frame_labels
+    where = canvas_pixels(view.canvas, {"link_14": np.array([2.0, 2.0, 0.0], dtype=np.float32)})["link_14"]
+    bot: Any = qtbot  # pytest-qt's QTest wrappers are untyped
+    bot.mouseMove(view.canvas, QtCore.QPoint(round(where[0]), round(where[1])))
+    qtbot.waitUntil(lambda: "link_14" in view.frame_labels)
+    assert len(view.frame_labels) <= MAX_FRAME_LABELS
+
+
+def test_axes_grow_with_a_scene_framed_from_far(qtbot: QtBot) -> None:
+    near = open_view(qtbot, tf_store({"base_link": (1.0, 0.0, 0.0)}, points_frame="base_link"))
+    near.set_time("ros_time", 100)
+    wide = {f"post_{index}": (300.0 * np.cos(index), 300.0 * np.sin(index), 0.0) for index in range(12)}
+    far = open_view(qtbot, tf_store({**wide, "base_link": (1_000.0, 0.0, 0.0)}))
+    far.set_time("ros_time", 100)
+    near_length = float(np.linalg.norm(near.frame_axes.pos[1] - near.frame_axes.pos[0]))
+    far_length = float(np.linalg.norm(far.frame_axes.pos[1] - far.frame_axes.pos[0]))
+    assert 0.1 < near_length < 1.0
+    assert far_length > 10 * near_length
+
+
+def test_a_recording_with_only_tf_opens_with_a_3d_view_of_its_frames(qtbot: QtBot, tmp_path: Path) -> None:
+    """An MCAP holding /tf alone (three frames at one spot): the default layout still has a 3D view with
+    every frame's axes, and one name where they overlap."""
+    recording = RobotRecording(tf_children=[("odom", "base_link"), ("base_link", "laser")])
+    store = load_files([recording.write(tmp_path / "tf_only.mcap")], warn=lambda _: None).store
+    window = ViewerWindow(store)
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    (view,) = window.views_of(Spatial3DView)
+    assert isinstance(view, Spatial3DView)
+    assert len(view.frame_axes.pos) == 3 * 6
+    assert set(view.frame_labels) == {"odom"}  # the fixed frame's; the others' would land on it
+    assert red_pixels(qimage_rgb(view.canvas.picture())).sum() > 10  # the x axes
+
+
+def test_selecting_a_transform_in_the_entity_tree_names_its_frame(qtbot: QtBot) -> None:
+    children = {f"link_{index:02d}": (float(index % 6), float(index // 6), 0.0) for index in range(30)}
+    window = ViewerWindow(tf_store(children, points_frame="link_00"))
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    window.seek("ros_time", 100)
+    (view,) = window.views_of(Spatial3DView)
+    assert isinstance(view, Spatial3DView)
+    assert "link_14" not in view.frame_labels  # 31 frames: only the chosen ones are named
+    tree = window.entity_tree
+    items = tree.findItems("link_14", QtCore.Qt.MatchFlag.MatchRecursive | QtCore.Qt.MatchFlag.MatchExactly)
+    assert items
+    tree.setCurrentItem(items[0])  # what a click on it does
+    assert "link_14" in view.frame_labels
+    assert len(view.frame_labels) <= MAX_FRAME_LABELS
+    tree.clearSelection()
+    assert "link_14" not in view.frame_labels
