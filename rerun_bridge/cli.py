@@ -20,7 +20,7 @@ from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
 
 if TYPE_CHECKING:
-    from rerun_bridge.blueprint.model import Blueprint
+    from rerun_bridge.blueprint.model import Blueprint, Node
     from rerun_bridge.pipeline import TypeSupport
     from rerun_bridge.replay import TopicSelection
     from rerun_bridge.store.chunk_store import ChunkStore
@@ -239,18 +239,36 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     resolved against that data too, as the viewer does."""
     import dataclasses
 
+    from rerun_bridge.blueprint.fixed_frames import names_fixed_frames
     from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
     from rerun_bridge.blueprint.library import resolve
     from rerun_bridge.blueprint.roles import names_roles, resolve_roles
 
     if name != DEFAULT_BLUEPRINT_NAME:
         chosen = resolve(name)
-        if not bags or not names_roles(chosen.root):
+        if not bags or not (names_roles(chosen.root) or names_fixed_frames(chosen.root)):
             return chosen  # without data, a role stands for its usual name (export.to_rerun)
         store = _converted(bags, selection)
         catalog = store if store.entities() else None
-        return dataclasses.replace(chosen, root=resolve_roles(chosen.root, catalog).root)
+        root = resolve_roles(chosen.root, catalog).root
+        return dataclasses.replace(chosen, root=_fixed_frames_of(root, store))
     return default_blueprint_of(_converted(bags, selection))
+
+
+def _fixed_frames_of(root: Node, store: ChunkStore) -> Node:
+    """3D views whose fixed frame the recording's TF lacks use its root instead (said on stderr), as the
+    embedded viewer does: Rerun's viewer would show them empty, with an error."""
+    from rerun_bridge.blueprint.fixed_frames import with_fixed_frames_in
+    from rerun_bridge.model.timeline import LOG_TIME
+    from rerun_bridge.viewer.transforms import SceneTransforms
+
+    transforms = SceneTransforms(store)
+    resolved, notes = with_fixed_frames_in(
+        root, transforms.frames(LOG_TIME), transforms.default_fixed_frame(LOG_TIME)
+    )
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return resolved
 
 
 def _converted(bags: Sequence[str], selection: TopicSelection | None) -> ChunkStore:

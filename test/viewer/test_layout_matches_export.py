@@ -15,7 +15,7 @@ from rerun_bridge.cli import main
 from rerun_bridge.viewer.layout_widgets import ViewFrame
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.window import VIEW_CLASSES, ViewerWindow
-from test.blueprint.rbl_reader import rbl_tree, read_rbl, tree
+from test.blueprint.rbl_reader import rbl_tree, read_components, read_rbl, tree
 from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP
 
 pytestmark = pytest.mark.gui
@@ -83,3 +83,20 @@ def test_export_of_the_default_needs_a_recording(tmp_path: Path, capsys: pytest.
     assert main(["blueprint", "export", "default", "-o", str(tmp_path / "x.rbl")]) == 2
     assert "give --recording" in capsys.readouterr().err
     assert not (tmp_path / "x.rbl").exists()
+
+
+def test_an_exported_fixed_frame_absent_from_the_recording_falls_back_to_its_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The navigation scenario's `map` on the Neato (root `odom`): Rerun's viewer would show the 3D view
+    empty with an error, so the embedded blueprint names the root, as the embedded viewer falls back to."""
+    converted = tmp_path / "neato.rrd"
+    assert main(["convert", str(NEATO_BAG), "-o", str(converted), "--blueprint", "navigation"]) == 0
+    assert "fixed frame 'map' is not in the recording's TF; it uses 'odom'" in capsys.readouterr().err
+    _app, entities = read_components(converted)
+    frames = [
+        components["SpatialInformation:target_frame"]
+        for components in entities.values()
+        if "SpatialInformation:target_frame" in components
+    ]
+    assert frames == [["odom"]]

@@ -1,0 +1,47 @@
+"""A blueprint's fixed frames checked against a recording's TF tree, for blueprints exported to Rerun.
+
+The embedded viewer falls back to the tree's root, with a note, when a 3D view's fixed frame is not in the
+data (a navigation scenario's ``map`` on a robot whose root is ``odom``). Rerun's viewer would show an empty
+view with an error instead, so an exported blueprint gets the same fallback written into it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+
+from rerun_bridge.blueprint.model import Container, Node, Spatial3DSettings, View
+
+
+def with_fixed_frames_in(root: Node, frames: Collection[str], fallback: str | None) -> tuple[Node, list[str]]:
+    """``root`` with every 3D view's fixed frame that is not among ``frames`` replaced by ``fallback``
+    (the tree's root; None: the setting is cleared, the viewer's choice); and what was replaced, said."""
+    notes: list[str] = []
+
+    def visit(node: Node) -> Node:
+        if isinstance(node, Container):
+            return dataclasses.replace(node, children=tuple(visit(child) for child in node.children))
+        settings = node.settings
+        if not isinstance(settings, Spatial3DSettings) or not settings.fixed_frame:
+            return node
+        if settings.fixed_frame in frames:
+            return node
+        replacement = fallback or ""
+        notes.append(
+            f"view {node.name or node.origin!r}: fixed frame {settings.fixed_frame!r} is not in the "
+            f"recording's TF; it uses {replacement or 'the viewer default'!r} instead"
+        )
+        return dataclasses.replace(node, settings=dataclasses.replace(settings, fixed_frame=replacement))
+
+    return visit(root), notes
+
+
+def names_fixed_frames(root: Node) -> bool:
+    """Whether any 3D view of ``root`` sets a fixed frame."""
+    if isinstance(root, Container):
+        return any(names_fixed_frames(child) for child in root.children)
+    return (
+        isinstance(root, View)
+        and isinstance(root.settings, Spatial3DSettings)
+        and bool(root.settings.fixed_frame)
+    )
