@@ -12,11 +12,8 @@ instead of an entity each, which is what makes big arrays cheap (docs/markers.md
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -30,6 +27,7 @@ from rerun_bridge.convert.marker_entities import (
     marker_path,
     namespace_path,
 )
+from rerun_bridge.convert.marker_meshes import mesh_rows
 from rerun_bridge.convert.marker_shapes import (
     MESH_RESOURCE,
     POSE_TYPES,
@@ -37,7 +35,6 @@ from rerun_bridge.convert.marker_shapes import (
     TYPE_NAMES,
     Placement,
     Shape,
-    box_placeholder,
     joined,
     placement_of,
     pose_shapes,
@@ -48,21 +45,10 @@ from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
 
-log = logging.getLogger(__name__)
-
 # Marker actions (ADD and MODIFY are the same value).
 ADD: Final = 0
 DELETE: Final = 2
 DELETEALL: Final = 3
-#: Config option: folders under which ``file://`` mesh resources may be read.
-MESH_ROOTS_OPTION: Final = "mesh_roots"
-#: Mesh files Rerun's Asset3D reads, by suffix.
-MESH_MEDIA_TYPES: Final = {
-    ".stl": "model/stl",
-    ".obj": "model/obj",
-    ".glb": "model/gltf-binary",
-    ".gltf": "model/gltf+json",
-}
 
 MARKER_ARCHETYPES: Final = (
     "Arrows3D",
@@ -77,49 +63,6 @@ MARKER_ARCHETYPES: Final = (
     "CoordinateFrame",
     "Clear",
 )
-
-
-@functools.lru_cache(maxsize=256)
-def _warn_once(topic: str, message: str) -> None:
-    log.warning("topic %s: %s", topic, message)
-
-
-@functools.lru_cache(maxsize=64)
-def _read_mesh(path: str) -> bytes:
-    return Path(path).read_bytes()
-
-
-def resolve_mesh(uri: str, roots: Iterable[str]) -> Path | None:
-    """A ``file://`` mesh under one of ``roots`` (symlinks resolved first), else None; never fetches."""
-    if not uri.startswith("file://"):
-        return None
-    candidate = Path(uri[len("file://") :]).resolve()
-    if candidate.suffix.lower() not in MESH_MEDIA_TYPES or not candidate.is_file():
-        return None
-    for root in roots:
-        if candidate.is_relative_to(Path(root).resolve()):
-            return candidate
-    return None
-
-
-def mesh_rows(marker: Any, place: Placement, entity_path: str, ctx: ConvertContext) -> list[Row]:
-    """MESH_RESOURCE: the file as an Asset3D placed by InstancePoses3D, or a box placeholder."""
-    uri = str(marker.mesh_resource)
-    mesh = resolve_mesh(uri, ctx.options.get(MESH_ROOTS_OPTION, ()))
-    if mesh is None:
-        _warn_once(
-            ctx.topic,
-            f"mesh resource {uri!r} is not a readable file:// mesh under mesh_roots; drawn as a box",
-        )
-        shape = box_placeholder(marker, place)
-        return [Row(entity_path, shape.archetype, shape.components)]
-    poses = {
-        "translations": place.translation.reshape(1, 3),
-        "quaternions": place.quaternion.reshape(1, 4),
-        "scales": place.scale.reshape(1, 3),
-    }
-    asset = {"blob": [_read_mesh(str(mesh))], "media_type": [MESH_MEDIA_TYPES[mesh.suffix.lower()]]}
-    return [Row(entity_path, "Asset3D", asset), Row(entity_path, "InstancePoses3D", poses)]
 
 
 def marker_shape(marker: Any, place: Placement) -> Shape:

@@ -15,6 +15,7 @@ import pytest
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.robot.uris import MeshRoots
 from rerun_bridge.sinks.rrd import RrdSink
 from test.conftest import verify_rrd
 from test.convert.golden_harness import CollectingSink, build_message
@@ -42,7 +43,13 @@ def mesh_marker(uri: str) -> dict[str, Any]:
     }
 
 
-def convert(topic: str, uris: list[str], roots: list[Path], rrd: Path | None = None) -> list[Any]:
+def convert(
+    topic: str,
+    uris: list[str],
+    roots: list[Path],
+    rrd: Path | None = None,
+    pipeline: Pipeline | None = None,
+) -> list[Any]:
     """The rows the pipeline writes for one mesh marker per URI, through real CDR and the real decoder."""
     resolver = TypeResolver([TopicInfo(topic, MARKER)], "jazzy")
     choice = resolver.choose(MARKER)
@@ -50,7 +57,8 @@ def convert(topic: str, uris: list[str], roots: list[Path], rrd: Path | None = N
     assert choice.typestore is not None
     sink = CollectingSink()
     sinks: list[Any] = [sink] if rrd is None else [sink, RrdSink(rrd)]
-    pipeline = Pipeline(sinks)
+    pipeline = pipeline or Pipeline([])
+    pipeline.sinks[:] = sinks
     pipeline.add_topic(topic, MARKER, options={"mesh_roots": [str(root) for root in roots]})
     for index, uri in enumerate(uris):
         message = build_message(choice.typestore, MARKER, mesh_marker(uri))
@@ -110,3 +118,37 @@ def test_meshes_outside_the_roots_are_never_read_but_drawn_as_boxes(
     said = [record.getMessage() for record in caplog.records if uri in record.getMessage()]
     assert len(said) == 1, said  # one warning, not one per message
     assert "drawn as a box" in said[0]
+
+
+def test_package_meshes_resolve_under_the_robot_models_roots(tmp_path: Path) -> None:
+    """``convert --mesh-root DIR`` (the robot model's roots) applies to markers: package://robot/... is
+    read from DIR/robot/..., and a package of its own directory from there."""
+    (tmp_path / "roots" / "robot" / "meshes").mkdir(parents=True)
+    (tmp_path / "roots" / "robot" / "meshes" / "base.stl").write_bytes(stl_triangle())
+    (tmp_path / "gripper_pkg").mkdir()
+    (tmp_path / "gripper_pkg" / "finger.stl").write_bytes(stl_triangle())
+    pipeline = Pipeline([], warn=pytest.fail)
+    pipeline.use_robot_model(MeshRoots.of([tmp_path / "roots"], {"gripper": tmp_path / "gripper_pkg"}))
+    uris = ["package://robot/meshes/base.stl", "package://gripper/finger.stl"]
+    rows = convert("/robot_meshes", uris, [], pipeline=pipeline)
+    assets = [row for row in rows if row.archetype == "Asset3D"]
+    assert [row.components["blob"] for row in assets] == [[stl_triangle()], [stl_triangle()]]
+
+
+def test_a_missing_package_is_one_warning_in_the_pipelines_summary_across_topics(tmp_path: Path) -> None:
+    (tmp_path / "robot").mkdir()
+    (tmp_path / "robot" / "arm.dae").write_text("<COLLADA/>")
+    said: list[str] = []
+    pipeline = Pipeline([], warn=said.append)
+    pipeline.use_robot_model(MeshRoots.of([tmp_path]))
+    convert("/a", ["package://missing/a.stl", "package://missing/b.stl"], [], pipeline=pipeline)
+    rows = convert("/b", ["package://missing/c.stl", "package://robot/arm.dae"], [], pipeline=pipeline)
+    assert [row.archetype for row in rows] == ["Boxes3D", "CoordinateFrame"] * 2
+    mesh_warnings = [text for text in said if "mesh URI" in text]
+    assert len(mesh_warnings) == 2, mesh_warnings
+    assert mesh_warnings[0].startswith("topic /a: ")
+    assert "package 'missing' not found" in mesh_warnings[0]
+    assert "drawn as a box" in mesh_warnings[0]
+    # A file Asset3D cannot read is named with the formats it can.
+    assert "arm.dae" in mesh_warnings[1]
+    assert ".stl" in mesh_warnings[1]
