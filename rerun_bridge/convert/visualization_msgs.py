@@ -3,7 +3,8 @@
 Every marker lives on its own entity ``<topic>/<ns>/<id>`` (``_`` for an empty namespace) with its header
 frame as a ``CoordinateFrame``; its shape (:mod:`marker_shapes`) is given in that frame. DELETE is a
 ``Clear`` on the marker's entity, DELETEALL a recursive ``Clear`` on its namespace (on the whole topic
-when it has none), a lifetime a ``Clear`` that many nanoseconds after the message (``Row.delay_ns``).
+when it has none), a lifetime a ``Clear`` at the marker's expiry, written once a later message or the
+stream's end shows it was not re-published (:mod:`marker_lifetimes`).
 
 Markers that follow a DELETEALL of their namespace in the same MarkerArray redraw that namespace from
 scratch (slam_toolbox's graph, every cycle): those of one type share one row on ``<topic>/<ns>/<TYPE>``
@@ -27,6 +28,7 @@ from rerun_bridge.convert.marker_entities import (
     marker_path,
     namespace_path,
 )
+from rerun_bridge.convert.marker_lifetimes import MarkerLifetimes, lifetime_rows, with_expiries
 from rerun_bridge.convert.marker_meshes import mesh_rows
 from rerun_bridge.convert.marker_shapes import (
     MESH_RESOURCE,
@@ -92,10 +94,7 @@ def marker_rows(marker: Any, ctx: ConvertContext, times: Mapping[str, int]) -> l
     entity_path = marker_path(ctx.entity_path, marker.ns, marker.id)
     place = placement_of(marker.pose, marker.scale)
     rows = shape_rows(marker, place, entity_path, header_frame(marker), ctx, times)
-    lifetime = duration_ns(marker.lifetime)
-    if lifetime > 0:
-        expiry = {name: value + lifetime for name, value in times.items()}
-        rows.append(clear_row(entity_path, recursive=False, delay_ns=lifetime, times=expiry))
+    rows += lifetime_rows(entity_path, duration_ns(marker.lifetime), ctx, times)
     return rows
 
 
@@ -146,6 +145,7 @@ class MarkerPlan:
                 if key[0] == marker.ns:
                     batch.shapes.pop(int(marker.id), None)
             entity_path = marker_path(self.ctx.entity_path, marker.ns, marker.id)
+            self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, entity_path, recursive=False)
             self.rows.append(clear_row(entity_path, False, times=self._clear_times(marker)))
         elif action == DELETEALL:
             self._delete_all(marker)
@@ -170,6 +170,7 @@ class MarkerPlan:
             target = self.ctx.entity_path
             self.batches.clear()
             self.redrawn = None
+        self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, target, recursive=True)
         self.rows.append(clear_row(target, True, times=self._clear_times(marker)))
 
     def _batched(self, marker: Any) -> bool:
@@ -204,14 +205,23 @@ class MarkerPlan:
 
 
 def convert_marker(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_expiries(ctx, lambda: _marker_rows(msg, ctx))
+
+
+def _marker_rows(msg: Any, ctx: ConvertContext) -> list[Row]:
     plan = MarkerPlan(ctx, in_array=False)
     plan.add(msg)
     return plan.finish()
 
 
 def convert_marker_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_expiries(ctx, lambda: _marker_array_rows(msg, ctx))
+
+
+def _marker_array_rows(msg: Any, ctx: ConvertContext) -> list[Row]:
     stamps = (stamp_to_ns(marker.header.stamp) for marker in msg.markers)
-    plan = MarkerPlan(ctx, in_array=True, array_stamp=next((stamp for stamp in stamps if stamp), 0))
+    first_stamp = next((stamp for stamp in stamps if stamp), 0)
+    plan = MarkerPlan(ctx, in_array=True, array_stamp=first_stamp)
     for marker in msg.markers:
         plan.add(marker)
     return plan.finish()
