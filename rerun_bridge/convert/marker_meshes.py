@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Any, Final
 
-from rerun_bridge.convert.marker_shapes import Placement, box_placeholder
+from rerun_bridge.convert.marker_shapes import Placement, box_placeholder, rgba8
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.model.rows import Row
 from rerun_bridge.robot.state import RobotModelState
@@ -81,5 +81,9 @@ def mesh_rows(marker: Any, place: Placement, entity_path: str, ctx: ConvertConte
         "quaternions": place.quaternion.reshape(1, 4),
         "scales": place.scale.reshape(1, 3),
     }
-    asset = {"blob": [_read_mesh(str(mesh))], "media_type": [MESH_MEDIA_TYPES[mesh.suffix.lower()]]}
+    asset = {
+        "blob": [_read_mesh(str(mesh))],
+        "media_type": [MESH_MEDIA_TYPES[mesh.suffix.lower()]],
+        "albedo_factor": rgba8(marker.color).reshape(1, 4),  # the marker's colour, as RViz tints its mesh
+    }
     return [Row(entity_path, "Asset3D", asset), Row(entity_path, "InstancePoses3D", poses)]
