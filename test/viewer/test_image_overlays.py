@@ -12,11 +12,17 @@ from PyQt6 import QtCore
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.cli import main
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.sinks.store import StoreSink
+from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.layout_widgets import ViewFrame
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.views.image_view import ImageView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.conftest import RERUN_SUPPORTED_MCAP
+from test.convert.golden_harness import golden_cases
+from test.convert.test_golden_rrd import feed
 from test.viewer.conftest import qimage_rgb
 
 pytestmark = pytest.mark.gui
@@ -83,3 +89,32 @@ def test_a_region_of_interest_outlines_its_box_over_the_image(qtbot: QtBot, tmp_
     # Inside the outline the image is untouched.
     middle = ((top + bottom) / 2 * ratio, (left + right) / 2 * ratio)
     assert not np.any(np.all(changed == np.round(middle).astype(int), axis=1))
+
+
+def test_joint_trajectory_curves_get_a_2d_view_of_their_own_that_fits_them(qtbot: QtBot) -> None:
+    """The golden JointTrajectory case through real CDR and the pipeline: each of its curve entities
+    (positions, velocities) has its own 2D view in the default layout, and the view fits the curves."""
+    (case,) = [case for case in golden_cases() if case.name == "trajectory_msgs/joint_trajectory"]
+    store = ChunkStore()
+    pipeline = Pipeline([StoreSink(store)], converters=BUILTIN_CONVERTERS)
+    feed(case, pipeline)
+    store.flush()
+    window = ViewerWindow(store)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    entity = f"/{case.name}/positions"
+    view = image_view(window, entity)
+    assert view.entities_with("LineStrips2D:strips") == [entity]
+    assert image_view(window, f"/{case.name}/velocities")
+    end = store.time_range("log_time")
+    assert end is not None
+    view.set_time("log_time", end[1])
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    lit = np.argwhere(np.any(picture > 40, axis=2))
+    height, width = picture.shape[:2]
+    assert len(lit) > 50
+    # Fitted: the curves (time 0..2.5 s) reach across most of the view, not a dot in a corner.
+    assert np.ptp(lit[:, 1]) > width / 2
+    assert np.ptp(lit[:, 0]) > height / 4
