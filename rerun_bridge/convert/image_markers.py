@@ -3,7 +3,7 @@
 Each marker is an entity ``<topic>/<ns>/<id>`` on the frame ``<frame_id>_image_plane`` (where the
 bridge puts camera images): circles and polygons as closed ``LineStrips2D``, line strips and lists as
 strips, points as ``Points2D``. Outlines only: ``filled`` is not drawn. REMOVE is a ``Clear``, a lifetime
-a ``Clear`` that long after the message.
+a ``Clear`` at its expiry unless it is re-published (:mod:`marker_lifetimes`).
 """
 
 from __future__ import annotations
