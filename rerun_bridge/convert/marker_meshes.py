@@ -4,8 +4,10 @@ Mesh URIs resolve exactly as the robot model's do (:func:`rerun_bridge.robot.uri
 ``package://`` through the robot model's packages and mesh roots (``rerun-bridge convert --mesh-root DIR``,
 the config's ``robot_model``), ``file://`` and plain paths only under those roots or the topic option
 ``mesh_roots``; ``..``, symlinks out of the roots and other schemes are refused and never read. A mesh that
-does not resolve, or that Asset3D cannot read (.dae), is drawn as a box of the marker's scale, with one
-warning per package (per URI without one) through the pipeline's warn, so it reaches the summary.
+Asset3D cannot carry (.dae, .ply) is read with trimesh, as the robot model's meshes are, and written as a
+``Mesh3D`` placed by the marker's pose and scale. One that does not resolve or cannot be read is drawn as
+a box of the marker's scale, with one warning per package (per URI without one) through the pipeline's
+warn, so it reaches the summary.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import functools
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from rerun_bridge.convert.marker_shapes import Placement, box_placeholder, rgba8
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.model.rows import Row
+from rerun_bridge.robot.meshes import MeshGeometry, MeshLoadError, load_mesh_file
 from rerun_bridge.robot.state import RobotModelState
 from rerun_bridge.robot.uris import MeshPathError, MeshRoots, resolve_mesh_uri
 
@@ -50,29 +55,43 @@ def marker_mesh_roots(ctx: ConvertContext) -> MeshRoots:
     return MeshRoots((*robot.roots, *extra), robot.packages)
 
 
-def resolve_marker_mesh(uri: str, roots: MeshRoots) -> Path:
-    """The mesh file of a marker, readable by Asset3D; :class:`MeshPathError` when refused or missing."""
-    path = resolve_mesh_uri(uri, roots)
-    if path.suffix.lower() not in MESH_MEDIA_TYPES:
-        formats = ", ".join(sorted(MESH_MEDIA_TYPES))
-        raise MeshPathError(f"mesh URI {uri!r}: Asset3D reads {formats}, not {path.suffix or 'this file'}")
-    return path
+@functools.lru_cache(maxsize=32)
+def _triangles(path: str) -> MeshGeometry:
+    return load_mesh_file(Path(path))
 
 
-def _warn_once(ctx: ConvertContext, uri: str, error: MeshPathError) -> None:
-    key = error.package or uri
+def triangle_rows(marker: Any, place: Placement, entity_path: str, mesh: Path) -> list[Row]:
+    """A mesh Asset3D cannot carry (.dae) read with trimesh (as the robot model's are) and written as a
+    Mesh3D placed by the marker's pose and scale, in the file's colours or else the marker's."""
+    geometry = _triangles(str(mesh))
+    components: dict[str, Any] = {
+        "vertex_positions": place.apply(geometry.positions.astype(np.float64)),
+        "triangle_indices": geometry.triangles,
+    }
+    if geometry.vertex_colors is not None and bool(marker.mesh_use_embedded_materials):
+        components["vertex_colors"] = geometry.vertex_colors
+    else:
+        components["albedo_factor"] = rgba8(marker.color).reshape(1, 4)
+    return [Row(entity_path, "Mesh3D", components)]
+
+
+def _warn_once(ctx: ConvertContext, uri: str, error: MeshPathError | MeshLoadError) -> None:
+    key = (error.package if isinstance(error, MeshPathError) else "") or uri
     said = ctx.shared.get(MeshWarnings).said
     if key not in said:
         said.add(key)
-        ctx.shared.warn(f"topic {ctx.topic}: {error}; drawn as a box (further such meshes are not reported)")
+        problem = str(error) if isinstance(error, MeshPathError) else f"mesh URI {uri!r}: {error}"
+        ctx.shared.warn(f"topic {ctx.topic}: {problem}; drawn as a box (further such ones are not reported)")
 
 
 def mesh_rows(marker: Any, place: Placement, entity_path: str, ctx: ConvertContext) -> list[Row]:
     """MESH_RESOURCE: the file as an Asset3D placed by InstancePoses3D, or a box placeholder."""
     uri = str(marker.mesh_resource)
     try:
-        mesh = resolve_marker_mesh(uri, marker_mesh_roots(ctx))
-    except MeshPathError as error:
+        mesh = resolve_mesh_uri(uri, marker_mesh_roots(ctx))
+        if mesh.suffix.lower() not in MESH_MEDIA_TYPES:
+            return triangle_rows(marker, place, entity_path, mesh)
+    except (MeshPathError, MeshLoadError) as error:
         _warn_once(ctx, uri, error)
         shape = box_placeholder(marker, place)
         return [Row(entity_path, shape.archetype, shape.components)]

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import trimesh
 
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.model.records import TopicInfo
@@ -149,6 +150,22 @@ def test_a_missing_package_is_one_warning_in_the_pipelines_summary_across_topics
     assert mesh_warnings[0].startswith("topic /a: ")
     assert "package 'missing' not found" in mesh_warnings[0]
     assert "drawn as a box" in mesh_warnings[0]
-    # A file Asset3D cannot read is named with the formats it can.
+    # A file trimesh cannot read either is named.
     assert "arm.dae" in mesh_warnings[1]
-    assert ".stl" in mesh_warnings[1]
+    assert "drawn as a box" in mesh_warnings[1]
+
+
+def test_a_collada_mesh_becomes_a_mesh3d_placed_by_the_markers_pose_and_scale(tmp_path: Path) -> None:
+    """Asset3D cannot carry COLLADA: the .dae is read with trimesh (as robot meshes are) into a Mesh3D."""
+    (tmp_path / "robot").mkdir()
+    trimesh.creation.box(extents=(1.0, 1.0, 1.0)).export(tmp_path / "robot" / "cube.dae")
+    pipeline = Pipeline([], warn=pytest.fail)
+    pipeline.use_robot_model(MeshRoots.of([tmp_path]))
+    rows = convert("/dae", ["package://robot/cube.dae"], [], pipeline=pipeline)
+    assert [row.archetype for row in rows] == ["Mesh3D", "CoordinateFrame"]
+    mesh = rows[0].components
+    # The unit cube scaled by 2 and moved to x = 1 (mesh_marker's pose): x 0..2, y and z -1..1.
+    np.testing.assert_allclose(mesh["vertex_positions"].min(axis=0), [0.0, -1.0, -1.0], atol=1e-6)
+    np.testing.assert_allclose(mesh["vertex_positions"].max(axis=0), [2.0, 1.0, 1.0], atol=1e-6)
+    assert len(mesh["triangle_indices"]) == 12
+    np.testing.assert_array_equal(mesh["albedo_factor"], [[255, 0, 0, 255]])
