@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyqtgraph.opengl as gl
-import trimesh
 
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.tf import quaternion as quat
@@ -65,6 +64,8 @@ def _file_type(data: bytes, media_type: str | None) -> str:
 def load_asset(data: bytes, media_type: str | None) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """The triangles of a mesh file: vertices (N, 3) and faces (M, 3); :class:`AssetLoadError` if none."""
     try:
+        import trimesh  # imported when an asset is drawn: a quarter second of every start otherwise
+
         loaded = trimesh.load(io.BytesIO(data), file_type=_file_type(data, media_type), force="mesh")
     except Exception as err:  # trimesh raises many kinds for a bad file: all mean "cannot draw it"
         raise AssetLoadError(f"cannot read the mesh ({err})") from err
