@@ -14,12 +14,14 @@ import pytest
 import trimesh
 
 from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.cli import main
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.robot.uris import MeshRoots
 from rerun_bridge.sinks.rrd import RrdSink
-from test.conftest import verify_rrd
+from test.conftest import rrd_chunks, verify_rrd
 from test.convert.golden_harness import CollectingSink, build_message
+from test.convert.test_marker_semantics import write_bag
 
 MARKER = "visualization_msgs/msg/Marker"
 
@@ -169,3 +171,17 @@ def test_a_collada_mesh_becomes_a_mesh3d_placed_by_the_markers_pose_and_scale(tm
     np.testing.assert_allclose(mesh["vertex_positions"].max(axis=0), [2.0, 1.0, 1.0], atol=1e-6)
     assert len(mesh["triangle_indices"]) == 12
     np.testing.assert_array_equal(mesh["albedo_factor"], [[255, 0, 0, 255]])
+
+
+def test_convert_mesh_root_applies_to_markers(tmp_path: Path) -> None:
+    """``rerun-bridge convert --mesh-root DIR``: a marker's package:// mesh is read from DIR/<package>."""
+    (tmp_path / "roots" / "robot").mkdir(parents=True)
+    (tmp_path / "roots" / "robot" / "base.stl").write_bytes(stl_triangle())
+    mesh = mesh_marker("package://robot/base.stl")
+    bag = write_bag(tmp_path / "mesh.mcap", [(0, [mesh])])
+    rrd = tmp_path / "mesh.rrd"
+    assert main(["convert", str(bag), "-o", str(rrd), "--mesh-root", str(tmp_path / "roots"), "-q"]) == 0
+    verify_rrd(rrd)
+    assets = [batch for entity, _static, batch in rrd_chunks(rrd) if "Asset3D:blob" in batch.schema.names]
+    assert len(assets) == 1
+    assert bytes(assets[0].column("Asset3D:blob")[0][0].values.to_pylist()) == stl_triangle()
