@@ -150,7 +150,11 @@ class BridgeNode:
         )
         self.pipeline.use_robot_model(*robot_model_setup(config.robot_model))
         self.worker = ConversionWorker(
-            self.queues, self.pipeline, self.stats, flush_seconds=sinks.rrd.flush_seconds
+            self.queues,
+            self.pipeline,
+            self.stats,
+            flush_seconds=sinks.rrd.flush_seconds,
+            log_clock=time.time_ns if not config.use_sim_time else self.now_ns,
         )
         self.worker.start()
         # Topics this node publishes itself: never bridged back (its diagnostics are logged directly).

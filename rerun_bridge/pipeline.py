@@ -279,6 +279,11 @@ class Pipeline:
         if entry.func is None:
             entry.stats.skipped += 1
             return Outcome.SKIPPED
+        times = {LOG_TIME: log_time_ns}
+        stamp = header_stamp_ns(msg)
+        if stamp is not None:
+            times[ROS_TIME] = stamp or log_time_ns  # never set by the publisher: the receive time, not 1970
+        self.shared.message_times = times
         try:
             rows = entry.func(msg, entry.context)
         except ConversionError as err:  # bad data, said so by the converter
@@ -291,13 +296,8 @@ class Pipeline:
             return Outcome.FAILED
         if self.row_filter is not None:
             rows = [row for row in rows if self.row_filter(row)]
-        times = {LOG_TIME: log_time_ns}
-        stamp = header_stamp_ns(msg)
-        if stamp is not None:
-            times[ROS_TIME] = stamp
-            if stamp == 0:  # never set by the publisher: the receive time instead of 1970
-                times[ROS_TIME] = log_time_ns
-                self._count_zero_stamps(entry.stats, 1)
+        if stamp == 0:
+            self._count_zero_stamps(entry.stats, 1)
         rows = _place_zero_stamps(rows, log_time_ns)
         for sink in self.sinks:
             sink.write(rows, times)
@@ -308,6 +308,27 @@ class Pipeline:
             if row.archetype not in produced:
                 produced.add(row.archetype)
         return Outcome.CONVERTED
+
+    def expire(self, log_time_ns: int) -> None:
+        """Write what shared state held for later and is due by ``log_time_ns`` (the live bridge calls it as
+        its clock runs: a marker whose lifetime ended while its publisher went quiet disappears)."""
+        for holder in self.shared.holding_rows():
+            self._write_held(holder.due_everywhere({LOG_TIME: log_time_ns}))
+
+    def finish(self) -> None:
+        """The stream has ended: write what shared state still holds for later (marker lifetimes' Clears,
+        at their own times). Replay calls it after the last message, the live bridge at shutdown."""
+        for holder in self.shared.holding_rows():
+            self._write_held(holder.at_stream_end())
+
+    def _write_held(self, rows_by_topic: Mapping[str, list[Row]]) -> None:
+        for topic, rows in rows_by_topic.items():
+            for sink in self.sinks:
+                sink.write(rows, {})
+            entry = self._topics.get(topic)
+            if entry is not None:
+                entry.stats.rows += len(rows)
+                entry.stats.produced.update(row.archetype for row in rows)
 
 
 def _place_zero_stamps(rows: list[Row], log_time_ns: int) -> list[Row]:

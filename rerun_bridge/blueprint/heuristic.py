@@ -6,7 +6,9 @@ an exported ``.rbl`` show the same tree. It looks at which archetypes each entit
 
 * one 3D view of every spatial entity (points, transforms, lines, arrows, poses, boxes, meshes, camera
   frustums), in a wide pane on the left;
-* one 2D view per image entity, stacked on the right, and one map view of every ``GeoPoints`` entity (GPS
+* one 2D view per image entity, stacked on the right, with the 2D shapes on its frame drawn over it
+  (:mod:`rerun_bridge.blueprint.overlays`), a 2D view for each other 2D shape entity (JointTrajectory
+  curves), and one map view of every ``GeoPoints`` entity (GPS
   fixes: a 3D view cannot place latitude / longitude, Rerun's map view can) below them;
 * one time-series view per scalar group (the entities under the same first path part: ``/imu/...``,
   ``/joint_states/...``), tensor and bar-chart views, and one text log of every ``TextLog`` entity, as tabs
@@ -28,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Protocol
 
 from rerun_bridge.blueprint.model import (
+    DEFAULT_CONTENTS,
     Blueprint,
     Container,
     ContainerKind,
@@ -36,6 +39,7 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
 )
+from rerun_bridge.blueprint.overlays import OVERLAY_ARCHETYPES, FrameSource, entity_frames, place_overlays
 from rerun_bridge.model.entity_path import EntityPath
 
 SPATIAL_ARCHETYPES: Final = frozenset(
@@ -65,14 +69,17 @@ BAR_CHART_ARCHETYPES: Final = frozenset({"BarChart"})
 #: Relative sizes: the 3D scene against the image column, the top row against the plots.
 SCENE_SHARES: Final = (2.0, 1.0)
 TOP_SHARES: Final = (2.0, 1.0)
+#: 2D shape entities on no image get a view each, up to this many per group (first path part).
+MAX_OWN_PLANAR_VIEWS: Final = 4
 #: Entities under this prefix are Rerun's recording properties, never shown in a view.
 HIDDEN_PREFIX: Final = "/__"
 #: What the viewer's dropdown, ``blueprint export`` and ``convert --blueprint`` call this blueprint.
 DEFAULT_BLUEPRINT_NAME: Final = "default"
 
 
-class EntityCatalog(Protocol):
-    """What the heuristic reads of a store (:class:`rerun_bridge.store.chunk_store.ChunkStore`)."""
+class EntityCatalog(FrameSource, Protocol):
+    """What the heuristic reads of a store (:class:`rerun_bridge.store.chunk_store.ChunkStore`): entities,
+    their components, and the frames of images and 2D shapes."""
 
     def entities(self) -> list[str]: ...
 
@@ -93,22 +100,28 @@ def default_blueprint_of(
     store: EntityCatalog, name: str = DEFAULT_BLUEPRINT_NAME, timeline: str = ""
 ) -> Blueprint:
     """:func:`default_blueprint` of whatever ``store`` holds."""
-    return default_blueprint(entity_archetypes(store), name, timeline)
+    kinds = entity_archetypes(store)
+    planar = _Selector(kinds)(IMAGE_ARCHETYPES | OVERLAY_ARCHETYPES)
+    return default_blueprint(kinds, name, timeline, entity_frames(store, planar))
 
 
 def default_blueprint(
-    entities: Mapping[str, Iterable[str]], name: str = DEFAULT_BLUEPRINT_NAME, timeline: str = ""
+    entities: Mapping[str, Iterable[str]],
+    name: str = DEFAULT_BLUEPRINT_NAME,
+    timeline: str = "",
+    frames: Mapping[str, str] | None = None,
 ) -> Blueprint:
     """A blueprint for data given as entity path -> names of the archetypes on it.
 
     Archetype names may be plain (``Points3D``), qualified (``rerun.archetypes.Points3D``) or component
-    columns (``Points3D:positions``). With nothing recognised the root is an empty grid and ``auto_views``
-    lets the viewer decide.
+    columns (``Points3D:positions``). ``frames`` (entity path -> frame) puts 2D shapes on the images of
+    their frame (:func:`~rerun_bridge.blueprint.overlays.place_overlays`). With nothing recognised the root
+    is an empty grid and ``auto_views`` lets the viewer decide.
     """
     kinds = {_canonical(path): {_plain(name) for name in names} for path, names in entities.items()}
     with_any = _Selector(kinds)
     scene = _scene_view(kinds)
-    images = [View(ViewKind.SPATIAL2D, name=path, origin=path) for path in with_any(IMAGE_ARCHETYPES)]
+    images = _planar_views(with_any, frames or {})
     maps = _listing_view(ViewKind.MAP, "Map", with_any(MAP_ARCHETYPES))
     plots = [
         View(ViewKind.TIME_SERIES, name=group, origin=group)
@@ -174,6 +187,38 @@ def _scene_view(kinds: Mapping[str, set[str]]) -> View | None:
     if not spatial:
         return None
     return View(ViewKind.SPATIAL3D, name="Scene", origin="/", contents=compact_includes(spatial, kinds))
+
+
+def _planar_views(with_any: _Selector, frames: Mapping[str, str]) -> list[View]:
+    """A 2D view per image (with the 2D shapes on its frame), then one per 2D shape entity on no image."""
+    images = with_any(IMAGE_ARCHETYPES)
+    overlays = [path for path in with_any(OVERLAY_ARCHETYPES) if path not in images]
+    on_image, alone = place_overlays(overlays, images, frames)
+    views = [
+        View(
+            ViewKind.SPATIAL2D,
+            name=path,
+            origin=path,
+            contents=(*DEFAULT_CONTENTS, *(ContentRule(overlay) for overlay in on_image[path])),
+        )
+        for path in images
+    ]
+    return views + _own_planar_views(alone)
+
+
+def _own_planar_views(paths: Sequence[str]) -> list[View]:
+    """A 2D view per entity; a group (first path part) of many (ImageMarkers of no image) shares one."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        groups[_group(path)].append(path)
+    views: list[View] = []
+    for group, members in sorted(groups.items()):
+        if len(members) > MAX_OWN_PLANAR_VIEWS:
+            rules = tuple(ContentRule(path) for path in members)
+            views.append(View(ViewKind.SPATIAL2D, name=group, origin=group, contents=rules))
+        else:
+            views += [View(ViewKind.SPATIAL2D, name=path, origin=path) for path in members]
+    return views
 
 
 def _listing_view(kind: ViewKind, name: str, paths: Sequence[str]) -> View | None:

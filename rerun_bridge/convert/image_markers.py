@@ -3,7 +3,7 @@
 Each marker is an entity ``<topic>/<ns>/<id>`` on the frame ``<frame_id>_image_plane`` (where the
 bridge puts camera images): circles and polygons as closed ``LineStrips2D``, line strips and lists as
 strips, points as ``Points2D``. Outlines only: ``filled`` is not drawn. REMOVE is a ``Clear``, a lifetime
-a ``Clear`` that long after the message.
+a ``Clear`` at its expiry unless it is re-published (:mod:`marker_lifetimes`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from rerun_bridge.convert.common import header_frame, with_frame
 from rerun_bridge.convert.marker_entities import clear_row, duration_ns, marker_path
+from rerun_bridge.convert.marker_lifetimes import MarkerLifetimes, lifetime_rows, with_expiries
 from rerun_bridge.convert.marker_shapes import rgba8
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.convert.sensor_msgs import IMAGE_PLANE_SUFFIX
@@ -99,9 +100,14 @@ SHAPES: Final[dict[int, Callable[[str, Any], Row]]] = {
 
 
 def convert_image_marker(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_expiries(ctx, lambda: _image_marker_rows(msg, ctx))
+
+
+def _image_marker_rows(msg: Any, ctx: ConvertContext) -> list[Row]:
     entity_path = marker_path(ctx.entity_path, msg.ns, msg.id)
     action = int(msg.action)
     if action == REMOVE:
+        ctx.shared.get(MarkerLifetimes).deleted(ctx.topic, entity_path, recursive=False)
         return [clear_row(entity_path, recursive=False)]
     if action != ADD:
         raise ConversionError(f"image marker action {action} is not ADD or REMOVE")
@@ -110,7 +116,4 @@ def convert_image_marker(msg: Any, ctx: ConvertContext) -> list[Row]:
         raise ConversionError(f"image marker type {msg.type} is not an ImageMarker type")
     frame = header_frame(msg)
     rows = with_frame([shape(entity_path, msg)], entity_path, frame + IMAGE_PLANE_SUFFIX if frame else "")
-    lifetime = duration_ns(msg.lifetime)
-    if lifetime > 0:
-        rows.append(clear_row(entity_path, recursive=False, delay_ns=lifetime))
-    return rows
+    return rows + lifetime_rows(entity_path, duration_ns(msg.lifetime), ctx, {})

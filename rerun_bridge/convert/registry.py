@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.model.rows import ColumnRows, Row
@@ -30,21 +30,38 @@ log = logging.getLogger(__name__)
 _Shared = TypeVar("_Shared")
 
 
+@runtime_checkable
+class PendingRows(Protocol):
+    """A shared object holding rows to be written later (a marker lifetime's Clear), by topic."""
+
+    def due_everywhere(self, now: Mapping[str, int]) -> dict[str, list[Row]]:
+        """The rows due by ``now`` (the live bridge's clock)."""
+
+    def at_stream_end(self) -> dict[str, list[Row]]:
+        """Everything still held: the stream ends."""
+
+
 class SharedState:
     """What the converters of different topics share within one pipeline; otherwise converters keep no
     state. The robot model is the case: a URDF seen on ``/robot_description`` (or read from the config's
     file) animates joint states of another topic, but only the joints whose child link TF does not carry.
 
     Holds the child frames TF has carried so far, the pipeline's warning function (for problems that do not
-    fail a message, such as a mesh that cannot be found), and one object per class, made on first use.
+    fail a message, such as a mesh that cannot be found), the times of the message being converted (its
+    ``log_time`` and ``ros_time``; empty outside a pipeline), and one object per class, made on first use.
     """
 
-    __slots__ = ("_objects", "tf_children", "warn")
+    __slots__ = ("_objects", "message_times", "tf_children", "warn")
 
     def __init__(self, warn: Callable[[str], None] = log.warning) -> None:
         self.warn = warn
         self.tf_children: set[str] = set()
+        self.message_times: Mapping[str, int] = {}
         self._objects: dict[type[Any], Any] = {}
+
+    def holding_rows(self) -> list[PendingRows]:
+        """The shared objects that hold rows for later (see :class:`PendingRows`)."""
+        return [found for found in self._objects.values() if isinstance(found, PendingRows)]
 
     def get(self, kind: type[_Shared]) -> _Shared:
         """This pipeline's one ``kind`` object (``kind()`` on first use)."""

@@ -3,7 +3,8 @@
 Every marker lives on its own entity ``<topic>/<ns>/<id>`` (``_`` for an empty namespace) with its header
 frame as a ``CoordinateFrame``; its shape (:mod:`marker_shapes`) is given in that frame. DELETE is a
 ``Clear`` on the marker's entity, DELETEALL a recursive ``Clear`` on its namespace (on the whole topic
-when it has none), a lifetime a ``Clear`` that many nanoseconds after the message (``Row.delay_ns``).
+when it has none), a lifetime a ``Clear`` at the marker's expiry, written once a later message or the
+stream's end shows it was not re-published (:mod:`marker_lifetimes`).
 
 Markers that follow a DELETEALL of their namespace in the same MarkerArray redraw that namespace from
 scratch (slam_toolbox's graph, every cycle): those of one type share one row on ``<topic>/<ns>/<TYPE>``
@@ -12,11 +13,8 @@ instead of an entity each, which is what makes big arrays cheap (docs/markers.md
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -30,6 +28,8 @@ from rerun_bridge.convert.marker_entities import (
     marker_path,
     namespace_path,
 )
+from rerun_bridge.convert.marker_lifetimes import MarkerLifetimes, lifetime_rows, with_expiries
+from rerun_bridge.convert.marker_meshes import mesh_rows
 from rerun_bridge.convert.marker_shapes import (
     MESH_RESOURCE,
     POSE_TYPES,
@@ -37,7 +37,6 @@ from rerun_bridge.convert.marker_shapes import (
     TYPE_NAMES,
     Placement,
     Shape,
-    box_placeholder,
     joined,
     placement_of,
     pose_shapes,
@@ -48,21 +47,10 @@ from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
 
-log = logging.getLogger(__name__)
-
 # Marker actions (ADD and MODIFY are the same value).
 ADD: Final = 0
 DELETE: Final = 2
 DELETEALL: Final = 3
-#: Config option: folders under which ``file://`` mesh resources may be read.
-MESH_ROOTS_OPTION: Final = "mesh_roots"
-#: Mesh files Rerun's Asset3D reads, by suffix.
-MESH_MEDIA_TYPES: Final = {
-    ".stl": "model/stl",
-    ".obj": "model/obj",
-    ".glb": "model/gltf-binary",
-    ".gltf": "model/gltf+json",
-}
 
 MARKER_ARCHETYPES: Final = (
     "Arrows3D",
@@ -77,49 +65,6 @@ MARKER_ARCHETYPES: Final = (
     "CoordinateFrame",
     "Clear",
 )
-
-
-@functools.lru_cache(maxsize=256)
-def _warn_once(topic: str, message: str) -> None:
-    log.warning("topic %s: %s", topic, message)
-
-
-@functools.lru_cache(maxsize=64)
-def _read_mesh(path: str) -> bytes:
-    return Path(path).read_bytes()
-
-
-def resolve_mesh(uri: str, roots: Iterable[str]) -> Path | None:
-    """A ``file://`` mesh under one of ``roots`` (symlinks resolved first), else None; never fetches."""
-    if not uri.startswith("file://"):
-        return None
-    candidate = Path(uri[len("file://") :]).resolve()
-    if candidate.suffix.lower() not in MESH_MEDIA_TYPES or not candidate.is_file():
-        return None
-    for root in roots:
-        if candidate.is_relative_to(Path(root).resolve()):
-            return candidate
-    return None
-
-
-def mesh_rows(marker: Any, place: Placement, entity_path: str, ctx: ConvertContext) -> list[Row]:
-    """MESH_RESOURCE: the file as an Asset3D placed by InstancePoses3D, or a box placeholder."""
-    uri = str(marker.mesh_resource)
-    mesh = resolve_mesh(uri, ctx.options.get(MESH_ROOTS_OPTION, ()))
-    if mesh is None:
-        _warn_once(
-            ctx.topic,
-            f"mesh resource {uri!r} is not a readable file:// mesh under mesh_roots; drawn as a box",
-        )
-        shape = box_placeholder(marker, place)
-        return [Row(entity_path, shape.archetype, shape.components)]
-    poses = {
-        "translations": place.translation.reshape(1, 3),
-        "quaternions": place.quaternion.reshape(1, 4),
-        "scales": place.scale.reshape(1, 3),
-    }
-    asset = {"blob": [_read_mesh(str(mesh))], "media_type": [MESH_MEDIA_TYPES[mesh.suffix.lower()]]}
-    return [Row(entity_path, "Asset3D", asset), Row(entity_path, "InstancePoses3D", poses)]
 
 
 def marker_shape(marker: Any, place: Placement) -> Shape:
@@ -149,10 +94,7 @@ def marker_rows(marker: Any, ctx: ConvertContext, times: Mapping[str, int]) -> l
     entity_path = marker_path(ctx.entity_path, marker.ns, marker.id)
     place = placement_of(marker.pose, marker.scale)
     rows = shape_rows(marker, place, entity_path, header_frame(marker), ctx, times)
-    lifetime = duration_ns(marker.lifetime)
-    if lifetime > 0:
-        expiry = {name: value + lifetime for name, value in times.items()}
-        rows.append(clear_row(entity_path, recursive=False, delay_ns=lifetime, times=expiry))
+    rows += lifetime_rows(entity_path, duration_ns(marker.lifetime), ctx, times)
     return rows
 
 
@@ -203,6 +145,7 @@ class MarkerPlan:
                 if key[0] == marker.ns:
                     batch.shapes.pop(int(marker.id), None)
             entity_path = marker_path(self.ctx.entity_path, marker.ns, marker.id)
+            self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, entity_path, recursive=False)
             self.rows.append(clear_row(entity_path, False, times=self._clear_times(marker)))
         elif action == DELETEALL:
             self._delete_all(marker)
@@ -227,6 +170,7 @@ class MarkerPlan:
             target = self.ctx.entity_path
             self.batches.clear()
             self.redrawn = None
+        self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, target, recursive=True)
         self.rows.append(clear_row(target, True, times=self._clear_times(marker)))
 
     def _batched(self, marker: Any) -> bool:
@@ -261,14 +205,23 @@ class MarkerPlan:
 
 
 def convert_marker(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_expiries(ctx, lambda: _marker_rows(msg, ctx))
+
+
+def _marker_rows(msg: Any, ctx: ConvertContext) -> list[Row]:
     plan = MarkerPlan(ctx, in_array=False)
     plan.add(msg)
     return plan.finish()
 
 
 def convert_marker_array(msg: Any, ctx: ConvertContext) -> list[Row]:
+    return with_expiries(ctx, lambda: _marker_array_rows(msg, ctx))
+
+
+def _marker_array_rows(msg: Any, ctx: ConvertContext) -> list[Row]:
     stamps = (stamp_to_ns(marker.header.stamp) for marker in msg.markers)
-    plan = MarkerPlan(ctx, in_array=True, array_stamp=next((stamp for stamp in stamps if stamp), 0))
+    first_stamp = next((stamp for stamp in stamps if stamp), 0)
+    plan = MarkerPlan(ctx, in_array=True, array_stamp=first_stamp)
     for marker in msg.markers:
         plan.add(marker)
     return plan.finish()

@@ -52,6 +52,9 @@ class ConversionWorker:
     stats: LiveStats
     flush_seconds: float = 1.0
     clock: Callable[[], int] = time.monotonic_ns
+    #: The clock messages' log_time comes from (None: held rows such as marker lifetimes wait for their
+    #: topic's next message or shutdown).
+    log_clock: Callable[[], int] | None = None
     topics: dict[str, LiveTopic] = field(default_factory=dict)
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -96,6 +99,8 @@ class ConversionWorker:
         now = time.monotonic_ns()
         if now - self._last_flush_ns >= self.flush_seconds * 1e9:
             self._last_flush_ns = now
+            if self.log_clock is not None:  # marker lifetimes that ran out while their topic was quiet
+                self.pipeline.expire(self.log_clock())
             self.flush(wait=False)
 
     def flush(self, wait: bool = True) -> None:
@@ -125,4 +130,5 @@ class ConversionWorker:
             for topic, message in self.queues.drain():
                 self.handle(topic, message)
         self._write_submitted()
+        self.pipeline.finish()
         self.flush()

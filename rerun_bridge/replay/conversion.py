@@ -133,6 +133,7 @@ def convert_bags(  # noqa: PLR0913
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress)
+            pipeline.finish()  # the stream ended: marker lifetimes still pending
             for bag in bags:
                 for problem in bag.problems:
                     if problem not in warnings:

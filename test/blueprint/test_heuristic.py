@@ -142,3 +142,45 @@ def test_component_columns_name_their_archetypes_and_raw_messages_stay_unrecogni
         (ViewKind.SPATIAL2D, "/camera"),
         (ViewKind.TIME_SERIES, "/imu"),
     ]
+
+
+def test_2d_shapes_on_an_image_frame_overlay_that_image_and_others_get_views_of_their_own() -> None:
+    entities = {
+        "/camera/image_raw": {"Image", "CoordinateFrame"},
+        "/camera/image_raw/faces": {"Boxes2D"},
+        "/detections": {"Boxes2D", "CoordinateFrame"},
+        "/roi": {"Boxes2D"},
+        "/arm/joint_trajectory": {"CoordinateFrame"},
+        "/arm/joint_trajectory/positions": {"LineStrips2D"},
+        "/arm/joint_trajectory/velocities": {"LineStrips2D"},
+        "/markers/a/1": {"Points2D", "CoordinateFrame"},
+        **{f"/ink/ns/{index}": {"LineStrips2D", "CoordinateFrame"} for index in range(5)},
+    }
+    frames = {
+        "/camera/image_raw": "camera_image_plane",
+        "/detections": "camera_image_plane",
+        "/markers/a/1": "other_image_plane",
+        **{f"/ink/ns/{index}": "ink_image_plane" for index in range(5)},
+    }
+    views = [
+        view for view in default_blueprint(entities, frames=frames).views() if view.kind is ViewKind.SPATIAL2D
+    ]
+    image = views[0]
+    assert image.origin == "/camera/image_raw"
+    assert [str(rule) for rule in image.contents] == ["+ $origin/**", "+ /detections"]
+    assert image.includes("/detections")
+    assert image.includes("/camera/image_raw/faces")
+    assert not image.includes("/roi")
+    own = [(view.origin, view.name) for view in views[1:]]
+    assert own == [
+        ("/arm/joint_trajectory/positions", "/arm/joint_trajectory/positions"),
+        ("/arm/joint_trajectory/velocities", "/arm/joint_trajectory/velocities"),
+        ("/ink", "/ink"),
+        ("/markers/a/1", "/markers/a/1"),
+        ("/roi", "/roi"),
+    ]
+    ink = views[3]
+    assert all(ink.includes(f"/ink/ns/{index}") for index in range(5))
+    # Without frames (a blueprint from archetype names only) nothing is taken for an overlay.
+    plain = [view.origin for view in default_blueprint(entities).views() if view.kind is ViewKind.SPATIAL2D]
+    assert "/detections" in plain

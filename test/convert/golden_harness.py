@@ -246,6 +246,7 @@ def _pipeline(prepared: _PreparedCase) -> tuple[Pipeline, CollectingSink, list[s
 
 
 def _result(pipeline: Pipeline, sink: CollectingSink, warnings: list[str], topic: str) -> CaseResult:
+    pipeline.finish()  # the stream ends: rows held for later (marker lifetimes' Clears) are written
     stats = pipeline.stats_of(topic)
     assert stats is not None
     return CaseResult(sink.rows, stats, warnings)

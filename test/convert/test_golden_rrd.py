@@ -43,6 +43,7 @@ def test_golden_rows_make_a_valid_rrd_and_load_into_the_viewer_store(tmp_path: P
     with RrdSink(rrd, application_id="golden") as sink:
         pipeline = Pipeline([sink, StoreSink(store)], warn=lambda _text: None, converters=BUILTIN_CONVERTERS)
         entities = [feed(case, pipeline) for case in cases]
+        pipeline.finish()
         converted = {f"/{stats.topic}" for stats in pipeline.topic_stats() if stats.rows > 0}
     store.flush()
     verify_rrd(rrd)

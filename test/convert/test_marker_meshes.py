@@ -11,13 +11,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+import trimesh
 
 from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.cli import main
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.robot.uris import MeshRoots
 from rerun_bridge.sinks.rrd import RrdSink
-from test.conftest import verify_rrd
+from test.conftest import rrd_chunks, verify_rrd
 from test.convert.golden_harness import CollectingSink, build_message
+from test.convert.test_marker_semantics import write_bag
 
 MARKER = "visualization_msgs/msg/Marker"
 
@@ -42,7 +46,13 @@ def mesh_marker(uri: str) -> dict[str, Any]:
     }
 
 
-def convert(topic: str, uris: list[str], roots: list[Path], rrd: Path | None = None) -> list[Any]:
+def convert(
+    topic: str,
+    uris: list[str],
+    roots: list[Path],
+    rrd: Path | None = None,
+    pipeline: Pipeline | None = None,
+) -> list[Any]:
     """The rows the pipeline writes for one mesh marker per URI, through real CDR and the real decoder."""
     resolver = TypeResolver([TopicInfo(topic, MARKER)], "jazzy")
     choice = resolver.choose(MARKER)
@@ -50,7 +60,8 @@ def convert(topic: str, uris: list[str], roots: list[Path], rrd: Path | None = N
     assert choice.typestore is not None
     sink = CollectingSink()
     sinks: list[Any] = [sink] if rrd is None else [sink, RrdSink(rrd)]
-    pipeline = Pipeline(sinks)
+    pipeline = pipeline or Pipeline([])
+    pipeline.sinks[:] = sinks
     pipeline.add_topic(topic, MARKER, options={"mesh_roots": [str(root) for root in roots]})
     for index, uri in enumerate(uris):
         message = build_message(choice.typestore, MARKER, mesh_marker(uri))
@@ -110,3 +121,67 @@ def test_meshes_outside_the_roots_are_never_read_but_drawn_as_boxes(
     said = [record.getMessage() for record in caplog.records if uri in record.getMessage()]
     assert len(said) == 1, said  # one warning, not one per message
     assert "drawn as a box" in said[0]
+
+
+def test_package_meshes_resolve_under_the_robot_models_roots(tmp_path: Path) -> None:
+    """``convert --mesh-root DIR`` (the robot model's roots) applies to markers: package://robot/... is
+    read from DIR/robot/..., and a package of its own directory from there."""
+    (tmp_path / "roots" / "robot" / "meshes").mkdir(parents=True)
+    (tmp_path / "roots" / "robot" / "meshes" / "base.stl").write_bytes(stl_triangle())
+    (tmp_path / "gripper_pkg").mkdir()
+    (tmp_path / "gripper_pkg" / "finger.stl").write_bytes(stl_triangle())
+    pipeline = Pipeline([], warn=pytest.fail)
+    pipeline.use_robot_model(MeshRoots.of([tmp_path / "roots"], {"gripper": tmp_path / "gripper_pkg"}))
+    uris = ["package://robot/meshes/base.stl", "package://gripper/finger.stl"]
+    rows = convert("/robot_meshes", uris, [], pipeline=pipeline)
+    assets = [row for row in rows if row.archetype == "Asset3D"]
+    assert [row.components["blob"] for row in assets] == [[stl_triangle()], [stl_triangle()]]
+
+
+def test_a_missing_package_is_one_warning_in_the_pipelines_summary_across_topics(tmp_path: Path) -> None:
+    (tmp_path / "robot").mkdir()
+    (tmp_path / "robot" / "arm.dae").write_text("<COLLADA/>")
+    said: list[str] = []
+    pipeline = Pipeline([], warn=said.append)
+    pipeline.use_robot_model(MeshRoots.of([tmp_path]))
+    convert("/a", ["package://missing/a.stl", "package://missing/b.stl"], [], pipeline=pipeline)
+    rows = convert("/b", ["package://missing/c.stl", "package://robot/arm.dae"], [], pipeline=pipeline)
+    assert [row.archetype for row in rows] == ["Boxes3D", "CoordinateFrame"] * 2
+    mesh_warnings = [text for text in said if "mesh URI" in text]
+    assert len(mesh_warnings) == 2, mesh_warnings
+    assert mesh_warnings[0].startswith("topic /a: ")
+    assert "package 'missing' not found" in mesh_warnings[0]
+    assert "drawn as a box" in mesh_warnings[0]
+    # A file trimesh cannot read either is named.
+    assert "arm.dae" in mesh_warnings[1]
+    assert "drawn as a box" in mesh_warnings[1]
+
+
+def test_a_collada_mesh_becomes_a_mesh3d_placed_by_the_markers_pose_and_scale(tmp_path: Path) -> None:
+    """Asset3D cannot carry COLLADA: the .dae is read with trimesh (as robot meshes are) into a Mesh3D."""
+    (tmp_path / "robot").mkdir()
+    trimesh.creation.box(extents=(1.0, 1.0, 1.0)).export(tmp_path / "robot" / "cube.dae")
+    pipeline = Pipeline([], warn=pytest.fail)
+    pipeline.use_robot_model(MeshRoots.of([tmp_path]))
+    rows = convert("/dae", ["package://robot/cube.dae"], [], pipeline=pipeline)
+    assert [row.archetype for row in rows] == ["Mesh3D", "CoordinateFrame"]
+    mesh = rows[0].components
+    # The unit cube scaled by 2 and moved to x = 1 (mesh_marker's pose): x 0..2, y and z -1..1.
+    np.testing.assert_allclose(mesh["vertex_positions"].min(axis=0), [0.0, -1.0, -1.0], atol=1e-6)
+    np.testing.assert_allclose(mesh["vertex_positions"].max(axis=0), [2.0, 1.0, 1.0], atol=1e-6)
+    assert len(mesh["triangle_indices"]) == 12
+    np.testing.assert_array_equal(mesh["albedo_factor"], [[255, 0, 0, 255]])
+
+
+def test_convert_mesh_root_applies_to_markers(tmp_path: Path) -> None:
+    """``rerun-bridge convert --mesh-root DIR``: a marker's package:// mesh is read from DIR/<package>."""
+    (tmp_path / "roots" / "robot").mkdir(parents=True)
+    (tmp_path / "roots" / "robot" / "base.stl").write_bytes(stl_triangle())
+    mesh = mesh_marker("package://robot/base.stl")
+    bag = write_bag(tmp_path / "mesh.mcap", [(0, [mesh])])
+    rrd = tmp_path / "mesh.rrd"
+    assert main(["convert", str(bag), "-o", str(rrd), "--mesh-root", str(tmp_path / "roots"), "-q"]) == 0
+    verify_rrd(rrd)
+    assets = [batch for entity, _static, batch in rrd_chunks(rrd) if "Asset3D:blob" in batch.schema.names]
+    assert len(assets) == 1
+    assert bytes(assets[0].column("Asset3D:blob")[0][0].values.to_pylist()) == stl_triangle()

@@ -112,3 +112,32 @@ def test_markers_with_stamps_follow_them_on_ros_time(store: ChunkStore) -> None:
     assert shown(store, 3.0, "ros_time") == {"/markers/a/SPHERE"}
     assert shown(store, 4.0, "ros_time") == {"/markers/a/SPHERE", "/markers/b/5"}
     assert shown(store, 5.0, "ros_time") == {"/markers/b/5"}
+
+
+#: A marker re-published before its lifetime ends (RViz restarts the lifetime), one left to expire, and one
+#: whose lifetime outlasts the recording.
+REPUBLISHED = [
+    (1, [marker("p", 1, lifetime={"sec": 1, "nanosec": 0})]),
+    (1.5, [marker("p", 1, lifetime={"sec": 1, "nanosec": 0})]),  # refreshed: up until 2.5, not 2
+    (1.8, [marker("q", 2, lifetime={"sec": 0, "nanosec": 500_000_000})]),  # up until 2.3
+    (4, [marker("r", 3, lifetime={"sec": 2, "nanosec": 0})]),  # the last message: up until 6
+]
+
+
+@pytest.mark.parametrize("via", ["rrd", "store"])
+def test_a_marker_republished_within_its_lifetime_stays_up(tmp_path: Path, via: str) -> None:
+    bag = write_bag(tmp_path / "republished.mcap", REPUBLISHED)
+    store = ChunkStore()
+    if via == "rrd":
+        rrd = tmp_path / "republished.rrd"
+        convert_bags([bag], rrd)
+        verify_rrd(rrd)
+        load_rrd(rrd, store)
+    else:
+        load_bags([bag], store)
+    assert shown(store, 1.0) == {"/markers/p/1"}
+    assert shown(store, 2.2) == {"/markers/p/1", "/markers/q/2"}  # past the first message's expiry
+    assert shown(store, 2.4) == {"/markers/p/1"}  # q/2 expired, nothing re-published it
+    assert shown(store, 2.6) == set()  # p/1's refreshed lifetime is over
+    assert shown(store, 5.9) == {"/markers/r/3"}
+    assert shown(store, 6.0) == set()  # cleared at the end of the stream, at its expiry

@@ -12,6 +12,7 @@ from rerun_bridge.live.worker import ConversionWorker, LiveMessage, LiveTopic
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sinks.rotation import RotatingRrdSink, RotationPolicy
 from test.conftest import rrd_row_count
+from test.convert.golden_harness import CollectingSink, build_message
 
 STRING = "std_msgs/msg/String"
 
@@ -73,3 +74,50 @@ def test_sent_bytes_add_up_over_rotated_parts(tmp_path: Path) -> None:
     sink.close()
     total = sum(rrd_row_count(path, "/chatter", "TextLog:text") for path in sink.paths)
     assert total == 100
+
+
+def test_a_marker_whose_publisher_goes_quiet_disappears_at_its_expiry_and_at_shutdown() -> None:
+    """Live, no later message may come: the worker writes expired lifetimes as its log clock passes them
+    (each flush), and what is still pending when it stops."""
+    marker_type = "visualization_msgs/msg/Marker"
+    choice = TypeResolver([], "jazzy").choose(marker_type)
+    assert choice.decoder is not None
+    typestore = choice.typestore
+    assert typestore is not None
+    sink = CollectingSink()
+    pipeline = Pipeline([sink])
+    pipeline.add_topic("/markers", marker_type)
+    stats = LiveStats()
+    stats.add_topic("/markers", marker_type)
+    now = [0]
+    worker = ConversionWorker(TopicQueues(), pipeline, stats, flush_seconds=0.0, log_clock=lambda: now[0])
+    worker.add_topic("/markers", LiveTopic(marker_type, choice.decoder))
+    second = 1_000_000_000
+
+    def publish(marker_id: int, log_time: int) -> None:
+        fields = {
+            "header": {"stamp": {"sec": log_time // second}, "frame_id": "map"},
+            "id": marker_id,
+            "type": 1,
+            "pose": {"orientation": {"w": 1.0}},
+            "scale": {"x": 1.0, "y": 1.0, "z": 1.0},
+            "lifetime": {"sec": 1},
+        }
+        message = build_message(typestore, marker_type, fields)
+        payload = bytes(typestore.serialize_cdr(message, marker_type))
+        worker.handle("/markers", LiveMessage(payload, log_time, time.monotonic_ns(), log_time))
+
+    def clears() -> list[tuple[str, int]]:
+        return [(w.row.entity_path, w.times["log_time"]) for w in sink.rows if w.row.archetype == "Clear"]
+
+    start = 100 * second
+    publish(1, start)
+    now[0] = start + second // 2
+    worker.flush_if_due()
+    assert clears() == []  # still within its lifetime
+    now[0] = start + 3 * second // 2
+    worker.flush_if_due()
+    assert clears() == [("/markers/_/1", start + second)]  # at its expiry, not at the clock's time
+    publish(2, start + 2 * second)
+    worker.stop(drain=True)
+    assert clears() == [("/markers/_/1", start + second), ("/markers/_/2", start + 3 * second)]

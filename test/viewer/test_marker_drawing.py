@@ -230,6 +230,7 @@ def test_an_image_marker_circle_is_drawn_on_the_image_until_its_lifetime_ends(qt
     pipeline = Pipeline([StoreSink(store)])
     pipeline.add_topic("/cam/markers", type_name)
     pipeline.process_raw("/cam/markers", payload, T0, choice.decoder)
+    pipeline.finish()  # the stream ends: the lifetime's Clear is written at its expiry
     view = ImageView(store, SceneTransforms(store), "/cam")
     qtbot.addWidget(view)
     view.resize(320, 240)

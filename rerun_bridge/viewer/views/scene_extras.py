@@ -1,4 +1,5 @@
-"""What the 3D view draws besides its own shapes: textured meshes (map tiles) and ellipsoids (covariances).
+"""What the 3D view draws besides its own shapes: textured meshes (map tiles), ellipsoids (covariances),
+and Asset3D meshes and capsules (:mod:`.assets3d`).
 
 :class:`SceneExtras` is called by :class:`~rerun_bridge.viewer.views.spatial3d_view.Spatial3DView` once
 per update with the view's placement function, and keeps its own GL items.
@@ -28,6 +29,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.tf import quaternion as quat
 from rerun_bridge.tf.buffer import Transform
 from rerun_bridge.viewer.component_values import blob, colors_rgba, entity_color, image_format, vectors
+from rerun_bridge.viewer.views.assets3d import SceneAssets
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_image, to_rgba8
 
 TEXTURE: Final = "Mesh3D:albedo_texture_buffer"
@@ -139,6 +141,8 @@ class SceneExtras:
         #: The blob each textured item shows (address, length): an unchanged texture is not uploaded again.
         self._texture_keys: dict[str, tuple[int, int]] = {}
         self.ellipsoids: dict[str, gl.GLLinePlotItem] = {}
+        #: Asset3D meshes and capsules: assets3d.py.
+        self.assets = SceneAssets(gl_view, store, entities_with)
 
     def owns(self, entity: str) -> bool:
         """Whether this entity's mesh is drawn here (the view's own mesh drawing leaves it alone)."""
@@ -147,6 +151,7 @@ class SceneExtras:
     def update(self, timeline: str, time: int, fixed: str | None, place: Placement, notes: list[str]) -> None:
         self._update_textured(timeline, time, fixed, place, notes)
         self._update_ellipsoids(timeline, time, fixed, place)
+        self.assets.update(timeline, time, fixed, place, notes)
 
     def _update_textured(
         self, timeline: str, time: int, fixed: str | None, place: Placement, notes: list[str]
