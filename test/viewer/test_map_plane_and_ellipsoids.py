@@ -164,7 +164,7 @@ def test_covariance_ellipsoid_is_drawn_as_rings_of_its_size(qtbot: QtBot) -> Non
     bag.pipeline.process_raw("/amcl_pose", bytes(STORE.serialize_cdr(message, POSE_COV)), 1_000, decoder)
     view = make_view(qtbot, flush(store))
     view.set_time("log_time", 1_000)
-    assert sorted(view.extras.ellipsoids) == ["/amcl_pose/covariance"]
+    assert sorted(view.extras.ellipsoids.items) == ["/amcl_pose/covariance"]
     frame = qimage_rgb(view.canvas.picture())
     lit = np.any(frame != BACKGROUND, axis=2)
     lit[:, :] &= ~_points_mask(frame)  # the pose's own point is not the ellipsoid

@@ -32,6 +32,7 @@ from rerun_bridge.viewer.component_values import (
     floats,
     vectors,
 )
+from rerun_bridge.viewer.views.wireframes import WireframeLayer
 
 ASSET: Final = "Asset3D:blob"
 CAPSULES: Final = "Capsules3D:lengths"
@@ -161,7 +162,7 @@ class SceneAssets:
         self.store = store
         self.entities_with = entities_with
         self.assets: dict[str, list[gl.GLMeshItem]] = {}
-        self.capsules: dict[str, gl.GLLinePlotItem] = {}
+        self.capsules = WireframeLayer(gl_view)
         #: Each entity's loaded blob: (address, length) of the stored bytes -> its triangles.
         self._loaded: dict[str, tuple[tuple[int, int], FloatArray, npt.NDArray[np.int64]]] = {}
 
@@ -222,7 +223,6 @@ class SceneAssets:
                 self._loaded.pop(entity, None)
 
     def _update_capsules(self, timeline: str, time: int, fixed: str | None, place: Placement) -> None:
-        shown: set[str] = set()
         for entity in self.entities_with(CAPSULES):
             values = self.store.latest_at(entity, timeline, time)
             lengths = floats(values.get(CAPSULES))
@@ -236,15 +236,5 @@ class SceneAssets:
                 vectors(values.get("Capsules3D:quaternions"), 4),
             )
             rgba = colors_rgba(values.get("Capsules3D:colors"), len(lengths))
-            per_capsule = len(edges) // len(lengths)
-            color: Any = np.repeat(rgba, per_capsule, axis=0) if rgba is not None else entity_color(entity)
-            item = self.capsules.get(entity)
-            if item is None:
-                item = self.capsules[entity] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
-                self.gl_view.addItem(item)
-            item.setData(pos=placement.apply(edges).astype(np.float32), color=color)
-            item.setVisible(True)
-            shown.add(entity)
-        for entity in list(self.capsules):
-            if entity not in shown:
-                self.gl_view.removeItem(self.capsules.pop(entity))
+            self.capsules.draw(entity, placement.apply(edges), rgba, len(lengths))
+        self.capsules.prune()

@@ -28,9 +28,10 @@ from PyQt6 import QtGui
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.tf import quaternion as quat
 from rerun_bridge.tf.buffer import Transform
-from rerun_bridge.viewer.component_values import blob, colors_rgba, entity_color, image_format, vectors
+from rerun_bridge.viewer.component_values import blob, colors_rgba, image_format, vectors
 from rerun_bridge.viewer.views.assets3d import SceneAssets
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_image, to_rgba8
+from rerun_bridge.viewer.views.wireframes import WireframeLayer
 
 TEXTURE: Final = "Mesh3D:albedo_texture_buffer"
 ELLIPSOIDS: Final = "Ellipsoids3D:half_sizes"
@@ -140,7 +141,7 @@ class SceneExtras:
         self.textured: dict[str, gl.GLImageItem] = {}
         #: The blob each textured item shows (address, length): an unchanged texture is not uploaded again.
         self._texture_keys: dict[str, tuple[int, int]] = {}
-        self.ellipsoids: dict[str, gl.GLLinePlotItem] = {}
+        self.ellipsoids = WireframeLayer(gl_view)
         #: Asset3D meshes and capsules: assets3d.py.
         self.assets = SceneAssets(gl_view, store, entities_with)
 
@@ -219,7 +220,6 @@ class SceneExtras:
             return None
 
     def _update_ellipsoids(self, timeline: str, time: int, fixed: str | None, place: Placement) -> None:
-        shown: set[str] = set()
         for entity in self.entities_with(ELLIPSOIDS):
             values = self.store.latest_at(entity, timeline, time)
             half_sizes = vectors(values.get(ELLIPSOIDS), 3)
@@ -232,15 +232,5 @@ class SceneExtras:
                 vectors(values.get("Ellipsoids3D:quaternions"), 4),
             )
             rgba = colors_rgba(values.get("Ellipsoids3D:colors"), len(half_sizes))
-            per_ellipsoid = len(rings) // len(half_sizes)
-            color: Any = np.repeat(rgba, per_ellipsoid, axis=0) if rgba is not None else entity_color(entity)
-            item = self.ellipsoids.get(entity)
-            if item is None:
-                item = self.ellipsoids[entity] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
-                self.gl_view.addItem(item)
-            item.setData(pos=placement.apply(rings).astype(np.float32), color=color)
-            item.setVisible(True)
-            shown.add(entity)
-        for entity in list(self.ellipsoids):
-            if entity not in shown:
-                self.gl_view.removeItem(self.ellipsoids.pop(entity))
+            self.ellipsoids.draw(entity, placement.apply(rings), rgba, len(half_sizes))
+        self.ellipsoids.prune()
