@@ -135,3 +135,24 @@ def test_cached_axes_follow_a_scrolling_time_window(qtbot: QtBot, sample_store: 
     early = axis_pixels()
     view.set_time("ros_time", START_NS + 1_700_000_000)
     assert not np.array_equal(axis_pixels(), early)
+
+
+def test_a_plot_of_a_topic_without_header_says_where_its_samples_are(qtbot: QtBot) -> None:
+    """The Neato's /cmd_vel (Twist, no header) is on log_time only: on ros_time its plot is empty, and says
+    so instead of looking like a topic that never published."""
+    from rerun_bridge.viewer.sources import load_files
+    from test.conftest import NEATO_BAG
+
+    store = load_files([NEATO_BAG]).store
+    view = TimeSeriesView(store, SceneTransforms(store), origin="/cmd_vel")
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("ros_time", store.time_range("ros_time")[0])  # type: ignore[index]
+    assert view.curves == {}
+    assert view.note.isVisible()
+    assert view.note.text() == "/cmd_vel: no samples on ros_time (on log_time)"
+    view.set_time("log_time", store.time_range("log_time")[0])  # type: ignore[index]
+    assert view.curves
+    assert not view.note.isVisible()

@@ -27,7 +27,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.component_values import strings
 from rerun_bridge.viewer.time_panel import NANOS_PER_SECOND, timeline_is_time
-from rerun_bridge.viewer.views.base import ViewBase
+from rerun_bridge.viewer.views.base import ViewBase, note_label, show_notes
 from rerun_bridge.viewer.views.plots import plot_widget
 
 SCALARS: Final = "Scalars:scalars"
@@ -95,7 +95,8 @@ class TimeSeriesView(ViewBase):
         self.legend.setVisible(bool(self.settings.get("legend", True)))
         self.time_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_CURSOR_COLOR, width=1))
         self.plot.addItem(self.time_cursor, ignoreBounds=True)
-        self._stack(self.plot)
+        self.note = note_label()
+        self._stack(self.plot, self.note)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._start = 0
         self._scale = float(NANOS_PER_SECOND)
@@ -119,6 +120,9 @@ class TimeSeriesView(ViewBase):
             window = float(visible_range)
             self.plot.setXRange(cursor - window, cursor, padding=0.0)
 
+    def _timelines_with(self, entity: str) -> list[str]:
+        return [name for name in self.store.timelines() if self.store.time_range(name, entity) is not None]
+
     def _load_curves(self, timeline: str) -> None:
         for curve in self.curves.values():
             self.plot.removeItem(curve)
@@ -126,9 +130,12 @@ class TimeSeriesView(ViewBase):
         self.legend.clear()
         self._shown_entities = self.entities_with(SCALARS)
         color_index = 0
+        elsewhere: list[str] = []
         for entity in self._shown_entities:
             series = load_series(self.store, entity, timeline)
             if series is None:
+                if self._timelines_with(entity):
+                    elsewhere.append(entity)
                 continue
             x = (series.times - self._start).astype(np.float64) / self._scale
             for index, name in enumerate(series.names):
@@ -143,3 +150,11 @@ class TimeSeriesView(ViewBase):
                 curve.setSkipFiniteCheck(False)
                 self.curves[f"{entity}#{index}"] = curve
                 color_index += 1
+        # A topic without a header has no ros_time: say where its samples are instead of an empty plot.
+        show_notes(
+            self.note,
+            [
+                f"{entity}: no samples on {timeline} (on {', '.join(self._timelines_with(entity))})"
+                for entity in elsewhere
+            ],
+        )
