@@ -17,6 +17,8 @@ DEBIAN_PACKAGES=(
   xvfb xauth libgl1 libegl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0
   libxcb-image0 libxcb-xinerama0 libxcb-xkb1
+  # Rerun's own viewer renders under Xvfb only with Mesa's Vulkan driver (test_rerun_viewer_parity.py).
+  mesa-vulkan-drivers libvulkan1
 )
 
 missing=()
