@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
+from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.pipeline import STRICT_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,3 +94,22 @@ def rrd_row_count(path: Path, entity_path: str, column: str) -> int:
         if entity == entity_path and column in batch.schema.names:
             total += batch.num_rows - batch.column(column).null_count
     return total
+
+
+class ListSink:
+    """A row sink that keeps every row written, in order (column rows as their plain rows)."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+
+    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
+        self.rows.extend(rows)
+
+    def write_columns(self, columns: ColumnRows) -> None:
+        self.rows.extend(columns.to_rows())
+
+    def flush(self, wait: bool = True) -> None:
+        """Nothing is queued."""
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -45,22 +45,21 @@ def _has(catalog: EntityCatalog, entity: str, component: str) -> bool:
     return component in catalog.components(entity)
 
 
+def _shaped(
+    catalog: EntityCatalog, entity: str, entities: Sequence[str], own: str, child: str, child_component: str
+) -> bool:
+    """Whether ``entity`` holds ``own`` and has a ``child`` entity holding ``child_component``: the shape a
+    converter gives one message type (an odometry's pose and its twist plots, a twist's plots and arrow)."""
+    path = f"{entity}/{child}"
+    return _has(catalog, entity, own) and path in entities and _has(catalog, path, child_component)
+
+
 def _is_odometry(catalog: EntityCatalog, entity: str, entities: Sequence[str]) -> bool:
-    twist = f"{entity}/twist"
-    return (
-        _has(catalog, entity, "InstancePoses3D:translations")
-        and twist in entities
-        and _has(catalog, twist, "Scalars:scalars")
-    )
+    return _shaped(catalog, entity, entities, "InstancePoses3D:translations", "twist", "Scalars:scalars")
 
 
 def _is_twist(catalog: EntityCatalog, entity: str, entities: Sequence[str]) -> bool:
-    arrow = f"{entity}/arrow"
-    return (
-        _has(catalog, entity, "Scalars:scalars")
-        and arrow in entities
-        and _has(catalog, arrow, "Arrows3D:vectors")
-    )
+    return _shaped(catalog, entity, entities, "Scalars:scalars", "arrow", "Arrows3D:vectors")
 
 
 def _is_scan(catalog: EntityCatalog, entity: str, _entities: Sequence[str]) -> bool:

@@ -4,7 +4,7 @@ odometry trail across messages, and both on a real robot's recording through rep
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,32 +16,15 @@ from rosbags.typesys import Stores, get_typestore
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.convert.rotations import matrices_to_quaternions, quaternions_to_matrices
 from rerun_bridge.model.records import TopicInfo
-from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.rows import Row
 from rerun_bridge.pipeline import Outcome, Pipeline
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.tf import quaternion as tf_quaternion
-from test.conftest import GPS_BAG, NEATO_BAG, rrd_column, rrd_row_count, verify_rrd
+from test.conftest import GPS_BAG, NEATO_BAG, ListSink, rrd_column, rrd_row_count, verify_rrd
 
 STORE = get_typestore(Stores.ROS2_JAZZY)
 POSE_COV = "geometry_msgs/msg/PoseWithCovarianceStamped"
 ODOMETRY = "nav_msgs/msg/Odometry"
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.rows: list[Row] = []
-
-    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
-        self.rows.extend(rows)
-
-    def write_columns(self, columns: ColumnRows) -> None:
-        self.rows.extend(columns.to_rows())
-
-    def flush(self, wait: bool = True) -> None:
-        """Nothing is queued."""
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 def _pose(x: float, y: float, covariance: npt.NDArray[np.float64]) -> Any:

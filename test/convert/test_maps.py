@@ -19,10 +19,10 @@ from rosbags.typesys import Stores, get_typestore
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.convert.occupancy import colorize, palette_rgba
 from rerun_bridge.model.records import MessageDefinition, TopicInfo
-from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.rows import Row
 from rerun_bridge.pipeline import Outcome, Pipeline
 from rerun_bridge.sinks.rrd import RrdSink
-from test.conftest import rrd_chunks, verify_rrd
+from test.conftest import ListSink, rrd_chunks, verify_rrd
 
 GRID = "nav_msgs/msg/OccupancyGrid"
 UPDATE = "map_msgs/msg/OccupancyGridUpdate"
@@ -42,25 +42,6 @@ int32 sec
 uint32 nanosec
 """
 LOG_TIME = 1_700_000_000_000_000_000
-
-
-class ListSink:
-    """Keeps every row written, in order."""
-
-    def __init__(self) -> None:
-        self.rows: list[Row] = []
-
-    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
-        self.rows.extend(rows)
-
-    def write_columns(self, columns: ColumnRows) -> None:
-        self.rows.extend(columns.to_rows())
-
-    def flush(self, wait: bool = True) -> None:
-        """Nothing is queued."""
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 class MapBag:

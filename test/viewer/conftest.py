@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 
 # pyqtgraph caches GL shader programs per class: every GL widget must share one context family, and the
 # attribute only counts when set before the QApplication (pytest-qt's qapp) exists.
@@ -134,3 +135,12 @@ def press(qtbot: QtBot, widget: QtWidgets.QWidget, key: QtCore.Qt.Key) -> None:
 def type_text(qtbot: QtBot, widget: QtWidgets.QWidget, text: str) -> None:
     bot: Any = qtbot
     bot.keyClicks(widget, text)
+
+
+def drawn_pixels(view: Spatial3DView, entity: str) -> int:
+    """Pixels that change when ``entity`` is hidden: what the view draws of it."""
+    shown = qimage_rgb(view.canvas.picture()).astype(np.int16)
+    view.set_entity_visible(entity, False)
+    hidden = qimage_rgb(view.canvas.picture()).astype(np.int16)
+    view.set_entity_visible(entity, True)
+    return int((np.abs(shown - hidden).sum(axis=2) > 30).sum())

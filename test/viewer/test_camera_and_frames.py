@@ -19,7 +19,7 @@ from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.conftest import GPS_BAG, NEATO_BAG
 from test.robot.recording import RobotRecording
-from test.viewer.conftest import qimage_rgb, red_pixels
+from test.viewer.conftest import drawn_pixels, qimage_rgb, red_pixels
 from test.viewer.test_spatial3d_view import HEIGHT, WIDTH
 
 pytestmark = pytest.mark.gui
@@ -45,15 +45,6 @@ def open_view(
     view.show()
     qtbot.waitExposed(view)
     return view
-
-
-def drawn_pixels(view: Spatial3DView, entity: str) -> int:
-    """Pixels that change when ``entity`` is hidden: what the view draws of it."""
-    shown = qimage_rgb(view.canvas.picture()).astype(np.int16)
-    view.set_entity_visible(entity, False)
-    hidden = qimage_rgb(view.canvas.picture()).astype(np.int16)
-    view.set_entity_visible(entity, True)
-    return int((np.abs(shown - hidden).sum(axis=2) > 30).sum())
 
 
 def camera_center(view: Spatial3DView) -> np.ndarray[Any, Any]:

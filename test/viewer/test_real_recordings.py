@@ -15,7 +15,7 @@ from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG
-from test.viewer.conftest import qimage_rgb
+from test.viewer.conftest import drawn_pixels, qimage_rgb
 from test.viewer.test_spatial3d_view import CAMERA, HEIGHT, WIDTH
 
 pytestmark = pytest.mark.gui
@@ -40,15 +40,6 @@ def scene_view(qtbot: QtBot, store: ChunkStore, **settings: Any) -> Spatial3DVie
     view.show()
     qtbot.waitExposed(view)
     return view
-
-
-def drawn_pixels(view: Spatial3DView, entity: str) -> int:
-    """Pixels that change when ``entity`` is hidden: what the view draws of it."""
-    shown = qimage_rgb(view.canvas.picture()).astype(np.int16)
-    view.set_entity_visible(entity, False)
-    hidden = qimage_rgb(view.canvas.picture()).astype(np.int16)
-    view.set_entity_visible(entity, True)
-    return int((np.abs(shown - hidden).sum(axis=2) > 30).sum())
 
 
 def test_the_gps_bag_opens_on_log_time_and_shows_the_vehicle(qtbot: QtBot, gps_store: ChunkStore) -> None:

@@ -23,8 +23,7 @@ from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.blueprint.rbl_reader import rbl_tree, read_rbl, tree
 from test.conftest import GPS_BAG
-from test.viewer.conftest import qimage_rgb
-from test.viewer.test_camera_and_frames import drawn_pixels
+from test.viewer.conftest import drawn_pixels, qimage_rgb
 
 pytestmark = pytest.mark.gui
 
