@@ -395,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rrd", help="write an .rrd here")
     parser.add_argument("--mcap", help="write a raw .mcap re-recording here")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument(
+        "--serve",
+        metavar="HOST:PORT",
+        help="serve the network stream there (loopback unless told otherwise; another host needs --token)",
+    )
+    parser.add_argument("--token", help="bearer token the stream's clients must give")
     return parser
 
 
@@ -453,10 +459,14 @@ def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> B
         ("sinks.mcap.path", args.mcap or values["mcap_path"]),
         ("sinks.viewer.blueprint", values["blueprint"]),
         ("sinks.viewer.enabled", values["viewer"]),
+        ("sinks.stream.bind", args.serve or values["serve"]),
+        ("sinks.stream.token", args.token or values["token"]),
     ):
         if value:
             overrides[key] = value
-    return apply_overrides(config, overrides)
+    if "sinks.stream.bind" in overrides:
+        overrides["sinks.stream.enabled"] = True
+    return apply_overrides(config, overrides, source="command line / parameters")
 
 
 def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:

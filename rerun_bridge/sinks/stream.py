@@ -11,6 +11,7 @@ call when one is configured, and TLS is used when a certificate and key are give
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import queue
 import threading
@@ -37,12 +38,18 @@ class _TokenMiddlewareFactory(flight.ServerMiddlewareFactory):  # type: ignore[m
 
     def __init__(self, token: str) -> None:
         super().__init__()
-        self._expected = f"Bearer {token}"
+        self._expected = f"Bearer {token}".encode()
 
     def start_call(self, info: Any, headers: Mapping[str, list[str]]) -> None:
         values = headers.get("authorization") or headers.get("Authorization") or []
-        if self._expected not in values:
-            raise flight.FlightUnauthenticatedError("a valid bearer token is required")
+        # Every value is compared, in constant time: how long a refusal takes says nothing about the token.
+        matches = [hmac.compare_digest(_as_bytes(value), self._expected) for value in values]
+        if not any(matches):
+            raise flight.FlightUnauthenticatedError("authentication failed: a valid bearer token is required")
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 @dataclass(slots=True)

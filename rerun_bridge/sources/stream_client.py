@@ -28,8 +28,10 @@ def receive(
     token: str = "",
     tls_root_cert: str = "",
     duration_s: float | None = None,
+    on_connected: Callable[[], None] | None = None,
 ) -> int:
-    """Receive chunks until the bridge stops (or ``duration_s`` passes); returns how many arrived."""
+    """Receive chunks until the bridge stops (or ``duration_s`` passes); returns how many arrived.
+    ``on_connected`` is called once the bridge accepted the call (before the first chunk)."""
     tls = bool(tls_root_cert)
     kwargs = {"tls_root_certs": Path(tls_root_cert).read_bytes()} if tls else {}
     client = flight.FlightClient(location_of(address, tls), **kwargs)
@@ -39,6 +41,8 @@ def receive(
     deadline = time.monotonic() + duration_s if duration_s else None
     try:
         reader = client.do_get(flight.Ticket(LIVE_TICKET), options)
+        if on_connected is not None:
+            on_connected()
         for chunk in reader:
             envelope = chunk.data
             for entity_path, static, data in zip(
@@ -54,7 +58,8 @@ def receive(
     except flight.FlightTimedOutError:
         pass  # the requested duration is over
     except flight.FlightUnauthenticatedError as err:
-        raise BridgeError(f"{address}: the bridge refused the token: {err}") from err
+        what = "the bridge refused the token" if token else "the bridge requires a token (--token)"
+        raise BridgeError(f"{address}: authentication failed: {what}") from err
     except flight.FlightUnavailableError as err:
         raise BridgeError(f"{address}: no bridge stream there ({err})") from err
     finally:

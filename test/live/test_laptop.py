@@ -1,0 +1,75 @@
+"""Recording on the robot, watching on the laptop: the bridge, its clients and a real Rerun viewer run as
+separate processes on loopback. Whatever the clients do (wrong token, killed mid-stream, gone), the robot's
+recording stays complete."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test.conftest import rrd_column, verify_rrd
+from test.live.conftest import LiveEnv, read_until, stop, wait_all
+
+pytestmark = pytest.mark.xdist_group("live")
+
+RERUN_BRIDGE = str(Path(sys.executable).parent / "rerun-bridge")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def receiver(live: LiveEnv, port: int, output: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [RERUN_BRIDGE, "receive", f"127.0.0.1:{port}", "-o", str(live.tmp / output), *args],
+        env=live.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_served_stream_refuses_bad_tokens_and_a_killed_client_leaves_the_recording_whole(
+    live: LiveEnv,
+) -> None:
+    port = free_port()
+    bridge = live.bridge("--rrd", "robot.rrd", "--serve", f"127.0.0.1:{port}", "--token", "t0k")
+    served, _lines = read_until(bridge.stderr, "streaming on", timeout=60)
+    assert served
+    for args in (("--token", "wrong"), ()):
+        refused = receiver(live, port, "refused.rrd", *args, "--duration", "5")
+        _out, err = refused.communicate(timeout=60)
+        assert refused.returncode != 0
+        assert "authentication failed" in err
+    watching = receiver(live, port, "laptop.rrd", "--token", "t0k", "--duration", "20")
+    killed = receiver(live, port, "killed.rrd", "--token", "t0k")
+    for client in (watching, killed):
+        assert read_until(client.stderr, "receiving from", timeout=60)[0]
+    publisher = live.publish("imu", 60, 30)
+    time.sleep(2.0)  # the publisher has found the bridge and is publishing (60 messages take 2 s)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    wait_all([publisher])
+    stop(bridge)
+    _out, err = watching.communicate(timeout=60)
+    assert watching.returncode == 0, err
+    verify_rrd(live.tmp / "robot.rrd")
+    expected = [float(i) for i in range(60)]
+    assert [row[0] for row in rrd_column(live.tmp / "robot.rrd", "/imu/data", "Scalars:scalars")] == expected
+    assert [row[0] for row in rrd_column(live.tmp / "laptop.rrd", "/imu/data", "Scalars:scalars")] == expected
+
+
+def test_serving_beyond_loopback_needs_a_token(live: LiveEnv) -> None:
+    bridge = live.bridge("--serve", f"0.0.0.0:{free_port()}", "--duration", "5")
+    _out, err = bridge.communicate(timeout=60)
+    assert bridge.returncode == 2
+    assert "sinks.stream.token" in err
+    assert "non-loopback" in err
