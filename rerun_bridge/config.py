@@ -191,11 +191,24 @@ class StreamConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RerunViewerSinkConfig:
+    """A running Rerun viewer the bridge connects to (rerun-sdk's gRPC client), beside its files."""
+
+    url: str = ""
+    queue_megabytes: float = 64.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.url != ""
+
+
+@dataclass(frozen=True, slots=True)
 class SinksConfig:
     rrd: RrdSinkConfig = RrdSinkConfig()
     mcap: McapSinkConfig = McapSinkConfig()
     viewer: ViewerConfig = ViewerConfig()
     stream: StreamConfig = StreamConfig()
+    rerun_viewer: RerunViewerSinkConfig = RerunViewerSinkConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,7 +663,25 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
         mcap=_build(p, sinks.get("mcap"), "sinks.mcap", McapSinkConfig),
         viewer=_build(p, sinks.get("viewer"), "sinks.viewer", ViewerConfig, blueprint=_blueprint),
         stream=stream,
+        rerun_viewer=_build(
+            p,
+            sinks.get("rerun_viewer"),
+            "sinks.rerun_viewer",
+            RerunViewerSinkConfig,
+            url=_viewer_url,
+            queue_megabytes=_POSITIVE,
+        ),
     )
+
+
+def _viewer_url(value: object) -> str:
+    from urllib.parse import urlsplit
+
+    text = _string(value)
+    parts = urlsplit(text)
+    if text and (parts.scheme not in ("rerun", "rerun+http", "rerun+https") or parts.path != "/proxy"):
+        raise _InvalidError(f"{text!r} is not a Rerun viewer address: expected rerun+http://HOST:PORT/proxy")
+    return text
 
 
 def _plain(value: object) -> object:

@@ -49,6 +49,7 @@ from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.parameters import PARAMETERS, ParameterValue, typed_value
 from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.robot.settings import robot_model_setup
+from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import StreamSink
@@ -137,7 +138,10 @@ class BridgeNode:
         )
         if self.stream is not None:
             self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
-        row_sinks: list[RowSink] = [sink for sink in (self.rrd, self.stream) if sink is not None]
+        self.rerun_viewer = self._rerun_viewer_sink(recording_id)
+        row_sinks: list[RowSink] = [
+            sink for sink in (self.rrd, self.stream, self.rerun_viewer) if sink is not None
+        ]
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
@@ -170,6 +174,31 @@ class BridgeNode:
             self._diagnostics_timer = node.create_timer(
                 config.diagnostics.period_s, self._publish_diagnostics
             )
+
+    def _rerun_viewer_sink(self, recording_id: str) -> RerunViewerSink | None:
+        """The sink to a running Rerun viewer, with the scenario blueprint (the .rrd's recording id, so the
+        viewer merges what it got live with the file opened later)."""
+        settings = self.config.sinks.rerun_viewer
+        if not settings.enabled:
+            return None
+        blueprint = None
+        name = self.config.sinks.viewer.blueprint
+        if name:
+            from rerun_bridge.blueprint.export import to_rerun
+            from rerun_bridge.blueprint.library import resolve
+
+            blueprint = to_rerun(resolve(name))
+        sink = RerunViewerSink(
+            settings.url,
+            ViewerSinkSettings(
+                application_id=NODE_NAME,
+                recording_id=recording_id,
+                blueprint=blueprint,
+                queue_bytes=int(settings.queue_megabytes * 1e6),
+            ),
+        )
+        self.log.info(f"sending to the Rerun viewer at {settings.url} (whenever it listens)")
+        return sink
 
     def _viewer_store(self, enabled: bool) -> ChunkStore | None:
         """The store the embedded viewer reads (the worker appends to it); None without a viewer."""
@@ -330,6 +359,15 @@ class BridgeNode:
         refused = self.mcap.refused() if self.mcap is not None else {}
         return self.stats.report(self.queues.counters(), time.monotonic_ns(), refused)
 
+    def sink_counts(self) -> dict[str, dict[str, str]]:
+        """The network sinks' numbers (what they sent, dropped, their connections), by sink."""
+        counts: dict[str, dict[str, str]] = {}
+        if self.stream is not None:
+            counts["stream"] = self.stream.counts().as_key_values()
+        if self.rerun_viewer is not None:
+            counts["rerun_viewer"] = self.rerun_viewer.counts().as_key_values()
+        return counts
+
     def _publish_diagnostics(self) -> None:
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
@@ -346,6 +384,15 @@ class BridgeNode:
                 f"{report.errors} errors"
             )
             status.values = [KeyValue(key=k, value=v) for k, v in report.as_key_values().items()]
+            array.status.append(status)
+        for name, values in self.sink_counts().items():
+            status = DiagnosticStatus()
+            status.name = f"{NODE_NAME}: sink {name}"
+            status.hardware_id = NODE_NAME
+            dropped = int(values["dropped_chunks"])
+            status.level = DiagnosticStatus.WARN if dropped else DiagnosticStatus.OK
+            status.message = f"{dropped} chunks dropped"
+            status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
             array.status.append(status)
         if self._diagnostics_publisher is not None:
             self._diagnostics_publisher.publish(array)
@@ -365,6 +412,8 @@ class BridgeNode:
             self.mcap.close()
         if self.stream is not None:
             self.stream.close()
+        if self.rerun_viewer is not None:
+            self.rerun_viewer.close()
         return reports
 
 
@@ -401,6 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the network stream there (loopback unless told otherwise; another host needs --token)",
     )
     parser.add_argument("--token", help="bearer token the stream's clients must give")
+    parser.add_argument(
+        "--connect",
+        metavar="URL",
+        help="also send to a running Rerun viewer: rerun+http://HOST:PORT/proxy (never waits for it)",
+    )
     return parser
 
 
@@ -430,6 +484,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rclpy.try_shutdown()
         return 2
     print(format_summary(_run(bridge, node, duration)))
+    for name, counts in bridge.sink_counts().items():
+        print(f"sink {name}: " + ", ".join(f"{key} {value}" for key, value in counts.items()))
     return 0
 
 
@@ -461,6 +517,7 @@ def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> B
         ("sinks.viewer.enabled", values["viewer"]),
         ("sinks.stream.bind", args.serve or values["serve"]),
         ("sinks.stream.token", args.token or values["token"]),
+        ("sinks.rerun_viewer.url", args.connect or values["connect"]),
     ):
         if value:
             overrides[key] = value

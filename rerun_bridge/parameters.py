@@ -33,6 +33,11 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
         "host needs a token)",
     ),
     "token": ("", "the stream's bearer token (overrides sinks.stream.token)"),
+    "connect": (
+        "",
+        "also send to the Rerun viewer listening there, rerun+http://HOST:PORT/proxy "
+        "(overrides sinks.rerun_viewer.url)",
+    ),
 }
 
 ParameterValue = bool | float | str

@@ -58,6 +58,24 @@ class _Client:
     dropped: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class StreamCounts:
+    """The stream's numbers for the diagnostics (drops summed over clients, gone ones included)."""
+
+    clients: int
+    published_chunks: int
+    published_bytes: int
+    dropped_chunks: int
+
+    def as_key_values(self) -> dict[str, str]:
+        return {
+            "clients": str(self.clients),
+            "published_chunks": str(self.published_chunks),
+            "published_bytes": str(self.published_bytes),
+            "dropped_chunks": str(self.dropped_chunks),
+        }
+
+
 class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
     """Serves published chunks to every connected client."""
 
@@ -70,6 +88,14 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         self._static: dict[tuple[str, tuple[str, ...]], bytes] = {}
         self._clients: list[_Client] = []
         self._closed = False
+        self._published_chunks = 0
+        self._published_bytes = 0
+        self._dropped_by_gone_clients = 0
+
+    def counts(self) -> StreamCounts:
+        with self._lock:
+            dropped = self._dropped_by_gone_clients + sum(client.dropped for client in self._clients)
+            return StreamCounts(len(self._clients), self._published_chunks, self._published_bytes, dropped)
 
     def publish(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         data = encode_chunk(batch)
@@ -77,6 +103,8 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
             if static:
                 self._static[(entity_path, tuple(batch.schema.names))] = data
             clients = list(self._clients)
+            self._published_chunks += 1
+            self._published_bytes += len(data)
         for client in clients:
             try:
                 client.chunks.put_nowait((entity_path, static, data))
@@ -113,6 +141,7 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         finally:
             with self._lock:
                 self._clients.remove(client)
+                self._dropped_by_gone_clients += client.dropped
 
     def close(self) -> None:
         self._closed = True
@@ -145,6 +174,9 @@ class StreamSink:
         self._batcher = RowBatcher(self.server.publish, batch_rows=batch_rows, batch_bytes=256 << 10)
         self._thread = threading.Thread(target=self.server.serve, name="rerun_bridge-stream", daemon=True)
         self._thread.start()
+
+    def counts(self) -> StreamCounts:
+        return self.server.counts()
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)

@@ -5,7 +5,6 @@ recording stays complete."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ import pytest
 
 from test.conftest import rrd_column, verify_rrd
 from test.live.conftest import LiveEnv, read_until, stop, wait_all
+from test.network import Viewer, free_port, wait_for
 
 pytestmark = pytest.mark.xdist_group("live")
 
 RERUN_BRIDGE = str(Path(sys.executable).parent / "rerun-bridge")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def receiver(live: LiveEnv, port: int, output: str, *args: str) -> subprocess.Popen[str]:
@@ -73,3 +67,27 @@ def test_serving_beyond_loopback_needs_a_token(live: LiveEnv) -> None:
     assert bridge.returncode == 2
     assert "sinks.stream.token" in err
     assert "non-loopback" in err
+
+
+def test_rerun_viewer_gets_the_data_and_its_death_leaves_the_recording_whole(live: LiveEnv) -> None:
+    port = free_port()
+    viewer = Viewer(port, live.tmp / "laptop.rrd")
+    try:
+        url = f"rerun+http://127.0.0.1:{port}/proxy"
+        bridge = live.bridge(
+            "--rrd", "robot.rrd", "--connect", url, "--ros-args", "-p", "blueprint:=navigation"
+        )
+        wait_all([live.publish("imu", 40, 40)])
+        assert wait_for(lambda: "/imu/data" in {entity for entity, _s, _v in viewer.chunks()})
+    finally:
+        viewer.stop(signal.SIGKILL)  # the laptop goes away mid-run
+    wait_all([live.publish("imu", 40, 40)])
+    out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    verify_rrd(live.tmp / "robot.rrd")
+    stored = [row[0] for row in rrd_column(live.tmp / "robot.rrd", "/imu/data", "Scalars:scalars")]
+    assert stored == [float(i) for i in range(40)] * 2
+    seen = [v for entity, _s, values in viewer.chunks() if entity == "/imu/data" for v in values]
+    assert seen[:40] == [float(i) for i in range(40)]
+    assert viewer.blueprint_application_ids() == ["rerun_bridge"]
+    assert "sink rerun_viewer: connected false, connections 1" in out
