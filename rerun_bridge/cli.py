@@ -316,15 +316,14 @@ def cmd_blueprint_from_rviz(args: argparse.Namespace) -> int:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     from rerun_bridge.sinks.rrd import RrdSink
-    from rerun_bridge.sources.stream_client import receive
+    from rerun_bridge.sources.stream_client import ClientSettings, receive
 
     def connected() -> None:
         print(f"receiving from {args.address}", file=sys.stderr, flush=True)
 
     with RrdSink(args.output, application_id="rerun_bridge") as sink:
-        count = receive(
-            args.address, sink.write_batch, args.token, args.tls_root_cert or "", args.duration, connected
-        )
+        settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")
+        count = receive(settings, sink.write_batch, args.duration, connected)
     print(f"received {count} chunks into {args.output}")
     return EXIT_OK if count else EXIT_NOTHING_CONVERTED
 

@@ -180,6 +180,9 @@ class StreamConfig:
     token: str = ""
     tls_cert: str = ""
     tls_key: str = ""
+    #: Recent temporal data kept for clients that join or come back (seconds, and a bound in MB).
+    history_s: float = 10.0
+    history_megabytes: float = 64.0
 
     @property
     def host(self) -> str:
@@ -649,7 +652,15 @@ def _bind(value: object) -> str:
 
 
 def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
-    stream = _build(p, sinks.get("stream"), "sinks.stream", StreamConfig, bind=_bind)
+    stream = _build(
+        p,
+        sinks.get("stream"),
+        "sinks.stream",
+        StreamConfig,
+        bind=_bind,
+        history_s=_NONNEG,
+        history_megabytes=_POSITIVE,
+    )
     if stream.enabled:  # stream.bind is valid here: a bad one was reported and replaced by the default
         if not stream.token and not is_loopback(stream.host):
             p.error("sinks.stream.token", f"required: the stream binds to non-loopback host {stream.host!r}")

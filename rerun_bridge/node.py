@@ -52,7 +52,7 @@ from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
-from rerun_bridge.sinks.stream import StreamSink
+from rerun_bridge.sinks.stream import HistoryBounds, StreamSecurity, StreamSink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
@@ -129,9 +129,8 @@ class BridgeNode:
             StreamSink(
                 sinks.stream.host,
                 sinks.stream.port,
-                token=sinks.stream.token,
-                tls_cert=sinks.stream.tls_cert,
-                tls_key=sinks.stream.tls_key,
+                StreamSecurity(sinks.stream.token, sinks.stream.tls_cert, sinks.stream.tls_key),
+                HistoryBounds(sinks.stream.history_s, int(sinks.stream.history_megabytes * 1e6)),
             )
             if sinks.stream.enabled
             else None

@@ -15,6 +15,9 @@ import hmac
 import logging
 import queue
 import threading
+import time
+import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +28,22 @@ from pyarrow import flight
 
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.rows import ColumnRows, Row
-from rerun_bridge.model.stream_format import ENVELOPE_SCHEMA, LIVE_TICKET, encode_chunk, envelope
+from rerun_bridge.model.stream_format import (
+    ENVELOPE_SCHEMA,
+    HEARTBEAT_ENTITY,
+    StreamItem,
+    StreamRequest,
+    encode_chunk,
+    envelope,
+    parse_ticket,
+)
 from rerun_bridge.sinks.batcher import RowBatcher
 
 log = logging.getLogger(__name__)
 
 CLIENT_QUEUE_CHUNKS = 1024
+#: Seconds without data after which a client gets a heartbeat (it notices a silent cut by their absence).
+HEARTBEAT_S = 1.0
 
 
 class _TokenMiddlewareFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]
@@ -54,7 +67,7 @@ def _as_bytes(value: str | bytes) -> bytes:
 
 @dataclass(slots=True)
 class _Client:
-    chunks: queue.Queue[tuple[str, bool, bytes] | None]
+    chunks: queue.Queue[StreamItem | None]
     dropped: int = 0
 
 
@@ -76,18 +89,76 @@ class StreamCounts:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class StreamSecurity:
+    """The token clients must give (empty: none) and the TLS certificate and key files (empty: plain TCP)."""
+
+    token: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBounds:
+    """How much recent temporal data the server keeps for clients that join (or come back): the last
+    ``seconds``, at most ``max_bytes``."""
+
+    seconds: float = 10.0
+    max_bytes: int = 64 << 20
+
+
+class _History:
+    """The recent temporal chunks, oldest first, trimmed by age and bytes."""
+
+    def __init__(self, bounds: HistoryBounds) -> None:
+        self.bounds = bounds
+        self._items: deque[tuple[int, StreamItem]] = deque()
+        self._bytes = 0
+
+    def append(self, item: StreamItem, now_ns: int) -> None:
+        self._items.append((now_ns, item))
+        self._bytes += len(item.data)
+        oldest_ns = now_ns - int(self.bounds.seconds * 1e9)
+        while self._items and (self._items[0][0] < oldest_ns or self._bytes > self.bounds.max_bytes):
+            _time, dropped = self._items.popleft()
+            self._bytes -= len(dropped.data)
+
+    def since(self, request: StreamRequest, session: str, now_ns: int) -> list[StreamItem]:
+        if request.session == session:
+            return [item for _time, item in self._items if item.seq > request.after_seq]
+        oldest_ns = now_ns - int(request.history_s * 1e9)
+        return (
+            [item for time_ns, item in self._items if time_ns >= oldest_ns] if request.history_s > 0 else []
+        )
+
+
 class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
     """Serves published chunks to every connected client."""
 
-    def __init__(self, host: str, port: int, token: str = "", tls_cert: str = "", tls_key: str = "") -> None:
-        scheme = "grpc+tls" if tls_cert else "grpc+tcp"
-        certificates = [(Path(tls_cert).read_bytes(), Path(tls_key).read_bytes())] if tls_cert else None
-        middleware = {"auth": _TokenMiddlewareFactory(token)} if token else None
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: StreamSecurity | None = None,
+        history: HistoryBounds | None = None,
+    ) -> None:
+        security = security or StreamSecurity()
+        scheme = "grpc+tls" if security.tls_cert else "grpc+tcp"
+        certificates = (
+            [(Path(security.tls_cert).read_bytes(), Path(security.tls_key).read_bytes())]
+            if security.tls_cert
+            else None
+        )
+        middleware = {"auth": _TokenMiddlewareFactory(security.token)} if security.token else None
         super().__init__(f"{scheme}://{host}:{port}", tls_certificates=certificates, middleware=middleware)
         self._lock = threading.Lock()
-        self._static: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._static: dict[tuple[str, tuple[str, ...]], StreamItem] = {}
+        self._history = _History(history or HistoryBounds())
         self._clients: list[_Client] = []
         self._closed = False
+        #: A new id per server run: a client's sequence numbers mean nothing to another run.
+        self.session = uuid.uuid4().hex
+        self._seq = 0
         self._published_chunks = 0
         self._published_bytes = 0
         self._dropped_by_gone_clients = 0
@@ -99,45 +170,58 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
 
     def publish(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         data = encode_chunk(batch)
+        now_ns = time.time_ns()
         with self._lock:
+            self._seq += 1
+            item = StreamItem(entity_path, static, data, self.session, self._seq, now_ns)
             if static:
-                self._static[(entity_path, tuple(batch.schema.names))] = data
+                self._static[(entity_path, tuple(batch.schema.names))] = item
+            else:
+                self._history.append(item, now_ns)
+            # Under the lock: a client that joins now gets this item either in its backlog or its queue.
             clients = list(self._clients)
             self._published_chunks += 1
             self._published_bytes += len(data)
         for client in clients:
             try:
-                client.chunks.put_nowait((entity_path, static, data))
+                client.chunks.put_nowait(item)
             except queue.Full:
                 # Drop the client's oldest chunk rather than wait: the robot never waits on a laptop.
                 with contextlib.suppress(queue.Empty):
                     client.chunks.get_nowait()
                 client.dropped += 1
-                client.chunks.put_nowait((entity_path, static, data))
+                client.chunks.put_nowait(item)
 
     def do_get(self, context: Any, ticket: flight.Ticket) -> flight.GeneratorStream:
-        if ticket.ticket != LIVE_TICKET:
-            raise flight.FlightServerError(f"unknown ticket {ticket.ticket!r}; ask for {LIVE_TICKET!r}")
+        try:
+            request = parse_ticket(ticket.ticket)
+        except ValueError as err:
+            raise flight.FlightServerError(str(err)) from err
         client = _Client(queue.Queue(maxsize=CLIENT_QUEUE_CHUNKS))
         with self._lock:
-            backlog = list(self._static.items())
+            backlog = [*self._static.values(), *self._history.since(request, self.session, time.time_ns())]
             self._clients.append(client)
         return flight.GeneratorStream(ENVELOPE_SCHEMA, self._serve(client, backlog, context))
 
-    def _serve(
-        self, client: _Client, backlog: list[tuple[tuple[str, tuple[str, ...]], bytes]], context: Any
-    ) -> Iterator[pa.RecordBatch]:
+    def _serve(self, client: _Client, backlog: list[StreamItem], context: Any) -> Iterator[pa.RecordBatch]:
         try:
-            for (entity_path, _names), data in backlog:
-                yield envelope(entity_path, True, data)
+            for item in backlog:
+                yield envelope(item)
+            idle_since = time.monotonic()
             while not self._closed and not context.is_cancelled():
                 try:
-                    item = client.chunks.get(timeout=0.2)
+                    queued = client.chunks.get(timeout=0.2)
                 except queue.Empty:
+                    if time.monotonic() - idle_since >= HEARTBEAT_S:
+                        idle_since = time.monotonic()
+                        yield envelope(
+                            StreamItem(HEARTBEAT_ENTITY, False, b"", self.session, -1, time.time_ns())
+                        )
                     continue
-                if item is None:
+                if queued is None:
                     return
-                yield envelope(*item)
+                idle_since = time.monotonic()
+                yield envelope(queued)
         finally:
             with self._lock:
                 self._clients.remove(client)
@@ -160,13 +244,12 @@ class StreamSink:
         self,
         host: str,
         port: int,
-        token: str = "",
-        tls_cert: str = "",
-        tls_key: str = "",
+        security: StreamSecurity | None = None,
+        history: HistoryBounds | None = None,
         batch_rows: int = 64,
     ) -> None:
         try:
-            self.server = StreamServer(host, port, token, tls_cert, tls_key)
+            self.server = StreamServer(host, port, security, history)
         except (OSError, flight.FlightError) as err:
             raise RecordingError(f"cannot serve the stream on {host}:{port}: {err}") from err
         self.port = int(self.server.port)
