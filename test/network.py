@@ -3,9 +3,12 @@ condition instead of sleeping a guessed time."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -83,3 +86,84 @@ def _first_scalars(batch: pa.RecordBatch) -> list[float]:
     if "Scalars:scalars" not in batch.schema.names:
         return []
     return [row[0] for row in batch.column("Scalars:scalars").to_pylist()]
+
+
+class CuttableProxy:
+    """A TCP proxy on loopback whose link can be cut and restored, like a robot's Wi-Fi: ``cut`` closes
+    every connection and stops listening; ``restore`` listens again on the same port."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread; close alone does not
+            listener.close()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                downstream, _address = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self._lock:
+                self._connections += [downstream, upstream]
+            for source, target in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(1 << 16):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+def start_stream_server(port: int, count: int, rate_hz: float, *extra: str) -> subprocess.Popen[str]:
+    """``python -m test.stream_server`` (a real stream sink serving known rows), once it listens."""
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen(
+        [sys.executable, "-m", "test.stream_server", str(port), str(count), str(rate_hz), *extra],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in server.stdout or ():
+        if line.startswith("serving"):
+            break
+    return server
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 60.0) -> bool:
+    """Read the process's stdout up to a line containing ``text``."""
+    deadline = time.monotonic() + timeout
+    for line in process.stdout or ():
+        if text in line:
+            return True
+        if time.monotonic() > deadline:
+            return False
+    return False

@@ -111,7 +111,7 @@ def run_viewer(
     window.show()
     if screenshot is None:
         return application.exec()
-    return _save_screenshot(window, Path(screenshot))
+    return save_screenshot(window, Path(screenshot))
 
 
 def _print_progress() -> Callable[[Path, float], None]:
@@ -135,7 +135,7 @@ def _blueprint_timeline(timeline: str, store: ChunkStore) -> str | None:
     return None
 
 
-def _save_screenshot(window: ViewerWindow, output: Path) -> int:
+def save_screenshot(window: ViewerWindow, output: Path) -> int:
     image = render_window(window)
     output.parent.mkdir(parents=True, exist_ok=True)
     saved = image.save(str(output), "PNG")
@@ -204,6 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
     )
+    remote = parser.add_argument_group("a bridge's network stream (instead of files)")
+    remote.add_argument(
+        "--connect", metavar="grpc://ROBOT:9877", help="show a running bridge's stream live (sinks.stream)"
+    )
+    remote.add_argument("--token", default="", help="the bridge's sinks.stream.token")
+    remote.add_argument("--tls-root-cert", default="", metavar="CA", help="CA certificate to trust (TLS)")
+    remote.add_argument(
+        "--history",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="recent data to fetch on connecting, besides all static data (default: %(default)s; the "
+        "bridge keeps sinks.stream.history_s)",
+    )
     add_robot_model_arguments(parser)
     return parser
 
@@ -211,6 +225,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``view`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.connect:
+        if args.files:
+            print("error: give either --connect or files, not both", file=sys.stderr)
+            return 2
+        from rerun_bridge.sources.stream_client import ClientSettings
+        from rerun_bridge.viewer.remote import RemoteOptions, run_remote_viewer
+
+        options = RemoteOptions(
+            history_s=args.history,
+            blueprint=args.blueprint,
+            screenshot=Path(args.screenshot) if args.screenshot else None,
+        )
+        return run_remote_viewer(ClientSettings(args.connect, args.token, args.tls_root_cert), options)
     if not args.files:
         print("error: give at least one .rrd file or recording to view", file=sys.stderr)
         return 2
