@@ -72,6 +72,13 @@ class History(Enum):
     KEEP_ALL = "keep_all"
 
 
+class Profile(Enum):
+    """What a network sink gets: everything, or the summary under a bandwidth budget (split mode)."""
+
+    FULL = "full"
+    SUMMARY = "summary"
+
+
 class Compression(Enum):
     ZSTD = "zstd"
     LZ4 = "lz4"
@@ -183,6 +190,7 @@ class StreamConfig:
     #: Recent temporal data kept for clients that join or come back (seconds, and a bound in MB).
     history_s: float = 10.0
     history_megabytes: float = 64.0
+    profile: Profile = Profile.FULL
 
     @property
     def host(self) -> str:
@@ -199,10 +207,25 @@ class RerunViewerSinkConfig:
 
     url: str = ""
     queue_megabytes: float = 64.0
+    profile: Profile = Profile.FULL
 
     @property
     def enabled(self) -> bool:
         return self.url != ""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryConfig:
+    """Split mode's summary for network sinks with ``profile: summary`` (rerun_bridge.sinks.summary)."""
+
+    budget_mbit_s: float = 5.0
+    image_max_width: int = 320
+    jpeg_quality: int = 70
+    image_rate_hz: float = 2.0
+    cloud_voxel_m: float = 0.25
+    cloud_rate_hz: float = 1.0
+    #: Per-entity rate caps in Hz (an entity is its topic's name unless mapped elsewhere).
+    rate_hz: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +235,7 @@ class SinksConfig:
     viewer: ViewerConfig = ViewerConfig()
     stream: StreamConfig = StreamConfig()
     rerun_viewer: RerunViewerSinkConfig = RerunViewerSinkConfig()
+    summary: SummaryConfig = SummaryConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -682,7 +706,37 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
             url=_viewer_url,
             queue_megabytes=_POSITIVE,
         ),
+        summary=_parse_summary(p, sinks.get("summary")),
     )
+
+
+def _parse_summary(p: _Parser, data: object) -> SummaryConfig:
+    path = "sinks.summary"
+    base = _build(
+        p,
+        data,
+        path,
+        SummaryConfig,
+        budget_mbit_s=_POSITIVE,
+        image_max_width=_integer(8),
+        jpeg_quality=_percent,
+        image_rate_hz=_NONNEG,
+        cloud_voxel_m=_NONNEG,
+        cloud_rate_hz=_NONNEG,
+    )
+    raw = data.get("rate_hz") if isinstance(data, Mapping) else None
+    rates: dict[str, float] = {}
+    for entity in p.section(raw, f"{path}.rate_hz"):
+        rate = p.get(raw or {}, f"{path}.rate_hz", entity, None, _POSITIVE)
+        if rate is not None:
+            rates[entity] = rate
+    return dataclasses.replace(base, rate_hz=rates)
+
+
+def _percent(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
+        return value
+    raise _InvalidError(f"expected an integer from 1 to 100, got {_show(value)}")
 
 
 def _viewer_url(value: object) -> str:

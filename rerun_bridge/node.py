@@ -32,6 +32,7 @@ from rerun_bridge.cdr.decoding import Decoder, TypeResolver
 from rerun_bridge.config import (
     BridgeConfig,
     Durability,
+    Profile,
     Reliability,
     apply_overrides,
     load_config,
@@ -52,7 +53,8 @@ from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
-from rerun_bridge.sinks.stream import HistoryBounds, StreamSecurity, StreamSink
+from rerun_bridge.sinks.stream import LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
+from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySettings, SummarySink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
@@ -131,6 +133,7 @@ class BridgeNode:
                 sinks.stream.port,
                 StreamSecurity(sinks.stream.token, sinks.stream.tls_cert, sinks.stream.tls_key),
                 HistoryBounds(sinks.stream.history_s, int(sinks.stream.history_megabytes * 1e6)),
+                live_flush_s=_live_flush_s(sinks.stream.profile),
             )
             if sinks.stream.enabled
             else None
@@ -138,9 +141,8 @@ class BridgeNode:
         if self.stream is not None:
             self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
         self.rerun_viewer = self._rerun_viewer_sink(recording_id)
-        row_sinks: list[RowSink] = [
-            sink for sink in (self.rrd, self.stream, self.rerun_viewer) if sink is not None
-        ]
+        row_sinks: list[RowSink] = [sink for sink in (self.rrd,) if sink is not None]
+        self.summary = self._split(row_sinks)
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
@@ -174,6 +176,36 @@ class BridgeNode:
                 config.diagnostics.period_s, self._publish_diagnostics
             )
 
+    def _split(self, row_sinks: list[RowSink]) -> SummarySink | None:
+        """Network sinks join ``row_sinks`` whole, or behind one summary (split mode), by their profile."""
+        sinks = self.config.sinks
+        summarized: list[StreamSink | RerunViewerSink] = []
+        network: list[tuple[StreamSink | RerunViewerSink | None, Profile]] = [
+            (self.stream, sinks.stream.profile),
+            (self.rerun_viewer, sinks.rerun_viewer.profile),
+        ]
+        for target, profile in network:
+            if target is not None and profile is Profile.SUMMARY:
+                summarized.append(target)
+            elif target is not None:
+                row_sinks.append(target)
+        if not summarized:
+            return None
+        summary = sinks.summary
+        settings = SummarySettings(
+            summary.budget_mbit_s,
+            summary.image_max_width,
+            summary.jpeg_quality,
+            summary.image_rate_hz,
+            summary.cloud_voxel_m,
+            summary.cloud_rate_hz,
+            dict(summary.rate_hz),
+        )
+        summary_sink = SummarySink(summarized, settings)
+        row_sinks.append(summary_sink)
+        self.log.info(f"split mode: network sinks get the summary within {summary.budget_mbit_s:g} Mbit/s")
+        return summary_sink
+
     def _rerun_viewer_sink(self, recording_id: str) -> RerunViewerSink | None:
         """The sink to a running Rerun viewer, with the scenario blueprint (the .rrd's recording id, so the
         viewer merges what it got live with the file opened later)."""
@@ -194,6 +226,7 @@ class BridgeNode:
                 recording_id=recording_id,
                 blueprint=blueprint,
                 queue_bytes=int(settings.queue_megabytes * 1e6),
+                live_flush_s=_live_flush_s(settings.profile),
             ),
         )
         self.log.info(f"sending to the Rerun viewer at {settings.url} (whenever it listens)")
@@ -365,6 +398,8 @@ class BridgeNode:
             counts["stream"] = self.stream.counts().as_key_values()
         if self.rerun_viewer is not None:
             counts["rerun_viewer"] = self.rerun_viewer.counts().as_key_values()
+        if self.summary is not None:
+            counts["summary"] = self.summary.counts.as_key_values()
         return counts
 
     def _publish_diagnostics(self) -> None:
@@ -416,6 +451,11 @@ class BridgeNode:
         return reports
 
 
+def _live_flush_s(profile: Profile) -> float:
+    """How long a network sink's rows may wait to be sent: a summary, with its budget, sends fewer chunks."""
+    return SUMMARY_FLUSH_S if profile is Profile.SUMMARY else LIVE_FLUSH_S
+
+
 def _warm_up(decoder: Decoder, message_class: Any) -> None:
     """Decode a default message once, so that the first real one does not pay for generating the
     deserializer (tens of milliseconds: a latency spike on every topic's first messages)."""
@@ -449,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the network stream there (loopback unless told otherwise; another host needs --token)",
     )
     parser.add_argument("--token", help="bearer token the stream's clients must give")
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="split mode: network sinks get a summary under sinks.summary.budget_mbit_s (files stay full)",
+    )
     parser.add_argument(
         "--connect",
         metavar="URL",
@@ -522,6 +567,8 @@ def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> B
             overrides[key] = value
     if "sinks.stream.bind" in overrides:
         overrides["sinks.stream.enabled"] = True
+    if args.summary or values["summary"]:
+        overrides["sinks.stream.profile"] = overrides["sinks.rerun_viewer.profile"] = "summary"
     return apply_overrides(config, overrides, source="command line / parameters")
 
 

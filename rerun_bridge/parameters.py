@@ -38,6 +38,11 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
         "also send to the Rerun viewer listening there, rerun+http://HOST:PORT/proxy "
         "(overrides sinks.rerun_viewer.url)",
     ),
+    "summary": (
+        False,
+        "split mode: the stream and the Rerun viewer get the summary under sinks.summary's bandwidth budget; "
+        "the files stay full",
+    ),
 }
 
 ParameterValue = bool | float | str

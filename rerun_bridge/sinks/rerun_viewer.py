@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 IN_FLIGHT_BYTES: Final = 8 << 20
 #: How long a flush may take before the viewer counts as gone (or too slow to keep).
 FLUSH_TIMEOUT_S: Final = 2.0
+#: Rows wait at most about this long in the batcher while rows keep coming (the worker flushes each second).
+LIVE_FLUSH_S: Final = 0.02
 #: How often an absent viewer's port is tried.
 RETRY_S: Final = 0.5
 DEFAULT_VIEWER_PORT: Final = 9876
@@ -88,6 +90,8 @@ class ViewerSinkSettings:
     blueprint: Any = None
     queue_bytes: int = 64 << 20
     flush_timeout_s: float = FLUSH_TIMEOUT_S
+    #: Rows wait at most about this long in the batcher while rows keep coming.
+    live_flush_s: float = LIVE_FLUSH_S
 
 
 class RerunViewerSink:
@@ -100,6 +104,8 @@ class RerunViewerSink:
         # Small chunks: a live view wants data soon, not big chunks.
         self._batcher = RowBatcher(self._enqueue, batch_rows=64, batch_bytes=256 << 10)
         self.queue = ChunkQueue(self.settings.queue_bytes)
+        self._last_flush = time.monotonic()
+        self._enqueued_bytes = 0
         self._static: dict[tuple[str, tuple[str, ...]], QueuedChunk] = {}
         self._static_lock = threading.Lock()
         self._rec: rr.RecordingStream | None = None
@@ -119,6 +125,7 @@ class RerunViewerSink:
 
     def _enqueue(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         chunk = QueuedChunk(entity_path, static, batch)
+        self._enqueued_bytes += chunk.nbytes
         if static:
             with self._static_lock:
                 self._static[(entity_path, tuple(batch.schema.names))] = chunk
@@ -126,13 +133,25 @@ class RerunViewerSink:
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)
+        self._flush_if_due()
 
     def write_columns(self, columns: ColumnRows) -> None:
         self._batcher.write_columns(columns)
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        # A live view wants rows within a frame or two, not at the files' once-a-second flush.
+        if time.monotonic() - self._last_flush >= self.settings.live_flush_s:
+            self.flush()
 
     def flush(self, wait: bool = True) -> None:
         """Hand batched rows to the sender (never waits for the network, whatever ``wait`` says)."""
+        self._last_flush = time.monotonic()
         self._batcher.flush()
+
+    def emitted_bytes(self) -> int:
+        """Bytes of Arrow data handed onward so far (about what goes on the wire)."""
+        return self._enqueued_bytes
 
     def counts(self) -> ViewerSinkCounts:
         queued = self.queue.counts()

@@ -42,6 +42,8 @@ from rerun_bridge.sinks.batcher import RowBatcher
 log = logging.getLogger(__name__)
 
 CLIENT_QUEUE_CHUNKS = 1024
+#: Rows wait at most about this long in the batcher while rows keep coming (the worker flushes each second).
+LIVE_FLUSH_S = 0.02
 #: Seconds without data after which a client gets a heartbeat (it notices a silent cut by their absence).
 HEARTBEAT_S = 1.0
 
@@ -246,29 +248,45 @@ class StreamSink:
         port: int,
         security: StreamSecurity | None = None,
         history: HistoryBounds | None = None,
-        batch_rows: int = 64,
+        live_flush_s: float = LIVE_FLUSH_S,
     ) -> None:
+        """``live_flush_s``: rows wait at most about this long in the batcher while rows keep coming (each
+        chunk costs about 900 bytes of framing: split mode's summary flushes less often)."""
         try:
             self.server = StreamServer(host, port, security, history)
         except (OSError, flight.FlightError) as err:
             raise RecordingError(f"cannot serve the stream on {host}:{port}: {err}") from err
         self.port = int(self.server.port)
         # Fewer rows per chunk than the file: a remote view wants data soon, not big chunks.
-        self._batcher = RowBatcher(self.server.publish, batch_rows=batch_rows, batch_bytes=256 << 10)
+        self._batcher = RowBatcher(self.server.publish, batch_rows=64, batch_bytes=256 << 10)
+        self._last_flush = time.monotonic()
+        self.live_flush_s = live_flush_s
         self._thread = threading.Thread(target=self.server.serve, name="rerun_bridge-stream", daemon=True)
         self._thread.start()
 
     def counts(self) -> StreamCounts:
         return self.server.counts()
 
+    def emitted_bytes(self) -> int:
+        """Bytes published so far (encoded chunks, as they go on the wire)."""
+        return self.server.counts().published_bytes
+
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)
+        self._flush_if_due()
 
     def write_columns(self, columns: ColumnRows) -> None:
         self._batcher.write_columns(columns)
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        # A live view wants rows within a frame or two, not at the files' once-a-second flush.
+        if time.monotonic() - self._last_flush >= self.live_flush_s:
+            self.flush()
 
     def flush(self, wait: bool = True) -> None:
         """Hand the batched rows to the server (which sends them without waiting for clients)."""
+        self._last_flush = time.monotonic()
         self._batcher.flush()
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test.conftest import rrd_column, verify_rrd
+from test.conftest import rrd_column, rrd_row_count, verify_rrd
 from test.live.conftest import LiveEnv, read_until, stop, wait_all
 from test.network import Viewer, free_port, wait_for
 
@@ -91,3 +91,25 @@ def test_rerun_viewer_gets_the_data_and_its_death_leaves_the_recording_whole(liv
     assert seen[:40] == [float(i) for i in range(40)]
     assert viewer.blueprint_application_ids() == ["rerun_bridge"]
     assert "sink rerun_viewer: connected false, connections 1" in out
+
+
+def test_split_mode_streams_a_summary_and_records_everything(live: LiveEnv) -> None:
+    port = free_port()
+    bridge = live.bridge("--rrd", "robot.rrd", "--serve", f"127.0.0.1:{port}", "--summary")
+    assert read_until(bridge.stderr, "split mode", timeout=60)[0]
+    laptop = receiver(live, port, "laptop.rrd", "--duration", "15")
+    assert read_until(laptop.stderr, "receiving from", timeout=60)[0]
+    wait_all([live.publish("image", 30, 20), live.publish("imu", 40, 40)])
+    _out, err = laptop.communicate(timeout=60)
+    assert laptop.returncode == 0, err
+    out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    robot, remote = live.tmp / "robot.rrd", live.tmp / "laptop.rrd"
+    assert rrd_row_count(robot, "/camera/image_raw", "Image:buffer") == 30  # the recording stays full
+    summarized = rrd_row_count(remote, "/camera/image_raw", "EncodedImage:blob")
+    assert 1 <= summarized <= 5  # 2 Hz of 1.5 s, JPEG-encoded
+    assert rrd_row_count(remote, "/camera/image_raw", "Image:buffer") == 0
+    expected = [float(i) for i in range(40)]
+    assert [row[0] for row in rrd_column(remote, "/imu/data", "Scalars:scalars")] == expected  # in full
+    (summary_line,) = [line for line in out.splitlines() if line.startswith("sink summary:")]
+    assert "left_out_rate 0" not in summary_line
