@@ -38,7 +38,7 @@ CLOUD_MIN_POINTS: Final = 1000
 #: Share of the budget a cloud topic may use at its rate; a denser cloud (after the voxels) is thinned evenly.
 CLOUD_BUDGET_SHARE: Final = 0.5
 #: How often network sinks with the summary flush (each chunk costs about 900 bytes of framing).
-SUMMARY_FLUSH_S: Final = 0.1
+SUMMARY_FLUSH_S: Final = 0.05
 _JPEG_MODELS: Final = {"RGB": "RGB", "BGR": "RGB", "RGBA": "RGB", "BGRA": "RGB", "L": "L"}
 
 

@@ -165,7 +165,8 @@ class StreamFollower:
     def stop(self) -> None:
         self._stop.set()
         self._cancel()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         self._set(connection=Connection.STOPPED)
 
     def _set(self, **changes: Any) -> None:
