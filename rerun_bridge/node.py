@@ -212,19 +212,16 @@ class BridgeNode:
         settings = self.config.sinks.rerun_viewer
         if not settings.enabled:
             return None
-        blueprint = None
-        name = self.config.sinks.viewer.blueprint
-        if name:
-            from rerun_bridge.blueprint.export import to_rerun
+        if self.config.sinks.viewer.blueprint:
             from rerun_bridge.blueprint.library import resolve
 
-            blueprint = to_rerun(resolve(name))
+            resolve(self.config.sinks.viewer.blueprint)  # a blueprint that cannot be read stops here, named
         sink = RerunViewerSink(
             settings.url,
             ViewerSinkSettings(
                 application_id=NODE_NAME,
                 recording_id=recording_id,
-                blueprint=blueprint,
+                blueprint=self.config.sinks.viewer.blueprint or None,
                 queue_bytes=int(settings.queue_megabytes * 1e6),
                 live_flush_s=_live_flush_s(settings.profile),
             ),

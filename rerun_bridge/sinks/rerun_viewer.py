@@ -17,21 +17,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlsplit
 
 import pyarrow as pa
-import rerun as rr
 
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.model.stream_format import encode_chunk
 from rerun_bridge.sinks.batcher import RowBatcher
 from rerun_bridge.sinks.chunk_queue import ChunkQueue, QueuedChunk
+from rerun_bridge.sinks.rerun_viewer_process import CHUNK_STATIC, CHUNK_TEMPORAL, FLUSH, write_frame
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +90,8 @@ class ViewerSinkCounts:
 class ViewerSinkSettings:
     application_id: str = "rerun_bridge"
     recording_id: str | None = None
-    #: A rerun.blueprint.Blueprint sent on every connection (None: the viewer lays out the data itself).
-    blueprint: Any = None
+    #: A blueprint's name or file, sent on every connection (None: the viewer lays out the data itself).
+    blueprint: str | None = None
     queue_bytes: int = 64 << 20
     flush_timeout_s: float = FLUSH_TIMEOUT_S
     #: Rows wait at most about this long in the batcher while rows keep coming.
@@ -108,7 +112,8 @@ class RerunViewerSink:
         self._enqueued_bytes = 0
         self._static: dict[tuple[str, tuple[str, ...]], QueuedChunk] = {}
         self._static_lock = threading.Lock()
-        self._rec: rr.RecordingStream | None = None
+        #: The process holding rerun-sdk's connection (rerun_viewer_process), None while not connected.
+        self._rec: subprocess.Popen[bytes] | None = None
         self._in_flight: list[QueuedChunk] = []
         # Flushed, but not yet known to have reached a viewer that is still there.
         self._unverified: list[QueuedChunk] = []
@@ -170,7 +175,11 @@ class RerunViewerSink:
         self._batcher.flush()
         self._deadline = time.monotonic() + timeout_s
         self._closing.set()
-        self._thread.join(timeout=timeout_s + 6.0)  # a disconnect from a vanished viewer takes up to 5 s
+        self._thread.join(timeout=timeout_s + self.settings.flush_timeout_s + 5.0)
+        process = self._rec
+        if self._thread.is_alive() and process is not None:
+            process.kill()  # the sender is stuck writing to it: the viewer stalled
+            self._thread.join(timeout=5.0)
 
     # --- the sender thread --------------------------------------------------------------------------------
 
@@ -190,7 +199,7 @@ class RerunViewerSink:
         if self._in_flight:
             self._confirm()
         self._verify()
-        self._disconnect()
+        self._disconnect(gently=True)
 
     def _done(self) -> bool:
         if not self._closing.is_set():
@@ -209,9 +218,9 @@ class RerunViewerSink:
         if not self._reachable():
             return False
         settings = self.settings
-        rec = rr.RecordingStream(settings.application_id, recording_id=settings.recording_id)
-        rec.connect_grpc(self.url, default_blueprint=settings.blueprint)
-        self._rec = rec
+        command = [sys.executable, "-m", "rerun_bridge.sinks.rerun_viewer_process", self.url]
+        command += [settings.application_id, settings.recording_id or "", settings.blueprint or ""]
+        self._rec = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False)
         self._last_probe = time.monotonic()
         self._connections += 1
         log.info("connected to the Rerun viewer at %s", self.url)
@@ -222,35 +231,46 @@ class RerunViewerSink:
         return True
 
     def _send(self, chunk: QueuedChunk) -> None:
-        if self._rec is None:
+        process = self._rec
+        if process is None or process.stdin is None:
             return
+        kind = CHUNK_STATIC if chunk.static else CHUNK_TEMPORAL
         try:
-            if chunk.static:
-                rr.send_record_batch(
-                    chunk.batch, recording=self._rec, entity_path=chunk.entity_path, index=None
-                )
-            else:
-                rr.send_record_batch(chunk.batch, recording=self._rec, entity_path=chunk.entity_path)
-        except (RuntimeError, ValueError) as err:
-            log.warning("Rerun viewer at %s: cannot send %s: %s", self.url, chunk.entity_path, err)
+            write_frame(process.stdin, kind, chunk.entity_path, encode_chunk(chunk.batch))
+        except (OSError, ValueError) as err:  # the connection's process is gone
+            log.warning("lost the Rerun viewer at %s (%s); reconnecting when it is back", self.url, err)
             self.queue.count_dropped(1, chunk.nbytes)
+            self._disconnect()
             return
         self._in_flight.append(chunk)
 
     def _confirm(self) -> None:
         """Flush what the SDK holds; a flush that fails or times out means the viewer is gone or too slow."""
         sent, self._in_flight = self._in_flight, []
-        if self._rec is None:
-            self.queue.count_dropped(len(sent), sum(chunk.nbytes for chunk in sent))
-            return
-        try:
-            self._rec.flush(timeout_sec=self.settings.flush_timeout_s)
-        except RuntimeError as err:
-            log.warning("lost the Rerun viewer at %s (%s); reconnecting when it is back", self.url, err)
+        problem = self._flush_connection()
+        if problem is not None:
+            log.warning("lost the Rerun viewer at %s (%s); reconnecting when it is back", self.url, problem)
             self.queue.count_dropped(len(sent), sum(chunk.nbytes for chunk in sent))
             self._disconnect()
             return
         self._unverified.extend(sent)
+
+    def _flush_connection(self) -> str | None:
+        """Ask the connection's process to flush; what went wrong, or None."""
+        process = self._rec
+        if process is None or process.stdin is None or process.stdout is None:
+            return "not connected"
+        timeout = self.settings.flush_timeout_s
+        try:
+            write_frame(process.stdin, FLUSH, str(timeout))
+            process.stdin.flush()
+        except (OSError, ValueError) as err:
+            return str(err)
+        ready, _, _ = select.select([process.stdout], [], [], timeout + 1.0)
+        if not ready:
+            return f"no flush within {timeout:g} s"
+        answer = process.stdout.readline().decode(errors="replace").strip()
+        return None if answer == "ok" else answer.removeprefix("fail ") or "the connection ended"
 
     def _verify(self) -> None:
         """A flush succeeds even after the viewer died (the SDK drops what it cannot send, silently): the
@@ -266,8 +286,21 @@ class RerunViewerSink:
             log.warning("the Rerun viewer at %s went away; reconnecting when it is back", self.url)
             self._disconnect()
 
-    def _disconnect(self) -> None:
-        rec, self._rec = self._rec, None
-        if rec is not None:
-            with contextlib.suppress(RuntimeError):
-                rec.disconnect()
+    def _disconnect(self, gently: bool = False) -> None:
+        """End the connection's process: killed (a stalled viewer would keep it forever), or on ``close``
+        given 3 s to flush what it holds."""
+        process, self._rec = self._rec, None
+        if process is None:
+            return
+        if gently and process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=3.0)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()

@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rerun_bridge.blueprint.export import to_rerun
-from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.rows import Row
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings, viewer_address
@@ -47,7 +45,8 @@ def write_scalars(sink: RerunViewerSink, values: range) -> None:
 
 
 def write_cloud(sink: RerunViewerSink, index: int, points: int = 100_000) -> None:
-    positions = np.full((points, 3), float(index), dtype=np.float32)
+    # Random: rerun-sdk compresses what it sends, and a constant cloud would travel as a few bytes.
+    positions = np.random.default_rng(index).uniform(-10, 10, (points, 3)).astype(np.float32)
     sink.write([Row("/lidar", "Points3D", {"positions": positions})], {"log_time": index * 1000})
     sink.flush()
 
@@ -57,7 +56,7 @@ def test_data_and_blueprint_arrive_in_a_running_viewer(tmp_path: Path, viewers: 
     viewers.append(viewer := Viewer(port, tmp_path / "laptop.rrd"))
     sink = RerunViewerSink(
         f"rerun+http://127.0.0.1:{port}/proxy",
-        ViewerSinkSettings(recording_id="run-1", blueprint=to_rerun(resolve("navigation"))),
+        ViewerSinkSettings(recording_id="run-1", blueprint="navigation"),
     )
     sink.write([static_row()], {})
     write_scalars(sink, range(40))
@@ -116,3 +115,24 @@ def test_a_viewer_address_that_is_not_one_is_named() -> None:
     assert viewer_address("rerun+http://laptop/proxy") == ("laptop", 9876)
     with pytest.raises(ConfigError, match="rerun\\+http://HOST:PORT/proxy"):
         viewer_address("http://laptop:9876")
+
+
+def test_a_stalled_viewer_costs_counted_drops_and_bounded_memory(
+    tmp_path: Path, viewers: list[Viewer]
+) -> None:
+    port = free_port()
+    viewers.append(viewer := Viewer(port, tmp_path / "stalled.rrd"))
+    bound = 8 << 20
+    sink = RerunViewerSink(f"rerun+http://127.0.0.1:{port}/proxy", ViewerSinkSettings(queue_bytes=bound))
+    try:
+        write_scalars(sink, range(5))
+        assert wait_for(lambda: sink.counts().sent_chunks >= 1)
+        viewer.process.send_signal(signal.SIGSTOP)  # the laptop hangs: its port still accepts, nothing reads
+        for index in range(60):  # 72 MB of clouds
+            write_cloud(sink, index)
+            assert sink.counts().queued_bytes <= bound + 1_200_000
+        assert wait_for(lambda: sink.counts().dropped_bytes > 40 << 20)
+        sink.close()  # returns although the viewer still holds the connection (rerun-sdk alone would wait)
+        assert not sink.counts().connected
+    finally:
+        viewer.process.send_signal(signal.SIGCONT)
