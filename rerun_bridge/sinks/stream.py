@@ -42,6 +42,8 @@ from rerun_bridge.sinks.batcher import RowBatcher
 log = logging.getLogger(__name__)
 
 CLIENT_QUEUE_CHUNKS = 1024
+#: How long closing the stream waits for its clients' calls to end.
+SHUTDOWN_WAIT_S = 3.0
 #: Rows wait at most about this long in the batcher while rows keep coming (the worker flushes each second).
 LIVE_FLUSH_S = 0.02
 #: Seconds without data after which a client gets a heartbeat (it notices a silent cut by their absence).
@@ -158,6 +160,9 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         self._history = _History(history or HistoryBounds())
         self._clients: list[_Client] = []
         self._closed = False
+        #: Set by close when a client's call would not end (it stopped reading): gRPC's threads then keep
+        #: the process from exiting, and its owner ends the process itself (rerun_bridge.node).
+        self.stuck = False
         #: A new id per server run: a client's sequence numbers mean nothing to another run.
         self.session = uuid.uuid4().hex
         self._seq = 0
@@ -236,7 +241,15 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         for client in clients:
             with contextlib.suppress(queue.Full):
                 client.chunks.put_nowait(None)
-        self.shutdown()
+        # gRPC's shutdown waits for every call, and a client that stopped reading keeps its call in a write
+        # forever: the robot never waits on a laptop, so the shutdown gets a few seconds on a thread of its
+        # own and the process goes on (and exits) without it.
+        stopper = threading.Thread(target=self.shutdown, name="rerun_bridge-stream-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout=SHUTDOWN_WAIT_S)
+        self.stuck = stopper.is_alive()
+        if self.stuck:
+            log.warning("a stream client stopped reading; closing the stream without waiting for it")
 
 
 class StreamSink:
@@ -289,7 +302,12 @@ class StreamSink:
         self._last_flush = time.monotonic()
         self._batcher.flush()
 
+    @property
+    def stuck(self) -> bool:
+        """Whether a client that stopped reading kept the server from stopping (see StreamServer.stuck)."""
+        return bool(self.server.stuck)
+
     def close(self) -> None:
         self.flush()
         self.server.close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=0.5 if self.server.stuck else 5.0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from test.conftest import rrd_column, rrd_row_count, verify_rrd
-from test.live.conftest import LiveEnv, read_until, stop, wait_all
+from test.live.conftest import ROOT, LiveEnv, read_until, stop, wait_all
 from test.network import Viewer, free_port, wait_for
 
 pytestmark = pytest.mark.xdist_group("live")
@@ -31,7 +31,7 @@ def receiver(live: LiveEnv, port: int, output: str, *args: str) -> subprocess.Po
     )
 
 
-def test_served_stream_refuses_bad_tokens_and_a_killed_client_leaves_the_recording_whole(
+def test_served_stream_refuses_bad_tokens_and_killed_or_stalled_clients_leave_the_recording_whole(
     live: LiveEnv,
 ) -> None:
     port = free_port()
@@ -45,14 +45,19 @@ def test_served_stream_refuses_bad_tokens_and_a_killed_client_leaves_the_recordi
         assert "authentication failed" in err
     watching = receiver(live, port, "laptop.rrd", "--token", "t0k", "--duration", "20")
     killed = receiver(live, port, "killed.rrd", "--token", "t0k")
-    for client in (watching, killed):
+    stalled = receiver(live, port, "stalled.rrd", "--token", "t0k")
+    for client in (watching, killed, stalled):
         assert read_until(client.stderr, "receiving from", timeout=60)[0]
+    stalled.send_signal(signal.SIGSTOP)  # connected, reads nothing more
     publisher = live.publish("imu", 60, 30)
     time.sleep(2.0)  # the publisher has found the bridge and is publishing (60 messages take 2 s)
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=30)
     wait_all([publisher])
-    stop(bridge)
+    _out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    stalled.send_signal(signal.SIGKILL)
+    stalled.wait(timeout=30)
     _out, err = watching.communicate(timeout=60)
     assert watching.returncode == 0, err
     verify_rrd(live.tmp / "robot.rrd")
@@ -113,3 +118,25 @@ def test_split_mode_streams_a_summary_and_records_everything(live: LiveEnv) -> N
     assert [row[0] for row in rrd_column(remote, "/imu/data", "Scalars:scalars")] == expected  # in full
     (summary_line,) = [line for line in out.splitlines() if line.startswith("sink summary:")]
     assert "left_out_rate 0" not in summary_line
+
+
+def test_a_client_that_stops_reading_big_data_never_holds_the_bridge(live: LiveEnv) -> None:
+    """Camera frames fill a stalled client's connection until gRPC's writes block: the bridge still records
+    every frame and exits when told (gRPC alone would wait for that client at shutdown, forever)."""
+    live.env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / "fastdds_large_messages.xml")
+    port = free_port()
+    bridge = live.bridge("--rrd", "robot.rrd", "--serve", f"127.0.0.1:{port}")
+    assert read_until(bridge.stderr, "streaming on", timeout=60)[0]
+    stalled = receiver(live, port, "stalled.rrd")
+    assert read_until(stalled.stderr, "receiving from", timeout=60)[0]
+    stalled.send_signal(signal.SIGSTOP)
+    try:
+        wait_all([live.publish("camera_frame", 40, 20)])
+        out, err = stop(bridge, timeout=60)
+    finally:
+        stalled.send_signal(signal.SIGKILL)
+        stalled.wait(timeout=30)
+    assert bridge.returncode == 0, err
+    assert rrd_row_count(live.tmp / "robot.rrd", "/camera/hd/image_raw", "Image:buffer") == 40
+    assert "sink stream:" in out
+    assert "stopped reading" in err  # the case this test is about happened
