@@ -98,6 +98,7 @@ class CuttableProxy:
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._frozen = threading.Event()
         self.restore()
 
     def restore(self) -> None:
@@ -107,6 +108,13 @@ class CuttableProxy:
         listener.listen()
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def freeze(self) -> None:
+        """The link goes silent without closing (Wi-Fi out of range): the open connections stop carrying
+        bytes; new ones work."""
+        with self._lock:
+            frozen, self._frozen = self._frozen, threading.Event()
+        frozen.set()
 
     def cut(self) -> None:
         listener, self._listener = self._listener, None
@@ -130,13 +138,16 @@ class CuttableProxy:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
             with self._lock:
                 self._connections += [downstream, upstream]
+                frozen = self._frozen
             for source, target in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+                threading.Thread(target=_pump, args=(source, target, frozen), daemon=True).start()
 
 
-def _pump(source: socket.socket, target: socket.socket) -> None:
+def _pump(source: socket.socket, target: socket.socket, frozen: threading.Event) -> None:
     with contextlib.suppress(OSError):
         while data := source.recv(1 << 16):
+            if frozen.is_set():
+                continue  # swallowed: the link is silent
             target.sendall(data)
     with contextlib.suppress(OSError):
         target.shutdown(socket.SHUT_WR)

@@ -72,3 +72,25 @@ def test_a_new_client_gets_recent_history_and_static_data() -> None:
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
+
+
+def test_a_link_gone_silent_is_noticed_and_the_follower_catches_up() -> None:
+    """No reset, no error: the heartbeats stop arriving, the follower gives the call up and reconnects."""
+    port = free_port()
+    server = start_stream_server(port, 200, 25)
+    proxy = CuttableProxy(port)
+    values: list[float] = []
+    follower = StreamFollower(ClientSettings(f"127.0.0.1:{proxy.port}"), speeds_into(values), history_s=30)
+    try:
+        follower.start()
+        assert wait_for(lambda: len(values) >= 10)
+        proxy.freeze()
+        assert wait_for(lambda: follower.state().cuts == 1, timeout=30)
+        assert wait_for_line(server, "published 199")
+        assert wait_for(lambda: len(values) >= 200)
+        assert values == [float(i) for i in range(200)]
+    finally:
+        follower.stop()
+        proxy.cut()
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
