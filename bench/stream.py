@@ -73,11 +73,14 @@ class Laptop:
     def on_chunk(self, _entity: str, _static: bool, batch: pa.RecordBatch) -> None:
         now_ns = time.time_ns()
         self.chunks += 1
-        second = now_ns // 1_000_000_000
+        if "log_time" not in batch.schema.names:
+            return
+        times = batch.column("log_time").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        self.latencies_ms.extend(((now_ns - times) / 1e6).tolist())
+        # Bytes by the robot's second the rows are from: what the robot sent per second (arrival seconds
+        # bunch up whenever this process is starved of CPU).
+        second = int(times.max()) // 1_000_000_000
         self.bytes_by_second[second] = self.bytes_by_second.get(second, 0) + batch.nbytes
-        if "log_time" in batch.schema.names:
-            times = batch.column("log_time").cast(pa.int64()).to_numpy(zero_copy_only=False)
-            self.latencies_ms.extend(((now_ns - times) / 1e6).tolist())
 
 
 class StalledClient:
@@ -98,6 +101,7 @@ class Run:
     losses: dict[str, tuple[int, int]]  # topic -> (dropped in the bridge, missing from the .rrd)
     sink_lines: list[str]
     window_s: float
+    bridge_cores: float
 
 
 def recording_losses(output: str, rrd: Path, published: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -148,11 +152,13 @@ def run_once(name: str, args: argparse.Namespace, workdir: Path, env: dict[str, 
             if name == "stalled":
                 stalled = StalledClient(port)
             started = time.monotonic()
+            before = live_load.cpu_snapshot(node.pid)
             if viewer is not None:
                 time.sleep(args.duration / 2)
                 viewer.send_signal(signal.SIGKILL)
             live_load._wait_event(events, "end", args.duration + 30.0, publisher)
             window_s = time.monotonic() - started
+            cores = live_load.cpu_use(before, live_load.cpu_snapshot(node.pid)).cores
             result = live_load._wait_event(events, "result", 30.0, publisher) or {}
             live_load.Children.stop(publisher, timeout=10.0)
             time.sleep(0.5)
@@ -170,7 +176,7 @@ def run_once(name: str, args: argparse.Namespace, workdir: Path, env: dict[str, 
     for path in (rrd, mcap, workdir / "viewer.rrd"):
         path.unlink(missing_ok=True)
     sink_lines = [line for line in output.splitlines() if line.startswith("sink ")]
-    return Run(name, laptop, losses, sink_lines, window_s)
+    return Run(name, laptop, losses, sink_lines, window_s, cores)
 
 
 def report(runs: Sequence[Run], budget_mbit_s: float) -> None:
@@ -183,7 +189,8 @@ def report(runs: Sequence[Run], budget_mbit_s: float) -> None:
         p50, p99 = (
             (np.percentile(laptop.latencies_ms, q) for q in (50, 99)) if laptop.latencies_ms else (0, 0)
         )
-        print(f"\n[{run.name}] laptop received {laptop.chunks} chunks, {len(laptop.latencies_ms)} rows")
+        print(f"\n[{run.name}] bridge CPU {run.bridge_cores:.2f} cores (all its processes)")
+        print(f"  laptop received {laptop.chunks} chunks, {len(laptop.latencies_ms)} rows")
         print(f"  Mbit/s: mean {mean:.2f}, worst second {max(per_second, default=0):.2f} (Arrow bytes)")
         print(f"  robot log_time -> laptop store: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         for line in run.sink_lines:
