@@ -410,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     receive_cmd.add_argument("--duration", type=float, help="stop after this many seconds")
     receive_cmd.set_defaults(func=cmd_receive)
 
+    from rerun_bridge.fleet.commands import add_fleet_commands
+
+    add_fleet_commands(sub)
+
     # Parsed by rerun_bridge.viewer.app and rerun_bridge.node; listed here so that --help shows them.
     sub.add_parser(
         "view", help="open the embedded viewer on .rrd files or bags (see `rerun-bridge view --help`)"
