@@ -18,6 +18,18 @@ from rerun_bridge.fleet.storage import location_of
 
 #: Tries per recording: the first and one retry (Ray's ``max_retries`` counts the retries).
 TASK_RETRIES = 1
+#: The standard AWS settings of this process that tasks get too, so that workers (started before them, or
+#: on other machines) reach the same object storage as the command that started the batch.
+AWS_SETTINGS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +105,13 @@ def run_batch(
 
     report = BatchReport(len(recordings), sum(r.bytes for r in recordings))
     done: Mapping[str, str] = {} if options.force else converted_runs(catalog_of(location_of(options.out)))
-    task = ray.remote(convert_recording).options(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=True)
+    settings = {name: os.environ[name] for name in AWS_SETTINGS if name in os.environ}
+    task = ray.remote(convert_recording).options(
+        num_cpus=1,
+        max_retries=TASK_RETRIES,
+        retry_exceptions=True,
+        runtime_env={"env_vars": settings} if settings else None,
+    )
     limit = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
     done_ref = ray.put(done)
     waiting = list(reversed(recordings))

@@ -70,7 +70,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         f"{len(report.failures)} failed, of {report.total} recordings"
     )
     for failure in report.failures:
-        print(f"error: {failure.source}: {failure.reason}", file=sys.stderr)
+        print(f"error: {failure.name}: {failure.reason}", file=sys.stderr)
     return EXIT_SOME_FAILED if report.failures else EXIT_OK
 
 
