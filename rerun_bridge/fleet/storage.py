@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 from rerun_bridge.errors import BridgeError
 
 S3_SCHEME = "s3://"
-#: Bytes per request when an S3 object is read by ranges: one MCAP summary record at a time would be one
-#: request each; a chunk bigger than this is read in one request of its own size.
-RANGED_READ_BYTES = 4 << 20
+#: Bytes per request when an S3 object is read by ranges: enough for the MCAP summary's small records to
+#: come a block at a time, little enough not to fetch much beyond them; a chunk bigger than this is read in
+#: one request of its own size.
+RANGED_READ_BYTES = 64 << 10
 #: Bytes per write when a file is uploaded (pyarrow sends them as parts of one multipart upload).
 UPLOAD_BLOCK_BYTES = 8 << 20
 
@@ -98,13 +99,15 @@ def location_of(uri: str | Path) -> Location:
     return Location(fs.LocalFileSystem(), absolute, absolute)
 
 
-class _RangedRaw(io.RawIOBase):
-    """A pyarrow random-access file as Python's raw stream, so that io.BufferedReader can sit on it."""
+class RangedRaw(io.RawIOBase):
+    """A pyarrow random-access file as Python's raw stream, so that io.BufferedReader can sit on it;
+    ``bytes_read`` counts what was fetched."""
 
     def __init__(self, source: Any) -> None:
         self._source = source
         self._position = 0
         self._size = int(source.size())
+        self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
@@ -128,6 +131,7 @@ class _RangedRaw(io.RawIOBase):
         data = self._source.read_at(wanted, self._position)
         view[: len(data)] = data
         self._position += len(data)
+        self.bytes_read += len(data)
         return len(data)
 
     def close(self) -> None:
@@ -141,7 +145,7 @@ def open_ranged(location: Location) -> Any:
         source = location.filesystem.open_input_file(location.path)
     except OSError as err:
         raise StorageError(f"{location.uri}: cannot open: {err}") from err
-    return io.BufferedReader(_RangedRaw(source), buffer_size=RANGED_READ_BYTES)
+    return io.BufferedReader(RangedRaw(source), buffer_size=RANGED_READ_BYTES)
 
 
 def fetch(location: Location, target: Path) -> None:
@@ -151,6 +155,18 @@ def fetch(location: Location, target: Path) -> None:
             shutil.copyfileobj(source, out, UPLOAD_BLOCK_BYTES)
     except OSError as err:
         raise StorageError(f"{location.uri}: cannot fetch: {err}") from err
+
+
+def _ensure_bucket(target: Location) -> None:
+    """Outputs may name a bucket that does not exist yet: create it (with the server's defaults)."""
+    from pyarrow import fs
+
+    bucket = target.path.split("/", 1)[0]
+    try:
+        if target.filesystem.get_file_info(bucket).type == fs.FileType.NotFound:
+            target.filesystem.create_dir(bucket)
+    except OSError as err:
+        raise StorageError(f"s3://{bucket}: cannot create the bucket: {err}") from err
 
 
 def publish_file(local: Path, target: Location) -> None:
@@ -166,6 +182,7 @@ def publish_file(local: Path, target: Location) -> None:
             local = partial
         os.replace(local, final)
         return
+    _ensure_bucket(target)
     try:
         with local.open("rb") as source, target.filesystem.open_output_stream(target.path) as out:
             shutil.copyfileobj(source, out, UPLOAD_BLOCK_BYTES)
@@ -185,6 +202,7 @@ def publish_bytes(data: bytes, target: Location) -> None:
         partial.write_bytes(data)
         os.replace(partial, final)
         return
+    _ensure_bucket(target)
     try:
         with target.filesystem.open_output_stream(target.path) as out:
             out.write(data)

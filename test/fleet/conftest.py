@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -55,10 +56,28 @@ def ray_cluster() -> Iterator[RayCluster]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _free_port() -> int:
+#: SeaweedFS serves gRPC on each HTTP port + 10000.
+WEED_GRPC_OFFSET = 10000
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_weed_ports(count: int) -> list[int]:
+    """Free ports whose gRPC twins (port + 10000) are free too."""
+    ports: list[int] = []
+    rng = random.Random()
+    while len(ports) < count:
+        port = rng.randrange(20000, 55000)
+        if port not in ports and _bindable(port) and _bindable(port + WEED_GRPC_OFFSET):
+            ports.append(port)
+    return ports
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +122,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         ]
     }
     (root / "identities.json").write_text(json.dumps(identities))
-    s3_port, master, volume, filer = (_free_port() for _ in range(4))
+    s3_port, master, volume, filer = _free_weed_ports(4)
     log = (root / "weed.log").open("wb")
     process = subprocess.Popen(
         [
@@ -116,6 +135,13 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             f"-master.port={master}",
             f"-volume.port={volume}",
             f"-filer.port={filer}",
+            # Off: the Iceberg and Lance catalogs (fixed ports) and telemetry (no network here).
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            # Each bucket is a collection with volumes of its own: small volumes, and room for many.
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=200",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -139,7 +165,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
                 os.environ[key] = value
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
