@@ -54,11 +54,19 @@ def _print_progress(report: Any, end: Any) -> None:
         print(f"{head} {end.name}: {end.outcome}: {detail}{warnings}", file=sys.stderr, flush=True)
 
 
+def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
+    """A blueprint for ``recordings`` as ``convert --blueprint`` chooses it, as Rerun's blueprint."""
+    from rerun_bridge.blueprint.export import to_rerun
+    from rerun_bridge.cli import _chosen_blueprint
+
+    return to_rerun(_chosen_blueprint(name, recordings))
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from rerun_bridge.fleet.batch import ray_connection, run_batch
     from rerun_bridge.fleet.jobs import JobOptions
 
-    options = JobOptions(args.output, args.mcap, args.blueprint, _tags(args.tag), args.force)
+    options = JobOptions(args.output, args.mcap, args.blueprint, _tags(args.tag), args.force, rerun_layout)
     recordings = _recordings(args.inputs)
     if recordings is None:
         return EXIT_USAGE

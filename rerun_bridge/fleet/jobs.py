@@ -6,7 +6,7 @@ without the conversion."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,13 +35,17 @@ class ConversionFailedError(BridgeError):
 @dataclass(frozen=True, slots=True)
 class JobOptions:
     """What ``batch`` asks of every recording: the output location (folder or ``s3://`` prefix), a raw .mcap
-    beside the .rrd, a blueprint to embed, tags for the catalog, and whether to convert again."""
+    beside the .rrd, a blueprint to embed, tags for the catalog, and whether to convert again.
+    ``layout`` turns the blueprint's name and the recordings it is for into the Rerun blueprint (the
+    command line's own choice, as ``convert --blueprint`` makes it); a module-level function, so that
+    Ray tasks get it by reference."""
 
     out: str
     mcap: bool = False
     blueprint: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     force: bool = False
+    layout: Callable[[str, Sequence[str]], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,7 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
         facts = _facts(source)
         work = {suffix: local_work_file(target, suffix, Path(scratch)) for suffix, target in targets.items()}
         try:
-            summary = _convert(source, work, options.blueprint, remote=recording.location.remote)
+            summary = _convert(source, work, options, remote=recording.location.remote)
             if not summary.converted_anything:
                 raise ConversionFailedError(f"{recording.uri}: nothing could be converted")
             for suffix, target in targets.items():
@@ -152,19 +156,14 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     )
 
 
-def _convert(
-    source: StagedRecording, work: Mapping[str, Path], blueprint_name: str | None, remote: bool
-) -> Any:
+def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOptions, remote: bool) -> Any:
     from rerun_bridge.replay import convert_bags
 
     blueprint = None
-    if blueprint_name:
-        from rerun_bridge.blueprint.export import to_rerun
-        from rerun_bridge.cli import _chosen_blueprint
-
+    if options.blueprint and options.layout is not None:
         # Roles and fixed frames are resolved against a local recording's data; a streamed one gets the
         # layout as named (roles stand for their usual topics).
-        blueprint = to_rerun(_chosen_blueprint(blueprint_name, [] if remote else [source.path]))
+        blueprint = options.layout(options.blueprint, [] if remote else [source.path])
     return convert_bags(
         [source.path],
         work[".rrd"],

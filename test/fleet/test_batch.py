@@ -7,11 +7,16 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import psutil
 import pytest
+import rerun.chunk as rrc
 
+from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
 from rerun_bridge.fleet.batch import Failure, run_batch
 from rerun_bridge.fleet.catalog import catalog_of, query
 from rerun_bridge.fleet.discovery import find_recordings
@@ -130,8 +135,43 @@ def test_batch_command_joins_ray_by_address(ray_cluster: RayCluster, inputs: Pat
     assert "[3/3," in result.stderr
     verify_rrd(out / "abitobot.rrd")
     verify_rrd(out / "uf_gps_nav_bag.rrd")
+    assert len(rrc.RrdReader(str(out / "abitobot.rrd")).blueprints()) == 1  # --blueprint embedded
     tags = query(catalog_of(str(out)), "SELECT DISTINCT tags['fleet'] AS fleet FROM runs").to_pylist()
     assert tags == [{"fleet": "test"}]
+
+
+def _kill_first_task_worker(stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first Ray worker seen running a conversion (Ray names it after the task)."""
+    me = psutil.Process()
+    while not stop.is_set() and not killed:
+        for process in me.children(recursive=True):
+            try:
+                title = " ".join(process.cmdline())
+            except psutil.Error:
+                continue
+            if title.startswith("ray::convert_recording"):
+                process.kill()
+                killed.append(process.pid)
+                return
+        time.sleep(0.01)
+
+
+def test_a_killed_workers_recording_is_retried(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    bag = write_sample(tmp_path / "in" / "robot", SampleSpec(duration_s=60.0))
+    recordings, _ = find_recordings([str(bag)])
+    stop = threading.Event()
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_first_task_worker, args=(stop, killed))
+    killer.start()
+    try:
+        report = run_batch(recordings, JobOptions(str(tmp_path / "out")), workers=1)
+    finally:
+        stop.set()
+        killer.join()
+    assert len(killed) == 1
+    assert report.failures == []
+    assert [r.outcome for r in report.results] == ["converted"]
+    verify_rrd(tmp_path / "out" / "robot.rrd")
 
 
 def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
