@@ -38,19 +38,23 @@ def is_s3(uri: str) -> bool:
     return uri.startswith(S3_SCHEME)
 
 
-@cache
 def s3_filesystem() -> Any:
-    """One S3 filesystem per process, from the standard AWS settings (pyarrow itself reads the credentials
-    and region chain, not the endpoint variables)."""
+    """The S3 filesystem of the standard AWS settings now in force (pyarrow itself reads the credentials
+    and region chain, not the endpoint variables); one per endpoint and region."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+    return _s3_filesystem(endpoint, region)
+
+
+@cache
+def _s3_filesystem(endpoint: str, region: str) -> Any:
     from pyarrow import fs
 
     options: dict[str, Any] = {"allow_bucket_creation": True}
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         options["endpoint_override"] = parts.netloc
         options["scheme"] = parts.scheme
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region:
         options["region"] = region
     return fs.S3FileSystem(**options)

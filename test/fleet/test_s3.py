@@ -24,7 +24,8 @@ from rerun_bridge.fleet.storage import location_of, open_ranged, publish_file, s
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.storage import McapStorage
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, verify_rrd
-from test.fleet.conftest import RayCluster, S3Server
+from test.fleet.conftest import RayCluster
+from test.fleet.seaweed import S3Server
 
 pytestmark = pytest.mark.xdist_group("fleet")
 
