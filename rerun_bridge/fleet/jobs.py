@@ -5,6 +5,7 @@ without the conversion."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,23 +69,26 @@ class _Facts:
     topics: list[TopicEntry]
 
 
-def _facts(source: StagedRecording) -> _Facts:
-    """Time bounds and the topics' expected outcomes (as ``rerun-bridge info`` predicts them)."""
+def _facts(source: StagedRecording, predict: bool) -> _Facts:
+    """Time bounds and topics; with ``predict``, each topic's expected outcome as ``rerun-bridge info``
+    predicts it (a conversion says what really happened instead, and skips the cost of a type resolver)."""
     from rerun_bridge.cdr.decoding import TypeResolver
     from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 
     with source.open(source.path) as bag:
         bounds = bag.time_bounds()
-        resolver = TypeResolver(bag.topics(), bag.ros_distro)
+        resolver = TypeResolver(bag.topics(), bag.ros_distro) if predict else None
         topics = []
         for info in bag.topics():
-            choice = resolver.choose(info.type_name, info.serialization_format)
-            if choice.decoder is None:
-                outcome, reason = "skipped", choice.reason
-            elif BUILTIN_CONVERTERS.lookup(info.type_name) is None:
-                outcome, reason = "raw", ""
-            else:
-                outcome, reason = "converted", ""
+            outcome, reason = "", ""
+            if resolver is not None:
+                choice = resolver.choose(info.type_name, info.serialization_format)
+                if choice.decoder is None:
+                    outcome, reason = "skipped", choice.reason
+                elif BUILTIN_CONVERTERS.lookup(info.type_name) is None:
+                    outcome = "raw"
+                else:
+                    outcome = "converted"
             topics.append(TopicEntry(info.name, info.type_name, info.message_count, outcome, reason=reason))
     return _Facts(bounds[0] if bounds else None, bounds[1] if bounds else None, topics)
 
@@ -93,7 +97,7 @@ def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) 
     """Add a recording to the catalog at ``out`` without converting it (``status`` registered)."""
     digest = content_hash(recording)
     with staged(recording) as source:
-        facts = _facts(source)
+        facts = _facts(source, predict=True)
     entry = RunEntry(
         recording.name,
         recording.uri,
@@ -119,7 +123,7 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     if options.mcap:
         targets[".mcap"] = out.join(f"{recording.name}.mcap")
     with tempfile.TemporaryDirectory(prefix="rerun_bridge_job_") as scratch, staged(recording) as source:
-        facts = _facts(source)
+        facts = _facts(source, predict=False)
         work = {suffix: local_work_file(target, suffix, Path(scratch)) for suffix, target in targets.items()}
         try:
             summary = _convert(source, work, options, remote=recording.location.remote)
@@ -176,8 +180,8 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
 
 def _converted_topic(expected: TopicEntry, stats: Any) -> TopicEntry:
     """A topic's row after conversion: what the pipeline did with it (its own count of messages)."""
-    if stats is None:
-        return expected
+    if stats is None:  # every topic goes through the pipeline; kept for a recording that changed meanwhile
+        return dataclasses.replace(expected, outcome=expected.outcome or OUTCOME_SKIPPED)
     return TopicEntry(
         expected.topic,
         expected.type_name,
