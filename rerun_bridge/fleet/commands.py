@@ -19,6 +19,16 @@ EXIT_USAGE = 2
 OUTPUT_FORMATS = ("table", "csv", "json")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _tags(pairs: Sequence[str]) -> dict[str, str]:
     tags = {}
     for pair in pairs:
@@ -175,7 +185,9 @@ def add_fleet_commands(sub: Any) -> None:
     )
     batch.add_argument("-o", "--output", required=True, help="output folder or s3:// prefix")
     batch.add_argument("--ray", metavar="ADDRESS", help="join this Ray cluster (default: start Ray locally)")
-    batch.add_argument("--workers", type=int, help="recordings converted at once (default: one per CPU)")
+    batch.add_argument(
+        "--workers", type=_positive, help="recordings converted at once (default: one per CPU)"
+    )
     batch.add_argument(
         "--mcap", action="store_true", help="also write each recording's topics to a raw .mcap"
     )

@@ -184,3 +184,12 @@ def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> No
     )
     assert result.returncode == 2
     assert "nothing_here: no such file, folder or prefix" in result.stderr
+    no_workers = subprocess.run(
+        [str(CLI), "batch", str(NEATO_BAG), "-o", str(tmp_path / "out"), "--workers", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert no_workers.returncode == 2
+    assert "--workers: expected a whole number >= 1, got '0'" in no_workers.stderr
