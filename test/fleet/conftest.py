@@ -21,11 +21,17 @@ class RayCluster:
     address: str
     home: Path
 
+    def environment(self) -> dict[str, str]:
+        """This process's environment, with the home that holds the cluster's token (for a command that
+        joins the cluster by its address)."""
+        return {**os.environ, "HOME": str(self.home)}
+
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayCluster]:
     """Ray on two CPUs of this machine. Its token (~/.ray/auth_token) and session files go to a private
-    home and a short temporary folder (Ray's sockets need short paths)."""
+    home and a short temporary folder (Ray's sockets need short paths); the home is this process's only
+    while Ray starts, so that other tests of the session keep theirs."""
     import ray
 
     home = Path(tempfile.mkdtemp(prefix="rb-ray-home-"))
@@ -34,13 +40,15 @@ def ray_cluster() -> Iterator[RayCluster]:
     os.environ["HOME"] = str(home)
     try:
         ray.init(num_cpus=2, include_dashboard=False, _temp_dir=str(temp))
-        yield RayCluster(ray.get_runtime_context().gcs_address, home)
     finally:
-        ray.shutdown()
         if old_home is None:
             os.environ.pop("HOME", None)
         else:
             os.environ["HOME"] = old_home
+    try:
+        yield RayCluster(ray.get_runtime_context().gcs_address, home)
+    finally:
+        ray.shutdown()
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(temp, ignore_errors=True)
 

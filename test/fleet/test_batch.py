@@ -3,7 +3,6 @@ what is done, ``--force``, and the command line joining the running Ray by its a
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -127,7 +126,7 @@ def test_batch_command_joins_ray_by_address(ray_cluster: RayCluster, inputs: Pat
         "navigation",
     ]
     result = subprocess.run(
-        command, capture_output=True, text=True, env=os.environ.copy(), timeout=300, check=False
+        command, capture_output=True, text=True, env=ray_cluster.environment(), timeout=300, check=False
     )
     assert result.returncode == 1, result.stderr
     assert "2 converted, 0 already done, 1 failed, of 3 recordings" in result.stdout

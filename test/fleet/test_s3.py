@@ -164,7 +164,7 @@ def test_batch_to_s3_and_catalog_query_there(
         "robot=neato",
     ]
     result = subprocess.run(
-        command, capture_output=True, text=True, env=os.environ.copy(), timeout=300, check=False
+        command, capture_output=True, text=True, env=ray_cluster.environment(), timeout=300, check=False
     )
     assert result.returncode == 1, result.stderr
     assert "broken: FAILED" in result.stderr
@@ -195,6 +195,6 @@ def test_batch_to_s3_and_catalog_query_there(
     assert json.loads(query_result.stdout) == [{"name": "neato", "robot": "neato", "slow": True}]
 
     again = subprocess.run(
-        command, capture_output=True, text=True, env=os.environ.copy(), timeout=300, check=False
+        command, capture_output=True, text=True, env=ray_cluster.environment(), timeout=300, check=False
     )
     assert "0 converted, 1 already done, 1 failed" in again.stdout
