@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rerun_bridge.cli import main
-from rerun_bridge.fleet.catalog import catalog_of, converted_runs, query
+from rerun_bridge.fleet.catalog import catalog_of, converted_runs, query, robot_of
 from rerun_bridge.fleet.discovery import find_recordings
 from rerun_bridge.fleet.jobs import JobOptions, convert_recording, register_recording
 from rerun_bridge.replay import convert_bags
@@ -163,3 +163,13 @@ def test_catalog_add_reports_inputs_that_are_not_recordings(
     (tmp_path / "notes.txt").write_text("not a bag")
     assert main(["catalog", "add", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "out")]) == 2
     assert "notes.txt: not a recording" in capsys.readouterr().err
+
+
+def test_robot_is_the_tag_else_the_namespace_the_topics_share() -> None:
+    own = ["/robot1/scan", "/robot1/odom", "/tf", "/tf_static", "/rosout"]
+    assert robot_of({}, own) == "robot1"
+    assert robot_of({"robot": "neato1"}, own) == "neato1"
+    assert robot_of({}, ["/robot1/scan", "/robot2/scan"]) == ""
+    assert robot_of({}, ["/robot1/scan", "/cmd_vel"]) == ""  # a global topic of its own: no namespace
+    with open_bag(NEATO_BAG) as bag:
+        assert robot_of({}, [t.name for t in bag.topics()]) == ""  # the Neato's topics are global
