@@ -153,6 +153,22 @@ def test_costmap_free_cells_are_see_through(qtbot: QtBot) -> None:
     assert pixel_at(view, (1.5, 0.5, 0.0)) == BACKGROUND
 
 
+def test_a_translucent_map_blends_with_what_is_behind_it(qtbot: QtBot) -> None:
+    """RViz's Map alpha (the ``alpha`` option) over the black background: white cells at alpha 0.5 are
+    mid grey, black ones stay black; a binary threshold of 60 draws a 70 cell as occupied."""
+    cells = np.zeros((4, 4), dtype=np.int8)
+    cells[:, :2] = 100
+    cells[0, 3] = 70
+    store, bag = map_store({"alpha": 0.5, "binary_threshold": 60})
+    bag.grid(cells, resolution=1.0)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    grey = pixel_at(view, (1.5, -0.5, 0.0))  # row 1, column 2: free, white at half opacity
+    assert all(abs(channel - 128) <= 3 for channel in grey), grey
+    assert pixel_at(view, (-0.5, -1.5, 0.0)) == BLACK
+    assert pixel_at(view, (2.5, -1.5, 0.0)) == BLACK  # row 0, column 3: 70 >= 60, occupied
+
+
 def test_covariance_ellipsoid_is_drawn_as_rings_of_its_size(qtbot: QtBot) -> None:
     store = ChunkStore()
     bag = MapBag([StoreSink(store)])  # only for its pipeline
