@@ -13,7 +13,9 @@ from PyQt6 import QtGui
 from pytestqt.qtbot import QtBot
 from rosbags.typesys import Stores, get_typestore
 
-from rerun_bridge.blueprint.library import load_builtin
+from rerun_bridge.blueprint.library import load_builtin, resolve
+from rerun_bridge.blueprint.model import iter_views
+from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.cli import main
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.app import main as view_main
@@ -160,3 +162,15 @@ def test_view_screenshot_of_the_renamed_robot_shows_its_scan(tmp_path: Path) -> 
     # (255, 48, 48), not the TF x axes' pure red
     scan_red = (red > 220) & (np.abs(green - 48) < 16) & (np.abs(blue - 48) < 16)
     assert int(scan_red.sum()) > 50
+
+
+def test_localization_on_the_gps_bag_picks_its_fixes_and_odometry() -> None:
+    """The real GPS bag's NavSatFix topic is /gps and its Odometry /odometry: the localization scenario's
+    GPS map view and odometry rules (roles $gps, $odometry) pick them and say so in their titles."""
+    store = load_files([GPS_BAG], warn=lambda _: None).store
+    layout = resolve_roles(resolve("localization").root, store)
+    assert dict(layout.picks) == {"odometry": "/odometry", "gps": "/gps"}
+    views = {view.name: view for view in iter_views(layout.root)}
+    assert views["GPS (gps: /gps)"].includes("/gps")
+    assert views["Map frame (odometry: /odometry)"].includes("/odometry")
+    assert views["Odometry twist (odometry: /odometry)"].includes("/odometry/twist")
