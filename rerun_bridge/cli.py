@@ -243,21 +243,24 @@ class _Chosen(NamedTuple):
 
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> _Chosen:
     """A shipped blueprint, a YAML file, or ``default``: the layout the viewer gives ``bags``' data (the one
-    heuristic), found by converting them once into memory. A blueprint naming roles ($odometry) has them
-    resolved against that data too, as the viewer does."""
+    heuristic), found by converting them once into memory. A blueprint naming roles ($odometry) or with a
+    3D view has its roles, fixed frames and TF entities taken from that data too, as the viewer does."""
     import dataclasses
 
     from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, tf_entities_of
     from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
     from rerun_bridge.blueprint.library import resolve
-    from rerun_bridge.blueprint.roles import resolve_roles
+    from rerun_bridge.blueprint.model import ViewKind, iter_views
+    from rerun_bridge.blueprint.roles import names_roles, resolve_roles
 
-    if not bags:  # without data, a role stands for its usual name (export.to_rerun)
-        return _Chosen(resolve(name), DEFAULT_TF_ENTITIES)
-    store = _converted(bags, selection)
     if name == DEFAULT_BLUEPRINT_NAME:
+        store = _converted(bags, selection)
         return _Chosen(default_blueprint_of(store), tf_entities_of(store))
     chosen = resolve(name)
+    spatial = any(view.kind is ViewKind.SPATIAL3D for view in iter_views(chosen.root))
+    if not bags or not (names_roles(chosen.root) or spatial):
+        return _Chosen(chosen, DEFAULT_TF_ENTITIES)  # without data, a role stands for its usual name
+    store = _converted(bags, selection)
     catalog = store if store.entities() else None
     root = resolve_roles(chosen.root, catalog).root
     return _Chosen(dataclasses.replace(chosen, root=_fixed_frames_of(root, store)), tf_entities_of(store))

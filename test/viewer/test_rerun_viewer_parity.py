@@ -51,6 +51,7 @@ def rerun_screenshot(recording: Path, shot: Path) -> np.ndarray:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.exists(), f"Rerun's viewer wrote no screenshot: {result.stderr[-2000:]}"
     return np.asarray(Image.open(shot).convert("RGB")).astype(np.int32)
 
 
