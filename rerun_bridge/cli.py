@@ -263,7 +263,24 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     store = _converted(bags, selection)
     catalog = store if store.entities() else None
     root = resolve_roles(chosen.root, catalog).root
-    return _Chosen(dataclasses.replace(chosen, root=_fixed_frames_of(root, store)), tf_entities_of(store))
+    resolved = dataclasses.replace(
+        chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
+    )
+    return _Chosen(resolved, tf_entities_of(store))
+
+
+def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:
+    """The blueprint's timeline, or log_time where its ros_time stamps do not span the data (said on
+    stderr), as the embedded viewer chooses."""
+    from rerun_bridge.viewer.timeline_choice import blueprint_timeline
+
+    if not chosen.timeline:
+        return chosen.timeline
+    choice = blueprint_timeline(chosen.timeline, store)
+    if choice.timeline is None or choice.timeline == chosen.timeline:
+        return chosen.timeline
+    print(f"note: {choice.reason}", file=sys.stderr)
+    return choice.timeline
 
 
 def _fixed_frames_of(root: Node, store: ChunkStore) -> Node:
