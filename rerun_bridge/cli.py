@@ -20,6 +20,8 @@ from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
 
 if TYPE_CHECKING:
+    import rerun.blueprint as rrb
+
     from rerun_bridge.blueprint.model import Blueprint, Node
     from rerun_bridge.pipeline import TypeSupport
     from rerun_bridge.replay import TopicSelection
@@ -175,10 +177,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     started = time.monotonic()
     blueprint = None
     if args.blueprint:
-        from rerun_bridge.blueprint.export import to_rerun
-
-        chosen = _chosen_blueprint(args.blueprint, args.bags, selection)
-        blueprint = to_rerun(chosen.blueprint, chosen.tf_entities)
+        blueprint = rerun_blueprint_for(args.blueprint, args.bags, selection)
     summary = convert_bags(
         args.bags,
         args.output,
@@ -267,6 +266,16 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
         chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
     )
     return _Chosen(resolved, tf_entities_of(store))
+
+
+def rerun_blueprint_for(
+    name: str, bags: Sequence[str], selection: TopicSelection | None = None
+) -> rrb.Blueprint:
+    """The ``rerun.blueprint.Blueprint`` that ``convert --blueprint NAME`` embeds for ``bags``."""
+    from rerun_bridge.blueprint.export import to_rerun
+
+    chosen = _chosen_blueprint(name, bags, selection)
+    return to_rerun(chosen.blueprint, chosen.tf_entities)
 
 
 def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:

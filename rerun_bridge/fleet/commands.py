@@ -66,10 +66,9 @@ def _print_progress(report: Any, end: Any) -> None:
 
 def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
     """A blueprint for ``recordings`` as ``convert --blueprint`` chooses it, as Rerun's blueprint."""
-    from rerun_bridge.blueprint.export import to_rerun
-    from rerun_bridge.cli import _chosen_blueprint
+    from rerun_bridge.cli import rerun_blueprint_for
 
-    return to_rerun(_chosen_blueprint(name, recordings))
+    return rerun_blueprint_for(name, recordings)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
