@@ -229,6 +229,19 @@ class SummaryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadSinkConfig:
+    """Closed rotation parts of the .rrd and .mcap sinks uploaded to an ``s3://`` prefix (docs/fleet.md)."""
+
+    prefix: str = ""
+    delete_local: bool = False
+    retry_seconds: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.prefix != ""
+
+
+@dataclass(frozen=True, slots=True)
 class SinksConfig:
     rrd: RrdSinkConfig = RrdSinkConfig()
     mcap: McapSinkConfig = McapSinkConfig()
@@ -236,6 +249,7 @@ class SinksConfig:
     stream: StreamConfig = StreamConfig()
     rerun_viewer: RerunViewerSinkConfig = RerunViewerSinkConfig()
     summary: SummaryConfig = SummaryConfig()
+    upload: UploadSinkConfig = UploadSinkConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -707,6 +721,14 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
             queue_megabytes=_POSITIVE,
         ),
         summary=_parse_summary(p, sinks.get("summary")),
+        upload=_build(
+            p,
+            sinks.get("upload"),
+            "sinks.upload",
+            UploadSinkConfig,
+            prefix=_s3_prefix,
+            retry_seconds=_POSITIVE,
+        ),
     )
 
 
@@ -746,6 +768,13 @@ def _viewer_url(value: object) -> str:
     parts = urlsplit(text)
     if text and (parts.scheme not in ("rerun", "rerun+http", "rerun+https") or parts.path != "/proxy"):
         raise _InvalidError(f"{text!r} is not a Rerun viewer address: expected rerun+http://HOST:PORT/proxy")
+    return text
+
+
+def _s3_prefix(value: object) -> str:
+    text = _string(value)
+    if text and not text.startswith("s3://"):
+        raise _InvalidError(f"expected an s3:// prefix, got {text!r}")
     return text
 
 

@@ -35,11 +35,13 @@ from rerun_bridge.config import (
     Durability,
     Profile,
     Reliability,
+    UploadSinkConfig,
     apply_overrides,
     load_config,
 )
 from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import BridgeError
+from rerun_bridge.fleet.uploads import PartUploader
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
 from rerun_bridge.live.queues import TopicQueues
@@ -141,6 +143,7 @@ class BridgeNode:
         )
         if self.stream is not None:
             self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
+        self.uploader = self._part_uploader(sinks.upload)
         self.rerun_viewer = self._rerun_viewer_sink(recording_id)
         row_sinks: list[RowSink] = [sink for sink in (self.rrd,) if sink is not None]
         self.summary = self._split(row_sinks)
@@ -446,7 +449,20 @@ class BridgeNode:
             self.stream.close()
         if self.rerun_viewer is not None:
             self.rerun_viewer.close()
+        if self.uploader is not None:
+            self.uploader.close()  # the last parts were closed just above
         return reports
+
+    def _part_uploader(self, upload: UploadSinkConfig) -> PartUploader | None:
+        """``sinks.upload``: every closed part of the .rrd and .mcap sinks goes to the prefix."""
+        if not upload.enabled:
+            return None
+        uploader = PartUploader(upload.prefix, upload.delete_local, upload.retry_seconds, self.log.warning)
+        if self.rrd is not None:
+            self.rrd.on_part_closed = uploader.submit
+        if self.mcap is not None:
+            self.mcap.sink.on_part_closed = uploader.submit
+        return uploader
 
 
 def _live_flush_s(profile: Profile) -> float:
