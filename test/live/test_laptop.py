@@ -4,6 +4,7 @@ recording stays complete."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from test.conftest import rrd_column, rrd_row_count, verify_rrd
 from test.live.conftest import ROOT, LiveEnv, read_until, stop, wait_all
@@ -140,3 +142,36 @@ def test_a_client_that_stops_reading_big_data_never_holds_the_bridge(live: LiveE
     assert rrd_row_count(live.tmp / "robot.rrd", "/camera/hd/image_raw", "Image:buffer") == 40
     assert "sink stream:" in out
     assert "stopped reading" in err  # the case this test is about happened
+
+
+def test_each_network_sink_reports_its_drops_in_the_diagnostics(live: LiveEnv) -> None:
+    """No viewer listens at the Rerun sink's address and its queue holds 1 kB: what it drops is counted in
+    its own diagnostics status, a warning, while the recording and the stream's status are fine."""
+    config = live.tmp / "bridge.yaml"
+    config.write_text(yaml.safe_dump({"sinks": {"rerun_viewer": {"queue_megabytes": 0.001}}}))
+    url = f"rerun+http://127.0.0.1:{free_port()}/proxy"
+    bridge = live.bridge(
+        "--config", str(config), "--rrd", "robot.rrd", "--serve", f"127.0.0.1:{free_port()}", "--connect", url
+    )
+    publisher = live.publish("imu", 100, 50)
+    listen = ["-m", "test.live.listener", "/rerun_bridge/diagnostics", "30", "rerun_bridge: /imu/data"]
+    listener = subprocess.run(
+        [sys.executable, *listen],
+        cwd=ROOT,
+        env=live.env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    )
+    wait_all([publisher])
+    stop(bridge)
+    statuses = {s["name"]: s for s in json.loads(listener.stdout.strip().splitlines()[-1])}
+    viewer_sink = statuses["rerun_bridge: sink rerun_viewer"]
+    assert viewer_sink["values"]["connected"] == "false"
+    assert int(viewer_sink["values"]["dropped_chunks"]) > 0
+    assert viewer_sink["level"] == 1  # WARN
+    stream_sink = statuses["rerun_bridge: sink stream"]
+    assert stream_sink["values"]["dropped_chunks"] == "0"
+    assert stream_sink["level"] == 0
+    assert rrd_row_count(live.tmp / "robot.rrd", "/imu/data", "Scalars:scalars") == 100
