@@ -12,11 +12,12 @@ import io
 import itertools
 import mmap
 import operator
+import os
 import struct
 from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from rerun_bridge.model.records import RawMessage
 
@@ -98,8 +99,12 @@ class _ChunkSource:
             self._mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
+class _ByteSource(Protocol):
+    def read(self, offset: int, length: int) -> bytes | memoryview: ...
+
+
 def _read_chunk(
-    source: _ChunkSource, offset: int, length: int, decompress: _ChunkDecompressor | None = None
+    source: _ByteSource, offset: int, length: int, decompress: _ChunkDecompressor | None = None
 ) -> bytes | memoryview:
     """Read one Chunk record and return its decompressed records (a view of the record when stored
     uncompressed: slicing, not copying, keeps the work off the reading thread)."""
@@ -206,3 +211,28 @@ def iter_chunked_messages(
                 pending.append((following, submit(following)))
             yield from _messages_of_chunk(records, channels, start_ns, end_ns)
             source.release(chunk.chunk_start_offset, chunk.chunk_length)
+
+
+class _FileReads:
+    """A file's bytes read at an offset on demand (``pread``): what a lazily opened bag reads, one chunk
+    at a time, without mapping the file (mapped pages would count towards the viewer's memory)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._descriptor = stream.fileno()
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._descriptor, length, offset)
+
+
+def read_chunk_messages(
+    stream: BinaryIO, summary: Any, chunk_index: Any, topics: Collection[str] | None
+) -> list[RawMessage]:
+    """The messages of the selected topics in one chunk (found through its chunk index), in log-time
+    order; ``stream`` must be a real file."""
+    channels = {
+        channel_id: (channel.topic, summary.schemas[channel.schema_id].name if channel.schema_id else "")
+        for channel_id, channel in summary.channels.items()
+        if topics is None or channel.topic in topics
+    }
+    records = _read_chunk(_FileReads(stream), chunk_index.chunk_start_offset, chunk_index.chunk_length)
+    return _messages_of_chunk(records, channels, None, None)

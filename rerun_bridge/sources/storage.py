@@ -9,13 +9,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from mcap.records import Channel, Schema
 
 from rerun_bridge.errors import BagError
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
-from rerun_bridge.sources.mcap_chunks import chunks_are_ordered, iter_chunked_messages
+from rerun_bridge.sources.mcap_chunks import chunks_are_ordered, iter_chunked_messages, read_chunk_messages
 
 
 class StorageReader(Protocol):
@@ -61,6 +61,15 @@ class McapStorage:
         except Exception as err:  # mcap raises several unrelated types for damaged files
             self._summary = None
             self.problems.append(f"{path}: no readable summary ({err}); scanning the whole file")
+
+    @property
+    def summary(self) -> Any:
+        """The file's summary (channels, schemas, chunk indexes, statistics); None when it has none."""
+        return self._summary
+
+    def chunk_messages(self, chunk_index: Any, topics: Collection[str] | None) -> list[RawMessage]:
+        """The messages of ``topics`` (None: all) in one chunk of the summary's chunk indexes."""
+        return read_chunk_messages(self._file, self._summary, chunk_index, topics)
 
     def topics(self) -> list[TopicInfo]:
         if self._summary is not None:

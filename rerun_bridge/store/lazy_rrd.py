@@ -30,7 +30,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import StoreError
 from rerun_bridge.store.rrd_file import ChunkEntry, RrdIndex, decode_chunk, read_chunk_bytes
 
-__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "LazyRrd", "LoadCounts"]
+__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "LazyRrd", "LoadCounts", "SpanGroup"]
 
 DEFAULT_MEMORY_BUDGET_BYTES: Final = 512 * 1024 * 1024
 #: Archetypes whose views read whole ranges rather than one time: their chunks are always loaded.
@@ -52,7 +52,7 @@ class _Loaded(NamedTuple):
     nbytes: int
 
 
-class _Group:
+class SpanGroup:
     """The chunks holding one component of one entity on one timeline, sorted by their last time."""
 
     __slots__ = ("ends", "numbers", "starts")
@@ -161,7 +161,7 @@ class LazyRrd:
             os.close(self._descriptor)
             self._descriptor = None
 
-    def _group_chunks(self) -> dict[str, list[_Group]]:
+    def _group_chunks(self) -> dict[str, list[SpanGroup]]:
         spans: dict[tuple[str, str, str], list[tuple[int, int, int]]] = {}
         for entry in self.index.chunks:
             if entry.static or entry.number in self._pinned:
@@ -173,9 +173,9 @@ class LazyRrd:
                 spans.setdefault((timeline, entry.entity_path, component), []).append(
                     (start, end, entry.number)
                 )
-        groups: dict[str, list[_Group]] = {}
+        groups: dict[str, list[SpanGroup]] = {}
         for (timeline, _, _), group_spans in spans.items():
-            groups.setdefault(timeline, []).append(_Group(group_spans))
+            groups.setdefault(timeline, []).append(SpanGroup(group_spans))
         return groups
 
     def _load(self, entry: ChunkEntry) -> bool:

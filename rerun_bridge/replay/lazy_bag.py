@@ -1,0 +1,286 @@
+"""An MCAP bag opened through its chunk index: chunks read, decoded and converted on demand for the time
+shown, under a memory budget (the bag twin of :mod:`rerun_bridge.store.lazy_rrd`).
+
+Opening reads the MCAP summary (channels, schemas, one index entry per chunk: its byte offset, its first
+and last log time and the channels it holds), then:
+
+* **static data**: every message of a latched topic (``/tf_static``, ``/robot_description``, and any topic
+  recorded with transient_local durability, such as a map server's ``/map``) is converted at once and
+  kept, outside the budget;
+* **a probe**: the first chunk of each other topic is converted, so the layout and the entity tree know
+  the entities and components each topic makes before anything else is loaded;
+* **the rest is declared**: each topic's entities get the log-time spans of the chunks holding the topic
+  (:meth:`ChunkStore.declare_extent`), so the time panel shows where data exists before it is loaded.
+
+:meth:`LazyBag.show` then converts what the latest-at queries at one time need: per topic, the chunks
+spanning the time, the last one ending before it and the first one starting after it (the chunk index's
+log times; on ``ros_time`` the same instant is looked up, header stamps being close to receive times).
+Each chunk goes through one pipeline of the bridge, as a conversion would, into a staging store whose
+chunks move into the viewer's store; chunks beyond the budget are unloaded, least recently needed first.
+Converters that remember earlier messages (odometry trails, map updates, marker lifetimes) see the
+messages in the order their chunks are loaded, not the recording's order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+
+from rerun_bridge.config import RobotModelConfig
+from rerun_bridge.errors import BridgeError
+from rerun_bridge.model.records import RawMessage
+from rerun_bridge.pipeline import Pipeline, TypeSupport
+from rerun_bridge.replay.conversion import BagConversion, TopicSelection
+from rerun_bridge.robot.settings import robot_model_setup
+from rerun_bridge.sinks.store import StoreSink
+from rerun_bridge.sources.bag import Bag, open_bag
+from rerun_bridge.sources.storage import McapStorage
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.store.lazy_rrd import LoadCounts, SpanGroup
+
+__all__ = ["LazyBag", "lazy_bag_candidate"]
+
+#: Topics whose data holds for the whole recording, whatever QoS they were recorded with.
+LATCHED_TOPICS: Final = frozenset({"/tf_static", "/robot_description"})
+_TRANSIENT_LOCAL = re.compile(r"durability:\s*(1|transient_local)\b")
+_LOG_TIME: Final = "log_time"
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadedChunk:
+    """The store chunks one MCAP chunk became: ``(entity path, seq)`` each, and their bytes."""
+
+    pieces: tuple[tuple[str, int], ...]
+    nbytes: int
+
+    @staticmethod
+    def joined(parts: Iterable[_LoadedChunk]) -> _LoadedChunk:
+        listed = list(parts)
+        return _LoadedChunk(
+            tuple(piece for part in listed for piece in part.pieces), sum(part.nbytes for part in listed)
+        )
+
+
+def lazy_bag_candidate(path: str | Path, budget_bytes: int) -> Bag | None:
+    """The bag at ``path`` opened, when it can be read lazily: one MCAP file with a chunk index, no
+    per-message compression, and more message bytes than ``budget_bytes``; None otherwise (closed)."""
+    try:
+        bag = open_bag(path)
+    except BridgeError:
+        return None  # the eager path reports it
+    storage = bag.storages[0] if len(bag.storages) == 1 else None
+    summary = storage.summary if isinstance(storage, McapStorage) else None
+    if summary is None or not summary.chunk_indexes or bag.message_compression:
+        bag.close()
+        return None
+    if sum(chunk.uncompressed_size for chunk in summary.chunk_indexes) <= budget_bytes:
+        bag.close()
+        return None  # fits: converted whole, as before
+    return bag
+
+
+class LazyBag:
+    """One indexed MCAP bag feeding ``store`` on demand; call :meth:`show` before querying a time."""
+
+    def __init__(
+        self,
+        bag: Bag,
+        store: ChunkStore,
+        budget_bytes: int,
+        robot_model: RobotModelConfig | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        storage = bag.storages[0]
+        if not isinstance(storage, McapStorage) or storage.summary is None:
+            raise BridgeError(f"{bag.path}: not an MCAP file with a chunk index")
+        self.bag = bag
+        self.path = bag.path
+        self.store = store
+        self.budget_bytes = budget_bytes
+        self.counts = LoadCounts()
+        self.warnings: list[str] = []
+        self.fits_whole = False  # a bag that fits is converted whole instead (lazy_bag_candidate)
+        self._warn = warn
+        self._storage = storage
+        summary = storage.summary
+        self.chunk_indexes: list[Any] = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
+        self._loaded: OrderedDict[int, _LoadedChunk] = OrderedDict()  # least recently needed first
+        self._loaded_bytes = 0
+        self._failed: set[int] = set()
+        self._conversion = self._start_conversion(robot_model)
+        topics_of = _channel_topics(summary)
+        static_topics = {
+            channel.topic
+            for channel in summary.channels.values()
+            if channel.topic in LATCHED_TOPICS
+            or _TRANSIENT_LOCAL.search(channel.metadata.get("offered_qos_profiles", ""))
+        }
+        self._temporal_topics = {topic for topic in topics_of.values() if topic not in static_topics}
+        self._load_static(static_topics, topics_of)
+        self._groups = self._group_chunks(topics_of)
+        self._declare(self._probe(topics_of))
+
+    @property
+    def loaded_bytes(self) -> int:
+        """Bytes of the converted chunks loaded now (static data not counted)."""
+        return self._loaded_bytes
+
+    @property
+    def loaded_chunks(self) -> int:
+        return len(self._loaded)
+
+    def is_loaded(self, number: int) -> bool:
+        return number in self._loaded
+
+    def needed(self, timeline: str, time: int) -> set[int]:
+        """Numbers (in file order) of the chunks the latest-at queries at ``time`` read."""
+        del timeline  # the chunk index has log times only; other clocks are looked up at the same instant
+        needed: set[int] = set()
+        for group in self._groups:
+            needed.update(int(number) for number in group.needed_at(time))
+        return needed
+
+    def show(self, timeline: str, time: int) -> bool:
+        """Load what ``time`` needs and unload past the budget; whether the store changed."""
+        needed = self.needed(timeline, time)
+        changed = False
+        for number in sorted(needed):
+            if number in self._loaded:
+                self._loaded.move_to_end(number)
+            elif number not in self._failed:
+                changed |= self._load(number)
+        while self._loaded_bytes > self.budget_bytes and self._loaded:
+            number, loaded = next(iter(self._loaded.items()))
+            if number in needed:
+                break  # everything left is needed now
+            del self._loaded[number]
+            self._loaded_bytes -= loaded.nbytes
+            for entity_path, seq in loaded.pieces:
+                self.store.remove_chunks(entity_path, (seq,))
+            self.counts.unloads += 1
+            changed = True
+        return changed
+
+    def close(self) -> None:
+        self.bag.close()
+
+    # -- opening -------------------------------------------------------------------------------------
+
+    def _note(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            if self._warn is not None:
+                self._warn(message)
+
+    def _start_conversion(self, robot_model: RobotModelConfig | None) -> BagConversion:
+        """One pipeline for the whole bag, writing into whichever staging store is current."""
+        self._sink = StoreSink(ChunkStore())  # its store is replaced by a fresh one for each chunk
+        types = TypeSupport()
+        pipeline = Pipeline([self._sink], warn=self._note, converters=types.converters)
+        if robot_model is not None:
+            pipeline.use_robot_model(*robot_model_setup(robot_model))
+        conversion = BagConversion(pipeline, None, self._note, True, types)
+        conversion.add_bag(0, self.bag, TopicSelection())
+        return conversion
+
+    def _load_static(self, static_topics: set[str], topics_of: dict[int, str]) -> None:
+        """Every message of the latched topics, converted once and kept (never unloaded)."""
+        if not static_topics:
+            return
+        for chunk in self.chunk_indexes:
+            if any(topics_of.get(channel) in static_topics for channel in chunk.message_index_offsets):
+                staging = self._convert(chunk, static_topics)
+                if staging is not None:
+                    self._move(staging)
+
+    def _probe(self, topics_of: dict[int, str]) -> dict[str, dict[str, set[str]]]:
+        """Load the first chunk of each temporal topic; per topic, the entities and components it made."""
+        made: dict[str, dict[str, set[str]]] = {}
+        first_chunks: dict[str, int] = {}
+        for number, chunk in enumerate(self.chunk_indexes):
+            for channel in chunk.message_index_offsets:
+                topic = topics_of.get(channel)
+                if topic in self._temporal_topics:
+                    first_chunks.setdefault(topic, number)
+        for number in sorted(set(first_chunks.values())):
+            chunk = self.chunk_indexes[number]
+            firsts = sorted(topic for topic, first in first_chunks.items() if first == number)
+            pieces: list[_LoadedChunk] = []
+            for topic in firsts:  # topic by topic: which entities each one makes
+                staging = self._convert(chunk, {topic})
+                if staging is not None:
+                    made[topic] = {entity: set(staging.components(entity)) for entity in staging.entities()}
+                    pieces.append(self._move(staging))
+            rest = self._convert(chunk, self._temporal_topics.difference(firsts))
+            if rest is not None:
+                pieces.append(self._move(rest))
+            self._register(number, _LoadedChunk.joined(pieces))
+        return made
+
+    def _group_chunks(self, topics_of: dict[int, str]) -> list[SpanGroup]:
+        spans: dict[str, list[tuple[int, int, int]]] = {}
+        for number, chunk in enumerate(self.chunk_indexes):
+            for topic in {topics_of.get(channel) for channel in chunk.message_index_offsets}:
+                if topic in self._temporal_topics:
+                    spans.setdefault(topic, []).append(
+                        (chunk.message_start_time, chunk.message_end_time, number)
+                    )
+        self._topic_spans = spans
+        return [SpanGroup(list(topic_spans)) for topic_spans in spans.values()]
+
+    def _declare(self, made: dict[str, dict[str, set[str]]]) -> None:
+        """The log-time spans of every topic's chunks, on the entities the probe saw it make."""
+        log_time_type = pa.timestamp("ns")
+        for topic, entities in made.items():
+            spans = [(start, end) for start, end, _ in self._topic_spans.get(topic, [])]
+            for entity_path, components in entities.items():
+                self.store.declare_extent(entity_path, _LOG_TIME, spans, log_time_type, components)
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    def _convert(self, chunk: Any, topics: Iterable[str]) -> ChunkStore | None:
+        """One chunk's messages of ``topics`` converted into a fresh staging store (sealed)."""
+        try:
+            messages: list[RawMessage] = self._storage.chunk_messages(chunk, set(topics))
+        except (OSError, ValueError) as err:
+            self.counts.failures += 1
+            self._note(f"{self.path}: cannot read the chunk at byte {chunk.chunk_start_offset}: {err}")
+            return None
+        staging = self._sink.store = ChunkStore()
+        self._conversion.convert_messages(0, messages)
+        staging.flush()
+        return staging
+
+    def _move(self, staging: ChunkStore) -> _LoadedChunk:
+        pieces = []
+        nbytes = 0
+        for stored in staging.iter_chunks():
+            seq = self.store.append_chunk(stored.entity_path, stored.batch, static=stored.static)
+            if seq is not None and not stored.static:
+                pieces.append((stored.entity_path, seq))
+                nbytes += stored.batch.nbytes
+        return _LoadedChunk(tuple(pieces), nbytes)
+
+    def _load(self, number: int) -> bool:
+        staging = self._convert(self.chunk_indexes[number], self._temporal_topics)
+        if staging is None:
+            self._failed.add(number)
+            return False
+        loaded = self._move(staging)
+        self._register(number, loaded)
+        return bool(loaded.pieces)
+
+    def _register(self, number: int, loaded: _LoadedChunk) -> None:
+        self.counts.loads += 1
+        self._loaded[number] = loaded
+        self._loaded_bytes += loaded.nbytes
+
+
+def _channel_topics(summary: Any) -> dict[int, str]:
+    return {channel_id: channel.topic for channel_id, channel in summary.channels.items()}
