@@ -111,15 +111,16 @@ def run_viewer(
 
 
 def _print_progress() -> Callable[[Path, float], None]:
-    """A progress line on stderr for each tenth of a file read front to back (one without an index)."""
+    """A progress line on stderr for each tenth of a file read front to back: a .rrd without an index,
+    bags converted whole."""
     shown: dict[Path, int] = {}
 
     def report(path: Path, fraction: float) -> None:
         tenth = int(fraction * 10)
         if tenth > shown.get(path, -1):
             shown[path] = tenth
-            how = "converting" if not is_rrd(path) else "reading"
-            print(f"{how} {path.name} (no index): {tenth * 10}%", file=sys.stderr)
+            how = "reading {} (no index)" if is_rrd(path) else "converting {}"
+            print(f"{how.format(path.name)}: {tenth * 10}%", file=sys.stderr)
 
     return report
 

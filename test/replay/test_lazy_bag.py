@@ -40,8 +40,11 @@ LATCHED_QOS = "- history: keep_last\n  depth: 1\n  reliability: reliable\n  dura
 
 @pytest.fixture(scope="module")
 def chunked_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_chunked_bag(tmp_path_factory.mktemp("lazy_bag"))
+
+
+def write_chunked_bag(folder: Path) -> Path:
     """The sample recording re-written into small MCAP chunks (many chunks from a small bag)."""
-    folder = tmp_path_factory.mktemp("lazy_bag")
     sample = write_sample(folder / "sample", SPEC)
     target = folder / "chunked.mcap"
     with open_bag(sample) as bag, McapSink(target, chunk_size=CHUNK_BYTES) as sink:
