@@ -18,6 +18,9 @@ beside the same run's reference and its target; nothing fails on a missed target
    apart (each one unloaded when the file is opened lazily): set the time, render the window. Twice in
    the same run: read whole (eager), and through its index under a memory budget (lazy,
    ``--budget-mb``), with the ratios lazy / eager.
+4. The same for an MCAP bag (``--only-bag``): the convert benchmark's 200 s recording (about 1.5 GB,
+   ``SampleSpec.benchmark``; generated into the work folder and kept), converted whole (eager) against
+   opened through its chunk index (lazy, converting chunks on demand), each in a child process.
 """
 
 from __future__ import annotations
@@ -243,6 +246,8 @@ def open_to_first_frame(path: Path, budget_mb: float | None) -> dict[str, float]
     store = loaded.store
     read = time.perf_counter()
     window = ViewerWindow(store)
+    if loaded.default_timeline is not None:
+        window.time_panel.set_timeline(loaded.default_timeline)
     if loaded.lazy:
         window.set_data_loader(lambda timeline, at: show_time(loaded, timeline, at))
     window.resize(*SIZE)
@@ -292,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--keep-rrd", action="store_true", help="keep the generated .rrd for the next run")
     parser.add_argument("--only-rrd", action="store_true", help="run part 3 alone")
+    parser.add_argument("--only-bag", action="store_true", help="run part 4 alone (an MCAP bag)")
+    parser.add_argument("--lazy-only", action="store_true", help="part 3: skip the eager run (huge files)")
     parser.add_argument("--open-child", type=Path, help=argparse.SUPPRESS)  # the child of part 3
     parser.add_argument("--child-budget-mb", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -301,9 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rerun_bridge_bench_viewer_"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.only_bag:
+        return open_big_bag(workdir, args.budget_mb)
     if not args.only_rrd:
         frames_and_latest_at()
-    return open_big_rrd(workdir, args.rrd_gb, args.budget_mb, keep=args.keep_rrd)
+    return open_big_rrd(workdir, args.rrd_gb, args.budget_mb, keep=args.keep_rrd, lazy_only=args.lazy_only)
 
 
 def frames_and_latest_at() -> None:
@@ -382,7 +391,7 @@ def print_open(label: str, numbers: dict[str, float], open_target_s: float, peak
     )
 
 
-def open_big_rrd(workdir: Path, gigabytes: float, budget_mb: float, keep: bool) -> int:
+def open_big_rrd(workdir: Path, gigabytes: float, budget_mb: float, keep: bool, lazy_only: bool) -> int:
     rrd = workdir / f"big_{gigabytes:g}gb.rrd"
     if not rrd.exists():
         began = time.perf_counter()
@@ -390,22 +399,55 @@ def open_big_rrd(workdir: Path, gigabytes: float, budget_mb: float, keep: bool) 
         print(f"   (wrote {rrd.stat().st_size / 1e9:.2f} GB .rrd in {time.perf_counter() - began:.0f} s)")
     try:
         print(f"3. opening a {rrd.stat().st_size / 1e9:.2f} GB .rrd to the first frame (child processes)")
-        eager = open_in_child(rrd, None)
+        eager = None if lazy_only else open_in_child(rrd, None)
         lazy = open_in_child(rrd, budget_mb)
     finally:
         if not keep:
             rrd.unlink()
-    if eager is None or lazy is None:
+    if lazy is None or (eager is None and not lazy_only):
         return 1
-    print_open("eager", eager, TARGET_OPEN_S, TARGET_PEAK_MB)
+    compare_opens(eager, lazy, budget_mb)
+    return 0
+
+
+def compare_opens(eager: dict[str, float] | None, lazy: dict[str, float], budget_mb: float) -> None:
+    if eager is not None:
+        print_open("eager", eager, TARGET_OPEN_S, TARGET_PEAK_MB)
     print_open(f"lazy ({budget_mb:g} MB budget)", lazy, TARGET_LAZY_OPEN_S, TARGET_LAZY_PEAK_MB)
+    if eager is not None:
+        print(
+            f"   lazy / eager: first frame {lazy['total_s'] / eager['total_s']:.2f}x, "
+            f"peak memory {lazy['peak_mb'] / eager['peak_mb']:.2f}x, "
+            f"scrub step {lazy['step_ms'] / eager['step_ms']:.2f}x"
+        )
     print(
-        f"   lazy / eager: first frame {lazy['total_s'] / eager['total_s']:.2f}x, "
-        f"peak memory {lazy['peak_mb'] / eager['peak_mb']:.2f}x, "
-        f"scrub step {lazy['step_ms'] / eager['step_ms']:.2f}x"
         f"   (target: a step to an unloaded time <= {TARGET_UNLOADED_STEP_MS:.0f} ms: "
         f"{verdict(lazy['step_ms'], TARGET_UNLOADED_STEP_MS)})"
     )
+
+
+def ensure_big_bag(workdir: Path) -> Path:
+    """The convert benchmark's recording in ``workdir/bag`` (kept and reused)."""
+    from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
+
+    spec = SampleSpec.benchmark()
+    bag = workdir / "bag"
+    mcap = bag / f"{spec.name}_0.mcap"
+    if not ((bag / "metadata.yaml").exists() and mcap.exists()):
+        began = time.perf_counter()
+        write_sample(bag, spec)
+        print(f"   (wrote {mcap.stat().st_size / 1e9:.2f} GB MCAP in {time.perf_counter() - began:.0f} s)")
+    return mcap
+
+
+def open_big_bag(workdir: Path, budget_mb: float) -> int:
+    mcap = ensure_big_bag(workdir)
+    print(f"4. opening a {mcap.stat().st_size / 1e9:.2f} GB MCAP bag to the first frame (child processes)")
+    eager = open_in_child(mcap, None)
+    lazy = open_in_child(mcap, budget_mb)
+    if eager is None or lazy is None:
+        return 1
+    compare_opens(eager, lazy, budget_mb)
     return 0
 
 

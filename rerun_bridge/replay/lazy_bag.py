@@ -9,14 +9,17 @@ and last log time and the channels it holds), then:
   kept, outside the budget;
 * **a probe**: the first chunk of each other topic is converted, so the layout and the entity tree know
   the entities and components each topic makes before anything else is loaded;
-* **the rest is declared**: each topic's entities get the log-time spans of the chunks holding the topic
-  (:meth:`ChunkStore.declare_extent`), so the time panel shows where data exists before it is loaded.
+* **the rest is declared**: each topic's entities get the log-time span of its messages in each chunk
+  holding it (the chunks' message indexes; :meth:`ChunkStore.declare_extent`), so the time panel shows
+  where data exists before it is loaded.
 
 :meth:`LazyBag.show` then converts what the latest-at queries at one time need: per topic, the chunks
-spanning the time, the last one ending before it and the first one starting after it (the chunk index's
-log times; on ``ros_time`` the same instant is looked up, header stamps being close to receive times).
-Each chunk goes through one pipeline of the bridge, as a conversion would, into a staging store whose
-chunks move into the viewer's store; chunks beyond the budget are unloaded, least recently needed first.
+spanning the time, else the last one ending before it, and for TF the first one starting after it (by
+the log times of the topic's messages in each chunk; on ``ros_time`` the same instant is looked up,
+header stamps being close to receive times).
+Each chunk goes through one pipeline of the bridge, as a conversion would, straight into the viewer's
+store, sealed at the end so that the store chunks it became can be removed again; chunks beyond the
+budget are unloaded, least recently needed first.
 Converters that remember earlier messages (odometry trails, map updates, marker lifetimes) see the
 messages in the order their chunks are loaded, not the recording's order.
 """
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -35,17 +38,20 @@ import pyarrow as pa
 from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.model.records import RawMessage
+from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, TypeSupport
 from rerun_bridge.replay.conversion import BagConversion, TopicSelection
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.sources.bag import Bag, open_bag
 from rerun_bridge.sources.storage import McapStorage
-from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.store.chunk_store import ChunkStore, SealedChunk
 from rerun_bridge.store.lazy_rrd import LoadCounts, SpanGroup
 
 __all__ = ["LazyBag", "lazy_bag_candidate"]
 
+#: Types whose view reads the row after the time shown too (TF interpolates between two transforms).
+INTERPOLATED_TYPES: Final = frozenset({"tf2_msgs/msg/TFMessage"})
 #: Topics whose data holds for the whole recording, whatever QoS they were recorded with.
 LATCHED_TOPICS: Final = frozenset({"/tf_static", "/robot_description"})
 _TRANSIENT_LOCAL = re.compile(r"durability:\s*(1|transient_local)\b")
@@ -59,11 +65,31 @@ class _LoadedChunk:
     pieces: tuple[tuple[str, int], ...]
     nbytes: int
 
+    #: per entity, the components those store chunks hold
+    components: Mapping[str, frozenset[str]]
+
+    @staticmethod
+    def of(sealed: Iterable[SealedChunk]) -> _LoadedChunk:
+        """The temporal ones of newly sealed store chunks (static ones are kept for good)."""
+        pieces: list[tuple[str, int]] = []
+        nbytes = 0
+        components: dict[str, frozenset[str]] = {}
+        for chunk in sealed:
+            components[chunk.entity_path] = components.get(chunk.entity_path, frozenset()) | frozenset(
+                chunk.components
+            )
+            if not chunk.static:
+                pieces.append((chunk.entity_path, chunk.seq))
+                nbytes += chunk.nbytes
+        return _LoadedChunk(tuple(pieces), nbytes, components)
+
     @staticmethod
     def joined(parts: Iterable[_LoadedChunk]) -> _LoadedChunk:
         listed = list(parts)
         return _LoadedChunk(
-            tuple(piece for part in listed for piece in part.pieces), sum(part.nbytes for part in listed)
+            tuple(piece for part in listed for piece in part.pieces),
+            sum(part.nbytes for part in listed),
+            {entity: names for part in listed for entity, names in part.components.items()},
         )
 
 
@@ -122,6 +148,12 @@ class LazyBag:
             or _TRANSIENT_LOCAL.search(channel.metadata.get("offered_qos_profiles", ""))
         }
         self._temporal_topics = {topic for topic in topics_of.values() if topic not in static_topics}
+        self._interpolated = {
+            channel.topic
+            for channel in summary.channels.values()
+            if channel.schema_id in summary.schemas
+            and normalize_type_name(summary.schemas[channel.schema_id].name) in INTERPOLATED_TYPES
+        }
         self._load_static(static_topics, topics_of)
         self._groups = self._group_chunks(topics_of)
         self._declare(self._probe(topics_of))
@@ -142,8 +174,9 @@ class LazyBag:
         """Numbers (in file order) of the chunks the latest-at queries at ``time`` read."""
         del timeline  # the chunk index has log times only; other clocks are looked up at the same instant
         needed: set[int] = set()
-        for group in self._groups:
-            needed.update(int(number) for number in group.needed_at(time))
+        for topic, group in self._groups.items():
+            next_row = topic in self._interpolated  # TF interpolates towards the next transform
+            needed.update(int(number) for number in group.needed_at(time, next_row))
         return needed
 
     def show(self, timeline: str, time: int) -> bool:
@@ -179,10 +212,9 @@ class LazyBag:
                 self._warn(message)
 
     def _start_conversion(self, robot_model: RobotModelConfig | None) -> BagConversion:
-        """One pipeline for the whole bag, writing into whichever staging store is current."""
-        self._sink = StoreSink(ChunkStore())  # its store is replaced by a fresh one for each chunk
+        """One pipeline for the whole bag, writing into the viewer's store."""
         types = TypeSupport()
-        pipeline = Pipeline([self._sink], warn=self._note, converters=types.converters)
+        pipeline = Pipeline([StoreSink(self.store)], warn=self._note, converters=types.converters)
         if robot_model is not None:
             pipeline.use_robot_model(*robot_model_setup(robot_model))
         conversion = BagConversion(pipeline, None, self._note, True, types)
@@ -195,9 +227,7 @@ class LazyBag:
             return
         for chunk in self.chunk_indexes:
             if any(topics_of.get(channel) in static_topics for channel in chunk.message_index_offsets):
-                staging = self._convert(chunk, static_topics)
-                if staging is not None:
-                    self._move(staging)
+                self._convert(chunk, static_topics)  # kept: never registered for unloading
 
     def _probe(self, topics_of: dict[int, str]) -> dict[str, dict[str, set[str]]]:
         """Load the first chunk of each temporal topic; per topic, the entities and components it made."""
@@ -213,26 +243,29 @@ class LazyBag:
             firsts = sorted(topic for topic, first in first_chunks.items() if first == number)
             pieces: list[_LoadedChunk] = []
             for topic in firsts:  # topic by topic: which entities each one makes
-                staging = self._convert(chunk, {topic})
-                if staging is not None:
-                    made[topic] = {entity: set(staging.components(entity)) for entity in staging.entities()}
-                    pieces.append(self._move(staging))
+                converted = self._convert(chunk, {topic})
+                if converted is not None:
+                    for entity_path, components in converted.components.items():
+                        made.setdefault(topic, {}).setdefault(entity_path, set()).update(components)
+                    pieces.append(converted)
             rest = self._convert(chunk, self._temporal_topics.difference(firsts))
             if rest is not None:
-                pieces.append(self._move(rest))
+                pieces.append(rest)
             self._register(number, _LoadedChunk.joined(pieces))
         return made
 
-    def _group_chunks(self, topics_of: dict[int, str]) -> list[SpanGroup]:
+    def _group_chunks(self, topics_of: dict[int, str]) -> dict[str, SpanGroup]:
+        """Per topic, the log-time span of its messages in each chunk holding it: from the chunk's
+        message index (one small read per chunk), else the chunk's own span."""
         spans: dict[str, list[tuple[int, int, int]]] = {}
         for number, chunk in enumerate(self.chunk_indexes):
+            exact = self._storage.message_spans(chunk)
             for topic in {topics_of.get(channel) for channel in chunk.message_index_offsets}:
                 if topic in self._temporal_topics:
-                    spans.setdefault(topic, []).append(
-                        (chunk.message_start_time, chunk.message_end_time, number)
-                    )
+                    first, last = exact.get(topic, (chunk.message_start_time, chunk.message_end_time))
+                    spans.setdefault(topic, []).append((first, last, number))
         self._topic_spans = spans
-        return [SpanGroup(list(topic_spans)) for topic_spans in spans.values()]
+        return {topic: SpanGroup(list(topic_spans)) for topic, topic_spans in spans.items()}
 
     def _declare(self, made: dict[str, dict[str, set[str]]]) -> None:
         """The log-time spans of every topic's chunks, on the entities the probe saw it make."""
@@ -244,35 +277,24 @@ class LazyBag:
 
     # -- loading ------------------------------------------------------------------------------------
 
-    def _convert(self, chunk: Any, topics: Iterable[str]) -> ChunkStore | None:
-        """One chunk's messages of ``topics`` converted into a fresh staging store (sealed)."""
+    def _convert(self, chunk: Any, topics: Iterable[str]) -> _LoadedChunk | None:
+        """One chunk's messages of ``topics`` converted into the store; the chunks that became (None
+        when the chunk cannot be read)."""
         try:
             messages: list[RawMessage] = self._storage.chunk_messages(chunk, set(topics))
         except (OSError, ValueError) as err:
             self.counts.failures += 1
             self._note(f"{self.path}: cannot read the chunk at byte {chunk.chunk_start_offset}: {err}")
             return None
-        staging = self._sink.store = ChunkStore()
+        first_seq = self.store.next_seq
         self._conversion.convert_messages(0, messages)
-        staging.flush()
-        return staging
-
-    def _move(self, staging: ChunkStore) -> _LoadedChunk:
-        pieces = []
-        nbytes = 0
-        for stored in staging.iter_chunks():
-            seq = self.store.append_chunk(stored.entity_path, stored.batch, static=stored.static)
-            if seq is not None and not stored.static:
-                pieces.append((stored.entity_path, seq))
-                nbytes += stored.batch.nbytes
-        return _LoadedChunk(tuple(pieces), nbytes)
+        return _LoadedChunk.of(self.store.sealed_since(first_seq))
 
     def _load(self, number: int) -> bool:
-        staging = self._convert(self.chunk_indexes[number], self._temporal_topics)
-        if staging is None:
+        loaded = self._convert(self.chunk_indexes[number], self._temporal_topics)
+        if loaded is None:
             self._failed.add(number)
             return False
-        loaded = self._move(staging)
         self._register(number, loaded)
         return bool(loaded.pieces)
 

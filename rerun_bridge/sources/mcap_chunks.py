@@ -19,6 +19,8 @@ from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, Protocol
 
+import numpy as np
+
 from rerun_bridge.model.records import RawMessage
 
 OPCODE_MESSAGE = 0x05
@@ -236,3 +238,32 @@ def read_chunk_messages(
     }
     records = _read_chunk(_FileReads(stream), chunk_index.chunk_start_offset, chunk_index.chunk_length)
     return _messages_of_chunk(records, channels, None, None)
+
+
+OPCODE_MESSAGE_INDEX = 0x07
+_MESSAGE_INDEX_HEAD = struct.Struct("<HI")
+
+
+def read_message_index_spans(stream: BinaryIO, chunk_index: Any) -> dict[int, tuple[int, int]]:
+    """Per channel, the first and last log time of its messages in one chunk, from the chunk's message
+    index records (written right after the chunk); empty when the file has none."""
+    length = int(chunk_index.message_index_length)
+    if length <= 0:
+        return {}
+    offset = chunk_index.chunk_start_offset + chunk_index.chunk_length
+    block = _FileReads(stream).read(offset, length)
+    spans: dict[int, tuple[int, int]] = {}
+    pos = 0
+    while pos + _RECORD_HEADER.size <= len(block):
+        opcode, record_length = _RECORD_HEADER.unpack_from(block, pos)
+        body = pos + _RECORD_HEADER.size
+        pos = body + record_length
+        if opcode != OPCODE_MESSAGE_INDEX or pos > len(block):
+            continue
+        channel_id, entries_length = _MESSAGE_INDEX_HEAD.unpack_from(block, body)
+        entries = body + _MESSAGE_INDEX_HEAD.size
+        count = min(entries_length, pos - entries) // 16
+        if count:
+            times = np.frombuffer(block, dtype="<u8", count=2 * count, offset=entries)[0::2]
+            spans[channel_id] = (int(times.min()), int(times.max()))
+    return spans
