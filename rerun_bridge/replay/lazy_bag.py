@@ -7,28 +7,29 @@ and last log time and the channels it holds), then:
 * **static data**: every message of a latched topic (``/tf_static``, ``/robot_description``, and any topic
   recorded with transient_local durability, such as a map server's ``/map``) is converted at once and
   kept, outside the budget;
-* **a probe**: the first chunk of each other topic is converted, so the layout and the entity tree know
-  the entities and components each topic makes before anything else is loaded;
+* **a probe**: each other topic's messages in its first chunk are converted, so the layout and the
+  entity tree know the entities and components each topic makes before anything else is loaded;
 * **the rest is declared**: each topic's entities get the log-time span of its messages in each chunk
   holding it (the chunks' message indexes; :meth:`ChunkStore.declare_extent`), so the time panel shows
   where data exists before it is loaded.
 
-:meth:`LazyBag.show` then converts what the latest-at queries at one time need: per topic, the chunks
-spanning the time, else the last one ending before it, and for TF the first one starting after it (by
-the log times of the topic's messages in each chunk; on ``ros_time`` the same instant is looked up,
-header stamps being close to receive times).
-Each chunk goes through one pipeline of the bridge, as a conversion would, straight into the viewer's
-store, sealed at the end so that the store chunks it became can be removed again; chunks beyond the
-budget are unloaded, least recently needed first.
+:meth:`LazyBag.show` then converts what the latest-at queries at one time need, topic by topic: per
+topic, the chunk spanning the time, else the last one ending before it, and for TF the first one
+starting after it (by the log times of the topic's messages in each chunk; on ``ros_time`` the same
+instant is looked up, header stamps being close to receive times). What is loaded and unloaded is one
+topic's messages in one chunk: a chunk needed for its GPS fix does not convert the point cloud beside
+it. A chunk is read once per load, and its messages go through one pipeline of the bridge, as a
+conversion would, straight into the viewer's store, sealed at the end so that the store chunks they
+became can be removed again; loads beyond the budget are unloaded, least recently needed first.
 Converters that remember earlier messages (odometry trails, map updates, marker lifetimes) see the
-messages in the order their chunks are loaded, not the recording's order.
+messages in the order they are loaded, not the recording's order.
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -48,7 +49,10 @@ from rerun_bridge.sources.storage import McapStorage
 from rerun_bridge.store.chunk_store import ChunkStore, SealedChunk
 from rerun_bridge.store.lazy_rrd import LoadCounts, SpanGroup
 
-__all__ = ["LazyBag", "lazy_bag_candidate"]
+__all__ = ["LazyBag", "Unit", "lazy_bag_candidate"]
+
+#: What is loaded and unloaded: one topic's messages in one chunk (chunk number in file order, topic).
+Unit = tuple[int, str]
 
 #: Types whose view reads the row after the time shown too (TF interpolates between two transforms).
 INTERPOLATED_TYPES: Final = frozenset({"tf2_msgs/msg/TFMessage"})
@@ -82,15 +86,6 @@ class _LoadedChunk:
                 pieces.append((chunk.entity_path, chunk.seq))
                 nbytes += chunk.nbytes
         return _LoadedChunk(tuple(pieces), nbytes, components)
-
-    @staticmethod
-    def joined(parts: Iterable[_LoadedChunk]) -> _LoadedChunk:
-        listed = list(parts)
-        return _LoadedChunk(
-            tuple(piece for part in listed for piece in part.pieces),
-            sum(part.nbytes for part in listed),
-            {entity: names for part in listed for entity, names in part.components.items()},
-        )
 
 
 def lazy_bag_candidate(path: str | Path, budget_bytes: int) -> Bag | None:
@@ -136,7 +131,7 @@ class LazyBag:
         self._storage = storage
         summary = storage.summary
         self.chunk_indexes: list[Any] = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
-        self._loaded: OrderedDict[int, _LoadedChunk] = OrderedDict()  # least recently needed first
+        self._loaded: OrderedDict[Unit, _LoadedChunk] = OrderedDict()  # least recently needed first
         self._loaded_bytes = 0
         self._failed: set[int] = set()
         self._conversion = self._start_conversion(robot_model)
@@ -165,34 +160,38 @@ class LazyBag:
 
     @property
     def loaded_chunks(self) -> int:
-        return len(self._loaded)
+        """MCAP chunks some topic of which is loaded now."""
+        return len({number for number, _ in self._loaded})
 
     def is_loaded(self, number: int) -> bool:
-        return number in self._loaded
+        return any(loaded == number for loaded, _ in self._loaded)
 
-    def needed(self, timeline: str, time: int) -> set[int]:
-        """Numbers (in file order) of the chunks the latest-at queries at ``time`` read."""
+    def needed(self, timeline: str, time: int) -> set[Unit]:
+        """The (chunk number in file order, topic) pairs the latest-at queries at ``time`` read."""
         del timeline  # the chunk index has log times only; other clocks are looked up at the same instant
-        needed: set[int] = set()
+        needed: set[Unit] = set()
         for topic, group in self._groups.items():
             next_row = topic in self._interpolated  # TF interpolates towards the next transform
-            needed.update(int(number) for number in group.needed_at(time, next_row))
+            needed.update((int(number), topic) for number in group.needed_at(time, next_row))
         return needed
 
     def show(self, timeline: str, time: int) -> bool:
         """Load what ``time`` needs and unload past the budget; whether the store changed."""
         needed = self.needed(timeline, time)
+        missing: dict[int, list[str]] = {}
+        for unit in sorted(needed):
+            if unit in self._loaded:
+                self._loaded.move_to_end(unit)
+            elif unit[0] not in self._failed:
+                missing.setdefault(unit[0], []).append(unit[1])
         changed = False
-        for number in sorted(needed):
-            if number in self._loaded:
-                self._loaded.move_to_end(number)
-            elif number not in self._failed:
-                changed |= self._load(number)
+        for number, topics in missing.items():
+            changed |= self._load(number, topics)
         while self._loaded_bytes > self.budget_bytes and self._loaded:
-            number, loaded = next(iter(self._loaded.items()))
-            if number in needed:
+            unit, loaded = next(iter(self._loaded.items()))
+            if unit in needed:
                 break  # everything left is needed now
-            del self._loaded[number]
+            del self._loaded[unit]
             self._loaded_bytes -= loaded.nbytes
             for entity_path, seq in loaded.pieces:
                 self.store.remove_chunks(entity_path, (seq,))
@@ -227,32 +226,28 @@ class LazyBag:
             return
         for chunk in self.chunk_indexes:
             if any(topics_of.get(channel) in static_topics for channel in chunk.message_index_offsets):
-                self._convert(chunk, static_topics)  # kept: never registered for unloading
+                messages = self._read(chunk, static_topics)
+                if messages is not None:
+                    self._convert(messages)  # kept: never registered for unloading
 
-    def _probe(self, topics_of: dict[int, str]) -> dict[str, dict[str, set[str]]]:
-        """Load the first chunk of each temporal topic; per topic, the entities and components it made."""
-        made: dict[str, dict[str, set[str]]] = {}
+    def _probe(self, topics_of: dict[int, str]) -> dict[str, Mapping[str, frozenset[str]]]:
+        """Load each temporal topic's first chunk; per topic, the entities and components it made."""
         first_chunks: dict[str, int] = {}
         for number, chunk in enumerate(self.chunk_indexes):
             for channel in chunk.message_index_offsets:
                 topic = topics_of.get(channel)
                 if topic in self._temporal_topics:
                     first_chunks.setdefault(topic, number)
-        for number in sorted(set(first_chunks.values())):
-            chunk = self.chunk_indexes[number]
-            firsts = sorted(topic for topic, first in first_chunks.items() if first == number)
-            pieces: list[_LoadedChunk] = []
-            for topic in firsts:  # topic by topic: which entities each one makes
-                converted = self._convert(chunk, {topic})
-                if converted is not None:
-                    for entity_path, components in converted.components.items():
-                        made.setdefault(topic, {}).setdefault(entity_path, set()).update(components)
-                    pieces.append(converted)
-            rest = self._convert(chunk, self._temporal_topics.difference(firsts))
-            if rest is not None:
-                pieces.append(rest)
-            self._register(number, _LoadedChunk.joined(pieces))
-        return made
+        by_chunk: dict[int, list[str]] = {}
+        for topic, number in sorted(first_chunks.items()):
+            by_chunk.setdefault(number, []).append(topic)
+        for number, topics in sorted(by_chunk.items()):
+            self._load(number, topics)
+        return {
+            topic: self._loaded[(number, topic)].components
+            for topic, number in first_chunks.items()
+            if (number, topic) in self._loaded
+        }
 
     def _group_chunks(self, topics_of: dict[int, str]) -> dict[str, SpanGroup]:
         """Per topic, the log-time span of its messages in each chunk holding it: from the chunk's
@@ -267,7 +262,7 @@ class LazyBag:
         self._topic_spans = spans
         return {topic: SpanGroup(list(topic_spans)) for topic, topic_spans in spans.items()}
 
-    def _declare(self, made: dict[str, dict[str, set[str]]]) -> None:
+    def _declare(self, made: dict[str, Mapping[str, frozenset[str]]]) -> None:
         """The log-time spans of every topic's chunks, on the entities the probe saw it make."""
         log_time_type = pa.timestamp("ns")
         for topic, entities in made.items():
@@ -277,31 +272,40 @@ class LazyBag:
 
     # -- loading ------------------------------------------------------------------------------------
 
-    def _convert(self, chunk: Any, topics: Iterable[str]) -> _LoadedChunk | None:
-        """One chunk's messages of ``topics`` converted into the store; the chunks that became (None
-        when the chunk cannot be read)."""
+    def _read(self, chunk: Any, topics: Collection[str]) -> list[RawMessage] | None:
+        """One chunk's messages of ``topics`` (None, counted and said once, when it cannot be read)."""
         try:
             messages: list[RawMessage] = self._storage.chunk_messages(chunk, set(topics))
         except (OSError, ValueError) as err:
             self.counts.failures += 1
             self._note(f"{self.path}: cannot read the chunk at byte {chunk.chunk_start_offset}: {err}")
             return None
+        return messages
+
+    def _convert(self, messages: Iterable[RawMessage]) -> _LoadedChunk:
+        """Messages converted into the store, sealed: the store chunks they became."""
         first_seq = self.store.next_seq
         self._conversion.convert_messages(0, messages)
         return _LoadedChunk.of(self.store.sealed_since(first_seq))
 
-    def _load(self, number: int) -> bool:
-        loaded = self._convert(self.chunk_indexes[number], self._temporal_topics)
-        if loaded is None:
+    def _load(self, number: int, topics: Collection[str]) -> bool:
+        """Read one chunk once and convert the messages of ``topics`` in it, topic by topic (each is
+        unloaded on its own); whether the store changed."""
+        messages = self._read(self.chunk_indexes[number], topics)
+        if messages is None:
             self._failed.add(number)
             return False
-        self._register(number, loaded)
-        return bool(loaded.pieces)
-
-    def _register(self, number: int, loaded: _LoadedChunk) -> None:
-        self.counts.loads += 1
-        self._loaded[number] = loaded
-        self._loaded_bytes += loaded.nbytes
+        by_topic: dict[str, list[RawMessage]] = {topic: [] for topic in topics}
+        for message in messages:
+            by_topic[message.topic].append(message)
+        changed = False
+        for topic, topic_messages in by_topic.items():
+            loaded = self._convert(topic_messages)
+            self.counts.loads += 1
+            self._loaded[(number, topic)] = loaded
+            self._loaded_bytes += loaded.nbytes
+            changed |= bool(loaded.pieces)
+        return changed
 
 
 def _channel_topics(summary: Any) -> dict[int, str]:

@@ -85,7 +85,7 @@ def test_the_index_shows_the_whole_recording_before_it_is_loaded(
     lazy, store = open_lazily(chunked_bag)
     chunks = len(lazy.chunk_indexes)
     assert chunks >= 8
-    assert lazy.loaded_chunks < chunks // 2  # the probe: the first chunk of each topic
+    assert lazy.loaded_chunks < chunks // 2  # the probe: each topic in its first chunk
     assert store.time_range("log_time") == eager_store.time_range("log_time")
     # Entities whose later chunks are not loaded still span the whole recording, with their components.
     for entity in ("/lidar/points", "/camera/image_raw", "/imu/data"):
@@ -109,7 +109,7 @@ def test_scrubbing_loads_and_unloads_chunks_with_the_eager_values(
         lazy.show("log_time", time)
         assert set(differing_entities(eager_store, store, "log_time", time)) <= STATEFUL
         assert set(differing_entities(eager_store, store, "ros_time", time)) <= STATEFUL
-        largest_needed = max(largest_needed, len(lazy.needed("log_time", time)))
+        largest_needed = max(largest_needed, len({number for number, _ in lazy.needed("log_time", time)}))
     assert lazy.counts.unloads > 0, "a small budget unloads chunks while scrubbing"
     assert lazy.counts.failures == 0
     assert lazy.loaded_chunks < len(lazy.chunk_indexes)
