@@ -225,7 +225,7 @@ class LazyBag:
         if not static_topics:
             return
         for chunk in self.chunk_indexes:
-            if any(topics_of.get(channel) in static_topics for channel in chunk.message_index_offsets):
+            if _chunk_topics(chunk, topics_of) & static_topics:
                 messages = self._read(chunk, static_topics)
                 if messages is not None:
                     self._convert(messages)  # kept: never registered for unloading
@@ -234,10 +234,8 @@ class LazyBag:
         """Load each temporal topic's first chunk; per topic, the entities and components it made."""
         first_chunks: dict[str, int] = {}
         for number, chunk in enumerate(self.chunk_indexes):
-            for channel in chunk.message_index_offsets:
-                topic = topics_of.get(channel)
-                if topic in self._temporal_topics:
-                    first_chunks.setdefault(topic, number)
+            for topic in _chunk_topics(chunk, topics_of) & self._temporal_topics:
+                first_chunks.setdefault(topic, number)
         by_chunk: dict[int, list[str]] = {}
         for topic, number in sorted(first_chunks.items()):
             by_chunk.setdefault(number, []).append(topic)
@@ -255,7 +253,7 @@ class LazyBag:
         spans: dict[str, list[tuple[int, int, int]]] = {}
         for number, chunk in enumerate(self.chunk_indexes):
             exact = self._storage.message_spans(chunk)
-            for topic in {topics_of.get(channel) for channel in chunk.message_index_offsets}:
+            for topic in _chunk_topics(chunk, topics_of):
                 if topic in self._temporal_topics:
                     first, last = exact.get(topic, (chunk.message_start_time, chunk.message_end_time))
                     spans.setdefault(topic, []).append((first, last, number))
@@ -310,3 +308,10 @@ class LazyBag:
 
 def _channel_topics(summary: Any) -> dict[int, str]:
     return {channel_id: channel.topic for channel_id, channel in summary.channels.items()}
+
+
+def _chunk_topics(chunk: Any, topics_of: dict[int, str]) -> set[str]:
+    """The topics with messages in a chunk, by its message index offsets; every topic when the writer
+    wrote no message index (the chunk may then hold any of them)."""
+    channels = chunk.message_index_offsets or topics_of
+    return {topics_of[channel] for channel in channels if channel in topics_of}
