@@ -166,10 +166,9 @@ def load_bags(
 ) -> list[str]:
     """Convert rosbag2 recordings into ``store`` through the bridge's pipeline; returns its warnings.
     ``progress`` hears the fraction of the messages converted."""
-    from rerun_bridge.replay import convert_bags
-
     if not paths:
         return []
+    from rerun_bridge.replay import convert_bags  # here: the pipeline's imports cost a .rrd's first second
 
     def converted(done: int, total: int) -> None:
         if progress is not None:
