@@ -63,17 +63,16 @@ _LOG_TIME: Final = "log_time"
 
 
 @dataclass(frozen=True, slots=True)
-class _LoadedChunk:
-    """The store chunks one MCAP chunk became: ``(entity path, seq)`` each, and their bytes."""
+class _LoadedUnit:
+    """The store chunks one load made (one topic in one MCAP chunk): ``(entity path, seq)`` each, their
+    bytes, and per entity the components they hold."""
 
     pieces: tuple[tuple[str, int], ...]
     nbytes: int
-
-    #: per entity, the components those store chunks hold
     components: Mapping[str, frozenset[str]]
 
     @staticmethod
-    def of(sealed: Iterable[SealedChunk]) -> _LoadedChunk:
+    def of(sealed: Iterable[SealedChunk]) -> _LoadedUnit:
         """The temporal ones of newly sealed store chunks (static ones are kept for good)."""
         pieces: list[tuple[str, int]] = []
         nbytes = 0
@@ -85,7 +84,7 @@ class _LoadedChunk:
             if not chunk.static:
                 pieces.append((chunk.entity_path, chunk.seq))
                 nbytes += chunk.nbytes
-        return _LoadedChunk(tuple(pieces), nbytes, components)
+        return _LoadedUnit(tuple(pieces), nbytes, components)
 
 
 def lazy_bag_candidate(path: str | Path, budget_bytes: int) -> Bag | None:
@@ -131,7 +130,7 @@ class LazyBag:
         self._storage = storage
         summary = storage.summary
         self.chunk_indexes: list[Any] = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
-        self._loaded: OrderedDict[Unit, _LoadedChunk] = OrderedDict()  # least recently needed first
+        self._loaded: OrderedDict[Unit, _LoadedUnit] = OrderedDict()  # least recently needed first
         self._loaded_bytes = 0
         self._failed: set[int] = set()
         self._conversion = self._start_conversion(robot_model)
@@ -280,11 +279,11 @@ class LazyBag:
             return None
         return messages
 
-    def _convert(self, messages: Iterable[RawMessage]) -> _LoadedChunk:
+    def _convert(self, messages: Iterable[RawMessage]) -> _LoadedUnit:
         """Messages converted into the store, sealed: the store chunks they became."""
         first_seq = self.store.next_seq
         self._conversion.convert_messages(0, messages)
-        return _LoadedChunk.of(self.store.sealed_since(first_seq))
+        return _LoadedUnit.of(self.store.sealed_since(first_seq))
 
     def _load(self, number: int, topics: Collection[str]) -> bool:
         """Read one chunk once and convert the messages of ``topics`` in it, topic by topic (each is
