@@ -87,6 +87,9 @@ def test_the_index_shows_the_whole_recording_before_it_is_loaded(
     assert chunks >= 8
     assert lazy.loaded_chunks < chunks // 2  # the probe: each topic in its first chunk
     assert store.time_range("log_time") == eager_store.time_range("log_time")
+    # The time panel's strip: where data exists, from the message indexes, as the loaded bag has it.
+    tenth_second = 100_000_000
+    assert store.coverage("log_time", tenth_second) == eager_store.coverage("log_time", tenth_second)
     # Entities whose later chunks are not loaded still span the whole recording, with their components.
     for entity in ("/lidar/points", "/camera/image_raw", "/imu/data"):
         assert store.time_range("log_time", entity) == eager_store.time_range("log_time", entity)
