@@ -191,11 +191,25 @@ class StreamConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadSinkConfig:
+    """Closed rotation parts of the .rrd and .mcap sinks uploaded to an ``s3://`` prefix (docs/fleet.md)."""
+
+    prefix: str = ""
+    delete_local: bool = False
+    retry_seconds: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.prefix != ""
+
+
+@dataclass(frozen=True, slots=True)
 class SinksConfig:
     rrd: RrdSinkConfig = RrdSinkConfig()
     mcap: McapSinkConfig = McapSinkConfig()
     viewer: ViewerConfig = ViewerConfig()
     stream: StreamConfig = StreamConfig()
+    upload: UploadSinkConfig = UploadSinkConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,7 +664,22 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
         mcap=_build(p, sinks.get("mcap"), "sinks.mcap", McapSinkConfig),
         viewer=_build(p, sinks.get("viewer"), "sinks.viewer", ViewerConfig, blueprint=_blueprint),
         stream=stream,
+        upload=_build(
+            p,
+            sinks.get("upload"),
+            "sinks.upload",
+            UploadSinkConfig,
+            prefix=_s3_prefix,
+            retry_seconds=_POSITIVE,
+        ),
     )
+
+
+def _s3_prefix(value: object) -> str:
+    text = _string(value)
+    if text and not text.startswith("s3://"):
+        raise _InvalidError(f"expected an s3:// prefix, got {text!r}")
+    return text
 
 
 def _plain(value: object) -> object:

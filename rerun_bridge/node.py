@@ -33,11 +33,13 @@ from rerun_bridge.config import (
     BridgeConfig,
     Durability,
     Reliability,
+    UploadSinkConfig,
     apply_overrides,
     load_config,
 )
 from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import BridgeError
+from rerun_bridge.fleet.uploads import PartUploader
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
 from rerun_bridge.live.queues import TopicQueues
@@ -137,6 +139,7 @@ class BridgeNode:
         )
         if self.stream is not None:
             self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
+        self.uploader = self._part_uploader(sinks.upload)
         row_sinks: list[RowSink] = [sink for sink in (self.rrd, self.stream) if sink is not None]
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
         if self.viewer_store is not None:
@@ -365,7 +368,20 @@ class BridgeNode:
             self.mcap.close()
         if self.stream is not None:
             self.stream.close()
+        if self.uploader is not None:
+            self.uploader.close()  # the last parts were closed just above
         return reports
+
+    def _part_uploader(self, upload: UploadSinkConfig) -> PartUploader | None:
+        """``sinks.upload``: every closed part of the .rrd and .mcap sinks goes to the prefix."""
+        if not upload.enabled:
+            return None
+        uploader = PartUploader(upload.prefix, upload.delete_local, upload.retry_seconds, self.log.warning)
+        if self.rrd is not None:
+            self.rrd.on_part_closed = uploader.submit
+        if self.mcap is not None:
+            self.mcap.sink.on_part_closed = uploader.submit
+        return uploader
 
 
 def _warm_up(decoder: Decoder, message_class: Any) -> None:

@@ -49,6 +49,9 @@ IMPORTS: dict[str, tuple[str | None, str | None]] = {
     "lxml": ("python3-lxml", None),
     "trimesh": (None, "trimesh"),  # 5.2 over the distros' older trimesh
     "yourdfpy": (None, "yourdfpy"),  # no rosdep key
+    "ray": (None, "ray"),  # batches (docs/fleet.md); its rosdep key is a pip one
+    "duckdb": (None, "duckdb"),  # the catalog's queries
+    "xxhash": (None, "xxhash"),  # recordings' content hashes
 }
 
 

@@ -86,13 +86,15 @@ def convert_bags(  # noqa: PLR0913
     column_path: bool = True,
     robot_model: RobotModelConfig | None = None,
     types: TypeSupport | None = None,
+    open_recording: Callable[[str | Path], Bag] = open_bag,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
     message on its own (the reference that the batched path of :mod:`.column_batches` is held to).
     ``robot_model``: mesh roots for a recorded ``/robot_description`` and a URDF file to draw.
     ``types``: declarative mappings, supplied definitions and leaf plots (see
-    :mod:`rerun_bridge.custom_types`)."""
+    :mod:`rerun_bridge.custom_types`). ``open_recording`` opens each of ``paths``: :func:`open_bag`, or
+    one that reads from object storage (:mod:`rerun_bridge.fleet.remote_bags`)."""
     types = types or TypeSupport()
     warnings: list[str] = []
 
@@ -107,7 +109,7 @@ def convert_bags(  # noqa: PLR0913
     gc.set_threshold(100_000, 50, 100)
     try:
         with ExitStack() as stack:
-            bags = [stack.enter_context(open_bag(path)) for path in paths]
+            bags = [stack.enter_context(open_recording(path)) for path in paths]
             sinks: list[RowSink] = list(extra_sinks)
             if rrd_path is not None:
                 sinks.append(

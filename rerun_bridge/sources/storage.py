@@ -45,15 +45,18 @@ MCAP_MAGIC = b"\x89MCAP0\r\n"
 
 
 class McapStorage:
-    """rosbag2's MCAP storage, read with the mcap library (chunked, zstd or lz4)."""
+    """rosbag2's MCAP storage, read with the mcap library (chunked, zstd or lz4).
 
-    def __init__(self, path: Path) -> None:
+    ``stream``: an open, seekable stream of the file instead of the file at ``path`` (which then only names
+    it): an object in S3 read by ranged requests; the summary and the chunk index say which ranges."""
+
+    def __init__(self, path: Path, stream: BinaryIO | None = None) -> None:
         from mcap.reader import make_reader
 
         self.path = path
         self.problems: list[str] = []
         try:
-            self._file: BinaryIO = path.open("rb")
+            self._file: BinaryIO = stream if stream is not None else path.open("rb")
         except OSError as err:
             raise BagError(f"{path}: cannot open: {err}") from err
         if self._file.read(len(MCAP_MAGIC)) != MCAP_MAGIC:

@@ -26,7 +26,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
 from rerun_bridge.viewer.bridge_settings import live_window_options
 from rerun_bridge.viewer.sources import LoadedFiles, SourceOptions, is_rrd, load_files, show_time
-from rerun_bridge.viewer.timeline_choice import choose_timeline
+from rerun_bridge.viewer.timeline_choice import blueprint_timeline, choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
 
 DEFAULT_SIZE: Final = (1280, 720)
@@ -125,10 +125,10 @@ def _print_progress() -> Callable[[Path, float], None]:
     return report
 
 
-def _default_timeline(blueprint_timeline: str | None, loaded: LoadedFiles) -> str | None:
+def _default_timeline(asked: str | None, loaded: LoadedFiles) -> str | None:
     """The blueprint's timeline, else ``log_time`` for a lazily opened bag, else None (the window's
     choice, :func:`choose_timeline`, said here when it is not ``ros_time``)."""
-    timeline = _blueprint_timeline(blueprint_timeline, loaded.store) if blueprint_timeline else None
+    timeline = _blueprint_timeline(asked, loaded.store) if asked else None
     if timeline is None and loaded.default_timeline is not None:
         timeline = loaded.default_timeline
         print(
@@ -143,11 +143,12 @@ def _default_timeline(blueprint_timeline: str | None, loaded: LoadedFiles) -> st
 
 
 def _blueprint_timeline(timeline: str, store: ChunkStore) -> str | None:
-    """The blueprint's timeline when the data has it (said otherwise, and the default kept)."""
-    if timeline in store.timelines():
-        return timeline
-    print(f"note: the blueprint's timeline {timeline!r} has no data here", file=sys.stderr)
-    return None
+    """The blueprint's timeline when the data has it and it spans the data (said otherwise: the
+    default kept, or log_time for ros_time stamps that do not span the data)."""
+    choice = blueprint_timeline(timeline, store)
+    if choice.reason:
+        print(f"note: {choice.reason}", file=sys.stderr)
+    return choice.timeline
 
 
 def _save_screenshot(window: ViewerWindow, output: Path) -> int:
