@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import heapq
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +131,7 @@ def convert_bags(  # noqa: PLR0913
             )
             if robot_model is not None:
                 pipeline.use_robot_model(*robot_model_setup(robot_model))
-            conversion = _Conversion(pipeline, mcap, note, column_path, types)
+            conversion = BagConversion(pipeline, mcap, note, column_path, types)
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress)
@@ -151,7 +151,7 @@ def convert_bags(  # noqa: PLR0913
         gc.set_threshold(*gc_thresholds)
 
 
-class _Conversion:
+class BagConversion:
     """Routes every selected message of every bag to the pipeline (one by one or in column batches) and
     to the raw MCAP re-recording."""
 
@@ -221,6 +221,14 @@ class _Conversion:
         definition = _definition_for(info, choice)
         if self.mcap is not None and definition is not None:
             self.channels[key] = self.mcap.add_topic(info.name, info.type_name, definition, info.qos_profiles)
+
+    def convert_messages(self, bag_index: int, messages: Iterable[RawMessage]) -> None:
+        """Convert some messages of one bag (in log-time order) to the pipeline's sinks, column batches
+        flushed at the end: a lazily opened bag converts one chunk's messages at a time."""
+        for raw in messages:
+            if not self.batched.offer(bag_index, raw.topic, raw.data, raw.log_time_ns):
+                self.one_by_one(bag_index, raw.topic, raw.data, raw.log_time_ns)
+        self.batched.flush()
 
     def replay(self, bags: Sequence[Bag], selection: TopicSelection, progress: Progress | None) -> None:
         """Every selected message, merged by log time across the bags."""

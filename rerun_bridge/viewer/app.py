@@ -25,7 +25,7 @@ from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_o
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
 from rerun_bridge.viewer.bridge_settings import live_window_options
-from rerun_bridge.viewer.sources import SourceOptions, load_files, show_time
+from rerun_bridge.viewer.sources import LoadedFiles, SourceOptions, is_rrd, load_files, show_time
 from rerun_bridge.viewer.timeline_choice import blueprint_timeline, choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
 
@@ -85,12 +85,8 @@ def run_viewer(
         return 1
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if timeline is None and chosen is not None and chosen.timeline:
-        timeline = _blueprint_timeline(chosen.timeline, loaded.store)
     if timeline is None:
-        choice = choose_timeline(loaded.store)
-        if choice.reason:
-            print(f"note: {choice.reason} (--timeline chooses another)", file=sys.stderr)
+        timeline = _default_timeline(chosen.timeline if chosen is not None else None, loaded)
     names = ", ".join(Path(path).name for path in paths)
     scenario = str(blueprint) if blueprint is not None else None
     layout = chosen.root if chosen is not None else None
@@ -115,16 +111,35 @@ def run_viewer(
 
 
 def _print_progress() -> Callable[[Path, float], None]:
-    """A progress line on stderr for each tenth of a file read front to back (one without an index)."""
+    """A progress line on stderr for each tenth of a file read front to back: a .rrd without an index,
+    bags converted whole."""
     shown: dict[Path, int] = {}
 
     def report(path: Path, fraction: float) -> None:
         tenth = int(fraction * 10)
         if tenth > shown.get(path, -1):
             shown[path] = tenth
-            print(f"reading {path.name} (no index): {tenth * 10}%", file=sys.stderr)
+            how = "reading {} (no index)" if is_rrd(path) else "converting {}"
+            print(f"{how.format(path.name)}: {tenth * 10}%", file=sys.stderr)
 
     return report
+
+
+def _default_timeline(asked: str | None, loaded: LoadedFiles) -> str | None:
+    """The blueprint's timeline, else ``log_time`` for a lazily opened bag, else None (the window's
+    choice, :func:`choose_timeline`, said here when it is not ``ros_time``)."""
+    timeline = _blueprint_timeline(asked, loaded.store) if asked else None
+    if timeline is None and loaded.default_timeline is not None:
+        timeline = loaded.default_timeline
+        print(
+            f"note: a bag opened through its chunk index shows {timeline} (--timeline chooses another)",
+            file=sys.stderr,
+        )
+    if timeline is None:
+        choice = choose_timeline(loaded.store)
+        if choice.reason:
+            print(f"note: {choice.reason} (--timeline chooses another)", file=sys.stderr)
+    return timeline
 
 
 def _blueprint_timeline(timeline: str, store: ChunkStore) -> str | None:
@@ -200,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MEMORY_BUDGET_BYTES // MEBIBYTE,
         metavar="MB",
-        help=".rrd files bigger than this load their chunks on demand (default: %(default)s MB)",
+        help=".rrd files and MCAP bags bigger than this load chunks on demand (default: %(default)s MB)",
     )
     parser.add_argument(
         "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
