@@ -32,6 +32,7 @@ from rerun_bridge.replay import convert_bags
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
 from test.conftest import NEATO_BAG, RERUN_CLI
+from test.network import free_port
 
 pytestmark = pytest.mark.xdist_group("rerun_viewer")
 
@@ -42,8 +43,19 @@ VIEW_REGION = (slice(200, 700), slice(800, 1600))
 
 def rerun_screenshot(recording: Path, shot: Path) -> np.ndarray:
     env = {**os.environ, "WGPU_BACKEND": "vulkan"}
+    # A port of its own on loopback: on the default 9876 a viewer already running (another test's) would be
+    # handed the file instead, and no screenshot written.
+    viewer_port = ["--bind", "127.0.0.1", "--port", str(free_port())]
     result = subprocess.run(
-        [str(RERUN_CLI), str(recording), "--screenshot-to", str(shot), "--window-size", "1280x720"],
+        [
+            str(RERUN_CLI),
+            str(recording),
+            *viewer_port,
+            "--screenshot-to",
+            str(shot),
+            "--window-size",
+            "1280x720",
+        ],
         env=env,
         capture_output=True,
         text=True,
