@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import logging
+import os
 import signal
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,9 @@ from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.parameters import PARAMETERS, ParameterValue, typed_value
 from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.robot.settings import robot_model_setup
-from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
+from rerun_bridge.sinks.disk_space import DiskSpaceGuard
+from rerun_bridge.sinks.rotation import OutputState, RotatingMcapSink, RotatingRrdSink, RotationPolicy
+from rerun_bridge.sinks.rrd import stalled_writers
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import StreamSink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
@@ -88,6 +92,8 @@ class BridgeNode:
         self.queues: TopicQueues[LiveMessage] = TopicQueues()
         self.stats = LiveStats()
         self._warned: set[str] = set()
+        #: Outputs a shutdown could not close in time (the process exits without waiting for them).
+        self.unfinished: list[str] = []
         self._subscriptions: dict[str, Any] = {}
         # Declarative mappings and --msg-path definitions, as `rerun-bridge convert --config` uses them.
         self.types = type_support(config.custom_types)
@@ -99,6 +105,8 @@ class BridgeNode:
         started_at = (
             time.time()
         )  # one time for both files' names: recording_%Y%m%d_%H%M%S.rrd and .mcap match
+        # One guard for both files: outputs on one file system share its free space.
+        self.disk_guard = DiskSpaceGuard(int(sinks.min_free_mb * 1e6))
         self.rrd = (
             RotatingRrdSink(
                 sinks.rrd.path,
@@ -107,6 +115,8 @@ class BridgeNode:
                 recording_id=recording_id,
                 backlog_bytes=RRD_BACKLOG_BYTES,
                 started_at=started_at,
+                guard=self.disk_guard,
+                report=self._report_output,
             )
             if sinks.rrd.path
             else None
@@ -118,8 +128,11 @@ class BridgeNode:
                     RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
                     compression=sinks.mcap.compression.value,
                     started_at=started_at,
+                    guard=self.disk_guard,
+                    report=self._report_output,
                 ),
                 flush_seconds=sinks.rrd.flush_seconds,
+                report=self._report_output,
             )
             if sinks.mcap.path
             else None
@@ -188,6 +201,17 @@ class BridgeNode:
         frames = [*row.components.get("parent_frame", []), *row.components.get("child_frame", [])]
         return all(self.config.tf.frame_allowed(str(frame)) for frame in frames)
 
+    def _report_output(self, level: int, message: str) -> None:
+        """An output paused, failed or resumed: the log says it once, the diagnostics while it lasts."""
+        if level >= logging.ERROR:
+            self.log.error(message)
+        else:
+            self.log.info(message)
+
+    def output_states(self) -> list[OutputState]:
+        sinks = (self.rrd, self.mcap.sink if self.mcap else None)
+        return [sink.state() for sink in sinks if sink is not None]
+
     def _warn_once(self, message: str) -> None:
         if message not in self._warned:
             self._warned.add(message)
@@ -254,6 +278,7 @@ class BridgeNode:
             priority=topic_config.priority,
             rate_limit_hz=topic_config.rate_limit_hz,
             max_bytes=int(self.config.queue_megabytes * 1e6),
+            protected=self.config.topic_protected(topic, type_name),
         )
         self._subscriptions[topic] = self.node.create_subscription(
             message_class,
@@ -347,25 +372,77 @@ class BridgeNode:
             )
             status.values = [KeyValue(key=k, value=v) for k, v in report.as_key_values().items()]
             array.status.append(status)
+        for output in self.output_states():
+            status = DiagnosticStatus()
+            status.name = f"{NODE_NAME}: output {output.path.suffix.lstrip('.')}"
+            status.hardware_id = NODE_NAME
+            status.level = DiagnosticStatus.ERROR if output.stopped else DiagnosticStatus.OK
+            status.message = output.stopped or f"recording to {output.path}"
+            status.values = [
+                KeyValue(key="path", value=str(output.path)),
+                KeyValue(key="parts", value=str(output.parts)),
+                KeyValue(key="dropped_while_stopped", value=str(output.dropped)),
+                KeyValue(key="min_free_mb", value=f"{self.disk_guard.reserve_bytes / 1e6:g}"),
+            ]
+            array.status.append(status)
         if self._diagnostics_publisher is not None:
             self._diagnostics_publisher.publish(array)
         self.worker.submit_rows(diagnostics_rows(reports), self.now_ns())
 
     def shutdown(self) -> list[TopicReport]:
-        """Stop taking messages, convert what is queued, close both files; the final reports."""
+        """Stop taking messages, convert what is queued, close both files; the final reports. Bounded by
+        ``shutdown_timeout_s``: what could not be converted by then is dropped and counted, and a file
+        that could not be closed in time is named in :attr:`unfinished` (the process must then exit
+        without waiting for it)."""
+        deadline = time.monotonic() + self.config.shutdown_timeout_s
         for subscription in self._subscriptions.values():
             if subscription is not None:
                 self.node.destroy_subscription(subscription)
         self._subscriptions.clear()
-        self.worker.stop(drain=True)
+        worker_done = self.worker.stop(drain=True, deadline=deadline)
         reports = self.reports()
+        closers: list[tuple[str, Callable[[], object]]] = []
         if self.rrd is not None:
-            self.rrd.close()
+            rrd = self.rrd
+            closers.append((str(rrd.current.path), rrd.close if worker_done else _never))
         if self.mcap is not None:
-            self.mcap.close()
+            mcap = self.mcap
+            closers.append((str(mcap.sink.current.path), lambda: mcap.close(_left(deadline))))
         if self.stream is not None:
-            self.stream.close()
+            closers.append(("the stream", self.stream.close))
+        for name, close in closers:
+            if not _finished_by(close, deadline):
+                self.unfinished.append(name)
+                self.log.error(
+                    f"{name}: not closed within shutdown_timeout_s ({self.config.shutdown_timeout_s:g} s);"
+                    " it is readable up to its last flush (`rerun-bridge repair` completes it)"
+                )
         return reports
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
+
+
+def _never() -> bool:
+    return False
+
+
+def _finished_by(action: Callable[[], object], deadline: float) -> bool:
+    """Run ``action`` on a thread of its own; False when it did not end (or returned False) in time."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(action())
+        except Exception as err:  # reported here: one output's failure must not stop the others closing
+            print(f"error: closing an output failed: {err!r}", file=sys.stderr)
+            outcome.append(False)
+
+    thread = threading.Thread(target=run, name="rerun_bridge-close", daemon=True)
+    thread.start()
+    thread.join(_left(deadline))
+    return bool(outcome) and outcome[0] is not False
 
 
 def _warm_up(decoder: Decoder, message_class: Any) -> None:
@@ -424,7 +501,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         rclpy.try_shutdown()
         return 2
     print(format_summary(_run(bridge, node, duration)))
-    return 0
+    # Every file is closed (or named as unfinished): leave now. The interpreter's own exit runs Rerun's
+    # atexit flush of every recording stream, which waits forever on a writer a full disk has stalled.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1 if bridge.unfinished or stalled_writers() else 0)
 
 
 def _declared_parameters(node: Node) -> dict[str, ParameterValue]:
