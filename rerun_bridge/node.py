@@ -10,6 +10,7 @@ thread) reads while rclpy spins on a background thread.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import gc
 import importlib
 import logging
@@ -64,6 +65,8 @@ NODE_NAME = "rerun_bridge"
 #: Data handed to Rerun's writer before the .rrd sink waits for it (about 3 s of the reference load).
 RRD_BACKLOG_BYTES = 512 << 20
 TF_TOPICS = frozenset({"/tf", "/tf_static"})
+#: Beyond shutdown_timeout_s, the time a stop may take before the process is ended regardless.
+SHUTDOWN_GRACE_S = 5.0
 
 
 def _message_class(type_name: str) -> Any:
@@ -251,6 +254,7 @@ class BridgeNode:
             for p in publishers
         ]
         qos = topic_config.qos
+        protected = self.config.topic_protected(topic, type_name)
         requested = override_qos(
             adapt_qos(topic, offered),
             reliable=None if qos.reliability is None else qos.reliability is Reliability.RELIABLE,
@@ -278,12 +282,12 @@ class BridgeNode:
             priority=topic_config.priority,
             rate_limit_hz=topic_config.rate_limit_hz,
             max_bytes=int(self.config.queue_megabytes * 1e6),
-            protected=self.config.topic_protected(topic, type_name),
+            protected=protected,
         )
         self._subscriptions[topic] = self.node.create_subscription(
             message_class,
             topic,
-            self._callback_for(topic, channel),
+            self._callback_for(topic, channel, protected),
             _to_profile(requested),
             raw=True,
             event_callbacks=self._events_for(topic, requested),
@@ -294,7 +298,7 @@ class BridgeNode:
         # worker otherwise, which showed up as latency spikes on every topic).
         gc.freeze()
 
-    def _callback_for(self, topic: str, mcap_channel: int | None) -> Any:
+    def _callback_for(self, topic: str, mcap_channel: int | None, protected: bool) -> Any:
         queues = self.queues
         clock = self.node.get_clock()
         recorder = self.mcap if mcap_channel is not None else None
@@ -312,7 +316,7 @@ class BridgeNode:
             publish_time = int(info["source_timestamp"]) if isinstance(info, dict) else log_time
             accepted = queues.put(topic, LiveMessage(data, log_time, received, publish_time), len(data))
             if accepted and recorder is not None and mcap_channel is not None:
-                recorder.put(mcap_channel, log_time, publish_time, data)
+                recorder.put(mcap_channel, log_time, publish_time, data, protected)
 
         return on_message
 
@@ -331,6 +335,12 @@ class BridgeNode:
             # DDS knows of samples that never reached us (best effort gaps, fragments lost): count them.
             self.stats.record_lost(topic, int(event.total_count_change))
 
+        if requested.reliable:
+            # Not on reliable readers: there Fast DDS reports a lost sample from its heartbeat handling
+            # while it holds the reader's lock and waits for the rmw event's, while rclpy takes the event
+            # holding the event's lock, the GIL, and waits for the reader's: a deadlock that froze the
+            # whole process (signals included) under overload.
+            return SubscriptionEventCallbacks(incompatible_qos=incompatible)
         return SubscriptionEventCallbacks(incompatible_qos=incompatible, message_lost=lost)
 
     def _decoder_for(self, type_name: str, message_class: Any) -> Decoder:
@@ -418,6 +428,12 @@ class BridgeNode:
                     " it is readable up to its last flush (`rerun-bridge repair` completes it)"
                 )
         return reports
+
+
+def _exit_by(seconds: float) -> None:
+    """Whatever hangs (a DDS teardown, a writer on a dead disk), the process ends ``seconds`` from now: a
+    watchdog thread outside Python (faulthandler) prints every thread's stack to stderr and exits 1."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
 
 
 def _left(deadline: float) -> float:
@@ -543,8 +559,14 @@ def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> B
 def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:
     """Spin until the duration ends, a signal comes or the viewer closes; then shut down cleanly."""
     stop = threading.Event()
+    last_resort = bridge.config.shutdown_timeout_s + SHUTDOWN_GRACE_S
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        _exit_by(last_resort)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     # The events executor takes messages in C++ and calls back without rebuilding a wait set per message:
     # at thousands of messages a second, the default executor spends most of a core just waiting.
     executor = EventsExecutor()
@@ -558,21 +580,25 @@ def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:
         finally:
             stop.set()  # also closes the viewer
 
+    # rclpy spins on a thread of its own, so that the main thread is always free to run the signal
+    # handlers (a spin stuck in DDS under overload must not make SIGTERM wait) and, with a viewer, Qt.
+    spinner = threading.Thread(target=spin, name="rerun_bridge-spin", daemon=True)
+    spinner.start()
     try:
         if bridge.viewer_store is None:
-            spin()
+            while not stop.wait(0.1):
+                pass
         else:
-            # Qt needs the main thread: rclpy spins beside it; closing the window stops the bridge.
+            # Closing the window stops the bridge.
             from rerun_bridge.viewer.app import run_live_viewer
 
-            spinner = threading.Thread(target=spin, name="rerun_bridge-spin", daemon=True)
-            spinner.start()
             run_live_viewer(
                 bridge.viewer_store, bridge.config.sinks.viewer.blueprint, stop, tf=bridge.config.tf
             )
             stop.set()
-            spinner.join()
     finally:
+        _exit_by(last_resort)
+        spinner.join(bridge.config.shutdown_timeout_s)
         reports = bridge.shutdown()
         executor.remove_node(node)
         node.destroy_node()

@@ -25,6 +25,8 @@ from rerun_bridge.sinks.rotation import RotatingMcapSink
 
 #: Memory that may wait for the disk: about 1.5 s of two 720p cameras and a lidar.
 DEFAULT_MAX_PENDING_BYTES = 256 << 20
+#: Room beyond it for protected topics: minutes of IMU, TF and joint states.
+PROTECTED_EXTRA_BYTES = 32 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +73,17 @@ class McapRecorder:
             self._topics[channel_id] = topic
         return channel_id
 
-    def put(self, channel_id: int, log_time_ns: int, publish_time_ns: int, data: bytes) -> bool:
-        """Queue one message without blocking; False when refused (too much already waits for the disk)."""
+    def put(
+        self, channel_id: int, log_time_ns: int, publish_time_ns: int, data: bytes, protected: bool = False
+    ) -> bool:
+        """Queue one message without blocking; False when refused (too much already waits for the disk).
+        A ``protected`` topic's messages (small state) may go :data:`PROTECTED_EXTRA_BYTES` past the bound:
+        big frames are refused first."""
         with self._condition:
             if self._stopping:
                 return False
-            if self._pending_bytes + len(data) > self.max_pending_bytes and self._pending:
+            bound = self.max_pending_bytes + (PROTECTED_EXTRA_BYTES if protected else 0)
+            if self._pending_bytes + len(data) > bound and self._pending:
                 self._refused[self._topics.get(channel_id, str(channel_id))] += 1
                 return False
             self._pending.append(_Pending(channel_id, log_time_ns, publish_time_ns, data))
