@@ -131,7 +131,9 @@ def test_disk_filled_by_another_program_stops_no_thread_and_keeps_what_was_writt
     assert subscribed, "".join(lines)
     # Frames have reached both files (a few flushes; the .rrd compresses these flat frames to little).
     deadline = time.monotonic() + 60
-    while _size(small_disk / "run.mcap") < 400_000 and time.monotonic() < deadline:
+    while (
+        _size(small_disk / "run.mcap") < 400_000 or _size(small_disk / "run.rrd") < 30_000
+    ) and time.monotonic() < deadline:
         time.sleep(0.1)
     # Another program takes every free byte behind the guard's back: the writers meet ENOSPC.
     filler = small_disk / "filler"
