@@ -65,6 +65,8 @@ NODE_NAME = "rerun_bridge"
 #: Data handed to Rerun's writer before the .rrd sink waits for it (about 3 s of the reference load).
 RRD_BACKLOG_BYTES = 512 << 20
 TF_TOPICS = frozenset({"/tf", "/tf_static"})
+#: How long a stop waits for the spin thread to leave its loop.
+SPIN_STOP_S = 1.0
 #: Beyond shutdown_timeout_s, the time a stop may take before the process is ended regardless.
 SHUTDOWN_GRACE_S = 5.0
 
@@ -598,7 +600,8 @@ def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:
             stop.set()
     finally:
         _exit_by(last_resort)
-        spinner.join(bridge.config.shutdown_timeout_s)
+        # The spin loop sees the stop within 50 ms; one stuck in DDS is not waited for (the watchdog is).
+        spinner.join(SPIN_STOP_S)
         reports = bridge.shutdown()
         executor.remove_node(node)
         node.destroy_node()
