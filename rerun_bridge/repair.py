@@ -13,13 +13,16 @@ that is cut short, the messages before the cut are kept when the chunk is uncomp
 from __future__ import annotations
 
 import io
+import mmap
 import struct
 import tempfile
 import warnings
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import lz4.frame
 import zstandard
@@ -84,6 +87,27 @@ def repair(source: Path, output: Path | None = None) -> RepairReport:
 # --- .rrd --------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _mapped(path: Path) -> Iterator[bytes]:
+    """The file's bytes, mapped rather than read: recordings are often bigger than memory."""
+    with path.open("rb") as stream:
+        if path.stat().st_size == 0:
+            yield b""
+            return
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped  # type: ignore[misc]  # mmap reads like bytes: slicing, struct.unpack_from
+
+
+def _copy(source: BinaryIO, target: BinaryIO, size: int) -> None:
+    remaining = size
+    while remaining > 0:
+        piece = source.read(min(remaining, 64 << 20))
+        if not piece:
+            return
+        target.write(piece)
+        remaining -= len(piece)
+
+
 def readable_rrd_prefix(data: bytes) -> tuple[int, str | None]:
     """Length of the longest prefix of an .rrd made of whole frames (the header included), and what
     stopped the walk (None: it reached the end-of-stream frame, i.e. the file was complete)."""
@@ -91,6 +115,8 @@ def readable_rrd_prefix(data: bytes) -> tuple[int, str | None]:
     while offset + _RRD_FRAME.size <= len(data):
         kind, length = _RRD_FRAME.unpack_from(data, offset)
         if kind == _RRD_END_KIND:
+            if offset + _RRD_FRAME.size + length > len(data):
+                return offset, f"Rerun's footer, from byte {offset}, is cut (every chunk before it is whole)"
             return offset, None
         if kind > _RRD_MAX_KIND:
             return offset, f"an unknown frame kind {kind} at byte {offset}"
@@ -107,15 +133,16 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
     import rerun as rr
     import rerun.chunk as rrc
 
-    data = source.read_bytes()
-    if len(data) < _RRD_HEADER_SIZE:
-        raise RecordingError(f"{source}: {len(data)} bytes: not even an .rrd header")
     report = RepairReport(source, output)
-    cut, report.damage = readable_rrd_prefix(data)
+    with _mapped(source) as data:
+        if len(data) < _RRD_HEADER_SIZE:
+            raise RecordingError(f"{source}: {len(data)} bytes: not even an .rrd header")
+        cut, report.damage = readable_rrd_prefix(data)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as folder:
         prefix = Path(folder) / "prefix.rrd"
-        prefix.write_bytes(data[:cut])
+        with source.open("rb") as whole, prefix.open("wb") as part:
+            _copy(whole, part, cut)
         try:
             with warnings.catch_warnings():  # "no footer / legacy format": why it is being repaired
                 warnings.simplefilter("ignore")
@@ -221,10 +248,9 @@ def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None]:
 
 
 def repair_mcap(source: Path, output: Path) -> RepairReport:
-    data = source.read_bytes()
     report = RepairReport(source, output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("wb") as stream:
+    with _mapped(source) as data, output.open("wb") as stream:
         writer = LeanMcapWriter(stream)
         copy = _McapCopy(writer, report)
         header_written = False
