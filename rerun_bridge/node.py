@@ -65,6 +65,8 @@ NODE_NAME = "rerun_bridge"
 #: Data handed to Rerun's writer before the .rrd sink waits for it (about 3 s of the reference load).
 RRD_BACKLOG_BYTES = 512 << 20
 TF_TOPICS = frozenset({"/tf", "/tf_static"})
+#: The share of shutdown_timeout_s spent converting what is still queued; the rest closes the files.
+DRAIN_SHARE = 0.5
 #: How long a stop waits for the spin thread to leave its loop.
 SPIN_STOP_S = 1.0
 #: Beyond shutdown_timeout_s, the time a stop may take before the process is ended regardless.
@@ -406,17 +408,30 @@ class BridgeNode:
         ``shutdown_timeout_s``: what could not be converted by then is dropped and counted, and a file
         that could not be closed in time is named in :attr:`unfinished` (the process must then exit
         without waiting for it)."""
-        deadline = time.monotonic() + self.config.shutdown_timeout_s
+        started = time.monotonic()
+        deadline = started + self.config.shutdown_timeout_s
         for subscription in self._subscriptions.values():
             if subscription is not None:
                 self.node.destroy_subscription(subscription)
         self._subscriptions.clear()
-        worker_done = self.worker.stop(drain=True, deadline=deadline)
+        # Converting what is queued gets part of the time; closing the files (Rerun's writer catching up,
+        # the footer, the MCAP summary) the rest.
+        drain_deadline = started + DRAIN_SHARE * self.config.shutdown_timeout_s
+        worker_done = self.worker.stop(drain=True, deadline=drain_deadline)
         reports = self.reports()
         closers: list[tuple[str, Callable[[], object]]] = []
         if self.rrd is not None:
             rrd = self.rrd
-            closers.append((str(rrd.current.path), rrd.close if worker_done else _never))
+            worker = self.worker
+
+            def close_rrd() -> bool:
+                # A worker still busy (a flush on a slow disk) owns the sink until it ends.
+                if not (worker_done or worker.wait(_left(deadline))):
+                    return False
+                rrd.close()
+                return True
+
+            closers.append((str(rrd.current.path), close_rrd))
         if self.mcap is not None:
             mcap = self.mcap
             closers.append((str(mcap.sink.current.path), lambda: mcap.close(_left(deadline))))
@@ -440,10 +455,6 @@ def _exit_by(seconds: float) -> None:
 
 def _left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.0)
-
-
-def _never() -> bool:
-    return False
 
 
 def _finished_by(action: Callable[[], object], deadline: float) -> bool:

@@ -118,6 +118,13 @@ class ConversionWorker:
         elif outcome is Outcome.CONVERTED:
             self.stats.record_stored(topic, time.monotonic_ns() - message.received_monotonic_ns)
 
+    def wait(self, timeout: float) -> bool:
+        """Wait for the thread to end (after :meth:`stop` returned False); whether it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
     def stop(self, drain: bool = True, deadline: float | None = None) -> bool:
         """Stop the thread; with ``drain`` convert what is still queued first (clean shutdown), until the
         monotonic ``deadline``: what is left then is dropped and counted (``dropped_shutdown``). False
