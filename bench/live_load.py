@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/live_load.py [--duration 20] [--sweep-duration 8] [--scales 0.5,1,2,3,4]
                                         [--skip-best-effort] [--skip-sweep] [--sweep-mcap]
-                                        [--dds-profile large|default]
+                                        [--dds-profile large|default] [--overload [--overload-scale 2]]
 
 ``bench/live_publisher.py`` publishes the load from a separate process (two 720p rgb8 cameras at 30 Hz, a
 100 k-point lidar at 10 Hz, IMU at 400 Hz, 20 TF frames at 100 Hz, 30 joints at 100 Hz, every rate times
@@ -20,6 +20,11 @@
    against a fresh publisher. A run *sustains* a load when every topic has at least 99.5 % of its slots in
    the .rrd (0.5 % slack for messages in flight at shutdown). A node that fails two scales in a row is not
    run at higher ones. Prints the highest scale each sustained and the ratio ours / naive.
+
+3. ``--overload`` (instead of 1 and 2): our bridge (``--rrd --mcap``) at ``--overload-scale`` (2) times the
+   reference load for ``--duration`` s, stopped 0.5 s after the publisher ends. Prints the loss split into
+   small topics (IMU, TF, joints: protected by default) and big ones (cameras, lidar), and how long the
+   stop took (SIGTERM to exit). Targets: no small-topic loss, stop within ``shutdown_timeout_s`` (10 s).
 
 Every process of a run (publisher, bridge, naive node) gets the same Fast DDS setup: ``--dds-profile large``
 (the default) is ``config/fastdds_large_messages.xml``, the shared-memory segment docs/live.md recommends for
@@ -65,6 +70,9 @@ LARGE_MESSAGES_PROFILE = ROOT / "config" / "fastdds_large_messages.xml"
 TARGET_P99_MS: Final = 50.0
 TARGET_CORES: Final = 1.0
 TARGET_SCALE_RATIO: Final = 3.0
+TARGET_SHUTDOWN_S: Final = 10.0
+#: The reference load's small topics: protected by default (rerun_bridge.config.PROTECTED_TYPES).
+SMALL_TOPICS: Final = frozenset({"/imu/data", "/tf", "/joint_states"})
 #: Loss allowed per topic before a run counts as dropping (messages in flight at shutdown).
 DROP_SLACK: Final = 0.005
 SAMPLE_PERIOD_S: Final = 0.1
@@ -365,6 +373,8 @@ class Trial:
     rrd_bytes: int = 0
     mcap_bytes: int = 0
     notes: str = ""
+    #: SIGTERM to exit of the node.
+    shutdown_s: float = math.nan
 
     @property
     def sustained(self) -> bool:
@@ -470,7 +480,9 @@ def run_trial(
             if node.poll() is not None:
                 trial.ok, trial.problem = False, f"{kind} exited early with {node.returncode}"
             time.sleep(0.5)
+            stop_started = time.monotonic()
             code = children.stop(node, timeout=90.0)
+            trial.shutdown_s = time.monotonic() - stop_started
             if code != 0 and trial.ok:
                 trial.ok, trial.problem = False, f"{kind} exited with {code}"
         finally:
@@ -748,6 +760,22 @@ def print_targets(trial: Trial) -> None:
     print(f"  under {TARGET_CORES:.0f} core                     {cores:.2f} cores  {ok}")
 
 
+def print_overload(trial: Trial) -> None:
+    if not trial.ok:
+        print(f"  run failed: {trial.problem}")
+    small = {topic: t.lost for topic, t in trial.topics.items() if topic in SMALL_TOPICS}
+    big = {topic: t.lost for topic, t in trial.topics.items() if topic not in SMALL_TOPICS}
+    small_slots = sum(t.expected for topic, t in trial.topics.items() if topic in SMALL_TOPICS)
+    big_slots = sum(t.expected for topic, t in trial.topics.items() if topic not in SMALL_TOPICS)
+    print(f"  small topics lost {sum(small.values())} of {small_slots}  {small}")
+    print(f"  big topics lost   {sum(big.values())} of {big_slots}  {big}")
+    print(
+        f"  no small-topic loss at scale {trial.scale:g}   {_target(sum(small.values()) == 0)}\n"
+        f"  stop after the overload {trial.shutdown_s:.1f} s (target <= {TARGET_SHUTDOWN_S:g} s)  "
+        f"{_target(trial.shutdown_s <= TARGET_SHUTDOWN_S)}"
+    )
+
+
 def sweep(
     children: Children,
     scales: Sequence[float],
@@ -832,6 +860,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="large",
         help="Fast DDS setup of every process: the shipped large-message profile, or Fast DDS's defaults",
     )
+    parser.add_argument(
+        "--overload", action="store_true", help="only the overload run: small vs big topic loss, stop time"
+    )
+    parser.add_argument("--overload-scale", type=float, default=2.0, help="load scale of --overload (2)")
     parser.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--rrd", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -859,6 +891,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ROS_DOMAIN_ID {domain}, {psutil.cpu_count()} CPUs, work folder {workdir}", flush=True)
             setup = profile.relative_to(ROOT) if profile else "Fast DDS defaults (0.5 MB shared memory)"
             print(f"DDS setup of every process: {setup}", flush=True)
+            if args.overload:
+                scale = args.overload_scale
+                print(f"\noverload: scale {scale:g}, our bridge, {args.duration:g} s", flush=True)
+                overload = run_trial(children, "ours", scale, args.duration, workdir, env)
+                print_trial(overload)
+                print_overload(overload)
+                return 0
             print(f"\nreference load (scale 1, reliable), our bridge, {args.duration:g} s", flush=True)
             reference = run_trial(children, "ours", 1.0, args.duration, workdir, env)
             print_trial(reference)

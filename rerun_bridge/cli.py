@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
+from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB
 
 if TYPE_CHECKING:
     import rerun.blueprint as rrb
@@ -42,6 +43,17 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Exit 0 when anything was kept (the damage is printed), 1 when nothing could be."""
+    from rerun_bridge.repair import repair
+
+    report = repair(args.file, args.output)
+    print(report.describe())
+    for note in report.notes:
+        print(f"note: {note}")
+    return EXIT_OK if report.kept else EXIT_NOTHING_CONVERTED
 
 
 def _rate(count: int, duration_ns: int) -> str:
@@ -190,6 +202,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         warn=lambda message: print(
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
         ),
+        min_free_mb=args.min_free_mb,
     )
     progress.finish()
     elapsed = time.monotonic() - started
@@ -391,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("bags", nargs="+", help="bag folders, or .mcap / .db3 files")
     convert.add_argument("-o", "--output", required=True, type=Path, help="output .rrd")
     convert.add_argument("--mcap", type=Path, help="also write the selected topics, unchanged, to this .mcap")
+    convert.add_argument(
+        "--min-free-mb",
+        type=float,
+        default=DEFAULT_RESERVE_MB,
+        help="stop (files closed complete) before the output disk has less free (default %(default)g)",
+    )
     convert.add_argument("--topics", help="only topics matching this regular expression (re.search)")
     convert.add_argument("--exclude", help="leave out topics matching this regular expression")
     convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
@@ -441,6 +460,22 @@ def build_parser() -> argparse.ArgumentParser:
     from_rviz.add_argument("--bridge-config", type=Path, help="also write the bridge topics it needs here")
     from_rviz.set_defaults(func=cmd_blueprint_from_rviz)
 
+    _add_receive_parser(sub)
+
+    from rerun_bridge.fleet.commands import add_fleet_commands
+
+    add_fleet_commands(sub)
+    _add_repair_parser(sub)
+
+    # Parsed by rerun_bridge.viewer.app and rerun_bridge.node; listed here so that --help shows them.
+    sub.add_parser(
+        "view", help="open the embedded viewer on .rrd files or bags (see `rerun-bridge view --help`)"
+    )
+    sub.add_parser("run", help="run the live ROS 2 bridge node (see `rerun-bridge run --help`)")
+    return parser
+
+
+def _add_receive_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     receive_cmd = sub.add_parser("receive", help="record a running bridge's network stream into an .rrd")
     receive_cmd.add_argument(
         "address", help="HOST:PORT of the bridge's stream (sinks.stream.bind), or a grpc URI"
@@ -451,16 +486,16 @@ def build_parser() -> argparse.ArgumentParser:
     receive_cmd.add_argument("--duration", type=float, help="stop after this many seconds")
     receive_cmd.set_defaults(func=cmd_receive)
 
-    from rerun_bridge.fleet.commands import add_fleet_commands
 
-    add_fleet_commands(sub)
-
-    # Parsed by rerun_bridge.viewer.app and rerun_bridge.node; listed here so that --help shows them.
-    sub.add_parser(
-        "view", help="open the embedded viewer on .rrd files or bags (see `rerun-bridge view --help`)"
+def _add_repair_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    repair_cmd = sub.add_parser(
+        "repair", help="rewrite a damaged .rrd or .mcap (killed process, full disk) from what reads"
     )
-    sub.add_parser("run", help="run the live ROS 2 bridge node (see `rerun-bridge run --help`)")
-    return parser
+    repair_cmd.add_argument("file", type=Path, help="the damaged .rrd or .mcap")
+    repair_cmd.add_argument(
+        "-o", "--output", type=Path, help="the repaired file (default: NAME.repaired.EXT beside it)"
+    )
+    repair_cmd.set_defaults(func=cmd_repair)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

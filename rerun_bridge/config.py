@@ -40,6 +40,19 @@ from rerun_bridge.model.yaml_checks import (
     show,
     suggest,
 )
+from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB
+
+#: Small, frequent state a debugging session needs most: under overload, big frames are shed first.
+PROTECTED_TYPES: Final = frozenset(
+    {
+        "sensor_msgs/msg/Imu",
+        "sensor_msgs/msg/JointState",
+        "tf2_msgs/msg/TFMessage",
+        "nav_msgs/msg/Odometry",
+        "rcl_interfaces/msg/Log",
+        "diagnostic_msgs/msg/DiagnosticArray",
+    }
+)
 
 #: Blueprints shipped with the bridge; ``sinks.viewer.blueprint`` takes one of these or a file path.
 BLUEPRINT_NAMES: Final = ("perception", "navigation", "manipulation", "localization")
@@ -127,6 +140,8 @@ class TopicConfig:
     rate_limit_hz: float = 0.0
     priority: int = 0
     queue_depth: int | None = None  # None: the global ``queue_depth``
+    #: Never shed under overload while unprotected topics can be; None: by type (:data:`PROTECTED_TYPES`).
+    protected: bool | None = None
     options: Mapping[str, Any] = field(default_factory=_empty)
 
 
@@ -243,6 +258,8 @@ class UploadSinkConfig:
 
 @dataclass(frozen=True, slots=True)
 class SinksConfig:
+    #: Free space (MB) every file output leaves on its file system: at the reserve, files are closed.
+    min_free_mb: float = DEFAULT_RESERVE_MB
     rrd: RrdSinkConfig = RrdSinkConfig()
     mcap: McapSinkConfig = McapSinkConfig()
     viewer: ViewerConfig = ViewerConfig()
@@ -275,6 +292,7 @@ class BridgeConfig:
     discovery_period_s: float = 1.0
     queue_depth: int = 1000
     queue_megabytes: float = 64.0
+    shutdown_timeout_s: float = 10.0
     allow: tuple[Regex, ...] = ()
     deny: tuple[Regex, ...] = tuple(Regex.compile(text) for text in DEFAULT_DENY)
     raw_unknown_types: bool = False
@@ -311,6 +329,14 @@ class BridgeConfig:
         if template is not None:
             return str(EntityPath.parse(template.replace(TOPIC_PLACEHOLDER, topic)))
         return str(EntityPath.parse(self.entity_prefix).join(*EntityPath.from_topic(topic).parts))
+
+    def topic_protected(self, topic: str, type_name: str) -> bool:
+        """Whether the bridge sheds this topic's messages only after every unprotected topic's: its own
+        ``protected`` key, else whether its type is one of :data:`PROTECTED_TYPES`."""
+        explicit = self.topics.get(topic)
+        if explicit is not None and explicit.protected is not None:
+            return explicit.protected
+        return normalize_type_name(type_name) in PROTECTED_TYPES
 
     def topic_config(self, topic: str) -> TopicConfig:
         """The effective settings of a topic: its explicit entry or the defaults, ``queue_depth`` resolved."""
@@ -538,7 +564,16 @@ class _Parser(KeyPathReader):
         return tuple(out)
 
 
-_TOPIC_KEYS: Final = ("entity_path", "type", "qos", "rate_limit_hz", "priority", "queue_depth", "options")
+_TOPIC_KEYS: Final = (
+    "entity_path",
+    "type",
+    "qos",
+    "rate_limit_hz",
+    "priority",
+    "queue_depth",
+    "protected",
+    "options",
+)
 _NONNEG: Final = _number(0.0)
 _POSITIVE: Final = _number(0.0, above=True)
 
@@ -554,6 +589,7 @@ def _parse(data: Mapping[str, Any], source: str, errors: list[str]) -> BridgeCon
         "discovery_period_s": _POSITIVE,
         "queue_depth": _integer(1),
         "queue_megabytes": _POSITIVE,
+        "shutdown_timeout_s": _POSITIVE,
         "entity_prefix": _prefix,
     }
     cfg = BridgeConfig(
@@ -618,6 +654,7 @@ def _parse_topics(p: _Parser, data: object) -> dict[str, TopicConfig]:
             rate_limit_hz=p.get(entry, path, "rate_limit_hz", 0.0, _NONNEG),
             priority=p.get(entry, path, "priority", 0, _integer(None)),
             queue_depth=p.get(entry, path, "queue_depth", None, _integer(1)),
+            protected=p.get(entry, path, "protected", None, _bool),
             options=MappingProxyType(copy.deepcopy(options)),
         )
     return topics
@@ -708,6 +745,7 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
                 "tls_cert and tls_key must be given together",
             )
     return SinksConfig(
+        **_scalars(p, sinks, "sinks", SinksConfig),
         rrd=_build(p, sinks.get("rrd"), "sinks.rrd", RrdSinkConfig, flush_seconds=_POSITIVE),
         mcap=_build(p, sinks.get("mcap"), "sinks.mcap", McapSinkConfig),
         viewer=_build(p, sinks.get("viewer"), "sinks.viewer", ViewerConfig, blueprint=_blueprint),

@@ -10,15 +10,17 @@ thread) reads while rclpy spins on a background thread.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import gc
 import importlib
+import logging
 import os
 import signal
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +55,10 @@ from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.parameters import PARAMETERS, ParameterValue, typed_value
 from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.robot.settings import robot_model_setup
+from rerun_bridge.sinks.disk_space import DiskSpaceGuard
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
-from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
+from rerun_bridge.sinks.rotation import OutputState, RotatingMcapSink, RotatingRrdSink, RotationPolicy
+from rerun_bridge.sinks.rrd import stalled_writers
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
 from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySettings, SummarySink
@@ -66,6 +70,12 @@ NODE_NAME = "rerun_bridge"
 #: Data handed to Rerun's writer before the .rrd sink waits for it (about 3 s of the reference load).
 RRD_BACKLOG_BYTES = 512 << 20
 TF_TOPICS = frozenset({"/tf", "/tf_static"})
+#: The share of shutdown_timeout_s spent converting what is still queued; the rest closes the files.
+DRAIN_SHARE = 0.5
+#: How long a stop waits for the spin thread to leave its loop.
+SPIN_STOP_S = 1.0
+#: Beyond shutdown_timeout_s, the time a stop may take before the process is ended regardless.
+SHUTDOWN_GRACE_S = 5.0
 
 
 def _message_class(type_name: str) -> Any:
@@ -94,6 +104,8 @@ class BridgeNode:
         self.queues: TopicQueues[LiveMessage] = TopicQueues()
         self.stats = LiveStats()
         self._warned: set[str] = set()
+        #: Outputs a shutdown could not close in time (the process exits without waiting for them).
+        self.unfinished: list[str] = []
         self._subscriptions: dict[str, Any] = {}
         # Declarative mappings and --msg-path definitions, as `rerun-bridge convert --config` uses them.
         self.types = type_support(config.custom_types)
@@ -105,6 +117,8 @@ class BridgeNode:
         started_at = (
             time.time()
         )  # one time for both files' names: recording_%Y%m%d_%H%M%S.rrd and .mcap match
+        # One guard for both files: outputs on one file system share its free space.
+        self.disk_guard = DiskSpaceGuard(int(sinks.min_free_mb * 1e6))
         self.rrd = (
             RotatingRrdSink(
                 sinks.rrd.path,
@@ -113,6 +127,8 @@ class BridgeNode:
                 recording_id=recording_id,
                 backlog_bytes=RRD_BACKLOG_BYTES,
                 started_at=started_at,
+                guard=self.disk_guard,
+                report=self._report_output,
             )
             if sinks.rrd.path
             else None
@@ -124,8 +140,11 @@ class BridgeNode:
                     RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
                     compression=sinks.mcap.compression.value,
                     started_at=started_at,
+                    guard=self.disk_guard,
+                    report=self._report_output,
                 ),
                 flush_seconds=sinks.rrd.flush_seconds,
+                report=self._report_output,
             )
             if sinks.mcap.path
             else None
@@ -250,6 +269,17 @@ class BridgeNode:
         frames = [*row.components.get("parent_frame", []), *row.components.get("child_frame", [])]
         return all(self.config.tf.frame_allowed(str(frame)) for frame in frames)
 
+    def _report_output(self, level: int, message: str) -> None:
+        """An output paused, failed or resumed: the log says it once, the diagnostics while it lasts."""
+        if level >= logging.ERROR:
+            self.log.error(message)
+        else:
+            self.log.info(message)
+
+    def output_states(self) -> list[OutputState]:
+        sinks = (self.rrd, self.mcap.sink if self.mcap else None)
+        return [sink.state() for sink in sinks if sink is not None]
+
     def _warn_once(self, message: str) -> None:
         if message not in self._warned:
             self._warned.add(message)
@@ -289,6 +319,7 @@ class BridgeNode:
             for p in publishers
         ]
         qos = topic_config.qos
+        protected = self.config.topic_protected(topic, type_name)
         requested = override_qos(
             adapt_qos(topic, offered),
             reliable=None if qos.reliability is None else qos.reliability is Reliability.RELIABLE,
@@ -316,11 +347,12 @@ class BridgeNode:
             priority=topic_config.priority,
             rate_limit_hz=topic_config.rate_limit_hz,
             max_bytes=int(self.config.queue_megabytes * 1e6),
+            protected=protected,
         )
         self._subscriptions[topic] = self.node.create_subscription(
             message_class,
             topic,
-            self._callback_for(topic, channel),
+            self._callback_for(topic, channel, protected),
             _to_profile(requested),
             raw=True,
             event_callbacks=self._events_for(topic, requested),
@@ -331,7 +363,7 @@ class BridgeNode:
         # worker otherwise, which showed up as latency spikes on every topic).
         gc.freeze()
 
-    def _callback_for(self, topic: str, mcap_channel: int | None) -> Any:
+    def _callback_for(self, topic: str, mcap_channel: int | None, protected: bool) -> Any:
         queues = self.queues
         clock = self.node.get_clock()
         recorder = self.mcap if mcap_channel is not None else None
@@ -349,7 +381,7 @@ class BridgeNode:
             publish_time = int(info["source_timestamp"]) if isinstance(info, dict) else log_time
             accepted = queues.put(topic, LiveMessage(data, log_time, received, publish_time), len(data))
             if accepted and recorder is not None and mcap_channel is not None:
-                recorder.put(mcap_channel, log_time, publish_time, data)
+                recorder.put(mcap_channel, log_time, publish_time, data, protected)
 
         return on_message
 
@@ -368,6 +400,12 @@ class BridgeNode:
             # DDS knows of samples that never reached us (best effort gaps, fragments lost): count them.
             self.stats.record_lost(topic, int(event.total_count_change))
 
+        if requested.reliable:
+            # Not on reliable readers: there Fast DDS reports a lost sample from its heartbeat handling
+            # while it holds the reader's lock and waits for the rmw event's, while rclpy takes the event
+            # holding the event's lock, the GIL, and waits for the reader's: a deadlock that froze the
+            # whole process (signals included) under overload.
+            return SubscriptionEventCallbacks(incompatible_qos=incompatible)
         return SubscriptionEventCallbacks(incompatible_qos=incompatible, message_lost=lost)
 
     def _decoder_for(self, type_name: str, message_class: Any) -> Decoder:
@@ -429,28 +467,68 @@ class BridgeNode:
             status.message = f"{dropped} chunks dropped"
             status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
             array.status.append(status)
+        for output in self.output_states():
+            status = DiagnosticStatus()
+            status.name = f"{NODE_NAME}: output {output.path.suffix.lstrip('.')}"
+            status.hardware_id = NODE_NAME
+            status.level = DiagnosticStatus.ERROR if output.stopped else DiagnosticStatus.OK
+            status.message = output.stopped or f"recording to {output.path}"
+            status.values = [
+                KeyValue(key="path", value=str(output.path)),
+                KeyValue(key="parts", value=str(output.parts)),
+                KeyValue(key="dropped_while_stopped", value=str(output.dropped)),
+                KeyValue(key="min_free_mb", value=f"{self.disk_guard.reserve_bytes / 1e6:g}"),
+            ]
+            array.status.append(status)
         if self._diagnostics_publisher is not None:
             self._diagnostics_publisher.publish(array)
         self.worker.submit_rows(diagnostics_rows(reports), self.now_ns())
 
     def shutdown(self) -> list[TopicReport]:
-        """Stop taking messages, convert what is queued, close both files; the final reports."""
+        """Stop taking messages, convert what is queued, close both files; the final reports. Bounded by
+        ``shutdown_timeout_s``: what could not be converted by then is dropped and counted, and a file
+        that could not be closed in time is named in :attr:`unfinished` (the process must then exit
+        without waiting for it)."""
+        started = time.monotonic()
+        deadline = started + self.config.shutdown_timeout_s
         for subscription in self._subscriptions.values():
             if subscription is not None:
                 self.node.destroy_subscription(subscription)
         self._subscriptions.clear()
-        self.worker.stop(drain=True)
+        # Converting what is queued gets part of the time; closing the files (Rerun's writer catching up,
+        # the footer, the MCAP summary) the rest.
+        drain_deadline = started + DRAIN_SHARE * self.config.shutdown_timeout_s
+        worker_done = self.worker.stop(drain=True, deadline=drain_deadline)
         reports = self.reports()
+        closers: list[tuple[str, Callable[[], object]]] = []
         if self.rrd is not None:
-            self.rrd.close()
+            rrd = self.rrd
+            worker = self.worker
+
+            def close_rrd() -> bool:
+                # A worker still busy (a flush on a slow disk) owns the sink until it ends.
+                if not (worker_done or worker.wait(_left(deadline))):
+                    return False
+                rrd.close()
+                return True
+
+            closers.append((str(rrd.current.path), close_rrd))
         if self.mcap is not None:
-            self.mcap.close()
+            mcap = self.mcap
+            closers.append((str(mcap.sink.current.path), lambda: mcap.close(_left(deadline))))
         if self.stream is not None:
-            self.stream.close()
+            closers.append(("the stream", self.stream.close))
         if self.rerun_viewer is not None:
-            self.rerun_viewer.close()
+            closers.append(("the Rerun viewer sink", self.rerun_viewer.close))
         if self.uploader is not None:
-            self.uploader.close()  # the last parts were closed just above
+            closers.append(("the uploads", self.uploader.close))  # after the files: their last parts
+        for name, close in closers:
+            if not _finished_by(close, deadline):
+                self.unfinished.append(name)
+                self.log.error(
+                    f"{name}: not closed within shutdown_timeout_s ({self.config.shutdown_timeout_s:g} s);"
+                    " it is readable up to its last flush (`rerun-bridge repair` completes it)"
+                )
         return reports
 
     def _part_uploader(self, upload: UploadSinkConfig) -> PartUploader | None:
@@ -468,6 +546,33 @@ class BridgeNode:
 def _live_flush_s(profile: Profile) -> float:
     """How long a network sink's rows may wait to be sent: a summary, with its budget, sends fewer chunks."""
     return SUMMARY_FLUSH_S if profile is Profile.SUMMARY else LIVE_FLUSH_S
+
+
+def _exit_by(seconds: float) -> None:
+    """Whatever hangs (a DDS teardown, a writer on a dead disk), the process ends ``seconds`` from now: a
+    watchdog thread outside Python (faulthandler) prints every thread's stack to stderr and exits 1."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
+
+
+def _finished_by(action: Callable[[], object], deadline: float) -> bool:
+    """Run ``action`` on a thread of its own; False when it did not end (or returned False) in time."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(action())
+        except Exception as err:  # reported here: one output's failure must not stop the others closing
+            print(f"error: closing an output failed: {err!r}", file=sys.stderr)
+            outcome.append(False)
+
+    thread = threading.Thread(target=run, name="rerun_bridge-close", daemon=True)
+    thread.start()
+    thread.join(_left(deadline))
+    return bool(outcome) and outcome[0] is not False
 
 
 def _warm_up(decoder: Decoder, message_class: Any) -> None:
@@ -544,12 +649,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_summary(_run(bridge, node, duration)))
     for name, counts in bridge.sink_counts().items():
         print(f"sink {name}: " + ", ".join(f"{key} {value}" for key, value in counts.items()))
-    if bridge.stream is not None and bridge.stream.stuck:
-        # Every file is closed; gRPC's threads would wait for a client that stopped reading, forever.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
-    return 0
+    # Every file is closed (or named as unfinished): leave now. The interpreter's own exit runs Rerun's
+    # atexit flush of every recording stream, which waits forever on a writer a full disk has stalled,
+    # and gRPC's threads would wait for a stream client that stopped reading.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1 if bridge.unfinished or stalled_writers() else 0)
 
 
 def _declared_parameters(node: Node) -> dict[str, ParameterValue]:
@@ -594,8 +699,14 @@ def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> B
 def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:
     """Spin until the duration ends, a signal comes or the viewer closes; then shut down cleanly."""
     stop = threading.Event()
+    last_resort = bridge.config.shutdown_timeout_s + SHUTDOWN_GRACE_S
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        _exit_by(last_resort)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     # The events executor takes messages in C++ and calls back without rebuilding a wait set per message:
     # at thousands of messages a second, the default executor spends most of a core just waiting.
     executor = EventsExecutor()
@@ -609,21 +720,26 @@ def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:
         finally:
             stop.set()  # also closes the viewer
 
+    # rclpy spins on a thread of its own, so that the main thread is always free to run the signal
+    # handlers (a spin stuck in DDS under overload must not make SIGTERM wait) and, with a viewer, Qt.
+    spinner = threading.Thread(target=spin, name="rerun_bridge-spin", daemon=True)
+    spinner.start()
     try:
         if bridge.viewer_store is None:
-            spin()
+            while not stop.wait(0.1):
+                pass
         else:
-            # Qt needs the main thread: rclpy spins beside it; closing the window stops the bridge.
+            # Closing the window stops the bridge.
             from rerun_bridge.viewer.app import run_live_viewer
 
-            spinner = threading.Thread(target=spin, name="rerun_bridge-spin", daemon=True)
-            spinner.start()
             run_live_viewer(
                 bridge.viewer_store, bridge.config.sinks.viewer.blueprint, stop, tf=bridge.config.tf
             )
             stop.set()
-            spinner.join()
     finally:
+        _exit_by(last_resort)
+        # The spin loop sees the stop within 50 ms; one stuck in DDS is not waited for (the watchdog is).
+        spinner.join(SPIN_STOP_S)
         reports = bridge.shutdown()
         executor.remove_node(node)
         node.destroy_node()

@@ -102,6 +102,7 @@ def test_shipped_example_loads_to_the_documented_config() -> None:
                 rate_limit_hz=0.0,
                 priority=0,
                 queue_depth=10,
+                protected=False,
                 options={},
             )
         },
@@ -688,3 +689,25 @@ def test_selection_properties(
     else:
         allowed = not allow or any(re.search(rx, topic) for rx in allow)
         assert selected == (allowed and (has_converter or raw))
+
+
+def test_small_state_types_are_protected_unless_a_topic_says_otherwise() -> None:
+    config = parse_config(
+        {"topics": {"/imu/raw": {"protected": False}, "/camera/thumb": {"protected": True}}}
+    )
+    assert config.topic_protected("/imu/data", "sensor_msgs/Imu")
+    assert config.topic_protected("/tf", "tf2_msgs/msg/TFMessage")
+    assert not config.topic_protected("/camera/image_raw", "sensor_msgs/msg/Image")
+    assert not config.topic_protected("/imu/raw", "sensor_msgs/msg/Imu")
+    assert config.topic_protected("/camera/thumb", "sensor_msgs/msg/Image")
+
+
+def test_reliability_keys_are_checked() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            {"shutdown_timeout_s": 0, "sinks": {"min_free_mb": -1}, "topics": {"/a": {"protected": 2}}}
+        )
+    message = str(info.value)
+    assert "shutdown_timeout_s: expected a number > 0" in message
+    assert "sinks.min_free_mb: expected a number >= 0" in message
+    assert "topics./a.protected" in message

@@ -10,6 +10,13 @@ The worker takes messages by priority, then by *cost*: it reports the time each 
 worker time so far. A cheap 400 Hz IMU therefore keeps up while a camera whose frames take milliseconds
 shares what is left, instead of one message per topic in turn, which starves high-rate topics behind
 expensive ones.
+
+Under overload, *protected* topics (small state: IMU, TF, joints, odometry, logs, diagnostics; see
+``topics.<topic>.protected``) come first and are shed last: they are taken before any unprotected topic,
+and when a protected queue is full while an unprotected message waits anywhere, the oldest message of the
+unprotected topic holding the most bytes is dropped instead, and the protected queue grows (up to
+:data:`PROTECTED_GROWTH` times its depth). Big frames go first; a protected message is dropped only when
+nothing else is left to shed.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Generic, NamedTuple, TypeVar
 
 Item = TypeVar("Item")
+#: How far past its depth a protected queue may grow while unprotected messages can be shed instead.
+PROTECTED_GROWTH = 10
 
 
 @dataclass(slots=True)
@@ -31,6 +40,8 @@ class QueueCounters:
     received_bytes: int = 0
     dropped_full: int = 0
     dropped_rate: int = 0
+    #: Left in the queue when a shutdown ran out of time (``shutdown_timeout_s``).
+    dropped_shutdown: int = 0
     taken: int = 0
 
 
@@ -45,6 +56,7 @@ class _TopicQueue(Generic[Item]):
     max_bytes: int
     priority: int
     min_interval_ns: int
+    protected: bool = False
     items: deque[_Queued[Item]] = field(default_factory=deque)
     queued_bytes: int = 0
     counters: QueueCounters = field(default_factory=QueueCounters)
@@ -53,6 +65,13 @@ class _TopicQueue(Generic[Item]):
     used_ns: int = 0
     #: When this topic was last served (a sequence number): round-robin among equal costs.
     last_taken: int = 0
+
+
+def _over(queue: _TopicQueue[Item]) -> bool:
+    """More than the queue's depth, or its bytes over the bound with more than one message waiting."""
+    return len(queue.items) > queue.depth or bool(
+        queue.max_bytes and queue.queued_bytes > queue.max_bytes and len(queue.items) > 1
+    )
 
 
 class TopicQueues(Generic[Item]):
@@ -75,14 +94,16 @@ class TopicQueues(Generic[Item]):
         priority: int = 0,
         rate_limit_hz: float = 0.0,
         max_bytes: int = 0,
+        protected: bool = False,
     ) -> None:
-        """``depth`` messages and ``max_bytes`` bytes (0: no byte bound) at most wait for conversion."""
+        """``depth`` messages and ``max_bytes`` bytes (0: no byte bound) at most wait for conversion;
+        ``protected``: taken first, shed last (see the module's doc)."""
         if depth < 1:
             raise ValueError(f"queue depth of {topic} must be >= 1, got {depth}")
         interval = round(1e9 / rate_limit_hz) if rate_limit_hz > 0 else 0
         with self._condition:
             if topic not in self._queues:
-                self._queues[topic] = _TopicQueue(depth, max_bytes, priority, interval)
+                self._queues[topic] = _TopicQueue(depth, max_bytes, priority, interval, protected)
 
     def put(self, topic: str, item: Item, size_bytes: int = 0, now_ns: int | None = None) -> bool:
         """Append without ever blocking; False when the message was refused (rate limit, unknown topic)."""
@@ -106,14 +127,34 @@ class TopicQueues(Generic[Item]):
             queue.items.append(_Queued(item, size_bytes))
             queue.queued_bytes += size_bytes
             self._pending += 1
-            while len(queue.items) > queue.depth or (
-                queue.max_bytes and queue.queued_bytes > queue.max_bytes and len(queue.items) > 1
-            ):
-                queue.queued_bytes -= queue.items.popleft().size_bytes
-                queue.counters.dropped_full += 1
-                self._pending -= 1
+            if _over(queue):
+                if not queue.protected:
+                    while _over(queue):
+                        self._drop_oldest(queue)
+                elif not self._shed_for(queue):
+                    self._drop_oldest(queue)  # nothing else to shed: stay at the size reached
             self._condition.notify()
             return True
+
+    def _drop_oldest(self, queue: _TopicQueue[Item]) -> None:
+        queue.queued_bytes -= queue.items.popleft().size_bytes
+        queue.counters.dropped_full += 1
+        self._pending -= 1
+
+    def _shed_for(self, protected: _TopicQueue[Item]) -> bool:
+        """Room for a full protected queue: drop the oldest message of the unprotected topic holding the
+        most bytes; False when none waits or the protected queue reached its hard bound."""
+        if len(protected.items) > protected.depth * PROTECTED_GROWTH:
+            return False
+        victim = max(
+            (q for q in self._queues.values() if q.items and not q.protected),
+            key=lambda q: q.queued_bytes,
+            default=None,
+        )
+        if victim is None:
+            return False
+        self._drop_oldest(victim)
+        return True
 
     def get(self, timeout: float | None = None) -> tuple[str, Item] | None:
         """The next message: highest priority first, then the topic that used the least worker time;
@@ -137,8 +178,8 @@ class TopicQueues(Generic[Item]):
         for name, queue in self._queues.items():
             if queue.items and (
                 chosen is None
-                or (-queue.priority, queue.used_ns, queue.last_taken)
-                < (-chosen.priority, chosen.used_ns, chosen.last_taken)
+                or (not queue.protected, -queue.priority, queue.used_ns, queue.last_taken)
+                < (not chosen.protected, -chosen.priority, chosen.used_ns, chosen.last_taken)
             ):
                 chosen_name, chosen = name, queue
         if chosen is None:
@@ -159,6 +200,22 @@ class TopicQueues(Generic[Item]):
             while self._pending:
                 out.append(self._take())
         return out
+
+    def take_nowait(self) -> tuple[str, Item] | None:
+        """The next message in :meth:`get`'s order, without waiting (also after close); None when empty."""
+        with self._condition:
+            return self._take() if self._pending else None
+
+    def discard(self) -> int:
+        """Drop everything still queued, counted as ``dropped_shutdown``: what a shutdown had no time for."""
+        with self._condition:
+            discarded = self._pending
+            for queue in self._queues.values():
+                queue.counters.dropped_shutdown += len(queue.items)
+                queue.items.clear()
+                queue.queued_bytes = 0
+            self._pending = 0
+            return discarded
 
     def close(self) -> None:
         with self._condition:

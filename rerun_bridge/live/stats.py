@@ -122,7 +122,7 @@ class LiveStats:
                         stored=window.stored,
                         rate_hz=window.rate_hz,
                         bytes_per_s=window.bytes_per_s,
-                        dropped=counter.dropped_full + counter.dropped_rate,
+                        dropped=counter.dropped_full + counter.dropped_rate + counter.dropped_shutdown,
                         errors=window.errors,
                         latency_p50_ms=float(p50),
                         latency_p99_ms=float(p99),

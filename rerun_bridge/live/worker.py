@@ -118,17 +118,33 @@ class ConversionWorker:
         elif outcome is Outcome.CONVERTED:
             self.stats.record_stored(topic, time.monotonic_ns() - message.received_monotonic_ns)
 
-    def stop(self, drain: bool = True) -> None:
-        """Stop the thread; with ``drain`` convert what is still queued first (clean shutdown)."""
+    def wait(self, timeout: float) -> bool:
+        """Wait for the thread to end (after :meth:`stop` returned False); whether it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def stop(self, drain: bool = True, deadline: float | None = None) -> bool:
+        """Stop the thread; with ``drain`` convert what is still queued first (clean shutdown), until the
+        monotonic ``deadline``: what is left then is dropped and counted (``dropped_shutdown``). False
+        when the thread itself did not end by the deadline (stuck on a disk): the sinks are left to it."""
         self._stop.set()
         self.queues.close()
         if self._thread is not None:
-            # No timeout: the thread ends after its current message or flush (a flush waiting on a slow
-            # disk can take seconds); draining beside a live thread would write the sinks from two threads.
-            self._thread.join()
-        if drain:
-            for topic, message in self.queues.drain():
-                self.handle(topic, message)
+            # The thread ends after its current message or flush (a flush waiting on a slow disk can take
+            # seconds); draining beside a live thread would write the sinks from two threads.
+            self._thread.join(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+            if self._thread.is_alive():
+                self.queues.discard()
+                return False
+        while drain and (deadline is None or time.monotonic() < deadline):
+            item = self.queues.take_nowait()
+            if item is None:
+                break
+            self.handle(*item)
+        self.queues.discard()
         self._write_submitted()
         self.pipeline.finish()
-        self.flush()
+        self.flush(wait=False)  # closing the files waits for the disk
+        return True

@@ -21,6 +21,7 @@ from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay.column_batches import ColumnReplay
 from rerun_bridge.robot.settings import robot_model_setup
+from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB, DiskSpaceGuard
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import Bag, open_bag
@@ -87,6 +88,7 @@ def convert_bags(  # noqa: PLR0913
     robot_model: RobotModelConfig | None = None,
     types: TypeSupport | None = None,
     open_recording: Callable[[str | Path], Bag] = open_bag,
+    min_free_mb: float = DEFAULT_RESERVE_MB,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
@@ -94,7 +96,9 @@ def convert_bags(  # noqa: PLR0913
     ``robot_model``: mesh roots for a recorded ``/robot_description`` and a URDF file to draw.
     ``types``: declarative mappings, supplied definitions and leaf plots (see
     :mod:`rerun_bridge.custom_types`). ``open_recording`` opens each of ``paths``: :func:`open_bag`, or
-    one that reads from object storage (:mod:`rerun_bridge.fleet.remote_bags`)."""
+    one that reads from object storage (:mod:`rerun_bridge.fleet.remote_bags`). ``min_free_mb``: the free
+    space the outputs leave on their disk; at the reserve both files are closed complete and
+    :class:`DiskFullError` is raised."""
     types = types or TypeSupport()
     warnings: list[str] = []
 
@@ -108,6 +112,7 @@ def convert_bags(  # noqa: PLR0913
     gc_thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     try:
+        guard = DiskSpaceGuard(int(min_free_mb * 1e6))
         with ExitStack() as stack:
             bags = [stack.enter_context(open_recording(path)) for path in paths]
             sinks: list[RowSink] = list(extra_sinks)
@@ -120,10 +125,11 @@ def convert_bags(  # noqa: PLR0913
                             default_blueprint=blueprint,
                             batch_rows=CONVERT_BATCH_ROWS,
                             backlog_bytes=RRD_BACKLOG_BYTES,
+                            guard=guard,
                         )
                     )
                 )
-            mcap = stack.enter_context(McapSink(mcap_path)) if mcap_path is not None else None
+            mcap = stack.enter_context(McapSink(mcap_path, guard=guard)) if mcap_path is not None else None
             for problem in types.problems:
                 note(problem)
             pipeline = Pipeline(

@@ -2,24 +2,48 @@
 
 Messages are written as the CDR bytes they arrived in, with their ``ros2msg`` schemas and rosbag2's QoS
 metadata, so Foxglove, ``ros2 bag play``, Rerun, the mcap library and rosbags all read the result.
+
+With a :class:`DiskSpaceGuard`, each message takes its bytes from the guard first; at the reserve the sink
+stops (:class:`DiskFullError`) and :meth:`close` writes the summary from the reserve. If the disk fills
+anyway (an OSError from the file), the sink stops too, and the file ends after its last complete chunk
+plus whatever part of the failed write reached the disk (``rerun-bridge repair`` cuts that off).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.records import MessageDefinition
+from rerun_bridge.sinks.disk_space import DiskFullError, DiskSpaceGuard, full_reason
 from rerun_bridge.sinks.mcap_writer import LeanMcapWriter
 
 
 class McapSink:
     """Writes serialized messages to one .mcap file. A context manager; :meth:`close` writes the summary."""
 
-    def __init__(self, path: str | Path, compression: str = "zstd", chunk_size: int = 4 << 20) -> None:
+    #: Bytes of a message record besides its data (opcode, length, channel, sequence, two times) and its
+    #: message index entry: what the guard is asked for on top of the data.
+    RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8 + 16
+
+    def __init__(
+        self,
+        path: str | Path,
+        compression: str = "zstd",
+        chunk_size: int = 4 << 20,
+        guard: DiskSpaceGuard | None = None,
+    ) -> None:
         self.path = Path(path)
+        self._guard = guard
+        #: Why the sink stopped writing (reserve reached, or the disk filled); None: writing.
+        self.stopped: DiskFullError | None = None
+        #: The file failed with an OSError: no summary can follow.
+        self.failed = False
+        self.dropped = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: BinaryIO = self.path.open("wb")
@@ -37,6 +61,10 @@ class McapSink:
         self._sequence: dict[int, int] = {}
         self.messages_written = 0
         self._closed = False
+        # The open chunk is in memory: taken from the guard, not yet on disk, so counted as pending.
+        self._untrack = (
+            guard.track_pending(self.path, lambda: self._writer.open_chunk_bytes) if guard else None
+        )
 
     def add_topic(
         self, topic: str, type_name: str, definition: MessageDefinition, qos_profiles: str = ""
@@ -64,30 +92,66 @@ class McapSink:
     def write(
         self, channel_id: int, log_time_ns: int, publish_time_ns: int, data: bytes | memoryview
     ) -> None:
+        """Add one message; :class:`DiskFullError` when the disk reached the reserve (or filled)."""
+        if self.stopped is not None:
+            self.dropped += 1
+            return
+        if self._guard is not None and not self._guard.take(self.path, len(data) + self.RECORD_OVERHEAD):
+            self.dropped += 1
+            raise self._stop(full_reason(self.path, self._guard.reserve_bytes))
         sequence = self._sequence.get(channel_id, 0)
         self._sequence[channel_id] = sequence + 1
-        self._writer.add_message(
-            channel_id=channel_id,
-            log_time=log_time_ns,
-            data=bytes(data),
-            publish_time=publish_time_ns,
-            sequence=sequence,
-        )
+        with self._failing_io():
+            self._writer.add_message(
+                channel_id=channel_id,
+                log_time=log_time_ns,
+                data=bytes(data),
+                publish_time=publish_time_ns,
+                sequence=sequence,
+            )
         self.messages_written += 1
+
+    def _stop(self, reason: str) -> DiskFullError:
+        if self.stopped is None:
+            self.stopped = DiskFullError(f"{self.path}: {reason}")
+        return self.stopped
+
+    @contextmanager
+    def _failing_io(self) -> Iterator[None]:
+        """An OSError from the file (ENOSPC, EIO) stops the sink with one error naming the file."""
+        try:
+            yield
+        except OSError as err:
+            self.failed = True
+            self.dropped += 1
+            raise self._stop(
+                f"write failed ({err.strerror or err}); the file is readable up to its last complete "
+                "chunk (`rerun-bridge repair` rewrites it with a summary)"
+            ) from err
 
     def flush(self) -> None:
         """Close the open chunk and push it to the OS: after a hard kill the file is readable up to here
         (by our reader's no-summary path and the mcap library's non-seeking reader)."""
-        if self._closed:
+        if self._closed or self.failed:
             return
-        self._writer.flush()
+        with self._failing_io():
+            self._writer.flush()
 
     def close(self) -> None:
+        """Write the summary (from the reserve, after a stop) and close; a failed file is only closed."""
         if self._closed:
             return
         self._closed = True
-        self._writer.finish()
-        self._file.close()
+        if self._untrack is not None:
+            self._untrack()
+        try:
+            if not self.failed:
+                with self._failing_io():
+                    self._writer.finish()
+        finally:
+            # Its buffer may not reach a full disk: that error was reported by the write.
+            with suppress(OSError):
+                self._file.close()
 
     def __enter__(self) -> McapSink:
         return self

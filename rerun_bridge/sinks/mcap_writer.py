@@ -185,6 +185,11 @@ class LeanMcapWriter:
             )
         )
 
+    @property
+    def open_chunk_bytes(self) -> int:
+        """Bytes of messages held in memory for the open chunk: written to the file when it ends."""
+        return self._chunk.size
+
     def flush(self) -> None:
         """End the open chunk and hand everything to the OS: a file cut after this reads up to here."""
         self._finish_chunk()

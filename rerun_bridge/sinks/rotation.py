@@ -1,25 +1,36 @@
-"""File rotation for long recordings: a new .rrd / .mcap every N megabytes or N seconds.
+"""File rotation for long recordings: a new .rrd / .mcap every N megabytes or N seconds, and a pause while
+the disk is full.
 
 Each part is a complete file on its own: the RRD part gets the static data again (``/tf_static``, a robot
 description) and the MCAP part the channels and the last message of every latched topic, so any part can be
 opened alone. RRD parts share one recording id, so the Rerun viewer shows parts opened together as one
 recording. Rotation is checked at each flush (about once a second).
+
+When the free-space guard stops a part (:class:`~rerun_bridge.sinks.disk_space.DiskFullError`), the part
+is closed (footer / summary written), one message says so, and what arrives meanwhile is dropped and
+counted; each flush then looks at the disk, and once space is back a new part starts (``run_0001.rrd``
+even without rotation: the stopped file is never overwritten).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import ColumnRows, Row
+from rerun_bridge.sinks.disk_space import DiskFullError, DiskSpaceGuard
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 
 SinkT = TypeVar("SinkT", RrdSink, McapSink)
+#: Where an output tells that it paused or failed (``logging.ERROR``) or resumed (``logging.INFO``).
+Report = Callable[[int, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +65,22 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _ignore(_level: int, _message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputState:
+    """One output's state, for the diagnostics: its current file, and why it is stopped (None: writing)."""
+
+    path: Path
+    stopped: str | None
+    parts: int
+    dropped: int
+
+
 class _Rotating(Generic[SinkT]):
-    """Flush and close shared by both rotating sinks: rotation is checked at each flush.
+    """Flush, close and the disk-full pause, shared by both rotating sinks: checked at each flush.
     ``on_part_closed``, when set, is told each part's path once the part is closed and complete (the
     live node's ``sinks.upload``)."""
 
@@ -63,9 +88,16 @@ class _Rotating(Generic[SinkT]):
     _announced: Path | None = None
     policy: RotationPolicy
     current: SinkT
+    template: str
+    guard: DiskSpaceGuard | None
+    report: Report
     _started: float
     _first_part_time: float | None
     paths: list[Path]
+    #: Why writing is paused (the disk reached the reserve); None while writing.
+    paused: DiskFullError | None = None
+    #: Messages (MCAP) or batches and rows (RRD) dropped while paused.
+    dropped: int = 0
 
     def _open(self) -> None:
         raise NotImplementedError
@@ -74,12 +106,51 @@ class _Rotating(Generic[SinkT]):
         """The wall time of the part about to start: the given start for the first, now for the rest."""
         return self._first_part_time if not self.paths else None
 
-    def flush(self) -> None:
-        self.current.flush()
-        self._rotate_if_due()
+    def _next_path(self) -> Path:
+        # After a pause the next file is numbered even without rotation: the stopped one stays as it is.
+        numbered = self.policy.enabled or bool(self.paths)
+        return part_path(self.template, len(self.paths), numbered, self._part_time())
+
+    def state(self) -> OutputState:
+        return OutputState(
+            self.current.path, str(self.paused) if self.paused else None, len(self.paths), self.dropped
+        )
+
+    def _pause(self, error: DiskFullError) -> None:
+        """Close the part (footer / summary from the reserve) and wait for space."""
+        self.paused = error
+        with suppress(DiskFullError):  # the error reported below says what was kept
+            self._close_current()
+        self.report(
+            logging.ERROR,
+            f"{error}; recording is paused until the disk has room again, then goes on in a new file",
+        )
+
+    def _resume_if_possible(self) -> None:
+        if self.guard is None or not self.guard.has_recovered(self.current.path):
+            return
+        self.paused = None
+        try:
+            self._open()
+        except DiskFullError as error:
+            self._pause(error)
+            return
+        self.report(logging.INFO, f"the disk has room again: recording goes on in {self.current.path}")
+
+    def _guarded(self, write: Callable[[], None], count: int) -> None:
+        if self.paused is not None:
+            self.dropped += count
+            return
+        try:
+            write()
+        except DiskFullError as error:
+            self.dropped += count
+            self._pause(error)
 
     def _rotate_if_due(self) -> None:
-        if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
+        if self.paused is None and self.policy.due(
+            _size(self.current.path), time.monotonic() - self._started
+        ):
             self._close_current()
             self._open()
 
@@ -91,13 +162,18 @@ class _Rotating(Generic[SinkT]):
             self.on_part_closed(path)
 
     def close(self) -> None:
-        self._close_current()
+        if self.paused is not None:
+            return  # closed when it paused
+        try:
+            self._close_current()
+        except DiskFullError as error:
+            self.report(logging.ERROR, str(error))
 
 
 class RotatingRrdSink(_Rotating[RrdSink]):
     """An :class:`RrdSink` that starts a new part when the policy says so."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         template: str,
         policy: RotationPolicy,
@@ -105,15 +181,20 @@ class RotatingRrdSink(_Rotating[RrdSink]):
         recording_id: str,
         backlog_bytes: int | None = None,
         started_at: float | None = None,
+        guard: DiskSpaceGuard | None = None,
+        report: Report = _ignore,
     ) -> None:
         """``backlog_bytes``: each part waits for Rerun's writer past that many unwritten bytes (RrdSink).
-        ``started_at``: the wall time the first part's name is made from (the .mcap's too, so both match)."""
+        ``started_at``: the wall time the first part's name is made from (the .mcap's too, so both match).
+        ``guard``: the free-space reserve; ``report``: where a pause and its end are told (once each)."""
         self._first_part_time = started_at
         self.template = template
         self.backlog_bytes = backlog_bytes
         self.policy = policy
         self.application_id = application_id
         self.recording_id = recording_id
+        self.guard = guard
+        self.report = report
         self.paths: list[Path] = []
         self._static: dict[tuple[str, str, tuple[str, ...]], Row] = {}
         self._sent_by_closed_parts = 0
@@ -127,12 +208,13 @@ class RotatingRrdSink(_Rotating[RrdSink]):
     def _open(self) -> None:
         if self.paths:
             self._sent_by_closed_parts += self.current.sent_bytes
-        path = part_path(self.template, len(self.paths), self.policy.enabled, self._part_time())
+        path = self._next_path()
         self.current = RrdSink(
             path,
             application_id=self.application_id,
             recording_id=self.recording_id,
             backlog_bytes=self.backlog_bytes,
+            guard=self.guard,
         )
         self.paths.append(path)
         self._started = time.monotonic()
@@ -140,17 +222,20 @@ class RotatingRrdSink(_Rotating[RrdSink]):
             self.current.write(list(self._static.values()), {})
 
     def flush(self, wait: bool = True) -> None:
-        self.current.flush(wait=wait)
-        self._rotate_if_due()
+        if self.paused is not None:
+            self._resume_if_possible()
+            return
+        self._guarded(lambda: self.current.flush(wait=wait), 0)
+        self._guarded(self._rotate_if_due, 0)
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         for row in rows:
             if row.static:
                 self._static[(row.entity_path, row.archetype, tuple(row.components))] = row
-        self.current.write(rows, default_times)
+        self._guarded(lambda: self.current.write(rows, default_times), len(rows))
 
     def write_columns(self, columns: ColumnRows) -> None:
-        self.current.write_columns(columns)
+        self._guarded(lambda: self.current.write_columns(columns), 1)
 
 
 @dataclass(slots=True)
@@ -172,19 +257,23 @@ class RotatingMcapSink(_Rotating[McapSink]):
         policy: RotationPolicy,
         compression: str = "zstd",
         started_at: float | None = None,
+        guard: DiskSpaceGuard | None = None,
+        report: Report = _ignore,
     ) -> None:
         """``started_at``: the wall time the first part's name is made from (see RotatingRrdSink)."""
         self._first_part_time = started_at
         self.template = template
         self.policy = policy
         self.compression = compression
+        self.guard = guard
+        self.report = report
         self.paths: list[Path] = []
         self._channels: dict[int, _Channel] = {}
         self._open()
 
     def _open(self) -> None:
-        path = part_path(self.template, len(self.paths), self.policy.enabled, self._part_time())
-        self.current = McapSink(path, compression=self.compression)
+        path = self._next_path()
+        self.current = McapSink(path, compression=self.compression, guard=self.guard)
         self.paths.append(path)
         self._started = time.monotonic()
         # Registration order gives the same channel ids in every part; latched topics start each part.
@@ -205,7 +294,10 @@ class RotatingMcapSink(_Rotating[McapSink]):
         qos_profiles: str = "",
         latched: bool = False,
     ) -> int:
-        channel_id = self.current.add_topic(topic, type_name, definition, qos_profiles)
+        if self.paused is not None:  # the part is closed: the next one registers it, with the next id
+            channel_id = len(self._channels) + 1
+        else:
+            channel_id = self.current.add_topic(topic, type_name, definition, qos_profiles)
         self._channels[channel_id] = _Channel(topic, type_name, definition, qos_profiles, latched)
         return channel_id
 
@@ -215,7 +307,14 @@ class RotatingMcapSink(_Rotating[McapSink]):
         channel = self._channels[channel_id]
         if channel.latched:
             channel.last = (log_time_ns, publish_time_ns, bytes(data))
-        self.current.write(channel_id, log_time_ns, publish_time_ns, data)
+        self._guarded(lambda: self.current.write(channel_id, log_time_ns, publish_time_ns, data), 1)
+
+    def flush(self) -> None:
+        if self.paused is not None:
+            self._resume_if_possible()
+            return
+        self._guarded(self.current.flush, 0)
+        self._guarded(self._rotate_if_due, 0)
 
     @property
     def messages_written(self) -> int:

@@ -2,6 +2,14 @@
 
 Rerun's SDK is the reference encoder (we never hand-encode RRD): each record batch goes to
 ``rr.send_record_batch`` as it is.
+
+Rerun's file writer runs on a thread of its own and never recovers from a full disk: its flushes time out
+and closing the recording waits for it forever. So with a :class:`DiskSpaceGuard` every batch takes its
+bytes from the guard first; when the reserve is reached the sink stops (:class:`DiskFullError`) and
+:meth:`close` still writes Rerun's footer from the reserve. If the disk fills anyway (another program),
+the writer is found stalled (a flush that times out while the file stops growing on a full file system):
+the sink is abandoned, never closed, so nothing waits on it; the file is readable up to the stall
+(``rerun-bridge repair`` gives it a footer).
 """
 
 from __future__ import annotations
@@ -16,12 +24,41 @@ import rerun as rr
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.sinks.batcher import BatchStats, RowBatcher
+from rerun_bridge.sinks.disk_space import (
+    FULL_BYTES,
+    DiskFullError,
+    DiskSpaceGuard,
+    free_bytes,
+    full_reason,
+)
+
+#: Streams whose writer stalled on a full disk: kept referenced so that they are never dropped (dropping
+#: one waits for its dead writer), and checked by the node before it exits.
+_STALLED: list[rr.RecordingStream] = []
+#: Seconds one flush waits before the sink checks whether its writer is stalled on a full disk.
+_FLUSH_POLL_S = 1.0
+#: A writer is stalled when its file has not grown over this many polls while the file system is full
+#: (a busy machine can make one flush slower than a poll).
+_STALL_POLLS = 2
+
+
+def stalled_writers() -> int:
+    """How many .rrd writers in this process stalled on a full disk (the process must not wait on them at
+    exit: leave with ``os._exit`` after closing everything else)."""
+    return len(_STALLED)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class RrdSink:
     """Writes rows to an .rrd file. A context manager; :meth:`close` flushes everything."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         path: str | Path,
         application_id: str = "rerun_bridge",
@@ -30,37 +67,99 @@ class RrdSink:
         batch_bytes: int = 512 << 10,
         default_blueprint: Any = None,
         backlog_bytes: int | None = None,
+        guard: DiskSpaceGuard | None = None,
     ) -> None:
         """``backlog_bytes``: once that many bytes have gone to Rerun's file writer since it last caught
         up, wait for it (None: never wait). Without a bound, a writer slower than the conversion (a busy
-        disk) holds everything not yet written in memory."""
+        disk) holds everything not yet written in memory. ``guard``: the free-space reserve to respect."""
         self.path = Path(path)
         self.backlog_bytes = backlog_bytes
         self._sent_at_last_wait = 0
         self._batcher = RowBatcher(self._emit, batch_rows, batch_bytes)
         self._closed = False
+        self._guard = guard
+        #: Why the sink stopped writing (the disk reached the reserve, or the writer stalled); None: writing.
+        self.stopped: DiskFullError | None = None
+        #: The writer stalled on a full disk: the file ends where it stalled, without a footer.
+        self.stalled = False
         #: Bytes of Arrow data handed to Rerun's writer so far (what its file writer may still owe the disk).
         self.sent_bytes = 0
+        #: Bytes refused after the sink stopped.
+        self.dropped_bytes = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._rec = rr.RecordingStream(application_id, recording_id=recording_id)
             self._rec.save(str(self.path), default_blueprint=default_blueprint)
         except Exception as err:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err
+        self._untrack = guard.track_pending(self.path, self.unwritten_bytes) if guard else None
 
     @property
     def stats(self) -> BatchStats:
         return self._batcher.stats
 
+    def unwritten_bytes(self) -> int:
+        """Bytes handed to Rerun's writer since it was last seen caught up (an upper bound)."""
+        return self.sent_bytes - self._sent_at_last_wait
+
+    def _stop(self, reason: str) -> DiskFullError:
+        if self.stopped is None:
+            self.stopped = DiskFullError(f"{self.path}: {reason}")
+        return self.stopped
+
     def _emit(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        if self.stopped is not None:
+            self.dropped_bytes += batch.nbytes
+            return
+        if self._guard is not None and not self._has_room(batch.nbytes):
+            self.dropped_bytes += batch.nbytes
+            raise self._stop(self._full_reason())
         self.sent_bytes += batch.nbytes
         if static:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path, index=None)
         else:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path)
-        if self.backlog_bytes is not None and self.sent_bytes - self._sent_at_last_wait >= self.backlog_bytes:
+        if self.backlog_bytes is not None and self.unwritten_bytes() >= self.backlog_bytes:
+            self._wait_for_writer()
+
+    def _has_room(self, size: int) -> bool:
+        assert self._guard is not None
+        if self._guard.take(self.path, size):
+            return True
+        # What the writer still owes the disk was counted as used: once it has caught up, measure again.
+        return self.unwritten_bytes() > 0 and self._wait_for_writer() and self._guard.take(self.path, size)
+
+    def _full_reason(self) -> str:
+        assert self._guard is not None
+        return full_reason(self.path, self._guard.reserve_bytes)
+
+    def _wait_for_writer(self) -> bool:
+        """Wait until Rerun's writer has written everything handed to it; False (and the sink stopped)
+        when it stalled on a full disk."""
+        if self.stalled:
+            return False
+        still = 0  # timed-out polls in a row during which the file did not grow on a full file system
+        while True:
+            size = _size(self.path)
+            try:
+                self._rec.flush(timeout_sec=_FLUSH_POLL_S)
+            except RuntimeError:  # timed out: a slow or busy disk, or a writer that hit ENOSPC and stopped
+                full = _size(self.path) == size and free_bytes(self.path) < FULL_BYTES
+                still = still + 1 if full else 0
+                if still >= _STALL_POLLS:
+                    self._stall()
+                    return False
+                continue
             self._sent_at_last_wait = self.sent_bytes
-            self._rec.flush(timeout_sec=1e38)
+            return True
+
+    def _stall(self) -> None:
+        self.stalled = True
+        _STALLED.append(self._rec)
+        self._stop(
+            f"stopped: the disk filled under Rerun's writer ({free_bytes(self.path)} bytes free): the file "
+            f"ends at {_size(self.path)} bytes without a footer (`rerun-bridge repair` adds one)"
+        )
 
     def write_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         """A record batch already in Rerun's layout (from the network stream)."""
@@ -75,16 +174,33 @@ class RrdSink:
         self._batcher.write_columns(columns)
 
     def flush(self, wait: bool = True) -> None:
-        """Hand every queued row to Rerun; with ``wait``, return once its file writer has written them."""
+        """Hand every queued row to Rerun; with ``wait``, return once its file writer has written them.
+        Near the reserve a flush always waits, so that the guard measures what is really on disk."""
         self._batcher.flush()
-        self._rec.flush(timeout_sec=1e38 if wait else 0.0)
+        if self.stalled:
+            return
+        if not wait and self._guard is not None and self.unwritten_bytes() > 0:
+            wait = self._guard.headroom(self.path) < self.unwritten_bytes()
+        if wait:
+            self._wait_for_writer()
+        else:
+            self._rec.flush(timeout_sec=0.0)
 
     def close(self) -> None:
+        """Write what is queued and Rerun's footer (from the reserve, after a stop). A stalled writer is
+        left alone: closing it would wait forever."""
         if self._closed:
             return
         self._closed = True
-        self.flush()
-        self._rec.disconnect()
+        try:
+            self._batcher.flush()
+        except DiskFullError:
+            pass  # the stop is recorded in ``stopped``; the footer is written below all the same
+        finally:
+            if self._untrack is not None:
+                self._untrack()
+            if not self.stalled and self._wait_for_writer():
+                self._rec.disconnect()
 
     def __enter__(self) -> RrdSink:
         return self

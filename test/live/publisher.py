@@ -46,6 +46,17 @@ def make_camera_frame(index: int) -> Any:
     return msg
 
 
+def make_small_frame(index: int) -> Any:
+    """A 200x170 rgb8 frame (102 kB): fills a small test file system in a few seconds."""
+    from sensor_msgs.msg import Image
+
+    msg = Image()
+    stamp(msg, index)
+    msg.height, msg.width, msg.encoding, msg.step = 170, 200, "rgb8", 600
+    msg.data = bytes(np.full(170 * 600, index % 256, dtype=np.uint8))
+    return msg
+
+
 def make_cloud(index: int) -> Any:
     from sensor_msgs.msg import PointCloud2, PointField
 
@@ -149,6 +160,7 @@ def make_clock(index: int) -> Any:
 KINDS = {
     "image": ("/camera/image_raw", make_image),
     "camera_frame": ("/camera/hd/image_raw", make_camera_frame),
+    "small_frame": ("/camera/small/image_raw", make_small_frame),
     "cloud": ("/lidar/points", make_cloud),
     "imu": ("/imu/data", make_imu),
     "joints": ("/joint_states", make_joints),

@@ -151,3 +151,41 @@ def test_a_byte_bound_drops_the_oldest_big_messages() -> None:
     queues.add_topic("/huge", depth=10, max_bytes=10)
     queues.put("/huge", 1, size_bytes=1_000)  # a message larger than the bound still gets through alone
     assert queues.drain() == [("/huge", 1)]
+
+
+def test_protected_topic_is_taken_first_and_big_frames_are_shed_for_it() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/camera", depth=5, max_bytes=10_000)
+    queues.add_topic("/imu", depth=3, protected=True)
+    for index in range(4):
+        queues.put("/camera", index, size_bytes=2_000)
+    for index in range(6):  # twice its depth: each message past 3 costs the camera its oldest frame
+        queues.put("/imu", 100 + index, size_bytes=50)
+    counters = queues.counters()
+    assert counters["/imu"].dropped_full == 0
+    assert counters["/camera"].dropped_full == 3
+    assert [item for _topic, item in queues.drain()] == [100, 101, 102, 103, 104, 105, 3]
+
+
+def test_protected_topic_is_shed_only_when_nothing_else_is_left_and_then_one_at_a_time() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/camera", depth=5)
+    queues.add_topic("/imu", depth=2, protected=True)
+    queues.put("/camera", 0)
+    for index in range(5):
+        queues.put("/imu", index)
+    counters = queues.counters()
+    assert counters["/camera"].dropped_full == 1  # shed for /imu's third message
+    assert counters["/imu"].dropped_full == 2  # then /imu keeps its size, dropping its own oldest
+    assert [item for _topic, item in queues.drain()] == [2, 3, 4]
+
+
+def test_discard_counts_what_a_shutdown_had_no_time_for() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/a", depth=10)
+    for index in range(4):
+        queues.put("/a", index)
+    assert queues.take_nowait() == ("/a", 0)
+    assert queues.discard() == 3
+    assert queues.counters()["/a"].dropped_shutdown == 3
+    assert queues.take_nowait() is None

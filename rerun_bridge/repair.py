@@ -1,0 +1,288 @@
+"""``rerun-bridge repair``: rewrite a damaged .rrd or .mcap (a killed process, a full disk) from what reads.
+
+Both formats are sequences of length-prefixed records, so a file cut anywhere is readable up to its last
+complete record; what it lacks is its index (Rerun's footer and manifest, the MCAP summary) and, at the
+cut, a record that claims more bytes than the file has. Like the recovery modes of Rerun's and the mcap
+tools, the repair walks the records from the start, keeps every complete one, stops at the first record
+that is cut or implausible (and says where), and writes a new, complete file: Rerun's own writer for the
+.rrd (footer and manifest included), our MCAP writer for the .mcap (summary included). In an MCAP chunk
+that is cut short, the messages before the cut are kept when the chunk is uncompressed (the default of
+``sinks.mcap.compression``); a compressed chunk is only readable whole.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import struct
+import tempfile
+import warnings
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import lz4.frame
+import zstandard
+from mcap.data_stream import ReadDataStream
+from mcap.opcode import Opcode
+from mcap.records import Channel, Header, Schema
+
+from rerun_bridge.errors import RecordingError
+from rerun_bridge.sinks.mcap_writer import MAGIC as MCAP_MAGIC
+from rerun_bridge.sinks.mcap_writer import LeanMcapWriter
+
+RRD_MAGIC = b"RRF2"
+#: Stream header: magic, Rerun version, encoding options.
+_RRD_HEADER_SIZE = 12
+#: Frame header: message kind and payload length (little-endian u64 each).
+_RRD_FRAME = struct.Struct("<QQ")
+#: Kind 0 ends the stream (its payload is the footer); the message kinds proper are small numbers.
+_RRD_END_KIND = 0
+_RRD_MAX_KIND = 16
+_MCAP_RECORD = struct.Struct("<BQ")
+_MESSAGE_FIXED = struct.Struct("<HIQQ")
+
+
+@dataclass(slots=True)
+class RepairReport:
+    """What a repair kept and where the source stopped being readable."""
+
+    source: Path
+    output: Path
+    kept: int = 0  # chunks (.rrd) or messages (.mcap) written to the output
+    #: Where the damage starts and what it is; None when the source read to its end.
+    damage: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        unit = "chunks" if self.output.suffix == ".rrd" else "messages"
+        where = f"; {self.damage}" if self.damage else "; the source read to its end"
+        return f"{self.source} -> {self.output}: {self.kept} {unit} kept{where}"
+
+
+def repaired_path(source: Path) -> Path:
+    """``run.rrd`` -> ``run.repaired.rrd``."""
+    return source.with_name(f"{source.stem}.repaired{source.suffix}")
+
+
+def repair(source: Path, output: Path | None = None) -> RepairReport:
+    output = output or repaired_path(source)
+    if output.resolve() == source.resolve():
+        raise RecordingError(f"{source}: the repaired file must be written elsewhere (-o)")
+    try:
+        with source.open("rb") as stream:
+            magic = stream.read(8)
+    except OSError as err:
+        raise RecordingError(f"{source}: cannot read: {err}") from err
+    if magic.startswith(RRD_MAGIC):
+        return repair_rrd(source, output)
+    if magic == MCAP_MAGIC:
+        return repair_mcap(source, output)
+    raise RecordingError(f"{source}: neither an .rrd ({RRD_MAGIC!r}) nor an .mcap file (magic {magic!r})")
+
+
+# --- .rrd --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[bytes]:
+    """The file's bytes, mapped rather than read: recordings are often bigger than memory."""
+    with path.open("rb") as stream:
+        if path.stat().st_size == 0:
+            yield b""
+            return
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped  # type: ignore[misc]  # mmap reads like bytes: slicing, struct.unpack_from
+
+
+def _copy(source: BinaryIO, target: BinaryIO, size: int) -> None:
+    remaining = size
+    while remaining > 0:
+        piece = source.read(min(remaining, 64 << 20))
+        if not piece:
+            return
+        target.write(piece)
+        remaining -= len(piece)
+
+
+def readable_rrd_prefix(data: bytes) -> tuple[int, str | None]:
+    """Length of the longest prefix of an .rrd made of whole frames (the header included), and what
+    stopped the walk (None: it reached the end-of-stream frame, i.e. the file was complete)."""
+    offset = _RRD_HEADER_SIZE
+    while offset + _RRD_FRAME.size <= len(data):
+        kind, length = _RRD_FRAME.unpack_from(data, offset)
+        if kind == _RRD_END_KIND:
+            if offset + _RRD_FRAME.size + length > len(data):
+                return offset, f"Rerun's footer, from byte {offset}, is cut (every chunk before it is whole)"
+            return offset, None
+        if kind > _RRD_MAX_KIND:
+            return offset, f"an unknown frame kind {kind} at byte {offset}"
+        end = offset + _RRD_FRAME.size + length
+        if end > len(data):
+            return offset, f"a frame at byte {offset} claims {length} bytes, the file ends at {len(data)}"
+        offset = end
+    if offset < len(data):
+        return offset, f"a frame header cut at byte {offset}"
+    return offset, f"the file ends at byte {offset} without Rerun's footer"
+
+
+def repair_rrd(source: Path, output: Path) -> RepairReport:
+    import rerun as rr
+    import rerun.chunk as rrc
+
+    report = RepairReport(source, output)
+    with _mapped(source) as data:
+        if len(data) < _RRD_HEADER_SIZE:
+            raise RecordingError(f"{source}: {len(data)} bytes: not even an .rrd header")
+        cut, report.damage = readable_rrd_prefix(data)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent) as folder:
+        prefix = Path(folder) / "prefix.rrd"
+        with source.open("rb") as whole, prefix.open("wb") as part:
+            _copy(whole, part, cut)
+        try:
+            with warnings.catch_warnings():  # "no footer / legacy format": why it is being repaired
+                warnings.simplefilter("ignore")
+                reader = rrc.RrdReader(str(prefix))
+            stores = reader.recordings()
+            if not stores:
+                raise RecordingError(f"{source}: no recording in the readable part ({cut} bytes)")
+            store = stores[0]
+            chunks = reader.stream(store=store).to_chunks()
+        except (RuntimeError, ValueError) as err:
+            raise RecordingError(f"{source}: Rerun cannot read the first {cut} bytes: {err}") from err
+        if len(stores) > 1:
+            report.notes.append(f"{len(stores) - 1} more recording(s) in the file were left out")
+        # The source's own recording properties are among its chunks: the new stream adds none.
+        rec = rr.RecordingStream(store.application_id, recording_id=store.recording_id, send_properties=False)
+        rec.save(str(output))
+        rec.send_chunks(chunks)
+        rec.flush()
+        rec.disconnect()  # writes the footer and manifest
+    report.kept = len(chunks)
+    return report
+
+
+# --- .mcap -------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _McapCopy:
+    writer: LeanMcapWriter
+    report: RepairReport
+    schemas: dict[int, int] = field(default_factory=dict)  # source schema id -> output schema id
+    channels: dict[int, int] = field(default_factory=dict)  # source channel id -> output channel id
+
+    def record(self, opcode: int, body: bytes) -> None:
+        if opcode == Opcode.SCHEMA:
+            schema = Schema.read(ReadDataStream(io.BytesIO(body)))
+            if schema.id not in self.schemas:
+                self.schemas[schema.id] = self.writer.register_schema(
+                    schema.name, schema.encoding, schema.data
+                )
+        elif opcode == Opcode.CHANNEL:
+            channel = Channel.read(ReadDataStream(io.BytesIO(body)))
+            if channel.id not in self.channels:
+                self.channels[channel.id] = self.writer.register_channel(
+                    channel.topic,
+                    channel.message_encoding,
+                    self.schemas.get(channel.schema_id, 0),
+                    dict(channel.metadata),
+                )
+        elif opcode == Opcode.MESSAGE:
+            channel_id, sequence, log_time, publish_time = _MESSAGE_FIXED.unpack_from(body)
+            output_channel = self.channels.get(channel_id)
+            if output_channel is None:
+                self.report.notes.append(f"a message of unknown channel {channel_id} left out")
+                return
+            self.writer.add_message(
+                output_channel, log_time, body[_MESSAGE_FIXED.size :], publish_time, sequence
+            )
+            self.report.kept += 1
+
+
+def _records(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, bytes | None]]:
+    """(offset, opcode, body) of each record in ``data[start:end]``; body None for a record cut at ``end``."""
+    offset = start
+    while offset < end:
+        if offset + _MCAP_RECORD.size > end:
+            yield offset, -1, None
+            return
+        opcode, length = _MCAP_RECORD.unpack_from(data, offset)
+        body_start = offset + _MCAP_RECORD.size
+        if body_start + length > end:
+            yield offset, opcode, None
+            return
+        yield offset, opcode, data[body_start : body_start + length]
+        offset = body_start + length
+
+
+def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None]:
+    """The uncompressed records of a chunk body, and a problem (None: whole and intact). A cut chunk
+    gives what it has when uncompressed."""
+    fixed = struct.Struct("<QQQII")
+    if len(body) < fixed.size:
+        return b"", "a chunk cut inside its header"
+    _start, _end, uncompressed_size, crc, name_length = fixed.unpack_from(body)
+    offset = fixed.size + name_length + 8
+    if len(body) < offset:
+        return b"", "a chunk cut inside its header"
+    compression = body[fixed.size : fixed.size + name_length].decode(errors="replace")
+    records = body[offset:]
+    if cut:
+        if compression:
+            return b"", f"a {compression} chunk cut short (a compressed chunk is only readable whole)"
+        return records, "an uncompressed chunk cut short (its messages before the cut are kept)"
+    if compression == "zstd":
+        records = zstandard.ZstdDecompressor().decompress(records, max_output_size=uncompressed_size)
+    elif compression == "lz4":
+        records = lz4.frame.decompress(records)
+    elif compression:
+        return b"", f"a chunk with unknown compression {compression!r}"
+    if crc and zlib.crc32(records) != crc:
+        return b"", "a chunk whose CRC does not match (its messages are left out)"
+    return records, None
+
+
+def repair_mcap(source: Path, output: Path) -> RepairReport:
+    report = RepairReport(source, output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with _mapped(source) as data, output.open("wb") as stream:
+        writer = LeanMcapWriter(stream)
+        copy = _McapCopy(writer, report)
+        header_written = False
+        for offset, opcode, body in _records(data, len(MCAP_MAGIC), len(data)):
+            if opcode == Opcode.HEADER and body is not None and not header_written:
+                header = Header.read(ReadDataStream(io.BytesIO(body)))
+                writer.start(header.profile, header.library or "rerun_bridge repair")
+                header_written = True
+                continue
+            if not header_written:
+                writer.start("", "rerun_bridge repair")
+                header_written = True
+            if opcode in (Opcode.DATA_END, Opcode.FOOTER):
+                break
+            if opcode == Opcode.CHUNK:
+                chunk_body = body if body is not None else data[offset + _MCAP_RECORD.size :]
+                records, problem = _chunk_records(chunk_body, cut=body is None)
+                for _o, inner_opcode, inner in _records(records, 0, len(records)):
+                    if inner is not None:
+                        copy.record(inner_opcode, inner)
+                if problem:
+                    report.damage = f"{problem}, at byte {offset}"
+                    if body is None:
+                        break
+                continue
+            if body is None:
+                report.damage = f"a record cut at byte {offset} (the file ends at {len(data)})"
+                break
+            copy.record(opcode, body)
+        else:
+            report.damage = f"the file ends at byte {len(data)} without its summary"
+        if not header_written:
+            writer.start("", "rerun_bridge repair")
+        writer.finish()
+    return report

@@ -1,0 +1,98 @@
+"""`rerun-bridge repair` on real .rrd and .mcap files cut where a kill or a full disk cuts them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rerun.chunk as rrc
+import rerun_bindings
+
+from rerun_bridge.errors import RecordingError
+from rerun_bridge.model.records import MessageDefinition
+from rerun_bridge.model.rows import Row
+from rerun_bridge.repair import repair
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sources.bag import open_bag
+from test.conftest import verify_rrd
+
+DEFINITION = MessageDefinition("ros2msg", "string data")
+
+
+def _write_rrd(path: Path, batches: int) -> None:
+    with RrdSink(path, recording_id="repair-test", batch_rows=1) as sink:
+        for index in range(batches):
+            values = np.full(2000, float(index))
+            sink.write([Row("/values", "Scalars", {"scalars": values})], {"frame": index})
+            sink.flush()
+
+
+def _values(path: Path) -> list[float]:
+    out: list[float] = []
+    for chunk in rrc.RrdReader(str(path)).stream().to_chunks():
+        batch = chunk.to_record_batch()
+        if str(chunk.entity_path) == "/values":
+            out += [float(np.asarray(row)[0]) for row in batch.column("Scalars:scalars").to_pylist()]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.55, 0.8, 0.97])
+def test_a_cut_rrd_is_rewritten_with_a_footer_and_every_complete_chunk(
+    tmp_path: Path, fraction: float
+) -> None:
+    whole = tmp_path / "whole.rrd"
+    _write_rrd(whole, 20)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.rrd"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    report = repair(cut, tmp_path / "fixed.rrd")
+    fixed = tmp_path / "fixed.rrd"
+    verify_rrd(fixed)
+    assert rerun_bindings.check_for_rrd_footer(str(fixed))
+    values = _values(fixed)
+    assert values == [float(i) for i in range(len(values))]  # a prefix, without holes
+    assert report.kept > 0
+    assert report.damage is not None
+    assert len(values) < 20 or fraction > 0.9  # a cut inside the footer keeps every chunk
+
+
+def test_an_intact_rrd_is_copied_whole(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.rrd"
+    _write_rrd(whole, 5)
+    report = repair(whole, tmp_path / "copy.rrd")
+    assert report.damage is None
+    assert _values(tmp_path / "copy.rrd") == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def _write_mcap(path: Path, compression: str) -> None:
+    with McapSink(path, compression=compression, chunk_size=2000) as sink:
+        channel = sink.add_topic("/chatter", "std_msgs/msg/String", DEFINITION)
+        for index in range(200):
+            sink.write(channel, 1_000 + index, 1_000 + index, f"message {index:04d}".encode() * 10)
+
+
+@pytest.mark.parametrize("compression", ["none", "zstd"])
+def test_a_cut_mcap_is_rewritten_with_a_summary(tmp_path: Path, compression: str) -> None:
+    whole = tmp_path / "whole.mcap"
+    _write_mcap(whole, compression)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: len(data) // 2 + 37])  # inside a chunk
+    report = repair(cut, tmp_path / "fixed.mcap")
+    assert report.damage is not None
+    assert "cut" in report.damage
+    with open_bag(tmp_path / "fixed.mcap") as bag:
+        times = [message.log_time_ns for message in bag.messages()]
+    assert times == list(range(1_000, 1_000 + len(times)))  # a prefix, without holes
+    assert report.kept == len(times) > 0
+    if compression == "none":  # the cut chunk's messages before the cut are kept too
+        assert report.damage.startswith("an uncompressed chunk cut short")
+
+
+def test_neither_rrd_nor_mcap_is_one_clear_error(tmp_path: Path) -> None:
+    text = tmp_path / "notes.rrd"
+    text.write_text("hello")
+    with pytest.raises(RecordingError, match=r"neither an \.rrd"):
+        repair(text)
