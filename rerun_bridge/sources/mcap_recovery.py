@@ -17,6 +17,7 @@ Every problem names the file, the chunk's byte offset, its log-time range and wh
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Callable, Collection, Iterator
@@ -72,7 +73,8 @@ class ChunkRecord:
 
     def describe(self) -> str:
         kind = self.compression or "uncompressed"
-        return f"chunk at byte {self.offset} ({kind}, log time {self.start_ns / 1e9:.3f}..{self.end_ns / 1e9:.3f} s)"
+        span = f"{self.start_ns / 1e9:.3f}..{self.end_ns / 1e9:.3f} s"
+        return f"chunk at byte {self.offset} ({kind}, log time {span})"
 
 
 def parse_chunk(record: memoryview, offset: int) -> ChunkRecord:
@@ -135,7 +137,8 @@ def decode_chunk(
     except Exception as err:  # each decompressor raises its own type
         records = salvage_decompress(chunk.compression, chunk.payload)
         return records, (
-            f"does not decompress ({err}); {len(records)} of {chunk.uncompressed_size} bytes read before the damage"
+            f"does not decompress ({err}); "
+            f"{len(records)} of {chunk.uncompressed_size} bytes read before the damage"
         )
     if len(records) != chunk.uncompressed_size:
         return records, f"decompresses to {len(records)} bytes, not {chunk.uncompressed_size}"
@@ -156,27 +159,13 @@ class Catalog:
         return schema.name if schema is not None else ""
 
     def add(self, opcode: int, body: memoryview) -> None:
-        stream = ReadDataStream(_BytesReader(bytes(body)))
+        stream = ReadDataStream(io.BytesIO(bytes(body)))
         if opcode == OPCODE_SCHEMA:
             schema = Schema.read(stream)
             self.schemas[schema.id] = schema
         else:
             channel = Channel.read(stream)
             self.channels[channel.id] = channel
-
-
-class _BytesReader:
-    """The minimal binary stream ReadDataStream reads from."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._data) if size < 0 else self._pos + size
-        piece = self._data[self._pos : end]
-        self._pos += len(piece)
-        return piece
 
 
 @dataclass(slots=True)
@@ -374,9 +363,10 @@ def _resync(data: memoryview, pos: int, path: object, result: ScanResult) -> int
             return len(data)
         if _plausible_chunk(data, candidate):
             result.problems.append(
-                f"{path}: bytes {pos}..{candidate} hold no readable record: skipped to the chunk at byte {candidate}"
+                f"{path}: bytes {pos}..{candidate} hold no readable record: "
+                f"skipped to the chunk at byte {candidate}"
             )
-            return candidate
+            return int(candidate)
         candidate += 1
 
 

@@ -288,8 +288,8 @@ class SqliteStorage:
             yield RawMessage(topic, type_name, timestamp, data, timestamp)
         if unreadable:
             problem = (
-                f"{self.path}: {len(unreadable)} messages (rows {unreadable[0]}..{unreadable[-1]}) have their "
-                "data on damaged pages: lost"
+                f"{self.path}: {len(unreadable)} messages (rows {unreadable[0]}..{unreadable[-1]}) "
+                "have their data on damaged pages: lost"
             )
             if problem not in self.problems:
                 self.problems.append(problem)
