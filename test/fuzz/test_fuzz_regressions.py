@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from test.fuzz.test_converters_fuzz import STORE, TOPIC, convert
@@ -73,3 +74,10 @@ def test_metrics_with_an_empty_source_name_convert() -> None:
     stats = pipeline.stats_of(TOPIC)
     assert stats is not None
     assert (stats.errors, stats.rows) == (0, 2)
+
+
+def test_the_memory_cap_turns_a_huge_allocation_into_a_memory_error() -> None:
+    """What the fuzz tests rely on to catch a lying length (conftest.py's cap): an allocation of gigabytes
+    fails at once instead of taking the machine's memory."""
+    with pytest.raises(MemoryError):
+        np.empty(8 << 30, dtype=np.uint8)
