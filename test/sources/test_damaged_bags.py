@@ -337,3 +337,19 @@ def test_recovered_messages_are_raw_messages(tmp_path: Path) -> None:
         messages = list(bag.messages())
     assert all(isinstance(m, RawMessage) and m.topic in topics for m in messages)
     assert [m.log_time_ns for m in messages] == sorted(m.log_time_ns for m in messages)
+
+
+def test_viewer_loads_what_a_cut_bag_holds_and_lists_the_damage(tmp_path: Path) -> None:
+    """The viewer's loading goes through the same readers: the recovered messages are in its store,
+    the damage among its warnings."""
+    from rerun_bridge.viewer.sources import load_files
+
+    source = rewritten(tmp_path, "zstd")
+    chunks = intact_chunks(source)
+    cut_at = chunks[5].offset + chunks[5].length // 3
+    loaded = load_files([_damaged(tmp_path, source.read_bytes()[:cut_at])])
+    assert any(f"chunk at byte {chunks[5].offset}" in w for w in loaded.warnings), loaded.warnings
+    imu_before_cut = sum(1 for c in chunks[:5] for key in c.messages if key[0] == "/imu/data")
+    assert imu_before_cut > 1000
+    imu_rows = max(loaded.store.num_rows(entity) for entity in loaded.store.entities() if "imu" in entity)
+    assert imu_rows >= imu_before_cut
