@@ -7,7 +7,7 @@ export XDG_CONFIG_HOME := $(CURDIR)/$(VENV)/.config
 export XDG_DATA_HOME := $(CURDIR)/$(VENV)/.local
 XVFB := xvfb-run -a -s "-screen 0 1920x1080x24"
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup demo test lint typecheck pytest fuzz bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -26,6 +26,10 @@ pytest: setup
 	$(XVFB) $(PY) -m pytest -n 2 --dist loadgroup -q
 
 test: lint typecheck pytest
+
+# The fuzz tests with many more examples than the suite runs (docs/reliability.md).
+fuzz: setup
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -n 2 -q -p no:cacheprovider test/fuzz
 
 bench: setup
 	$(PY) bench/convert.py

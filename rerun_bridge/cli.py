@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     import rerun.blueprint as rrb
 
     from rerun_bridge.blueprint.model import Blueprint, Node
+    from rerun_bridge.model.records import TopicInfo
     from rerun_bridge.pipeline import TypeSupport
     from rerun_bridge.replay import TopicSelection
+    from rerun_bridge.sources.bag import Bag
     from rerun_bridge.store.chunk_store import ChunkStore
 
 EXIT_OK = 0
@@ -74,7 +76,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.bags:
         with open_bag(path) as bag:
-            topics = bag.topics()
+            topics = _read_counts(bag) if args.check else bag.topics()
             bounds = bag.time_bounds()
             duration = (bounds[1] - bounds[0]) if bounds else 0
             resolver = TypeResolver(topics, bag.ros_distro, supplied=supplied.types)
@@ -108,6 +110,15 @@ def cmd_info(args: argparse.Namespace) -> int:
             for problem in bag.problems:
                 print(f"warning: {problem}", file=sys.stderr)
     return status
+
+
+def _read_counts(bag: Bag) -> list[TopicInfo]:
+    """The bag's topics with the number of messages that can actually be read (a summary may count
+    messages in a damaged chunk)."""
+    counts: dict[str, int] = {}
+    for message in bag.messages():
+        counts[message.topic] = counts.get(message.topic, 0) + 1
+    return [topic._replace(message_count=counts.get(topic.name, 0)) for topic in bag.topics()]
 
 
 def cmd_types(_args: argparse.Namespace) -> int:
@@ -388,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="list a recording's topics: type, count, rate, converter")
     info.add_argument("bags", nargs="+", help="bag folder, or .mcap / .db3 file")
+    info.add_argument(
+        "--check",
+        action="store_true",
+        help="read every message: counts are what can be read, damage is reported with its position",
+    )
     info.add_argument(
         "--msg-path",
         action="append",

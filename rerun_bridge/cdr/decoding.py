@@ -150,14 +150,16 @@ def _make_decoder(stores: list[Typestore], type_name: str) -> Decoder:
         for index, store in enumerate(order):
             try:
                 message = store.deserialize_cdr(data, type_name)
+            except MemoryError:  # never a property of the bytes alone: a bug to see, not a bad message
+                raise
             except Exception as err:  # rosbags raises assorted errors on a mismatch
                 first_error = first_error or err
                 continue
             if index:
                 order.insert(0, order.pop(index))
             return message
-        assert first_error is not None
-        raise first_error
+        # One error type for every payload that does not decode, whatever the store raised.
+        raise MalformedCdrError(f"{type_name}: {first_error}") from first_error
 
     return decode
 

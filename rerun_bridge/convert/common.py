@@ -14,8 +14,9 @@ from rerun_bridge.model.rows import Row
 
 @functools.lru_cache(maxsize=4096)
 def sub_path(entity_path: str, *parts: str) -> str:
-    """``entity_path`` joined with unescaped parts; cached: converters ask for the same few per message."""
-    return str(EntityPath.parse(entity_path).join(*parts))
+    """``entity_path`` joined with unescaped parts; cached: converters ask for the same few per message.
+    Empty parts (a name a message left empty) are left out: a path has no empty parts."""
+    return str(EntityPath.parse(entity_path).join(*(part for part in parts if part)))
 
 
 def frame_row(entity_path: str, frame_id: str) -> Row | None:

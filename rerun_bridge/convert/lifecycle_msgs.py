@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import numpy as np
+
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.model.rows import Row
 
@@ -17,7 +19,8 @@ def convert_transition_event(msg: Any, ctx: ConvertContext) -> list[Row]:
     goal = int(msg.goal_state.id)
     text = f"{msg.start_state.label} -> {msg.goal_state.label} ({msg.transition.label})"
     level = "WARN" if goal == ERROR_PROCESSING else "INFO"
-    extra = {"timestamp": [int(msg.timestamp)]}
+    # uint64 in the message: an int64 column cannot hold the upper half of its range.
+    extra = {"timestamp": np.array([int(msg.timestamp)], dtype=np.uint64)}
     return [Row(ctx.entity_path, "TextLog", {"text": [text], "level": [level]}, extra=extra)]
 
 

@@ -51,6 +51,8 @@ CHANNEL_COLOR_FIELDS: Final = ("r", "g", "b")
 _FLAT_ENTRY: Final = 128
 
 _POSITION_FIELDS: Final = ("x", "y", "z")
+#: numpy's largest structured item: a point_step past it cannot be a point (a damaged or lying message).
+MAX_POINT_STEP: Final = 2**31 - 1
 
 FloatArray = npt.NDArray[np.float32]
 ColorArray = npt.NDArray[np.uint8]
@@ -97,6 +99,8 @@ class DecodedCloud(NamedTuple):
 def point_field_specs(fields: Iterable[Any], point_step: int) -> tuple[PointFieldSpec, ...]:
     """Validated ``PointField`` messages: known types, unique names, nothing past ``point_step``."""
     specs: list[PointFieldSpec] = []
+    if point_step > MAX_POINT_STEP:
+        raise ConversionError(f"PointCloud2 point_step {point_step} is larger than any point can be")
     seen: set[str] = set()
     for field in fields:
         name = str(field.name)

@@ -3,6 +3,7 @@ multi-arrays as ``Tensor``."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 import numpy as np
@@ -67,8 +68,8 @@ def convert_multi_array(msg: Any, ctx: ConvertContext) -> list[Row]:
     else:
         shape = [int(dim.size) for dim in dims]
         names = [str(dim.label) or f"dim{index}" for index, dim in enumerate(dims)]
-    needed = int(np.prod(shape))
-    if offset < 0 or offset + needed > data.size:
+    needed = math.prod(shape)  # exact: numpy's product of lying sizes wraps around, to 0 even
+    if offset < 0 or min(shape) < 0 or offset + needed > data.size:
         raise ConversionError(
             f"multi-array layout {shape} at offset {offset} needs {offset + needed} elements, "
             f"data has {data.size}"

@@ -35,10 +35,12 @@ class Bag:
     message_compression: str = ""
     _tempdir: tempfile.TemporaryDirectory[str] | None = None
     _topics: list[TopicInfo] | None = field(default=None)
+    #: Problems of the bag as a whole (a missing metadata.yaml or split file), before its files' own.
+    bag_problems: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
-        return [problem for storage in self.storages for problem in storage.problems]
+        return self.bag_problems + [problem for storage in self.storages for problem in storage.problems]
 
     @property
     def ros_distro(self) -> str:
@@ -122,7 +124,9 @@ def _decompress_file(source: Path, target_dir: Path) -> Path:
 
 
 def open_bag(path: str | Path) -> Bag:
-    """Open a bag folder (with or without metadata.yaml) or a single storage file."""
+    """Open a bag folder (with or without metadata.yaml) or a single storage file. What is missing or
+    damaged is reported in the bag's ``problems`` while the rest is read; BagError only when nothing
+    can be."""
     root = Path(path)
     if not root.exists():
         raise BagError(f"{root}: no such file or folder")
@@ -131,42 +135,61 @@ def open_bag(path: str | Path) -> Bag:
     if root.is_file():
         return Bag(root, [open_storage(root)])
     metadata_path = root / METADATA_FILE
-    if not metadata_path.exists():
-        files = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIX_TO_STORAGE)
-        if not files:
-            raise BagError(f"{root}: no metadata.yaml and no .mcap or .db3 file")
-        return Bag(root, [open_storage(p) for p in files])
-    metadata = read_metadata(metadata_path)
-    files = [root / rel for rel in metadata.relative_file_paths]
-    if not files:
-        files = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIX_TO_STORAGE)
-    missing = [str(p) for p in files if not p.exists()]
+    problems: list[str] = []
+    metadata = None
+    if metadata_path.exists():
+        try:
+            metadata = read_metadata(metadata_path)
+        except BagError as err:
+            problems.append(f"{err}; reading the folder's .mcap and .db3 files without it")
+    else:
+        problems.append(f"{root}: no {METADATA_FILE}; reading the folder's .mcap and .db3 files")
+    in_folder = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIX_TO_STORAGE)
+    listed = [root / rel for rel in metadata.relative_file_paths] if metadata is not None else []
+    files = listed or in_folder
+    missing = [p for p in files if not p.exists()]
     if missing:
-        raise BagError(f"{metadata_path}: lists files that do not exist: {', '.join(missing)}")
-    storages, tempdir = _open_listed(files, metadata)
-    bag = Bag(root, storages, metadata, _tempdir=tempdir)
-    if metadata.compression_mode.upper() == "MESSAGE":
+        names = ", ".join(p.name for p in missing)
+        problems.append(f"{metadata_path}: lists files that do not exist: {names} (their messages are lost)")
+        files = [p for p in files if p.exists()]
+    if not files:
+        raise BagError(f"{root}: no readable .mcap or .db3 file" + (f" ({problems[-1]})" if problems else ""))
+    storages, tempdir = _open_listed(files, metadata, problems)
+    if not storages:
+        raise BagError("; ".join(problems))
+    bag = Bag(root, storages, metadata, _tempdir=tempdir, bag_problems=problems)
+    if metadata is not None and metadata.compression_mode.upper() == "MESSAGE":
         bag.message_compression = metadata.compression_format
     return bag
 
 
 def _open_listed(
-    files: list[Path], metadata: BagMetadata
+    files: list[Path], metadata: BagMetadata | None, problems: list[str]
 ) -> tuple[list[StorageReader], tempfile.TemporaryDirectory[str] | None]:
-    """Open the storage files a metadata.yaml lists; whole-file compressed ones are decompressed into a
-    temporary folder first (returned, to be cleaned up with the bag)."""
+    """Open the storage files of a bag; whole-file compressed ones are decompressed into a temporary
+    folder first (returned, to be cleaned up with the bag). A file that cannot be opened at all is
+    left out, said in ``problems``, when others can."""
     tempdir: tempfile.TemporaryDirectory[str] | None = None
     storages: list[StorageReader] = []
-    whole_files_compressed = metadata.compression_mode.upper() == "FILE"
+    whole_files_compressed = metadata is not None and metadata.compression_mode.upper() == "FILE"
     try:
         for listed in files:
             file = listed
-            if whole_files_compressed and listed.suffix == f".{metadata.compression_format}":
+            if (
+                metadata is not None
+                and whole_files_compressed
+                and listed.suffix == f".{metadata.compression_format}"
+            ):
                 if tempdir is None:
                     tempdir = tempfile.TemporaryDirectory(prefix="rerun_bridge_bag_")
                 file = _decompress_file(listed, Path(tempdir.name))
-            storage_id = metadata.storage_identifier or storage_id_for(file)
-            storages.append(open_storage(file, storage_id))
+            storage_id = (metadata.storage_identifier if metadata is not None else "") or storage_id_for(file)
+            try:
+                storages.append(open_storage(file, storage_id))
+            except BagError as err:
+                if len(files) == 1:
+                    raise
+                problems.append(f"{err}: left out, its messages are lost")
     except BaseException:
         for storage in storages:
             storage.close()

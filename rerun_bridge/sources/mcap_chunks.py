@@ -15,21 +15,28 @@ import operator
 import os
 import struct
 from collections import deque
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
 from rerun_bridge.model.records import RawMessage
+from rerun_bridge.sources.mcap_recovery import (
+    Catalog,
+    ChunkHeaderError,
+    ChunkRecord,
+    Selection,
+    checked_messages,
+    chunk_problem,
+    decode_chunk,
+    message_index_count,
+    parse_chunk,
+)
 
 OPCODE_MESSAGE = 0x05
-OPCODE_CHUNK = 0x06
 _RECORD_HEADER = struct.Struct("<BQ")
 _MESSAGE_HEADER = struct.Struct("<HIQQ")
-_CHUNK_FIXED = struct.Struct("<QQQI")
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
 #: RawMessage construction without its Python-level ``__new__`` (one per message of the recording).
 _new_raw = tuple.__new__
 _LOG_TIME = operator.attrgetter("log_time_ns")
@@ -43,7 +50,7 @@ def chunks_are_ordered(chunk_indexes: list[Any]) -> bool:
     return all(b.message_start_time >= a.message_end_time for a, b in itertools.pairwise(ordered))
 
 
-class _ChunkDecompressor:
+class ChunkDecompressor:
     """Decompresses chunk records; one per reading thread (a zstd context is not thread-safe).
 
     Reusing the zstd context saves setting up a fresh one (its window buffers) for every chunk.
@@ -68,7 +75,7 @@ class _ChunkDecompressor:
         raise ValueError(f"unknown chunk compression '{compression}'")
 
 
-class _ChunkSource:
+class ChunkSource:
     """The file's bytes: mapped into memory when the file allows it (no copy of each chunk out of the
     page cache), else read."""
 
@@ -82,6 +89,13 @@ class _ChunkSource:
             return
         if hasattr(mmap, "MADV_SEQUENTIAL"):
             self._mapped.madvise(mmap.MADV_SEQUENTIAL)
+
+    def whole(self) -> memoryview:
+        """All of the file (read into memory when it cannot be mapped)."""
+        if self._mapped is None:
+            self._stream.seek(0)
+            return memoryview(self._stream.read())
+        return memoryview(self._mapped)
 
     def read(self, offset: int, length: int) -> bytes | memoryview:
         if self._mapped is None:
@@ -106,27 +120,14 @@ class _ByteSource(Protocol):
 
 
 def _read_chunk(
-    source: _ByteSource, offset: int, length: int, decompress: _ChunkDecompressor | None = None
-) -> bytes | memoryview:
-    """Read one Chunk record and return its decompressed records (a view of the record when stored
-    uncompressed: slicing, not copying, keeps the work off the reading thread)."""
-    record = source.read(offset, length)
-    if len(record) < length:
-        raise ValueError(f"chunk at offset {offset} is cut short ({len(record)} of {length} bytes)")
-    opcode, _body_length = _RECORD_HEADER.unpack_from(record, 0)
-    if opcode != OPCODE_CHUNK:
-        raise ValueError(f"expected a chunk at offset {offset}, found opcode {opcode:#x}")
-    pos = _RECORD_HEADER.size
-    _start, _end, uncompressed_size, _crc = _CHUNK_FIXED.unpack_from(record, pos)
-    pos += _CHUNK_FIXED.size
-    (name_length,) = _U32.unpack_from(record, pos)
-    pos += 4
-    compression = bytes(record[pos : pos + name_length]).decode()
-    pos += name_length
-    (records_length,) = _U64.unpack_from(record, pos)
-    pos += 8
-    decompress = decompress or _ChunkDecompressor()
-    return decompress(compression, memoryview(record)[pos : pos + records_length], uncompressed_size)
+    source: _ByteSource, offset: int, length: int, decompress: ChunkDecompressor | None = None
+) -> tuple[ChunkRecord, bytes | memoryview, str]:
+    """Read one Chunk record: its fields, its decompressed records (a view of the record when stored
+    uncompressed: slicing, not copying, keeps the work off the reading thread) and what is wrong with
+    them ("" when nothing is)."""
+    chunk = parse_chunk(memoryview(source.read(offset, length)), offset)
+    records, damage = decode_chunk(chunk, decompress or ChunkDecompressor())
+    return chunk, records, damage
 
 
 def _messages_of_chunk(
@@ -134,7 +135,9 @@ def _messages_of_chunk(
     channels: dict[int, tuple[str, str]],
     start_ns: int | None,
     end_ns: int | None,
-) -> list[RawMessage]:
+) -> list[RawMessage] | None:
+    """The chunk's messages of the chosen channels, or None when its records do not parse (a chunk
+    without a CRC can hide damage: the caller then reads it record by record, believing nothing)."""
     view = memoryview(records)
     out: list[RawMessage] = []
     pos = 0
@@ -151,6 +154,8 @@ def _messages_of_chunk(
         pos += header_size + length
         if opcode != OPCODE_MESSAGE:
             continue
+        if pos > end or length < _MESSAGE_HEADER.size:
+            return None
         channel_id, _sequence, log_time, publish_time = unpack_message(records, body + header_size)
         channel = channels.get(channel_id)
         if channel is None:
@@ -164,6 +169,8 @@ def _messages_of_chunk(
         last_time = log_time
         message = (channel[0], channel[1], log_time, view[body + data_offset : pos], publish_time)
         out.append(_new_raw(RawMessage, message))
+    if pos != end:
+        return None
     if not ordered:
         out.sort(key=_LOG_TIME)  # stable: messages of equal time keep their order in the chunk
     return out
@@ -175,8 +182,11 @@ def iter_chunked_messages(
     topics: Collection[str] | None,
     start_ns: int | None,
     end_ns: int | None,
+    report: Callable[[str], None],
 ) -> Iterator[RawMessage]:
-    """Messages of the selected topics in log-time order, for a file whose chunks do not overlap."""
+    """Messages of the selected topics in log-time order, for a file whose chunks do not overlap.
+    A damaged chunk costs only its damaged part; ``report`` is told where and what (see
+    :mod:`.mcap_recovery`)."""
     channels = {
         channel_id: (channel.topic, summary.schemas[channel.schema_id].name if channel.schema_id else "")
         for channel_id, channel in summary.channels.items()
@@ -194,12 +204,13 @@ def iter_chunked_messages(
     # Chunks are read and decompressed ahead, off the main thread (zstd releases the GIL). Several ahead,
     # not one: a chunk of big messages takes the main thread long enough for the reader to get ahead,
     # and a chunk of small ones is done before the next is ready.
-    decompress = _ChunkDecompressor()  # used by the one pool thread only
-    source = _ChunkSource(stream)
+    decompress = ChunkDecompressor()  # used by the one pool thread only
+    source = ChunkSource(stream)
+    recovery = _Recovery(stream, summary, Selection(topics, start_ns, end_ns), source, report)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcap-read") as pool:
-        pending: deque[tuple[Any, Future[bytes | memoryview]]] = deque()
+        pending: deque[tuple[Any, Future[tuple[ChunkRecord, bytes | memoryview, str]]]] = deque()
 
-        def submit(chunk: Any) -> Future[bytes | memoryview]:
+        def submit(chunk: Any) -> Future[tuple[ChunkRecord, bytes | memoryview, str]]:
             return pool.submit(_read_chunk, source, chunk.chunk_start_offset, chunk.chunk_length, decompress)
 
         upcoming = iter(chunks)
@@ -207,12 +218,51 @@ def iter_chunked_messages(
             pending.append((chunk, submit(chunk)))
         while pending:
             chunk, future = pending.popleft()
-            records = future.result()
             following = next(upcoming, None)
             if following is not None:
                 pending.append((following, submit(following)))
-            yield from _messages_of_chunk(records, channels, start_ns, end_ns)
+            try:
+                record, records, damage = future.result()
+            except ChunkHeaderError as err:
+                recovery.unreadable(chunk, err)
+                continue
+            messages = None if damage else _messages_of_chunk(records, channels, start_ns, end_ns)
+            if messages is None:
+                messages = recovery.salvage(chunk, record, records, damage)
+            yield from messages
             source.release(chunk.chunk_start_offset, chunk.chunk_length)
+
+
+class _Recovery:
+    """Reads a damaged chunk record by record and reports it with what was lost."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        summary: Any,
+        selection: Selection,
+        source: ChunkSource,
+        report: Callable[[str], None],
+    ) -> None:
+        self.path = getattr(stream, "name", "MCAP stream")
+        self.catalog = Catalog(dict(summary.schemas), dict(summary.channels))
+        self.selection = selection
+        self.source = source
+        self.report = report
+
+    def salvage(
+        self, index: Any, record: ChunkRecord, records: bytes | memoryview, damage: str
+    ) -> list[RawMessage]:
+        time_range = (index.message_start_time, index.message_end_time)
+        checked = checked_messages(records, self.catalog, self.selection, time_range)
+        expected = message_index_count(self.source.read, index.message_index_offsets)
+        self.report(chunk_problem(self.path, record, damage or "does not parse", checked, expected))
+        return checked.messages
+
+    def unreadable(self, index: Any, err: Exception) -> None:
+        expected = message_index_count(self.source.read, index.message_index_offsets)
+        lost = f"its {expected} messages lost" if expected is not None else "its messages lost"
+        self.report(f"{self.path}: {err}: {lost}")
 
 
 class _FileReads:
@@ -236,8 +286,15 @@ def read_chunk_messages(
         for channel_id, channel in summary.channels.items()
         if topics is None or channel.topic in topics
     }
-    records = _read_chunk(_FileReads(stream), chunk_index.chunk_start_offset, chunk_index.chunk_length)
-    return _messages_of_chunk(records, channels, None, None)
+    _chunk, records, damage = _read_chunk(
+        _FileReads(stream), chunk_index.chunk_start_offset, chunk_index.chunk_length
+    )
+    messages = None if damage else _messages_of_chunk(records, channels, None, None)
+    if messages is None:  # what parses of a damaged chunk, as the whole-file reader keeps it
+        catalog = Catalog(dict(summary.schemas), dict(summary.channels))
+        time_range = (chunk_index.message_start_time, chunk_index.message_end_time)
+        return checked_messages(records, catalog, Selection(topics, None, None), time_range).messages
+    return messages
 
 
 OPCODE_MESSAGE_INDEX = 0x07

@@ -11,16 +11,20 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from mcap.records import Channel, Schema
+from mcap.records import Channel
 
 from rerun_bridge.errors import BagError
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.sources.mcap_chunks import (
+    ChunkDecompressor,
+    ChunkSource,
     chunks_are_ordered,
     iter_chunked_messages,
     read_chunk_messages,
     read_message_index_spans,
 )
+from rerun_bridge.sources.mcap_recovery import Catalog, ScanResult, Selection, scan_messages
+from rerun_bridge.sources.sqlite_recovery import RowKeys, copy_with_wal, iter_rows, readable_rows
 
 
 class StorageReader(Protocol):
@@ -68,7 +72,13 @@ class McapStorage:
             self._summary = self._reader.get_summary()
         except Exception as err:  # mcap raises several unrelated types for damaged files
             self._summary = None
-            self.problems.append(f"{path}: no readable summary ({err}); scanning the whole file")
+            self._report(f"{path}: no readable summary ({err}): reading it chunk by chunk from the start")
+        self._scanned: ScanResult | None = None
+
+    def _report(self, problem: str) -> None:
+        """Note a problem once (topics, time bounds and messages may each meet the same damage)."""
+        if problem not in self.problems:
+            self.problems.append(problem)
 
     @property
     def summary(self) -> Any:
@@ -94,15 +104,20 @@ class McapStorage:
         return spans
 
     def topics(self) -> list[TopicInfo]:
+        counts: dict[tuple[str, str], int] = {}
         if self._summary is not None:
-            channels = self._summary.channels
-            schemas = self._summary.schemas
-            counts = self._summary.statistics.channel_message_counts if self._summary.statistics else {}
+            catalog = Catalog(self._summary.schemas, self._summary.channels)
+            stats = self._summary.statistics
+            by_channel = stats.channel_message_counts if stats else {}
+            for channel_id, channel in catalog.channels.items():
+                key = (channel.topic, catalog.type_name(channel))
+                counts[key] = counts.get(key, 0) + by_channel.get(channel_id, 0)
         else:
-            channels, schemas, counts = self._scan_channels()
+            scanned = self._scan()
+            catalog, counts = scanned.catalog, scanned.counts
         by_key: dict[tuple[str, str], TopicInfo] = {}
-        for channel_id, channel in channels.items():
-            schema = schemas.get(channel.schema_id)
+        for channel in catalog.channels.values():
+            schema = catalog.schemas.get(channel.schema_id)
             type_name = schema.name if schema is not None else ""
             definition = (
                 MessageDefinition(schema.encoding, schema.data.decode("utf-8", errors="replace"))
@@ -110,17 +125,7 @@ class McapStorage:
                 else None
             )
             key = (channel.topic, type_name)
-            count = counts.get(channel_id, 0)
-            if key in by_key:
-                count += by_key[key].message_count
-            by_key[key] = TopicInfo(
-                name=channel.topic,
-                type_name=type_name,
-                serialization_format=channel.message_encoding,
-                qos_profiles=channel.metadata.get("offered_qos_profiles", ""),
-                message_count=count,
-                definition=definition,
-            )
+            by_key[key] = _topic_info(channel, type_name, definition, counts.get(key, 0))
         return list(by_key.values())
 
     def time_bounds(self) -> tuple[int, int] | None:
@@ -130,49 +135,38 @@ class McapStorage:
         times = [m.log_time_ns for m in self.messages(None, None, None)]
         return (min(times), max(times)) if times else None
 
-    def _scan_channels(self) -> tuple[dict[int, Channel], dict[int, Schema], dict[int, int]]:
-        from mcap.reader import NonSeekingReader
+    def _scan(self) -> ScanResult:
+        """The channels and message counts of a file without a readable summary, read from its start."""
+        if self._scanned is None:
+            scanned = ScanResult()
+            for _message in self._scanned_messages(Selection(None, None, None), scanned):
+                pass
+            self._scanned = scanned
+        return self._scanned
 
-        channels: dict[int, Channel] = {}
-        schemas: dict[int, Schema] = {}
-        counts: dict[int, int] = {}
-        self._file.seek(0)
-        try:
-            # log_time_order=False: ordering would first buffer the whole file, and a cut file never ends.
-            for schema, channel, _message in NonSeekingReader(self._file).iter_messages(log_time_order=False):
-                channels[channel.id] = channel
-                if schema is not None:
-                    schemas[schema.id] = schema
-                counts[channel.id] = counts.get(channel.id, 0) + 1
-        except Exception as err:
-            self.problems.append(
-                f"{self.path}: truncated or damaged after {sum(counts.values())} messages: {err}"
-            )
-        return channels, schemas, counts
+    def _scanned_messages(self, selection: Selection, result: ScanResult) -> Iterator[RawMessage]:
+        data = ChunkSource(self._file).whole()
+        yield from scan_messages(data, self.path, selection, ChunkDecompressor(), result)
+        for problem in result.problems:
+            self._report(problem)
 
     def messages(
         self, topics: Collection[str] | None, start_ns: int | None, end_ns: int | None
     ) -> Iterator[RawMessage]:
-        from mcap.reader import NonSeekingReader
-
         topic_list = list(topics) if topics is not None else None
         summary = self._summary
         if summary is not None and summary.chunk_indexes and chunks_are_ordered(list(summary.chunk_indexes)):
-            try:
-                yield from iter_chunked_messages(self._file, summary, topic_list, start_ns, end_ns)
-            except Exception as err:  # a damaged chunk: report it, keep what was read
-                self.problems.append(f"{self.path}: stopped reading: {err}")
+            yield from iter_chunked_messages(self._file, summary, topic_list, start_ns, end_ns, self._report)
             return
+        if summary is None:
+            yield from self._scanned_messages(Selection(topic_list, start_ns, end_ns), ScanResult())
+            return
+        # Chunks that overlap in time (not what rosbag2 writes): the library merges them.
         self._file.seek(0)
         end_exclusive = end_ns + 1 if end_ns is not None else None
-        if summary is not None:
-            iterator = self._reader.iter_messages(
-                topics=topic_list, start_time=start_ns, end_time=end_exclusive, log_time_order=True
-            )
-        else:
-            iterator = NonSeekingReader(self._file).iter_messages(
-                topics=topic_list, start_time=start_ns, end_time=end_exclusive, log_time_order=False
-            )
+        iterator = self._reader.iter_messages(
+            topics=topic_list, start_time=start_ns, end_time=end_exclusive, log_time_order=True
+        )
         count = 0
         try:
             for schema, channel, message in iterator:
@@ -185,34 +179,71 @@ class McapStorage:
                     publish_time_ns=message.publish_time,
                 )
         except Exception as err:
-            self.problems.append(f"{self.path}: stopped reading after {count} messages: {err}")
+            self._report(f"{self.path}: stopped reading after {count} messages: {err}")
 
     def close(self) -> None:
         self._file.close()
 
 
+def _topic_info(
+    channel: Channel, type_name: str, definition: MessageDefinition | None, count: int
+) -> TopicInfo:
+    return TopicInfo(
+        name=channel.topic,
+        type_name=type_name,
+        serialization_format=channel.message_encoding,
+        qos_profiles=channel.metadata.get("offered_qos_profiles", ""),
+        message_count=count,
+        definition=definition,
+    )
+
+
 class SqliteStorage:
-    """rosbag2's sqlite3 storage (``.db3``), read with the standard library."""
+    """rosbag2's sqlite3 storage (``.db3``), read with the standard library. A damaged file is read
+    around its damage (see :mod:`.sqlite_recovery`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problems: list[str] = []
+        self._wal = copy_with_wal(path)
         try:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            if self._wal is not None:  # a log to replay: the copy's, so the original is never written
+                self.problems.extend(self._wal.problems)
+                self._db = sqlite3.connect(self._wal.path, check_same_thread=False)
+            else:
+                self._db = sqlite3.connect(
+                    f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+                )
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.Error as err:
+            if not {"topics", "messages"} <= tables:
+                raise BagError(f"{path}: not a rosbag2 sqlite3 file (no topics / messages tables)")
+            self._has_definitions = "message_definitions" in tables
+            self._topic_rows = self._db.execute(
+                "SELECT id, name, type, serialization_format, offered_qos_profiles FROM topics"
+            ).fetchall()
+        except (sqlite3.Error, BagError) as err:
+            self.close()
+            if isinstance(err, BagError):
+                raise
             raise BagError(f"{path}: not a readable sqlite3 bag: {err}") from err
-        if not {"topics", "messages"} <= tables:
-            raise BagError(f"{path}: not a rosbag2 sqlite3 file (no topics / messages tables)")
-        self._has_definitions = "message_definitions" in tables
-        self._topic_rows = self._db.execute(
-            "SELECT id, name, type, serialization_format, offered_qos_profiles FROM topics"
-        ).fetchall()
+        self._readable: RowKeys | None = None
+
+    def _recovered(self) -> RowKeys:
+        """The readable rows, found once the file turned out to be damaged."""
+        if self._readable is None:
+            self._readable = readable_rows(self._db, self.path)
+            self.problems.extend(p for p in self._readable.problems if p not in self.problems)
+        return self._readable
 
     def topics(self) -> list[TopicInfo]:
-        counts = dict(
-            self._db.execute("SELECT topic_id, COUNT(*) FROM messages GROUP BY topic_id").fetchall()
-        )
+        try:
+            counts = dict(
+                self._db.execute("SELECT topic_id, COUNT(*) FROM messages GROUP BY topic_id").fetchall()
+            )
+        except sqlite3.DatabaseError:
+            counts = {}
+            for _time, _id, topic_id in self._recovered().keys:
+                counts[topic_id] = counts.get(topic_id, 0) + 1
         definitions: dict[str, MessageDefinition] = {}
         if self._has_definitions:
             for type_name, encoding, text in self._db.execute(
@@ -233,7 +264,11 @@ class SqliteStorage:
         ]
 
     def time_bounds(self) -> tuple[int, int] | None:
-        first, last = self._db.execute("SELECT MIN(timestamp), MAX(timestamp) FROM messages").fetchone()
+        try:
+            first, last = self._db.execute("SELECT MIN(timestamp), MAX(timestamp) FROM messages").fetchone()
+        except sqlite3.DatabaseError:
+            keys = self._recovered().keys
+            return (keys[0][0], keys[-1][0]) if keys else None
         return None if first is None else (int(first), int(last))
 
     def messages(
@@ -242,27 +277,56 @@ class SqliteStorage:
         by_id = {row[0]: (row[1], row[2]) for row in self._topic_rows if topics is None or row[1] in topics}
         if not by_id:
             return
-        placeholders = ",".join("?" * len(by_id))
-        query = f"SELECT topic_id, timestamp, data FROM messages WHERE topic_id IN ({placeholders})"
-        params: list[int] = list(by_id)
-        if start_ns is not None:
-            query += " AND timestamp >= ?"
-            params.append(start_ns)
-        if end_ns is not None:
-            query += " AND timestamp <= ?"
-            params.append(end_ns)
-        query += " ORDER BY timestamp, id"
-        count = 0
-        try:
-            for topic_id, timestamp, data in self._db.execute(query, params):
-                topic, type_name = by_id[topic_id]
-                count += 1
-                yield RawMessage(topic, type_name, int(timestamp), data, int(timestamp))
-        except sqlite3.Error as err:
-            self.problems.append(f"{self.path}: stopped reading after {count} messages: {err}")
+        last_key = (-1, -1)
+        if self._readable is None:
+            placeholders = ",".join("?" * len(by_id))
+            query = f"SELECT id, topic_id, timestamp, data FROM messages WHERE topic_id IN ({placeholders})"
+            params: list[int] = list(by_id)
+            if start_ns is not None:
+                query += " AND timestamp >= ?"
+                params.append(start_ns)
+            if end_ns is not None:
+                query += " AND timestamp <= ?"
+                params.append(end_ns)
+            query += " ORDER BY timestamp, id"
+            try:
+                for row_id, topic_id, timestamp, data in self._db.execute(query, params):
+                    topic, type_name = by_id[topic_id]
+                    last_key = (int(timestamp), int(row_id))
+                    yield RawMessage(topic, type_name, int(timestamp), data, int(timestamp))
+                return
+            except sqlite3.DatabaseError:
+                pass  # damaged pages: go on with the rows that can be read, after the last one given
+        yield from self._recovered_messages(by_id, (start_ns, end_ns), last_key)
+
+    def _recovered_messages(
+        self, by_id: dict[int, tuple[str, str]], window: tuple[int | None, int | None], after: tuple[int, int]
+    ) -> Iterator[RawMessage]:
+        start_ns, end_ns = window
+        keys = [
+            key
+            for key in self._recovered().keys
+            if key[:2] > after
+            and (start_ns is None or key[0] >= start_ns)
+            and (end_ns is None or key[0] <= end_ns)
+        ]
+        unreadable: list[int] = []
+        for topic_id, timestamp, data in iter_rows(self._db, keys, by_id, unreadable):
+            topic, type_name = by_id[topic_id]
+            yield RawMessage(topic, type_name, timestamp, data, timestamp)
+        if unreadable:
+            problem = (
+                f"{self.path}: {len(unreadable)} messages (rows {unreadable[0]}..{unreadable[-1]}) "
+                "have their data on damaged pages: lost"
+            )
+            if problem not in self.problems:
+                self.problems.append(problem)
 
     def close(self) -> None:
-        self._db.close()
+        if getattr(self, "_db", None) is not None:
+            self._db.close()
+        if self._wal is not None:
+            self._wal.tempdir.cleanup()
 
 
 STORAGE_PLUGINS: dict[str, type[McapStorage] | type[SqliteStorage]] = {
