@@ -38,6 +38,8 @@ _UV_BYTES: Final = 8  # visualization_msgs/UVCoordinate: two float32
 _MAX_OTHER_MARKERS: Final = 64
 #: Markers read one by one first: the frames of those past the first anchor the scan.
 _SAMPLED_MARKERS: Final = 4
+#: Distinct frames or namespaces grouped by comparison before sorting does it.
+_FEW_GROUPS: Final = 16
 #: Offsets within the 8-aligned block after a marker's id, type and action.
 _COLOR_AT: Final = 80
 _LIFETIME_AT: Final = 96
@@ -77,9 +79,18 @@ class MarkerColumns:
     def __len__(self) -> int:
         return len(self.starts)
 
-    def text(self, index: int) -> str:
-        start = int(self.text_offsets[index])
-        return str(self.body[start : start + int(self.text_lengths[index]) - 1], "utf-8")
+    def texts(self, indices: I64) -> list[str]:
+        """The ``text`` of the markers at ``indices``: one decode for all when they are ASCII."""
+        starts, lengths = self.text_offsets[indices], self.text_lengths[indices] - 1
+        raw = np.frombuffer(self.body, dtype=np.uint8)[_ragged(starts, lengths)]
+        if len(raw) and raw.max() >= 0x80:
+            return [
+                str(self.body[start : start + length], "utf-8") for start, length in _pairs(starts, lengths)
+            ]
+        joined = raw.tobytes().decode("ascii")
+        return [
+            joined[start : start + length] for start, length in _pairs(np.cumsum(lengths) - lengths, lengths)
+        ]
 
     def points(self, indices: I64) -> F64:
         """The points of the markers at ``indices``, one after another, as (N, 3) float64."""
@@ -90,18 +101,23 @@ class MarkerColumns:
         return _records(self.body, np.float32, self.color_offsets[indices], self.color_counts[indices], 4)
 
 
+def _ragged(firsts: I64, sizes: I64) -> I64:
+    """Indices of ``sizes[i]`` consecutive elements from each ``firsts[i]``, one run after another."""
+    ends = np.cumsum(sizes)
+    total = int(ends[-1]) if len(ends) else 0
+    index: I64 = np.repeat(firsts - (ends - sizes), sizes) + np.arange(total)
+    return index
+
+
+def _pairs(starts: I64, lengths: I64) -> zip[tuple[int, int]]:
+    return zip(starts.tolist(), lengths.tolist(), strict=True)
+
+
 def _records(body: memoryview, dtype: Any, offsets: I64, counts: I64, width: int) -> F64:
     item = np.dtype(dtype).itemsize
-    total = int(counts.sum())
-    if not total:
-        return np.zeros((0, width), dtype=np.float64)
     values = np.frombuffer(body, dtype=np.dtype(dtype).newbyteorder("<"), count=len(body) // item)
-    firsts = offsets // item
-    # Element index of each record's first value: its marker's first, plus width per earlier record.
-    ends = np.cumsum(counts)
-    record_base = np.repeat(firsts - width * (ends - counts), counts) + width * np.arange(total)
-    index = record_base[:, None] + np.arange(width)
-    return values[index].astype(np.float64)
+    records: F64 = values[_ragged(offsets // item, counts * width)].astype(np.float64).reshape(-1, width)
+    return records
 
 
 class _Walk:
@@ -240,23 +256,46 @@ def _chain(
         if position < 0:
             return None
     path = np.concatenate(runs)
-    if others:
-        extra, extra_valid = _walked(body, max_sequence, np.array(others, dtype=np.int64))
-        if not extra_valid.all():
-            return None
-        candidates = {name: np.concatenate([values, extra[name]]) for name, values in candidates.items()}
-        path = np.where(path >= 0, path, len(starts) - 1 - path)
-    return {name: values[path] for name, values in candidates.items()}
+    if not others:
+        return {name: values[path] for name, values in candidates.items()}
+    extra, extra_valid = _walked(body, max_sequence, np.array(others, dtype=np.int64))
+    if not extra_valid.all():
+        return None
+    stepped = np.flatnonzero(path < 0)
+    fields = {name: values[np.maximum(path, 0)] for name, values in candidates.items()}
+    for name, values in fields.items():
+        values[stepped] = extra[name][-1 - path[stepped]]
+    return fields
 
 
 def _utf8(body: memoryview, starts: I64, lengths: I64) -> bool:
-    """Whether the strings (length with the NUL) that have characters are valid UTF-8."""
-    for start, length in zip(starts[lengths > 1].tolist(), lengths[lengths > 1].tolist(), strict=True):
+    """Whether the strings (length with the NUL) are valid UTF-8: ASCII at once, others one by one."""
+    chars = lengths - 1
+    raw = np.frombuffer(body, dtype=np.uint8)[_ragged(starts, chars)]
+    if not len(raw) or raw.max() < 0x80:
+        return True
+    for start, length in _pairs(starts[chars > 0], chars[chars > 0]):
         try:
-            str(body[start : start + length - 1], "utf-8")
+            str(body[start : start + length], "utf-8")
         except UnicodeDecodeError:
             return False
     return True
+
+
+def _grouped(values: npt.NDArray[np.uint64]) -> tuple[I64, I64]:
+    """The index of the first of each distinct value, and each value's group: by comparison with each
+    group's first for a few groups (an array's frames and namespaces), by sorting for many."""
+    groups = np.full(len(values), -1, dtype=np.int64)
+    firsts: list[int] = []
+    while len(firsts) < _FEW_GROUPS:
+        left = np.flatnonzero(groups < 0)
+        if not len(left):
+            return np.array(firsts, dtype=np.int64), groups
+        first = int(left[0])
+        groups[left[values[left] == values[first]]] = len(firsts)
+        firsts.append(first)
+    _unique, first_indices, inverse = np.unique(values, return_index=True, return_inverse=True)
+    return first_indices.astype(np.int64), inverse.astype(np.int64).reshape(-1)
 
 
 def _distinct_strings(body: memoryview, starts: I64, lengths: I64) -> tuple[list[str], I64] | None:
@@ -278,7 +317,7 @@ def _distinct_strings(body: memoryview, starts: I64, lengths: I64) -> tuple[list
     mixed = rows[:, 0].copy()
     for column in range(1, words):
         mixed = mixed * np.uint64(0x9E3779B97F4A7C15) + rows[:, column]
-    _unique, firsts, inverse = np.unique(mixed, return_index=True, return_inverse=True)
+    firsts, inverse = _grouped(mixed)
     if not np.array_equal(rows[firsts][inverse], rows):
         return None  # two strings mixed to one number: marker by marker
     names = []
@@ -288,7 +327,7 @@ def _distinct_strings(body: memoryview, starts: I64, lengths: I64) -> tuple[list
             names.append(str(body[start : start + length - 1], "utf-8"))
         except UnicodeDecodeError:
             return None
-    return names, inverse.astype(np.int64).reshape(-1)
+    return names, inverse
 
 
 def _frame_at(body: memoryview, position: int) -> bytes:
@@ -324,6 +363,9 @@ def scan_marker_array(
     size = len(body)
     if size < 16:
         return None
+    # An aligned copy: the body starts 4 bytes into the payload, and numpy gathers from unaligned views
+    # of it are several times slower.
+    body = np.frombuffer(body, dtype=np.uint8).copy().data
     u32 = np.frombuffer(body, dtype="<u4", count=size // 4)
     count = int(u32[0])
     if not 0 < count <= max_sequence:
@@ -345,7 +387,8 @@ def scan_marker_array(
     anchors = [_anchors(body, frame) for frame in frames]
     if any(found is None for found in anchors):
         return None
-    starts = np.unique(np.concatenate([found for found in anchors if found is not None]))
+    found = [found for found in anchors if found is not None]
+    starts = found[0] if len(found) == 1 else np.sort(np.concatenate(found))  # frames differ: no overlap
     fields = _chain(body, max_sequence, _walked(body, max_sequence, starts), count, next_marker)
     if fields is None:
         return None

@@ -142,9 +142,9 @@ def _strips(batch: _Batch, pairs: bool) -> Shape | None:
     if (batch.columns.color_counts[batch.indices] > 0).any():
         return None
     drawn = batch.counts >= 2
-    pieces = np.split(points, np.cumsum(batch.counts)[:-1])
-    strips = [piece for piece, keep in zip(pieces, drawn.tolist(), strict=True) if keep]
-    firsts = (np.cumsum(batch.counts) - batch.counts)[drawn]
+    ends = np.cumsum(batch.counts)
+    firsts = (ends - batch.counts)[drawn]
+    strips = [points[first:end] for first, end in zip(firsts.tolist(), ends[drawn].tolist(), strict=True)]
     return Shape("LineStrips3D", {"strips": strips, "radii": half_widths[drawn], "colors": colors[firsts]})
 
 
@@ -177,7 +177,7 @@ def _texts(batch: _Batch) -> Shape:
             "positions": placed.translation.astype(np.float32),
             "radii": (placed.scale[:, 2] / 10.0).astype(np.float32),
             "colors": placed.colors,
-            "labels": [batch.columns.text(index) for index in batch.indices.tolist()],
+            "labels": batch.columns.texts(batch.indices),
         },
     )
 

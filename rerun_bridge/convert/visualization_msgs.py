@@ -261,11 +261,14 @@ def _column_rows(columns: MarkerColumns, ctx: ConvertContext) -> list[Row] | Non
     in_batches = added[batched]
     kinds = columns.types[in_batches]
     keys = columns.ns_codes[in_batches] * len(TYPE_NAMES) + kinds
-    if len(np.unique((keys << 32) + columns.ids[in_batches])) < len(keys):
+    unique_ids = np.sort((keys << 32) + columns.ids[in_batches])
+    if (unique_ids[1:] == unique_ids[:-1]).any():
         return None  # an id twice in a batch: the plan keeps the first one's place and the last one's shape
-    _unique, firsts, groups = np.unique(keys, return_index=True, return_inverse=True)
-    for group in np.argsort(firsts, kind="stable").tolist():
-        indices = in_batches[groups.reshape(-1) == group]
+    # Batches in the order of their first marker (the plan's dict order), each its markers in order.
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    groups = sorted(np.split(in_batches[order], bounds), key=lambda indices: int(indices[0]))
+    for indices in groups if len(keys) else []:
         first = int(indices[0])
         kind = int(columns.types[first])
         shape = batch_shape(columns, indices, kind)
@@ -297,12 +300,15 @@ def _batched(
     not a mesh file, in the frame of the first such marker of their namespace and type."""
     ns_redrawn = np.array([redrawn is None or name in redrawn for name in columns.ns_names])
     kinds = columns.types[added]
-    batched = (
+    batched: npt.NDArray[np.bool_] = (
         ns_redrawn[columns.ns_codes[added]] & (kinds != MESH_RESOURCE) & (columns.lifetime_ns[added] <= 0)
     )
-    frames = [name.lstrip("/") for name in columns.frame_names]
-    _names, stripped = np.unique(np.array(frames, dtype=object), return_inverse=True)
-    frame = stripped.reshape(-1)[columns.frame_codes[added]]
+    # Frames as header_frame gives them ("/map" is "map"), numbered.
+    numbers: dict[str, int] = {}
+    stripped = [numbers.setdefault(name.lstrip("/"), len(numbers)) for name in columns.frame_names]
+    frame = np.array(stripped, dtype=np.int64)[columns.frame_codes[added]]
+    if len(numbers) == 1:
+        return batched
     keys = columns.ns_codes[added] * len(TYPE_NAMES) + kinds
     candidates = np.flatnonzero(batched)
     _unique, firsts, groups = np.unique(keys[candidates], return_index=True, return_inverse=True)
