@@ -59,6 +59,10 @@ _TILE_TRIANGLES: Final = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.uint32)
 _TILE_TEXCOORDS: Final = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]], dtype=np.float32)
 
 
+#: Table lookups per block of :func:`colorize` (its index buffer: 2 MB).
+_LOOKUPS_PER_BLOCK: Final = 1 << 18
+
+
 @functools.cache
 def palette_rgba(name: str) -> npt.NDArray[np.uint8]:
     """The ``(256, 4)`` RGBA colours of a palette, indexed by the cell's byte (``int8`` read as ``uint8``)."""
@@ -102,13 +106,26 @@ def _palette_pairs(name: str) -> npt.NDArray[np.uint64]:
 
 
 def colorize(cells: npt.NDArray[np.int8], palette: str) -> npt.NDArray[np.uint8]:
-    """``(rows, cols)`` cells -> ``(rows, cols, 4)`` RGBA, row for row."""
-    flat = np.ascontiguousarray(cells).view(np.uint8).reshape(-1)
-    if flat.size % 2 or sys.byteorder != "little":
-        words = np.take(_palette_words(palette), flat)
-    else:  # two cells per lookup: the first cell is the low byte and the low word (little-endian)
-        words = np.take(_palette_pairs(palette), flat.view(np.uint16)).view(np.uint32)
-    return words.view(np.uint8).reshape(*cells.shape, 4)
+    """``(rows, cols)`` cells (any view: a map flipped north up is one) -> ``(rows, cols, 4)`` RGBA.
+
+    Table lookups straight from the cells into the new image, a block of rows at a time: no copy of the
+    cells, and numpy's index conversion (8 bytes per lookup) stays a small buffer reused block after block
+    instead of a temporary four times the image's size."""
+    rows, cols = cells.shape
+    out = np.empty((rows, cols, 4), dtype=np.uint8)
+    if not out.size:
+        return out
+    if cols % 2 == 0 and sys.byteorder == "little":
+        # Two cells per lookup: the first cell is the low byte and the low word (little-endian).
+        keys = (cells if cells.strides[1] == 1 else np.ascontiguousarray(cells)).view(np.uint16)
+        table, words = _palette_pairs(palette), out.reshape(rows, cols * 4).view(np.uint64)
+    else:
+        keys = np.ascontiguousarray(cells).view(np.uint8).reshape(-1, 1)
+        table, words = _palette_words(palette), out.reshape(-1, 4).view(np.uint32)
+    step = max(1, _LOOKUPS_PER_BLOCK // keys.shape[1])
+    for first in range(0, len(keys), step):
+        np.take(table, keys[first : first + step], out=words[first : first + step], mode="clip")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
