@@ -115,6 +115,9 @@ def colorize(cells: npt.NDArray[np.int8], palette: str) -> npt.NDArray[np.uint8]
     out = np.empty((rows, cols, 4), dtype=np.uint8)
     if not out.size:
         return out
+    keys: npt.NDArray[Any]
+    table: npt.NDArray[Any]
+    words: npt.NDArray[Any]
     if cols % 2 == 0 and sys.byteorder == "little":
         # Two cells per lookup: the first cell is the low byte and the low word (little-endian).
         keys = (cells if cells.strides[1] == 1 else np.ascontiguousarray(cells)).view(np.uint16)
