@@ -267,8 +267,8 @@ def _column_rows(columns: MarkerColumns, ctx: ConvertContext) -> list[Row] | Non
     # Batches in the order of their first marker (the plan's dict order), each its markers in order.
     order = np.argsort(keys, kind="stable")
     bounds = np.flatnonzero(np.diff(keys[order])) + 1
-    groups = sorted(np.split(in_batches[order], bounds), key=lambda indices: int(indices[0]))
-    for indices in groups if len(keys) else []:
+    groups = np.split(in_batches[order], bounds) if len(keys) else []
+    for indices in sorted(groups, key=lambda indices: int(indices[0])):
         first = int(indices[0])
         kind = int(columns.types[first])
         shape = batch_shape(columns, indices, kind)

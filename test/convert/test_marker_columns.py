@@ -163,6 +163,12 @@ REDRAWN = {
         *every_type("graph", 1, per_point_colors=True),
         *every_type("kept", 1, per_point_colors=False),
     ],
+    "nothing_batched": [
+        marker("", 0, action=DELETEALL),
+        marker("a", 1, CUBE, lifetime=SECOND),
+        marker("a", 2, MESH, mesh_resource="package://nowhere/mesh.stl"),
+    ],
+    "only_deletes": [marker("", 0, action=DELETEALL), marker("a", 3, action=DELETE)],
     "lifetimes_frames_and_zero_stamps": [
         marker("", 0, action=DELETEALL, stamp=0),
         marker("a", 1, CUBE, stamp=0),
