@@ -194,13 +194,30 @@ def grid_layout(info: Any, frame: str) -> GridLayout:
 
 
 def grid_cells(data: Any, width: int, height: int) -> npt.NDArray[np.int8]:
-    """The cells as a ``(height, width)`` array of our own (the message's buffer may be reused)."""
-    cells = np.array(data, dtype=np.int8).reshape(-1) if not isinstance(data, bytes) else None
-    if cells is None:
-        cells = np.frombuffer(data, dtype=np.int8).copy()
+    """The cells as a ``(height, width)`` array that no one else changes: a read-only view of an
+    immutable payload as it is (an update copies it before writing into it: :func:`apply_update`),
+    anything else copied (the message's buffer may be reused)."""
+    if isinstance(data, np.ndarray) and data.dtype == np.int8 and _of_immutable_bytes(data):
+        cells = data.reshape(-1)
+    elif isinstance(data, bytes):
+        cells = np.frombuffer(data, dtype=np.int8)
+    else:
+        cells = np.array(data, dtype=np.int8).reshape(-1)
     if len(cells) != width * height:
         raise ConversionError(f"grid of {width} x {height} cells carries {len(cells)} values")
     return cells.reshape(height, width)
+
+
+def _of_immutable_bytes(array: npt.NDArray[Any]) -> bool:
+    """Whether ``array`` is a read-only view of a ``bytes`` object (a decoded payload)."""
+    if array.flags.writeable:
+        return False
+    base = array.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):
+        base = base.obj
+    return isinstance(base, bytes)
 
 
 @dataclass(slots=True)
@@ -352,5 +369,7 @@ def apply_update(msg: Any, state: MapState) -> list[Row]:
     patch = grid_cells(msg.data, width, height)
     region = (y, y + height, x, x + width)
     before = state.cells[y : y + height, x : x + width].copy()
+    if not state.cells.flags.writeable:  # still the full grid's payload: ours from the first update on
+        state.cells = state.cells.copy()
     state.cells[y : y + height, x : x + width] = patch
     return map_rows(state, patched_tiles(state, region, before))
