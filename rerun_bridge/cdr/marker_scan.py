@@ -3,15 +3,17 @@
 A MarkerArray is a sequence of variable-length records (strings and point lists decide where the next
 marker starts), so reading it marker by marker costs tens of microseconds a marker in Python. The arrays
 that matter for speed (slam_toolbox's graph, planners' debug output) put thousands of markers in one
-header frame. :func:`scan_marker_array` uses that: every marker's header frame string is the same bytes,
-so one numpy comparison over the payload finds all places a marker may start. From each such place it
-walks the marker's layout with numpy (all places at once) to the position of the next marker; the chain
-from the first marker through these positions gives every marker's fields as columns.
+header frame. :func:`scan_marker_array` uses that: the header frame strings of the first few markers are
+looked for in the whole payload (one numpy comparison each), which finds every place a marker may start.
+From all those places at once it walks a marker's layout with numpy to the position of the next marker;
+the chain from the first marker through these positions (followed by pointer doubling) gives every
+marker's fields as columns. A marker in another frame is stepped over by the marker-by-marker reader.
 
 The scan is conservative: it accepts an array only when every field of every marker is well-formed (the
-same checks the marker-by-marker reader in :mod:`rerun_bridge.cdr.fast` makes, strings decoded as UTF-8),
-little-endian, and all markers share the first one's frame. Anything else returns None and the caller
-reads the array marker by marker as before, so odd or malformed input decodes, or fails, exactly as it did.
+same checks the marker-by-marker reader in :mod:`rerun_bridge.cdr.fast` makes, strings decoded as UTF-8)
+and little-endian, with at most a few markers in frames it did not look for. Anything else returns None
+and the caller reads the array marker by marker as before, so odd or malformed input decodes, or fails,
+exactly as it did.
 """
 
 from __future__ import annotations
