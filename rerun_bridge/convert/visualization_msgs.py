@@ -8,7 +8,9 @@ stream's end shows it was not re-published (:mod:`marker_lifetimes`).
 
 Markers that follow a DELETEALL of their namespace in the same MarkerArray redraw that namespace from
 scratch (slam_toolbox's graph, every cycle): those of one type share one row on ``<topic>/<ns>/<TYPE>``
-instead of an entity each, which is what makes big arrays cheap (docs/markers.md measures it).
+instead of an entity each, which is what makes big arrays cheap (docs/markers.md measures it). An array
+the decoder read as columns (:mod:`rerun_bridge.cdr.marker_scan`) has its batches built from those
+columns at once (:mod:`marker_columns`), giving the same rows.
 """
 
 from __future__ import annotations
@@ -247,23 +249,26 @@ def _column_rows(columns: MarkerColumns, ctx: ConvertContext) -> list[Row] | Non
         return None  # nothing redrawn (an entity per marker), or deletes among the additions
     if has_bad_markers(columns, added):
         return None
-    nonzero = np.flatnonzero(columns.stamp_ns)
-    plan = MarkerPlan(
-        ctx, in_array=True, array_stamp=int(columns.stamp_ns[nonzero[0]]) if len(nonzero) else 0
-    )
-    for start in columns.starts[:first_added].tolist():
-        plan.add(columns.marker_at(start))
-    batched = _batched(columns, added, plan.redrawn)
-    for index in added[~batched].tolist():
-        plan.rows += marker_rows(
-            columns.marker_at(int(columns.starts[index])), ctx, _column_times(columns, index)
-        )
+    # What the leading deletes redraw, as MarkerPlan._delete_all notes it (a DELETEALL without ns: all).
+    deleting_all = columns.ns_codes[:first_added][columns.actions[:first_added] == DELETEALL]
+    names = {columns.ns_names[code] for code in deleting_all.tolist()}
+    batched = _batched(columns, added, None if "" in names else names)
     in_batches = added[batched]
     kinds = columns.types[in_batches]
     keys = columns.ns_codes[in_batches] * len(TYPE_NAMES) + kinds
     unique_ids = np.sort((keys << 32) + columns.ids[in_batches])
     if (unique_ids[1:] == unique_ids[:-1]).any():
         return None  # an id twice in a batch: the plan keeps the first one's place and the last one's shape
+    nonzero = np.flatnonzero(columns.stamp_ns)
+    plan = MarkerPlan(
+        ctx, in_array=True, array_stamp=int(columns.stamp_ns[nonzero[0]]) if len(nonzero) else 0
+    )
+    for start in columns.starts[:first_added].tolist():
+        plan.add(columns.marker_at(start))
+    for index in added[~batched].tolist():
+        plan.rows += marker_rows(
+            columns.marker_at(int(columns.starts[index])), ctx, _column_times(columns, index)
+        )
     # Batches in the order of their first marker (the plan's dict order), each its markers in order.
     order = np.argsort(keys, kind="stable")
     bounds = np.flatnonzero(np.diff(keys[order])) + 1
