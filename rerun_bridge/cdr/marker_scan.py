@@ -389,8 +389,9 @@ def scan_marker_array(
     anchors = [_anchors(body, frame) for frame in frames]
     if any(found is None for found in anchors):
         return None
-    found = [found for found in anchors if found is not None]
-    starts = found[0] if len(found) == 1 else np.sort(np.concatenate(found))  # frames differ: no overlap
+    # The sampled markers are starts too (a leading DELETEALL in no frame: walked with the others).
+    starts = np.sort(np.concatenate([*(found for found in anchors if found is not None), firsts]))
+    starts = starts[np.concatenate([[True], starts[1:] != starts[:-1]])]
     fields = _chain(body, max_sequence, _walked(body, max_sequence, starts), count, next_marker)
     if fields is None:
         return None
