@@ -211,6 +211,11 @@ class ScannedMarkerArray:
             self._markers = self._read()
         return self._markers
 
+    @classmethod
+    def get_fields_and_field_types(cls) -> dict[str, str]:
+        """Its one field, as rclpy messages list theirs (for code that walks any message's fields)."""
+        return {"markers": "sequence<visualization_msgs/Marker>"}
+
 
 # ---- the standard layouts ---------------------------------------------------------------------------------
 
