@@ -9,7 +9,8 @@ beside the same run's reference and its target; nothing fails on a missed target
 1. Frame time at 1280x720 of a scene with one 100 k-point cloud, two 640x480 images and five plots, while
    scrubbing (each step shows another cloud and other images): set the time, paint the window (the 3D
    view renders offscreen and reads its picture back while painting). Reference: the same window over
-   an empty store.
+   an empty store. Then the same window with a 1 M-point cloud, drawn at its level of detail against
+   drawn whole.
 2. Latest-at of one scrub step across 50 entities of a one-hour recording (10 Hz scalars each): the
    store's queries against a plain ``numpy.searchsorted`` over the same sorted time indices.
 3. Opening a big .rrd (640x480 RGB images; ``--rrd-gb``, 1 GB by default) to the first rendered frame,
@@ -17,6 +18,9 @@ beside the same run's reference and its target; nothing fails on a missed target
    apart (each one unloaded when the file is opened lazily): set the time, render the window. Twice in
    the same run: read whole (eager), and through its index under a memory budget (lazy,
    ``--budget-mb``), with the ratios lazy / eager.
+4. The same for an MCAP bag (``--only-bag``): the convert benchmark's 200 s recording (about 1.5 GB,
+   ``SampleSpec.benchmark``; generated into the work folder and kept), converted whole (eager) against
+   opened through its chunk index (lazy, converting chunks on demand), each in a child process.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ NS: Final = 1_000_000_000
 START_NS: Final = 1_700_000_000 * NS
 SIZE: Final = (1280, 720)
 CLOUD_POINTS: Final = 100_000
+BIG_CLOUD_POINTS: Final = 1_000_000
 SCRUB_FRAMES: Final = 30
 IMAGE_SHAPE: Final = (480, 640, 3)
 PLOT_SAMPLES: Final = 10_000
@@ -54,28 +59,31 @@ HOUR_ENTITIES: Final = 50
 HOUR_RATE_HZ: Final = 10
 SCRUB_STEPS: Final = 300
 
-TARGET_FRAME_MS: Final = 60.0
-TARGET_LATEST_AT_MS: Final = 5.0
+TARGET_FRAME_MS: Final = 45.0
+TARGET_BIG_CLOUD_FRAME_MS: Final = 100.0
+TARGET_LATEST_AT_MS: Final = 1.0
 TARGET_OPEN_S: Final = 5.0
 TARGET_PEAK_MB: Final = 1500.0
 TARGET_LAZY_OPEN_S: Final = 3.0
 TARGET_LAZY_PEAK_MB: Final = 1000.0
 TARGET_UNLOADED_STEP_MS: Final = 100.0
 #: Where the scrub steps of part 3 go, as fractions of the timeline: far apart, out of order.
+#: The mcap C++ library's default chunk size, which rosbag2's MCAP storage uses.
+ROSBAG2_CHUNK_BYTES: Final = 768 * 1024
 SCRUB_FRACTIONS: Final = (0.9, 0.1, 0.55, 0.3, 0.75, 0.05, 0.95, 0.45, 0.2, 0.65)
 
 
 # -- 1. frame time --------------------------------------------------------------------------------
 
 
-def scene_store() -> ChunkStore:
+def scene_store(cloud_points: int = CLOUD_POINTS) -> ChunkStore:
     """One cloud, two cameras and five scalar entities, ``SCRUB_FRAMES`` different moments of each."""
     rng = np.random.default_rng(0)
     store = ChunkStore()
     for frame in range(SCRUB_FRAMES):
         time_ns = START_NS + frame * NS // 10
-        cloud = rng.normal(0.0, 3.0, (CLOUD_POINTS, 3)).astype(np.float32)
-        colors = rng.integers(0, 255, (CLOUD_POINTS, 4), dtype=np.uint8)
+        cloud = rng.normal(0.0, 3.0, (cloud_points, 3)).astype(np.float32)
+        colors = rng.integers(0, 255, (cloud_points, 4), dtype=np.uint8)
         store.append_row(
             "/lidar", {"ros_time": time_ns}, {"Points3D:positions": cloud, "Points3D:colors": colors}
         )
@@ -108,16 +116,21 @@ def scene_layout(cloud: str = "/lidar") -> Any:
     return Container(ContainerKind.VERTICAL, (top, plots), shares=(3, 1))
 
 
-def frame_times_ms(store: ChunkStore, layout: Any = None) -> list[float]:
+def frame_times_ms(store: ChunkStore, layout: Any = None, max_points: int | None = None) -> list[float]:
     """Per scrub step: set the time, paint the whole window synchronously (3D views render offscreen
-    and read their picture back while painting, so GL has finished when this returns)."""
+    and read their picture back while painting, so GL has finished when this returns). ``max_points``
+    replaces the 3D views' default (0: every point drawn)."""
     from PyQt6 import QtWidgets
 
     from rerun_bridge.viewer.app import ensure_application
+    from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
     from rerun_bridge.viewer.window import ViewerWindow
 
     application = ensure_application()
     window = ViewerWindow(store, layout if layout is not None else scene_layout())
+    if max_points is not None:
+        for view in window.findChildren(Spatial3DView):
+            view.max_points = max_points
     window.resize(*SIZE)
     window.show()
     for _ in range(10):
@@ -235,6 +248,8 @@ def open_to_first_frame(path: Path, budget_mb: float | None) -> dict[str, float]
     store = loaded.store
     read = time.perf_counter()
     window = ViewerWindow(store)
+    if loaded.default_timeline is not None:
+        window.time_panel.set_timeline(loaded.default_timeline)
     if loaded.lazy:
         window.set_data_loader(lambda timeline, at: show_time(loaded, timeline, at))
     window.resize(*SIZE)
@@ -284,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--keep-rrd", action="store_true", help="keep the generated .rrd for the next run")
     parser.add_argument("--only-rrd", action="store_true", help="run part 3 alone")
+    parser.add_argument("--only-bag", action="store_true", help="run part 4 alone (an MCAP bag)")
+    parser.add_argument("--lazy-only", action="store_true", help="part 3: skip the eager run (huge files)")
     parser.add_argument("--open-child", type=Path, help=argparse.SUPPRESS)  # the child of part 3
     parser.add_argument("--child-budget-mb", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -293,9 +310,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="rerun_bridge_bench_viewer_"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.only_bag:
+        return open_big_bag(workdir, args.budget_mb)
     if not args.only_rrd:
         frames_and_latest_at()
-    return open_big_rrd(workdir, args.rrd_gb, args.budget_mb, keep=args.keep_rrd)
+    return open_big_rrd(workdir, args.rrd_gb, args.budget_mb, keep=args.keep_rrd, lazy_only=args.lazy_only)
 
 
 def frames_and_latest_at() -> None:
@@ -313,6 +332,7 @@ def frames_and_latest_at() -> None:
     )
     print(f"   (the same scene without the cloud: {without_cloud:.1f} ms/frame)")
     del scene_data
+    big_cloud_frames()
 
     print(f"2. latest-at, one scrub step over {HOUR_ENTITIES} entities of a one-hour recording")
     built = time.perf_counter()
@@ -325,6 +345,22 @@ def frames_and_latest_at() -> None:
         f"   ({len(all_times[0]) * HOUR_ENTITIES:,} rows stored in {built:.1f} s)"
     )
     del store, all_times
+
+
+def big_cloud_frames() -> None:
+    """The same window with a 1 M-point cloud: drawn at its level of detail (the view's default
+    ``max_points``) against drawn whole (no level of detail), in the same run."""
+    from rerun_bridge.viewer.views import spatial3d_view
+
+    print(f"1b. the same window with a {BIG_CLOUD_POINTS:,}-point cloud")
+    big = scene_store(BIG_CLOUD_POINTS)
+    detail = statistics.median(frame_times_ms(big))
+    whole = statistics.median(frame_times_ms(big, max_points=0))  # as before the level of detail
+    print(
+        f"   level of detail ({spatial3d_view.DEFAULT_MAX_POINTS:,} points drawn) {detail:.1f} ms/frame, "
+        f"every point {whole:.1f} ms/frame ({detail / whole:.2f}x)"
+        f"   target <= {TARGET_BIG_CLOUD_FRAME_MS:.0f} ms: {verdict(detail, TARGET_BIG_CLOUD_FRAME_MS)}"
+    )
 
 
 def open_in_child(rrd: Path, budget_mb: float | None) -> dict[str, float] | None:
@@ -357,7 +393,7 @@ def print_open(label: str, numbers: dict[str, float], open_target_s: float, peak
     )
 
 
-def open_big_rrd(workdir: Path, gigabytes: float, budget_mb: float, keep: bool) -> int:
+def open_big_rrd(workdir: Path, gigabytes: float, budget_mb: float, keep: bool, lazy_only: bool) -> int:
     rrd = workdir / f"big_{gigabytes:g}gb.rrd"
     if not rrd.exists():
         began = time.perf_counter()
@@ -365,22 +401,86 @@ def open_big_rrd(workdir: Path, gigabytes: float, budget_mb: float, keep: bool) 
         print(f"   (wrote {rrd.stat().st_size / 1e9:.2f} GB .rrd in {time.perf_counter() - began:.0f} s)")
     try:
         print(f"3. opening a {rrd.stat().st_size / 1e9:.2f} GB .rrd to the first frame (child processes)")
-        eager = open_in_child(rrd, None)
+        eager = None if lazy_only else open_in_child(rrd, None)
         lazy = open_in_child(rrd, budget_mb)
     finally:
         if not keep:
             rrd.unlink()
-    if eager is None or lazy is None:
+    if lazy is None or (eager is None and not lazy_only):
         return 1
-    print_open("eager", eager, TARGET_OPEN_S, TARGET_PEAK_MB)
+    compare_opens(eager, lazy, budget_mb)
+    return 0
+
+
+def compare_opens(eager: dict[str, float] | None, lazy: dict[str, float], budget_mb: float) -> None:
+    if eager is not None:
+        print_open("eager", eager, TARGET_OPEN_S, TARGET_PEAK_MB)
     print_open(f"lazy ({budget_mb:g} MB budget)", lazy, TARGET_LAZY_OPEN_S, TARGET_LAZY_PEAK_MB)
+    if eager is not None:
+        print(
+            f"   lazy / eager: first frame {lazy['total_s'] / eager['total_s']:.2f}x, "
+            f"peak memory {lazy['peak_mb'] / eager['peak_mb']:.2f}x, "
+            f"scrub step {lazy['step_ms'] / eager['step_ms']:.2f}x"
+        )
     print(
-        f"   lazy / eager: first frame {lazy['total_s'] / eager['total_s']:.2f}x, "
-        f"peak memory {lazy['peak_mb'] / eager['peak_mb']:.2f}x, "
-        f"scrub step {lazy['step_ms'] / eager['step_ms']:.2f}x"
         f"   (target: a step to an unloaded time <= {TARGET_UNLOADED_STEP_MS:.0f} ms: "
         f"{verdict(lazy['step_ms'], TARGET_UNLOADED_STEP_MS)})"
     )
+
+
+def ensure_big_bag(workdir: Path) -> Path:
+    """The convert benchmark's recording in ``workdir/bag`` (kept and reused)."""
+    from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
+
+    spec = SampleSpec.benchmark()
+    bag = workdir / "bag"
+    mcap = bag / f"{spec.name}_0.mcap"
+    if not ((bag / "metadata.yaml").exists() and mcap.exists()):
+        began = time.perf_counter()
+        write_sample(bag, spec)
+        print(f"   (wrote {mcap.stat().st_size / 1e9:.2f} GB MCAP in {time.perf_counter() - began:.0f} s)")
+    return mcap
+
+
+def rechunked(mcap: Path, chunk_bytes: int) -> Path:
+    """A copy of ``mcap`` written in chunks of ``chunk_bytes`` (kept beside it and reused)."""
+    from rerun_bridge.sinks.mcap import McapSink
+    from rerun_bridge.sources.bag import open_bag
+
+    target = mcap.with_name(f"{mcap.stem}_{chunk_bytes >> 10}k.mcap")
+    if target.exists():
+        return target
+    partial = target.with_suffix(".partial")
+    with open_bag(mcap) as bag, McapSink(partial, chunk_size=chunk_bytes) as sink:
+        channels = {}
+        for info in bag.topics():
+            if info.definition is not None:
+                channels[info.name] = sink.add_topic(
+                    info.name, info.type_name, info.definition, info.qos_profiles
+                )
+        for message in bag.messages():
+            channel = channels.get(message.topic)
+            if channel is not None:
+                sink.write(channel, message.log_time_ns, message.publish_time_ns, message.data)
+    partial.rename(target)
+    return target
+
+
+def open_big_bag(workdir: Path, budget_mb: float) -> int:
+    mcap = ensure_big_bag(workdir)
+    print(f"4. opening a {mcap.stat().st_size / 1e9:.2f} GB MCAP bag to the first frame (child processes)")
+    eager = open_in_child(mcap, None)
+    lazy = open_in_child(mcap, budget_mb)
+    if eager is None or lazy is None:
+        return 1
+    compare_opens(eager, lazy, budget_mb)
+    # The generator writes 4 MB chunks; the mcap C++ writer that `ros2 bag record` uses writes 768 KiB.
+    small = rechunked(mcap, ROSBAG2_CHUNK_BYTES)
+    print(f"   the same bag in {ROSBAG2_CHUNK_BYTES >> 10} KiB chunks, as rosbag2 records it:")
+    lazy_small = open_in_child(small, budget_mb)
+    if lazy_small is None:
+        return 1
+    compare_opens(eager, lazy_small, budget_mb)
     return 0
 
 

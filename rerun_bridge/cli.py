@@ -14,12 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
 
 if TYPE_CHECKING:
+    import rerun.blueprint as rrb
+
     from rerun_bridge.blueprint.model import Blueprint, Node
     from rerun_bridge.pipeline import TypeSupport
     from rerun_bridge.replay import TopicSelection
@@ -175,9 +177,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     started = time.monotonic()
     blueprint = None
     if args.blueprint:
-        from rerun_bridge.blueprint.export import to_rerun
-
-        blueprint = to_rerun(_chosen_blueprint(args.blueprint, args.bags, selection))
+        blueprint = rerun_blueprint_for(args.blueprint, args.bags, selection)
     summary = convert_bags(
         args.bags,
         args.output,
@@ -233,26 +233,63 @@ def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSup
     return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
 
 
-def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> Blueprint:
+class _Chosen(NamedTuple):
+    """A blueprint for a recording, and the recording's TF entities (for Rerun's axes, export.py)."""
+
+    blueprint: Blueprint
+    tf_entities: Sequence[str]
+
+
+def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> _Chosen:
     """A shipped blueprint, a YAML file, or ``default``: the layout the viewer gives ``bags``' data (the one
-    heuristic), found by converting them once into memory. A blueprint naming roles ($odometry) has them
-    resolved against that data too, as the viewer does."""
+    heuristic), found by converting them once into memory. A blueprint naming roles ($odometry) or with a
+    3D view has its roles, fixed frames and TF entities taken from that data too, as the viewer does."""
     import dataclasses
 
-    from rerun_bridge.blueprint.fixed_frames import names_fixed_frames
+    from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, tf_entities_of
     from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
     from rerun_bridge.blueprint.library import resolve
+    from rerun_bridge.blueprint.model import ViewKind, iter_views
     from rerun_bridge.blueprint.roles import names_roles, resolve_roles
 
-    if name != DEFAULT_BLUEPRINT_NAME:
-        chosen = resolve(name)
-        if not bags or not (names_roles(chosen.root) or names_fixed_frames(chosen.root)):
-            return chosen  # without data, a role stands for its usual name (export.to_rerun)
+    if name == DEFAULT_BLUEPRINT_NAME:
         store = _converted(bags, selection)
-        catalog = store if store.entities() else None
-        root = resolve_roles(chosen.root, catalog).root
-        return dataclasses.replace(chosen, root=_fixed_frames_of(root, store))
-    return default_blueprint_of(_converted(bags, selection))
+        return _Chosen(default_blueprint_of(store), tf_entities_of(store))
+    chosen = resolve(name)
+    spatial = any(view.kind is ViewKind.SPATIAL3D for view in iter_views(chosen.root))
+    if not bags or not (names_roles(chosen.root) or spatial):
+        return _Chosen(chosen, DEFAULT_TF_ENTITIES)  # without data, a role stands for its usual name
+    store = _converted(bags, selection)
+    catalog = store if store.entities() else None
+    root = resolve_roles(chosen.root, catalog).root
+    resolved = dataclasses.replace(
+        chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
+    )
+    return _Chosen(resolved, tf_entities_of(store))
+
+
+def rerun_blueprint_for(
+    name: str, bags: Sequence[str], selection: TopicSelection | None = None
+) -> rrb.Blueprint:
+    """The ``rerun.blueprint.Blueprint`` that ``convert --blueprint NAME`` embeds for ``bags``."""
+    from rerun_bridge.blueprint.export import to_rerun
+
+    chosen = _chosen_blueprint(name, bags, selection)
+    return to_rerun(chosen.blueprint, chosen.tf_entities)
+
+
+def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:
+    """The blueprint's timeline, or log_time where its ros_time stamps do not span the data (said on
+    stderr), as the embedded viewer chooses."""
+    from rerun_bridge.viewer.timeline_choice import blueprint_timeline
+
+    if not chosen.timeline:
+        return chosen.timeline
+    choice = blueprint_timeline(chosen.timeline, store)
+    if choice.timeline is None or choice.timeline == chosen.timeline:
+        return chosen.timeline
+    print(f"note: {choice.reason}", file=sys.stderr)
+    return choice.timeline
 
 
 def _fixed_frames_of(root: Node, store: ChunkStore) -> Node:
@@ -299,8 +336,8 @@ def cmd_blueprint_export(args: argparse.Namespace) -> int:
     if args.name == DEFAULT_BLUEPRINT_NAME and not args.recordings:
         print("error: the default blueprint is laid out from data: give --recording FILE", file=sys.stderr)
         return EXIT_USAGE
-    blueprint = _chosen_blueprint(args.name, args.recordings)
-    path = export_rbl(blueprint, args.output, application_id=args.application_id)
+    chosen = _chosen_blueprint(args.name, args.recordings)
+    path = export_rbl(chosen.blueprint, args.output, args.application_id, chosen.tf_entities)
     print(f"wrote {path}")
     return EXIT_OK
 
@@ -316,10 +353,14 @@ def cmd_blueprint_from_rviz(args: argparse.Namespace) -> int:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     from rerun_bridge.sinks.rrd import RrdSink
-    from rerun_bridge.sources.stream_client import receive
+    from rerun_bridge.sources.stream_client import ClientSettings, receive
+
+    def connected() -> None:
+        print(f"receiving from {args.address}", file=sys.stderr, flush=True)
 
     with RrdSink(args.output, application_id="rerun_bridge") as sink:
-        count = receive(args.address, sink.write_batch, args.token, args.tls_root_cert or "", args.duration)
+        settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")
+        count = receive(settings, sink.write_batch, args.duration, connected)
     print(f"received {count} chunks into {args.output}")
     return EXIT_OK if count else EXIT_NOTHING_CONVERTED
 
@@ -409,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     receive_cmd.add_argument("--tls-root-cert", help="CA certificate to trust when the bridge uses TLS")
     receive_cmd.add_argument("--duration", type=float, help="stop after this many seconds")
     receive_cmd.set_defaults(func=cmd_receive)
+
+    from rerun_bridge.fleet.commands import add_fleet_commands
+
+    add_fleet_commands(sub)
 
     # Parsed by rerun_bridge.viewer.app and rerun_bridge.node; listed here so that --help shows them.
     sub.add_parser(

@@ -72,6 +72,13 @@ class History(Enum):
     KEEP_ALL = "keep_all"
 
 
+class Profile(Enum):
+    """What a network sink gets: everything, or the summary under a bandwidth budget (split mode)."""
+
+    FULL = "full"
+    SUMMARY = "summary"
+
+
 class Compression(Enum):
     ZSTD = "zstd"
     LZ4 = "lz4"
@@ -180,6 +187,10 @@ class StreamConfig:
     token: str = ""
     tls_cert: str = ""
     tls_key: str = ""
+    #: Recent temporal data kept for clients that join or come back (seconds, and a bound in MB).
+    history_s: float = 10.0
+    history_megabytes: float = 64.0
+    profile: Profile = Profile.FULL
 
     @property
     def host(self) -> str:
@@ -191,11 +202,54 @@ class StreamConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RerunViewerSinkConfig:
+    """A running Rerun viewer the bridge connects to (rerun-sdk's gRPC client), beside its files."""
+
+    url: str = ""
+    queue_megabytes: float = 64.0
+    profile: Profile = Profile.FULL
+
+    @property
+    def enabled(self) -> bool:
+        return self.url != ""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryConfig:
+    """Split mode's summary for network sinks with ``profile: summary`` (rerun_bridge.sinks.summary)."""
+
+    budget_mbit_s: float = 5.0
+    image_max_width: int = 320
+    jpeg_quality: int = 70
+    image_rate_hz: float = 2.0
+    cloud_voxel_m: float = 0.25
+    cloud_rate_hz: float = 1.0
+    #: Per-entity rate caps in Hz (an entity is its topic's name unless mapped elsewhere).
+    rate_hz: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSinkConfig:
+    """Closed rotation parts of the .rrd and .mcap sinks uploaded to an ``s3://`` prefix (docs/fleet.md)."""
+
+    prefix: str = ""
+    delete_local: bool = False
+    retry_seconds: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.prefix != ""
+
+
+@dataclass(frozen=True, slots=True)
 class SinksConfig:
     rrd: RrdSinkConfig = RrdSinkConfig()
     mcap: McapSinkConfig = McapSinkConfig()
     viewer: ViewerConfig = ViewerConfig()
     stream: StreamConfig = StreamConfig()
+    rerun_viewer: RerunViewerSinkConfig = RerunViewerSinkConfig()
+    summary: SummaryConfig = SummaryConfig()
+    upload: UploadSinkConfig = UploadSinkConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -636,7 +690,15 @@ def _bind(value: object) -> str:
 
 
 def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
-    stream = _build(p, sinks.get("stream"), "sinks.stream", StreamConfig, bind=_bind)
+    stream = _build(
+        p,
+        sinks.get("stream"),
+        "sinks.stream",
+        StreamConfig,
+        bind=_bind,
+        history_s=_NONNEG,
+        history_megabytes=_POSITIVE,
+    )
     if stream.enabled:  # stream.bind is valid here: a bad one was reported and replaced by the default
         if not stream.token and not is_loopback(stream.host):
             p.error("sinks.stream.token", f"required: the stream binds to non-loopback host {stream.host!r}")
@@ -650,7 +712,70 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
         mcap=_build(p, sinks.get("mcap"), "sinks.mcap", McapSinkConfig),
         viewer=_build(p, sinks.get("viewer"), "sinks.viewer", ViewerConfig, blueprint=_blueprint),
         stream=stream,
+        rerun_viewer=_build(
+            p,
+            sinks.get("rerun_viewer"),
+            "sinks.rerun_viewer",
+            RerunViewerSinkConfig,
+            url=_viewer_url,
+            queue_megabytes=_POSITIVE,
+        ),
+        summary=_parse_summary(p, sinks.get("summary")),
+        upload=_build(
+            p,
+            sinks.get("upload"),
+            "sinks.upload",
+            UploadSinkConfig,
+            prefix=_s3_prefix,
+            retry_seconds=_POSITIVE,
+        ),
     )
+
+
+def _parse_summary(p: _Parser, data: object) -> SummaryConfig:
+    path = "sinks.summary"
+    base = _build(
+        p,
+        data,
+        path,
+        SummaryConfig,
+        budget_mbit_s=_POSITIVE,
+        image_max_width=_integer(8),
+        jpeg_quality=_percent,
+        image_rate_hz=_NONNEG,
+        cloud_voxel_m=_NONNEG,
+        cloud_rate_hz=_NONNEG,
+    )
+    raw = data.get("rate_hz") if isinstance(data, Mapping) else None
+    rates: dict[str, float] = {}
+    for entity in p.section(raw, f"{path}.rate_hz"):
+        rate = p.get(raw or {}, f"{path}.rate_hz", entity, None, _POSITIVE)
+        if rate is not None:
+            rates[entity] = rate
+    return dataclasses.replace(base, rate_hz=rates)
+
+
+def _percent(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
+        return value
+    raise _InvalidError(f"expected an integer from 1 to 100, got {_show(value)}")
+
+
+def _viewer_url(value: object) -> str:
+    from urllib.parse import urlsplit
+
+    text = _string(value)
+    parts = urlsplit(text)
+    if text and (parts.scheme not in ("rerun", "rerun+http", "rerun+https") or parts.path != "/proxy"):
+        raise _InvalidError(f"{text!r} is not a Rerun viewer address: expected rerun+http://HOST:PORT/proxy")
+    return text
+
+
+def _s3_prefix(value: object) -> str:
+    text = _string(value)
+    if text and not text.startswith("s3://"):
+        raise _InvalidError(f"expected an s3:// prefix, got {text!r}")
+    return text
 
 
 def _plain(value: object) -> object:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -32,12 +33,15 @@ from rerun_bridge.cdr.decoding import Decoder, TypeResolver
 from rerun_bridge.config import (
     BridgeConfig,
     Durability,
+    Profile,
     Reliability,
+    UploadSinkConfig,
     apply_overrides,
     load_config,
 )
 from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import BridgeError
+from rerun_bridge.fleet.uploads import PartUploader
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
 from rerun_bridge.live.queues import TopicQueues
@@ -49,9 +53,11 @@ from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.parameters import PARAMETERS, ParameterValue, typed_value
 from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.robot.settings import robot_model_setup
+from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
 from rerun_bridge.sinks.rotation import RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.store import StoreSink, live_store
-from rerun_bridge.sinks.stream import StreamSink
+from rerun_bridge.sinks.stream import LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
+from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySettings, SummarySink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
@@ -128,16 +134,19 @@ class BridgeNode:
             StreamSink(
                 sinks.stream.host,
                 sinks.stream.port,
-                token=sinks.stream.token,
-                tls_cert=sinks.stream.tls_cert,
-                tls_key=sinks.stream.tls_key,
+                StreamSecurity(sinks.stream.token, sinks.stream.tls_cert, sinks.stream.tls_key),
+                HistoryBounds(sinks.stream.history_s, int(sinks.stream.history_megabytes * 1e6)),
+                live_flush_s=_live_flush_s(sinks.stream.profile),
             )
             if sinks.stream.enabled
             else None
         )
         if self.stream is not None:
             self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
-        row_sinks: list[RowSink] = [sink for sink in (self.rrd, self.stream) if sink is not None]
+        self.uploader = self._part_uploader(sinks.upload)
+        self.rerun_viewer = self._rerun_viewer_sink(recording_id)
+        row_sinks: list[RowSink] = [sink for sink in (self.rrd,) if sink is not None]
+        self.summary = self._split(row_sinks)
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
@@ -170,6 +179,59 @@ class BridgeNode:
             self._diagnostics_timer = node.create_timer(
                 config.diagnostics.period_s, self._publish_diagnostics
             )
+
+    def _split(self, row_sinks: list[RowSink]) -> SummarySink | None:
+        """Network sinks join ``row_sinks`` whole, or behind one summary (split mode), by their profile."""
+        sinks = self.config.sinks
+        summarized: list[StreamSink | RerunViewerSink] = []
+        network: list[tuple[StreamSink | RerunViewerSink | None, Profile]] = [
+            (self.stream, sinks.stream.profile),
+            (self.rerun_viewer, sinks.rerun_viewer.profile),
+        ]
+        for target, profile in network:
+            if target is not None and profile is Profile.SUMMARY:
+                summarized.append(target)
+            elif target is not None:
+                row_sinks.append(target)
+        if not summarized:
+            return None
+        summary = sinks.summary
+        settings = SummarySettings(
+            summary.budget_mbit_s,
+            summary.image_max_width,
+            summary.jpeg_quality,
+            summary.image_rate_hz,
+            summary.cloud_voxel_m,
+            summary.cloud_rate_hz,
+            dict(summary.rate_hz),
+        )
+        summary_sink = SummarySink(summarized, settings)
+        row_sinks.append(summary_sink)
+        self.log.info(f"split mode: network sinks get the summary within {summary.budget_mbit_s:g} Mbit/s")
+        return summary_sink
+
+    def _rerun_viewer_sink(self, recording_id: str) -> RerunViewerSink | None:
+        """The sink to a running Rerun viewer, with the scenario blueprint (the .rrd's recording id, so the
+        viewer merges what it got live with the file opened later)."""
+        settings = self.config.sinks.rerun_viewer
+        if not settings.enabled:
+            return None
+        if self.config.sinks.viewer.blueprint:
+            from rerun_bridge.blueprint.library import resolve
+
+            resolve(self.config.sinks.viewer.blueprint)  # a blueprint that cannot be read stops here, named
+        sink = RerunViewerSink(
+            settings.url,
+            ViewerSinkSettings(
+                application_id=NODE_NAME,
+                recording_id=recording_id,
+                blueprint=self.config.sinks.viewer.blueprint or None,
+                queue_bytes=int(settings.queue_megabytes * 1e6),
+                live_flush_s=_live_flush_s(settings.profile),
+            ),
+        )
+        self.log.info(f"sending to the Rerun viewer at {settings.url} (whenever it listens)")
+        return sink
 
     def _viewer_store(self, enabled: bool) -> ChunkStore | None:
         """The store the embedded viewer reads (the worker appends to it); None without a viewer."""
@@ -330,6 +392,17 @@ class BridgeNode:
         refused = self.mcap.refused() if self.mcap is not None else {}
         return self.stats.report(self.queues.counters(), time.monotonic_ns(), refused)
 
+    def sink_counts(self) -> dict[str, dict[str, str]]:
+        """The network sinks' numbers (what they sent, dropped, their connections), by sink."""
+        counts: dict[str, dict[str, str]] = {}
+        if self.stream is not None:
+            counts["stream"] = self.stream.counts().as_key_values()
+        if self.rerun_viewer is not None:
+            counts["rerun_viewer"] = self.rerun_viewer.counts().as_key_values()
+        if self.summary is not None:
+            counts["summary"] = self.summary.counts.as_key_values()
+        return counts
+
     def _publish_diagnostics(self) -> None:
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
@@ -346,6 +419,15 @@ class BridgeNode:
                 f"{report.errors} errors"
             )
             status.values = [KeyValue(key=k, value=v) for k, v in report.as_key_values().items()]
+            array.status.append(status)
+        for name, values in self.sink_counts().items():
+            status = DiagnosticStatus()
+            status.name = f"{NODE_NAME}: sink {name}"
+            status.hardware_id = NODE_NAME
+            dropped = int(values["dropped_chunks"])
+            status.level = DiagnosticStatus.WARN if dropped else DiagnosticStatus.OK
+            status.message = f"{dropped} chunks dropped"
+            status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
             array.status.append(status)
         if self._diagnostics_publisher is not None:
             self._diagnostics_publisher.publish(array)
@@ -365,7 +447,27 @@ class BridgeNode:
             self.mcap.close()
         if self.stream is not None:
             self.stream.close()
+        if self.rerun_viewer is not None:
+            self.rerun_viewer.close()
+        if self.uploader is not None:
+            self.uploader.close()  # the last parts were closed just above
         return reports
+
+    def _part_uploader(self, upload: UploadSinkConfig) -> PartUploader | None:
+        """``sinks.upload``: every closed part of the .rrd and .mcap sinks goes to the prefix."""
+        if not upload.enabled:
+            return None
+        uploader = PartUploader(upload.prefix, upload.delete_local, upload.retry_seconds, self.log.warning)
+        if self.rrd is not None:
+            self.rrd.on_part_closed = uploader.submit
+        if self.mcap is not None:
+            self.mcap.sink.on_part_closed = uploader.submit
+        return uploader
+
+
+def _live_flush_s(profile: Profile) -> float:
+    """How long a network sink's rows may wait to be sent: a summary, with its budget, sends fewer chunks."""
+    return SUMMARY_FLUSH_S if profile is Profile.SUMMARY else LIVE_FLUSH_S
 
 
 def _warm_up(decoder: Decoder, message_class: Any) -> None:
@@ -395,6 +497,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rrd", help="write an .rrd here")
     parser.add_argument("--mcap", help="write a raw .mcap re-recording here")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument(
+        "--serve",
+        metavar="HOST:PORT",
+        help="serve the network stream there (loopback unless told otherwise; another host needs --token)",
+    )
+    parser.add_argument("--token", help="bearer token the stream's clients must give")
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="split mode: network sinks get a summary under sinks.summary.budget_mbit_s (files stay full)",
+    )
+    parser.add_argument(
+        "--connect",
+        metavar="URL",
+        help="also send to a running Rerun viewer: rerun+http://HOST:PORT/proxy (never waits for it)",
+    )
     return parser
 
 
@@ -424,6 +542,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         rclpy.try_shutdown()
         return 2
     print(format_summary(_run(bridge, node, duration)))
+    for name, counts in bridge.sink_counts().items():
+        print(f"sink {name}: " + ", ".join(f"{key} {value}" for key, value in counts.items()))
+    if bridge.stream is not None and bridge.stream.stuck:
+        # Every file is closed; gRPC's threads would wait for a client that stopped reading, forever.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
@@ -453,10 +578,17 @@ def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> B
         ("sinks.mcap.path", args.mcap or values["mcap_path"]),
         ("sinks.viewer.blueprint", values["blueprint"]),
         ("sinks.viewer.enabled", values["viewer"]),
+        ("sinks.stream.bind", args.serve or values["serve"]),
+        ("sinks.stream.token", args.token or values["token"]),
+        ("sinks.rerun_viewer.url", args.connect or values["connect"]),
     ):
         if value:
             overrides[key] = value
-    return apply_overrides(config, overrides)
+    if "sinks.stream.bind" in overrides:
+        overrides["sinks.stream.enabled"] = True
+    if args.summary or values["summary"]:
+        overrides["sinks.stream.profile"] = overrides["sinks.rerun_viewer.profile"] = "summary"
+    return apply_overrides(config, overrides, source="command line / parameters")
 
 
 def _run(bridge: BridgeNode, node: Node, duration: float) -> list[TopicReport]:

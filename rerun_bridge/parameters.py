@@ -27,6 +27,22 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "blueprint": ("", "viewer blueprint name or file (overrides sinks.viewer.blueprint)"),
     "viewer": (False, "open the embedded viewer (overrides sinks.viewer.enabled)"),
     "duration": (0.0, "stop after this many seconds (0: run until SIGINT / SIGTERM)"),
+    "serve": (
+        "",
+        "serve the network stream on HOST:PORT (enables sinks.stream, sets its bind; a non-loopback "
+        "host needs a token)",
+    ),
+    "token": ("", "the stream's bearer token (overrides sinks.stream.token)"),
+    "connect": (
+        "",
+        "also send to the Rerun viewer listening there, rerun+http://HOST:PORT/proxy "
+        "(overrides sinks.rerun_viewer.url)",
+    ),
+    "summary": (
+        False,
+        "split mode: the stream and the Rerun viewer get the summary under sinks.summary's bandwidth budget; "
+        "the files stay full",
+    ),
 }
 
 ParameterValue = bool | float | str

@@ -218,14 +218,22 @@ def line_radius(display: Mapping[str, Any]) -> float | None:
 MAP_PALETTES: Final = ("map", "costmap", "raw")
 
 
-def converter_options(display: Mapping[str, Any]) -> dict[str, str]:
-    """The converter options a display's properties carry: the Intensity colormap, a Map's palette."""
+def converter_options(display: Mapping[str, Any]) -> dict[str, Any]:
+    """The converter options a display's properties carry: the Intensity colormap; a Map's palette, its
+    alpha (when not opaque) and its binary threshold (when "Binary representation" is on)."""
     if display.get("Color Transformer") == "Intensity":
         return {"colormap": colormap_option(display)}
     scheme = display.get("Color Scheme")
-    if isinstance(scheme, str) and scheme in MAP_PALETTES:
-        return {"palette": scheme}
-    return {}
+    if not (isinstance(scheme, str) and scheme in MAP_PALETTES):
+        return {}
+    options: dict[str, Any] = {"palette": scheme}
+    alpha = number(display.get("Alpha"))
+    if alpha is not None and 0 <= alpha < 1:
+        options["alpha"] = alpha
+    threshold = number(display.get("Binary threshold"))
+    if display.get("Binary representation") is True and threshold is not None:
+        options["binary_threshold"] = int(min(max(threshold, 0), 100))
+    return options
 
 
 def colormap_option(display: Mapping[str, Any]) -> str:

@@ -277,6 +277,8 @@ class _Importer:
         if spec.target in (Target.IMAGE, Target.CAMERA) and hint in COMPRESSED_TRANSPORTS:
             topic, ros_type = f"{topic}/{hint}", COMPRESSED_IMAGE_TYPE
         options = converter_options(display)
+        if display.get("Draw Behind") is True:
+            self.notes.append(f"{label}: Draw Behind is not carried; the map is drawn in depth with the rest")
         entity = self.topic(topic, ros_type, label, latched=transient_local(qos), options=options)
         if entity is None:
             return
@@ -317,7 +319,7 @@ class _Importer:
         ros_type: str,
         label: str,
         latched: bool = False,
-        options: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> str | None:
         """Register a bridge topic; its entity path, or None when the name is not a valid topic."""
         problem = topic_name_problem(topic)

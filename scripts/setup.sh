@@ -19,6 +19,8 @@ DEBIAN_PACKAGES=(
   libxcb-image0 libxcb-xinerama0 libxcb-xkb1
   # Rerun's own viewer renders under Xvfb only with Mesa's Vulkan driver (test_rerun_viewer_parity.py).
   mesa-vulkan-drivers libvulkan1
+  # The stream's TLS test makes its certificate with openssl (test/sinks/test_stream.py).
+  openssl
 )
 
 missing=()

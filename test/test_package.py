@@ -47,8 +47,12 @@ IMPORTS: dict[str, tuple[str | None, str | None]] = {
     "lz4": (None, "lz4"),
     "rosbags": (None, "rosbags"),  # its key python3-rosbags-pip pip-installs into the system Python
     "lxml": ("python3-lxml", None),
+    "PIL": ("python3-pil", None),  # split mode's JPEG summary (Image.reduce and JPEG: any Pillow since 7)
     "trimesh": (None, "trimesh"),  # 5.2 over the distros' older trimesh
     "yourdfpy": (None, "yourdfpy"),  # no rosdep key
+    "ray": (None, "ray"),  # batches (docs/fleet.md); its rosdep key is a pip one
+    "duckdb": (None, "duckdb"),  # the catalog's queries
+    "xxhash": (None, "xxhash"),  # recordings' content hashes
 }
 
 

@@ -16,6 +16,11 @@ What maps where:
 * ``levels`` -> ``TextLogRows(filter_by_log_level)``; ``zoom`` -> the map view's zoom;
 * entity styles -> per-entity overrides: ``EntityBehavior(visible)`` and the styled archetype's visualizer
   with its ``colors`` and ``radii``;
+* TF: the embedded viewer draws every TF frame as axes; Rerun's draws a transform only for an entity whose
+  ``TransformAxes3D`` visualizer is on, so each TF entity a 3D view shows (``/tf``, ``/tf_static/<frame>``,
+  a robot model's joints: taken from the recording when there is one) gets that visualizer as an override,
+  axes of :data:`TF_AXIS_LENGTH` (Rerun does not scale them to the scene), names not drawn (every frame's
+  name would pile up at the robot);
 * ``follow`` / ``follow_frame`` / ``frame_names`` have no counterpart (Rerun's eye tracks an entity, not a
   TF frame, and names every frame): left out; roles (``$odometry``) are exported as their usual names
   unless resolved against a recording first (cli ``_chosen_blueprint``).
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import rerun as rr
 import rerun.blueprint as rrb
@@ -48,12 +53,16 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
 )
-from rerun_bridge.blueprint.roles import resolve_roles
+from rerun_bridge.blueprint.roles import EntityCatalog, resolve_roles
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
 
 #: The application id of exported blueprints when none is given (the Rerun viewer pairs them by it).
 DEFAULT_APPLICATION_ID: Final = "rerun_bridge"
+#: Length (metres) of the TF frames' axes in Rerun's 3D views.
+TF_AXIS_LENGTH: Final = 0.3
+#: The TF entities a blueprint exported without its recording draws: the bridge's /tf and /tf_static.
+DEFAULT_TF_ENTITIES: Final = ("/tf", "/tf_static")
 #: Where a top-down eye starts: above the fixed frame's origin, x to the right and y up on screen.
 TOP_DOWN_HEIGHT_M: Final = 25.0
 
@@ -84,24 +93,44 @@ VIEW_CLASS_IDENTIFIERS: Final[Mapping[ViewKind, str]] = {
 }
 
 
-def to_rerun(blueprint: Blueprint) -> rrb.Blueprint:
-    """The same layout as a ``rerun.blueprint.Blueprint``."""
+class _Export(NamedTuple):
+    """What every view's export needs besides the view: the timelines and the recording's TF entities."""
+
+    timelines: Sequence[str]
+    tf_entities: Sequence[str]
+
+
+def to_rerun(blueprint: Blueprint, tf_entities: Sequence[str] = DEFAULT_TF_ENTITIES) -> rrb.Blueprint:
+    """The same layout as a ``rerun.blueprint.Blueprint``; ``tf_entities``: the entities holding the
+    recording's transforms (see :func:`tf_entities_of`), whose frames 3D views draw as axes."""
     timelines = (blueprint.timeline,) if blueprint.timeline else (ROS_TIME, LOG_TIME)
+    context = _Export(timelines, tuple(tf_entities))
     # Without the recording at hand, a role ($odometry) stands for its usual name (/odom).
-    parts: list[Any] = [_node(resolve_roles(blueprint.root, None).root, timelines)]
+    parts: list[Any] = [_node(resolve_roles(blueprint.root, None).root, context)]
     if blueprint.timeline:
         parts.append(rrb.TimePanel(timeline=blueprint.timeline))
     return rrb.Blueprint(*parts, auto_views=blueprint.auto_views, auto_layout=False)
 
 
-def export_rbl(blueprint: Blueprint, path: str | Path, application_id: str = DEFAULT_APPLICATION_ID) -> Path:
+def export_rbl(
+    blueprint: Blueprint,
+    path: str | Path,
+    application_id: str = DEFAULT_APPLICATION_ID,
+    tf_entities: Sequence[str] = DEFAULT_TF_ENTITIES,
+) -> Path:
     """Write the blueprint as a Rerun ``.rbl`` file for ``application_id``; returns the path."""
     out = Path(path)
     try:
-        to_rerun(blueprint).save(application_id, out)
+        to_rerun(blueprint, tf_entities).save(application_id, out)
     except (OSError, RuntimeError, ValueError) as err:
         raise RecordingError(f"{out}: cannot write the blueprint {blueprint.name!r}: {err}") from err
     return out
+
+
+def tf_entities_of(catalog: EntityCatalog) -> list[str]:
+    """The entities of a recording that hold TF transforms (named parent and child frames)."""
+    entities = catalog.entities()
+    return [entity for entity in entities if "Transform3D:child_frame" in catalog.components(entity)]
 
 
 def rerun_colormap(colormap: Colormap) -> rr.components.Colormap:
@@ -113,15 +142,15 @@ def _rgba(color: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     return color[0], color[1], color[2], color[3]
 
 
-def _node(node: Node, timelines: Sequence[str]) -> rrb.Container | rrb.View:
+def _node(node: Node, context: _Export) -> rrb.Container | rrb.View:
     if isinstance(node, View):
-        return _view(node, timelines)
-    return _container(node, timelines)
+        return _view(node, context)
+    return _container(node, context)
 
 
-def _container(container: Container, timelines: Sequence[str]) -> rrb.Container:
+def _container(container: Container, context: _Export) -> rrb.Container:
     kwargs: dict[str, Any] = {
-        "contents": [_node(child, timelines) for child in container.children],
+        "contents": [_node(child, context) for child in container.children],
         "name": container.name or None,
         "visible": None if container.visible else False,
     }
@@ -137,7 +166,7 @@ def _container(container: Container, timelines: Sequence[str]) -> rrb.Container:
     return _CONTAINERS[container.kind](**kwargs)
 
 
-def _view(view: View, timelines: Sequence[str]) -> rrb.View:
+def _view(view: View, context: _Export) -> rrb.View:
     kwargs: dict[str, Any] = {
         "origin": view.origin,
         "contents": [str(rule) for rule in view.contents],
@@ -145,7 +174,12 @@ def _view(view: View, timelines: Sequence[str]) -> rrb.View:
         "visible": None if view.visible else False,
     }
     overrides = {entity: _style(style) for entity, style in view.styles.items()}
-    kwargs.update(_settings(view, timelines))
+    if view.kind is ViewKind.SPATIAL3D:
+        for entity in context.tf_entities:
+            if view.includes(entity):
+                axes = rr.TransformAxes3D(TF_AXIS_LENGTH, show_frame=False).visualizer()
+                overrides[entity] = [*overrides.get(entity, []), axes]
+    kwargs.update(_settings(view, context.timelines))
     if any(overrides.values()):
         kwargs["overrides"] = {
             entity: visualizers for entity, visualizers in overrides.items() if visualizers

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 
-from rerun_bridge.blueprint.model import Container, Node, Spatial3DSettings, View
+from rerun_bridge.blueprint.model import Container, Node, Spatial3DSettings
 
 
 def with_fixed_frames_in(root: Node, frames: Collection[str], fallback: str | None) -> tuple[Node, list[str]]:
@@ -34,14 +34,3 @@ def with_fixed_frames_in(root: Node, frames: Collection[str], fallback: str | No
         return dataclasses.replace(node, settings=dataclasses.replace(settings, fixed_frame=replacement))
 
     return visit(root), notes
-
-
-def names_fixed_frames(root: Node) -> bool:
-    """Whether any 3D view of ``root`` sets a fixed frame."""
-    if isinstance(root, Container):
-        return any(names_fixed_frames(child) for child in root.children)
-    return (
-        isinstance(root, View)
-        and isinstance(root.settings, Spatial3DSettings)
-        and bool(root.settings.fixed_frame)
-    )

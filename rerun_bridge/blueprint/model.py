@@ -25,7 +25,7 @@ ORIGIN: Final = "$origin"
 #: A content rule that starts ``$<role>`` names a role (``$odometry/**``), see :mod:`blueprint.roles`.
 ROLE_PREFIX: Final = "$"
 #: The roles a content rule may name (their meaning: rerun_bridge.blueprint.roles).
-ROLE_NAMES: Final = ("odometry", "cmd_vel", "scan", "map")
+ROLE_NAMES: Final = ("odometry", "cmd_vel", "scan", "map", "gps")
 #: Archetypes whose colour and radius (of points, lines, arrows or box edges) an :class:`EntityStyle` sets.
 STYLEABLE_ARCHETYPES: Final = (
     "Points3D",

@@ -9,7 +9,8 @@ rules out. Styles keyed by a role's usual name go to the entity picked for it.
 
 Roles: ``odometry`` (nav_msgs/Odometry: a pose with a ``twist`` plot below it), ``cmd_vel`` (Twist and
 TwistStamped: plotted, with an ``arrow`` below), ``scan`` (LaserScan: points with intensities and no
-cloud ``index``), ``map`` (OccupancyGrid: an ``image`` and ``tiles`` below).
+cloud ``index``), ``map`` (OccupancyGrid: an ``image`` and ``tiles`` below), ``gps`` (NavSatFix:
+geographic points).
 """
 
 from __future__ import annotations
@@ -75,12 +76,17 @@ def _is_map(catalog: EntityCatalog, entity: str, entities: Sequence[str]) -> boo
     )
 
 
+def _is_gps(catalog: EntityCatalog, entity: str, _entities: Sequence[str]) -> bool:
+    return _has(catalog, entity, "GeoPoints:positions")
+
+
 ROLES: Final[Mapping[str, Role]] = MappingProxyType(
     {
         "odometry": Role("/odom", ("odom",), _is_odometry),
         "cmd_vel": Role("/cmd_vel", ("cmd_vel", "cmd"), _is_twist),
         "scan": Role("/scan", ("scan",), _is_scan),
         "map": Role("/map", ("map",), _is_map),
+        "gps": Role("/gps/fix", ("fix", "gps"), _is_gps),
     }
 )
 

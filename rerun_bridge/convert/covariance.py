@@ -89,3 +89,14 @@ def one_ellipsoid(block: npt.NDArray[np.float64], sigma: float, state: dict[str,
         shared.setflags(write=False)
     state[_LAST_KEY] = (key, shape)
     return shape
+
+
+def standard_deviations(covariances: npt.ArrayLike) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """``(N, 36)`` row-major 6 x 6 covariances -> which can be plotted and the square roots of their six
+    variances (the diagonal), ``(drawn, 6)``. Plotted like the ellipsoids are drawn: all six finite, none
+    negative, not all zero (not estimated)."""
+    variances = np.diagonal(np.asarray(covariances, dtype=np.float64).reshape(-1, 6, 6), axis1=1, axis2=2)
+    finite = np.asarray(np.isfinite(variances).all(axis=1), dtype=np.bool_)
+    safe = np.where(finite[:, None], variances, 0.0)
+    drawn = np.asarray(finite & (safe >= 0).all(axis=1) & (safe > 0).any(axis=1), dtype=np.bool_)
+    return drawn, np.sqrt(safe[drawn])

@@ -1,7 +1,8 @@
 """geometry_msgs: transforms, poses, points, vectors, twists, wrenches, accelerations, polygons and inertias,
 with their meaning drawn (docs/maps.md): position covariances as ellipsoids on ``<entity>/covariance``,
-twists / wrenches / accelerations as arrows on ``<entity>/arrow`` besides their plots, orientations as
-axes, inertias as their mass point and equivalent box.
+twists / wrenches / accelerations as arrows on ``<entity>/arrow`` besides their plots (with a covariance:
+the linear part's ellipsoid at the linear arrow's tip and the six standard deviations as plots),
+orientations as axes, inertias as their mass point and equivalent box.
 
 Header-less forms (``Twist`` on ``/cmd_vel``, ``Pose``, ``Point``...) have no frame of their own: the
 ``frame`` option of their topic gives one (``/cmd_vel``: ``{frame: base_link}``); without it they are
@@ -18,7 +19,12 @@ import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, quat_xyzw, sub_path, vec3, with_frame
-from rerun_bridge.convert.covariance import covariance_sigma, one_ellipsoid, position_blocks
+from rerun_bridge.convert.covariance import (
+    covariance_sigma,
+    one_ellipsoid,
+    position_blocks,
+    standard_deviations,
+)
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.rotations import matrices_to_quaternions, quaternions_to_matrices
 from rerun_bridge.convert.tf2_msgs import transform_row
@@ -29,6 +35,8 @@ from rerun_bridge.model.rows import Batch, ColumnRows, Cycled, Row
 TWIST_NAMES = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
 WRENCH_NAMES = ["force/x", "force/y", "force/z", "torque/x", "torque/y", "torque/z"]
 ACCEL_NAMES = TWIST_NAMES
+#: Plots of a twist's or acceleration's standard deviations, in the order of its covariance's rows.
+STDDEV_NAMES = [f"{name} stddev" for name in TWIST_NAMES]
 #: Arrow colours of a vector pair's first (linear, force) and second (angular, torque) vector.
 _PAIR_COLORS: Final = np.array([[255, 96, 48, 255], [255, 200, 0, 255]], dtype=np.uint8)
 _AXIS_COLORS: Final = np.array([[255, 0, 0, 255], [0, 200, 0, 255], [0, 64, 255, 255]], dtype=np.uint8)
@@ -131,6 +139,36 @@ def covariance_rows(pose: Any, covariance: Any, frame: str, ctx: ConvertContext)
     return with_frame([Row(path, "Ellipsoids3D", components)], path, frame)
 
 
+def velocity_covariance_rows(msg: Any, ctx: ConvertContext, linear: Any, covariance: Any) -> list[Row]:
+    """A twist's or acceleration's covariance: the linear block's ellipsoid (``covariance_sigma``, scaled
+    like the arrows by ``arrow_scale``) centred at the linear arrow's tip on ``<entity>/covariance``, and
+    the six standard deviations (unscaled, the message's units) as plots on ``<entity>/stddev``."""
+    sigma, scale = covariance_sigma(ctx.options), option_length(ctx, "arrow_scale", 1.0)
+    rows: list[Row] = []
+    tip = vec3(linear) * scale
+    shape = one_ellipsoid(position_blocks(covariance)[0], sigma, topic_state(ctx))
+    if shape is not None and np.isfinite(tip).all():
+        path = sub_path(ctx.entity_path, "covariance")
+        components: dict[str, Batch] = {
+            "centers": tip.astype(np.float32).reshape(1, 3),
+            "half_sizes": (shape[0] * scale).astype(np.float32),
+            "quaternions": shape[1],
+        }
+        rows += with_frame([Row(path, "Ellipsoids3D", components)], path, topic_frame(msg, ctx))
+    return rows + stddev_rows(sub_path(ctx.entity_path, "stddev"), covariance)
+
+
+def stddev_rows(entity_path: str, covariance: Any) -> list[Row]:
+    """The square roots of a 6 x 6 covariance's variances as six plots (none when not estimated)."""
+    drawn, deviations = standard_deviations(np.asarray(covariance, dtype=np.float64).reshape(1, 36))
+    if not drawn[0]:
+        return []
+    return [
+        Row(entity_path, "Scalars", {"scalars": deviations[0]}),
+        Row(entity_path, "SeriesLines", {"names": STDDEV_NAMES}),
+    ]
+
+
 def convert_transform_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [transform_row(msg, ctx.entity_path, ctx.static)]
 
@@ -220,29 +258,34 @@ def roll_pitch_yaw(rotation: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]
     return np.array([roll, pitch, yaw], dtype=np.float64)
 
 
-def _twist_of(msg: Any) -> Any:
-    """The ``Twist`` inside Twist, TwistStamped, TwistWithCovariance[Stamped]."""
+def _inner(msg: Any, field: str) -> tuple[Any, Any]:
+    """The ``Twist`` (``field`` "twist") or ``Accel`` ("accel") inside every form of it, and the
+    covariance of the ``WithCovariance`` forms (else None)."""
+    covariance = None
     while not hasattr(msg, "linear"):
-        msg = msg.twist
-    return msg
-
-
-def _accel_of(msg: Any) -> Any:
-    while not hasattr(msg, "linear"):
-        msg = msg.accel
-    return msg
+        covariance = getattr(msg, "covariance", covariance)
+        msg = getattr(msg, field)
+    return msg, covariance
 
 
 def convert_twist(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """Every twist form: six plots, and linear / angular velocity as arrows at the frame."""
-    twist = _twist_of(msg)
-    return vector_pair_rows(msg, ctx, (twist.linear, twist.angular), TWIST_NAMES)
+    """Every twist form: six plots, and linear / angular velocity as arrows at the frame; the
+    covariance of the ``WithCovariance`` forms by :func:`velocity_covariance_rows`."""
+    twist, covariance = _inner(msg, "twist")
+    rows = vector_pair_rows(msg, ctx, (twist.linear, twist.angular), TWIST_NAMES)
+    if covariance is not None:
+        rows += velocity_covariance_rows(msg, ctx, twist.linear, covariance)
+    return rows
 
 
 def convert_accel(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """Every accel form: six plots, and linear / angular acceleration as arrows at the frame."""
-    accel = _accel_of(msg)
-    return vector_pair_rows(msg, ctx, (accel.linear, accel.angular), ACCEL_NAMES)
+    """Every accel form: six plots, and linear / angular acceleration as arrows at the frame; the
+    covariance as :func:`convert_twist`'s."""
+    accel, covariance = _inner(msg, "accel")
+    rows = vector_pair_rows(msg, ctx, (accel.linear, accel.angular), ACCEL_NAMES)
+    if covariance is not None:
+        rows += velocity_covariance_rows(msg, ctx, accel.linear, covariance)
+    return rows
 
 
 def convert_wrench(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -310,6 +353,7 @@ def equivalent_box_rows(
 _POSE: Final = ("InstancePoses3D", "Points3D", "CoordinateFrame")
 _POSE_COVARIANCE: Final = (*_POSE, "Ellipsoids3D")
 _VECTOR_PAIR: Final = ("Scalars", "SeriesLines", "Arrows3D", "CoordinateFrame")
+_VECTOR_PAIR_COVARIANCE: Final = (*_VECTOR_PAIR, "Ellipsoids3D")
 _VECTOR: Final = ("Arrows3D", "Scalars", "SeriesLines", "CoordinateFrame")
 _QUATERNION: Final = ("Arrows3D", "Scalars", "SeriesLines", "CoordinateFrame")
 _INERTIA: Final = ("Points3D", "Boxes3D", "Scalars", "CoordinateFrame")
@@ -330,22 +374,10 @@ CONVERTERS: Final = (
     *_each(convert_point, ("Points3D", "CoordinateFrame"), "Point", "PointStamped"),
     *_each(convert_vector3, _VECTOR, "Vector3", "Vector3Stamped"),
     *_each(convert_quaternion, _QUATERNION, "Quaternion", "QuaternionStamped"),
-    *_each(
-        convert_twist,
-        _VECTOR_PAIR,
-        "Twist",
-        "TwistStamped",
-        "TwistWithCovariance",
-        "TwistWithCovarianceStamped",
-    ),
-    *_each(
-        convert_accel,
-        _VECTOR_PAIR,
-        "Accel",
-        "AccelStamped",
-        "AccelWithCovariance",
-        "AccelWithCovarianceStamped",
-    ),
+    *_each(convert_twist, _VECTOR_PAIR, "Twist", "TwistStamped"),
+    *_each(convert_twist, _VECTOR_PAIR_COVARIANCE, "TwistWithCovariance", "TwistWithCovarianceStamped"),
+    *_each(convert_accel, _VECTOR_PAIR, "Accel", "AccelStamped"),
+    *_each(convert_accel, _VECTOR_PAIR_COVARIANCE, "AccelWithCovariance", "AccelWithCovarianceStamped"),
     *_each(convert_wrench, _VECTOR_PAIR, "Wrench", "WrenchStamped"),
     *_each(convert_polygon, _POLYGON, "Polygon", "PolygonStamped"),
     *_each(convert_inertia, _INERTIA, "Inertia", "InertiaStamped"),

@@ -11,13 +11,15 @@ import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
-from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks
+from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks, standard_deviations
 from rerun_bridge.convert.geometry_msgs import (
+    STDDEV_NAMES,
     TWIST_NAMES,
     covariance_rows,
     frame_columns,
     pose_columns,
     pose_rows,
+    stddev_rows,
     vector_scalars,
 )
 from rerun_bridge.convert.occupancy import MAP_STATE_KEY, convert_grid, grid_layout, map_options
@@ -30,8 +32,9 @@ from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The pose in the header frame; the twist (in ``child_frame_id``) as six plots on ``<entity>/twist``;
-    the position covariance as an ellipsoid on ``<entity>/covariance``; and the trail of recent positions
-    on ``<entity>/trail`` (:mod:`~rerun_bridge.convert.trail`)."""
+    the position covariance as an ellipsoid on ``<entity>/covariance``; the twist's standard deviations
+    as plots on ``<entity>/twist/stddev``; and the trail of recent positions on ``<entity>/trail``
+    (:mod:`~rerun_bridge.convert.trail`)."""
     covariance_sigma(ctx.options)  # a bad option fails the message before the trail moves on
     trail = topic_trail(topic_state(ctx), ctx.options)
     frame = header_frame(msg)
@@ -40,6 +43,7 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows += vector_scalars(twist_path, msg.twist.twist.linear, msg.twist.twist.angular, TWIST_NAMES)
     rows = with_frame(rows, ctx.entity_path, frame)
     rows += covariance_rows(msg.pose.pose, msg.pose.covariance, frame, ctx)
+    rows += stddev_rows(sub_path(twist_path, "stddev"), msg.twist.covariance)
     if trail is not None:
         adding, strips = trail.extend(vec3(msg.pose.pose.position).reshape(1, 3))
         if len(adding):
@@ -62,6 +66,7 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     rows += frame_columns(ctx.entity_path, msgs, times)
     positions = msgs.floats(*(f"pose.pose.position.{axis}" for axis in "xyz"))
     rows += covariance_columns(ctx.entity_path, msgs, positions, sigma)
+    rows += stddev_columns(sub_path(twist_path, "stddev"), msgs)
     if trail is not None:
         adding, strips = trail.extend(positions)
         if len(adding):
@@ -91,6 +96,19 @@ def covariance_columns(
     }
     rows = [ColumnRows(path, "Ellipsoids3D", times, components)]
     return rows + _frame_rows(path, msgs.frame(), times, len(drawn))
+
+
+def stddev_columns(entity_path: str, msgs: MessageColumns) -> list[ColumnRows]:
+    """:func:`~rerun_bridge.convert.geometry_msgs.stddev_rows` of the twist covariance, for a batch."""
+    drawn, deviations = standard_deviations(msgs.column("twist.covariance"))
+    if not drawn.any():
+        return []
+    times = {name: values[drawn] for name, values in msgs.default_times().items()}
+    names = Cycled([STDDEV_NAMES], len(deviations))
+    return [
+        ColumnRows(entity_path, "Scalars", times, {"scalars": deviations}),
+        ColumnRows(entity_path, "SeriesLines", times, {"names": names}),
+    ]
 
 
 def _frame_rows(

@@ -23,6 +23,11 @@ Palettes follow RViz's Map display (its "Color Scheme"): cells are bytes, -1 (un
 * both: -1 grey-green (112, 137, 134); values RViz calls illegal stand out: 101..127 green, -128..-2 red
   to yellow.
 * ``raw``: the byte as grey, opaque.
+
+Two more of RViz's Map display properties shape a palette (:class:`Palette`): ``alpha`` (0-1, RViz's
+Alpha) scales every colour's opacity, and ``binary_threshold`` (RViz's "Binary representation" with its
+threshold) draws the cells 0..100 at or above the threshold as occupied (the palette's 100) and the rest
+as free (its 0); unknown and illegal values keep their colours.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import functools
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -63,9 +68,30 @@ _TILE_TEXCOORDS: Final = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0
 _LOOKUPS_PER_BLOCK: Final = 1 << 18
 
 
+class Palette(NamedTuple):
+    """A palette by name, with RViz's Map display's alpha and binary threshold (None: off)."""
+
+    name: str
+    alpha: float = 1.0
+    binary_threshold: int | None = None
+
+
 @functools.cache
-def palette_rgba(name: str) -> npt.NDArray[np.uint8]:
+def palette_rgba(palette: str | Palette) -> npt.NDArray[np.uint8]:
     """The ``(256, 4)`` RGBA colours of a palette, indexed by the cell's byte (``int8`` read as ``uint8``)."""
+    if isinstance(palette, str):
+        palette = Palette(palette)
+    table = _named_palette(palette.name).copy()
+    if palette.binary_threshold is not None:
+        occupied = np.arange(101) >= palette.binary_threshold
+        table[:101] = np.where(occupied[:, None], table[100], table[0])
+    if palette.alpha != 1.0:
+        table[:, 3] = np.round(table[:, 3] * palette.alpha).astype(np.uint8)
+    return table
+
+
+@functools.cache
+def _named_palette(name: str) -> npt.NDArray[np.uint8]:
     if name not in PALETTES:
         raise ConversionError(f"unknown palette {name!r} (palettes: {', '.join(PALETTES)})")
     table = np.zeros((256, 4), dtype=np.uint8)
@@ -90,22 +116,22 @@ def palette_rgba(name: str) -> npt.NDArray[np.uint8]:
 
 
 @functools.cache
-def _palette_words(name: str) -> npt.NDArray[np.uint32]:
+def _palette_words(palette: str | Palette) -> npt.NDArray[np.uint32]:
     """The palette as one 32-bit word per entry: colouring is then one lookup per cell."""
-    return palette_rgba(name).view(np.uint32).reshape(256)
+    return palette_rgba(palette).view(np.uint32).reshape(256)
 
 
 @functools.cache
-def _palette_pairs(name: str) -> npt.NDArray[np.uint64]:
+def _palette_pairs(palette: str | Palette) -> npt.NDArray[np.uint64]:
     """The colours of every pair of neighbouring cells (65536 entries, 512 kB): one lookup colours two
     cells, half the lookups of :func:`_palette_words` (about 1.5 times faster on a big grid)."""
-    words = _palette_words(name).astype(np.uint64)
+    words = _palette_words(palette).astype(np.uint64)
     pair = np.arange(65536)
     pairs: npt.NDArray[np.uint64] = words[pair & 0xFF] | (words[pair >> 8] << np.uint64(32))
     return pairs
 
 
-def colorize(cells: npt.NDArray[np.int8], palette: str) -> npt.NDArray[np.uint8]:
+def colorize(cells: npt.NDArray[np.int8], palette: str | Palette) -> npt.NDArray[np.uint8]:
     """``(rows, cols)`` cells (any view: a map flipped north up is one) -> ``(rows, cols, 4)`` RGBA.
 
     Table lookups straight from the cells into the new image, a block of rows at a time: no copy of the
@@ -135,21 +161,39 @@ def colorize(cells: npt.NDArray[np.int8], palette: str) -> npt.NDArray[np.uint8]
 class MapOptions:
     """The converter options of a map topic (``topics.<name>.options``)."""
 
-    palette: str
+    palette: Palette
     tile_rows: int
     tile_cols: int
     image: bool
 
 
 def map_options(options: Mapping[str, Any], topic: str) -> MapOptions:
-    """``palette`` (default ``costmap`` for topics whose name says costmap, else ``map``), ``tile_rows``
-    and ``tile_cols`` (cells), and ``image`` (default true)."""
+    """``palette`` (default ``costmap`` for topics whose name says costmap, else ``map``), ``alpha``
+    (0-1, default 1), ``binary_threshold`` (0-100, default none), ``tile_rows`` and ``tile_cols``
+    (cells), and ``image`` (default true)."""
     default_palette = "costmap" if "costmap" in topic else "map"
-    palette = str(options.get("palette", default_palette)).lower()
+    palette = Palette(
+        str(options.get("palette", default_palette)).lower(),
+        _number_in(options, "alpha", 0.0, 1.0, 1.0),
+        _threshold(options),
+    )
     palette_rgba(palette)  # an unknown name is an error here, said once per topic
     rows = _tile_side(options, "tile_rows", DEFAULT_TILE_ROWS)
     cols = _tile_side(options, "tile_cols", DEFAULT_TILE_COLS)
     return MapOptions(palette, rows, cols, bool(options.get("image", True)))
+
+
+def _number_in(options: Mapping[str, Any], key: str, low: float, high: float, default: float) -> float:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ConversionError(f"option {key} must be a number from {low:g} to {high:g}, not {value!r}")
+    return float(value)
+
+
+def _threshold(options: Mapping[str, Any]) -> int | None:
+    if options.get("binary_threshold") is None:
+        return None
+    return round(_number_in(options, "binary_threshold", 0, 100, 0))
 
 
 def _tile_side(options: Mapping[str, Any], key: str, default: int) -> int:

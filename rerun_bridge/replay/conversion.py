@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import heapq
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,13 +86,15 @@ def convert_bags(  # noqa: PLR0913
     column_path: bool = True,
     robot_model: RobotModelConfig | None = None,
     types: TypeSupport | None = None,
+    open_recording: Callable[[str | Path], Bag] = open_bag,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
     message on its own (the reference that the batched path of :mod:`.column_batches` is held to).
     ``robot_model``: mesh roots for a recorded ``/robot_description`` and a URDF file to draw.
     ``types``: declarative mappings, supplied definitions and leaf plots (see
-    :mod:`rerun_bridge.custom_types`)."""
+    :mod:`rerun_bridge.custom_types`). ``open_recording`` opens each of ``paths``: :func:`open_bag`, or
+    one that reads from object storage (:mod:`rerun_bridge.fleet.remote_bags`)."""
     types = types or TypeSupport()
     warnings: list[str] = []
 
@@ -107,7 +109,7 @@ def convert_bags(  # noqa: PLR0913
     gc.set_threshold(100_000, 50, 100)
     try:
         with ExitStack() as stack:
-            bags = [stack.enter_context(open_bag(path)) for path in paths]
+            bags = [stack.enter_context(open_recording(path)) for path in paths]
             sinks: list[RowSink] = list(extra_sinks)
             if rrd_path is not None:
                 sinks.append(
@@ -129,7 +131,7 @@ def convert_bags(  # noqa: PLR0913
             )
             if robot_model is not None:
                 pipeline.use_robot_model(*robot_model_setup(robot_model))
-            conversion = _Conversion(pipeline, mcap, note, column_path, types)
+            conversion = BagConversion(pipeline, mcap, note, column_path, types)
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress)
@@ -149,7 +151,7 @@ def convert_bags(  # noqa: PLR0913
         gc.set_threshold(*gc_thresholds)
 
 
-class _Conversion:
+class BagConversion:
     """Routes every selected message of every bag to the pipeline (one by one or in column batches) and
     to the raw MCAP re-recording."""
 
@@ -219,6 +221,14 @@ class _Conversion:
         definition = _definition_for(info, choice)
         if self.mcap is not None and definition is not None:
             self.channels[key] = self.mcap.add_topic(info.name, info.type_name, definition, info.qos_profiles)
+
+    def convert_messages(self, bag_index: int, messages: Iterable[RawMessage]) -> None:
+        """Convert some messages of one bag (in log-time order) to the pipeline's sinks, column batches
+        flushed at the end: a lazily opened bag converts one chunk's messages at a time."""
+        for raw in messages:
+            if not self.batched.offer(bag_index, raw.topic, raw.data, raw.log_time_ns):
+                self.one_by_one(bag_index, raw.topic, raw.data, raw.log_time_ns)
+        self.batched.flush()
 
     def replay(self, bags: Sequence[Bag], selection: TopicSelection, progress: Progress | None) -> None:
         """Every selected message, merged by log time across the bags."""

@@ -60,19 +60,37 @@ def _geometry(mesh: trimesh.Trimesh, colors: npt.NDArray[np.uint8] | None = None
     )
 
 
-def _own_colors(mesh: trimesh.Trimesh) -> npt.NDArray[np.uint8] | None:
-    """The file's own per-vertex colours (from vertex, face or material colours); None when it has none."""
+def own_colors(mesh: trimesh.Trimesh) -> npt.NDArray[np.uint8] | None:
+    """The file's own colours, one RGBA per vertex: vertex or face colours, a texture sampled at each
+    vertex's texture coordinates (neither viewer textures arbitrary meshes; a mesh whose colour changes
+    inside a triangle gets the colours at its corners), else its material's colour; None when it has
+    none. Colours are optional: a file whose colours cannot be read keeps its triangles."""
     visual: Any = mesh.visual
-    if visual is None or not visual.defined:
+    count = len(mesh.vertices)
+    try:
+        if visual is None or not visual.defined:
+            return None
+        colors = _texture_colors(visual, count) if visual.kind == "texture" else visual.vertex_colors
+        colors = np.asarray(colors, dtype=np.uint8)
+    except Exception:  # trimesh's colour code raises many kinds for odd materials: no colours then
         return None
-    if visual.kind == "texture":
-        visual = visual.to_color()
-    colors = np.asarray(visual.vertex_colors, dtype=np.uint8)
     if colors.shape == (4,):  # a material's one colour (a DAE or glTF material without a texture)
-        colors = np.tile(colors, (len(mesh.vertices), 1))
-    if colors.shape != (len(mesh.vertices), 4):
-        return None
-    return colors
+        colors = np.tile(colors, (count, 1))
+    if colors.shape == (count, 3):
+        colors = np.hstack([colors, np.full((count, 1), 255, dtype=np.uint8)])
+    return colors if colors.shape == (count, 4) else None
+
+
+def _texture_colors(visual: Any, count: int) -> Any:
+    """A textured visual's colours: the texture (or glTF base colour texture) at each vertex's UV, else
+    the material's main colour (an OBJ / MTL or glTF material without an image, or no UVs)."""
+    material = visual.material
+    uv = visual.uv
+    if uv is not None and len(uv) == count:
+        sampled = material.to_color(np.asarray(uv, dtype=np.float64))
+        if sampled is not None:
+            return sampled
+    return material.main_color
 
 
 def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeometry:
@@ -87,7 +105,7 @@ def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeomet
         raise MeshLoadError(f"mesh {path.name} has no triangles")
     if scale is not None:
         loaded.vertices = np.asarray(loaded.vertices) * np.asarray(scale, dtype=np.float64).reshape(1, 3)
-    return _geometry(loaded, _own_colors(loaded))
+    return _geometry(loaded, own_colors(loaded))
 
 
 def box(size: npt.ArrayLike) -> MeshGeometry:

@@ -9,7 +9,7 @@ recording. Rotation is checked at each flush (about once a second).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -55,8 +55,12 @@ def _size(path: Path) -> int:
 
 
 class _Rotating(Generic[SinkT]):
-    """Flush and close shared by both rotating sinks: rotation is checked at each flush."""
+    """Flush and close shared by both rotating sinks: rotation is checked at each flush.
+    ``on_part_closed``, when set, is told each part's path once the part is closed and complete (the
+    live node's ``sinks.upload``)."""
 
+    on_part_closed: Callable[[Path], None] | None = None
+    _announced: Path | None = None
     policy: RotationPolicy
     current: SinkT
     _started: float
@@ -76,11 +80,18 @@ class _Rotating(Generic[SinkT]):
 
     def _rotate_if_due(self) -> None:
         if self.policy.due(_size(self.current.path), time.monotonic() - self._started):
-            self.current.close()
+            self._close_current()
             self._open()
 
-    def close(self) -> None:
+    def _close_current(self) -> None:
         self.current.close()
+        path = Path(self.current.path)
+        if self.on_part_closed is not None and path != self._announced:
+            self._announced = path  # closing twice announces once
+            self.on_part_closed(path)
+
+    def close(self) -> None:
+        self._close_current()
 
 
 class RotatingRrdSink(_Rotating[RrdSink]):

@@ -32,7 +32,7 @@ class StoreSink:
 
     def write_columns(self, columns: ColumnRows) -> None:
         if not self.closed:
-            self.store.append_rows(columns.to_rows(), {})
+            self.store.append_columns(columns)  # one chunk, no work per row
 
     def flush(self, wait: bool = True) -> None:
         """Nothing to write out: readers see rows as soon as they are appended."""

@@ -11,9 +11,13 @@ call when one is configured, and TLS is used when a certificate and key are give
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import queue
 import threading
+import time
+import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +28,26 @@ from pyarrow import flight
 
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.rows import ColumnRows, Row
-from rerun_bridge.model.stream_format import ENVELOPE_SCHEMA, LIVE_TICKET, encode_chunk, envelope
+from rerun_bridge.model.stream_format import (
+    ENVELOPE_SCHEMA,
+    HEARTBEAT_ENTITY,
+    StreamItem,
+    StreamRequest,
+    encode_chunk,
+    envelope,
+    parse_ticket,
+)
 from rerun_bridge.sinks.batcher import RowBatcher
 
 log = logging.getLogger(__name__)
 
 CLIENT_QUEUE_CHUNKS = 1024
+#: How long closing the stream waits for its clients' calls to end.
+SHUTDOWN_WAIT_S = 3.0
+#: Rows wait at most about this long in the batcher while rows keep coming (the worker flushes each second).
+LIVE_FLUSH_S = 0.02
+#: Seconds without data after which a client gets a heartbeat (it notices a silent cut by their absence).
+HEARTBEAT_S = 1.0
 
 
 class _TokenMiddlewareFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]
@@ -37,75 +55,184 @@ class _TokenMiddlewareFactory(flight.ServerMiddlewareFactory):  # type: ignore[m
 
     def __init__(self, token: str) -> None:
         super().__init__()
-        self._expected = f"Bearer {token}"
+        self._expected = f"Bearer {token}".encode()
 
     def start_call(self, info: Any, headers: Mapping[str, list[str]]) -> None:
         values = headers.get("authorization") or headers.get("Authorization") or []
-        if self._expected not in values:
-            raise flight.FlightUnauthenticatedError("a valid bearer token is required")
+        # Every value is compared, in constant time: how long a refusal takes says nothing about the token.
+        matches = [hmac.compare_digest(_as_bytes(value), self._expected) for value in values]
+        if not any(matches):
+            raise flight.FlightUnauthenticatedError("authentication failed: a valid bearer token is required")
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
 
 
 @dataclass(slots=True)
 class _Client:
-    chunks: queue.Queue[tuple[str, bool, bytes] | None]
+    chunks: queue.Queue[StreamItem | None]
     dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCounts:
+    """The stream's numbers for the diagnostics (drops summed over clients, gone ones included)."""
+
+    clients: int
+    published_chunks: int
+    published_bytes: int
+    dropped_chunks: int
+
+    def as_key_values(self) -> dict[str, str]:
+        return {
+            "clients": str(self.clients),
+            "published_chunks": str(self.published_chunks),
+            "published_bytes": str(self.published_bytes),
+            "dropped_chunks": str(self.dropped_chunks),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSecurity:
+    """The token clients must give (empty: none) and the TLS certificate and key files (empty: plain TCP)."""
+
+    token: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBounds:
+    """How much recent temporal data the server keeps for clients that join (or come back): the last
+    ``seconds``, at most ``max_bytes``."""
+
+    seconds: float = 10.0
+    max_bytes: int = 64 << 20
+
+
+class _History:
+    """The recent temporal chunks, oldest first, trimmed by age and bytes."""
+
+    def __init__(self, bounds: HistoryBounds) -> None:
+        self.bounds = bounds
+        self._items: deque[tuple[int, StreamItem]] = deque()
+        self._bytes = 0
+
+    def append(self, item: StreamItem, now_ns: int) -> None:
+        self._items.append((now_ns, item))
+        self._bytes += len(item.data)
+        oldest_ns = now_ns - int(self.bounds.seconds * 1e9)
+        while self._items and (self._items[0][0] < oldest_ns or self._bytes > self.bounds.max_bytes):
+            _time, dropped = self._items.popleft()
+            self._bytes -= len(dropped.data)
+
+    def since(self, request: StreamRequest, session: str, now_ns: int) -> list[StreamItem]:
+        if request.session == session:
+            return [item for _time, item in self._items if item.seq > request.after_seq]
+        oldest_ns = now_ns - int(request.history_s * 1e9)
+        return (
+            [item for time_ns, item in self._items if time_ns >= oldest_ns] if request.history_s > 0 else []
+        )
 
 
 class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
     """Serves published chunks to every connected client."""
 
-    def __init__(self, host: str, port: int, token: str = "", tls_cert: str = "", tls_key: str = "") -> None:
-        scheme = "grpc+tls" if tls_cert else "grpc+tcp"
-        certificates = [(Path(tls_cert).read_bytes(), Path(tls_key).read_bytes())] if tls_cert else None
-        middleware = {"auth": _TokenMiddlewareFactory(token)} if token else None
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: StreamSecurity | None = None,
+        history: HistoryBounds | None = None,
+    ) -> None:
+        security = security or StreamSecurity()
+        scheme = "grpc+tls" if security.tls_cert else "grpc+tcp"
+        certificates = (
+            [(Path(security.tls_cert).read_bytes(), Path(security.tls_key).read_bytes())]
+            if security.tls_cert
+            else None
+        )
+        middleware = {"auth": _TokenMiddlewareFactory(security.token)} if security.token else None
         super().__init__(f"{scheme}://{host}:{port}", tls_certificates=certificates, middleware=middleware)
         self._lock = threading.Lock()
-        self._static: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._static: dict[tuple[str, tuple[str, ...]], StreamItem] = {}
+        self._history = _History(history or HistoryBounds())
         self._clients: list[_Client] = []
         self._closed = False
+        #: Set by close when a client's call would not end (it stopped reading): gRPC's threads then keep
+        #: the process from exiting, and its owner ends the process itself (rerun_bridge.node).
+        self.stuck = False
+        #: A new id per server run: a client's sequence numbers mean nothing to another run.
+        self.session = uuid.uuid4().hex
+        self._seq = 0
+        self._published_chunks = 0
+        self._published_bytes = 0
+        self._dropped_by_gone_clients = 0
+
+    def counts(self) -> StreamCounts:
+        with self._lock:
+            dropped = self._dropped_by_gone_clients + sum(client.dropped for client in self._clients)
+            return StreamCounts(len(self._clients), self._published_chunks, self._published_bytes, dropped)
 
     def publish(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         data = encode_chunk(batch)
+        now_ns = time.time_ns()
         with self._lock:
+            self._seq += 1
+            item = StreamItem(entity_path, static, data, self.session, self._seq, now_ns)
             if static:
-                self._static[(entity_path, tuple(batch.schema.names))] = data
+                self._static[(entity_path, tuple(batch.schema.names))] = item
+            else:
+                self._history.append(item, now_ns)
+            # Under the lock: a client that joins now gets this item either in its backlog or its queue.
             clients = list(self._clients)
+            self._published_chunks += 1
+            self._published_bytes += len(data)
         for client in clients:
             try:
-                client.chunks.put_nowait((entity_path, static, data))
+                client.chunks.put_nowait(item)
             except queue.Full:
                 # Drop the client's oldest chunk rather than wait: the robot never waits on a laptop.
                 with contextlib.suppress(queue.Empty):
                     client.chunks.get_nowait()
                 client.dropped += 1
-                client.chunks.put_nowait((entity_path, static, data))
+                client.chunks.put_nowait(item)
 
     def do_get(self, context: Any, ticket: flight.Ticket) -> flight.GeneratorStream:
-        if ticket.ticket != LIVE_TICKET:
-            raise flight.FlightServerError(f"unknown ticket {ticket.ticket!r}; ask for {LIVE_TICKET!r}")
+        try:
+            request = parse_ticket(ticket.ticket)
+        except ValueError as err:
+            raise flight.FlightServerError(str(err)) from err
         client = _Client(queue.Queue(maxsize=CLIENT_QUEUE_CHUNKS))
         with self._lock:
-            backlog = list(self._static.items())
+            backlog = [*self._static.values(), *self._history.since(request, self.session, time.time_ns())]
             self._clients.append(client)
         return flight.GeneratorStream(ENVELOPE_SCHEMA, self._serve(client, backlog, context))
 
-    def _serve(
-        self, client: _Client, backlog: list[tuple[tuple[str, tuple[str, ...]], bytes]], context: Any
-    ) -> Iterator[pa.RecordBatch]:
+    def _serve(self, client: _Client, backlog: list[StreamItem], context: Any) -> Iterator[pa.RecordBatch]:
         try:
-            for (entity_path, _names), data in backlog:
-                yield envelope(entity_path, True, data)
+            for item in backlog:
+                yield envelope(item)
+            idle_since = time.monotonic()
             while not self._closed and not context.is_cancelled():
                 try:
-                    item = client.chunks.get(timeout=0.2)
+                    queued = client.chunks.get(timeout=0.2)
                 except queue.Empty:
+                    if time.monotonic() - idle_since >= HEARTBEAT_S:
+                        idle_since = time.monotonic()
+                        yield envelope(
+                            StreamItem(HEARTBEAT_ENTITY, False, b"", self.session, -1, time.time_ns())
+                        )
                     continue
-                if item is None:
+                if queued is None:
                     return
-                yield envelope(*item)
+                idle_since = time.monotonic()
+                yield envelope(queued)
         finally:
             with self._lock:
                 self._clients.remove(client)
+                self._dropped_by_gone_clients += client.dropped
 
     def close(self) -> None:
         self._closed = True
@@ -114,7 +241,15 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         for client in clients:
             with contextlib.suppress(queue.Full):
                 client.chunks.put_nowait(None)
-        self.shutdown()
+        # gRPC's shutdown waits for every call, and a client that stopped reading keeps its call in a write
+        # forever: the robot never waits on a laptop, so the shutdown gets a few seconds on a thread of its
+        # own and the process goes on (and exits) without it.
+        stopper = threading.Thread(target=self.shutdown, name="rerun_bridge-stream-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout=SHUTDOWN_WAIT_S)
+        self.stuck = stopper.is_alive()
+        if self.stuck:
+            log.warning("a stream client stopped reading; closing the stream without waiting for it")
 
 
 class StreamSink:
@@ -124,32 +259,55 @@ class StreamSink:
         self,
         host: str,
         port: int,
-        token: str = "",
-        tls_cert: str = "",
-        tls_key: str = "",
-        batch_rows: int = 64,
+        security: StreamSecurity | None = None,
+        history: HistoryBounds | None = None,
+        live_flush_s: float = LIVE_FLUSH_S,
     ) -> None:
+        """``live_flush_s``: rows wait at most about this long in the batcher while rows keep coming (each
+        chunk costs about 900 bytes of framing: split mode's summary flushes less often)."""
         try:
-            self.server = StreamServer(host, port, token, tls_cert, tls_key)
+            self.server = StreamServer(host, port, security, history)
         except (OSError, flight.FlightError) as err:
             raise RecordingError(f"cannot serve the stream on {host}:{port}: {err}") from err
         self.port = int(self.server.port)
         # Fewer rows per chunk than the file: a remote view wants data soon, not big chunks.
-        self._batcher = RowBatcher(self.server.publish, batch_rows=batch_rows, batch_bytes=256 << 10)
+        self._batcher = RowBatcher(self.server.publish, batch_rows=64, batch_bytes=256 << 10)
+        self._last_flush = time.monotonic()
+        self.live_flush_s = live_flush_s
         self._thread = threading.Thread(target=self.server.serve, name="rerun_bridge-stream", daemon=True)
         self._thread.start()
 
+    def counts(self) -> StreamCounts:
+        return self.server.counts()
+
+    def emitted_bytes(self) -> int:
+        """Bytes published so far (encoded chunks, as they go on the wire)."""
+        return self.server.counts().published_bytes
+
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)
+        self._flush_if_due()
 
     def write_columns(self, columns: ColumnRows) -> None:
         self._batcher.write_columns(columns)
+        self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        # A live view wants rows within a frame or two, not at the files' once-a-second flush.
+        if time.monotonic() - self._last_flush >= self.live_flush_s:
+            self.flush()
 
     def flush(self, wait: bool = True) -> None:
         """Hand the batched rows to the server (which sends them without waiting for clients)."""
+        self._last_flush = time.monotonic()
         self._batcher.flush()
+
+    @property
+    def stuck(self) -> bool:
+        """Whether a client that stopped reading kept the server from stopping (see StreamServer.stuck)."""
+        return bool(self.server.stuck)
 
     def close(self) -> None:
         self.flush()
         self.server.close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=0.5 if self.server.stuck else 5.0)

@@ -12,11 +12,14 @@ import io
 import itertools
 import mmap
 import operator
+import os
 import struct
 from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
+
+import numpy as np
 
 from rerun_bridge.model.records import RawMessage
 
@@ -98,8 +101,12 @@ class _ChunkSource:
             self._mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
+class _ByteSource(Protocol):
+    def read(self, offset: int, length: int) -> bytes | memoryview: ...
+
+
 def _read_chunk(
-    source: _ChunkSource, offset: int, length: int, decompress: _ChunkDecompressor | None = None
+    source: _ByteSource, offset: int, length: int, decompress: _ChunkDecompressor | None = None
 ) -> bytes | memoryview:
     """Read one Chunk record and return its decompressed records (a view of the record when stored
     uncompressed: slicing, not copying, keeps the work off the reading thread)."""
@@ -206,3 +213,57 @@ def iter_chunked_messages(
                 pending.append((following, submit(following)))
             yield from _messages_of_chunk(records, channels, start_ns, end_ns)
             source.release(chunk.chunk_start_offset, chunk.chunk_length)
+
+
+class _FileReads:
+    """A file's bytes read at an offset on demand (``pread``): what a lazily opened bag reads, one chunk
+    at a time, without mapping the file (mapped pages would count towards the viewer's memory)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._descriptor = stream.fileno()
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._descriptor, length, offset)
+
+
+def read_chunk_messages(
+    stream: BinaryIO, summary: Any, chunk_index: Any, topics: Collection[str] | None
+) -> list[RawMessage]:
+    """The messages of the selected topics in one chunk (found through its chunk index), in log-time
+    order; ``stream`` must be a real file."""
+    channels = {
+        channel_id: (channel.topic, summary.schemas[channel.schema_id].name if channel.schema_id else "")
+        for channel_id, channel in summary.channels.items()
+        if topics is None or channel.topic in topics
+    }
+    records = _read_chunk(_FileReads(stream), chunk_index.chunk_start_offset, chunk_index.chunk_length)
+    return _messages_of_chunk(records, channels, None, None)
+
+
+OPCODE_MESSAGE_INDEX = 0x07
+_MESSAGE_INDEX_HEAD = struct.Struct("<HI")
+
+
+def read_message_index_spans(stream: BinaryIO, chunk_index: Any) -> dict[int, tuple[int, int]]:
+    """Per channel, the first and last log time of its messages in one chunk, from the chunk's message
+    index records (written right after the chunk); empty when the file has none."""
+    length = int(chunk_index.message_index_length)
+    if length <= 0:
+        return {}
+    offset = chunk_index.chunk_start_offset + chunk_index.chunk_length
+    block = _FileReads(stream).read(offset, length)
+    spans: dict[int, tuple[int, int]] = {}
+    pos = 0
+    while pos + _RECORD_HEADER.size <= len(block):
+        opcode, record_length = _RECORD_HEADER.unpack_from(block, pos)
+        body = pos + _RECORD_HEADER.size
+        pos = body + record_length
+        if opcode != OPCODE_MESSAGE_INDEX or pos > len(block):
+            continue
+        channel_id, entries_length = _MESSAGE_INDEX_HEAD.unpack_from(block, body)
+        entries = body + _MESSAGE_INDEX_HEAD.size
+        count = min(entries_length, pos - entries) // 16
+        if count:
+            times = np.frombuffer(block, dtype="<u8", count=2 * count, offset=entries)[0::2]
+            spans[channel_id] = (int(times.min()), int(times.max()))
+    return spans

@@ -9,13 +9,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from mcap.records import Channel, Schema
 
 from rerun_bridge.errors import BagError
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
-from rerun_bridge.sources.mcap_chunks import chunks_are_ordered, iter_chunked_messages
+from rerun_bridge.sources.mcap_chunks import (
+    chunks_are_ordered,
+    iter_chunked_messages,
+    read_chunk_messages,
+    read_message_index_spans,
+)
 
 
 class StorageReader(Protocol):
@@ -40,15 +45,18 @@ MCAP_MAGIC = b"\x89MCAP0\r\n"
 
 
 class McapStorage:
-    """rosbag2's MCAP storage, read with the mcap library (chunked, zstd or lz4)."""
+    """rosbag2's MCAP storage, read with the mcap library (chunked, zstd or lz4).
 
-    def __init__(self, path: Path) -> None:
+    ``stream``: an open, seekable stream of the file instead of the file at ``path`` (which then only names
+    it): an object in S3 read by ranged requests; the summary and the chunk index say which ranges."""
+
+    def __init__(self, path: Path, stream: BinaryIO | None = None) -> None:
         from mcap.reader import make_reader
 
         self.path = path
         self.problems: list[str] = []
         try:
-            self._file: BinaryIO = path.open("rb")
+            self._file: BinaryIO = stream if stream is not None else path.open("rb")
         except OSError as err:
             raise BagError(f"{path}: cannot open: {err}") from err
         if self._file.read(len(MCAP_MAGIC)) != MCAP_MAGIC:
@@ -61,6 +69,29 @@ class McapStorage:
         except Exception as err:  # mcap raises several unrelated types for damaged files
             self._summary = None
             self.problems.append(f"{path}: no readable summary ({err}); scanning the whole file")
+
+    @property
+    def summary(self) -> Any:
+        """The file's summary (channels, schemas, chunk indexes, statistics); None when it has none."""
+        return self._summary
+
+    def chunk_messages(self, chunk_index: Any, topics: Collection[str] | None) -> list[RawMessage]:
+        """The messages of ``topics`` (None: all) in one chunk of the summary's chunk indexes."""
+        return read_chunk_messages(self._file, self._summary, chunk_index, topics)
+
+    def message_spans(self, chunk_index: Any) -> dict[str, tuple[int, int]]:
+        """Per topic, the first and last log time of its messages in one chunk (its message index;
+        empty when the file wrote none)."""
+        spans: dict[str, tuple[int, int]] = {}
+        if self._summary is None:
+            return spans
+        channels = self._summary.channels
+        for channel_id, (first, last) in read_message_index_spans(self._file, chunk_index).items():
+            channel = channels.get(channel_id)
+            if channel is not None:
+                known = spans.get(channel.topic, (first, last))
+                spans[channel.topic] = (min(known[0], first), max(known[1], last))
+        return spans
 
     def topics(self) -> list[TopicInfo]:
         if self._summary is not None:

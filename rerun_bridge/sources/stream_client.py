@@ -1,62 +1,244 @@
-"""The receiving end of the network stream: chunks from a bridge, written to an .rrd (or any sink)."""
+"""The receiving end of the network stream: chunks from a bridge, to an .rrd (``receive``) or to a live
+viewer that follows the stream across network cuts (:class:`StreamFollower`)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
+from typing import Any, Final
 
 import pyarrow as pa
 from pyarrow import flight
 
 from rerun_bridge.errors import BridgeError
-from rerun_bridge.model.stream_format import LIVE_TICKET, decode_chunk
+from rerun_bridge.model.stream_format import (
+    HEARTBEAT_ENTITY,
+    StreamItem,
+    StreamRequest,
+    decode_chunk,
+    items_of,
+)
 
 ChunkHandler = Callable[[str, bool, pa.RecordBatch], None]
 
+#: A stream silent this long (no data, no heartbeat) counts as cut.
+SILENCE_S: Final = 5.0
+#: Seconds between two connection attempts.
+RETRY_S: Final = 1.0
+
+
+class AuthenticationError(BridgeError):
+    """The bridge refused the client's token (or its absence)."""
+
 
 def location_of(address: str, tls: bool) -> str:
-    """``host:port`` or a full ``grpc://`` / ``grpc+tls://`` URI."""
+    """``host:port`` or a full ``grpc://`` / ``grpc+tcp://`` / ``grpc+tls://`` URI."""
     if "://" in address:
-        return address
+        return address.replace("grpc://", "grpc+tls://" if tls else "grpc+tcp://", 1)
     return f"{'grpc+tls' if tls else 'grpc+tcp'}://{address}"
 
 
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """How to reach a bridge's stream: its address, token and the CA to trust for TLS (empty: plain TCP)."""
+
+    address: str
+    token: str = ""
+    tls_root_cert: str = ""
+
+
+def _open(settings: ClientSettings, request: StreamRequest, timeout_s: float | None) -> tuple[Any, Any]:
+    """The Flight client and the reader of one do_get call; errors as BridgeErrors naming the address."""
+    tls = bool(settings.tls_root_cert)
+    kwargs = {"tls_root_certs": Path(settings.tls_root_cert).read_bytes()} if tls else {}
+    client = flight.FlightClient(location_of(settings.address, tls), **kwargs)
+    headers = [(b"authorization", f"Bearer {settings.token}".encode())] if settings.token else []
+    options = flight.FlightCallOptions(headers=headers, timeout=timeout_s)
+    try:
+        return client, client.do_get(flight.Ticket(request.ticket()), options)
+    except BaseException as err:
+        client.close()
+        raise _bridge_error(settings, err) from err
+
+
+def _bridge_error(settings: ClientSettings, err: BaseException) -> BaseException:
+    if isinstance(err, flight.FlightUnauthenticatedError):
+        what = "the bridge refused the token" if settings.token else "the bridge requires a token (--token)"
+        return AuthenticationError(f"{settings.address}: authentication failed: {what}")
+    if isinstance(err, flight.FlightUnavailableError):
+        return BridgeError(f"{settings.address}: no bridge stream there ({err})")
+    return err
+
+
 def receive(
-    address: str,
+    settings: ClientSettings,
     on_chunk: ChunkHandler,
-    token: str = "",
-    tls_root_cert: str = "",
     duration_s: float | None = None,
+    on_connected: Callable[[], None] | None = None,
 ) -> int:
-    """Receive chunks until the bridge stops (or ``duration_s`` passes); returns how many arrived."""
-    tls = bool(tls_root_cert)
-    kwargs = {"tls_root_certs": Path(tls_root_cert).read_bytes()} if tls else {}
-    client = flight.FlightClient(location_of(address, tls), **kwargs)
-    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
-    options = flight.FlightCallOptions(headers=headers, timeout=duration_s)
+    """Receive chunks until the bridge stops (or ``duration_s`` passes); returns how many arrived.
+    ``on_connected`` is called once the bridge accepted the call (before the first chunk)."""
     count = 0
     deadline = time.monotonic() + duration_s if duration_s else None
+    client, reader = _open(settings, StreamRequest(), duration_s)
+    if on_connected is not None:
+        on_connected()
     try:
-        reader = client.do_get(flight.Ticket(LIVE_TICKET), options)
         for chunk in reader:
-            envelope = chunk.data
-            for entity_path, static, data in zip(
-                envelope.column("entity_path").to_pylist(),
-                envelope.column("static").to_pylist(),
-                envelope.column("chunk").to_pylist(),
-                strict=True,
-            ):
-                on_chunk(entity_path, bool(static), decode_chunk(data))
-                count += 1
+            for item in items_of(chunk.data):
+                if item.entity_path != HEARTBEAT_ENTITY:
+                    on_chunk(item.entity_path, item.static, decode_chunk(item.data))
+                    count += 1
             if deadline is not None and time.monotonic() >= deadline:
                 break
     except flight.FlightTimedOutError:
         pass  # the requested duration is over
-    except flight.FlightUnauthenticatedError as err:
-        raise BridgeError(f"{address}: the bridge refused the token: {err}") from err
-    except flight.FlightUnavailableError as err:
-        raise BridgeError(f"{address}: no bridge stream there ({err})") from err
+    except flight.FlightError as err:
+        raise _bridge_error(settings, err) from err
     finally:
         client.close()
     return count
+
+
+class Connection(Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    REFUSED = "authentication failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerState:
+    """Where a :class:`StreamFollower` stands: shown in the viewer's status bar."""
+
+    connection: Connection = Connection.CONNECTING
+    message: str = ""
+    chunks: int = 0
+    #: Chunks received temporal (not static): the viewer's screenshot waits for the first.
+    temporal_chunks: int = 0
+    cuts: int = 0
+    #: Wall-clock time (ns) the newest chunk was published on the robot, and when it arrived here.
+    newest_published_ns: int = 0
+    newest_arrived_ns: int = 0
+
+    @property
+    def lag_s(self) -> float | None:
+        """How far behind the robot the view is: now minus the robot's publishing time of the newest chunk
+        (the two clocks synced with NTP / chrony, as ROS across machines needs anyway)."""
+        if not self.newest_published_ns:
+            return None
+        return max(time.time_ns() - self.newest_published_ns, 0) / 1e9
+
+
+class StreamFollower:
+    """Follows a bridge's stream on a thread of its own: the last ``history_s`` seconds first, then live;
+    after a cut (an error, or ``SILENCE_S`` without even a heartbeat) it reconnects and asks for what came
+    after the last chunk it has, which the bridge serves from its history. A refused token stops it."""
+
+    def __init__(self, settings: ClientSettings, on_chunk: ChunkHandler, history_s: float = 10.0) -> None:
+        self.settings = settings
+        self.history_s = history_s
+        self._on_chunk = on_chunk
+        self._state = FollowerState()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._session = ""
+        self._last_seq = -1
+        self._last_message = time.monotonic()
+        self._reader: Any = None
+        self._thread = threading.Thread(target=self._run, name="rerun_bridge-follow", daemon=True)
+
+    def start(self) -> StreamFollower:
+        self._thread.start()
+        threading.Thread(target=self._watch, name="rerun_bridge-follow-watch", daemon=True).start()
+        return self
+
+    def state(self) -> FollowerState:
+        with self._lock:
+            return self._state
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._cancel()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self._set(connection=Connection.STOPPED)
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._state = replace(self._state, **changes)
+
+    def _cancel(self) -> None:
+        reader = self._reader
+        if reader is not None:
+            try:
+                reader.cancel()
+            except (flight.FlightError, RuntimeError):
+                return
+
+    def _watch(self) -> None:
+        """Cancels a call that went silent: a cut without a reset (Wi-Fi gone) never ends the call."""
+        while not self._stop.wait(0.5):
+            if self._reader is not None and time.monotonic() - self._last_message > SILENCE_S:
+                self._last_message = time.monotonic()
+                self._cancel()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            request = StreamRequest(self.history_s, self._session, self._last_seq)
+            try:
+                self._follow(request)
+            except AuthenticationError as err:
+                self._set(connection=Connection.REFUSED, message=str(err))
+                return
+            except (BridgeError, flight.FlightError, OSError) as err:
+                self._set(message=str(err).splitlines()[0] if str(err) else type(err).__name__)
+            if self._stop.is_set():
+                return
+            with self._lock:
+                connected = self._state.connection is Connection.CONNECTED
+                self._state = replace(
+                    self._state, connection=Connection.RECONNECTING, cuts=self._state.cuts + connected
+                )
+            self._stop.wait(RETRY_S)
+
+    def _follow(self, request: StreamRequest) -> None:
+        client, reader = _open(self.settings, request, None)
+        self._last_message = time.monotonic()
+        self._reader = reader
+        self._set(connection=Connection.CONNECTED, message="")
+        try:
+            for chunk in reader:
+                self._last_message = time.monotonic()
+                for item in items_of(chunk.data):
+                    self._take(item)
+        except flight.FlightError as err:
+            raise _bridge_error(self.settings, err) from err
+        finally:
+            self._reader = None
+            client.close()
+
+    def _take(self, item: StreamItem) -> None:
+        if item.entity_path == HEARTBEAT_ENTITY:
+            return
+        if item.session != self._session:  # a new bridge run: its numbers start again
+            self._session, self._last_seq = item.session, -1
+        if not item.static and item.seq <= self._last_seq:
+            return  # already here (sent again around a reconnection)
+        self._on_chunk(item.entity_path, item.static, decode_chunk(item.data))
+        if not item.static:
+            self._last_seq = item.seq
+        with self._lock:
+            state = self._state
+            self._state = replace(
+                state,
+                chunks=state.chunks + 1,
+                temporal_chunks=state.temporal_chunks + (not item.static),
+                newest_published_ns=max(state.newest_published_ns, item.published_ns),
+                newest_arrived_ns=time.time_ns(),
+            )

@@ -24,7 +24,7 @@ from typing import Final, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from rerun_bridge.model.rows import Batch, Row, column_name, row_times
+from rerun_bridge.model.rows import Batch, ColumnRows, Row, column_name, row_times
 from rerun_bridge.model.timeline import LOG_TIME, kind_of
 from rerun_bridge.store.chunk import Chunk, OpenBuffer
 from rerun_bridge.store.columns import (
@@ -34,6 +34,7 @@ from rerun_bridge.store.columns import (
     index_field,
     prepare_import,
     range_layout,
+    rows_to_list_column,
     timeline_arrow_type,
     to_instances,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES_PER_CHUNK",
     "DEFAULT_MAX_ROWS_PER_CHUNK",
     "ChunkStore",
+    "SealedChunk",
     "StoreError",
     "StoredChunk",
 ]
@@ -62,6 +64,16 @@ class StoredChunk(NamedTuple):
     entity_path: str
     static: bool
     batch: pa.RecordBatch
+
+
+class SealedChunk(NamedTuple):
+    """What :meth:`ChunkStore.sealed_since` tells of one chunk."""
+
+    entity_path: str
+    seq: int
+    static: bool
+    nbytes: int
+    components: Collection[str]
 
 
 class _Entity:
@@ -210,6 +222,32 @@ class ChunkStore:
                 for name, batch in (*row.components.items(), *row.extra.items())
             }
             self.append_row(row.entity_path, row_times(row, default_times), components, static=row.static)
+
+    def append_columns(self, columns: ColumnRows) -> int | None:
+        """Append many rows of one entity and archetype, given column by column (a column converter's
+        output), as one chunk: the same rows as :meth:`append_rows` of ``columns.to_rows()`` would
+        append, without the work per row. Returns the chunk's sequence number (None without rows, or
+        when rows of one column differ in type: they are then appended row by row)."""
+        count = len(columns)
+        if count == 0:
+            return None
+        fields: list[pa.Field] = []
+        arrays: list[pa.Array] = []
+        if not columns.static:
+            for timeline, values in sorted(columns.times.items()):
+                data_type = self._timeline_type(timeline)
+                times = pa.array(np.asarray(values, dtype=np.int64))
+                arrays.append(times.view(data_type) if data_type.bit_width == 64 else times.cast(data_type))
+                fields.append(pa.field(timeline, data_type))
+        for name, batch in (*columns.components.items(), *columns.extra.items()):
+            column = rows_to_list_column(batch, count)
+            if column is None:  # rows of several types: one buffer per type, as rows go
+                self.append_rows(columns.to_rows(), {})
+                return None
+            arrays.append(column)
+            fields.append(pa.field(column_name(columns.archetype, name), column.type))
+        record = pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+        return self.append_chunk(columns.entity_path, record, static=columns.static)
 
     def append_chunk(self, entity_path: str, batch: pa.RecordBatch, static: bool = False) -> int | None:
         """Import a whole record batch as one chunk, e.g. one of ``rerun.chunk.RrdReader``'s; returns the
@@ -502,6 +540,25 @@ class ChunkStore:
             )
         for chunk in chunks:
             yield StoredChunk(chunk.entity_path, chunk.static, chunk.batch)
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next sealed chunk gets (see :meth:`sealed_since`)."""
+        with self._lock:
+            return self._next_seq
+
+    def sealed_since(self, seq: int) -> list[SealedChunk]:
+        """Seal the open buffers, then every chunk sealed at or after ``seq``, in sealing order: what
+        a lazy loader appended, so that it can remove exactly that later (:meth:`remove_chunks`)."""
+        self.flush()
+        with self._lock:
+            found = [
+                SealedChunk(chunk.entity_path, chunk.seq, chunk.static, chunk.nbytes, chunk.components)
+                for entity in self._entities.values()
+                for chunk in entity.chunks
+                if chunk.seq >= seq
+            ]
+        return sorted(found, key=lambda sealed: sealed.seq)
 
     @property
     def total_bytes(self) -> int:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from rerun_bridge.errors import BridgeError
-from rerun_bridge.model.rows import Batch
+from rerun_bridge.model.rows import Batch, ColumnBatch
 from rerun_bridge.model.timeline import TimelineKind
 
 Int64Array = npt.NDArray[np.int64]
@@ -137,6 +137,39 @@ def to_instances(value: pa.Array | pa.ChunkedArray | Batch) -> pa.Array:
     if isinstance(value, str | bytes):  # a sequence, but one instance
         return _sequence_to_arrow([value])
     return _sequence_to_arrow(value)
+
+
+def rows_to_list_column(rows: ColumnBatch, count: int) -> pa.Array | None:
+    """``count`` rows of instances as one list column, each row as :func:`to_instances` reads it; None
+    when rows convert to different Arrow types (the store keeps those in chunks of their own).
+
+    A numeric numpy array (first axis rows, second instances) becomes one values array and offsets, with
+    no Python work per row; anything else is converted row by row (each distinct object once)."""
+    if isinstance(rows, np.ndarray) and rows.dtype.kind in "biufc" and rows.dtype.names is None:
+        if rows.ndim == 1:  # one instance per row
+            values, per_row = _numpy_to_arrow(rows), 1
+        else:
+            per_row = rows.shape[1]
+            values = _numpy_to_arrow(rows.reshape(count * per_row, *rows.shape[2:]))
+        offsets = pa.array(np.arange(count + 1, dtype=np.int32) * np.int32(per_row))
+        return pa.ListArray.from_arrays(offsets, values)
+    converted: dict[int, pa.Array] = {}
+    arrays = []
+    for index in range(count):
+        row = rows[index]
+        found = converted.get(id(row))
+        if found is None:
+            found = converted[id(row)] = to_instances(row)
+        arrays.append(found)
+    types = {array.type for array in arrays if array.type != pa.null()}
+    if len(types) > 1:
+        return None
+    item_type = types.pop() if types else pa.null()
+    arrays = [array.cast(item_type) if array.type != item_type else array for array in arrays]
+    lengths = np.fromiter((len(array) for array in arrays), dtype=np.int32, count=count)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]).astype(np.int32))
+    values = pa.concat_arrays(arrays) if arrays else pa.array([], type=item_type)
+    return pa.ListArray.from_arrays(offsets, values)
 
 
 def _numpy_to_arrow(array: npt.NDArray[Any]) -> pa.Array:

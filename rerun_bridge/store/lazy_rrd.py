@@ -6,8 +6,9 @@ recording before any of it is loaded. :meth:`LazyRrd.show` then loads what the l
 time need and unloads the least recently needed chunks while the loaded ones exceed the budget.
 
 What one time needs, per entity and component on the timeline shown: the chunks whose rows span the time,
-the chunk(s) that end last before it (the latest row may be there) and the chunk that starts first after
-it (the next row, for TF interpolation). Chunks needed now are never unloaded, even past the budget.
+the chunk(s) that end last before it (the latest row may be there, unless a spanning chunk starts after
+them) and, when no chunk spans the time, the chunk that starts first after it (the next row, for TF
+interpolation). Chunks needed now are never unloaded, even past the budget.
 A recording that fits the budget whole is loaded whole at once: it behaves as if read eagerly.
 
 Series that views show as whole histories (plots, text logs, map tracks: :data:`SERIES_ARCHETYPES`) are
@@ -30,7 +31,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import StoreError
 from rerun_bridge.store.rrd_file import ChunkEntry, RrdIndex, decode_chunk, read_chunk_bytes
 
-__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "LazyRrd", "LoadCounts"]
+__all__ = ["DEFAULT_MEMORY_BUDGET_BYTES", "LazyRrd", "LoadCounts", "SpanGroup"]
 
 DEFAULT_MEMORY_BUDGET_BYTES: Final = 512 * 1024 * 1024
 #: Archetypes whose views read whole ranges rather than one time: their chunks are always loaded.
@@ -52,7 +53,7 @@ class _Loaded(NamedTuple):
     nbytes: int
 
 
-class _Group:
+class SpanGroup:
     """The chunks holding one component of one entity on one timeline, sorted by their last time."""
 
     __slots__ = ("ends", "numbers", "starts")
@@ -63,17 +64,21 @@ class _Group:
         self.ends: npt.NDArray[np.int64] = np.array([span[1] for span in spans], dtype=np.int64)
         self.numbers: npt.NDArray[np.int64] = np.array([span[2] for span in spans], dtype=np.int64)
 
-    def needed_at(self, time: int) -> npt.NDArray[np.int64]:
-        """Chunks ending last at or before ``time``, spanning it, and the first starting after it."""
+    def needed_at(self, time: int, next_row: bool = True) -> npt.NDArray[np.int64]:
+        """The chunks that hold the latest row at or before ``time`` and (``next_row``) the first row
+        after it: those spanning ``time``; the one(s) ending last before it, unless a spanning chunk
+        starts after their end (its first row is then later than all of theirs); and the one starting
+        first after it when nothing spans ``time`` (a spanning chunk holds a row after it)."""
         before = int(np.searchsorted(self.ends, time, side="right"))
-        pieces = []
-        if before:
+        later_starts = self.starts[before:]
+        spans_time = later_starts <= time
+        spanning = self.numbers[before:][spans_time]
+        pieces = [spanning]
+        if before and (not len(spanning) or self.ends[before - 1] >= later_starts[spans_time].min()):
             first_tie = int(np.searchsorted(self.ends, self.ends[before - 1], side="left"))
             pieces.append(self.numbers[first_tie:before])
-        later_starts = self.starts[before:]
-        pieces.append(self.numbers[before:][later_starts <= time])
-        after = later_starts > time
-        if bool(after.any()):
+        after = ~spans_time
+        if next_row and not len(spanning) and bool(after.any()):
             pieces.append(self.numbers[before:][after][np.argmin(later_starts[after])].reshape(1))
         return np.concatenate(pieces)
 
@@ -161,7 +166,7 @@ class LazyRrd:
             os.close(self._descriptor)
             self._descriptor = None
 
-    def _group_chunks(self) -> dict[str, list[_Group]]:
+    def _group_chunks(self) -> dict[str, list[SpanGroup]]:
         spans: dict[tuple[str, str, str], list[tuple[int, int, int]]] = {}
         for entry in self.index.chunks:
             if entry.static or entry.number in self._pinned:
@@ -173,9 +178,9 @@ class LazyRrd:
                 spans.setdefault((timeline, entry.entity_path, component), []).append(
                     (start, end, entry.number)
                 )
-        groups: dict[str, list[_Group]] = {}
+        groups: dict[str, list[SpanGroup]] = {}
         for (timeline, _, _), group_spans in spans.items():
-            groups.setdefault(timeline, []).append(_Group(group_spans))
+            groups.setdefault(timeline, []).append(SpanGroup(group_spans))
         return groups
 
     def _load(self, entry: ChunkEntry) -> bool:

@@ -25,8 +25,8 @@ from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_o
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
 from rerun_bridge.viewer.bridge_settings import live_window_options
-from rerun_bridge.viewer.sources import SourceOptions, load_files, show_time
-from rerun_bridge.viewer.timeline_choice import choose_timeline
+from rerun_bridge.viewer.sources import LoadedFiles, SourceOptions, is_rrd, load_files, show_time
+from rerun_bridge.viewer.timeline_choice import blueprint_timeline, choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
 
 DEFAULT_SIZE: Final = (1280, 720)
@@ -85,12 +85,8 @@ def run_viewer(
         return 1
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if timeline is None and chosen is not None and chosen.timeline:
-        timeline = _blueprint_timeline(chosen.timeline, loaded.store)
     if timeline is None:
-        choice = choose_timeline(loaded.store)
-        if choice.reason:
-            print(f"note: {choice.reason} (--timeline chooses another)", file=sys.stderr)
+        timeline = _default_timeline(chosen.timeline if chosen is not None else None, loaded)
     names = ", ".join(Path(path).name for path in paths)
     scenario = str(blueprint) if blueprint is not None else None
     layout = chosen.root if chosen is not None else None
@@ -111,31 +107,51 @@ def run_viewer(
     window.show()
     if screenshot is None:
         return application.exec()
-    return _save_screenshot(window, Path(screenshot))
+    return save_screenshot(window, Path(screenshot))
 
 
 def _print_progress() -> Callable[[Path, float], None]:
-    """A progress line on stderr for each tenth of a file read front to back (one without an index)."""
+    """A progress line on stderr for each tenth of a file read front to back: a .rrd without an index,
+    bags converted whole."""
     shown: dict[Path, int] = {}
 
     def report(path: Path, fraction: float) -> None:
         tenth = int(fraction * 10)
         if tenth > shown.get(path, -1):
             shown[path] = tenth
-            print(f"reading {path.name} (no index): {tenth * 10}%", file=sys.stderr)
+            how = "reading {} (no index)" if is_rrd(path) else "converting {}"
+            print(f"{how.format(path.name)}: {tenth * 10}%", file=sys.stderr)
 
     return report
 
 
+def _default_timeline(asked: str | None, loaded: LoadedFiles) -> str | None:
+    """The blueprint's timeline, else ``log_time`` for a lazily opened bag, else None (the window's
+    choice, :func:`choose_timeline`, said here when it is not ``ros_time``)."""
+    timeline = _blueprint_timeline(asked, loaded.store) if asked else None
+    if timeline is None and loaded.default_timeline is not None:
+        timeline = loaded.default_timeline
+        print(
+            f"note: a bag opened through its chunk index shows {timeline} (--timeline chooses another)",
+            file=sys.stderr,
+        )
+    if timeline is None:
+        choice = choose_timeline(loaded.store)
+        if choice.reason:
+            print(f"note: {choice.reason} (--timeline chooses another)", file=sys.stderr)
+    return timeline
+
+
 def _blueprint_timeline(timeline: str, store: ChunkStore) -> str | None:
-    """The blueprint's timeline when the data has it (said otherwise, and the default kept)."""
-    if timeline in store.timelines():
-        return timeline
-    print(f"note: the blueprint's timeline {timeline!r} has no data here", file=sys.stderr)
-    return None
+    """The blueprint's timeline when the data has it and it spans the data (said otherwise: the
+    default kept, or log_time for ros_time stamps that do not span the data)."""
+    choice = blueprint_timeline(timeline, store)
+    if choice.reason:
+        print(f"note: {choice.reason}", file=sys.stderr)
+    return choice.timeline
 
 
-def _save_screenshot(window: ViewerWindow, output: Path) -> int:
+def save_screenshot(window: ViewerWindow, output: Path) -> int:
     image = render_window(window)
     output.parent.mkdir(parents=True, exist_ok=True)
     saved = image.save(str(output), "PNG")
@@ -199,10 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MEMORY_BUDGET_BYTES // MEBIBYTE,
         metavar="MB",
-        help=".rrd files bigger than this load their chunks on demand (default: %(default)s MB)",
+        help=".rrd files and MCAP bags bigger than this load chunks on demand (default: %(default)s MB)",
     )
     parser.add_argument(
         "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
+    )
+    remote = parser.add_argument_group("a bridge's network stream (instead of files)")
+    remote.add_argument(
+        "--connect", metavar="grpc://ROBOT:9877", help="show a running bridge's stream live (sinks.stream)"
+    )
+    remote.add_argument("--token", default="", help="the bridge's sinks.stream.token")
+    remote.add_argument("--tls-root-cert", default="", metavar="CA", help="CA certificate to trust (TLS)")
+    remote.add_argument(
+        "--history",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="recent data to fetch on connecting, besides all static data (default: %(default)s; the "
+        "bridge keeps sinks.stream.history_s)",
     )
     add_robot_model_arguments(parser)
     return parser
@@ -211,6 +241,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``view`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.connect:
+        if args.files:
+            print("error: give either --connect or files, not both", file=sys.stderr)
+            return 2
+        from rerun_bridge.sources.stream_client import ClientSettings
+        from rerun_bridge.viewer.remote import RemoteOptions, run_remote_viewer
+
+        options = RemoteOptions(
+            history_s=args.history,
+            blueprint=args.blueprint,
+            screenshot=Path(args.screenshot) if args.screenshot else None,
+        )
+        return run_remote_viewer(ClientSettings(args.connect, args.token, args.tls_root_cert), options)
     if not args.files:
         print("error: give at least one .rrd file or recording to view", file=sys.stderr)
         return 2

@@ -8,6 +8,8 @@
 * Bags (MCAP files, sqlite3 ``.db3`` files, rosbag2 folders) go through the bridge's own pipeline
   (:func:`rerun_bridge.replay.convert_bags`) with the store as the only sink: the viewer shows exactly what
   a conversion would write. Several bags are merged by log time, as one conversion would merge them.
+  Given a memory budget, an MCAP bag with a chunk index whose messages exceed it is opened lazily instead
+  (:class:`rerun_bridge.replay.lazy_bag.LazyBag`): its chunks are converted on demand for the time shown.
 
 Several files of either kind land in one store, so a bag and the .rrd of another run can be compared on
 one time line.
@@ -18,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -25,10 +28,11 @@ from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BagError, BridgeError
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES, LazyRrd
+from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES, LazyRrd, LoadCounts
 from rerun_bridge.store.rrd_file import read_rrd_index, scan_chunks
 
 __all__ = [
+    "LazySource",
     "LoadedFiles",
     "SourceError",
     "SourceOptions",
@@ -37,6 +41,7 @@ __all__ = [
     "load_bags",
     "load_files",
     "load_rrd",
+    "open_bag_lazily",
     "open_rrd_lazily",
     "show_time",
 ]
@@ -57,6 +62,25 @@ class SourceOptions:
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES
 
 
+class LazySource(Protocol):
+    """A file opened through its index (a .rrd's :class:`LazyRrd`, an MCAP bag's ``LazyBag``)."""
+
+    counts: LoadCounts
+    warnings: list[str]
+    #: whether the whole file was loaded at open (it fits the budget)
+    fits_whole: bool
+
+    @property
+    def loaded_chunks(self) -> int: ...
+
+    @property
+    def loaded_bytes(self) -> int: ...
+
+    def show(self, timeline: str, time: int) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(slots=True)
 class LoadedFiles:
     """The store every file was loaded into, and what went wrong without stopping the load."""
@@ -64,8 +88,11 @@ class LoadedFiles:
     store: ChunkStore
     paths: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    #: the .rrd files opened through their index, loading chunks on demand
-    lazy: list[LazyRrd] = field(default_factory=list)
+    #: the files opened through their index (.rrd files, MCAP bags), loading chunks on demand
+    lazy: list[LazySource] = field(default_factory=list)
+    #: the timeline to open on when none is chosen: ``log_time`` for a lazily opened bag (the clock
+    #: of its chunk index; ``ros_time`` is only known where chunks are loaded)
+    default_timeline: str | None = None
 
 
 def show_time(loaded: LoadedFiles, timeline: str, time: int) -> bool:
@@ -135,19 +162,47 @@ def load_bags(
     store: ChunkStore,
     warn: Callable[[str], None] | None = None,
     robot_model: RobotModelConfig | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> list[str]:
-    """Convert rosbag2 recordings into ``store`` through the bridge's pipeline; returns its warnings."""
-    from rerun_bridge.replay import convert_bags
-
+    """Convert rosbag2 recordings into ``store`` through the bridge's pipeline; returns its warnings.
+    ``progress`` hears the fraction of the messages converted."""
     if not paths:
         return []
+    from rerun_bridge.replay import convert_bags  # here: the pipeline's imports cost a .rrd's first second
+
+    def converted(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done / max(total, 1))
+
     try:
         summary = convert_bags(
-            paths, None, warn=warn, extra_sinks=[StoreSink(store)], robot_model=robot_model
+            paths,
+            None,
+            warn=warn,
+            extra_sinks=[StoreSink(store)],
+            robot_model=robot_model,
+            progress=converted if progress is not None else None,
         )
     except BagError as err:
         raise SourceError(str(err)) from err
     return list(summary.warnings)
+
+
+def open_bag_lazily(
+    path: str | Path, store: ChunkStore, budget_bytes: int, robot_model: RobotModelConfig | None = None
+) -> LazySource | None:
+    """Open an MCAP bag through its chunk index (chunks then convert on demand); None when it has none,
+    or its messages fit the budget (it is then converted whole)."""
+    from rerun_bridge.replay.lazy_bag import LazyBag, lazy_bag_candidate
+
+    bag = lazy_bag_candidate(path, budget_bytes)
+    if bag is None:
+        return None
+    try:
+        return LazyBag(bag, store, budget_bytes, robot_model)
+    except BridgeError as err:
+        bag.close()
+        raise SourceError(f"{path}: {err}") from err
 
 
 def load_files(
@@ -161,11 +216,14 @@ def load_files(
     """Load .rrd files and bags (in any mix) into one store, sealed for fast queries.
 
     ``robot_model``: the URDF file and mesh roots for the bags' robot model. With ``memory_budget_bytes``,
-    .rrd files with an index are opened lazily under that budget (each). ``progress`` hears how far the scan
-    of a .rrd without an index is: the file and the fraction read.
+    .rrd files with an index and bigger MCAP bags with a chunk index are opened lazily under that budget
+    (each). ``progress`` hears how far the front-to-back reads are: a .rrd without an index (the fraction
+    of the file read), the bags converted whole (the fraction of their messages; reported for the first).
     """
     loaded = LoadedFiles(store if store is not None else ChunkStore(), [Path(path) for path in paths])
     bags = [path for path in loaded.paths if not is_rrd(path)]
+    if memory_budget_bytes is not None:
+        bags = _open_bags_lazily(bags, loaded, memory_budget_bytes, robot_model)
     for path in loaded.paths:
         if not is_rrd(path):
             continue
@@ -177,6 +235,23 @@ def load_files(
             loaded.warnings.append(f"{path}: no chunk index (an older or cut-off file): read whole")
         scanned = (lambda fraction, path=path: progress(path, fraction)) if progress is not None else None
         load_rrd(path, loaded.store, progress=scanned, warn=loaded.warnings.append)
-    loaded.warnings.extend(load_bags(bags, loaded.store, warn, robot_model))
+    converted = (lambda fraction: progress(bags[0], fraction)) if progress is not None and bags else None
+    loaded.warnings.extend(load_bags(bags, loaded.store, warn, robot_model, converted))
     loaded.store.flush()
     return loaded
+
+
+def _open_bags_lazily(
+    bags: list[Path], loaded: LoadedFiles, budget_bytes: int, robot_model: RobotModelConfig | None
+) -> list[Path]:
+    """Open the bags that can be read through their chunk index; returns the others (converted whole)."""
+    whole = []
+    for path in bags:
+        lazy = open_bag_lazily(path, loaded.store, budget_bytes, robot_model)
+        if lazy is None:
+            whole.append(path)
+            continue
+        loaded.lazy.append(lazy)
+        loaded.warnings.extend(lazy.warnings)
+        loaded.default_timeline = "log_time"
+    return whole

@@ -69,3 +69,17 @@ def choose_timeline(store: ChunkStore) -> TimelineChoice:
             f"ros_time spans {ros_span / 1e9:.3g} s of a {log_span / 1e9:.3g} s recording: log_time shown",
         )
     return TimelineChoice(ROS_TIME)
+
+
+def blueprint_timeline(timeline: str, store: ChunkStore) -> TimelineChoice:
+    """The timeline a blueprint names, when the data has it (else none, said), except that ``ros_time``
+    yields to :func:`choose_timeline`'s ``log_time`` when the stamps do not span the data (a scenario's
+    "scrub on ros_time" on a robot whose clock is off would show a sliver of it). The embedded viewer
+    and ``convert --blueprint`` (for Rerun's viewer) both apply it."""
+    if timeline not in store.timelines():
+        return TimelineChoice(None, f"the blueprint's timeline {timeline!r} has no data here")
+    if timeline == ROS_TIME:
+        choice = choose_timeline(store)
+        if choice.reason:
+            return TimelineChoice(choice.timeline, f"the blueprint's {choice.reason}")
+    return TimelineChoice(timeline)

@@ -43,6 +43,7 @@ from rerun_bridge.viewer.scenarios import (
     shipped_scenarios,
 )
 from rerun_bridge.viewer.time_panel import TimePanel
+from rerun_bridge.viewer.timeline_choice import blueprint_timeline
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.view_arguments import view_title, widget_arguments
 from rerun_bridge.viewer.views.bar_chart_view import BarChartView
@@ -239,8 +240,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.scenario = key
         self.scenario_box.setCurrentIndex(self.scenario_box.findData(key))
         self.set_layout(chosen.root)
-        timeline = chosen.timeline
-        if timeline and timeline != self.time_panel.timeline and timeline in self.store.timelines():
+        timeline = blueprint_timeline(chosen.timeline, self.store).timeline if chosen.timeline else None
+        if timeline and timeline != self.time_panel.timeline:
             # Keep the moment: the same offset from the start on the blueprint's timeline.
             offset = self.time_panel.offset_of(self.time_panel.current_time)
             self.time_panel.set_timeline(timeline)

@@ -9,7 +9,7 @@ import pytest
 import rerun as rr
 from hypothesis import HealthCheck, given, settings
 
-from rerun_bridge.blueprint.export import export_rbl, rerun_colormap, to_rerun
+from rerun_bridge.blueprint.export import TF_AXIS_LENGTH, export_rbl, rerun_colormap, to_rerun
 from rerun_bridge.blueprint.model import (
     BarChartSettings,
     Blueprint,
@@ -156,3 +156,27 @@ def test_random_blueprints_survive_rerun(tmp_path: Path, blueprint: Blueprint) -
     if isinstance(blueprint.root, View):
         expected = (CONTAINER_KIND_IDS["tabs"], None, {}, None, None, [expected])
     assert rbl_tree(rbl.root) == expected
+
+
+def test_3d_views_draw_the_tf_entities_they_show_as_axes(tmp_path: Path) -> None:
+    """Rerun draws a transform only with its TransformAxes3D visualizer on: each TF entity a 3D view
+    includes gets it (with the entity's style kept), one it excludes and other views do not."""
+    scene = View(
+        ViewKind.SPATIAL3D,
+        contents=(ContentRule("/tf", recursive=True), ContentRule("/tf_static", recursive=True)),
+        styles=MappingProxyType({"/tf": EntityStyle(visible=False)}),
+    )
+    plot = View(ViewKind.TIME_SERIES, origin="/")
+    layout = Blueprint(name="tf", root=Container(ContainerKind.HORIZONTAL, (scene, plot)))
+    tf_entities = ["/tf", "/tf_static/camera_link", "/robot_description/joints/arm"]
+    rbl = read_rbl(export_rbl(layout, tmp_path / "tf.rbl", tf_entities=tf_entities))
+    scene_view, plot_view = _views(rbl.root)
+    for entity in ("/tf", "/tf_static/camera_link"):
+        assert scene_view.overrides(entity)["TransformAxes3D:axis_length"] == [pytest.approx(TF_AXIS_LENGTH)]
+        assert scene_view.overrides(entity)["TransformAxes3D:show_frame"] == [False]
+    assert scene_view.overrides("/tf")["EntityBehavior:visible"] == [False]
+    assert not scene_view.overrides("/robot_description/joints/arm")
+    assert not plot_view.overrides("/tf")
+    # Without the recording: the bridge's own /tf and /tf_static.
+    default = read_rbl(export_rbl(layout, tmp_path / "default.rbl"))
+    assert "TransformAxes3D:axis_length" in _views(default.root)[0].overrides("/tf")

@@ -154,3 +154,31 @@ def test_real_odometry_without_covariance_leaves_only_its_trail(tmp_path: Path) 
     verify_rrd(out)
     assert rrd_row_count(out, "/odometry/covariance", "Ellipsoids3D:half_sizes") == 0
     assert rrd_row_count(out, "/odometry/trail", "LineStrips3D:strips") == -(-stats.messages // 5)
+
+
+def test_twist_covariance_is_an_ellipsoid_at_the_linear_arrow_tip_and_standard_deviation_plots() -> None:
+    types, rng = STORE.types, np.random.default_rng(11)
+    covariance = random_covariance(rng)
+    covariance[3:, 3:] = np.diag([0.04, 0.09, 0.16])
+    twist = types["geometry_msgs/msg/Twist"](
+        linear=types["geometry_msgs/msg/Vector3"](x=1.0, y=-0.5, z=0.25),
+        angular=types["geometry_msgs/msg/Vector3"](x=0.0, y=0.0, z=0.3),
+    )
+    with_covariance = types["geometry_msgs/msg/TwistWithCovariance"](
+        twist=twist, covariance=covariance.reshape(-1)
+    )
+    message = types["geometry_msgs/msg/TwistWithCovarianceStamped"](header=_header(), twist=with_covariance)
+    type_name = "geometry_msgs/msg/TwistWithCovarianceStamped"
+    rows = convert(type_name, [message], {"covariance_sigma": 2, "arrow_scale": 0.5})
+    (ellipsoid,) = [row for row in rows if row.archetype == "Ellipsoids3D"]
+    (arrows,) = [row for row in rows if row.archetype == "Arrows3D"]
+    assert ellipsoid.entity_path == "/topic/covariance"
+    tip = np.asarray(arrows.components["vectors"])[0]
+    np.testing.assert_allclose(np.asarray(ellipsoid.components["centers"])[0], tip)
+    np.testing.assert_allclose(tip, [0.5, -0.25, 0.125])
+    values = np.sort(np.linalg.eigvals(covariance[:3, :3]).real)
+    half_sizes = np.asarray(ellipsoid.components["half_sizes"], dtype=np.float64)[0]
+    np.testing.assert_allclose(half_sizes, 2 * 0.5 * np.sqrt(values), rtol=1e-5)
+    (deviations,) = [row for row in rows if row.entity_path == "/topic/stddev" and row.archetype == "Scalars"]
+    expected = np.sqrt(np.diag(covariance))
+    np.testing.assert_allclose(np.asarray(deviations.components["scalars"]), expected, rtol=1e-12)

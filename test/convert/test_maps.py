@@ -17,7 +17,8 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver
-from rerun_bridge.convert.occupancy import colorize, palette_rgba
+from rerun_bridge.convert.occupancy import Palette, colorize, map_options, palette_rgba
+from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.records import MessageDefinition, TopicInfo
 from rerun_bridge.model.rows import Row
 from rerun_bridge.pipeline import Outcome, Pipeline
@@ -139,6 +140,25 @@ def test_costmap_palette_marks_free_inscribed_and_lethal() -> None:
     assert palette[98, 0] > palette[98, 2]
     assert tuple(palette[255]) == (0x70, 0x89, 0x86, 255)
     assert np.all(palette[101:128, :3] == (0, 255, 0))  # illegal positive values stand out
+
+
+def test_alpha_and_binary_threshold_shape_a_palette_as_rviz_does() -> None:
+    costmap = palette_rgba("costmap")
+    shaped = palette_rgba(Palette("costmap", alpha=0.3, binary_threshold=50))
+    assert np.array_equal(shaped[:50, :3], np.repeat(costmap[:1, :3], 50, axis=0))  # below: free
+    assert np.array_equal(shaped[50:101, :3], np.repeat(costmap[100:101, :3], 51, axis=0))  # occupied
+    assert np.array_equal(shaped[101:, :3], costmap[101:, :3])  # unknown and illegal keep theirs
+    binary = palette_rgba(Palette("costmap", binary_threshold=50))
+    assert np.array_equal(binary[:, :3], shaped[:, :3])
+    assert np.array_equal(shaped[:, 3], np.round(binary[:, 3] * 0.3).astype(np.uint8))
+    assert (shaped[100, 3], shaped[255, 3], shaped[0, 3]) == (76, 76, 0)
+    cells = np.array([[0, 49, 50, 100], [-1, 101, -128, 7]], dtype=np.int8)
+    half = Palette("map", 0.5)
+    assert np.array_equal(colorize(cells, half), palette_rgba(half)[cells.view(np.uint8)])
+    assert map_options({"alpha": 1, "binary_threshold": 65}, "/map").palette == Palette("map", 1.0, 65)
+    for bad in ({"alpha": 1.5}, {"alpha": "half"}, {"binary_threshold": 101}, {"binary_threshold": True}):
+        with pytest.raises(ConversionError, match=next(iter(bad))):
+            map_options(bad, "/map")
 
 
 @pytest.mark.parametrize("shape", [(16, 32), (3, 5)])

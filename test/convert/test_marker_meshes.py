@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import PIL.Image
 import pytest
 import trimesh
 
@@ -17,6 +18,7 @@ from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.cli import main
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.robot.meshes import load_mesh_file
 from rerun_bridge.robot.uris import MeshRoots
 from rerun_bridge.sinks.rrd import RrdSink
 from test.conftest import rrd_chunks, verify_rrd
@@ -24,6 +26,8 @@ from test.convert.golden_harness import CollectingSink, build_message
 from test.convert.test_marker_semantics import write_bag
 
 MARKER = "visualization_msgs/msg/Marker"
+#: trimesh's visuals module, untyped.
+VISUAL: Any = trimesh.visual
 
 
 def stl_triangle() -> bytes:
@@ -185,3 +189,85 @@ def test_convert_mesh_root_applies_to_markers(tmp_path: Path) -> None:
     assets = [batch for entity, _static, batch in rrd_chunks(rrd) if "Asset3D:blob" in batch.schema.names]
     assert len(assets) == 1
     assert bytes(assets[0].column("Asset3D:blob")[0][0].values.to_pylist()) == stl_triangle()
+
+
+def convert_markers(tmp_path: Path, markers: list[dict[str, Any]]) -> list[Any]:
+    """One message per marker through the real pipeline, with ``tmp_path`` as a package root."""
+    resolver = TypeResolver([TopicInfo("/m", MARKER)], "jazzy")
+    choice = resolver.choose(MARKER)
+    assert choice.decoder is not None
+    assert choice.typestore is not None
+    sink = CollectingSink()
+    pipeline = Pipeline([sink], warn=pytest.fail)
+    pipeline.use_robot_model(MeshRoots.of([tmp_path]))
+    pipeline.add_topic("/m", MARKER)
+    for index, fields in enumerate(markers):
+        payload = bytes(
+            choice.typestore.serialize_cdr(build_message(choice.typestore, MARKER, fields), MARKER)
+        )
+        pipeline.process_raw("/m", payload, 1700000000000000000 + index, choice.decoder)
+    return [written.row for written in sink.rows if written.row.archetype != "CoordinateFrame"]
+
+
+def test_embedded_materials_are_the_files_colours_tinted_by_a_nonzero_marker_colour(tmp_path: Path) -> None:
+    """RViz's rules: with mesh_use_embedded_materials the file's colours (an OBJ's MTL colour here),
+    multiplied by the marker's colour unless it is all zero; without, the marker's colour. A GLB keeps
+    its own materials as an Asset3D (albedo_factor: the tint) with them, and is read as a flat Mesh3D
+    without."""
+    (tmp_path / "robot").mkdir()
+    cube = trimesh.creation.box(extents=(1.0, 1.0, 1.0))
+    material = VISUAL.material.SimpleMaterial(diffuse=(0, 200, 100, 255))
+    cube.visual = VISUAL.TextureVisuals(material=material)  # a material colour, no texture
+    cube.export(tmp_path / "robot" / "cube.obj")
+    cube.export(tmp_path / "robot" / "cube.glb")
+
+    def mesh(uri: str, embedded: bool, color: dict[str, float]) -> dict[str, Any]:
+        return {**mesh_marker(uri), "mesh_use_embedded_materials": embedded, "color": color}
+
+    zero, half_red = {"r": 0.0, "a": 0.0}, {"r": 1.0, "g": 0.5, "b": 1.0, "a": 1.0}
+    rows = convert_markers(
+        tmp_path,
+        [
+            mesh("package://robot/cube.obj", True, zero),
+            mesh("package://robot/cube.obj", True, half_red),
+            mesh("package://robot/cube.obj", False, half_red),
+            mesh("package://robot/cube.glb", True, half_red),
+            mesh("package://robot/cube.glb", False, half_red),
+        ],
+    )
+    as_is, tinted, flat, glb_own, glb_flat = (
+        row.components for row in rows if row.archetype != "InstancePoses3D"
+    )
+    assert {tuple(c) for c in as_is["vertex_colors"]} == {(0, 200, 100, 255)}
+    assert "albedo_factor" not in as_is
+    assert {tuple(c) for c in tinted["vertex_colors"]} == {(0, 100, 100, 255)}
+    np.testing.assert_array_equal(flat["albedo_factor"], [[255, 128, 255, 255]])
+    assert "vertex_colors" not in flat
+    assert glb_own["media_type"] == ["model/gltf-binary"]
+    np.testing.assert_array_equal(glb_own["albedo_factor"], [[255, 128, 255, 255]])
+    np.testing.assert_array_equal(glb_flat["albedo_factor"], [[255, 128, 255, 255]])
+    assert "vertex_colors" not in glb_flat
+
+
+def test_mesh_colours_come_from_textures_materials_or_nowhere(tmp_path: Path) -> None:
+    """The robot model's and markers' loader: a texture sampled at each vertex's UV, a material's colour
+    when there is no texture (this crashed inside trimesh before), none for an STL."""
+    texture = np.zeros((2, 2, 3), dtype=np.uint8)
+    texture[:, 1] = (0, 0, 255)
+    triangle = trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]], process=False)
+    uv = np.array([[0.1, 0.5], [0.9, 0.5], [0.1, 0.6]])
+    triangle.visual = VISUAL.TextureVisuals(uv=uv, image=PIL.Image.fromarray(texture))
+    (tmp_path / "textured").mkdir()
+    triangle.export(tmp_path / "textured" / "t.obj")
+    plain = trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]], process=False)
+    plain.visual = VISUAL.TextureVisuals(material=VISUAL.material.SimpleMaterial(diffuse=(10, 20, 30, 255)))
+    (tmp_path / "plain").mkdir()
+    plain.export(tmp_path / "plain" / "p.obj")
+    (tmp_path / "t.stl").write_bytes(stl_triangle())
+    sampled = load_mesh_file(tmp_path / "textured" / "t.obj").vertex_colors
+    assert sampled is not None
+    assert [tuple(c) for c in sampled] == [(0, 0, 0, 255), (0, 0, 255, 255), (0, 0, 0, 255)]
+    material = load_mesh_file(tmp_path / "plain" / "p.obj").vertex_colors
+    assert material is not None
+    assert {tuple(c) for c in material} == {(10, 20, 30, 255)}
+    assert load_mesh_file(tmp_path / "t.stl").vertex_colors is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,7 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BRIDGE = [str(Path(sys.executable).parent / "rerun-bridge"), "run"]
-_domain_counter = iter(range(1000))
+# A random start per test process: suites run side by side on one machine (several checkouts) would
+# otherwise all begin at the same domain and hear each other's publishers.
+_domain_counter = iter(range(random.randrange(50), 1000))
 
 
 @dataclass

@@ -150,7 +150,14 @@ def test_nav2_unsupported_and_disabled_are_listed() -> None:
     # Maps convert now, in the colour scheme each Map display names.
     assert not any("no converter for nav_msgs/msg/OccupancyGrid" in note for note in result.notes)
     assert result.bridge_topics["/map"]["options"] == {"palette": "map"}
-    assert result.bridge_topics["/global_costmap/costmap"]["options"] == {"palette": "costmap"}
+    # Their Alpha too (Nav2 draws its costmaps at 0.3 and 0.7); Draw Behind is noted, not carried.
+    assert result.bridge_topics["/global_costmap/costmap"]["options"] == {"palette": "costmap", "alpha": 0.3}
+    assert result.bridge_topics["/local_costmap/costmap"]["options"] == {"palette": "costmap", "alpha": 0.7}
+    assert result.bridge_topics["/speed_filter_mask"]["options"] == {"palette": "map", "alpha": 0.7}
+    assert any(
+        note.endswith("Draw Behind is not carried; the map is drawn in depth with the rest")
+        for note in result.notes
+    )
     displays = yaml.safe_load(NAV2.read_text(encoding="utf-8"))["Visualization Manager"]["Displays"]
     leaves = list(_leaf_displays(displays))
     unsupported_displays = [item for item in result.unsupported if item.startswith("display ")]
@@ -337,8 +344,22 @@ def test_color_strings_transformers_and_sizes(tmp_path: Path) -> None:
             "Line Width": 0.2,
         },
         {"Class": "rviz/Polygon", "Name": "Bad colour", "Topic": "poly", "Color": "red"},
+        {
+            "Class": "rviz_default_plugins/Map",
+            "Name": "Binary",
+            "Topic": {"Value": "binary_map"},
+            "Color Scheme": "raw",
+            "Alpha": 0.25,
+            "Binary representation": True,
+            "Binary threshold": 65,
+        },
     ]
     result = import_rviz(_write(tmp_path, displays))
+    assert result.bridge_topics["/binary_map"]["options"] == {
+        "palette": "raw",
+        "alpha": 0.25,
+        "binary_threshold": 65,
+    }
     styles = _scene(result).styles
     assert styles["/flat"] == EntityStyle(color=Color(255, 0, 0, 128), radius=0.05, archetype="Points3D")
     assert styles["/gray"] == EntityStyle(radius=-2.0, archetype="Points3D")

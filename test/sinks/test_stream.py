@@ -3,6 +3,7 @@ data first, a wrong token is refused."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -13,8 +14,8 @@ import pytest
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.model.rows import Row
 from rerun_bridge.sinks.rrd import RrdSink
-from rerun_bridge.sinks.stream import StreamSink
-from rerun_bridge.sources.stream_client import receive
+from rerun_bridge.sinks.stream import StreamSecurity, StreamSink
+from rerun_bridge.sources.stream_client import ClientSettings, receive
 from test.conftest import rrd_chunks, rrd_column, verify_rrd
 
 
@@ -35,7 +36,9 @@ def test_chunks_arrive_in_an_rrd(tmp_path: Path) -> None:
     received: list[int] = []
     with RrdSink(out) as rrd:
         listener = threading.Thread(
-            target=lambda: received.append(receive(f"127.0.0.1:{sink.port}", rrd.write_batch, duration_s=3.0))
+            target=lambda: received.append(
+                receive(ClientSettings(f"127.0.0.1:{sink.port}"), rrd.write_batch, duration_s=3.0)
+            )
         )
         listener.start()
         time.sleep(0.5)  # connected and given the static backlog
@@ -54,14 +57,18 @@ def test_chunks_arrive_in_an_rrd(tmp_path: Path) -> None:
 
 
 def test_token_is_required_when_configured() -> None:
-    sink = StreamSink("127.0.0.1", 0, token="s3cret")
+    sink = StreamSink("127.0.0.1", 0, StreamSecurity(token="s3cret"))
     try:
         with pytest.raises(BridgeError, match="token"):
-            receive(f"127.0.0.1:{sink.port}", lambda *_: None, token="wrong", duration_s=2.0)
+            receive(ClientSettings(f"127.0.0.1:{sink.port}", "wrong"), lambda *_: None, duration_s=2.0)
         chunks: list[str] = []
         sink.write([_static_row()], {})
         sink.flush()
-        receive(f"127.0.0.1:{sink.port}", lambda e, s, b: chunks.append(e), token="s3cret", duration_s=1.0)
+        receive(
+            ClientSettings(f"127.0.0.1:{sink.port}", "s3cret"),
+            lambda e, s, b: chunks.append(e),
+            duration_s=1.0,
+        )
         assert chunks == ["/tf_static/camera"]
     finally:
         sink.close()
@@ -69,4 +76,29 @@ def test_token_is_required_when_configured() -> None:
 
 def test_nothing_listening_is_a_clear_error() -> None:
     with pytest.raises(BridgeError, match="no bridge stream"):
-        receive("127.0.0.1:9", lambda *_: None, duration_s=2.0)
+        receive(ClientSettings("127.0.0.1:9"), lambda *_: None, duration_s=2.0)
+
+
+def test_tls_with_a_token(tmp_path: Path) -> None:
+    """A certificate for 127.0.0.1 (openssl, self-signed: its own root) turns on TLS; the client trusts it
+    with its CA file. A client without TLS gets nothing."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    sink = StreamSink("127.0.0.1", 0, StreamSecurity("s3cret", str(cert), str(key)))
+    try:
+        sink.write([_static_row()], {})
+        sink.flush()
+        chunks: list[str] = []
+        secure = ClientSettings(f"127.0.0.1:{sink.port}", "s3cret", str(cert))
+        receive(secure, lambda e, s, b: chunks.append(e), duration_s=1.0)
+        assert chunks == ["/tf_static/camera"]
+        with pytest.raises(BridgeError, match="authentication failed"):
+            receive(ClientSettings(f"127.0.0.1:{sink.port}", "", str(cert)), lambda *_: None, duration_s=2.0)
+        with pytest.raises(BridgeError):
+            receive(ClientSettings(f"127.0.0.1:{sink.port}", "s3cret"), lambda *_: None, duration_s=2.0)
+    finally:
+        sink.close()

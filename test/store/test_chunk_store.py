@@ -555,3 +555,31 @@ def test_concurrent_writer_and_readers_see_consistent_prefixes() -> None:
         POSITIONS: [[total - 1.0] * 3],
         SCALARS: [total - 1.0],
     }
+
+
+def test_column_rows_append_as_one_chunk_with_the_rows_values() -> None:
+    from rerun_bridge.model.rows import ColumnRows, Cycled
+
+    times = np.array([30, 10, 20, 40], dtype=np.int64)
+    columns = ColumnRows(
+        "/imu",
+        "Points3D",
+        {"ros_time": times, "log_time": times + 5},
+        {
+            "positions": np.arange(4 * 2 * 3, dtype=np.float32).reshape(4, 2, 3),  # two instances a row
+            "radii": np.array([0.1, 0.2, 0.3, 0.4]),  # one instance a row
+            "labels": Cycled([["a", "b"]], 4),  # the same names in every row
+        },
+        extra={"blobs": [b"x", b"yy", b"", b"zzz"]},
+    )
+    by_rows, by_columns = ChunkStore(), ChunkStore()
+    by_rows.append_rows(columns.to_rows(), {})
+    assert by_columns.append_columns(columns) is not None
+    assert by_columns.num_chunks("/imu") == 1
+    for timeline in ("ros_time", "log_time"):
+        for time in (9, 10, 25, 30, 100):
+            expected = by_rows.latest_at("/imu", timeline, time)
+            got = by_columns.latest_at("/imu", timeline, time)
+            assert set(got) == set(expected)
+            assert all(got[name].equals(expected[name]) for name in expected), (timeline, time)
+    assert by_columns.append_columns(ColumnRows("/empty", "Points3D", {}, {})) is None

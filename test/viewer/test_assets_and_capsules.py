@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import PIL.Image
 import pytest
 import rerun as rr
 import trimesh
@@ -23,6 +24,8 @@ from test.viewer.test_map_plane_and_ellipsoids import make_view, pixel_at, proje
 pytestmark = pytest.mark.gui
 
 MESH_RESOURCE = 10
+#: trimesh's visuals module, untyped.
+VISUAL: Any = trimesh.visual
 
 
 def cube_stl() -> bytes:
@@ -104,3 +107,75 @@ def test_capsules_are_wireframes_of_their_length_and_radius_along_their_axis(
         )
         assert abs(int(rows.min()) - min(top, bottom)) <= 3
         assert abs(int(rows.max()) - max(top, bottom)) <= 3
+
+
+def two_colour_quad() -> trimesh.Trimesh:
+    """A flat 2 x 1 m quad from the origin along +x whose texture is red on its left half (x 0..1) and
+    blue on its right: each half has vertices of its own, with texture coordinates inside its colour."""
+    texture = np.zeros((2, 2, 3), dtype=np.uint8)
+    texture[:, 0], texture[:, 1] = (255, 0, 0), (0, 0, 255)
+    corners = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=np.float64)
+    vertices = np.vstack([corners, corners + np.array([1.0, 0.0, 0.0])])
+    faces = np.array([[0, 1, 2], [0, 2, 3], [4, 5, 6], [4, 6, 7]])
+    uv = np.array(
+        [[0.1, 0.4], [0.2, 0.4], [0.2, 0.6], [0.1, 0.6], [0.8, 0.4], [0.9, 0.4], [0.9, 0.6], [0.8, 0.6]]
+    )
+    quad = trimesh.Trimesh(vertices, faces, process=False)
+    quad.visual = VISUAL.TextureVisuals(uv=uv, image=PIL.Image.fromarray(texture))
+    return quad
+
+
+def test_a_meshs_own_texture_is_drawn_with_embedded_materials_and_the_markers_colour_without(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A textured OBJ (with its MTL and PNG beside it) and GLB, generated here: with
+    ``mesh_use_embedded_materials`` and an all-zero colour both show their texture's red and blue
+    halves (the OBJ as a Mesh3D with the texture sampled at its vertices, the GLB as the file, an
+    Asset3D); without it the OBJ is the marker's green all over, as in RViz."""
+    package = tmp_path / "roots" / "robot"
+    (package / "obj").mkdir(parents=True)
+    two_colour_quad().export(package / "obj" / "quad.obj")
+    two_colour_quad().export(package / "quad.glb")
+    zero = {"r": 0.0, "g": 0.0, "b": 0.0, "a": 0.0}
+    markers = [
+        marker(
+            "obj",
+            1,
+            MESH_RESOURCE,
+            mesh_resource="package://robot/obj/quad.obj",
+            color=zero,
+            mesh_use_embedded_materials=True,
+            pose={"position": {"y": 0.5}, "orientation": {"w": 1.0}},
+        ),
+        marker(
+            "glb",
+            1,
+            MESH_RESOURCE,
+            mesh_resource="package://robot/quad.glb",
+            color=zero,
+            mesh_use_embedded_materials=True,
+            pose={"position": {"y": 2.5}, "orientation": {"w": 1.0}},
+        ),
+        marker(
+            "flat",
+            1,
+            MESH_RESOURCE,
+            mesh_resource="package://robot/obj/quad.obj",
+            color={"g": 1.0, "a": 1.0},
+            pose={"position": {"y": -1.5}, "orientation": {"w": 1.0}},
+        ),
+    ]
+    bag = write_bag(tmp_path / "textured.mcap", [(0, markers)])
+    loaded = load_files([bag], robot_model=RobotModelConfig(mesh_roots=(str(tmp_path / "roots"),)))
+    assert not [text for text in loaded.warnings if "mesh" in text]
+    assert "Asset3D:blob" in loaded.store.components("/markers/glb/1")
+    assert "Mesh3D:vertex_colors" in loaded.store.components("/markers/obj/1")
+    view = make_view(qtbot, loaded.store)
+    view.set_time("log_time", T0 + SECOND)
+    red, blue, green = (255, 0, 0), (0, 0, 255), (0, 255, 0)
+    for y in (1.0, 3.0):  # the OBJ's quad spans y 0.5..1.5, the GLB's 2.5..3.5
+        assert pixel_at(view, (0.5, y, 0.0)) == red
+        assert pixel_at(view, (1.5, y, 0.0)) == blue
+    assert pixel_at(view, (0.5, -1.0, 0.0)) == green
+    assert pixel_at(view, (1.5, -1.0, 0.0)) == green
+    assert pixel_at(view, (2.5, 1.0, 0.0)) == (0, 0, 0)

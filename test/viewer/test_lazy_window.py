@@ -16,6 +16,7 @@ from rerun_bridge.viewer.sources import LoadedFiles, load_files, show_time
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.conftest import verify_rrd
+from test.replay.test_lazy_bag import write_chunked_bag
 from test.store.test_lazy_rrd import CHUNKS, POINTS, ROWS_PER_CHUNK, write_chunked_recording
 from test.viewer.conftest import qimage_rgb
 from test.viewer.test_spatial3d_view import CAMERA
@@ -105,3 +106,38 @@ def test_view_reads_a_cut_off_recording_with_progress_and_shows_what_it_holds(
     assert "ends inside a message" in errors
     shot = qimage_rgb(QtGui.QImage(str(output)))
     assert cloud_pixels(scene_of(shot)) > 100  # the clouds it holds are drawn
+
+
+@pytest.fixture(scope="module")
+def chunked_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_chunked_bag(tmp_path_factory.mktemp("lazy_window_bag"))
+
+
+def test_view_shows_a_bag_through_its_chunk_index_as_converted_whole(
+    tmp_path: Path, chunked_bag: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--memory-budget 0`` opens the bag lazily on log_time; a budget it fits converts it whole, with a
+    progress line. The 3D scene and the camera image are the same; plots and the map track show the
+    loaded stretch only (docs/viewer.md), so they are left out."""
+    shots = []
+    for budget in ("0", "1024"):
+        output = tmp_path / f"bag_{budget}.png"
+        arguments = [
+            str(chunked_bag),
+            "--memory-budget",
+            budget,
+            "--time",
+            "1.5",
+            "--screenshot",
+            str(output),
+        ]
+        assert main([*arguments, "--timeline", "log_time"]) == 0
+        shots.append(qimage_rgb(QtGui.QImage(str(output))).astype(np.int16))
+        errors = capsys.readouterr().err
+        lazily = budget == "0"
+        assert ("converting chunked.mcap: 100%" in errors) != lazily
+    for rows, columns in ((slice(80, 460), slice(250, 930)), (slice(60, 240), slice(940, 1270))):
+        lazy, whole = shots[0][rows, columns], shots[1][rows, columns]
+        differing = (np.abs(lazy - whole).sum(axis=2) > 30).mean()
+        assert differing < 0.005, differing
+        assert (np.abs(lazy - lazy[0, 0]).sum(axis=2) > 30).mean() > 0.05  # something is drawn

@@ -153,6 +153,22 @@ def test_costmap_free_cells_are_see_through(qtbot: QtBot) -> None:
     assert pixel_at(view, (1.5, 0.5, 0.0)) == BACKGROUND
 
 
+def test_a_translucent_map_blends_with_what_is_behind_it(qtbot: QtBot) -> None:
+    """RViz's Map alpha (the ``alpha`` option) over the black background: white cells at alpha 0.5 are
+    mid grey, black ones stay black; a binary threshold of 60 draws a 70 cell as occupied."""
+    cells = np.zeros((4, 4), dtype=np.int8)
+    cells[:, :2] = 100
+    cells[0, 3] = 70
+    store, bag = map_store({"alpha": 0.5, "binary_threshold": 60})
+    bag.grid(cells, resolution=1.0)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    grey = pixel_at(view, (1.5, -0.5, 0.0))  # row 1, column 2: free, white at half opacity
+    assert all(abs(channel - 128) <= 3 for channel in grey), grey
+    assert pixel_at(view, (-0.5, -1.5, 0.0)) == BLACK
+    assert pixel_at(view, (2.5, -1.5, 0.0)) == BLACK  # row 0, column 3: 70 >= 60, occupied
+
+
 def test_covariance_ellipsoid_is_drawn_as_rings_of_its_size(qtbot: QtBot) -> None:
     store = ChunkStore()
     bag = MapBag([StoreSink(store)])  # only for its pipeline
@@ -179,6 +195,43 @@ def test_covariance_ellipsoid_is_drawn_as_rings_of_its_size(qtbot: QtBot) -> Non
     assert lit_near((0.0, -1.0, 0.0))
     assert not lit_near((4.0, 0.0, 0.0))  # nothing beyond its size
     assert not lit_near((1.5, 0.5, 0.0))  # a wireframe: its inside is empty
+
+
+def test_a_velocity_covariance_is_drawn_at_its_arrows_tip(qtbot: QtBot) -> None:
+    """A DVL's TwistWithCovarianceStamped: 2 m/s along y, standard deviations 1 m/s along x and 0.5 m/s
+    along y: rings of those sizes around the linear arrow's tip (0, 2), none around the frame's origin."""
+    twist_type = "geometry_msgs/msg/TwistWithCovarianceStamped"
+    types = STORE.types
+    store = ChunkStore()
+    bag = MapBag([StoreSink(store)])  # only for its pipeline
+    bag.pipeline.add_topic("/dvl/twist", twist_type)
+    covariance = np.zeros((6, 6))
+    covariance[0, 0], covariance[1, 1], covariance[2, 2] = 1.0, 0.25, 0.0001
+    twist = types["geometry_msgs/msg/Twist"](
+        linear=types["geometry_msgs/msg/Vector3"](x=0.0, y=2.0, z=0.0),
+        angular=types["geometry_msgs/msg/Vector3"](x=0.0, y=0.0, z=0.0),
+    )
+    with_covariance = types["geometry_msgs/msg/TwistWithCovariance"](
+        twist=twist, covariance=covariance.reshape(-1)
+    )
+    message = types[twist_type](header=_header(), twist=with_covariance)
+    decoder = bag.resolver.choose(twist_type).decoder
+    bag.pipeline.process_raw("/dvl/twist", bytes(STORE.serialize_cdr(message, twist_type)), 1_000, decoder)
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", 1_000)
+    assert sorted(view.extras.ellipsoids.items) == ["/dvl/twist/covariance"]
+    frame = qimage_rgb(view.canvas.picture())
+    lit = np.any(frame != BACKGROUND, axis=2)
+
+    def lit_near(point: tuple[float, float, float]) -> bool:
+        column, row = project(point, frame.shape[1], frame.shape[0])
+        return bool(lit[row - 3 : row + 4, column - 3 : column + 4].any())
+
+    assert lit_near((-1.0, 2.0, 0.0))
+    assert lit_near((1.0, 2.0, 0.0))
+    assert lit_near((-0.707, 2.354, 0.0))  # 45 degrees round the ring, clear of the arrow
+    assert not lit_near((-1.6, 2.0, 0.0))  # nothing beyond its size
+    assert not lit_near((-1.0, 0.0, 0.0))  # not around the origin: at the tip
 
 
 def _points_mask(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:

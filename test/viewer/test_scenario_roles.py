@@ -13,11 +13,14 @@ from PyQt6 import QtGui
 from pytestqt.qtbot import QtBot
 from rosbags.typesys import Stores, get_typestore
 
-from rerun_bridge.blueprint.library import load_builtin
+from rerun_bridge.blueprint.library import load_builtin, resolve
+from rerun_bridge.blueprint.model import iter_views
+from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.cli import main
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.app import main as view_main
 from rerun_bridge.viewer.sources import load_files
+from rerun_bridge.viewer.timeline_choice import blueprint_timeline
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
 from rerun_bridge.viewer.window import ViewerWindow
@@ -160,3 +163,34 @@ def test_view_screenshot_of_the_renamed_robot_shows_its_scan(tmp_path: Path) -> 
     # (255, 48, 48), not the TF x axes' pure red
     scan_red = (red > 220) & (np.abs(green - 48) < 16) & (np.abs(blue - 48) < 16)
     assert int(scan_red.sum()) > 50
+
+
+def test_localization_on_the_gps_bag_picks_its_fixes_and_odometry() -> None:
+    """The real GPS bag's NavSatFix topic is /gps and its Odometry /odometry: the localization scenario's
+    GPS map view and odometry rules (roles $gps, $odometry) pick them and say so in their titles."""
+    store = load_files([GPS_BAG], warn=lambda _: None).store
+    layout = resolve_roles(resolve("localization").root, store)
+    assert dict(layout.picks) == {"odometry": "/odometry", "gps": "/gps"}
+    views = {view.name: view for view in iter_views(layout.root)}
+    assert views["GPS (gps: /gps)"].includes("/gps")
+    assert views["Map frame (odometry: /odometry)"].includes("/odometry")
+    assert views["Odometry twist (odometry: /odometry)"].includes("/odometry/twist")
+
+
+def test_a_scenarios_ros_time_yields_to_log_time_where_the_stamps_do_not_span_the_data(
+    tmp_path: Path,
+) -> None:
+    """The GPS bag's stamps come from a robot clock two months behind its receive times (and some are 0): the
+    localization scenario's ros_time would open on a sliver of it. The embedded viewer and the exported
+    blueprint (for Rerun's viewer) both open on log_time instead, and say why."""
+    store = load_files([GPS_BAG], warn=lambda _: None).store
+    choice = blueprint_timeline("ros_time", store)
+    assert choice.timeline == "log_time"
+    assert choice.reason.startswith("the blueprint's ros_time ")
+    assert blueprint_timeline("log_time", store).timeline == "log_time"
+    missing = blueprint_timeline("frame_index", store)
+    assert missing.timeline is None
+    assert "has no data here" in missing.reason
+    converted = tmp_path / "gps.rrd"
+    assert main(["convert", str(GPS_BAG), "-o", str(converted), "--blueprint", "localization", "-q"]) == 0
+    assert read_rbl(converted).time_panel["TimePanelBlueprint:timeline"] == ["log_time"]

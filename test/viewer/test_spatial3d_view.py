@@ -119,8 +119,31 @@ def test_large_clouds_are_decimated_with_a_visible_note(qtbot: QtBot) -> None:
     view = make_view(qtbot, scene_store(cloud, radii=-1.0), max_points=1_000)
     view.set_time("ros_time", 100)
     assert view.note.isVisible()
-    assert "/points: showing 1,000 of 10,000 points" in view.note.text()
+    assert "/points: showing 1,000 of 10,000 points (level of detail" in view.note.text()
     assert len(view.points["/points"].pos) == 1_000
+
+
+def test_a_million_point_cloud_draws_at_a_level_of_detail_that_is_noted(qtbot: QtBot) -> None:
+    # A 4 m cube of red points in front of the camera: the default max_points thins it.
+    cloud = np.random.default_rng(1).uniform(-2.0, 2.0, size=(1_000_000, 3)) - SENSOR_OFFSET
+    view = make_view(qtbot, scene_store(cloud, radii=-1.0))
+    view.set_time("ros_time", 100)
+    assert view.note.isVisible()
+    assert "/points: showing 200,000 of 1,000,000 points (level of detail" in view.note.text()
+    drawn = view.points["/points"].pos
+    assert len(drawn) == 200_000
+    # The subset is spread over the whole cloud (not its first fifth), and drawn there.
+    assert drawn.min(axis=0) == pytest.approx([-2.0, -2.0, -2.0], abs=0.05)
+    assert drawn.max(axis=0) == pytest.approx([2.0, 2.0, 2.0], abs=0.05)
+    frame = qimage_rgb(view.canvas.picture())
+    rows, columns = np.nonzero(red_pixels(frame))
+    center_x, center_y = project(np.zeros(3), frame.shape[1], frame.shape[0])
+    assert len(rows) > 0.05 * frame.shape[0] * frame.shape[1], "the cloud was not drawn"
+    assert abs(columns.mean() - center_x) < 15
+    assert abs(rows.mean() - center_y) < 15
+    # The same points on the next frame: the subset is chosen once per cloud size, not per frame.
+    view.set_time("ros_time", 120)
+    assert np.array_equal(view.points["/points"].pos, drawn)
 
 
 def test_small_clouds_carry_no_note_and_unreachable_frames_are_named(qtbot: QtBot) -> None:

@@ -156,3 +156,29 @@ def test_a_plot_of_a_topic_without_header_says_where_its_samples_are(qtbot: QtBo
     view.set_time("log_time", store.time_range("log_time")[0])  # type: ignore[index]
     assert view.curves
     assert not view.note.isVisible()
+
+
+def test_new_samples_update_the_curves_in_place(qtbot: QtBot) -> None:
+    """A lazily opened recording reloads plots at every scrub step: curves get the new samples (and
+    keep their legend entry) instead of being made again; a series that goes away is removed."""
+    store = ChunkStore()
+    for time in (1, 2, 3):
+        store.append_row("/a", {"ros_time": time}, {"Scalars:scalars": [float(time)]})
+        store.append_row("/b", {"ros_time": time}, {"Scalars:scalars": [-float(time)]})
+    store.flush()
+    view = TimeSeriesView(store, SceneTransforms(store), origin="/")
+    qtbot.addWidget(view)
+    view.set_time("ros_time", 3)
+    first = dict(view.curves)
+    assert set(first) == {"/a#0", "/b#0"}
+    store.append_row("/a", {"ros_time": 4}, {"Scalars:scalars": [4.0]})
+    store.flush()
+    view.reload()
+    assert view.curves["/a#0"] is first["/a#0"]
+    _, values = view.curves["/a#0"].getOriginalDataset()
+    np.testing.assert_array_equal(values, [1.0, 2.0, 3.0, 4.0])
+    assert len(view.legend.items) == 2
+    view.set_entity_visible("/b", False)
+    view.reload()
+    assert set(view.curves) == {"/a#0"}
+    assert len(view.legend.items) == 1

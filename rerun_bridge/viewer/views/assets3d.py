@@ -2,9 +2,11 @@
 files and ``Capsules3D``.
 
 * ``Asset3D``: the blob (STL, OBJ, glTF / GLB, by ``media_type``, else by its first bytes) is read with
-  trimesh once per stored blob and drawn as flat-coloured triangles (``albedo_factor``, else the entity's
-  colour), once per instance of the entity's ``InstancePoses3D`` (translation, quaternion, scale; a
-  marker's MESH_RESOURCE is placed that way). A blob trimesh cannot read is named in a note.
+  trimesh once per stored blob and drawn as triangles in the file's own colours (materials, vertex
+  colours, textures sampled at the vertices, as the robot model's meshes) multiplied by ``albedo_factor``,
+  or, for a file without colours, flat in ``albedo_factor`` else the entity's colour; once per instance
+  of the entity's ``InstancePoses3D`` (translation, quaternion, scale; a marker's MESH_RESOURCE is
+  placed that way). A blob trimesh cannot read is named in a note.
 * ``Capsules3D``: wireframes as Rerun defines capsules: the two cap centres at ``(0, 0, 0)`` and
   ``(0, 0, length)``, an end circle and two half-circle arcs around each, four side lines; then each
   instance's ``translations`` and ``quaternions``. Colours per instance (``colors``), else the entity's.
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyqtgraph.opengl as gl
 
+from rerun_bridge.robot.meshes import own_colors
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.tf import quaternion as quat
 from rerun_bridge.tf.buffer import Transform
@@ -62,8 +65,16 @@ def _file_type(data: bytes, media_type: str | None) -> str:
     return "obj" if data.lstrip()[:2] in (b"v ", b"o ", b"# ", b"mt") else "stl"
 
 
-def load_asset(data: bytes, media_type: str | None) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    """The triangles of a mesh file: vertices (N, 3) and faces (M, 3); :class:`AssetLoadError` if none."""
+class AssetMesh(NamedTuple):
+    """A mesh file's triangles: vertices (N, 3), faces (M, 3), its own RGBA per vertex (0-1) or None."""
+
+    vertices: FloatArray
+    faces: npt.NDArray[np.int64]
+    colors: FloatArray | None
+
+
+def load_asset(data: bytes, media_type: str | None) -> AssetMesh:
+    """The triangles of a mesh file and its colours; :class:`AssetLoadError` if it has no triangles."""
     try:
         import trimesh  # imported when an asset is drawn: a quarter second of every start otherwise
 
@@ -72,7 +83,12 @@ def load_asset(data: bytes, media_type: str | None) -> tuple[FloatArray, npt.NDA
         raise AssetLoadError(f"cannot read the mesh ({err})") from err
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise AssetLoadError("the mesh has no triangles")
-    return np.asarray(loaded.vertices, np.float32), np.asarray(loaded.faces, np.int64)
+    colors = own_colors(loaded)
+    return AssetMesh(
+        np.asarray(loaded.vertices, np.float32),
+        np.asarray(loaded.faces, np.int64),
+        None if colors is None else (colors / 255.0).astype(np.float32),
+    )
 
 
 def _rows(values: npt.NDArray[Any], count: int, default: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -164,25 +180,23 @@ class SceneAssets:
         self.assets: dict[str, list[gl.GLMeshItem]] = {}
         self.capsules = WireframeLayer(gl_view)
         #: Each entity's loaded blob: (address, length) of the stored bytes -> its triangles.
-        self._loaded: dict[str, tuple[tuple[int, int], FloatArray, npt.NDArray[np.int64]]] = {}
+        self._loaded: dict[str, tuple[tuple[int, int], AssetMesh]] = {}
 
     def update(self, timeline: str, time: int, fixed: str | None, place: Placement, notes: list[str]) -> None:
         self._update_assets(timeline, time, fixed, place, notes)
         self._update_capsules(timeline, time, fixed, place)
 
-    def _triangles(
-        self, entity: str, values: dict[str, pa.Array]
-    ) -> tuple[FloatArray, npt.NDArray[np.int64]] | None:
+    def _triangles(self, entity: str, values: dict[str, pa.Array]) -> AssetMesh | None:
         data = blob(values.get(ASSET))
         if data is None:
             return None
         key = (int(data.ctypes.data), len(data))
         cached = self._loaded.get(entity)
         if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
-        vertices, faces = load_asset(data.tobytes(), first_string(values.get("Asset3D:media_type")))
-        self._loaded[entity] = (key, vertices, faces)
-        return vertices, faces
+            return cached[1]
+        mesh = load_asset(data.tobytes(), first_string(values.get("Asset3D:media_type")))
+        self._loaded[entity] = (key, mesh)
+        return mesh
 
     def _update_assets(
         self, timeline: str, time: int, fixed: str | None, place: Placement, notes: list[str]
@@ -198,9 +212,13 @@ class SceneAssets:
             placement = place(entity, values, timeline, time, fixed) if triangles is not None else None
             if triangles is None or placement is None:
                 continue
-            vertices, faces = triangles
+            vertices, faces, own = triangles
             albedo = colors_rgba(values.get("Asset3D:albedo_factor"), 1)
-            color = np.array(albedo[0] if albedo is not None else entity_color(entity), np.float32)
+            if own is not None:
+                vertex_colors = own * np.asarray(albedo[0], np.float32) if albedo is not None else own
+            else:
+                color = np.array(albedo[0] if albedo is not None else entity_color(entity), np.float32)
+                vertex_colors = np.tile(color, (len(vertices), 1))
             instances = instance_vertices(vertices, values)
             items = self.assets.setdefault(entity, [])
             while len(items) > len(instances):
@@ -212,7 +230,7 @@ class SceneAssets:
                 items.append(item)
             for item, placed in zip(items, instances, strict=True):
                 mesh = gl.MeshData(vertexes=placement.apply(placed).astype(np.float32), faces=faces)
-                mesh.setFaceColors(np.tile(color, (len(faces), 1)))
+                mesh.setVertexColors(vertex_colors)
                 item.setMeshData(meshdata=mesh)
                 item.setVisible(True)
             shown.add(entity)

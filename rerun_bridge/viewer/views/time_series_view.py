@@ -124,10 +124,9 @@ class TimeSeriesView(ViewBase):
         return [name for name in self.store.timelines() if self.store.time_range(name, entity) is not None]
 
     def _load_curves(self, timeline: str) -> None:
-        for curve in self.curves.values():
-            self.plot.removeItem(curve)
-        self.curves.clear()
-        self.legend.clear()
+        """Every shown series' samples on ``timeline``. Curves that stay are given their new samples
+        rather than made again: a lazily opened recording reloads them at every scrub step."""
+        previous, self.curves = self.curves, {}
         self._shown_entities = self.entities_with(SCALARS)
         color_index = 0
         elsewhere: list[str] = []
@@ -139,17 +138,21 @@ class TimeSeriesView(ViewBase):
                 continue
             x = (series.times - self._start).astype(np.float64) / self._scale
             for index, name in enumerate(series.names):
-                curve = self.plot.plot(
-                    x,
-                    series.values[:, index],
-                    name=name,
-                    pen=pg.mkPen(pg.intColor(color_index, hues=9), width=1),
-                )
-                curve.setDownsampling(auto=True, method="peak")
-                curve.setClipToView(True)
-                curve.setSkipFiniteCheck(False)
+                pen = pg.mkPen(pg.intColor(color_index, hues=9), width=1)
+                curve = previous.pop(f"{entity}#{index}", None)
+                if curve is None or curve.name() != name:
+                    if curve is not None:
+                        self.plot.removeItem(curve)
+                    curve = self.plot.plot(x, series.values[:, index], name=name, pen=pen)
+                    curve.setDownsampling(auto=True, method="peak")
+                    curve.setClipToView(True)
+                    curve.setSkipFiniteCheck(False)
+                else:
+                    curve.setData(x, series.values[:, index], pen=pen)
                 self.curves[f"{entity}#{index}"] = curve
                 color_index += 1
+        for curve in previous.values():  # series no longer shown
+            self.plot.removeItem(curve)
         # A topic without a header has no ros_time: say where its samples are instead of an empty plot.
         show_notes(
             self.note,

@@ -1,0 +1,211 @@
+"""``rerun-bridge batch`` and ``rerun-bridge catalog query|add``: the command-line face of the fleet
+wing (docs/fleet.md). Exit codes as ``convert``: 0 all went well, 1 some recording failed (the others are
+done), 2 wrong arguments or unreadable inputs."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rerun_bridge.errors import BridgeError
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+OUTPUT_FORMATS = ("table", "csv", "json")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _tags(pairs: Sequence[str]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BridgeError(f"--tag {pair}: expected KEY=VALUE")
+        tags[key] = value
+    return tags
+
+
+def _recordings(inputs: Sequence[str]) -> Any:
+    from rerun_bridge.fleet.discovery import find_recordings
+
+    recordings, problems = find_recordings(inputs)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return recordings if not problems else None
+
+
+def _mib(count: int) -> str:
+    return f"{count / (1 << 20):.1f} MiB"
+
+
+def _print_progress(report: Any, end: Any) -> None:
+    from rerun_bridge.fleet.batch import Failure
+
+    head = f"[{report.finished}/{report.total}, {_mib(report.finished_bytes)} of {_mib(report.total_bytes)}]"
+    if isinstance(end, Failure):
+        print(f"{head} {end.name}: FAILED: {end.reason}", file=sys.stderr, flush=True)
+    else:
+        detail = ", ".join(end.outputs) if end.outputs else f"already converted as {end.run_id}"
+        warnings = f" ({end.warnings} warnings, in the catalog)" if end.warnings else ""
+        print(f"{head} {end.name}: {end.outcome}: {detail}{warnings}", file=sys.stderr, flush=True)
+
+
+def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
+    """A blueprint for ``recordings`` as ``convert --blueprint`` chooses it, as Rerun's blueprint."""
+    from rerun_bridge.cli import rerun_blueprint_for
+
+    return rerun_blueprint_for(name, recordings)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from rerun_bridge.fleet.batch import ray_connection, run_batch
+    from rerun_bridge.fleet.jobs import JobOptions
+
+    options = JobOptions(args.output, args.mcap, args.blueprint, _tags(args.tag), args.force, rerun_layout)
+    recordings = _recordings(args.inputs)
+    if recordings is None:
+        return EXIT_USAGE
+    with ray_connection(args.ray, args.workers):
+        report = run_batch(recordings, options, args.workers, progress=_print_progress)
+    converted = sum(1 for r in report.results if r.outcome == "converted")
+    print(
+        f"{converted} converted, {len(report.results) - converted} already done, "
+        f"{len(report.failures)} failed, of {report.total} recordings"
+    )
+    for failure in report.failures:
+        print(f"error: {failure.name}: {failure.reason}", file=sys.stderr)
+    return EXIT_SOME_FAILED if report.failures else EXIT_OK
+
+
+def cmd_catalog_add(args: argparse.Namespace) -> int:
+    from rerun_bridge.fleet.jobs import register_recording
+
+    tags = _tags(args.tag)
+    recordings = _recordings(args.inputs)
+    if recordings is None:
+        return EXIT_USAGE
+    status = EXIT_OK
+    for recording in recordings:
+        try:
+            entry = register_recording(recording, args.output, tags)
+        except BridgeError as err:
+            print(f"error: {recording.uri}: {err}", file=sys.stderr)
+            status = EXIT_SOME_FAILED
+            continue
+        print(f"registered {recording.uri} as {entry.run_id}")
+    return status
+
+
+def cmd_catalog_query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from rerun_bridge.fleet.catalog import catalog_of, query
+
+    try:
+        table = query(catalog_of(args.location), args.sql)
+    except duckdb.Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    write_table(table, args.format)
+    return EXIT_OK
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict, tuple)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _displayable(table: Any) -> Any:
+    """Nanosecond times shown to the microsecond: Python's datetime holds no finer."""
+    import pyarrow as pa
+
+    for index, column in enumerate(table.schema):
+        if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+            shown = pa.timestamp("us", tz=column.type.tz)
+            table = table.set_column(index, column.name, table.column(index).cast(shown, safe=False))
+    return table
+
+
+def _rows(table: Any) -> list[dict[str, Any]]:
+    """The rows as Python values, maps (``tags``) as dictionaries."""
+    import pyarrow as pa
+
+    maps = [column.name for column in table.schema if pa.types.is_map(column.type)]
+    rows: list[dict[str, Any]] = _displayable(table).to_pylist()
+    for row in rows:
+        for name in maps:
+            if row[name] is not None:
+                row[name] = dict(row[name])
+    return rows
+
+
+def write_table(table: Any, fmt: str) -> None:
+    """A query's result on stdout as an aligned table, CSV or JSON (a list of objects)."""
+    rows = _rows(table)
+    names = list(table.column_names)
+    if fmt == "json":
+        print(json.dumps(rows, default=str, indent=1))
+        return
+    cells = [[_cell(row[name]) for name in names] for row in rows]
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(cells)
+        return
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(names)]
+    print("  ".join(name.ljust(width) for name, width in zip(names, widths, strict=True)).rstrip())
+    print("  ".join("-" * width for width in widths))
+    for row in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def add_fleet_commands(sub: Any) -> None:
+    """The ``batch`` and ``catalog`` sub-commands, on ``rerun-bridge``'s sub-parsers."""
+    batch = sub.add_parser("batch", help="convert many recordings (folders, globs, s3:// prefixes) on Ray")
+    batch.add_argument(
+        "inputs", nargs="+", help="bag folders, .mcap / .db3 files, folders or globs, s3:// URIs"
+    )
+    batch.add_argument("-o", "--output", required=True, help="output folder or s3:// prefix")
+    batch.add_argument("--ray", metavar="ADDRESS", help="join this Ray cluster (default: start Ray locally)")
+    batch.add_argument(
+        "--workers", type=_positive, help="recordings converted at once (default: one per CPU)"
+    )
+    batch.add_argument(
+        "--mcap", action="store_true", help="also write each recording's topics to a raw .mcap"
+    )
+    batch.add_argument("--blueprint", help="embed this blueprint (a scenario name or a YAML file)")
+    batch.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag the runs")
+    batch.add_argument("--force", action="store_true", help="convert again recordings already converted")
+    batch.set_defaults(func=cmd_batch)
+
+    catalog = sub.add_parser("catalog", help="the catalog of runs: query it with SQL, register recordings")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    query_cmd = catalog_sub.add_parser("query", help="run SQL (DuckDB) over the runs and topics tables")
+    query_cmd.add_argument("location", help="the output folder or s3:// prefix holding catalog/")
+    query_cmd.add_argument("sql", help='e.g. "SELECT name FROM runs WHERE duration_s > 60"')
+    query_cmd.add_argument("--format", choices=OUTPUT_FORMATS, default="table")
+    query_cmd.set_defaults(func=cmd_catalog_query)
+    add = catalog_sub.add_parser("add", help="register recordings in a catalog without converting them")
+    add.add_argument(
+        "inputs", nargs="+", help="bag folders, .mcap / .db3 files, folders or globs, s3:// URIs"
+    )
+    add.add_argument("-o", "--output", required=True, help="the output folder or s3:// prefix of the catalog")
+    add.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag the runs")
+    add.set_defaults(func=cmd_catalog_add)

@@ -1,0 +1,194 @@
+"""One recording's work, wherever it runs (a Ray task, or this process): hash it, skip it when a run of the
+same content is already converted, convert it through ``convert_bags`` (bounded memory, as ``convert``),
+publish its outputs whole, and add its rows to the catalog. Registration (``catalog add``) is the same
+without the conversion."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rerun_bridge.errors import BridgeError
+from rerun_bridge.fleet.catalog import (
+    STATUS_CONVERTED,
+    STATUS_REGISTERED,
+    RunEntry,
+    TopicEntry,
+    catalog_of,
+    write_entry,
+)
+from rerun_bridge.fleet.discovery import Recording, content_hash
+from rerun_bridge.fleet.remote_bags import StagedRecording, staged
+from rerun_bridge.fleet.storage import local_work_file, location_of, publish_file
+
+OUTCOME_CONVERTED = "converted"
+OUTCOME_SKIPPED = "skipped"
+
+
+class ConversionFailedError(BridgeError):
+    """A recording could not be converted; the message names it and says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    """What ``batch`` asks of every recording: the output location (folder or ``s3://`` prefix), a raw .mcap
+    beside the .rrd, a blueprint to embed, tags for the catalog, and whether to convert again.
+    ``layout`` turns the blueprint's name and the recordings it is for into the Rerun blueprint (the
+    command line's own choice, as ``convert --blueprint`` makes it); a module-level function, so that
+    Ray tasks get it by reference."""
+
+    out: str
+    mcap: bool = False
+    blueprint: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    force: bool = False
+    layout: Callable[[str, Sequence[str]], Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """What became of one recording: ``outcome`` converted or skipped (already converted: ``run_id``)."""
+
+    name: str
+    source: str
+    outcome: str
+    bytes: int
+    run_id: str
+    outputs: tuple[str, ...] = ()
+    warnings: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    start_ns: int | None
+    end_ns: int | None
+    topics: list[TopicEntry]
+
+
+def _facts(source: StagedRecording, predict: bool) -> _Facts:
+    """Time bounds and topics; with ``predict``, each topic's expected outcome as ``rerun-bridge info``
+    predicts it (a conversion says what really happened instead, and skips the cost of a type resolver)."""
+    from rerun_bridge.cdr.decoding import TypeResolver
+    from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+
+    with source.open(source.path) as bag:
+        bounds = bag.time_bounds()
+        resolver = TypeResolver(bag.topics(), bag.ros_distro) if predict else None
+        topics = []
+        for info in bag.topics():
+            outcome, reason = "", ""
+            if resolver is not None:
+                choice = resolver.choose(info.type_name, info.serialization_format)
+                if choice.decoder is None:
+                    outcome, reason = "skipped", choice.reason
+                elif BUILTIN_CONVERTERS.lookup(info.type_name) is None:
+                    outcome = "raw"
+                else:
+                    outcome = "converted"
+            topics.append(TopicEntry(info.name, info.type_name, info.message_count, outcome, reason=reason))
+    return _Facts(bounds[0] if bounds else None, bounds[1] if bounds else None, topics)
+
+
+def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) -> RunEntry:
+    """Add a recording to the catalog at ``out`` without converting it (``status`` registered)."""
+    digest = content_hash(recording)
+    with staged(recording) as source:
+        facts = _facts(source, predict=True)
+    entry = RunEntry(
+        recording.name,
+        recording.uri,
+        digest,
+        STATUS_REGISTERED,
+        facts.start_ns,
+        facts.end_ns,
+        recording.bytes,
+        facts.topics,
+        tags=dict(tags),
+    )
+    write_entry(catalog_of(out), entry)
+    return entry
+
+
+def convert_recording(recording: Recording, options: JobOptions, done: Mapping[str, str]) -> JobResult:
+    """Convert one recording (``done``: content hash -> run id of the runs already converted)."""
+    digest = content_hash(recording)
+    if not options.force and digest in done:
+        return JobResult(recording.name, recording.uri, OUTCOME_SKIPPED, recording.bytes, done[digest])
+    out = location_of(options.out)
+    targets = {".rrd": out.join(f"{recording.name}.rrd")}
+    if options.mcap:
+        targets[".mcap"] = out.join(f"{recording.name}.mcap")
+    with tempfile.TemporaryDirectory(prefix="rerun_bridge_job_") as scratch, staged(recording) as source:
+        facts = _facts(source, predict=False)
+        work = {suffix: local_work_file(target, suffix, Path(scratch)) for suffix, target in targets.items()}
+        try:
+            summary = _convert(source, work, options, remote=recording.location.remote)
+            if not summary.converted_anything:
+                raise ConversionFailedError(f"{recording.uri}: nothing could be converted")
+            for suffix, target in targets.items():
+                publish_file(work[suffix], target)
+        finally:
+            for path in work.values():
+                path.unlink(missing_ok=True)
+    outcomes = {stats.topic: stats for stats in summary.topics}
+    entry = RunEntry(
+        recording.name,
+        recording.uri,
+        digest,
+        STATUS_CONVERTED,
+        facts.start_ns,
+        facts.end_ns,
+        recording.bytes,
+        [_converted_topic(topic, outcomes.get(topic.topic)) for topic in facts.topics],
+        outputs=[target.uri for target in targets.values()],
+        warnings=list(summary.warnings),
+        tags=dict(options.tags),
+    )
+    write_entry(catalog_of(out), entry)
+    return JobResult(
+        recording.name,
+        recording.uri,
+        OUTCOME_CONVERTED,
+        recording.bytes,
+        entry.run_id,
+        tuple(entry.outputs),
+        len(entry.warnings),
+    )
+
+
+def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOptions, remote: bool) -> Any:
+    from rerun_bridge.replay import convert_bags
+
+    blueprint = None
+    if options.blueprint and options.layout is not None:
+        # Roles and fixed frames are resolved against a local recording's data; a streamed one gets the
+        # layout as named (roles stand for their usual topics).
+        blueprint = options.layout(options.blueprint, [] if remote else [source.path])
+    return convert_bags(
+        [source.path],
+        work[".rrd"],
+        work.get(".mcap"),
+        blueprint=blueprint,
+        warn=lambda _message: None,  # kept in the summary, and in the catalog
+        open_recording=source.open,
+    )
+
+
+def _converted_topic(expected: TopicEntry, stats: Any) -> TopicEntry:
+    """A topic's row after conversion: what the pipeline did with it (its own count of messages)."""
+    if stats is None:  # every topic goes through the pipeline; kept for a recording that changed meanwhile
+        return dataclasses.replace(expected, outcome=expected.outcome or OUTCOME_SKIPPED)
+    return TopicEntry(
+        expected.topic,
+        expected.type_name,
+        expected.messages,
+        stats.kind.value,
+        rows=stats.rows,
+        reason=stats.reason or stats.first_error,
+        errors=stats.errors,
+        zero_stamps=stats.zero_stamps,
+    )

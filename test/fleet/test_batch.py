@@ -1,0 +1,194 @@
+"""``batch`` on a real local Ray (two CPUs): real recordings and a broken one among them, re-runs that skip
+what is done, ``--force``, and the command line joining the running Ray by its address."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psutil)
+import pytest
+import rerun.chunk as rrc
+
+from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
+from rerun_bridge.fleet.batch import Failure, run_batch
+from rerun_bridge.fleet.catalog import catalog_of, query
+from rerun_bridge.fleet.discovery import find_recordings
+from rerun_bridge.fleet.jobs import JobOptions, JobResult
+from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
+from test.fleet.conftest import RayCluster
+
+pytestmark = pytest.mark.xdist_group("fleet")
+
+CLI = Path(sys.executable).parent / "rerun-bridge"
+TALKER_MCAP = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "mcap" / "talker"
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """A folder of recordings as a robot's uploads look: two bag folders, a lone .mcap, and a .db3 that
+    is no database at all (a copy cut short by a full disk, say)."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    shutil.copytree(NEATO_BAG, folder / "neato")
+    shutil.copytree(TALKER_MCAP, folder / "talker")
+    shutil.copy(next(ABITOBOT_BAG.glob("*.mcap")), folder / "abitobot.mcap")
+    (folder / "broken.db3").write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)
+    return folder
+
+
+def _names(rows: Sequence[JobResult | Failure]) -> list[str]:
+    return sorted(row.name for row in rows)
+
+
+def test_batch_converts_the_good_and_reports_the_broken(
+    ray_cluster: RayCluster, inputs: Path, tmp_path: Path
+) -> None:
+    recordings, problems = find_recordings([str(inputs)])
+    assert problems == []
+    out = tmp_path / "out"
+    seen: list[str] = []
+    report = run_batch(
+        recordings, JobOptions(str(out), mcap=True), workers=2, progress=lambda _r, end: seen.append(end.name)
+    )
+    assert _names(report.results) == ["abitobot", "neato", "talker"]
+    assert [f.name for f in report.failures] == ["broken"]
+    assert "broken.db3" in report.failures[0].reason
+    assert "sqlite3" in report.failures[0].reason
+    assert sorted(seen) == ["abitobot", "broken", "neato", "talker"]
+    for name in ("abitobot", "neato", "talker"):
+        verify_rrd(out / f"{name}.rrd")
+        assert (out / f"{name}.mcap").stat().st_size > 0
+    # Nothing half written is left beside the outputs (a failed recording publishes nothing).
+    assert sorted(p.name for p in out.iterdir()) == [
+        "abitobot.mcap",
+        "abitobot.rrd",
+        "catalog",
+        "neato.mcap",
+        "neato.rrd",
+        "talker.mcap",
+        "talker.rrd",
+    ]
+    runs = query(catalog_of(str(out)), "SELECT name, status FROM runs ORDER BY name").to_pylist()
+    assert runs == [
+        {"name": "abitobot", "status": "converted"},
+        {"name": "neato", "status": "converted"},
+        {"name": "talker", "status": "converted"},
+    ]
+
+
+def test_rerun_skips_what_is_converted_unless_forced(
+    ray_cluster: RayCluster, inputs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    recordings, _ = find_recordings([str(inputs / "neato"), str(inputs / "*.mcap")])
+    first = run_batch(recordings, JobOptions(str(out)), workers=None)
+    assert {r.outcome for r in first.results} == {"converted"}
+    converted_at = (out / "neato.rrd").stat().st_mtime_ns
+
+    # The same content under a new name is the same run: skipped, not converted twice.
+    shutil.copytree(inputs / "neato", inputs / "neato_copy")
+    again, _ = find_recordings([str(inputs / "neato"), str(inputs / "neato_copy"), str(inputs / "*.mcap")])
+    second = run_batch(again, JobOptions(str(out)), workers=None)
+    assert {r.outcome for r in second.results} == {"skipped"}
+    assert {r.run_id for r in second.results} == {r.run_id for r in first.results}
+    assert (out / "neato.rrd").stat().st_mtime_ns == converted_at
+    assert not (out / "neato_copy.rrd").exists()
+
+    forced = run_batch(recordings, JobOptions(str(out), force=True), workers=1)
+    assert {r.outcome for r in forced.results} == {"converted"}
+    assert (out / "neato.rrd").stat().st_mtime_ns != converted_at
+    # Converting again replaces the run's rows (same run id): still one row per run.
+    count = query(catalog_of(str(out)), "SELECT count(*) AS n FROM runs").to_pylist()
+    assert count == [{"n": 2}]
+
+
+def test_batch_command_joins_ray_by_address(ray_cluster: RayCluster, inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    command = [
+        str(CLI),
+        "batch",
+        str(inputs / "*.mcap"),
+        str(inputs / "broken.db3"),
+        str(GPS_BAG),
+        "-o",
+        str(out),
+        "--ray",
+        ray_cluster.address,
+        "--tag",
+        "fleet=test",
+        "--blueprint",
+        "navigation",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=ray_cluster.environment(), timeout=300, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    assert "2 converted, 0 already done, 1 failed, of 3 recordings" in result.stdout
+    assert "broken: FAILED" in result.stderr
+    assert "[3/3," in result.stderr
+    verify_rrd(out / "abitobot.rrd")
+    verify_rrd(out / "uf_gps_nav_bag.rrd")
+    assert len(rrc.RrdReader(str(out / "abitobot.rrd")).blueprints()) == 1  # --blueprint embedded
+    tags = query(catalog_of(str(out)), "SELECT DISTINCT tags['fleet'] AS fleet FROM runs").to_pylist()
+    assert tags == [{"fleet": "test"}]
+
+
+def _kill_first_task_worker(stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first Ray worker seen running a conversion (Ray names it after the task)."""
+    me = psutil.Process()
+    while not stop.is_set() and not killed:
+        for process in me.children(recursive=True):
+            try:
+                title = " ".join(process.cmdline())
+            except psutil.Error:
+                continue
+            if title.startswith("ray::convert_recording"):
+                process.kill()
+                killed.append(process.pid)
+                return
+        time.sleep(0.01)
+
+
+def test_a_killed_workers_recording_is_retried(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    bag = write_sample(tmp_path / "in" / "robot", SampleSpec(duration_s=60.0))
+    recordings, _ = find_recordings([str(bag)])
+    stop = threading.Event()
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_first_task_worker, args=(stop, killed))
+    killer.start()
+    try:
+        report = run_batch(recordings, JobOptions(str(tmp_path / "out")), workers=1)
+    finally:
+        stop.set()
+        killer.join()
+    assert len(killed) == 1
+    assert report.failures == []
+    assert [r.outcome for r in report.results] == ["converted"]
+    verify_rrd(tmp_path / "out" / "robot.rrd")
+
+
+def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(CLI), "batch", str(tmp_path / "nothing_here"), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "nothing_here: no such file, folder or prefix" in result.stderr
+    no_workers = subprocess.run(
+        [str(CLI), "batch", str(NEATO_BAG), "-o", str(tmp_path / "out"), "--workers", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert no_workers.returncode == 2
+    assert "--workers: expected a whole number >= 1, got '0'" in no_workers.stderr

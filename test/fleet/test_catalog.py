@@ -1,0 +1,175 @@
+"""The catalog of runs: rows written for real recordings converted and registered, queried with DuckDB
+through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rerun_bridge.cli import main
+from rerun_bridge.fleet.catalog import catalog_of, converted_runs, query, robot_of
+from rerun_bridge.fleet.discovery import find_recordings
+from rerun_bridge.fleet.jobs import JobOptions, convert_recording, register_recording
+from rerun_bridge.replay import convert_bags
+from rerun_bridge.sources.bag import open_bag
+from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, verify_rrd
+
+# The Neato's /scan: 153 messages over the recording's 32.448 s (../shared/data/README.md).
+NEATO_SCAN_MESSAGES = 153
+
+
+@pytest.fixture(scope="module")
+def catalog_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Neato bag converted (tagged) and the GPS bag registered, into one output folder."""
+    out = tmp_path_factory.mktemp("fleet_catalog")
+    recordings, problems = find_recordings([str(NEATO_BAG), str(GPS_BAG)])
+    assert problems == []
+    neato, gps = recordings
+    convert_recording(neato, JobOptions(str(out), tags={"robot": "neato1", "site": "olin"}), {})
+    register_recording(gps, str(out), {"site": "uf"})
+    return out
+
+
+def _query(out: Path, sql: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = query(catalog_of(str(out)), sql).to_pylist()
+    return rows
+
+
+def test_one_file_per_run_and_table(catalog_out: Path) -> None:
+    runs = sorted(p.name for p in (catalog_out / "catalog" / "runs").iterdir())
+    topics = sorted(p.name for p in (catalog_out / "catalog" / "topics").iterdir())
+    assert runs == topics
+    assert [name.split("-")[0] for name in runs] == ["olin_neato_obstacle_avoider", "uf_gps_nav_bag"]
+    verify_rrd(catalog_out / "olin_neato_obstacle_avoider.rrd")
+
+
+def test_runs_below_five_hz_on_scan(catalog_out: Path) -> None:
+    rows = _query(
+        catalog_out,
+        "SELECT r.name, t.messages, t.rate_hz FROM runs r JOIN topics t USING (run_id) "
+        "WHERE t.topic = '/scan' AND t.rate_hz < 5",
+    )
+    with open_bag(NEATO_BAG) as bag:
+        bounds = bag.time_bounds()
+    assert bounds is not None
+    expected_rate = (NEATO_SCAN_MESSAGES - 1) / ((bounds[1] - bounds[0]) / 1e9)
+    assert [row["name"] for row in rows] == ["olin_neato_obstacle_avoider"]
+    assert rows[0]["messages"] == NEATO_SCAN_MESSAGES
+    assert rows[0]["rate_hz"] == pytest.approx(expected_rate)
+
+
+def test_run_rows_hold_what_the_recording_holds(catalog_out: Path) -> None:
+    (neato,) = _query(
+        catalog_out,
+        "SELECT robot, topics, messages, outputs, warnings, epoch_ns(start) AS start_ns FROM runs "
+        "WHERE status = 'converted'",
+    )
+    with open_bag(NEATO_BAG) as bag:
+        topics = bag.topics()
+        bounds = bag.time_bounds()
+    assert bounds is not None
+    assert neato["start_ns"] == bounds[0]
+    assert neato["robot"] == "neato1"
+    assert neato["topics"] == len(topics)
+    assert neato["messages"] == sum(t.message_count for t in topics)
+    assert neato["outputs"] == [str(catalog_out / "olin_neato_obstacle_avoider.rrd")]
+    # The two custom Neato types have no definition: each is one warning, kept with the run.
+    assert len(neato["warnings"]) == 2  # type: ignore[arg-type]
+    assert all("/bump" in w or "/accel" in w for w in neato["warnings"])  # type: ignore[attr-defined]
+    (registered,) = _query(
+        catalog_out, "SELECT status, outputs, tags['site'] AS site FROM runs WHERE robot = ''"
+    )
+    assert registered == {"status": "registered", "outputs": [], "site": "uf"}
+
+
+def test_topic_outcomes_say_what_became_of_each_topic(catalog_out: Path) -> None:
+    rows = _query(
+        catalog_out,
+        "SELECT r.name, t.topic, t.outcome, t.reason, t.rows FROM runs r JOIN topics t USING (run_id) "
+        "WHERE t.outcome = 'skipped' ORDER BY r.name, t.topic",
+    )
+    assert [(row["name"], row["topic"]) for row in rows] == [
+        ("olin_neato_obstacle_avoider", "/accel"),
+        ("olin_neato_obstacle_avoider", "/bump"),
+        ("uf_gps_nav_bag", "/vehicle_command_ackermann"),
+    ]
+    assert all("definition" in str(row["reason"]) for row in rows)
+    (scan,) = _query(catalog_out, "SELECT outcome, rows, errors FROM topics WHERE topic = '/scan'")
+    summary = convert_bags([NEATO_BAG], None, warn=lambda _: None)
+    (scan_stats,) = [t for t in summary.topics if t.topic == "/scan"]
+    assert scan == {"outcome": "converted", "rows": scan_stats.rows, "errors": 0}
+
+
+def test_converted_runs_are_known_by_content_hash(catalog_out: Path) -> None:
+    (neato,) = _query(catalog_out, "SELECT content_hash, run_id FROM runs WHERE status = 'converted'")
+    assert converted_runs(catalog_of(str(catalog_out))) == {neato["content_hash"]: neato["run_id"]}
+
+
+def test_query_command_formats(catalog_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sql = "SELECT name, status FROM runs ORDER BY name"
+    assert main(["catalog", "query", str(catalog_out), sql, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"name": "olin_neato_obstacle_avoider", "status": "converted"},
+        {"name": "uf_gps_nav_bag", "status": "registered"},
+    ]
+    assert main(["catalog", "query", str(catalog_out), sql, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "name,status",
+        "olin_neato_obstacle_avoider,converted",
+        "uf_gps_nav_bag,registered",
+    ]
+    assert main(["catalog", "query", str(catalog_out / "catalog"), sql]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["name", "status"]
+    assert table[2].split() == ["olin_neato_obstacle_avoider", "converted"]
+
+
+def test_bad_sql_is_an_error_naming_the_column(catalog_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["catalog", "query", str(catalog_out), "SELECT no_such_column FROM runs"]) == 2
+    assert "no_such_column" in capsys.readouterr().err
+
+
+def test_empty_catalog_has_the_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            ["catalog", "query", str(tmp_path), "SELECT count(*) AS n FROM runs, topics", "--format", "json"]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == [{"n": 0}]
+
+
+def test_catalog_add_then_convert_replaces_the_registered_row(tmp_path: Path) -> None:
+    mcap = next(ABITOBOT_BAG.glob("*.mcap"))
+    assert main(["catalog", "add", str(mcap), "-o", str(tmp_path), "--tag", "robot=abitobot"]) == 0
+    (registered,) = _query(tmp_path, "SELECT run_id, status, robot, messages FROM runs")
+    assert registered["status"] == "registered"
+    assert registered["robot"] == "abitobot"
+    recordings, _ = find_recordings([str(mcap)])
+    convert_recording(recordings[0], JobOptions(str(tmp_path)), {})
+    (converted,) = _query(tmp_path, "SELECT run_id, status, messages FROM runs")
+    assert converted == {
+        "run_id": registered["run_id"],
+        "status": "converted",
+        "messages": registered["messages"],
+    }
+
+
+def test_catalog_add_reports_inputs_that_are_not_recordings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a bag")
+    assert main(["catalog", "add", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "out")]) == 2
+    assert "notes.txt: not a recording" in capsys.readouterr().err
+
+
+def test_robot_is_the_tag_else_the_namespace_the_topics_share() -> None:
+    own = ["/robot1/scan", "/robot1/odom", "/tf", "/tf_static", "/rosout"]
+    assert robot_of({}, own) == "robot1"
+    assert robot_of({"robot": "neato1"}, own) == "neato1"
+    assert robot_of({}, ["/robot1/scan", "/robot2/scan"]) == ""
+    assert robot_of({}, ["/robot1/scan", "/cmd_vel"]) == ""  # a global topic of its own: no namespace
+    with open_bag(NEATO_BAG) as bag:
+        assert robot_of({}, [t.name for t in bag.topics()]) == ""  # the Neato's topics are global

@@ -1,0 +1,139 @@
+"""An MCAP bag opened through its chunk index: chunks converted on demand, unloaded under a small memory
+budget while scrubbing, and the same values as the bag converted whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
+from rerun_bridge.replay.lazy_bag import LazyBag, lazy_bag_candidate
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.sources import load_files, show_time
+
+SPEC = SampleSpec(
+    duration_s=3.0,
+    name="lazy",
+    cloud_count=30,
+    cloud_points=2048,
+    image_count=30,
+    image_width=160,
+    image_height=120,
+    imu_hz=50.0,
+    tf_hz=20.0,
+    joint_hz=20.0,
+    odom_hz=10.0,
+    log_lines=4,
+)
+CHUNK_BYTES = 256 << 10
+BUDGET_BYTES = 1 << 20
+#: Recorded latched (transient_local) here: found through its QoS, loaded at open and kept.
+LATCHED_BY_QOS = "/camera/camera_info"
+#: The odometry trail remembers earlier messages: lazily it holds those of the chunks loaded (docs).
+STATEFUL = {"/odom/trail"}
+LATCHED_QOS = "- history: keep_last\n  depth: 1\n  reliability: reliable\n  durability: transient_local\n"
+
+
+@pytest.fixture(scope="module")
+def chunked_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_chunked_bag(tmp_path_factory.mktemp("lazy_bag"))
+
+
+def write_chunked_bag(folder: Path) -> Path:
+    """The sample recording re-written into small MCAP chunks (many chunks from a small bag)."""
+    sample = write_sample(folder / "sample", SPEC)
+    target = folder / "chunked.mcap"
+    with open_bag(sample) as bag, McapSink(target, chunk_size=CHUNK_BYTES) as sink:
+        channels = {}
+        for info in bag.topics():
+            assert info.definition is not None
+            qos = LATCHED_QOS if info.name == LATCHED_BY_QOS else info.qos_profiles
+            channels[info.name] = sink.add_topic(info.name, info.type_name, info.definition, qos)
+        for message in bag.messages():
+            sink.write(channels[message.topic], message.log_time_ns, message.publish_time_ns, message.data)
+    return target
+
+
+@pytest.fixture(scope="module")
+def eager_store(chunked_bag: Path) -> ChunkStore:
+    return load_files([chunked_bag]).store
+
+
+def open_lazily(path: Path) -> tuple[LazyBag, ChunkStore]:
+    bag = lazy_bag_candidate(path, BUDGET_BYTES)
+    assert bag is not None, "a bag bigger than the budget with a chunk index opens lazily"
+    store = ChunkStore()
+    return LazyBag(bag, store, BUDGET_BYTES), store
+
+
+def differing_entities(eager: ChunkStore, lazy: ChunkStore, timeline: str, time: int) -> list[str]:
+    differing = []
+    for entity in eager.entities():
+        expected, got = eager.latest_at(entity, timeline, time), lazy.latest_at(entity, timeline, time)
+        if set(expected) != set(got) or any(not expected[key].equals(got[key]) for key in expected):
+            differing.append(entity)
+    return differing
+
+
+def test_the_index_shows_the_whole_recording_before_it_is_loaded(
+    chunked_bag: Path, eager_store: ChunkStore
+) -> None:
+    lazy, store = open_lazily(chunked_bag)
+    chunks = len(lazy.chunk_indexes)
+    assert chunks >= 8
+    assert lazy.loaded_chunks < chunks // 2  # the probe: each topic in its first chunk
+    assert store.time_range("log_time") == eager_store.time_range("log_time")
+    # The time panel's strip: where data exists, from the message indexes, as the loaded bag has it.
+    tenth_second = 100_000_000
+    assert store.coverage("log_time", tenth_second) == eager_store.coverage("log_time", tenth_second)
+    # Entities whose later chunks are not loaded still span the whole recording, with their components.
+    for entity in ("/lidar/points", "/camera/image_raw", "/imu/data"):
+        assert store.time_range("log_time", entity) == eager_store.time_range("log_time", entity)
+        assert set(store.components(entity)) == set(eager_store.components(entity))
+    # Static data: /tf_static by name, camera_info by its transient_local QoS, every message of it.
+    assert any(entity.startswith("/tf_static/") for entity in store.entities())
+    assert store.num_rows(LATCHED_BY_QOS) == eager_store.num_rows(LATCHED_BY_QOS)
+    lazy.close()
+
+
+def test_scrubbing_loads_and_unloads_chunks_with_the_eager_values(
+    chunked_bag: Path, eager_store: ChunkStore
+) -> None:
+    lazy, store = open_lazily(chunked_bag)
+    start, end = eager_store.time_range("log_time") or (0, 0)
+    fractions = np.random.default_rng(4).permutation(np.linspace(0.0, 1.0, 13))
+    largest_needed = 0
+    for fraction in fractions:
+        time = start + round(float(fraction) * (end - start))
+        lazy.show("log_time", time)
+        assert set(differing_entities(eager_store, store, "log_time", time)) <= STATEFUL
+        assert set(differing_entities(eager_store, store, "ros_time", time)) <= STATEFUL
+        largest_needed = max(largest_needed, len({number for number, _ in lazy.needed("log_time", time)}))
+    assert lazy.counts.unloads > 0, "a small budget unloads chunks while scrubbing"
+    assert lazy.counts.failures == 0
+    assert lazy.loaded_chunks < len(lazy.chunk_indexes)
+    # Past the budget only what the last time needs stays (it is never unloaded).
+    assert lazy.loaded_bytes <= BUDGET_BYTES or lazy.loaded_chunks <= largest_needed
+    # Static data is kept whatever was unloaded.
+    assert store.num_rows(LATCHED_BY_QOS) == eager_store.num_rows(LATCHED_BY_QOS)
+    lazy.close()
+
+
+def test_the_viewer_opens_a_big_bag_lazily_on_log_time(chunked_bag: Path, eager_store: ChunkStore) -> None:
+    loaded = load_files([chunked_bag], memory_budget_bytes=BUDGET_BYTES)
+    assert len(loaded.lazy) == 1
+    assert loaded.default_timeline == "log_time"
+    start, end = eager_store.time_range("log_time") or (0, 0)
+    time = (start + end) // 2
+    assert show_time(loaded, "log_time", time)  # the middle was not loaded at open
+    assert set(differing_entities(eager_store, loaded.store, "log_time", time)) <= STATEFUL
+    # A budget the bag fits in: converted whole, as before.
+    whole = load_files([chunked_bag], memory_budget_bytes=1 << 30)
+    assert not whole.lazy
+    assert whole.default_timeline is None
+    for lazy in loaded.lazy:
+        lazy.close()

@@ -1,0 +1,116 @@
+"""Split mode's summary: 10 s of a robot's load (a 720p camera at 30 Hz, a 100k-point cloud at 10 Hz, IMU
+at 400 Hz, TF at 100 Hz) through the summary into a real stream sink. The bytes the stream publishes stay
+within the budget, small rows all pass, images arrive as small JPEGs, and what was left out is counted."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import rerun as rr
+from PIL import Image as PILImage
+
+from rerun_bridge.model.rows import Row
+from rerun_bridge.sinks.stream import StreamSink
+from rerun_bridge.sinks.summary import SummarySettings, SummarySink, decimate_cloud, reduce_image
+from test.conftest import ListSink
+
+START_NS = 1_700_000_000_000_000_000
+SECONDS = 10
+
+
+class Collector(ListSink):
+    """Keeps the summary's rows to look at; the stream beside it is what the budget is measured on."""
+
+    def emitted_bytes(self) -> int:
+        return 0
+
+
+def camera_row(pixels: np.ndarray, model: str = "RGB") -> Row:
+    height, width = pixels.shape[:2]
+    image_format = rr.components.ImageFormat(
+        width, height, color_model=rr.ColorModel[model], channel_datatype=rr.ChannelDatatype.U8
+    )
+    return Row("/camera", "Image", {"buffer": [pixels.reshape(-1)], "format": [image_format]})
+
+
+def robot_load(sink: SummarySink) -> None:
+    """10 s of messages in log-time order (the summary's budget runs on log time)."""
+    rng = np.random.default_rng(7)
+    frames = [rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8) for _ in range(3)]  # noise: JPEG's worst
+    cloud = rng.uniform(-10, 10, (100_000, 3)).astype(np.float32)
+    for tick in range(SECONDS * 400):  # 2.5 ms ticks
+        now = START_NS + tick * 2_500_000
+        rows = [Row("/imu", "Scalars", {"scalars": np.array([float(tick)])})]
+        if tick % 4 == 0:
+            rows.append(Row("/tf", "Transform3D", {"translation": np.array([[float(tick), 0.0, 0.0]])}))
+        if tick % 13 == 0:  # about 30 Hz
+            rows.append(camera_row(frames[tick % 3]))
+        if tick % 40 == 0:
+            rows.append(Row("/lidar", "Points3D", {"positions": cloud}))
+        sink.write(rows, {"log_time": now})
+
+
+def test_the_budget_holds_and_what_is_left_out_is_counted() -> None:
+    budget_mbit_s = 1.0
+    stream = StreamSink("127.0.0.1", 0)
+    collector = Collector()
+    # 10 noise JPEGs a second would need about 3 Mbit/s: the budget must leave some out.
+    settings = SummarySettings(budget_mbit_s=budget_mbit_s, image_rate_hz=10.0)
+    summary = SummarySink([stream, collector], settings)
+    try:
+        robot_load(summary)
+        summary.flush()
+        published = stream.counts().published_bytes
+    finally:
+        stream.close()
+    assert published <= budget_mbit_s * 1e6 / 8 * (SECONDS + 1)  # one second of burst
+    by_entity: dict[str, list[Row]] = {}
+    for row in collector.rows:
+        by_entity.setdefault(row.entity_path, []).append(row)
+    assert [row.components["scalars"][0] for row in by_entity["/imu"]] == [float(i) for i in range(4000)]
+    assert len(by_entity["/tf"]) == 1000
+    images = by_entity["/camera"]
+    assert 10 <= len(images) <= 10 * SECONDS + 1  # at most 10 Hz
+    assert {row.archetype for row in images} == {"EncodedImage"}
+    assert PILImage.open(io.BytesIO(bytes(images[0].components["blob"][0]))).size == (320, 180)
+    left_out = summary.counts.left_out
+    assert left_out["/camera"]["rate"] > 150
+    assert left_out["/camera"]["budget"] > 0
+    # Clouds at 1 Hz at most, thinned to half the budget; the images' share leaves some out.
+    assert 1 <= len(by_entity["/lidar"]) < SECONDS
+    assert all(len(row.components["positions"]) < 6000 for row in by_entity["/lidar"])
+    assert left_out["/lidar"]["budget"] > 0
+    assert "/imu" not in left_out
+    values = summary.counts.as_key_values()
+    assert int(values["left_out_budget"]) > 0
+    assert int(values["bytes_out"]) < int(values["bytes_in"]) / 100
+
+
+def test_a_bgr_image_becomes_a_downscaled_jpeg_of_the_same_colours() -> None:
+    pixels = np.zeros((480, 640, 3), dtype=np.uint8)
+    pixels[..., 0] = 255  # blue in BGR
+    reduced = reduce_image(camera_row(pixels, "BGR"), SummarySettings(image_max_width=160))
+    assert reduced.archetype == "EncodedImage"
+    assert list(reduced.components["media_type"]) == ["image/jpeg"]
+    decoded = np.asarray(PILImage.open(io.BytesIO(bytes(reduced.components["blob"][0]))))
+    assert decoded.shape == (120, 160, 3)
+    red, green, blue = (int(decoded[..., channel].mean()) for channel in range(3))
+    assert blue > 240
+    assert red < 10
+    assert green < 10
+
+
+def test_a_cloud_keeps_one_point_per_voxel_with_its_colour() -> None:
+    positions = np.array(
+        [[0.01, 0.01, 0.0], [0.02, 0.03, 0.0], [1.0, 1.0, 1.0], [np.nan, 0.0, 0.0], [1.05, 1.01, 1.02]],
+        dtype=np.float32,
+    )
+    colors = np.array([[1, 0, 0], [2, 0, 0], [3, 0, 0], [4, 0, 0], [5, 0, 0]], dtype=np.uint8)
+    row = Row(
+        "/lidar", "Points3D", {"positions": positions, "colors": colors}, extra={"intensity": colors[:, 0]}
+    )
+    decimated = decimate_cloud(row, 0.25)
+    np.testing.assert_array_equal(decimated.components["positions"], positions[[0, 2]])
+    np.testing.assert_array_equal(decimated.components["colors"], colors[[0, 2]])
+    assert decimated.extra == {}
