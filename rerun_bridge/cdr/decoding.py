@@ -147,9 +147,12 @@ def _make_decoder(stores: list[Typestore], type_name: str) -> Decoder:
 
     def decode(data: bytes | memoryview) -> Any:
         first_error: Exception | None = None
+        # rosbags slices off the encapsulation header: from bytes that copies the whole payload (16 MB
+        # for a big map); a view of the same immutable bytes does not, and its arrays stay read-only.
+        view = memoryview(data) if isinstance(data, bytes) else data
         for index, store in enumerate(order):
             try:
-                message = store.deserialize_cdr(data, type_name)
+                message = store.deserialize_cdr(view, type_name)
             except MemoryError:  # never a property of the bytes alone: a bug to see, not a bad message
                 raise
             except Exception as err:  # rosbags raises assorted errors on a mismatch

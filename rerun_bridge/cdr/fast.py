@@ -26,6 +26,8 @@ from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
+from rerun_bridge.cdr.marker_scan import MarkerColumns, scan_marker_array
+
 FastDecoder = Callable[[bytes | memoryview], Any]
 
 _NATIVE_ORDER: Final = "<" if sys.byteorder == "little" else ">"
@@ -190,6 +192,29 @@ class Marker(NamedTuple):
 
 class MarkerArray(NamedTuple):
     markers: list[Marker]
+
+
+class ScannedMarkerArray:
+    """A MarkerArray whose markers were found as columns (:mod:`rerun_bridge.cdr.marker_scan`): the
+    converter reads those; ``markers`` is read marker by marker only when something asks for it."""
+
+    __slots__ = ("_markers", "_read", "columns")
+
+    def __init__(self, columns: MarkerColumns, read: Callable[[], list[Marker]]) -> None:
+        self.columns = columns
+        self._read = read
+        self._markers: list[Marker] | None = None
+
+    @property
+    def markers(self) -> list[Marker]:
+        if self._markers is None:
+            self._markers = self._read()
+        return self._markers
+
+    @classmethod
+    def get_fields_and_field_types(cls) -> dict[str, str]:
+        """Its one field, as rclpy messages list theirs (for code that walks any message's fields)."""
+        return {"markers": "sequence<visualization_msgs/Marker>"}
 
 
 # ---- the standard layouts ---------------------------------------------------------------------------------
@@ -392,6 +417,14 @@ class _Reader:
             markers.append(marker)
         return MarkerArray(markers), pos
 
+    def scanned_marker_array(self, buf: memoryview) -> tuple[MarkerArray | ScannedMarkerArray, int]:
+        """The array as columns when the scan reads it (little-endian, one frame), else marker by marker."""
+        if self.order == "<":
+            columns = scan_marker_array(buf, self.max_sequence, lambda pos: self.marker(buf, pos))
+            if columns is not None:
+                return ScannedMarkerArray(columns, lambda: self.marker_array(buf)[0].markers), len(buf)
+        return self.marker_array(buf)
+
     def marker(self, buf: memoryview, pos: int) -> tuple[Marker, int]:
         header, pos = self.header(buf, pos)
         ns, pos = self.string(buf, pos)
@@ -441,7 +474,7 @@ _DECODERS: Final[dict[str, Callable[[_Reader, memoryview], tuple[Any, int]]]] = 
     "sensor_msgs/msg/Image": _Reader.image,
     "sensor_msgs/msg/Imu": _Reader.imu,
     "tf2_msgs/msg/TFMessage": _Reader.tf_message,
-    "visualization_msgs/msg/MarkerArray": _Reader.marker_array,
+    "visualization_msgs/msg/MarkerArray": _Reader.scanned_marker_array,
 }
 
 FAST_TYPES: Final = frozenset(_DECODERS)

@@ -78,8 +78,20 @@ class Placement:
 
     def apply(self, points: F64, scaled: bool = True) -> F32:
         local = points * self.scale if scaled else points
-        placed: F64 = local @ self.rotation().T + self.translation
-        return placed.astype(np.float32)
+        return transform(local, self.rotation(), self.translation)
+
+
+def transform(points: F64, rotation: F64, translation: F64) -> F32:
+    """``rotation @ point + translation`` for each point, as float32; ``rotation`` and ``translation`` one
+    for all points or one per point. Element-wise in a fixed order (not a matrix product, whose rounding
+    depends on the BLAS kernel), so markers placed one by one and many at once get the same numbers."""
+    placed = (
+        points[:, 0:1] * rotation[..., :, 0]
+        + points[:, 1:2] * rotation[..., :, 1]
+        + points[:, 2:3] * rotation[..., :, 2]
+        + translation
+    )
+    return placed.astype(np.float32)
 
 
 def rotation_matrix(xyzw: F64) -> F64:

@@ -64,6 +64,10 @@ _TILE_TRIANGLES: Final = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.uint32)
 _TILE_TEXCOORDS: Final = np.array([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]], dtype=np.float32)
 
 
+#: Table lookups per block of :func:`colorize` (its index buffer: 2 MB).
+_LOOKUPS_PER_BLOCK: Final = 1 << 18
+
+
 class Palette(NamedTuple):
     """A palette by name, with RViz's Map display's alpha and binary threshold (None: off)."""
 
@@ -128,13 +132,29 @@ def _palette_pairs(palette: str | Palette) -> npt.NDArray[np.uint64]:
 
 
 def colorize(cells: npt.NDArray[np.int8], palette: str | Palette) -> npt.NDArray[np.uint8]:
-    """``(rows, cols)`` cells -> ``(rows, cols, 4)`` RGBA, row for row."""
-    flat = np.ascontiguousarray(cells).view(np.uint8).reshape(-1)
-    if flat.size % 2 or sys.byteorder != "little":
-        words = np.take(_palette_words(palette), flat)
-    else:  # two cells per lookup: the first cell is the low byte and the low word (little-endian)
-        words = np.take(_palette_pairs(palette), flat.view(np.uint16)).view(np.uint32)
-    return words.view(np.uint8).reshape(*cells.shape, 4)
+    """``(rows, cols)`` cells (any view: a map flipped north up is one) -> ``(rows, cols, 4)`` RGBA.
+
+    Table lookups straight from the cells into the new image, a block of rows at a time: no copy of the
+    cells, and numpy's index conversion (8 bytes per lookup) stays a small buffer reused block after block
+    instead of a temporary four times the image's size."""
+    rows, cols = cells.shape
+    out = np.empty((rows, cols, 4), dtype=np.uint8)
+    if not out.size:
+        return out
+    keys: npt.NDArray[Any]
+    table: npt.NDArray[Any]
+    words: npt.NDArray[Any]
+    if cols % 2 == 0 and sys.byteorder == "little":
+        # Two cells per lookup: the first cell is the low byte and the low word (little-endian).
+        keys = (cells if cells.strides[1] == 1 else np.ascontiguousarray(cells)).view(np.uint16)
+        table, words = _palette_pairs(palette), out.reshape(rows, cols * 4).view(np.uint64)
+    else:
+        keys = np.ascontiguousarray(cells).view(np.uint8).reshape(-1, 1)
+        table, words = _palette_words(palette), out.reshape(-1, 4).view(np.uint32)
+    step = max(1, _LOOKUPS_PER_BLOCK // keys.shape[1])
+    for first in range(0, len(keys), step):
+        np.take(table, keys[first : first + step], out=words[first : first + step], mode="clip")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,13 +238,30 @@ def grid_layout(info: Any, frame: str) -> GridLayout:
 
 
 def grid_cells(data: Any, width: int, height: int) -> npt.NDArray[np.int8]:
-    """The cells as a ``(height, width)`` array of our own (the message's buffer may be reused)."""
-    cells = np.array(data, dtype=np.int8).reshape(-1) if not isinstance(data, bytes) else None
-    if cells is None:
-        cells = np.frombuffer(data, dtype=np.int8).copy()
+    """The cells as a ``(height, width)`` array that no one else changes: a read-only view of an
+    immutable payload as it is (an update copies it before writing into it: :func:`apply_update`),
+    anything else copied (the message's buffer may be reused)."""
+    if isinstance(data, np.ndarray) and data.dtype == np.int8 and _of_immutable_bytes(data):
+        cells = data.reshape(-1)
+    elif isinstance(data, bytes):
+        cells = np.frombuffer(data, dtype=np.int8)
+    else:
+        cells = np.array(data, dtype=np.int8).reshape(-1)
     if len(cells) != width * height:
         raise ConversionError(f"grid of {width} x {height} cells carries {len(cells)} values")
     return cells.reshape(height, width)
+
+
+def _of_immutable_bytes(array: npt.NDArray[Any]) -> bool:
+    """Whether ``array`` is a read-only view of a ``bytes`` object (a decoded payload)."""
+    if array.flags.writeable:
+        return False
+    base = array.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):
+        base = base.obj
+    return isinstance(base, bytes)
 
 
 @dataclass(slots=True)
@@ -376,5 +413,7 @@ def apply_update(msg: Any, state: MapState) -> list[Row]:
     patch = grid_cells(msg.data, width, height)
     region = (y, y + height, x, x + width)
     before = state.cells[y : y + height, x : x + width].copy()
+    if not state.cells.flags.writeable:  # still the full grid's payload: ours from the first update on
+        state.cells = state.cells.copy()
     state.cells[y : y + height, x : x + width] = patch
     return map_rows(state, patched_tiles(state, region, before))

@@ -8,7 +8,9 @@ stream's end shows it was not re-published (:mod:`marker_lifetimes`).
 
 Markers that follow a DELETEALL of their namespace in the same MarkerArray redraw that namespace from
 scratch (slam_toolbox's graph, every cycle): those of one type share one row on ``<topic>/<ns>/<TYPE>``
-instead of an entity each, which is what makes big arrays cheap (docs/markers.md measures it).
+instead of an entity each, which is what makes big arrays cheap (docs/markers.md measures it). An array
+the decoder read as columns (:mod:`rerun_bridge.cdr.marker_scan`) has its batches built from those
+columns at once (:mod:`marker_columns`), giving the same rows.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
+from rerun_bridge.cdr.marker_scan import MarkerColumns
 from rerun_bridge.convert.common import header_frame, sub_path, with_frame
 from rerun_bridge.convert.image_markers import IMAGE_MARKER_ARCHETYPES, convert_image_marker
+from rerun_bridge.convert.marker_columns import batch_shape, has_bad_markers
 from rerun_bridge.convert.marker_entities import (
     EMPTY_NS,
     clear_row,
@@ -219,12 +224,102 @@ def convert_marker_array(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 
 def _marker_array_rows(msg: Any, ctx: ConvertContext) -> list[Row]:
+    columns = getattr(msg, "columns", None)
+    if columns is not None:
+        rows = _column_rows(columns, ctx)
+        if rows is not None:
+            return rows
     stamps = (stamp_to_ns(marker.header.stamp) for marker in msg.markers)
     first_stamp = next((stamp for stamp in stamps if stamp), 0)
     plan = MarkerPlan(ctx, in_array=True, array_stamp=first_stamp)
     for marker in msg.markers:
         plan.add(marker)
     return plan.finish()
+
+
+def _column_rows(columns: MarkerColumns, ctx: ConvertContext) -> list[Row] | None:
+    """The rows :class:`MarkerPlan` makes of a scanned array whose namespaces are redrawn (deletes first,
+    then only additions: slam_toolbox's pattern), with batches built as columns (:mod:`marker_columns`).
+    None for any other array, or one with a marker that fails to convert: the plan then goes marker by
+    marker (and raises what it always raised)."""
+    actions = columns.actions
+    added = np.flatnonzero(actions == ADD)
+    first_added = int(added[0]) if len(added) else len(actions)
+    if first_added == 0 or len(added) != len(actions) - first_added:
+        return None  # nothing redrawn (an entity per marker), or deletes among the additions
+    if has_bad_markers(columns, added):
+        return None
+    # What the leading deletes redraw, as MarkerPlan._delete_all notes it (a DELETEALL without ns: all).
+    deleting_all = columns.ns_codes[:first_added][columns.actions[:first_added] == DELETEALL]
+    names = {columns.ns_names[code] for code in deleting_all.tolist()}
+    batched = _batched(columns, added, None if "" in names else names)
+    in_batches = added[batched]
+    kinds = columns.types[in_batches]
+    keys = columns.ns_codes[in_batches] * len(TYPE_NAMES) + kinds
+    unique_ids = np.sort((keys << 32) + columns.ids[in_batches])
+    if (unique_ids[1:] == unique_ids[:-1]).any():
+        return None  # an id twice in a batch: the plan keeps the first one's place and the last one's shape
+    nonzero = np.flatnonzero(columns.stamp_ns)
+    plan = MarkerPlan(
+        ctx, in_array=True, array_stamp=int(columns.stamp_ns[nonzero[0]]) if len(nonzero) else 0
+    )
+    for start in columns.starts[:first_added].tolist():
+        plan.add(columns.marker_at(start))
+    for index in added[~batched].tolist():
+        plan.rows += marker_rows(
+            columns.marker_at(int(columns.starts[index])), ctx, _column_times(columns, index)
+        )
+    # Batches in the order of their first marker (the plan's dict order), each its markers in order.
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    groups = np.split(in_batches[order], bounds) if len(keys) else []
+    for indices in sorted(groups, key=lambda indices: int(indices[0])):
+        first = int(indices[0])
+        kind = int(columns.types[first])
+        shape = batch_shape(columns, indices, kind)
+        if shape is None:
+            markers = [columns.marker_at(int(columns.starts[index])) for index in indices.tolist()]
+            shape = joined(
+                [marker_shape(marker, placement_of(marker.pose, marker.scale)) for marker in markers]
+            )
+        ns = columns.ns_names[int(columns.ns_codes[first])]
+        entity_path = sub_path(namespace_path(ctx.entity_path, ns), TYPE_NAMES[kind])
+        frame = columns.frame_names[int(columns.frame_codes[first])].lstrip("/")
+        rows = with_frame([Row(entity_path, shape.archetype, shape.components)], entity_path, frame)
+        for row in rows:
+            row.times = _column_times(columns, first)
+        plan.rows += rows
+    return plan.rows
+
+
+def _column_times(columns: MarkerColumns, index: int) -> dict[str, int]:
+    """:func:`_own_times` of a marker of a scanned array."""
+    stamp = int(columns.stamp_ns[index])
+    return {ROS_TIME: stamp} if stamp else {}
+
+
+def _batched(
+    columns: MarkerColumns, added: npt.NDArray[np.int64], redrawn: set[str] | None
+) -> npt.NDArray[np.bool_]:
+    """Which added markers :meth:`MarkerPlan._batched` puts in a batch: of a redrawn namespace, no lifetime,
+    not a mesh file, in the frame of the first such marker of their namespace and type."""
+    ns_redrawn = np.array([redrawn is None or name in redrawn for name in columns.ns_names])
+    kinds = columns.types[added]
+    batched: npt.NDArray[np.bool_] = (
+        ns_redrawn[columns.ns_codes[added]] & (kinds != MESH_RESOURCE) & (columns.lifetime_ns[added] <= 0)
+    )
+    # Frames as header_frame gives them ("/map" is "map"), numbered.
+    numbers: dict[str, int] = {}
+    stripped = [numbers.setdefault(name.lstrip("/"), len(numbers)) for name in columns.frame_names]
+    frame = np.array(stripped, dtype=np.int64)[columns.frame_codes[added]]
+    if len(numbers) == 1:
+        return batched
+    keys = columns.ns_codes[added] * len(TYPE_NAMES) + kinds
+    candidates = np.flatnonzero(batched)
+    _unique, firsts, groups = np.unique(keys[candidates], return_index=True, return_inverse=True)
+    batch_frame = frame[candidates[firsts]]
+    batched[candidates] = frame[candidates] == batch_frame[groups.reshape(-1)]
+    return batched
 
 
 def interactive_marker_rows(interactive: Any, ctx: ConvertContext) -> list[Row]:

@@ -165,6 +165,30 @@ def _blob_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | No
     return pa.ListArray.from_arrays(pa.array(offsets), flat).cast(spec.item_type)
 
 
+def _strip_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | None:
+    """Line strips given as lists of (N, 2|3) float arrays (markers, paths): one concatenation and the
+    strips' offsets, instead of Rerun's conversion of each strip on its own."""
+    item_type = spec.item_type
+    if not pa.types.is_list(item_type) or not pa.types.is_fixed_size_list(item_type.value_type):
+        return None
+    width = item_type.value_type.list_size
+    strips: list[np.ndarray] = []
+    for batch in batches:
+        if batch.__class__ is not list:
+            return None
+        strips += batch
+    for strip in strips:
+        if not (isinstance(strip, np.ndarray) and strip.ndim == 2 and strip.shape[1] == width):
+            return None
+        if strip.dtype.kind != "f":
+            return None
+    offsets = np.zeros(len(strips) + 1, dtype=np.int32)
+    np.cumsum([len(strip) for strip in strips], out=offsets[1:])
+    flat = np.concatenate(strips).astype(np.float32).reshape(-1) if strips else np.zeros(0, np.float32)
+    points = pa.FixedSizeListArray.from_arrays(pa.array(flat), width)
+    return pa.ListArray.from_arrays(pa.array(offsets), points).cast(item_type)
+
+
 def _string_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | None:
     """Lists of ``str`` (frame ids, names, media types) for a string component: one ``pa.array``, as
     Rerun's own conversion builds it, without its per-batch machinery."""
@@ -248,6 +272,8 @@ def list_column(
             values = _string_values(batches, spec)
         if values is None:
             values = _blob_values(batches, spec)
+        if values is None:
+            values = _strip_values(batches, spec)
         if values is None:
             values = _rerun_values(archetype, component, batches, dynamic)
     if values.type != spec.item_type:

@@ -57,6 +57,24 @@ def test_string_columns_match_rerun_conversion() -> None:
     assert column.equals(rerun_column("SeriesLines", "names", names))
 
 
+def test_line_strip_columns_match_rerun_conversion() -> None:
+    """Strips as lists of arrays (float64 and float32, views, empty strips, rows without strips) and
+    2-D strips: one concatenation gives what Rerun's conversion of each strip gives."""
+    points = np.arange(30, dtype=np.float64).reshape(10, 3) / 7.0
+    strips3d: list[Batch] = [
+        [points[:4], points[4:6].astype(np.float32), points[6:6]],
+        [],
+        [points[::2][:3]],
+    ]
+    spec = learn_spec("LineStrips3D", "strips", strips3d[0], dynamic=False)
+    column = list_column("LineStrips3D", "strips", strips3d, spec, dynamic=False)
+    assert column.equals(rerun_column("LineStrips3D", "strips", strips3d).cast(column.type))
+    strips2d: list[Batch] = [[points[:3, :2], points[3:8, 1:]]]
+    spec = learn_spec("LineStrips2D", "strips", strips2d[0], dynamic=False)
+    column = list_column("LineStrips2D", "strips", strips2d, spec, dynamic=False)
+    assert column.equals(rerun_column("LineStrips2D", "strips", strips2d).cast(column.type))
+
+
 def test_rows_with_their_own_time_share_a_chunk_and_keep_their_times() -> None:
     sent: list[tuple[str, bool, pa.RecordBatch]] = []
     batcher = RowBatcher(lambda entity, static, batch: sent.append((entity, static, batch)))

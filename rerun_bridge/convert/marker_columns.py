@@ -1,0 +1,238 @@
+"""Shapes of many markers at once, from a MarkerArray read as columns (:mod:`rerun_bridge.cdr.marker_scan`).
+
+:mod:`marker_shapes` turns one marker into the instances of one archetype, and a batch joins those of
+markers of one namespace and type. Here the same instances come from numpy over all the batch's markers
+at once: the same arithmetic in the same order (:func:`marker_shapes.transform` places points for both),
+so the rows are equal value for value; test/convert/test_marker_columns.py holds them side by side.
+Bad data (a NaN, a count that does not fit the type) is only detected here (:func:`has_bad_markers`): the
+caller then converts the array marker by marker, which raises the same error as always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from rerun_bridge.cdr.marker_scan import I64, MarkerColumns
+from rerun_bridge.convert.marker_shapes import (
+    ARROW,
+    CUBE_LIST,
+    LINE_LIST,
+    LINE_STRIP,
+    POINTS,
+    POSE_TYPES,
+    SPHERE_LIST,
+    TEXT_VIEW_FACING,
+    TRIANGLE_LIST,
+    TYPE_NAMES,
+    Shape,
+    pose_shapes,
+    transform,
+)
+
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+#: Types whose shape reads all of the marker's points (and per-point colours).
+POINT_TYPES: Final = frozenset({LINE_STRIP, LINE_LIST, CUBE_LIST, SPHERE_LIST, POINTS, TRIANGLE_LIST})
+_IDENTITY: Final = np.array([0.0, 0.0, 0.0, 1.0])
+
+
+def rgba8_rows(values: F64) -> U8:
+    """0-1 colour channels (N, 4) as RGBA8, as :func:`marker_shapes.rgba8` does one at a time."""
+    channels = values.copy()
+    channels[~(channels > 0.0)] = 0.0  # NaN too
+    return (np.minimum(channels, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+class _Placed:
+    """The pose of each of a batch's markers: translation, unit quaternion, rotation, scale."""
+
+    def __init__(self, values: F64) -> None:
+        self.translation = values[:, :3]
+        x, y, z, w = (values[:, column] for column in range(3, 7))
+        norm = np.sqrt(x * x + y * y + z * z + w * w)  # as math.sqrt of the same sum, left to right
+        small = norm < 1e-9
+        safe = np.where(small, 1.0, norm)
+        self.quaternion = np.where(small[:, None], _IDENTITY, values[:, 3:7] / safe[:, None])
+        x, y, z, w = (self.quaternion[:, column] for column in range(4))
+        self.rotation = np.empty((len(values), 3, 3))
+        self.rotation[:, 0, 0] = 1 - 2 * (y * y + z * z)
+        self.rotation[:, 0, 1] = 2 * (x * y - z * w)
+        self.rotation[:, 0, 2] = 2 * (x * z + y * w)
+        self.rotation[:, 1, 0] = 2 * (x * y + z * w)
+        self.rotation[:, 1, 1] = 1 - 2 * (x * x + z * z)
+        self.rotation[:, 1, 2] = 2 * (y * z - x * w)
+        self.rotation[:, 2, 0] = 2 * (x * z - y * w)
+        self.rotation[:, 2, 1] = 2 * (y * z + x * w)
+        self.rotation[:, 2, 2] = 1 - 2 * (x * x + y * y)
+        self.scale = values[:, 7:10]
+        self.colors = rgba8_rows(values[:, 10:14])
+
+
+class _Batch:
+    """One batch's markers (indices into the columns, in order), their poses and their points."""
+
+    def __init__(self, columns: MarkerColumns, indices: I64) -> None:
+        self.columns = columns
+        self.indices = indices
+        self.placed = _Placed(columns.values[indices])
+        self.counts = columns.point_counts[indices]
+        #: For each point, the position of its marker in the batch.
+        self.owner = np.repeat(np.arange(len(indices)), self.counts)
+
+    def points(self, scaled: bool = False) -> npt.NDArray[np.float32]:
+        """Every point of the batch, placed by its marker's pose (``scaled``: times its scale first)."""
+        local = self.columns.points(self.indices)
+        if scaled:
+            local = local * self.placed.scale[self.owner]
+        return transform(local, self.placed.rotation[self.owner], self.placed.translation[self.owner])
+
+    def point_colors(self) -> U8:
+        """One RGBA8 row per point: the per-point colours where a marker has them, else its colour."""
+        own = self.columns.color_counts[self.indices] > 0
+        if not own.any():
+            return self.placed.colors[self.owner]
+        colors = self.placed.colors[self.owner].copy()
+        given = np.repeat(own, self.counts)
+        colors[given] = rgba8_rows(self.columns.colors(self.indices[own]))
+        return colors
+
+    def per_point(self, values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return values[self.owner]
+
+
+def _arrows(batch: _Batch) -> Shape:
+    """By two points (scale.x the shaft diameter) or by pose (length scale.x along x), marker by marker."""
+    placed, columns = batch.placed, batch.columns
+    origins = placed.translation.astype(np.float32)
+    vectors = (placed.rotation[:, :, 0] * placed.scale[:, :1]).astype(np.float32)
+    radii = (placed.scale[:, 1] / 2.0).astype(np.float32)
+    by_points = batch.counts >= 2
+    if by_points.any():
+        indices = batch.indices[by_points]
+        firsts = columns.point_offsets[indices] // 8
+        values = np.frombuffer(columns.body, dtype="<f8", count=len(columns.body) // 8)
+        ends = values[firsts[:, None] + np.arange(6)].reshape(-1, 2, 3)
+        rotation, translation = placed.rotation[by_points], placed.translation[by_points]
+        starts = transform(ends[:, 0], rotation, translation)
+        stops = transform(ends[:, 1], rotation, translation)
+        origins[by_points] = starts
+        vectors[by_points] = stops - starts
+        radii[by_points] = (placed.scale[by_points, 0] / 2.0).astype(np.float32)
+    return Shape(
+        "Arrows3D", {"origins": origins, "vectors": vectors, "radii": radii, "colors": placed.colors}
+    )
+
+
+def _strips(batch: _Batch, pairs: bool) -> Shape | None:
+    """LINE_STRIP / LINE_LIST as marker_shapes draws them; None for strips with per-point colours (each
+    segment a strip of its own: the plan builds those)."""
+    points = batch.points()
+    colors = batch.point_colors()
+    half_widths = (batch.placed.scale[:, 0] / 2.0).astype(np.float32)
+    if pairs:
+        strips = list(points.reshape(-1, 2, 3))
+        return Shape(
+            "LineStrips3D",
+            {"strips": strips, "radii": np.repeat(half_widths, batch.counts // 2), "colors": colors[0::2]},
+        )
+    if (batch.columns.color_counts[batch.indices] > 0).any():
+        return None
+    drawn = batch.counts >= 2
+    ends = np.cumsum(batch.counts)
+    firsts = (ends - batch.counts)[drawn]
+    strips = [points[first:end] for first, end in zip(firsts.tolist(), ends[drawn].tolist(), strict=True)]
+    return Shape("LineStrips3D", {"strips": strips, "radii": half_widths[drawn], "colors": colors[firsts]})
+
+
+def _list_of(archetype: str) -> Callable[[_Batch], Shape]:
+    def convert(batch: _Batch) -> Shape:
+        placed = batch.placed
+        return Shape(
+            archetype,
+            {
+                "centers": batch.points(),
+                "half_sizes": batch.per_point((placed.scale / 2.0).astype(np.float32)),
+                "quaternions": batch.per_point(placed.quaternion.astype(np.float32)),
+                "colors": batch.point_colors(),
+            },
+        )
+
+    return convert
+
+
+def _points(batch: _Batch) -> Shape:
+    radii = batch.per_point((batch.placed.scale[:, 0] / 2.0).astype(np.float32))
+    return Shape("Points3D", {"positions": batch.points(), "radii": radii, "colors": batch.point_colors()})
+
+
+def _texts(batch: _Batch) -> Shape:
+    placed = batch.placed
+    return Shape(
+        "Points3D",
+        {
+            "positions": placed.translation.astype(np.float32),
+            "radii": (placed.scale[:, 2] / 10.0).astype(np.float32),
+            "colors": placed.colors,
+            "labels": batch.columns.texts(batch.indices),
+        },
+    )
+
+
+def _triangles(batch: _Batch) -> Shape:
+    return Shape(
+        "Mesh3D", {"vertex_positions": batch.points(scaled=True), "vertex_colors": batch.point_colors()}
+    )
+
+
+_SHAPES: Final[dict[int, Callable[[_Batch], Shape | None]]] = {
+    ARROW: _arrows,
+    LINE_STRIP: lambda batch: _strips(batch, pairs=False),
+    LINE_LIST: lambda batch: _strips(batch, pairs=True),
+    CUBE_LIST: _list_of("Boxes3D"),
+    SPHERE_LIST: _list_of("Ellipsoids3D"),
+    POINTS: _points,
+    TEXT_VIEW_FACING: _texts,
+    TRIANGLE_LIST: _triangles,
+}
+
+
+def batch_shape(columns: MarkerColumns, indices: I64, kind: int) -> Shape | None:
+    """The markers at ``indices`` (all of type ``kind``) as one shape, as a batch joins them; None when
+    only marker-by-marker conversion can build it."""
+    if kind in POSE_TYPES:
+        return pose_shapes(kind, columns.values[indices])
+    convert = _SHAPES.get(kind)
+    return convert(_Batch(columns, indices)) if convert is not None else None
+
+
+def has_bad_markers(columns: MarkerColumns, indices: I64) -> bool:
+    """Whether any marker at ``indices`` (added ones) would fail to convert: an unknown type, a pose,
+    scale or point that is not finite, a point or colour count that does not fit its type."""
+    kinds = columns.types[indices]
+    if not np.isin(kinds, list(TYPE_NAMES)).all():
+        return True
+    if not np.isfinite(columns.values[indices, :10]).all():
+        return True
+    counts = columns.point_counts[indices]
+    arrows = indices[kinds == ARROW]
+    arrow_counts = columns.point_counts[arrows]
+    if (arrow_counts == 1).any():
+        return True
+    two = arrows[arrow_counts >= 2]
+    if len(two):
+        values = np.frombuffer(columns.body, dtype="<f8", count=len(columns.body) // 8)
+        if not np.isfinite(values[(columns.point_offsets[two] // 8)[:, None] + np.arange(6)]).all():
+            return True
+    with_points = np.isin(kinds, list(POINT_TYPES))
+    colors = columns.color_counts[indices]
+    if ((colors != 0) & (colors != counts) & with_points).any():
+        return True
+    if ((kinds == LINE_LIST) & (counts % 2 == 1)).any() or (
+        (kinds == TRIANGLE_LIST) & (counts % 3 != 0)
+    ).any():
+        return True
+    return not np.isfinite(columns.points(indices[with_points])).all()

@@ -1,0 +1,317 @@
+"""MarkerArrays read as columns (cdr/marker_scan.py) and converted batch by batch (convert/marker_columns.py)
+give exactly the rows of the marker-by-marker path: every marker type, per-point colours, lifetimes, other
+frames, DELETE / DELETEALL mixed in; bad markers and malformed payloads end as they always did."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from mcap_ros2.writer import Writer
+from rosbags.typesys import Stores, get_typestore
+
+from rerun_bridge.cdr.decoding import TypeResolver, _make_decoder
+from rerun_bridge.cdr.fast import MarkerArray, ScannedMarkerArray
+from rerun_bridge.convert.registry import ConvertContext
+from rerun_bridge.convert.visualization_msgs import _column_rows, convert_marker_array
+from rerun_bridge.errors import ConversionError
+from rerun_bridge.model.records import TopicInfo
+from rerun_bridge.model.rows import Row
+from rerun_bridge.replay import convert_bags
+from test.conftest import verify_rrd
+
+STORE = get_typestore(Stores.ROS2_JAZZY)
+TYPE = "visualization_msgs/msg/MarkerArray"
+SECOND = 1_000_000_000
+T0 = 1_700_000_000 * SECOND
+ARROW, CUBE, SPHERE, CYLINDER, LINE_STRIP, LINE_LIST = range(6)
+CUBE_LIST, SPHERE_LIST, POINTS, TEXT, MESH, TRIANGLES = range(6, 12)
+ADD, DELETE, DELETEALL = 0, 2, 3
+#: Points each type gets in the mixes (ARROW: by pose, and by two points below).
+POINT_COUNTS = {LINE_STRIP: 4, LINE_LIST: 4, CUBE_LIST: 3, SPHERE_LIST: 2, POINTS: 5, TRIANGLES: 6}
+
+
+def marker(ns: str, marker_id: int, kind: int = CUBE, action: int = ADD, **fields: Any) -> Any:
+    """A visualization_msgs/Marker with a pose that rotates and scales, in frame ``map`` unless given."""
+    types = STORE.types
+    point, color = types["geometry_msgs/msg/Point"], types["std_msgs/msg/ColorRGBA"]
+    stamp = fields.pop("stamp", T0 + marker_id)
+    frame = fields.pop("frame", "map")
+    points = [point(0.5 * index, math.sin(index), 0.25 - index) for index in range(fields.pop("points", 0))]
+    colors = [color(0.1 * index, 0.3, 1.5, 0.5) for index in range(fields.pop("colors", 0))]
+    quaternion = fields.pop("quaternion", (0.1 * marker_id, -0.2, 0.3, 0.9))
+    lifetime = fields.pop("lifetime", 0)
+    return types["visualization_msgs/msg/Marker"](
+        header=types["std_msgs/msg/Header"](
+            types["builtin_interfaces/msg/Time"](*divmod(stamp, SECOND)), frame
+        ),
+        ns=ns,
+        id=marker_id,
+        type=kind,
+        action=action,
+        pose=types["geometry_msgs/msg/Pose"](
+            point(*fields.pop("position", (marker_id * 0.7, -1.25, 3.0))),
+            types["geometry_msgs/msg/Quaternion"](*quaternion),
+        ),
+        scale=types["geometry_msgs/msg/Vector3"](*fields.pop("scale", (0.3, 0.2, 0.1))),
+        color=color(*fields.pop("color", (0.2, 0.4, 0.6, 0.8))),
+        lifetime=types["builtin_interfaces/msg/Duration"](*divmod(lifetime, SECOND)),
+        frame_locked=False,
+        points=points,
+        colors=colors,
+        texture_resource="",
+        texture=types["sensor_msgs/msg/CompressedImage"](
+            types["std_msgs/msg/Header"](types["builtin_interfaces/msg/Time"](0, 0), ""),
+            "",
+            np.zeros(0, np.uint8),
+        ),
+        uv_coordinates=[],
+        text=fields.pop("text", ""),
+        mesh_resource=fields.pop("mesh_resource", ""),
+        mesh_file=types["visualization_msgs/msg/MeshFile"]("", np.zeros(0, np.uint8)),
+        mesh_use_embedded_materials=False,
+        **fields,
+    )
+
+
+def every_type(ns: str, first_id: int, per_point_colors: bool, **fields: Any) -> list[Any]:
+    """One marker of every type (ARROW twice: by pose and by points), ids from ``first_id``."""
+    markers = []
+    for offset, kind in enumerate(range(12)):
+        count = POINT_COUNTS.get(kind, 0)
+        colors = count if per_point_colors and count else 0
+        extra: dict[str, Any] = {"text": f"näme {first_id + offset}"} if kind == TEXT else {}
+        if kind == MESH:
+            extra["mesh_resource"] = "package://nowhere/mesh.stl"
+        markers.append(marker(ns, first_id + offset, kind, points=count, colors=colors, **extra, **fields))
+    markers.append(marker(ns, first_id + 12, ARROW, points=2, **fields))
+    return markers
+
+
+def cdr(markers: list[Any]) -> bytes:
+    return bytes(STORE.serialize_cdr(STORE.types[TYPE](markers), TYPE))
+
+
+def decoder() -> Callable[[bytes], Any]:
+    decode = TypeResolver([TopicInfo("/markers", TYPE)], "jazzy").choose(TYPE).decoder
+    assert decode is not None
+    return decode
+
+
+def rows_of(message: Any) -> list[Row] | type[Exception]:
+    ctx = ConvertContext("/markers", TYPE, "/markers")
+    try:
+        return convert_marker_array(message, ctx)
+    except ConversionError as err:
+        return type(err), str(err)  # type: ignore[return-value]
+
+
+def assert_same_rows(fast: Any, slow: Any) -> None:
+    if not isinstance(slow, list):
+        assert fast == slow
+        return
+    assert isinstance(fast, list)
+    assert [(r.entity_path, r.archetype) for r in fast] == [(r.entity_path, r.archetype) for r in slow]
+    for fast_row, slow_row in zip(fast, slow, strict=True):
+        where = (fast_row.entity_path, fast_row.archetype)
+        assert (fast_row.times, fast_row.delay_ns, fast_row.static) == (
+            slow_row.times,
+            slow_row.delay_ns,
+            slow_row.static,
+        ), where
+        assert list(fast_row.components) == list(slow_row.components), where
+        for name, value in fast_row.components.items():
+            _assert_same_value(value, slow_row.components[name], (*where, name))
+        assert list(fast_row.extra) == list(slow_row.extra), where
+
+
+def _assert_same_value(fast: Any, slow: Any, where: Any) -> None:
+    if isinstance(slow, np.ndarray):
+        assert isinstance(fast, np.ndarray), where
+        assert (fast.dtype, fast.shape) == (slow.dtype, slow.shape), where
+        assert np.array_equal(fast, slow, equal_nan=True), where
+    elif isinstance(slow, list):
+        assert isinstance(fast, list), where
+        assert len(fast) == len(slow), where
+        for fast_item, slow_item in zip(fast, slow, strict=True):
+            _assert_same_value(fast_item, slow_item, where)
+    else:
+        assert fast == slow, where
+
+
+def scanned_and_plain(markers: list[Any]) -> tuple[Any, Any]:
+    """The array as the bridge decodes it (scanned), and the same markers as a plain MarkerArray."""
+    message = decoder()(cdr(markers))
+    assert isinstance(message, ScannedMarkerArray)
+    return message, MarkerArray(list(message.markers))
+
+
+#: Arrays the column path converts: a DELETEALL (of all, or of some namespaces) first, then additions.
+REDRAWN = {
+    "deleteall_then_every_type": [
+        marker("", 0, action=DELETEALL, frame=""),
+        *every_type("graph", 10, per_point_colors=False),
+        *every_type("edges", 10, per_point_colors=True),
+    ],
+    "some_namespaces_redrawn": [
+        marker("graph", 0, action=DELETEALL, frame=""),
+        marker("other", 0, action=DELETE, frame=""),
+        *every_type("graph", 1, per_point_colors=True),
+        *every_type("kept", 1, per_point_colors=False),
+    ],
+    "nothing_batched": [
+        marker("", 0, action=DELETEALL),
+        marker("a", 1, CUBE, lifetime=SECOND),
+        marker("a", 2, MESH, mesh_resource="package://nowhere/mesh.stl"),
+    ],
+    "only_deletes": [marker("", 0, action=DELETEALL), marker("a", 3, action=DELETE)],
+    "lifetimes_frames_and_zero_stamps": [
+        marker("", 0, action=DELETEALL, stamp=0),
+        marker("a", 1, CUBE, stamp=0),
+        marker("a", 2, CUBE, lifetime=SECOND // 2),
+        marker("a", 3, CUBE, frame="/map"),
+        marker("a", 4, CUBE, frame="odom"),
+        marker("a", 5, SPHERE, frame="odom"),
+        marker("a", 6, SPHERE),
+        marker("", 7, POINTS, points=3, frame="odom"),
+        marker("a", 8, CUBE, quaternion=(0.0, 0.0, 0.0, 0.0)),
+        marker("a", 9, LINE_STRIP, points=1),
+        marker("a", 10, LINE_STRIP, points=0),
+        marker("a", 11, LINE_STRIP, points=2, colors=2),
+        marker("a", 12, LINE_STRIP, points=1, colors=1),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDRAWN))
+def test_redrawn_arrays_give_the_rows_of_the_marker_by_marker_path(name: str) -> None:
+    scanned, plain = scanned_and_plain(REDRAWN[name])
+    # The column path itself converts these (it declines nothing here).
+    assert _column_rows(scanned.columns, ConvertContext("/markers", TYPE, "/markers")) is not None
+    rows = rows_of(scanned)
+    assert isinstance(rows, list)
+    assert rows
+    assert_same_rows(rows, rows_of(plain))
+
+
+#: Arrays the column path leaves to the plan: no DELETEALL, deletes among additions, an id twice.
+PLANNED = {
+    "no_deleteall": every_type("a", 0, per_point_colors=True),
+    "delete_among_additions": [
+        marker("", 0, action=DELETEALL, frame=""),
+        marker("a", 1),
+        marker("a", 1, action=DELETE),
+        marker("a", 2),
+    ],
+    "deleteall_among_additions": [marker("a", 1), marker("a", 0, action=DELETEALL), marker("a", 2)],
+    "an_id_twice": [marker("", 0, action=DELETEALL), marker("a", 1), marker("a", 2), marker("a", 1, SPHERE)],
+    "the_same_id_and_type_twice": [marker("", 0, action=DELETEALL), marker("a", 1), marker("a", 1)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANNED))
+def test_other_arrays_give_the_same_rows_too(name: str) -> None:
+    scanned, plain = scanned_and_plain(PLANNED[name])
+    assert_same_rows(rows_of(scanned), rows_of(plain))
+
+
+BAD: dict[str, dict[str, Any]] = {
+    "nan_position": {"kind": CUBE, "position": (math.nan, 0.0, 0.0)},
+    "infinite_scale": {"kind": SPHERE, "scale": (math.inf, 1.0, 1.0)},
+    "nan_point": {"kind": POINTS, "points": 2, "nan_point": True},
+    "nan_in_an_arrows_first_two_points": {"kind": ARROW, "points": 2, "nan_point": True},
+    "arrow_with_one_point": {"kind": ARROW, "points": 1},
+    "odd_line_list": {"kind": LINE_LIST, "points": 3},
+    "triangles_not_by_three": {"kind": TRIANGLES, "points": 4},
+    "colors_that_do_not_match": {"kind": POINTS, "points": 3, "colors": 2},
+    "unknown_type": {"kind": 42},
+    "unknown_action": {"kind": CUBE, "action": 7},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_a_bad_marker_anywhere_fails_the_array_with_the_plans_error(name: str) -> None:
+    fields = dict(BAD[name])
+    kind = fields.pop("kind")
+    nan_point = fields.pop("nan_point", False)
+    bad = marker("b", 500, kind, **fields)
+    if nan_point:
+        bad.points[0].y = math.nan
+    markers = [marker("", 0, action=DELETEALL), *every_type("a", 1, per_point_colors=True)]
+    markers.insert(7, bad)
+    scanned, plain = scanned_and_plain(markers)
+    slow = rows_of(plain)
+    assert not isinstance(slow, list)  # the plan's own ConversionError and message
+    assert_same_rows(rows_of(scanned), slow)
+
+
+def test_nan_points_past_an_arrows_second_are_ignored_by_both_paths() -> None:
+    arrow = marker("a", 1, ARROW, points=3)
+    arrow.points[2].x = math.nan
+    scanned, plain = scanned_and_plain([marker("", 0, action=DELETEALL), arrow])
+    rows = rows_of(scanned)
+    assert isinstance(rows, list)
+    assert_same_rows(rows, rows_of(plain))
+
+
+def test_malformed_payloads_decode_or_fail_as_the_full_decoder_does() -> None:
+    """Truncations at every length, a bad UTF-8 text and a lost NUL: the bridge's decoder (scan first)
+    ends as rosbags' decoder alone does."""
+    data = cdr(REDRAWN["lifetimes_frames_and_zero_stamps"])
+    full = _make_decoder([STORE], TYPE)
+    decode = decoder()
+    broken = bytearray(data)
+    broken[data.index(b"odom") + 4] = ord("x")  # a frame string without its NUL
+    texts = bytearray(cdr(every_type("a", 1, per_point_colors=False)))
+    at = texts.index("näme".encode())
+    texts[at : at + 2] = b"\xff\xfe"  # not UTF-8
+    variants = [data[:cut] for cut in range(0, len(data), 7)] + [
+        bytes(broken),
+        bytes(texts),
+        data + b"\0" * 5,
+    ]
+    for variant in variants:
+        try:
+            expected = [m.id for m in full(variant).markers]
+        except Exception as err:  # rosbags' own error types
+            with pytest.raises(type(err)):
+                decode(variant)
+        else:
+            assert [m.id for m in decode(variant).markers] == expected
+
+
+def test_bad_and_malformed_arrays_are_counted_once_each_and_good_ones_kept(tmp_path: Path) -> None:
+    """Through convert_bags: a truncated array and one with a NaN are one error each; the arrays around
+    them are drawn."""
+    good = REDRAWN["deleteall_then_every_type"]
+    nan = [marker("", 0, action=DELETEALL), marker("a", 1, position=(math.nan, 0.0, 0.0))]
+    bag = tmp_path / "markers.mcap"
+    with bag.open("wb") as stream:
+        writer = Writer(stream)
+        schema = writer.register_msgdef(TYPE, STORE.generate_msgdef(TYPE, ros_version=2)[0])
+        for index, markers in enumerate([good, nan, good]):
+            writer.write_message("/markers", schema, _as_dict(markers), log_time=T0 + index * SECOND)
+        writer.finish()  # type: ignore[no-untyped-call]
+    rrd = tmp_path / "out.rrd"
+    summary = convert_bags([bag], rrd)
+    assert [(topic.messages, topic.errors) for topic in summary.topics] == [(3, 1)]
+    verify_rrd(rrd)
+
+
+def _as_dict(markers: list[Any]) -> dict[str, Any]:
+    """A MarkerArray as the MCAP writer takes it (plain dicts), from rosbags' message objects."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return value.tobytes()
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        if hasattr(value, "__dataclass_fields__"):
+            return {name: plain(getattr(value, name)) for name in value.__dataclass_fields__}
+        return value
+
+    return {"markers": plain(markers)}
