@@ -59,7 +59,7 @@ HEADER_COMMENT = (
 )
 
 # numpy's dtype for each ROS base type, as rosbags' serializer expects sequences of them (char is unsigned).
-_NUMPY_DTYPES = {
+NUMPY_DTYPES = {
     "bool": np.bool_,
     "byte": np.uint8,
     "char": np.uint8,
@@ -133,7 +133,7 @@ def _build_field(store: Typestore, node: tuple[Any, Any], value: Any) -> Any:
         items = [None] * length  # a fixed-size array left out: all zero
     inner_kind, inner_description = inner
     if inner_kind == Nodetype.BASE and inner_description[0] != "string":
-        return np.array(items, dtype=_NUMPY_DTYPES[inner_description[0]])
+        return np.array(items, dtype=NUMPY_DTYPES[inner_description[0]])
     return [_build_field(store, inner, item) for item in items]
 
 

@@ -20,6 +20,7 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 from rerun_bridge.model.type_names import normalize_type_name
+from test.convert.golden_harness import NUMPY_DTYPES
 
 GOLDEN = Path(__file__).resolve().parents[1] / "convert" / "golden"
 
@@ -34,21 +35,6 @@ _INT_RANGES = {
     "uint32": (0, 2**32 - 1),
     "int64": (-(2**63), 2**63 - 1),
     "uint64": (0, 2**64 - 1),
-}
-_NUMPY = {
-    "bool": np.bool_,
-    "byte": np.uint8,
-    "char": np.uint8,
-    "int8": np.int8,
-    "uint8": np.uint8,
-    "int16": np.int16,
-    "uint16": np.uint16,
-    "int32": np.int32,
-    "uint32": np.uint32,
-    "int64": np.int64,
-    "uint64": np.uint64,
-    "float32": np.float32,
-    "float64": np.float64,
 }
 #: Strings converters give meaning to: image encodings (known, odd and unknown), point field names,
 #: compressed formats, frames, mesh URIs, distortion models, marker namespaces.
@@ -154,7 +140,7 @@ _ANY_BLOB_LENGTH = st.integers(0, _BLOB_BYTES)
 
 
 def _primitive_array(kind: str, count: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
-    dtype = _NUMPY[kind]
+    dtype = NUMPY_DTYPES[kind]
     if kind in _BYTE_KINDS:  # blobs (image and point data): raw bytes, longer
         return count.flatmap(lambda n: st.binary(min_size=n, max_size=n)).map(
             lambda b: np.frombuffer(b, dtype=dtype).copy()
@@ -176,7 +162,7 @@ def _field(store: Typestore, desc: Any, depth: int) -> st.SearchStrategy[Any]:
         count: st.SearchStrategy[int] = st.just(size)
     else:
         count = st.integers(0, min(size, _SMALL_SEQUENCE)) if size else _ANY_LENGTH
-    if element[0] == Nodetype.BASE and element[1][0] in _NUMPY:
+    if element[0] == Nodetype.BASE and element[1][0] in NUMPY_DTYPES:
         if node == Nodetype.SEQUENCE and not size and element[1][0] in _BYTE_KINDS:
             count = _ANY_BLOB_LENGTH
         return _primitive_array(element[1][0], count)
