@@ -132,6 +132,11 @@ class SoakResult:
         return max((size for _at, size in self.samples), default=0)
 
     @property
+    def peak_at_s(self) -> float:
+        """Seconds since the node started at the peak (the publisher ran from about the first second)."""
+        return max(self.samples, key=lambda sample: sample[1], default=(float("nan"), 0))[0]
+
+    @property
     def stopped_in_time(self) -> bool:
         return self.stop_s <= self.shutdown_timeout_s
 
@@ -204,10 +209,12 @@ def print_result(result: SoakResult, scale: float, seconds: float) -> None:
     if result.problem:
         print(f"  problem: {result.problem}\n{result.stderr_tail}")
     step = max(len(result.samples) // 20, 1)
+    queues = result.bound_bytes - result.baseline_bytes - LIVE_MEMORY_BUDGET_BYTES - ALLOWANCE_MB * MB
     print("  RSS over time: " + ", ".join(f"{at:.0f} s {_mb(s)}" for at, s in result.samples[::step]))
     print(
-        f"  peak RSS {_mb(result.peak_bytes)}; bound {_mb(result.bound_bytes)} = subscribed "
-        f"{_mb(result.baseline_bytes)} + queues {len(TOPICS)} x 64 MB + viewer store "
+        f"  peak RSS {_mb(result.peak_bytes)} at {result.peak_at_s:.0f} s; "
+        f"bound {_mb(result.bound_bytes)} = subscribed {_mb(result.baseline_bytes)} + queues {_mb(queues)} "
+        "+ viewer store "
         f"{_mb(LIVE_MEMORY_BUDGET_BYTES)} + allowance {ALLOWANCE_MB} MB: "
         f"{'within' if 0 < result.peak_bytes <= result.bound_bytes else 'OVER'}"
     )
