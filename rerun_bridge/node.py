@@ -35,6 +35,7 @@ from rerun_bridge.cdr.decoding import Decoder, TypeResolver
 from rerun_bridge.config import (
     BridgeConfig,
     Durability,
+    History,
     Profile,
     Reliability,
     UploadSinkConfig,
@@ -87,7 +88,7 @@ def _message_class(type_name: str) -> Any:
 
 def _to_profile(qos: RequestedQos) -> QoSProfile:
     return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
+        history=HistoryPolicy.KEEP_ALL if qos.keep_all else HistoryPolicy.KEEP_LAST,
         depth=qos.depth,
         reliability=ReliabilityPolicy.RELIABLE if qos.reliable else ReliabilityPolicy.BEST_EFFORT,
         durability=DurabilityPolicy.TRANSIENT_LOCAL if qos.transient_local else DurabilityPolicy.VOLATILE,
@@ -325,6 +326,7 @@ class BridgeNode:
             reliable=None if qos.reliability is None else qos.reliability is Reliability.RELIABLE,
             transient_local=None if qos.durability is None else qos.durability is Durability.TRANSIENT_LOCAL,
             depth=qos.depth,
+            keep_all=None if qos.history is None else qos.history is History.KEEP_ALL,
         )
         decoder = self._decoder_for(type_name, message_class)
         _warm_up(decoder, message_class)
