@@ -53,6 +53,7 @@ from rerun_bridge.model.yaml_checks import (
     join_key,
     show,
 )
+from rerun_bridge.model.yaml_limits import construct_bounded
 
 _T = TypeVar("_T")
 
@@ -256,9 +257,12 @@ def load_blueprint(path: str | Path) -> Blueprint:
 
 def parse_yaml(text: str, source: str) -> Any:
     """Safe YAML with errors naming ``source`` (and line and column); duplicate keys are errors."""
-    loader = _StrictLoader(text)
     try:
-        return loader.get_single_data()
+        loader = _StrictLoader(text)  # the reader checks the characters here: a binary file fails now
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: YAML error: {' '.join(str(err).split())}") from err
+    try:
+        return construct_bounded(loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
