@@ -49,6 +49,12 @@ def test_a_package_mapped_to_its_directory_resolves(tmp_path: Path) -> None:
         "{base}/secret.stl",
         "../secret.stl",
         "http://example.com/part.stl",
+        "https://example.com/part.stl",
+        "ftp://example.com/part.stl",
+        "data:model/stl;base64,AAAA",
+        "file:///{base}/roots/%2e%2e/secret.stl",
+        "package://pkg/meshes/%2e%2e/%2e%2e/%2e%2e/secret.stl",
+        "package://pkg/meshes/part.stl%00.png",
         "package://pkg\\..\\..\\secret.stl",
     ],
 )
