@@ -240,3 +240,26 @@ def test_metadata_never_makes_the_bag_read_files_outside_its_folder(tmp_path: Pa
         assert any("outside the bag folder" in problem for problem in bag.problems)
         assert [storage.path for storage in bag.storages] == [target / "talker.mcap"]
         assert sum(1 for _ in bag.messages()) == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "rosbag2_bagfile_information: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"l{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)),
+            "nodes through aliases",
+        ),
+        ("rosbag2_bagfile_information: !!python/object/apply:os.system ['true']\n", "constructor"),
+        ("\x00\x01", "cannot read metadata"),
+    ],
+    ids=["billion-laughs", "python-tag", "binary"],
+)
+def test_a_hostile_metadata_yaml_is_named_and_the_files_still_read(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    target = _talker_copy_with_metadata(tmp_path, 9)
+    (target / "metadata.yaml").write_text(text)
+    with open_bag(target) as bag:
+        assert any(expected in problem for problem in bag.problems), bag.problems
+        assert sum(1 for _ in bag.messages()) == 20
