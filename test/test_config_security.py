@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import os
 import subprocess
 import sys
@@ -56,7 +57,8 @@ ALL_KEYS = list(_keys(BridgeConfig, ""))
 SECTIONS = [key for key in ALL_KEYS if dataclasses.is_dataclass(key.default)]
 
 
-def _attributes_used_outside_the_parser() -> set[str]:
+@functools.cache
+def _attributes_used_outside_the_parser() -> frozenset[str]:
     """Attribute names read anywhere in the code but the config modules, plus those read by the config
     classes' own methods (``topic_selected``, ``frame_allowed``...) that code elsewhere calls."""
     outside: set[str] = set()
@@ -73,7 +75,7 @@ def _attributes_used_outside_the_parser() -> set[str]:
             for method in cls.body:
                 if isinstance(method, ast.FunctionDef) and method.name in outside:
                     used |= {node.attr for node in ast.walk(method) if isinstance(node, ast.Attribute)}
-    return used
+    return frozenset(used)
 
 
 def test_the_key_walk_finds_every_section() -> None:
