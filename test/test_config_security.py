@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
-from rerun_bridge.blueprint.loader import parse_yaml
+from rerun_bridge.blueprint.loader import load_blueprint, parse_yaml
 from rerun_bridge.config import BridgeConfig, Regex, TopicConfig, load_config
 from rerun_bridge.config_custom_types import CustomTypesConfig
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.yaml_limits import MAX_YAML_BYTES
+from rviz_compat.rviz_import import import_rviz
 from test.conftest import NEATO_BAG
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,6 +193,15 @@ def test_blueprint_and_rviz_yaml_are_bounded_the_same_way() -> None:
         parse_yaml("!!python/object/apply:os.system ['true']\n", "evil.yaml")
     with pytest.raises(ConfigError, match="special characters"):
         parse_yaml("\x00binary", "binary.rviz")
+
+
+def test_a_huge_blueprint_or_rviz_file_is_refused(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.rviz"
+    huge.write_text("#\n" * (MAX_YAML_BYTES // 2 + 1))
+    with pytest.raises(ConfigError, match="larger than"):
+        load_blueprint(huge)
+    with pytest.raises(ConfigError, match="larger than"):
+        import_rviz(huge)
 
 
 def _run_cli(tmp_path: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:

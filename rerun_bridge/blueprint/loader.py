@@ -53,7 +53,7 @@ from rerun_bridge.model.yaml_checks import (
     join_key,
     show,
 )
-from rerun_bridge.model.yaml_limits import construct_bounded
+from rerun_bridge.model.yaml_limits import YamlLimitError, construct_bounded, read_bounded
 
 _T = TypeVar("_T")
 
@@ -249,8 +249,8 @@ def load_blueprint(path: str | Path) -> Blueprint:
     """Read and validate a blueprint file; its ``name`` defaults to the file's stem."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        text = read_bounded(path)
+    except (OSError, UnicodeDecodeError, YamlLimitError) as err:
         raise ConfigError(f"{source}: cannot read the blueprint: {err}") from err
     return parse_blueprint(parse_yaml(text, source), source, default_name=Path(path).stem)
 
