@@ -40,6 +40,7 @@ from rerun_bridge.model.yaml_checks import (
     show,
     suggest,
 )
+from rerun_bridge.model.yaml_limits import YamlLimitError, construct_bounded, read_bounded
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB
 
 #: Small, frequent state a debugging session needs most: under overload, big frames are shed first.
@@ -380,12 +381,17 @@ def load_config(path: str | Path) -> BridgeConfig:
     """Read and validate a YAML file; an empty file gives the defaults."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_bounded(path)
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{source}: cannot read the configuration: {err}") from err
-    loader = _Loader(text)
+    except YamlLimitError as err:
+        raise ConfigError(f"{source}: refused: {err}") from err
     try:
-        data = loader.get_single_data()
+        loader = _Loader(text)  # the reader checks the characters here: a binary file fails now
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: YAML error: {' '.join(str(err).split())}") from err
+    try:
+        data = construct_bounded(loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

@@ -35,6 +35,7 @@ from rerun_bridge.cdr.decoding import Decoder, TypeResolver
 from rerun_bridge.config import (
     BridgeConfig,
     Durability,
+    History,
     Profile,
     Reliability,
     UploadSinkConfig,
@@ -87,7 +88,7 @@ def _message_class(type_name: str) -> Any:
 
 def _to_profile(qos: RequestedQos) -> QoSProfile:
     return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
+        history=HistoryPolicy.KEEP_ALL if qos.keep_all else HistoryPolicy.KEEP_LAST,
         depth=qos.depth,
         reliability=ReliabilityPolicy.RELIABLE if qos.reliable else ReliabilityPolicy.BEST_EFFORT,
         durability=DurabilityPolicy.TRANSIENT_LOCAL if qos.transient_local else DurabilityPolicy.VOLATILE,
@@ -325,6 +326,7 @@ class BridgeNode:
             reliable=None if qos.reliability is None else qos.reliability is Reliability.RELIABLE,
             transient_local=None if qos.durability is None else qos.durability is Durability.TRANSIENT_LOCAL,
             depth=qos.depth,
+            keep_all=None if qos.history is None else qos.history is History.KEEP_ALL,
         )
         decoder = self._decoder_for(type_name, message_class)
         _warm_up(decoder, message_class)
@@ -632,11 +634,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         index = argv.index("--ros-args")
         argv, ros_args = argv[:index], argv[index:]
     args = build_parser().parse_args(argv)
+    try:
+        # A --config file is checked before ROS starts: a bad one joins no DDS domain and writes nothing.
+        # (A config_file parameter can only be read from the node, so it is checked just after.)
+        from_file = load_config(args.config) if args.config else None
+    except BridgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     rclpy.init(args=["rerun_bridge", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
     node = Node(NODE_NAME, automatically_declare_parameters_from_overrides=False)
     try:
         values = _declared_parameters(node)
-        config = _config_of(args, values)
+        config = _config_of(args, values, from_file)
         if config.use_sim_time:
             node.set_parameters([Parameter("use_sim_time", Parameter.Type.BOOL, True)])
         duration = args.duration if args.duration is not None else float(values["duration"])
@@ -673,10 +682,16 @@ def _declared_parameters(node: Node) -> dict[str, ParameterValue]:
     return values
 
 
-def _config_of(args: argparse.Namespace, values: dict[str, ParameterValue]) -> BridgeConfig:
-    """The config file (command line over parameter) with the command line's and parameters' overrides."""
-    config_file = args.config or (Path(str(values["config_file"])) if values["config_file"] else None)
-    config = load_config(config_file) if config_file else BridgeConfig.default()
+def _config_of(
+    args: argparse.Namespace, values: dict[str, ParameterValue], from_file: BridgeConfig | None
+) -> BridgeConfig:
+    """The config file (``from_file``, the command line's, over the parameter's) with the command line's and
+    parameters' overrides."""
+    parameter_file = Path(str(values["config_file"])) if values["config_file"] else None
+    if from_file is not None:
+        config = from_file
+    else:
+        config = load_config(parameter_file) if parameter_file else BridgeConfig.default()
     overrides: dict[str, Any] = {}
     for key, value in (
         ("sinks.rrd.path", args.rrd or values["rrd_path"]),

@@ -40,6 +40,7 @@ from rerun_bridge.blueprint.model import (
 from rerun_bridge.config import BridgeConfig, topic_name_problem
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.errors import ConfigError
+from rerun_bridge.model.yaml_limits import YamlLimitError, read_bounded
 from rviz_compat.displays import (
     CAMERA_TOOLS,
     RVIZ_PACKAGES,
@@ -91,8 +92,8 @@ def import_rviz(path: str | Path, bridge_config: BridgeConfig | None = None) -> 
     Raises :class:`~rerun_bridge.errors.ConfigError` naming the file when it is not an RViz config."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        text = read_bounded(path)
+    except (OSError, UnicodeDecodeError, YamlLimitError) as err:
         raise ConfigError(f"{source}: cannot read the RViz config: {err}") from err
     data = parse_yaml(text, source)
     if not isinstance(data, Mapping) or not isinstance(data.get("Visualization Manager"), Mapping):

@@ -53,6 +53,7 @@ from rerun_bridge.model.yaml_checks import (
     join_key,
     show,
 )
+from rerun_bridge.model.yaml_limits import YamlLimitError, construct_bounded, read_bounded
 
 _T = TypeVar("_T")
 
@@ -248,17 +249,20 @@ def load_blueprint(path: str | Path) -> Blueprint:
     """Read and validate a blueprint file; its ``name`` defaults to the file's stem."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        text = read_bounded(path)
+    except (OSError, UnicodeDecodeError, YamlLimitError) as err:
         raise ConfigError(f"{source}: cannot read the blueprint: {err}") from err
     return parse_blueprint(parse_yaml(text, source), source, default_name=Path(path).stem)
 
 
 def parse_yaml(text: str, source: str) -> Any:
     """Safe YAML with errors naming ``source`` (and line and column); duplicate keys are errors."""
-    loader = _StrictLoader(text)
     try:
-        return loader.get_single_data()
+        loader = _StrictLoader(text)  # the reader checks the characters here: a binary file fails now
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: YAML error: {' '.join(str(err).split())}") from err
+    try:
+        return construct_bounded(loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

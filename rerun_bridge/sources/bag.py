@@ -145,7 +145,7 @@ def open_bag(path: str | Path) -> Bag:
     else:
         problems.append(f"{root}: no {METADATA_FILE}; reading the folder's .mcap and .db3 files")
     in_folder = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIX_TO_STORAGE)
-    listed = [root / rel for rel in metadata.relative_file_paths] if metadata is not None else []
+    listed = _files_inside(root, metadata, metadata_path, problems) if metadata is not None else []
     files = listed or in_folder
     missing = [p for p in files if not p.exists()]
     if missing:
@@ -161,6 +161,23 @@ def open_bag(path: str | Path) -> Bag:
     if metadata is not None and metadata.compression_mode.upper() == "MESSAGE":
         bag.message_compression = metadata.compression_format
     return bag
+
+
+def _files_inside(root: Path, metadata: BagMetadata, metadata_path: Path, problems: list[str]) -> list[Path]:
+    """The storage files metadata.yaml lists, only those inside the bag folder once symlinks are resolved:
+    a recording from elsewhere must not make the bridge read files outside it."""
+    base = root.resolve()
+    inside, refused = [], []
+    for relative in metadata.relative_file_paths:
+        candidate = root / relative
+        if ".." in Path(relative).parts or not candidate.resolve().is_relative_to(base):
+            refused.append(relative)
+        else:
+            inside.append(candidate)
+    if refused:
+        names = ", ".join(map(repr, refused))
+        problems.append(f"{metadata_path}: lists files outside the bag folder, not read: {names}")
+    return inside
 
 
 def _open_listed(

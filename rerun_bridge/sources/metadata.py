@@ -14,6 +14,7 @@ import yaml
 
 from rerun_bridge.errors import BagError
 from rerun_bridge.model.records import TopicInfo
+from rerun_bridge.model.yaml_limits import construct_bounded, read_bounded
 
 SUPPORTED_VERSIONS = range(1, 10)
 
@@ -53,9 +54,14 @@ def read_metadata(path: Path) -> BagMetadata:
     """Parse a ``metadata.yaml``; errors name the file and the key that is wrong."""
     try:
         # libyaml's loader where PyYAML has it: the pure-Python one takes ~0.1 s on a bag's metadata.
-        document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as err:
-        raise BagError(f"{path}: cannot read metadata: {err}") from err
+        # Bounded like a config: the file comes with the recording (yaml_limits).
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(read_bounded(path))
+        try:
+            document = construct_bounded(loader)
+        finally:
+            loader.dispose()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise BagError(f"{path}: cannot read metadata: {' '.join(str(err).split())}") from err
     if not isinstance(document, dict) or "rosbag2_bagfile_information" not in document:
         raise BagError(f"{path}: not a rosbag2 metadata file (no 'rosbag2_bagfile_information' key)")
     info = document["rosbag2_bagfile_information"]

@@ -39,11 +39,14 @@ class RequestedQos:
     reliable: bool
     transient_local: bool
     depth: int
+    #: History keep_all (only from a config's ``qos.history``): DDS keeps every sample, ``depth`` is unused.
+    keep_all: bool = False
 
     def describe(self) -> str:
+        history = "keep_all" if self.keep_all else f"depth {self.depth}"
         return (
             f"{'reliable' if self.reliable else 'best_effort'}, "
-            f"{'transient_local' if self.transient_local else 'volatile'}, depth {self.depth}"
+            f"{'transient_local' if self.transient_local else 'volatile'}, {history}"
         )
 
 
@@ -66,11 +69,16 @@ def adapt_qos(topic: str, publishers: Sequence[OfferedQos]) -> RequestedQos:
 
 
 def override_qos(
-    requested: RequestedQos, reliable: bool | None, transient_local: bool | None, depth: int | None
+    requested: RequestedQos,
+    reliable: bool | None,
+    transient_local: bool | None,
+    depth: int | None,
+    keep_all: bool | None = None,
 ) -> RequestedQos:
     """A config's QoS override: each value set there replaces the adapted one."""
     return RequestedQos(
         requested.reliable if reliable is None else reliable,
         requested.transient_local if transient_local is None else transient_local,
         requested.depth if depth is None else depth,
+        requested.keep_all if keep_all is None else keep_all,
     )

@@ -282,6 +282,19 @@ def test_incompatible_qos_is_reported_once_with_the_fix(live: LiveEnv) -> None:
     assert "best_effort" in warnings[0]
 
 
+def test_history_keep_all_from_the_config_reaches_the_subscription(live: LiveEnv) -> None:
+    config = live.tmp / "keep_all.yaml"
+    config.write_text(yaml.safe_dump({"topics": {"/imu/data": {"qos": {"history": "keep_all"}}}}))
+    bridge = live.bridge("--config", str(config), "--rrd", "k.rrd")
+    publisher = live.publish("imu", 20, 20)
+    found, lines = read_until(bridge.stderr, "bridging /imu/data", timeout=60)
+    stop(bridge)
+    publisher.kill()
+    publisher.wait()
+    assert found, "".join(lines)
+    assert "keep_all" in lines[-1], lines[-1]
+
+
 def test_rotation_by_time_writes_complete_parts(live: LiveEnv) -> None:
     config = live.tmp / "rotate.yaml"
     config.write_text(

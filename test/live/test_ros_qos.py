@@ -54,3 +54,14 @@ def test_config_overrides_replace_only_what_they_set() -> None:
         False, False, 10
     )
     assert override_qos(adapted, reliable=None, transient_local=None, depth=3).depth == 3
+
+
+def test_config_history_keep_all_is_carried_to_the_subscription() -> None:
+    adapted = RequestedQos(reliable=True, transient_local=False, depth=100)
+    keep_all = override_qos(adapted, reliable=None, transient_local=None, depth=None, keep_all=True)
+    assert keep_all.keep_all
+    assert "keep_all" in keep_all.describe()
+    assert not override_qos(
+        keep_all, reliable=None, transient_local=None, depth=None, keep_all=False
+    ).keep_all
+    assert override_qos(keep_all, reliable=None, transient_local=None, depth=None).keep_all

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rerun_bridge.robot.meshes import load_mesh_file
 from rerun_bridge.robot.uris import MeshPathError, MeshRoots, resolve_mesh_uri
 
 
@@ -49,6 +50,12 @@ def test_a_package_mapped_to_its_directory_resolves(tmp_path: Path) -> None:
         "{base}/secret.stl",
         "../secret.stl",
         "http://example.com/part.stl",
+        "https://example.com/part.stl",
+        "ftp://example.com/part.stl",
+        "data:model/stl;base64,AAAA",
+        "file:///{base}/roots/%2e%2e/secret.stl",
+        "package://pkg/meshes/%2e%2e/%2e%2e/%2e%2e/secret.stl",
+        "package://pkg/meshes/part.stl%00.png",
         "package://pkg\\..\\..\\secret.stl",
     ],
 )
@@ -89,3 +96,18 @@ def test_without_roots_nothing_is_read(layout: tuple[MeshRoots, Path]) -> None:
         resolve_mesh_uri(f"file://{part}", MeshRoots())
     with pytest.raises(MeshPathError):
         resolve_mesh_uri("package://pkg/meshes/part.stl", MeshRoots())
+
+
+@pytest.mark.parametrize(("library", "read"), [("inside.mtl", True), ("../outside.mtl", False)])
+def test_files_a_mesh_refers_to_are_read_only_from_its_folder(
+    tmp_path: Path, library: str, read: bool
+) -> None:
+    """An OBJ's material library (like a texture) comes from the mesh's own folder, never from above it."""
+    folder = tmp_path / "meshes"
+    folder.mkdir()
+    for material in (folder / "inside.mtl", tmp_path / "outside.mtl"):
+        material.write_text("newmtl red\nKd 1 0 0\n")
+    part = folder / "part.obj"
+    part.write_text(f"mtllib {library}\nusemtl red\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    colors = load_mesh_file(part).vertex_colors
+    assert (colors is not None and colors[0].tolist() == [255, 0, 0, 255]) == read

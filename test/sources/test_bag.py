@@ -218,3 +218,48 @@ def test_messages_kept_past_their_chunk_read_back_unchanged(tmp_path: Path, comp
         held = [message.data for message in bag.messages()]
         assert not bag.problems
     assert [bytes(data) for data in held] == payloads
+
+
+@pytest.mark.parametrize(
+    "listed",
+    ["../outside/talker.mcap", "{outside}/talker.mcap", "escape.mcap", "inner/../../outside/talker.mcap"],
+)
+def test_metadata_never_makes_the_bag_read_files_outside_its_folder(tmp_path: Path, listed: str) -> None:
+    """metadata.yaml comes with the recording: a listed file outside the bag folder (by '..', an absolute
+    path or a symlink) is refused and named; the folder's own files are still read."""
+    target = _talker_copy_with_metadata(tmp_path, 9)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(target / "talker.mcap", outside / "talker.mcap")
+    (target / "escape.mcap").symlink_to(outside / "talker.mcap")
+    document = yaml.safe_load((target / "metadata.yaml").read_text())
+    info = document["rosbag2_bagfile_information"]
+    info["relative_file_paths"] = ["talker.mcap", listed.format(outside=outside)]
+    (target / "metadata.yaml").write_text(yaml.safe_dump(document))
+    with open_bag(target) as bag:
+        assert any("outside the bag folder" in problem for problem in bag.problems)
+        assert [storage.path for storage in bag.storages] == [target / "talker.mcap"]
+        assert sum(1 for _ in bag.messages()) == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "rosbag2_bagfile_information: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"l{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)),
+            "nodes through aliases",
+        ),
+        ("rosbag2_bagfile_information: !!python/object/apply:os.system ['true']\n", "constructor"),
+        ("\x00\x01", "cannot read metadata"),
+    ],
+    ids=["billion-laughs", "python-tag", "binary"],
+)
+def test_a_hostile_metadata_yaml_is_named_and_the_files_still_read(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    target = _talker_copy_with_metadata(tmp_path, 9)
+    (target / "metadata.yaml").write_text(text)
+    with open_bag(target) as bag:
+        assert any(expected in problem for problem in bag.problems), bag.problems
+        assert sum(1 for _ in bag.messages()) == 20
