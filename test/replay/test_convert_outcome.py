@@ -15,6 +15,8 @@ from rerun_bridge.replay import convert_bags
 from rerun_bridge.replay.outcome import OUTCOME_ARCHETYPE, reason_of
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.viewer.component_values import describe
+from rerun_bridge.viewer.sources import load_files
 from test.conftest import GPS_BAG, ROSBAG2_RESOURCES, rrd_chunks, verify_rrd
 
 TALKER = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "mcap" / "talker"
@@ -110,3 +112,20 @@ def test_a_conversion_error_is_the_topics_reason(tmp_path: Path) -> None:
     assert (outcome["/topic"]["result"], outcome["/topic"]["errors"]) == (TopicKind.CONVERTED.value, 1)
     assert outcome["/topic"]["reason"] == stats.first_error
     assert "cannot decode" in stats.first_error
+
+
+def test_our_viewer_shows_a_topics_outcome_at_any_time(tmp_path: Path) -> None:
+    """Static rows: the embedded viewer's selection panel lists the outcome's fields at any time."""
+    rrd = tmp_path / "gps.rrd"
+    convert_bags([GPS_BAG], rrd, warn=lambda _message: None)
+    store = load_files([rrd]).store
+    for time in (0, 2**62):
+        shown = {
+            name.removeprefix(PREFIX): describe(values)
+            for name, values in store.latest_at(
+                "/rerun_bridge/convert/vehicle_command_ackermann", "log_time", time
+            ).items()
+        }
+        assert shown["result"] == "'skipped'"
+        assert shown["topic"] == "'/vehicle_command_ackermann'"
+        assert shown["reason"].startswith("'the recording stores no definition")
