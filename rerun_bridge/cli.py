@@ -172,6 +172,7 @@ class _ProgressBar:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from rerun_bridge.replay import TopicSelection, convert_bags
+    from rerun_bridge.replay.outcome import SUMMARY_HEADERS, summary_table
     from rerun_bridge.robot.settings import robot_model_of
     from rerun_bridge.sources.bag import open_bag
 
@@ -217,21 +218,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     )
     progress.finish()
     elapsed = time.monotonic() - started
-    rows = [
-        [
-            t.topic,
-            t.type_name,
-            t.kind.value,
-            str(t.messages),
-            str(t.rows),
-            str(t.skipped),
-            str(t.errors),
-            ", ".join(sorted(t.produced)) or "-",
-        ]
-        for t in sorted(summary.topics, key=lambda t: t.topic)
-    ]
-    if not args.quiet:
-        _print_table(["topic", "type", "result", "messages", "rows", "skipped", "errors", "written as"], rows)
+    if not args.quiet:  # the same table is in the .rrd, under /rerun_bridge/convert (replay/outcome.py)
+        _print_table(list(SUMMARY_HEADERS), summary_table(summary.topics))
     print(
         f"wrote {summary.rrd_path}"
         + (f" and {summary.mcap_path} ({summary.mcap_messages} messages)" if summary.mcap_path else "")

@@ -20,6 +20,7 @@ from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay.column_batches import ColumnReplay
+from rerun_bridge.replay.outcome import outcome_rows
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB, DiskSpaceGuard
 from rerun_bridge.sinks.mcap import McapSink
@@ -116,19 +117,19 @@ def convert_bags(  # noqa: PLR0913
         with ExitStack() as stack:
             bags = [stack.enter_context(open_recording(path)) for path in paths]
             sinks: list[RowSink] = list(extra_sinks)
+            rrd = None
             if rrd_path is not None:
-                sinks.append(
-                    stack.enter_context(
-                        RrdSink(
-                            rrd_path,
-                            application_id=application_id,
-                            default_blueprint=blueprint,
-                            batch_rows=CONVERT_BATCH_ROWS,
-                            backlog_bytes=RRD_BACKLOG_BYTES,
-                            guard=guard,
-                        )
+                rrd = stack.enter_context(
+                    RrdSink(
+                        rrd_path,
+                        application_id=application_id,
+                        default_blueprint=blueprint,
+                        batch_rows=CONVERT_BATCH_ROWS,
+                        backlog_bytes=RRD_BACKLOG_BYTES,
+                        guard=guard,
                     )
                 )
+                sinks.append(rrd)
             mcap = stack.enter_context(McapSink(mcap_path, guard=guard)) if mcap_path is not None else None
             for problem in types.problems:
                 note(problem)
@@ -146,8 +147,11 @@ def convert_bags(  # noqa: PLR0913
                 for problem in bag.problems:
                     if problem not in warnings:
                         note(problem)
+            topics = pipeline.topic_stats()
+            if rrd is not None:  # the outcome outlives stderr (the viewer's store gets none: not data)
+                rrd.write(outcome_rows(topics, paths, warnings), {})
             return ConvertSummary(
-                topics=conversion.pipeline.topic_stats(),
+                topics=topics,
                 rrd_path=Path(rrd_path) if rrd_path is not None else None,
                 mcap_path=Path(mcap_path) if mcap_path is not None else None,
                 warnings=warnings,

@@ -13,6 +13,7 @@ from rerun_bridge.replay import convert_bags
 from rerun_bridge.viewer.sources import load_files
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, RERUN_SUPPORTED_MCAP
 from test.replay.test_column_batches import rrd_rows
+from test.replay.test_convert_outcome import assert_outcome_matches, read_outcome
 
 # Disjoint topics: a LaserScan / TF / odometry robot (Humble sqlite3) and an IMU / joints simulation (Jazzy
 # MCAP). Shared topic: /rosout, recorded by a Humble bag without definitions and by a newer MCAP with them.
@@ -23,8 +24,9 @@ PAIRS = {
 
 
 def _rows_without_properties(path: Path) -> list[str]:
+    """The file's rows but its conversion outcome (one per conversion, not per recording: checked apart)."""
     _fields, rows = rrd_rows(path)
-    return rows
+    return [row for row in rows if not row.startswith("('/rerun_bridge/convert")]
 
 
 @pytest.mark.parametrize("pair", PAIRS.values(), ids=PAIRS.keys())
@@ -39,6 +41,10 @@ def test_convert_together_equals_each_alone(pair: tuple[Path, Path], reverse: bo
     together = convert_bags([first, second], tmp_path / "together.rrd")
     assert not any(t.skipped and not t.reason for t in together.topics), together.topics
     assert _rows_without_properties(tmp_path / "together.rrd") == sorted(alone)
+    _document, outcome = read_outcome(tmp_path / "together.rrd")
+    assert set(outcome) == {stats.topic for stats in together.topics}
+    for stats in together.topics:
+        assert_outcome_matches(outcome[stats.topic], stats)
 
 
 def _store_rows(paths: list[Path]) -> list[str]:
@@ -95,5 +101,8 @@ def test_a_topic_of_two_types_is_kept_apart_and_said_once(tmp_path: Path) -> Non
     assert "numbers.mcap" in said[0]
     entities = {row.split(",")[0] for row in _rows_without_properties(tmp_path / "both.rrd")}
     assert entities == {"('/status'", "('/status/Int32'"}
+    _document, outcome = read_outcome(tmp_path / "both.rrd")
+    assert outcome["/status (std_msgs/msg/Int32)"]["path"] == "/rerun_bridge/convert/status/Int32"
+    assert outcome["/status"]["path"] == "/rerun_bridge/convert/status"
     # The MCAP re-recording keeps both: one channel per schema.
     assert summary.mcap_messages == 5
