@@ -42,6 +42,7 @@ from rerun_bridge.convert.occupancy import palette_rgba  # noqa: E402
 from rerun_bridge.model.records import MessageDefinition, TopicInfo  # noqa: E402
 from rerun_bridge.model.rows import ColumnRows, Row  # noqa: E402
 from rerun_bridge.pipeline import Outcome, Pipeline, RowSink  # noqa: E402
+from test.convert.test_maps import UPDATE_DEFINITION  # noqa: E402  (the map_msgs definition)
 
 SIDE: Final = 4000
 SIZE: Final = (1280, 720)
@@ -49,21 +50,6 @@ FRAMES: Final = 30
 GRID: Final = "nav_msgs/msg/OccupancyGrid"
 IMAGE: Final = "sensor_msgs/msg/Image"
 UPDATE: Final = "map_msgs/msg/OccupancyGridUpdate"
-UPDATE_DEFINITION: Final = """std_msgs/Header header
-int32 x
-int32 y
-uint32 width
-uint32 height
-int8[] data
-================================================================================
-MSG: std_msgs/Header
-builtin_interfaces/Time stamp
-string frame_id
-================================================================================
-MSG: builtin_interfaces/Time
-int32 sec
-uint32 nanosec
-"""
 TARGET_CONVERT_MS: Final = 50.0
 TARGET_FRAME_MS: Final = 60.0
 STORE = get_typestore(Stores.ROS2_JAZZY)

@@ -7,11 +7,14 @@ Without a display they are skipped, not crashed.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from PyQt6 import QtCore, QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
@@ -144,3 +147,27 @@ def drawn_pixels(view: Spatial3DView, entity: str) -> int:
     hidden = qimage_rgb(view.canvas.picture()).astype(np.int16)
     view.set_entity_visible(entity, True)
     return int((np.abs(shown - hidden).sum(axis=2) > 30).sum())
+
+
+def orbit_pixel(
+    point: npt.ArrayLike, camera: Mapping[str, Any], width: int, height: int
+) -> tuple[float, float]:
+    """Pixel (column, row) of a world point for pyqtgraph's orbit camera given as the 3D view's camera
+    settings (its fov spans the width)."""
+    azimuth, elevation = math.radians(camera["camera_azimuth"]), math.radians(camera["camera_elevation"])
+    center = np.array(camera["camera_center"], dtype=float)
+    eye = center + camera["camera_distance"] * np.array(
+        [
+            math.cos(elevation) * math.cos(azimuth),
+            math.cos(elevation) * math.sin(azimuth),
+            math.sin(elevation),
+        ]
+    )
+    forward = (center - eye) / np.linalg.norm(center - eye)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    relative = np.asarray(point, dtype=float) - eye
+    half_width = (relative @ forward) * math.tan(math.radians(camera["camera_fov"]) / 2)
+    half_height = half_width * height / width
+    return width / 2 * (1 + (relative @ right) / half_width), height / 2 * (1 - (relative @ up) / half_height)

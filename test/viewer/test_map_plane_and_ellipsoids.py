@@ -7,7 +7,6 @@ The rows come from real CDR through the real pipeline into the viewer's store (S
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from test.convert.test_covariance_and_trail import POSE_COV, STORE, _header, _pose
 from test.convert.test_maps import MapBag
-from test.viewer.conftest import qimage_rgb
+from test.viewer.conftest import orbit_pixel, qimage_rgb
 
 pytestmark = pytest.mark.gui
 
@@ -42,25 +41,7 @@ BLACK, WHITE, UNKNOWN = (0, 0, 0), (255, 255, 255), (0x70, 0x89, 0x86)
 
 
 def project(point: npt.ArrayLike, width: int, height: int) -> tuple[int, int]:
-    """Pixel (column, row) of a world point for pyqtgraph's orbit camera (fov spans the width)."""
-    azimuth, elevation = math.radians(CAMERA["camera_azimuth"]), math.radians(CAMERA["camera_elevation"])
-    center = np.array(CAMERA["camera_center"], dtype=float)
-    eye = center + CAMERA["camera_distance"] * np.array(
-        [
-            math.cos(elevation) * math.cos(azimuth),
-            math.cos(elevation) * math.sin(azimuth),
-            math.sin(elevation),
-        ]
-    )
-    forward = (center - eye) / np.linalg.norm(center - eye)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
-    relative = np.asarray(point, dtype=float) - eye
-    half_width = (relative @ forward) * math.tan(math.radians(CAMERA["camera_fov"]) / 2)
-    half_height = half_width * height / width
-    column = width / 2 * (1 + (relative @ right) / half_width)
-    row = height / 2 * (1 - (relative @ up) / half_height)
+    column, row = orbit_pixel(point, CAMERA, width, height)
     return round(column), round(row)
 
 

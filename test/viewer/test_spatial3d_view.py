@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
-from test.viewer.conftest import qimage_rgb, red_pixels
+from test.viewer.conftest import orbit_pixel, qimage_rgb, red_pixels
 
 pytestmark = pytest.mark.gui
 
@@ -30,26 +30,7 @@ SENSOR_OFFSET = np.array([0.0, 2.0, 0.0])  # world -> sensor, a static TF edge
 
 
 def project(point: np.ndarray[Any, Any], width: int, height: int) -> tuple[float, float]:
-    """Pixel of a world point for an orbit camera (pyqtgraph's convention: fov spans the width)."""
-    azimuth, elevation = math.radians(CAMERA["camera_azimuth"]), math.radians(CAMERA["camera_elevation"])
-    center = np.array(CAMERA["camera_center"], dtype=float)
-    eye = center + CAMERA["camera_distance"] * np.array(
-        [
-            math.cos(elevation) * math.cos(azimuth),
-            math.cos(elevation) * math.sin(azimuth),
-            math.sin(elevation),
-        ]
-    )
-    forward = (center - eye) / np.linalg.norm(center - eye)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
-    relative = point - eye
-    depth = relative @ forward
-    half_width = depth * math.tan(math.radians(CAMERA["camera_fov"]) / 2)
-    half_height = half_width * height / width
-    x_ndc, y_ndc = (relative @ right) / half_width, (relative @ up) / half_height
-    return width / 2 * (1 + x_ndc), height / 2 * (1 - y_ndc)
+    return orbit_pixel(point, CAMERA, width, height)
 
 
 def scene_store(local_points: np.ndarray[Any, Any], radii: float = -6.0) -> ChunkStore:
