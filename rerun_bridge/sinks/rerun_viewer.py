@@ -8,9 +8,10 @@ frames of 2.7 MB logged with no viewer listening held 300 MB, and a flush that t
 connection unusable). So the SDK never holds more than a little: the conversion worker puts finished
 chunks into our bounded :class:`~rerun_bridge.sinks.chunk_queue.ChunkQueue` (oldest dropped, counted) and
 never waits; one sender thread connects only once the viewer's port answers, hands the SDK at most
-``IN_FLIGHT_BYTES`` before a flush confirms they left, and on a flush that fails or times out (viewer gone
-or too slow) drops the connection, counts what was in flight as dropped and reconnects when the viewer is
-back, sending the static data (TF statics, robot description) and the blueprint again.
+``IN_FLIGHT_BYTES`` (and nothing for longer than ``RETRY_S``) before a flush confirms they left, and on a
+flush that fails or times out (viewer gone or too slow) drops the connection, counts what was in flight
+as dropped and reconnects when the viewer is back, sending the static data (TF statics, robot
+description) and the blueprint again.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class RerunViewerSink:
         # Flushed, but not yet known to have reached a viewer that is still there.
         self._unverified: list[QueuedChunk] = []
         self._last_probe = 0.0
+        self._last_confirm = 0.0
         self._connections = 0
         self._sent_chunks = 0
         self._sent_bytes = 0
@@ -191,8 +193,7 @@ class RerunViewerSink:
             chunk = self.queue.get(timeout=0.05)
             if chunk is not None:
                 self._send(chunk)
-            in_flight = sum(item.nbytes for item in self._in_flight)
-            if self._in_flight and (chunk is None or in_flight >= IN_FLIGHT_BYTES):
+            if self._in_flight and (chunk is None or self._confirm_due()):
                 self._confirm()
             if time.monotonic() - self._last_probe >= RETRY_S:
                 self._verify()
@@ -200,6 +201,12 @@ class RerunViewerSink:
             self._confirm()
         self._verify()
         self._disconnect(gently=True)
+
+    def _confirm_due(self) -> bool:
+        # A steady stream never leaves the queue empty: confirm by age too, or nothing would count as sent
+        # (and a viewer that goes away would take every chunk since the connection with it, as dropped).
+        in_flight = sum(item.nbytes for item in self._in_flight)
+        return in_flight >= IN_FLIGHT_BYTES or time.monotonic() - self._last_confirm >= RETRY_S
 
     def _done(self) -> bool:
         if not self._closing.is_set():
@@ -247,6 +254,7 @@ class RerunViewerSink:
     def _confirm(self) -> None:
         """Flush what the SDK holds; a flush that fails or times out means the viewer is gone or too slow."""
         sent, self._in_flight = self._in_flight, []
+        self._last_confirm = time.monotonic()
         problem = self._flush_connection()
         if problem is not None:
             log.warning("lost the Rerun viewer at %s (%s); reconnecting when it is back", self.url, problem)

@@ -2,10 +2,12 @@
 
 The bridge runs a Flight server; a viewer or ``rerun-bridge receive`` calls ``do_get`` and gets every static
 chunk sent so far, then the live ones as they are made. Each stream item is an envelope row
-(entity path, static, one record batch as Arrow IPC bytes), because Flight streams one schema while every
-entity has its own. A slow client never slows the robot: each client has a bounded queue that drops its
-oldest chunks (counted). Loopback by default; a token (``authorization: Bearer <token>``) is checked on every
-call when one is configured, and TLS is used when a certificate and key are given.
+(entity path, static, one record batch as an Arrow IPC message, its schema sent once per connection; see
+:mod:`rerun_bridge.model.stream_format`), because Flight streams one schema while every entity has its own.
+Items already waiting for a client go out together, one envelope batch. A slow client never slows the
+robot: each client has a bounded queue that drops its oldest chunks (counted). Loopback by default; a
+token (``authorization: Bearer <token>``) is checked on every call when one is configured, and TLS is
+used when a certificate and key are given.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,9 @@ from rerun_bridge.model.stream_format import (
     HEARTBEAT_ENTITY,
     StreamItem,
     StreamRequest,
-    encode_chunk,
     envelope,
     parse_ticket,
+    split_chunk,
 )
 from rerun_bridge.sinks.batcher import RowBatcher
 
@@ -69,10 +71,16 @@ def _as_bytes(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
+#: At most this many waiting items go out in one envelope batch.
+ENVELOPE_ITEMS = 64
+
+
 @dataclass(slots=True)
 class _Client:
     chunks: queue.Queue[StreamItem | None]
     dropped: int = 0
+    #: Schema numbers this client's connection has been sent.
+    schemas_sent: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +176,9 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         self._seq = 0
         self._published_chunks = 0
         self._published_bytes = 0
+        #: Schema messages by their number, and numbers by message (the batcher reuses an entity's schema).
+        self._schemas: dict[int, bytes] = {}
+        self._schema_ids: dict[bytes, int] = {}
         self._dropped_by_gone_clients = 0
 
     def counts(self) -> StreamCounts:
@@ -176,11 +187,16 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
             return StreamCounts(len(self._clients), self._published_chunks, self._published_bytes, dropped)
 
     def publish(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
-        data = encode_chunk(batch)
+        schema, data = split_chunk(batch)
         now_ns = time.time_ns()
         with self._lock:
             self._seq += 1
-            item = StreamItem(entity_path, static, data, self.session, self._seq, now_ns)
+            schema_id = self._schema_ids.get(schema)
+            if schema_id is None:
+                schema_id = self._schema_ids[schema] = len(self._schema_ids)
+                self._schemas[schema_id] = schema
+                self._published_bytes += len(schema)  # once: what each client gets once more
+            item = StreamItem(entity_path, static, schema_id, data, self.session, self._seq, now_ns)
             if static:
                 self._static[(entity_path, tuple(batch.schema.names))] = item
             else:
@@ -212,8 +228,8 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
 
     def _serve(self, client: _Client, backlog: list[StreamItem], context: Any) -> Iterator[pa.RecordBatch]:
         try:
-            for item in backlog:
-                yield envelope(item)
+            for start in range(0, len(backlog), ENVELOPE_ITEMS):
+                yield self._envelope(client, backlog[start : start + ENVELOPE_ITEMS])
             idle_since = time.monotonic()
             while not self._closed and not context.is_cancelled():
                 try:
@@ -221,18 +237,36 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
                 except queue.Empty:
                     if time.monotonic() - idle_since >= HEARTBEAT_S:
                         idle_since = time.monotonic()
-                        yield envelope(
-                            StreamItem(HEARTBEAT_ENTITY, False, b"", self.session, -1, time.time_ns())
+                        heartbeat = StreamItem(
+                            HEARTBEAT_ENTITY, False, -1, b"", self.session, -1, time.time_ns()
                         )
+                        yield envelope([heartbeat])
                     continue
                 if queued is None:
                     return
                 idle_since = time.monotonic()
-                yield envelope(queued)
+                items, ended = _waiting(client, queued)
+                yield self._envelope(client, items)
+                if ended:
+                    return
         finally:
             with self._lock:
                 self._clients.remove(client)
                 self._dropped_by_gone_clients += client.dropped
+
+    def _envelope(self, client: _Client, items: Sequence[StreamItem]) -> pa.RecordBatch:
+        """Items for ``client``, each first one of its schema on the connection carrying the schema."""
+        sent = client.schemas_sent
+        with_schemas = []
+        for item in items:
+            if item.schema_id in sent:
+                with_schemas.append(item)
+                continue
+            sent.add(item.schema_id)
+            with self._lock:
+                schema = self._schemas[item.schema_id]
+            with_schemas.append(replace(item, schema=schema))
+        return envelope(with_schemas)
 
     def close(self) -> None:
         self._closed = True
@@ -250,6 +284,20 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         self.stuck = stopper.is_alive()
         if self.stuck:
             log.warning("a stream client stopped reading; closing the stream without waiting for it")
+
+
+def _waiting(client: _Client, first: StreamItem) -> tuple[list[StreamItem], bool]:
+    """``first`` and the items already waiting behind it (never waits for more); whether the end came."""
+    items = [first]
+    while len(items) < ENVELOPE_ITEMS:
+        try:
+            queued = client.chunks.get_nowait()
+        except queue.Empty:
+            break
+        if queued is None:
+            return items, True
+        items.append(queued)
+    return items, False
 
 
 class StreamSink:

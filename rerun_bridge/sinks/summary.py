@@ -157,7 +157,9 @@ class SummarySink:
         self.settings = settings or SummarySettings()
         self.counts = SummaryCounts()
         self._budget = _Budget(self.settings.budget_mbit_s * 1e6 / 8)
-        self._last_kept: dict[str, int] = {}
+        #: Per entity and archetype: an image's entity also carries its frame's row each message, which must
+        #: not count as the image kept (that held every camera to its first frame).
+        self._last_kept: dict[tuple[str, str], int] = {}
 
     # --- RowSink ------------------------------------------------------------------------------------------
 
@@ -205,7 +207,7 @@ class SummarySink:
         counts.rows_in += 1
         counts.bytes_in += size
         kind = self._kind(row)
-        if not row.static and not self._rate_allows(row.entity_path, kind, now_ns):
+        if not row.static and not self._rate_allows(row, kind, now_ns):
             counts.leave_out(row.entity_path, "rate")
             return None
         if kind == "image":
@@ -220,7 +222,7 @@ class SummarySink:
             return None
         self._budget.hold(reduced_size)
         if now_ns is not None and not row.static:
-            self._last_kept[row.entity_path] = now_ns
+            self._last_kept[(row.entity_path, row.archetype)] = now_ns
         counts.rows_out += 1
         counts.bytes_out += reduced_size
         return reduced
@@ -237,11 +239,11 @@ class SummarySink:
             return "cloud"
         return "full"
 
-    def _rate_allows(self, entity_path: str, kind: str, now_ns: int | None) -> bool:
+    def _rate_allows(self, row: Row, kind: str, now_ns: int | None) -> bool:
         settings = self.settings
         default = {"image": settings.image_rate_hz, "cloud": settings.cloud_rate_hz}.get(kind, 0.0)
-        rate = settings.rate_hz.get(entity_path, default)
-        last = self._last_kept.get(entity_path)
+        rate = settings.rate_hz.get(row.entity_path, default)
+        last = self._last_kept.get((row.entity_path, row.archetype))
         if rate <= 0 or now_ns is None or last is None:
             return True
         return now_ns - last >= 1e9 / rate

@@ -17,9 +17,9 @@ from pyarrow import flight
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.model.stream_format import (
     HEARTBEAT_ENTITY,
+    ChunkDecoder,
     StreamItem,
     StreamRequest,
-    decode_chunk,
     items_of,
 )
 
@@ -85,13 +85,14 @@ def receive(
     count = 0
     deadline = time.monotonic() + duration_s if duration_s else None
     client, reader = _open(settings, StreamRequest(), duration_s)
+    decoder = ChunkDecoder()
     if on_connected is not None:
         on_connected()
     try:
         for chunk in reader:
             for item in items_of(chunk.data):
                 if item.entity_path != HEARTBEAT_ENTITY:
-                    on_chunk(item.entity_path, item.static, decode_chunk(item.data))
+                    on_chunk(item.entity_path, item.static, decoder.decode(item))
                     count += 1
             if deadline is not None and time.monotonic() >= deadline:
                 break
@@ -122,6 +123,8 @@ class FollowerState:
     #: Chunks received temporal (not static): the viewer's screenshot waits for the first.
     temporal_chunks: int = 0
     cuts: int = 0
+    #: Bytes of chunks received (schemas and record batches as they came over the wire).
+    received_bytes: int = 0
     #: Wall-clock time (ns) the newest chunk was published on the robot, and when it arrived here.
     newest_published_ns: int = 0
     newest_arrived_ns: int = 0
@@ -209,6 +212,7 @@ class StreamFollower:
 
     def _follow(self, request: StreamRequest) -> None:
         client, reader = _open(self.settings, request, None)
+        decoder = ChunkDecoder()  # schemas are sent once per connection
         self._last_message = time.monotonic()
         self._reader = reader
         self._set(connection=Connection.CONNECTED, message="")
@@ -216,21 +220,23 @@ class StreamFollower:
             for chunk in reader:
                 self._last_message = time.monotonic()
                 for item in items_of(chunk.data):
-                    self._take(item)
+                    self._take(item, decoder)
         except flight.FlightError as err:
             raise _bridge_error(self.settings, err) from err
         finally:
             self._reader = None
             client.close()
 
-    def _take(self, item: StreamItem) -> None:
+    def _take(self, item: StreamItem, decoder: ChunkDecoder) -> None:
+        wire_bytes = len(item.data) + len(item.schema)
         if item.entity_path == HEARTBEAT_ENTITY:
             return
         if item.session != self._session:  # a new bridge run: its numbers start again
             self._session, self._last_seq = item.session, -1
+        batch = decoder.decode(item)  # even a repeated item: it may bring its schema
         if not item.static and item.seq <= self._last_seq:
             return  # already here (sent again around a reconnection)
-        self._on_chunk(item.entity_path, item.static, decode_chunk(item.data))
+        self._on_chunk(item.entity_path, item.static, batch)
         if not item.static:
             self._last_seq = item.seq
         with self._lock:
@@ -238,6 +244,7 @@ class StreamFollower:
             self._state = replace(
                 state,
                 chunks=state.chunks + 1,
+                received_bytes=state.received_bytes + wire_bytes,
                 temporal_chunks=state.temporal_chunks + (not item.static),
                 newest_published_ns=max(state.newest_published_ns, item.published_ns),
                 newest_arrived_ns=time.time_ns(),

@@ -9,10 +9,19 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
+from pyarrow import flight
 
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.model.rows import Row
+from rerun_bridge.model.stream_format import (
+    ENVELOPE_SCHEMA,
+    HEARTBEAT_ENTITY,
+    ChunkDecoder,
+    StreamRequest,
+    items_of,
+)
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.stream import StreamSecurity, StreamSink
 from rerun_bridge.sources.stream_client import ClientSettings, receive
@@ -100,5 +109,50 @@ def test_tls_with_a_token(tmp_path: Path) -> None:
             receive(ClientSettings(f"127.0.0.1:{sink.port}", "", str(cert)), lambda *_: None, duration_s=2.0)
         with pytest.raises(BridgeError):
             receive(ClientSettings(f"127.0.0.1:{sink.port}", "s3cret"), lambda *_: None, duration_s=2.0)
+    finally:
+        sink.close()
+
+
+def _envelope_rows(port: int, chunks: int) -> list[dict[str, object]]:
+    """The raw envelope rows of one connection, up to ``chunks`` data items (heartbeats left out)."""
+    client = flight.connect(f"grpc+tcp://127.0.0.1:{port}")
+    rows: list[dict[str, object]] = []
+    try:
+        reader = client.do_get(flight.Ticket(StreamRequest(history_s=60.0).ticket()))
+        for chunk in reader:
+            rows += [row for row in chunk.data.to_pylist() if row["entity_path"] != HEARTBEAT_ENTITY]
+            if len(rows) >= chunks:
+                break
+    finally:
+        client.close()
+    return rows
+
+
+def test_a_schema_goes_once_per_connection_and_batches_are_compressed() -> None:
+    sink = StreamSink("127.0.0.1", 0)
+    try:
+        for i in range(5):  # five chunks of one entity: one schema
+            sink.write([Row("/imu", "Scalars", {"scalars": np.zeros(200) + i})], {"log_time": i})
+            sink.flush()
+        for _connection in range(2):  # a client that comes back gets the schema again
+            rows = _envelope_rows(sink.port, 5)
+            assert len(rows) == 5
+            assert len({row["schema_id"] for row in rows}) == 1
+            assert [bool(row["schema"]) for row in rows] == [True, False, False, False, False]
+            decoder = ChunkDecoder()
+            items = items_of(pa.RecordBatch.from_pylist(rows, schema=ENVELOPE_SCHEMA))
+            batches = [decoder.decode(item) for item in items]
+            assert [batch.column("Scalars:scalars")[0].values[0].as_py() for batch in batches] == [
+                0,
+                1,
+                2,
+                3,
+                4,
+            ]
+            # 200 equal doubles in each: zstd keeps a small fraction of their 1,600 bytes on the wire.
+            assert all(len(row["chunk"]) < 1000 for row in rows)  # type: ignore[arg-type]
+        # A schema's number without the schema on this connection is a clear error, not a crash.
+        with pytest.raises(BridgeError, match="never sent"):
+            ChunkDecoder().decode(items[1])
     finally:
         sink.close()

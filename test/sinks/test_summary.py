@@ -44,10 +44,13 @@ def robot_load(sink: SummarySink) -> None:
         rows = [Row("/imu", "Scalars", {"scalars": np.array([float(tick)])})]
         if tick % 4 == 0:
             rows.append(Row("/tf", "Transform3D", {"translation": np.array([[float(tick), 0.0, 0.0]])}))
+        # Each image and cloud comes with its entity's frame row, as converters write them: the rate caps
+        # must hold the image and the cloud, not the frame row that shares their entity.
         if tick % 13 == 0:  # about 30 Hz
-            rows.append(camera_row(frames[tick % 3]))
+            rows += [camera_row(frames[tick % 3]), Row("/camera", "CoordinateFrame", {"frame": ["camera"]})]
         if tick % 40 == 0:
             rows.append(Row("/lidar", "Points3D", {"positions": cloud}))
+            rows.append(Row("/lidar", "CoordinateFrame", {"frame": ["lidar"]}))
         sink.write(rows, {"log_time": now})
 
 
@@ -66,12 +69,18 @@ def test_the_budget_holds_and_what_is_left_out_is_counted() -> None:
         stream.close()
     assert published <= budget_mbit_s * 1e6 / 8 * (SECONDS + 1)  # one second of burst
     by_entity: dict[str, list[Row]] = {}
+    frame_rows: dict[str, int] = {}
     for row in collector.rows:
-        by_entity.setdefault(row.entity_path, []).append(row)
+        if row.archetype == "CoordinateFrame":
+            frame_rows[row.entity_path] = frame_rows.get(row.entity_path, 0) + 1
+        else:
+            by_entity.setdefault(row.entity_path, []).append(row)
+    ticks = range(SECONDS * 400)
+    assert frame_rows == {"/camera": len(ticks[::13]), "/lidar": len(ticks[::40])}  # small rows pass in full
     assert [row.components["scalars"][0] for row in by_entity["/imu"]] == [float(i) for i in range(4000)]
     assert len(by_entity["/tf"]) == 1000
     images = by_entity["/camera"]
-    assert 10 <= len(images) <= 10 * SECONDS + 1  # at most 10 Hz
+    assert 5 * SECONDS <= len(images) <= 10 * SECONDS + 1  # at most 10 Hz, and as many as the budget allows
     assert {row.archetype for row in images} == {"EncodedImage"}
     assert PILImage.open(io.BytesIO(bytes(images[0].components["blob"][0]))).size == (320, 180)
     left_out = summary.counts.left_out
