@@ -136,3 +136,20 @@ def test_a_stalled_viewer_costs_counted_drops_and_bounded_memory(
         assert not sink.counts().connected
     finally:
         viewer.process.send_signal(signal.SIGCONT)
+
+
+def test_a_steady_stream_counts_as_sent_while_it_flows(tmp_path: Path, viewers: list[Viewer]) -> None:
+    """Chunks every 10 ms never leave the sink's queue empty: they must still be confirmed (by age), or a
+    viewer killed later would take everything since the connection with it, counted as dropped."""
+    port = free_port()
+    viewers.append(Viewer(port, tmp_path / "laptop.rrd"))
+    sink = RerunViewerSink(f"rerun+http://127.0.0.1:{port}/proxy", ViewerSinkSettings(live_flush_s=0.0))
+    try:
+        sent_while_flowing = 0
+        for value in range(400):
+            write_scalars(sink, range(value, value + 1))
+            time.sleep(0.01)
+            sent_while_flowing = sink.counts().sent_chunks
+        assert sent_while_flowing > 0
+    finally:
+        sink.close()
