@@ -63,7 +63,7 @@ from rerun_bridge.sinks.rrd import stalled_writers
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
 from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySettings, SummarySink
-from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos
+from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos, stream_depth
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
 
@@ -322,7 +322,7 @@ class BridgeNode:
         qos = topic_config.qos
         protected = self.config.topic_protected(topic, type_name)
         requested = override_qos(
-            adapt_qos(topic, offered),
+            adapt_qos(topic, offered, stream_depth(type_name, protected)),
             reliable=None if qos.reliability is None else qos.reliability is Reliability.RELIABLE,
             transient_local=None if qos.durability is None else qos.durability is Durability.TRANSIENT_LOCAL,
             depth=qos.depth,

@@ -5,10 +5,12 @@ transient_local only when every publisher offers it. Latched topics (``/tf_stati
 are always reliable and transient_local so that late joiners still get them.
 
 Depth: for transient_local topics the sum of the publishers' depths clamped to [1, MAX_DEPTH] (it decides
-how many latched messages a late joiner gets). Volatile topics get at least STREAM_DEPTH: the reader's
-history is where DDS keeps samples while the Python side is busy, and a reliable reader whose history
-overflows loses samples for good. Fast DDS allocates sample memory as samples arrive, so a deep history
-costs memory only while it is actually full.
+how many latched messages a late joiner gets). Volatile topics get at least a stream depth
+(:func:`stream_depth`): the reader's history is where DDS keeps samples while the Python side is busy, and
+a reader whose history overflows loses samples for good. So protected topics (small state: IMU, TF,
+joints) get PROTECTED_STREAM_DEPTH, seconds of a 400 Hz IMU, for little memory; big frames get
+FRAME_STREAM_DEPTH, because a full history of 100 camera frames holds 280 MB that Fast DDS keeps
+allocated, and a frame the bridge cannot take now is one it would shed anyway (big frames first).
 """
 
 from __future__ import annotations
@@ -23,6 +25,29 @@ MAX_DEPTH: Final = 100
 DEFAULT_DEPTH: Final = 10
 #: 250 ms of a 400 Hz IMU, 3 s of a 30 Hz camera.
 STREAM_DEPTH: Final = 100
+#: 2.5 s of a 400 Hz IMU (1.25 s at twice the rate): a protected topic rides out a long stall of the
+#: Python side. A few hundred bytes a sample: under a megabyte for an IMU, a few for a 20-frame TF.
+PROTECTED_STREAM_DEPTH: Final = 1000
+#: 330 ms of a 30 Hz camera: 28 MB of 720p frames rather than 280.
+FRAME_STREAM_DEPTH: Final = 10
+#: Types whose messages are big frames (megabytes).
+FRAME_TYPES: Final = frozenset(
+    {
+        "sensor_msgs/msg/Image",
+        "sensor_msgs/msg/CompressedImage",
+        "sensor_msgs/msg/PointCloud2",
+        "sensor_msgs/msg/PointCloud",
+        "stereo_msgs/msg/DisparityImage",
+        "nav_msgs/msg/OccupancyGrid",
+    }
+)
+
+
+def stream_depth(type_name: str, protected: bool) -> int:
+    """The reader depth of a volatile topic of ``type_name`` (a normalized type name)."""
+    if protected:
+        return PROTECTED_STREAM_DEPTH
+    return FRAME_STREAM_DEPTH if type_name in FRAME_TYPES else STREAM_DEPTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +80,20 @@ def _depth(offered: OfferedQos) -> int:
     return offered.depth if offered.depth > 0 else DEFAULT_DEPTH
 
 
-def adapt_qos(topic: str, publishers: Sequence[OfferedQos]) -> RequestedQos:
-    """The subscription QoS that matches every publisher of ``topic``."""
+def adapt_qos(
+    topic: str, publishers: Sequence[OfferedQos], volatile_depth: int = STREAM_DEPTH
+) -> RequestedQos:
+    """The subscription QoS that matches every publisher of ``topic``; a volatile one at least
+    ``volatile_depth`` deep (:func:`stream_depth`)."""
     if topic in LATCHED_TOPICS:
         depth = sum(_depth(p) for p in publishers) if publishers else DEFAULT_DEPTH
         return RequestedQos(True, True, min(max(depth, MIN_DEPTH), MAX_DEPTH))
     if not publishers:
-        return RequestedQos(True, False, STREAM_DEPTH)
+        return RequestedQos(True, False, volatile_depth)
     reliable = all(p.reliable for p in publishers)
     transient_local = all(p.transient_local for p in publishers)
     depth = min(max(sum(_depth(p) for p in publishers), MIN_DEPTH), MAX_DEPTH)
-    return RequestedQos(reliable, transient_local, depth if transient_local else max(depth, STREAM_DEPTH))
+    return RequestedQos(reliable, transient_local, depth if transient_local else max(depth, volatile_depth))
 
 
 def override_qos(

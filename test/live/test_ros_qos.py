@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from rerun_bridge.sources.ros_qos import (
     DEFAULT_DEPTH,
+    FRAME_STREAM_DEPTH,
     MAX_DEPTH,
+    PROTECTED_STREAM_DEPTH,
     STREAM_DEPTH,
     OfferedQos,
     RequestedQos,
     adapt_qos,
     override_qos,
+    stream_depth,
 )
 
 RELIABLE = OfferedQos(reliable=True, transient_local=False, depth=5)
@@ -39,6 +42,20 @@ def test_streaming_topics_get_a_history_deep_enough_for_python_pauses() -> None:
     assert adapt_qos("/a", [BEST_EFFORT]).depth == STREAM_DEPTH
     assert adapt_qos("/a", []).depth == STREAM_DEPTH
     assert STREAM_DEPTH <= MAX_DEPTH
+
+
+def test_small_state_gets_a_deep_history_and_big_frames_a_short_one() -> None:
+    imu = stream_depth("sensor_msgs/msg/Imu", protected=True)
+    camera = stream_depth("sensor_msgs/msg/Image", protected=False)
+    other = stream_depth("std_msgs/msg/String", protected=False)
+    assert (imu, camera, other) == (PROTECTED_STREAM_DEPTH, FRAME_STREAM_DEPTH, STREAM_DEPTH)
+    assert camera < other < imu
+    # A camera a config marks protected is protected: its history is the deep one.
+    assert stream_depth("sensor_msgs/msg/Image", protected=True) == PROTECTED_STREAM_DEPTH
+    assert adapt_qos("/imu", [RELIABLE], imu).depth == PROTECTED_STREAM_DEPTH
+    assert adapt_qos("/camera", [RELIABLE], camera).depth == FRAME_STREAM_DEPTH
+    # Latched topics keep their own rule: the depth decides how many latched messages arrive.
+    assert adapt_qos("/map", [LATCHED], camera).depth == 1
 
 
 def test_latched_topics_are_always_reliable_transient_local() -> None:
