@@ -200,13 +200,29 @@ _SHAPES: Final[dict[int, Callable[[_Batch], Shape | None]]] = {
 }
 
 
-def batch_shape(columns: MarkerColumns, indices: I64, kind: int) -> Shape | None:
-    """The markers at ``indices`` (all of type ``kind``) as one shape, as a batch joins them; None when
-    only marker-by-marker conversion can build it."""
+def batch_content(columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shape, I64] | None:
+    """The markers at ``indices`` (all of type ``kind``) as one shape, as :func:`marker_shapes.joined`
+    joins theirs, and how many instances each has; None when only marker-by-marker conversion can build
+    it."""
     if kind in POSE_TYPES:
-        return pose_shapes(kind, columns.values[indices])
+        return pose_shapes(kind, columns.values[indices]), np.ones(len(indices), dtype=np.int64)
     convert = _SHAPES.get(kind)
-    return convert(_Batch(columns, indices)) if convert is not None else None
+    shape = convert(_Batch(columns, indices)) if convert is not None else None
+    if shape is None:
+        return None
+    return shape, _instance_counts(columns.point_counts[indices], kind)
+
+
+def _instance_counts(points: I64, kind: int) -> I64:
+    """Instances of each marker's shape: one per point for lists, a strip per pair of a LINE_LIST, one
+    strip for a LINE_STRIP of two points or more (per-point colours are built marker by marker)."""
+    if kind in (CUBE_LIST, SPHERE_LIST, POINTS, TRIANGLE_LIST):
+        return points.astype(np.int64)
+    if kind == LINE_LIST:
+        return (points // 2).astype(np.int64)
+    if kind == LINE_STRIP:
+        return (points >= 2).astype(np.int64)
+    return np.ones(len(points), dtype=np.int64)
 
 
 def has_bad_markers(columns: MarkerColumns, indices: I64) -> bool:

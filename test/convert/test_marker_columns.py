@@ -1,6 +1,7 @@
-"""MarkerArrays read as columns (cdr/marker_scan.py) and converted batch by batch (convert/marker_columns.py)
-give exactly the rows of the marker-by-marker path: every marker type, per-point colours, lifetimes, other
-frames, DELETE / DELETEALL mixed in; bad markers and malformed payloads end as they always did."""
+"""MarkerArrays read as columns (cdr/marker_scan.py) and converted group by group (convert/marker_columns.py)
+give exactly the rows of the marker-by-marker path, one array and a sequence of arrays updating the topic's
+markers: every marker type, per-point colours, lifetimes, other frames, DELETE / DELETEALL mixed in, ids
+out of order and repeated; bad markers and malformed payloads end as they always did."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from rosbags.typesys import Stores, get_typestore
 from rerun_bridge.cdr.decoding import TypeResolver, _make_decoder
 from rerun_bridge.cdr.fast import MarkerArray, ScannedMarkerArray
 from rerun_bridge.convert.registry import ConvertContext
-from rerun_bridge.convert.visualization_msgs import _column_rows, convert_marker_array
+from rerun_bridge.convert.marker_columns import has_bad_markers
+from rerun_bridge.convert.registry import SharedState
+from rerun_bridge.convert.visualization_msgs import convert_marker_array
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.model.rows import Row
@@ -102,8 +105,9 @@ def decoder() -> Callable[[bytes], Any]:
     return decode
 
 
-def rows_of(message: Any) -> list[Row] | type[Exception]:
-    ctx = ConvertContext("/markers", TYPE, "/markers")
+def rows_of(message: Any, shared: SharedState | None = None) -> list[Row] | type[Exception]:
+    """The rows of one array; with ``shared``, applied to the markers earlier arrays left there."""
+    ctx = ConvertContext("/markers", TYPE, "/markers", shared=shared or SharedState())
     try:
         return convert_marker_array(message, ctx)
     except ConversionError as err:
@@ -150,7 +154,7 @@ def scanned_and_plain(markers: list[Any]) -> tuple[Any, Any]:
     return message, MarkerArray(list(message.markers))
 
 
-#: Arrays the column path converts: a DELETEALL (of all, or of some namespaces) first, then additions.
+#: Arrays with deletes first, then additions (slam_toolbox's pattern).
 REDRAWN = {
     "deleteall_then_every_type": [
         marker("", 0, action=DELETEALL, frame=""),
@@ -190,16 +194,17 @@ REDRAWN = {
 @pytest.mark.parametrize("name", sorted(REDRAWN))
 def test_redrawn_arrays_give_the_rows_of_the_marker_by_marker_path(name: str) -> None:
     scanned, plain = scanned_and_plain(REDRAWN[name])
-    # The column path itself converts these (it declines nothing here).
-    assert _column_rows(scanned.columns, ConvertContext("/markers", TYPE, "/markers")) is not None
+    # The column path itself converts these (no marker sends it marker by marker).
+    columns = scanned.columns
+    assert not has_bad_markers(columns, np.flatnonzero(columns.actions == ADD))
     rows = rows_of(scanned)
     assert isinstance(rows, list)
     assert rows
     assert_same_rows(rows, rows_of(plain))
 
 
-#: Arrays the column path leaves to the plan: no DELETEALL, deletes among additions, an id twice.
-PLANNED = {
+#: Other arrays: no DELETEALL, deletes among additions, an id twice.
+OTHERS = {
     "no_deleteall": every_type("a", 0, per_point_colors=True),
     "delete_among_additions": [
         marker("", 0, action=DELETEALL, frame=""),
@@ -213,10 +218,51 @@ PLANNED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(PLANNED))
+@pytest.mark.parametrize("name", sorted(OTHERS))
 def test_other_arrays_give_the_same_rows_too(name: str) -> None:
-    scanned, plain = scanned_and_plain(PLANNED[name])
+    scanned, plain = scanned_and_plain(OTHERS[name])
     assert_same_rows(rows_of(scanned), rows_of(plain))
+
+
+def _shuffled(markers: list[Any], seed: int) -> list[Any]:
+    order = np.random.default_rng(seed).permutation(len(markers))
+    return [markers[index] for index in order.tolist()]
+
+
+#: Arrays in sequence, each updating what the earlier ones left: without DELETEALL, ids out of order, a
+#: part of a set re-sent and modified, markers changing type and frame, deletes of grouped markers.
+SEQUENCES = {
+    "resent_out_of_order_without_deleteall": [
+        _shuffled(every_type("a", 0, per_point_colors=False) + every_type("b", 20, per_point_colors=True), 1),
+        _shuffled(every_type("a", 0, per_point_colors=True) + every_type("b", 20, per_point_colors=False), 2),
+    ],
+    "partial_updates_and_deletes": [
+        [marker("a", index, CUBE_LIST, points=index % 4) for index in (5, 1, 9, 3, 7)]
+        + [marker("a", index, LINE_LIST, points=2 * (index % 3)) for index in (20, 22, 21)],
+        [
+            marker("a", 9, CUBE_LIST, points=2, position=(4.0, 4.0, 4.0)),
+            marker("a", 3, action=DELETE),
+            marker("a", 21, action=DELETE),
+            marker("a", 2, CUBE_LIST, points=3),
+        ],
+        [marker("a", 5, SPHERE), marker("a", 20, TEXT, text="now a text"), marker("a", 1, action=DELETE)],
+    ],
+    "frames_lifetimes_and_namespace_deleteall": [
+        [marker("a", 1), marker("a", 2), marker("a", 3, frame="odom"), marker("b", 1), marker("b", 2)],
+        [marker("a", 2, lifetime=SECOND), marker("a", 1, frame="odom"), marker("b", 0, action=DELETEALL)],
+        [marker("a", 2), marker("a", 1, frame="odom"), marker("a", 3, frame="odom"), marker("b", 4)],
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_arrays_in_sequence_give_the_same_rows_on_both_paths(name: str) -> None:
+    scanned_state, plain_state = SharedState(), SharedState()
+    for markers in SEQUENCES[name]:
+        scanned, plain = scanned_and_plain(markers)
+        expected = rows_of(plain, plain_state)
+        assert isinstance(expected, list)
+        assert_same_rows(rows_of(scanned, scanned_state), expected)
 
 
 BAD: dict[str, dict[str, Any]] = {
@@ -234,7 +280,7 @@ BAD: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
-def test_a_bad_marker_anywhere_fails_the_array_with_the_plans_error(name: str) -> None:
+def test_a_bad_marker_anywhere_fails_the_array_with_the_marker_by_marker_error(name: str) -> None:
     fields = dict(BAD[name])
     kind = fields.pop("kind")
     nan_point = fields.pop("nan_point", False)
@@ -245,7 +291,7 @@ def test_a_bad_marker_anywhere_fails_the_array_with_the_plans_error(name: str) -
     markers.insert(7, bad)
     scanned, plain = scanned_and_plain(markers)
     slow = rows_of(plain)
-    assert not isinstance(slow, list)  # the plan's own ConversionError and message
+    assert not isinstance(slow, list)  # the marker-by-marker path's ConversionError and message
     assert_same_rows(rows_of(scanned), slow)
 
 
