@@ -17,9 +17,8 @@ from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver, _make_decoder
 from rerun_bridge.cdr.fast import MarkerArray, ScannedMarkerArray
-from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.convert.marker_columns import has_bad_markers
-from rerun_bridge.convert.registry import SharedState
+from rerun_bridge.convert.registry import ConvertContext, SharedState
 from rerun_bridge.convert.visualization_msgs import convert_marker_array
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.records import TopicInfo
