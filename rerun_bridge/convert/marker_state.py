@@ -121,9 +121,15 @@ class TopicMarkers:
 
     groups: dict[GroupKey, Group] = field(default_factory=dict)
     singles: dict[str, set[int]] = field(default_factory=dict)
+    #: The frame written on each group's entity and not cleared since.
+    framed: dict[GroupKey, str] = field(default_factory=dict)
+    #: Whether these are all the markers the topic's entities show (False after :meth:`MarkerState.forget`:
+    #: entities may show markers this state never saw, until a DELETEALL of every namespace).
+    complete: bool = True
 
     def copy(self) -> TopicMarkers:
-        return TopicMarkers(dict(self.groups), {ns: set(ids) for ns, ids in self.singles.items()})
+        singles = {ns: set(ids) for ns, ids in self.singles.items()}
+        return TopicMarkers(dict(self.groups), singles, dict(self.framed), self.complete)
 
     def groups_of(self, ns: str) -> list[GroupKey]:
         return [key for key in self.groups if key[0] == ns]
@@ -144,5 +150,6 @@ class MarkerState:
         self._topics[topic] = markers
 
     def forget(self, topic: str) -> None:
-        """Start the topic afresh (the lazy bag viewer converts each chunk's messages on their own)."""
-        self._topics.pop(topic, None)
+        """Start the topic afresh (the lazy bag viewer converts each chunk's messages on their own): its
+        entities may still show markers of earlier messages, so the state is not complete."""
+        self._topics[topic] = TopicMarkers(complete=False)

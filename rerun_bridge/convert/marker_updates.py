@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.cdr.marker_scan import MarkerColumns
-from rerun_bridge.convert.common import header_frame, sub_path, with_frame
+from rerun_bridge.convert.common import frame_row, header_frame, sub_path, with_frame
 from rerun_bridge.convert.marker_columns import batch_content
 from rerun_bridge.convert.marker_entities import clear_row, duration_ns, marker_path, namespace_path
 from rerun_bridge.convert.marker_lifetimes import MarkerLifetimes, lifetime_rows
@@ -49,6 +49,8 @@ DELETE: Final = 2
 DELETEALL: Final = 3
 _ACTIONS: Final = (ADD, DELETE, DELETEALL)
 _KINDS: Final = np.array(sorted(TYPE_NAMES), dtype=np.int64)
+#: Markers of their own a DELETEALL clears one by one, at most (more: one recursive Clear).
+_MOST_SINGLE_CLEARS: Final = 64
 
 
 def marker_shape(marker: Any, place: Placement) -> Shape:
@@ -204,8 +206,6 @@ class ArrayUpdate:
     rows: list[Row] = field(default_factory=list)
     #: Groups changed by the array, with the stamp of the first marker that changed each (0: none).
     changed: dict[GroupKey, int] = field(default_factory=dict)
-    #: Groups (re)made by the array: their entity needs its frame written.
-    made: set[GroupKey] = field(default_factory=set)
     #: The first non-zero stamp of the array's markers (0: none).
     array_stamp: int = 0
 
@@ -327,22 +327,28 @@ class ArrayUpdate:
             self._clear_single(ns, marker_id, stamp_times(stamp or self.array_stamp))
 
     def _delete_all(self, index: int) -> None:
-        fields = self.fields
+        """Every marker of a namespace (none: of the topic) deleted. When the state knows them all, the
+        groups are emptied in it (those the array refills are written whole, the others cleared) and each
+        marker of its own gets a Clear; else (or past a few of those) a recursive Clear of the namespace."""
+        fields, state = self.fields, self.state
         ns = fields.ns_names[int(fields.ns_codes[index])]
-        if ns:
-            target = namespace_path(self.ctx.entity_path, ns)
-            keys = self.state.groups_of(ns)
-            self.state.singles.pop(ns, None)
-        else:
-            target = self.ctx.entity_path
-            keys = list(self.state.groups)
-            self.state.singles.clear()
-        for key in keys:
-            del self.state.groups[key]
-            self.changed.pop(key, None)  # the recursive Clear below empties it
-            self.made.discard(key)
-        self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, target, recursive=True)
+        namespaces = [ns] if ns else sorted({*state.singles, *(key[0] for key in state.groups)})
+        keys = [key for key in state.groups if key[0] in namespaces]
+        singles = [(name, marker_id) for name in namespaces for marker_id in state.singles.pop(name, ())]
         stamp = int(fields.stamp_ns[index]) or self.array_stamp
+        if state.complete and len(singles) <= _MOST_SINGLE_CLEARS:
+            for key in keys:
+                self._set(key, state.groups[key].frame, None, stamp)
+            for name, marker_id in sorted(singles):
+                self._clear_single(name, marker_id, stamp_times(stamp))
+            return
+        target = namespace_path(self.ctx.entity_path, ns) if ns else self.ctx.entity_path
+        for key in [*keys, *(key for key in state.framed if key[0] in namespaces or not ns)]:
+            state.groups.pop(key, None)
+            state.framed.pop(key, None)
+            self.changed.pop(key, None)  # the recursive Clear below empties it
+        state.complete = state.complete or not ns
+        self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, target, recursive=True)
         self.rows.append(clear_row(target, True, times=stamp_times(stamp)))
 
     # -- state ---------------------------------------------------------------------------------------
@@ -361,11 +367,9 @@ class ArrayUpdate:
         self._set(key, group.frame, content, stamp)
         return True
 
-    def _set(self, key: GroupKey, frame: str, content: GroupContent, stamp: int) -> None:
-        group = self.state.groups.get(key)
-        if group is None or group.frame != frame:
-            self.made.add(key)
-        if len(content):
+    def _set(self, key: GroupKey, frame: str, content: GroupContent | None, stamp: int) -> None:
+        """A group's new content (None or empty: none)."""
+        if content is not None and len(content):
             self.state.groups[key] = Group(frame, content)
         else:
             self.state.groups.pop(key, None)
@@ -381,13 +385,16 @@ class ArrayUpdate:
             group = self.state.groups.get(key)
             if group is None:
                 rows.append(clear_row(entity_path, False, times=times))
+                self.state.framed.pop(key, None)
                 continue
             content = group.content
-            made = [Row(entity_path, content.archetype, content.components, times=times)]
-            if key in self.made:
-                made = with_frame(made, entity_path, group.frame)
-                made[-1].times = times
-            rows += made
+            rows.append(Row(entity_path, content.archetype, content.components, times=times))
+            if self.state.framed.get(key) != group.frame:  # new, cleared since, or moved to another frame
+                frame = frame_row(entity_path, group.frame)
+                if frame is not None:
+                    frame.times = times
+                    rows.append(frame)
+                self.state.framed[key] = group.frame
         return rows
 
 
