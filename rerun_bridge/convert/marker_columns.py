@@ -4,8 +4,9 @@
 markers of one namespace and type. Here the same instances come from numpy over all the batch's markers
 at once: the same arithmetic in the same order (:func:`marker_shapes.transform` places points for both),
 so the rows are equal value for value; test/convert/test_marker_columns.py holds them side by side.
-Bad data (a NaN, a count that does not fit the type) is only detected here (:func:`has_bad_markers`): the
-caller then converts the array marker by marker, which raises the same error as always.
+Bad data (a count that does not fit the type, a NaN) is only detected here (:func:`has_bad_markers`
+before, :class:`NonFinitePointsError` while building): the caller then converts the array marker by marker,
+which raises the same error as always.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def rgba8_rows(values: F64) -> U8:
     return (np.minimum(channels, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+class NonFinitePointsError(Exception):
+    """A batch's points are not all finite: only marker-by-marker conversion says which marker fails."""
+
+
 class _Placed:
     """The pose of each of a batch's markers: translation, unit quaternion, rotation, scale."""
 
@@ -86,6 +91,8 @@ class _Batch:
     def points(self, scaled: bool = False) -> npt.NDArray[np.float32]:
         """Every point of the batch, placed by its marker's pose (``scaled``: times its scale first)."""
         local = self.columns.points(self.indices)
+        if not np.isfinite(local).all():
+            raise NonFinitePointsError
         if scaled:
             local = local * self.placed.scale[self.owner]
         return transform(local, self.placed.rotation[self.owner], self.placed.translation[self.owner])
@@ -227,7 +234,8 @@ def _instance_counts(points: I64, kind: int) -> I64:
 
 def has_bad_markers(columns: MarkerColumns, indices: I64) -> bool:
     """Whether any marker at ``indices`` (added ones) would fail to convert: an unknown type, a pose,
-    scale or point that is not finite, a point or colour count that does not fit its type."""
+    scale or arrow point that is not finite, a point or colour count that does not fit its type. Other
+    points are checked as a batch reads them (:class:`NonFinitePointsError`)."""
     kinds = columns.types[indices]
     if not np.isin(kinds, list(TYPE_NAMES)).all():
         return True
@@ -247,8 +255,7 @@ def has_bad_markers(columns: MarkerColumns, indices: I64) -> bool:
     colors = columns.color_counts[indices]
     if ((colors != 0) & (colors != counts) & with_points).any():
         return True
-    if ((kinds == LINE_LIST) & (counts % 2 == 1)).any() or (
-        (kinds == TRIANGLE_LIST) & (counts % 3 != 0)
-    ).any():
-        return True
-    return not np.isfinite(columns.points(indices[with_points])).all()
+    return bool(
+        ((kinds == LINE_LIST) & (counts % 2 == 1)).any()
+        or ((kinds == TRIANGLE_LIST) & (counts % 3 != 0)).any()
+    )

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from rerun_bridge.convert.common import header_frame, sub_path
 from rerun_bridge.convert.image_markers import IMAGE_MARKER_ARCHETYPES, convert_image_marker
-from rerun_bridge.convert.marker_columns import has_bad_markers
+from rerun_bridge.convert.marker_columns import NonFinitePointsError, has_bad_markers
 from rerun_bridge.convert.marker_entities import EMPTY_NS, clear_row, marker_path, namespace_path
 from rerun_bridge.convert.marker_lifetimes import MarkerLifetimes, with_expiries
 from rerun_bridge.convert.marker_shapes import placement_of
@@ -82,10 +82,14 @@ def convert_marker_array(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 def _marker_array_rows(msg: Any, ctx: ConvertContext) -> list[Row]:
     """The array applied to the topic's markers: from its columns when it was scanned and every added
-    marker converts, else marker by marker (which raises a bad marker's error)."""
+    marker converts, else marker by marker (which raises a bad marker's error). A failed try leaves the
+    state as it was (and what it told the lifetimes is told again, the same)."""
     columns = getattr(msg, "columns", None)
     if columns is not None and not has_bad_markers(columns, (columns.actions == ADD).nonzero()[0]):
-        return array_rows(fields_of_columns(columns), ctx)
+        try:
+            return array_rows(fields_of_columns(columns), ctx)
+        except (NonFinitePointsError, ConversionError):
+            pass  # marker by marker: the reference's own error
     return array_rows(fields_of_markers(msg.markers), ctx)
 
 
