@@ -52,6 +52,22 @@ class NonFinitePointsError(Exception):
     """A batch's points are not all finite: only marker-by-marker conversion says which marker fails."""
 
 
+def _rotations(quaternions: F64) -> F64:
+    """The (N, 3, 3) rotations of unit quaternions (x, y, z, w), as marker_shapes.rotation_matrix."""
+    x, y, z, w = (quaternions[:, column] for column in range(4))
+    rotation = np.empty((len(quaternions), 3, 3))
+    rotation[:, 0, 0] = 1 - 2 * (y * y + z * z)
+    rotation[:, 0, 1] = 2 * (x * y - z * w)
+    rotation[:, 0, 2] = 2 * (x * z + y * w)
+    rotation[:, 1, 0] = 2 * (x * y + z * w)
+    rotation[:, 1, 1] = 1 - 2 * (x * x + z * z)
+    rotation[:, 1, 2] = 2 * (y * z - x * w)
+    rotation[:, 2, 0] = 2 * (x * z - y * w)
+    rotation[:, 2, 1] = 2 * (y * z + x * w)
+    rotation[:, 2, 2] = 1 - 2 * (x * x + y * y)
+    return rotation
+
+
 class _Placed:
     """The pose of each of a batch's markers: translation, unit quaternion, rotation, scale."""
 
@@ -62,19 +78,24 @@ class _Placed:
         small = norm < 1e-9
         safe = np.where(small, 1.0, norm)
         self.quaternion = np.where(small[:, None], _IDENTITY, values[:, 3:7] / safe[:, None])
-        x, y, z, w = (self.quaternion[:, column] for column in range(4))
-        self.rotation = np.empty((len(values), 3, 3))
-        self.rotation[:, 0, 0] = 1 - 2 * (y * y + z * z)
-        self.rotation[:, 0, 1] = 2 * (x * y - z * w)
-        self.rotation[:, 0, 2] = 2 * (x * z + y * w)
-        self.rotation[:, 1, 0] = 2 * (x * y + z * w)
-        self.rotation[:, 1, 1] = 1 - 2 * (x * x + z * z)
-        self.rotation[:, 1, 2] = 2 * (y * z - x * w)
-        self.rotation[:, 2, 0] = 2 * (x * z - y * w)
-        self.rotation[:, 2, 1] = 2 * (y * z + x * w)
-        self.rotation[:, 2, 2] = 1 - 2 * (x * x + y * y)
         self.scale = values[:, 7:10]
         self.colors = rgba8_rows(values[:, 10:14])
+        self._rotation: F64 | None = None
+
+    @property
+    def rotation(self) -> F64:
+        """Each marker's rotation (N, 3, 3), made on first use."""
+        if self._rotation is None:
+            self._rotation = _rotations(self.quaternion)
+        return self._rotation
+
+    def rotation_of(self, owner: I64) -> F64:
+        """The rotation of each marker at ``owner``: one (3, 3) for all when the markers share their
+        orientation (markers laid out in a map often have none), the same numbers either way."""
+        if len(self.quaternion) and bool((self.quaternion == self.quaternion[0]).all()):
+            shared: F64 = _rotations(self.quaternion[:1])[0]
+            return shared
+        return self.rotation[owner]
 
 
 class _Batch:
@@ -95,7 +116,7 @@ class _Batch:
             raise NonFinitePointsError
         if scaled:
             local = local * self.placed.scale[self.owner]
-        return transform(local, self.placed.rotation[self.owner], self.placed.translation[self.owner])
+        return transform(local, self.placed.rotation_of(self.owner), self.placed.translation[self.owner])
 
     def point_colors(self) -> U8:
         """One RGBA8 row per point: the per-point colours where a marker has them, else its colour."""

@@ -172,6 +172,14 @@ REDRAWN = {
         marker("a", 2, MESH, mesh_resource="package://nowhere/mesh.stl"),
     ],
     "only_deletes": [marker("", 0, action=DELETEALL), marker("a", 3, action=DELETE)],
+    # Markers of one type sharing their orientation: their points placed by one rotation for all.
+    "shared_orientation": [
+        marker("", 0, action=DELETEALL),
+        *(
+            marker("s", index, kind, points=POINT_COUNTS[kind], quaternion=(0.0, 0.1, 0.3, 0.9))
+            for index, kind in enumerate((CUBE_LIST, POINTS, LINE_STRIP, TRIANGLES, LINE_LIST) * 2, 1)
+        ),
+    ],
     "lifetimes_frames_and_zero_stamps": [
         marker("", 0, action=DELETEALL, stamp=0),
         marker("a", 1, CUBE, stamp=0),
