@@ -77,10 +77,6 @@ class GroupContent:
             _take_components(self.components, instances),
         )
 
-    def holds(self, ids: I64) -> npt.NDArray[np.bool_]:
-        """Which of ``ids`` are markers of the group."""
-        return np.isin(ids, self.ids)
-
     def without(self, ids: I64) -> GroupContent:
         """The group less the markers ``ids`` (itself when it holds none of them)."""
         kept = ~np.isin(self.ids, ids)

@@ -172,6 +172,24 @@ REDRAWN = {
         marker("a", 2, MESH, mesh_resource="package://nowhere/mesh.stl"),
     ],
     "only_deletes": [marker("", 0, action=DELETEALL), marker("a", 3, action=DELETE)],
+    # Namespaces and frames that differ only late, past several 4-byte words, or in a non-ASCII byte.
+    "names_differing_late": [
+        marker("", 0, action=DELETEALL),
+        *(
+            marker(ns, index, CUBE, frame=frame)
+            for index, (ns, frame) in enumerate(
+                [
+                    ("robot/planner/local_über", "base_link_sensor_a"),
+                    ("robot/planner/local_ubar", "base_link_sensor_a"),
+                    ("robot/planner/local_über", "base_link_sensor_b"),
+                    ("robot/planner/local_ü", "base_link_sensor_a"),
+                    ("robot/planner/local_u", "base_link_sensor_"),
+                ]
+                * 2,
+                1,
+            )
+        ),
+    ],
     # Markers of one type sharing their orientation: their points placed by one rotation for all.
     "shared_orientation": [
         marker("", 0, action=DELETEALL),
