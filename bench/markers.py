@@ -3,9 +3,10 @@
     .venv/bin/python bench/markers.py [--markers 10000] [--seconds 2] [--runs 3]
 
 Writes three small MCAP recordings at 10 Hz into a temporary folder: a MarkerArray of ``--markers`` mixed
-markers per message as slam_toolbox publishes it (a DELETEALL, then the whole set: batched into one row per
-namespace and type), the same markers published without a DELETEALL (each marker an entity of its own), and
-a PointCloud2 (x, y, z, rgb) of as many points. Each is converted to an .rrd with ``convert_bags`` (read,
+markers per message as slam_toolbox publishes it (a DELETEALL, then the whole set), the same markers
+re-sent without a DELETEALL (each array modifies every marker), and a PointCloud2 (x, y, z, rgb) of as many
+points. Both arrays update the topic's live markers and are written as one row per namespace and type
+(docs/markers.md). Each is converted to an .rrd with ``convert_bags`` (read,
 decode, convert, write) ``--runs`` times; the best run counts. Prints messages per second (wall and CPU
 time), decoding and converting timed apart, and the ratio to the point cloud with the target beside it
 (within 3x); never fails on a miss.
@@ -40,7 +41,7 @@ _TYPESTORE = get_typestore(Stores.ROS2_JAZZY)
 TOPICS = {
     "PointCloud2": ("/cloud", "sensor_msgs/msg/PointCloud2"),
     "MarkerArray, DELETEALL + set (batched)": ("/markers", "visualization_msgs/msg/MarkerArray"),
-    "MarkerArray, no DELETEALL (entity each)": ("/markers", "visualization_msgs/msg/MarkerArray"),
+    "MarkerArray, no DELETEALL (set re-sent)": ("/markers", "visualization_msgs/msg/MarkerArray"),
 }
 MIX = [(2, 0), (1, 0), (0, 0), (3, 0), (4, 3), (9, 0), (8, 4), (6, 4)]
 
@@ -169,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "MarkerArray, DELETEALL + set (batched)": lambda: write_marker_bag(
                 work / "redraw.mcap", args.markers, messages, redraw=True
             ),
-            "MarkerArray, no DELETEALL (entity each)": lambda: write_marker_bag(
+            "MarkerArray, no DELETEALL (set re-sent)": lambda: write_marker_bag(
                 work / "each.mcap", args.markers, messages, redraw=False
             ),
         }

@@ -386,3 +386,31 @@ def _as_dict(markers: list[Any]) -> dict[str, Any]:
         return value
 
     return {"markers": plain(markers)}
+
+
+@pytest.mark.parametrize("others", [3, 70])
+def test_deleteall_clears_markers_of_their_own_one_by_one_or_past_64_recursively(others: int) -> None:
+    """A DELETEALL empties the namespace's groups (a Clear on each group entity not refilled) and clears
+    each marker on an entity of its own (here: in another frame than the group's); past 64 of those, one
+    recursive Clear of the namespace instead. The other namespace is untouched."""
+    shared = SharedState()
+    first = [marker("a", 0), *(marker("a", index, frame="odom") for index in range(1, others + 1))]
+    rows = rows_of(scanned_and_plain([*first, marker("b", 0)])[0], shared)
+    assert isinstance(rows, list)
+    assert sum(row.entity_path.startswith("/markers/a/") and row.archetype == "Boxes3D" for row in rows) == (
+        others + 1
+    )
+    rows = rows_of(scanned_and_plain([marker("a", 0, action=DELETEALL)])[0], shared)
+    assert isinstance(rows, list)
+    clears = [(row.entity_path, bool(row.components["is_recursive"][0])) for row in rows]
+    assert all(row.archetype == "Clear" for row in rows)
+    if others <= 64:
+        singles = [(f"/markers/a/{index}", False) for index in range(1, others + 1)]
+        assert sorted(clears) == sorted([*singles, ("/markers/a/CUBE", False)])
+    else:
+        assert clears == [("/markers/a", True)]
+    # What the state holds afterwards: namespace b only, so a new array adds to an empty namespace a.
+    rows = rows_of(scanned_and_plain([marker("a", 5), marker("b", 1)])[0], shared)
+    assert isinstance(rows, list)
+    drawn = {row.entity_path: len(row.components["centers"]) for row in rows if row.archetype == "Boxes3D"}
+    assert drawn == {"/markers/a/CUBE": 1, "/markers/b/CUBE": 2}
