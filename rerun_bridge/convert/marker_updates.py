@@ -49,6 +49,8 @@ DELETE: Final = 2
 DELETEALL: Final = 3
 _ACTIONS: Final = (ADD, DELETE, DELETEALL)
 _KINDS: Final = np.array(sorted(TYPE_NAMES), dtype=np.int64)
+#: Groups an array's additions are sorted into by comparison, at most (more: by sorting).
+_FEW_GROUPS: Final = 16
 #: Markers of their own a DELETEALL clears one by one, at most (more: one recursive Clear).
 _MOST_SINGLE_CLEARS: Final = 64
 
@@ -181,11 +183,28 @@ def fields_of_columns(columns: MarkerColumns) -> MarkerFields:
     )
 
 
+def _groups_in_order(keys: I64) -> list[I64]:
+    """The positions of each distinct key, groups in the order of their first position: by comparison
+    while there are few (an array's namespaces and types), by sorting the rest."""
+    groups: list[I64] = []
+    left = np.arange(len(keys), dtype=np.int64)
+    while len(left) and len(groups) < _FEW_GROUPS:
+        same = keys[left] == keys[left[0]]
+        groups.append(left[same])
+        left = left[~same]
+    if len(left):
+        _unique, firsts, inverse = np.unique(keys[left], return_index=True, return_inverse=True)
+        order = np.argsort(inverse.reshape(-1), kind="stable")
+        members = np.split(left[order], np.cumsum(np.bincount(inverse.reshape(-1)))[:-1])
+        groups += [members[number] for number in np.argsort(firsts).tolist()]
+    return groups
+
+
 def _last_of_each(run: I64, ns_codes: I64, ids: I64) -> I64:
     """The indices of ``run`` with each (namespace, id) only at its last place in it, in order."""
+    if len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()):
+        return run  # ids rising through the array (the common case): each once
     keys = (ns_codes << 32) + (ids + (1 << 31))
-    if len(keys) < 2:
-        return run
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     later = ordered[1:] == ordered[:-1]
@@ -262,12 +281,8 @@ class ArrayUpdate:
             return []
         indices = run[candidates]
         keys = fields.ns_codes[indices] * len(TYPE_NAMES) + fields.types[indices]
-        _unique, firsts, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        order = np.argsort(inverse.reshape(-1), kind="stable")
-        members = np.split(order, np.cumsum(np.bincount(inverse.reshape(-1)))[:-1])
         updates: list[tuple[GroupKey, str, I64]] = []
-        for number in np.argsort(firsts).tolist():
-            positions = members[number]
+        for positions in _groups_in_order(keys):
             chosen = indices[positions]
             first = int(chosen[0])
             key = (fields.ns_names[int(fields.ns_codes[first])], int(fields.types[first]))

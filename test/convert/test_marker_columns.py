@@ -414,3 +414,28 @@ def test_deleteall_clears_markers_of_their_own_one_by_one_or_past_64_recursively
     assert isinstance(rows, list)
     drawn = {row.entity_path: len(row.components["centers"]) for row in rows if row.archetype == "Boxes3D"}
     assert drawn == {"/markers/a/CUBE": 1, "/markers/b/CUBE": 2}
+
+
+def test_many_groups_come_in_the_order_of_their_first_marker_each_id_once() -> None:
+    """More groups than are sorted by comparison (16), ids out of order, an id re-added in another type:
+    one row per group in the order of each group's first marker, holding each (namespace, id) once, at
+    its last place (the later marker wins)."""
+    kinds = (CUBE, SPHERE)
+    markers = [marker(f"n{index % 20}", (index * 7) % 40, kinds[index // 20]) for index in range(40)]
+    markers.append(marker("n3", (3 * 7) % 40, SPHERE))  # n3's cube 21 becomes a sphere
+    scanned, plain = scanned_and_plain(markers)
+    rows = rows_of(scanned)
+    assert isinstance(rows, list)
+    assert_same_rows(rows, rows_of(plain))
+    groups = [
+        (
+            row.entity_path,
+            sorted(int(marker_id) for marker_id in np.round(row.components["centers"][:, 0] / 0.7)),
+        )
+        for row in rows
+        if row.archetype in ("Boxes3D", "Ellipsoids3D")
+    ]
+    expected = [(f"/markers/n{index}/CUBE", [(index * 7) % 40]) for index in range(20) if index != 3]
+    expected += [(f"/markers/n{index}/SPHERE", [((index + 20) * 7) % 40]) for index in range(20)]
+    expected[19 + 3] = ("/markers/n3/SPHERE", sorted([21, (23 * 7) % 40]))
+    assert groups == expected
