@@ -430,7 +430,7 @@ def test_many_groups_come_in_the_order_of_their_first_marker_each_id_once() -> N
     groups = [
         (
             row.entity_path,
-            sorted(int(marker_id) for marker_id in np.round(row.components["centers"][:, 0] / 0.7)),
+            sorted(round(float(center[0]) / 0.7) for center in np.asarray(row.components["centers"])),
         )
         for row in rows
         if row.archetype in ("Boxes3D", "Ellipsoids3D")
