@@ -141,35 +141,40 @@ def best_rates(bag: Path, out: Path, messages: int, runs: int) -> tuple[float, f
 
 
 def stage_seconds(bag: Path, topic: str, type_name: str, out: Path) -> dict[str, float]:
-    """CPU seconds per message (all threads: Rerun's encoder too) of each stage, measured apart on the
-    bag's messages: reading them from the MCAP file, decoding CDR, converting (one pipeline's shared
-    state, as in a conversion), writing the rows to an .rrd (Rerun's encoder included)."""
+    """CPU seconds per message (all threads: Rerun's encoder too) of each stage, timed apart message by
+    message as a conversion runs them: reading it from the MCAP file, decoding CDR, converting (one
+    pipeline's shared state), writing its rows to an .rrd (Rerun's encoder and closing the file
+    included)."""
     cpu = time.process_time
-    started = cpu()
-    with bag.open("rb") as stream:
-        messages = [message for _, _, message in make_reader(stream).iter_messages(topics=[topic])]
-    read_at = cpu()
     decoder = TypeResolver([TopicInfo(topic, type_name)], "jazzy").choose(type_name).decoder
     converter = BUILTIN_CONVERTERS.lookup(type_name)
     if decoder is None or converter is None:
         raise SystemExit(f"cannot decode or convert {type_name}")
     context = ConvertContext(topic, type_name, topic)
-    decoding_at = cpu()
-    decoded = [decoder(message.data) for message in messages]
-    decoded_at = cpu()
-    rows = [converter.func(message, context) for message in decoded]
-    converted_at = cpu()
-    with RrdSink(out, batch_rows=CONVERT_BATCH_ROWS) as sink:
-        for message, message_rows in zip(messages, rows, strict=True):
-            sink.write(message_rows, {LOG_TIME: message.log_time, ROS_TIME: message.log_time})
-    written_at = cpu()
-    count = max(len(messages), 1)
-    return {
-        "reading": (read_at - started) / count,
-        "decoding": (decoded_at - decoding_at) / count,
-        "converting": (converted_at - decoded_at) / count,
-        "writing": (written_at - converted_at) / count,
-    }
+    spent = dict.fromkeys(("reading", "decoding", "converting", "writing"), 0.0)
+    count = 0
+    with bag.open("rb") as stream, RrdSink(out, batch_rows=CONVERT_BATCH_ROWS) as sink:
+        messages = make_reader(stream).iter_messages(topics=[topic])
+        while True:
+            started = cpu()
+            found = next(messages, None)
+            read_at = cpu()
+            spent["reading"] += read_at - started
+            if found is None:
+                break
+            message = found[2]
+            decoded = decoder(message.data)
+            decoded_at = cpu()
+            rows = converter.func(decoded, context)
+            converted_at = cpu()
+            sink.write(rows, {LOG_TIME: message.log_time, ROS_TIME: message.log_time})
+            spent["decoding"] += decoded_at - read_at
+            spent["converting"] += converted_at - decoded_at
+            spent["writing"] += cpu() - converted_at
+            count += 1
+        closing = cpu()
+    spent["writing"] += cpu() - closing
+    return {stage: seconds / max(count, 1) for stage, seconds in spent.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
