@@ -3,12 +3,13 @@
     .venv/bin/python bench/markers.py [--markers 10000] [--seconds 2] [--runs 3]
 
 Writes three small MCAP recordings at 10 Hz into a temporary folder: a MarkerArray of ``--markers`` mixed
-markers per message as slam_toolbox publishes it (a DELETEALL, then the whole set: batched into one row per
-namespace and type), the same markers published without a DELETEALL (each marker an entity of its own), and
-a PointCloud2 (x, y, z, rgb) of as many points. Each is converted to an .rrd with ``convert_bags`` (read,
-decode, convert, write) ``--runs`` times; the best run counts. Prints messages per second (wall and CPU
-time), decoding and converting timed apart, and the ratio to the point cloud with the target beside it
-(within 3x); never fails on a miss.
+markers per message as slam_toolbox publishes it (a DELETEALL, then the whole set), the same markers
+re-sent without a DELETEALL (each array modifies every marker), and a PointCloud2 (x, y, z, rgb) of as many
+points. Both arrays update the topic's live markers and are written as one row per namespace and type
+(docs/markers.md). Each is converted to an .rrd with ``convert_bags`` (read, decode, convert, write)
+``--runs`` times; the best run counts. Prints messages per second (wall and CPU time), the CPU time of
+each stage (reading, decoding, converting, writing) measured apart, and the ratio to the point cloud with
+the target beside it (within 3x); never fails on a miss.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.model.records import TopicInfo
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
 from rerun_bridge.replay import convert_bags
+from rerun_bridge.replay.conversion import CONVERT_BATCH_ROWS
+from rerun_bridge.sinks.rrd import RrdSink
 
 RATE_HZ = 10
 TARGET_RATIO = 3.0
@@ -40,7 +44,7 @@ _TYPESTORE = get_typestore(Stores.ROS2_JAZZY)
 TOPICS = {
     "PointCloud2": ("/cloud", "sensor_msgs/msg/PointCloud2"),
     "MarkerArray, DELETEALL + set (batched)": ("/markers", "visualization_msgs/msg/MarkerArray"),
-    "MarkerArray, no DELETEALL (entity each)": ("/markers", "visualization_msgs/msg/MarkerArray"),
+    "MarkerArray, no DELETEALL (set re-sent)": ("/markers", "visualization_msgs/msg/MarkerArray"),
 }
 MIX = [(2, 0), (1, 0), (0, 0), (3, 0), (4, 3), (9, 0), (8, 4), (6, 4)]
 
@@ -136,23 +140,41 @@ def best_rates(bag: Path, out: Path, messages: int, runs: int) -> tuple[float, f
     return messages / best_wall, messages / best_cpu
 
 
-def stage_seconds(bag: Path, topic: str, type_name: str) -> tuple[float, float]:
-    """Seconds per message spent decoding CDR and converting, measured apart on the bag's messages."""
-    with bag.open("rb") as stream:
-        payloads = [message.data for _, _, message in make_reader(stream).iter_messages(topics=[topic])]
+def stage_seconds(bag: Path, topic: str, type_name: str, out: Path) -> dict[str, float]:
+    """CPU seconds per message (all threads: Rerun's encoder too) of each stage, timed apart message by
+    message as a conversion runs them: reading it from the MCAP file, decoding CDR, converting (one
+    pipeline's shared state), writing its rows to an .rrd (Rerun's encoder and closing the file
+    included)."""
+    cpu = time.process_time
     decoder = TypeResolver([TopicInfo(topic, type_name)], "jazzy").choose(type_name).decoder
     converter = BUILTIN_CONVERTERS.lookup(type_name)
     if decoder is None or converter is None:
         raise SystemExit(f"cannot decode or convert {type_name}")
     context = ConvertContext(topic, type_name, topic)
-    started = time.perf_counter()
-    decoded = [decoder(payload) for payload in payloads]
-    decoded_at = time.perf_counter()
-    for message in decoded:
-        converter.func(message, context)
-    converted_at = time.perf_counter()
-    count = max(len(payloads), 1)
-    return (decoded_at - started) / count, (converted_at - decoded_at) / count
+    spent = dict.fromkeys(("reading", "decoding", "converting", "writing"), 0.0)
+    count = 0
+    with bag.open("rb") as stream, RrdSink(out, batch_rows=CONVERT_BATCH_ROWS) as sink:
+        messages = make_reader(stream).iter_messages(topics=[topic])
+        while True:
+            started = cpu()
+            found = next(messages, None)
+            read_at = cpu()
+            spent["reading"] += read_at - started
+            if found is None:
+                break
+            message = found[2]
+            decoded = decoder(message.data)
+            decoded_at = cpu()
+            rows = converter.func(decoded, context)
+            converted_at = cpu()
+            sink.write(rows, {LOG_TIME: message.log_time, ROS_TIME: message.log_time})
+            spent["decoding"] += decoded_at - read_at
+            spent["converting"] += converted_at - decoded_at
+            spent["writing"] += cpu() - converted_at
+            count += 1
+        closing = cpu()
+    spent["writing"] += cpu() - closing
+    return {stage: seconds / max(count, 1) for stage, seconds in spent.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -169,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "MarkerArray, DELETEALL + set (batched)": lambda: write_marker_bag(
                 work / "redraw.mcap", args.markers, messages, redraw=True
             ),
-            "MarkerArray, no DELETEALL (entity each)": lambda: write_marker_bag(
+            "MarkerArray, no DELETEALL (set re-sent)": lambda: write_marker_bag(
                 work / "each.mcap", args.markers, messages, redraw=False
             ),
         }
@@ -180,10 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             bag = make()
             rates[label] = best_rates(bag, work / "out.rrd", messages, args.runs)
             topic, type_name = TOPICS[label]
-            decode_s, convert_s = stage_seconds(bag, topic, type_name)
+            stages = stage_seconds(bag, topic, type_name, work / "stages.rrd")
             wall, cpu = rates[label]
-            stages = f"{1e3 * decode_s:7.1f} ms decoding CDR, {1e3 * convert_s:7.1f} ms converting"
-            print(f"  {label:42s} {wall:8.2f} msg/s ({cpu:8.2f} per CPU second); per message {stages}")
+            print(f"  {label:42s} {wall:8.2f} msg/s ({cpu:8.2f} per CPU second)")
+            apart = ", ".join(f"{name} {1e3 * seconds:.2f}" for name, seconds in stages.items())
+            print(f"  {'':42s} CPU ms per message, stages apart: {apart}")
         cloud_wall, cloud_cpu = rates["PointCloud2"]
         for label, (wall, cpu) in rates.items():
             if label == "PointCloud2":

@@ -300,21 +300,36 @@ def _grouped(values: npt.NDArray[np.uint64]) -> tuple[I64, I64]:
     return first_indices.astype(np.int64), inverse.astype(np.int64).reshape(-1)
 
 
+def _string_keys(body: memoryview, starts: I64, lengths: I64, width: int) -> npt.NDArray[np.uint64] | None:
+    """Each string (length with the NUL) as a row of numbers equal only for equal strings: its length,
+    then its characters with zeros past them (None: a string in the body's last bytes, never one of a
+    marker's). The characters start 4-aligned (after their 4-byte length), so they are read as 4-byte
+    words, a few per string, rather than byte by byte."""
+    chars = lengths - 1
+    words = max((width - 1 + 3) // 4, 1)
+    u32 = np.frombuffer(body, dtype="<u4", count=len(body) // 4)
+    index = (starts >> 2)[:, None] + np.arange(words)
+    if len(index) and int(index[:, -1].max()) >= len(u32):
+        return None
+    words_read = u32[index].astype(np.uint64)
+    kept = np.clip(chars[:, None] - 4 * np.arange(words), 0, 4).astype(np.uint64)
+    masks = (np.uint64(1) << (np.uint64(8) * kept)) - np.uint64(1)  # 4 bytes kept: 2**32 - 1
+    keys = np.empty((len(starts), words + 1), dtype=np.uint64)
+    keys[:, 0] = lengths.astype(np.uint64)
+    keys[:, 1:] = words_read & masks
+    return keys
+
+
 def _distinct_strings(body: memoryview, starts: I64, lengths: I64) -> tuple[list[str], I64] | None:
     """The distinct strings (length with the NUL) and each one's index into them; None when one is
     too long to compare with numpy or not UTF-8."""
     width = int(lengths.max()) if len(lengths) else 1
     if width > _MAX_STRING_BYTES:
         return None
-    u8 = np.frombuffer(body, dtype=np.uint8)
-    # Each row: the length (4 bytes), then the characters padded with zeros to whole 8-byte words.
-    words = (4 + width + 7) // 8
-    keys = np.zeros((len(starts), 8 * words), dtype=np.uint8)
-    keys[:, :4] = lengths.astype("<u4").view(np.uint8).reshape(-1, 4)
-    columns = np.arange(width)
-    index = np.minimum(starts[:, None] + columns, len(u8) - 1)
-    keys[:, 4 : 4 + width] = np.where(columns < (lengths - 1)[:, None], u8[index], 0)
-    rows = keys.view(np.uint64)
+    rows = _string_keys(body, starts, lengths, width)
+    if rows is None:
+        return None
+    words = rows.shape[1]
     # One number per row to group by (a mix of its words), checked against the rows themselves below.
     mixed = rows[:, 0].copy()
     for column in range(1, words):

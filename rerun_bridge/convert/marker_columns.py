@@ -4,8 +4,9 @@
 markers of one namespace and type. Here the same instances come from numpy over all the batch's markers
 at once: the same arithmetic in the same order (:func:`marker_shapes.transform` places points for both),
 so the rows are equal value for value; test/convert/test_marker_columns.py holds them side by side.
-Bad data (a NaN, a count that does not fit the type) is only detected here (:func:`has_bad_markers`): the
-caller then converts the array marker by marker, which raises the same error as always.
+Bad data (a count that does not fit the type, a NaN) is only detected here (:func:`has_bad_markers`
+before, :class:`NonFinitePointsError` while building): the caller then converts the array marker by marker,
+which raises the same error as always.
 """
 
 from __future__ import annotations
@@ -47,6 +48,26 @@ def rgba8_rows(values: F64) -> U8:
     return (np.minimum(channels, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+class NonFinitePointsError(Exception):
+    """A batch's points are not all finite: only marker-by-marker conversion says which marker fails."""
+
+
+def _rotations(quaternions: F64) -> F64:
+    """The (N, 3, 3) rotations of unit quaternions (x, y, z, w), as marker_shapes.rotation_matrix."""
+    x, y, z, w = (quaternions[:, column] for column in range(4))
+    rotation = np.empty((len(quaternions), 3, 3))
+    rotation[:, 0, 0] = 1 - 2 * (y * y + z * z)
+    rotation[:, 0, 1] = 2 * (x * y - z * w)
+    rotation[:, 0, 2] = 2 * (x * z + y * w)
+    rotation[:, 1, 0] = 2 * (x * y + z * w)
+    rotation[:, 1, 1] = 1 - 2 * (x * x + z * z)
+    rotation[:, 1, 2] = 2 * (y * z - x * w)
+    rotation[:, 2, 0] = 2 * (x * z - y * w)
+    rotation[:, 2, 1] = 2 * (y * z + x * w)
+    rotation[:, 2, 2] = 1 - 2 * (x * x + y * y)
+    return rotation
+
+
 class _Placed:
     """The pose of each of a batch's markers: translation, unit quaternion, rotation, scale."""
 
@@ -57,19 +78,24 @@ class _Placed:
         small = norm < 1e-9
         safe = np.where(small, 1.0, norm)
         self.quaternion = np.where(small[:, None], _IDENTITY, values[:, 3:7] / safe[:, None])
-        x, y, z, w = (self.quaternion[:, column] for column in range(4))
-        self.rotation = np.empty((len(values), 3, 3))
-        self.rotation[:, 0, 0] = 1 - 2 * (y * y + z * z)
-        self.rotation[:, 0, 1] = 2 * (x * y - z * w)
-        self.rotation[:, 0, 2] = 2 * (x * z + y * w)
-        self.rotation[:, 1, 0] = 2 * (x * y + z * w)
-        self.rotation[:, 1, 1] = 1 - 2 * (x * x + z * z)
-        self.rotation[:, 1, 2] = 2 * (y * z - x * w)
-        self.rotation[:, 2, 0] = 2 * (x * z - y * w)
-        self.rotation[:, 2, 1] = 2 * (y * z + x * w)
-        self.rotation[:, 2, 2] = 1 - 2 * (x * x + y * y)
         self.scale = values[:, 7:10]
         self.colors = rgba8_rows(values[:, 10:14])
+        self._rotation: F64 | None = None
+
+    @property
+    def rotation(self) -> F64:
+        """Each marker's rotation (N, 3, 3), made on first use."""
+        if self._rotation is None:
+            self._rotation = _rotations(self.quaternion)
+        return self._rotation
+
+    def rotation_of(self, owner: I64) -> F64:
+        """The rotation of each marker at ``owner``: one (3, 3) for all when the markers share their
+        orientation (markers laid out in a map often have none), the same numbers either way."""
+        if len(self.quaternion) and bool((self.quaternion == self.quaternion[0]).all()):
+            shared: F64 = _rotations(self.quaternion[:1])[0]
+            return shared
+        return self.rotation[owner]
 
 
 class _Batch:
@@ -86,9 +112,11 @@ class _Batch:
     def points(self, scaled: bool = False) -> npt.NDArray[np.float32]:
         """Every point of the batch, placed by its marker's pose (``scaled``: times its scale first)."""
         local = self.columns.points(self.indices)
+        if not np.isfinite(local).all():
+            raise NonFinitePointsError
         if scaled:
             local = local * self.placed.scale[self.owner]
-        return transform(local, self.placed.rotation[self.owner], self.placed.translation[self.owner])
+        return transform(local, self.placed.rotation_of(self.owner), self.placed.translation[self.owner])
 
     def point_colors(self) -> U8:
         """One RGBA8 row per point: the per-point colours where a marker has them, else its colour."""
@@ -200,18 +228,35 @@ _SHAPES: Final[dict[int, Callable[[_Batch], Shape | None]]] = {
 }
 
 
-def batch_shape(columns: MarkerColumns, indices: I64, kind: int) -> Shape | None:
-    """The markers at ``indices`` (all of type ``kind``) as one shape, as a batch joins them; None when
-    only marker-by-marker conversion can build it."""
+def batch_content(columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shape, I64] | None:
+    """The markers at ``indices`` (all of type ``kind``) as one shape, as :func:`marker_shapes.joined`
+    joins theirs, and how many instances each has; None when only marker-by-marker conversion can build
+    it."""
     if kind in POSE_TYPES:
-        return pose_shapes(kind, columns.values[indices])
+        return pose_shapes(kind, columns.values[indices]), np.ones(len(indices), dtype=np.int64)
     convert = _SHAPES.get(kind)
-    return convert(_Batch(columns, indices)) if convert is not None else None
+    shape = convert(_Batch(columns, indices)) if convert is not None else None
+    if shape is None:
+        return None
+    return shape, _instance_counts(columns.point_counts[indices], kind)
+
+
+def _instance_counts(points: I64, kind: int) -> I64:
+    """Instances of each marker's shape: one per point for lists, a strip per pair of a LINE_LIST, one
+    strip for a LINE_STRIP of two points or more (per-point colours are built marker by marker)."""
+    if kind in (CUBE_LIST, SPHERE_LIST, POINTS, TRIANGLE_LIST):
+        return points.astype(np.int64)
+    if kind == LINE_LIST:
+        return (points // 2).astype(np.int64)
+    if kind == LINE_STRIP:
+        return (points >= 2).astype(np.int64)
+    return np.ones(len(points), dtype=np.int64)
 
 
 def has_bad_markers(columns: MarkerColumns, indices: I64) -> bool:
     """Whether any marker at ``indices`` (added ones) would fail to convert: an unknown type, a pose,
-    scale or point that is not finite, a point or colour count that does not fit its type."""
+    scale or arrow point that is not finite, a point or colour count that does not fit its type. Other
+    points are checked as a batch reads them (:class:`NonFinitePointsError`)."""
     kinds = columns.types[indices]
     if not np.isin(kinds, list(TYPE_NAMES)).all():
         return True
@@ -231,8 +276,7 @@ def has_bad_markers(columns: MarkerColumns, indices: I64) -> bool:
     colors = columns.color_counts[indices]
     if ((colors != 0) & (colors != counts) & with_points).any():
         return True
-    if ((kinds == LINE_LIST) & (counts % 2 == 1)).any() or (
-        (kinds == TRIANGLE_LIST) & (counts % 3 != 0)
-    ).any():
-        return True
-    return not np.isfinite(columns.points(indices[with_points])).all()
+    return bool(
+        ((kinds == LINE_LIST) & (counts % 2 == 1)).any()
+        or ((kinds == TRIANGLE_LIST) & (counts % 3 != 0)).any()
+    )

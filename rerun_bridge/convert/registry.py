@@ -41,6 +41,14 @@ class PendingRows(Protocol):
         """Everything still held: the stream ends."""
 
 
+@runtime_checkable
+class TopicMemory(Protocol):
+    """A shared object that remembers each topic's earlier messages (a MarkerArray topic's live markers)."""
+
+    def forget(self, topic: str) -> None:
+        """Start ``topic`` afresh: what comes next is not preceded by what came before."""
+
+
 class SharedState:
     """What the converters of different topics share within one pipeline; otherwise converters keep no
     state. The robot model is the case: a URDF seen on ``/robot_description`` (or read from the config's
@@ -62,6 +70,12 @@ class SharedState:
     def holding_rows(self) -> list[PendingRows]:
         """The shared objects that hold rows for later (see :class:`PendingRows`)."""
         return [found for found in self._objects.values() if isinstance(found, PendingRows)]
+
+    def forget(self, topic: str) -> None:
+        """Every shared object forgets ``topic``'s earlier messages (see :class:`TopicMemory`)."""
+        for found in self._objects.values():
+            if isinstance(found, TopicMemory):
+                found.forget(topic)
 
     def get(self, kind: type[_Shared]) -> _Shared:
         """This pipeline's one ``kind`` object (``kind()`` on first use)."""

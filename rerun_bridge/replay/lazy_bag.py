@@ -22,7 +22,10 @@ it. A chunk is read once per load, and its messages go through one pipeline of t
 conversion would, straight into the viewer's store, sealed at the end so that the store chunks they
 became can be removed again; loads beyond the budget are unloaded, least recently needed first.
 Converters that remember earlier messages (odometry trails, map updates, marker lifetimes) see the
-messages in the order they are loaded, not the recording's order.
+messages in the order they are loaded, not the recording's order, except a MarkerArray topic's live
+markers (the shared objects that are a :class:`~rerun_bridge.convert.registry.TopicMemory`): each load
+starts them empty, so what one chunk draws does not depend on the chunks loaded before it
+(docs/markers.md).
 """
 
 from __future__ import annotations
@@ -297,6 +300,7 @@ class LazyBag:
             by_topic[message.topic].append(message)
         changed = False
         for topic, topic_messages in by_topic.items():
+            self._conversion.pipeline.shared.forget(topic)  # chunk-local, whatever was loaded before
             loaded = self._convert(topic_messages)
             self.counts.loads += 1
             self._loaded[(number, topic)] = loaded

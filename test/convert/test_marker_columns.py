@@ -1,6 +1,7 @@
-"""MarkerArrays read as columns (cdr/marker_scan.py) and converted batch by batch (convert/marker_columns.py)
-give exactly the rows of the marker-by-marker path: every marker type, per-point colours, lifetimes, other
-frames, DELETE / DELETEALL mixed in; bad markers and malformed payloads end as they always did."""
+"""MarkerArrays read as columns (cdr/marker_scan.py) and converted group by group (convert/marker_columns.py)
+give exactly the rows of the marker-by-marker path, one array and a sequence of arrays updating the topic's
+markers: every marker type, per-point colours, lifetimes, other frames, DELETE / DELETEALL mixed in, ids
+out of order and repeated; bad markers and malformed payloads end as they always did."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver, _make_decoder
 from rerun_bridge.cdr.fast import MarkerArray, ScannedMarkerArray
-from rerun_bridge.convert.registry import ConvertContext
-from rerun_bridge.convert.visualization_msgs import _column_rows, convert_marker_array
+from rerun_bridge.convert.marker_columns import has_bad_markers
+from rerun_bridge.convert.registry import ConvertContext, SharedState
+from rerun_bridge.convert.visualization_msgs import convert_marker_array
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.model.rows import Row
@@ -102,8 +104,9 @@ def decoder() -> Callable[[bytes], Any]:
     return decode
 
 
-def rows_of(message: Any) -> list[Row] | type[Exception]:
-    ctx = ConvertContext("/markers", TYPE, "/markers")
+def rows_of(message: Any, shared: SharedState | None = None) -> list[Row] | type[Exception]:
+    """The rows of one array; with ``shared``, applied to the markers earlier arrays left there."""
+    ctx = ConvertContext("/markers", TYPE, "/markers", shared=shared or SharedState())
     try:
         return convert_marker_array(message, ctx)
     except ConversionError as err:
@@ -150,7 +153,7 @@ def scanned_and_plain(markers: list[Any]) -> tuple[Any, Any]:
     return message, MarkerArray(list(message.markers))
 
 
-#: Arrays the column path converts: a DELETEALL (of all, or of some namespaces) first, then additions.
+#: Arrays with deletes first, then additions (slam_toolbox's pattern).
 REDRAWN = {
     "deleteall_then_every_type": [
         marker("", 0, action=DELETEALL, frame=""),
@@ -169,6 +172,32 @@ REDRAWN = {
         marker("a", 2, MESH, mesh_resource="package://nowhere/mesh.stl"),
     ],
     "only_deletes": [marker("", 0, action=DELETEALL), marker("a", 3, action=DELETE)],
+    # Namespaces and frames that differ only late, past several 4-byte words, or in a non-ASCII byte.
+    "names_differing_late": [
+        marker("", 0, action=DELETEALL),
+        *(
+            marker(ns, index, CUBE, frame=frame)
+            for index, (ns, frame) in enumerate(
+                [
+                    ("robot/planner/local_über", "base_link_sensor_a"),
+                    ("robot/planner/local_ubar", "base_link_sensor_a"),
+                    ("robot/planner/local_über", "base_link_sensor_b"),
+                    ("robot/planner/local_ü", "base_link_sensor_a"),
+                    ("robot/planner/local_u", "base_link_sensor_"),
+                ]
+                * 2,
+                1,
+            )
+        ),
+    ],
+    # Markers of one type sharing their orientation: their points placed by one rotation for all.
+    "shared_orientation": [
+        marker("", 0, action=DELETEALL),
+        *(
+            marker("s", index, kind, points=POINT_COUNTS[kind], quaternion=(0.0, 0.1, 0.3, 0.9))
+            for index, kind in enumerate((CUBE_LIST, POINTS, LINE_STRIP, TRIANGLES, LINE_LIST) * 2, 1)
+        ),
+    ],
     "lifetimes_frames_and_zero_stamps": [
         marker("", 0, action=DELETEALL, stamp=0),
         marker("a", 1, CUBE, stamp=0),
@@ -190,16 +219,17 @@ REDRAWN = {
 @pytest.mark.parametrize("name", sorted(REDRAWN))
 def test_redrawn_arrays_give_the_rows_of_the_marker_by_marker_path(name: str) -> None:
     scanned, plain = scanned_and_plain(REDRAWN[name])
-    # The column path itself converts these (it declines nothing here).
-    assert _column_rows(scanned.columns, ConvertContext("/markers", TYPE, "/markers")) is not None
+    # The column path itself converts these (no marker sends it marker by marker).
+    columns = scanned.columns
+    assert not has_bad_markers(columns, np.flatnonzero(columns.actions == ADD))
     rows = rows_of(scanned)
     assert isinstance(rows, list)
     assert rows
     assert_same_rows(rows, rows_of(plain))
 
 
-#: Arrays the column path leaves to the plan: no DELETEALL, deletes among additions, an id twice.
-PLANNED = {
+#: Other arrays: no DELETEALL, deletes among additions, an id twice.
+OTHERS = {
     "no_deleteall": every_type("a", 0, per_point_colors=True),
     "delete_among_additions": [
         marker("", 0, action=DELETEALL, frame=""),
@@ -213,10 +243,51 @@ PLANNED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(PLANNED))
+@pytest.mark.parametrize("name", sorted(OTHERS))
 def test_other_arrays_give_the_same_rows_too(name: str) -> None:
-    scanned, plain = scanned_and_plain(PLANNED[name])
+    scanned, plain = scanned_and_plain(OTHERS[name])
     assert_same_rows(rows_of(scanned), rows_of(plain))
+
+
+def _shuffled(markers: list[Any], seed: int) -> list[Any]:
+    order = np.random.default_rng(seed).permutation(len(markers))
+    return [markers[index] for index in order.tolist()]
+
+
+#: Arrays in sequence, each updating what the earlier ones left: without DELETEALL, ids out of order, a
+#: part of a set re-sent and modified, markers changing type and frame, deletes of grouped markers.
+SEQUENCES = {
+    "resent_out_of_order_without_deleteall": [
+        _shuffled(every_type("a", 0, per_point_colors=False) + every_type("b", 20, per_point_colors=True), 1),
+        _shuffled(every_type("a", 0, per_point_colors=True) + every_type("b", 20, per_point_colors=False), 2),
+    ],
+    "partial_updates_and_deletes": [
+        [marker("a", index, CUBE_LIST, points=index % 4) for index in (5, 1, 9, 3, 7)]
+        + [marker("a", index, LINE_LIST, points=2 * (index % 3)) for index in (20, 22, 21)],
+        [
+            marker("a", 9, CUBE_LIST, points=2, position=(4.0, 4.0, 4.0)),
+            marker("a", 3, action=DELETE),
+            marker("a", 21, action=DELETE),
+            marker("a", 2, CUBE_LIST, points=3),
+        ],
+        [marker("a", 5, SPHERE), marker("a", 20, TEXT, text="now a text"), marker("a", 1, action=DELETE)],
+    ],
+    "frames_lifetimes_and_namespace_deleteall": [
+        [marker("a", 1), marker("a", 2), marker("a", 3, frame="odom"), marker("b", 1), marker("b", 2)],
+        [marker("a", 2, lifetime=SECOND), marker("a", 1, frame="odom"), marker("b", 0, action=DELETEALL)],
+        [marker("a", 2), marker("a", 1, frame="odom"), marker("a", 3, frame="odom"), marker("b", 4)],
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCES))
+def test_arrays_in_sequence_give_the_same_rows_on_both_paths(name: str) -> None:
+    scanned_state, plain_state = SharedState(), SharedState()
+    for markers in SEQUENCES[name]:
+        scanned, plain = scanned_and_plain(markers)
+        expected = rows_of(plain, plain_state)
+        assert isinstance(expected, list)
+        assert_same_rows(rows_of(scanned, scanned_state), expected)
 
 
 BAD: dict[str, dict[str, Any]] = {
@@ -234,7 +305,7 @@ BAD: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
-def test_a_bad_marker_anywhere_fails_the_array_with_the_plans_error(name: str) -> None:
+def test_a_bad_marker_anywhere_fails_the_array_with_the_marker_by_marker_error(name: str) -> None:
     fields = dict(BAD[name])
     kind = fields.pop("kind")
     nan_point = fields.pop("nan_point", False)
@@ -245,7 +316,7 @@ def test_a_bad_marker_anywhere_fails_the_array_with_the_plans_error(name: str) -
     markers.insert(7, bad)
     scanned, plain = scanned_and_plain(markers)
     slow = rows_of(plain)
-    assert not isinstance(slow, list)  # the plan's own ConversionError and message
+    assert not isinstance(slow, list)  # the marker-by-marker path's ConversionError and message
     assert_same_rows(rows_of(scanned), slow)
 
 
@@ -315,3 +386,56 @@ def _as_dict(markers: list[Any]) -> dict[str, Any]:
         return value
 
     return {"markers": plain(markers)}
+
+
+@pytest.mark.parametrize("others", [3, 70])
+def test_deleteall_clears_markers_of_their_own_one_by_one_or_past_64_recursively(others: int) -> None:
+    """A DELETEALL empties the namespace's groups (a Clear on each group entity not refilled) and clears
+    each marker on an entity of its own (here: in another frame than the group's); past 64 of those, one
+    recursive Clear of the namespace instead. The other namespace is untouched."""
+    shared = SharedState()
+    first = [marker("a", 0), *(marker("a", index, frame="odom") for index in range(1, others + 1))]
+    rows = rows_of(scanned_and_plain([*first, marker("b", 0)])[0], shared)
+    assert isinstance(rows, list)
+    assert sum(row.entity_path.startswith("/markers/a/") and row.archetype == "Boxes3D" for row in rows) == (
+        others + 1
+    )
+    rows = rows_of(scanned_and_plain([marker("a", 0, action=DELETEALL)])[0], shared)
+    assert isinstance(rows, list)
+    clears = [(row.entity_path, bool(row.components["is_recursive"][0])) for row in rows]
+    assert all(row.archetype == "Clear" for row in rows)
+    if others <= 64:
+        singles = [(f"/markers/a/{index}", False) for index in range(1, others + 1)]
+        assert sorted(clears) == sorted([*singles, ("/markers/a/CUBE", False)])
+    else:
+        assert clears == [("/markers/a", True)]
+    # What the state holds afterwards: namespace b only, so a new array adds to an empty namespace a.
+    rows = rows_of(scanned_and_plain([marker("a", 5), marker("b", 1)])[0], shared)
+    assert isinstance(rows, list)
+    drawn = {row.entity_path: len(row.components["centers"]) for row in rows if row.archetype == "Boxes3D"}
+    assert drawn == {"/markers/a/CUBE": 1, "/markers/b/CUBE": 2}
+
+
+def test_many_groups_come_in_the_order_of_their_first_marker_each_id_once() -> None:
+    """More groups than are sorted by comparison (16), ids out of order, an id re-added in another type:
+    one row per group in the order of each group's first marker, holding each (namespace, id) once, at
+    its last place (the later marker wins)."""
+    kinds = (CUBE, SPHERE)
+    markers = [marker(f"n{index % 20}", (index * 7) % 40, kinds[index // 20]) for index in range(40)]
+    markers.append(marker("n3", (3 * 7) % 40, SPHERE))  # n3's cube 21 becomes a sphere
+    scanned, plain = scanned_and_plain(markers)
+    rows = rows_of(scanned)
+    assert isinstance(rows, list)
+    assert_same_rows(rows, rows_of(plain))
+    groups = [
+        (
+            row.entity_path,
+            sorted(round(float(center[0]) / 0.7) for center in np.asarray(row.components["centers"])),
+        )
+        for row in rows
+        if row.archetype in ("Boxes3D", "Ellipsoids3D")
+    ]
+    expected = [(f"/markers/n{index}/CUBE", [(index * 7) % 40]) for index in range(20) if index != 3]
+    expected += [(f"/markers/n{index}/SPHERE", [((index + 20) * 7) % 40]) for index in range(20)]
+    expected[19 + 3] = ("/markers/n3/SPHERE", sorted([21, (23 * 7) % 40]))
+    assert groups == expected

@@ -95,23 +95,91 @@ def shown(store: ChunkStore, seconds: float, timeline: str = "log_time") -> set[
 
 
 def test_deletes_deleteall_and_lifetime_while_scrubbing(store: ChunkStore) -> None:
-    assert shown(store, 1.0) == {"/markers/a/1", "/markers/a/2", "/markers/b/3"}
-    assert shown(store, 2.0) == {"/markers/a/2", "/markers/b/3", "/markers/c/7"}  # DELETE a/1
-    assert shown(store, 2.4) == {"/markers/a/2", "/markers/b/3", "/markers/c/7"}
-    assert shown(store, 2.5) == {"/markers/b/3", "/markers/c/7"}  # a/2's lifetime of 1.5 s is over
+    # Markers of one namespace and type share a row on <topic>/<ns>/<TYPE>; one with a lifetime has its own.
+    assert shown(store, 1.0) == {"/markers/a/CUBE", "/markers/a/2", "/markers/b/CUBE"}
+    assert shown(store, 2.0) == {"/markers/a/2", "/markers/b/CUBE", "/markers/c/CUBE"}  # DELETE a/1
+    assert shown(store, 2.4) == {"/markers/a/2", "/markers/b/CUBE", "/markers/c/CUBE"}
+    assert shown(store, 2.5) == {"/markers/b/CUBE", "/markers/c/CUBE"}  # a/2's lifetime of 1.5 s is over
     # DELETEALL without a namespace: nothing earlier shows; the sphere added after it in the same array does.
     assert shown(store, 3.0) == {"/markers/a/SPHERE"}
-    assert shown(store, 4.0) == {"/markers/a/SPHERE", "/markers/b/5"}
-    assert shown(store, 5.0) == {"/markers/b/5"}  # DELETEALL of namespace a only
-    assert shown(store, 6.0) == {"/markers/b/5", "/markers/c/7"}
-    assert shown(store, 1.2) == {"/markers/a/1", "/markers/a/2", "/markers/b/3"}  # scrubbing back
+    assert shown(store, 4.0) == {"/markers/a/SPHERE", "/markers/b/LINE_STRIP"}
+    assert shown(store, 5.0) == {"/markers/b/LINE_STRIP"}  # DELETEALL of namespace a only
+    assert shown(store, 6.0) == {"/markers/b/LINE_STRIP", "/markers/c/CUBE"}
+    assert shown(store, 1.2) == {"/markers/a/CUBE", "/markers/a/2", "/markers/b/CUBE"}  # scrubbing back
 
 
 def test_markers_with_stamps_follow_them_on_ros_time(store: ChunkStore) -> None:
     # The arrays' stamped markers are on ros_time at their stamps, the DELETEALL at the array's stamp.
     assert shown(store, 3.0, "ros_time") == {"/markers/a/SPHERE"}
-    assert shown(store, 4.0, "ros_time") == {"/markers/a/SPHERE", "/markers/b/5"}
-    assert shown(store, 5.0, "ros_time") == {"/markers/b/5"}
+    assert shown(store, 4.0, "ros_time") == {"/markers/a/SPHERE", "/markers/b/LINE_STRIP"}
+    assert shown(store, 5.0, "ros_time") == {"/markers/b/LINE_STRIP"}
+
+
+def at_x(ns: str, marker_id: int, x: float, kind: int = CUBE, **fields: Any) -> dict[str, Any]:
+    """A marker placed at ``x`` (which names it in the tests below)."""
+    return marker(ns, marker_id, kind, pose={"position": {"x": x}, "orientation": {"w": 1.0}}, **fields)
+
+
+#: Arrays without DELETEALL updating the topic's markers, as RViz keeps them.
+UPDATES = [
+    (1, [at_x("p", 1, 1.0), at_x("p", 2, 2.0), at_x("p", 3, 3.0), at_x("q", 1, 10.0, SPHERE)]),
+    (1.5, [at_x("q", 2, 20.0, SPHERE)]),  # a later array adds to the group
+    (2, [marker("p", 2, action=DELETE)]),  # removes exactly p/2
+    (3, [at_x("p", 3, 30.0)]),  # MODIFY: p/3 moves
+    (4, [at_x("p", 4, 4.0, lifetime={"sec": 0, "nanosec": 500_000_000})]),  # up until 4.5
+    (5, [marker("q", 0, action=DELETEALL)]),  # namespace q only
+    (6, [at_x("p", 1, 1.0), at_x("p", 3, 3.0)]),  # the set re-sent: p/3 back
+]
+
+
+@pytest.fixture(params=["rrd", "store"])
+def updated(request: pytest.FixtureRequest, tmp_path: Path) -> ChunkStore:
+    """:data:`UPDATES` read back from a verified .rrd, or converted straight into the viewer's store."""
+    bag = write_bag(tmp_path / "updates.mcap", UPDATES)
+    store = ChunkStore()
+    if request.param == "rrd":
+        rrd = tmp_path / "updates.rrd"
+        convert_bags([bag], rrd)
+        verify_rrd(rrd)
+        load_rrd(rrd, store)
+    else:
+        load_bags([bag], store)
+    return store
+
+
+def xs(store: ChunkStore, seconds: float, entity: str, component: str = "Boxes3D:centers") -> list[float]:
+    """The x of each instance an entity draws at that time (latest-at), in the row's order."""
+    found = store.latest_at(entity, "log_time", T0 + round(seconds * SECOND)).get(component)
+    return [] if found is None else [center[0] for center in found.to_pylist()]
+
+
+def test_a_delete_in_a_later_array_removes_exactly_its_marker(updated: ChunkStore) -> None:
+    assert xs(updated, 1.0, "/markers/p/CUBE") == [1.0, 2.0, 3.0]
+    assert xs(updated, 1.9, "/markers/p/CUBE") == [1.0, 2.0, 3.0]
+    assert xs(updated, 2.0, "/markers/p/CUBE") == [1.0, 3.0]
+    assert xs(updated, 2.9, "/markers/p/CUBE") == [1.0, 3.0]
+    assert "/markers/p/2" not in updated.entities()  # never an entity of its own
+
+
+def test_a_modify_moves_its_marker_and_a_resend_keeps_the_set(updated: ChunkStore) -> None:
+    assert xs(updated, 3.0, "/markers/p/CUBE") == [1.0, 30.0]
+    assert xs(updated, 6.0, "/markers/p/CUBE") == [1.0, 3.0]
+    assert xs(updated, 2.5, "/markers/p/CUBE") == [1.0, 3.0]  # scrubbing back
+
+
+def test_a_lifetime_ends_its_marker_only(updated: ChunkStore) -> None:
+    assert xs(updated, 4.2, "/markers/p/4") == [4.0]
+    assert xs(updated, 4.5, "/markers/p/4") == []
+    assert xs(updated, 4.5, "/markers/p/CUBE") == [1.0, 30.0]
+
+
+def test_deleteall_of_one_namespace_leaves_the_other(updated: ChunkStore) -> None:
+    spheres = "Ellipsoids3D:centers"
+    assert xs(updated, 1.0, "/markers/q/SPHERE", spheres) == [10.0]
+    assert xs(updated, 1.5, "/markers/q/SPHERE", spheres) == [10.0, 20.0]
+    assert xs(updated, 4.9, "/markers/q/SPHERE", spheres) == [10.0, 20.0]
+    assert xs(updated, 5.0, "/markers/q/SPHERE", spheres) == []
+    assert xs(updated, 5.0, "/markers/p/CUBE") == [1.0, 30.0]
 
 
 #: A marker re-published before its lifetime ends (RViz restarts the lifetime), one left to expire, and one

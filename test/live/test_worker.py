@@ -121,3 +121,47 @@ def test_a_marker_whose_publisher_goes_quiet_disappears_at_its_expiry_and_at_shu
     publish(2, start + 2 * second)
     worker.stop(drain=True)
     assert clears() == [("/markers/_/1", start + second), ("/markers/_/2", start + 3 * second)]
+
+
+def test_live_marker_arrays_update_the_topics_markers() -> None:
+    """The live worker goes through the same pipeline as a conversion: a DELETE in a later array removes
+    exactly its marker from its namespace-and-type row, a MODIFY moves one."""
+    array_type = "visualization_msgs/msg/MarkerArray"
+    choice = TypeResolver([], "jazzy").choose(array_type)
+    assert choice.decoder is not None
+    typestore = choice.typestore
+    assert typestore is not None
+    sink = CollectingSink()
+    pipeline = Pipeline([sink])
+    pipeline.add_topic("/markers", array_type)
+    stats = LiveStats()
+    stats.add_topic("/markers", array_type)
+    worker = ConversionWorker(TopicQueues(), pipeline, stats, flush_seconds=0.0)
+    worker.add_topic("/markers", LiveTopic(array_type, choice.decoder))
+
+    def cube(marker_id: int, x: float, action: int = 0) -> dict[str, object]:
+        return {
+            "header": {"frame_id": "map"},
+            "ns": "p",
+            "id": marker_id,
+            "type": 1,
+            "action": action,
+            "pose": {"position": {"x": x}, "orientation": {"w": 1.0}},
+            "scale": {"x": 1.0, "y": 1.0, "z": 1.0},
+        }
+
+    def publish(log_time: int, markers: list[dict[str, object]]) -> None:
+        message = build_message(typestore, array_type, {"markers": markers})
+        payload = bytes(typestore.serialize_cdr(message, array_type))
+        worker.handle("/markers", LiveMessage(payload, log_time, time.monotonic_ns(), log_time))
+
+    publish(1, [cube(1, 1.0), cube(2, 2.0), cube(3, 3.0)])
+    publish(2, [cube(2, 0.0, action=2)])
+    publish(3, [cube(3, 30.0)])
+    worker.stop(drain=True)
+    drawn = [
+        (written.times["log_time"], [float(center[0]) for center in written.row.components["centers"]])
+        for written in sink.rows
+        if written.row.entity_path == "/markers/p/CUBE" and written.row.archetype == "Boxes3D"
+    ]
+    assert drawn == [(1, [1.0, 2.0, 3.0]), (2, [1.0, 3.0]), (3, [1.0, 30.0])]

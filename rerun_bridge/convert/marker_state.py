@@ -1,0 +1,151 @@
+"""The live markers of each MarkerArray topic, as RViz keeps them: what every array updates and redraws.
+
+Markers of one namespace and type (in one frame) form a group drawn as one row on ``<topic>/<ns>/<TYPE>``
+(docs/markers.md). A group's content is kept as the instances of its archetype, marker after marker in
+the order of their ids, with how many instances each marker has: an ADD / MODIFY replaces a marker's
+instances by id, a DELETE takes them out, without a Python object per marker (numpy takes and
+concatenations). The state lives in the pipeline's :class:`~rerun_bridge.convert.registry.SharedState`,
+per topic; a conversion works on a copy and keeps it only when the whole array converted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+
+
+def ragged(firsts: I64, sizes: I64) -> I64:
+    """Indices of ``sizes[i]`` consecutive elements from each ``firsts[i]``, one run after another."""
+    ends = np.cumsum(sizes)
+    total = int(ends[-1]) if len(ends) else 0
+    index: I64 = np.repeat(firsts - (ends - sizes), sizes) + np.arange(total, dtype=np.int64)
+    return index
+
+
+def _take_components(components: dict[str, Any], instances: I64) -> dict[str, Any]:
+    taken: dict[str, Any] = {}
+    for name, value in components.items():
+        if isinstance(value, np.ndarray):
+            taken[name] = value[instances]
+        else:
+            taken[name] = [value[index] for index in instances.tolist()]
+    return taken
+
+
+def _concat_components(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    joined: dict[str, Any] = {}
+    for name, value in first.items():
+        other = second[name]
+        joined[name] = np.concatenate([value, other]) if isinstance(value, np.ndarray) else [*value, *other]
+    return joined
+
+
+@dataclass(frozen=True, slots=True)
+class GroupContent:
+    """The instances of a group's markers: ``counts[i]`` instances of each component belong to the marker
+    ``ids[i]``, markers in ascending id order, each id once."""
+
+    archetype: str
+    ids: I64
+    counts: I64
+    components: dict[str, Any]
+
+    @staticmethod
+    def of(archetype: str, ids: I64, counts: I64, components: dict[str, Any]) -> GroupContent:
+        """Markers with distinct ids in any order, put in id order."""
+        content = GroupContent(archetype, ids.astype(np.int64), counts.astype(np.int64), components)
+        if len(ids) > 1 and not bool((np.diff(content.ids) > 0).all()):
+            return content.take(np.argsort(content.ids, kind="stable"))
+        return content
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, markers: I64) -> GroupContent:
+        """The markers at positions ``markers``, in that order."""
+        firsts = np.cumsum(self.counts) - self.counts
+        instances = ragged(firsts[markers], self.counts[markers])
+        return GroupContent(
+            self.archetype,
+            self.ids[markers],
+            self.counts[markers],
+            _take_components(self.components, instances),
+        )
+
+    def without(self, ids: I64) -> GroupContent:
+        """The group less the markers ``ids`` (itself when it holds none of them)."""
+        kept = ~np.isin(self.ids, ids)
+        if kept.all():
+            return self
+        return self.take(np.flatnonzero(kept))
+
+    def merged(self, newer: GroupContent) -> GroupContent:
+        """The group with ``newer``'s markers added, replacing those of the same ids."""
+        kept = np.flatnonzero(~np.isin(self.ids, newer.ids))
+        if len(kept) == 0:
+            return newer
+        older = self.take(kept)
+        return GroupContent.of(
+            self.archetype,
+            np.concatenate([older.ids, newer.ids]),
+            np.concatenate([older.counts, newer.counts]),
+            _concat_components(older.components, newer.components),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group's header frame and what it holds."""
+
+    frame: str
+    content: GroupContent
+
+
+#: A group: its namespace and marker type.
+GroupKey = tuple[str, int]
+
+
+@dataclass(slots=True)
+class TopicMarkers:
+    """One topic's live markers: the groups, and per namespace the ids drawn on entities of their own
+    (mesh files, markers with a lifetime, markers in another frame than their group's)."""
+
+    groups: dict[GroupKey, Group] = field(default_factory=dict)
+    singles: dict[str, set[int]] = field(default_factory=dict)
+    #: The frame written on each group's entity and not cleared since.
+    framed: dict[GroupKey, str] = field(default_factory=dict)
+    #: Whether these are all the markers the topic's entities show (False after :meth:`MarkerState.forget`:
+    #: entities may show markers this state never saw, until a DELETEALL of every namespace).
+    complete: bool = True
+
+    def copy(self) -> TopicMarkers:
+        singles = {ns: set(ids) for ns, ids in self.singles.items()}
+        return TopicMarkers(dict(self.groups), singles, dict(self.framed), self.complete)
+
+    def groups_of(self, ns: str) -> list[GroupKey]:
+        return [key for key in self.groups if key[0] == ns]
+
+
+class MarkerState:
+    """Per topic, its :class:`TopicMarkers` (the pipeline's shared object)."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, TopicMarkers] = {}
+
+    def working_copy(self, topic: str) -> TopicMarkers:
+        """The topic's markers to update; they count once :meth:`commit` keeps them."""
+        found = self._topics.get(topic)
+        return found.copy() if found is not None else TopicMarkers()
+
+    def commit(self, topic: str, markers: TopicMarkers) -> None:
+        self._topics[topic] = markers
+
+    def forget(self, topic: str) -> None:
+        """Start the topic afresh (the lazy bag viewer converts each chunk's messages on their own): its
+        entities may still show markers of earlier messages, so the state is not complete."""
+        self._topics[topic] = TopicMarkers(complete=False)
