@@ -45,7 +45,6 @@ from rerun_bridge.config import (
 from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.fleet.uploads import PartUploader
-from rerun_bridge.live.allocator import map_big_allocations
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
 from rerun_bridge.live.queues import TopicQueues
@@ -642,7 +641,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    map_big_allocations()  # before DDS and the queues allocate their first frame
     rclpy.init(args=["rerun_bridge", *ros_args], signal_handler_options=SignalHandlerOptions.NO)
     node = Node(NODE_NAME, automatically_declare_parameters_from_overrides=False)
     try:
