@@ -1,0 +1,349 @@
+"""One recording converted by several processes into one .rrd.
+
+The bag's index is read first (:mod:`rerun_bridge.sources.profile`) and the work planned into units
+(:mod:`.split`). This process converts unit 0 (the topics that must stay whole, and the first time range
+of the others) while one child process per other unit converts its time range; each writes a part file
+with the same recording id. The parts' counts and warnings are merged, the outcome
+(:mod:`.outcome`) is written as one more small part, and the parts are joined into the output
+(:mod:`rerun_bridge.sinks.rrd_parts`). Until then nothing exists under the output's name: a part that
+fails (a full disk, a crashed process) ends the whole conversion with one error and no output.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rerun_bridge.config import RobotModelConfig
+from rerun_bridge.errors import BridgeError, RecordingError
+from rerun_bridge.pipeline import TopicStats, TypeSupport
+from rerun_bridge.replay.conversion import (
+    CONVERT_BATCH_ROWS,
+    ConvertSummary,
+    ForwardSource,
+    PartSpec,
+    Progress,
+    TopicSelection,
+    convert_bags,
+)
+from rerun_bridge.replay.forwarding import PartEndedError
+from rerun_bridge.replay.outcome import outcome_rows
+from rerun_bridge.replay.split import WorkUnit, plan_units
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.rrd_parts import join_parts
+from rerun_bridge.sources.bag import Bag, open_bag
+from rerun_bridge.sources.profile import bag_profile
+
+#: ``--jobs auto`` splits only recordings at least this big: below it, starting processes and joining
+#: their parts costs about what the split saves.
+AUTO_MIN_BYTES = 1 << 30
+#: Cores one conversion process keeps busy (its converting thread, the reader decompressing chunks ahead,
+#: Rerun's writer encoding): ``--jobs auto`` starts one process per this many cores.
+CORES_PER_PROCESS = 2
+
+#: Suffix of the warning the pipeline gives for a topic's first conversion error (later ones are counted).
+_FIRST_ERROR_SUFFIX = "(further errors on this topic are counted)"
+
+
+@dataclass(frozen=True, slots=True)
+class PartJob:
+    """What a child process needs to convert one part (pickled to it)."""
+
+    paths: tuple[str, ...]
+    output: Path
+    part: PartSpec
+    selection: TopicSelection
+    application_id: str
+    robot_model: RobotModelConfig | None
+    types: TypeSupport
+    min_free_mb: float
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelOptions:
+    """What ``convert_bags`` was asked besides its inputs and output."""
+
+    selection: TopicSelection
+    application_id: str
+    robot_model: RobotModelConfig | None
+    types: TypeSupport
+    min_free_mb: float
+    blueprint: Any = None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def auto_jobs(paths: Sequence[str | Path]) -> int:
+    """``--jobs auto``: one process per :data:`CORES_PER_PROCESS` usable cores for a recording of at
+    least :data:`AUTO_MIN_BYTES`, else one."""
+    size = 0
+    for path in map(Path, paths):
+        files = [path] if path.is_file() else [p for p in path.glob("*") if p.is_file()]
+        size += sum(f.stat().st_size for f in files)
+    if size < AUTO_MIN_BYTES:
+        return 1
+    return max(1, usable_cores() // CORES_PER_PROCESS)
+
+
+def plan_conversion(
+    paths: Sequence[str | Path],
+    jobs: int,
+    options: ParallelOptions,
+    open_recording: Callable[[str | Path], Bag] = open_bag,
+) -> list[WorkUnit]:
+    """The work units of a conversion into ``jobs`` processes; one unit when it cannot be split: several
+    inputs, a topic recorded with two types, a bag whose index cannot tell where its bytes lie (no MCAP
+    summary or message index, damage met on opening), converters that cannot be sent to another process."""
+    if jobs < 2 or len(paths) != 1 or not _picklable(options.types) or not _picklable(options.robot_model):
+        return [WorkUnit(0, frozenset(), frozenset(), None, None, 0)]
+    with open_recording(paths[0]) as bag:
+        selected = [t for t in bag.topics() if options.selection.accepts(t.name)]
+        types = {t.name: t.type_name for t in selected}
+        profile = bag_profile(bag.storages) if len(types) == len(selected) and not bag.problems else None
+    if profile is None:
+        return [WorkUnit(0, frozenset(types), frozenset(), None, None, 0)]
+    window = (options.selection.start_ns, options.selection.end_ns)
+    return plan_units(profile, types, jobs, options.types.converters, window)
+
+
+def _picklable(value: object) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:  # a user mapping's closure, a lambda: that conversion stays in one process
+        return False
+    return True
+
+
+def convert_parallel(
+    paths: Sequence[str | Path],
+    rrd_path: Path,
+    units: Sequence[WorkUnit],
+    options: ParallelOptions,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> ConvertSummary:
+    """Convert ``units`` (from :func:`plan_conversion`, at least two) of one recording in as many processes
+    into ``rrd_path``."""
+    rrd_path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{rrd_path.name}.parts-", dir=rrd_path.parent))
+    recording_id = str(uuid.uuid4())
+    children: list[_Child] = []
+    try:
+        for unit in units[1:]:
+            job = PartJob(
+                tuple(map(str, paths)),
+                folder / f"part{unit.number}.rrd",
+                PartSpec(unit, recording_id, forward_to=folder / f"part{unit.number}.forward"),
+                options.selection,
+                options.application_id,
+                options.robot_model,
+                options.types,
+                options.min_free_mb,
+            )
+            children.append(_start_child(unit, job, folder))
+        warnings: list[str] = []
+
+        def note(message: str) -> None:
+            warnings.append(message)
+            if warn is not None:
+                warn(message)
+
+        first = _convert_first(
+            children,
+            rrd_path,
+            paths,
+            folder / "part0.rrd",
+            selection=options.selection,
+            progress=progress,
+            warn=note,
+            application_id=options.application_id,
+            blueprint=options.blueprint,
+            robot_model=options.robot_model,
+            types=options.types,
+            min_free_mb=options.min_free_mb,
+            part=PartSpec(
+                units[0],
+                recording_id,
+                forwarded=tuple(
+                    ForwardSource(folder / f"part{c.unit.number}.forward", c.running, c.unit.number)
+                    for c in children
+                ),
+            ),
+        )
+        summaries = [first, *(child.result(rrd_path) for child in children)]
+        topics, merged_warnings = merge_summaries(summaries)
+        told = set(warnings)
+        for message in merged_warnings:
+            if message not in told and warn is not None:
+                warn(message)
+        outcome = folder / "outcome.rrd"
+        with RrdSink(
+            outcome,
+            options.application_id,
+            recording_id=recording_id,
+            batch_rows=CONVERT_BATCH_ROWS,
+            send_properties=False,
+        ) as sink:
+            sink.write(outcome_rows(topics, paths, merged_warnings), {})
+        parts = [folder / f"part{unit.number}.rrd" for unit in units] + [outcome]
+        join_parts(parts, rrd_path, int(options.min_free_mb * 1e6))
+        return ConvertSummary(topics, rrd_path, None, merged_warnings)
+    finally:
+        for child in children:
+            child.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _convert_first(children: Sequence[_Child], output: Path, *args: Any, **kwargs: Any) -> ConvertSummary:
+    """Part 0, in this process; a part that ended without handing over its messages raises its own error."""
+    try:
+        return convert_bags(*args, **kwargs)
+    except PartEndedError as ended:
+        for child in children:
+            if child.unit.number == ended.number:
+                child.result(output)  # raises its error
+        raise RecordingError(f"{output}: {ended}") from None
+
+
+@dataclass(slots=True)
+class _Child:
+    """A child process converting one unit: ``python -m rerun_bridge.replay.part_process JOB RESULT``, the
+    job and its result pickled in files of the parts folder, its stderr in a third."""
+
+    unit: WorkUnit
+    process: subprocess.Popen[bytes]
+    result_file: Path
+    log_file: Path
+
+    def result(self, output: Path) -> ConvertSummary:
+        """Its summary, once it has ended; its error raised again here."""
+        code = self.process.wait()
+        try:
+            status, value = pickle.loads(self.result_file.read_bytes())
+        except (OSError, EOFError, pickle.UnpicklingError):  # killed, out of memory, a crash in native code
+            lines = self.log_file.read_text(errors="replace").strip().splitlines()
+            said = f": {lines[-1]}" if lines else ""
+            raise RecordingError(
+                f"{output}: the process converting {self.unit.describe()} died (exit code {code}{said}); "
+                "nothing was written"
+            ) from None
+        if status == "ok" and isinstance(value, ConvertSummary):
+            return value
+        if isinstance(value, BridgeError):
+            raise value
+        raise RecordingError(f"{output}: converting {self.unit.describe()} failed: {value}")
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """End it if it still runs (the conversion failed elsewhere): our own child, by its process id."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def _start_child(unit: WorkUnit, job: PartJob, folder: Path) -> _Child:
+    job_file = folder / f"part{unit.number}.job"
+    job_file.write_bytes(pickle.dumps(job))
+    result_file = folder / f"part{unit.number}.result"
+    log_file = folder / f"part{unit.number}.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rerun_bridge.replay.part_process", str(job_file), str(result_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    return _Child(unit, process, result_file, log_file)
+
+
+def child_main(job_file: Path, result_file: Path) -> None:
+    """In the child: convert one part, and leave its summary or its error in ``result_file``."""
+    outcome: tuple[str, object]
+    try:
+        job: PartJob = pickle.loads(job_file.read_bytes())
+        summary = convert_bags(
+            job.paths,
+            job.output,
+            selection=job.selection,
+            application_id=job.application_id,
+            robot_model=job.robot_model,
+            types=job.types,
+            min_free_mb=job.min_free_mb,
+            part=job.part,
+        )
+        outcome = ("ok", summary)
+    except Exception as err:  # every failure goes back to the parent, which reports it
+        outcome = ("error", err)
+    try:
+        data = pickle.dumps(outcome)
+    except Exception as err:  # an error that does not pickle: its text
+        data = pickle.dumps(("error", RecordingError(f"{type(outcome[1]).__name__}: {outcome[1]} ({err})")))
+    temporary = result_file.with_suffix(".partial")
+    temporary.write_bytes(data)
+    temporary.replace(result_file)  # whole or absent: a crash while writing reads as a crash
+
+
+def merge_summaries(summaries: Sequence[ConvertSummary]) -> tuple[list[TopicStats], list[str]]:
+    """Every part's counts added up per topic (in the first part's order), and the warnings of all parts
+    in part order, each once: a topic's first conversion error is the earliest part's."""
+    merged: dict[str, TopicStats] = {}
+    for summary in summaries:
+        for stats in summary.topics:
+            known = merged.get(stats.topic)
+            merged[stats.topic] = (
+                replace(stats, produced=set(stats.produced)) if known is None else _add(known, stats)
+            )
+    warnings: list[str] = []
+    seen: set[str] = set()
+    first_errors: set[str] = set()
+    for summary in summaries:
+        for message in summary.warnings:
+            if message in seen:
+                continue
+            topic = _first_error_topic(message, merged)
+            if topic is not None:
+                if topic in first_errors:
+                    continue
+                first_errors.add(topic)
+            seen.add(message)
+            warnings.append(message)
+    return list(merged.values()), warnings
+
+
+def _add(known: TopicStats, more: TopicStats) -> TopicStats:
+    known.messages += more.messages
+    known.rows += more.rows
+    known.errors += more.errors
+    known.skipped += more.skipped
+    known.zero_stamps += more.zero_stamps
+    known.column_messages += more.column_messages
+    known.produced |= more.produced
+    known.first_error = known.first_error or more.first_error
+    return known
+
+
+def _first_error_topic(message: str, topics: dict[str, TopicStats]) -> str | None:
+    """The topic of a warning about a topic's first conversion error (None: another warning)."""
+    if not message.endswith(_FIRST_ERROR_SUFFIX):
+        return None
+    for topic, stats in topics.items():
+        if message.startswith(f"topic {topic} ({stats.type_name}): "):
+            return topic
+    return None
