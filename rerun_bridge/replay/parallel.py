@@ -11,6 +11,8 @@ fails (a full disk, a crashed process) ends the whole conversion with one error 
 
 from __future__ import annotations
 
+import copyreg
+import io
 import os
 import pickle
 import shutil
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from rerun_bridge.config import RobotModelConfig
@@ -121,9 +124,27 @@ def plan_conversion(
     return plan_units(profile, types, jobs, options.types.converters, window)
 
 
+def _dumps(value: object) -> bytes:
+    """``value`` pickled; read-only mappings (the config's) pickle as the mappings they show."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer)
+    pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _reduce_mapping_proxy}
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def _reduce_mapping_proxy(proxy: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
+    return mapping_proxy, (dict(proxy),)
+
+
+def mapping_proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    """A read-only view again, in the process that unpickles one."""
+    return MappingProxyType(mapping)
+
+
 def _picklable(value: object) -> bool:
     try:
-        pickle.dumps(value)
+        _dumps(value)
     except Exception:  # a user mapping's closure, a lambda: that conversion stays in one process
         return False
     return True
@@ -260,7 +281,7 @@ class _Child:
 
 def _start_child(unit: WorkUnit, job: PartJob, folder: Path) -> _Child:
     job_file = folder / f"part{unit.number}.job"
-    job_file.write_bytes(pickle.dumps(job))
+    job_file.write_bytes(_dumps(job))
     result_file = folder / f"part{unit.number}.result"
     log_file = folder / f"part{unit.number}.log"
     with log_file.open("wb") as log:
