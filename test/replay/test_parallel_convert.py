@@ -188,7 +188,9 @@ def test_a_killed_part_process_fails_the_conversion_with_one_error_and_no_output
 def _last_chunk(mcap: Path) -> tuple[int, int]:
     """Offset and length of the file's last chunk (in the last part of a split)."""
     with mcap.open("rb") as stream:
-        chunks = sorted(make_reader(stream).get_summary().chunk_indexes, key=lambda c: c.chunk_start_offset)
+        summary = make_reader(stream).get_summary()
+    assert summary is not None
+    chunks = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
     assert len(chunks) >= 3
     return chunks[-1].chunk_start_offset, chunks[-1].chunk_length
 
