@@ -233,7 +233,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _jobs_arg(text: str) -> str:
+def jobs_argument(text: str) -> str:
     """``--jobs``: ``auto`` or a whole number >= 1 (kept as text, resolved once the inputs are known)."""
     if text == "auto" or (text.isdigit() and int(text) >= 1):
         return text
@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
     convert.add_argument(
         "--jobs",
-        type=_jobs_arg,
+        type=jobs_argument,
         default="auto",
         help="processes to split one recording's conversion across, or 'auto' (default: one per two cores "
         "for a recording of 1 GiB or more, else 1; docs/convert.md)",

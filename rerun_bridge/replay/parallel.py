@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BridgeError, RecordingError
@@ -98,9 +98,12 @@ def auto_jobs(paths: Sequence[str | Path]) -> int:
     for path in map(Path, paths):
         files = [path] if path.is_file() else [p for p in path.glob("*") if p.is_file()]
         size += sum(f.stat().st_size for f in files)
-    if size < AUTO_MIN_BYTES:
-        return 1
-    return max(1, usable_cores() // CORES_PER_PROCESS)
+    return auto_jobs_of_size(size, usable_cores() // CORES_PER_PROCESS)
+
+
+def auto_jobs_of_size(size: int, processes: int) -> int:
+    """``auto`` for a recording of ``size`` bytes: ``processes`` when it is big enough, else one."""
+    return max(1, processes) if size >= AUTO_MIN_BYTES else 1
 
 
 def plan_conversion(
@@ -150,6 +153,23 @@ def _picklable(value: object) -> bool:
     return True
 
 
+class PartRun(Protocol):
+    """One part converting elsewhere (a child process, a Ray task): whether it still runs, its summary
+    once it has ended (its error raised again), and stopping it."""
+
+    unit: WorkUnit
+
+    def running(self) -> bool: ...
+
+    def result(self, output: Path) -> ConvertSummary: ...
+
+    def stop(self) -> None: ...
+
+
+#: Starts a part: its unit, its pickled job's file, the file for its result (``child_main``'s arguments).
+PartStarter = Callable[[WorkUnit, Path, Path], PartRun]
+
+
 def convert_parallel(
     paths: Sequence[str | Path],
     rrd_path: Path,
@@ -157,13 +177,17 @@ def convert_parallel(
     options: ParallelOptions,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
+    start_part: PartStarter | None = None,
 ) -> ConvertSummary:
     """Convert ``units`` (from :func:`plan_conversion`, at least two) of one recording in as many processes
-    into ``rrd_path``."""
+    into ``rrd_path``: unit 0 here, the others started by ``start_part`` (default: child processes of this
+    one; :mod:`rerun_bridge.fleet.parts` starts Ray tasks), which must run them on this machine (they
+    share the parts folder beside ``rrd_path``)."""
+    start = start_part or start_child_process
     rrd_path.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{rrd_path.name}.parts-", dir=rrd_path.parent))
     recording_id = str(uuid.uuid4())
-    children: list[_Child] = []
+    children: list[PartRun] = []
     try:
         for unit in units[1:]:
             job = PartJob(
@@ -176,7 +200,9 @@ def convert_parallel(
                 options.types,
                 options.min_free_mb,
             )
-            children.append(_start_child(unit, job, folder))
+            job_file = folder / f"part{unit.number}.job"
+            job_file.write_bytes(_dumps(job))
+            children.append(start(unit, job_file, folder / f"part{unit.number}.result"))
         warnings: list[str] = []
 
         def note(message: str) -> None:
@@ -230,7 +256,7 @@ def convert_parallel(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _convert_first(children: Sequence[_Child], output: Path, *args: Any, **kwargs: Any) -> ConvertSummary:
+def _convert_first(children: Sequence[PartRun], output: Path, *args: Any, **kwargs: Any) -> ConvertSummary:
     """Part 0, in this process; a part that ended without handing over its messages raises its own error."""
     try:
         return convert_bags(*args, **kwargs)
@@ -241,10 +267,26 @@ def _convert_first(children: Sequence[_Child], output: Path, *args: Any, **kwarg
         raise RecordingError(f"{output}: {ended}") from None
 
 
+def read_part_result(unit: WorkUnit, result_file: Path, output: Path, ended: str) -> ConvertSummary:
+    """A part's summary from its result file; its error raised again; no file: it died (``ended`` says
+    how: an exit code, Ray's reason)."""
+    try:
+        status, value = pickle.loads(result_file.read_bytes())
+    except (OSError, EOFError, pickle.UnpicklingError):  # killed, out of memory, a crash in native code
+        raise RecordingError(
+            f"{output}: the process converting {unit.describe()} died ({ended}); nothing was written"
+        ) from None
+    if status == "ok" and isinstance(value, ConvertSummary):
+        return value
+    if isinstance(value, BridgeError):
+        raise value
+    raise RecordingError(f"{output}: converting {unit.describe()} failed: {value}")
+
+
 @dataclass(slots=True)
-class _Child:
-    """A child process converting one unit: ``python -m rerun_bridge.replay.part_process JOB RESULT``, the
-    job and its result pickled in files of the parts folder, its stderr in a third."""
+class _ChildProcess:
+    """A child process converting one unit: ``python -m rerun_bridge.replay.part_process JOB RESULT``,
+    its output in a log file beside the result."""
 
     unit: WorkUnit
     process: subprocess.Popen[bytes]
@@ -252,22 +294,11 @@ class _Child:
     log_file: Path
 
     def result(self, output: Path) -> ConvertSummary:
-        """Its summary, once it has ended; its error raised again here."""
         code = self.process.wait()
-        try:
-            status, value = pickle.loads(self.result_file.read_bytes())
-        except (OSError, EOFError, pickle.UnpicklingError):  # killed, out of memory, a crash in native code
-            lines = self.log_file.read_text(errors="replace").strip().splitlines()
-            said = f": {lines[-1]}" if lines else ""
-            raise RecordingError(
-                f"{output}: the process converting {self.unit.describe()} died (exit code {code}{said}); "
-                "nothing was written"
-            ) from None
-        if status == "ok" and isinstance(value, ConvertSummary):
-            return value
-        if isinstance(value, BridgeError):
-            raise value
-        raise RecordingError(f"{output}: converting {self.unit.describe()} failed: {value}")
+        lines = self.log_file.read_text(errors="replace").strip().splitlines()
+        return read_part_result(
+            self.unit, self.result_file, output, f"exit code {code}" + (f": {lines[-1]}" if lines else "")
+        )
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -279,11 +310,9 @@ class _Child:
         self.process.wait()
 
 
-def _start_child(unit: WorkUnit, job: PartJob, folder: Path) -> _Child:
-    job_file = folder / f"part{unit.number}.job"
-    job_file.write_bytes(_dumps(job))
-    result_file = folder / f"part{unit.number}.result"
-    log_file = folder / f"part{unit.number}.log"
+def start_child_process(unit: WorkUnit, job_file: Path, result_file: Path) -> PartRun:
+    """A part as a child process of this one."""
+    log_file = result_file.with_suffix(".log")
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "rerun_bridge.replay.part_process", str(job_file), str(result_file)],
@@ -291,7 +320,7 @@ def _start_child(unit: WorkUnit, job: PartJob, folder: Path) -> _Child:
             stdout=log,
             stderr=log,
         )
-    return _Child(unit, process, result_file, log_file)
+    return _ChildProcess(unit, process, result_file, log_file)
 
 
 def child_main(job_file: Path, result_file: Path) -> None:
