@@ -53,6 +53,11 @@ AUTO_MIN_BYTES = 1 << 30
 #: Rerun's writer encoding): ``--jobs auto`` starts one process per this many cores.
 CORES_PER_PROCESS = 2
 
+#: Where parts are written when memory allows (:func:`parts_folder`): a RAM file system on Linux.
+SHARED_MEMORY = Path("/dev/shm")
+#: Memory left to everything else when parts go to :data:`SHARED_MEMORY`.
+MEMORY_HEADROOM_BYTES = 2 << 30
+
 #: Suffix of the warning the pipeline gives for a topic's first conversion error (later ones are counted).
 _FIRST_ERROR_SUFFIX = "(further errors on this topic are counted)"
 
@@ -185,7 +190,7 @@ def convert_parallel(
     share the parts folder beside ``rrd_path``)."""
     start = start_part or start_child_process
     rrd_path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{rrd_path.name}.parts-", dir=rrd_path.parent))
+    folder = parts_folder(rrd_path, sum(unit.cost for unit in units))
     recording_id = str(uuid.uuid4())
     children: list[PartRun] = []
     try:
@@ -254,6 +259,27 @@ def convert_parallel(
         for child in children:
             child.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def parts_folder(rrd_path: Path, estimated_bytes: int) -> Path:
+    """A new folder for the parts: in memory (``/dev/shm``) when it has room for twice the estimate and
+    the machine has that much memory available besides, so that the output's disk is written once (the
+    parts never reach it); else beside the output."""
+    if _room_in_memory(2 * estimated_bytes + MEMORY_HEADROOM_BYTES):
+        return Path(tempfile.mkdtemp(prefix=f"rerun_bridge_{rrd_path.name}.parts-", dir=SHARED_MEMORY))
+    return Path(tempfile.mkdtemp(prefix=f".{rrd_path.name}.parts-", dir=rrd_path.parent))
+
+
+def _room_in_memory(size: int) -> bool:
+    try:
+        stats = os.statvfs(SHARED_MEMORY)
+        meminfo = Path("/proc/meminfo").read_text()
+    except OSError:  # no /dev/shm (not Linux, a container without it)
+        return False
+    available = next(
+        (int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")), 0
+    )
+    return stats.f_bavail * stats.f_frsize >= size and available >= size
 
 
 def _convert_first(children: Sequence[PartRun], output: Path, *args: Any, **kwargs: Any) -> ConvertSummary:
