@@ -23,7 +23,7 @@ from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
 from rerun_bridge.pipeline import TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay import TopicSelection, convert_bags
 from rerun_bridge.replay.conversion import ConvertSummary
-from rerun_bridge.replay.parallel import ParallelOptions, merge_summaries, plan_conversion
+from rerun_bridge.replay.parallel import SHARED_MEMORY, ParallelOptions, merge_summaries, plan_conversion
 from rerun_bridge.replay.split import WorkUnit
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.profile import bag_profile
@@ -183,6 +183,7 @@ def test_a_killed_part_process_fails_the_conversion_with_one_error_and_no_output
     assert str(output) in errors[0]
     assert not output.exists()
     assert list(output.parent.iterdir()) == []  # no parts, no half-joined file
+    assert not list(SHARED_MEMORY.glob(f"rerun_bridge_{output.name}.parts-*"))  # nor parts in memory
 
 
 def _last_chunk(mcap: Path) -> tuple[int, int]:
