@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from rerun_bridge.replay.conversion import ConvertSummary
-from rerun_bridge.replay.parallel import PartRun, PartStarter, child_main, read_part_result
+from rerun_bridge.replay.part_runs import PartRun, PartStarter, child_main, read_part_result
 from rerun_bridge.replay.split import WorkUnit
 
 #: How long a recording's task waits for CPUs to split onto before converting alone.

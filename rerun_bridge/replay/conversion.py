@@ -191,9 +191,8 @@ def convert_bags(  # noqa: PLR0913
                     if problem not in warnings:
                         note(problem)
             topics = pipeline.topic_stats()
-            if (
-                rrd is not None and part is None
-            ):  # the outcome outlives stderr (the viewer's store gets none: not data)
+            # The outcome outlives stderr (the viewer's store gets none: not data); a part's is its joiner's.
+            if rrd is not None and part is None:
                 rrd.write(outcome_rows(topics, paths, warnings), {})
             return ConvertSummary(
                 topics=topics,
@@ -294,7 +293,7 @@ class BagConversion:
     ) -> None:
         """Every selected message, merged by log time across the bags (of one part only, when given)."""
         unit = part.unit if part is not None else None
-        routes = [key for key in self.routes if unit is None or unit.reads(key[1])]
+        routes = {key for key in self.routes if unit is None or unit.reads(key[1])}
         total = sum(
             t.message_count
             for index, bag in enumerate(bags)

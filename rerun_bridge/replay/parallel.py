@@ -11,23 +11,17 @@ fails (a full disk, a crashed process) ends the whole conversion with one error 
 
 from __future__ import annotations
 
-import copyreg
-import io
 import os
-import pickle
 import shutil
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from rerun_bridge.config import RobotModelConfig
-from rerun_bridge.errors import BridgeError, RecordingError
+from rerun_bridge.errors import RecordingError
 from rerun_bridge.pipeline import TopicStats, TypeSupport
 from rerun_bridge.replay.conversion import (
     CONVERT_BATCH_ROWS,
@@ -40,6 +34,7 @@ from rerun_bridge.replay.conversion import (
 )
 from rerun_bridge.replay.forwarding import PartEndedError
 from rerun_bridge.replay.outcome import outcome_rows
+from rerun_bridge.replay.part_runs import PartJob, PartRun, PartStarter, dumps, picklable, start_child_process
 from rerun_bridge.replay.split import WorkUnit, plan_units
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.rrd_parts import join_parts
@@ -60,20 +55,6 @@ MEMORY_HEADROOM_BYTES = 2 << 30
 
 #: Suffix of the warning the pipeline gives for a topic's first conversion error (later ones are counted).
 _FIRST_ERROR_SUFFIX = "(further errors on this topic are counted)"
-
-
-@dataclass(frozen=True, slots=True)
-class PartJob:
-    """What a child process needs to convert one part (pickled to it)."""
-
-    paths: tuple[str, ...]
-    output: Path
-    part: PartSpec
-    selection: TopicSelection
-    application_id: str
-    robot_model: RobotModelConfig | None
-    types: TypeSupport
-    min_free_mb: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +101,7 @@ def plan_conversion(
     """The work units of a conversion into ``jobs`` processes; one unit when it cannot be split: several
     inputs, a topic recorded with two types, a bag whose index cannot tell where its bytes lie (no MCAP
     summary or message index, damage met on opening), converters that cannot be sent to another process."""
-    if jobs < 2 or len(paths) != 1 or not _picklable(options.types) or not _picklable(options.robot_model):
+    if jobs < 2 or len(paths) != 1 or not picklable(options.types) or not picklable(options.robot_model):
         return [WorkUnit(0, frozenset(), frozenset(), None, None, 0)]
     with open_recording(paths[0]) as bag:
         selected = [t for t in bag.topics() if options.selection.accepts(t.name)]
@@ -130,49 +111,6 @@ def plan_conversion(
         return [WorkUnit(0, frozenset(types), frozenset(), None, None, 0)]
     window = (options.selection.start_ns, options.selection.end_ns)
     return plan_units(profile, types, jobs, options.types.converters, window)
-
-
-def _dumps(value: object) -> bytes:
-    """``value`` pickled; read-only mappings (the config's) pickle as the mappings they show."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer)
-    pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _reduce_mapping_proxy}
-    pickler.dump(value)
-    return buffer.getvalue()
-
-
-def _reduce_mapping_proxy(proxy: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
-    return mapping_proxy, (dict(proxy),)
-
-
-def mapping_proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
-    """A read-only view again, in the process that unpickles one."""
-    return MappingProxyType(mapping)
-
-
-def _picklable(value: object) -> bool:
-    try:
-        _dumps(value)
-    except Exception:  # a user mapping's closure, a lambda: that conversion stays in one process
-        return False
-    return True
-
-
-class PartRun(Protocol):
-    """One part converting elsewhere (a child process, a Ray task): whether it still runs, its summary
-    once it has ended (its error raised again), and stopping it."""
-
-    unit: WorkUnit
-
-    def running(self) -> bool: ...
-
-    def result(self, output: Path) -> ConvertSummary: ...
-
-    def stop(self) -> None: ...
-
-
-#: Starts a part: its unit, its pickled job's file, the file for its result (``child_main``'s arguments).
-PartStarter = Callable[[WorkUnit, Path, Path], PartRun]
 
 
 def convert_parallel(
@@ -206,7 +144,7 @@ def convert_parallel(
                 options.min_free_mb,
             )
             job_file = folder / f"part{unit.number}.job"
-            job_file.write_bytes(_dumps(job))
+            job_file.write_bytes(dumps(job))
             children.append(start(unit, job_file, folder / f"part{unit.number}.result"))
         warnings: list[str] = []
 
@@ -291,89 +229,6 @@ def _convert_first(children: Sequence[PartRun], output: Path, *args: Any, **kwar
             if child.unit.number == ended.number:
                 child.result(output)  # raises its error
         raise RecordingError(f"{output}: {ended}") from None
-
-
-def read_part_result(unit: WorkUnit, result_file: Path, output: Path, ended: str) -> ConvertSummary:
-    """A part's summary from its result file; its error raised again; no file: it died (``ended`` says
-    how: an exit code, Ray's reason)."""
-    try:
-        status, value = pickle.loads(result_file.read_bytes())
-    except (OSError, EOFError, pickle.UnpicklingError):  # killed, out of memory, a crash in native code
-        raise RecordingError(
-            f"{output}: the process converting {unit.describe()} died ({ended}); nothing was written"
-        ) from None
-    if status == "ok" and isinstance(value, ConvertSummary):
-        return value
-    if isinstance(value, BridgeError):
-        raise value
-    raise RecordingError(f"{output}: converting {unit.describe()} failed: {value}")
-
-
-@dataclass(slots=True)
-class _ChildProcess:
-    """A child process converting one unit: ``python -m rerun_bridge.replay.part_process JOB RESULT``,
-    its output in a log file beside the result."""
-
-    unit: WorkUnit
-    process: subprocess.Popen[bytes]
-    result_file: Path
-    log_file: Path
-
-    def result(self, output: Path) -> ConvertSummary:
-        code = self.process.wait()
-        lines = self.log_file.read_text(errors="replace").strip().splitlines()
-        return read_part_result(
-            self.unit, self.result_file, output, f"exit code {code}" + (f": {lines[-1]}" if lines else "")
-        )
-
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        """End it if it still runs (the conversion failed elsewhere): our own child, by its process id."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-
-
-def start_child_process(unit: WorkUnit, job_file: Path, result_file: Path) -> PartRun:
-    """A part as a child process of this one."""
-    log_file = result_file.with_suffix(".log")
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rerun_bridge.replay.part_process", str(job_file), str(result_file)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-    return _ChildProcess(unit, process, result_file, log_file)
-
-
-def child_main(job_file: Path, result_file: Path) -> None:
-    """In the child: convert one part, and leave its summary or its error in ``result_file``."""
-    outcome: tuple[str, object]
-    try:
-        job: PartJob = pickle.loads(job_file.read_bytes())
-        summary = convert_bags(
-            job.paths,
-            job.output,
-            selection=job.selection,
-            application_id=job.application_id,
-            robot_model=job.robot_model,
-            types=job.types,
-            min_free_mb=job.min_free_mb,
-            part=job.part,
-        )
-        outcome = ("ok", summary)
-    except Exception as err:  # every failure goes back to the parent, which reports it
-        outcome = ("error", err)
-    try:
-        data = pickle.dumps(outcome)
-    except Exception as err:  # an error that does not pickle: its text
-        data = pickle.dumps(("error", RecordingError(f"{type(outcome[1]).__name__}: {outcome[1]} ({err})")))
-    temporary = result_file.with_suffix(".partial")
-    temporary.write_bytes(data)
-    temporary.replace(result_file)  # whole or absent: a crash while writing reads as a crash
 
 
 def merge_summaries(summaries: Sequence[ConvertSummary]) -> tuple[list[TopicStats], list[str]]:

@@ -8,6 +8,6 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__":
-    from rerun_bridge.replay.parallel import child_main
+    from rerun_bridge.replay.part_runs import child_main
 
     child_main(Path(sys.argv[1]), Path(sys.argv[2]))
