@@ -19,14 +19,16 @@ import pytest
 import rerun.chunk as rrc
 from mcap.reader import make_reader
 
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.registry import Converter, ConverterTable
 from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
 from rerun_bridge.pipeline import TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay import TopicSelection, convert_bags
 from rerun_bridge.replay.conversion import ConvertSummary
 from rerun_bridge.replay.parallel import SHARED_MEMORY, ParallelOptions, merge_summaries, plan_conversion
-from rerun_bridge.replay.split import WorkUnit
+from rerun_bridge.replay.split import MESSAGE_COST_BYTES, WorkUnit, plan_units, splittable
 from rerun_bridge.sources.bag import open_bag
-from rerun_bridge.sources.profile import bag_profile
+from rerun_bridge.sources.profile import TopicProfile, bag_profile
 from rerun_bridge.store.rrd_file import read_rrd_index
 from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP, rrd_chunks, verify_rrd
 from test.replay.test_column_batches import rrd_rows
@@ -265,3 +267,41 @@ def test_merged_counts_add_up_and_one_first_error_is_kept_per_topic() -> None:
     assert len(topics) == 1
     assert (topics[0].messages, topics[0].rows, topics[0].errors) == (12, 12, 2)
     assert topics[0].first_error == "cannot decode message at 1"
+
+
+def _even(count: int, size: int, start: int = 0) -> TopicProfile:
+    times = np.arange(start, start + count, dtype=np.int64) * 1000
+    return TopicProfile(times, np.full(count, size, dtype=np.int64))
+
+
+def test_the_plan_gives_part_0_less_range_for_its_whole_topics() -> None:
+    profile = {"/camera": _even(1000, 100_000), "/tf": _even(1000, 30_000)}
+    types = {"/camera": "sensor_msgs/msg/Image", "/tf": "tf2_msgs/msg/TFMessage"}
+    units = plan_units(profile, types, 2)
+    assert [u.ranged_topics for u in units] == [frozenset({"/camera"})] * 2
+    assert [u.whole_topics for u in units] == [frozenset({"/tf"})] * 2
+    first, second = units
+    assert first.end_ns is not None
+    camera_in_first = int(np.count_nonzero(profile["/camera"].times <= first.end_ns))
+    # Part 0 also converts all of /tf, so it takes fewer of the camera's messages than part 1.
+    assert 0 < camera_in_first < 1000 - camera_in_first
+    assert abs(first.cost - second.cost) <= 2 * (100_000 + MESSAGE_COST_BYTES)
+
+
+def test_whole_topics_that_outweigh_a_share_leave_part_0_no_range() -> None:
+    profile = {"/camera": _even(100, 100_000), "/map": _even(100, 1_000_000)}
+    types = {"/camera": "sensor_msgs/msg/Image", "/map": "nav_msgs/msg/OccupancyGrid"}
+    units = plan_units(profile, types, 3)
+    assert units[0].end_ns is not None
+    assert units[0].end_ns < int(profile["/camera"].times[0])  # part 0: the map only
+    assert len(units) == 3
+
+
+def test_a_user_mapping_keeps_its_type_whole() -> None:
+    image = "sensor_msgs/msg/Image"
+    assert splittable(image, BUILTIN_CONVERTERS)
+    mapped = ConverterTable(
+        [c for c in BUILTIN_CONVERTERS.all() if c.type_name != image]
+        + [Converter(image, lambda m, c: [], ())]
+    )
+    assert not splittable(image, mapped)
