@@ -305,3 +305,15 @@ def test_a_user_mapping_keeps_its_type_whole() -> None:
         + [Converter(image, lambda m, c: [], ())]
     )
     assert not splittable(image, mapped)
+
+
+def test_jobs_must_be_auto_or_a_positive_number(sample_bag: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(CLI), "convert", str(sample_bag), "-o", str(tmp_path / "x.rrd"), "--jobs", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--jobs: expected 'auto' or a number >= 1, got '0'" in result.stderr
+    assert not (tmp_path / "x.rrd").exists()
