@@ -10,9 +10,11 @@ the robot model, types without converter, user mappings) stays whole, in unit 0,
 The plan balances an estimated cost per unit: a message costs its size in bytes plus
 :data:`MESSAGE_COST_BYTES` (per-message work: decode, convert, batch). Unit 0 takes the whole topics and
 then ranged messages up to an equal share; the other units split the rest of the ranged messages by time
-into equal shares. Cuts fall between different log times: the messages of one time stay together. Every
-unit reads only its own time range of the bag (each chunk is read and decompressed once); the messages
-of whole topics in later ranges reach unit 0 through :mod:`.forwarding`.
+into equal shares (each smaller by a process's start, :data:`PROCESS_START_COST_BYTES`, which part 0,
+running in the process already started, does not pay). Cuts fall between different log times: the
+messages of one time stay together. Every unit reads only its own time range of the bag (each chunk is
+read and decompressed once); the messages of whole topics in later ranges reach unit 0 through
+:mod:`.forwarding`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ SPLITTABLE_TYPES: Final = frozenset(
 #: What one message costs beyond its bytes, in bytes of big-message work (measured on bench/convert.py's
 #: bag: a small message converted column-wise costs about as much as 2 kB of point cloud).
 MESSAGE_COST_BYTES: Final = 2048
+#: What starting a part's process costs (about 0.8 s of imports, at about 200 MB of cost a second): part 0
+#: runs in the process already started, so it takes this much more than the others (at most half a
+#: share more).
+PROCESS_START_COST_BYTES: Final = 160 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +94,11 @@ def plan_units(
     jobs: int,
     converters: ConverterTable = BUILTIN_CONVERTERS,
     window: tuple[int | None, int | None] = (None, None),
+    start_cost: int = PROCESS_START_COST_BYTES,
 ) -> list[WorkUnit]:
     """At most ``jobs`` units for the topics of ``topic_types`` (topic -> type; the selected ones),
-    within ``window`` (inclusive log times). One unit when splitting cannot help."""
+    within ``window`` (inclusive log times). One unit when splitting cannot help. ``start_cost``: what
+    each part but part 0 spends starting."""
     ranged = sorted(t for t, type_name in topic_types.items() if splittable(type_name, converters))
     whole = frozenset(topic_types) - frozenset(ranged)
     whole_cost = sum(_cost(profile.get(t), window)[1].sum() for t in whole)
@@ -99,8 +107,10 @@ def plan_units(
     if jobs == 1 or not len(times):
         return [WorkUnit(0, frozenset(topic_types), frozenset(), None, None, total)]
     share = total / jobs
+    # The others start later: each takes ``start`` less than unit 0 (at most half a share less).
+    start = min(start_cost, share / 2)
     # Unit 0's ranged budget is what the whole topics leave of its share; the others split the rest.
-    first = max(0.0, share - whole_cost)
+    first = max(0.0, share + start * (jobs - 1) / jobs - whole_cost)
     rest = (costs.sum() - first) / (jobs - 1)
     bounds = [first + rest * k for k in range(jobs - 1)]
     cumulative = np.cumsum(costs)

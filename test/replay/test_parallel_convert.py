@@ -277,7 +277,7 @@ def _even(count: int, size: int, start: int = 0) -> TopicProfile:
 def test_the_plan_gives_part_0_less_range_for_its_whole_topics() -> None:
     profile = {"/camera": _even(1000, 100_000), "/tf": _even(1000, 30_000)}
     types = {"/camera": "sensor_msgs/msg/Image", "/tf": "tf2_msgs/msg/TFMessage"}
-    units = plan_units(profile, types, 2)
+    units = plan_units(profile, types, 2, start_cost=0)
     assert [u.ranged_topics for u in units] == [frozenset({"/camera"})] * 2
     assert [u.whole_topics for u in units] == [frozenset({"/tf"})] * 2
     first, second = units
@@ -291,10 +291,23 @@ def test_the_plan_gives_part_0_less_range_for_its_whole_topics() -> None:
 def test_whole_topics_that_outweigh_a_share_leave_part_0_no_range() -> None:
     profile = {"/camera": _even(100, 100_000), "/map": _even(100, 1_000_000)}
     types = {"/camera": "sensor_msgs/msg/Image", "/map": "nav_msgs/msg/OccupancyGrid"}
-    units = plan_units(profile, types, 3)
+    units = plan_units(profile, types, 3, start_cost=0)
     assert units[0].end_ns is not None
     assert units[0].end_ns < int(profile["/camera"].times[0])  # part 0: the map only
     assert len(units) == 3
+
+
+def test_parts_started_later_take_less() -> None:
+    profile = {"/lidar": _even(1000, 1_000_000)}
+    types = {"/lidar": "sensor_msgs/msg/PointCloud2"}
+    even = plan_units(profile, types, 2, start_cost=0)
+    later = plan_units(profile, types, 2, start_cost=100_000_000)
+    assert even[0].end_ns is not None
+    assert later[0].end_ns is not None
+    assert later[0].end_ns > even[0].end_ns
+    assert later[0].cost - later[1].cost == pytest.approx(
+        100_000_000, abs=2 * (1_000_000 + MESSAGE_COST_BYTES)
+    )
 
 
 def test_a_user_mapping_keeps_its_type_whole() -> None:
