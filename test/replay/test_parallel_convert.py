@@ -30,7 +30,7 @@ from rerun_bridge.replay.split import MESSAGE_COST_BYTES, WorkUnit, plan_units, 
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.profile import TopicProfile, bag_profile
 from rerun_bridge.store.rrd_file import decode_chunk, read_chunk_bytes, read_rrd_index
-from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP, rrd_chunks, verify_rrd
+from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP, mounted_tmpfs, rrd_chunks, verify_rrd
 from test.replay.test_column_batches import rrd_rows
 
 CLI = Path(sys.executable).parent / "rerun-bridge"
@@ -337,3 +337,21 @@ def test_jobs_must_be_auto_or_a_positive_number(sample_bag: Path, tmp_path: Path
     assert result.returncode == 2
     assert "--jobs: expected 'auto' or a number >= 1, got '0'" in result.stderr
     assert not (tmp_path / "x.rrd").exists()
+
+
+def test_a_split_conversion_without_room_for_its_output_leaves_nothing(
+    sample_bag: Path, tmp_path: Path
+) -> None:
+    with mounted_tmpfs(tmp_path / "disk", "2m") as disk:
+        output = disk / "run.rrd"
+        result = subprocess.run(
+            [str(CLI), "convert", str(sample_bag), "-o", str(output), "--jobs", "2", "--min-free-mb", "0.5"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, result.stderr
+        assert output.name in errors[0]
+        assert list(disk.iterdir()) == []  # neither the output nor parts
