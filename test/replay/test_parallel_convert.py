@@ -4,6 +4,7 @@ Real child processes, real bags (generated and from ../shared/data), real damage
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import re
@@ -26,7 +27,7 @@ from rerun_bridge.pipeline import TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay import TopicSelection, convert_bags
 from rerun_bridge.replay.conversion import ConvertSummary
 from rerun_bridge.replay.parallel import SHARED_MEMORY, ParallelOptions, merge_summaries, plan_conversion
-from rerun_bridge.replay.split import MESSAGE_COST_BYTES, WorkUnit, plan_units, splittable
+from rerun_bridge.replay.split import MESSAGE_COST_BYTES, SPLITTABLE_TYPES, WorkUnit, plan_units, splittable
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.profile import TopicProfile, bag_profile
 from rerun_bridge.store.rrd_file import decode_chunk, read_chunk_bytes, read_rrd_index
@@ -355,3 +356,16 @@ def test_a_split_conversion_without_room_for_its_output_leaves_nothing(
         assert len(errors) == 1, result.stderr
         assert output.name in errors[0]
         assert list(disk.iterdir()) == []  # neither the output nor parts
+
+
+@pytest.mark.parametrize("type_name", sorted(SPLITTABLE_TYPES))
+def test_splittable_converters_keep_no_state(type_name: str) -> None:
+    """A time range of a splittable topic must convert alone: its converters read no shared or topic state
+    (a converter that starts to must leave SPLITTABLE_TYPES)."""
+    converter = BUILTIN_CONVERTERS.lookup(type_name)
+    assert converter is not None
+    for function in (converter.func, converter.columns):
+        if function is not None:
+            source = inspect.getsource(function)
+            assert "ctx.shared" not in source
+            assert "topic_state(" not in source
