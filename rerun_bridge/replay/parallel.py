@@ -125,7 +125,7 @@ def convert_parallel(
     """Convert ``units`` (from :func:`plan_conversion`, at least two) of one recording in as many processes
     into ``rrd_path``: unit 0 here, the others started by ``start_part`` (default: child processes of this
     one; :mod:`rerun_bridge.fleet.parts` starts Ray tasks), which must run them on this machine (they
-    share the parts folder beside ``rrd_path``)."""
+    share the parts folder: :func:`parts_folder`)."""
     start = start_part or start_child_process
     rrd_path.parent.mkdir(parents=True, exist_ok=True)
     folder = parts_folder(rrd_path, sum(unit.cost for unit in units))
