@@ -12,7 +12,10 @@ IMU, TF, joints, odometry) once into the work folder (kept and reused). Then, in
   converted each time; a warm-up batch starts the workers first, as a long batch would have them);
 - a two-node cluster (``ray.cluster_utils.Cluster``, the cores split between the nodes);
 - S3: the recordings uploaded to a real SeaweedFS server, converted S3 -> S3 with one worker per core,
-  against local -> local.
+  against local -> local;
+- one big recording (:meth:`SampleSpec.camera_lidar`, 1.1 GB, made once) as a batch of one, converted by
+  one task (``--jobs 1``) against split across Ray tasks on all cores (``--jobs`` = cores; skipped with
+  ``--skip-big``).
 
 Prints wall times, the speed-up (target >= 0.8 x cores), the overhead (target <= 10 %) and the S3 ratio.
 Each figure is the best of ``--runs``. Other processes on the machine add noise; never fails on a target.
@@ -72,10 +75,25 @@ def plain(recordings: Sequence[Recording], out: Path) -> None:
         convert_bags([recording.uri], out / f"{recording.name}.rrd", warn=lambda _m: None)
 
 
-def batch(recordings: Sequence[Recording], out: str, workers: int) -> None:
-    report = run_batch(recordings, JobOptions(out, force=True), workers=workers)
+def batch(recordings: Sequence[Recording], out: str, workers: int, jobs: int = 1) -> None:
+    report = run_batch(recordings, JobOptions(out, force=True, jobs=jobs), workers=workers)
     if report.failures:
         raise SystemExit(f"batch failed: {report.failures}")
+
+
+def bench_big(workdir: Path, scratch: Path, runs: int, cores: int) -> None:
+    """One big recording, alone in a batch: one task against its parts on every core."""
+    big = workdir / "big"
+    if not (big / "metadata.yaml").exists():
+        shutil.rmtree(big, ignore_errors=True)
+        write_sample(big, SampleSpec.camera_lidar())
+    recording, _ = find_recordings([str(big)])
+    t_alone = best_of(runs, lambda: batch(recording, str(scratch / "big1"), 1, jobs=1))
+    t_split = best_of(runs, lambda: batch(recording, str(scratch / "bigN"), 1, jobs=cores))
+    print(
+        f"one {recording[0].bytes / 1e9:.1f} GB recording: one task {t_alone:.2f} s; split across {cores} "
+        f"tasks {t_split:.2f} s; speed-up {t_alone / t_split:.2f} x (load {os.getloadavg()[0]:.1f})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--recordings", type=int, default=16)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--skip-big", action="store_true", help="leave out the one big recording's split")
     args = parser.parse_args(argv)
 
     import ray
@@ -105,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch(recordings[:cores], str(scratch / "warmup"), cores)
         t_one = best_of(args.runs, lambda: batch(recordings, str(scratch / "one"), 1))
         t_all = best_of(args.runs, lambda: batch(recordings, str(scratch / "all"), cores))
+        if not args.skip_big:
+            bench_big(args.workdir, scratch, args.runs, cores)
         ray.shutdown()
         speedup = t_one / t_all
         overhead = t_one / t_plain - 1

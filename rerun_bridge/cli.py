@@ -173,6 +173,7 @@ class _ProgressBar:
 def cmd_convert(args: argparse.Namespace) -> int:
     from rerun_bridge.replay import TopicSelection, convert_bags
     from rerun_bridge.replay.outcome import SUMMARY_HEADERS, summary_table
+    from rerun_bridge.replay.parallel import auto_jobs
     from rerun_bridge.robot.settings import robot_model_of
     from rerun_bridge.sources.bag import open_bag
 
@@ -215,6 +216,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
         ),
         min_free_mb=args.min_free_mb,
+        jobs=auto_jobs(args.bags) if args.jobs == "auto" else int(args.jobs),
     )
     progress.finish()
     elapsed = time.monotonic() - started
@@ -229,6 +231,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print("error: nothing could be converted", file=sys.stderr)
         return EXIT_NOTHING_CONVERTED
     return EXIT_OK
+
+
+def jobs_argument(text: str) -> str:
+    """``--jobs``: ``auto`` or a whole number >= 1 (kept as text, resolved once the inputs are known)."""
+    if text == "auto" or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 1, got {text!r}")
 
 
 def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSupport:
@@ -419,6 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")
+    convert.add_argument(
+        "--jobs",
+        type=jobs_argument,
+        default="auto",
+        help="processes to split one recording's conversion across, or 'auto' (default: one per two cores "
+        "for a recording of 1 GiB or more, else 1; docs/convert.md)",
+    )
     convert.add_argument(
         "--config",
         type=Path,

@@ -134,6 +134,31 @@ class SampleSpec:
             tf_hz=100.0,
         )
 
+    @classmethod
+    def camera_lidar(cls) -> SampleSpec:
+        """The camera + lidar only recording of ``bench/convert.py`` (no small topics but one tf_static
+        message and a camera_info per image): 120 s, 1200 coloured 30 k-point clouds and 600 noisy VGA
+        images, about 1.3 GB on disk."""
+        return cls(
+            duration_s=120.0,
+            name="camera_lidar",
+            cloud_count=1200,
+            cloud_points=30_000,
+            cloud_rgb=True,
+            image_count=600,
+            image_width=640,
+            image_height=480,
+            image_noise=32,
+            scan_hz=0.0,
+            imu_hz=0.0,
+            tf_hz=0.0,
+            joint_hz=0.0,
+            odom_hz=0.0,
+            gps_hz=0.0,
+            status_hz=0.0,
+            log_lines=0,
+        )
+
     def rate_count(self, hz: float) -> int:
         """Messages of a stream at ``hz`` over the duration (the first at the start)."""
         return math.floor(self.duration_s * hz + 1e-9)

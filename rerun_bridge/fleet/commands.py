@@ -75,7 +75,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from rerun_bridge.fleet.batch import ray_connection, run_batch
     from rerun_bridge.fleet.jobs import JobOptions
 
-    options = JobOptions(args.output, args.mcap, args.blueprint, _tags(args.tag), args.force, rerun_layout)
+    jobs = 0 if args.jobs == "auto" else int(args.jobs)
+    options = JobOptions(
+        args.output, args.mcap, args.blueprint, _tags(args.tag), args.force, rerun_layout, jobs=jobs
+    )
     recordings = _recordings(args.inputs)
     if recordings is None:
         return EXIT_USAGE
@@ -176,6 +179,12 @@ def write_table(table: Any, fmt: str) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
+def _jobs(text: str) -> str:
+    from rerun_bridge.cli import jobs_argument  # the same rule as convert --jobs
+
+    return jobs_argument(text)
+
+
 def add_fleet_commands(sub: Any) -> None:
     """The ``batch`` and ``catalog`` sub-commands, on ``rerun-bridge``'s sub-parsers."""
     batch = sub.add_parser("batch", help="convert many recordings (folders, globs, s3:// prefixes) on Ray")
@@ -193,6 +202,13 @@ def add_fleet_commands(sub: Any) -> None:
     batch.add_argument("--blueprint", help="embed this blueprint (a scenario name or a YAML file)")
     batch.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag the runs")
     batch.add_argument("--force", action="store_true", help="convert again recordings already converted")
+    batch.add_argument(
+        "--jobs",
+        type=_jobs,
+        default="auto",
+        help="Ray tasks to split one recording across, on idle CPUs of its node, or 'auto' (default: one "
+        "per two idle CPUs for a recording of 1 GiB or more; docs/fleet.md)",
+    )
     batch.set_defaults(func=cmd_batch)
 
     catalog = sub.add_parser("catalog", help="the catalog of runs: query it with SQL, register recordings")

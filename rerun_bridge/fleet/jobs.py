@@ -24,6 +24,7 @@ from rerun_bridge.fleet.catalog import (
 from rerun_bridge.fleet.discovery import Recording, content_hash
 from rerun_bridge.fleet.remote_bags import StagedRecording, staged
 from rerun_bridge.fleet.storage import local_work_file, location_of, publish_file
+from rerun_bridge.sources.bag import open_bag
 
 OUTCOME_CONVERTED = "converted"
 OUTCOME_SKIPPED = "skipped"
@@ -47,6 +48,8 @@ class JobOptions:
     tags: Mapping[str, str] = field(default_factory=dict)
     force: bool = False
     layout: Callable[[str, Sequence[str]], Any] | None = None
+    #: Ray tasks to split one recording's conversion across (``batch --jobs``; 1: none, 0: ``auto``).
+    jobs: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,10 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
         # Roles and fixed frames are resolved against a local recording's data; a streamed one gets the
         # layout as named (roles stand for their usual topics).
         blueprint = options.layout(options.blueprint, [] if remote else [source.path])
+    if options.jobs != 1 and not options.mcap and source.open is open_bag:
+        split = _convert_split(source.path, work[".rrd"], options.jobs, blueprint)
+        if split is not None:
+            return split
     return convert_bags(
         [source.path],
         work[".rrd"],
@@ -175,6 +182,44 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
         blueprint=blueprint,
         warn=lambda _message: None,  # kept in the summary, and in the catalog
         open_recording=source.open,
+    )
+
+
+def _convert_split(path: str, rrd: Path, jobs: int, blueprint: Any) -> Any:
+    """The recording split across Ray tasks on this node (:mod:`.parts`); None when it is not split
+    (too small for ``auto``, nothing to split, no idle CPUs)."""
+    import ray
+
+    from rerun_bridge.fleet.parts import ray_parts
+    from rerun_bridge.pipeline import TypeSupport
+    from rerun_bridge.replay.conversion import TopicSelection
+    from rerun_bridge.replay.parallel import (
+        CORES_PER_PROCESS,
+        ParallelOptions,
+        auto_jobs_of_size,
+        convert_parallel,
+        plan_conversion,
+    )
+
+    if jobs == 0:  # auto: as convert --jobs auto, with this node's CPUs
+        cpus = int(ray.available_resources().get("CPU", 0)) + 1  # type: ignore[no-untyped-call]
+        jobs = auto_jobs_of_size(_size_of(path), cpus // CORES_PER_PROCESS)
+    options = ParallelOptions(TopicSelection(), "rerun_bridge", None, TypeSupport(), 0.0, blueprint)
+    units = plan_conversion([path], jobs, options)
+    if len(units) < 2:
+        return None
+    with ray_parts(len(units) - 1) as start_part:
+        if start_part is None:
+            return None
+        return convert_parallel([path], rrd, units, options, start_part=start_part)
+
+
+def _size_of(path: str) -> int:
+    root = Path(path)
+    return (
+        root.stat().st_size
+        if root.is_file()
+        else sum(p.stat().st_size for p in root.iterdir() if p.is_file())
     )
 
 

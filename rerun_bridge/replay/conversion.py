@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import itertools
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
@@ -20,7 +21,9 @@ from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay.column_batches import ColumnReplay
+from rerun_bridge.replay.forwarding import ForwardWriter, read_forwarded
 from rerun_bridge.replay.outcome import outcome_rows
+from rerun_bridge.replay.split import WorkUnit
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB, DiskSpaceGuard
 from rerun_bridge.sinks.mcap import McapSink
@@ -48,6 +51,29 @@ class TopicSelection:
         if self.include is not None and not self.include.search(topic):
             return False
         return not (self.exclude is not None and self.exclude.search(topic))
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardSource:
+    """A forward file that part 0 reads after its own range, and whether its writer still runs."""
+
+    path: Path
+    running: Callable[[], bool]
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartSpec:
+    """One part of a conversion split across processes (:mod:`.parallel`): its work unit and the
+    recording id all parts share. Part 0 carries the recording's properties and blueprint and converts
+    the whole topics, its own range's and then those that the other parts hand over (``forwarded``); the
+    others write them to ``forward_to``. No part writes the outcome (the process that joins them does,
+    from every part's counts)."""
+
+    unit: WorkUnit
+    recording_id: str
+    forward_to: Path | None = None
+    forwarded: tuple[ForwardSource, ...] = ()
 
 
 @dataclass(slots=True)
@@ -90,6 +116,8 @@ def convert_bags(  # noqa: PLR0913
     types: TypeSupport | None = None,
     open_recording: Callable[[str | Path], Bag] = open_bag,
     min_free_mb: float = DEFAULT_RESERVE_MB,
+    part: PartSpec | None = None,
+    jobs: int = 1,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
     blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
@@ -99,8 +127,21 @@ def convert_bags(  # noqa: PLR0913
     :mod:`rerun_bridge.custom_types`). ``open_recording`` opens each of ``paths``: :func:`open_bag`, or
     one that reads from object storage (:mod:`rerun_bridge.fleet.remote_bags`). ``min_free_mb``: the free
     space the outputs leave on their disk; at the reserve both files are closed complete and
-    :class:`DiskFullError` is raised."""
+    :class:`DiskFullError` is raised. ``part``: convert only one work unit of a split conversion, into
+    a part file (see :mod:`.parallel`, which calls this). ``jobs``: processes to split one recording's
+    conversion across (docs/convert.md; only for an .rrd alone, and where :func:`.parallel.plan_conversion`
+    finds a split)."""
     types = types or TypeSupport()
+    if jobs > 1 and rrd_path is not None and mcap_path is None and not extra_sinks and column_path:
+        from rerun_bridge.replay.parallel import ParallelOptions, convert_parallel, plan_conversion
+
+        if open_recording is open_bag:  # a child process opens the bag itself, by its path
+            options = ParallelOptions(
+                selection or TopicSelection(), application_id, robot_model, types, min_free_mb, blueprint
+            )
+            units = plan_conversion(paths, jobs, options)
+            if len(units) > 1:
+                return convert_parallel(paths, Path(rrd_path), units, options, progress, warn)
     warnings: list[str] = []
 
     def note(message: str) -> None:
@@ -127,6 +168,8 @@ def convert_bags(  # noqa: PLR0913
                         batch_rows=CONVERT_BATCH_ROWS,
                         backlog_bytes=RRD_BACKLOG_BYTES,
                         guard=guard,
+                        recording_id=part.recording_id if part is not None else None,
+                        send_properties=part is None or part.unit.number == 0,
                     )
                 )
                 sinks.append(rrd)
@@ -141,14 +184,15 @@ def convert_bags(  # noqa: PLR0913
             conversion = BagConversion(pipeline, mcap, note, column_path, types)
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
-            conversion.replay(bags, selection or TopicSelection(), progress)
+            conversion.replay(bags, selection or TopicSelection(), progress, part)
             pipeline.finish()  # the stream ended: marker lifetimes still pending
             for bag in bags:
                 for problem in bag.problems:
                     if problem not in warnings:
                         note(problem)
             topics = pipeline.topic_stats()
-            if rrd is not None:  # the outcome outlives stderr (the viewer's store gets none: not data)
+            # The outcome outlives stderr (the viewer's store gets none: not data); a part's is its joiner's.
+            if rrd is not None and part is None:
                 rrd.write(outcome_rows(topics, paths, warnings), {})
             return ConvertSummary(
                 topics=topics,
@@ -240,17 +284,37 @@ class BagConversion:
                 self.one_by_one(bag_index, raw.topic, raw.data, raw.log_time_ns)
         self.batched.flush()
 
-    def replay(self, bags: Sequence[Bag], selection: TopicSelection, progress: Progress | None) -> None:
-        """Every selected message, merged by log time across the bags."""
+    def replay(
+        self,
+        bags: Sequence[Bag],
+        selection: TopicSelection,
+        progress: Progress | None,
+        part: PartSpec | None = None,
+    ) -> None:
+        """Every selected message, merged by log time across the bags (of one part only, when given)."""
+        unit = part.unit if part is not None else None
+        routes = {key for key in self.routes if unit is None or unit.reads(key[1])}
         total = sum(
             t.message_count
             for index, bag in enumerate(bags)
             for t in bag.topics()
-            if (index, t.name) in self.routes
+            if (index, t.name) in routes
         )
+        messages = _merged_indexed(bags, routes, _unit_window(selection, unit))
+        forward = None
+        forward_topics: frozenset[str] = frozenset()  # read here, converted by part 0
+        if part is not None and unit is not None:
+            if part.forward_to is not None:
+                forward = ForwardWriter(part.forward_to, sorted(unit.whole_topics))
+                forward_topics = unit.whole_topics
+            if part.forwarded:
+                messages = itertools.chain(messages, self._forwarded(bags[0], part.forwarded, unit))
         done = 0
         mcap = self.mcap
-        for bag_index, raw in _merged_indexed(bags, self.routes.keys(), selection):
+        for bag_index, raw in messages:
+            if forward is not None and raw.topic in forward_topics:
+                forward.write(raw)
+                continue
             done += 1
             if progress is not None and done % 256 == 0:
                 progress(done, total)
@@ -261,8 +325,32 @@ class BagConversion:
             if not self.batched.offer(bag_index, raw.topic, raw.data, raw.log_time_ns):
                 self.one_by_one(bag_index, raw.topic, raw.data, raw.log_time_ns)
         self.batched.flush()
+        if forward is not None:
+            forward.close()
         if progress is not None:
             progress(done, max(total, done))
+
+    @staticmethod
+    def _forwarded(
+        bag: Bag, sources: Sequence[ForwardSource], unit: WorkUnit
+    ) -> Iterator[tuple[int, RawMessage]]:
+        topics = sorted(unit.whole_topics)
+        type_names = {t.name: t.type_name for t in bag.topics()}
+        for source in sources:
+            for raw in read_forwarded(source.path, topics, type_names, source.running, source.number):
+                yield 0, raw
+
+
+def _unit_window(selection: TopicSelection, unit: WorkUnit | None) -> TopicSelection:
+    """The time window to read for a unit: the selection's, narrowed to the unit's range (so that its
+    reader skips the chunks of other units)."""
+    if unit is None:
+        return selection
+    starts = [v for v in (selection.start_ns, unit.start_ns) if v is not None]
+    ends = [v for v in (selection.end_ns, unit.end_ns) if v is not None]
+    return TopicSelection(
+        selection.include, selection.exclude, max(starts) if starts else None, min(ends) if ends else None
+    )
 
 
 def _raw_type(info: TopicInfo, choice: DecoderChoice, converters: ConverterTable) -> Any:

@@ -68,10 +68,13 @@ class RrdSink:
         default_blueprint: Any = None,
         backlog_bytes: int | None = None,
         guard: DiskSpaceGuard | None = None,
+        send_properties: bool = True,
     ) -> None:
         """``backlog_bytes``: once that many bytes have gone to Rerun's file writer since it last caught
         up, wait for it (None: never wait). Without a bound, a writer slower than the conversion (a busy
-        disk) holds everything not yet written in memory. ``guard``: the free-space reserve to respect."""
+        disk) holds everything not yet written in memory. ``guard``: the free-space reserve to respect.
+        ``send_properties`` False: leave out the recording's properties (its start time), for a part of a
+        recording whose first part has them."""
         self.path = Path(path)
         self.backlog_bytes = backlog_bytes
         self._sent_at_last_wait = 0
@@ -88,7 +91,9 @@ class RrdSink:
         self.dropped_bytes = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._rec = rr.RecordingStream(application_id, recording_id=recording_id)
+            self._rec = rr.RecordingStream(
+                application_id, recording_id=recording_id, send_properties=send_properties
+            )
             self._rec.save(str(self.path), default_blueprint=default_blueprint)
         except Exception as err:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err

@@ -81,6 +81,11 @@ class McapStorage:
             self.problems.append(problem)
 
     @property
+    def stream(self) -> BinaryIO:
+        """The open file (or ranged stream) it reads."""
+        return self._file
+
+    @property
     def summary(self) -> Any:
         """The file's summary (channels, schemas, chunk indexes, statistics); None when it has none."""
         return self._summary
@@ -227,6 +232,16 @@ class SqliteStorage:
                 raise
             raise BagError(f"{path}: not a readable sqlite3 bag: {err}") from err
         self._readable: RowKeys | None = None
+
+    @property
+    def database(self) -> sqlite3.Connection:
+        """The open database (read-only, or the copy its write-ahead log was replayed into)."""
+        return self._db
+
+    @property
+    def topic_rows(self) -> list[tuple[Any, ...]]:
+        """The ``topics`` table: id, name, type, serialization format, QoS text."""
+        return list(self._topic_rows)
 
     def _recovered(self) -> RowKeys:
         """The readable rows, found once the file turned out to be damaged."""
