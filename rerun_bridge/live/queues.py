@@ -14,9 +14,11 @@ expensive ones.
 Under overload, *protected* topics (small state: IMU, TF, joints, odometry, logs, diagnostics; see
 ``topics.<topic>.protected``) come first and are shed last: they are taken before any unprotected topic,
 and when a protected queue is full while an unprotected message waits anywhere, the oldest message of the
-unprotected topic holding the most bytes is dropped instead, and the protected queue grows (up to
-:data:`PROTECTED_GROWTH` times its depth). Big frames go first; a protected message is dropped only when
-nothing else is left to shed.
+unprotected topic holding the most bytes is dropped instead. Either way a protected queue grows past its
+depth, up to :data:`PROTECTED_GROWTH` times it (within its byte bound): small messages cost little, and a
+worker held up by a slow disk for a second or two (at twice the reference load the files take 500 MB/s)
+must not cost the IMU its samples once the big frames are all shed. Big frames go first; a protected
+message is dropped only past that bound.
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ class _TopicQueue(Generic[Item]):
     used_ns: int = 0
     #: When this topic was last served (a sequence number): round-robin among equal costs.
     last_taken: int = 0
+
+
+def _past_protected_bound(queue: _TopicQueue[Item]) -> bool:
+    """A protected queue past its hard bound: PROTECTED_GROWTH times its depth, or its bytes."""
+    return len(queue.items) > queue.depth * PROTECTED_GROWTH or bool(
+        queue.max_bytes and queue.queued_bytes > queue.max_bytes and len(queue.items) > 1
+    )
 
 
 def _over(queue: _TopicQueue[Item]) -> bool:
@@ -131,8 +140,8 @@ class TopicQueues(Generic[Item]):
                 if not queue.protected:
                     while _over(queue):
                         self._drop_oldest(queue)
-                elif not self._shed_for(queue):
-                    self._drop_oldest(queue)  # nothing else to shed: stay at the size reached
+                elif not self._shed_for(queue) and _past_protected_bound(queue):
+                    self._drop_oldest(queue)  # nothing else to shed and no room left: its own oldest
             self._condition.notify()
             return True
 

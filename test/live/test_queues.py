@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from rerun_bridge.live.queues import TopicQueues
+from rerun_bridge.live.queues import PROTECTED_GROWTH, TopicQueues
 
 
 def test_full_queue_drops_its_oldest_and_counts() -> None:
@@ -167,17 +167,27 @@ def test_protected_topic_is_taken_first_and_big_frames_are_shed_for_it() -> None
     assert [item for _topic, item in queues.drain()] == [100, 101, 102, 103, 104, 105, 3]
 
 
-def test_protected_topic_is_shed_only_when_nothing_else_is_left_and_then_one_at_a_time() -> None:
+def test_protected_topic_grows_to_its_bound_then_sheds_one_at_a_time() -> None:
     queues: TopicQueues[int] = TopicQueues()
     queues.add_topic("/camera", depth=5)
     queues.add_topic("/imu", depth=2, protected=True)
     queues.put("/camera", 0)
-    for index in range(5):
+    bound = 2 * PROTECTED_GROWTH
+    for index in range(bound + 5):  # nothing big left after the first: the IMU grows, then sheds its own
         queues.put("/imu", index)
     counters = queues.counters()
     assert counters["/camera"].dropped_full == 1  # shed for /imu's third message
-    assert counters["/imu"].dropped_full == 2  # then /imu keeps its size, dropping its own oldest
-    assert [item for _topic, item in queues.drain()] == [2, 3, 4]
+    assert counters["/imu"].dropped_full == 5  # past its bound /imu keeps its size, dropping its own oldest
+    assert [item for _topic, item in queues.drain()] == list(range(5, bound + 5))
+
+
+def test_a_protected_queue_keeps_its_byte_bound() -> None:
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/tf", depth=2, max_bytes=1_000, protected=True)
+    for index in range(10):  # 1,500 bytes asked for: the byte bound holds before the count bound
+        queues.put("/tf", index, size_bytes=150)
+    assert queues.counters()["/tf"].dropped_full == 4
+    assert [item for _topic, item in queues.drain()] == [4, 5, 6, 7, 8, 9]
 
 
 def test_discard_counts_what_a_shutdown_had_no_time_for() -> None:
