@@ -171,6 +171,11 @@ class SummarySink:
         if kept:
             for target in self.targets:
                 target.write(kept, default_times)
+                # An image or a cloud goes out at once, so that the bytes it took are measured before the
+                # bucket is asked again (the measurement clears what was held back; a frame still waiting
+                # in a batcher when another row's bytes moved it let the next frame through too).
+                if any(self._kind(row) != "full" for row in kept):
+                    target.flush(wait=False)
         self._measure()
 
     def _measure(self) -> None:
