@@ -165,8 +165,12 @@ class BridgeNode:
             self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
         self.uploader = self._part_uploader(sinks.upload)
         self.rerun_viewer = self._rerun_viewer_sink(recording_id)
-        row_sinks: list[RowSink] = [sink for sink in (self.rrd,) if sink is not None]
+        # Network sinks come first: rows reach the laptop before the .rrd's write or flush can hold the
+        # worker up on the disk (their writes never wait; the file's may).
+        row_sinks: list[RowSink] = []
         self.summary = self._split(row_sinks)
+        if self.rrd is not None:
+            row_sinks.append(self.rrd)
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
         if self.viewer_store is not None:
             row_sinks.append(StoreSink(self.viewer_store))
