@@ -67,7 +67,9 @@ def test_the_budget_holds_and_what_is_left_out_is_counted() -> None:
         published = stream.counts().published_bytes
     finally:
         stream.close()
-    assert published <= budget_mbit_s * 1e6 / 8 * (SECONDS + 1)  # one second of burst
+    # One second of burst; and rows in full pass even when the bucket is empty (only frames wait for room),
+    # so the small rows sent after the last frame took the bucket to zero may go a little past it: 2 %.
+    assert published <= budget_mbit_s * 1e6 / 8 * (SECONDS + 1) * 1.02
     by_entity: dict[str, list[Row]] = {}
     frame_rows: dict[str, int] = {}
     for row in collector.rows:
