@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from rerun_bridge.model.records import RawMessage
 from rerun_bridge.sources.mcap_recovery import (
@@ -310,6 +311,16 @@ def read_message_index_spans(stream: BinaryIO, chunk_index: Any) -> dict[int, tu
     offset = chunk_index.chunk_start_offset + chunk_index.chunk_length
     block = _FileReads(stream).read(offset, length)
     spans: dict[int, tuple[int, int]] = {}
+    for channel_id, pairs in message_index_entries(block):
+        if len(pairs):
+            times = pairs[:, 0]
+            spans[channel_id] = (int(times.min()), int(times.max()))
+    return spans
+
+
+def message_index_entries(block: bytes) -> Iterator[tuple[int, npt.NDArray[np.uint64]]]:
+    """The message index records of a chunk's index block: per record its channel id and its entries as
+    rows of (log time, offset in the uncompressed chunk); records cut short are read as far as they go."""
     pos = 0
     while pos + _RECORD_HEADER.size <= len(block):
         opcode, record_length = _RECORD_HEADER.unpack_from(block, pos)
@@ -320,7 +331,4 @@ def read_message_index_spans(stream: BinaryIO, chunk_index: Any) -> dict[int, tu
         channel_id, entries_length = _MESSAGE_INDEX_HEAD.unpack_from(block, body)
         entries = body + _MESSAGE_INDEX_HEAD.size
         count = min(entries_length, pos - entries) // 16
-        if count:
-            times = np.frombuffer(block, dtype="<u8", count=2 * count, offset=entries)[0::2]
-            spans[channel_id] = (int(times.min()), int(times.max()))
-    return spans
+        yield channel_id, np.frombuffer(block, dtype="<u8", count=2 * count, offset=entries).reshape(-1, 2)

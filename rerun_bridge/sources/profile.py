@@ -11,7 +11,6 @@ damaged database) has no profile: it is converted in one process, where its reco
 from __future__ import annotations
 
 import sqlite3
-import struct
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,11 +19,9 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from rerun_bridge.sources.mcap_chunks import message_index_entries
 from rerun_bridge.sources.storage import McapStorage, SqliteStorage, StorageReader
 
-_RECORD_HEADER = struct.Struct("<BQ")
-_MESSAGE_INDEX_HEAD = struct.Struct("<HI")
-_OPCODE_MESSAGE_INDEX = 0x07
 #: Bytes of a message record before its data (opcode, length, channel, sequence, log and publish time).
 _MESSAGE_RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8
 
@@ -97,18 +94,7 @@ def _chunk_message_index(stream: BinaryIO, chunk: Any) -> dict[int, tuple[Int64s
     block = stream.read(length)
     if len(block) != length:
         return None
-    entries: dict[int, npt.NDArray[np.uint64]] = {}
-    pos = 0
-    while pos + _RECORD_HEADER.size <= len(block):
-        opcode, record_length = _RECORD_HEADER.unpack_from(block, pos)
-        body = pos + _RECORD_HEADER.size
-        pos = body + record_length
-        if opcode != _OPCODE_MESSAGE_INDEX or pos > len(block):
-            continue
-        channel_id, entries_length = _MESSAGE_INDEX_HEAD.unpack_from(block, body)
-        count = min(entries_length, pos - body - _MESSAGE_INDEX_HEAD.size) // 16
-        pairs = np.frombuffer(block, dtype="<u8", count=2 * count, offset=body + _MESSAGE_INDEX_HEAD.size)
-        entries[channel_id] = pairs.reshape(-1, 2)
+    entries = dict(message_index_entries(block))
     if not entries:
         return {}
     # A message ends where the next one (of any channel) starts; the last one at the chunk's end.
