@@ -65,6 +65,13 @@ import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psu
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PUBLISHER = ROOT / "bench" / "live_publisher.py"
+
+
+def publisher_command(scale: float, seconds: float) -> list[str | Path]:
+    """The reference load's publisher at ``scale`` for ``seconds``."""
+    return [sys.executable, PUBLISHER, "--scale", str(scale), "--duration", str(seconds)]
+
+
 LARGE_MESSAGES_PROFILE = ROOT / "config" / "fastdds_large_messages.xml"
 
 TARGET_P99_MS: Final = 50.0
@@ -441,16 +448,9 @@ def run_trial(
             command += ["--mcap", mcap]
     else:
         command = [sys.executable, Path(__file__).resolve(), "--naive", "--rrd", rrd]
-    publisher_command: list[str | Path] = [
-        sys.executable,
-        PUBLISHER,
-        "--scale",
-        str(scale),
-        "--duration",
-        str(duration),
-    ]
+    load_command = publisher_command(scale, duration)
     if best_effort_images:
-        publisher_command.append("--best-effort-images")
+        load_command.append("--best-effort-images")
     with (
         out_path.open("wb") as out,
         err_path.open("wb") as err,
@@ -458,7 +458,7 @@ def run_trial(
     ):
         node = children.start(command, env, out, err)
         sampler = RssSampler(node.pid)
-        publisher = children.start(publisher_command, env, subprocess.PIPE, perr)
+        publisher = children.start(load_command, env, subprocess.PIPE, perr)
         events: queue.Queue[dict[str, Any]] = queue.Queue()
         if publisher.stdout is None:
             raise RuntimeError("the publisher has no stdout pipe")

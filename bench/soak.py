@@ -39,7 +39,6 @@ import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psu
 import yaml
 from live_load import (  # bench/ is this script's folder: sys.path[0]
     LARGE_MESSAGES_PROFILE,
-    PUBLISHER,
     TOPICS,
     VENV_BIN,
     Children,
@@ -48,6 +47,7 @@ from live_load import (  # bench/ is this script's folder: sys.path[0]
     _wait_event,
     bench_env,
     parse_summary,
+    publisher_command,
 )
 
 from rerun_bridge.config import BridgeConfig, load_config
@@ -156,20 +156,13 @@ def run_soak(workdir: Path, env: dict[str, str], scale: float, seconds: float) -
     config = load_config(config_path)
     result = SoakResult(shutdown_timeout_s=config.shutdown_timeout_s)
     children = Children()
-    publisher_command: list[str | Path] = [
-        sys.executable,
-        PUBLISHER,
-        "--scale",
-        str(scale),
-        "--duration",
-        str(seconds),
-    ]
+    load_command = publisher_command(scale, seconds)
     err_path = workdir / "node.err"
     try:
         with (workdir / "node.out").open("wb") as out, err_path.open("wb") as err:
             node = children.start([VENV_BIN / "rerun-bridge", "run", "--config", config_path], env, out, err)
             trace = RssTrace(node.pid)
-            publisher = children.start(publisher_command, env, subprocess.PIPE, subprocess.DEVNULL)
+            publisher = children.start(load_command, env, subprocess.PIPE, subprocess.DEVNULL)
             events: queue.Queue[dict[str, Any]] = queue.Queue()
             threading.Thread(target=_read_events, args=(publisher.stdout, events), daemon=True).start()
             try:

@@ -148,8 +148,7 @@ def run_once(name: str, args: argparse.Namespace, workdir: Path, env: dict[str, 
     stalled: StalledClient | None = None
     with (workdir / f"{name}.out").open("wb") as out, (workdir / f"{name}.err").open("wb") as err:
         node = children.start(command, env, out, err)
-        load: list[str | Path] = [sys.executable, live_load.PUBLISHER, "--scale", str(args.scale)]
-        load += ["--duration", str(args.duration)]
+        load = live_load.publisher_command(args.scale, args.duration)
         publisher = children.start(load, env, subprocess.PIPE, subprocess.DEVNULL)
         events: queue.Queue[dict[str, Any]] = queue.Queue()
         assert publisher.stdout is not None

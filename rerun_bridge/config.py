@@ -42,6 +42,7 @@ from rerun_bridge.model.yaml_checks import (
 )
 from rerun_bridge.model.yaml_limits import YamlLimitError, construct_bounded, read_bounded
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB
+from rerun_bridge.sinks.summary_settings import SummarySettings
 
 #: Small, frequent state a debugging session needs most: under overload, big frames are shed first.
 PROTECTED_TYPES: Final = frozenset(
@@ -231,20 +232,6 @@ class RerunViewerSinkConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class SummaryConfig:
-    """Split mode's summary for network sinks with ``profile: summary`` (rerun_bridge.sinks.summary)."""
-
-    budget_mbit_s: float = 5.0
-    image_max_width: int = 320
-    jpeg_quality: int = 70
-    image_rate_hz: float = 2.0
-    cloud_voxel_m: float = 0.25
-    cloud_rate_hz: float = 1.0
-    #: Per-entity rate caps in Hz (an entity is its topic's name unless mapped elsewhere).
-    rate_hz: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class UploadSinkConfig:
     """Closed rotation parts of the .rrd and .mcap sinks uploaded to an ``s3://`` prefix (docs/fleet.md)."""
 
@@ -266,7 +253,7 @@ class SinksConfig:
     viewer: ViewerConfig = ViewerConfig()
     stream: StreamConfig = StreamConfig()
     rerun_viewer: RerunViewerSinkConfig = RerunViewerSinkConfig()
-    summary: SummaryConfig = SummaryConfig()
+    summary: SummarySettings = field(default_factory=SummarySettings)
     upload: UploadSinkConfig = UploadSinkConfig()
 
 
@@ -776,13 +763,13 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
     )
 
 
-def _parse_summary(p: _Parser, data: object) -> SummaryConfig:
+def _parse_summary(p: _Parser, data: object) -> SummarySettings:
     path = "sinks.summary"
     base = _build(
         p,
         data,
         path,
-        SummaryConfig,
+        SummarySettings,
         budget_mbit_s=_POSITIVE,
         image_max_width=_integer(8),
         jpeg_quality=_percent,

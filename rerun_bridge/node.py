@@ -62,7 +62,7 @@ from rerun_bridge.sinks.rotation import OutputState, RotatingMcapSink, RotatingR
 from rerun_bridge.sinks.rrd import stalled_writers
 from rerun_bridge.sinks.store import StoreSink, live_store
 from rerun_bridge.sinks.stream import LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
-from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySettings, SummarySink
+from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos, stream_depth
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
@@ -220,16 +220,7 @@ class BridgeNode:
         if not summarized:
             return None
         summary = sinks.summary
-        settings = SummarySettings(
-            summary.budget_mbit_s,
-            summary.image_max_width,
-            summary.jpeg_quality,
-            summary.image_rate_hz,
-            summary.cloud_voxel_m,
-            summary.cloud_rate_hz,
-            dict(summary.rate_hz),
-        )
-        summary_sink = SummarySink(summarized, settings)
+        summary_sink = SummarySink(summarized, summary)
         row_sinks.append(summary_sink)
         self.log.info(f"split mode: network sinks get the summary within {summary.budget_mbit_s:g} Mbit/s")
         return summary_sink

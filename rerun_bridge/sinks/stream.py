@@ -312,7 +312,7 @@ class StreamSink:
         live_flush_s: float = LIVE_FLUSH_S,
     ) -> None:
         """``live_flush_s``: rows wait at most about this long in the batcher while rows keep coming (each
-        chunk costs about 900 bytes of framing: split mode's summary flushes less often)."""
+        chunk costs a few hundred bytes of framing: split mode's summary flushes less often)."""
         try:
             self.server = StreamServer(host, port, security, history)
         except (OSError, flight.FlightError) as err:

@@ -31,13 +31,15 @@ from PIL import Image as PILImage
 
 from rerun_bridge.model.rows import Batch, ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME
+from rerun_bridge.sinks.summary_settings import SummarySettings
 
 #: Archetypes reduced as images, and as point clouds (when bigger than CLOUD_MIN_POINTS).
 IMAGE_ARCHETYPES: Final = frozenset({"Image", "DepthImage", "EncodedImage", "EncodedDepthImage"})
 CLOUD_MIN_POINTS: Final = 1000
 #: Share of the budget a cloud topic may use at its rate; a denser cloud (after the voxels) is thinned evenly.
 CLOUD_BUDGET_SHARE: Final = 0.5
-#: How often network sinks with the summary flush (each chunk costs about 900 bytes of framing).
+#: How often network sinks with the summary flush (each chunk costs a few hundred bytes of framing, and
+#: 30 ms took the reference load past its 5 Mbit/s: docs/laptop-viewing.md).
 SUMMARY_FLUSH_S: Final = 0.05
 _JPEG_MODELS: Final = {"RGB": "RGB", "BGR": "RGB", "RGBA": "RGB", "BGRA": "RGB", "L": "L"}
 
@@ -53,18 +55,6 @@ class SummaryTarget(Protocol):
 
     def emitted_bytes(self) -> int:
         """Bytes sent on so far, measured where they leave (what the budget is held to)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SummarySettings:
-    budget_mbit_s: float = 5.0
-    image_max_width: int = 320
-    jpeg_quality: int = 70
-    image_rate_hz: float = 2.0
-    cloud_voxel_m: float = 0.25
-    cloud_rate_hz: float = 1.0
-    #: Per-entity caps (an entity path is its topic's name unless the config maps it elsewhere).
-    rate_hz: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -160,6 +150,8 @@ class SummarySink:
         #: Per entity and archetype: an image's entity also carries its frame's row each message, which must
         #: not count as the image kept (that held every camera to its first frame).
         self._last_kept: dict[tuple[str, str], int] = {}
+        #: Whether the rows being written hold an image or a cloud that passed (they are flushed at once).
+        self._frame_kept = False
 
     # --- RowSink ------------------------------------------------------------------------------------------
 
@@ -167,6 +159,7 @@ class SummarySink:
         now_ns = default_times.get(LOG_TIME)
         if now_ns is not None:
             self._budget.refill(now_ns)
+        self._frame_kept = False
         kept = [reduced for row in rows if (reduced := self._reduce(row, now_ns)) is not None]
         if kept:
             for target in self.targets:
@@ -174,7 +167,7 @@ class SummarySink:
                 # An image or a cloud goes out at once, so that the bytes it took are measured before the
                 # bucket is asked again (the measurement clears what was held back; a frame still waiting
                 # in a batcher when another row's bytes moved it let the next frame through too).
-                if any(self._kind(row) != "full" for row in kept):
+                if self._frame_kept:
                     target.flush(wait=False)
         self._measure()
 
@@ -226,6 +219,7 @@ class SummarySink:
             counts.leave_out(row.entity_path, "budget")
             return None
         self._budget.hold(reduced_size)
+        self._frame_kept |= kind != "full"
         if now_ns is not None and not row.static:
             self._last_kept[(row.entity_path, row.archetype)] = now_ns
         counts.rows_out += 1

@@ -12,7 +12,8 @@ from PIL import Image as PILImage
 
 from rerun_bridge.model.rows import Row
 from rerun_bridge.sinks.stream import StreamSink
-from rerun_bridge.sinks.summary import SummarySettings, SummarySink, decimate_cloud, reduce_image
+from rerun_bridge.sinks.summary import SummarySink, decimate_cloud, reduce_image
+from rerun_bridge.sinks.summary_settings import SummarySettings
 from test.conftest import ListSink
 
 START_NS = 1_700_000_000_000_000_000
