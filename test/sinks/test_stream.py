@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -154,5 +155,11 @@ def test_a_schema_goes_once_per_connection_and_batches_are_compressed() -> None:
         # A schema's number without the schema on this connection is a clear error, not a crash.
         with pytest.raises(BridgeError, match="never sent"):
             ChunkDecoder().decode(items[1])
+        # A chunk that is not one zstd frame of an IPC message (another version's format, a damaged
+        # stream) is a clear error naming the entity.
+        with pytest.raises(BridgeError, match="/imu is not a chunk"):
+            decoder.decode(replace(items[1], data=items[1].data[:-8]))
+        with pytest.raises(BridgeError, match="/imu is not a chunk"):
+            decoder.decode(replace(items[1], data=b"\x00" * 64))
     finally:
         sink.close()
