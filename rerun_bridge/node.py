@@ -61,7 +61,7 @@ from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
 from rerun_bridge.sinks.rotation import OutputState, RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.rrd import stalled_writers
 from rerun_bridge.sinks.store import StoreSink, live_store
-from rerun_bridge.sinks.stream import LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
+from rerun_bridge.sinks.stream import IDLE_FLUSH_S, LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
 from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos, stream_depth
 from rerun_bridge.store.chunk_store import ChunkStore
@@ -188,6 +188,7 @@ class BridgeNode:
             self.stats,
             flush_seconds=sinks.rrd.flush_seconds,
             log_clock=time.time_ns if not config.use_sim_time else self.now_ns,
+            on_idle=self._send_waiting_rows,
         )
         self.worker.start()
         # Topics this node publishes itself: never bridged back (its diagnostics are logged directly).
@@ -203,6 +204,13 @@ class BridgeNode:
             self._diagnostics_timer = node.create_timer(
                 config.diagnostics.period_s, self._publish_diagnostics
             )
+
+    def _send_waiting_rows(self) -> None:
+        """On the worker, with nothing left to convert: rows batched for the network go now (a laptop
+        waits for the robot's queue, not for the sinks' flush timers)."""
+        for sink in (self.stream, self.rerun_viewer):
+            if sink is not None:
+                sink.flush_if_older(IDLE_FLUSH_S)
 
     def _split(self, row_sinks: list[RowSink]) -> SummarySink | None:
         """Network sinks join ``row_sinks`` whole, or behind one summary (split mode), by their profile."""

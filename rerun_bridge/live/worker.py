@@ -59,6 +59,8 @@ class ConversionWorker:
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _topics_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Called whenever the worker has converted everything queued (the network sinks send what waits).
+    on_idle: Callable[[], None] | None = None
     _last_flush_ns: int = 0
     _extra_rows: list[tuple[list[Row], int]] = field(default_factory=list)
 
@@ -92,6 +94,8 @@ class ConversionWorker:
                 self.queues.charge(item[0], time.monotonic_ns() - started)
             self._write_submitted()
             self.flush_if_due()
+            if self.on_idle is not None and self.queues.pending() == 0:
+                self.on_idle()
 
     def flush_if_due(self) -> None:
         """Flush when ``flush_seconds`` have passed, without waiting for the disk (the .rrd sink itself

@@ -148,7 +148,11 @@ class RerunViewerSink:
 
     def _flush_if_due(self) -> None:
         # A live view wants rows within a frame or two, not at the files' once-a-second flush.
-        if time.monotonic() - self._last_flush >= self.settings.live_flush_s:
+        self.flush_if_older(self.settings.live_flush_s)
+
+    def flush_if_older(self, seconds: float) -> None:
+        """Flush when the last flush was ``seconds`` ago or more."""
+        if time.monotonic() - self._last_flush >= seconds:
             self.flush()
 
     def flush(self, wait: bool = True) -> None:

@@ -48,6 +48,9 @@ CLIENT_QUEUE_CHUNKS = 1024
 SHUTDOWN_WAIT_S = 3.0
 #: Rows wait at most about this long in the batcher while rows keep coming (the worker flushes each second).
 LIVE_FLUSH_S = 0.02
+#: Rows waited at least this long when the conversion worker runs out of messages: they go then, without
+#: waiting for ``live_flush_s`` (the laptop's latency is the robot's queue, not a timer).
+IDLE_FLUSH_S = 0.02
 #: Seconds without data after which a client gets a heartbeat (it notices a silent cut by their absence).
 HEARTBEAT_S = 1.0
 
@@ -342,7 +345,11 @@ class StreamSink:
 
     def _flush_if_due(self) -> None:
         # A live view wants rows within a frame or two, not at the files' once-a-second flush.
-        if time.monotonic() - self._last_flush >= self.live_flush_s:
+        self.flush_if_older(self.live_flush_s)
+
+    def flush_if_older(self, seconds: float) -> None:
+        """Flush when the last flush was ``seconds`` ago or more."""
+        if time.monotonic() - self._last_flush >= seconds:
             self.flush()
 
     def flush(self, wait: bool = True) -> None:

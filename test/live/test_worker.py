@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -165,3 +166,27 @@ def test_live_marker_arrays_update_the_topics_markers() -> None:
         if written.row.entity_path == "/markers/p/CUBE" and written.row.archetype == "Boxes3D"
     ]
     assert drawn == [(1, [1.0, 2.0, 3.0]), (2, [1.0, 3.0]), (3, [1.0, 30.0])]
+
+
+def test_the_idle_hook_runs_once_everything_queued_is_converted(tmp_path: Path) -> None:
+    """The network sinks send their batched rows when the worker runs dry, not only on their timers: the
+    hook runs on the worker's thread after its last queued message, never while messages wait."""
+    worker, sink = worker_writing(tmp_path / "idle.rrd", 1 << 40)
+    worker.queues.add_topic("/chatter", depth=100)
+    pending_at_idle: list[int] = []
+    ran_dry = threading.Event()
+
+    def on_idle() -> None:
+        pending_at_idle.append(worker.queues.pending())
+        ran_dry.set()
+
+    worker.on_idle = on_idle
+    for index in range(20):
+        worker.queues.put("/chatter", LiveMessage(cdr_string(f"m{index}"), index, 0, index))
+    worker.start()
+    assert ran_dry.wait(10.0)
+    worker.stop(drain=True)
+    sink.close()
+    assert pending_at_idle
+    assert set(pending_at_idle) == {0}
+    assert rrd_row_count(tmp_path / "idle.rrd", "/chatter", "TextLog:text") == 20
