@@ -1,7 +1,7 @@
 """Split mode under the live node's reference load: what the laptop gets, how late, and what the robot's
 recording loses while laptops misbehave.
 
-    .venv/bin/python bench/stream.py [--duration 10] [--scale 1] [--budget 5]
+    .venv/bin/python bench/stream.py [--duration 10] [--warmup 3] [--scale 1] [--budget 5]
 
 ``bench/live_publisher.py`` publishes the reference load (two 720p cameras at 30 Hz, a 100 k-point lidar at
 10 Hz, IMU at 400 Hz, 20 TF frames at 100 Hz, 30 joints at 100 Hz; rates times ``--scale``) while
@@ -9,7 +9,10 @@ recording loses while laptops misbehave.
 against a fresh publisher:
 
 0. ``recording only``: the peer, no stream at all (what the machine's load alone costs the recording).
-1. ``laptop``: one laptop client (this process: a StreamFollower into a chunk store, as ``view --connect``).
+1. ``laptop``: one laptop client (this process: a StreamFollower into a chunk store, as ``view --connect``)
+   that joins the running robot ``--warmup`` seconds after the load started (the bridge's first second makes
+   every entity's first chunk: types, schemas, the first JPEG; a laptop watches a robot that runs), then
+   watches for ``--duration`` seconds.
    Bytes per second it received (mean and the worst one-second window) against the budget, and the
    end-to-end latency of every row it stored: its arrival here minus the row's ``log_time`` (the bridge's
    clock when the message arrived on the robot; one machine, one clock), p50 / p99.
@@ -148,7 +151,7 @@ def run_once(name: str, args: argparse.Namespace, workdir: Path, env: dict[str, 
     stalled: StalledClient | None = None
     with (workdir / f"{name}.out").open("wb") as out, (workdir / f"{name}.err").open("wb") as err:
         node = children.start(command, env, out, err)
-        load = live_load.publisher_command(args.scale, args.duration)
+        load = live_load.publisher_command(args.scale, args.warmup + args.duration)
         publisher = children.start(load, env, subprocess.PIPE, subprocess.DEVNULL)
         events: queue.Queue[dict[str, Any]] = queue.Queue()
         assert publisher.stdout is not None
@@ -158,6 +161,7 @@ def run_once(name: str, args: argparse.Namespace, workdir: Path, env: dict[str, 
         try:
             if live_load._wait_event(events, "start", 90.0, publisher) is None:
                 raise RuntimeError("the publisher never started")
+            time.sleep(args.warmup)
             if streaming:
                 follower.start()
             if name == "stalled":
@@ -219,7 +223,8 @@ def report(runs: Sequence[Run], budget_mbit_s: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds the laptop watches")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before the laptop joins")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--budget", type=float, default=5.0, help="sinks.summary.budget_mbit_s")
     parser.add_argument("--runs", default="recording only,laptop,stalled,viewer killed")
