@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -18,10 +18,11 @@ class QueuedChunk:
     entity_path: str
     static: bool
     batch: pa.RecordBatch
+    #: The batch's bytes, measured once (Arrow walks every buffer each time it is asked).
+    nbytes: int = field(init=False)
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.batch.nbytes)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nbytes", int(self.batch.nbytes))
 
 
 @dataclass(frozen=True, slots=True)

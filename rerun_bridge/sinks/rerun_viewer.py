@@ -116,6 +116,7 @@ class RerunViewerSink:
         #: The process holding rerun-sdk's connection (rerun_viewer_process), None while not connected.
         self._rec: subprocess.Popen[bytes] | None = None
         self._in_flight: list[QueuedChunk] = []
+        self._in_flight_bytes = 0
         # Flushed, but not yet known to have reached a viewer that is still there.
         self._unverified: list[QueuedChunk] = []
         self._last_probe = 0.0
@@ -209,8 +210,7 @@ class RerunViewerSink:
     def _confirm_due(self) -> bool:
         # A steady stream never leaves the queue empty: confirm by age too, or nothing would count as sent
         # (and a viewer that goes away would take every chunk since the connection with it, as dropped).
-        in_flight = sum(item.nbytes for item in self._in_flight)
-        return in_flight >= IN_FLIGHT_BYTES or time.monotonic() - self._last_confirm >= RETRY_S
+        return self._in_flight_bytes >= IN_FLIGHT_BYTES or time.monotonic() - self._last_confirm >= RETRY_S
 
     def _done(self) -> bool:
         if not self._closing.is_set():
@@ -254,10 +254,11 @@ class RerunViewerSink:
             self._disconnect()
             return
         self._in_flight.append(chunk)
+        self._in_flight_bytes += chunk.nbytes
 
     def _confirm(self) -> None:
         """Flush what the SDK holds; a flush that fails or times out means the viewer is gone or too slow."""
-        sent, self._in_flight = self._in_flight, []
+        sent, self._in_flight, self._in_flight_bytes = self._in_flight, [], 0
         self._last_confirm = time.monotonic()
         problem = self._flush_connection()
         if problem is not None:
