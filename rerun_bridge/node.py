@@ -61,8 +61,8 @@ from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
 from rerun_bridge.sinks.rotation import OutputState, RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.rrd import stalled_writers
 from rerun_bridge.sinks.store import StoreSink, live_store
-from rerun_bridge.sinks.stream import IDLE_FLUSH_S, LIVE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
-from rerun_bridge.sinks.summary import SUMMARY_FLUSH_S, SummarySink
+from rerun_bridge.sinks.stream import IDLE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
+from rerun_bridge.sinks.summary import SummarySink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos, stream_depth
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.display import viewer_unavailable_reason
@@ -156,7 +156,6 @@ class BridgeNode:
                 sinks.stream.port,
                 StreamSecurity(sinks.stream.token, sinks.stream.tls_cert, sinks.stream.tls_key),
                 HistoryBounds(sinks.stream.history_s, int(sinks.stream.history_megabytes * 1e6)),
-                live_flush_s=_live_flush_s(sinks.stream.profile),
             )
             if sinks.stream.enabled
             else None
@@ -208,6 +207,8 @@ class BridgeNode:
     def _send_waiting_rows(self) -> None:
         """On the worker, with nothing left to convert: rows batched for the network go now (a laptop
         waits for the robot's queue, not for the sinks' flush timers)."""
+        if self.summary is not None:
+            self.summary.flush_if_older(IDLE_FLUSH_S)
         for sink in (self.stream, self.rerun_viewer):
             if sink is not None:
                 sink.flush_if_older(IDLE_FLUSH_S)
@@ -250,7 +251,6 @@ class BridgeNode:
                 recording_id=recording_id,
                 blueprint=self.config.sinks.viewer.blueprint or None,
                 queue_bytes=int(settings.queue_megabytes * 1e6),
-                live_flush_s=_live_flush_s(settings.profile),
             ),
         )
         self.log.info(f"sending to the Rerun viewer at {settings.url} (whenever it listens)")
@@ -546,11 +546,6 @@ class BridgeNode:
         if self.mcap is not None:
             self.mcap.sink.on_part_closed = uploader.submit
         return uploader
-
-
-def _live_flush_s(profile: Profile) -> float:
-    """How long a network sink's rows may wait to be sent: a summary, with its budget, sends fewer chunks."""
-    return SUMMARY_FLUSH_S if profile is Profile.SUMMARY else LIVE_FLUSH_S
 
 
 def _exit_by(seconds: float) -> None:

@@ -143,6 +143,10 @@ class RerunViewerSink:
         self._batcher.write(rows, default_times)
         self._flush_if_due()
 
+    def send_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        """A chunk batched elsewhere (split mode's summary), queued as it is."""
+        self._enqueue(entity_path, static, batch)
+
     def write_columns(self, columns: ColumnRows) -> None:
         self._batcher.write_columns(columns)
         self._flush_if_due()

@@ -314,8 +314,7 @@ class StreamSink:
         history: HistoryBounds | None = None,
         live_flush_s: float = LIVE_FLUSH_S,
     ) -> None:
-        """``live_flush_s``: rows wait at most about this long in the batcher while rows keep coming (each
-        chunk costs a few hundred bytes of framing: split mode's summary flushes less often)."""
+        """``live_flush_s``: rows wait at most about this long in the batcher while rows keep coming."""
         try:
             self.server = StreamServer(host, port, security, history)
         except (OSError, flight.FlightError) as err:
@@ -338,6 +337,10 @@ class StreamSink:
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)
         self._flush_if_due()
+
+    def send_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        """A chunk batched elsewhere (split mode's summary), published as it is."""
+        self.server.publish(entity_path, static, batch)
 
     def write_columns(self, columns: ColumnRows) -> None:
         self._batcher.write_columns(columns)

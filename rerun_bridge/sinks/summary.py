@@ -20,17 +20,20 @@ each gets the same summary.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import rerun as rr
 from PIL import Image as PILImage
 
 from rerun_bridge.model.rows import Batch, ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME
+from rerun_bridge.sinks.batcher import RowBatcher
 from rerun_bridge.sinks.summary_settings import SummarySettings
 
 #: Archetypes reduced as images, and as point clouds (when bigger than CLOUD_MIN_POINTS).
@@ -44,14 +47,18 @@ SUMMARY_FLUSH_S: Final = 0.05
 _JPEG_MODELS: Final = {"RGB": "RGB", "BGR": "RGB", "RGBA": "RGB", "BGRA": "RGB", "L": "L"}
 
 
+#: Rows per summary chunk at most (a remote view wants data soon, not big chunks), and a row this big goes
+#: alone, as the network sinks batch their own rows.
+SUMMARY_BATCH_ROWS: Final = 64
+SUMMARY_BATCH_BYTES: Final = 256 << 10
+
+
 class SummaryTarget(Protocol):
-    """A network sink the summary feeds (the pipeline's RowSink; sinks sit below the pipeline)."""
+    """A network sink the summary feeds with finished chunks: the summary batches its rows once for all of
+    its targets (batching is most of a network sink's cost on the conversion worker)."""
 
-    def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None: ...
-
-    def write_columns(self, columns: ColumnRows) -> None: ...
-
-    def flush(self, wait: bool = True) -> None: ...
+    def send_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        """One finished chunk in Rerun's layout; never waits."""
 
     def emitted_bytes(self) -> int:
         """Bytes sent on so far, measured where they leave (what the budget is held to)."""
@@ -152,6 +159,8 @@ class SummarySink:
         self._last_kept: dict[tuple[str, str], int] = {}
         #: Whether the rows being written hold an image or a cloud that passed (they are flushed at once).
         self._frame_kept = False
+        self._batcher = RowBatcher(self._send, SUMMARY_BATCH_ROWS, SUMMARY_BATCH_BYTES)
+        self._last_flush = time.monotonic()
 
     # --- RowSink ------------------------------------------------------------------------------------------
 
@@ -162,14 +171,28 @@ class SummarySink:
         self._frame_kept = False
         kept = [reduced for row in rows if (reduced := self._reduce(row, now_ns)) is not None]
         if kept:
-            for target in self.targets:
-                target.write(kept, default_times)
-                # An image or a cloud goes out at once, so that the bytes it took are measured before the
-                # bucket is asked again (the measurement clears what was held back; a frame still waiting
-                # in a batcher when another row's bytes moved it let the next frame through too).
-                if self._frame_kept:
-                    target.flush(wait=False)
+            self._batcher.write(kept, default_times)
+            # An image or a cloud goes out at once, so that the bytes it took are measured before the bucket
+            # is asked again (the measurement clears what was held back; a frame still waiting in a batcher
+            # when another row's bytes moved it let the next frame through too).
+            if self._frame_kept:
+                self._flush()
+            else:
+                self.flush_if_older(SUMMARY_FLUSH_S)
         self._measure()
+
+    def _send(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        for target in self.targets:
+            target.send_batch(entity_path, static, batch)
+
+    def flush_if_older(self, seconds: float) -> None:
+        """Send the batched rows when the last flush was ``seconds`` ago or more."""
+        if time.monotonic() - self._last_flush >= seconds:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._last_flush = time.monotonic()
+        self._batcher.flush()
 
     def _measure(self) -> None:
         self._budget.measure(max((target.emitted_bytes() for target in self.targets), default=0))
@@ -185,13 +208,13 @@ class SummarySink:
         self.counts.bytes_in += nbytes
         self.counts.bytes_out += nbytes
         self._budget.hold(nbytes)  # in full, like every small row
-        for target in self.targets:
-            target.write_columns(columns)
+        self._batcher.write_columns(columns)
+        self.flush_if_older(SUMMARY_FLUSH_S)
         self._measure()
 
     def flush(self, wait: bool = True) -> None:
-        for target in self.targets:
-            target.flush(wait)
+        """Hand the batched rows to the targets (which send without waiting, whatever ``wait`` says)."""
+        self._flush()
         self._measure()
 
     def close(self) -> None:
