@@ -23,8 +23,10 @@
 
 3. ``--overload`` (instead of 1 and 2): our bridge (``--rrd --mcap``) at ``--overload-scale`` (2) times the
    reference load for ``--duration`` s, stopped 0.5 s after the publisher ends. Prints the loss split into
-   small topics (IMU, TF, joints: protected by default) and big ones (cameras, lidar), and how long the
-   stop took (SIGTERM to exit). Targets: no small-topic loss, stop within ``shutdown_timeout_s`` (10 s).
+   small topics (IMU, TF, joints: protected by default) and big ones (cameras, lidar), the small topics'
+   split into what was published and lost (in DDS or the bridge) and what the publisher never sent (slots it
+   skipped when it fell behind its schedule), and how long the stop took (SIGTERM to exit). Targets: no loss
+   of published small-topic messages, stop within ``shutdown_timeout_s`` (10 s).
 
 Every process of a run (publisher, bridge, naive node) gets the same Fast DDS setup: ``--dds-profile large``
 (the default) is ``config/fastdds_large_messages.xml``, the shared-memory segment docs/live.md recommends for
@@ -354,6 +356,11 @@ class TopicResult:
     def lost(self) -> int:
         """Everything the schedule asked for that is not in the .rrd, wherever it was lost."""
         return max(self.expected - self.stored, 0)
+
+    @property
+    def lost_after_publishing(self) -> int:
+        """Messages that went out and are not in the .rrd: what DDS and the bridge lost."""
+        return max(self.published - self.stored, 0)
 
     @property
     def dds_lost(self) -> int:
@@ -767,10 +774,23 @@ def print_overload(trial: Trial) -> None:
     big = {topic: t.lost for topic, t in trial.topics.items() if topic not in SMALL_TOPICS}
     small_slots = sum(t.expected for topic, t in trial.topics.items() if topic in SMALL_TOPICS)
     big_slots = sum(t.expected for topic, t in trial.topics.items() if topic not in SMALL_TOPICS)
+    published_small = {
+        topic: t.lost_after_publishing for topic, t in trial.topics.items() if topic in SMALL_TOPICS
+    }
+    unpublished_small = {
+        topic: t.skipped + t.failed for topic, t in trial.topics.items() if topic in SMALL_TOPICS
+    }
     print(f"  small topics lost {sum(small.values())} of {small_slots}  {small}")
     print(f"  big topics lost   {sum(big.values())} of {big_slots}  {big}")
+    # A slot the publisher skipped (it fell more than MAX_LAG_S behind: on a machine this busy, for want of
+    # CPU) never went out: no subscriber could have it. The target is on what was published.
     print(
-        f"  no small-topic loss at scale {trial.scale:g}   {_target(sum(small.values()) == 0)}\n"
+        f"  of the small topics' losses: {sum(published_small.values())} published and lost (in DDS or the "
+        f"bridge) {published_small}, {sum(unpublished_small.values())} never published {unpublished_small}"
+    )
+    print(
+        f"  no loss of published small-topic messages at scale {trial.scale:g}   "
+        f"{_target(sum(published_small.values()) == 0)}\n"
         f"  stop after the overload {trial.shutdown_s:.1f} s (target <= {TARGET_SHUTDOWN_S:g} s)  "
         f"{_target(trial.shutdown_s <= TARGET_SHUTDOWN_S)}"
     )
