@@ -41,14 +41,15 @@ IMAGE_ARCHETYPES: Final = frozenset({"Image", "DepthImage", "EncodedImage", "Enc
 CLOUD_MIN_POINTS: Final = 1000
 #: Share of the budget a cloud topic may use at its rate; a denser cloud (after the voxels) is thinned evenly.
 CLOUD_BUDGET_SHARE: Final = 0.5
-#: How often network sinks with the summary flush (each chunk costs a few hundred bytes of framing, and
-#: 30 ms took the reference load past its 5 Mbit/s: docs/laptop-viewing.md).
+#: How often the summary hands its batched rows to the network sinks (each chunk costs a few hundred bytes
+#: of framing, and 30 ms took the reference load past its 5 Mbit/s: docs/laptop-viewing.md); sooner when
+#: the conversion worker runs dry.
 SUMMARY_FLUSH_S: Final = 0.05
 _JPEG_MODELS: Final = {"RGB": "RGB", "BGR": "RGB", "RGBA": "RGB", "BGRA": "RGB", "L": "L"}
 
 
-#: Rows per summary chunk at most (a remote view wants data soon, not big chunks), and a row this big goes
-#: alone, as the network sinks batch their own rows.
+#: Rows per summary chunk at most (a remote view wants data soon, not big chunks); a row of
+#: SUMMARY_BATCH_BYTES or more goes alone. The network sinks' own batching uses the same.
 SUMMARY_BATCH_ROWS: Final = 64
 SUMMARY_BATCH_BYTES: Final = 256 << 10
 
