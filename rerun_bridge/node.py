@@ -60,7 +60,7 @@ from rerun_bridge.sinks.disk_space import DiskSpaceGuard
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
 from rerun_bridge.sinks.rotation import OutputState, RotatingMcapSink, RotatingRrdSink, RotationPolicy
 from rerun_bridge.sinks.rrd import stalled_writers
-from rerun_bridge.sinks.store import StoreSink, live_store
+from rerun_bridge.sinks.store import LIVE_BATCH_ROWS, StoreSink, live_store
 from rerun_bridge.sinks.stream import IDLE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
 from rerun_bridge.sinks.summary import SummarySink
 from rerun_bridge.sources.ros_qos import OfferedQos, RequestedQos, adapt_qos, override_qos, stream_depth
@@ -171,8 +171,10 @@ class BridgeNode:
         if self.rrd is not None:
             row_sinks.append(self.rrd)
         self.viewer_store = self._viewer_store(sinks.viewer.enabled)
+        self.store_sink: StoreSink | None = None
         if self.viewer_store is not None:
-            row_sinks.append(StoreSink(self.viewer_store))
+            self.store_sink = StoreSink(self.viewer_store, batch_rows=LIVE_BATCH_ROWS)
+            row_sinks.append(self.store_sink)
         self.pipeline = Pipeline(
             row_sinks,
             warn=self._warn_once,
@@ -209,6 +211,8 @@ class BridgeNode:
         waits for the robot's queue, not for the sinks' flush timers)."""
         if self.summary is not None:
             self.summary.flush_if_older(IDLE_FLUSH_S)
+        if self.store_sink is not None:
+            self.store_sink.flush_if_older(IDLE_FLUSH_S)
         for sink in (self.stream, self.rerun_viewer):
             if sink is not None:
                 sink.flush_if_older(IDLE_FLUSH_S)

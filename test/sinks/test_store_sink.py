@@ -1,0 +1,82 @@
+"""The viewer store's sink batched (the live node) against row by row: the same rows, values and Clears."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.model.rows import Row
+from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.sinks.store import LIVE_BATCH_ROWS, StoreSink
+from rerun_bridge.store.chunk_store import ChunkStore
+from test.convert.golden_harness import golden_cases
+from test.convert.test_golden_rrd import feed
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    return value
+
+
+def _latest(store: ChunkStore, entity: str) -> dict[tuple[str, str], pa.Array]:
+    latest: dict[tuple[str, str], pa.Array] = {}
+    for timeline in store.timelines():
+        extent = store.time_range(timeline, entity)
+        if extent is not None:
+            for component, array in store.latest_at(entity, timeline, extent[1]).items():
+                latest[(timeline, component)] = array
+    return latest
+
+
+def test_a_batched_store_sink_stores_what_row_by_row_does_for_every_golden_case() -> None:
+    by_row, batched = ChunkStore(), ChunkStore()
+    batched_sink = StoreSink(batched, batch_rows=LIVE_BATCH_ROWS)
+    pipeline = Pipeline(
+        [StoreSink(by_row), batched_sink], warn=lambda _text: None, converters=BUILTIN_CONVERTERS
+    )
+    cases = golden_cases()
+    for case in cases:
+        feed(case, pipeline)
+    pipeline.finish()
+    batched_sink.close()
+    by_row.flush()
+    batched.flush()
+    assert len(cases) > 100
+    assert batched.entities() == by_row.entities()
+    compared = 0
+    for entity in by_row.entities():
+        assert batched.num_rows(entity) == by_row.num_rows(entity), entity
+        batched_latest, by_row_latest = _latest(batched, entity), _latest(by_row, entity)
+        assert batched_latest.keys() == by_row_latest.keys(), entity
+        # Batched rows take Rerun's types, as in an .rrd (float32 vectors, packed colours, column-major
+        # matrices; the viewer reads both layouts): values are compared where the types agree, to float32's
+        # precision, NaN equal to NaN.
+        same_type = [key for key in by_row_latest if batched_latest[key].type == by_row_latest[key].type]
+        for key in same_type:
+            expected = repr(_rounded(by_row_latest[key].to_pylist()))
+            assert repr(_rounded(batched_latest[key].to_pylist())) == expected, (entity, key)
+        compared += len(same_type)
+    assert compared > 500
+
+
+def test_batched_rows_are_seen_at_a_flush_and_a_clear_keeps_its_order() -> None:
+    store = ChunkStore()
+    sink = StoreSink(store, batch_rows=LIVE_BATCH_ROWS)
+    sink.write([Row("/markers/a", "Points3D", {"positions": np.zeros((1, 3), np.float32)})], {"log_time": 1})
+    assert store.num_rows("/markers/a") == 0  # batched: not yet
+    sink.flush()
+    assert store.num_rows("/markers/a") == 1
+    # A Clear in the same batch as a later row of its entity: the row after it stays, as row by row.
+    sink.write([Row("/markers/a", "Clear", {"is_recursive": np.array([True])})], {"log_time": 2})
+    sink.write([Row("/markers/a", "Points3D", {"positions": np.ones((1, 3), np.float32)})], {"log_time": 2})
+    sink.close()
+    latest = store.latest_at("/markers/a", "log_time", 2)
+    assert latest["Points3D:positions"].to_pylist() == [[1.0, 1.0, 1.0]]
+    sink.write([Row("/markers/b", "Points3D", {"positions": np.zeros((1, 3), np.float32)})], {"log_time": 3})
+    assert "/markers/b" not in store.entities()  # closed: takes no more
