@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.live.queues import TopicQueues
@@ -44,6 +46,24 @@ def worker_writing(
     return worker, sink
 
 
+def marker_worker(
+    type_name: str, log_clock: Callable[[], int] | None = None
+) -> tuple[ConversionWorker, CollectingSink, Any]:
+    """A worker converting ``/markers`` of ``type_name`` into a collecting sink; its typestore to build
+    messages with."""
+    choice = TypeResolver([], "jazzy").choose(type_name)
+    assert choice.decoder is not None
+    assert choice.typestore is not None
+    sink = CollectingSink()
+    pipeline = Pipeline([sink])
+    pipeline.add_topic("/markers", type_name)
+    stats = LiveStats()
+    stats.add_topic("/markers", type_name)
+    worker = ConversionWorker(TopicQueues(), pipeline, stats, flush_seconds=0.0, log_clock=log_clock)
+    worker.add_topic("/markers", LiveTopic(type_name, choice.decoder))
+    return worker, sink, choice.typestore
+
+
 def feed(worker: ConversionWorker, count: int) -> None:
     for index in range(count):
         now = time.monotonic_ns()
@@ -81,18 +101,8 @@ def test_a_marker_whose_publisher_goes_quiet_disappears_at_its_expiry_and_at_shu
     """Live, no later message may come: the worker writes expired lifetimes as its log clock passes them
     (each flush), and what is still pending when it stops."""
     marker_type = "visualization_msgs/msg/Marker"
-    choice = TypeResolver([], "jazzy").choose(marker_type)
-    assert choice.decoder is not None
-    typestore = choice.typestore
-    assert typestore is not None
-    sink = CollectingSink()
-    pipeline = Pipeline([sink])
-    pipeline.add_topic("/markers", marker_type)
-    stats = LiveStats()
-    stats.add_topic("/markers", marker_type)
     now = [0]
-    worker = ConversionWorker(TopicQueues(), pipeline, stats, flush_seconds=0.0, log_clock=lambda: now[0])
-    worker.add_topic("/markers", LiveTopic(marker_type, choice.decoder))
+    worker, sink, typestore = marker_worker(marker_type, log_clock=lambda: now[0])
     second = 1_000_000_000
 
     def publish(marker_id: int, log_time: int) -> None:
@@ -128,17 +138,7 @@ def test_live_marker_arrays_update_the_topics_markers() -> None:
     """The live worker goes through the same pipeline as a conversion: a DELETE in a later array removes
     exactly its marker from its namespace-and-type row, a MODIFY moves one."""
     array_type = "visualization_msgs/msg/MarkerArray"
-    choice = TypeResolver([], "jazzy").choose(array_type)
-    assert choice.decoder is not None
-    typestore = choice.typestore
-    assert typestore is not None
-    sink = CollectingSink()
-    pipeline = Pipeline([sink])
-    pipeline.add_topic("/markers", array_type)
-    stats = LiveStats()
-    stats.add_topic("/markers", array_type)
-    worker = ConversionWorker(TopicQueues(), pipeline, stats, flush_seconds=0.0)
-    worker.add_topic("/markers", LiveTopic(array_type, choice.decoder))
+    worker, sink, typestore = marker_worker(array_type)
 
     def cube(marker_id: int, x: float, action: int = 0) -> dict[str, object]:
         return {
