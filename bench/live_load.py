@@ -64,6 +64,8 @@ from typing import IO, Any, Final, NamedTuple
 import numpy as np
 import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psutil)
 
+from rerun_bridge.live.shm_clean import clean_dead_fastdds_memory
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PUBLISHER = ROOT / "bench" / "live_publisher.py"
@@ -853,11 +855,15 @@ def sweep(
 
 @contextmanager
 def workspace() -> Iterator[Path]:
+    """A temporary folder for a benchmark's files. Fast DDS segments that killed processes left in RAM
+    are given back before (they take page cache from the disk-heavy runs) and after."""
+    clean_dead_fastdds_memory()
     path = Path(tempfile.mkdtemp(prefix="rerun_bridge_live_"))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+        clean_dead_fastdds_memory()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

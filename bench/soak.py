@@ -51,6 +51,7 @@ from live_load import (  # bench/ is this script's folder: sys.path[0]
 )
 
 from rerun_bridge.config import BridgeConfig, load_config
+from rerun_bridge.live.shm_clean import clean_dead_fastdds_memory
 from rerun_bridge.sinks.store import LIVE_MEMORY_BUDGET_BYTES
 
 #: What the node may hold beyond its configured bounds: messages in flight between DDS, the converters and
@@ -255,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--domain", type=int, help="ROS_DOMAIN_ID (default: a random one in 100..199)")
     parser.add_argument("--json", action="store_true", help="a last line of JSON with every figure")
     args = parser.parse_args(argv)
+    clean_dead_fastdds_memory()  # killed processes' Fast DDS segments would count against this run's RAM
     workdir = Path(tempfile.mkdtemp(prefix="soak_"))
     try:
         domain = random.randrange(100, 200) if args.domain is None else args.domain
@@ -266,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(as_json(result)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        clean_dead_fastdds_memory()
     return 0
 
 
