@@ -20,12 +20,15 @@ import pyarrow as pa
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row, row_times
 from rerun_bridge.model.timeline import TimelineKind, kind_of
 from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column, uniform_list_column
+from rerun_bridge.sinks.sent_catalog import SentCatalog
 
 #: Receives each finished batch: (entity path, static, record batch).
 Emit = Callable[[str, bool, pa.RecordBatch], None]
 
 #: Rows of this archetype are sent at once (see RowBatcher._send_clear).
 CLEAR = "Clear"
+#: Rows of this archetype give their entity a frame (noted in ``RowBatcher.sent``).
+COORDINATE_FRAME = "CoordinateFrame"
 _GroupKey = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
 _NO_TIMES: Mapping[str, int] = {}
 
@@ -120,6 +123,8 @@ class RowBatcher:
         #: Specs learned from samples without a final type (only empty lists or Nones so far).
         self._provisional: set[tuple[str, str, bool]] = set()
         self._schemas: dict[tuple[_GroupKey, tuple[pa.DataType, ...]], pa.Schema] = {}
+        #: What was sent: entities, their columns and frames (the default blueprint of an .rrd is made of it).
+        self.sent = SentCatalog()
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         """Queue rows; each gets ``default_times`` overlaid with its own ``times`` (static rows: none)."""
@@ -200,6 +205,7 @@ class RowBatcher:
                 if pending_key != key:
                     self._send(pending_key, self._groups[pending_key])
         self._send(key, group)
+        self.sent.clear_frames(cleared, recursive)
 
     def write_columns(self, columns: ColumnRows) -> None:
         """Send many rows given column by column, in chunks of at most ``batch_rows`` rows, without a
@@ -255,6 +261,11 @@ class RowBatcher:
             del self._entity_groups[entity_path]
         if group.rows == 0:
             return
+        if archetype == COORDINATE_FRAME:
+            frames = group.components.get("frame")
+            last = frames[-1] if frames else None
+            if isinstance(last, list) and last and isinstance(last[0], str):
+                self.sent.set_frame(entity_path, last[0])
         arrays: list[pa.Array] = []
         if not static:
             arrays.extend(_time_array(name, values) for name, values in group.times.items())
@@ -300,6 +311,7 @@ class RowBatcher:
                 fields.append(pa.field(f"{archetype}:{name}", array.type, metadata=metadata))
             schema = pa.schema(fields)
             self._schemas[(key, types)] = schema
+            self.sent.add_columns(key[0], schema.names[len(timelines) :])
         return schema
 
     def flush(self) -> None:

@@ -26,7 +26,7 @@ from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.sinks.disk_space import DiskFullError, DiskSpaceGuard
 from rerun_bridge.sinks.mcap import McapSink
-from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.rrd import ClosingBlueprint, RrdSink
 
 SinkT = TypeVar("SinkT", RrdSink, McapSink)
 #: Where an output tells that it paused or failed (``logging.ERROR``) or resumed (``logging.INFO``).
@@ -183,11 +183,14 @@ class RotatingRrdSink(_Rotating[RrdSink]):
         started_at: float | None = None,
         guard: DiskSpaceGuard | None = None,
         report: Report = _ignore,
+        closing_blueprint: ClosingBlueprint | None = None,
     ) -> None:
         """``backlog_bytes``: each part waits for Rerun's writer past that many unwritten bytes (RrdSink).
         ``started_at``: the wall time the first part's name is made from (the .mcap's too, so both match).
-        ``guard``: the free-space reserve; ``report``: where a pause and its end are told (once each)."""
+        ``guard``: the free-space reserve; ``report``: where a pause and its end are told (once each).
+        ``closing_blueprint``: each part's layout, made from what it holds as it closes (RrdSink)."""
         self._first_part_time = started_at
+        self.closing_blueprint = closing_blueprint
         self.template = template
         self.backlog_bytes = backlog_bytes
         self.policy = policy
@@ -215,6 +218,7 @@ class RotatingRrdSink(_Rotating[RrdSink]):
             recording_id=self.recording_id,
             backlog_bytes=self.backlog_bytes,
             guard=self.guard,
+            closing_blueprint=self.closing_blueprint,
         )
         self.paths.append(path)
         self._started = time.monotonic()

@@ -14,7 +14,7 @@ the sink is abandoned, never closed, so nothing waits on it; the file is readabl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,10 @@ from rerun_bridge.sinks.disk_space import (
     free_bytes,
     full_reason,
 )
+from rerun_bridge.sinks.sent_catalog import SentCatalog
+
+#: Makes a file's layout from what was written to it (a ``rerun.blueprint.Blueprint``), or None.
+ClosingBlueprint = Callable[[SentCatalog], Any]
 
 #: Streams whose writer stalled on a full disk: kept referenced so that they are never dropped (dropping
 #: one waits for its dead writer), and checked by the node before it exits.
@@ -69,12 +73,14 @@ class RrdSink:
         backlog_bytes: int | None = None,
         guard: DiskSpaceGuard | None = None,
         send_properties: bool = True,
+        closing_blueprint: ClosingBlueprint | None = None,
     ) -> None:
         """``backlog_bytes``: once that many bytes have gone to Rerun's file writer since it last caught
         up, wait for it (None: never wait). Without a bound, a writer slower than the conversion (a busy
         disk) holds everything not yet written in memory. ``guard``: the free-space reserve to respect.
         ``send_properties`` False: leave out the recording's properties (its start time), for a part of a
-        recording whose first part has them."""
+        recording whose first part has them. ``closing_blueprint``: made from what was written (:attr:`sent`)
+        when the file closes, and written into it as its layout (None from it: no layout)."""
         self.path = Path(path)
         self.backlog_bytes = backlog_bytes
         self._sent_at_last_wait = 0
@@ -98,10 +104,16 @@ class RrdSink:
         except Exception as err:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err
         self._untrack = guard.track_pending(self.path, self.unwritten_bytes) if guard else None
+        self._closing_blueprint = closing_blueprint
 
     @property
     def stats(self) -> BatchStats:
         return self._batcher.stats
+
+    @property
+    def sent(self) -> SentCatalog:
+        """The entities, columns and frames written so far."""
+        return self._batcher.sent
 
     def unwritten_bytes(self) -> int:
         """Bytes handed to Rerun's writer since it was last seen caught up (an upper bound)."""
@@ -204,8 +216,18 @@ class RrdSink:
         finally:
             if self._untrack is not None:
                 self._untrack()
+            if not self.stalled:
+                self._send_closing_blueprint()
             if not self.stalled and self._wait_for_writer():
                 self._rec.disconnect()
+
+    def _send_closing_blueprint(self) -> None:
+        # After a stop on the reserve too: a layout is a few kB, like the footer written from it.
+        if self._closing_blueprint is None:
+            return
+        blueprint = self._closing_blueprint(self._batcher.sent)
+        if blueprint is not None:
+            rr.send_blueprint(blueprint, make_active=True, make_default=True, recording=self._rec)
 
     def __enter__(self) -> RrdSink:
         return self

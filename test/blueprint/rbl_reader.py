@@ -130,6 +130,13 @@ def _view(entity: str, entities: dict[str, dict[str, list[Any]]]) -> RblView:
     )
 
 
+def rbl_views(node: RblContainer | RblView) -> list[RblView]:
+    """Every view below ``node``, depth first."""
+    if isinstance(node, RblView):
+        return [node]
+    return [view for child in node.children for view in rbl_views(child)]
+
+
 # What an .rbl must hold of a blueprint, and what it does hold, in one comparable shape.
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.sources.bag import open_bag
+from test.blueprint.rbl_reader import rbl_views, read_rbl
 from test.conftest import rrd_chunks, rrd_column, rrd_row_count, verify_rrd
 from test.live.conftest import ROOT, LiveEnv, read_until, stop, wait_all
 from test.robot.recording import RrdRows
@@ -81,6 +82,10 @@ def test_records_sensor_topics_to_rrd_and_mcap(live: LiveEnv) -> None:
         for t in batch.column("ros_time").cast(pa.int64()).to_pylist()
     ]
     assert sorted(stamps) == [BASE_STAMP_NS + i * 1_000_000_000 + 500_000_000 for i in range(50)]
+    # The file carries the bridge's default layout, written as it closed: Rerun's viewer shows it.
+    views = {(view.class_identifier, view.origin) for view in rbl_views(read_rbl(rrd).root)}
+    assert {("2D", "/camera/image_raw"), ("TimeSeries", "/imu")} <= views
+    assert "3D" in {kind for kind, _origin in views}
 
     counts = mcap_counts(mcap)
     assert counts["/camera/image_raw"] == 20
@@ -321,6 +326,11 @@ def test_rotation_by_time_writes_complete_parts(live: LiveEnv) -> None:
         total += rrd_row_count(part, "/imu/data", "Scalars:scalars")
         has_static.append(any(entity == "/tf_static/camera_link" for entity, _s, _b in rrd_chunks(part)))
     assert total == 200
+    # Each part that holds data carries its own layout, made as it closed.
+    holds_data = [any(not e.startswith("/__") for e, _s, _b in rrd_chunks(part)) for part in rrd_parts]
+    has_layout = [bool(rrc.RrdReader(str(part)).blueprints()) for part in rrd_parts]
+    assert has_layout == holds_data
+    assert any(has_layout)
     # Parts cut before the publishers started cannot hold /tf_static; every part after it arrived does.
     assert has_static[-1], has_static
     assert all(has_static[has_static.index(True) :]), has_static

@@ -1,0 +1,91 @@
+"""The layout an .rrd sink writes as it closes: made from what it sent, the same as the default layout made
+from a store of the same rows; a named scenario as it is; none for an empty file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import rerun.chunk as rrc
+
+from rerun_bridge.blueprint.export import export_rbl, tf_entities_of
+from rerun_bridge.blueprint.file_layout import closing_layout
+from rerun_bridge.blueprint.heuristic import default_blueprint_of, entity_archetypes
+from rerun_bridge.blueprint.library import resolve
+from rerun_bridge.blueprint.overlays import entity_frames
+from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.store import StoreSink
+from rerun_bridge.store.chunk_store import ChunkStore
+from test.blueprint.rbl_reader import rbl_tree, rbl_views, read_rbl
+from test.conftest import verify_rrd
+from test.convert.golden_harness import golden_cases
+from test.convert.test_golden_rrd import feed
+
+
+def test_the_closing_layout_of_every_golden_case_is_the_default_layout_of_a_store_of_the_same_rows(
+    tmp_path: Path,
+) -> None:
+    rrd, store = tmp_path / "golden.rrd", ChunkStore()
+    with RrdSink(rrd, application_id="golden", closing_blueprint=closing_layout(None)) as sink:
+        pipeline = Pipeline([sink, StoreSink(store)], warn=lambda _text: None, converters=BUILTIN_CONVERTERS)
+        for case in golden_cases():
+            feed(case, pipeline)
+        pipeline.finish()
+        sent = sink.sent
+    store.flush()
+    verify_rrd(rrd)
+
+    assert entity_archetypes(sent) == entity_archetypes(store)
+    assert tf_entities_of(sent) == tf_entities_of(store)
+    frames = entity_frames(store, store.entities())
+    assert len(frames) > 20  # the frames images and 2D shapes lie on decide where overlays go
+    assert entity_frames(sent, sent.entities()) == frames
+    expected = export_rbl(
+        default_blueprint_of(store), tmp_path / "store.rbl", "golden", tf_entities_of(store)
+    )
+    written = read_rbl(rrd)
+    assert written.application_id == "golden"
+    assert _plain(rbl_tree(written.root)) == _plain(rbl_tree(read_rbl(expected).root))
+    assert len(rbl_views(written.root)) > 20  # a real layout: images, plots, logs, the 3D scene
+
+
+def test_a_named_scenario_is_written_as_it_is(tmp_path: Path) -> None:
+    scenario = resolve("navigation")
+    rrd = tmp_path / "nav.rrd"
+    with RrdSink(rrd, application_id="nav", closing_blueprint=closing_layout(scenario)) as sink:
+        pipeline = Pipeline([sink], warn=lambda _text: None, converters=BUILTIN_CONVERTERS)
+        for case in golden_cases():
+            if case.name.startswith(("nav_msgs/", "tf2_msgs/")):
+                feed(case, pipeline)
+        pipeline.finish()
+        tf_entities = tf_entities_of(sink.sent)
+    expected = export_rbl(scenario, tmp_path / "nav.rbl", "nav", tf_entities)
+    written = read_rbl(rrd)
+    assert _plain(rbl_tree(written.root)) == _plain(rbl_tree(read_rbl(expected).root))
+    assert written.time_panel["TimePanelBlueprint:timeline"] == [scenario.timeline]
+
+
+def test_a_file_with_no_entity_gets_no_layout(tmp_path: Path) -> None:
+    rrd = tmp_path / "empty.rrd"
+    with RrdSink(rrd, application_id="empty", closing_blueprint=closing_layout(None)):
+        pass
+    verify_rrd(rrd)
+    assert rrc.RrdReader(str(rrd)).blueprints() == []
+
+
+#: What ``rbl_tree`` holds container shares as.
+_APPROX_SEQUENCE = type(pytest.approx([0.0]))
+
+
+def _plain(value: Any) -> Any:
+    """An .rbl tree with its approximate shares as the values they hold (two trees compare equal)."""
+    if isinstance(value, _APPROX_SEQUENCE):
+        return value.expected
+    if isinstance(value, tuple | list):
+        return type(value)(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
