@@ -125,10 +125,19 @@ class TypeResolver:
             return DecoderChoice(None, None, f"serialization format '{serialization_format}' is not CDR")
         # The recording's own definition comes first; distro ones back it up, because some bags store
         # broken definitions (rosbag2's sqlite3 talker fixture stores 'uint8 level' for rcl_interfaces/Log).
-        stores = (self._own, *self._supplied_stores(), *self._fallbacks())
-        known = [store for store in stores if key in store.fielddefs]
+        # The distro stores take a while to build (100 ms): a recording that stores every definition, as
+        # MCAP files do, needs them only if one of its messages does not decode with its own.
+        known = [store for store in (self._own, *self._supplied_stores()) if key in store.fielddefs]
+        backups: Callable[[], list[Typestore]] | None = None
         if known:
-            decoder = _make_decoder(known, key)
+
+            def backups() -> list[Typestore]:
+                return [store for store in self._fallbacks() if key in store.fielddefs]
+
+        else:
+            known = [store for store in self._fallbacks() if key in store.fielddefs]
+        if known:
+            decoder = _make_decoder(known, key, backups)
             fast = fast_decoder(known[0], key)
             return DecoderChoice(_with_fast_path(fast, decoder) if fast else decoder, known[0])
         reason = self._broken.get(key) or (
@@ -137,32 +146,46 @@ class TypeResolver:
         return DecoderChoice(None, None, reason)
 
 
-def _make_decoder(stores: list[Typestore], type_name: str) -> Decoder:
+def _make_decoder(
+    stores: list[Typestore], type_name: str, backups: Callable[[], list[Typestore]] | None = None
+) -> Decoder:
     """Decode with the first store; when that fails, try the others and keep the first that works.
+    ``backups``: more stores, asked for once, the first time none of ``stores`` decodes a message.
 
     Definitions of a type drift between distros (an Eloquent-era ``Log`` has a size Jazzy rejects), and a
     bag without ``ros_distro`` does not say which one it used.
     """
     order = list(stores)
+    pending = [backups] if backups is not None else []
 
-    def decode(data: bytes | memoryview) -> Any:
-        first_error: Exception | None = None
-        # rosbags slices off the encapsulation header: from bytes that copies the whole payload (16 MB
-        # for a big map); a view of the same immutable bytes does not, and its arrays stay read-only.
-        view = memoryview(data) if isinstance(data, bytes) else data
-        for index, store in enumerate(order):
+    def attempt(view: memoryview, first: int, errors: list[Exception]) -> tuple[bool, Any]:
+        for index in range(first, len(order)):
             try:
-                message = store.deserialize_cdr(view, type_name)
+                message = order[index].deserialize_cdr(view, type_name)
             except MemoryError:  # never a property of the bytes alone: a bug to see, not a bad message
                 raise
             except Exception as err:  # rosbags raises assorted errors on a mismatch
-                first_error = first_error or err
+                errors.append(err)
                 continue
             if index:
                 order.insert(0, order.pop(index))
+            return True, message
+        return False, None
+
+    def decode(data: bytes | memoryview) -> Any:
+        # rosbags slices off the encapsulation header: from bytes that copies the whole payload (16 MB
+        # for a big map); a view of the same immutable bytes does not, and its arrays stay read-only.
+        view = memoryview(data) if isinstance(data, bytes) else data
+        errors: list[Exception] = []
+        done, message = attempt(view, 0, errors)
+        if not done and pending:
+            tried = len(order)
+            order.extend(store for store in pending.pop()() if store not in order)
+            done, message = attempt(view, tried, errors)
+        if done:
             return message
         # One error type for every payload that does not decode, whatever the store raised.
-        raise MalformedCdrError(f"{type_name}: {first_error}") from first_error
+        raise MalformedCdrError(f"{type_name}: {errors[0]}") from errors[0]
 
     return decode
 
