@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_NOTHING_CONVERTED = 1
 EXIT_USAGE = 2
+#: ``convert --blueprint`` values: the bridge's layout of the data (made as the .rrd closes), and none.
+DEFAULT_LAYOUT = "default"
+NO_LAYOUT = "none"
 
 # A --start / --end below this many seconds is an offset from the recording's start, above it an epoch time.
 _OFFSET_LIMIT_S = 1e9
@@ -201,7 +204,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     started = time.monotonic()
     blueprint = None
-    if args.blueprint:
+    # The default layout is made from what the .rrd holds as it closes; a scenario is resolved up front.
+    default_layout = args.blueprint in (None, DEFAULT_LAYOUT)
+    if not default_layout and args.blueprint != NO_LAYOUT:
         blueprint = rerun_blueprint_for(args.blueprint, args.bags, selection)
     summary = convert_bags(
         args.bags,
@@ -209,6 +214,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.mcap,
         selection=selection,
         blueprint=blueprint,
+        default_layout=default_layout,
         robot_model=robot_model_of(args),
         progress=progress,
         types=types,
@@ -449,7 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument(
         "--blueprint",
-        help="embed this blueprint (a name, a YAML file, or 'default': the viewer's layout of the data)",
+        help=(
+            f"the layout embedded in the .rrd: a scenario name, a YAML file, '{DEFAULT_LAYOUT}' (the "
+            f"default: the viewer's layout of the data) or '{NO_LAYOUT}' (Rerun's viewer lays it out)"
+        ),
     )
     from rerun_bridge.robot.settings import add_robot_model_arguments  # config and yaml: only when used
 

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import rerun.chunk as rrc
+
 from rerun_bridge.cli import main
+from test.blueprint.rbl_reader import rbl_views, read_rbl
 from test.conftest import NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
 
 CLI = Path(sys.executable).parent / "rerun-bridge"
@@ -88,6 +91,18 @@ def test_blueprint_export_and_convert_with_a_blueprint(tmp_path: Path) -> None:
         == 0
     )
     verify_rrd(tmp_path / "b.rrd")
+
+
+def test_convert_embeds_the_default_layout_unless_told_none(tmp_path: Path) -> None:
+    default, none = tmp_path / "default.rrd", tmp_path / "none.rrd"
+    assert main(["convert", str(NEATO_BAG), "-o", str(default), "-q"]) == 0
+    assert main(["convert", str(NEATO_BAG), "-o", str(none), "--blueprint", "none", "-q"]) == 0
+    verify_rrd(default)
+    verify_rrd(none)
+    origins = {(view.class_identifier, view.origin) for view in rbl_views(read_rbl(default).root)}
+    assert ("3D", "/") in origins
+    assert ("TimeSeries", "/odom") in origins
+    assert rrc.RrdReader(str(none)).blueprints() == []
 
 
 def test_blueprint_from_rviz(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ from rerun_bridge.replay.split import WorkUnit
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB, DiskSpaceGuard
 from rerun_bridge.sinks.mcap import McapSink
-from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.rrd import ClosingBlueprint, RrdSink
+from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.sources.bag import Bag, open_bag
 
 Progress = Callable[[int, int], None]
@@ -83,6 +84,8 @@ class ConvertSummary:
     mcap_path: Path | None
     warnings: list[str] = field(default_factory=list)
     mcap_messages: int = 0
+    #: What the .rrd (or this part of it) holds: entities, columns, frames (None without an .rrd).
+    sent: SentCatalog | None = None
 
     @property
     def converted_anything(self) -> bool:
@@ -118,9 +121,11 @@ def convert_bags(  # noqa: PLR0913
     min_free_mb: float = DEFAULT_RESERVE_MB,
     part: PartSpec | None = None,
     jobs: int = 1,
+    default_layout: bool = False,
 ) -> ConvertSummary:
     """Convert one or more recordings into one .rrd (and optionally one raw .mcap); ``blueprint``, a Rerun
-    blueprint, is embedded in the .rrd as its default layout. ``column_path`` False converts every
+    blueprint, is embedded in the .rrd as its default layout; without one, ``default_layout`` embeds the
+    bridge's default layout of what the .rrd holds, made as it closes. ``column_path`` False converts every
     message on its own (the reference that the batched path of :mod:`.column_batches` is held to).
     ``robot_model``: mesh roots for a recorded ``/robot_description`` and a URDF file to draw.
     ``types``: declarative mappings, supplied definitions and leaf plots (see
@@ -132,12 +137,19 @@ def convert_bags(  # noqa: PLR0913
     conversion across (docs/convert.md; only for an .rrd alone, and where :func:`.parallel.plan_conversion`
     finds a split)."""
     types = types or TypeSupport()
+    default_layout = default_layout and blueprint is None
     if jobs > 1 and rrd_path is not None and mcap_path is None and not extra_sinks and column_path:
         from rerun_bridge.replay.parallel import ParallelOptions, convert_parallel, plan_conversion
 
         if open_recording is open_bag:  # a child process opens the bag itself, by its path
             options = ParallelOptions(
-                selection or TopicSelection(), application_id, robot_model, types, min_free_mb, blueprint
+                selection or TopicSelection(),
+                application_id,
+                robot_model,
+                types,
+                min_free_mb,
+                blueprint,
+                default_layout,
             )
             units = plan_conversion(paths, jobs, options)
             if len(units) > 1:
@@ -170,6 +182,8 @@ def convert_bags(  # noqa: PLR0913
                         guard=guard,
                         recording_id=part.recording_id if part is not None else None,
                         send_properties=part is None or part.unit.number == 0,
+                        # A split conversion's joiner writes the layout of all parts (parallel.py).
+                        closing_blueprint=_default_layout() if default_layout and part is None else None,
                     )
                 )
                 sinks.append(rrd)
@@ -200,9 +214,16 @@ def convert_bags(  # noqa: PLR0913
                 mcap_path=Path(mcap_path) if mcap_path is not None else None,
                 warnings=warnings,
                 mcap_messages=mcap.messages_written if mcap is not None else 0,
+                sent=rrd.sent if rrd is not None else None,
             )
     finally:
         gc.set_threshold(*gc_thresholds)
+
+
+def _default_layout() -> ClosingBlueprint:
+    from rerun_bridge.blueprint.file_layout import closing_layout  # Rerun's blueprint API: when used
+
+    return closing_layout(None)
 
 
 class BagConversion:

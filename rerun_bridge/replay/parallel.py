@@ -38,6 +38,7 @@ from rerun_bridge.replay.part_runs import PartJob, PartRun, PartStarter, dumps, 
 from rerun_bridge.replay.split import WorkUnit, plan_units
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.rrd_parts import join_parts
+from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.sources.bag import Bag, open_bag
 from rerun_bridge.sources.profile import bag_profile
 
@@ -67,6 +68,20 @@ class ParallelOptions:
     types: TypeSupport
     min_free_mb: float
     blueprint: Any = None
+    #: Embed the default layout of what the joined .rrd holds (made from every part's catalog).
+    default_layout: bool = False
+
+
+def _write_layout(sent: SentCatalog, path: Path, application_id: str) -> bool:
+    """The default layout of the joined .rrd (every part's entities, in part order, as one process's sink
+    would have noted them) as an .rbl that the join puts first; False when there is nothing to lay out."""
+    from rerun_bridge.blueprint.file_layout import closing_layout  # Rerun's blueprint API: when used
+
+    blueprint = closing_layout(None)(sent)
+    if blueprint is None:
+        return False
+    blueprint.save(application_id, path)
+    return True
 
 
 def usable_cores() -> int:
@@ -191,6 +206,11 @@ def convert_parallel(
         ) as sink:
             sink.write(outcome_rows(topics, paths, merged_warnings), {})
         parts = [folder / f"part{unit.number}.rrd" for unit in units] + [outcome]
+        if options.default_layout:
+            layout = folder / "layout.rbl"
+            sent = SentCatalog().merged(*(summary.sent for summary in summaries), sink.sent)
+            if _write_layout(sent, layout, options.application_id):
+                parts.insert(0, layout)
         join_parts(parts, rrd_path, int(options.min_free_mb * 1e6))
         return ConvertSummary(topics, rrd_path, None, merged_warnings)
     finally:

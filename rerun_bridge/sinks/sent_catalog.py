@@ -40,6 +40,18 @@ class SentCatalog:
             if path == entity_path or (recursive and path.startswith(below)):
                 del self._frames[path]
 
+    def merged(self, *others: SentCatalog | None) -> SentCatalog:
+        """This catalog and ``others`` after it, as one sink sending all of them in that order would have
+        noted them (a split conversion's parts, in time order)."""
+        out = SentCatalog()
+        for catalog in (self, *others):
+            if catalog is None:
+                continue
+            for entity, columns in catalog._columns.items():
+                out.add_columns(entity, columns)
+            out._frames.update(catalog._frames)
+        return out
+
     # EntityCatalog (rerun_bridge.blueprint.heuristic)
 
     def entities(self) -> list[str]:

@@ -31,6 +31,7 @@ from rerun_bridge.replay.split import MESSAGE_COST_BYTES, SPLITTABLE_TYPES, Work
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.profile import TopicProfile, bag_profile
 from rerun_bridge.store.rrd_file import decode_chunk, read_chunk_bytes, read_rrd_index
+from test.blueprint.rbl_reader import plain, rbl_tree, read_rbl
 from test.conftest import NEATO_BAG, RERUN_SUPPORTED_MCAP, mounted_tmpfs, rrd_chunks, verify_rrd
 from test.replay.test_column_batches import rrd_rows
 
@@ -102,11 +103,14 @@ def test_split_conversion_equals_one_process(
     bag = recording or sample_bag
     units = plan(bag, 2)
     assert len(units) == 2  # it really is split
-    one = convert_bags([bag], tmp_path / "one.rrd")
-    split = convert_bags([bag], tmp_path / "split.rrd", jobs=2)
+    one = convert_bags([bag], tmp_path / "one.rrd", default_layout=True)
+    split = convert_bags([bag], tmp_path / "split.rrd", jobs=2, default_layout=True)
     assert split.topics == one.topics  # messages, rows, errors, zero stamps, archetypes per topic
     assert split.warnings == one.warnings
     assert_same_conversion(tmp_path / "one.rrd", tmp_path / "split.rrd")
+    # The joined file's layout is made of every part's entities: the one a single process embeds.
+    one_layout = read_rbl(tmp_path / "one.rrd")
+    assert plain(rbl_tree(read_rbl(tmp_path / "split.rrd").root)) == plain(rbl_tree(one_layout.root))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.rrd", "split.rrd"]  # no parts left behind
 
 

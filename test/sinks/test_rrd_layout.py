@@ -4,9 +4,7 @@ from a store of the same rows; a named scenario as it is; none for an empty file
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pytest
 import rerun.chunk as rrc
 
 from rerun_bridge.blueprint.export import export_rbl, tf_entities_of
@@ -19,7 +17,7 @@ from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
-from test.blueprint.rbl_reader import rbl_tree, rbl_views, read_rbl
+from test.blueprint.rbl_reader import plain, rbl_tree, rbl_views, read_rbl
 from test.conftest import verify_rrd
 from test.convert.golden_harness import golden_cases
 from test.convert.test_golden_rrd import feed
@@ -48,7 +46,7 @@ def test_the_closing_layout_of_every_golden_case_is_the_default_layout_of_a_stor
     )
     written = read_rbl(rrd)
     assert written.application_id == "golden"
-    assert _plain(rbl_tree(written.root)) == _plain(rbl_tree(read_rbl(expected).root))
+    assert plain(rbl_tree(written.root)) == plain(rbl_tree(read_rbl(expected).root))
     assert len(rbl_views(written.root)) > 20  # a real layout: images, plots, logs, the 3D scene
 
 
@@ -64,7 +62,7 @@ def test_a_named_scenario_is_written_as_it_is(tmp_path: Path) -> None:
         tf_entities = tf_entities_of(sink.sent)
     expected = export_rbl(scenario, tmp_path / "nav.rbl", "nav", tf_entities)
     written = read_rbl(rrd)
-    assert _plain(rbl_tree(written.root)) == _plain(rbl_tree(read_rbl(expected).root))
+    assert plain(rbl_tree(written.root)) == plain(rbl_tree(read_rbl(expected).root))
     assert written.time_panel["TimePanelBlueprint:timeline"] == [scenario.timeline]
 
 
@@ -74,18 +72,3 @@ def test_a_file_with_no_entity_gets_no_layout(tmp_path: Path) -> None:
         pass
     verify_rrd(rrd)
     assert rrc.RrdReader(str(rrd)).blueprints() == []
-
-
-#: What ``rbl_tree`` holds container shares as.
-_APPROX_SEQUENCE = type(pytest.approx([0.0]))
-
-
-def _plain(value: Any) -> Any:
-    """An .rbl tree with its approximate shares as the values they hold (two trees compare equal)."""
-    if isinstance(value, _APPROX_SEQUENCE):
-        return value.expected
-    if isinstance(value, tuple | list):
-        return type(value)(_plain(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
