@@ -199,7 +199,11 @@ def add_fleet_commands(sub: Any) -> None:
     batch.add_argument(
         "--mcap", action="store_true", help="also write each recording's topics to a raw .mcap"
     )
-    batch.add_argument("--blueprint", help="embed this blueprint (a scenario name or a YAML file)")
+    batch.add_argument(
+        "--blueprint",
+        help="the layout embedded in each .rrd, as for convert: a scenario name, a YAML file, 'default' (the "
+        "default) or 'none'",
+    )
     batch.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag the runs")
     batch.add_argument("--force", action="store_true", help="convert again recordings already converted")
     batch.add_argument(

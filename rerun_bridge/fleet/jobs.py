@@ -164,13 +164,17 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
 
 
 def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOptions, remote: bool) -> Any:
+    from rerun_bridge.cli import DEFAULT_LAYOUT, NO_LAYOUT
     from rerun_bridge.replay import convert_bags
 
     blueprint = None
-    if options.blueprint and options.layout is not None:
+    # As `convert`: the default layout is made as the .rrd closes (a split on Ray tasks gets none).
+    default_layout = options.blueprint in (None, DEFAULT_LAYOUT)
+    named = options.blueprint if not default_layout and options.blueprint != NO_LAYOUT else None
+    if named is not None and options.layout is not None:
         # Roles and fixed frames are resolved against a local recording's data; a streamed one gets the
         # layout as named (roles stand for their usual topics).
-        blueprint = options.layout(options.blueprint, [] if remote else [source.path])
+        blueprint = options.layout(named, [] if remote else [source.path])
     if options.jobs != 1 and not options.mcap and source.open is open_bag:
         split = _convert_split(source.path, work[".rrd"], options.jobs, blueprint)
         if split is not None:
@@ -180,6 +184,7 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
         work[".rrd"],
         work.get(".mcap"),
         blueprint=blueprint,
+        default_layout=default_layout,
         warn=lambda _message: None,  # kept in the summary, and in the catalog
         open_recording=source.open,
     )

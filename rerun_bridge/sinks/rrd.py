@@ -222,8 +222,9 @@ class RrdSink:
                 self._rec.disconnect()
 
     def _send_closing_blueprint(self) -> None:
-        # After a stop on the reserve too: a layout is a few kB, like the footer written from it.
-        if self._closing_blueprint is None:
+        # Not after a stop on a full disk or the reserve: Rerun's writer may be stuck on the full disk, and
+        # sending a blueprint waits for it. The data is complete without a layout.
+        if self._closing_blueprint is None or self.stopped is not None:
             return
         blueprint = self._closing_blueprint(self._batcher.sent)
         if blueprint is not None:

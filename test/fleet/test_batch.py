@@ -64,6 +64,7 @@ def test_batch_converts_the_good_and_reports_the_broken(
     for name in ("abitobot", "neato", "talker"):
         verify_rrd(out / f"{name}.rrd")
         assert (out / f"{name}.mcap").stat().st_size > 0
+        assert len(rrc.RrdReader(str(out / f"{name}.rrd")).blueprints()) == 1  # the default layout
     # Nothing half written is left beside the outputs (a failed recording publishes nothing).
     assert sorted(p.name for p in out.iterdir()) == [
         "abitobot.mcap",
