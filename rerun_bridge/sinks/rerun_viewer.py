@@ -11,12 +11,14 @@ never waits; one sender thread connects only once the viewer's port answers, han
 ``IN_FLIGHT_BYTES`` (and nothing for longer than ``RETRY_S``) before a flush confirms they left, and on a
 flush that fails or times out (viewer gone or too slow) drops the connection, counts what was in flight
 as dropped and reconnects when the viewer is back, sending the static data (TF statics, robot
-description) and the blueprint again.
+description) and the blueprint again. With no scenario configured the viewer gets the bridge's default
+layout of what was sent, made in the connection's process (see ``_send_layout_if_changed``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import select
 import socket
@@ -31,12 +33,14 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
+from rerun_bridge.blueprint.overlays import FRAME_COLUMN
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.stream_format import encode_chunk
 from rerun_bridge.sinks.batcher import RowBatcher
 from rerun_bridge.sinks.chunk_queue import ChunkQueue, QueuedChunk
-from rerun_bridge.sinks.rerun_viewer_process import CHUNK_STATIC, CHUNK_TEMPORAL, FLUSH, write_frame
+from rerun_bridge.sinks.rerun_viewer_process import CHUNK_STATIC, CHUNK_TEMPORAL, FLUSH, LAYOUT, write_frame
+from rerun_bridge.sinks.sent_catalog import SentCatalog
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,8 @@ FLUSH_TIMEOUT_S: Final = 2.0
 LIVE_FLUSH_S: Final = 0.02
 #: How often an absent viewer's port is tried.
 RETRY_S: Final = 0.5
+#: Seconds after a connection during which a new layout is shown at once (topics still being discovered).
+LAYOUT_SETTLE_S: Final = 10.0
 DEFAULT_VIEWER_PORT: Final = 9876
 _SCHEMES: Final = ("rerun", "rerun+http", "rerun+https")
 
@@ -126,18 +132,39 @@ class RerunViewerSink:
         self._sent_bytes = 0
         self._closing = threading.Event()
         self._deadline = 0.0
+        # Without a scenario the viewer gets the bridge's default layout of what was sent (see _send_layout).
+        self._catalog = SentCatalog() if self.settings.blueprint is None else None
+        self._catalog_lock = threading.Lock()
+        self._layout_version = -1
+        self._connected_at = 0.0
+        self._last_layout_check = 0.0
         self._thread = threading.Thread(target=self._run, name="rerun_bridge-rerun-viewer", daemon=True)
         self._thread.start()
 
     # --- the worker's side: never waits -------------------------------------------------------------------
 
     def _enqueue(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        if self._catalog is not None:
+            self._note(entity_path, batch)
         chunk = QueuedChunk(entity_path, static, batch)
         self._enqueued_bytes += chunk.nbytes
         if static:
             with self._static_lock:
                 self._static[(entity_path, tuple(batch.schema.names))] = chunk
         self.queue.put(chunk)
+
+    def _note(self, entity_path: str, batch: pa.RecordBatch) -> None:
+        """The chunk's columns and frame, for the layout (a few names per chunk)."""
+        assert self._catalog is not None
+        columns = [name for name in batch.schema.names if ":" in name and not name.startswith("rerun.")]
+        frame = None
+        if FRAME_COLUMN in columns and batch.num_rows:
+            last = batch.column(FRAME_COLUMN)[batch.num_rows - 1].as_py()
+            frame = last[0] if isinstance(last, list) and last and isinstance(last[0], str) else None
+        with self._catalog_lock:
+            self._catalog.add_columns(entity_path, columns)
+            if frame is not None:
+                self._catalog.set_frame(entity_path, frame)
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)
@@ -202,10 +229,13 @@ class RerunViewerSink:
             chunk = self.queue.get(timeout=0.05)
             if chunk is not None:
                 self._send(chunk)
+            self._send_layout_if_changed()
             if self._in_flight and (chunk is None or self._confirm_due()):
                 self._confirm()
             if time.monotonic() - self._last_probe >= RETRY_S:
                 self._verify()
+        self._last_layout_check = 0.0  # the last rows' layout goes out before the connection ends
+        self._send_layout_if_changed()
         if self._in_flight:
             self._confirm()
         self._verify()
@@ -236,7 +266,8 @@ class RerunViewerSink:
         command = [sys.executable, "-m", "rerun_bridge.sinks.rerun_viewer_process", self.url]
         command += [settings.application_id, settings.recording_id or "", settings.blueprint or ""]
         self._rec = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False)
-        self._last_probe = time.monotonic()
+        self._last_probe = self._connected_at = time.monotonic()
+        self._layout_version = -1  # a new connection gets the layout again
         self._connections += 1
         log.info("connected to the Rerun viewer at %s", self.url)
         with self._static_lock:
@@ -244,6 +275,29 @@ class RerunViewerSink:
         for chunk in static:  # a viewer that (re)connects gets the static data first
             self._send(chunk)
         return True
+
+    def _send_layout_if_changed(self) -> None:
+        """The default layout of what was sent, to a viewer given no scenario: checked every second, sent
+        when new entities, columns or frames came. Shown at once (``make_active``) during the first
+        LAYOUT_SETTLE_S of a connection, while the robot's topics are still being discovered; after that
+        it only becomes what the viewer resets to, so a layout the user changed stays as it is."""
+        now = time.monotonic()
+        if self._catalog is None or self._rec is None or now - self._last_layout_check < 1.0:
+            return
+        self._last_layout_check = now
+        with self._catalog_lock:
+            if self._catalog.version == self._layout_version or not self._catalog.entities():
+                return
+            self._layout_version = self._catalog.version
+            snapshot = json.dumps(self._catalog.snapshot()).encode()
+        process = self._rec
+        active = now - self._connected_at <= LAYOUT_SETTLE_S
+        if process.stdin is None:
+            return
+        try:
+            write_frame(process.stdin, LAYOUT, "active" if active else "default", snapshot)
+        except (OSError, ValueError):  # the connection's process is gone: the next _send reconnects
+            return
 
     def _send(self, chunk: QueuedChunk) -> None:
         process = self._rec

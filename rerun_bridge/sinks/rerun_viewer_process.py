@@ -7,8 +7,10 @@ the connection can always be given up: the sink kills it.
 
     python -m rerun_bridge.sinks.rerun_viewer_process URL APPLICATION_ID RECORDING_ID [BLUEPRINT]
 
-Stdin carries frames (:func:`write_frame`): a chunk (static or temporal) or a flush request; each flush is
-answered on stdout with ``ok`` or ``fail <reason>``. Closing stdin flushes (2 s at most) and exits.
+Stdin carries frames (:func:`write_frame`): a chunk (static or temporal), a flush request, or a layout (the
+bridge's default layout of the entities sent so far, made here from a snapshot of the sink's catalog, so
+the bridge's own process spends nothing on it); each flush is answered on stdout with ``ok`` or ``fail
+<reason>``. Closing stdin flushes (2 s at most) and exits.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import contextlib
 import os
 import struct
 import sys
-from typing import IO, Final
+from typing import IO, Any, Final
 
 CHUNK_STATIC: Final = 1
 CHUNK_TEMPORAL: Final = 2
 FLUSH: Final = 3
+#: ``text``: ``active`` (show it now) or ``default`` (what the viewer resets to); ``data``: the catalog's
+#: snapshot as JSON (:meth:`rerun_bridge.sinks.sent_catalog.SentCatalog.snapshot`).
+LAYOUT: Final = 4
 _HEADER: Final = struct.Struct("!BII")
 
 
@@ -57,6 +62,9 @@ def main(argv: list[str]) -> int:
         text, data = _read_exactly(source, text_size), _read_exactly(source, data_size)
         if text is None or data is None:
             break
+        if kind == LAYOUT:
+            _send_layout(rec, data, active=text == b"active")
+            continue
         if kind == FLUSH:
             try:
                 rec.flush(timeout_sec=float(text.decode()))
@@ -74,6 +82,23 @@ def main(argv: list[str]) -> int:
         rec.flush(timeout_sec=2.0)
     sys.stdout.flush()
     os._exit(0)  # never wait on the viewer at exit (rerun-sdk's own shutdown would)
+
+
+def _send_layout(rec: Any, snapshot: bytes, active: bool) -> None:
+    import json
+
+    import rerun as rr
+
+    from rerun_bridge.blueprint.file_layout import closing_layout
+    from rerun_bridge.sinks.sent_catalog import SentCatalog
+
+    try:
+        blueprint = closing_layout(None)(SentCatalog.from_snapshot(json.loads(snapshot)))
+    except Exception as err:  # a layout is a convenience: the data goes on without one
+        print(f"rerun_viewer_process: no layout: {err}", file=sys.stderr, flush=True)
+        return
+    if blueprint is not None:
+        rr.send_blueprint(blueprint, make_active=active, make_default=True, recording=rec)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ nothing is read back from the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pyarrow as pa
 
@@ -23,14 +24,20 @@ class SentCatalog:
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, None]] = {}  # ordered sets: the order rows came in
         self._frames: dict[str, str] = {}
+        #: Grows with every change: a layout made at one version stays right until it moves.
+        self.version = 0
 
     def add_columns(self, entity_path: str, columns: Iterable[str]) -> None:
         known = self._columns.setdefault(entity_path, {})
         for column in columns:
-            known[column] = None
+            if column not in known:
+                known[column] = None
+                self.version += 1
 
     def set_frame(self, entity_path: str, frame: str) -> None:
-        self._frames[entity_path] = frame
+        if self._frames.get(entity_path) != frame:
+            self._frames[entity_path] = frame
+            self.version += 1
 
     def clear_frames(self, entity_path: str, recursive: bool) -> None:
         """A Clear: the entity (and with ``recursive`` every one below it) has no frame any more, as
@@ -39,6 +46,23 @@ class SentCatalog:
         for path in list(self._frames):
             if path == entity_path or (recursive and path.startswith(below)):
                 del self._frames[path]
+                self.version += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data (JSON) another process rebuilds the catalog from (:meth:`from_snapshot`)."""
+        return {
+            "columns": {path: list(columns) for path, columns in self._columns.items()},
+            "frames": dict(self._frames),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping[str, Any]) -> SentCatalog:
+        catalog = cls()
+        for path, columns in data.get("columns", {}).items():
+            catalog.add_columns(str(path), (str(column) for column in columns))
+        for path, frame in data.get("frames", {}).items():
+            catalog.set_frame(str(path), str(frame))
+        return catalog
 
     def merged(self, *others: SentCatalog | None) -> SentCatalog:
         """This catalog and ``others`` after it, as one sink sending all of them in that order would have

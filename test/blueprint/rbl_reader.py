@@ -66,9 +66,10 @@ class Rbl:
 
 
 def read_components(path: Path) -> tuple[str, dict[str, dict[str, list[Any]]]]:
-    """(application id, entity path -> component column -> last value) of the file's blueprint store."""
+    """(application id, entity path -> component column -> last value) of the file's blueprint store (the
+    last one, where a live viewer's file got several)."""
     reader = rrc.RrdReader(str(path))
-    (store,) = reader.blueprints()
+    store = reader.blueprints()[-1]
     entities: dict[str, dict[str, list[Any]]] = defaultdict(dict)
     for chunk in reader.stream(store=store).to_chunks():
         batch = chunk.to_record_batch()

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import signal
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rerun_bridge.blueprint.file_layout import closing_layout
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.rows import Row
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings, viewer_address
+from rerun_bridge.sinks.rrd import RrdSink
+from test.blueprint.rbl_reader import plain, rbl_tree, rbl_views, read_rbl
 from test.network import Viewer, free_port, wait_for
 
 
@@ -70,6 +74,33 @@ def test_data_and_blueprint_arrive_in_a_running_viewer(tmp_path: Path, viewers: 
     assert ("/tf_static/camera", True, []) in chunks
     assert viewer.blueprint_application_ids() == ["rerun_bridge"]
     assert sink.counts().dropped_chunks == 0
+
+
+def test_without_a_scenario_the_viewer_gets_the_default_layout_of_what_was_sent(
+    tmp_path: Path, viewers: list[Viewer]
+) -> None:
+    port = free_port()
+    viewers.append(viewer := Viewer(port, tmp_path / "laptop.rrd"))
+    sink = RerunViewerSink(f"rerun+http://127.0.0.1:{port}/proxy", ViewerSinkSettings(recording_id="run-2"))
+    reference = RrdSink(tmp_path / "reference.rrd", closing_blueprint=closing_layout(None))
+    for target in (sink, reference):
+        target.write([static_row()], {})
+        cloud = Row("/lidar", "Points3D", {"positions": np.zeros((10, 3), np.float32)})
+        target.write([cloud, Row("/lidar", "CoordinateFrame", {"frame": ["lidar"]})], {"log_time": 0})
+        for value in range(20):
+            target.write([Row("/imu", "Scalars", {"scalars": np.array([float(value)])})], {"log_time": value})
+        target.flush()
+    reference.close()
+    assert wait_for(lambda: sink.counts().sent_chunks >= 3)
+    sink.close()
+    viewer.stop()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the viewer's --save file has no footer
+        received = read_rbl(viewer.output)
+    views = {(view.class_identifier, view.origin) for view in rbl_views(received.root)}
+    assert {("3D", "/"), ("TimeSeries", "/imu")} <= views
+    # The layout a file of the same rows gets (the viewer's process made it from the sink's catalog).
+    assert plain(rbl_tree(received.root)) == plain(rbl_tree(read_rbl(tmp_path / "reference.rrd").root))
 
 
 def test_absent_viewer_bounds_memory_and_a_returning_viewer_gets_the_data(
