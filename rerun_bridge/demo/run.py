@@ -78,7 +78,11 @@ def run_demo(out: Path) -> int:
     rrd_path, mcap_path = out / "sample.rrd", out / "sample.mcap"
     started = time.monotonic()
     summary = convert_bags(
-        [bag], rrd_path, mcap_path, warn=lambda message: print(f"warning: {message}", file=sys.stderr)
+        [bag],
+        rrd_path,
+        mcap_path,
+        warn=lambda message: print(f"warning: {message}", file=sys.stderr),
+        default_layout=True,  # as `rerun-bridge convert` gives it: Rerun's viewer opens it in our layout
     )
     print(f"converted it in {time.monotonic() - started:.2f} s\n")
 

@@ -18,6 +18,7 @@ from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.demo.sample_bag import STATUS_TYPE, TOPICS, SampleSpec, write_sample
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.metadata import read_metadata
+from test.blueprint.rbl_reader import rbl_views, read_rbl
 
 SPEC = SampleSpec()
 EXPECTED = SPEC.message_counts()
@@ -209,3 +210,9 @@ def test_demo_converts_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixtur
     for topic, count in EXPECTED.items():
         assert f"{count}/{count}" in next(line for line in out.splitlines() if line.startswith(topic + " "))
     assert (tmp_path / "demo" / "sample.mcap").stat().st_size > 1_000_000
+    # Rerun's viewer opens it in the bridge's layout: the 3D scene and the camera's image view.
+    views = {
+        (view.class_identifier, view.origin)
+        for view in rbl_views(read_rbl(tmp_path / "demo" / "sample.rrd").root)
+    }
+    assert {("3D", "/"), ("2D", "/camera/image_raw")} <= views
