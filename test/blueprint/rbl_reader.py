@@ -65,11 +65,13 @@ class Rbl:
     time_panel: dict[str, list[Any]]
 
 
-def read_components(path: Path) -> tuple[str, dict[str, dict[str, list[Any]]]]:
-    """(application id, entity path -> component column -> last value) of the file's blueprint store (the
-    last one, where a live viewer's file got several)."""
+def read_components(path: Path, store: Any = None) -> tuple[str, dict[str, dict[str, list[Any]]]]:
+    """(application id, entity path -> component column -> last value) of the file's blueprint store:
+    ``store`` (an entry of ``RrdReader.blueprints()``, where a live viewer's file got several), or its only
+    one."""
     reader = rrc.RrdReader(str(path))
-    store = reader.blueprints()[-1]
+    if store is None:
+        (store,) = reader.blueprints()
     entities: dict[str, dict[str, list[Any]]] = defaultdict(dict)
     for chunk in reader.stream(store=store).to_chunks():
         batch = chunk.to_record_batch()
@@ -82,8 +84,8 @@ def read_components(path: Path) -> tuple[str, dict[str, dict[str, list[Any]]]]:
     return store.application_id, dict(entities)
 
 
-def read_rbl(path: Path) -> Rbl:
-    application_id, entities = read_components(path)
+def read_rbl(path: Path, store: Any = None) -> Rbl:
+    application_id, entities = read_components(path, store)
     root_id = uuid.UUID(bytes=bytes(entities["/viewport"]["ViewportBlueprint:root_container"][0]))
     return Rbl(
         application_id=application_id,
