@@ -168,7 +168,7 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
     from rerun_bridge.replay import convert_bags
 
     blueprint = None
-    # As `convert`: the default layout is made as the .rrd closes (a split on Ray tasks gets none).
+    # As `convert`: the default layout is made as the .rrd closes (a split: from every part's catalog).
     default_layout = options.blueprint in (None, DEFAULT_LAYOUT)
     named = options.blueprint if not default_layout and options.blueprint != NO_LAYOUT else None
     if named is not None and options.layout is not None:
@@ -176,7 +176,7 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
         # layout as named (roles stand for their usual topics).
         blueprint = options.layout(named, [] if remote else [source.path])
     if options.jobs != 1 and not options.mcap and source.open is open_bag:
-        split = _convert_split(source.path, work[".rrd"], options.jobs, blueprint)
+        split = _convert_split(source.path, work[".rrd"], options.jobs, blueprint, default_layout)
         if split is not None:
             return split
     return convert_bags(
@@ -190,7 +190,7 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
     )
 
 
-def _convert_split(path: str, rrd: Path, jobs: int, blueprint: Any) -> Any:
+def _convert_split(path: str, rrd: Path, jobs: int, blueprint: Any, default_layout: bool) -> Any:
     """The recording split across Ray tasks on this node (:mod:`.parts`); None when it is not split
     (too small for ``auto``, nothing to split, no idle CPUs)."""
     import ray
@@ -209,7 +209,8 @@ def _convert_split(path: str, rrd: Path, jobs: int, blueprint: Any) -> Any:
     if jobs == 0:  # auto: as convert --jobs auto, with this node's CPUs
         cpus = int(ray.available_resources().get("CPU", 0)) + 1  # type: ignore[no-untyped-call]
         jobs = auto_jobs_of_size(_size_of(path), cpus // CORES_PER_PROCESS)
-    options = ParallelOptions(TopicSelection(), "rerun_bridge", None, TypeSupport(), 0.0, blueprint)
+    layout = default_layout and blueprint is None
+    options = ParallelOptions(TopicSelection(), "rerun_bridge", None, TypeSupport(), 0.0, blueprint, layout)
     units = plan_conversion([path], jobs, options)
     if len(units) < 2:
         return None

@@ -16,6 +16,7 @@ from rerun_bridge.fleet.catalog import catalog_of, query
 from rerun_bridge.fleet.discovery import find_recordings
 from rerun_bridge.fleet.jobs import JobOptions
 from rerun_bridge.replay import convert_bags
+from test.blueprint.rbl_reader import plain, rbl_tree, read_rbl
 from test.conftest import verify_rrd
 from test.fleet.conftest import RayCluster
 from test.replay.test_column_batches import rrd_rows
@@ -74,8 +75,11 @@ def test_a_recording_split_across_ray_tasks_equals_one_process(
     assert watcher.seen  # a part ran as a Ray task
     split = tmp_path / "out" / "robot.rrd"
     verify_rrd(split)
-    single = convert_bags([robot_bag], tmp_path / "single.rrd")
+    single = convert_bags([robot_bag], tmp_path / "single.rrd", default_layout=True)
     assert rrd_rows(split) == rrd_rows(tmp_path / "single.rrd")
+    # The default layout, made from every part's entities: the one a single process embeds.
+    one_layout = plain(rbl_tree(read_rbl(tmp_path / "single.rrd").root))
+    assert plain(rbl_tree(read_rbl(split).root)) == one_layout
     rows = query(catalog_of(str(tmp_path / "out")), "SELECT topic, messages, rows FROM topics ORDER BY topic")
     assert rows.to_pylist() == [
         {"topic": t.topic, "messages": t.messages, "rows": t.rows}
