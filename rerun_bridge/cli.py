@@ -37,6 +37,14 @@ EXIT_USAGE = 2
 DEFAULT_LAYOUT = "default"
 NO_LAYOUT = "none"
 
+
+def layout_choice(value: str | None) -> tuple[bool, str | None]:
+    """``--blueprint``'s value (``convert``, ``batch``) as (the default layout, made as the .rrd closes;
+    the scenario to resolve up front, or None)."""
+    default_layout = value in (None, DEFAULT_LAYOUT)
+    return default_layout, None if default_layout or value == NO_LAYOUT else value
+
+
 # A --start / --end below this many seconds is an offset from the recording's start, above it an epoch time.
 _OFFSET_LIMIT_S = 1e9
 
@@ -203,11 +211,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     types = _type_support(args.config, args.msg_path)
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     started = time.monotonic()
-    blueprint = None
-    # The default layout is made from what the .rrd holds as it closes; a scenario is resolved up front.
-    default_layout = args.blueprint in (None, DEFAULT_LAYOUT)
-    if not default_layout and args.blueprint != NO_LAYOUT:
-        blueprint = rerun_blueprint_for(args.blueprint, args.bags, selection)
+    default_layout, scenario = layout_choice(args.blueprint)
+    blueprint = rerun_blueprint_for(scenario, args.bags, selection) if scenario is not None else None
     summary = convert_bags(
         args.bags,
         args.output,

@@ -1,9 +1,9 @@
-"""The layout a live .rrd carries: the scenario the config names (``sinks.viewer.blueprint``), else the
-default layout of what the file holds, written when the file closes.
+"""The layout an .rrd carries, written when the file closes: a scenario (the live node's
+``sinks.viewer.blueprint``), else the bridge's default layout of what the file holds (``convert``, ``batch``,
+the live node, a Rerun viewer given no scenario).
 
 Without one, Rerun's viewer lays the recording out itself and shows an error on views whose entities lie on
-frames it cannot place (images of a camera without camera_info); ``convert`` embeds a layout only when
-asked (``--blueprint``), as one process knows the whole recording before it writes.
+frames it cannot place (images of a camera without camera_info).
 """
 
 from __future__ import annotations

@@ -164,13 +164,12 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
 
 
 def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOptions, remote: bool) -> Any:
-    from rerun_bridge.cli import DEFAULT_LAYOUT, NO_LAYOUT
+    from rerun_bridge.cli import layout_choice
     from rerun_bridge.replay import convert_bags
 
     blueprint = None
     # As `convert`: the default layout is made as the .rrd closes (a split: from every part's catalog).
-    default_layout = options.blueprint in (None, DEFAULT_LAYOUT)
-    named = options.blueprint if not default_layout and options.blueprint != NO_LAYOUT else None
+    default_layout, named = layout_choice(options.blueprint)
     if named is not None and options.layout is not None:
         # Roles and fixed frames are resolved against a local recording's data; a streamed one gets the
         # layout as named (roles stand for their usual topics).
@@ -209,8 +208,9 @@ def _convert_split(path: str, rrd: Path, jobs: int, blueprint: Any, default_layo
     if jobs == 0:  # auto: as convert --jobs auto, with this node's CPUs
         cpus = int(ray.available_resources().get("CPU", 0)) + 1  # type: ignore[no-untyped-call]
         jobs = auto_jobs_of_size(_size_of(path), cpus // CORES_PER_PROCESS)
-    layout = default_layout and blueprint is None
-    options = ParallelOptions(TopicSelection(), "rerun_bridge", None, TypeSupport(), 0.0, blueprint, layout)
+    options = ParallelOptions(
+        TopicSelection(), "rerun_bridge", None, TypeSupport(), 0.0, blueprint, default_layout
+    )
     units = plan_conversion([path], jobs, options)
     if len(units) < 2:
         return None

@@ -208,7 +208,7 @@ def convert_parallel(
         parts = [folder / f"part{unit.number}.rrd" for unit in units] + [outcome]
         if options.default_layout:
             layout = folder / "layout.rbl"
-            sent = SentCatalog().merged(*(summary.sent for summary in summaries), sink.sent)
+            sent = SentCatalog.merged(*(summary.sent for summary in summaries), sink.sent)
             if _write_layout(sent, layout, options.application_id):
                 parts.insert(0, layout)
         join_parts(parts, rrd_path, int(options.min_free_mb * 1e6))

@@ -27,8 +27,6 @@ Emit = Callable[[str, bool, pa.RecordBatch], None]
 
 #: Rows of this archetype are sent at once (see RowBatcher._send_clear).
 CLEAR = "Clear"
-#: Rows of this archetype give their entity a frame (noted in ``RowBatcher.sent``).
-COORDINATE_FRAME = "CoordinateFrame"
 _GroupKey = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
 _NO_TIMES: Mapping[str, int] = {}
 
@@ -233,7 +231,7 @@ class RowBatcher:
                 for name, column in batches.items():
                     arrays.append(self._column_part(columns.archetype, name, column, start, end, dynamic))
             batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema(key, arrays))
-            self.emit(columns.entity_path, columns.static, batch)
+            self._hand_out(columns.entity_path, columns.static, batch)
             self._count_sent(columns.entity_path, end - start)
 
     def _column_part(
@@ -261,11 +259,6 @@ class RowBatcher:
             del self._entity_groups[entity_path]
         if group.rows == 0:
             return
-        if archetype == COORDINATE_FRAME:
-            frames = group.components.get("frame")
-            last = frames[-1] if frames else None
-            if isinstance(last, list) and last and isinstance(last[0], str):
-                self.sent.set_frame(entity_path, last[0])
         arrays: list[pa.Array] = []
         if not static:
             arrays.extend(_time_array(name, values) for name, values in group.times.items())
@@ -274,8 +267,12 @@ class RowBatcher:
                 spec = self._spec(archetype, name, batches[0], dynamic)
                 arrays.append(list_column(archetype, name, batches, spec, dynamic))
         batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema(key, arrays))
-        self.emit(entity_path, static, batch)
+        self._hand_out(entity_path, static, batch)
         self._count_sent(entity_path, group.rows)
+
+    def _hand_out(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        self.sent.note_batch(entity_path, batch)
+        self.emit(entity_path, static, batch)
 
     def _count_sent(self, entity_path: str, rows: int) -> None:
         self.stats.rows += rows
@@ -311,7 +308,6 @@ class RowBatcher:
                 fields.append(pa.field(f"{archetype}:{name}", array.type, metadata=metadata))
             schema = pa.schema(fields)
             self._schemas[(key, types)] = schema
-            self.sent.add_columns(key[0], schema.names[len(timelines) :])
         return schema
 
     def flush(self) -> None:

@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from rerun_bridge.blueprint.overlays import FRAME_COLUMN
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.stream_format import encode_chunk
@@ -145,26 +144,14 @@ class RerunViewerSink:
 
     def _enqueue(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         if self._catalog is not None:
-            self._note(entity_path, batch)
+            with self._catalog_lock:
+                self._catalog.note_batch(entity_path, batch)
         chunk = QueuedChunk(entity_path, static, batch)
         self._enqueued_bytes += chunk.nbytes
         if static:
             with self._static_lock:
                 self._static[(entity_path, tuple(batch.schema.names))] = chunk
         self.queue.put(chunk)
-
-    def _note(self, entity_path: str, batch: pa.RecordBatch) -> None:
-        """The chunk's columns and frame, for the layout (a few names per chunk)."""
-        assert self._catalog is not None
-        columns = [name for name in batch.schema.names if ":" in name and not name.startswith("rerun.")]
-        frame = None
-        if FRAME_COLUMN in columns and batch.num_rows:
-            last = batch.column(FRAME_COLUMN)[batch.num_rows - 1].as_py()
-            frame = last[0] if isinstance(last, list) and last and isinstance(last[0], str) else None
-        with self._catalog_lock:
-            self._catalog.add_columns(entity_path, columns)
-            if frame is not None:
-                self._catalog.set_frame(entity_path, frame)
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)

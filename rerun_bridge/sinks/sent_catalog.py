@@ -34,6 +34,16 @@ class SentCatalog:
                 known[column] = None
                 self.version += 1
 
+    def note_batch(self, entity_path: str, batch: pa.RecordBatch) -> None:
+        """A record batch in Rerun's chunk layout, as sent: its component columns, and the frame of its
+        last row when it carries ``CoordinateFrame:frame`` (a few names per batch)."""
+        columns = [name for name in batch.schema.names if ":" in name and not name.startswith("rerun.")]
+        self.add_columns(entity_path, columns)
+        if FRAME_COLUMN in columns and batch.num_rows:
+            last = batch.column(FRAME_COLUMN)[batch.num_rows - 1].as_py()
+            if isinstance(last, list) and last and isinstance(last[0], str):
+                self.set_frame(entity_path, last[0])
+
     def set_frame(self, entity_path: str, frame: str) -> None:
         if self._frames.get(entity_path) != frame:
             self._frames[entity_path] = frame
@@ -64,11 +74,12 @@ class SentCatalog:
             catalog.set_frame(str(path), str(frame))
         return catalog
 
-    def merged(self, *others: SentCatalog | None) -> SentCatalog:
-        """This catalog and ``others`` after it, as one sink sending all of them in that order would have
-        noted them (a split conversion's parts, in time order)."""
-        out = SentCatalog()
-        for catalog in (self, *others):
+    @classmethod
+    def merged(cls, *catalogs: SentCatalog | None) -> SentCatalog:
+        """``catalogs`` in order as one, as one sink sending all of them in that order would have noted
+        them (a split conversion's parts, in time order)."""
+        out = cls()
+        for catalog in catalogs:
             if catalog is None:
                 continue
             for entity, columns in catalog._columns.items():
