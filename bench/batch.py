@@ -72,7 +72,9 @@ def best_of(runs: int, work: Callable[[], object]) -> float:
 def plain(recordings: Sequence[Recording], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for recording in recordings:
-        convert_bags([recording.uri], out / f"{recording.name}.rrd", warn=lambda _m: None)
+        # As `rerun-bridge convert` makes it: with the default layout, as the batch's outputs are.
+        target = out / f"{recording.name}.rrd"
+        convert_bags([recording.uri], target, warn=lambda _m: None, default_layout=True)
 
 
 def batch(recordings: Sequence[Recording], out: str, workers: int, jobs: int = 1) -> None:

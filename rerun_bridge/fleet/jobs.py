@@ -24,7 +24,7 @@ from rerun_bridge.fleet.catalog import (
 from rerun_bridge.fleet.discovery import Recording, content_hash
 from rerun_bridge.fleet.remote_bags import StagedRecording, staged
 from rerun_bridge.fleet.storage import local_work_file, location_of, publish_file
-from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.sources.bag import Bag, open_bag
 
 OUTCOME_CONVERTED = "converted"
 OUTCOME_SKIPPED = "skipped"
@@ -75,25 +75,44 @@ class _Facts:
 def _facts(source: StagedRecording, predict: bool) -> _Facts:
     """Time bounds and topics; with ``predict``, each topic's expected outcome as ``rerun-bridge info``
     predicts it (a conversion says what really happened instead, and skips the cost of a type resolver)."""
+    with source.open(source.path) as bag:
+        return _facts_of(bag, predict)
+
+
+def _facts_of(bag: Bag, predict: bool) -> _Facts:
     from rerun_bridge.cdr.decoding import TypeResolver
     from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 
-    with source.open(source.path) as bag:
-        bounds = bag.time_bounds()
-        resolver = TypeResolver(bag.topics(), bag.ros_distro) if predict else None
-        topics = []
-        for info in bag.topics():
-            outcome, reason = "", ""
-            if resolver is not None:
-                choice = resolver.choose(info.type_name, info.serialization_format)
-                if choice.decoder is None:
-                    outcome, reason = "skipped", choice.reason
-                elif BUILTIN_CONVERTERS.lookup(info.type_name) is None:
-                    outcome = "raw"
-                else:
-                    outcome = "converted"
-            topics.append(TopicEntry(info.name, info.type_name, info.message_count, outcome, reason=reason))
+    bounds = bag.time_bounds()
+    resolver = TypeResolver(bag.topics(), bag.ros_distro) if predict else None
+    topics = []
+    for info in bag.topics():
+        outcome, reason = "", ""
+        if resolver is not None:
+            choice = resolver.choose(info.type_name, info.serialization_format)
+            if choice.decoder is None:
+                outcome, reason = "skipped", choice.reason
+            elif BUILTIN_CONVERTERS.lookup(info.type_name) is None:
+                outcome = "raw"
+            else:
+                outcome = "converted"
+        topics.append(TopicEntry(info.name, info.type_name, info.message_count, outcome, reason=reason))
     return _Facts(bounds[0] if bounds else None, bounds[1] if bounds else None, topics)
+
+
+def _noting_facts(source: StagedRecording, facts: list[_Facts]) -> StagedRecording:
+    """``source`` whose opener also notes the bag's facts: the conversion's own opening serves both."""
+
+    def open_and_note(path: str | Path) -> Bag:
+        bag = source.open(path)
+        try:
+            facts.append(_facts_of(bag, predict=False))
+        except BaseException:
+            bag.close()
+            raise
+        return bag
+
+    return StagedRecording(source.path, open_and_note)
 
 
 def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) -> RunEntry:
@@ -126,10 +145,12 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     if options.mcap:
         targets[".mcap"] = out.join(f"{recording.name}.mcap")
     with tempfile.TemporaryDirectory(prefix="rerun_bridge_job_") as scratch, staged(recording) as source:
-        facts = _facts(source, predict=False)
+        noted: list[_Facts] = []
         work = {suffix: local_work_file(target, suffix, Path(scratch)) for suffix, target in targets.items()}
         try:
-            summary = _convert(source, work, options, remote=recording.location.remote)
+            summary = _convert(source, _noting_facts(source, noted), work, options, recording.location.remote)
+            # A split conversion opens the recording in its parts' processes: read the facts here then.
+            facts = noted[0] if noted else _facts(source, predict=False)
             if not summary.converted_anything:
                 raise ConversionFailedError(f"{recording.uri}: nothing could be converted")
             for suffix, target in targets.items():
@@ -163,7 +184,14 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     )
 
 
-def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOptions, remote: bool) -> Any:
+def _convert(
+    source: StagedRecording,
+    noting: StagedRecording,
+    work: Mapping[str, Path],
+    options: JobOptions,
+    remote: bool,
+) -> Any:
+    """``noting``: ``source`` opened through an opener that notes the facts, for the unsplit conversion."""
     from rerun_bridge.cli import layout_choice
     from rerun_bridge.replay import convert_bags
 
@@ -185,7 +213,7 @@ def _convert(source: StagedRecording, work: Mapping[str, Path], options: JobOpti
         blueprint=blueprint,
         default_layout=default_layout,
         warn=lambda _message: None,  # kept in the summary, and in the catalog
-        open_recording=source.open,
+        open_recording=noting.open,
     )
 
 
