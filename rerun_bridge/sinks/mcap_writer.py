@@ -15,13 +15,13 @@ so a file cut short by a crash is still readable record by record up to the last
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import lz4.frame
 import zstandard
+from isal.isal_zlib import crc32  # SIMD: ~14x zlib's (every chunk written carries one)
 from mcap.data_stream import RecordBuilder
 from mcap.opcode import Opcode
 from mcap.records import (
@@ -139,7 +139,7 @@ class LeanMcapWriter:
         self._chunk = _OpenChunk()
         crc = 0
         for part in chunk.parts:
-            crc = zlib.crc32(part, crc)
+            crc = crc32(part, crc)
         records: Sequence[bytes | memoryview] = chunk.parts
         if self._compress is not None:
             records = [self._compress(b"".join(chunk.parts))]

@@ -125,13 +125,14 @@ class RrdSink:
         return self.stopped
 
     def _emit(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        size = batch.nbytes  # walks every buffer of the batch: once per batch
         if self.stopped is not None:
-            self.dropped_bytes += batch.nbytes
+            self.dropped_bytes += size
             return
-        if self._guard is not None and not self._has_room(batch.nbytes):
-            self.dropped_bytes += batch.nbytes
+        if self._guard is not None and not self._has_room(size):
+            self.dropped_bytes += size
             raise self._stop(self._full_reason())
-        self.sent_bytes += batch.nbytes
+        self.sent_bytes += size
         if static:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path, index=None)
         else:
