@@ -45,6 +45,7 @@ IMPORTS: dict[str, tuple[str | None, str | None]] = {
     "mcap": (None, "mcap"),
     "zstandard": (None, "zstandard"),
     "lz4": (None, "lz4"),
+    "isal": (None, "isal"),  # MCAP chunk CRCs (ISA-L's SIMD crc32); no rosdep key
     "rosbags": (None, "rosbags"),  # its key python3-rosbags-pip pip-installs into the system Python
     "lxml": ("python3-lxml", None),
     "PIL": ("python3-pil", None),  # split mode's JPEG summary (Image.reduce and JPEG: any Pillow since 7)
