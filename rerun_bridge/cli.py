@@ -195,7 +195,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"error: bad regular expression: {err}", file=sys.stderr)
         return EXIT_USAGE
     starts = []
-    for path in args.bags:
+    # Offsets in --start / --end count from the first recording's start: open the bags for it only then.
+    for path in args.bags if args.start is not None or args.end is not None else ():
         with open_bag(path) as bag:
             bounds = bag.time_bounds()
             if bounds:
