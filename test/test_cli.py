@@ -11,7 +11,7 @@ import rerun.chunk as rrc
 
 from rerun_bridge.cli import main
 from test.blueprint.rbl_reader import rbl_views, read_rbl
-from test.conftest import NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
+from test.conftest import GPS_BAG, NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
 
 CLI = Path(sys.executable).parent / "rerun-bridge"
 TALKER = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "mcap" / "talker"
@@ -103,6 +103,21 @@ def test_convert_embeds_the_default_layout_unless_told_none(tmp_path: Path) -> N
     assert ("3D", "/") in origins
     assert ("TimeSeries", "/odom") in origins
     assert rrc.RrdReader(str(none)).blueprints() == []
+
+
+def test_the_default_layout_opens_on_the_timeline_the_embedded_viewer_chooses(tmp_path: Path) -> None:
+    """On ros_time the neato's /cmd_vel (no header) would leave its plot empty, and the GPS bag's clock runs
+    two months behind: both open on log_time. Without /cmd_vel the neato's stamps span the recording."""
+    opened_on = {}
+    for name, bag, options in (
+        ("neato", NEATO_BAG, []),
+        ("gps", GPS_BAG, []),
+        ("stamped", NEATO_BAG, ["--exclude", "^/cmd_vel$"]),
+    ):
+        out = tmp_path / f"{name}.rrd"
+        assert main(["convert", str(bag), "-o", str(out), "-q", *options]) == 0
+        opened_on[name] = read_rbl(out).time_panel["TimePanelBlueprint:timeline"]
+    assert opened_on == {"neato": ["log_time"], "gps": ["log_time"], "stamped": ["ros_time"]}
 
 
 def test_blueprint_from_rviz(tmp_path: Path) -> None:

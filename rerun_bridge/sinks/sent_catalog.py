@@ -1,5 +1,6 @@
-"""What an .rrd sink has written, as the default blueprint reads it: entities, their component columns, and
-the frames images and 2D shapes lie on.
+"""What an .rrd sink has written, as the default blueprint reads it: entities, their component columns, the
+frames images and 2D shapes lie on, and each entity's time bounds per timeline (the timeline the layout
+opens on is chosen from them, :mod:`rerun_bridge.viewer.timeline_choice`).
 
 A live recording has no layout of its own; Rerun's viewer then lays one out itself, and views whose
 entities lie on frames it cannot place (an image without a camera_info) show an error. The node writes the
@@ -13,9 +14,47 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from rerun_bridge.blueprint.overlays import FRAME_COLUMN
+
+_INDEX_KIND = (b"rerun:kind", b"index")
+
+
+class TimeBounds:
+    """Smallest and largest time per timeline and entity, of the rows sent (a chunk store's
+    ``time_range`` for what is no longer in memory)."""
+
+    def __init__(self) -> None:
+        self._bounds: dict[str, dict[str, tuple[int, int]]] = {}  # timeline -> entity -> (low, high)
+
+    def add(self, timeline: str, entity_path: str, low: int, high: int) -> None:
+        entities = self._bounds.setdefault(timeline, {})
+        known = entities.get(entity_path)
+        entities[entity_path] = (low, high) if known is None else (min(known[0], low), max(known[1], high))
+
+    def entities(self) -> list[str]:
+        return sorted({entity for entities in self._bounds.values() for entity in entities})
+
+    def timelines(self) -> list[str]:
+        return sorted(self._bounds)
+
+    def time_range(self, timeline: str, entity_path: str | None = None) -> tuple[int, int] | None:
+        entities = self._bounds.get(timeline, {})
+        if entity_path is not None:
+            return entities.get(entity_path)
+        if not entities:
+            return None
+        return min(low for low, _ in entities.values()), max(high for _, high in entities.values())
+
+    def rows(self) -> list[tuple[str, str, int, int]]:
+        """(timeline, entity, low, high) of every bound: plain data for a snapshot."""
+        return [
+            (timeline, entity, low, high)
+            for timeline, entities in self._bounds.items()
+            for entity, (low, high) in entities.items()
+        ]
 
 
 class SentCatalog:
@@ -26,6 +65,9 @@ class SentCatalog:
         self._frames: dict[str, str] = {}
         #: Grows with every change: a layout made at one version stays right until it moves.
         self.version = 0
+        #: Each entity's time bounds (they move with every batch and leave ``version`` alone: a layout is
+        #: made again for new entities, columns or frames, and then chooses its timeline from them).
+        self.times = TimeBounds()
 
     def add_columns(self, entity_path: str, columns: Iterable[str]) -> None:
         known = self._columns.setdefault(entity_path, {})
@@ -39,6 +81,11 @@ class SentCatalog:
         last row when it carries ``CoordinateFrame:frame`` (a few names per batch)."""
         columns = [name for name in batch.schema.names if ":" in name and not name.startswith("rerun.")]
         self.add_columns(entity_path, columns)
+        if batch.num_rows:
+            for field, column in zip(batch.schema, batch.columns, strict=True):
+                if field.metadata is not None and field.metadata.get(_INDEX_KIND[0]) == _INDEX_KIND[1]:
+                    values = np.asarray(column.cast(pa.int64()))  # timestamps and durations: no copy
+                    self.times.add(field.name, entity_path, int(values.min()), int(values.max()))
         if FRAME_COLUMN in columns and batch.num_rows:
             last = batch.column(FRAME_COLUMN)[batch.num_rows - 1].as_py()
             if isinstance(last, list) and last and isinstance(last[0], str):
@@ -63,6 +110,7 @@ class SentCatalog:
         return {
             "columns": {path: list(columns) for path, columns in self._columns.items()},
             "frames": dict(self._frames),
+            "times": self.times.rows(),
         }
 
     @classmethod
@@ -72,6 +120,8 @@ class SentCatalog:
             catalog.add_columns(str(path), (str(column) for column in columns))
         for path, frame in data.get("frames", {}).items():
             catalog.set_frame(str(path), str(frame))
+        for timeline, path, low, high in data.get("times", []):
+            catalog.times.add(str(timeline), str(path), int(low), int(high))
         return catalog
 
     @classmethod
@@ -85,6 +135,8 @@ class SentCatalog:
             for entity, columns in catalog._columns.items():
                 out.add_columns(entity, columns)
             out._frames.update(catalog._frames)
+            for timeline, entity, low, high in catalog.times.rows():
+                out.times.add(timeline, entity, low, high)
         return out
 
     # EntityCatalog (rerun_bridge.blueprint.heuristic)

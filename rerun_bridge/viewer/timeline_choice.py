@@ -10,22 +10,37 @@ timeline that shows the recording. The rule, per entity that is on both timeline
 * **sliver or sprawl**: ``ros_time`` spans less than :data:`MIN_SPAN_RATIO` (half) or more than
   :data:`MAX_SPAN_RATIO` (twice) of ``log_time``'s span.
 
-Either one picks ``log_time``. Without both timelines: ``ros_time``, else ``log_time``, else the first.
-Only the store's time bounds are read (no rows), so a lazily opened recording decides from its index.
+Either one picks ``log_time``, and so does, for the viewer's own choice (not a blueprint's ``ros_time``):
+
+* **unstamped**: an entity has rows on ``log_time`` and none on ``ros_time`` (a header-less message:
+  ``/cmd_vel``'s Twist, a ``std_msgs`` number): on ``ros_time`` its views would be empty.
+
+Without both timelines: ``ros_time``, else ``log_time``, else the first. Only time bounds are read (no
+rows), so a lazily opened recording decides from its index, and an .rrd's default layout from what its
+sink noted as it wrote (:class:`rerun_bridge.sinks.sent_catalog.SentCatalog`).
 """
 
 from __future__ import annotations
 
 import statistics
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
-from rerun_bridge.store.chunk_store import ChunkStore
 
 MAX_CLOCK_OFFSET_NS: Final = 60 * 1_000_000_000
 MIN_SPAN_RATIO: Final = 0.5
 MAX_SPAN_RATIO: Final = 2.0
 _PREFERRED: Final = (ROS_TIME, LOG_TIME)
+
+
+class TimeIndex(Protocol):
+    """The time bounds the choice reads: a chunk store, or what an .rrd sink noted."""
+
+    def entities(self) -> list[str]: ...
+
+    def timelines(self) -> list[str]: ...
+
+    def time_range(self, timeline: str, entity_path: str | None = None) -> tuple[int, int] | None: ...
 
 
 class TimelineChoice(NamedTuple):
@@ -43,12 +58,33 @@ def preferred_timeline(timelines: list[str]) -> str | None:
     return timelines[0] if timelines else None
 
 
-def choose_timeline(store: ChunkStore) -> TimelineChoice:
+def choose_timeline(store: TimeIndex) -> TimelineChoice:
     """The timeline to open ``store`` on, by the rule in this module's docstring."""
     timelines = store.timelines()
     named = preferred_timeline(timelines)
     if named != ROS_TIME or LOG_TIME not in timelines:
         return TimelineChoice(named)
+    off = _stamps_off(store)
+    if off is not None:
+        return off
+    unstamped = [
+        entity
+        for entity in store.entities()
+        if store.time_range(ROS_TIME, entity) is None and store.time_range(LOG_TIME, entity) is not None
+    ]
+    # Named by topic: an entity below another one listed (a Twist's /cmd_vel/arrow) is the same topic.
+    topics = [e for e in unstamped if not any(e.startswith(other.rstrip("/") + "/") for other in unstamped)]
+    if topics:
+        others = len(topics) - 1
+        named = topics[0] if not others else f"{topics[0]} and {others} more topic{'s' if others > 1 else ''}"
+        verb = "has" if len(topics) == 1 else "have"
+        return TimelineChoice(LOG_TIME, f"{named} {verb} no header stamps (no ros_time): log_time shown")
+    return TimelineChoice(ROS_TIME)
+
+
+def _stamps_off(store: TimeIndex) -> TimelineChoice | None:
+    """``log_time`` when the header stamps are far from the receive times, or span a sliver or a sprawl
+    of the recording; None when they span it sensibly."""
     offsets = []
     for entity in store.entities():
         ros = store.time_range(ROS_TIME, entity)
@@ -60,7 +96,7 @@ def choose_timeline(store: ChunkStore) -> TimelineChoice:
         return TimelineChoice(LOG_TIME, f"ros_time is {seconds:.0f} s from the receive times: log_time shown")
     ros_bounds, log_bounds = store.time_range(ROS_TIME), store.time_range(LOG_TIME)
     if ros_bounds is None or log_bounds is None:
-        return TimelineChoice(named)
+        return None
     log_span = log_bounds[1] - log_bounds[0]
     ros_span = ros_bounds[1] - ros_bounds[0]
     if log_span > 0 and not MIN_SPAN_RATIO <= ros_span / log_span <= MAX_SPAN_RATIO:
@@ -68,18 +104,19 @@ def choose_timeline(store: ChunkStore) -> TimelineChoice:
             LOG_TIME,
             f"ros_time spans {ros_span / 1e9:.3g} s of a {log_span / 1e9:.3g} s recording: log_time shown",
         )
-    return TimelineChoice(ROS_TIME)
+    return None
 
 
-def blueprint_timeline(timeline: str, store: ChunkStore) -> TimelineChoice:
+def blueprint_timeline(timeline: str, store: TimeIndex) -> TimelineChoice:
     """The timeline a blueprint names, when the data has it (else none, said), except that ``ros_time``
-    yields to :func:`choose_timeline`'s ``log_time`` when the stamps do not span the data (a scenario's
-    "scrub on ros_time" on a robot whose clock is off would show a sliver of it). The embedded viewer
-    and ``convert --blueprint`` (for Rerun's viewer) both apply it."""
+    yields to ``log_time`` when the stamps do not span the data (a scenario's "scrub on ros_time" on a
+    robot whose clock is off would show a sliver of it); header-less topics do not move it (the scenario
+    asked for the stamps). The embedded viewer and ``convert --blueprint`` (for Rerun's viewer) both
+    apply it."""
     if timeline not in store.timelines():
         return TimelineChoice(None, f"the blueprint's timeline {timeline!r} has no data here")
-    if timeline == ROS_TIME:
-        choice = choose_timeline(store)
-        if choice.reason:
-            return TimelineChoice(choice.timeline, f"the blueprint's {choice.reason}")
+    if timeline == ROS_TIME and LOG_TIME in store.timelines():
+        off = _stamps_off(store)
+        if off is not None:
+            return TimelineChoice(off.timeline, f"the blueprint's {off.reason}")
     return TimelineChoice(timeline)

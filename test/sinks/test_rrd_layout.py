@@ -17,6 +17,7 @@ from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.timeline_choice import choose_timeline
 from test.blueprint.rbl_reader import plain, rbl_tree, rbl_views, read_rbl
 from test.conftest import verify_rrd
 from test.convert.golden_harness import golden_cases
@@ -48,6 +49,10 @@ def test_the_closing_layout_of_every_golden_case_is_the_default_layout_of_a_stor
     assert written.application_id == "golden"
     assert plain(rbl_tree(written.root)) == plain(rbl_tree(read_rbl(expected).root))
     assert len(rbl_views(written.root)) > 20  # a real layout: images, plots, logs, the 3D scene
+    # Opened on the timeline the embedded viewer chooses for the same rows (some golden types have no
+    # header: log_time).
+    assert written.time_panel["TimePanelBlueprint:timeline"] == [choose_timeline(store).timeline]
+    assert choose_timeline(store).timeline == "log_time"
 
 
 def test_a_named_scenario_is_written_as_it_is(tmp_path: Path) -> None:

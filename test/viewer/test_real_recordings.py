@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.convert.pointcloud import colormap_table
+from rerun_bridge.replay import TopicSelection, convert_bags
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
@@ -68,14 +71,19 @@ def test_zero_stamps_sit_at_their_receive_time_on_ros_time(gps_store: ChunkStore
 
 
 def test_sim_time_opens_on_log_time_and_a_sane_clock_on_ros_time(
-    qtbot: QtBot, neato_store: ChunkStore
+    qtbot: QtBot, neato_store: ChunkStore, tmp_path: Path
 ) -> None:
     sim = ViewerWindow(load_files([ABITOBOT_BAG], warn=lambda _: None).store)
     qtbot.addWidget(sim)
     assert sim.time_panel.timeline == "log_time"  # Gazebo's clock starts at 0
     robot = ViewerWindow(neato_store)
     qtbot.addWidget(robot)
-    assert robot.time_panel.timeline == "ros_time"  # stamps within a second of the receive times
+    assert robot.time_panel.timeline == "log_time"  # its /cmd_vel has no header: empty on ros_time
+    stamped = tmp_path / "stamped.rrd"
+    convert_bags([NEATO_BAG], stamped, selection=TopicSelection(exclude=re.compile("^/cmd_vel$")))
+    without = ViewerWindow(load_files([stamped]).store)
+    qtbot.addWidget(without)
+    assert without.time_panel.timeline == "ros_time"  # stamps within a second of the receive times
 
 
 def test_a_constant_intensity_scan_is_drawn_in_a_visible_flat_colour(

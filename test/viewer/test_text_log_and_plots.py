@@ -66,7 +66,7 @@ def test_clicking_a_log_row_seeks_the_window(qtbot: QtBot, sample_store: ChunkSt
     with qtbot.waitSignal(log_view.seek_requested, timeout=1000) as signal:
         click(qtbot, viewport, rect.center())
     expected = int(log_view.model.rows.times[row])
-    assert signal.args == ["ros_time", expected]
+    assert signal.args == ["log_time", expected]  # the timeline the window opened on
     assert window.time_panel.current_time == expected
     (plot,) = window.views_of(TimeSeriesView)
     assert isinstance(plot, TimeSeriesView)

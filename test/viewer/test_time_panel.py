@@ -26,11 +26,12 @@ def make_panel(qtbot: QtBot, store: ChunkStore) -> tuple[TimePanel, list[tuple[s
     return panel, emitted
 
 
-def test_defaults_to_ros_time_at_its_start(qtbot: QtBot, sample_store: ChunkStore) -> None:
+def test_opens_on_the_chosen_timeline_at_its_start(qtbot: QtBot, sample_store: ChunkStore) -> None:
+    """The sample's custom Status topic has no header: on ros_time its plots would be empty."""
     panel, _ = make_panel(qtbot, sample_store)
-    assert panel.timeline == "ros_time"
+    assert panel.timeline == "log_time"
     assert panel.current_time == START_NS
-    assert panel.time_range == sample_store.time_range("ros_time")
+    assert panel.time_range == sample_store.time_range("log_time")
     assert [panel.timeline_box.itemText(i) for i in range(panel.timeline_box.count())] == [
         "log_time",
         "ros_time",
@@ -43,7 +44,7 @@ def test_slider_keys_scrub_and_emit_the_time(qtbot: QtBot, sample_store: ChunkSt
     panel.slider.setFocus()
     press(qtbot, panel.slider, QtCore.Qt.Key.Key_End)
     assert panel.current_time == end
-    assert emitted[-1] == ("ros_time", end)
+    assert emitted[-1] == ("log_time", end)
     press(qtbot, panel.slider, QtCore.Qt.Key.Key_Home)
     assert panel.current_time == start
     press(qtbot, panel.slider, QtCore.Qt.Key.Key_PageUp)  # one page: a tenth of the slider
@@ -94,12 +95,13 @@ def test_play_without_loop_stops_at_the_end(qtbot: QtBot, sample_store: ChunkSto
 
 def test_choosing_a_timeline_moves_to_its_start(qtbot: QtBot, sample_store: ChunkStore) -> None:
     panel, emitted = make_panel(qtbot, sample_store)
-    panel.timeline_box.setCurrentText("log_time")
-    log_start, _ = sample_store.time_range("log_time") or (0, 0)
-    assert panel.timeline == "log_time"
-    assert emitted[-1] == ("log_time", log_start)
+    panel.seek_offset(1.0)
+    panel.timeline_box.setCurrentText("ros_time")
+    ros_start, _ = sample_store.time_range("ros_time") or (0, 0)
+    assert panel.timeline == "ros_time"
+    assert emitted[-1] == ("ros_time", ros_start)
     panel.seek_offset(SMALL_SAMPLE.duration_s / 2)
-    assert panel.current_time == log_start + round(SMALL_SAMPLE.duration_s / 2 * NS)
+    assert panel.current_time == ros_start + round(SMALL_SAMPLE.duration_s / 2 * NS)
 
 
 def test_sequence_timelines_count_steps(qtbot: QtBot) -> None:

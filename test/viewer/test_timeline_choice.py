@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rerun_bridge.store.chunk_store import ChunkStore
-from rerun_bridge.viewer.timeline_choice import MAX_CLOCK_OFFSET_NS, choose_timeline
+from rerun_bridge.viewer.timeline_choice import MAX_CLOCK_OFFSET_NS, blueprint_timeline, choose_timeline
 
 NS = 1_000_000_000
 START = 1_700_000_000 * NS
@@ -46,3 +46,30 @@ def test_without_both_timelines_the_name_decides() -> None:
     sequence.append_row("/a", {"frame": 3}, {"Scalars:scalars": [1.0]})
     assert choose_timeline(sequence).timeline == "frame"
     assert choose_timeline(ChunkStore()).timeline is None
+
+
+def test_a_header_less_topic_picks_log_time_where_ros_time_would_leave_it_empty() -> None:
+    """The neato bag's /cmd_vel (Twist, no header) beside stamped odometry: on ros_time its plot is empty."""
+    rows: list[tuple[str, int, int | None]] = [("/odom", START + i * NS, START + i * NS) for i in range(60)]
+    rows += [("/cmd_vel", START + i * NS, None) for i in range(60)]
+    assert choose_timeline(store_with(rows)) == (
+        "log_time",
+        "/cmd_vel has no header stamps (no ros_time): log_time shown",
+    )
+    rows += [("/cmd_vel/arrow", START + i * NS, None) for i in range(60)]  # the same topic's arrow
+    rows += [("/battery", START + i * NS, None) for i in range(3)]
+    assert choose_timeline(store_with(rows)) == (
+        "log_time",
+        "/battery and 1 more topic have no header stamps (no ros_time): log_time shown",
+    )
+
+
+def test_a_scenario_asking_for_ros_time_keeps_it_beside_header_less_topics() -> None:
+    """The stamps span the data: the scenario asked for them, a /cmd_vel on log_time does not move it."""
+    rows: list[tuple[str, int, int | None]] = [("/odom", START + i * NS, START + i * NS) for i in range(60)]
+    rows += [("/cmd_vel", START + i * NS, None) for i in range(60)]
+    assert blueprint_timeline("ros_time", store_with(rows)) == ("ros_time", "")
+    far: list[tuple[str, int, int | None]] = [
+        ("/odom", START + i * NS, START + i * NS - 2 * MAX_CLOCK_OFFSET_NS) for i in range(60)
+    ]
+    assert blueprint_timeline("ros_time", store_with(far)).timeline == "log_time"
