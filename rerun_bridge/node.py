@@ -44,7 +44,7 @@ from rerun_bridge.config import (
 )
 from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import BridgeError
-from rerun_bridge.fleet.uploads import PartUploader
+from rerun_bridge.fleet.uploads import UPLOAD_LEDGER, PartUploader
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
 from rerun_bridge.live.mcap_recorder import McapRecorder
 from rerun_bridge.live.queues import TopicQueues
@@ -58,7 +58,13 @@ from rerun_bridge.pipeline import Pipeline, RowSink
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.disk_space import DiskSpaceGuard
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
-from rerun_bridge.sinks.rotation import OutputState, RotatingMcapSink, RotatingRrdSink, RotationPolicy
+from rerun_bridge.sinks.rotation import (
+    OutputState,
+    RotatingMcapSink,
+    RotatingRrdSink,
+    RotationPolicy,
+    part_path,
+)
 from rerun_bridge.sinks.rrd import ClosingBlueprint, stalled_writers
 from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.sinks.store import LIVE_BATCH_ROWS, StoreSink, live_store
@@ -299,9 +305,12 @@ class BridgeNode:
         return all(self.config.tf.frame_allowed(str(frame)) for frame in frames)
 
     def _report_output(self, level: int, message: str) -> None:
-        """An output paused, failed or resumed: the log says it once, the diagnostics while it lasts."""
+        """An output paused, failed, resumed or took another name: the log says it once, the diagnostics
+        while it lasts."""
         if level >= logging.ERROR:
             self.log.error(message)
+        elif level >= logging.WARNING:
+            self.log.warning(message)
         else:
             self.log.info(message)
 
@@ -565,12 +574,26 @@ class BridgeNode:
         """``sinks.upload``: every closed part of the .rrd and .mcap sinks goes to the prefix."""
         if not upload.enabled:
             return None
-        uploader = PartUploader(upload.prefix, upload.delete_local, upload.retry_seconds, self.log.warning)
+        uploader = PartUploader(
+            upload.prefix,
+            upload.delete_local,
+            upload.retry_seconds,
+            self.log.warning,
+            ledger=self._upload_ledger(),
+        )
         if self.rrd is not None:
             self.rrd.on_part_closed = uploader.submit
         if self.mcap is not None:
             self.mcap.sink.on_part_closed = uploader.submit
         return uploader
+
+    def _upload_ledger(self) -> Path | None:
+        """Where the parts still to upload are listed: beside the first output, so that a node started
+        again with the same outputs finds what its predecessor left."""
+        output = self.rrd if self.rrd is not None else self.mcap.sink if self.mcap is not None else None
+        if output is None:
+            return None
+        return part_path(output.template, 0, rotating=False).parent / UPLOAD_LEDGER
 
 
 def _exit_by(seconds: float) -> None:

@@ -98,6 +98,8 @@ class _Rotating(Generic[SinkT]):
     paused: DiskFullError | None = None
     #: Messages (MCAP) or batches and rows (RRD) dropped while paused.
     dropped: int = 0
+    #: The part number after the last one taken past existing files (0: none skipped).
+    _skipped_to: int = 0
 
     def _open(self) -> None:
         raise NotImplementedError
@@ -107,9 +109,23 @@ class _Rotating(Generic[SinkT]):
         return self._first_part_time if not self.paths else None
 
     def _next_path(self) -> Path:
-        # After a pause the next file is numbered even without rotation: the stopped one stays as it is.
+        """The next part's file: never one that exists. After a pause the next file is numbered even
+        without rotation (the stopped one stays as it is), and a node restarted with the same path goes
+        on after the parts its predecessor left (``run.rrd`` -> ``run_0001.rrd``; ``run_0003.rrd`` ->
+        ``run_0004.rrd``), said once: overwriting them would lose the recording before the restart."""
+        wall_time = self._part_time()
         numbered = self.policy.enabled or bool(self.paths)
-        return part_path(self.template, len(self.paths), numbered, self._part_time())
+        index = max(len(self.paths), self._skipped_to)
+        path = part_path(self.template, index, numbered, wall_time)
+        if not path.exists():
+            return path
+        first_taken = path
+        index = max(index, 1)
+        while (path := part_path(self.template, index, True, wall_time)).exists():
+            index += 1
+        self._skipped_to = index + 1
+        self.report(logging.WARNING, f"{first_taken} exists (an earlier run's): writing {path} instead")
+        return path
 
     def state(self) -> OutputState:
         return OutputState(

@@ -115,6 +115,44 @@ def test_parts_left_behind_at_shutdown_are_named(
     assert f"kept on disk: {part}" in warnings[-1]
 
 
+def test_a_node_started_again_uploads_what_its_predecessor_left(
+    s3_server: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts closed while the storage was unreachable and still there at shutdown are listed in the
+    ledger; the next uploader with that ledger uploads them first, then its own, and empties the list."""
+    bucket = _bucket()
+    ledger = tmp_path / ".rerun_bridge_uploads_pending"
+    warnings: list[str] = []
+    reachable = os.environ["AWS_ENDPOINT_URL"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_closed_port()}")
+    first = PartUploader(f"s3://{bucket}/robot4", True, 30.0, warnings.append, ledger=ledger)
+    sink = RotatingMcapSink(str(tmp_path / "run.mcap"), RotationPolicy(max_bytes=1), compression="none")
+    sink.on_part_closed = first.submit
+    _record_parts(sink, 40)
+    first.close()
+    left = list(sink.paths)
+    assert len(left) >= 2
+    assert first.left_behind == left
+    assert ledger.read_text().splitlines() == [str(path) for path in left]
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", reachable)
+    ledger.write_text(ledger.read_text() + f"{tmp_path / 'deleted_meanwhile.mcap'}\n")
+    contents = {path.name: path.read_bytes() for path in left}
+    second = PartUploader(f"s3://{bucket}/robot4", True, 30.0, warnings.append, ledger=ledger)
+    own = tmp_path / "next_0000.mcap"
+    own.write_bytes(b"the new run's part")
+    second.submit(own)
+    second.close()
+    assert second.resumed == left  # the part deleted meanwhile is dropped from the list
+    assert second.uploaded == [f"s3://{bucket}/robot4/{path.name}" for path in [*left, own]]
+    assert second.left_behind == []
+    assert ledger.read_text() == ""
+    for name, data in contents.items():
+        assert _object(bucket, f"robot4/{name}") == data
+    assert not any(path.exists() for path in [*left, own])  # deleted after verified uploads
+    assert any("uploading first what an earlier run left" in w for w in warnings)
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

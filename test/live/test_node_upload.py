@@ -56,3 +56,19 @@ def test_rotation_parts_are_uploaded(
             assert stream.read() == part.read_bytes(), part.name
     for part in rrd_parts:
         verify_rrd(part)  # each uploaded part is a whole .rrd (the same bytes)
+    assert (live.tmp / ".rerun_bridge_uploads_pending").read_text() == ""  # nothing left to upload
+
+    # Started again with the same outputs (a restart after a crash): the first run's parts stay as they
+    # are, the new run's are numbered after them, and those are uploaded too.
+    first_run = {part.name: part.read_bytes() for part in parts}
+    again = live.bridge("--config", str(config))
+    wait_all([live.publish("imu", 60, 50)])
+    stop(again)
+    assert {part.name: part.read_bytes() for part in parts} == first_run
+    new_parts = sorted(set(live.tmp.glob("run_*.rrd")) - set(rrd_parts))
+    assert new_parts
+    assert min(int(p.stem.rsplit("_", 1)[1]) for p in new_parts) == len(rrd_parts)
+    for part in new_parts:
+        remote = location_of(f"s3://robots/r1/{part.name}")
+        with remote.filesystem.open_input_stream(remote.path) as stream:
+            assert stream.read() == part.read_bytes(), part.name

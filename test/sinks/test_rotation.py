@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -33,6 +34,61 @@ def test_the_rrd_and_the_mcap_of_one_start_share_their_name(tmp_path: Path) -> N
         "recording_20261206_051540.rrd",
         "recording_20261206_051540.mcap",
     ]
+
+
+def test_a_restarted_recording_never_overwrites_the_files_of_the_run_before(tmp_path: Path) -> None:
+    """A node restarted with the same paths (after a crash, by systemd) goes on after its predecessor's
+    files, one warning each, instead of writing over them as ``rr.save`` and a new MCAP would."""
+    reports: list[tuple[int, str]] = []
+
+    def record(template: str, policy: RotationPolicy, parts: int, value: float) -> list[Path]:
+        sink = RotatingRrdSink(template, policy, "test", "rec-1", report=lambda *r: reports.append(r))
+        mcap = RotatingMcapSink(
+            template.replace(".rrd", ".mcap"), policy, report=lambda *r: reports.append(r)
+        )
+        mcap.add_topic("/chatter", "std_msgs/msg/String", MessageDefinition("ros2msg", "string data"))
+        for part in range(parts):
+            sink.write([Row("/imu", "Scalars", {"scalars": np.array([value])})], {"log_time": part})
+            mcap.write(1, part, part, b"\x00\x01\x00\x00\x01\x00\x00\x00\x00")
+            if part < parts - 1:  # rotation by time, as the node's flushes check it
+                time.sleep(0.15)
+                sink.flush()
+                mcap.flush()
+        sink.close()
+        mcap.close()
+        return [*sink.paths, *mcap.paths]
+
+    def imu_values(path: Path) -> list[float]:
+        return [
+            float(value)
+            for entity, _static, batch in rrd_chunks(path)
+            if entity == "/imu" and "Scalars:scalars" in batch.schema.names
+            for row in batch.column("Scalars:scalars").to_pylist()
+            for value in row
+        ]
+
+    single = str(tmp_path / "run.rrd")
+    assert [p.name for p in record(single, RotationPolicy(), 1, 1.0)] == ["run.rrd", "run.mcap"]
+    assert [p.name for p in record(single, RotationPolicy(), 1, 2.0)] == ["run_0001.rrd", "run_0001.mcap"]
+    assert imu_values(tmp_path / "run.rrd") == [1.0]
+    assert imu_values(tmp_path / "run_0001.rrd") == [2.0]
+    assert (
+        logging.WARNING,
+        f"{tmp_path / 'run.rrd'} exists (an earlier run's): writing {tmp_path / 'run_0001.rrd'} instead",
+    ) in reports
+
+    rotating = str(tmp_path / "rot.rrd")
+    first = record(rotating, RotationPolicy(max_seconds=0.1), 2, 1.0)
+    second = record(rotating, RotationPolicy(max_seconds=0.1), 2, 2.0)
+    assert [p.name for p in first] == ["rot_0000.rrd", "rot_0001.rrd", "rot_0000.mcap", "rot_0001.mcap"]
+    assert [p.name for p in second] == ["rot_0002.rrd", "rot_0003.rrd", "rot_0002.mcap", "rot_0003.mcap"]
+    assert [imu_values(p) for p in first[:2] + second[:2]] == [[1.0], [1.0], [2.0], [2.0]]
+    for path in first + second:
+        if path.suffix == ".rrd":
+            verify_rrd(path)
+        else:
+            with open_bag(path) as bag:
+                assert sum(1 for _ in bag.messages()) == 1
 
 
 def test_rrd_parts_each_carry_the_static_data(tmp_path: Path) -> None:
