@@ -1,6 +1,6 @@
-"""One real Ray (two CPUs, this machine) and one real S3 server (SeaweedFS's ``weed``) per test session,
-started on first use and stopped at the end. Modules using them are in the xdist group ``fleet``, so that
-two test workers never both start them."""
+"""One real Ray cluster (two nodes of one CPU each, on this machine) and one real S3 server (SeaweedFS's
+``weed``) per test session, started on first use and stopped at the end. Modules using them are in the
+xdist group ``fleet``, so that two test workers never both start them."""
 
 from __future__ import annotations
 
@@ -29,17 +29,25 @@ class RayCluster:
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayCluster]:
-    """Ray on two CPUs of this machine. Its token (~/.ray/auth_token) and session files go to a private
-    home and a short temporary folder (Ray's sockets need short paths); the home is this process's only
-    while Ray starts, so that other tests of the session keep theirs."""
+    """A Ray cluster of two nodes (a head and a worker node, one CPU each) on this machine, as a batch
+    meets a real cluster: tasks spread over nodes, a node's worker killed. Its token
+    (~/.ray/auth_token) and session files go to a private home and a short temporary folder (Ray's
+    sockets need short paths); the home is this process's only while Ray starts, so that other tests of
+    the session keep theirs."""
     import ray
+    from ray.cluster_utils import Cluster
 
     home = Path(tempfile.mkdtemp(prefix="rb-ray-home-"))
     temp = Path(tempfile.mkdtemp(prefix="rb-ray-"))
     old_home = os.environ.get("HOME")
     os.environ["HOME"] = str(home)
     try:
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=str(temp))
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 1, "include_dashboard": False, "temp_dir": str(temp)},
+        )
+        cluster.add_node(num_cpus=1)
+        ray.init(address=cluster.address)
     finally:
         if old_home is None:
             os.environ.pop("HOME", None)
@@ -49,6 +57,7 @@ def ray_cluster() -> Iterator[RayCluster]:
         yield RayCluster(ray.get_runtime_context().gcs_address, home)
     finally:
         ray.shutdown()
+        cluster.shutdown()  # type: ignore[no-untyped-call]
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(temp, ignore_errors=True)
 

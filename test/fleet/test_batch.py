@@ -49,6 +49,10 @@ def _names(rows: Sequence[JobResult | Failure]) -> list[str]:
 def test_batch_converts_the_good_and_reports_the_broken(
     ray_cluster: RayCluster, inputs: Path, tmp_path: Path
 ) -> None:
+    import ray
+
+    alive = [node for node in ray.nodes() if node["Alive"]]  # type: ignore[no-untyped-call]
+    assert [node["Resources"].get("CPU") for node in alive] == [1.0, 1.0]  # two nodes: each runs a task
     recordings, problems = find_recordings([str(inputs)])
     assert problems == []
     out = tmp_path / "out"
