@@ -124,7 +124,7 @@ def default_blueprint(
     images = _planar_views(with_any, frames or {})
     maps = _listing_view(ViewKind.MAP, "Map", with_any(MAP_ARCHETYPES))
     plots = [
-        View(ViewKind.TIME_SERIES, name=group, origin=group)
+        View(ViewKind.TIME_SERIES, name=group, origin=group, contents=_plot_contents(group, kinds))
         for group in sorted({_group(path) for path in with_any(SCALAR_ARCHETYPES)})
     ]
     tensors = [View(ViewKind.TENSOR, name=path, origin=path) for path in with_any(TENSOR_ARCHETYPES)]
@@ -233,6 +233,18 @@ def _stack(kind: ContainerKind, views: Sequence[View]) -> Node | None:
     return views[0] if len(views) == 1 else Container(kind, tuple(views))
 
 
+def _plot_contents(group: str, kinds: Mapping[str, set[str]]) -> tuple[ContentRule, ...]:
+    """A group's plot: everything under it but the raw message columns of a type without a converter
+    (``sample_msgs.msg.Status``), whose numeric fields Rerun's viewer would plot a second time beside the
+    leaf plots made of them (``/diagnostics_custom/value`` and ``message.value``)."""
+    raw = [
+        path
+        for path, names in sorted(kinds.items())
+        if _group(path) == group and names and all("." in name for name in names)
+    ]
+    return (*DEFAULT_CONTENTS, *(ContentRule(path, include=False) for path in raw))
+
+
 def _group(path: str) -> str:
     parts = EntityPath.parse(path).parts
     return str(EntityPath(parts[:1]))
@@ -247,4 +259,6 @@ def _plain(archetype: str) -> str:
         # A component column: a raw ROS message column (``sensor_msgs.msg.Image:message``) stays qualified,
         # so it is never taken for the archetype of the same name.
         return archetype.split(":", 1)[0].removeprefix("rerun.archetypes.")
-    return archetype.rsplit(".", 1)[-1]
+    # Only Rerun's own qualification is dropped: a raw message's type (``sample_msgs.msg.Image``, as
+    # entity_archetypes gives it) keeps its package, so it is never taken for the archetype of its name.
+    return archetype.removeprefix("rerun.archetypes.")

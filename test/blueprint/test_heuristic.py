@@ -98,6 +98,35 @@ def test_only_some_kinds() -> None:
     assert [view.kind for view in tensors.views()] == [ViewKind.TENSOR, ViewKind.BAR_CHART]
 
 
+def test_a_plot_leaves_out_the_raw_columns_its_leaf_plots_come_from() -> None:
+    """An unknown type's raw message column beside its leaf plots: Rerun's viewer would plot its numeric
+    fields a second time (``message.value`` beside ``/diag/value``)."""
+    blueprint = default_blueprint(
+        {
+            "/diag": {"sample_msgs.msg.Status:message"},
+            "/diag/value": {"Scalars"},
+            "/diag/level": {"Scalars"},
+            "/odom": {"InstancePoses3D", "CoordinateFrame"},
+            "/odom/twist": {"Scalars", "SeriesLines"},
+        }
+    )
+    plots = {view.origin: view for view in blueprint.views() if view.kind is ViewKind.TIME_SERIES}
+    assert [str(rule) for rule in plots["/diag"].contents] == ["+ $origin/**", "- /diag"]
+    assert [plots["/diag"].includes(path) for path in ("/diag", "/diag/value", "/diag/level")] == [
+        False,
+        True,
+        True,
+    ]
+    assert [str(rule) for rule in plots["/odom"].contents] == ["+ $origin/**"]
+
+
+def test_a_raw_message_named_like_an_archetype_is_not_taken_for_it() -> None:
+    """A custom ``my_msgs/msg/Image`` kept as raw columns is no image, read off a store or given plain."""
+    for names in ({"my_msgs.msg.Image:message"}, {"my_msgs.msg.Image"}):
+        blueprint = default_blueprint({"/custom": names, "/cam": {"Image"}})
+        assert [view.origin for view in blueprint.views() if view.kind is ViewKind.SPATIAL2D] == ["/cam"]
+
+
 def test_no_recognised_data_leaves_it_to_the_viewer() -> None:
     for entities in ({}, {"/raw": {"sensor_msgs.msg.Foo:message"}}):
         blueprint = default_blueprint(entities)
