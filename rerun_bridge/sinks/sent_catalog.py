@@ -19,8 +19,6 @@ import pyarrow as pa
 
 from rerun_bridge.blueprint.overlays import FRAME_COLUMN
 
-_INDEX_KIND = (b"rerun:kind", b"index")
-
 
 class TimeBounds:
     """Smallest and largest time per timeline and entity, of the rows sent (a chunk store's
@@ -79,13 +77,21 @@ class SentCatalog:
     def note_batch(self, entity_path: str, batch: pa.RecordBatch) -> None:
         """A record batch in Rerun's chunk layout, as sent: its component columns, and the frame of its
         last row when it carries ``CoordinateFrame:frame`` (a few names per batch)."""
-        columns = [name for name in batch.schema.names if ":" in name and not name.startswith("rerun.")]
+        names = batch.schema.names
+        columns = [name for name in names if ":" in name and not name.startswith("rerun.")]
         self.add_columns(entity_path, columns)
-        if batch.num_rows:
-            for field, column in zip(batch.schema, batch.columns, strict=True):
-                if field.metadata is not None and field.metadata.get(_INDEX_KIND[0]) == _INDEX_KIND[1]:
-                    values = np.asarray(column.cast(pa.int64()))  # timestamps and durations: no copy
-                    self.times.add(field.name, entity_path, int(values.min()), int(values.max()))
+        rows = batch.num_rows
+        if rows:
+            # The other columns are the timelines (a batch holds only those and components); their int64
+            # values are read in place: a cast per batch cost more than the rest of this method.
+            for index, name in enumerate(names):
+                if ":" in name or name.startswith("rerun."):
+                    continue
+                column = batch.column(index)
+                values = np.frombuffer(column.buffers()[1], dtype=np.int64)[
+                    column.offset : column.offset + rows
+                ]
+                self.times.add(name, entity_path, int(values.min()), int(values.max()))
         if FRAME_COLUMN in columns and batch.num_rows:
             last = batch.column(FRAME_COLUMN)[batch.num_rows - 1].as_py()
             if isinstance(last, list) and last and isinstance(last[0], str):
