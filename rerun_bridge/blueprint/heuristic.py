@@ -123,8 +123,14 @@ def default_blueprint(
     scene = _scene_view(kinds)
     images = _planar_views(with_any, frames or {})
     maps = _listing_view(ViewKind.MAP, "Map", with_any(MAP_ARCHETYPES))
+    raw = _raw_by_group(kinds)
     plots = [
-        View(ViewKind.TIME_SERIES, name=group, origin=group, contents=_plot_contents(group, kinds))
+        View(
+            ViewKind.TIME_SERIES,
+            name=group,
+            origin=group,
+            contents=(*DEFAULT_CONTENTS, *(ContentRule(path, include=False) for path in raw.get(group, ()))),
+        )
         for group in sorted({_group(path) for path in with_any(SCALAR_ARCHETYPES)})
     ]
     tensors = [View(ViewKind.TENSOR, name=path, origin=path) for path in with_any(TENSOR_ARCHETYPES)]
@@ -233,16 +239,16 @@ def _stack(kind: ContainerKind, views: Sequence[View]) -> Node | None:
     return views[0] if len(views) == 1 else Container(kind, tuple(views))
 
 
-def _plot_contents(group: str, kinds: Mapping[str, set[str]]) -> tuple[ContentRule, ...]:
-    """A group's plot: everything under it but the raw message columns of a type without a converter
-    (``sample_msgs.msg.Status``), whose numeric fields Rerun's viewer would plot a second time beside the
-    leaf plots made of them (``/diagnostics_custom/value`` and ``message.value``)."""
-    raw = [
-        path
-        for path, names in sorted(kinds.items())
-        if _group(path) == group and names and all("." in name for name in names)
-    ]
-    return (*DEFAULT_CONTENTS, *(ContentRule(path, include=False) for path in raw))
+def _raw_by_group(kinds: Mapping[str, set[str]]) -> dict[str, list[str]]:
+    """Per group, the entities holding only raw message columns of a type without a converter
+    (``sample_msgs.msg.Status``): a plot leaves them out, since Rerun's viewer would plot their numeric
+    fields a second time beside the leaf plots made of them (``/diagnostics_custom/value`` and
+    ``message.value``)."""
+    raw: dict[str, list[str]] = defaultdict(list)
+    for path, names in sorted(kinds.items()):
+        if names and all("." in name for name in names):
+            raw[_group(path)].append(path)
+    return raw
 
 
 def _group(path: str) -> str:

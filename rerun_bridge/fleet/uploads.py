@@ -46,15 +46,15 @@ class PartUploader:
         self.uploaded: list[str] = []
         #: Local parts that could not be uploaded before :meth:`close` gave up on them.
         self.left_behind: list[Path] = []
-        #: Parts an earlier run listed in the ledger and left on disk: uploaded first.
-        self.resumed: list[Path] = []
         self._ledger = ledger
-        self._pending: list[Path] = []  # the ledger's content, in closing order
         self._ledger_lock = threading.Lock()
         self._parts: queue.Queue[Path | None] = queue.Queue()
-        for part in self._read_ledger():
-            self.resumed.append(part)
-            self._track(part)
+        #: Parts an earlier run listed in the ledger and left on disk: uploaded first.
+        self.resumed: list[Path] = self._read_ledger()
+        self._pending: list[Path] = list(self.resumed)  # the ledger's content, in closing order
+        if ledger is not None and ledger.exists():
+            self._write_ledger()  # once: the parts no longer on disk leave the list
+        for part in self.resumed:
             self._parts.put(part)
         if self.resumed:
             names = ", ".join(str(p) for p in self.resumed)

@@ -64,14 +64,11 @@ def choose_timeline(store: TimeIndex) -> TimelineChoice:
     named = preferred_timeline(timelines)
     if named != ROS_TIME or LOG_TIME not in timelines:
         return TimelineChoice(named)
-    off = _stamps_off(store)
+    ranges = _entity_ranges(store)
+    off = _stamps_off(store, ranges)
     if off is not None:
         return off
-    unstamped = [
-        entity
-        for entity in store.entities()
-        if store.time_range(ROS_TIME, entity) is None and store.time_range(LOG_TIME, entity) is not None
-    ]
+    unstamped = [entity for entity, (ros, log) in ranges.items() if ros is None and log is not None]
     # Named by topic: an entity below another one listed (a Twist's /cmd_vel/arrow) is the same topic.
     topics = [e for e in unstamped if not any(e.startswith(other.rstrip("/") + "/") for other in unstamped)]
     if topics:
@@ -82,15 +79,21 @@ def choose_timeline(store: TimeIndex) -> TimelineChoice:
     return TimelineChoice(ROS_TIME)
 
 
-def _stamps_off(store: TimeIndex) -> TimelineChoice | None:
+_Range = tuple[int, int] | None
+
+
+def _entity_ranges(store: TimeIndex) -> dict[str, tuple[_Range, _Range]]:
+    """Each entity's (ros_time, log_time) bounds, read once for every rule."""
+    return {
+        entity: (store.time_range(ROS_TIME, entity), store.time_range(LOG_TIME, entity))
+        for entity in store.entities()
+    }
+
+
+def _stamps_off(store: TimeIndex, ranges: dict[str, tuple[_Range, _Range]]) -> TimelineChoice | None:
     """``log_time`` when the header stamps are far from the receive times, or span a sliver or a sprawl
     of the recording; None when they span it sensibly."""
-    offsets = []
-    for entity in store.entities():
-        ros = store.time_range(ROS_TIME, entity)
-        log = store.time_range(LOG_TIME, entity)
-        if ros is not None and log is not None:
-            offsets.append(abs(ros[0] - log[0]))
+    offsets = [abs(ros[0] - log[0]) for ros, log in ranges.values() if ros is not None and log is not None]
     if offsets and statistics.median(offsets) > MAX_CLOCK_OFFSET_NS:
         seconds = statistics.median(offsets) / 1e9
         return TimelineChoice(LOG_TIME, f"ros_time is {seconds:.0f} s from the receive times: log_time shown")
@@ -116,7 +119,7 @@ def blueprint_timeline(timeline: str, store: TimeIndex) -> TimelineChoice:
     if timeline not in store.timelines():
         return TimelineChoice(None, f"the blueprint's timeline {timeline!r} has no data here")
     if timeline == ROS_TIME and LOG_TIME in store.timelines():
-        off = _stamps_off(store)
+        off = _stamps_off(store, _entity_ranges(store))
         if off is not None:
             return TimelineChoice(off.timeline, f"the blueprint's {off.reason}")
     return TimelineChoice(timeline)
