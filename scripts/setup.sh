@@ -55,6 +55,11 @@ if [[ ! -x $VENV/bin/rerun-bridge || ! -x $VENV/bin/bridge_node ]]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
 fi
 
+# The package's bytecode, as pip compiles a regular install: an editable install run with
+# PYTHONDONTWRITEBYTECODE set (CI images, containers) would compile all its modules at every start
+# (0.1 s of every `rerun-bridge convert` here). Stale files are recompiled; it takes a second.
+"$VENV/bin/python" -m compileall -q -j 0 "$ROOT/rerun_bridge" >/dev/null
+
 bash "$ROOT/scripts/build_ros_interfaces.sh" "$VENV"
 
 # ROS 2 launch (jazzy) for the launch tests: unmodified sources beside the project, installed without
