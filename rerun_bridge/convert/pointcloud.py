@@ -56,6 +56,8 @@ MAX_POINT_STEP: Final = 2**31 - 1
 
 FloatArray = npt.NDArray[np.float32]
 ColorArray = npt.NDArray[np.uint8]
+#: Rerun's ``Color``: one 0xRRGGBBAA word per point.
+ColorWords = npt.NDArray[np.uint32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,27 +396,34 @@ def colormap_colors(values: npt.NDArray[Any], colormap: str = DEFAULT_COLORMAP) 
     return colors
 
 
-def unpack_colors(packed: npt.NDArray[Any], with_alpha: bool) -> ColorArray:
-    """PCL-packed colours (float32 or uint32 holding 0xAARRGGBB bits) as (N, 4) RGBA.
+def packed_color_words(packed: npt.NDArray[Any], with_alpha: bool) -> ColorWords:
+    """PCL-packed colours (float32 or uint32 holding 0xAARRGGBB bits) as Rerun's ``Color`` words
+    (0xRRGGBBAA): two passes over whole words, and the batcher hands them to Arrow as they are.
 
     Without alpha (the ``rgb`` field) the top byte is ignored, as PCL leaves it unset, and alpha is 255.
     """
     bits = packed.view(np.uint32) if packed.dtype.itemsize == 4 else packed.astype(np.uint32)
-    # 0xRRGGBBAA in whole 32-bit words, stored big-endian: its bytes are then R, G, B, A on any host
-    # (three passes over words instead of four strided byte columns).
-    rgba = bits << 8
+    words: ColorWords = bits << np.uint32(8)
     if with_alpha:
-        rgba |= bits >> 24
+        words |= bits >> 24
     else:
-        rgba |= 0xFF
-    colors: ColorArray = rgba.astype(">u4", copy=False).view(np.uint8).reshape(-1, 4)
+        words |= 0xFF
+    return words
+
+
+def unpack_colors(packed: npt.NDArray[Any], with_alpha: bool) -> ColorArray:
+    """PCL-packed colours (see :func:`packed_color_words`) as (N, 4) RGBA."""
+    # 0xRRGGBBAA stored big-endian: its bytes are then R, G, B, A on any host.
+    words = packed_color_words(packed, with_alpha)
+    colors: ColorArray = words.astype(">u4", copy=False).view(np.uint8).reshape(-1, 4)
     return colors
 
 
 class CloudColors(NamedTuple):
-    """Per-point colours and the field they came from (None, None when the cloud has no colour field)."""
+    """Per-point colours and the field they came from (None, None when the cloud has no colour field):
+    (N, 4) RGBA, or ``Color`` words from :func:`cloud_color_words` for a packed field."""
 
-    colors: ColorArray | None
+    colors: ColorArray | ColorWords | None
     source: str | None
 
 
@@ -431,14 +440,32 @@ def channel_colors(channels: Sequence[npt.NDArray[Any]]) -> ColorArray:
     return colors
 
 
+def _packed_color_field(cloud: DecodedCloud) -> str | None:
+    """The cloud's packed ``rgb`` / ``rgba`` field, if it has one RViz would read."""
+    specs = {spec.name: spec for spec in cloud.specs}
+    for name in PACKED_COLOR_FIELDS:  # rgb before rgba, when a cloud has both
+        spec = specs.get(name)
+        if spec is not None and spec.count == 1 and spec.dtype.itemsize == 4:
+            return name
+    return None
+
+
+def cloud_color_words(cloud: DecodedCloud, colormap: str = DEFAULT_COLORMAP) -> CloudColors:
+    """:func:`cloud_colors`, with a packed field's colours made as Rerun's ``Color`` words directly
+    (what the PointCloud2 converter writes; the batcher takes words and RGBA bytes alike)."""
+    packed = _packed_color_field(cloud)
+    if packed is not None:
+        return CloudColors(packed_color_words(cloud.fields[packed], with_alpha=packed == "rgba"), packed)
+    return cloud_colors(cloud, colormap)
+
+
 def cloud_colors(cloud: DecodedCloud, colormap: str = DEFAULT_COLORMAP) -> CloudColors:
     """Colours as RViz picks them: a packed ``rgb`` / ``rgba`` field, else ``r`` / ``g`` / ``b`` fields,
     else ``intensity`` (or ``i``) through a colormap, else the range (distance from the sensor)."""
     specs = {spec.name: spec for spec in cloud.specs}
-    for name in PACKED_COLOR_FIELDS:
-        spec = specs.get(name)
-        if spec is not None and spec.count == 1 and spec.dtype.itemsize == 4:
-            return CloudColors(unpack_colors(cloud.fields[name], with_alpha=name == "rgba"), name)
+    packed = _packed_color_field(cloud)
+    if packed is not None:
+        return CloudColors(unpack_colors(cloud.fields[packed], with_alpha=packed == "rgba"), packed)
     channels = [specs.get(name) for name in (*CHANNEL_COLOR_FIELDS, "a")]
     if all(spec is not None and spec.count == 1 for spec in channels[:3]):
         present = [spec.name for spec in channels if spec is not None and spec.count == 1]

@@ -27,7 +27,7 @@ from rerun_bridge.convert.image_encoding import DecodedImage, decode_image_msg
 from rerun_bridge.convert.pointcloud import (
     DEFAULT_COLORMAP,
     PACKED_COLOR_FIELDS,
-    cloud_colors,
+    cloud_color_words,
     colormap_colors,
     decode_point_cloud,
 )
@@ -228,7 +228,7 @@ def convert_point_cloud2(msg: Any, ctx: ConvertContext) -> list[Row]:
     if cloud.positions is None:
         names = ", ".join(spec.name for spec in cloud.specs) or "none"
         raise ConversionError(f"PointCloud2 has no x, y, z fields (fields: {names})")
-    colors, source = cloud_colors(cloud, colormap_option(ctx))
+    colors, source = cloud_color_words(cloud, colormap_option(ctx))
     components: dict[str, Batch] = {"positions": cloud.positions}
     if colors is not None:
         components["colors"] = colors

@@ -125,7 +125,8 @@ class RrdSink:
         return self.stopped
 
     def _emit(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
-        size = batch.nbytes  # walks every buffer of the batch: once per batch
+        # The buffers' sizes (at least the rows' bytes): nbytes walks every array's slices, 35 times slower.
+        size = batch.get_total_buffer_size()
         if self.stopped is not None:
             self.dropped_bytes += size
             return

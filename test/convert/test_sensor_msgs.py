@@ -453,7 +453,8 @@ def test_point_cloud_rows() -> None:
     rows = converters.convert_point_cloud2(cloud_sample(), context())
     points = by_archetype(rows, "Points3D")
     np.testing.assert_array_equal(points.components["positions"], [[1.0, 0.5, 0.0], [3.0, -1.0, 2.0]])
-    assert ndarray_of(points.components["colors"]).tolist() == [[255, 128, 0, 255], [0, 0, 255, 255]]
+    # A packed rgb field becomes Rerun's Color words (0xRRGGBBAA) directly.
+    assert ndarray_of(points.components["colors"]).tolist() == [0xFF8000FF, 0x0000FFFF]
     # intensity stays a column (as in Rerun's importer); rgb lives in colors; labels would clash.
     assert sorted(points.extra) == ["intensity", "labels_field", "ring"]
     assert ndarray_of(points.extra["ring"]).tolist() == [1, 3]

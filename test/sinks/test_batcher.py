@@ -46,6 +46,34 @@ def test_big_strided_clouds_joined_in_one_chunk_keep_their_points() -> None:
     assert column.value_lengths().to_pylist() == [200, 200, 200]
 
 
+def test_colour_words_and_rgba_bytes_make_the_column_rerun_makes() -> None:
+    """Clouds with a packed rgb field give Color words (0xRRGGBBAA), other colours (N, 3|4) RGBA bytes;
+    rows of both kinds in one chunk (a topic whose clouds gain an rgb field) make one column."""
+    rgba = np.array([[255, 128, 0, 255], [0, 0, 255, 40]], dtype=np.uint8)
+    words = np.array([0xFF8000FF, 0x0000FF28], dtype=np.uint32)
+    rgb = np.array([[1, 2, 3]], dtype=np.uint8)
+    expected = rerun_column("Points3D", "colors", [rgba, rgba, np.array([[1, 2, 3, 255]], np.uint8)])
+    for batches in ([rgba, rgba, rgb], [words, words, rgb], [words, rgba, rgb]):
+        given: list[Batch] = list(batches)
+        spec = learn_spec("Points3D", "colors", given[0], dynamic=False)
+        column = list_column("Points3D", "colors", given, spec, dynamic=False)
+        assert column.equals(expected)
+        assert column.flatten().to_pylist() == [0xFF8000FF, 0x0000FF28] * 2 + [0x010203FF]
+
+
+def test_image_buffers_are_one_blob_column_in_rerun_type() -> None:
+    """An image's pixels (a view into the message) go to Arrow without a copy, in Rerun's blob type."""
+    message = np.arange(7 + 12, dtype=np.uint8)
+    pixels = message[7:]  # the pixels start inside the message, as a decoded Image's do
+    batches: list[Batch] = [[pixels]]
+    spec = learn_spec("Image", "buffer", batches[0], dynamic=False)
+    column = list_column("Image", "buffer", batches, spec, dynamic=False)
+    assert column.equals(rerun_column("Image", "buffer", batches))
+    assert column.flatten().flatten().buffers()[1].address == pixels.ctypes.data  # no copy
+    two: list[Batch] = [[pixels], [pixels[:5]]]
+    assert list_column("Image", "buffer", two, spec, dynamic=False).equals(rerun_column("Image", "buffer", two))
+
+
 def test_string_columns_match_rerun_conversion() -> None:
     batches: list[Batch] = [["map"], ["odom"], ["ünïcode"], [""]]
     spec = learn_spec("Transform3D", "parent_frame", batches[0], dynamic=False)
