@@ -71,7 +71,9 @@ def test_image_buffers_are_one_blob_column_in_rerun_type() -> None:
     assert column.equals(rerun_column("Image", "buffer", batches))
     assert column.flatten().flatten().buffers()[1].address == pixels.ctypes.data  # no copy
     two: list[Batch] = [[pixels], [pixels[:5]]]
-    assert list_column("Image", "buffer", two, spec, dynamic=False).equals(rerun_column("Image", "buffer", two))
+    assert list_column("Image", "buffer", two, spec, dynamic=False).equals(
+        rerun_column("Image", "buffer", two)
+    )
 
 
 def test_string_columns_match_rerun_conversion() -> None:
@@ -154,3 +156,34 @@ def test_rows_given_column_wise_keep_to_the_byte_budget_per_chunk() -> None:
     assert [chunk.num_rows for chunk in chunks[5:]] == [8, 8, 4]
     positions = pa.concat_arrays([chunk.column("Points3D:positions") for chunk in chunks[:5]])
     assert positions.to_pylist()[9][0] == [9.0, 9.0, 9.0]
+
+
+def test_rows_copied_anyway_share_a_chunk_and_zero_copy_rows_go_alone() -> None:
+    """Clouds (points viewed inside their records) are copied into any chunk, so two share one under
+    copied_batch_bytes; an image's contiguous pixels, sent alone without a copy, still go one a chunk."""
+    chunks: list[tuple[str, pa.RecordBatch]] = []
+    batcher = RowBatcher(
+        lambda entity, _static, batch: chunks.append((entity, batch)),
+        batch_bytes=10_000,
+        copied_batch_bytes=20_000,
+    )
+    records = np.arange(6 * 1000 * 5, dtype=np.float32).reshape(6, 1000, 5)  # 12 kB of points each
+    pixels = [np.full(12_000, index, dtype=np.uint8) for index in range(4)]
+    for index in range(6):
+        rows = [Row("/cloud", "Points3D", {"positions": records[index][:, :3]})]
+        if index < len(pixels):
+            rows.append(Row("/camera", "Image", {"buffer": [pixels[index]]}))
+        batcher.write(rows, {LOG_TIME: index})
+    batcher.flush()
+    clouds = [batch for entity, batch in chunks if entity == "/cloud"]
+    images = [batch for entity, batch in chunks if entity == "/camera"]
+    assert [batch.num_rows for batch in clouds] == [2, 2, 2]
+    assert [batch.num_rows for batch in images] == [1, 1, 1, 1]
+    points = np.concatenate([np.asarray(b.column("Points3D:positions").flatten().flatten()) for b in clouds])
+    np.testing.assert_array_equal(points.reshape(-1, 3), records[:, :, :3].reshape(-1, 3))
+    # Without the larger budget each cloud goes alone, as before.
+    chunks.clear()
+    alone = RowBatcher(lambda entity, _static, batch: chunks.append((entity, batch)), batch_bytes=10_000)
+    for index in range(3):
+        alone.write([Row("/cloud", "Points3D", {"positions": records[index][:, :3]})], {LOG_TIME: index})
+    assert [batch.num_rows for _entity, batch in chunks] == [1, 1, 1]
