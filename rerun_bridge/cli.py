@@ -182,6 +182,9 @@ class _ProgressBar:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from rerun_bridge.replay.allocator import reuse_big_buffers
+
+    reuse_big_buffers()  # a process that converts and exits (see the module)
     from rerun_bridge.replay import TopicSelection, convert_bags
     from rerun_bridge.replay.outcome import SUMMARY_HEADERS, summary_table
     from rerun_bridge.replay.parallel import auto_jobs

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__":
+    from rerun_bridge.replay.allocator import reuse_big_buffers
+
+    reuse_big_buffers()  # it converts one part and exits
     from rerun_bridge.replay.part_runs import child_main
 
     child_main(Path(sys.argv[1]), Path(sys.argv[2]))
