@@ -93,16 +93,26 @@ def extra_columns(archetype: str, columns: Mapping[str, Batch]) -> dict[str, Bat
 # ---- images --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def _image_format(
+    width: int, height: int, pixel_format: str | None, color_model: str | None, channel_datatype: str | None
+) -> rr.components.ImageFormat:
+    """One object per format: a camera's images share it, and the batcher converts each object once."""
+    return rr.components.ImageFormat(
+        width,
+        height,
+        pixel_format=rr.PixelFormat[pixel_format] if pixel_format else None,
+        color_model=rr.ColorModel[color_model] if color_model else None,
+        channel_datatype=rr.ChannelDatatype[channel_datatype] if channel_datatype else None,
+    )
+
+
 def image_row(entity_path: str, image: DecodedImage) -> Row:
     """The ``Image``, ``DepthImage`` or ``Tensor`` row of a decoded image."""
     if image.archetype == "Tensor":
         return Row(entity_path, "Tensor", {"data": [image.pixels]})
-    image_format = rr.components.ImageFormat(
-        image.width,
-        image.height,
-        pixel_format=rr.PixelFormat[image.pixel_format] if image.pixel_format else None,
-        color_model=rr.ColorModel[image.color_model] if image.color_model else None,
-        channel_datatype=rr.ChannelDatatype[image.channel_datatype] if image.channel_datatype else None,
+    image_format = _image_format(
+        image.width, image.height, image.pixel_format, image.color_model, image.channel_datatype
     )
     components: dict[str, Batch] = {"buffer": [image.buffer()], "format": [image_format]}
     if image.meter is not None:

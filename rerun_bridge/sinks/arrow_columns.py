@@ -244,12 +244,25 @@ _VALUE_CACHE: dict[tuple[Any, str, str], pa.Array] = {}
 _VALUE_CACHE_MAX = 1024
 
 
+#: The key of objects seen before, by id (each kept alive here, so its id cannot be reused meanwhile):
+#: converters hand the same format object with every image, and its repr costs 40 us.
+_KEY_BY_ID: dict[int, tuple[Any, str]] = {}
+
+
 def _value_keys(flat: list[Any]) -> list[str] | None:
     """A key per item when each is an attrs-defined Rerun object (its repr lists every field's value, so
     equal reprs mean equal values); None otherwise."""
     if not flat or not all(attrs.has(type(item)) for item in flat):
         return None
-    return [repr(item) for item in flat]
+    keys = []
+    for item in flat:
+        known = _KEY_BY_ID.get(id(item))
+        if known is None:
+            if len(_KEY_BY_ID) >= _VALUE_CACHE_MAX:
+                _KEY_BY_ID.clear()
+            known = _KEY_BY_ID[id(item)] = (item, repr(item))
+        keys.append(known[1])
+    return keys
 
 
 def _cached_values(archetype_class: Any, component: str, flat: list[Any], keys: list[str]) -> pa.Array:
