@@ -440,9 +440,8 @@ def channel_colors(channels: Sequence[npt.NDArray[Any]]) -> ColorArray:
     return colors
 
 
-def _packed_color_field(cloud: DecodedCloud) -> str | None:
+def _packed_color_field(specs: Mapping[str, PointFieldSpec]) -> str | None:
     """The cloud's packed ``rgb`` / ``rgba`` field, if it has one RViz would read."""
-    specs = {spec.name: spec for spec in cloud.specs}
     for name in PACKED_COLOR_FIELDS:  # rgb before rgba, when a cloud has both
         spec = specs.get(name)
         if spec is not None and spec.count == 1 and spec.dtype.itemsize == 4:
@@ -453,19 +452,25 @@ def _packed_color_field(cloud: DecodedCloud) -> str | None:
 def cloud_color_words(cloud: DecodedCloud, colormap: str = DEFAULT_COLORMAP) -> CloudColors:
     """:func:`cloud_colors`, with a packed field's colours made as Rerun's ``Color`` words directly
     (what the PointCloud2 converter writes; the batcher takes words and RGBA bytes alike)."""
-    packed = _packed_color_field(cloud)
+    specs = {spec.name: spec for spec in cloud.specs}
+    packed = _packed_color_field(specs)
     if packed is not None:
         return CloudColors(packed_color_words(cloud.fields[packed], with_alpha=packed == "rgba"), packed)
-    return cloud_colors(cloud, colormap)
+    return _unpacked_colors(cloud, specs, colormap)
 
 
 def cloud_colors(cloud: DecodedCloud, colormap: str = DEFAULT_COLORMAP) -> CloudColors:
     """Colours as RViz picks them: a packed ``rgb`` / ``rgba`` field, else ``r`` / ``g`` / ``b`` fields,
     else ``intensity`` (or ``i``) through a colormap, else the range (distance from the sensor)."""
     specs = {spec.name: spec for spec in cloud.specs}
-    packed = _packed_color_field(cloud)
+    packed = _packed_color_field(specs)
     if packed is not None:
         return CloudColors(unpack_colors(cloud.fields[packed], with_alpha=packed == "rgba"), packed)
+    return _unpacked_colors(cloud, specs, colormap)
+
+
+def _unpacked_colors(cloud: DecodedCloud, specs: Mapping[str, PointFieldSpec], colormap: str) -> CloudColors:
+    """:func:`cloud_colors` for a cloud without a packed colour field."""
     channels = [specs.get(name) for name in (*CHANNEL_COLOR_FIELDS, "a")]
     if all(spec is not None and spec.count == 1 for spec in channels[:3]):
         present = [spec.name for spec in channels if spec is not None and spec.count == 1]
