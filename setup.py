@@ -2,7 +2,7 @@
 
 from glob import glob
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 PACKAGE = "rerun_bridge"
 
@@ -17,6 +17,16 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", [*glob("config/*.yaml"), *glob("config/*.xml")]),
         (f"share/{PACKAGE}/config/blueprints", glob("config/blueprints/*.yaml")),
+    ],
+    # The PointCloud2 hot loop in C. Optional: without a compiler the package installs and decodes clouds
+    # with numpy (rerun_bridge/convert/pointcloud.py), which the tests hold the C path to.
+    ext_modules=[
+        Extension(
+            f"{PACKAGE}.convert._cloud_native",
+            [f"{PACKAGE}/convert/_cloud_native.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        )
     ],
     install_requires=["setuptools"],
     zip_safe=False,

@@ -1,14 +1,16 @@
-"""``sensor_msgs/PointCloud2`` decoding with numpy only, and the colormaps that colour points.
+"""``sensor_msgs/PointCloud2`` decoding, and the colormaps that colour points.
 
 The point data is viewed in place as a structured array (one numpy field per ``PointField``; ``count > 1``
 fields become sub-arrays), as ``sensor_msgs_py.point_cloud2`` does, but inconsistent layouts raise
 :class:`~rerun_bridge.errors.ConversionError` instead of failing an ``assert``.
 
 Speed: nothing loops over points in Python, and the common layout (native ``float32`` x, y, z side by side)
-takes a fast path: one ``isfinite`` over the whole buffer finds the points to drop, one masked copy of whole
-records drops them, and positions and extra fields are strided views into those records. A cloud without
-NaN / inf points is not copied at all. Row padding of organized clouds and byte swapping of big-endian
-clouds cost one copy each.
+takes a fast path. With the optional C extension (``_cloud_native.c``, built by setup) one pass over the
+records keeps the points with finite x, y, z and gathers their positions and every other field into
+contiguous arrays, ready to be written. Without it numpy takes more passes: one ``isfinite`` over the whole
+buffer finds the points to drop, one masked copy of whole records drops them (a cloud without NaN / inf
+points is not copied), and positions and extra fields are strided views into those records, copied when
+written. Row padding of organized clouds and byte swapping of big-endian clouds cost one copy each.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ import numpy.typing as npt
 
 from rerun_bridge.convert.buffers import byte_view
 from rerun_bridge.errors import ConversionError
+
+try:
+    from rerun_bridge.convert import _cloud_native
+except ImportError:  # built without a C compiler: the numpy path below does the same, slower
+    _cloud_native = None  # type: ignore[assignment]
 
 #: ``sensor_msgs/PointField`` datatype codes.
 INT8, UINT8, INT16, UINT16, INT32, UINT32, FLOAT32, FLOAT64 = range(1, 9)
@@ -51,6 +58,8 @@ CHANNEL_COLOR_FIELDS: Final = ("r", "g", "b")
 _FLAT_ENTRY: Final = 128
 
 _POSITION_FIELDS: Final = ("x", "y", "z")
+#: Fields besides x, y, z the C extension gathers in one call (its MAX_FIELDS).
+_NATIVE_MAX_FIELDS: Final = 64
 #: numpy's largest structured item: a point_step past it cannot be a point (a damaged or lying message).
 MAX_POINT_STEP: Final = 2**31 - 1
 
@@ -81,21 +90,17 @@ class PointFieldSpec:
 class DecodedCloud(NamedTuple):
     """The points of one cloud that have finite x, y, z (all points when it has no x, y, z fields).
 
-    ``positions`` and the arrays in ``fields`` may be strided views into ``records``; ``records`` may be a
-    view into the message's own buffer. Everything is in native byte order.
+    ``positions`` and the arrays in ``fields`` may be strided views into the message's own buffer or a
+    compacted copy of its records; the C extension gives contiguous ones. Everything is in native byte
+    order.
     """
 
     #: (N, 3) float32, or None when the cloud has no x, y, z fields.
     positions: FloatArray | None
     #: Every field but x, y, z, one 1-D array each; a ``count > 1`` field ``f`` gives ``f_0``, ``f_1``, ...
     fields: dict[str, npt.NDArray[Any]]
-    #: The structured records of the kept points.
-    records: npt.NDArray[Any]
     specs: tuple[PointFieldSpec, ...]
-
-    @property
-    def num_points(self) -> int:
-        return int(self.records.shape[0])
+    num_points: int
 
 
 def point_field_specs(fields: Iterable[Any], point_step: int) -> tuple[PointFieldSpec, ...]:
@@ -193,9 +198,14 @@ def cloud_layout(
 
 
 def decode_points(
-    raw: npt.NDArray[np.uint8], specs: tuple[PointFieldSpec, ...], dtype: np.dtype[Any]
+    raw: npt.NDArray[np.uint8],
+    specs: tuple[PointFieldSpec, ...],
+    dtype: np.dtype[Any],
+    use_native: bool = True,
 ) -> DecodedCloud:
-    """Decode contiguous point bytes (see :func:`point_bytes`) laid out as ``dtype``."""
+    """Decode contiguous point bytes (see :func:`point_bytes`) laid out as ``dtype``.
+
+    ``use_native=False`` takes the numpy path even where the C extension is built (tests compare them)."""
     point_step = dtype.itemsize
     count = raw.size // point_step if point_step else 0
     raw = raw[: count * point_step]
@@ -204,6 +214,8 @@ def decode_points(
     positions: FloatArray | None = None
     if x is not None and y is not None and z is not None:
         fast_offset = _packed_float32_offset((x, y, z), dtype)
+        if fast_offset is not None and use_native and _native_layout(specs):
+            return _gather_native(raw, count, specs, fast_offset, point_step)
         if fast_offset is not None:
             keep = _finite_rows_packed(raw, count, point_step, fast_offset)
             if keep is not None:
@@ -218,7 +230,7 @@ def decode_points(
                 positions = positions[keep]
     records = raw.view(dtype) if raw.size else np.empty(0, dtype)
     fields = _extra_fields(records, specs)
-    return DecodedCloud(positions, fields, records, specs)
+    return DecodedCloud(positions, fields, specs, int(records.shape[0]))
 
 
 def _packed_float32_offset(xyz: tuple[PointFieldSpec, ...], dtype: np.dtype[Any]) -> int | None:
@@ -232,6 +244,43 @@ def _packed_float32_offset(xyz: tuple[PointFieldSpec, ...], dtype: np.dtype[Any]
     if x.offset % 4 or dtype.itemsize % 4:
         return None
     return x.offset
+
+
+def _native_layout(specs: tuple[PointFieldSpec, ...]) -> bool:
+    """Whether the C extension is built and takes this many fields."""
+    return _cloud_native is not None and len(specs) - len(_POSITION_FIELDS) <= _NATIVE_MAX_FIELDS
+
+
+def _gather_native(
+    raw: npt.NDArray[np.uint8], count: int, specs: tuple[PointFieldSpec, ...], x_offset: int, point_step: int
+) -> DecodedCloud:
+    """The C pass: the finite points' x, y, z and every other field, each in a contiguous array."""
+    assert _cloud_native is not None
+    extras = [spec for spec in specs if spec.name not in _POSITION_FIELDS]
+    positions = np.empty((count, 3), dtype=np.float32)
+    columns = [np.empty((count, spec.count) if spec.count > 1 else count, spec.dtype) for spec in extras]
+    kept = _cloud_native.gather_finite_points(
+        raw,
+        point_step,
+        x_offset,
+        positions,
+        [spec.offset for spec in extras],
+        [spec.size for spec in extras],
+        columns,
+    )
+    fields: dict[str, npt.NDArray[Any]] = {}
+    for spec, column in zip(extras, columns, strict=True):
+        if spec.count == 1:
+            fields[spec.name] = column[:kept]
+        else:
+            for index in range(spec.count):
+                fields[f"{spec.name}_{index}"] = column[:kept, index]
+    return DecodedCloud(positions[:kept], fields, specs, kept)
+
+
+def native_extension_built() -> bool:
+    """Whether the C extension was built (CI requires it; an install without a compiler runs without)."""
+    return _cloud_native is not None
 
 
 def _finite_rows_packed(

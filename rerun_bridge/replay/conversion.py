@@ -37,8 +37,8 @@ Progress = Callable[[int, int], None]
 RRD_BACKLOG_BYTES = 256 << 20
 #: Rows per .rrd chunk: the most Rerun keeps in one sorted chunk (each chunk has a fixed cost to write).
 CONVERT_BATCH_ROWS = 4096
-#: Chunk budget of rows copied into their chunk anyway (two 30 k-point clouds; see sinks/batcher.py).
-CONVERT_COPIED_BATCH_BYTES = 1 << 20
+#: Chunk budget of rows of numpy arrays (two 30 k-point clouds; see sinks/batcher.py).
+CONVERT_ARRAY_BATCH_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +180,7 @@ def convert_bags(  # noqa: PLR0913
                         application_id=application_id,
                         default_blueprint=blueprint,
                         batch_rows=CONVERT_BATCH_ROWS,
-                        copied_batch_bytes=CONVERT_COPIED_BATCH_BYTES,
+                        array_batch_bytes=CONVERT_ARRAY_BATCH_BYTES,
                         backlog_bytes=RRD_BACKLOG_BYTES,
                         guard=guard,
                         recording_id=part.recording_id if part is not None else None,

@@ -119,6 +119,7 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     rows = sum(a.shape[0] for a in arrays)
     column_wise = (
         first.ndim == 2
+        and not all(a.flags.c_contiguous for a in arrays)  # contiguous ones: one memcpy each
         and 0 < first.shape[1] <= _COLUMN_COPY_MAX
         and rows >= _COLUMN_COPY_MIN_ROWS * len(arrays)
         and all(a.dtype == first.dtype for a in arrays)

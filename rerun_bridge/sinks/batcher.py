@@ -5,9 +5,10 @@ up to ``batch_rows`` rows of one entity per chunk (per-row logging is about two 
 each chunk has a fixed cost to send and write: a bag conversion uses 4096, the most Rerun keeps in one
 sorted chunk; the live node 512, so no flush builds one big chunk while messages wait); a
 row of ``batch_bytes`` or more (a point cloud, an image) goes out on its own, which needs no copy at all.
-Rows that are copied into their chunk anyway (a strided view: a cloud's points inside their records) may
-share a chunk up to ``copied_batch_bytes`` instead: Rerun's sender costs about as much per chunk as a
-cloud's whole copy, so two clouds a chunk halve it.
+Rows whose instances are numpy arrays (a cloud's positions and fields) may share a chunk up to
+``array_batch_bytes`` instead: Rerun's sender costs about as much per chunk as copying a megabyte, so two
+clouds copied into one chunk cost less than two chunks (strided arrays, points viewed inside their records,
+are copied into any chunk). A blob (an image's pixels) still goes alone from ``batch_bytes``, uncopied.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class _Group:
     extra: dict[str, list[Batch]]
     rows: int = 0
     nbytes: int = 0
-    #: A row holds a strided array: the chunk copies it whether it is sent alone or with others.
-    copied: bool = False
+    #: A row holds numpy arrays of instances: cheaper to join with others than to send alone when big.
+    arrays: bool = False
 
 
 @dataclass(slots=True)
@@ -119,13 +120,13 @@ class RowBatcher:
         emit: Emit,
         batch_rows: int = 512,
         batch_bytes: int = 512 << 10,
-        copied_batch_bytes: int | None = None,
+        array_batch_bytes: int | None = None,
     ) -> None:
-        """``copied_batch_bytes``: the budget of a chunk of rows copied anyway (None: ``batch_bytes``)."""
+        """``array_batch_bytes``: the budget of a chunk of numpy rows (None: ``batch_bytes``)."""
         self.emit = emit
         self.batch_rows = batch_rows
         self.batch_bytes = batch_bytes
-        self.copied_batch_bytes = max(batch_bytes, copied_batch_bytes or batch_bytes)
+        self.array_batch_bytes = max(batch_bytes, array_batch_bytes or batch_bytes)
         self.stats = BatchStats()
         self._groups: dict[_GroupKey, _Group] = {}
         #: The keys of ``_groups`` by entity path (a Clear sends the pending rows of its entities first).
@@ -180,17 +181,17 @@ class RowBatcher:
             for name in timeline_names:
                 group_times[name].append(times[name])
             nbytes = group.nbytes
-            copied = group.copied
+            arrays = group.arrays
             for queued, given in ((group.components, components), (group.extra, extra)):
                 for name, batch in given.items():
                     queued[name].append(batch)
                     if batch.__class__ is np.ndarray:
                         nbytes += batch.nbytes
-                        copied = copied or not batch.flags.c_contiguous
+                        arrays = True
                     else:
                         nbytes += _nbytes(batch)
             group.nbytes = nbytes
-            group.copied = copied
+            group.arrays = arrays
             group.rows += 1
             self._send_when_due(key, group, row)
 
@@ -199,7 +200,7 @@ class RowBatcher:
         if key[1] == CLEAR:
             self._send_clear(key, group, recursive=bool(np.any(row.components.get("is_recursive", False))))
         elif group.rows >= self.batch_rows or group.nbytes >= (
-            self.copied_batch_bytes if group.copied else self.batch_bytes
+            self.array_batch_bytes if group.arrays else self.batch_bytes
         ):
             self._send(key, group)
 

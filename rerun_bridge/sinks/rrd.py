@@ -69,7 +69,7 @@ class RrdSink:
         recording_id: str | None = None,
         batch_rows: int = 512,
         batch_bytes: int = 512 << 10,
-        copied_batch_bytes: int | None = None,
+        array_batch_bytes: int | None = None,
         default_blueprint: Any = None,
         backlog_bytes: int | None = None,
         guard: DiskSpaceGuard | None = None,
@@ -85,7 +85,7 @@ class RrdSink:
         self.path = Path(path)
         self.backlog_bytes = backlog_bytes
         self._sent_at_last_wait = 0
-        self._batcher = RowBatcher(self._emit, batch_rows, batch_bytes, copied_batch_bytes)
+        self._batcher = RowBatcher(self._emit, batch_rows, batch_bytes, array_batch_bytes)
         self._closed = False
         self._guard = guard
         #: Why the sink stopped writing (the disk reached the reserve, or the writer stalled); None: writing.

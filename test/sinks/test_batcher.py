@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 import rerun as rr
 
 from rerun_bridge.model.rows import Batch, ColumnRows, Row
@@ -158,19 +159,23 @@ def test_rows_given_column_wise_keep_to_the_byte_budget_per_chunk() -> None:
     assert positions.to_pylist()[9][0] == [9.0, 9.0, 9.0]
 
 
-def test_rows_copied_anyway_share_a_chunk_and_zero_copy_rows_go_alone() -> None:
-    """Clouds (points viewed inside their records) are copied into any chunk, so two share one under
-    copied_batch_bytes; an image's contiguous pixels, sent alone without a copy, still go one a chunk."""
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+def test_numpy_rows_share_a_chunk_and_blobs_go_alone(layout: str) -> None:
+    """Clouds (points viewed inside their records, or gathered contiguous by the C extension) share a chunk
+    under array_batch_bytes; an image's pixels, sent alone without a copy, still go one a chunk."""
     chunks: list[tuple[str, pa.RecordBatch]] = []
     batcher = RowBatcher(
         lambda entity, _static, batch: chunks.append((entity, batch)),
         batch_bytes=10_000,
-        copied_batch_bytes=20_000,
+        array_batch_bytes=20_000,
     )
     records = np.arange(6 * 1000 * 5, dtype=np.float32).reshape(6, 1000, 5)  # 12 kB of points each
     pixels = [np.full(12_000, index, dtype=np.uint8) for index in range(4)]
     for index in range(6):
-        rows = [Row("/cloud", "Points3D", {"positions": records[index][:, :3]})]
+        points = records[index][:, :3]
+        if layout == "contiguous":
+            points = np.ascontiguousarray(points)
+        rows = [Row("/cloud", "Points3D", {"positions": points})]
         if index < len(pixels):
             rows.append(Row("/camera", "Image", {"buffer": [pixels[index]]}))
         batcher.write(rows, {LOG_TIME: index})
