@@ -18,15 +18,17 @@ setup(
         (f"share/{PACKAGE}/config", [*glob("config/*.yaml"), *glob("config/*.xml")]),
         (f"share/{PACKAGE}/config/blueprints", glob("config/blueprints/*.yaml")),
     ],
-    # The PointCloud2 hot loop in C. Optional: without a compiler the package installs and decodes clouds
-    # with numpy (rerun_bridge/convert/pointcloud.py), which the tests hold the C path to.
+    # Hot loops in C: a PointCloud2's points, a MarkerArray's layout. Optional: without a compiler the
+    # package installs and does the same with numpy (convert/pointcloud.py, cdr/marker_scan.py), which
+    # the tests hold the C code to.
     ext_modules=[
         Extension(
-            f"{PACKAGE}.convert._cloud_native",
-            [f"{PACKAGE}/convert/_cloud_native.c"],
+            f"{PACKAGE}.{module}",
+            [f"{PACKAGE}/{module.replace('.', '/')}.c"],
             extra_compile_args=["-O3"],
             optional=True,
         )
+        for module in ("convert._cloud_native", "cdr._marker_walk")
     ],
     install_requires=["setuptools"],
     zip_safe=False,

@@ -2,7 +2,7 @@
 # Set up everything the project needs on a fresh Debian 12 machine, into .venv at the project root:
 # Debian packages (build tools, Xvfb and the libraries Qt's xcb platform loads), the pinned Python
 # packages of requirements.txt (ROS 2 wheels and colcon included), the project itself (editable, its C
-# extension built in place),
+# extensions built in place),
 # ROS 2 launch from the sources in ../shared/vendor/ros2_launch (PyPI has no wheel), and the interface
 # packages tf2_msgs and composition_interfaces built into the venv. Each step checks first, so re-running
 # it is fast and changes nothing.
@@ -56,11 +56,16 @@ if [[ ! -x $VENV/bin/rerun-bridge || ! -x $VENV/bin/bridge_node ]]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
 fi
 
-# The optional C extension (rerun_bridge/convert/_cloud_native.c: the PointCloud2 hot loop), built in place
-# and rebuilt when its source changed; the tests require it (test_cloud_native.py).
-native=$(compgen -G "$ROOT/rerun_bridge/convert/_cloud_native.*.so" | head -n 1 || true)
-if [[ -z $native || $ROOT/rerun_bridge/convert/_cloud_native.c -nt $native ]]; then
-  say "building the C extension"
+# The optional C extensions (rerun_bridge/convert/_cloud_native.c: a PointCloud2's points;
+# rerun_bridge/cdr/_marker_walk.c: a MarkerArray's layout), built in place and rebuilt when a source
+# changed; the tests require them (test_cloud_native.py, test_marker_walk.py).
+stale=0
+for source in "$ROOT"/rerun_bridge/convert/_cloud_native.c "$ROOT"/rerun_bridge/cdr/_marker_walk.c; do
+  built=$(compgen -G "${source%.c}.*.so" | head -n 1 || true)
+  [[ -n $built && ! $source -nt $built ]] || stale=1
+done
+if ((stale)); then
+  say "building the C extensions"
   (cd "$ROOT" && "$VENV/bin/python" setup.py -q build_ext --inplace >/dev/null)
 fi
 

@@ -1,7 +1,8 @@
 """MarkerArrays read as columns (cdr/marker_scan.py) and converted group by group (convert/marker_columns.py)
 give exactly the rows of the marker-by-marker path, one array and a sequence of arrays updating the topic's
 markers: every marker type, per-point colours, lifetimes, other frames, DELETE / DELETEALL mixed in, ids
-out of order and repeated; bad markers and malformed payloads end as they always did."""
+out of order and repeated; bad markers and malformed payloads end as they always did. Each test runs with
+the C walk of an array's layout and with numpy's."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from mcap_ros2.writer import Writer
 from rosbags.typesys import Stores, get_typestore
 
+from rerun_bridge.cdr import marker_scan
 from rerun_bridge.cdr.decoding import TypeResolver, _make_decoder
 from rerun_bridge.cdr.fast import MarkerArray, ScannedMarkerArray
 from rerun_bridge.convert.marker_columns import has_bad_markers
@@ -35,6 +37,16 @@ CUBE_LIST, SPHERE_LIST, POINTS, TEXT, MESH, TRIANGLES = range(6, 12)
 ADD, DELETE, DELETEALL = 0, 2, 3
 #: Points each type gets in the mixes (ARROW: by pose, and by two points below).
 POINT_COUNTS = {LINE_STRIP: 4, LINE_LIST: 4, CUBE_LIST: 3, SPHERE_LIST: 2, POINTS: 5, TRIANGLES: 6}
+
+
+@pytest.fixture(autouse=True, params=["C walk", "numpy walk"])
+def marker_walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test on both of the scan's walks: the C extension's (built by setup) and numpy's fallback."""
+    if request.param == "numpy walk":
+        monkeypatch.setattr(marker_scan, "_marker_walk", None)
+    else:
+        assert marker_scan.native_walk_built(), "the C extension is not built (scripts/setup.sh)"
+    return str(request.param)
 
 
 def marker(ns: str, marker_id: int, kind: int = CUBE, action: int = ADD, **fields: Any) -> Any:
