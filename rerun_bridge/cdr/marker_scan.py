@@ -51,6 +51,8 @@ _MAX_OTHER_MARKERS: Final = 64
 _SAMPLED_MARKERS: Final = 4
 #: Distinct frames or namespaces grouped by comparison before sorting does it.
 _FEW_GROUPS: Final = 16
+#: Fewer bytes than any marker takes (its fixed block alone is 105, with a dozen strings and sequences).
+_MIN_MARKER_BYTES: Final = 64
 #: The fields the C walk (``_marker_walk.c``) writes, one row of its table each, in its order.
 WALK_FIELDS: Final = (
     "start",
@@ -429,7 +431,8 @@ def scan_marker_array(
     body = np.frombuffer(body, dtype=np.uint8).copy().data
     u32 = np.frombuffer(body, dtype="<u4", count=size // 4)
     count = int(u32[0])
-    if not 0 < count <= max_sequence:
+    # A count the payload cannot hold (a damaged length) must not size the walk's tables.
+    if not 0 < count <= min(max_sequence, size // _MIN_MARKER_BYTES):
         return None
 
     def next_marker(position: int) -> int:

@@ -81,6 +81,14 @@ def test_changed_bytes_give_what_the_numpy_walk_gives(data: st.DataObject) -> No
     _assert_same_columns(_scan(bytes(payload), use_native=True), _scan(bytes(payload), use_native=False))
 
 
+@pytest.mark.parametrize("use_native", [True, False], ids=["C", "numpy"])
+def test_a_count_the_payload_cannot_hold_sizes_nothing(use_native: bool) -> None:
+    """A damaged count of two billion markers in a payload of one: refused before anything is sized by it."""
+    payload = bytearray(cdr([marker("a", 1)]))
+    payload[4:8] = (2_000_000_000).to_bytes(4, "little")
+    assert _scan(bytes(payload), use_native=use_native) is None
+
+
 def test_markers_in_many_frames() -> None:
     """Past the 64 markers in other frames the numpy walk steps over one by one, the C walk reads on."""
     markers = [marker("a", index, frame=f"frame_{index % 100}") for index in range(300)]
