@@ -33,20 +33,25 @@ def open_window(qtbot: QtBot, store: ChunkStore, scenario: str | None = None) ->
 
 
 def choose_from_dropdown(qtbot: QtBot, box: QtWidgets.QComboBox, key: str) -> None:
-    """Open the dropdown with a click and click the entry, as a user does."""
-    click(qtbot, box)
+    """Open the dropdown with a click and click the entry, as a user does (and, as a user would, again
+    if a busy machine let the popup take the click for the one that opened it)."""
     popup = box.view()
     assert popup is not None
-    qtbot.waitUntil(popup.isVisible, timeout=2000)
-    # The popup ignores a release within a double-click interval of opening (a click-and-hold guard).
-    qtbot.wait(QtWidgets.QApplication.doubleClickInterval() + 100)
-    model = box.model()
-    assert model is not None
-    rect = popup.visualRect(model.index(box.findData(key), 0))
-    viewport = popup.viewport()
-    assert viewport is not None
-    click(qtbot, viewport, rect.center())
-    qtbot.waitUntil(lambda: not popup.isVisible(), timeout=2000)
+    for _attempt in range(3):
+        click(qtbot, box)
+        qtbot.waitUntil(popup.isVisible, timeout=2000)
+        # The popup ignores a release within a double-click interval of opening (a click-and-hold guard).
+        qtbot.wait(QtWidgets.QApplication.doubleClickInterval() + 100)
+        model = box.model()
+        assert model is not None
+        rect = popup.visualRect(model.index(box.findData(key), 0))
+        viewport = popup.viewport()
+        assert viewport is not None
+        click(qtbot, viewport, rect.center())
+        qtbot.waitUntil(lambda: not popup.isVisible(), timeout=2000)
+        if box.currentData() == key:
+            return
+    assert box.currentData() == key
 
 
 def test_dropdown_offers_the_default_then_every_shipped_blueprint(
