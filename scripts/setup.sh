@@ -15,6 +15,8 @@ say() { echo "setup: $*"; }
 
 DEBIAN_PACKAGES=(
   cmake g++ make
+  # The C extensions (setup.py): the C compiler and the headers of Debian's Python.
+  gcc python3-dev
   xvfb xauth libgl1 libegl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libglib2.0-0 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0
   libxcb-image0 libxcb-xinerama0 libxcb-xkb1
