@@ -30,10 +30,15 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from rerun_bridge.native import speaks
+
 try:
     from rerun_bridge.cdr import _marker_walk
 except ImportError:  # built without a C compiler: the numpy walk below finds the same fields
     _marker_walk = None  # type: ignore[assignment]
+else:
+    if not speaks(_marker_walk, api_version=1):
+        _marker_walk = None  # type: ignore[assignment]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]

@@ -176,4 +176,15 @@ static struct PyModuleDef module_definition = {
     .m_methods = methods,
 };
 
-PyMODINIT_FUNC PyInit__cloud_native(void) { return PyModule_Create(&module_definition); }
+/* Bumped with every change of the functions' signatures or meaning: Python refuses another version (a
+ * build from older sources left in place) and takes its numpy path instead. */
+#define API_VERSION 1
+
+PyMODINIT_FUNC PyInit__cloud_native(void) {
+    PyObject *module = PyModule_Create(&module_definition);
+    if (module != NULL && PyModule_AddIntConstant(module, "API_VERSION", API_VERSION) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -9,6 +9,8 @@ from typing_extensions import Buffer
 # numpy arrays support the buffer protocol, but their type does not say so before Python 3.12.
 _Bytes = Buffer | npt.NDArray[Any]
 
+API_VERSION: int
+
 def gather_finite_points(
     records: _Bytes,
     point_step: int,

@@ -25,11 +25,15 @@ import numpy.typing as npt
 
 from rerun_bridge.convert.buffers import byte_view
 from rerun_bridge.errors import ConversionError
+from rerun_bridge.native import speaks
 
 try:
     from rerun_bridge.convert import _cloud_native
 except ImportError:  # built without a C compiler: the numpy path below does the same, slower
     _cloud_native = None  # type: ignore[assignment]
+else:
+    if not speaks(_cloud_native, api_version=1):
+        _cloud_native = None  # type: ignore[assignment]
 
 #: ``sensor_msgs/PointField`` datatype codes.
 INT8, UINT8, INT16, UINT16, INT32, UINT32, FLOAT32, FLOAT64 = range(1, 9)
