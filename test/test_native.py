@@ -12,9 +12,13 @@ from rerun_bridge.convert import _cloud_native
 from rerun_bridge.native import speaks
 
 
-@pytest.mark.parametrize("extension", [_cloud_native, _marker_walk], ids=lambda m: m.__name__)
-def test_the_built_extensions_speak_the_api_their_callers_need(extension: ModuleType) -> None:
-    assert speaks(extension, api_version=1)
+@pytest.mark.parametrize(
+    ("extension", "api_version"), [(_cloud_native, 2), (_marker_walk, 1)], ids=["cloud", "marker walk"]
+)
+def test_the_built_extensions_speak_the_api_their_callers_need(
+    extension: ModuleType, api_version: int
+) -> None:
+    assert speaks(extension, api_version)
 
 
 def test_an_extension_from_other_sources_is_refused_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:

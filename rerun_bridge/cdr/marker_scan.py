@@ -440,17 +440,18 @@ def scan_marker_array(
     if not 0 < count <= min(max_sequence, size // _MIN_MARKER_BYTES):
         return None
 
+    if _marker_walk is not None and use_native:
+        walked = _walked_in_c(body, count, max_sequence)
+        if walked is None:
+            return None
+        return _columns_of(body, walked[0], marker_at, walked[1])
+
     def next_marker(position: int) -> int:
         try:
             return (marker_at(position)[1] + 3) & -4
         except (ValueError, IndexError, struct.error):  # MalformedCdrError and what the reader raises
             return -1
 
-    if _marker_walk is not None and use_native:
-        walked = _walked_in_c(body, count, max_sequence)
-        if walked is None:
-            return None
-        return _columns_of(body, walked[0], marker_at, walked[1])
     # The frames of the first few markers (past the first: often a DELETEALL without one) are anchors.
     firsts = [4]
     while len(firsts) < min(count, _SAMPLED_MARKERS) and firsts[-1] >= 0:

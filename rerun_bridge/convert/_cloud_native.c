@@ -16,7 +16,7 @@
 /* A float32 is finite unless all its exponent bits are set (inf or NaN); read as bits, no FP traps. */
 static inline int finite_bits(uint32_t bits) { return (bits & 0x7f800000u) != 0x7f800000u; }
 
-/* Fields beyond x, y, z one call gathers; a layout with more goes to the numpy path. */
+/* Fields beyond x, y, z one call gathers (the module's MAX_FIELDS); a layout with more goes to numpy. */
 #define MAX_FIELDS 64
 
 /* One field of the kept points into its column: a loop per common size, so each is a tight fixed-size copy. */
@@ -176,13 +176,14 @@ static struct PyModuleDef module_definition = {
     .m_methods = methods,
 };
 
-/* Bumped with every change of the functions' signatures or meaning: Python refuses another version (a
- * build from older sources left in place) and takes its numpy path instead. */
-#define API_VERSION 1
+/* Bumped with every change of the module's functions, constants or their meaning: Python refuses another
+ * version (a build from older sources left in place) and takes its numpy path instead. */
+#define API_VERSION 2
 
 PyMODINIT_FUNC PyInit__cloud_native(void) {
     PyObject *module = PyModule_Create(&module_definition);
-    if (module != NULL && PyModule_AddIntConstant(module, "API_VERSION", API_VERSION) < 0) {
+    if (module != NULL && (PyModule_AddIntConstant(module, "API_VERSION", API_VERSION) < 0 ||
+                           PyModule_AddIntConstant(module, "MAX_FIELDS", MAX_FIELDS) < 0)) {
         Py_DECREF(module);
         return NULL;
     }

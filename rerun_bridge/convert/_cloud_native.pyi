@@ -10,6 +10,8 @@ from typing_extensions import Buffer
 _Bytes = Buffer | npt.NDArray[Any]
 
 API_VERSION: int
+#: Fields besides x, y, z one call of gather_finite_points takes.
+MAX_FIELDS: int
 
 def gather_finite_points(
     records: _Bytes,

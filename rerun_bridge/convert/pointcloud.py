@@ -32,7 +32,7 @@ try:
 except ImportError:  # built without a C compiler: the numpy path below does the same, slower
     _cloud_native = None  # type: ignore[assignment]
 else:
-    if not speaks(_cloud_native, api_version=1):
+    if not speaks(_cloud_native, api_version=2):
         _cloud_native = None  # type: ignore[assignment]
 
 #: ``sensor_msgs/PointField`` datatype codes.
@@ -62,8 +62,6 @@ CHANNEL_COLOR_FIELDS: Final = ("r", "g", "b")
 _FLAT_ENTRY: Final = 128
 
 _POSITION_FIELDS: Final = ("x", "y", "z")
-#: Fields besides x, y, z the C extension gathers in one call (its MAX_FIELDS).
-_NATIVE_MAX_FIELDS: Final = 64
 #: numpy's largest structured item: a point_step past it cannot be a point (a damaged or lying message).
 MAX_POINT_STEP: Final = 2**31 - 1
 
@@ -218,8 +216,9 @@ def decode_points(
     positions: FloatArray | None = None
     if x is not None and y is not None and z is not None:
         fast_offset = _packed_float32_offset((x, y, z), dtype)
-        if fast_offset is not None and use_native and _native_layout(specs):
-            return _gather_native(raw, count, specs, fast_offset, point_step)
+        plan = _native_plan(specs) if use_native and _cloud_native is not None else None
+        if fast_offset is not None and plan is not None:
+            return _gather_native(raw, count, specs, plan, fast_offset, point_step)
         if fast_offset is not None:
             keep = _finite_rows_packed(raw, count, point_step, fast_offset)
             if keep is not None:
@@ -250,30 +249,42 @@ def _packed_float32_offset(xyz: tuple[PointFieldSpec, ...], dtype: np.dtype[Any]
     return x.offset
 
 
-def _native_layout(specs: tuple[PointFieldSpec, ...]) -> bool:
-    """Whether the C extension is built and takes this many fields."""
-    return _cloud_native is not None and len(specs) - len(_POSITION_FIELDS) <= _NATIVE_MAX_FIELDS
+class _NativePlan(NamedTuple):
+    """The fields besides x, y, z the C pass gathers, with their offsets and sizes in a record."""
+
+    extras: tuple[PointFieldSpec, ...]
+    offsets: list[int]
+    sizes: list[int]
+
+
+@functools.lru_cache(maxsize=256)
+def _native_plan(specs: tuple[PointFieldSpec, ...]) -> _NativePlan | None:
+    """What the C pass needs for a layout, made once per layout (None: more fields than it takes). Only
+    called where the extension is built."""
+    assert _cloud_native is not None
+    extras = tuple(spec for spec in specs if spec.name not in _POSITION_FIELDS)
+    if len(extras) > _cloud_native.MAX_FIELDS:
+        return None
+    return _NativePlan(extras, [spec.offset for spec in extras], [spec.size for spec in extras])
 
 
 def _gather_native(
-    raw: npt.NDArray[np.uint8], count: int, specs: tuple[PointFieldSpec, ...], x_offset: int, point_step: int
+    raw: npt.NDArray[np.uint8],
+    count: int,
+    specs: tuple[PointFieldSpec, ...],
+    plan: _NativePlan,
+    x_offset: int,
+    point_step: int,
 ) -> DecodedCloud:
     """The C pass: the finite points' x, y, z and every other field, each in a contiguous array."""
     assert _cloud_native is not None
-    extras = [spec for spec in specs if spec.name not in _POSITION_FIELDS]
     positions = np.empty((count, 3), dtype=np.float32)
-    columns = [np.empty((count, spec.count) if spec.count > 1 else count, spec.dtype) for spec in extras]
+    columns = [np.empty((count, spec.count) if spec.count > 1 else count, spec.dtype) for spec in plan.extras]
     kept = _cloud_native.gather_finite_points(
-        raw,
-        point_step,
-        x_offset,
-        positions,
-        [spec.offset for spec in extras],
-        [spec.size for spec in extras],
-        columns,
+        raw, point_step, x_offset, positions, plan.offsets, plan.sizes, columns
     )
     fields: dict[str, npt.NDArray[Any]] = {}
-    for spec, column in zip(extras, columns, strict=True):
+    for spec, column in zip(plan.extras, columns, strict=True):
         if spec.count == 1:
             fields[spec.name] = column[:kept]
         else:
