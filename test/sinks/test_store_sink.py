@@ -14,6 +14,7 @@ from rerun_bridge.sinks.store import LIVE_BATCH_ROWS, StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
 from test.convert.golden_harness import golden_cases
 from test.convert.test_golden_rrd import feed
+from test.convert.test_marker_columns import LINE_STRIP, cdr, decoder, marker
 
 
 def _rounded(value: Any) -> Any:
@@ -80,3 +81,45 @@ def test_batched_rows_are_seen_at_a_flush_and_a_clear_keeps_its_order() -> None:
     assert latest["Points3D:positions"].to_pylist() == [[1.0, 1.0, 1.0]]
     sink.write([Row("/markers/b", "Points3D", {"positions": np.zeros((1, 3), np.float32)})], {"log_time": 3})
     assert "/markers/b" not in store.entities()  # closed: takes no more
+
+
+def test_line_strips_of_different_lengths_reach_the_viewer_store_by_row_and_batched() -> None:
+    """A MarkerArray of LINE_STRIPs of 2, 3 and 6 points (paths, trajectories): the viewer's store took
+    such a row only when every strip had the same length (`view BAG` stopped with an Arrow error)."""
+    array = decoder()(
+        cdr(
+            [
+                marker("paths", 1, LINE_STRIP, points=2),
+                marker("paths", 2, LINE_STRIP, points=3),
+                marker("paths", 3, LINE_STRIP, points=6),
+            ]
+        )
+    )
+    by_row, batched = ChunkStore(), ChunkStore()
+    batched_sink = StoreSink(batched, batch_rows=LIVE_BATCH_ROWS)
+    collected: list[Row] = []
+
+    class Collecting:
+        def write(self, rows: list[Row], default_times: dict[str, int]) -> None:
+            collected.extend(rows)
+
+        def write_columns(self, columns: Any) -> None:
+            collected.extend(columns.to_rows())
+
+    pipeline = Pipeline(
+        [StoreSink(by_row), batched_sink, Collecting()],  # type: ignore[list-item]
+        warn=lambda _text: None,
+        converters=BUILTIN_CONVERTERS,
+    )
+    pipeline.add_topic("/paths", "visualization_msgs/msg/MarkerArray")
+    pipeline.process("/paths", array, 1_000_000_000)
+    batched_sink.close()
+    by_row.flush()
+    strips_rows = [row for row in collected if row.archetype == "LineStrips3D"]
+    assert len(strips_rows) == 1
+    expected = [np.asarray(strip, dtype=np.float32).tolist() for strip in strips_rows[0].components["strips"]]
+    assert [len(strip) for strip in expected] == [2, 3, 6]
+    entity = strips_rows[0].entity_path
+    for store in (by_row, batched):
+        stored = _latest(store, entity)[("log_time", "LineStrips3D:strips")]
+        assert stored.to_pylist() == expected
