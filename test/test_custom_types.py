@@ -140,6 +140,46 @@ def test_a_definition_that_does_not_parse_is_named_and_the_rest_still_decode(tmp
     assert all(t.kind is TopicKind.RAW for t in summary.topics)
 
 
+def test_a_field_of_a_type_nobody_defines_leaves_its_type_out_with_one_warning_and_the_rest_converts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in a field's type (``unit8``) parses, so it used to reach the decoder and the re-recording's
+    schema, and stopped the whole conversion with a traceback."""
+    msgs = write_neato_definitions(tmp_path / "msgs")
+    folder = msgs / "neato2_interfaces" / "msg"
+    bump = folder / "Bump.msg"
+    bump.write_text(NEATO_DEFINITIONS["Bump"].replace("uint8 left_side", "unit8 left_side"), encoding="utf-8")
+    # A type using the broken one is left out too; one using ROS 2's own types is kept.
+    (folder / "Bumps.msg").write_text("std_msgs/Header header\nBump[] bumps\n", encoding="utf-8")
+    (folder / "Stamped.msg").write_text("std_msgs/Header header\nAccel accel\n", encoding="utf-8")
+    rrd, recording = tmp_path / "out.rrd", tmp_path / "out.mcap"
+    args = [
+        "convert",
+        str(NEATO_BAG),
+        "-o",
+        str(rrd),
+        "--mcap",
+        str(recording),
+        "--topics",
+        "^/(accel|bump)$",
+    ]
+    assert main([*args, "--msg-path", str(msgs)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"warning: {bump}: neato2_interfaces/msg/Bump left out: field 'left_side' has type "
+        "'neato2_interfaces/msg/unit8', which no .msg file or ROS 2 release defines"
+    ) in err
+    assert (
+        "neato2_interfaces/msg/Bumps left out: field 'bumps' has type 'neato2_interfaces/msg/Bump', " in err
+    )
+    assert "Stamped" not in err
+    assert "warning: topic /bump (neato2_interfaces/msg/Bump) skipped" in err
+    verify_rrd(rrd)
+    assert scalars(rrd, "/accel/accel_z").size == NEATO_MESSAGES
+    supplied = type_support(CustomTypesConfig(), [msgs]).definitions
+    assert sorted(supplied) == ["neato2_interfaces/msg/Accel", "neato2_interfaces/msg/Stamped"]
+
+
 def test_a_missing_msg_folder_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a folder"):
         type_support(CustomTypesConfig(), [tmp_path / "nowhere"])

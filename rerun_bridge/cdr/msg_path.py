@@ -3,8 +3,9 @@ that store none: Humble-era sqlite3 bags of custom types would otherwise be skip
 
 A folder is searched recursively for ``.msg`` and ``.idl`` files. A ``.msg`` file's type is named by where
 it lies, as in a ROS package: ``<pkg>/msg/<Type>.msg`` -> ``pkg/msg/Type`` (a file directly in ``<pkg>/``
-works too). ``.idl`` files name their own modules. A file that does not parse is reported by path and left
-out; the others still count.
+works too). ``.idl`` files name their own modules. A file that does not parse, or whose fields name a type
+that neither the supplied files nor ROS 2's own messages define (``unit8`` for ``uint8``), is reported by
+path and left out, with the types that use it; the others still count.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rosbags.typesys import get_types_from_idl, get_types_from_msg
+from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
+from rosbags.typesys.base import Nodetype
 
 from rerun_bridge.errors import ConfigError
+
+#: The ROS 2 releases whose messages a supplied definition may use (std_msgs, geometry_msgs, ...).
+_ROS_STORES = (Stores.ROS2_HUMBLE, Stores.ROS2_JAZZY)
 
 
 @dataclass(slots=True)
@@ -37,17 +42,54 @@ def msg_type_name(path: Path) -> str:
 def load_definitions(folders: Iterable[str | Path]) -> SuppliedTypes:
     """Every ``.msg`` / ``.idl`` definition under ``folders`` (a missing folder is a ConfigError)."""
     supplied = SuppliedTypes()
+    files: dict[str, Path] = {}
     for folder in folders:
         root = Path(folder)
         if not root.is_dir():
             raise ConfigError(f"msg path {folder}: not a folder")
         for path in sorted(root.rglob("*")):
             if path.suffix in (".msg", ".idl") and path.is_file():
-                _load_file(path, supplied)
+                _load_file(path, supplied, files)
+    if supplied.types:
+        _leave_out_unresolved(supplied, files)
     return supplied
 
 
-def _load_file(path: Path, supplied: SuppliedTypes) -> None:
+def _referenced(node: tuple[Any, Any]) -> str | None:
+    """The message type a field's definition names (through arrays and sequences), None for a base type."""
+    kind, details = node
+    if kind == Nodetype.NAME:
+        return str(details)
+    if kind in (Nodetype.ARRAY, Nodetype.SEQUENCE):
+        return _referenced(details[0])
+    return None
+
+
+def _leave_out_unresolved(supplied: SuppliedTypes, files: dict[str, Path]) -> None:
+    """Leave out every type with a field of a type nobody defines, and the types that use those: rosbags
+    parses such a file but fails on its first message (and the re-recording's schema with it)."""
+    known = {name for store in _ROS_STORES for name in get_typestore(store).fielddefs}
+    missing: dict[str, str] = {}
+    changed = True
+    while changed:  # until no type is left using one that was left out
+        changed = False
+        for name, (_consts, fields) in supplied.types.items():
+            if name in missing:
+                continue
+            for field_name, node in fields:
+                used = _referenced(node)
+                if used is None or (used in supplied.types and used not in missing) or used in known:
+                    continue
+                why = "is left out too" if used in missing else "no .msg file or ROS 2 release defines"
+                missing[name] = f"field '{field_name}' has type '{used}', which {why}"
+                changed = True
+                break
+    for name, why in missing.items():
+        del supplied.types[name]
+        supplied.problems.append(f"{files.get(name, name)}: {name} left out: {why}")
+
+
+def _load_file(path: Path, supplied: SuppliedTypes, files: dict[str, Path]) -> None:
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".idl":
@@ -58,4 +100,6 @@ def _load_file(path: Path, supplied: SuppliedTypes) -> None:
         supplied.problems.append(f"{path}: definition does not parse ({err}); left out")
         return
     for name, fields in types.items():
-        supplied.types.setdefault(name, fields)
+        if name not in supplied.types:
+            supplied.types[name] = fields
+            files[name] = path
