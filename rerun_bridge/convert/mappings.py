@@ -4,7 +4,7 @@
 
 A mapping is checked when its converter is built (the archetype exists, each component is one of its own,
 each colormap is known) and each error names the config key. A message that lacks a field of a path is a
-ConversionError naming the path, counted against its topic like any bad message.
+ConversionError naming the config file, key and path, counted against its topic like any bad message.
 """
 
 from __future__ import annotations
@@ -78,13 +78,19 @@ def component_batch(msg: Any, item: FieldMapping) -> Batch:
     return values if item.component in FLOAT64_COMPONENTS else values.astype(np.float32)
 
 
-def mapping_converter(mapping: TypeMapping) -> ConverterFunc:
+def mapping_converter(mapping: TypeMapping, key: str = "") -> ConverterFunc:
     """The converter of one mapping: its archetype's row on the topic's entity (or ``entity`` under it),
-    and the header frame's ``CoordinateFrame`` row when the message has a header."""
+    and the header frame's ``CoordinateFrame`` row when the message has a header. A message it cannot
+    map is a ConversionError naming the mapping's config ``key`` (file included) and the field path."""
 
     def convert(msg: Any, ctx: ConvertContext) -> list[Row]:
         path = sub_path(ctx.entity_path, mapping.entity) if mapping.entity else ctx.entity_path
-        components = {item.component: component_batch(msg, item) for item in mapping.fields}
+        components = {}
+        for item in mapping.fields:
+            try:
+                components[item.component] = component_batch(msg, item)
+            except ConversionError as err:
+                raise ConversionError(f"{key}.fields.{item.component}: {err}" if key else str(err)) from err
         return with_frame([Row(path, mapping.archetype, components)], path, header_frame(msg))
 
     return convert
@@ -122,7 +128,7 @@ def mapping_converters(
         for position, mapping in enumerate(entries):
             key = f"custom_types.mappings.{type_name}" + (f"[{position}]" if len(entries) > 1 else "")
             problems.extend(f"{source}: {problem}" for problem in check_mapping(key, mapping))
-            funcs.append(mapping_converter(mapping))
+            funcs.append(mapping_converter(mapping, f"{source}: {key}"))
         archetypes = tuple(dict.fromkeys([*(m.archetype for m in entries), "CoordinateFrame"]))
         converters.append(Converter(type_name, _joined(funcs), archetypes))
     if problems:
