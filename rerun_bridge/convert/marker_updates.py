@@ -39,7 +39,7 @@ from rerun_bridge.convert.marker_state import Group, GroupContent, GroupKey, Mar
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Row
-from rerun_bridge.model.timeline import ROS_TIME, stamp_to_ns
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, stamp_to_ns
 
 I64 = npt.NDArray[np.int64]
 
@@ -225,7 +225,8 @@ class ArrayUpdate:
     rows: list[Row] = field(default_factory=list)
     #: Groups changed by the array, with the stamp of the first marker that changed each (0: none).
     changed: dict[GroupKey, int] = field(default_factory=dict)
-    #: The first non-zero stamp of the array's markers (0: none).
+    #: The first non-zero stamp of the array's markers; without one, the array's receive time (log_time),
+    #: as a message stamped zero is placed on ros_time (docs/data-model.md).
     array_stamp: int = 0
 
     def apply(self) -> list[Row]:
@@ -236,7 +237,8 @@ class ArrayUpdate:
             action = int(actions[np.argmax(unknown)])
             raise ConversionError(f"marker action {action} is not ADD, DELETE or DELETEALL")
         nonzero = np.flatnonzero(fields.stamp_ns)
-        self.array_stamp = int(fields.stamp_ns[nonzero[0]]) if len(nonzero) else 0
+        received = self.ctx.shared.message_times.get(LOG_TIME, 0)
+        self.array_stamp = int(fields.stamp_ns[nonzero[0]]) if len(nonzero) else received
         adding = actions == ADD
         bounds = np.flatnonzero(adding[1:] != adding[:-1]) + 1
         for run in np.split(np.arange(len(actions), dtype=np.int64), bounds):
@@ -300,7 +302,9 @@ class ArrayUpdate:
     def _add_single(self, index: int) -> None:
         fields = self.fields
         marker = self.fields.marker(index)
-        self.rows += marker_rows(marker, self.ctx, stamp_times(int(fields.stamp_ns[index])))
+        self.rows += marker_rows(
+            marker, self.ctx, stamp_times(int(fields.stamp_ns[index]) or self.array_stamp)
+        )
         ns, marker_id = fields.ns_names[int(fields.ns_codes[index])], int(fields.ids[index])
         self.state.singles.setdefault(ns, set()).add(marker_id)
         ids = np.array([marker_id], dtype=np.int64)

@@ -115,6 +115,17 @@ def test_markers_with_stamps_follow_them_on_ros_time(store: ChunkStore) -> None:
     assert shown(store, 5.0, "ros_time") == {"/markers/b/LINE_STRIP"}
 
 
+def test_markers_stamped_zero_are_on_ros_time_at_their_arrays_receive_time(store: ChunkStore) -> None:
+    # RViz's "latest": as any message stamped zero (docs/data-model.md), not left off ros_time, where a
+    # viewer scrubbing the cameras' stamps would show none of them. Their lifetime counts from there too.
+    for timeline in ("log_time", "ros_time"):
+        assert shown(store, 1.0, timeline) == {"/markers/a/CUBE", "/markers/a/2", "/markers/b/CUBE"}
+        assert shown(store, 2.4, timeline) == {"/markers/a/2", "/markers/b/CUBE", "/markers/c/CUBE"}
+        assert shown(store, 2.5, timeline) == {"/markers/b/CUBE", "/markers/c/CUBE"}
+        assert shown(store, 6.0, timeline) == {"/markers/b/LINE_STRIP", "/markers/c/CUBE"}
+    assert shown(store, 0.9, "ros_time") == set()
+
+
 def at_x(ns: str, marker_id: int, x: float, kind: int = CUBE, **fields: Any) -> dict[str, Any]:
     """A marker placed at ``x`` (which names it in the tests below)."""
     return marker(ns, marker_id, kind, pose={"position": {"x": x}, "orientation": {"w": 1.0}}, **fields)
