@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -13,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.transforms import SceneTransforms
-from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
+from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView, _strip_segments
 from test.viewer.conftest import orbit_pixel, qimage_rgb, red_pixels
 
 pytestmark = pytest.mark.gui
@@ -304,3 +305,39 @@ def test_points_at_the_origin_and_far_away_at_once_keep_the_default_camera(qtbot
     center = view.gl_view.opts["center"]
     assert (center.x(), center.y(), center.z()) == (0.0, 0.0, 0.0)
     assert view.gl_view.opts["distance"] == 12.0
+
+
+def _segments_strip_by_strip(strips: list[Any], colors: np.ndarray[Any, Any] | None) -> tuple[Any, Any]:
+    """The reference: each strip's consecutive points paired, in order, coloured by its strip."""
+    pairs: list[list[float]] = []
+    pair_colors: list[Any] = []
+    for index, strip in enumerate(strips):
+        points = [] if strip is None else strip
+        for first, second in itertools.pairwise(points):
+            pairs += [first, second]
+            if colors is not None:
+                pair_colors += [colors[index], colors[index]]
+    return np.array(pairs, dtype=np.float32).reshape(-1, 3), None if colors is None else np.array(pair_colors)
+
+
+@pytest.mark.parametrize("layout", ["ragged", "with nulls", "sliced", "fixed size", "none drawable"])
+def test_strip_segments_pair_each_strips_points_in_order(layout: str) -> None:
+    rng = np.random.default_rng(7)
+    lengths = {"fixed size": [3] * 6, "none drawable": [0, 1, 1]}.get(layout, [2, 0, 5, 1, 3, 2, 4])
+    strips: list[Any] = [rng.random((length, 3)).astype(np.float32).tolist() for length in lengths]
+    if layout == "with nulls":
+        strips[2] = None
+    point = pa.list_(pa.float32(), 3)
+    array = pa.array(strips, type=pa.list_(point, 3) if layout == "fixed size" else pa.list_(point))
+    colors = rng.random((len(strips), 4)).astype(np.float32)
+    if layout == "sliced":
+        array, strips, colors = array.slice(2, 4), strips[2:6], colors[2:6]
+    for given in (colors, None):
+        segments, segment_colors = _strip_segments(array, given)
+        expected, expected_colors = _segments_strip_by_strip(strips, given)
+        np.testing.assert_array_equal(segments, expected)
+        if given is None or not len(expected):
+            assert segment_colors is None or not len(segment_colors)
+        else:
+            np.testing.assert_array_equal(segment_colors, expected_colors)
+    assert len(expected) == 2 * sum(max(len(strip or []) - 1, 0) for strip in strips)

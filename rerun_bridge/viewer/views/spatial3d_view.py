@@ -39,6 +39,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyqtgraph.opengl as gl
 from PyQt6 import QtGui, QtWidgets
 
@@ -785,26 +786,20 @@ def _apply(placement: Transform, points: npt.NDArray[Any]) -> npt.NDArray[np.flo
 def _strip_segments(
     strips: pa.Array, colors: npt.NDArray[np.float32] | None
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
-    """Strips (each a list of points) as line segment vertex pairs, with per-vertex colours."""
-    segment_list: list[npt.NDArray[np.float32]] = []
-    color_list: list[npt.NDArray[np.float32]] = []
-    for index in range(len(strips)):
-        scalar = strips[index]
-        if not scalar.is_valid:
-            continue
-        points = vectors(scalar.values, 3)
-        if len(points) < 2:
-            continue
-        pairs = np.empty((2 * (len(points) - 1), 3), dtype=np.float32)
-        pairs[0::2] = points[:-1]
-        pairs[1::2] = points[1:]
-        segment_list.append(pairs)
-        if colors is not None:
-            color_list.append(np.repeat(colors[index : index + 1], len(pairs), axis=0))
-    if not segment_list:
+    """Strips (each a list of points) as line segment vertex pairs, with per-vertex colours (each strip's
+    own). In numpy over all strips at once: a graph of 10,000 edges took 100 ms a frame strip by strip."""
+    lengths = np.asarray(pc.list_value_length(strips).fill_null(0).to_numpy(), dtype=np.int64)
+    points = vectors(strips.flatten(), 3)  # null strips and slicing taken care of
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.flatnonzero(owner[:-1] == owner[1:])  # a segment from each point to the next of its strip
+    if len(starts) == 0:
         return np.zeros((0, 3), dtype=np.float32), None
-    segment_colors = np.vstack(color_list) if colors is not None else None
-    return np.vstack(segment_list), segment_colors
+    pairs = np.empty((2 * len(starts), 3), dtype=np.float32)
+    pairs[0::2] = points[starts]
+    pairs[1::2] = points[starts + 1]
+    if colors is None:
+        return pairs, None
+    return pairs, np.repeat(colors[owner[starts]], 2, axis=0)
 
 
 def _remove_missing(view: gl.GLViewWidget, items: dict[str, Any], keep: Collection[str]) -> None:
