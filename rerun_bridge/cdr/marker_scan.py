@@ -30,6 +30,7 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from rerun_bridge.model.strips import ragged
 from rerun_bridge.native import speaks
 
 try:
@@ -130,7 +131,7 @@ class MarkerColumns:
     def texts(self, indices: I64) -> list[str]:
         """The ``text`` of the markers at ``indices``: one decode for all when they are ASCII."""
         starts, lengths = self.text_offsets[indices], self.text_lengths[indices] - 1
-        raw = np.frombuffer(self.body, dtype=np.uint8)[_ragged(starts, lengths)]
+        raw = np.frombuffer(self.body, dtype=np.uint8)[ragged(starts, lengths)]
         if len(raw) and raw.max() >= 0x80:
             return [
                 str(self.body[start : start + length], "utf-8") for start, length in _pairs(starts, lengths)
@@ -149,14 +150,6 @@ class MarkerColumns:
         return _records(self.body, np.float32, self.color_offsets[indices], self.color_counts[indices], 4)
 
 
-def _ragged(firsts: I64, sizes: I64) -> I64:
-    """Indices of ``sizes[i]`` consecutive elements from each ``firsts[i]``, one run after another."""
-    ends = np.cumsum(sizes)
-    total = int(ends[-1]) if len(ends) else 0
-    index: I64 = np.repeat(firsts - (ends - sizes), sizes) + np.arange(total)
-    return index
-
-
 def _pairs(starts: I64, lengths: I64) -> zip[tuple[int, int]]:
     return zip(starts.tolist(), lengths.tolist(), strict=True)
 
@@ -164,7 +157,7 @@ def _pairs(starts: I64, lengths: I64) -> zip[tuple[int, int]]:
 def _records(body: memoryview, dtype: Any, offsets: I64, counts: I64, width: int) -> F64:
     item = np.dtype(dtype).itemsize
     values = np.frombuffer(body, dtype=np.dtype(dtype).newbyteorder("<"), count=len(body) // item)
-    records: F64 = values[_ragged(offsets // item, counts * width)].astype(np.float64).reshape(-1, width)
+    records: F64 = values[ragged(offsets // item, counts * width)].astype(np.float64).reshape(-1, width)
     return records
 
 
@@ -319,7 +312,7 @@ def _chain(
 def _utf8(body: memoryview, starts: I64, lengths: I64) -> bool:
     """Whether the strings (length with the NUL) are valid UTF-8: ASCII at once, others one by one."""
     chars = lengths - 1
-    raw = np.frombuffer(body, dtype=np.uint8)[_ragged(starts, chars)]
+    raw = np.frombuffer(body, dtype=np.uint8)[ragged(starts, chars)]
     if not len(raw) or raw.max() < 0x80:
         return True
     for start, length in _pairs(starts[chars > 0], chars[chars > 0]):

@@ -33,6 +33,7 @@ from rerun_bridge.convert.marker_shapes import (
     pose_shapes,
     transform,
 )
+from rerun_bridge.model.strips import Strips
 
 F64 = npt.NDArray[np.float64]
 U8 = npt.NDArray[np.uint8]
@@ -162,7 +163,7 @@ def _strips(batch: _Batch, pairs: bool) -> Shape | None:
     colors = batch.point_colors()
     half_widths = (batch.placed.scale[:, 0] / 2.0).astype(np.float32)
     if pairs:
-        strips = list(points.reshape(-1, 2, 3))
+        strips = Strips(points, np.full(len(points) // 2, 2, dtype=np.int64))
         return Shape(
             "LineStrips3D",
             {"strips": strips, "radii": np.repeat(half_widths, batch.counts // 2), "colors": colors[0::2]},
@@ -170,9 +171,11 @@ def _strips(batch: _Batch, pairs: bool) -> Shape | None:
     if (batch.columns.color_counts[batch.indices] > 0).any():
         return None
     drawn = batch.counts >= 2
-    ends = np.cumsum(batch.counts)
-    firsts = (ends - batch.counts)[drawn]
-    strips = [points[first:end] for first, end in zip(firsts.tolist(), ends[drawn].tolist(), strict=True)]
+    firsts = (np.cumsum(batch.counts) - batch.counts)[drawn]
+    if drawn.all():
+        strips = Strips(points, batch.counts)
+    else:  # a strip of one point draws nothing (marker_shapes leaves it out)
+        strips = Strips(points, batch.counts).take(np.flatnonzero(drawn))
     return Shape("LineStrips3D", {"strips": strips, "radii": half_widths[drawn], "colors": colors[firsts]})
 
 

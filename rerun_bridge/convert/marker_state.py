@@ -16,15 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rerun_bridge.model.strips import Strips, ragged
+
 I64 = npt.NDArray[np.int64]
-
-
-def ragged(firsts: I64, sizes: I64) -> I64:
-    """Indices of ``sizes[i]`` consecutive elements from each ``firsts[i]``, one run after another."""
-    ends = np.cumsum(sizes)
-    total = int(ends[-1]) if len(ends) else 0
-    index: I64 = np.repeat(firsts - (ends - sizes), sizes) + np.arange(total, dtype=np.int64)
-    return index
 
 
 def _take_components(components: dict[str, Any], instances: I64) -> dict[str, Any]:
@@ -32,6 +26,8 @@ def _take_components(components: dict[str, Any], instances: I64) -> dict[str, An
     for name, value in components.items():
         if isinstance(value, np.ndarray):
             taken[name] = value[instances]
+        elif isinstance(value, Strips):
+            taken[name] = value.take(instances)
         else:
             taken[name] = [value[index] for index in instances.tolist()]
     return taken
@@ -41,7 +37,12 @@ def _concat_components(first: dict[str, Any], second: dict[str, Any]) -> dict[st
     joined: dict[str, Any] = {}
     for name, value in first.items():
         other = second[name]
-        joined[name] = np.concatenate([value, other]) if isinstance(value, np.ndarray) else [*value, *other]
+        if isinstance(value, np.ndarray):
+            joined[name] = np.concatenate([value, other])
+        elif isinstance(value, Strips) or isinstance(other, Strips):
+            joined[name] = Strips.joined([value, other])
+        else:
+            joined[name] = [*value, *other]
     return joined
 
 

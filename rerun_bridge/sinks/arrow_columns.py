@@ -20,6 +20,7 @@ import pyarrow as pa
 import rerun as rr
 
 from rerun_bridge.model.rows import Batch, batch_length
+from rerun_bridge.model.strips import Strips
 from rerun_bridge.store.columns import to_instances
 
 _COLOR_TYPE = "rerun.components.Color"
@@ -179,27 +180,26 @@ def _blob_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | No
 
 
 def _strip_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | None:
-    """Line strips given as lists of (N, 2|3) float arrays (markers, paths): one concatenation and the
-    strips' offsets, instead of Rerun's conversion of each strip on its own."""
+    """Line strips given as :class:`Strips` or lists of (N, 2|3) float arrays (markers, paths): one
+    concatenation and the strips' offsets, instead of Rerun's conversion of each strip on its own."""
     item_type = spec.item_type
     if not pa.types.is_list(item_type) or not pa.types.is_fixed_size_list(item_type.value_type):
         return None
     width = item_type.value_type.list_size
-    strips: list[np.ndarray] = []
     for batch in batches:
+        if isinstance(batch, Strips):
+            if batch.width != width:
+                return None
+            continue
         if batch.__class__ is not list:
             return None
-        strips += batch
-    for strip in strips:
-        if not (isinstance(strip, np.ndarray) and strip.ndim == 2 and strip.shape[1] == width):
-            return None
-        if strip.dtype.kind != "f":
-            return None
-    offsets = np.zeros(len(strips) + 1, dtype=np.int32)
-    np.cumsum([len(strip) for strip in strips], out=offsets[1:])
-    flat = np.concatenate(strips).astype(np.float32).reshape(-1) if strips else np.zeros(0, np.float32)
-    points = pa.FixedSizeListArray.from_arrays(pa.array(flat), width)
-    return pa.ListArray.from_arrays(pa.array(offsets), points).cast(item_type)
+        for strip in batch:
+            if not (isinstance(strip, np.ndarray) and strip.ndim == 2 and strip.shape[1] == width):
+                return None
+            if strip.dtype.kind != "f":
+                return None
+    values = Strips.joined(batches, width).to_arrow()  # type: ignore[arg-type]
+    return values if values.type == item_type else values.cast(item_type)
 
 
 def _string_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | None:

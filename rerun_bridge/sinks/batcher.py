@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row, row_times
+from rerun_bridge.model.strips import Strips
 from rerun_bridge.model.timeline import TimelineKind, kind_of
 from rerun_bridge.sinks.arrow_columns import ComponentSpec, learn_spec, list_column, uniform_list_column
 from rerun_bridge.sinks.sent_catalog import SentCatalog
@@ -56,7 +57,7 @@ class BatchStats:
 
 
 def _nbytes(batch: Batch) -> int:
-    if isinstance(batch, np.ndarray | pa.Array):
+    if isinstance(batch, np.ndarray | pa.Array | Strips):
         return int(batch.nbytes)
     if not batch:
         return 0

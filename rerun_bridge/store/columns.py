@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.model.rows import Batch, ColumnBatch
+from rerun_bridge.model.strips import Strips
 from rerun_bridge.model.timeline import TimelineKind
 
 Int64Array = npt.NDArray[np.int64]
@@ -134,6 +135,8 @@ def to_instances(value: pa.Array | pa.ChunkedArray | Batch) -> pa.Array:
         return value.combine_chunks()
     if isinstance(value, np.ndarray | np.generic):
         return _numpy_to_arrow(np.asarray(value))
+    if isinstance(value, Strips):
+        return value.to_arrow()
     if isinstance(value, str | bytes):  # a sequence, but one instance
         return _sequence_to_arrow([value])
     return _sequence_to_arrow(value)

@@ -25,6 +25,7 @@ from rerun_bridge.convert.visualization_msgs import convert_marker_array
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.model.rows import Row
+from rerun_bridge.model.strips import Strips
 from rerun_bridge.replay import convert_bags
 from test.conftest import verify_rrd
 
@@ -150,6 +151,8 @@ def _assert_same_value(fast: Any, slow: Any, where: Any) -> None:
         assert (fast.dtype, fast.shape) == (slow.dtype, slow.shape), where
         assert np.array_equal(fast, slow, equal_nan=True), where
     elif isinstance(slow, list):
+        if isinstance(fast, Strips):  # the same strips, held as one array of points
+            fast = list(fast)
         assert isinstance(fast, list), where
         assert len(fast) == len(slow), where
         for fast_item, slow_item in zip(fast, slow, strict=True):
