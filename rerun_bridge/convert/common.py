@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.model.entity_path import EntityPath
-from rerun_bridge.model.rows import Row
+from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
 
 @functools.lru_cache(maxsize=4096)
@@ -24,6 +25,15 @@ def frame_row(entity_path: str, frame_id: str) -> Row | None:
     if not frame_id:
         return None
     return Row(entity_path, "CoordinateFrame", {"frame": [frame_id]})
+
+
+def frame_columns_of(
+    entity_path: str, frame: str, times: Mapping[str, npt.NDArray[np.int64]], count: int
+) -> list[ColumnRows]:
+    """``frame_row`` for ``count`` rows at ``times`` (none for an empty frame_id)."""
+    if not frame:
+        return []
+    return [ColumnRows(entity_path, "CoordinateFrame", times, {"frame": Cycled([[frame]], count)})]
 
 
 def header_frame(msg: Any) -> str:

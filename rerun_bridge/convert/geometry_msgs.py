@@ -29,6 +29,7 @@ from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.rotations import matrices_to_quaternions, quaternions_to_matrices
 from rerun_bridge.convert.tf2_msgs import transform_row
 from rerun_bridge.convert.topic_state import topic_state
+from rerun_bridge.convert.trail import topic_trail, trail_columns, trail_rows
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, ColumnRows, Cycled, Row
 
@@ -174,12 +175,20 @@ def convert_transform_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 
 def convert_pose_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return with_frame(pose_rows(ctx.entity_path, [msg.pose]), ctx.entity_path, header_frame(msg))
+    """The pose, and the trail of recent positions on ``<entity>/trail`` as Odometry's
+    (:mod:`~rerun_bridge.convert.trail`)."""
+    trail = topic_trail(topic_state(ctx), ctx.options)
+    frame = header_frame(msg)
+    rows = with_frame(pose_rows(ctx.entity_path, [msg.pose]), ctx.entity_path, frame)
+    return rows + trail_rows(trail, ctx.entity_path, vec3(msg.pose.position), frame)
 
 
 def pose_stamped_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+    trail = topic_trail(topic_state(ctx), ctx.options)
     times = msgs.default_times()
-    return pose_columns(ctx.entity_path, msgs, "pose", times) + frame_columns(ctx.entity_path, msgs, times)
+    rows = pose_columns(ctx.entity_path, msgs, "pose", times) + frame_columns(ctx.entity_path, msgs, times)
+    positions = msgs.floats(*(f"pose.position.{axis}" for axis in "xyz"))
+    return rows + trail_columns(trail, ctx.entity_path, positions, times, msgs.frame())
 
 
 def convert_pose(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -187,13 +196,16 @@ def convert_pose(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 
 def convert_pose_with_covariance(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """The pose, and its position covariance as an ellipsoid (``PoseWithCovariance``, also inside
-    ``PoseWithCovarianceStamped``)."""
+    """The pose, its position covariance as an ellipsoid (``PoseWithCovariance``, also inside
+    ``PoseWithCovarianceStamped``: AMCL's estimate) and its trail, as Odometry's."""
+    covariance_sigma(ctx.options)  # a bad option fails the message before the trail moves on
+    trail = topic_trail(topic_state(ctx), ctx.options)
     inner = getattr(msg, "pose", msg)
     with_covariance = inner if hasattr(inner, "covariance") else msg
     frame = topic_frame(msg, ctx)
     rows = with_frame(pose_rows(ctx.entity_path, [with_covariance.pose]), ctx.entity_path, frame)
-    return rows + covariance_rows(with_covariance.pose, with_covariance.covariance, frame, ctx)
+    rows += covariance_rows(with_covariance.pose, with_covariance.covariance, frame, ctx)
+    return rows + trail_rows(trail, ctx.entity_path, vec3(with_covariance.pose.position), frame)
 
 
 def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -351,7 +363,8 @@ def equivalent_box_rows(
 
 
 _POSE: Final = ("InstancePoses3D", "Points3D", "CoordinateFrame")
-_POSE_COVARIANCE: Final = (*_POSE, "Ellipsoids3D")
+_POSE_TRAIL: Final = (*_POSE, "LineStrips3D")
+_POSE_COVARIANCE: Final = (*_POSE, "Ellipsoids3D", "LineStrips3D")
 _VECTOR_PAIR: Final = ("Scalars", "SeriesLines", "Arrows3D", "CoordinateFrame")
 _VECTOR_PAIR_COVARIANCE: Final = (*_VECTOR_PAIR, "Ellipsoids3D")
 _VECTOR: Final = ("Arrows3D", "Scalars", "SeriesLines", "CoordinateFrame")
@@ -367,7 +380,9 @@ def _each(converter: Any, archetypes: tuple[str, ...], *types: str) -> list[Conv
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.
 CONVERTERS: Final = (
     Converter("geometry_msgs/msg/TransformStamped", convert_transform_stamped, ("Transform3D",)),
-    Converter("geometry_msgs/msg/PoseStamped", convert_pose_stamped, _POSE, columns=pose_stamped_columns),
+    Converter(
+        "geometry_msgs/msg/PoseStamped", convert_pose_stamped, _POSE_TRAIL, columns=pose_stamped_columns
+    ),
     Converter("geometry_msgs/msg/Pose", convert_pose, _POSE),
     *_each(convert_pose_with_covariance, _POSE_COVARIANCE, "PoseWithCovariance", "PoseWithCovarianceStamped"),
     Converter("geometry_msgs/msg/PoseArray", convert_pose_array, (*_POSE, "Arrows3D")),

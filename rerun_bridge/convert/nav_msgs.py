@@ -3,14 +3,13 @@ metadata; see :mod:`~rerun_bridge.convert.occupancy` and docs/maps.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
+from rerun_bridge.convert.common import frame_columns_of, header_frame, sub_path, vec3, with_frame
 from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks, standard_deviations
 from rerun_bridge.convert.geometry_msgs import (
     STDDEV_NAMES,
@@ -25,7 +24,7 @@ from rerun_bridge.convert.geometry_msgs import (
 from rerun_bridge.convert.occupancy import MAP_STATE_KEY, convert_grid, grid_layout, map_options
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.topic_state import topic_state
-from rerun_bridge.convert.trail import topic_trail
+from rerun_bridge.convert.trail import topic_trail, trail_columns, trail_rows
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
 
@@ -44,12 +43,7 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows = with_frame(rows, ctx.entity_path, frame)
     rows += covariance_rows(msg.pose.pose, msg.pose.covariance, frame, ctx)
     rows += stddev_rows(sub_path(twist_path, "stddev"), msg.twist.covariance)
-    if trail is not None:
-        adding, strips = trail.extend(vec3(msg.pose.pose.position).reshape(1, 3))
-        if len(adding):
-            trail_path = sub_path(ctx.entity_path, "trail")
-            rows += with_frame([Row(trail_path, "LineStrips3D", {"strips": strips})], trail_path, frame)
-    return rows
+    return rows + trail_rows(trail, ctx.entity_path, vec3(msg.pose.pose.position), frame)
 
 
 def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
@@ -67,15 +61,7 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     positions = msgs.floats(*(f"pose.pose.position.{axis}" for axis in "xyz"))
     rows += covariance_columns(ctx.entity_path, msgs, positions, sigma)
     rows += stddev_columns(sub_path(twist_path, "stddev"), msgs)
-    if trail is not None:
-        adding, strips = trail.extend(positions)
-        if len(adding):
-            trail_times = {name: values[adding] for name, values in times.items()}
-            trail_path = sub_path(ctx.entity_path, "trail")
-            strip_rows = [[strip] for strip in strips]
-            rows.append(ColumnRows(trail_path, "LineStrips3D", trail_times, {"strips": strip_rows}))
-            rows += _frame_rows(trail_path, msgs.frame(), trail_times, len(adding))
-    return rows
+    return rows + trail_columns(trail, ctx.entity_path, positions, times, msgs.frame())
 
 
 def covariance_columns(
@@ -95,7 +81,7 @@ def covariance_columns(
         "quaternions": shapes.quaternions.reshape(-1, 1, 4),
     }
     rows = [ColumnRows(path, "Ellipsoids3D", times, components)]
-    return rows + _frame_rows(path, msgs.frame(), times, len(drawn))
+    return rows + frame_columns_of(path, msgs.frame(), times, len(drawn))
 
 
 def stddev_columns(entity_path: str, msgs: MessageColumns) -> list[ColumnRows]:
@@ -109,14 +95,6 @@ def stddev_columns(entity_path: str, msgs: MessageColumns) -> list[ColumnRows]:
         ColumnRows(entity_path, "Scalars", times, {"scalars": deviations}),
         ColumnRows(entity_path, "SeriesLines", times, {"names": names}),
     ]
-
-
-def _frame_rows(
-    entity_path: str, frame: str, times: Mapping[str, npt.NDArray[np.int64]], count: int
-) -> list[ColumnRows]:
-    if not frame:
-        return []
-    return [ColumnRows(entity_path, "CoordinateFrame", times, {"frame": Cycled([[frame]], count)})]
 
 
 def convert_path(msg: Any, ctx: ConvertContext) -> list[Row]:

@@ -1,4 +1,5 @@
-"""A bounded trail of recent positions per topic (odometry's path so far), kept in its converter state.
+"""A bounded trail of recent positions per topic (odometry's or a pose topic's path so far), kept in its
+converter state.
 
 Every ``trail_every``-th message of the topic (the first included; default 5) adds its position; the
 trail keeps the last ``trail_length`` of them (default 200) and is written, as one ``LineStrips3D``
@@ -16,7 +17,9 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from rerun_bridge.convert.common import frame_columns_of, sub_path, with_frame
 from rerun_bridge.errors import ConversionError
+from rerun_bridge.model.rows import ColumnRows, Row
 
 DEFAULT_TRAIL_EVERY: Final = 5
 DEFAULT_TRAIL_LENGTH: Final = 200
@@ -66,3 +69,33 @@ def _count_option(options: Mapping[str, Any], key: str, default: int, minimum: i
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ConversionError(f"option {key} must be an integer >= {minimum}, not {value!r}")
     return value
+
+
+def trail_rows(trail: Trail | None, entity_path: str, position: npt.NDArray[Any], frame: str) -> list[Row]:
+    """One message's ``<entity>/trail`` row, in ``frame``, when its position adds a point."""
+    if trail is None:
+        return []
+    adding, strips = trail.extend(np.asarray(position).reshape(1, 3))
+    if not len(adding):
+        return []
+    path = sub_path(entity_path, "trail")
+    return with_frame([Row(path, "LineStrips3D", {"strips": strips})], path, frame)
+
+
+def trail_columns(
+    trail: Trail | None,
+    entity_path: str,
+    positions: npt.NDArray[Any],
+    times: Mapping[str, npt.NDArray[np.int64]],
+    frame: str,
+) -> list[ColumnRows]:
+    """:func:`trail_rows` for a batch of messages (``positions`` one per message, at ``times``)."""
+    if trail is None:
+        return []
+    adding, strips = trail.extend(positions)
+    if not len(adding):
+        return []
+    trail_times = {name: values[adding] for name, values in times.items()}
+    path = sub_path(entity_path, "trail")
+    rows = [ColumnRows(path, "LineStrips3D", trail_times, {"strips": [[strip] for strip in strips]})]
+    return rows + frame_columns_of(path, frame, trail_times, len(adding))

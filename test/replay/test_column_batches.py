@@ -412,7 +412,10 @@ def test_pose_stamped_column_rows_equal_the_converter_rows(frame: str) -> None:
         bytes(STORE.serialize_cdr(STORE.types[type_name](header=_header(s, frame), pose=_pose(s)), type_name))
         for s in range(6)
     ]
-    assert assert_column_path_matches(type_name, "/vehicle_pose", payloads) == 6 * (3 if frame else 2)
+    # InstancePoses3D, Points3D and the frame row of each; the trail (every 5th message: the first and
+    # the sixth) and its frame row.
+    per_message, trail = (3, 4) if frame else (2, 2)
+    assert assert_column_path_matches(type_name, "/vehicle_pose", payloads) == 6 * per_message + trail
 
 
 @pytest.mark.parametrize("frame", ["odom", ""])
