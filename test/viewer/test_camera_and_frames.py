@@ -129,6 +129,25 @@ def test_the_gps_bag_frames_the_vehicle_in_utm_coordinates(qtbot: QtBot, gps_sto
     assert drawn_pixels(view, "/vehicle_pose") > 2
 
 
+def test_the_gps_bag_opened_whole_frames_the_vehicle_not_the_odometry_left_at_zero(
+    qtbot: QtBot, gps_store: ChunkStore
+) -> None:
+    """Its /odometry only fills the twist: pose and trail at the origin, as many points as the vehicle's
+    UTM trail, which the camera shows all the same (what a user opening the bag should see)."""
+    time = middle_time(gps_store, "log_time")
+    view = open_view(qtbot, gps_store)
+    view.set_time("log_time", time)
+    odometry = gps_store.latest_at("/odometry/trail", "log_time", time)["LineStrips3D:strips"]
+    assert not np.asarray(odometry.to_pylist()[0]).any()
+    trail = np.array(
+        gps_store.latest_at("/vehicle_pose/trail", "log_time", time)["LineStrips3D:strips"].to_pylist()[0]
+    )
+    assert len(trail) > 100
+    center = camera_center(view) + view.scene_origin
+    assert np.linalg.norm(center - np.median(trail, axis=0)) < 50.0
+    assert drawn_pixels(view, "/vehicle_pose/trail") > 20
+
+
 # -- following a frame -----------------------------------------------------------------------------------
 
 

@@ -46,6 +46,9 @@ def frame_points(
     finite = points[np.isfinite(points).all(axis=1)] if len(points) else points
     if len(finite) == 0:
         return None
+    # Each position votes once: a pose repeated at one spot (an odometry that only fills its twist leaves
+    # a trail of zeros) must not out-vote a track far away (a vehicle's UTM poses).
+    finite = np.unique(finite, axis=0)
     # The point nearest the per-axis median is a point of the data (the median of two far apart
     # clusters is in neither), and its neighbourhood is never empty.
     anchor = finite[np.argmin(np.linalg.norm(finite - np.median(finite, axis=0), axis=1))]

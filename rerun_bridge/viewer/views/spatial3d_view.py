@@ -223,6 +223,8 @@ class Spatial3DView(ViewBase):
         points = np.concatenate(self._placed_samples).astype(np.float64)
         if not np.isfinite(points).all(axis=1).any():
             return False
+        if not (points[np.isfinite(points).all(axis=1)] != 0.0).any():
+            return False  # only the origin so far (poses nobody set): the default camera shows it; wait
         self._camera_framed = True
         opts = self.gl_view.opts
         center = opts["center"]
@@ -443,7 +445,9 @@ class Spatial3DView(ViewBase):
             color: Any = self.entity_style(entity)[0] or (
                 segment_colors if segment_colors is not None else entity_color(entity)
             )
-            item.setData(pos=_apply(placement, segments), color=color)
+            placed = _apply(placement, segments)
+            self._placed_samples.append(placed[:: max(1, len(placed) // _FRAMING_SAMPLE)])
+            item.setData(pos=placed, color=color)
             item.setVisible(len(segments) > 0)
 
     def _shape_item(self, key: str) -> gl.GLLinePlotItem:
