@@ -14,6 +14,7 @@ from typing import Any
 from rerun_bridge.fleet.catalog import catalog_of, converted_runs
 from rerun_bridge.fleet.discovery import Recording
 from rerun_bridge.fleet.jobs import JobOptions, JobResult, convert_recording
+from rerun_bridge.fleet.scratch import remove_orphans
 from rerun_bridge.fleet.storage import location_of
 
 #: Tries per recording: the first and one retry (Ray's ``max_retries`` counts the retries).
@@ -133,4 +134,7 @@ def run_batch(
             end = failure
         if progress is not None:
             progress(report, end)
+    # A killed try's temporary folder is removed by its retry's node; one retried on another node of
+    # this machine (a local cluster) would leave it until the next job there.
+    remove_orphans()
     return report

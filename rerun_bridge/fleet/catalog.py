@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from rerun_bridge import __version__
-from rerun_bridge.fleet.storage import Location, location_of, publish_bytes
+from rerun_bridge.fleet.storage import Location, StorageError, location_of, publish_bytes, storage_reason
 
 CATALOG_FOLDER = "catalog"
 STATUS_CONVERTED = "converted"
@@ -125,6 +125,22 @@ def catalog_of(location: str | Location) -> Location:
     return out if out.name == CATALOG_FOLDER else out.join(CATALOG_FOLDER)
 
 
+def existing_catalog(location: str | Location) -> Location:
+    """The catalog folder of an output location that has one, for reading it: a location that does not
+    exist, or holds no ``catalog/`` (nothing converted or registered there), is a StorageError naming
+    it, so that a mistyped location is not taken for an empty catalog. An existing ``catalog/`` with no
+    rows yet is a catalog (its tables are empty)."""
+    out = location if isinstance(location, Location) else location_of(location)
+    if not out.exists():
+        raise StorageError(f"{out.uri}: no such folder or prefix")
+    catalog = catalog_of(out)
+    if not catalog.is_folder():
+        raise StorageError(
+            f"{out.uri}: holds no catalog (no {CATALOG_FOLDER}/ there: nothing was converted or registered)"
+        )
+    return catalog
+
+
 def _parquet(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
@@ -194,15 +210,36 @@ def _dataset(catalog: Location, table: str, schema: pa.Schema) -> Any:
     folder = catalog.join(table)
     if not folder.exists():
         return ds.dataset(schema.empty_table())
-    return ds.dataset(folder.path, filesystem=catalog.filesystem, format="parquet", schema=schema)
+    try:
+        return ds.dataset(folder.path, filesystem=catalog.filesystem, format="parquet", schema=schema)
+    except OSError as err:
+        raise StorageError(f"{folder.uri}: cannot read the catalog: {storage_reason(err)}") from err
 
 
 def converted_runs(catalog: Location) -> dict[str, str]:
-    """Content hash -> run id of every converted run."""
-    runs = _dataset(catalog, "runs", RUNS_SCHEMA).to_table(
-        columns=["content_hash", "run_id"], filter=_status_is(STATUS_CONVERTED)
-    )
+    """Content hash -> run id of every converted run (none when there is no catalog yet)."""
+    try:
+        runs = _dataset(catalog, "runs", RUNS_SCHEMA).to_table(
+            columns=["content_hash", "run_id"], filter=_status_is(STATUS_CONVERTED)
+        )
+    except OSError as err:
+        raise StorageError(f"{catalog.uri}: cannot read the catalog: {storage_reason(err)}") from err
     return dict(zip(runs["content_hash"].to_pylist(), runs["run_id"].to_pylist(), strict=True))
+
+
+def run_tags(catalog: Location, run_id: str) -> dict[str, str]:
+    """The tags of a run's row as the catalog has it now (none when it has no row yet)."""
+    import pyarrow.parquet as pq
+
+    row = catalog.join("runs", f"{run_id}.parquet")
+    if not row.exists():
+        return {}
+    try:
+        with row.filesystem.open_input_file(row.path) as source:
+            tags = pq.read_table(source, columns=["tags"])["tags"].to_pylist()
+    except (OSError, pa.ArrowException) as err:
+        raise StorageError(f"{row.uri}: cannot read the run's row: {err}") from err
+    return {key: value for row_tags in tags if row_tags for key, value in row_tags}
 
 
 def _status_is(status: str) -> Any:
@@ -220,5 +257,7 @@ def query(catalog: Location, sql: str) -> pa.Table:
         connection.register("runs", _dataset(catalog, "runs", RUNS_SCHEMA))
         connection.register("topics", _dataset(catalog, "topics", TOPICS_SCHEMA))
         return connection.sql(sql).to_arrow_table()
+    except OSError as err:  # the storage failed while DuckDB scanned it
+        raise StorageError(f"{catalog.uri}: cannot read the catalog: {storage_reason(err)}") from err
     finally:
         connection.close()

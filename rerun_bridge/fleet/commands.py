@@ -48,6 +48,11 @@ def _recordings(inputs: Sequence[str]) -> Any:
     return recordings if not problems else None
 
 
+def _naming(uri: str, message: str) -> str:
+    """``message`` led by the recording's URI, unless it names it already (most errors name their file)."""
+    return message if uri in message else f"{uri}: {message}"
+
+
 def _mib(count: int) -> str:
     return f"{count / (1 << 20):.1f} MiB"
 
@@ -74,6 +79,7 @@ def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
 def cmd_batch(args: argparse.Namespace) -> int:
     from rerun_bridge.fleet.batch import ray_connection, run_batch
     from rerun_bridge.fleet.jobs import JobOptions
+    from rerun_bridge.fleet.storage import output_location
 
     jobs = 0 if args.jobs == "auto" else int(args.jobs)
     options = JobOptions(
@@ -82,6 +88,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     recordings = _recordings(args.inputs)
     if recordings is None:
         return EXIT_USAGE
+    output_location(args.output)  # an unreachable output fails here (exit 2), before Ray starts
     with ray_connection(args.ray, args.workers):
         report = run_batch(recordings, options, args.workers, progress=_print_progress)
     converted = sum(1 for r in report.results if r.outcome == "converted")
@@ -96,17 +103,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_catalog_add(args: argparse.Namespace) -> int:
     from rerun_bridge.fleet.jobs import register_recording
+    from rerun_bridge.fleet.storage import output_location
 
     tags = _tags(args.tag)
     recordings = _recordings(args.inputs)
     if recordings is None:
         return EXIT_USAGE
+    output_location(args.output)  # an unreachable catalog fails once (exit 2), not once per recording
     status = EXIT_OK
     for recording in recordings:
         try:
             entry = register_recording(recording, args.output, tags)
         except BridgeError as err:
-            print(f"error: {recording.uri}: {err}", file=sys.stderr)
+            print(f"error: {_naming(recording.uri, str(err))}", file=sys.stderr)
             status = EXIT_SOME_FAILED
             continue
         print(f"registered {recording.uri} as {entry.run_id}")
@@ -116,10 +125,10 @@ def cmd_catalog_add(args: argparse.Namespace) -> int:
 def cmd_catalog_query(args: argparse.Namespace) -> int:
     import duckdb
 
-    from rerun_bridge.fleet.catalog import catalog_of, query
+    from rerun_bridge.fleet.catalog import existing_catalog, query
 
     try:
-        table = query(catalog_of(args.location), args.sql)
+        table = query(existing_catalog(args.location), args.sql)
     except duckdb.Error as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from rerun_bridge.fleet.storage import Location, StorageError, is_s3, location_of
+from rerun_bridge.fleet.storage import Location, StorageError, is_s3, location_of, storage_reason
 from rerun_bridge.sources.bag import METADATA_FILE
 from rerun_bridge.sources.storage import SUFFIX_TO_STORAGE
 
@@ -57,7 +57,7 @@ def _recordings_under(location: Location) -> list[Recording]:
     """Every recording at or below a location (see the module's rule)."""
     from pyarrow import fs
 
-    info = location.filesystem.get_file_info(location.path)
+    info = location.info()
     if info.type == fs.FileType.NotFound:
         raise StorageError(f"{location.uri}: no such file, folder or prefix")
     if info.type == fs.FileType.File:
@@ -69,7 +69,10 @@ def _recordings_under(location: Location) -> list[Recording]:
         return [
             Recording(location, _recording_name(location.path, False), ((location.name, info.size),), False)
         ]
-    listing = location.filesystem.get_file_info(fs.FileSelector(location.path, recursive=True))
+    try:
+        listing = location.filesystem.get_file_info(fs.FileSelector(location.path, recursive=True))
+    except OSError as err:
+        raise StorageError(f"{location.uri}: cannot list: {storage_reason(err)}") from err
     files = {entry.path: int(entry.size or 0) for entry in listing if entry.type == fs.FileType.File}
     bag_folders = sorted({path.rsplit("/", 1)[0] for path in files if path.endswith(f"/{METADATA_FILE}")})
     recordings = []
@@ -157,5 +160,5 @@ def content_hash(recording: Recording) -> str:
                 while block := stream.read(HASH_BLOCK_BYTES):
                     digest.update(block)
         except OSError as err:
-            raise StorageError(f"{location.uri}: cannot read: {err}") from err
+            raise StorageError(f"{location.uri}: cannot read: {storage_reason(err)}") from err
     return str(digest.hexdigest())

@@ -6,8 +6,8 @@ without the conversion."""
 from __future__ import annotations
 
 import dataclasses
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,13 @@ from rerun_bridge.fleet.catalog import (
     RunEntry,
     TopicEntry,
     catalog_of,
+    run_tags,
     write_entry,
 )
 from rerun_bridge.fleet.discovery import Recording, content_hash
 from rerun_bridge.fleet.remote_bags import StagedRecording, staged
-from rerun_bridge.fleet.storage import local_work_file, location_of, publish_file
+from rerun_bridge.fleet.scratch import JOB_PREFIX, scratch_folder
+from rerun_bridge.fleet.storage import Location, local_work_file, location_of, publish_file
 from rerun_bridge.sources.bag import Bag, open_bag
 
 OUTCOME_CONVERTED = "converted"
@@ -112,13 +114,36 @@ def _noting_facts(source: StagedRecording, facts: list[_Facts]) -> StagedRecordi
             raise
         return bag
 
-    return StagedRecording(source.path, open_and_note)
+    return dataclasses.replace(source, open=open_and_note)
+
+
+@contextmanager
+def _named_by_uri(source: StagedRecording) -> Iterator[None]:
+    """Errors raised inside name the recording by its URI, not by its fetched copy's temporary path or
+    its bare bucket and key (the reason a batch reports, the line ``catalog add`` prints)."""
+    try:
+        yield
+    except BridgeError as err:
+        text = source.named(str(err))
+        if text == str(err):
+            raise
+        try:
+            renamed = type(err)(text)
+        except TypeError:  # an error class that is not built from its message alone
+            renamed = ConversionFailedError(text)
+        raise renamed from err
+
+
+def _tags_with_earlier(catalog: Location, run_id: str, tags: Mapping[str, str]) -> dict[str, str]:
+    """A run's tags: those of the row it replaces (``catalog add --tag``, an earlier conversion), with
+    this job's tags added; a key given again takes this job's value."""
+    return {**run_tags(catalog, run_id), **tags}
 
 
 def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) -> RunEntry:
     """Add a recording to the catalog at ``out`` without converting it (``status`` registered)."""
     digest = content_hash(recording)
-    with staged(recording) as source:
+    with staged(recording) as source, _named_by_uri(source):
         facts = _facts(source, predict=True)
     entry = RunEntry(
         recording.name,
@@ -129,9 +154,10 @@ def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) 
         facts.end_ns,
         recording.bytes,
         facts.topics,
-        tags=dict(tags),
     )
-    write_entry(catalog_of(out), entry)
+    catalog = catalog_of(out)
+    entry.tags = _tags_with_earlier(catalog, entry.run_id, tags)
+    write_entry(catalog, entry)
     return entry
 
 
@@ -144,9 +170,13 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     targets = {".rrd": out.join(f"{recording.name}.rrd")}
     if options.mcap:
         targets[".mcap"] = out.join(f"{recording.name}.mcap")
-    with tempfile.TemporaryDirectory(prefix="rerun_bridge_job_") as scratch, staged(recording) as source:
+    with ExitStack() as stack:
+        # Only a remote output is written in a scratch folder first; a local one is written beside it.
+        scratch = stack.enter_context(scratch_folder(JOB_PREFIX)) if out.remote else Path(out.path)
+        source = stack.enter_context(staged(recording))
+        stack.enter_context(_named_by_uri(source))
         noted: list[_Facts] = []
-        work = {suffix: local_work_file(target, suffix, Path(scratch)) for suffix, target in targets.items()}
+        work = {suffix: local_work_file(target, suffix, scratch) for suffix, target in targets.items()}
         try:
             summary = _convert(source, _noting_facts(source, noted), work, options, recording.location.remote)
             # A split conversion opens the recording in its parts' processes: read the facts here then.
@@ -169,10 +199,11 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
         recording.bytes,
         [_converted_topic(topic, outcomes.get(topic.topic)) for topic in facts.topics],
         outputs=[target.uri for target in targets.values()],
-        warnings=list(summary.warnings),
-        tags=dict(options.tags),
+        warnings=[source.named(warning) for warning in summary.warnings],
     )
-    write_entry(catalog_of(out), entry)
+    catalog = catalog_of(out)
+    entry.tags = _tags_with_earlier(catalog, entry.run_id, options.tags)
+    write_entry(catalog, entry)
     return JobResult(
         recording.name,
         recording.uri,

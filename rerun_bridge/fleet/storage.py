@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,17 @@ UPLOAD_BLOCK_BYTES = 8 << 20
 
 class StorageError(BridgeError):
     """A location could not be read or written; the message names it."""
+
+
+#: pyarrow's preamble to an S3 error ("When getting information for key 'k' in bucket 'b': "): the
+#: message that replaces it names the location as the user wrote it.
+_S3_PREAMBLE = re.compile(r"^When .*? in bucket '[^']*': |^When [^:]*: ")
+
+
+def storage_reason(err: OSError) -> str:
+    """Why a filesystem call failed, in one line, without pyarrow's bucket-and-key preamble."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return _S3_PREAMBLE.sub("", text)
 
 
 def is_s3(uri: str) -> bool:
@@ -80,13 +92,27 @@ class Location:
         tail = "/".join(part.strip("/") for part in parts)
         return Location(self.filesystem, f"{self.path.rstrip('/')}/{tail}", f"{self.uri.rstrip('/')}/{tail}")
 
+    def info(self) -> Any:
+        """pyarrow's FileInfo; a StorageError naming the location when the storage cannot be asked
+        (unreachable endpoint, refused credentials)."""
+        try:
+            return self.filesystem.get_file_info(self.path)
+        except OSError as err:
+            raise StorageError(f"{self.uri}: {storage_reason(err)}") from err
+
     def exists(self) -> bool:
         from pyarrow import fs
 
-        return bool(self.filesystem.get_file_info(self.path).type != fs.FileType.NotFound)
+        return bool(self.info().type != fs.FileType.NotFound)
+
+    def is_folder(self) -> bool:
+        """A local folder, or an S3 bucket or prefix with objects below it."""
+        from pyarrow import fs
+
+        return bool(self.info().type == fs.FileType.Directory)
 
     def size(self) -> int:
-        return int(self.filesystem.get_file_info(self.path).size or 0)
+        return int(self.info().size or 0)
 
 
 def location_of(uri: str | Path) -> Location:
@@ -143,12 +169,24 @@ class RangedRaw(io.RawIOBase):
         super().close()
 
 
+def output_location(uri: str | Path) -> Location:
+    """An output folder or prefix, checked before any work starts: the storage answers (an endpoint
+    that cannot be reached, or credentials it refuses, fail here with the location named) and it is not a
+    file. It need not exist yet (nor its bucket): publishing creates them."""
+    from pyarrow import fs
+
+    location = location_of(uri)
+    if location.info().type == fs.FileType.File:
+        raise StorageError(f"{location.uri}: is a file, not an output folder or prefix")
+    return location
+
+
 def open_ranged(location: Location) -> Any:
     """A seekable stream of a file that reads only the ranges asked for (S3: one GET per range)."""
     try:
         source = location.filesystem.open_input_file(location.path)
     except OSError as err:
-        raise StorageError(f"{location.uri}: cannot open: {err}") from err
+        raise StorageError(f"{location.uri}: cannot open: {storage_reason(err)}") from err
     return io.BufferedReader(RangedRaw(source), buffer_size=RANGED_READ_BYTES)
 
 
@@ -158,7 +196,7 @@ def fetch(location: Location, target: Path) -> None:
         with location.filesystem.open_input_stream(location.path) as source, target.open("wb") as out:
             shutil.copyfileobj(source, out, UPLOAD_BLOCK_BYTES)
     except OSError as err:
-        raise StorageError(f"{location.uri}: cannot fetch: {err}") from err
+        raise StorageError(f"{location.uri}: cannot fetch: {storage_reason(err)}") from err
 
 
 def _ensure_bucket(target: Location) -> None:
@@ -170,7 +208,7 @@ def _ensure_bucket(target: Location) -> None:
         if target.filesystem.get_file_info(bucket).type == fs.FileType.NotFound:
             target.filesystem.create_dir(bucket)
     except OSError as err:
-        raise StorageError(f"s3://{bucket}: cannot create the bucket: {err}") from err
+        raise StorageError(f"s3://{bucket}: cannot create the bucket: {storage_reason(err)}") from err
 
 
 def publish_file(local: Path, target: Location) -> None:
@@ -191,7 +229,7 @@ def publish_file(local: Path, target: Location) -> None:
         with local.open("rb") as source, target.filesystem.open_output_stream(target.path) as out:
             shutil.copyfileobj(source, out, UPLOAD_BLOCK_BYTES)
     except OSError as err:
-        raise StorageError(f"{target.uri}: upload failed: {err}") from err
+        raise StorageError(f"{target.uri}: upload failed: {storage_reason(err)}") from err
     expected = local.stat().st_size
     if target.size() != expected:
         raise StorageError(f"{target.uri}: uploaded {target.size()} bytes of {expected}")
@@ -211,7 +249,7 @@ def publish_bytes(data: bytes, target: Location) -> None:
         with target.filesystem.open_output_stream(target.path) as out:
             out.write(data)
     except OSError as err:
-        raise StorageError(f"{target.uri}: upload failed: {err}") from err
+        raise StorageError(f"{target.uri}: upload failed: {storage_reason(err)}") from err
 
 
 def local_work_file(target: Location, suffix: str, scratch: Path) -> Path:

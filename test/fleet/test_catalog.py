@@ -132,6 +132,7 @@ def test_bad_sql_is_an_error_naming_the_column(catalog_out: Path, capsys: pytest
 
 
 def test_empty_catalog_has_the_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "catalog").mkdir()  # a catalog whose runs were all removed, say
     assert (
         main(
             ["catalog", "query", str(tmp_path), "SELECT count(*) AS n FROM runs, topics", "--format", "json"]
@@ -139,6 +140,17 @@ def test_empty_catalog_has_the_tables(tmp_path: Path, capsys: pytest.CaptureFixt
         == 0
     )
     assert json.loads(capsys.readouterr().out) == [{"n": 0}]
+
+
+def test_a_location_without_a_catalog_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped location is not an empty catalog: exit 2 and an error naming it."""
+    sql = "SELECT count(*) FROM runs"
+    assert main(["catalog", "query", str(tmp_path / "typo"), sql]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'typo'}: no such folder or prefix\n"
+    assert main(["catalog", "query", str(tmp_path / "typo" / "catalog"), sql]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'typo' / 'catalog'}: no such folder or prefix\n"
+    assert main(["catalog", "query", str(tmp_path), sql]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: holds no catalog")
 
 
 def test_catalog_add_then_convert_replaces_the_registered_row(tmp_path: Path) -> None:
@@ -155,6 +167,34 @@ def test_catalog_add_then_convert_replaces_the_registered_row(tmp_path: Path) ->
         "status": "converted",
         "messages": registered["messages"],
     }
+
+
+def test_a_conversion_keeps_the_tags_given_at_registration(tmp_path: Path) -> None:
+    """A run's tags are those it was registered with, and the batch's added (a repeated key: the
+    batch's value), also when converted again."""
+    mcap = next(ABITOBOT_BAG.glob("*.mcap"))
+    tags = ["--tag", "state=new", "--tag", "site=lab"]
+    assert main(["catalog", "add", str(mcap), "-o", str(tmp_path), *tags]) == 0
+    (recording,), _ = find_recordings([str(mcap)])
+    convert_recording(recording, JobOptions(str(tmp_path), tags={"site": "field", "fleet": "a"}), {})
+    sql = "SELECT status, tags FROM runs"
+    (converted,) = _query(tmp_path, sql)
+    assert converted["status"] == "converted"
+    assert dict(converted["tags"]) == {"state": "new", "site": "field", "fleet": "a"}  # type: ignore[call-overload]
+    convert_recording(recording, JobOptions(str(tmp_path), force=True), {})
+    (again,) = _query(tmp_path, sql)
+    assert dict(again["tags"]) == {"state": "new", "site": "field", "fleet": "a"}  # type: ignore[call-overload]
+
+
+def test_catalog_add_names_a_broken_recording_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    truncated = tmp_path / "trunc.db3"
+    truncated.write_bytes(next(GPS_BAG.glob("*.db3")).read_bytes()[:8192])
+    assert main(["catalog", "add", str(truncated), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {truncated}: not a readable sqlite3 bag")
+    assert err.count(str(truncated)) == 1
 
 
 def test_catalog_add_reports_inputs_that_are_not_recordings(

@@ -10,16 +10,22 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
+import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psutil)
 import pytest
 
+from rerun_bridge.cli import main
+from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
+from rerun_bridge.errors import BagError
 from rerun_bridge.fleet.batch import run_batch
 from rerun_bridge.fleet.catalog import catalog_of, query
 from rerun_bridge.fleet.discovery import content_hash, find_recordings
-from rerun_bridge.fleet.jobs import JobOptions
+from rerun_bridge.fleet.jobs import JobOptions, convert_recording
 from rerun_bridge.fleet.remote_bags import open_streamed_mcap
+from rerun_bridge.fleet.scratch import JOB_PREFIX
 from rerun_bridge.fleet.storage import location_of, open_ranged, publish_file, s3_filesystem
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.storage import McapStorage
@@ -198,3 +204,124 @@ def test_batch_to_s3_and_catalog_query_there(
         command, capture_output=True, text=True, env=ray_cluster.environment(), timeout=300, check=False
     )
     assert "0 converted, 1 already done, 1 failed" in again.stdout
+
+
+def _cli(args: list[str], **environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLI), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **environment},
+        timeout=120,
+        check=False,
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The command failed as a usage/input problem: exit 2 and one ``error:`` line, no traceback."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_unreachable_or_refused_outputs_and_catalogs_are_one_error(s3_server: S3Server) -> None:
+    bucket = _bucket(s3_server)
+    _upload(ABITOBOT_MCAP, f"s3://{bucket}/conv/abitobot.mcap")
+    wrong_key = {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}
+    no_server = {"AWS_ENDPOINT_URL": "http://127.0.0.1:1"}
+
+    batch = _cli(["batch", str(ABITOBOT_MCAP), "-o", f"s3://{bucket}/x"], **wrong_key)
+    line = _one_error_line(batch)
+    assert line.startswith(f"error: s3://{bucket}/x: ")
+    assert "ACCESS_DENIED" in line
+    add = _cli(["catalog", "add", str(ABITOBOT_MCAP), "-o", f"s3://{bucket}/x"], **wrong_key)
+    assert _one_error_line(add).startswith(f"error: s3://{bucket}/x: ")
+    sql = "SELECT count(*) FROM runs"
+    refused = _cli(["catalog", "query", f"s3://{bucket}/conv", sql], **wrong_key)
+    assert "ACCESS_DENIED" in _one_error_line(refused)
+    unreachable = _one_error_line(_cli(["catalog", "query", f"s3://{bucket}/conv", sql], **no_server))
+    assert unreachable.startswith(f"error: s3://{bucket}/conv: ")
+    assert "NETWORK_CONNECTION" in unreachable
+    assert not location_of(f"s3://{bucket}/x").exists()  # nothing was written
+
+
+def test_catalog_query_of_a_prefix_without_a_catalog_is_an_error(s3_server: S3Server) -> None:
+    bucket = _bucket(s3_server)
+    _upload(ABITOBOT_MCAP, f"s3://{bucket}/conv/abitobot.mcap")
+    sql = "SELECT count(*) FROM runs"
+    missing = _one_error_line(_cli(["catalog", "query", f"s3://{bucket}/typo", sql]))
+    assert missing == f"error: s3://{bucket}/typo: no such folder or prefix"
+    no_catalog = _one_error_line(_cli(["catalog", "query", f"s3://{bucket}/conv", sql]))
+    assert no_catalog.startswith(f"error: s3://{bucket}/conv: holds no catalog")
+
+
+def test_failures_of_s3_recordings_name_their_objects(
+    s3_server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sqlite3 bag is read from a fetched copy and an MCAP by its bucket and key: their errors still
+    name the s3:// objects."""
+    bucket = _bucket(s3_server)
+    truncated = tmp_path / "trunc" / "trunc.db3"
+    truncated.parent.mkdir()
+    truncated.write_bytes(next(GPS_BAG.glob("*.db3")).read_bytes()[:8192])
+    (tmp_path / "garbage.mcap").write_bytes(os.urandom(4096))
+    _upload(truncated.parent, f"s3://{bucket}/fleet/trunc")
+    _upload(tmp_path / "garbage.mcap", f"s3://{bucket}/fleet/garbage.mcap")
+    recordings, problems = find_recordings([f"s3://{bucket}/fleet"])
+    assert problems == []
+    reasons = {}
+    for recording in recordings:
+        with pytest.raises(BagError) as failure:
+            convert_recording(recording, JobOptions(str(tmp_path / "out")), {})
+        reasons[recording.name] = str(failure.value)
+    assert reasons["trunc"].startswith(f"s3://{bucket}/fleet/trunc/trunc.db3: not a readable sqlite3 bag")
+    assert reasons["garbage"].startswith(f"s3://{bucket}/fleet/garbage.mcap: not an MCAP file")
+    assert main(["catalog", "add", f"s3://{bucket}/fleet", "-o", str(tmp_path / "out")]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert sorted(errors) == sorted(f"error: {reason}" for reason in reasons.values())
+
+
+def _kill_worker_with_job_folder(stop: threading.Event, killed: list[Path]) -> None:
+    """SIGKILL the first Ray worker seen converting with a file open in its job folder (its .rrd is
+    written there before the upload); ``killed``: that folder."""
+    me = psutil.Process()
+    while not stop.is_set() and not killed:
+        for process in me.children(recursive=True):
+            try:
+                if not " ".join(process.cmdline()).startswith("ray::convert_recording"):
+                    continue
+                folders = [
+                    Path(f.path).parent
+                    for f in process.open_files()
+                    if Path(f.path).parent.name.startswith(JOB_PREFIX)
+                ]
+                if folders:
+                    process.kill()
+                    killed.append(folders[0])
+                    return
+            except psutil.Error:
+                continue
+        time.sleep(0.01)
+
+
+def test_a_killed_workers_job_folder_is_removed(
+    ray_cluster: RayCluster, s3_server: S3Server, tmp_path: Path
+) -> None:
+    bucket = _bucket(s3_server)
+    bag = write_sample(tmp_path / "in" / "robot", SampleSpec(duration_s=60.0))
+    recordings, _ = find_recordings([str(bag)])
+    stop = threading.Event()
+    killed: list[Path] = []
+    killer = threading.Thread(target=_kill_worker_with_job_folder, args=(stop, killed))
+    killer.start()
+    try:
+        report = run_batch(recordings, JobOptions(f"s3://{bucket}/out"), workers=1)
+    finally:
+        stop.set()
+        killer.join()
+    assert len(killed) == 1
+    assert report.failures == []
+    assert [r.outcome for r in report.results] == ["converted"]
+    assert not killed[0].exists()

@@ -1,0 +1,62 @@
+"""Jobs' temporary folders: a process killed while it uses one (SIGKILL: no ``finally`` runs) leaves it,
+and the next job removes it; a live process's folder, and one without a lock, stay."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rerun_bridge.fleet.scratch import FETCH_PREFIX, JOB_PREFIX, remove_orphans, scratch_folder
+
+#: A process that makes a job folder, says which, and waits to be killed.
+HOLDER = """
+import sys, time
+from rerun_bridge.fleet.scratch import scratch_folder
+with scratch_folder(sys.argv[1]) as folder:
+    (folder / "robot.rrd").write_bytes(b"half written")
+    print(folder, flush=True)
+    time.sleep(600)
+"""
+
+
+def _holder(tmp_path: Path, prefix: str) -> tuple[subprocess.Popen[str], Path]:
+    """A real process holding a folder of ``prefix`` in ``tmp_path`` (its TMPDIR)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, prefix],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert process.stdout is not None
+    folder = Path(process.stdout.readline().strip())
+    assert folder.parent == tmp_path
+    return process, folder
+
+
+def test_a_killed_processs_folder_is_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
+    killed, orphan = _holder(tmp_path, JOB_PREFIX)
+    alive, in_use = _holder(tmp_path, FETCH_PREFIX)
+    legacy = tmp_path / f"{JOB_PREFIX}made_without_a_lock"
+    legacy.mkdir()
+    try:
+        killed.kill()
+        killed.wait()
+        assert orphan.exists()  # the killed process could not clean up
+        assert remove_orphans(tmp_path) == [orphan]
+        assert not orphan.exists()
+        assert (in_use / "robot.rrd").exists()
+        assert legacy.exists()
+    finally:
+        alive.kill()
+        alive.wait()
+    assert remove_orphans(tmp_path) == [in_use]
+
+
+def test_a_scratch_folder_is_gone_after_use_and_kept_from_sweeps_meanwhile() -> None:
+    with scratch_folder(JOB_PREFIX) as folder:
+        (folder / "work.rrd").write_bytes(b"x")
+        assert folder not in remove_orphans()  # this process's own lock is held
+        assert folder.is_dir()
+    assert not folder.exists()
