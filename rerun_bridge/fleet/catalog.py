@@ -242,6 +242,26 @@ def run_tags(catalog: Location, run_id: str) -> dict[str, str]:
     return {key: value for row_tags in tags if row_tags for key, value in row_tags}
 
 
+def retag_run(catalog: Location, run_id: str, tags: Mapping[str, str]) -> None:
+    """Add ``tags`` to a run's row (a key given again takes the new value; the ``robot`` tag sets
+    ``robot``); everything else in the row stays as it is."""
+    import pyarrow.parquet as pq
+
+    row = catalog.join("runs", f"{run_id}.parquet")
+    try:
+        with row.filesystem.open_input_file(row.path) as source:
+            table = pq.read_table(source, schema=RUNS_SCHEMA)
+    except (OSError, pa.ArrowException) as err:
+        raise StorageError(f"{row.uri}: cannot read the run's row: {err}") from err
+    merged = {**dict(table["tags"][0].as_py() or []), **tags}
+    columns = {"tags": pa.array([list(merged.items())], type=RUNS_SCHEMA.field("tags").type)}
+    if "robot" in tags:
+        columns["robot"] = pa.array([tags["robot"]], type=RUNS_SCHEMA.field("robot").type)
+    for name, values in columns.items():
+        table = table.set_column(table.schema.get_field_index(name), RUNS_SCHEMA.field(name), values)
+    publish_bytes(_parquet(table), row)
+
+
 def _status_is(status: str) -> Any:
     import pyarrow.dataset as ds
 

@@ -118,7 +118,11 @@ def cmd_catalog_add(args: argparse.Namespace) -> int:
             print(f"error: {_naming(recording.uri, str(err))}", file=sys.stderr)
             status = EXIT_SOME_FAILED
             continue
-        print(f"registered {recording.uri} as {entry.run_id}")
+        if entry.converted_before:
+            added = " (tags added)" if tags else ""
+            print(f"{recording.uri}: already converted as {entry.run_id}; its row is kept{added}")
+        else:
+            print(f"registered {recording.uri} as {entry.run_id}")
     return status
 
 

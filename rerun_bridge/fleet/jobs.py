@@ -19,6 +19,8 @@ from rerun_bridge.fleet.catalog import (
     RunEntry,
     TopicEntry,
     catalog_of,
+    converted_runs,
+    retag_run,
     run_tags,
     write_entry,
 )
@@ -140,9 +142,26 @@ def _tags_with_earlier(catalog: Location, run_id: str, tags: Mapping[str, str]) 
     return {**run_tags(catalog, run_id), **tags}
 
 
-def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) -> RunEntry:
-    """Add a recording to the catalog at ``out`` without converting it (``status`` registered)."""
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What ``catalog add`` did with a recording: its run id, and whether a conversion of the same
+    content was in the catalog already (its row kept, the tags added to it)."""
+
+    run_id: str
+    converted_before: bool = False
+
+
+def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) -> Registration:
+    """Add a recording to the catalog at ``out`` without converting it (``status`` registered). One
+    already converted there keeps its row (its outputs stay listed, a batch still skips it); ``tags``
+    are added to it."""
     digest = content_hash(recording)
+    catalog = catalog_of(out)
+    converted = converted_runs(catalog).get(digest)
+    if converted is not None:
+        if tags:
+            retag_run(catalog, converted, tags)
+        return Registration(converted, converted_before=True)
     with staged(recording) as source, _named_by_uri(source):
         facts = _facts(source, predict=True)
     entry = RunEntry(
@@ -155,10 +174,9 @@ def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) 
         recording.bytes,
         facts.topics,
     )
-    catalog = catalog_of(out)
     entry.tags = _tags_with_earlier(catalog, entry.run_id, tags)
     write_entry(catalog, entry)
-    return entry
+    return Registration(entry.run_id)
 
 
 def convert_recording(recording: Recording, options: JobOptions, done: Mapping[str, str]) -> JobResult:

@@ -10,6 +10,7 @@ import pytest
 
 from rerun_bridge.cli import main
 from rerun_bridge.fleet.catalog import catalog_of, converted_runs, query, robot_of
+from rerun_bridge.fleet.discovery import content_hash as recording_hash
 from rerun_bridge.fleet.discovery import find_recordings
 from rerun_bridge.fleet.jobs import JobOptions, convert_recording, register_recording
 from rerun_bridge.replay import convert_bags
@@ -184,6 +185,32 @@ def test_a_conversion_keeps_the_tags_given_at_registration(tmp_path: Path) -> No
     convert_recording(recording, JobOptions(str(tmp_path), force=True), {})
     (again,) = _query(tmp_path, sql)
     assert dict(again["tags"]) == {"state": "new", "site": "field", "fleet": "a"}  # type: ignore[call-overload]
+
+
+def test_catalog_add_of_a_converted_recording_keeps_its_row_and_adds_the_tags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to overwrite the converted row as registered, outputs gone: the next batch converted it
+    again."""
+    mcap = next(ABITOBOT_BAG.glob("*.mcap"))
+    (recording,), _ = find_recordings([str(mcap)])
+    convert_recording(recording, JobOptions(str(tmp_path), tags={"site": "lab"}), {})
+    sql = "SELECT run_id, status, outputs, robot, tags FROM runs"
+    (before,) = _query(tmp_path, sql)
+    capsys.readouterr()
+    tags = ["--tag", "reviewed=yes", "--tag", "robot=abitobot"]
+    assert main(["catalog", "add", str(mcap), "-o", str(tmp_path), *tags]) == 0
+    out = capsys.readouterr().out
+    assert out == f"{mcap}: already converted as {before['run_id']}; its row is kept (tags added)\n"
+    (after,) = _query(tmp_path, sql)
+    assert (after["run_id"], after["status"], after["outputs"]) == (
+        before["run_id"],
+        "converted",
+        before["outputs"],
+    )
+    assert after["robot"] == "abitobot"
+    assert dict(after["tags"]) == {"site": "lab", "reviewed": "yes", "robot": "abitobot"}  # type: ignore[call-overload]
+    assert converted_runs(catalog_of(str(tmp_path))) == {recording_hash(recording): before["run_id"]}
 
 
 def test_catalog_add_names_a_broken_recording_once(
