@@ -6,22 +6,19 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psutil)
 import pytest
 import rerun.chunk as rrc
 
-from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
 from rerun_bridge.fleet.batch import Failure, run_batch
 from rerun_bridge.fleet.catalog import catalog_of, query
 from rerun_bridge.fleet.discovery import find_recordings
 from rerun_bridge.fleet.jobs import JobOptions, JobResult
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
 from test.fleet.conftest import RayCluster
+from test.fleet.ray_workers import batch_killing_a_worker
 
 pytestmark = pytest.mark.xdist_group("fleet")
 
@@ -144,34 +141,8 @@ def test_batch_command_joins_ray_by_address(ray_cluster: RayCluster, inputs: Pat
     assert tags == [{"fleet": "test"}]
 
 
-def _kill_first_task_worker(stop: threading.Event, killed: list[int]) -> None:
-    """SIGKILL the first Ray worker seen running a conversion (Ray names it after the task)."""
-    me = psutil.Process()
-    while not stop.is_set() and not killed:
-        for process in me.children(recursive=True):
-            try:
-                title = " ".join(process.cmdline())
-            except psutil.Error:
-                continue
-            if title.startswith("ray::convert_recording"):
-                process.kill()
-                killed.append(process.pid)
-                return
-        time.sleep(0.01)
-
-
 def test_a_killed_workers_recording_is_retried(ray_cluster: RayCluster, tmp_path: Path) -> None:
-    bag = write_sample(tmp_path / "in" / "robot", SampleSpec(duration_s=60.0))
-    recordings, _ = find_recordings([str(bag)])
-    stop = threading.Event()
-    killed: list[int] = []
-    killer = threading.Thread(target=_kill_first_task_worker, args=(stop, killed))
-    killer.start()
-    try:
-        report = run_batch(recordings, JobOptions(str(tmp_path / "out")), workers=1)
-    finally:
-        stop.set()
-        killer.join()
+    report, killed = batch_killing_a_worker(tmp_path, str(tmp_path / "out"), lambda process: process.pid)
     assert len(killed) == 1
     assert report.failures == []
     assert [r.outcome for r in report.results] == ["converted"]

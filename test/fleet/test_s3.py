@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import psutil  # type: ignore[import-untyped]  # no stubs in the venv (types-psu
 import pytest
 
 from rerun_bridge.cli import main
-from rerun_bridge.demo.sample_bag import SampleSpec, write_sample
 from rerun_bridge.errors import BagError
 from rerun_bridge.fleet.batch import run_batch
 from rerun_bridge.fleet.catalog import catalog_of, query
@@ -31,6 +29,7 @@ from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.storage import McapStorage
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, verify_rrd
 from test.fleet.conftest import RayCluster
+from test.fleet.ray_workers import batch_killing_a_worker
 from test.fleet.seaweed import S3Server
 
 pytestmark = pytest.mark.xdist_group("fleet")
@@ -283,44 +282,17 @@ def test_failures_of_s3_recordings_name_their_objects(
     assert sorted(errors) == sorted(f"error: {reason}" for reason in reasons.values())
 
 
-def _kill_worker_with_job_folder(stop: threading.Event, killed: list[Path]) -> None:
-    """SIGKILL the first Ray worker seen converting with a file open in its job folder (its .rrd is
-    written there before the upload); ``killed``: that folder."""
-    me = psutil.Process()
-    while not stop.is_set() and not killed:
-        for process in me.children(recursive=True):
-            try:
-                if not " ".join(process.cmdline()).startswith("ray::convert_recording"):
-                    continue
-                folders = [
-                    Path(f.path).parent
-                    for f in process.open_files()
-                    if Path(f.path).parent.name.startswith(JOB_PREFIX)
-                ]
-                if folders:
-                    process.kill()
-                    killed.append(folders[0])
-                    return
-            except psutil.Error:
-                continue
-        time.sleep(0.01)
+def _job_folder(process: psutil.Process) -> Path | None:
+    """The job folder a worker has a file open in (its .rrd is written there before the upload)."""
+    folders = (Path(f.path).parent for f in process.open_files())
+    return next((folder for folder in folders if folder.name.startswith(JOB_PREFIX)), None)
 
 
 def test_a_killed_workers_job_folder_is_removed(
     ray_cluster: RayCluster, s3_server: S3Server, tmp_path: Path
 ) -> None:
     bucket = _bucket(s3_server)
-    bag = write_sample(tmp_path / "in" / "robot", SampleSpec(duration_s=60.0))
-    recordings, _ = find_recordings([str(bag)])
-    stop = threading.Event()
-    killed: list[Path] = []
-    killer = threading.Thread(target=_kill_worker_with_job_folder, args=(stop, killed))
-    killer.start()
-    try:
-        report = run_batch(recordings, JobOptions(f"s3://{bucket}/out"), workers=1)
-    finally:
-        stop.set()
-        killer.join()
+    report, killed = batch_killing_a_worker(tmp_path, f"s3://{bucket}/out", _job_folder)
     assert len(killed) == 1
     assert report.failures == []
     assert [r.outcome for r in report.results] == ["converted"]
