@@ -26,7 +26,7 @@ from rerun_bridge.fleet.catalog import (
 )
 from rerun_bridge.fleet.discovery import Recording, content_hash
 from rerun_bridge.fleet.remote_bags import StagedRecording, staged
-from rerun_bridge.fleet.scratch import JOB_PREFIX, scratch_folder
+from rerun_bridge.fleet.scratch import JOB_PREFIX, OUTPUT_JOB_PREFIX, scratch_folder
 from rerun_bridge.fleet.storage import Location, local_work_file, location_of, publish_file
 from rerun_bridge.sources.bag import Bag, open_bag
 
@@ -189,8 +189,11 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     if options.mcap:
         targets[".mcap"] = out.join(f"{recording.name}.mcap")
     with ExitStack() as stack:
-        # Only a remote output is written in a scratch folder first; a local one is written beside it.
-        scratch = stack.enter_context(scratch_folder(JOB_PREFIX)) if out.remote else Path(out.path)
+        if out.remote:
+            scratch = stack.enter_context(scratch_folder(JOB_PREFIX))
+        else:  # a hidden folder in OUT: renamed into place; a killed try's folder goes with the next job
+            Path(out.path).mkdir(parents=True, exist_ok=True)
+            scratch = stack.enter_context(scratch_folder(OUTPUT_JOB_PREFIX, root=Path(out.path)))
         source = stack.enter_context(staged(recording))
         stack.enter_context(_named_by_uri(source))
         noted: list[_Facts] = []
@@ -202,7 +205,7 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
             if not summary.converted_anything:
                 raise ConversionFailedError(f"{recording.uri}: nothing could be converted")
             for suffix, target in targets.items():
-                publish_file(work[suffix], target)
+                publish_file(work[suffix], target, keep_local=False)
         finally:
             for path in work.values():
                 path.unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 """Jobs' temporary folders (``rerun_bridge_job_*``, ``rerun_bridge_fetch_*`` in the system's temporary
-folder), removed even when the process that made one is killed.
+folder, ``.rerun_bridge_job_*`` inside a local output folder), removed even when the process that made
+one is killed.
 
 A Ray worker killed mid-task (out of memory, a node's worker killed, a batch interrupted) never runs its
 ``finally``; its folder stays. So each folder holds a lock file that its process keeps locked (``flock``:
@@ -21,7 +22,9 @@ from pathlib import Path
 #: The prefixes of the fleet's temporary folders in the system's temporary folder.
 JOB_PREFIX = "rerun_bridge_job_"
 FETCH_PREFIX = "rerun_bridge_fetch_"
-PREFIXES = (JOB_PREFIX, FETCH_PREFIX)
+#: A job's hidden folder inside a local output folder (its outputs are renamed from there into place).
+OUTPUT_JOB_PREFIX = ".rerun_bridge_job_"
+PREFIXES = (JOB_PREFIX, FETCH_PREFIX, OUTPUT_JOB_PREFIX)
 #: Inside each folder, locked by its process for as long as the folder is in use.
 LOCK_FILE = ".owner.lock"
 
@@ -61,12 +64,13 @@ def remove_orphans(root: Path | None = None) -> list[Path]:
 
 
 @contextmanager
-def scratch_folder(prefix: str) -> Iterator[Path]:
-    """A new temporary folder, locked by this process while the context lasts and removed after; the
-    orphans of killed processes are removed first."""
-    remove_orphans()
+def scratch_folder(prefix: str, root: Path | None = None) -> Iterator[Path]:
+    """A new temporary folder in ``root`` (default: the system's temporary folder), locked by this
+    process while the context lasts and removed after; the orphans of killed processes there are
+    removed first."""
+    remove_orphans(root)
     while True:
-        folder = Path(tempfile.mkdtemp(prefix=prefix))
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
         lock = folder / LOCK_FILE
         handle = _lock(lock, create=True)
         # Another process's sweep may have taken the new lock file and removed the folder in between:

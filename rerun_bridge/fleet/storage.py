@@ -16,7 +16,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -211,14 +211,16 @@ def _ensure_bucket(target: Location) -> None:
         raise StorageError(f"s3://{bucket}: cannot create the bucket: {storage_reason(err)}") from err
 
 
-def publish_file(local: Path, target: Location) -> None:
+def publish_file(local: Path, target: Location, keep_local: bool = True) -> None:
     """Put a finished local file at ``target``, never visible there half written: a local target is written
     beside its final name and renamed; an S3 target is uploaded in parts and appears only when the
-    multipart upload completes (its size is checked after)."""
+    multipart upload completes (its size is checked after). ``keep_local=False``: ``local`` may be moved
+    (a rename, not a copy, when it is on the target's file system)."""
     if not target.remote:
         final = Path(target.path)
         final.parent.mkdir(parents=True, exist_ok=True)
-        if local.parent != final.parent:
+        movable = not keep_local and local.stat().st_dev == final.parent.stat().st_dev
+        if local.parent != final.parent and not movable:
             partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
             shutil.copyfile(local, partial)
             local = partial
@@ -253,10 +255,6 @@ def publish_bytes(data: bytes, target: Location) -> None:
 
 
 def local_work_file(target: Location, suffix: str, scratch: Path) -> Path:
-    """Where to write an output before it is published: beside a local target (so publishing is a rename
-    on the same file system), in ``scratch`` for a remote one."""
-    if target.remote:
-        return scratch / f"{uuid.uuid4().hex[:8]}{suffix}"
-    final = Path(target.path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
+    """Where to write an output before it is published: in ``scratch``, a folder inside a local target's
+    folder (so publishing is a rename on the same file system) or a local one for a remote target."""
+    return scratch / f"{PurePosixPath(target.path).stem}.{uuid.uuid4().hex[:8]}{suffix}"

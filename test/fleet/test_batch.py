@@ -147,6 +147,8 @@ def test_a_killed_workers_recording_is_retried(ray_cluster: RayCluster, tmp_path
     assert report.failures == []
     assert [r.outcome for r in report.results] == ["converted"]
     verify_rrd(tmp_path / "out" / "robot.rrd")
+    # What the killed try was writing went with its folder: nothing half written is left in OUT.
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["catalog", "robot.rrd"]
 
 
 def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> None:

@@ -8,30 +8,37 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rerun_bridge.fleet.scratch import FETCH_PREFIX, JOB_PREFIX, remove_orphans, scratch_folder
+from rerun_bridge.fleet.scratch import (
+    FETCH_PREFIX,
+    JOB_PREFIX,
+    OUTPUT_JOB_PREFIX,
+    remove_orphans,
+    scratch_folder,
+)
 
 #: A process that makes a job folder, says which, and waits to be killed.
 HOLDER = """
 import sys, time
+from pathlib import Path
 from rerun_bridge.fleet.scratch import scratch_folder
-with scratch_folder(sys.argv[1]) as folder:
+with scratch_folder(sys.argv[1], Path(sys.argv[2]) if len(sys.argv) > 2 else None) as folder:
     (folder / "robot.rrd").write_bytes(b"half written")
     print(folder, flush=True)
     time.sleep(600)
 """
 
 
-def _holder(tmp_path: Path, prefix: str) -> tuple[subprocess.Popen[str], Path]:
-    """A real process holding a folder of ``prefix`` in ``tmp_path`` (its TMPDIR)."""
+def _holder(tmp_path: Path, prefix: str, root: Path | None = None) -> tuple[subprocess.Popen[str], Path]:
+    """A real process holding a folder of ``prefix`` in ``root``, else in ``tmp_path`` (its TMPDIR)."""
     process = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, prefix],
+        [sys.executable, "-c", HOLDER, prefix, *([str(root)] if root else [])],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert process.stdout is not None
     folder = Path(process.stdout.readline().strip())
-    assert folder.parent == tmp_path
+    assert folder.parent == (root or tmp_path)
     return process, folder
 
 
@@ -60,3 +67,19 @@ def test_a_scratch_folder_is_gone_after_use_and_kept_from_sweeps_meanwhile() -> 
         assert folder not in remove_orphans()  # this process's own lock is held
         assert folder.is_dir()
     assert not folder.exists()
+
+
+def test_a_killed_jobs_folder_in_an_output_folder_goes_with_the_next_job_there(tmp_path: Path) -> None:
+    """A local output is written in a hidden folder inside OUT: a worker killed while writing it leaves
+    it, half-written output and all, until the next job writing to that OUT."""
+    out = tmp_path / "out"
+    out.mkdir()
+    killed, orphan = _holder(tmp_path, OUTPUT_JOB_PREFIX, root=out)
+    killed.kill()
+    killed.wait()
+    assert (orphan / "robot.rrd").read_bytes() == b"half written"
+    assert orphan.name.startswith(".")
+    with scratch_folder(OUTPUT_JOB_PREFIX, root=out) as folder:
+        assert not orphan.exists()
+        assert folder.parent == out
+    assert list(out.iterdir()) == []
