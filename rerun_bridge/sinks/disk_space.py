@@ -44,6 +44,8 @@ MAX_BUDGET_AGE_S = 0.05
 
 #: Less free than this is a full file system (a write there fails).
 FULL_BYTES = 64 << 10
+#: A stopped output starts a new file only with at least this much free, whatever the reserve.
+RESUME_BYTES = 1 << 20
 
 
 def full_reason(path: Path, reserve_bytes: int) -> str:
@@ -126,8 +128,9 @@ class DiskSpaceGuard:
             return True
 
     def has_recovered(self, path: Path) -> bool:
-        """True once the free space is back above twice the reserve: a stopped output may start again."""
-        return self.headroom(path) >= self.reserve_bytes and free_bytes(path) > 0
+        """True once the free space is back above twice the reserve, and at least :data:`RESUME_BYTES`: a
+        stopped output may start again (with a reserve of 0, not into the disk it just filled)."""
+        return self.headroom(path) >= self.reserve_bytes and free_bytes(path) >= RESUME_BYTES
 
 
 class DiskFullError(RecordingError):

@@ -12,7 +12,7 @@ plus whatever part of the failed write reached the disk (``rerun-bridge repair``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -116,18 +116,26 @@ class McapSink:
             self.stopped = DiskFullError(f"{self.path}: {reason}")
         return self.stopped
 
+    def _fail(self, err: OSError) -> DiskFullError:
+        """The file failed: no summary can follow. This supersedes a stop at the reserve, whose file was
+        to be closed complete (its summary did not fit after all: a reserve of 0)."""
+        if not self.failed:
+            self.failed = True
+            self.stopped = DiskFullError(
+                f"{self.path}: write failed ({err.strerror or err}); the file is readable up to its last "
+                "complete chunk (`rerun-bridge repair` rewrites it with a summary)"
+            )
+        assert self.stopped is not None
+        return self.stopped
+
     @contextmanager
     def _failing_io(self) -> Iterator[None]:
         """An OSError from the file (ENOSPC, EIO) stops the sink with one error naming the file."""
         try:
             yield
         except OSError as err:
-            self.failed = True
             self.dropped += 1
-            raise self._stop(
-                f"write failed ({err.strerror or err}); the file is readable up to its last complete "
-                "chunk (`rerun-bridge repair` rewrites it with a summary)"
-            ) from err
+            raise self._fail(err) from err
 
     def flush(self) -> None:
         """Close the open chunk and push it to the OS: after a hard kill the file is readable up to here
@@ -138,20 +146,25 @@ class McapSink:
             self._writer.flush()
 
     def close(self) -> None:
-        """Write the summary (from the reserve, after a stop) and close; a failed file is only closed."""
+        """Write the summary (from the reserve, after a stop) and close; a failed file is only closed.
+        A summary that does not reach the disk is a :class:`DiskFullError` saying so (never a file said
+        to be complete that is not)."""
         if self._closed:
             return
         self._closed = True
         if self._untrack is not None:
             self._untrack()
+        failed_before = self.failed
         try:
             if not self.failed:
                 with self._failing_io():
                     self._writer.finish()
         finally:
-            # Its buffer may not reach a full disk: that error was reported by the write.
-            with suppress(OSError):
-                self._file.close()
+            try:
+                self._file.close()  # flushes what is buffered: the summary's last bytes
+            except OSError as err:
+                if not failed_before:  # a failure already reported is not reported again
+                    raise self._fail(err) from err
 
     def __enter__(self) -> McapSink:
         return self

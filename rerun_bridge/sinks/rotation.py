@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -134,9 +133,11 @@ class _Rotating(Generic[SinkT]):
 
     def _pause(self, error: DiskFullError) -> None:
         """Close the part (footer / summary from the reserve) and wait for space."""
-        self.paused = error
-        with suppress(DiskFullError):  # the error reported below says what was kept
+        try:
             self._close_current()
+        except DiskFullError as closing:  # the footer or summary did not fit: that is what was kept
+            error = closing
+        self.paused = error
         self.report(
             logging.ERROR,
             f"{error}; recording is paused until the disk has room again, then goes on in a new file",

@@ -8,11 +8,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import rerun_bindings
 from mcap.reader import make_reader
 
-from rerun_bridge.sinks.disk_space import DiskSpaceGuard, free_bytes
+from rerun_bridge.model.records import MessageDefinition
+from rerun_bridge.sinks.disk_space import DiskFullError, DiskSpaceGuard, free_bytes
+from rerun_bridge.sinks.mcap import McapSink
+from rerun_bridge.sinks.rotation import RotatingMcapSink, RotationPolicy
 from test.conftest import GPS_BAG, mounted_tmpfs, verify_rrd
 
 CLI = Path(sys.executable).parent / "rerun-bridge"
@@ -63,3 +67,67 @@ def test_convert_stops_at_the_reserve_with_complete_files(small_disk: Path) -> N
     assert summary is not None
     assert summary.statistics is not None
     assert summary.statistics.message_count > 0
+
+
+def _fill(disk: Path) -> None:
+    """Another program takes every free byte."""
+    with (disk / "filler").open("wb", buffering=0) as stream:
+        try:
+            while True:
+                stream.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+def test_a_summary_that_does_not_fit_is_an_error_not_a_complete_file(small_disk: Path) -> None:
+    """The summary cannot be written: closing says so, naming the file and what repairs it (the
+    file's last buffered bytes failed silently, whatever the stop had said)."""
+    sink = McapSink(small_disk / "run.mcap", guard=DiskSpaceGuard(reserve_bytes=0), chunk_size=16 << 10)
+    channel = sink.add_topic("/noise", "std_msgs/msg/String", MessageDefinition("ros2msg", "string data"))
+    noise = np.random.default_rng(0).bytes(4000)
+    stopped_at = None
+    for index in range(10_000):
+        try:
+            sink.write(channel, index, index, noise)
+        except DiskFullError as error:
+            stopped_at = str(error)
+            break
+    assert stopped_at is not None
+    _fill(small_disk)  # the summary has no room left
+    with pytest.raises(DiskFullError) as closing:
+        sink.close()
+    text = str(closing.value)
+    assert "the file is complete" not in text
+    assert text.startswith(f"{small_disk / 'run.mcap'}: write failed (No space left on device)")
+    assert "rerun-bridge repair" in text
+    assert str(sink.stopped) == text
+
+
+def test_a_paused_output_reports_what_its_close_kept_and_waits_for_real_room(small_disk: Path) -> None:
+    reports: list[str] = []
+    guard = DiskSpaceGuard(reserve_bytes=0)
+    sink = RotatingMcapSink(
+        str(small_disk / "run.mcap"),
+        RotationPolicy(),
+        guard=guard,
+        report=lambda _level, text: reports.append(text),
+    )
+    # Messages of 150 kB stop it with up to that much free (more than a full disk), and a summary of
+    # 3,000 channels (about 200 kB) does not fit in it.
+    channels = [
+        sink.add_topic(f"/noise{index}", "std_msgs/msg/String", MessageDefinition("ros2msg", "string data"))
+        for index in range(3000)
+    ]
+    noise = np.random.default_rng(0).bytes(150_000)
+    for index in range(100):
+        sink.write(channels[index], index, index, noise)
+        sink.flush()  # on disk, not in an open chunk
+        if sink.paused is not None:
+            break
+    assert sink.paused is not None
+    (report,) = reports
+    assert "write failed (No space left on device)" in report
+    assert "the file is complete" not in report
+    sink.flush()  # the disk it filled has no room: no new part yet
+    assert sink.paths == [small_disk / "run.mcap"]
+    sink.close()
