@@ -702,6 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rclpy.try_shutdown()
         return 2
     print(format_summary(_run(bridge, node, duration)))
+    for output in bridge.output_states():
+        print(output_line(output))
     for name, counts in bridge.sink_counts().items():
         print(f"sink {name}: " + ", ".join(f"{key} {value}" for key, value in counts.items()))
     # Every file is closed (or named as unfinished): leave now. The interpreter's own exit runs Rerun's
@@ -710,6 +712,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1 if bridge.unfinished or stalled_writers() else 0)
+
+
+def output_line(output: OutputState) -> str:
+    """A file output after the summary table: "stored" there counts what was handed to the outputs, and
+    one paused at the disk reserve dropped part of it (said here, so the table does not overstate it)."""
+    kind = output.path.suffix.lstrip(".")
+    parts = f"{output.parts} part" + ("s" if output.parts != 1 else "")
+    line = f"output {kind}: {output.path} ({parts} written)"
+    if output.dropped:
+        what = "messages" if kind == "mcap" else "rows"
+        line += (
+            f"; {output.dropped} {what} counted as stored above were not written: the disk was at its reserve"
+        )
+    return line
 
 
 def _declared_parameters(node: Node) -> dict[str, ParameterValue]:

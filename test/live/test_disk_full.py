@@ -100,13 +100,18 @@ def test_full_disk_closes_files_cleanly_and_recording_resumes_when_space_returns
             shutil.move(path, kept / path.name)
     resumed, more = read_until(bridge.stderr, "recording goes on in", timeout=30)
     assert resumed, "".join(lines + more)
-    _out, err = stop(bridge, signal.SIGTERM, timeout=30)
+    out, err = stop(bridge, signal.SIGTERM, timeout=30)
     frames.kill()
     imu.kill()
     assert bridge.returncode == 0, err
     log = "".join(lines + more) + err
     assert "Traceback" not in log
     assert f"{small_disk / 'run.rrd'}: stopped before the disk filled" in log
+    # After the summary table: each output, and what it dropped while paused (the table's "stored"
+    # counts what was handed to the outputs).
+    assert f"output rrd: {small_disk / 'run_0001.rrd'} (2 parts written)" in out, out
+    assert f"output mcap: {small_disk / 'run_0001.mcap'} (2 parts written)" in out, out
+    assert "counted as stored above were not written: the disk was at its reserve" in out, out
     assert log.count(f"{small_disk / 'run.rrd'}: stopped") == 1  # said once
     # Every file, stopped or not, is complete: Rerun's footer and the MCAP summary are there.
     rrd_files = sorted(kept.glob("*.rrd")) + sorted(small_disk.glob("*.rrd"))
