@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
@@ -394,11 +394,29 @@ def cmd_receive(args: argparse.Namespace) -> int:
     def connected() -> None:
         print(f"receiving from {args.address}", file=sys.stderr, flush=True)
 
-    with RrdSink(args.output, application_id="rerun_bridge") as sink:
-        settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")
-        count = receive(settings, sink.write_batch, args.duration, connected)
-    print(f"received {count} chunks into {args.output}")
-    return EXIT_OK if count else EXIT_NOTHING_CONVERTED
+    received = 0
+
+    def write(entity_path: str, static: bool, batch: Any) -> None:
+        nonlocal received
+        sink.write_batch(entity_path, static, batch)
+        received += 1
+
+    output = Path(args.output)
+    interrupted = False
+    try:
+        with RrdSink(output, application_id="rerun_bridge") as sink:
+            settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")
+            try:
+                receive(settings, write, args.duration, connected)
+            except KeyboardInterrupt:  # Ctrl-C ends a recording: the file is closed with its footer
+                interrupted = True
+    finally:
+        if not received:  # refused, unreachable or silent: no empty recording left behind
+            output.unlink(missing_ok=True)
+    print(f"received {received} chunks" + (f" into {output}" if received else "; nothing written"))
+    if interrupted:
+        return 130
+    return EXIT_OK if received else EXIT_NOTHING_CONVERTED
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,10 +45,12 @@ def test_served_stream_refuses_bad_tokens_and_killed_or_stalled_clients_leave_th
         _out, err = refused.communicate(timeout=60)
         assert refused.returncode != 0
         assert "authentication failed" in err
+        assert not (live.tmp / "refused.rrd").exists()  # no empty recording left behind
     watching = receiver(live, port, "laptop.rrd", "--token", "t0k", "--duration", "20")
     killed = receiver(live, port, "killed.rrd", "--token", "t0k")
     stalled = receiver(live, port, "stalled.rrd", "--token", "t0k")
-    for client in (watching, killed, stalled):
+    interrupted = receiver(live, port, "interrupted.rrd", "--token", "t0k")
+    for client in (watching, killed, stalled, interrupted):
         assert read_until(client.stderr, "receiving from", timeout=60)[0]
     stalled.send_signal(signal.SIGSTOP)  # connected, reads nothing more
     publisher = live.publish("imu", 60, 30)
@@ -56,6 +58,14 @@ def test_served_stream_refuses_bad_tokens_and_killed_or_stalled_clients_leave_th
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=30)
     wait_all([publisher])
+    interrupted.send_signal(signal.SIGINT)  # Ctrl-C: the recording ends complete, without a traceback
+    out, err = interrupted.communicate(timeout=60)
+    assert interrupted.returncode == 130, err
+    assert "Traceback" not in err
+    assert out.startswith("received ")
+    assert "interrupted.rrd" in out
+    verify_rrd(live.tmp / "interrupted.rrd")
+    assert rrd_row_count(live.tmp / "interrupted.rrd", "/imu/data", "Scalars:scalars") > 0
     _out, err = stop(bridge)
     assert bridge.returncode == 0, err
     stalled.send_signal(signal.SIGKILL)
