@@ -112,6 +112,8 @@ class BridgeNode:
         self.queues: TopicQueues[LiveMessage] = TopicQueues()
         self.stats = LiveStats()
         self._warned: set[str] = set()
+        #: Diagnostics entities whose static series names are written (once per topic).
+        self._diagnostics_named: set[str] = set()
         #: Outputs a shutdown could not close in time (the process exits without waiting for them).
         self.unfinished: list[str] = []
         self._subscriptions: dict[str, Any] = {}
@@ -521,7 +523,7 @@ class BridgeNode:
             array.status.append(status)
         if self._diagnostics_publisher is not None:
             self._diagnostics_publisher.publish(array)
-        self.worker.submit_rows(diagnostics_rows(reports), self.now_ns())
+        self.worker.submit_rows(diagnostics_rows(reports, self._diagnostics_named), self.now_ns())
 
     def shutdown(self) -> list[TopicReport]:
         """Stop taking messages, convert what is queued, close both files; the final reports. Bounded by

@@ -23,8 +23,10 @@ SERIES = [
 ]
 
 
-def diagnostics_rows(reports: Sequence[TopicReport]) -> list[Row]:
-    """One plot of :data:`SERIES` per bridged topic under ``/rerun_bridge/diagnostics/<topic>``."""
+def diagnostics_rows(reports: Sequence[TopicReport], named: set[str] | None = None) -> list[Row]:
+    """One plot of :data:`SERIES` per bridged topic under ``/rerun_bridge/diagnostics/<topic>``. Its
+    series' names are static, written once per topic (``named``: the entities that have them already):
+    a row of them each period doubled the recording's chunks of an idle node."""
     rows: list[Row] = []
     for report in reports:
         path = str(DIAGNOSTICS_ROOT.join(*EntityPath.from_topic(report.topic).parts))
@@ -42,7 +44,10 @@ def diagnostics_rows(reports: Sequence[TopicReport]) -> list[Row]:
             dtype=np.float64,
         )
         rows.append(Row(path, "Scalars", {"scalars": values}))
-        rows.append(Row(path, "SeriesLines", {"names": SERIES}))
+        if named is None or path not in named:
+            rows.append(Row(path, "SeriesLines", {"names": SERIES}, static=True))
+            if named is not None:
+                named.add(path)
     return rows
 
 
