@@ -333,7 +333,13 @@ class BridgeNode:
             if topic in self._subscriptions or topic in self._own_topics or not types:
                 continue
             type_name = normalize_type_name(types[0])
-            if not self.config.topic_selected(topic, self.types.converters.lookup(type_name) is not None):
+            convertible = self.types.converters.lookup(type_name) is not None
+            if not self.config.topic_selected(topic, convertible):
+                if not convertible and self.config.topic_selected(topic, True):  # skipped for its type alone
+                    self._warn_once(
+                        f"topic {topic}: no converter for {type_name}; not bridged "
+                        "(raw_unknown_types: true records it as raw columns)"
+                    )
                 continue
             if topic in TF_TOPICS and not self.config.tf.enabled and topic not in self.config.topics:
                 continue

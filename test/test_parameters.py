@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rerun_bridge.launch_support import FixedArgumentError, typed_parameters
@@ -76,3 +78,13 @@ def test_a_fixed_parameter_given_as_an_argument_is_an_error() -> None:
         FixedArgumentError, match="launch argument 'viewer' is not offered by this launch file"
     ):
         typed_parameters(arguments, fixed={"viewer": False})
+
+
+def test_the_launch_files_arguments_are_all_listed_in_docs_ros() -> None:
+    """docs/ros.md's list of launch arguments had lost the network ones (serve, token, connect, summary)."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "ros.md").read_text(encoding="utf-8")
+    listed = text.split("Arguments: ", 1)[1].split("\n\n", 1)[0]
+    missing = [
+        name for name in [*PARAMETERS, "use_sim_time", "node_name", "namespace"] if f"`{name}`" not in listed
+    ]
+    assert missing == []

@@ -149,6 +149,15 @@ def make_robot_description(_index: int) -> Any:
     return String(data=ROBOT_URDF)
 
 
+def make_header(index: int) -> Any:
+    """A type the bridge has no converter for."""
+    from std_msgs.msg import Header
+
+    msg = Header(frame_id="base_link")
+    msg.stamp.sec = BASE_STAMP_S + index
+    return msg
+
+
 def make_clock(index: int) -> Any:
     from rosgraph_msgs.msg import Clock
 
@@ -168,6 +177,7 @@ KINDS = {
     "tf_static": ("/tf_static", make_tf_static),
     "string": ("/late_topic", make_string),
     "clock": ("/clock", make_clock),
+    "header": ("/stamps", make_header),
     "robot_description": ("/robot_description", make_robot_description),
 }
 LATCHED_KINDS = frozenset({"tf_static", "robot_description"})

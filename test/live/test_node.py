@@ -112,6 +112,19 @@ def test_topic_that_appears_later_is_recorded(live: LiveEnv) -> None:
     assert texts == [[f"late {i}"] for i in range(10)]
 
 
+def test_a_topic_without_converter_is_named_once_not_skipped_silently(live: LiveEnv) -> None:
+    bridge = live.bridge("--rrd", "plain.rrd")
+    wait_all([live.publish("header", 10, 20)])
+    time.sleep(0.5)
+    _out, err = stop(bridge)
+    expected = (
+        "topic /stamps: no converter for std_msgs/msg/Header; not bridged "
+        "(raw_unknown_types: true records it as raw columns)"
+    )
+    assert err.count(expected) == 1, err
+    assert rrd_row_count(live.tmp / "plain.rrd", "/stamps", "std_msgs.msg.Header:message") == 0
+
+
 def test_best_effort_publisher_is_received(live: LiveEnv) -> None:
     bridge = live.bridge("--rrd", "be.rrd")
     wait_all([live.publish("imu", 30, 30, "--best-effort")])
