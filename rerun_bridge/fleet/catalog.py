@@ -227,33 +227,37 @@ def converted_runs(catalog: Location) -> dict[str, str]:
     return dict(zip(runs["content_hash"].to_pylist(), runs["run_id"].to_pylist(), strict=True))
 
 
-def run_tags(catalog: Location, run_id: str) -> dict[str, str]:
-    """The tags of a run's row as the catalog has it now (none when it has no row yet)."""
+def _run_row(catalog: Location, run_id: str) -> tuple[Location, pa.Table | None]:
+    """A run's row file, and its table (None when the run has no row yet)."""
     import pyarrow.parquet as pq
 
     row = catalog.join("runs", f"{run_id}.parquet")
     if not row.exists():
-        return {}
+        return row, None
     try:
         with row.filesystem.open_input_file(row.path) as source:
-            tags = pq.read_table(source, columns=["tags"])["tags"].to_pylist()
+            return row, pq.read_table(source, schema=RUNS_SCHEMA)
     except (OSError, pa.ArrowException) as err:
         raise StorageError(f"{row.uri}: cannot read the run's row: {err}") from err
-    return {key: value for row_tags in tags if row_tags for key, value in row_tags}
+
+
+def run_tags(catalog: Location, run_id: str) -> dict[str, str]:
+    """The tags of a run's row as the catalog has it now (none when it has no row yet)."""
+    _row, table = _run_row(catalog, run_id)
+    return {} if table is None else _tags_in(table)
+
+
+def _tags_in(table: pa.Table) -> dict[str, str]:
+    return {key: value for row_tags in table["tags"].to_pylist() if row_tags for key, value in row_tags}
 
 
 def retag_run(catalog: Location, run_id: str, tags: Mapping[str, str]) -> None:
     """Add ``tags`` to a run's row (a key given again takes the new value; the ``robot`` tag sets
     ``robot``); everything else in the row stays as it is."""
-    import pyarrow.parquet as pq
-
-    row = catalog.join("runs", f"{run_id}.parquet")
-    try:
-        with row.filesystem.open_input_file(row.path) as source:
-            table = pq.read_table(source, schema=RUNS_SCHEMA)
-    except (OSError, pa.ArrowException) as err:
-        raise StorageError(f"{row.uri}: cannot read the run's row: {err}") from err
-    merged = {**dict(table["tags"][0].as_py() or []), **tags}
+    row, table = _run_row(catalog, run_id)
+    if table is None:
+        raise StorageError(f"{row.uri}: cannot read the run's row: it has none")
+    merged = {**_tags_in(table), **tags}
     columns = {"tags": pa.array([list(merged.items())], type=RUNS_SCHEMA.field("tags").type)}
     if "robot" in tags:
         columns["robot"] = pa.array([tags["robot"]], type=RUNS_SCHEMA.field("robot").type)

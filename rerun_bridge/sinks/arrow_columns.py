@@ -186,20 +186,25 @@ def _strip_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | N
     if not pa.types.is_list(item_type) or not pa.types.is_fixed_size_list(item_type.value_type):
         return None
     width = item_type.value_type.list_size
+    parts: list[Sequence[np.ndarray]] = []
     for batch in batches:
         if isinstance(batch, Strips):
             if batch.width != width:
                 return None
-            continue
-        if batch.__class__ is not list:
+        elif batch.__class__ is not list or not all(_is_float_strip(strip, width) for strip in batch):
             return None
-        for strip in batch:
-            if not (isinstance(strip, np.ndarray) and strip.ndim == 2 and strip.shape[1] == width):
-                return None
-            if strip.dtype.kind != "f":
-                return None
-    values = Strips.joined(batches, width).to_arrow()  # type: ignore[arg-type]
+        parts.append(batch)  # Strips, or a list of float arrays (checked just above)
+    values = Strips.joined(parts, width).to_arrow()
     return values if values.type == item_type else values.cast(item_type)
+
+
+def _is_float_strip(strip: Any, width: int) -> bool:
+    return (
+        isinstance(strip, np.ndarray)
+        and strip.ndim == 2
+        and strip.shape[1] == width
+        and strip.dtype.kind == "f"
+    )
 
 
 def _string_values(batches: Sequence[Batch], spec: ComponentSpec) -> pa.Array | None:

@@ -236,7 +236,7 @@ def _sequence_to_arrow(batch: Sequence[Any]) -> pa.Array:
 
 def _ragged_vectors(batch: Sequence[Any]) -> pa.Array | None:
     """Numeric (N, D) arrays of different lengths N (line strips of 2, 3 and 6 points) as one list of
-    D-vectors each, as Rerun's ``LineStrip3D`` holds them; None for anything else."""
+    D-vectors each, as Rerun's ``LineStrip3D`` holds them (:class:`Strips`); None for anything else."""
     if not all(
         isinstance(item, np.ndarray) and item.ndim == 2 and item.dtype.kind in "biuf" for item in batch
     ):
@@ -244,11 +244,7 @@ def _ragged_vectors(batch: Sequence[Any]) -> pa.Array | None:
     widths = {item.shape[1] for item in batch}
     if len(widths) != 1 or 0 in widths:
         return None
-    vectors = _numpy_to_arrow(np.concatenate(batch))
-    offsets = np.zeros(len(batch) + 1, dtype=np.int32)
-    np.cumsum([len(item) for item in batch], out=offsets[1:])
-    item = pa.field("item", vectors.type, nullable=False)
-    return pa.ListArray.from_arrays(pa.array(offsets), vectors, type=pa.list_(item))
+    return Strips.joined([batch], widths.pop()).to_arrow()
 
 
 def _rerun_batch_type(batch: Sequence[Any]) -> Any:

@@ -214,6 +214,11 @@ class Spatial3DView(ViewBase):
         radius = style.get("radius")
         return rgba, None if radius is None else float(radius)
 
+    def _sample_for_framing(self, placed: npt.NDArray[np.float32]) -> None:
+        """Up to about :data:`_FRAMING_SAMPLE` of an entity's placed points, for the first framing."""
+        if not self._camera_framed:
+            self._placed_samples.append(placed[:: max(1, len(placed) // _FRAMING_SAMPLE)])
+
     def _frame_camera_once(self) -> bool:
         """Aim the camera at what is visible the first time there is something, if the camera cannot
         see it (camera_framing.py); later updates keep the camera where the user puts it. True when the
@@ -335,7 +340,7 @@ class Spatial3DView(ViewBase):
             for frame, placement in self._frame_placements.items()
         }
         if self._frame_origins:
-            self._placed_samples.append(np.array(list(self._frame_origins.values()), dtype=np.float32))
+            self._sample_for_framing(np.array(list(self._frame_origins.values()), dtype=np.float32))
         if self._frame_camera_once():
             self.update_data(timeline, time)  # placed again around the new origin
             return
@@ -396,7 +401,7 @@ class Spatial3DView(ViewBase):
             colors = colors_rgba(color_values, len(positions))
             radii = floats(radius_values)
             placed = _apply(placement, positions)
-            self._placed_samples.append(placed[:: max(1, len(placed) // _FRAMING_SAMPLE)])
+            self._sample_for_framing(placed)
             style_color, style_radius = self.entity_style(entity)
             if style_radius is not None:
                 radii = np.array([style_radius], dtype=np.float32)
@@ -446,7 +451,7 @@ class Spatial3DView(ViewBase):
                 segment_colors if segment_colors is not None else entity_color(entity)
             )
             placed = _apply(placement, segments)
-            self._placed_samples.append(placed[:: max(1, len(placed) // _FRAMING_SAMPLE)])
+            self._sample_for_framing(placed)
             item.setData(pos=placed, color=color)
             item.setVisible(len(segments) > 0)
 
