@@ -13,7 +13,7 @@ from rerun_bridge.native import speaks
 
 
 @pytest.mark.parametrize(
-    ("extension", "api_version"), [(_cloud_native, 2), (_marker_walk, 1)], ids=["cloud", "marker walk"]
+    ("extension", "api_version"), [(_cloud_native, 2), (_marker_walk, 2)], ids=["cloud", "marker walk"]
 )
 def test_the_built_extensions_speak_the_api_their_callers_need(
     extension: ModuleType, api_version: int

@@ -10,16 +10,19 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The columns of the table, in this order (marker_scan.WALK_FIELDS names them): where each field lies,
- * then the marker's stamp, id, type, action and lifetime. */
+ * then the marker's stamp, id, type, action and lifetime, then the codes of its header frame and
+ * namespace (the index of the distinct string, in the order each first appears). */
 enum {
     START, FRAME, FRAME_LENGTH, NS, NS_LENGTH, IDS_AT, FIXED, POINTS, POINT_COUNT, COLORS, COLOR_COUNT,
     TEXTURE_RESOURCE, TEXTURE_RESOURCE_LENGTH, TEXTURE_FRAME, TEXTURE_FRAME_LENGTH, TEXTURE_FORMAT,
     TEXTURE_FORMAT_LENGTH, TEXT, TEXT_LENGTH, MESH_RESOURCE, MESH_RESOURCE_LENGTH, MESH_FILE,
-    MESH_FILE_LENGTH, NEXT, END, STAMP_NS, ID, TYPE, ACTION, LIFETIME_NS, COLUMNS
+    MESH_FILE_LENGTH, NEXT, END, STAMP_NS, ID, TYPE, ACTION, LIFETIME_NS, FRAME_CODE, NS_CODE, COLUMNS
 };
 
 /* Per marker, position (3), orientation (4) and scale (3) as float64, then the colour's 4 float32. */
@@ -94,6 +97,111 @@ static inline int64_t sequence_at(const Walk *walk, int64_t pos, int64_t item, i
     return end;
 }
 
+
+/* Whether length bytes at text are UTF-8 as Python's strict decoder takes it (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF). ASCII, the common case, eight bytes at a time. */
+static int is_utf8(const unsigned char *text, int64_t length) {
+    int64_t at = 0;
+    while (at < length) {
+        if (at + 8 <= length) {
+            uint64_t word;
+            memcpy(&word, text + at, 8);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                at += 8;
+                continue;
+            }
+        }
+        const unsigned char lead = text[at];
+        if (lead < 0x80) {
+            at += 1;
+            continue;
+        }
+        int64_t more;
+        unsigned char low = 0x80, high = 0xBF; /* the range of the byte after the lead */
+        if (lead >= 0xC2 && lead <= 0xDF) {
+            more = 1;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            more = 2;
+            if (lead == 0xE0) low = 0xA0;      /* overlong */
+            else if (lead == 0xED) high = 0x9F; /* surrogates */
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            more = 3;
+            if (lead == 0xF0) low = 0x90;      /* overlong */
+            else if (lead == 0xF4) high = 0x8F; /* past U+10FFFF */
+        } else {
+            return 0;
+        }
+        if (at + more >= length) return 0; /* cut short */
+        if (text[at + 1] < low || text[at + 1] > high) return 0;
+        for (int64_t next = 2; next <= more; ++next) {
+            if ((text[at + next] & 0xC0) != 0x80) return 0;
+        }
+        at += more + 1;
+    }
+    return 1;
+}
+
+/* The distinct strings of one column (frames or namespaces): each marker's code is the index of its
+ * string among them, in the order they first appear. Consecutive markers mostly share their string, so
+ * the previous marker's is compared first; a hash table (made on the first miss) finds the others. */
+typedef struct {
+    const unsigned char *body;
+    const int64_t *starts, *lengths; /* the column's strings: characters and length with the NUL */
+    int64_t *firsts;                 /* per code, the first marker with that string */
+    int64_t codes;
+    int64_t *slots; /* code + 1 per slot, 0 empty */
+    uint64_t mask;
+    int64_t last;
+} Interner;
+
+static int same_string(const Interner *in, Py_ssize_t first, Py_ssize_t index) {
+    return in->lengths[first] == in->lengths[index] &&
+           memcmp(in->body + in->starts[first], in->body + in->starts[index], (size_t)in->lengths[index]) == 0;
+}
+
+static uint64_t string_hash(const unsigned char *text, int64_t length) {
+    uint64_t hash = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (int64_t at = 0; at < length; ++at) {
+        hash = (hash ^ text[at]) * 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+/* Inserts code into the table at its string's slot (the table has room: it holds at most count codes). */
+static void place_code(Interner *in, int64_t code) {
+    const Py_ssize_t first = in->firsts[code];
+    uint64_t slot = string_hash(in->body + in->starts[first], in->lengths[first]) & in->mask;
+    while (in->slots[slot] != 0) slot = (slot + 1) & in->mask;
+    in->slots[slot] = code + 1;
+}
+
+/* The code of marker index's string; -1 when out of memory. */
+static int64_t intern(Interner *in, Py_ssize_t index, Py_ssize_t count) {
+    if (in->last >= 0 && same_string(in, in->firsts[in->last], index)) {
+        return in->last;
+    }
+    if (in->slots == NULL && in->codes > 0) {
+        uint64_t size = 16;
+        while (size < 2 * (uint64_t)count) size <<= 1;
+        in->slots = calloc(size, sizeof(int64_t));
+        if (in->slots == NULL) return -1;
+        in->mask = size - 1;
+        for (int64_t code = 0; code < in->codes; ++code) place_code(in, code);
+    }
+    if (in->slots != NULL) {
+        uint64_t slot = string_hash(in->body + in->starts[index], in->lengths[index]) & in->mask;
+        while (in->slots[slot] != 0) {
+            const int64_t code = in->slots[slot] - 1;
+            if (same_string(in, in->firsts[code], index)) return in->last = code;
+            slot = (slot + 1) & in->mask;
+        }
+    }
+    const int64_t code = in->codes++;
+    in->firsts[code] = index;
+    if (in->slots != NULL) place_code(in, code);
+    return in->last = code;
+}
+
 /* One marker at pos into row[column * stride] and its VALUES numbers; returns 0 when it does not fit. */
 static int walk_marker(const Walk *walk, int64_t pos, int64_t *row, Py_ssize_t stride, double *values) {
 #define SET(column, value) row[(column) * stride] = (value)
@@ -147,14 +255,53 @@ static int walk_marker(const Walk *walk, int64_t pos, int64_t *row, Py_ssize_t s
 #undef SET
 }
 
+/* Whether the strings of the marker at index other than its frame and namespace (checked once per
+ * distinct string) are UTF-8: those the marker-by-marker reader decodes. */
+static int other_strings_utf8(const unsigned char *body, const int64_t *columns, Py_ssize_t count,
+                              Py_ssize_t index) {
+    static const int strings[][2] = {
+        {TEXTURE_RESOURCE, TEXTURE_RESOURCE_LENGTH}, {TEXTURE_FRAME, TEXTURE_FRAME_LENGTH},
+        {TEXTURE_FORMAT, TEXTURE_FORMAT_LENGTH},     {TEXT, TEXT_LENGTH},
+        {MESH_RESOURCE, MESH_RESOURCE_LENGTH},       {MESH_FILE, MESH_FILE_LENGTH},
+    };
+    for (size_t string = 0; string < sizeof strings / sizeof strings[0]; ++string) {
+        const int64_t length = columns[strings[string][1] * count + index] - 1;
+        if (length > 0 && !is_utf8(body + columns[strings[string][0] * count + index], length)) return 0;
+    }
+    return 1;
+}
+
+/* The code of the marker's string in the interner, -1 when it is not UTF-8, -2 out of memory. */
+static int64_t coded(Interner *in, Py_ssize_t index, Py_ssize_t count) {
+    const int64_t codes = in->codes;
+    const int64_t code = intern(in, index, count);
+    if (code < 0) return -2;
+    if (in->codes > codes && !is_utf8(in->body + in->starts[index], in->lengths[index] - 1)) return -1;
+    return code;
+}
+
+static PyObject *index_list(const int64_t *values, int64_t count) {
+    PyObject *list = PyList_New(count);
+    for (int64_t at = 0; list != NULL && at < count; ++at) {
+        PyObject *value = PyLong_FromLongLong(values[at]);
+        if (value == NULL) {
+            Py_CLEAR(list);
+        } else {
+            PyList_SET_ITEM(list, at, value);
+        }
+    }
+    return list;
+}
+
 /*
- * walk_markers(body, count, max_sequence, table, values) -> bool
+ * walk_markers(body, count, max_sequence, table, values) -> (frame_firsts, ns_firsts) | None
  *
  * body: a MarkerArray's CDR after its encapsulation header, the marker count at 0 and the first marker at
  * 4. table: a writable int64 buffer of COLUMNS x count, column-major (one column per field, markers in
  * order); values: a writable float64 buffer of count x VALUES, row-major (a marker's pose, scale and
- * colour). Returns False when a marker does not fit (the caller reads the array marker by marker, which
- * says why); the buffers are then partly written.
+ * colour). Returns, for the distinct header frames and namespaces in the order of their codes, the index
+ * of the first marker with each; None when a marker does not fit or one of its strings is not UTF-8 (the
+ * caller reads the array marker by marker, which says why); the buffers are then partly written.
  */
 static PyObject *walk_markers(PyObject *module, PyObject *args) {
     (void)module;
@@ -164,37 +311,270 @@ static PyObject *walk_markers(PyObject *module, PyObject *args) {
         return NULL;
     }
     PyObject *result = NULL;
+    int64_t *firsts = NULL;
     if (count < 0 || max_sequence < 0) {
         PyErr_SetString(PyExc_ValueError, "negative count");
     } else if (table.len < (Py_ssize_t)(count * COLUMNS * sizeof(int64_t))) {
         PyErr_SetString(PyExc_ValueError, "the table is smaller than count x the fields");
     } else if (values.len < (Py_ssize_t)(count * VALUES * sizeof(double))) {
         PyErr_SetString(PyExc_ValueError, "the values are smaller than count x the numbers");
+    } else if ((firsts = malloc(2 * (size_t)(count + 1) * sizeof(int64_t))) == NULL) {
+        PyErr_NoMemory();
     } else {
         const Walk walk = {(const unsigned char *)body.buf, (int64_t)body.len, (int64_t)max_sequence};
         int64_t *columns = (int64_t *)table.buf;
         double *numbers = (double *)values.buf;
-        int fits = 1;
+        Interner frames = {walk.body, columns + FRAME * count, columns + FRAME_LENGTH * count, firsts, 0,
+                           NULL, 0, -1};
+        Interner namespaces = {walk.body, columns + NS * count, columns + NS_LENGTH * count,
+                               firsts + count + 1, 0, NULL, 0, -1};
+        int outcome = 1; /* 1: read, 0: does not fit or not UTF-8, -1: out of memory */
         int64_t pos = 4;
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t index = 0; index < count; ++index) {
-            if (!walk_marker(&walk, pos, columns + index, count, numbers + index * VALUES)) {
-                fits = 0;
+            if (!walk_marker(&walk, pos, columns + index, count, numbers + index * VALUES) ||
+                !other_strings_utf8(walk.body, columns, count, index)) {
+                outcome = 0;
                 break;
             }
+            const int64_t frame = coded(&frames, index, count), ns = coded(&namespaces, index, count);
+            if (frame < 0 || ns < 0) {
+                outcome = (frame == -2 || ns == -2) ? -1 : 0;
+                break;
+            }
+            columns[FRAME_CODE * count + index] = frame;
+            columns[NS_CODE * count + index] = ns;
             pos = columns[NEXT * count + index];
         }
         Py_END_ALLOW_THREADS
-        result = PyBool_FromLong(fits);
+        free(frames.slots);
+        free(namespaces.slots);
+        if (outcome < 0) {
+            PyErr_NoMemory();
+        } else if (outcome == 0) {
+            result = Py_NewRef(Py_None);
+        } else {
+            PyObject *frame_firsts = index_list(frames.firsts, frames.codes);
+            PyObject *ns_firsts = frame_firsts ? index_list(namespaces.firsts, namespaces.codes) : NULL;
+            if (ns_firsts != NULL) result = PyTuple_Pack(2, frame_firsts, ns_firsts);
+            Py_XDECREF(frame_firsts);
+            Py_XDECREF(ns_firsts);
+        }
     }
+    free(firsts);
     PyBuffer_Release(&body);
     PyBuffer_Release(&table);
     PyBuffer_Release(&values);
     return result;
 }
 
+/*
+ * The shapes of many markers of one namespace and type (convert/marker_columns.py): the same arithmetic,
+ * in the same order, as its numpy code and marker_shapes.py, so that rows are equal number for number.
+ * Each takes the markers' VALUES rows (pose, scale, colour) as the walk wrote them.
+ */
+
+static inline uint8_t rgba8(double channel) {
+    if (!(channel > 0.0)) return 0; /* NaN too */
+    return (uint8_t)((channel < 1.0 ? channel : 1.0) * 255.0 + 0.5);
+}
+
+/* Whether a buffer holds at least items of size bytes (and a readable count of them). */
+static int holds(const Py_buffer *buffer, Py_ssize_t items, Py_ssize_t size, const char *what) {
+    if (items < 0 || buffer->len / size < items) {
+        PyErr_Format(PyExc_ValueError, "%s holds fewer than %zd items", what, items);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * marker_poses(values, quaternions, rotations, colors) -> None
+ *
+ * For each marker (a row of VALUES float64): its unit quaternion (x, y, z, w; the identity for one of
+ * norm under 1e-9, as RViz takes an all-zero one) into quaternions (N x 4 float64), its rotation matrix
+ * row-major into rotations (N x 9 float64), its colour as RGBA8 into colors (N x 4 bytes).
+ */
+static PyObject *marker_poses(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer values, quaternions, rotations, colors;
+    if (!PyArg_ParseTuple(args, "y*w*w*w*", &values, &quaternions, &rotations, &colors)) {
+        return NULL;
+    }
+    const Py_ssize_t count = values.len / (Py_ssize_t)(VALUES * sizeof(double));
+    PyObject *result = NULL;
+    if (holds(&quaternions, count * 4, sizeof(double), "quaternions") &&
+        holds(&rotations, count * 9, sizeof(double), "rotations") && holds(&colors, count * 4, 1, "colors")) {
+        const double *rows = values.buf;
+        double *unit = quaternions.buf, *rotation = rotations.buf;
+        uint8_t *rgba = colors.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t index = 0; index < count; ++index) {
+            const double *row = rows + index * VALUES;
+            double *q = unit + index * 4, *r = rotation + index * 9;
+            const double norm = sqrt(row[3] * row[3] + row[4] * row[4] + row[5] * row[5] + row[6] * row[6]);
+            if (norm < 1e-9) {
+                q[0] = q[1] = q[2] = 0.0, q[3] = 1.0;
+            } else {
+                for (int axis = 0; axis < 4; ++axis) q[axis] = row[3 + axis] / norm;
+            }
+            const double x = q[0], y = q[1], z = q[2], w = q[3];
+            r[0] = 1 - 2 * (y * y + z * z), r[1] = 2 * (x * y - z * w), r[2] = 2 * (x * z + y * w);
+            r[3] = 2 * (x * y + z * w), r[4] = 1 - 2 * (x * x + z * z), r[5] = 2 * (y * z - x * w);
+            r[6] = 2 * (x * z - y * w), r[7] = 2 * (y * z + x * w), r[8] = 1 - 2 * (x * x + y * y);
+            for (int channel = 0; channel < COLOR_VALUES; ++channel) {
+                rgba[index * 4 + channel] = rgba8(row[POSE_VALUES + channel]);
+            }
+        }
+        Py_END_ALLOW_THREADS
+        result = Py_NewRef(Py_None);
+    }
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&quaternions);
+    PyBuffer_Release(&rotations);
+    PyBuffer_Release(&colors);
+    return result;
+}
+
+/* Whether marker index's records (count of size bytes from offset) lie inside a body of size bytes. */
+static int records_inside(const int64_t *offsets, const int64_t *counts, Py_ssize_t index, int64_t size,
+                          int64_t body_size) {
+    const int64_t offset = offsets[index], count = counts[index];
+    return offset >= 0 && count >= 0 && count <= body_size / size && offset <= body_size - count * size;
+}
+
+/*
+ * place_points(body, offsets, counts, values, rotations, scaled, out) -> bool
+ *
+ * Every point of the markers (geometry_msgs/Point records, counts[i] of them at offsets[i] in body)
+ * placed by its marker's pose: rotation @ (point, times the marker's scale when scaled) + translation,
+ * summed left to right as marker_shapes.transform does, as float32 into out (points x 3). False (out
+ * partly written) when a point is not finite.
+ */
+static PyObject *place_points(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer body, offsets, counts, values, rotations, out;
+    int scaled;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*pw*", &body, &offsets, &counts, &values, &rotations, &scaled,
+                          &out)) {
+        return NULL;
+    }
+    const Py_ssize_t markers = offsets.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *at = offsets.buf, *number = counts.buf;
+    PyObject *result = NULL;
+    int64_t points = 0;
+    int inside = holds(&counts, markers, sizeof(int64_t), "counts") &&
+                 holds(&values, markers * VALUES, sizeof(double), "values") &&
+                 holds(&rotations, markers * 9, sizeof(double), "rotations");
+    for (Py_ssize_t index = 0; inside && index < markers; ++index) {
+        inside = records_inside(at, number, index, POINT_BYTES, body.len);
+        points += inside ? number[index] : 0;
+    }
+    if (inside && !holds(&out, points * 3, sizeof(float), "out")) {
+        inside = 0;
+    } else if (!inside && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "a marker's points lie outside the body");
+    }
+    if (inside) {
+        const unsigned char *bytes = body.buf;
+        const double *rows = values.buf, *matrices = rotations.buf;
+        float *placed = out.buf;
+        int finite = 1;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t index = 0; finite && index < markers; ++index) {
+            const double *row = rows + index * VALUES, *r = matrices + index * 9;
+            for (int64_t point = 0; point < number[index]; ++point) {
+                double p[3];
+                memcpy(p, bytes + at[index] + point * POINT_BYTES, sizeof p);
+                if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2])) {
+                    finite = 0;
+                    break;
+                }
+                if (scaled) {
+                    p[0] *= row[7], p[1] *= row[8], p[2] *= row[9];
+                }
+                for (int axis = 0; axis < 3; ++axis) {
+                    placed[axis] = (float)(p[0] * r[axis * 3] + p[1] * r[axis * 3 + 1] + p[2] * r[axis * 3 + 2] +
+                                           row[axis]);
+                }
+                placed += 3;
+            }
+        }
+        Py_END_ALLOW_THREADS
+        result = PyBool_FromLong(finite);
+    }
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&rotations);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/*
+ * point_colors(body, counts, color_offsets, color_counts, colors, out) -> None
+ *
+ * One RGBA8 colour per point of the markers (counts[i] points each): the marker's per-point colours
+ * (std_msgs/ColorRGBA records at color_offsets[i]) where it has any, which must then be one per point,
+ * else its own colour (colors, N x 4 bytes), into out (points x 4 bytes).
+ */
+static PyObject *point_colors(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer body, counts, offsets, color_counts, colors, out;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*w*", &body, &counts, &offsets, &color_counts, &colors, &out)) {
+        return NULL;
+    }
+    const Py_ssize_t markers = counts.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *number = counts.buf, *at = offsets.buf, *given = color_counts.buf;
+    PyObject *result = NULL;
+    int64_t points = 0;
+    int valid = holds(&offsets, markers, sizeof(int64_t), "color_offsets") &&
+                holds(&color_counts, markers, sizeof(int64_t), "color_counts") &&
+                holds(&colors, markers * 4, 1, "colors");
+    for (Py_ssize_t index = 0; valid && index < markers; ++index) {
+        valid = number[index] >= 0 && (given[index] == 0 || (given[index] == number[index] &&
+                                                             records_inside(at, given, index, COLOR_BYTES, body.len)));
+        points += valid ? number[index] : 0;
+    }
+    if (valid && !holds(&out, points * 4, 1, "out")) {
+        valid = 0;
+    } else if (!valid && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "a marker's colours do not match its points or lie outside the body");
+    }
+    if (valid) {
+        const unsigned char *bytes = body.buf, *own = colors.buf;
+        uint8_t *rgba = out.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t index = 0; index < markers; ++index) {
+            for (int64_t point = 0; point < number[index]; ++point) {
+                if (given[index] == 0) {
+                    memcpy(rgba, own + index * 4, 4);
+                } else {
+                    float channels[4];
+                    memcpy(channels, bytes + at[index] + point * COLOR_BYTES, sizeof channels);
+                    for (int channel = 0; channel < 4; ++channel) rgba[channel] = rgba8(channels[channel]);
+                }
+                rgba += 4;
+            }
+        }
+        Py_END_ALLOW_THREADS
+        result = Py_NewRef(Py_None);
+    }
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&color_counts);
+    PyBuffer_Release(&colors);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"walk_markers", walk_markers, METH_VARARGS, "Where each marker's fields lie; see the C source."},
+    {"marker_poses", marker_poses, METH_VARARGS, "Markers' unit quaternions, rotations and colours."},
+    {"place_points", place_points, METH_VARARGS, "Markers' points placed by their poses."},
+    {"point_colors", point_colors, METH_VARARGS, "Markers' colours, one per point."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -208,7 +588,7 @@ static struct PyModuleDef module_definition = {
 
 /* Bumped with every change of the functions' signatures or meaning: Python refuses another version (a
  * build from older sources left in place) and takes its numpy path instead. */
-#define API_VERSION 1
+#define API_VERSION 2
 
 PyMODINIT_FUNC PyInit__marker_walk(void) {
     PyObject *module = PyModule_Create(&module_definition);

@@ -10,4 +10,20 @@ _Bytes = Buffer | npt.NDArray[Any]
 
 API_VERSION: int
 
-def walk_markers(body: _Bytes, count: int, max_sequence: int, table: _Bytes, values: _Bytes, /) -> bool: ...
+def walk_markers(
+    body: _Bytes, count: int, max_sequence: int, table: _Bytes, values: _Bytes, /
+) -> tuple[list[int], list[int]] | None: ...
+def marker_poses(values: _Bytes, quaternions: _Bytes, rotations: _Bytes, colors: _Bytes, /) -> None: ...
+def place_points(
+    body: _Bytes,
+    offsets: _Bytes,
+    counts: _Bytes,
+    values: _Bytes,
+    rotations: _Bytes,
+    scaled: bool,
+    out: _Bytes,
+    /,
+) -> bool: ...
+def point_colors(
+    body: _Bytes, counts: _Bytes, color_offsets: _Bytes, color_counts: _Bytes, colors: _Bytes, out: _Bytes, /
+) -> None: ...

@@ -38,7 +38,7 @@ try:
 except ImportError:  # built without a C compiler: the numpy walk below finds the same fields
     _marker_walk = None  # type: ignore[assignment]
 else:
-    if not speaks(_marker_walk, api_version=1):
+    if not speaks(_marker_walk, api_version=2):
         _marker_walk = None  # type: ignore[assignment]
 
 I64 = npt.NDArray[np.int64]
@@ -87,8 +87,10 @@ WALK_FIELDS: Final = (
     "next",
     "end",
 )
-#: The numbers the C walk writes after those fields, one row each (then a table of pose values).
+#: The numbers the C walk writes after those fields, one row each (then a table of pose values), then
+#: the codes of each marker's header frame and namespace.
 _NUMBER_FIELDS: Final = ("stamp_ns", "id", "type", "action", "lifetime_ns")
+_CODE_FIELDS: Final = ("frame_code", "ns_code")
 #: Offsets within the 8-aligned block after a marker's id, type and action.
 _COLOR_AT: Final = 80
 _LIFETIME_AT: Final = 96
@@ -336,7 +338,11 @@ def _grouped(values: npt.NDArray[np.uint64]) -> tuple[I64, I64]:
         groups[left[values[left] == values[first]]] = len(firsts)
         firsts.append(first)
     _unique, first_indices, inverse = np.unique(values, return_index=True, return_inverse=True)
-    return first_indices.astype(np.int64), inverse.astype(np.int64).reshape(-1)
+    # Groups numbered in the order they first appear, as the C walk numbers them.
+    order = np.argsort(first_indices)
+    renumbered = np.empty(len(order), dtype=np.int64)
+    renumbered[order] = np.arange(len(order))
+    return first_indices[order].astype(np.int64), renumbered[inverse.reshape(-1)]
 
 
 def _string_keys(body: memoryview, starts: I64, lengths: I64, width: int) -> npt.NDArray[np.uint64] | None:
@@ -437,7 +443,8 @@ def scan_marker_array(
         walked = _walked_in_c(body, count, max_sequence)
         if walked is None:
             return None
-        return _columns_of(body, walked[0], marker_at, walked[1])
+        walked_fields, numbers, frame_strings, ns_strings = walked
+        return _columns_of(body, walked_fields, marker_at, numbers, (frame_strings, ns_strings))
 
     def next_marker(position: int) -> int:
         try:
@@ -464,22 +471,50 @@ def scan_marker_array(
     return _columns_of(body, fields, marker_at)
 
 
+def native_shapes() -> Any:
+    """The C extension for the shapes of many markers at once (its ``marker_poses``, ``place_points`` and
+    ``point_colors``), or None where it is not built or switched off (numpy builds them then)."""
+    return _marker_walk
+
+
 def native_walk_built() -> bool:
     """Whether the C extension was built (CI requires it; an install without a compiler runs without)."""
     return _marker_walk is not None
 
 
-def _walked_in_c(body: memoryview, count: int, max_sequence: int) -> tuple[_Fields, _Numbers] | None:
-    """Every marker's fields and numbers, walked marker after marker by the C extension (None: one does
-    not fit the payload)."""
+def _walked_in_c(
+    body: memoryview, count: int, max_sequence: int
+) -> tuple[_Fields, _Numbers, _Strings, _Strings] | None:
+    """Every marker's fields, numbers, header frame and namespace, walked marker after marker by the C
+    extension, which also checks every string as UTF-8 (None: a marker does not fit the payload, or a
+    string is not UTF-8)."""
     assert _marker_walk is not None
-    table = np.empty((len(WALK_FIELDS) + len(_NUMBER_FIELDS), count), dtype=np.int64)
+    rows = len(WALK_FIELDS) + len(_NUMBER_FIELDS) + len(_CODE_FIELDS)
+    table = np.empty((rows, count), dtype=np.int64)
     values = np.empty((count, 14), dtype=np.float64)
-    if not _marker_walk.walk_markers(body, count, max_sequence, table, values):
+    firsts = _marker_walk.walk_markers(body, count, max_sequence, table, values)
+    if firsts is None:
         return None
     fields = dict(zip(WALK_FIELDS, table, strict=False))
-    stamp, ids, types, actions, lifetime = table[len(WALK_FIELDS) :]
-    return fields, _Numbers(stamp, ids, types, actions, values, lifetime)
+    stamp, ids, types, actions, lifetime, frame_codes, ns_codes = table[len(WALK_FIELDS) :]
+    frames = _Strings(_names(body, fields["frame"], fields["frame_length"], firsts[0]), frame_codes)
+    ns = _Strings(_names(body, fields["ns"], fields["ns_length"], firsts[1]), ns_codes)
+    return fields, _Numbers(stamp, ids, types, actions, values, lifetime), frames, ns
+
+
+class _Strings(NamedTuple):
+    """The distinct strings of one field (frames or namespaces) and each marker's index into them."""
+
+    names: list[str]
+    codes: I64
+
+
+def _names(body: memoryview, starts: I64, lengths: I64, firsts: list[int]) -> list[str]:
+    """The strings (checked as UTF-8) of the markers at ``firsts``."""
+    return [
+        str(body[start : start + length - 1], "utf-8")
+        for start, length in zip(starts[firsts].tolist(), lengths[firsts].tolist(), strict=True)
+    ]
 
 
 def _columns_of(
@@ -487,11 +522,20 @@ def _columns_of(
     fields: _Fields,
     marker_at: Callable[[int], tuple[Any, int]],
     numbers: _Numbers | None = None,
+    strings: tuple[_Strings, _Strings] | None = None,
 ) -> MarkerColumns | None:
+    """The columns of the walked markers; ``numbers`` and ``strings`` (their frames and namespaces, every
+    string checked as UTF-8) where the C walk read them, else gathered and checked here."""
     end = int(fields["end"][-1])
     if end > len(body) or end + 3 < len(body):  # the marker-by-marker reader's check for bytes left over
         return None
-    return _columns(body, fields, marker_at, numbers or _numbers(body, fields))
+    if strings is None:
+        strings = _checked_strings(body, fields)
+    # The numpy walk compares frames and namespaces up to a length; both walks refuse the same arrays.
+    longest = max(int(fields["frame_length"].max()), int(fields["ns_length"].max()))
+    if strings is None or longest > _MAX_STRING_BYTES:
+        return None
+    return _columns(body, fields, marker_at, numbers or _numbers(body, fields), strings)
 
 
 class _Numbers(NamedTuple):
@@ -522,24 +566,34 @@ def _numbers(body: memoryview, fields: _Fields) -> _Numbers:
     return _Numbers(stamp, id_type_action[:, 0], id_type_action[:, 1], id_type_action[:, 2], values, lifetime)
 
 
-def _columns(
-    body: memoryview, fields: _Fields, marker_at: Callable[[int], tuple[Any, int]], numbers: _Numbers
-) -> MarkerColumns | None:
+def _checked_strings(body: memoryview, fields: _Fields) -> tuple[_Strings, _Strings] | None:
+    """The walked markers' distinct frames and namespaces, after checking every string they hold as UTF-8
+    (None: one is not, or one is too long to compare)."""
     frames = _distinct_strings(body, fields["frame"], fields["frame_length"])
     ns = _distinct_strings(body, fields["ns"], fields["ns_length"])
-    strings = ["text", *_OTHER_STRINGS]
     if frames is None or ns is None:
         return None
-    if not all(_utf8(body, fields[name], fields[f"{name}_length"]) for name in strings):
+    if not all(_utf8(body, fields[name], fields[f"{name}_length"]) for name in ["text", *_OTHER_STRINGS]):
         return None
+    return _Strings(*frames), _Strings(*ns)
+
+
+def _columns(
+    body: memoryview,
+    fields: _Fields,
+    marker_at: Callable[[int], tuple[Any, int]],
+    numbers: _Numbers,
+    strings: tuple[_Strings, _Strings],
+) -> MarkerColumns:
+    frames, ns = strings
     return MarkerColumns(
         body=body,
         starts=fields["start"],
         stamp_ns=numbers.stamp_ns,
-        frame_names=frames[0],
-        frame_codes=frames[1],
-        ns_names=ns[0],
-        ns_codes=ns[1],
+        frame_names=frames.names,
+        frame_codes=frames.codes,
+        ns_names=ns.names,
+        ns_codes=ns.codes,
         ids=numbers.ids,
         types=numbers.types,
         actions=numbers.actions,

@@ -12,15 +12,17 @@ which raises the same error as always.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from rerun_bridge.cdr.marker_scan import I64, MarkerColumns
+from rerun_bridge.cdr.marker_scan import I64, MarkerColumns, native_shapes
 from rerun_bridge.convert.marker_shapes import (
     ARROW,
+    CUBE,
     CUBE_LIST,
+    CYLINDER,
     LINE_LIST,
     LINE_STRIP,
     POINTS,
@@ -70,18 +72,27 @@ def _rotations(quaternions: F64) -> F64:
 
 
 class _Placed:
-    """The pose of each of a batch's markers: translation, unit quaternion, rotation, scale."""
+    """The pose of each of a batch's markers: translation, unit quaternion, rotation, scale, colour.
+    ``native``: the C extension that computes them (and places the batch's points), or None for numpy."""
 
-    def __init__(self, values: F64) -> None:
+    def __init__(self, values: F64, native: Any) -> None:
+        self.values = values
+        self.native = native
         self.translation = values[:, :3]
+        self.scale = values[:, 7:10]
+        self._rotation: F64 | None = None
+        if native is not None:
+            self.quaternion = np.empty((len(values), 4))
+            self._rotation = np.empty((len(values), 3, 3))
+            self.colors = np.empty((len(values), 4), dtype=np.uint8)
+            native.marker_poses(values, self.quaternion, self._rotation, self.colors)
+            return
         x, y, z, w = (values[:, column] for column in range(3, 7))
         norm = np.sqrt(x * x + y * y + z * z + w * w)  # as math.sqrt of the same sum, left to right
         small = norm < 1e-9
         safe = np.where(small, 1.0, norm)
         self.quaternion = np.where(small[:, None], _IDENTITY, values[:, 3:7] / safe[:, None])
-        self.scale = values[:, 7:10]
         self.colors = rgba8_rows(values[:, 10:14])
-        self._rotation: F64 | None = None
 
     @property
     def rotation(self) -> F64:
@@ -105,13 +116,34 @@ class _Batch:
     def __init__(self, columns: MarkerColumns, indices: I64) -> None:
         self.columns = columns
         self.indices = indices
-        self.placed = _Placed(columns.values[indices])
+        self.placed = _Placed(columns.values[indices], native_shapes())
         self.counts = columns.point_counts[indices]
-        #: For each point, the position of its marker in the batch.
-        self.owner = np.repeat(np.arange(len(indices)), self.counts)
+        self._owner: I64 | None = None
+
+    @property
+    def owner(self) -> I64:
+        """For each point, the position of its marker in the batch."""
+        if self._owner is None:
+            self._owner = np.repeat(np.arange(len(self.indices)), self.counts)
+        return self._owner
 
     def points(self, scaled: bool = False) -> npt.NDArray[np.float32]:
         """Every point of the batch, placed by its marker's pose (``scaled``: times its scale first)."""
+        native = self.placed.native
+        if native is not None:
+            placed = np.empty((int(self.counts.sum()), 3), dtype=np.float32)
+            offsets = self.columns.point_offsets[self.indices]
+            if not native.place_points(
+                self.columns.body,
+                offsets,
+                self.counts,
+                self.placed.values,
+                self.placed.rotation,
+                scaled,
+                placed,
+            ):
+                raise NonFinitePointsError
+            return placed
         local = self.columns.points(self.indices)
         if not np.isfinite(local).all():
             raise NonFinitePointsError
@@ -121,16 +153,24 @@ class _Batch:
 
     def point_colors(self) -> U8:
         """One RGBA8 row per point: the per-point colours where a marker has them, else its colour."""
-        own = self.columns.color_counts[self.indices] > 0
+        columns, indices = self.columns, self.indices
+        native = self.placed.native
+        if native is not None:
+            colors = np.empty((int(self.counts.sum()), 4), dtype=np.uint8)
+            offsets, given = columns.color_offsets[indices], columns.color_counts[indices]
+            native.point_colors(columns.body, self.counts, offsets, given, self.placed.colors, colors)
+            return colors
+        own = columns.color_counts[indices] > 0
         if not own.any():
             return self.placed.colors[self.owner]
         colors = self.placed.colors[self.owner].copy()
         given = np.repeat(own, self.counts)
-        colors[given] = rgba8_rows(self.columns.colors(self.indices[own]))
+        colors[given] = rgba8_rows(columns.colors(indices[own]))
         return colors
 
-    def per_point(self, values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        return values[self.owner]
+    def per_point(self, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """One row of ``values`` (one per marker) for each point."""
+        return np.repeat(values, self.counts, axis=0)
 
 
 def _arrows(batch: _Batch) -> Shape:
@@ -236,12 +276,40 @@ def batch_content(columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shap
     joins theirs, and how many instances each has; None when only marker-by-marker conversion can build
     it."""
     if kind in POSE_TYPES:
-        return pose_shapes(kind, columns.values[indices]), np.ones(len(indices), dtype=np.int64)
+        values = columns.values[indices]
+        native = native_shapes()
+        placed = None if native is None else _Placed(values, native)
+        poses = pose_shapes(kind, values) if placed is None else _pose_shape(kind, placed)
+        return poses, np.ones(len(indices), dtype=np.int64)
     convert = _SHAPES.get(kind)
     shape = convert(_Batch(columns, indices)) if convert is not None else None
     if shape is None:
         return None
     return shape, _instance_counts(columns.point_counts[indices], kind)
+
+
+def _pose_shape(kind: int, placed: _Placed) -> Shape:
+    """Markers of one of :data:`POSE_TYPES`, as :func:`marker_shapes.pose_shapes` makes them (their poses
+    and scales checked as finite by :func:`has_bad_markers` first)."""
+    centers = placed.translation.astype(np.float32)
+    quaternions = placed.quaternion.astype(np.float32)
+    scales = placed.scale
+    if kind == CYLINDER:
+        components = {
+            "centers": centers,
+            "lengths": scales[:, 2].astype(np.float32),
+            "radii": (np.maximum(scales[:, 0], scales[:, 1]) / 2.0).astype(np.float32),
+            "quaternions": quaternions,
+            "colors": placed.colors,
+        }
+        return Shape("Cylinders3D", components)
+    components = {
+        "centers": centers,
+        "half_sizes": (scales / 2.0).astype(np.float32),
+        "quaternions": quaternions,
+        "colors": placed.colors,
+    }
+    return Shape("Boxes3D" if kind == CUBE else "Ellipsoids3D", components)
 
 
 def _instance_counts(points: I64, kind: int) -> I64:

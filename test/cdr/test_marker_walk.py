@@ -18,8 +18,8 @@ from rerun_bridge.cdr.marker_scan import WALK_FIELDS, MarkerColumns, scan_marker
 from test.convert.test_marker_columns import OTHERS, REDRAWN, cdr, every_type, marker
 
 ARRAYS = {**REDRAWN, **OTHERS}
-#: The C walk's table: where each field lies, then stamp, id, type, action and lifetime.
-TABLE_ROWS = len(WALK_FIELDS) + 5
+#: The C walk's table: where each field lies, then stamp, id, type, action, lifetime and string codes.
+TABLE_ROWS = len(WALK_FIELDS) + 7
 
 
 MAX_SEQUENCE = 1 << 20
@@ -95,8 +95,74 @@ def test_markers_in_many_frames() -> None:
     native = _scan(cdr(markers), use_native=True)
     assert native is not None
     assert native.ids.tolist() == list(range(300))
-    assert sorted(native.frame_names) == sorted({f"frame_{index}" for index in range(100)})
+    assert native.frame_names == [f"frame_{index}" for index in range(100)]  # as each first appears
     assert [native.frame_names[code] for code in native.frame_codes] == [m.header.frame_id for m in markers]
+
+
+def test_many_namespaces_numbered_as_the_numpy_walk_numbers_them() -> None:
+    """Past the few namespaces compared one by one (numpy) and the previous marker's (C), both walks look
+    strings up in a table and number them in the order they first appear."""
+    names = [f"ns_{(index * 37) % 90}" + "x" * (index % 7) for index in range(600)]
+    markers = [marker(name, index) for index, name in enumerate(names)]
+    native = _scan(cdr(markers), use_native=True)
+    _assert_same_columns(native, _scan(cdr(markers), use_native=False))
+    assert native is not None
+    assert native.ns_names == list(dict.fromkeys(names))
+    assert [native.ns_names[code] for code in native.ns_codes] == names
+
+
+def _with_text(raw: bytes) -> bytes:
+    """A MarkerArray of two markers whose second's text is ``raw``, whatever its bytes."""
+    payload = cdr([marker("a", 0, text="before"), marker("a", 1, kind=9, text="-" * len(raw))])
+    columns = _scan(payload, use_native=False)
+    assert columns is not None
+    at = 4 + int(columns.text_offsets[1])  # the body starts past the encapsulation header
+    return payload[:at] + raw + payload[at + len(raw) :]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "näme ✓ 😀".encode(),
+        b"\xed\xa0\x80",  # a surrogate
+        b"\xc0\xaf",  # overlong
+        b"\xe0\x80\xaf",  # overlong, three bytes
+        b"\xf4\x90\x80\x80",  # past U+10FFFF
+        b"\xf5\x80\x80\x80",
+        b"ab\xe2\x82",  # cut short at the end
+        b"\xe2\x82ab",  # cut short before ASCII
+        b"\x80",
+        b"nul\x00inside",
+        b"\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf",  # the largest of each length
+    ],
+)
+def test_strings_checked_as_utf8_as_python_decodes_them(raw: bytes) -> None:
+    """Every string of a marker is checked as Python's decoder checks UTF-8: an array with one that is
+    not goes marker by marker (None here); one with only valid strings is read by both walks alike."""
+    payload = _with_text(raw)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        valid = False
+    else:
+        valid = True
+    native = _scan(payload, use_native=True)
+    assert (native is not None) == valid
+    _assert_same_columns(native, _scan(payload, use_native=False))
+    if native is not None:
+        assert native.texts(np.array([1])) == [raw.decode("utf-8")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=12))
+def test_random_text_bytes_checked_as_python_decodes_them(raw: bytes) -> None:
+    payload = _with_text(raw)
+    try:
+        raw.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert (_scan(payload, use_native=True) is not None) == valid
 
 
 @pytest.mark.parametrize(
