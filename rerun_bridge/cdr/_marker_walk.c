@@ -570,11 +570,136 @@ static PyObject *point_colors(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* visualization_msgs/Marker types (marker_shapes.py). */
+enum {
+    TYPE_ARROW, TYPE_LINE_STRIP = 4, TYPE_LINE_LIST, TYPE_CUBE_LIST, TYPE_SPHERE_LIST, TYPE_POINTS,
+    TYPE_TRIANGLE_LIST = 11, TYPES = 12
+};
+
+/* Whether a marker type's shape reads all of its points (and per-point colours). */
+static inline int reads_points(int64_t type) {
+    return type == TYPE_LINE_STRIP || type == TYPE_LINE_LIST || type == TYPE_CUBE_LIST ||
+           type == TYPE_SPHERE_LIST || type == TYPE_POINTS || type == TYPE_TRIANGLE_LIST;
+}
+
+/* Whether a marker would fail to convert (marker_columns.has_bad_markers says which checks). */
+static int bad_marker(const unsigned char *body, int64_t body_size, int64_t type, const double *row,
+                      const int64_t *offsets, const int64_t *points, const int64_t *colors, Py_ssize_t index) {
+    if (type < 0 || type >= TYPES) return 1;
+    for (int value = 0; value < POSE_VALUES; ++value) {
+        if (!isfinite(row[value])) return 1;
+    }
+    const int64_t count = points[index];
+    if (type == TYPE_ARROW && count == 1) return 1;
+    if (type == TYPE_ARROW && count >= 2) {
+        if (!records_inside(offsets, points, index, POINT_BYTES, body_size)) return 1;
+        double ends[6];
+        memcpy(ends, body + offsets[index], sizeof ends);
+        for (int value = 0; value < 6; ++value) {
+            if (!isfinite(ends[value])) return 1;
+        }
+    }
+    if (reads_points(type) && colors[index] != 0 && colors[index] != count) return 1;
+    return (type == TYPE_LINE_LIST && count % 2 == 1) || (type == TYPE_TRIANGLE_LIST && count % 3 != 0);
+}
+
+/*
+ * bad_markers(body, indices, types, values, point_offsets, point_counts, color_counts) -> bool
+ *
+ * Whether any marker at indices (into the columns: types, VALUES rows, where its points lie and how many
+ * points and colours it has) would fail to convert: an unknown type, a pose or scale that is not finite,
+ * an arrow of one point or with a point that is not finite, colours that do not match the points, an odd
+ * LINE_LIST, a TRIANGLE_LIST not in threes.
+ */
+static PyObject *bad_markers(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer body, indices, types, values, offsets, points, colors;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*", &body, &indices, &types, &values, &offsets, &points, &colors)) {
+        return NULL;
+    }
+    const Py_ssize_t markers = types.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t chosen = indices.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *at = indices.buf, *kinds = types.buf;
+    PyObject *result = NULL;
+    int valid = holds(&values, markers * VALUES, sizeof(double), "values") &&
+                holds(&offsets, markers, sizeof(int64_t), "point_offsets") &&
+                holds(&points, markers, sizeof(int64_t), "point_counts") &&
+                holds(&colors, markers, sizeof(int64_t), "color_counts");
+    for (Py_ssize_t index = 0; valid && index < chosen; ++index) {
+        valid = at[index] >= 0 && at[index] < markers;
+    }
+    if (!valid && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "an index is outside the columns");
+    }
+    if (valid) {
+        int bad = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t index = 0; !bad && index < chosen; ++index) {
+            const Py_ssize_t marker = at[index];
+            bad = bad_marker(body.buf, body.len, kinds[marker], (const double *)values.buf + marker * VALUES,
+                             offsets.buf, points.buf, colors.buf, marker);
+        }
+        Py_END_ALLOW_THREADS
+        result = PyBool_FromLong(bad);
+    }
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&indices);
+    PyBuffer_Release(&types);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&points);
+    PyBuffer_Release(&colors);
+    return result;
+}
+
+/*
+ * texts(body, offsets, lengths, indices) -> list[str]
+ *
+ * The strings (characters at offsets, lengths with their NUL) of the markers at indices, decoded as UTF-8
+ * (the walk checked them).
+ */
+static PyObject *texts(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer body, offsets, lengths, indices;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &body, &offsets, &lengths, &indices)) {
+        return NULL;
+    }
+    const Py_ssize_t markers = offsets.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t chosen = indices.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *start = offsets.buf, *length = lengths.buf, *at = indices.buf;
+    PyObject *list = NULL;
+    if (holds(&lengths, markers, sizeof(int64_t), "lengths")) {
+        list = PyList_New(chosen);
+    }
+    for (Py_ssize_t index = 0; list != NULL && index < chosen; ++index) {
+        const int64_t marker = at[index];
+        if (marker < 0 || marker >= markers || start[marker] < 0 || length[marker] < 1 ||
+            start[marker] > body.len - length[marker] + 1) {
+            PyErr_SetString(PyExc_ValueError, "a string lies outside the body");
+            Py_CLEAR(list);
+            break;
+        }
+        PyObject *text = PyUnicode_DecodeUTF8((const char *)body.buf + start[marker], length[marker] - 1, "strict");
+        if (text == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, index, text);
+    }
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&lengths);
+    PyBuffer_Release(&indices);
+    return list;
+}
+
 static PyMethodDef methods[] = {
     {"walk_markers", walk_markers, METH_VARARGS, "Where each marker's fields lie; see the C source."},
     {"marker_poses", marker_poses, METH_VARARGS, "Markers' unit quaternions, rotations and colours."},
     {"place_points", place_points, METH_VARARGS, "Markers' points placed by their poses."},
     {"point_colors", point_colors, METH_VARARGS, "Markers' colours, one per point."},
+    {"bad_markers", bad_markers, METH_VARARGS, "Whether any of the markers would fail to convert."},
+    {"texts", texts, METH_VARARGS, "Markers' strings, decoded."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -27,3 +27,14 @@ def place_points(
 def point_colors(
     body: _Bytes, counts: _Bytes, color_offsets: _Bytes, color_counts: _Bytes, colors: _Bytes, out: _Bytes, /
 ) -> None: ...
+def bad_markers(
+    body: _Bytes,
+    indices: _Bytes,
+    types: _Bytes,
+    values: _Bytes,
+    point_offsets: _Bytes,
+    point_counts: _Bytes,
+    color_counts: _Bytes,
+    /,
+) -> bool: ...
+def texts(body: _Bytes, offsets: _Bytes, lengths: _Bytes, indices: _Bytes, /) -> list[str]: ...

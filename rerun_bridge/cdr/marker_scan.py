@@ -132,6 +132,8 @@ class MarkerColumns:
 
     def texts(self, indices: I64) -> list[str]:
         """The ``text`` of the markers at ``indices``: one decode for all when they are ASCII."""
+        if _marker_walk is not None:
+            return _marker_walk.texts(self.body, self.text_offsets, self.text_lengths, indices)
         starts, lengths = self.text_offsets[indices], self.text_lengths[indices] - 1
         raw = np.frombuffer(self.body, dtype=np.uint8)[ragged(starts, lengths)]
         if len(raw) and raw.max() >= 0x80:

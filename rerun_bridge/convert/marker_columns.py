@@ -328,6 +328,19 @@ def has_bad_markers(columns: MarkerColumns, indices: I64) -> bool:
     """Whether any marker at ``indices`` (added ones) would fail to convert: an unknown type, a pose,
     scale or arrow point that is not finite, a point or colour count that does not fit its type. Other
     points are checked as a batch reads them (:class:`NonFinitePointsError`)."""
+    native = native_shapes()
+    if native is not None:
+        return bool(
+            native.bad_markers(
+                columns.body,
+                indices,
+                columns.types,
+                columns.values,
+                columns.point_offsets,
+                columns.point_counts,
+                columns.color_counts,
+            )
+        )
     kinds = columns.types[indices]
     if not np.isin(kinds, list(TYPE_NAMES)).all():
         return True

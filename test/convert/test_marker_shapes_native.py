@@ -145,3 +145,21 @@ def test_poses_refuse_outputs_too_small_or_read_only() -> None:
         )
     with pytest.raises(TypeError):
         _marker_walk.marker_poses(np.zeros((1, 14)), bytes(32), np.empty((1, 9)), np.empty((1, 4), np.uint8))
+
+
+def test_bad_markers_refuses_an_index_outside_the_columns() -> None:
+    one = np.zeros(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="outside the columns"):
+        _marker_walk.bad_markers(bytes(8), np.array([1]), one, np.zeros((1, 14)), one, one, one)
+    with pytest.raises(ValueError, match="values holds fewer"):
+        _marker_walk.bad_markers(bytes(8), np.array([0]), one, np.zeros((1, 13)), one, one, one)
+
+
+def test_texts_decoded_or_refused_outside_the_body() -> None:
+    body = b"ab\x00n\xc3\xa4\x00"
+    offsets, lengths = np.array([0, 3]), np.array([3, 4])
+    assert _marker_walk.texts(body, offsets, lengths, np.array([1, 0])) == ["nä", "ab"]
+    with pytest.raises(ValueError, match="outside the body"):
+        _marker_walk.texts(body, offsets, np.array([3, 9]), np.array([1]))
+    with pytest.raises(ValueError, match="outside the body"):
+        _marker_walk.texts(body, offsets, lengths, np.array([2]))
