@@ -13,10 +13,13 @@ from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.layout_widgets import ContainerGrid, ContainerSplitter, ViewFrame
+from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.view_arguments import view_title, widget_arguments
 from rerun_bridge.viewer.views.base import EntityFilter
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import VIEW_CLASSES, ViewerWindow
+from rviz_compat.rviz_import import import_rviz
+from test.conftest import NEATO_BAG, SHARED_DATA
 
 
 def test_perception_blueprint_gives_its_views_their_patterns_and_settings() -> None:
@@ -139,6 +142,31 @@ def test_splitters_take_the_shares_and_tabs_hold_their_children(qtbot: QtBot) ->
     assert window.layout_tree() == blueprint.root
     assert [view_title(view) for view in window.view_nodes] == [view_title(v) for v in blueprint.views()]
     assert ViewKind.SPATIAL3D in {view.kind for view in window.view_nodes}
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [(), ("- /tf_static/**",), ("+ /scan", "- /scan"), ("+ /odom/**", "- /odom/trail"), ("+ $origin",)],
+)
+def test_view_widgets_select_what_the_blueprint_model_includes(rules: tuple[str, ...]) -> None:
+    # Rerun's rule: an entity no rule includes is not shown; contents that include nothing show nothing.
+    view = model.View(ViewKind.SPATIAL3D, origin="/odom", contents=tuple(map(model.ContentRule.parse, rules)))
+    arguments = widget_arguments(view)
+    widget_filter = EntityFilter(view.origin, arguments.include, arguments.exclude)
+    for entity in ("/scan", "/odom", "/odom/trail", "/tf_static/base_link"):
+        assert widget_filter.matches(entity) == view.includes(entity), (rules, entity)
+
+
+@pytest.mark.gui
+def test_an_rviz_config_of_a_bare_grid_shows_a_grid_only(qtbot: QtBot) -> None:
+    # RViz's default config has a Grid display and nothing else; its 3D view used to show every entity.
+    store = load_files([NEATO_BAG], warn=lambda _: None).store
+    blueprint = import_rviz(SHARED_DATA / "rviz" / "rviz_default.rviz").blueprint
+    window = ViewerWindow(store, blueprint.root)
+    qtbot.addWidget(window)
+    (scene,) = window.views_of(Spatial3DView)
+    assert store.entities()
+    assert not [entity for entity in store.entities() if scene.entity_filter.matches(entity)]
 
 
 def test_unknown_blueprints_raise_config_errors() -> None:

@@ -36,7 +36,7 @@ def neato_store() -> ChunkStore:
 
 
 def open_view(
-    qtbot: QtBot, store: ChunkStore, include: tuple[str, ...] = (), **settings: Any
+    qtbot: QtBot, store: ChunkStore, include: tuple[str, ...] | None = None, **settings: Any
 ) -> Spatial3DView:
     """A 3D view as a window opens it: no camera settings, only what the test names."""
     view = Spatial3DView(store, SceneTransforms(store), include=include, settings={"grid": False, **settings})

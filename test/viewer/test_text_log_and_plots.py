@@ -182,3 +182,27 @@ def test_new_samples_update_the_curves_in_place(qtbot: QtBot) -> None:
     view.reload()
     assert set(view.curves) == {"/a#0"}
     assert len(view.legend.items) == 1
+
+
+def test_every_legend_entry_stays_inside_a_short_plot(qtbot: QtBot) -> None:
+    # The neato's /cmd_vel plot in a 720-pixel window had room for five of its six names: the one cut off
+    # was angular/z, the only curve that moves.
+    store = ChunkStore()
+    names = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
+    for step in range(5):
+        store.append_row(
+            "/cmd_vel", {"log_time": step}, {"Scalars:scalars": [float(step)] * 6, "SeriesLines:names": names}
+        )
+    view = TimeSeriesView(store, SceneTransforms(store), "/cmd_vel")
+    qtbot.addWidget(view)
+    view.resize(1000, 140)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("log_time", 2)
+    plot_area = view.plot.getViewBox().sceneBoundingRect()
+    labels = {label.text: label.sceneBoundingRect() for _, label in view.legend.items}
+    assert sorted(labels) == sorted(names)
+    assert all(plot_area.contains(rect) for rect in labels.values()), (plot_area, labels)
+    view.resize(1000, 600)  # room again: one column
+    qtbot.wait(50)
+    assert view.legend.columnCount == 1

@@ -2,10 +2,11 @@
 
 A view shows the entities its ``include`` / ``exclude`` patterns select, in Rerun's query syntax:
 ``/camera/**`` (an entity and everything under it), ``/scan`` (that entity only), ``$origin`` standing for
-the view's origin. With no include pattern, ``$origin/**``. As in Rerun, the most specific matching
-pattern decides (a deeper path beats a shallower one, an exact path beats a subtree of the same path, an
-exclude beats an equally specific include); no match excludes. Entities whose path starts with ``/__``
-(Rerun's recording properties) are never shown.
+the view's origin. Without include patterns (``include=None``), ``$origin/**``; an empty list includes
+nothing, as a blueprint view whose contents include nothing (RViz's bare grid) shows nothing in Rerun's
+viewer. As in Rerun, the most specific matching pattern decides (a deeper path beats a shallower one, an
+exact path beats a subtree of the same path, an exclude beats an equally specific include); no match
+excludes. Entities whose path starts with ``/__`` (Rerun's recording properties) are never shown.
 
 Views keep data apart from drawing: :meth:`ViewBase.set_time` queries the store and hands arrays to the
 drawing items, which only mark themselves dirty; Qt paints them on its next frame.
@@ -38,9 +39,11 @@ def is_under(entity: str, ancestor: str) -> bool:
 class EntityFilter:
     """An origin with include / exclude patterns; the most specific matching pattern decides."""
 
-    def __init__(self, origin: str = "/", include: Sequence[str] = (), exclude: Sequence[str] = ()) -> None:
+    def __init__(
+        self, origin: str = "/", include: Sequence[str] | None = None, exclude: Sequence[str] = ()
+    ) -> None:
         self.origin = _normalized(origin)
-        self.include = tuple(include) or (f"{ORIGIN}/**",)
+        self.include = (f"{ORIGIN}/**",) if include is None else tuple(include)
         self.exclude = tuple(exclude)
 
     def matches(self, entity: str) -> bool:
@@ -93,7 +96,7 @@ class ViewBase(QtWidgets.QWidget):
         store: ChunkStore,
         transforms: SceneTransforms,
         origin: str = "/",
-        include: Sequence[str] = (),
+        include: Sequence[str] | None = None,
         exclude: Sequence[str] = (),
         settings: Mapping[str, Any] | None = None,
         parent: QtWidgets.QWidget | None = None,

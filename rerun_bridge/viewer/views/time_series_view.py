@@ -33,6 +33,8 @@ from rerun_bridge.viewer.views.plots import plot_widget
 SCALARS: Final = "Scalars:scalars"
 SERIES_NAMES: Final = "SeriesLines:names"
 _CURSOR_COLOR: Final = (235, 203, 139)
+#: Room the legend leaves above and below its rows: its offset in the plot and its own margins.
+_LEGEND_MARGIN_PX: Final = 20.0
 
 
 class Series(NamedTuple):
@@ -93,6 +95,7 @@ class TimeSeriesView(ViewBase):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(8, 8))
         self.legend.setVisible(bool(self.settings.get("legend", True)))
+        self.plot.getViewBox().sigResized.connect(self._fit_legend)
         self.time_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_CURSOR_COLOR, width=1))
         self.plot.addItem(self.time_cursor, ignoreBounds=True)
         self.note = note_label()
@@ -119,6 +122,17 @@ class TimeSeriesView(ViewBase):
         if visible_range is not None:
             window = float(visible_range)
             self.plot.setXRange(cursor - window, cursor, padding=0.0)
+
+    def _fit_legend(self, *_: object) -> None:
+        """As many legend columns as the plot's height needs: in one column, a short plot (a tab under the
+        3D view) cut off its last names, such as the neato's angular/z, the one curve that moves."""
+        labels = [label for _, label in self.legend.items]
+        if not labels:
+            return
+        row_height = max(label.boundingRect().height() for label in labels)
+        room = self.plot.getViewBox().height() - 2 * _LEGEND_MARGIN_PX
+        rows = max(1, int(room // row_height)) if row_height > 0 else len(labels)
+        self.legend.setColumnCount(-(-len(labels) // rows))
 
     def _timelines_with(self, entity: str) -> list[str]:
         return [name for name in self.store.timelines() if self.store.time_range(name, entity) is not None]
@@ -153,6 +167,7 @@ class TimeSeriesView(ViewBase):
                 color_index += 1
         for curve in previous.values():  # series no longer shown
             self.plot.removeItem(curve)
+        self._fit_legend()
         # A topic without a header has no ros_time: say where its samples are instead of an empty plot.
         show_notes(
             self.note,
