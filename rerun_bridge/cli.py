@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from rerun_bridge.blueprint.model import Blueprint, Node
     from rerun_bridge.model.records import TopicInfo
-    from rerun_bridge.pipeline import TypeSupport
+    from rerun_bridge.pipeline import TopicStats, TypeSupport
     from rerun_bridge.replay import TopicSelection
     from rerun_bridge.sources.bag import Bag
     from rerun_bridge.store.chunk_store import ChunkStore
@@ -197,20 +197,27 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except re.error as err:
         print(f"error: bad regular expression: {err}", file=sys.stderr)
         return EXIT_USAGE
-    starts = []
+    spans = []
     # Offsets in --start / --end count from the first recording's start: open the bags for it only then.
     for path in args.bags if args.start is not None or args.end is not None else ():
         with open_bag(path) as bag:
             bounds = bag.time_bounds()
             if bounds:
-                starts.append(bounds[0])
-    first_start = min(starts) if starts else None
+                spans.append(bounds)
+    first_start = min(start for start, _ in spans) if spans else None
     try:
         selection = TopicSelection(
             include, exclude, _time_arg(args.start, first_start), _time_arg(args.end, first_start)
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if (
+        selection.start_ns is not None
+        and selection.end_ns is not None
+        and selection.start_ns > selection.end_ns
+    ):
+        print(f"error: --start {args.start} is after --end {args.end}", file=sys.stderr)
         return EXIT_USAGE
     types = _type_support(args.config, args.msg_path)
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
@@ -243,9 +250,30 @@ def cmd_convert(args: argparse.Namespace) -> int:
         + f" in {elapsed:.2f} s"
     )
     if not summary.converted_anything:
-        print("error: nothing could be converted", file=sys.stderr)
+        reason = _why_nothing(summary.topics, selection, spans)
+        print(f"error: nothing could be converted{': ' + reason if reason else ''}", file=sys.stderr)
         return EXIT_NOTHING_CONVERTED
     return EXIT_OK
+
+
+def _why_nothing(
+    topics: Sequence[TopicStats], selection: TopicSelection, spans: Sequence[tuple[int, int]]
+) -> str:
+    """Why a conversion wrote no rows, when the options or the recording say it (else the warnings do): a
+    bare "nothing could be converted" after a --topics typo or a window past the end read as a broken bag."""
+    if not topics:
+        if selection.include is not None or selection.exclude is not None:
+            return "no topic of the recordings matches --topics / --exclude (rerun-bridge info lists them)"
+        return "the recordings hold no topics"
+    if any(topic.messages for topic in topics):
+        return ""
+    if selection.start_ns is None and selection.end_ns is None:
+        return "the recordings hold no messages"
+    window = "no message of the selected topics lies between --start and --end"
+    if not spans:
+        return window
+    first, last = min(start for start, _ in spans), max(end for _, end in spans)
+    return f"{window} (the recording spans 0 to {(last - first) / 1e9:.3f} s from its start)"
 
 
 def jobs_argument(text: str) -> str:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import rerun.chunk as rrc
 
 from rerun_bridge.cli import main
@@ -71,6 +72,33 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert nothing.returncode == 1
     assert "nothing could be converted" in nothing.stderr
     assert run_cli("bogus").returncode == 2
+
+
+def test_nothing_converted_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A bare "nothing could be converted" after a --topics typo or a window past the end read as a broken bag.
+    empty_bag = ROSBAG2_RESOURCES / "ros2bag" / "test" / "resources" / "empty_bag"
+    cases: list[tuple[list[str], str]] = [
+        (
+            [str(NEATO_BAG), "--topics", "^/nomatch$"],
+            "no topic of the recordings matches --topics / --exclude",
+        ),
+        (
+            [str(NEATO_BAG), "--start", "100"],
+            "no message of the selected topics lies between --start and --end"
+            " (the recording spans 0 to 32.448 s",
+        ),
+        ([str(empty_bag)], "the recordings hold no messages"),
+    ]
+    for index, (arguments, reason) in enumerate(cases):
+        assert main(["convert", *arguments, "-o", str(tmp_path / f"{index}.rrd"), "-q"]) == 1
+        assert f"error: nothing could be converted: {reason}" in capsys.readouterr().err
+
+
+def test_start_after_end_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "reversed.rrd"
+    assert main(["convert", str(NEATO_BAG), "-o", str(out), "--start", "10", "--end", "5", "-q"]) == 2
+    assert "error: --start 10 is after --end 5" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_start_end_offsets(tmp_path: Path) -> None:

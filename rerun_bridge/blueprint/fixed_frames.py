@@ -27,9 +27,13 @@ def with_fixed_frames_in(root: Node, frames: Collection[str], fallback: str | No
         if settings.fixed_frame in frames:
             return node
         replacement = fallback or ""
+        # Quoted, "the viewer default" read as the name of a frame; a recording without TF has no root.
+        instead = (
+            f"it uses {replacement!r} instead" if replacement else "the setting is left out (no TF root)"
+        )
         notes.append(
             f"view {node.name or node.origin!r}: fixed frame {settings.fixed_frame!r} is not in the "
-            f"recording's TF; it uses {replacement or 'the viewer default'!r} instead"
+            f"recording's TF; {instead}"
         )
         return dataclasses.replace(node, settings=dataclasses.replace(settings, fixed_frame=replacement))
 
