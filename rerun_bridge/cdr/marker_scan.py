@@ -432,11 +432,7 @@ def scan_marker_array(
     size = len(body)
     if size < 16:
         return None
-    # An aligned copy: the body starts 4 bytes into the payload, and numpy gathers from unaligned views
-    # of it are several times slower.
-    body = np.frombuffer(body, dtype=np.uint8).copy().data
-    u32 = np.frombuffer(body, dtype="<u4", count=size // 4)
-    count = int(u32[0])
+    count = int.from_bytes(body[:4], "little")
     # A count the payload cannot hold (a damaged length) must not size the walk's tables.
     if not 0 < count <= min(max_sequence, size // _MIN_MARKER_BYTES):
         return None
@@ -447,6 +443,10 @@ def scan_marker_array(
             return None
         walked_fields, numbers, frame_strings, ns_strings = walked
         return _columns_of(body, walked_fields, marker_at, numbers, (frame_strings, ns_strings))
+
+    # An aligned copy for numpy (the C walk reads the body as it is): the body starts 4 bytes into the
+    # payload, and numpy gathers from unaligned views of it are several times slower.
+    body = np.frombuffer(body, dtype=np.uint8).copy().data
 
     def next_marker(position: int) -> int:
         try:

@@ -184,8 +184,16 @@ def fields_of_columns(columns: MarkerColumns) -> MarkerFields:
 
 
 def _groups_in_order(keys: I64) -> list[I64]:
-    """The positions of each distinct key, groups in the order of their first position: by comparison
-    while there are few (an array's namespaces and types), by sorting the rest."""
+    """The positions of each distinct key, groups in the order of their first position: by one stable
+    sort of 16-bit keys (numpy sorts those by radix) where the keys fit, else by comparison while there are
+    few (an array's namespaces and types) and by sorting the rest."""
+    if len(keys) and int(keys.min()) >= 0 and int(keys.max()) < 1 << 16:
+        order = np.argsort(keys.astype(np.uint16), kind="stable")
+        ordered = keys[order]
+        bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        members = np.split(order, bounds)
+        firsts = order[np.concatenate([[0], bounds])]  # each group's first position (the sort is stable)
+        return [members[number] for number in np.argsort(firsts).tolist()]
     groups: list[I64] = []
     left = np.arange(len(keys), dtype=np.int64)
     while len(left) and len(groups) < _FEW_GROUPS:
@@ -215,6 +223,14 @@ def _last_of_each(run: I64, ns_codes: I64, ids: I64) -> I64:
     return run[last]
 
 
+def _replaces_all(held: I64, added: I64) -> bool:
+    """Whether ``added`` holds every id of ``held`` (ascending): at once for the same ids in the same
+    order, a set re-sent whole (the common case), else by ``isin``."""
+    if len(held) == len(added) and np.array_equal(held, added):
+        return True
+    return bool(np.isin(held, added).all())
+
+
 @dataclass(slots=True)
 class ArrayUpdate:
     """One array applied to its topic's markers (a working copy): the rows, in order."""
@@ -232,14 +248,15 @@ class ArrayUpdate:
     def apply(self) -> list[Row]:
         fields = self.fields
         actions = fields.actions
-        unknown = ~np.isin(actions, _ACTIONS)
+        adding = actions == ADD
+        others = np.flatnonzero(~adding)  # few: the isin below is over those only
+        unknown = ~np.isin(actions[others], _ACTIONS)
         if unknown.any():
-            action = int(actions[np.argmax(unknown)])
+            action = int(actions[others[np.argmax(unknown)]])
             raise ConversionError(f"marker action {action} is not ADD, DELETE or DELETEALL")
         nonzero = np.flatnonzero(fields.stamp_ns)
         received = self.ctx.shared.message_times.get(LOG_TIME, 0)
         self.array_stamp = int(fields.stamp_ns[nonzero[0]]) if len(nonzero) else received
-        adding = actions == ADD
         bounds = np.flatnonzero(adding[1:] != adding[:-1]) + 1
         for run in np.split(np.arange(len(actions), dtype=np.int64), bounds):
             if not len(run):
@@ -260,9 +277,8 @@ class ArrayUpdate:
         """A run of additions: each marker replaces the one of its namespace and id, wherever it was."""
         fields = self.fields
         kinds = fields.types[run]
-        unknown = ~np.isin(kinds, _KINDS)
-        if unknown.any():
-            kind = int(kinds[np.argmax(unknown)])
+        if int(kinds.min()) < _KINDS[0] or int(kinds.max()) > _KINDS[-1]:  # the types are 0 to 11
+            kind = int(kinds[np.argmax(~np.isin(kinds, _KINDS))])
             raise ConversionError(f"marker type {kind} is not a visualization_msgs/Marker type")
         run = _last_of_each(run, fields.ns_codes[run], fields.ids[run])
         kinds = fields.types[run]
@@ -290,7 +306,7 @@ class ArrayUpdate:
             key = (fields.ns_names[int(fields.ns_codes[first])], int(fields.types[first]))
             frame = fields.frame_names[int(fields.frame_codes[first])]
             group = self.state.groups.get(key)
-            if group is not None and (~np.isin(group.content.ids, fields.ids[chosen])).any():
+            if group is not None and not _replaces_all(group.content.ids, fields.ids[chosen]):
                 frame = group.frame
             codes = fields.frame_codes[chosen]
             in_frame = codes == fields.frame_names.index(frame) if frame in fields.frame_names else codes < 0
