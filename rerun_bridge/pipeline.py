@@ -125,6 +125,8 @@ class _Topic:
     func: ConverterFunc | None
     context: ConvertContext
     column_func: ColumnConverterFunc | None = None
+    #: Said when its first message is converted: a topic with none keeps nothing to warn about.
+    first_message_warning: str = ""
 
 
 @dataclass(slots=True)
@@ -169,17 +171,20 @@ class Pipeline:
         converter = self.converters.lookup(type_name)
         func: ConverterFunc | None
         archetypes: tuple[str, ...]
+        first_message_warning = ""
         if skip_reason:
             kind, func, archetypes = TopicKind.SKIPPED, None, ()
             self.warn(f"topic {topic} ({type_name}) skipped: {skip_reason}")
         elif converter is None:
             kind, func, archetypes = TopicKind.RAW, raw_converter(self.leaf_scalars), ()
-            self.warn(f"topic {topic}: no converter for {type_name}; its fields are kept as raw columns")
+            first_message_warning = (
+                f"topic {topic}: no converter for {type_name}; its fields are kept as raw columns"
+            )
         else:
             kind, func, archetypes = TopicKind.CONVERTED, converter.func, converter.archetypes
         stats = TopicStats(topic, context.type_name, kind, path, archetypes, reason=skip_reason)
         column_func = converter.columns if converter is not None and kind is TopicKind.CONVERTED else None
-        self._topics[topic] = _Topic(stats, func, context, column_func)
+        self._topics[topic] = _Topic(stats, func, context, column_func, first_message_warning)
         return stats
 
     def use_robot_model(self, roots: MeshRoots, urdf_file: Path | None = None) -> None:
@@ -279,6 +284,9 @@ class Pipeline:
         if entry.func is None:
             entry.stats.skipped += 1
             return Outcome.SKIPPED
+        if entry.first_message_warning:
+            self.warn(entry.first_message_warning)
+            entry.first_message_warning = ""
         times = {LOG_TIME: log_time_ns}
         stamp = header_stamp_ns(msg)
         if stamp is not None:

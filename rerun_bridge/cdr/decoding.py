@@ -9,17 +9,19 @@ their ``.msg`` files: :mod:`~rerun_bridge.cdr.msg_path`).
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
+from rosbags.interfaces import Nodetype
+from rosbags.typesys import Stores, TypesysError, get_types_from_idl, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 from rerun_bridge.cdr.fast import FastDecoder, MalformedCdrError, fast_decoder
 from rerun_bridge.model.records import MessageDefinition, TopicInfo
-from rerun_bridge.model.type_names import normalize_type_name
+from rerun_bridge.model.type_names import normalize_type_name, service_of_event
 
 Decoder = Callable[[bytes | memoryview], Any]
 
@@ -34,6 +36,20 @@ _DISTRO_STORES = {
 _DEFAULT_STORES = (Stores.ROS2_HUMBLE, Stores.ROS2_JAZZY)
 _MSG_SEPARATOR = re.compile(r"^={10,}\s*$", re.MULTILINE)
 _IDL_SEPARATOR = re.compile(r"^-{10,}\s*$", re.MULTILINE)
+# The line between a .srv file's request and response.
+_SRV_SEPARATOR = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+# What a service event adds to its .srv (rosidl's service_msgs, Iron on): a recording that stores only the
+# .srv text, as rosbag2 does, carries neither.
+_EVENT_INFO = "service_msgs/msg/ServiceEventInfo"
+_EVENT_INFO_TYPES = {
+    **get_types_from_msg(
+        "uint8 REQUEST_SENT = 0\nuint8 REQUEST_RECEIVED = 1\nuint8 RESPONSE_SENT = 2\n"
+        "uint8 RESPONSE_RECEIVED = 3\nuint8 event_type\nbuiltin_interfaces/Time stamp\n"
+        "char[16] client_gid\nint64 sequence_number\n",
+        _EVENT_INFO,
+    ),
+    **get_types_from_msg("int32 sec\nuint32 nanosec\n", "builtin_interfaces/msg/Time"),
+}
 
 
 def split_ros2msg(type_name: str, text: str) -> dict[str, str]:
@@ -49,6 +65,37 @@ def split_ros2msg(type_name: str, text: str) -> dict[str, str]:
         if first.startswith("MSG:"):
             out[normalize_type_name(first[4:].strip())] = body
     return out
+
+
+def srv_types(service: str, text: str) -> dict[str, Any]:
+    """A ``.srv`` definition (request ``---`` response) of ``pkg/srv/Name`` as rosbags field definitions
+    of ``pkg/srv/Name_Request`` and ``pkg/srv/Name_Response``."""
+    parts = _SRV_SEPARATOR.split(text, maxsplit=1)
+    if len(parts) != 2:
+        raise ValueError(f"{service}: a .srv definition needs one '---' line between request and response")
+    package, _, name = service.partition("/srv/")
+    types: dict[str, Any] = {}
+    for side, part in zip(("Request", "Response"), parts, strict=True):
+        # Parsed as pkg/msg/...: a bare type name in a .srv means pkg/msg/<Type>, as rosidl reads it.
+        try:
+            parsed = get_types_from_msg(part, f"{package}/msg/{name}_{side}")
+        except TypesysError as err:
+            raise ValueError(_parse_error(err, f"{service}_{side}")) from err
+        types[f"{service}_{side}"] = parsed.pop(f"{package}/msg/{name}_{side}")
+        types.update(parsed)
+    return types
+
+
+def service_event_types(service: str) -> dict[str, Any]:
+    """``pkg/srv/Name_Event`` as rosidl generates it for a service (its ``_Request`` / ``_Response``
+    defined elsewhere): ``ServiceEventInfo info``, ``Name_Request[<=1] request``,
+    ``Name_Response[<=1] response``, with ``service_msgs/msg/ServiceEventInfo`` and its ``Time``."""
+    fields = [
+        ("info", (Nodetype.NAME, _EVENT_INFO)),
+        ("request", (Nodetype.SEQUENCE, ((Nodetype.NAME, f"{service}_Request"), 1))),
+        ("response", (Nodetype.SEQUENCE, ((Nodetype.NAME, f"{service}_Response"), 1))),
+    ]
+    return {f"{service}_Event": ([], fields), **_EVENT_INFO_TYPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,21 +150,38 @@ class TypeResolver:
         if key in self._own.fielddefs or key in self._broken:
             return
         try:
+            service = service_of_event(key)
+            types: dict[str, Any] = {}
             if definition.encoding == "ros2idl":
-                types = {}
                 for block in _IDL_SEPARATOR.split(definition.text):
                     body = "\n".join(line for line in block.splitlines() if not line.startswith("IDL:"))
                     types.update(get_types_from_idl(body))
             else:
-                types = {}
                 for name, text in split_ros2msg(key, definition.text).items():
-                    types.update(get_types_from_msg(text, name))
+                    # rosbag2 stores a service event's definition as its .srv text (request --- response).
+                    if name == key and service is not None and _SRV_SEPARATOR.search(text):
+                        types.update(srv_types(service, text))
+                    else:
+                        types.update(get_types_from_msg(text, name))
+            if service is not None and key not in types:
+                # The event type itself is never stored, only the service's request and response.
+                missing = [
+                    f"{service}_{side}"
+                    for side in ("Request", "Response")
+                    if f"{service}_{side}" not in types
+                ]
+                if missing:
+                    raise ValueError(f"it defines no {' or '.join(missing)}")
+                types = {**service_event_types(service), **types}
             # Types already present keep their first definition: re-registering a clash would raise.
             self._own.register(
                 {name: fields for name, fields in types.items() if name not in self._own.fielddefs}
             )
         except Exception as err:  # rosbags raises several error types for bad definitions
-            self._broken[key] = f"its stored definition does not parse ({err})"
+            # One line: rosbags' parse errors quote the whole definition over many lines.
+            self._broken[key] = (
+                f"its stored {definition.encoding} definition does not parse ({_parse_error(err)})"
+            )
 
     def choose(self, type_name: str, serialization_format: str = "cdr") -> DecoderChoice:
         key = normalize_type_name(type_name)
@@ -144,6 +208,25 @@ class TypeResolver:
             "the recording stores no definition for it and the distro typestore does not know it"
         )
         return DecoderChoice(None, None, reason)
+
+
+def _parse_error(err: Exception, block: str = "") -> str:
+    """One line for why a definition does not parse. rosbags' parse errors quote the whole definition
+    (its repr, the position, the rest of the text): keep the block's type and the text it stopped at."""
+    lines = str(err).strip().splitlines() or [type(err).__name__]
+    if lines[0].startswith("Could not parse") and len(lines) >= 3 and lines[2].strip().isdigit():
+        try:
+            text = ast.literal_eval(lines[1])
+        except (ValueError, SyntaxError):
+            text = None
+        if isinstance(text, str):
+            rest = text[int(lines[2]) :].strip()
+            where = f"at {rest.splitlines()[0][:60]!r}" if rest else "at its end"
+            header = text.split("\n", 1)[0]
+            block = block or (header[len("MSG: ") :] if header.startswith("MSG: ") else "")
+            return f"{block}: cannot parse {where}" if block else f"cannot parse {where}"
+    first = lines[0]
+    return first if len(first) <= 160 else first[:157] + "..."
 
 
 def _make_decoder(

@@ -28,6 +28,7 @@ _UNPLOTTED_FIELDS: Final = frozenset({"header"})
 
 # Message classes carry constants and bookkeeping next to their fields; these are not data.
 _SKIPPED_ATTRIBUTES = {"__msgtype__"}
+_DATACLASS_FIELDS: dict[type, list[str]] = {}
 
 
 def raw_archetype(type_name: str) -> str:
@@ -39,7 +40,17 @@ def message_fields(msg: Any) -> list[str]:
     """Field names of a rosbags dataclass, an rclpy message or an mcap-ros2 object, in definition order."""
     dataclass_fields = getattr(msg, "__dataclass_fields__", None)
     if dataclass_fields is not None:
-        return [name for name in dataclass_fields if name not in _SKIPPED_ATTRIBUTES]
+        names = _DATACLASS_FIELDS.get(type(msg))
+        if names is None:
+            # rosbags declares a type's constants as dataclass fields annotated ClassVar: not data.
+            names = [
+                name
+                for name, spec in dataclass_fields.items()
+                if name not in _SKIPPED_ATTRIBUTES
+                and not str(spec.type).startswith(("ClassVar", "typing.ClassVar"))
+            ]
+            _DATACLASS_FIELDS[type(msg)] = names
+        return names
     get_fields = getattr(type(msg), "get_fields_and_field_types", None)
     if get_fields is not None:
         return list(get_fields())

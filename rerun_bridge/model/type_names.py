@@ -9,3 +9,11 @@ def normalize_type_name(type_name: str) -> str:
     if len(parts) == 2:
         return f"{parts[0]}/msg/{parts[1]}"
     return "/".join(parts)
+
+
+def service_of_event(type_name: str) -> str | None:
+    """``pkg/srv/Name_Event`` (a service event: how rosbag2 records services) -> ``pkg/srv/Name``."""
+    parts = normalize_type_name(type_name).split("/")
+    if len(parts) == 3 and parts[1] == "srv" and parts[2].endswith("_Event") and len(parts[2]) > 6:
+        return f"{parts[0]}/srv/{parts[2][: -len('_Event')]}"
+    return None

@@ -15,6 +15,7 @@ from mcap.records import Channel
 
 from rerun_bridge.errors import BagError
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
+from rerun_bridge.model.type_names import service_of_event
 from rerun_bridge.sources.mcap_chunks import (
     ChunkDecompressor,
     ChunkSource,
@@ -273,7 +274,7 @@ class SqliteStorage:
                 serialization_format=fmt,
                 qos_profiles=qos or "",
                 message_count=int(counts.get(topic_id, 0)),
-                definition=definitions.get(type_name),
+                definition=_stored_definition(definitions, type_name),
             )
             for topic_id, name, type_name, fmt, qos in self._topic_rows
         ]
@@ -374,3 +375,12 @@ def open_storage(path: Path, storage_id: str | None = None) -> StorageReader:
     if plugin is None:
         raise BagError(f"{path}: storage '{storage}' is not supported (mcap and sqlite3 are)")
     return plugin(path)
+
+
+def _stored_definition(definitions: dict[str, MessageDefinition], type_name: str) -> MessageDefinition | None:
+    """A topic's row of ``message_definitions``. rosbag2 files a service event topic's definition (the
+    .srv text) under the service's name, without ``_Event`` (its MCAP schemas keep the topic's type)."""
+    found = definitions.get(type_name)
+    if found is None and (service := service_of_event(type_name)) is not None:
+        found = definitions.get(service)
+    return found

@@ -3,6 +3,7 @@ message needs them (a recording that stores a definition its messages do not mat
 
 from __future__ import annotations
 
+import numpy as np
 from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver
@@ -34,3 +35,60 @@ def test_a_message_its_stored_definition_does_not_fit_decodes_with_the_distro_on
     assert decoder is not None
     assert decoder(_string_payload("hello")).data == "hello"
     assert decoder(_string_payload("again")).data == "again"  # the store that worked is tried first now
+
+
+def _service_event_resolver(type_name: str, definition: MessageDefinition) -> TypeResolver:
+    return TypeResolver([TopicInfo("/srv/_service_event", type_name, definition=definition)])
+
+
+def test_a_service_event_is_built_from_its_srv_text_as_rosidl_defines_it() -> None:
+    # rosbag2 stores the .srv (request --- response) and its dependencies; a bare name is pkg/msg/<Type>.
+    text = (
+        "Goal goal\n---\nbool ok\n"
+        "================================================================================\n"
+        "MSG: demo_msgs/Goal\nfloat64 x\n"
+    )
+    resolver = _service_event_resolver("demo_msgs/srv/Plan_Event", MessageDefinition("ros2msg", text))
+    choice = resolver.choose("demo_msgs/srv/Plan_Event")
+    assert choice.decoder is not None, choice.reason
+    assert choice.typestore is not None
+    store = choice.typestore
+    assert [name for name, _ in store.fielddefs["demo_msgs/srv/Plan_Event"][1]] == [
+        "info",
+        "request",
+        "response",
+    ]
+    assert store.fielddefs["demo_msgs/srv/Plan_Request"][1][0][1][1] == "demo_msgs/msg/Goal"
+    types = store.types
+    event = types["demo_msgs/srv/Plan_Event"](
+        info=types["service_msgs/msg/ServiceEventInfo"](
+            event_type=1,
+            stamp=types["builtin_interfaces/msg/Time"](sec=5, nanosec=6),
+            client_gid=np.arange(16, dtype=np.uint8),
+            sequence_number=7,
+        ),
+        request=[types["demo_msgs/srv/Plan_Request"](goal=types["demo_msgs/msg/Goal"](x=2.5))],
+        response=[],
+    )
+    payload = bytes(store.serialize_cdr(event, "demo_msgs/srv/Plan_Event"))
+    decoded = choice.decoder(payload)
+    assert (decoded.info.sequence_number, decoded.request[0].goal.x, decoded.response) == (7, 2.5, [])
+
+
+def test_a_service_event_stored_as_idl_gets_its_event_type() -> None:
+    idl = (
+        "IDL: demo_msgs/srv/Add\nmodule demo_msgs {\n  module srv {\n"
+        "    struct Add_Request {\n      int64 a;\n    };\n"
+        "    struct Add_Response {\n      int64 sum;\n    };\n  };\n};\n"
+    )
+    resolver = _service_event_resolver("demo_msgs/srv/Add_Event", MessageDefinition("ros2idl", idl))
+    assert resolver.choose("demo_msgs/srv/Add_Event").decoder is not None
+
+
+def test_a_definition_that_does_not_parse_is_one_line_naming_the_part() -> None:
+    text = "int64 a\n---\nint64 b\n---\nint64 c\n"  # two separators: no .srv
+    resolver = _service_event_resolver("demo_msgs/srv/Bad_Event", MessageDefinition("ros2msg", text))
+    reason = resolver.choose("demo_msgs/srv/Bad_Event").reason
+    assert reason == (
+        "its stored ros2msg definition does not parse (demo_msgs/srv/Bad_Response: cannot parse at '---')"
+    )
