@@ -300,6 +300,9 @@ class ArrayUpdate:
         indices = run[candidates]
         keys = fields.ns_codes[indices] * len(TYPE_NAMES) + fields.types[indices]
         updates: list[tuple[GroupKey, str, I64]] = []
+        # The run's markers in one frame (the common case): a group in that frame takes them all.
+        run_codes = fields.frame_codes[indices]
+        one_frame = bool((run_codes == run_codes[0]).all())
         for positions in _groups_in_order(keys):
             chosen = indices[positions]
             first = int(chosen[0])
@@ -308,6 +311,9 @@ class ArrayUpdate:
             group = self.state.groups.get(key)
             if group is not None and not _replaces_all(group.content.ids, fields.ids[chosen]):
                 frame = group.frame
+            if one_frame and frame == fields.frame_names[int(run_codes[0])]:
+                updates.append((key, frame, chosen))
+                continue
             codes = fields.frame_codes[chosen]
             in_frame = codes == fields.frame_names.index(frame) if frame in fields.frame_names else codes < 0
             single[candidates[positions[~in_frame]]] = True
