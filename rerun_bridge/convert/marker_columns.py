@@ -20,9 +20,7 @@ import numpy.typing as npt
 from rerun_bridge.cdr.marker_scan import I64, MarkerColumns, native_shapes
 from rerun_bridge.convert.marker_shapes import (
     ARROW,
-    CUBE,
     CUBE_LIST,
-    CYLINDER,
     LINE_LIST,
     LINE_STRIP,
     POINTS,
@@ -32,6 +30,7 @@ from rerun_bridge.convert.marker_shapes import (
     TRIANGLE_LIST,
     TYPE_NAMES,
     Shape,
+    pose_shape_of,
     pose_shapes,
     transform,
 )
@@ -279,37 +278,17 @@ def batch_content(columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shap
         values = columns.values[indices]
         native = native_shapes()
         placed = None if native is None else _Placed(values, native)
-        poses = pose_shapes(kind, values) if placed is None else _pose_shape(kind, placed)
+        poses = (
+            pose_shapes(kind, values)
+            if placed is None
+            else pose_shape_of(kind, values, placed.quaternion, placed.colors)
+        )
         return poses, np.ones(len(indices), dtype=np.int64)
     convert = _SHAPES.get(kind)
     shape = convert(_Batch(columns, indices)) if convert is not None else None
     if shape is None:
         return None
     return shape, _instance_counts(columns.point_counts[indices], kind)
-
-
-def _pose_shape(kind: int, placed: _Placed) -> Shape:
-    """Markers of one of :data:`POSE_TYPES`, as :func:`marker_shapes.pose_shapes` makes them (their poses
-    and scales checked as finite by :func:`has_bad_markers` first)."""
-    centers = placed.translation.astype(np.float32)
-    quaternions = placed.quaternion.astype(np.float32)
-    scales = placed.scale
-    if kind == CYLINDER:
-        components = {
-            "centers": centers,
-            "lengths": scales[:, 2].astype(np.float32),
-            "radii": (np.maximum(scales[:, 0], scales[:, 1]) / 2.0).astype(np.float32),
-            "quaternions": quaternions,
-            "colors": placed.colors,
-        }
-        return Shape("Cylinders3D", components)
-    components = {
-        "centers": centers,
-        "half_sizes": (scales / 2.0).astype(np.float32),
-        "quaternions": quaternions,
-        "colors": placed.colors,
-    }
-    return Shape("Boxes3D" if kind == CUBE else "Ellipsoids3D", components)
 
 
 def _instance_counts(points: I64, kind: int) -> I64:
