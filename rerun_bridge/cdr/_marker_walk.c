@@ -693,6 +693,246 @@ static PyObject *texts(PyObject *module, PyObject *args) {
     return list;
 }
 
+/* The pose types and the rest of the marker types (marker_shapes.py). */
+enum { TYPE_CUBE = 1, TYPE_SPHERE, TYPE_CYLINDER, TYPE_TEXT = 9 };
+
+/* A marker's unit quaternion and row-major rotation, as marker_poses makes them. */
+static void pose_of(const double *row, double q[4], double r[9]) {
+    const double norm = sqrt(row[3] * row[3] + row[4] * row[4] + row[5] * row[5] + row[6] * row[6]);
+    if (norm < 1e-9) {
+        q[0] = q[1] = q[2] = 0.0, q[3] = 1.0;
+    } else {
+        for (int axis = 0; axis < 4; ++axis) q[axis] = row[3 + axis] / norm;
+    }
+    const double x = q[0], y = q[1], z = q[2], w = q[3];
+    r[0] = 1 - 2 * (y * y + z * z), r[1] = 2 * (x * y - z * w), r[2] = 2 * (x * z + y * w);
+    r[3] = 2 * (x * y + z * w), r[4] = 1 - 2 * (x * x + z * z), r[5] = 2 * (y * z - x * w);
+    r[6] = 2 * (x * z - y * w), r[7] = 2 * (y * z + x * w), r[8] = 1 - 2 * (x * x + y * y);
+}
+
+/* The outputs of group_instances, each advanced as instances are written. */
+typedef struct {
+    float *positions, *extents, *quaternions, *radii;
+    uint8_t *colors;
+} Instances;
+
+/* Point at index of a marker (records at offset) placed by its pose, as place_points places it; 0 when
+ * not finite. */
+static int placed_point(const unsigned char *body, int64_t offset, int64_t index, const double *row,
+                        const double *r, int scaled, float out[3]) {
+    double p[3];
+    memcpy(p, body + offset + index * POINT_BYTES, sizeof p);
+    if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2])) return 0;
+    if (scaled) {
+        p[0] *= row[7], p[1] *= row[8], p[2] *= row[9];
+    }
+    for (int axis = 0; axis < 3; ++axis) {
+        out[axis] = (float)(p[0] * r[axis * 3] + p[1] * r[axis * 3 + 1] + p[2] * r[axis * 3 + 2] + row[axis]);
+    }
+    return 1;
+}
+
+/* The colour of point index of a marker: its own per-point colour where it has them, else its colour. */
+static void point_color(const unsigned char *body, int64_t color_offset, int64_t colors, int64_t index,
+                        const uint8_t own[4], uint8_t out[4]) {
+    if (colors == 0) {
+        memcpy(out, own, 4);
+        return;
+    }
+    float channels[4];
+    memcpy(channels, body + color_offset + index * COLOR_BYTES, sizeof channels);
+    for (int channel = 0; channel < 4; ++channel) out[channel] = rgba8(channels[channel]);
+}
+
+/* The instances one marker adds to its group's shape (marker_columns.py's shapes, number for number);
+ * 0 when one of its points is not finite. */
+static int marker_instances(int64_t kind, const unsigned char *body, const double *row, int64_t point_offset,
+                            int64_t points, int64_t color_offset, int64_t colors, Instances *out) {
+    double q[4], r[9];
+    pose_of(row, q, r);
+    uint8_t own[4];
+    for (int channel = 0; channel < 4; ++channel) own[channel] = rgba8(row[POSE_VALUES + channel]);
+    const int scaled = kind == TYPE_TRIANGLE_LIST;
+    float first[3];
+    /* The points of a type that reads them are all checked, also those its shape leaves out (a
+     * LINE_STRIP of one point); the pose types ignore theirs. */
+    for (int64_t point = 0; reads_points(kind) && point < points; ++point) {
+        if (!placed_point(body, point_offset, point, row, r, scaled, first)) return 0;
+    }
+    switch (kind) {
+    case TYPE_CUBE:
+    case TYPE_SPHERE:
+    case TYPE_CYLINDER:
+    case TYPE_TEXT:
+    case TYPE_ARROW:
+        for (int axis = 0; axis < 3; ++axis) *out->positions++ = (float)row[axis];
+        if (kind == TYPE_CUBE || kind == TYPE_SPHERE) {
+            for (int axis = 0; axis < 3; ++axis) *out->extents++ = (float)(row[7 + axis] / 2.0);
+        } else if (kind == TYPE_CYLINDER) {
+            *out->extents++ = (float)row[9];
+            *out->radii++ = (float)((row[7] >= row[8] ? row[7] : row[8]) / 2.0);
+        } else if (kind == TYPE_TEXT) {
+            *out->radii++ = (float)(row[9] / 10.0);
+        } else { /* by pose: length scale.x along the x axis */
+            for (int axis = 0; axis < 3; ++axis) *out->extents++ = (float)(r[axis * 3] * row[7]);
+            *out->radii++ = (float)(row[8] / 2.0);
+        }
+        if (kind != TYPE_TEXT && kind != TYPE_ARROW) {
+            for (int axis = 0; axis < 4; ++axis) *out->quaternions++ = (float)q[axis];
+        }
+        memcpy(out->colors, own, 4), out->colors += 4;
+        return 1;
+    case TYPE_LINE_STRIP:
+        if (points < 2) return 1; /* draws nothing */
+        *out->radii++ = (float)(row[7] / 2.0);
+        memcpy(out->colors, own, 4), out->colors += 4;
+        break;
+    case TYPE_LINE_LIST:
+        for (int64_t pair = 0; pair < points / 2; ++pair) {
+            *out->radii++ = (float)(row[7] / 2.0);
+            point_color(body, color_offset, colors, 2 * pair, own, out->colors), out->colors += 4;
+        }
+        break;
+    default:
+        break;
+    }
+    for (int64_t point = 0; point < points; ++point) {
+        placed_point(body, point_offset, point, row, r, scaled, out->positions), out->positions += 3;
+        if (kind == TYPE_CUBE_LIST || kind == TYPE_SPHERE_LIST) {
+            for (int axis = 0; axis < 3; ++axis) *out->extents++ = (float)(row[7 + axis] / 2.0);
+            for (int axis = 0; axis < 4; ++axis) *out->quaternions++ = (float)q[axis];
+        } else if (kind == TYPE_POINTS) {
+            *out->radii++ = (float)(row[7] / 2.0);
+        }
+        if (kind != TYPE_LINE_STRIP && kind != TYPE_LINE_LIST) {
+            point_color(body, color_offset, colors, point, own, out->colors), out->colors += 4;
+        }
+    }
+    return 1;
+}
+
+/*
+ * group_instances(kind, body, indices, values, point_offsets, point_counts, color_offsets, color_counts,
+ *                 positions, extents, quaternions, radii, colors) -> int
+ *
+ * The instances of the markers at indices (all of type kind) as marker_columns.py's shapes make them,
+ * written one marker after another into float32 positions (x, y, z), extents (half sizes, an arrow's
+ * vector or a cylinder's length), quaternions (x, y, z, w), radii and RGBA8 colors, each as many as the
+ * kind has (the caller sizes them; an unused one may be empty). Returns 1, 0 when a point is not finite
+ * (nothing to trust in the outputs), or -1 for markers this cannot build (an arrow by points, line strips
+ * with per-point colours, a mesh): marker_columns builds those.
+ */
+static PyObject *group_instances(PyObject *module, PyObject *args) {
+    (void)module;
+    long long kind;
+    Py_buffer body, indices, values, offsets, points, color_offsets, colors_given;
+    Py_buffer positions, extents, quaternions, radii, colors;
+    if (!PyArg_ParseTuple(args, "Ly*y*y*y*y*y*y*w*w*w*w*w*", &kind, &body, &indices, &values, &offsets, &points,
+                          &color_offsets, &colors_given, &positions, &extents, &quaternions, &radii, &colors)) {
+        return NULL;
+    }
+    const Py_ssize_t markers = offsets.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t chosen = indices.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *at = indices.buf, *point_at = offsets.buf, *count = points.buf, *color_at = color_offsets.buf,
+                  *given = colors_given.buf;
+    int built = 1;
+    int valid = holds(&values, markers * VALUES, sizeof(double), "values") &&
+                holds(&points, markers, sizeof(int64_t), "point_counts") &&
+                holds(&color_offsets, markers, sizeof(int64_t), "color_offsets") &&
+                holds(&colors_given, markers, sizeof(int64_t), "color_counts");
+    /* What the kind writes: instances per marker or per point, and which outputs. */
+    int64_t per_marker = 0, per_point = 0, drawn_points = 0, pairs = 0;
+    for (Py_ssize_t index = 0; valid && index < chosen; ++index) {
+        const int64_t marker = at[index];
+        valid = marker >= 0 && marker < markers && records_inside(point_at, count, marker, POINT_BYTES, body.len) &&
+                (given[marker] == 0 ||
+                 (given[marker] == count[marker] && records_inside(color_at, given, marker, COLOR_BYTES, body.len)));
+        if (!valid) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a marker lies outside the body or columns");
+            break;
+        }
+        per_marker += 1, per_point += count[marker], pairs += count[marker] / 2;
+        drawn_points += count[marker] >= 2 ? count[marker] : 0;
+        if ((kind == TYPE_ARROW && count[marker] != 0) || (kind == TYPE_LINE_STRIP && given[marker] != 0)) {
+            built = -1;
+        }
+    }
+    int64_t need_positions = 0, need_extents = 0, need_quaternions = 0, need_radii = 0, need_colors = 0;
+    switch (kind) {
+    case TYPE_CUBE:
+    case TYPE_SPHERE:
+        need_positions = need_extents = need_colors = 3 * per_marker, need_quaternions = 4 * per_marker;
+        need_colors = 4 * per_marker;
+        break;
+    case TYPE_CYLINDER:
+        need_positions = 3 * per_marker, need_extents = need_radii = per_marker;
+        need_quaternions = need_colors = 4 * per_marker;
+        break;
+    case TYPE_ARROW:
+        need_positions = need_extents = 3 * per_marker, need_radii = per_marker, need_colors = 4 * per_marker;
+        break;
+    case TYPE_TEXT:
+        need_positions = 3 * per_marker, need_radii = per_marker, need_colors = 4 * per_marker;
+        break;
+    case TYPE_CUBE_LIST:
+    case TYPE_SPHERE_LIST:
+        need_positions = need_extents = 3 * per_point, need_quaternions = need_colors = 4 * per_point;
+        break;
+    case TYPE_POINTS:
+        need_positions = 3 * per_point, need_radii = per_point, need_colors = 4 * per_point;
+        break;
+    case TYPE_TRIANGLE_LIST:
+        need_positions = 3 * per_point, need_colors = 4 * per_point;
+        break;
+    case TYPE_LINE_LIST:
+        need_positions = 3 * per_point, need_radii = pairs, need_colors = 4 * pairs;
+        break;
+    case TYPE_LINE_STRIP:
+        need_positions = 3 * drawn_points;
+        break;
+    default:
+        built = -1;
+    }
+    if (valid && built > 0 && kind == TYPE_LINE_STRIP) {
+        int64_t strips = 0;
+        for (Py_ssize_t index = 0; index < chosen; ++index) strips += count[at[index]] >= 2;
+        need_radii = strips, need_colors = 4 * strips;
+    }
+    valid = valid && holds(&positions, need_positions, sizeof(float), "positions") &&
+            holds(&extents, need_extents, sizeof(float), "extents") &&
+            holds(&quaternions, need_quaternions, sizeof(float), "quaternions") &&
+            holds(&radii, need_radii, sizeof(float), "radii") && holds(&colors, need_colors, 1, "colors");
+    PyObject *result = NULL;
+    if (valid) {
+        if (built > 0) {
+            Instances out = {positions.buf, extents.buf, quaternions.buf, radii.buf, colors.buf};
+            const unsigned char *bytes = body.buf;
+            const double *rows = values.buf;
+            Py_BEGIN_ALLOW_THREADS
+            for (Py_ssize_t index = 0; built > 0 && index < chosen; ++index) {
+                const int64_t marker = at[index];
+                built = marker_instances(kind, bytes, rows + marker * VALUES, point_at[marker], count[marker],
+                                         color_at[marker], given[marker], &out);
+            }
+            Py_END_ALLOW_THREADS
+        }
+        result = PyLong_FromLong(built);
+    }
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&indices);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&points);
+    PyBuffer_Release(&color_offsets);
+    PyBuffer_Release(&colors_given);
+    PyBuffer_Release(&positions);
+    PyBuffer_Release(&extents);
+    PyBuffer_Release(&quaternions);
+    PyBuffer_Release(&radii);
+    PyBuffer_Release(&colors);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"walk_markers", walk_markers, METH_VARARGS, "Where each marker's fields lie; see the C source."},
     {"marker_poses", marker_poses, METH_VARARGS, "Markers' unit quaternions, rotations and colours."},
@@ -700,6 +940,7 @@ static PyMethodDef methods[] = {
     {"point_colors", point_colors, METH_VARARGS, "Markers' colours, one per point."},
     {"bad_markers", bad_markers, METH_VARARGS, "Whether any of the markers would fail to convert."},
     {"texts", texts, METH_VARARGS, "Markers' strings, decoded."},
+    {"group_instances", group_instances, METH_VARARGS, "The instances of a group of markers' shape."},
     {NULL, NULL, 0, NULL},
 };
 

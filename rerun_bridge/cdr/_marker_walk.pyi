@@ -38,3 +38,19 @@ def bad_markers(
     /,
 ) -> bool: ...
 def texts(body: _Bytes, offsets: _Bytes, lengths: _Bytes, indices: _Bytes, /) -> list[str]: ...
+def group_instances(
+    kind: int,
+    body: _Bytes,
+    indices: _Bytes,
+    values: _Bytes,
+    point_offsets: _Bytes,
+    point_counts: _Bytes,
+    color_offsets: _Bytes,
+    color_counts: _Bytes,
+    positions: _Bytes,
+    extents: _Bytes,
+    quaternions: _Bytes,
+    radii: _Bytes,
+    colors: _Bytes,
+    /,
+) -> int: ...

@@ -20,11 +20,14 @@ import numpy.typing as npt
 from rerun_bridge.cdr.marker_scan import I64, MarkerColumns, native_shapes
 from rerun_bridge.convert.marker_shapes import (
     ARROW,
+    CUBE,
     CUBE_LIST,
+    CYLINDER,
     LINE_LIST,
     LINE_STRIP,
     POINTS,
     POSE_TYPES,
+    SPHERE,
     SPHERE_LIST,
     TEXT_VIEW_FACING,
     TRIANGLE_LIST,
@@ -274,9 +277,13 @@ def batch_content(columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shap
     """The markers at ``indices`` (all of type ``kind``) as one shape, as :func:`marker_shapes.joined`
     joins theirs, and how many instances each has; None when only marker-by-marker conversion can build
     it."""
+    native = native_shapes()
+    if native is not None:
+        built = _native_content(native, columns, indices, kind)
+        if built is not None:
+            return built
     if kind in POSE_TYPES:
         values = columns.values[indices]
-        native = native_shapes()
         placed = None if native is None else _Placed(values, native)
         poses = (
             pose_shapes(kind, values)
@@ -289,6 +296,83 @@ def batch_content(columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shap
     if shape is None:
         return None
     return shape, _instance_counts(columns.point_counts[indices], kind)
+
+
+#: Each type's archetype and component names, for the C extension's outputs in the order of the numpy
+#: shapes above: positions, extents (half sizes, an arrow's vector, a cylinder's length), quaternions,
+#: radii, colours (None: the type has no such component).
+_NATIVE_SHAPES: Final[dict[int, tuple[str, tuple[str | None, ...]]]] = {
+    CUBE: ("Boxes3D", ("centers", "half_sizes", "quaternions", None, "colors")),
+    SPHERE: ("Ellipsoids3D", ("centers", "half_sizes", "quaternions", None, "colors")),
+    CYLINDER: ("Cylinders3D", ("centers", "lengths", "quaternions", "radii", "colors")),
+    ARROW: ("Arrows3D", ("origins", "vectors", None, "radii", "colors")),
+    TEXT_VIEW_FACING: ("Points3D", ("positions", None, None, "radii", "colors")),
+    CUBE_LIST: ("Boxes3D", ("centers", "half_sizes", "quaternions", None, "colors")),
+    SPHERE_LIST: ("Ellipsoids3D", ("centers", "half_sizes", "quaternions", None, "colors")),
+    POINTS: ("Points3D", ("positions", None, None, "radii", "colors")),
+    TRIANGLE_LIST: ("Mesh3D", ("vertex_positions", None, None, None, "vertex_colors")),
+    LINE_LIST: ("LineStrips3D", ("strips", None, None, "radii", "colors")),
+    LINE_STRIP: ("LineStrips3D", ("strips", None, None, "radii", "colors")),
+}
+#: Component order of each archetype as the numpy shapes write them (a cylinder's radii before its
+#: quaternions).
+_COMPONENT_ORDER: Final = {"Cylinders3D": ("centers", "lengths", "radii", "quaternions", "colors")}
+
+
+def _native_content(native: Any, columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shape, I64] | None:
+    """A group's shape built by the C extension in one pass over its markers (the numbers of the numpy
+    shapes); None where it leaves the markers to them (an arrow by points, line strips with per-point
+    colours). Raises :class:`NonFinitePointsError` as they do."""
+    layout = _NATIVE_SHAPES.get(kind)
+    if layout is None:
+        return None
+    archetype, names = layout
+    counts = columns.point_counts[indices]
+    markers = len(indices)
+    if kind in (CUBE, SPHERE, CYLINDER, ARROW, TEXT_VIEW_FACING):
+        rows = sized = markers
+    elif kind == LINE_STRIP:
+        drawn = counts >= 2
+        rows, sized = int(counts[drawn].sum()), int(drawn.sum())
+    elif kind == LINE_LIST:
+        rows, sized = int(counts.sum()), int(counts.sum()) // 2
+    else:
+        rows = sized = int(counts.sum())
+    positions = np.empty((rows, 3), dtype=np.float32)
+    extents = np.empty((sized,) if kind == CYLINDER else (sized if names[1] else 0, 3), dtype=np.float32)
+    quaternions = np.empty((sized if names[2] else 0, 4), dtype=np.float32)
+    radii = np.empty(sized if names[3] else 0, dtype=np.float32)
+    colors = np.empty((sized, 4), dtype=np.uint8)
+    built = native.group_instances(
+        kind,
+        columns.body,
+        indices,
+        columns.values,
+        columns.point_offsets,
+        columns.point_counts,
+        columns.color_offsets,
+        columns.color_counts,
+        positions,
+        extents,
+        quaternions,
+        radii,
+        colors,
+    )
+    if built < 0:
+        return None
+    if built == 0:
+        raise NonFinitePointsError
+    outputs: list[Any] = [positions, extents, quaternions, radii, colors]
+    if kind in (LINE_LIST, LINE_STRIP):
+        lengths = np.full(rows // 2, 2, dtype=np.int64) if kind == LINE_LIST else counts[counts >= 2]
+        outputs[0] = Strips(positions, lengths)
+    components = {name: value for name, value in zip(names, outputs, strict=True) if name is not None}
+    order = _COMPONENT_ORDER.get(archetype)
+    if order is not None:
+        components = {name: components[name] for name in order}
+    if kind == TEXT_VIEW_FACING:
+        components["labels"] = columns.texts(indices)
+    return Shape(archetype, components), _instance_counts(counts, kind)
 
 
 def _instance_counts(points: I64, kind: int) -> I64:

@@ -5,6 +5,8 @@ of range), and their refusals of arguments that do not fit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -163,3 +165,84 @@ def test_texts_decoded_or_refused_outside_the_body() -> None:
         _marker_walk.texts(body, offsets, np.array([3, 9]), np.array([1]))
     with pytest.raises(ValueError, match="outside the body"):
         _marker_walk.texts(body, offsets, lengths, np.array([2]))
+
+
+def _group(
+    kind: int,
+    counts: list[int],
+    given: list[int] | None = None,
+    outputs: dict[str, npt.NDArray[Any]] | None = None,
+) -> int:
+    """group_instances over markers of ``counts`` points each (identity poses, points at the body's start
+    one after another), with outputs sized generously unless given."""
+    markers = len(counts)
+    values = np.zeros((markers, 14))
+    values[:, 6] = 1.0
+    body = np.arange(3 * max(sum(counts), 1), dtype="<f8").tobytes()
+    offsets = np.cumsum([0, *counts[:-1]]).astype(np.int64) * 24
+    sized: dict[str, npt.NDArray[Any]] = {
+        "positions": np.empty((64, 3), np.float32),
+        "extents": np.empty((64, 3), np.float32),
+        "quaternions": np.empty((64, 4), np.float32),
+        "radii": np.empty(64, np.float32),
+        "colors": np.empty((64, 4), np.uint8),
+        **(outputs or {}),
+    }
+    color_counts = np.array(given or [0] * markers, np.int64)
+    built: int = _marker_walk.group_instances(
+        kind,
+        body,
+        np.arange(markers, dtype=np.int64),
+        values,
+        offsets,
+        np.array(counts, np.int64),
+        np.zeros(markers, np.int64),
+        color_counts,
+        *sized.values(),
+    )
+    return built
+
+
+def test_group_instances_leaves_what_it_does_not_build_and_reports_points_not_finite() -> None:
+    assert _group(8, [2, 3]) == 1  # POINTS
+    assert _group(0, [2]) == -1  # an arrow by points: numpy builds it
+    assert _group(4, [2], given=[2]) == -1  # a line strip with per-point colours
+    assert _group(10, [0]) == -1  # a mesh
+    values, one, zero = np.zeros((1, 14)), np.ones(1, np.int64), np.zeros(1, np.int64)
+    nan_point = np.array([[0.0, np.nan, 0.0]]).tobytes()
+    positions, empty = np.empty((1, 3), np.float32), np.empty(0, np.float32)
+    radii, colors = np.empty(1, np.float32), np.empty((1, 4), np.uint8)
+    outputs = (positions, empty, empty, radii, colors)
+    assert _marker_walk.group_instances(8, nan_point, zero, values, zero, one, zero, zero, *outputs) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "counts", "small", "message"),
+    [
+        (1, [0, 0], "positions", "positions holds fewer"),  # CUBE: a center per marker
+        (6, [3], "extents", "extents holds fewer"),  # CUBE_LIST: half sizes per point
+        (5, [4], "radii", "radii holds fewer"),  # LINE_LIST: a radius per pair
+        (8, [2], "colors", "colors holds fewer"),  # POINTS: a colour per point
+    ],
+)
+def test_group_instances_refuses_outputs_too_small(
+    kind: int, counts: list[int], small: str, message: str
+) -> None:
+    shapes = {"positions": (1, 3), "extents": (1, 3), "radii": (1,), "colors": (1, 4)}
+    dtype = np.uint8 if small == "colors" else np.float32
+    with pytest.raises(ValueError, match=message):
+        _group(kind, counts, outputs={small: np.empty(shapes[small], dtype)})
+
+
+def test_group_instances_refuses_markers_outside_the_body_or_columns() -> None:
+    values, one, zero = np.zeros((1, 14)), np.ones(1, np.int64), np.zeros(1, np.int64)
+    out = np.empty((8, 4), np.float32)
+    colors = np.empty((8, 4), np.uint8)
+    with pytest.raises(ValueError, match="outside the body or columns"):  # an index past the columns
+        _marker_walk.group_instances(
+            8, bytes(24), one, values, zero, one, zero, zero, out, out, out, out, colors
+        )
+    with pytest.raises(ValueError, match="outside the body or columns"):  # points past the body
+        _marker_walk.group_instances(
+            8, bytes(24), zero, values, np.array([8]), one, zero, zero, out, out, out, out, colors
+        )
