@@ -33,7 +33,6 @@ from rerun_bridge.convert.marker_shapes import (
     TRIANGLE_LIST,
     TYPE_NAMES,
     Shape,
-    pose_shape_of,
     pose_shapes,
     transform,
 )
@@ -283,14 +282,7 @@ def batch_content(columns: MarkerColumns, indices: I64, kind: int) -> tuple[Shap
         if built is not None:
             return built
     if kind in POSE_TYPES:
-        values = columns.values[indices]
-        placed = None if native is None else _Placed(values, native)
-        poses = (
-            pose_shapes(kind, values)
-            if placed is None
-            else pose_shape_of(kind, values, placed.quaternion, placed.colors)
-        )
-        return poses, np.ones(len(indices), dtype=np.int64)
+        return pose_shapes(kind, columns.values[indices]), np.ones(len(indices), dtype=np.int64)
     convert = _SHAPES.get(kind)
     shape = convert(_Batch(columns, indices)) if convert is not None else None
     if shape is None:

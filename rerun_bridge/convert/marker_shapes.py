@@ -373,12 +373,6 @@ def pose_shapes(kind: int, values: F64) -> Shape:
     channels = values[:, 10:14].copy()
     channels[~(channels > 0.0)] = 0.0
     colors = (np.minimum(channels, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    return pose_shape_of(kind, values, unit, colors)
-
-
-def pose_shape_of(kind: int, values: F64, unit: F64, colors: npt.NDArray[np.uint8]) -> Shape:
-    """The shape of markers of one of :data:`POSE_TYPES` (finite :func:`pose_values` rows) given their
-    unit quaternions and RGBA8 colours."""
     centers = values[:, :3].astype(np.float32)
     scales = values[:, 7:10]
     if kind == CYLINDER:
