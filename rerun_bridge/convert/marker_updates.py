@@ -274,34 +274,45 @@ class ArrayUpdate:
     # -- actions -------------------------------------------------------------------------------------
 
     def _add(self, run: I64) -> None:
-        """A run of additions: each marker replaces the one of its namespace and id, wherever it was."""
+        """A run of additions (consecutive markers): each replaces the marker of its namespace and id,
+        wherever it was."""
         fields = self.fields
-        kinds = fields.types[run]
+        # Views, not gathers, while the run is whole.
+        within: slice | I64 = slice(int(run[0]), int(run[-1]) + 1)
+        kinds = fields.types[within]
         if int(kinds.min()) < _KINDS[0] or int(kinds.max()) > _KINDS[-1]:  # the types are 0 to 11
             kind = int(kinds[np.argmax(~np.isin(kinds, _KINDS))])
             raise ConversionError(f"marker type {kind} is not a visualization_msgs/Marker type")
-        run = _last_of_each(run, fields.ns_codes[run], fields.ids[run])
-        kinds = fields.types[run]
-        single = (kinds == MESH_RESOURCE) | (fields.lifetime_ns[run] > 0)
-        updates = self._grouped(run, single)
+        kept = _last_of_each(run, fields.ns_codes[within], fields.ids[within])
+        if kept is not run:
+            run, within = kept, kept
+            kinds = fields.types[kept]
+        single = (kinds == MESH_RESOURCE) | (fields.lifetime_ns[within] > 0)
+        updates = self._grouped(run, within, single)
         for position in np.flatnonzero(single).tolist():
             self._add_single(int(run[position]))
         for key, frame, indices in updates:
             self._add_to_group(key, frame, indices)
 
-    def _grouped(self, run: I64, single: npt.NDArray[np.bool_]) -> list[tuple[GroupKey, str, I64]]:
-        """The run's markers by group, in the order of each group's first marker, those in their group's
-        frame; the others are marked ``single``. A group keeps its frame while it holds markers the run
-        does not replace, else takes that of its first marker in the run."""
+    def _grouped(
+        self, run: I64, within: slice | I64, single: npt.NDArray[np.bool_]
+    ) -> list[tuple[GroupKey, str, I64]]:
+        """The run's markers (``within``: the same, as a slice where it is one) by group, in the order of
+        each group's first marker, those in their group's frame; the others are marked ``single``. A group
+        keeps its frame while it holds markers the run does not replace, else takes that of its first
+        marker in the run."""
         fields = self.fields
-        candidates = np.flatnonzero(~single)
-        if not len(candidates):
-            return []
-        indices = run[candidates]
-        keys = fields.ns_codes[indices] * len(TYPE_NAMES) + fields.types[indices]
+        if single.any():
+            candidates = np.flatnonzero(~single)
+            if not len(candidates):
+                return []
+            within = indices = run[candidates]
+        else:  # every marker of the run goes to a group (the common case)
+            candidates, indices = np.arange(len(run)), run
+        keys = fields.ns_codes[within] * len(TYPE_NAMES) + fields.types[within]
         updates: list[tuple[GroupKey, str, I64]] = []
         # The run's markers in one frame (the common case): a group in that frame takes them all.
-        run_codes = fields.frame_codes[indices]
+        run_codes = fields.frame_codes[within]
         one_frame = bool((run_codes == run_codes[0]).all())
         for positions in _groups_in_order(keys):
             chosen = indices[positions]
