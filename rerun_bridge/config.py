@@ -780,9 +780,17 @@ def _parse_summary(p: _Parser, data: object) -> SummarySettings:
     raw = data.get("rate_hz") if isinstance(data, Mapping) else None
     rates: dict[str, float] = {}
     for entity in p.section(raw, f"{path}.rate_hz"):
+        # Keys are entity paths in canonical form: rows are looked up by theirs ('camera' is '/camera').
+        try:
+            canonical = _entity_path(entity)
+        except _InvalidError as err:
+            p.error(f"{path}.rate_hz.{entity}", str(err))
+            continue
         rate = p.get(raw or {}, f"{path}.rate_hz", entity, None, _POSITIVE)
-        if rate is not None:
-            rates[entity] = rate
+        if canonical in rates:
+            p.error(f"{path}.rate_hz.{entity}", f"same entity path as {canonical!r}")
+        elif rate is not None:
+            rates[canonical] = rate
     return dataclasses.replace(base, rate_hz=rates)
 
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Final, Protocol
 
 from rerun_bridge.model.field_path import FieldMapping, FieldPathError, TypeMapping, parse_field_path
-from rerun_bridge.model.type_names import normalize_type_name
+from rerun_bridge.model.type_names import TYPE_NAME, normalize_type_name
 from rerun_bridge.model.yaml_checks import show
 
 SECTION: Final = "custom_types"
@@ -84,8 +84,18 @@ def _leaf_scalars(reader: _Reader, section: Mapping[str, Any]) -> int:
 
 def _mappings(reader: _Reader, data: object) -> dict[str, tuple[TypeMapping, ...]]:
     out: dict[str, tuple[TypeMapping, ...]] = {}
+    written: dict[str, str] = {}
     for type_key, value in reader.mapping(data, f"{SECTION}.mappings").items():
         key = f"{SECTION}.mappings.{type_key}"
+        # As type_entity_paths: a key that names no type, or a type twice, would be silently unused.
+        if not TYPE_NAME.fullmatch(type_key):
+            reader.error(key, f"expected a ROS type name like 'my_robot/msg/Status', got {type_key!r}")
+            continue
+        type_name = normalize_type_name(type_key)
+        if type_name in written:
+            reader.error(key, f"same type as {SECTION}.mappings.{written[type_name]}")
+            continue
+        written[type_name] = type_key
         entries: Sequence[object] = value if isinstance(value, list) else [value]
         parsed = []
         for position, entry in enumerate(entries):
@@ -94,7 +104,7 @@ def _mappings(reader: _Reader, data: object) -> dict[str, tuple[TypeMapping, ...
             if mapping is not None:
                 parsed.append(mapping)
         if parsed:
-            out[normalize_type_name(type_key)] = tuple(parsed)
+            out[type_name] = tuple(parsed)
     return out
 
 

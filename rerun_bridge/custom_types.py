@@ -19,16 +19,27 @@ def type_support(
     config: CustomTypesConfig, msg_paths: Iterable[str | Path] = (), source: str = "<config>"
 ) -> TypeSupport:
     """``config`` plus extra msg paths (``--msg-path``) as a :class:`TypeSupport`; a mapping of a type the
-    bridge already converts, a bad mapping or a missing msg folder is a ConfigError naming the key."""
-    converters = mapping_converters(config.mappings, source)
-    builtin = [conv.type_name for conv in converters if BUILTIN_CONVERTERS.lookup(conv.type_name) is not None]
-    if builtin:
-        raise ConfigError(
-            "\n".join(
-                f"{source}: custom_types.mappings.{name}: the bridge converts this type already"
-                for name in builtin
-            )
-        )
+    bridge already converts, a bad mapping or a missing msg folder is a ConfigError naming the key (every
+    problem of the section in one error, as the rest of the config reports them)."""
+    problems: list[str] = []
+    try:
+        converters = mapping_converters(config.mappings, source)
+    except ConfigError as err:
+        problems.extend(str(err).splitlines())
+        converters = []
+    problems.extend(
+        f"{source}: custom_types.mappings.{conv.type_name}: the bridge converts this type already"
+        for conv in converters
+        if BUILTIN_CONVERTERS.lookup(conv.type_name) is not None
+    )
+    # The config's folders are named by their key here; load_definitions names the command line's.
+    problems.extend(
+        f"{source}: custom_types.msg_path[{index}]: {folder!r} is not a folder"
+        for index, folder in enumerate(config.msg_path)
+        if not Path(folder).is_dir()
+    )
+    if problems:
+        raise ConfigError("\n".join(problems))
     supplied = load_definitions([*config.msg_path, *msg_paths])
     return TypeSupport(
         converters=BUILTIN_CONVERTERS.extended(converters),

@@ -54,7 +54,7 @@ from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.parameters import PARAMETERS, ParameterValue, typed_value
-from rerun_bridge.pipeline import Pipeline, RowSink
+from rerun_bridge.pipeline import Pipeline, RowSink, TypeSupport
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.disk_space import DiskSpaceGuard
 from rerun_bridge.sinks.rerun_viewer import RerunViewerSink, ViewerSinkSettings
@@ -105,7 +105,7 @@ def _to_profile(qos: RequestedQos) -> QoSProfile:
 class BridgeNode:
     """Owns the rclpy node, the subscriptions, the worker and the sinks."""
 
-    def __init__(self, config: BridgeConfig, node: Node) -> None:
+    def __init__(self, config: BridgeConfig, node: Node, types: TypeSupport | None = None) -> None:
         self.config = config
         self.node = node
         self.log = node.get_logger()
@@ -118,7 +118,8 @@ class BridgeNode:
         self.unfinished: list[str] = []
         self._subscriptions: dict[str, Any] = {}
         # Declarative mappings and --msg-path definitions, as `rerun-bridge convert --config` uses them.
-        self.types = type_support(config.custom_types)
+        # (main checks them before ROS starts, naming the config file in their errors.)
+        self.types = types if types is not None else type_support(config.custom_types)
         for problem in self.types.problems:
             self.log.warning(problem)
         self._resolver = TypeResolver([], "kilted", supplied=self.types.definitions)
@@ -692,6 +693,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A --config file is checked before ROS starts: a bad one joins no DDS domain and writes nothing.
         # (A config_file parameter can only be read from the node, so it is checked just after.)
         from_file = load_config(args.config) if args.config else None
+        # The custom_types checks that need Rerun (archetypes, components, colormaps, msg folders) too.
+        types = type_support(from_file.custom_types, source=str(args.config)) if from_file else None
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -703,7 +706,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if config.use_sim_time:
             node.set_parameters([Parameter("use_sim_time", Parameter.Type.BOOL, True)])
         duration = args.duration if args.duration is not None else float(values["duration"])
-        bridge = BridgeNode(config, node)
+        if types is None:
+            source = str(values["config_file"]) or "<config>"
+            types = type_support(config.custom_types, source=source)
+        bridge = BridgeNode(config, node, types)
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         node.destroy_node()

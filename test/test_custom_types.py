@@ -185,6 +185,25 @@ def test_a_missing_msg_folder_is_a_config_error(tmp_path: Path) -> None:
         type_support(CustomTypesConfig(), [tmp_path / "nowhere"])
 
 
+def test_config_msg_folders_and_mappings_are_reported_together_naming_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "custom_types:\n  msg_path: [msgs, nowhere]\n  mappings:\n    my_robot/msg/T:\n"
+        "      archetype: Pointz3D\n      fields: {positions: a.x/y/z}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "msgs").mkdir()
+    monkeypatch.chdir(tmp_path)  # msg folders are relative to the working directory
+    with pytest.raises(ConfigError) as caught:
+        type_support(load_config(config).custom_types, source=str(config))
+    assert str(caught.value).splitlines() == [
+        f"{config}: custom_types.mappings.my_robot/msg/T.archetype: 'Pointz3D' is not a Rerun archetype",
+        f"{config}: custom_types.msg_path[1]: 'nowhere' is not a folder",
+    ]
+
+
 # ---- declarative mappings ------------------------------------------------------------------------------
 
 ROBOT_MSGS = {
@@ -277,6 +296,31 @@ def test_a_message_without_the_mapped_field_is_a_counted_error_naming_the_path(t
 
 
 @pytest.mark.parametrize(
+    ("archetype", "component", "path", "message"),
+    [
+        # One number where Rerun wants (N, 3): Rerun only warned, and writing the file then failed.
+        ("Points3D", "positions", "status.battery", " gives numbers of shape (1,), which Points3D.positions"),
+        # Numbers as text: Rerun warned and the rows were written without their text, uncounted.
+        ("TextLog", "text", "status.battery", " gives numbers of shape (1,), which TextLog.text"),
+        ("Points3D", "positions", "status.battery[].x/y/z", ": battery is not a sequence"),
+    ],
+)
+def test_values_the_component_does_not_take_are_counted_errors_naming_key_and_path(
+    tmp_path: Path, archetype: str, component: str, path: str, message: str
+) -> None:
+    config = MAPPING_CONFIG.replace(
+        "      - archetype: Scalars\n        entity: battery\n        fields: {scalars: status.battery}\n",
+        f"      - archetype: {archetype}\n        fields: {{{component}: '{path}'}}\n",
+    )
+    rrd, summary = convert_with_config(tmp_path, config)
+    (stats,) = summary.topics
+    assert (stats.messages, stats.errors) == (2, 2)
+    key = f"{tmp_path / 'bridge.yaml'}: custom_types.mappings.my_robot/msg/Obstacles[1].fields.{component}"
+    assert f"{key}: field path {path!r}{message}" in stats.first_error
+    verify_rrd(rrd)
+
+
+@pytest.mark.parametrize(
     ("fields", "message"),
     [
         (
@@ -328,6 +372,26 @@ def test_a_mapping_rerun_cannot_take_fails_before_converting(
         ConfigError, match=r"bridge\.yaml: custom_types\.mappings\.my_robot/msg/Obstacles" + message
     ):
         type_support(load_config(config).custom_types, source=str(config))
+
+
+def test_a_mapping_key_that_is_no_type_or_a_type_twice_is_an_error(tmp_path: Path) -> None:
+    """Either would otherwise be silently unused (a mapping for a type no topic can have, or the first of
+    two spellings of one type)."""
+    config = tmp_path / "bridge.yaml"
+    entry = "      archetype: Scalars\n      fields: {scalars: status.battery}\n"
+    config.write_text(
+        f"custom_types:\n  mappings:\n    Obstacles:\n{entry}    my_robot/Obstacles:\n{entry}"
+        f"    my_robot/msg/Obstacles:\n{entry}",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert str(caught.value).splitlines() == [
+        f"{config}: custom_types.mappings.Obstacles: expected a ROS type name like 'my_robot/msg/Status', "
+        "got 'Obstacles'",
+        f"{config}: custom_types.mappings.my_robot/msg/Obstacles: same type as "
+        "custom_types.mappings.my_robot/Obstacles",
+    ]
 
 
 def test_mapping_a_type_the_bridge_converts_is_an_error(tmp_path: Path) -> None:

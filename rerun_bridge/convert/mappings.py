@@ -4,7 +4,8 @@
 
 A mapping is checked when its converter is built (the archetype exists, each component is one of its own,
 each colormap is known) and each error names the config key. A message that lacks a field of a path is a
-ConversionError naming the config file, key and path, counted against its topic like any bad message.
+ConversionError naming the config file, key and path, counted against its topic like any bad message; so
+are values the component does not take (text for ``positions``), checked with Rerun once per layout.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import rerun as rr
+from rerun.error_utils import catch_and_log_exceptions
 
 from rerun_bridge.convert.common import header_frame, sub_path, with_frame
 from rerun_bridge.convert.pointcloud import colormap_colors, colormap_table
@@ -40,6 +42,10 @@ def _step(values: list[Any], name: str, index: int | None, path: FieldPath) -> l
         if index is None:
             out.append(item)
         elif index == EACH:
+            if isinstance(item, str | bytes) or not hasattr(item, "__iter__"):
+                raise ConversionError(
+                    f"field path {path.text!r}: {name} is not a sequence, so {name}[] has no elements"
+                )
             out.extend(list(item))
         else:
             try:
@@ -78,17 +84,50 @@ def component_batch(msg: Any, item: FieldMapping) -> Batch:
     return values if item.component in FLOAT64_COMPONENTS else values.astype(np.float32)
 
 
+def _layout(batch: Batch) -> tuple[object, ...]:
+    """What Rerun's acceptance of a component's values depends on: text, or the dtype and the shape of
+    one instance."""
+    if isinstance(batch, list):
+        return ("text",)
+    array = np.asarray(batch)
+    return (array.dtype.str, array.shape[1:])
+
+
+def check_component(archetype: str, item: FieldMapping, batch: Batch) -> None:
+    """Raise a ConversionError when Rerun does not take ``batch`` as ``archetype``'s component (a number
+    mapped to ``text``, one number to ``positions``): Rerun only warns, and the rows would then fail
+    when the file is written, taking the whole conversion with them."""
+    sample = batch[:1]
+    try:
+        # strict: Rerun raises instead of warning (thread-local, so other threads keep their mode).
+        with catch_and_log_exceptions("custom type mapping", strict=True):
+            next(iter(getattr(rr, archetype).columns(**{item.component: sample})))
+    except Exception as err:  # Rerun raises ValueError, TypeError or Arrow's errors for wrong values
+        kind = "text" if isinstance(batch, list) else f"numbers of shape {np.shape(batch)}"
+        raise ConversionError(
+            f"field path {item.path.text!r} gives {kind}, which {archetype}.{item.component} does not take "
+            f"({' '.join(str(err).split())})"
+        ) from err
+
+
 def mapping_converter(mapping: TypeMapping, key: str = "") -> ConverterFunc:
     """The converter of one mapping: its archetype's row on the topic's entity (or ``entity`` under it),
     and the header frame's ``CoordinateFrame`` row when the message has a header. A message it cannot
     map is a ConversionError naming the mapping's config ``key`` (file included) and the field path."""
+    #: (component, layout) pairs Rerun has taken: each layout is checked once, not every message.
+    accepted: set[tuple[str, tuple[object, ...]]] = set()
 
     def convert(msg: Any, ctx: ConvertContext) -> list[Row]:
         path = sub_path(ctx.entity_path, mapping.entity) if mapping.entity else ctx.entity_path
         components = {}
         for item in mapping.fields:
             try:
-                components[item.component] = component_batch(msg, item)
+                batch = component_batch(msg, item)
+                layout = (item.component, _layout(batch))
+                if len(batch) and layout not in accepted:
+                    check_component(mapping.archetype, item, batch)
+                    accepted.add(layout)
+                components[item.component] = batch
             except ConversionError as err:
                 raise ConversionError(f"{key}.fields.{item.component}: {err}" if key else str(err)) from err
         return with_frame([Row(path, mapping.archetype, components)], path, header_frame(msg))

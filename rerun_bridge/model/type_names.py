@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
+#: ``pkg/Type``, ``pkg/msg/Type`` (or ``srv`` / ``action``): what a config may name as a type.
+TYPE_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*/(?:(?:msg|srv|action)/)?[A-Za-z][A-Za-z0-9_]*")
+
 
 def normalize_type_name(type_name: str) -> str:
     """``sensor_msgs/Image`` and ``sensor_msgs/msg/Image`` name the same type; we key on the latter."""

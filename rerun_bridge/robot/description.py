@@ -149,8 +149,10 @@ class _Builder:
         self.named = {
             m.name: _material_color(m, {}) for m in robot.materials if m.name and m.color is not None
         }
-        # problem key (package or file) -> (what went wrong, links drawn with collision primitives)
-        self.failures: dict[str, tuple[str, list[str]]] = {}
+        # problem key (package or file) -> kind of problem (the reason without its URI) -> (what went
+        # wrong, links drawn with collision primitives): one warning per package, each link under its
+        # own reason ('..' in one mesh of a package, a symlink leaving the root in another).
+        self.failures: dict[str, dict[str, tuple[str, list[str]]]] = {}
 
     def link_shapes(self, link: Any) -> list[VisualShape]:
         shapes: list[VisualShape] = []
@@ -181,13 +183,15 @@ class _Builder:
             path = resolve_mesh_uri(mesh.filename, self.roots, self.base_dir)
             return meshes.load_mesh_file(path, _scale(mesh.scale))
         except MeshPathError as err:
-            self._failed(f"package {err.package!r}" if err.package else str(mesh.filename), str(err), link)
+            key = f"package {err.package!r}" if err.package else str(mesh.filename)
+            self._failed(key, str(err), link, str(mesh.filename or ""))
         except MeshLoadError as err:
             self._failed(str(mesh.filename), str(err), link)
         return None
 
-    def _failed(self, key: str, reason: str, link: str) -> None:
-        _reason, links = self.failures.setdefault(key, (reason, []))
+    def _failed(self, key: str, reason: str, link: str, uri: str = "") -> None:
+        kind = reason.replace(repr(uri), "", 1) if uri else reason
+        _reason, links = self.failures.setdefault(key, {}).setdefault(kind, (reason, []))
         if link not in links:
             links.append(link)
 
@@ -206,8 +210,11 @@ class _Builder:
 
     def problems(self) -> list[str]:
         return [
-            f"{reason}; link(s) {', '.join(links)} drawn with their collision primitives instead"
-            for reason, links in self.failures.values()
+            "; ".join(
+                f"{reason}; link(s) {', '.join(links)} drawn with their collision primitives instead"
+                for reason, links in kinds.values()
+            )
+            for kinds in self.failures.values()
         ]
 
 

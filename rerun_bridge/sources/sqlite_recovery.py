@@ -20,6 +20,7 @@ from pathlib import Path
 #: Rows read per query while walking the table (large enough to keep the walk cheap).
 _BATCH_ROWS = 4096
 _WAL_HEADER_BYTES = 32
+_SQLITE_HEADER_BYTES = 100
 _WAL_FRAME_HEADER_BYTES = 24
 
 
@@ -145,6 +146,31 @@ class WalCopy:
     path: Path
     problems: list[str]
     tempdir: tempfile.TemporaryDirectory[str]
+
+
+def cut_short(path: Path) -> str | None:
+    """What is missing when ``path`` is shorter than its header says (a copy or write cut off), else None.
+
+    SQLite refuses such a file as a whole ("database disk image is malformed", even for its schema)
+    unless ``writable_schema`` is on; with it the pages that are there read as usual, and the rowid walk
+    steps over the missing ones."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(_SQLITE_HEADER_BYTES)
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if len(header) < _SQLITE_HEADER_BYTES or not header.startswith(b"SQLite format 3\0"):
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if page_size == 0 or pages * page_size <= size:
+        return None
+    return (
+        f"{path}: cut off at byte {size} ({size // page_size} whole pages of the {pages} its header "
+        "counts): the rows on the missing pages are lost"
+    )
 
 
 def copy_with_wal(path: Path) -> WalCopy | None:

@@ -25,7 +25,7 @@ from rerun_bridge.sources.mcap_chunks import (
     read_message_index_spans,
 )
 from rerun_bridge.sources.mcap_recovery import Catalog, ScanResult, Selection, scan_messages
-from rerun_bridge.sources.sqlite_recovery import RowKeys, copy_with_wal, iter_rows, readable_rows
+from rerun_bridge.sources.sqlite_recovery import RowKeys, copy_with_wal, cut_short, iter_rows, readable_rows
 
 
 class StorageReader(Protocol):
@@ -220,6 +220,11 @@ class SqliteStorage:
                 self._db = sqlite3.connect(
                     f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
                 )
+                cut = cut_short(path)
+                if cut is not None:
+                    # Read-only, so this changes nothing on disk: it lets SQLite read the pages there are.
+                    self._db.execute("PRAGMA writable_schema=ON")
+                    self.problems.append(cut)
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not {"topics", "messages"} <= tables:
                 raise BagError(f"{path}: not a rosbag2 sqlite3 file (no topics / messages tables)")
@@ -231,7 +236,9 @@ class SqliteStorage:
             self.close()
             if isinstance(err, BagError):
                 raise
-            raise BagError(f"{path}: not a readable sqlite3 bag: {err}") from err
+            cut = cut_short(path)
+            why = f" ({cut.removeprefix(f'{path}: ')})" if cut else ""
+            raise BagError(f"{path}: not a readable sqlite3 bag: {err}{why}") from err
         self._readable: RowKeys | None = None
 
     @property

@@ -356,3 +356,19 @@ def test_bad_config_is_one_clear_error(live: LiveEnv) -> None:
     assert bridge.returncode == 2
     assert "bad.yaml" in err
     assert "topics./x.rate_limit_hz" in err
+
+
+def test_bad_custom_types_are_named_by_the_config_file(live: LiveEnv) -> None:
+    """Archetypes and msg folders are checked with Rerun, after the YAML: still one error naming the file
+    and each key (they used to say '<config>' and stop at the first)."""
+    config = live.tmp / "bad.yaml"
+    config.write_text(
+        "custom_types:\n  msg_path: [missing]\n  mappings:\n    my_robot/msg/T:\n"
+        "      archetype: Pointz3D\n      fields: {positions: a.x/y/z}\n"
+    )
+    bridge = live.bridge("--config", str(config), "--rrd", "r.rrd")
+    _out, err = bridge.communicate(timeout=60)
+    assert bridge.returncode == 2
+    assert f"{config}: custom_types.mappings.my_robot/msg/T.archetype: 'Pointz3D' is not" in err
+    assert f"{config}: custom_types.msg_path[0]: 'missing' is not a folder" in err
+    assert not (live.tmp / "r.rrd").exists()

@@ -113,3 +113,26 @@ def test_an_unreadable_mesh_falls_back_and_names_the_file(tmp_path: Path, conten
     assert [row.archetype for row in rows] == ["Mesh3D", "CoordinateFrame"]  # the collision sphere
     assert len(warnings) == 1
     assert "broken.stl" in warnings[0]
+
+
+def test_each_link_of_a_package_is_named_under_its_own_reason(tmp_path: Path) -> None:
+    """One warning for the package, but link b's symlink escape is not reported as link a's '..' (the
+    first reason used to be given for every link of the package)."""
+    (tmp_path / "roots" / "p").mkdir(parents=True)
+    trimesh.creation.box().export(tmp_path / "secret.stl")
+    (tmp_path / "roots" / "p" / "escape.stl").symlink_to(tmp_path / "secret.stl")
+    state = RobotModelState()
+    state.roots = MeshRoots.of([tmp_path / "roots"])
+    warnings: list[str] = []
+    text = _robot(
+        '<link name="a"><visual><geometry><mesh filename="package://p/../p/x.stl"/></geometry></visual></link>'
+        '<link name="b"><visual><geometry><mesh filename="package://p/escape.stl"/></geometry></visual></link>'
+        '<link name="c"><visual><geometry><mesh filename="package://p/../y.stl"/></geometry></visual></link>'
+    )
+    assert state.load(text, "test", "/robot_description", warnings.append) == []
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        "mesh URI 'package://p/../p/x.stl' refused: '..', '\\' or NUL in its path; link(s) a, c drawn with "
+        "their collision primitives instead; mesh URI 'package://p/escape.stl' refused: it resolves outside "
+        "the mesh roots; link(s) b drawn with their collision primitives instead"
+    )

@@ -9,9 +9,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pytest
 import rerun as rr
 from PIL import Image as PILImage
 
+from rerun_bridge.config import parse_config
+from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.rows import Row
 from rerun_bridge.sinks.stream import StreamSink
 from rerun_bridge.sinks.summary import SummarySink, decimate_cloud, reduce_image
@@ -143,3 +146,20 @@ def test_a_cloud_keeps_one_point_per_voxel_with_its_colour() -> None:
     np.testing.assert_array_equal(decimated.components["positions"], positions[[0, 2]])
     np.testing.assert_array_equal(decimated.components["colors"], colors[[0, 2]])
     assert decimated.extra == {}
+
+
+def test_a_configured_rate_cap_holds_whatever_way_its_entity_path_is_written() -> None:
+    """``rate_hz`` keys are entity paths, leading '/' optional as everywhere in the config: 'imu' used to
+    be kept as written and never matched the row's '/imu' (no cap, no error)."""
+    config = parse_config({"sinks": {"summary": {"rate_hz": {"imu": 10.0}}}}, "bridge.yaml")
+    collector = Collector()
+    summary = SummarySink([collector], config.sinks.summary)
+    for tick in range(400):  # 1 s at 400 Hz
+        row = Row("/imu", "Scalars", {"scalars": np.array([float(tick)])})
+        summary.write([row], {"log_time": START_NS + tick * 2_500_000})
+    summary.flush()
+    assert len(collector.column("/imu", "Scalars:scalars")) == 10
+    with pytest.raises(ConfigError, match=r"bridge\.yaml: sinks\.summary\.rate_hz\.imu//x: bad entity path"):
+        parse_config({"sinks": {"summary": {"rate_hz": {"imu//x": 1.0}}}}, "bridge.yaml")
+    with pytest.raises(ConfigError, match=r"rate_hz\./imu: same entity path as '/imu'"):
+        parse_config({"sinks": {"summary": {"rate_hz": {"imu": 1.0, "/imu": 2.0}}}}, "bridge.yaml")

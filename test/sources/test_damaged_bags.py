@@ -259,6 +259,37 @@ def test_zeroed_sqlite_page_loses_only_its_rows(tmp_path: Path) -> None:
     assert any(f"rows {min(lost)}..{max(lost)}" in p and "damaged pages" in p for p in problems), problems
 
 
+@pytest.mark.parametrize("cut_pages", [1, 200])
+def test_cut_sqlite_file_keeps_the_rows_on_the_pages_it_still_has(tmp_path: Path, cut_pages: int) -> None:
+    """SQLite refuses a file shorter than its header's page count as a whole ("malformed", its schema
+    too): the bag used to be "not a readable sqlite3 bag", every message lost."""
+    rows = _sqlite_rows(NEATO_DB3)
+    intact = NEATO_DB3.read_bytes()
+    page_size = 4096
+    cut_at = len(intact) - cut_pages * page_size
+    bag_file = tmp_path / NEATO_DB3.name
+    bag_file.write_bytes(intact[:cut_at])
+    with open_bag(bag_file) as bag:
+        got = [(m.log_time_ns, bytes(m.data)) for m in bag.messages()]
+        problems = bag.problems
+        counted = sum(t.message_count for t in bag.topics())
+    intact_values = list(rows.values())
+    assert all(value in intact_values for value in got)
+    # Every row whose data lies in the part that is left is read (rows big enough to be found by their
+    # bytes: scans and clouds; an 8-byte bump message matches anywhere).
+    big = [value for value in rows.values() if len(value[1]) >= 1024]
+    kept = [value for value in big if 0 <= intact.find(value[1][:256]) < cut_at - 256]
+    assert kept
+    assert set(kept) <= set(got)
+    assert counted == len(got) < len(rows)
+    assert [t for t, _ in got] == sorted(t for t, _ in got)
+    pages = len(intact) // page_size
+    assert (
+        f"{bag_file}: cut off at byte {cut_at} ({pages - cut_pages} whole pages of the {pages} its header"
+        in (problems[0])
+    )
+
+
 def test_wal_left_by_a_killed_recorder_is_replayed_up_to_its_damage(tmp_path: Path) -> None:
     rows = sorted(_sqlite_rows(NEATO_DB3).items())
     keep = len(rows) // 2
