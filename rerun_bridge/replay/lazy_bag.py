@@ -15,12 +15,13 @@ and last log time and the channels it holds), then:
 
 :meth:`LazyBag.show` then converts what the latest-at queries at one time need, topic by topic: per
 topic, the chunk spanning the time, else the last one ending before it, and for TF the first one
-starting after it (by the log times of the topic's messages in each chunk; on ``ros_time`` the same
-instant is looked up, header stamps being close to receive times). What is loaded and unloaded is one
-topic's messages in one chunk: a chunk needed for its GPS fix does not convert the point cloud beside
-it. A chunk is read once per load, and its messages go through one pipeline of the bridge, as a
-conversion would, straight into the viewer's store, sealed at the end so that the store chunks they
-became can be removed again; loads beyond the budget are unloaded, least recently needed first.
+starting after it (by the log times of the topic's messages in each chunk; a ``ros_time`` is looked up
+at the log time it had in the topic's probe, so sim time and drifted clocks load the right chunk). What
+is loaded and unloaded is one topic's messages in one chunk: a chunk needed for its GPS fix does not
+convert the point cloud beside it. A chunk is read once per load, and its messages go through one
+pipeline of the bridge, as a conversion would, straight into the viewer's store, sealed at the end so
+that the store chunks they became can be removed again; loads beyond the budget are unloaded, least
+recently needed first.
 Converters that remember earlier messages (odometry trails, map updates, marker lifetimes) see the
 messages in the order they are loaded, not the recording's order, except a MarkerArray topic's live
 markers (the shared objects that are a :class:`~rerun_bridge.convert.registry.TopicMemory`): each load
@@ -153,7 +154,9 @@ class LazyBag:
         }
         self._load_static(static_topics, topics_of)
         self._groups = self._group_chunks(topics_of)
-        self._declare(self._probe(topics_of))
+        made = self._probe(topics_of)
+        self._clock_offsets = self._measure_clock_offsets(made)
+        self._declare(made)
 
     @property
     def loaded_bytes(self) -> int:
@@ -170,11 +173,14 @@ class LazyBag:
 
     def needed(self, timeline: str, time: int) -> set[Unit]:
         """The (chunk number in file order, topic) pairs the latest-at queries at ``time`` read."""
-        del timeline  # the chunk index has log times only; other clocks are looked up at the same instant
+        # The chunk index has log times only: another clock's time is looked up at the log time the
+        # topic's probe showed for it (sim time starts near 0, a robot clock may be months off).
+        offsets = self._clock_offsets.get(timeline, {}) if timeline != _LOG_TIME else {}
         needed: set[Unit] = set()
         for topic, group in self._groups.items():
             next_row = topic in self._interpolated  # TF interpolates towards the next transform
-            needed.update((int(number), topic) for number in group.needed_at(time, next_row))
+            at = time + offsets.get(topic, 0)
+            needed.update((int(number), topic) for number in group.needed_at(at, next_row))
         return needed
 
     def show(self, timeline: str, time: int) -> bool:
@@ -248,6 +254,23 @@ class LazyBag:
             for topic, number in first_chunks.items()
             if (number, topic) in self._loaded
         }
+
+    def _measure_clock_offsets(
+        self, made: dict[str, Mapping[str, frozenset[str]]]
+    ) -> dict[str, dict[str, int]]:
+        """Per timeline other than log_time, per topic: log time minus that clock's time, from the
+        probe's rows (read before the index declares the rest, so both ranges hold the same rows)."""
+        offsets: dict[str, dict[str, int]] = {}
+        for topic, entities in made.items():
+            for entity_path in entities:
+                log_range = self.store.time_range(_LOG_TIME, entity_path)
+                if log_range is None:
+                    continue
+                for timeline in self.store.timelines():
+                    other = self.store.time_range(timeline, entity_path) if timeline != _LOG_TIME else None
+                    if other is not None:
+                        offsets.setdefault(timeline, {}).setdefault(topic, log_range[0] - other[0])
+        return offsets
 
     def _group_chunks(self, topics_of: dict[int, str]) -> dict[str, SpanGroup]:
         """Per topic, the log-time span of its messages in each chunk holding it: from the chunk's

@@ -40,10 +40,30 @@ _BEFORE_EVERYTHING: Final = int(np.iinfo(np.int64).min)
 _PREFERRED_ROOTS: Final = ("map", "world", "odom")
 
 
-def build_tf_buffer(store: ChunkStore, timeline: str, cache_time_ns: int | None = None) -> TfBuffer:
+class FrameSources:
+    """Which entities' transforms name each frame: as the child (the frame they place), or as the parent."""
+
+    def __init__(self) -> None:
+        self.as_child: dict[str, set[str]] = {}
+        self.as_parent: dict[str, set[str]] = {}
+
+    def add(self, entity: str, parent: str, child: str) -> None:
+        self.as_child.setdefault(child, set()).add(entity)
+        self.as_parent.setdefault(parent, set()).add(entity)
+
+    def entities_of(self, frame: str) -> set[str]:
+        """The entities that place ``frame`` (for a root, which nothing places: those that name it)."""
+        return self.as_child.get(frame) or self.as_parent.get(frame) or set()
+
+
+def build_tf_buffer(
+    store: ChunkStore, timeline: str, cache_time_ns: int | None = None, sources: FrameSources | None = None
+) -> TfBuffer:
     """Every named-frame Transform3D row of ``store``, stamped with its time on ``timeline``; with
-    ``cache_time_ns``, only each edge's samples that recent before its newest (tf2's cache)."""
+    ``cache_time_ns``, only each edge's samples that recent before its newest (tf2's cache). ``sources``,
+    when given, hears which entity each edge came from."""
     buffer = TfBuffer(cache_time_ns)
+    sources = sources if sources is not None else FrameSources()
     for entity in store.entities():
         components = store.components(entity)
         if CHILD_FRAME not in components or PARENT_FRAME not in components:
@@ -51,14 +71,14 @@ def build_tf_buffer(store: ChunkStore, timeline: str, cache_time_ns: int | None 
         # Only static values are visible before every time: that is how static rows are told apart.
         static = store.latest_at(entity, timeline, _BEFORE_EVERYTHING)
         if CHILD_FRAME in static and PARENT_FRAME in static:
-            _add_static(buffer, entity, static)
+            _add_static(buffer, entity, static, sources)
         bounds = store.time_range(timeline, entity)
         if bounds is not None:
-            _add_temporal(buffer, entity, store.range(entity, timeline, *bounds), timeline)
+            _add_temporal(buffer, entity, store.range(entity, timeline, *bounds), timeline, sources)
     return buffer
 
 
-def _add_static(buffer: TfBuffer, entity: str, values: dict[str, pa.Array]) -> None:
+def _add_static(buffer: TfBuffer, entity: str, values: dict[str, pa.Array], sources: FrameSources) -> None:
     children = values[CHILD_FRAME].to_pylist()
     parents = values[PARENT_FRAME].to_pylist()
     if len(children) != len(parents):
@@ -82,6 +102,7 @@ def _add_static(buffer: TfBuffer, entity: str, values: dict[str, pa.Array]) -> N
                     rotations[index : index + 1],
                     static=True,
                 )
+                sources.add(entity, parent, child)
 
 
 def _fixed_width(
@@ -94,7 +115,9 @@ def _fixed_width(
     return flat.reshape(count, width)
 
 
-def _add_temporal(buffer: TfBuffer, entity: str, table: pa.Table, timeline: str) -> None:
+def _add_temporal(
+    buffer: TfBuffer, entity: str, table: pa.Table, timeline: str, sources: FrameSources
+) -> None:
     """Rows with one child, one parent and at most one translation / quaternion each (Rerun's form)."""
     if table.num_rows == 0:
         return
@@ -121,6 +144,7 @@ def _add_temporal(buffer: TfBuffer, entity: str, table: pa.Table, timeline: str)
         if parent and child:
             with _skipped_when_invalid(entity, parent, child):
                 buffer.add_transforms(parent, child, stamps[rows], translations[rows], rotations[rows])
+                sources.add(entity, parent, child)
 
 
 def _lengths(table: pa.Table, column: str) -> npt.NDArray[np.int64]:
@@ -165,17 +189,27 @@ class SceneTransforms:
         self.store = store
         self.cache_time_ns = cache_time_ns
         self._buffers: dict[str, TfBuffer] = {}
+        self._sources: dict[str, FrameSources] = {}
 
     def buffer(self, timeline: str) -> TfBuffer:
         """The TF buffer with every transform stamped on ``timeline``."""
         buffer = self._buffers.get(timeline)
         if buffer is None:
-            buffer = self._buffers[timeline] = build_tf_buffer(self.store, timeline, self.cache_time_ns)
+            sources = self._sources[timeline] = FrameSources()
+            buffer = self._buffers[timeline] = build_tf_buffer(
+                self.store, timeline, self.cache_time_ns, sources
+            )
         return buffer
+
+    def frame_entities(self, timeline: str, frame: str) -> set[str]:
+        """The entities whose transforms place ``frame`` on ``timeline`` (see :class:`FrameSources`)."""
+        self.buffer(timeline)
+        return self._sources[timeline].entities_of(frame)
 
     def invalidate(self) -> None:
         """Forget the buffers (new data arrived); the next use rebuilds them."""
         self._buffers.clear()
+        self._sources.clear()
 
     def frames(self, timeline: str) -> list[str]:
         return self.buffer(timeline).frames()

@@ -205,3 +205,44 @@ def test_marker_arrays_load_chunk_by_chunk_whatever_was_loaded_before(tmp_path: 
             assert got == sorted(got)
             assert max(got) == 2.0 * step  # the cube this very array added
     lazy.close()
+
+
+SIM_T0_NS = 1_700_000_000_000_000_000
+SIM_MESSAGES = 400
+
+
+def write_sim_time_bag(path: Path) -> Path:
+    """A Gazebo-style bag: IMU header stamps in sim time (from 5 s), receive times today, small chunks."""
+    typestore = get_typestore(Stores.ROS2_JAZZY)
+    name = "sensor_msgs/msg/Imu"
+    with path.open("wb") as stream:
+        writer = Writer(stream, chunk_size=4 << 10)
+        schema = writer.register_msgdef(name, typestore.generate_msgdef(name, ros_version=2)[0])
+        for step in range(SIM_MESSAGES):
+            sim_ns = 5_000_000_000 + step * 100_000_000
+            message = {
+                "header": {"stamp": {"sec": sim_ns // 10**9, "nanosec": sim_ns % 10**9}, "frame_id": "imu"},
+                "orientation": {"w": 1.0},
+                "linear_acceleration": {"x": float(step)},
+            }
+            writer.write_message("/imu", schema, message, log_time=SIM_T0_NS + step * 100_000_000)
+        writer.finish()  # type: ignore[no-untyped-call]
+    return path
+
+
+def test_a_sim_time_bag_scrubbed_on_ros_time_loads_the_chunks_of_that_moment(tmp_path: Path) -> None:
+    """Opened lazily, the abitobot (Gazebo) bag on ros_time loaded the chunks at the log time equal to
+    the sim time (1970: the first chunk) whatever the time shown: every view stayed on its first seconds."""
+    bag = write_sim_time_bag(tmp_path / "sim.mcap")
+    eager = load_files([bag]).store
+    opened = lazy_bag_candidate(bag, 8 << 10)
+    assert opened is not None
+    store = ChunkStore()
+    lazy = LazyBag(opened, store, 8 << 10)
+    assert len(lazy.chunk_indexes) >= 4
+    start, end = eager.time_range("ros_time") or (0, 0)
+    for fraction in (0.9, 0.5, 0.2, 1.0):
+        time = start + round(fraction * (end - start))
+        lazy.show("ros_time", time)
+        assert not differing_entities(eager, store, "ros_time", time), fraction
+    lazy.close()

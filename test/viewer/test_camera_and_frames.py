@@ -301,3 +301,33 @@ def test_selecting_a_transform_in_the_entity_tree_names_its_frame(qtbot: QtBot) 
     assert len(view.frame_labels) <= MAX_FRAME_LABELS
     tree.clearSelection()
     assert "link_14" not in view.frame_labels
+
+
+def test_unchecking_tf_in_the_entity_tree_hides_the_frames_it_places(
+    qtbot: QtBot, neato_store: ChunkStore
+) -> None:
+    """Unchecking /tf_static and /tf in the entity tree left every TF axis drawn: the axes belong to the
+    entities that place their frames, as in Rerun's viewer. The transforms still place the scans."""
+    window = ViewerWindow(neato_store)
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    window.seek("log_time", middle_time(neato_store, "log_time"))
+    (view,) = window.views_of(Spatial3DView)
+    assert isinstance(view, Spatial3DView)
+    scan_before = view.points["/scan"].pos.copy()
+    assert {"odom", "base_link", "base_laser_link"} <= set(view._frame_origins)
+    window.entity_tree.set_visible("/tf_static", False)
+    # /tf places base_footprint (and names odom); /tf_static's frames (base_link, the laser) are hidden.
+    assert not {"base_link", "base_laser_link"} & set(view._frame_origins)
+    assert {"odom", "base_footprint"} <= set(view._frame_origins)
+    window.entity_tree.set_visible("/tf", False)
+    assert not view._frame_origins
+    assert not view.frame_axes.visible()
+    assert not set(view.frame_labels) & {"odom", "base_footprint"}
+    np.testing.assert_array_equal(view.points["/scan"].pos, scan_before)  # still placed through TF
+    window.entity_tree.set_visible("/tf", True)
+    window.entity_tree.set_visible("/tf_static", True)
+    assert "base_laser_link" in view._frame_origins
+    assert view.frame_axes.visible()

@@ -90,7 +90,8 @@ def test_joint_states_plot_one_named_curve_per_joint_and_quantity(
     view.set_time("ros_time", START_NS + NS)
     assert len(view.curves) == 3 * SMALL_SAMPLE.joint_count  # effort, position, velocity
     names = {curve.name() for curve in view.curves.values()}
-    assert "front_left_wheel_joint" in names
+    # Each joint has a position, a velocity and an effort curve: the entity below the origin tells them apart.
+    assert {"position: front_left_wheel_joint", "velocity: front_left_wheel_joint"} <= names
     position = view.curves["/joint_states/position#0"]
     x, y = position.getOriginalDataset()
     series = load_series(sample_store, "/joint_states/position", "ros_time")
@@ -206,3 +207,29 @@ def test_every_legend_entry_stays_inside_a_short_plot(qtbot: QtBot) -> None:
     view.resize(1000, 600)  # room again: one column
     qtbot.wait(50)
     assert view.legend.columnCount == 1
+
+
+def test_curves_of_one_name_from_two_entities_say_whose_they_are(qtbot: QtBot) -> None:
+    # The navigation scenario's "cmd_vel vs odometry" plot had two legend entries for each of linear/x ...
+    # angular/z, one per topic, with nothing to tell them apart.
+    store = ChunkStore()
+    names = ["linear/x", "angular/z"]
+    for step in range(3):
+        for entity in ("/cmd_vel", "/odom/twist"):
+            store.append_row(
+                entity, {"log_time": step}, {"Scalars:scalars": [float(step)] * 2, "SeriesLines:names": names}
+            )
+        store.append_row(
+            "/battery", {"log_time": step}, {"Scalars:scalars": [1.0], "SeriesLines:names": ["v"]}
+        )
+    view = TimeSeriesView(store, SceneTransforms(store), "/")
+    qtbot.addWidget(view)
+    view.set_time("log_time", 1)
+    labels = sorted(label.text for _, label in view.legend.items)
+    assert labels == [
+        "/cmd_vel: angular/z",
+        "/cmd_vel: linear/x",
+        "/odom/twist: angular/z",
+        "/odom/twist: linear/x",
+        "v",  # a name no other entity uses stays short
+    ]

@@ -689,6 +689,11 @@ class Spatial3DView(ViewBase):
             return {}
         placements: dict[str, Transform] = {}
         for frame in self.transforms.frames(timeline):
+            # A frame's axes belong to the entities that place it (/tf, /tf_static/<frame>): unchecking them
+            # in the entity tree hides the axes, as in Rerun's viewer; the transforms still place the data.
+            owners = self.transforms.frame_entities(timeline, frame)
+            if owners and not any(self.is_visible(owner) for owner in owners):
+                continue
             placement = self._local(self.transforms.transform(timeline, fixed, frame, time))
             if placement is not None:
                 placements[frame] = placement

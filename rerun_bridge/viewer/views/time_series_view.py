@@ -1,7 +1,9 @@
 """The time series view: every ``Scalars`` entity under the origin as lines over the timeline.
 
 Each entity's rows hold one or more scalars; scalar ``i`` of every row makes curve ``i`` of that entity,
-named by the entity's ``SeriesLines:names`` when it has them (else ``entity[i]``). The x axis is the
+named by the entity's ``SeriesLines:names`` when it has them (else ``entity[i]``); a name two entities of
+the view share is prefixed with the entity, below the view's origin (``/cmd_vel: linear/x``,
+``position: wheel_joint`` in a ``/joint_states`` plot). The x axis is the
 time since the timeline's start (seconds, or steps on sequence timelines), the same offset the time
 panel shows; a vertical line marks the current time. Curves downsample (peak) and clip to the visible
 range, so long series stay fast.
@@ -70,6 +72,15 @@ def load_series(store: ChunkStore, entity: str, timeline: str) -> Series | None:
     return Series(entity, times, values, curve_names)
 
 
+def _shared_names(series: list[Series]) -> set[str]:
+    """Curve names that more than one of the entities' series uses."""
+    owners: dict[str, set[str]] = {}
+    for one in series:
+        for name in one.names:
+            owners.setdefault(name, set()).add(one.entity)
+    return {name for name, entities in owners.items() if len(entities) > 1}
+
+
 def _scalar_matrix(column: pa.Array) -> npt.NDArray[np.float64]:
     """A list column of scalars as a (rows, widest row) matrix, padded with NaN."""
     offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
@@ -134,6 +145,11 @@ class TimeSeriesView(ViewBase):
         rows = max(1, int(room // row_height)) if row_height > 0 else len(labels)
         self.legend.setColumnCount(-(-len(labels) // rows))
 
+    def _short(self, entity: str) -> str:
+        """``entity`` below the view's origin without it (``position`` in a ``/joint_states`` plot)."""
+        prefix = self.origin.rstrip("/") + "/"
+        return entity[len(prefix) :] if self.origin != "/" and entity.startswith(prefix) else entity
+
     def _timelines_with(self, entity: str) -> list[str]:
         return [name for name in self.store.timelines() if self.store.time_range(name, entity) is not None]
 
@@ -144,14 +160,22 @@ class TimeSeriesView(ViewBase):
         self._shown_entities = self.entities_with(SCALARS)
         color_index = 0
         elsewhere: list[str] = []
+        loaded: list[Series] = []
         for entity in self._shown_entities:
             series = load_series(self.store, entity, timeline)
             if series is None:
                 if self._timelines_with(entity):
                     elsewhere.append(entity)
                 continue
+            loaded.append(series)
+        shared = _shared_names(loaded)
+        for series in loaded:
+            entity = series.entity
             x = (series.times - self._start).astype(np.float64) / self._scale
-            for index, name in enumerate(series.names):
+            for index, series_name in enumerate(series.names):
+                # Two entities' curves of one name (navigation's cmd_vel and odometry twist both have
+                # linear/x) were two identical legend entries: such names say whose they are.
+                name = f"{self._short(entity)}: {series_name}" if series_name in shared else series_name
                 pen = pg.mkPen(pg.intColor(color_index, hues=9), width=1)
                 curve = previous.pop(f"{entity}#{index}", None)
                 if curve is None or curve.name() != name:
