@@ -73,7 +73,10 @@ class McapStorage:
             self._summary = self._reader.get_summary()
         except Exception as err:  # mcap raises several unrelated types for damaged files
             self._summary = None
-            self._report(f"{path}: no readable summary ({err}): reading it chunk by chunk from the start")
+            self._report(
+                f"{path}: no readable summary ({_summary_error(self._file, err)}): reading it "
+                "chunk by chunk from the start"
+            )
         self._scanned: ScanResult | None = None
 
     def _report(self, problem: str) -> None:
@@ -391,3 +394,15 @@ def _stored_definition(definitions: dict[str, MessageDefinition], type_name: str
     if found is None and (service := service_of_event(type_name)) is not None:
         found = definitions.get(service)
     return found
+
+
+def _summary_error(file: BinaryIO, err: Exception) -> str:
+    """Why an MCAP file has no summary, in words: a file that ends right after its magic bytes made the
+    mcap library seek before its start ("[Errno 22] Invalid argument")."""
+    try:
+        size = file.seek(0, 2)
+    except OSError:
+        return str(err)
+    if size <= len(MCAP_MAGIC):
+        return f"the file ends after its {size}-byte header: nothing was recorded in it, or it was cut there"
+    return str(err)

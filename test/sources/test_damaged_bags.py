@@ -143,6 +143,14 @@ def test_cut_at_a_chunk_boundary_keeps_the_chunks_before(tmp_path: Path, mcap_fi
     assert any("damaged.mcap" in p and "no readable summary" in p for p in problems)
 
 
+def test_a_file_cut_after_its_header_says_so(tmp_path: Path) -> None:
+    # The mcap library's error for it was "[Errno 22] Invalid argument" (a seek before the start).
+    keys, problems = recovered(_damaged(tmp_path, ABITOBOT_MCAP.read_bytes()[:8]))
+    assert keys == []
+    assert any("ends after its 8-byte header" in problem for problem in problems), problems
+    assert not any("Errno" in problem for problem in problems), problems
+
+
 def test_cut_inside_a_chunk_keeps_its_whole_messages(tmp_path: Path, mcap_file: Path) -> None:
     chunks = intact_chunks(mcap_file)
     chunk = chunks[2]
