@@ -101,6 +101,15 @@ def test_start_after_end_is_a_usage_error(tmp_path: Path, capsys: pytest.Capture
     assert not out.exists()
 
 
+def test_a_mesh_root_that_is_no_folder_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "robot.rrd"
+    result = run_cli("convert", NEATO_BAG, "-o", out, "--mesh-root", tmp_path / "meshs")
+    assert result.returncode == 2
+    assert "--mesh-root" in result.stderr
+    assert "meshs' is not a folder" in result.stderr
+    assert not out.exists()
+
+
 def test_start_end_offsets(tmp_path: Path) -> None:
     out = tmp_path / "part.rrd"
     assert main(["convert", str(NEATO_BAG), "-o", str(out), "--start", "5", "--end", "10", "-q"]) == 0

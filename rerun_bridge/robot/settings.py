@@ -22,9 +22,18 @@ def add_robot_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--mesh-root",
         action="append",
         default=[],
+        type=_mesh_root,
         metavar="DIR",
         help="robot meshes may be read from DIR/<package>/... (repeatable); no other files are read",
     )
+
+
+def _mesh_root(text: str) -> str:
+    """A ``--mesh-root`` that names no folder is a wrong argument: a typo would only show as every mesh
+    of the robot "not found under the mesh roots"."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
+    return text
 
 
 def robot_model_of(args: argparse.Namespace) -> RobotModelConfig:
