@@ -9,6 +9,7 @@ picture, see :mod:`rerun_bridge.viewer.views.offscreen_gl`). It needs a display:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -212,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="PNG", help="render that moment at 1280x720 to PNG and exit")
     parser.add_argument(
         "--memory-budget",
-        type=int,
+        type=_megabytes,
         default=DEFAULT_MEMORY_BUDGET_BYTES // MEBIBYTE,
         metavar="MB",
         help=".rrd files and MCAP bags bigger than this load chunks on demand (default: %(default)s MB)",
@@ -238,9 +239,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _megabytes(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0")
+    return value
+
+
+def no_display() -> str | None:
+    """Why no window can open here, before Qt aborts the process over it (Linux without an X or Wayland
+    display, and no other Qt platform chosen); None when one can."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "no display to open the viewer on (neither DISPLAY nor WAYLAND_DISPLAY is set): run it on a "
+        'desktop, headless under `xvfb-run -a -s "-screen 0 1920x1080x24" rerun-bridge view ...`, or watch a '
+        "robot from a laptop with `view --connect` (docs/laptop-viewing.md)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``view`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    # Checked before Qt starts: without a display Qt aborts the process (a core dump, exit 134).
+    missing = [name for name in args.files if not Path(name).exists()]
+    if missing:
+        print(f"error: {', '.join(missing)}: no such file or folder", file=sys.stderr)
+        return 2
+    reason = no_display()
+    if reason is not None:
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
     if args.connect:
         if args.files:
             print("error: give either --connect or files, not both", file=sys.stderr)

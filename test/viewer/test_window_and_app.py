@@ -147,12 +147,24 @@ def test_view_command_errors(
     qapp: QtWidgets.QApplication, sample_bag: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([]) == 2
-    assert main([str(tmp_path / "missing.rrd")]) == 1
-    assert "no such .rrd file" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing.rrd")]) == 2  # an unreadable input, as for convert
+    assert "missing.rrd: no such file or folder" in capsys.readouterr().err
     assert main([str(sample_bag), "--timeline", "frames", "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "no timeline 'frames'" in capsys.readouterr().err
     assert main([str(sample_bag), "--blueprint", "perceptoin", "--screenshot", str(tmp_path / "y.png")]) == 2
     assert "unknown blueprint 'perceptoin': did you mean 'perception'?" in capsys.readouterr().err
+
+
+def test_view_without_a_display_says_so_instead_of_aborting(
+    sample_bag: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Qt aborts the whole process (exit 134, a core dump) when it finds no display; checked before it.
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([str(sample_bag)]) == 2
+    assert "no display to open the viewer on" in capsys.readouterr().err
+    assert main(["--connect", "grpc://127.0.0.1:9"]) == 2
+    assert "xvfb-run" in capsys.readouterr().err
 
 
 def test_view_command_lays_out_a_shipped_blueprint(
