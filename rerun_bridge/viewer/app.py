@@ -9,7 +9,6 @@ picture, see :mod:`rerun_bridge.viewer.views.offscreen_gl`). It needs a display:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_o
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
 from rerun_bridge.viewer.bridge_settings import live_window_options
+from rerun_bridge.viewer.display import viewer_unavailable_reason
 from rerun_bridge.viewer.sources import LoadedFiles, SourceOptions, is_rrd, load_files, show_time
 from rerun_bridge.viewer.timeline_choice import blueprint_timeline, choose_timeline
 from rerun_bridge.viewer.window import ViewerWindow
@@ -246,20 +246,6 @@ def _megabytes(text: str) -> int:
     return value
 
 
-def no_display() -> str | None:
-    """Why no window can open here, before Qt aborts the process over it (Linux without an X or Wayland
-    display, and no other Qt platform chosen); None when one can."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
-        return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return None
-    return (
-        "no display to open the viewer on (neither DISPLAY nor WAYLAND_DISPLAY is set): run it on a "
-        'desktop, headless under `xvfb-run -a -s "-screen 0 1920x1080x24" rerun-bridge view ...`, or watch a '
-        "robot from a laptop with `view --connect` (docs/laptop-viewing.md)"
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``view`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -268,9 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"error: {', '.join(missing)}: no such file or folder", file=sys.stderr)
         return 2
-    reason = no_display()
+    reason = viewer_unavailable_reason()
     if reason is not None:
-        print(f"error: {reason}", file=sys.stderr)
+        print(f"error: the viewer cannot open: {reason}", file=sys.stderr)
         return 2
     if args.connect:
         if args.files:
