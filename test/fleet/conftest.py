@@ -35,8 +35,12 @@ def ray_cluster() -> Iterator[RayCluster]:
     sockets need short paths); the home is this process's only while Ray starts, so that other tests of
     the session keep theirs."""
     import ray
+    from ray._common.utils import get_default_ray_temp_dir
     from ray.cluster_utils import Cluster
 
+    # Ray's test cluster writes its address to <system temp>/ray/ray_current_cluster whatever temp_dir it
+    # is given, without making that folder: on a machine where no Ray ran before it fails to start.
+    Path(get_default_ray_temp_dir()).mkdir(parents=True, exist_ok=True)  # type: ignore[no-untyped-call]
     home = Path(tempfile.mkdtemp(prefix="rb-ray-home-"))
     temp = Path(tempfile.mkdtemp(prefix="rb-ray-"))
     old_home = os.environ.get("HOME")
