@@ -98,7 +98,15 @@ def test_full_disk_closes_files_cleanly_and_recording_resumes_when_space_returns
     for path in sorted(small_disk.iterdir()):
         if path.name in ("run.rrd", "run.mcap"):
             shutil.move(path, kept / path.name)
-    resumed, more = read_until(bridge.stderr, "recording goes on in", timeout=30)
+    # Each output resumes on its own check of the free space: wait for both before stopping.
+    resumed, more = read_until_all(
+        bridge.stderr,
+        [
+            f"recording goes on in {small_disk / 'run_0001.rrd'}",
+            f"recording goes on in {small_disk / 'run_0001.mcap'}",
+        ],
+        timeout=30,
+    )
     assert resumed, "".join(lines + more)
     out, err = stop(bridge, signal.SIGTERM, timeout=30)
     frames.kill()
