@@ -19,7 +19,7 @@ import pyarrow as pa
 from rerun_bridge.convert.common import sub_path
 from rerun_bridge.convert.registry import ConvertContext, ConverterFunc
 from rerun_bridge.model.rows import Row
-from rerun_bridge.model.type_names import normalize_type_name
+from rerun_bridge.model.type_names import normalize_type_name, service_of_event
 
 #: Numeric leaf fields of a type without converter plotted by default (``custom_types.leaf_scalars``).
 DEFAULT_LEAF_SCALARS: Final = 32
@@ -83,22 +83,40 @@ def convert_raw(msg: Any, ctx: ConvertContext) -> list[Row]:
     return [Row(ctx.entity_path, raw_archetype(ctx.type_name), {}, extra={"message": message})]
 
 
-def numeric_leaves(plain: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], float]]:
-    """(field path, value) of every number and bool outside sequences, in definition order."""
+def numeric_leaves(
+    plain: Any, prefix: tuple[str, ...] = (), optional: frozenset[str] = frozenset()
+) -> Iterator[tuple[tuple[str, ...], float]]:
+    """(field path, value) of every number and bool outside sequences, in definition order. ``optional``:
+    top-level fields that are sequences of at most one element (``T[<=1]``, ROS's optional value),
+    whose element, when there is one, counts as the field itself."""
     if isinstance(plain, dict):
         for name, value in plain.items():
             if not prefix and name in _UNPLOTTED_FIELDS:
                 continue
-            yield from numeric_leaves(value, (*prefix, name))
+            field = value
+            if not prefix and name in optional and isinstance(value, list):
+                field = value[0] if len(value) == 1 else None
+            yield from numeric_leaves(field, (*prefix, name))
     elif isinstance(plain, bool | int | float) and prefix:
         yield prefix, float(plain)
 
 
-def leaf_scalar_rows(plain: Any, entity_path: str, limit: int) -> list[Row]:
+def optional_fields(type_name: str) -> frozenset[str]:
+    """The top-level ``T[<=1]`` fields of a type the bridge knows by name: a service event's request and
+    response (rosidl's ``<Name>_Event``: one of them, or neither, per event)."""
+    return _SERVICE_EVENT_OPTIONALS if service_of_event(type_name) is not None else frozenset()
+
+
+_SERVICE_EVENT_OPTIONALS: Final = frozenset({"request", "response"})
+
+
+def leaf_scalar_rows(
+    plain: Any, entity_path: str, limit: int, optional: frozenset[str] = frozenset()
+) -> list[Row]:
     """The first ``limit`` numeric leaves, each one ``Scalars`` value on ``<entity>/<field path>``."""
     return [
         Row(sub_path(entity_path, *path), "Scalars", {"scalars": np.array([value], dtype=np.float64)})
-        for path, value in itertools.islice(numeric_leaves(plain), limit)
+        for path, value in itertools.islice(numeric_leaves(plain, optional=optional), limit)
     ]
 
 
@@ -111,6 +129,7 @@ def raw_converter(leaf_scalars: int = DEFAULT_LEAF_SCALARS) -> ConverterFunc:
         plain = to_plain(msg)
         message = pa.array([plain], type=ctx.raw_type) if ctx.raw_type is not None else [plain]
         row = Row(ctx.entity_path, raw_archetype(ctx.type_name), {}, extra={"message": message})
-        return [row, *leaf_scalar_rows(plain, ctx.entity_path, leaf_scalars)]
+        optional = optional_fields(ctx.type_name)
+        return [row, *leaf_scalar_rows(plain, ctx.entity_path, leaf_scalars, optional)]
 
     return convert

@@ -82,6 +82,12 @@ def test_service_event_fields_hold_the_recorded_calls(tmp_path: Path) -> None:
     # Numeric leaves outside sequences are plotted; the type's constants are not data.
     assert rrd_row_count(rrd, "/add_two_ints/_service_event/info/sequence_number", "Scalars:scalars") == 6
     assert rrd_row_count(rrd, "/add_two_ints/_service_event/info/REQUEST_SENT", "Scalars:scalars") == 0
+    # The request and response (each [<=1]) are plotted at the events that carry them.
+    plotted = {
+        field: [row[0] for row in rrd_column(rrd, f"/add_two_ints/_service_event/{field}", "Scalars:scalars")]
+        for field in ("request/a", "request/b", "response/sum")
+    }
+    assert plotted == {"request/a": [1, 2, 3], "request/b": [3, 3, 3], "response/sum": [4, 5, 6]}
 
 
 def test_the_mcap_re_recording_keeps_the_service_events(tmp_path: Path) -> None:
