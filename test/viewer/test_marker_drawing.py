@@ -21,6 +21,7 @@ from rerun_bridge.viewer.sources import load_bags
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.image_view import ImageView
 from rerun_bridge.viewer.views.shapes3d import box_edges, cylinder_edges, ellipsoid_rings
+from rerun_bridge.viewer.views.spatial3d_view import MAX_LABELS_PER_ENTITY
 from test.convert.golden_harness import build_message
 from test.convert.test_marker_semantics import SECOND, T0, marker, write_bag
 from test.viewer.conftest import qimage_rgb, red_pixels
@@ -133,6 +134,30 @@ def test_a_text_marker_label_is_painted_at_its_point_in_its_colour(qtbot: QtBot)
         },
     )
     assert_text_near(with_labels, scene, position[0])
+
+
+@pytest.mark.parametrize(
+    ("count", "show_labels", "painted"),
+    [(MAX_LABELS_PER_ENTITY, None, True), (MAX_LABELS_PER_ENTITY + 1, None, False), (40, True, True)],
+)
+def test_labels_of_many_instances_are_left_out_as_in_rerun(
+    qtbot: QtBot, count: int, show_labels: bool | None, painted: bool
+) -> None:
+    """Past 30 instances an entity's labels are not drawn (a slam_toolbox graph's node names covered the
+    scene), unless its show_labels says so; the points themselves are."""
+    positions = np.zeros((count, 3), dtype=np.float32)
+    positions[:, 0] = np.linspace(-2.0, 2.0, count)
+    components: dict[str, Any] = {
+        "Points3D:positions": positions,
+        "Points3D:radii": np.full(count, -1.0, dtype=np.float32),
+        "Points3D:labels": [f"n{index}" for index in range(count)],
+        "Points3D:colors": pa.array([RED] * count, type=pa.uint32()),
+    }
+    if show_labels is not None:
+        components["Points3D:show_labels"] = pa.array([show_labels])
+    with_labels, scene = label_pixels(qtbot, components)
+    assert scene.sum() > 0  # the points
+    assert ((with_labels & ~scene).sum() > 15) == painted
 
 
 def test_an_arrow_label_is_painted_at_its_middle(qtbot: QtBot) -> None:

@@ -94,6 +94,8 @@ _ROUND_SHAPES: Final = {
     "Ellipsoids3D": (ELLIPSOIDS, ELLIPSOID_VERTICES),
     "Cylinders3D": (CYLINDERS, CYLINDER_VERTICES),
 }
+#: Instances of an entity past which its labels are not drawn (Rerun's viewer stops at the same count).
+MAX_LABELS_PER_ENTITY: Final = 30
 #: Archetypes whose labels are drawn, and the component that places each instance's label.
 _LABEL_ANCHORS: Final = {
     "Points3D": POSITIONS,
@@ -539,6 +541,8 @@ class Spatial3DView(ViewBase):
                     str(text) for text in (values.get(f"{archetype}:labels") or pa.array([])).to_pylist()
                 ]
                 anchors = _label_anchors(archetype, values)
+                if not _labels_shown(archetype, values, len(texts), len(anchors)):
+                    continue
                 placement = self._placement(entity, values, timeline, time, fixed) if texts else None
                 if placement is None or not len(anchors):
                     continue
@@ -766,6 +770,16 @@ def _round_shape_vertices(archetype: str, values: dict[str, pa.Array]) -> npt.ND
     return cylinder_edges(
         floats(values.get(CYLINDERS)), floats(values.get("Cylinders3D:radii")), centers, quaternions
     )
+
+
+def _labels_shown(archetype: str, values: dict[str, pa.Array], labels: int, instances: int) -> bool:
+    """Rerun's viewer's rule: an entity's labels are drawn while it has at most
+    :data:`MAX_LABELS_PER_ENTITY` instances (or one label for all), unless its ``show_labels`` says
+    otherwise. A slam_toolbox graph's thousand node names would cover the scene."""
+    flag = values.get(f"{archetype}:show_labels")
+    if flag is not None and len(flag):
+        return bool(np.asarray(flag.to_numpy(zero_copy_only=False)).reshape(-1)[0])
+    return labels == 1 or instances <= MAX_LABELS_PER_ENTITY
 
 
 def _label_anchors(archetype: str, values: dict[str, pa.Array]) -> npt.NDArray[np.float32]:
