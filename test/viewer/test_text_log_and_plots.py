@@ -209,6 +209,34 @@ def test_every_legend_entry_stays_inside_a_short_plot(qtbot: QtBot) -> None:
     assert view.legend.columnCount == 1
 
 
+def test_a_legend_wider_than_its_plot_ends_in_a_count_of_the_rest(qtbot: QtBot) -> None:
+    # Navigation's "cmd_vel vs odometry" plot laid its twelve names in one row, those past the plot's right
+    # edge cut off; now what fits is shown whole and the rest counted.
+    store = ChunkStore()
+    names = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
+    for step in range(5):
+        for entity in ("/cmd_vel", "/odometry/twist"):
+            row = {"Scalars:scalars": [float(step)] * 6, "SeriesLines:names": names}
+            store.append_row(entity, {"log_time": step}, row)
+    view = TimeSeriesView(store, SceneTransforms(store), "/")
+    qtbot.addWidget(view)
+    view.resize(700, 110)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("log_time", 2)
+    qtbot.wait(50)
+    plot_area = view.plot.getViewBox().sceneBoundingRect()
+    labels = {label.text: label.sceneBoundingRect() for _, label in view.legend.items}
+    more = [text for text in labels if text.endswith(" more")]
+    assert len(more) == 1, labels
+    assert len(labels) - 1 + int(more[0].split()[0].lstrip("+")) == 12  # shown and counted: all twelve
+    assert all(plot_area.contains(rect) for rect in labels.values()), (plot_area, labels)
+    view.resize(1800, 600)  # room for all
+    qtbot.wait(50)
+    assert len(view.legend.items) == 12
+    assert not [label for _, label in view.legend.items if label.text.endswith(" more")]
+
+
 def test_curves_of_one_name_from_two_entities_say_whose_they_are(qtbot: QtBot) -> None:
     # The navigation scenario's "cmd_vel vs odometry" plot had two legend entries for each of linear/x ...
     # angular/z, one per topic, with nothing to tell them apart.

@@ -37,6 +37,8 @@ SERIES_NAMES: Final = "SeriesLines:names"
 _CURSOR_COLOR: Final = (235, 203, 139)
 #: Room the legend leaves above and below its rows: its offset in the plot and its own margins.
 _LEGEND_MARGIN_PX: Final = 20.0
+#: A legend entry's width besides its label: the line sample (20 px) and the spacing around it.
+_LEGEND_SAMPLE_PX: Final = 40.0
 
 
 class Series(NamedTuple):
@@ -96,6 +98,13 @@ def _scalar_matrix(column: pa.Array) -> npt.NDArray[np.float64]:
     return matrix
 
 
+def _legend_width(widths: list[float], rows: int) -> float:
+    """The width of legend entries with labels ``widths`` laid out row by row in ``rows`` rows: per
+    column, a sample, its spacing and the column's widest label."""
+    columns = max(1, -(-len(widths) // rows))
+    return sum(_LEGEND_SAMPLE_PX + max(widths[column::columns]) for column in range(columns))
+
+
 class TimeSeriesView(ViewBase):
     """Curves of every scalar entity of the view, with a cursor at the current time."""
 
@@ -105,6 +114,8 @@ class TimeSeriesView(ViewBase):
         self.plot = plot_widget()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(8, 8))
+        #: The sample of the legend's "+N more" entry: draws nothing.
+        self._more = pg.PlotDataItem(pen=None)
         self.legend.setVisible(bool(self.settings.get("legend", True)))
         self.plot.getViewBox().sigResized.connect(self._fit_legend)
         self.time_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_CURSOR_COLOR, width=1))
@@ -135,15 +146,36 @@ class TimeSeriesView(ViewBase):
             self.plot.setXRange(cursor - window, cursor, padding=0.0)
 
     def _fit_legend(self, *_: object) -> None:
-        """As many legend columns as the plot's height needs: in one column, a short plot (a tab under the
-        3D view) cut off its last names, such as the neato's angular/z, the one curve that moves."""
-        labels = [label for _, label in self.legend.items]
-        if not labels:
+        """The legend laid out in as many columns as the plot's height needs (in one column a short plot
+        cut off its last names, such as the neato's angular/z, the one curve that moves), with as many
+        entries as its width holds: the rest become one "+N more" entry rather than names cut off at the
+        plot's edge (navigation's cmd_vel vs odometry: twelve names in one row)."""
+        curves = list(self.curves.values())
+        legend = self.legend
+        legend.clear()
+        if not curves:
             return
+        for curve in curves:
+            legend.addItem(curve, curve.name())
+        legend.addItem(self._more, f"+{len(curves)} more")  # measured, then left out if all fit
+        labels = [label for _, label in legend.items]
         row_height = max(label.boundingRect().height() for label in labels)
-        room = self.plot.getViewBox().height() - 2 * _LEGEND_MARGIN_PX
-        rows = max(1, int(room // row_height)) if row_height > 0 else len(labels)
-        self.legend.setColumnCount(-(-len(labels) // rows))
+        box = self.plot.getViewBox()
+        rows = max(1, int((box.height() - 2 * _LEGEND_MARGIN_PX) // row_height)) if row_height > 0 else 1
+        widths = [label.boundingRect().width() for label in labels]
+        room = box.width() - 2 * _LEGEND_MARGIN_PX
+        shown = len(curves)
+        while (
+            shown > 1
+            and _legend_width(widths[:shown] + ([widths[-1]] if shown < len(curves) else []), rows) > room
+        ):
+            shown -= 1
+        legend.clear()
+        for curve in curves[:shown]:
+            legend.addItem(curve, curve.name())
+        if shown < len(curves):
+            legend.addItem(self._more, f"+{len(curves) - shown} more")
+        legend.setColumnCount(max(1, -(-len(legend.items) // rows)))
 
     def _short(self, entity: str) -> str:
         """``entity`` below the view's origin without it (``position`` in a ``/joint_states`` plot)."""
