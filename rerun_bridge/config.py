@@ -839,7 +839,9 @@ def _plain(value: object) -> object:
 
 
 class _Loader(yaml.SafeLoader):
-    """A safe loader that records duplicate keys, which PyYAML would silently collapse to the last one."""
+    """A safe loader that records duplicate keys, which PyYAML would silently collapse to the last one,
+    and reads ``1e3`` as a number, as YAML 1.2 and ROS's own parameter files do (PyYAML, YAML 1.1, wants
+    ``1.0e3`` and made ``queue_megabytes: 1e3`` the string '1e3')."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -854,3 +856,11 @@ class _Loader(yaml.SafeLoader):
                     self.dups.append((key_node.start_mark.line + 1, key_node.value))
                 seen.add(ident)
         return super().construct_mapping(node, deep=deep)
+
+
+# Exponents without a dot (YAML 1.2's float syntax), besides the 1.1 forms PyYAML already resolves.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)

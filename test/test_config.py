@@ -91,6 +91,14 @@ def test_empty_file_and_empty_sections_give_defaults(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, sections)) == BridgeConfig()
 
 
+def test_numbers_with_an_exponent_and_no_dot_are_numbers(tmp_path: Path) -> None:
+    # YAML 1.1 (PyYAML) reads 1e3 as a string; YAML 1.2 and ROS parameter files as a number.
+    config = load_config(write(tmp_path, "queue_megabytes: 1e3\ndiscovery_period_s: 5E-1\n"))
+    assert (config.queue_megabytes, config.discovery_period_s) == (1000.0, 0.5)
+    with pytest.raises(ConfigError, match="queue_megabytes"):
+        load_config(write(tmp_path, "queue_megabytes: 1e3x\n"))
+
+
 def test_shipped_example_loads_to_the_documented_config() -> None:
     expected = BridgeConfig(
         topics={
