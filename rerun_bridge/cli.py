@@ -499,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--config",
         type=Path,
-        help="bridge config whose custom_types section (mappings, msg_path, leaf_scalars) applies",
+        help="bridge config whose custom_types section (mappings, msg_path, leaf_scalars) and "
+        "topics.<topic>.options apply",
     )
     convert.add_argument(
         "--msg-path",

@@ -67,7 +67,9 @@ Progress = Callable[[BatchReport, JobResult | Failure], None]
 @contextmanager
 def ray_connection(address: str | None, workers: int | None) -> Iterator[None]:
     """Ray for the batch: the one this process already has, the cluster at ``address``, or a local one
-    on ``workers`` cores (all of them by default), shut down after."""
+    on ``workers`` cores (all of them by default), shut down after. ``address="local"``: without it
+    ``ray.init`` joins the cluster ``RAY_ADDRESS`` or ``ray start`` named on this machine (and then refuses
+    ``num_cpus``)."""
     import logging
 
     import ray
@@ -79,7 +81,10 @@ def ray_connection(address: str | None, workers: int | None) -> Iterator[None]:
         ray.init(address=address, logging_level=logging.WARNING)
     else:
         ray.init(
-            num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, logging_level=logging.WARNING
+            address="local",
+            num_cpus=workers or os.cpu_count() or 1,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
         )
     try:
         yield

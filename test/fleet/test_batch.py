@@ -3,6 +3,7 @@ what is done, ``--force``, and the command line joining the running Ray by its a
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -149,6 +150,23 @@ def test_a_killed_workers_recording_is_retried(ray_cluster: RayCluster, tmp_path
     verify_rrd(tmp_path / "out" / "robot.rrd")
     # What the killed try was writing went with its folder: nothing half written is left in OUT.
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["catalog", "robot.rrd"]
+
+
+def test_batch_without_an_address_starts_its_own_ray_whatever_cluster_is_named(tmp_path: Path) -> None:
+    # ray.init() without an address joins the cluster RAY_ADDRESS (or `ray start`) names on the machine,
+    # and then refuses num_cpus: the batch died with a traceback on a cluster's head machine.
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [str(CLI), "batch", str(NEATO_BAG), "-o", str(out), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RAY_ADDRESS": "127.0.0.1:1"},  # a cluster that is not there
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    verify_rrd(out / f"{NEATO_BAG.name}.rrd")
 
 
 def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
