@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,16 @@ typedef struct {
     int64_t size;
     int64_t max_sequence;
 } Walk;
+
+/* Releases the buffers given, up to a NULL. */
+static void release(Py_buffer *buffer, ...) {
+    va_list rest;
+    va_start(rest, buffer);
+    for (; buffer != NULL; buffer = va_arg(rest, Py_buffer *)) {
+        PyBuffer_Release(buffer);
+    }
+    va_end(rest);
+}
 
 static inline int64_t align(int64_t pos, int64_t to) { return (pos + to - 1) & -to; }
 
@@ -362,9 +373,7 @@ static PyObject *walk_markers(PyObject *module, PyObject *args) {
         }
     }
     free(firsts);
-    PyBuffer_Release(&body);
-    PyBuffer_Release(&table);
-    PyBuffer_Release(&values);
+    release(&body, &table, &values, NULL);
     return result;
 }
 
@@ -386,6 +395,21 @@ static int holds(const Py_buffer *buffer, Py_ssize_t items, Py_ssize_t size, con
         return 0;
     }
     return 1;
+}
+
+/* A marker's unit quaternion (x, y, z, w; the identity for a norm under 1e-9, as RViz takes an all-zero
+ * one) and its rotation, row-major, from its VALUES row, as marker_shapes computes them. */
+static void pose_of(const double *row, double q[4], double r[9]) {
+    const double norm = sqrt(row[3] * row[3] + row[4] * row[4] + row[5] * row[5] + row[6] * row[6]);
+    if (norm < 1e-9) {
+        q[0] = q[1] = q[2] = 0.0, q[3] = 1.0;
+    } else {
+        for (int axis = 0; axis < 4; ++axis) q[axis] = row[3 + axis] / norm;
+    }
+    const double x = q[0], y = q[1], z = q[2], w = q[3];
+    r[0] = 1 - 2 * (y * y + z * z), r[1] = 2 * (x * y - z * w), r[2] = 2 * (x * z + y * w);
+    r[3] = 2 * (x * y + z * w), r[4] = 1 - 2 * (x * x + z * z), r[5] = 2 * (y * z - x * w);
+    r[6] = 2 * (x * z - y * w), r[7] = 2 * (y * z + x * w), r[8] = 1 - 2 * (x * x + y * y);
 }
 
 /*
@@ -411,17 +435,7 @@ static PyObject *marker_poses(PyObject *module, PyObject *args) {
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t index = 0; index < count; ++index) {
             const double *row = rows + index * VALUES;
-            double *q = unit + index * 4, *r = rotation + index * 9;
-            const double norm = sqrt(row[3] * row[3] + row[4] * row[4] + row[5] * row[5] + row[6] * row[6]);
-            if (norm < 1e-9) {
-                q[0] = q[1] = q[2] = 0.0, q[3] = 1.0;
-            } else {
-                for (int axis = 0; axis < 4; ++axis) q[axis] = row[3 + axis] / norm;
-            }
-            const double x = q[0], y = q[1], z = q[2], w = q[3];
-            r[0] = 1 - 2 * (y * y + z * z), r[1] = 2 * (x * y - z * w), r[2] = 2 * (x * z + y * w);
-            r[3] = 2 * (x * y + z * w), r[4] = 1 - 2 * (x * x + z * z), r[5] = 2 * (y * z - x * w);
-            r[6] = 2 * (x * z - y * w), r[7] = 2 * (y * z + x * w), r[8] = 1 - 2 * (x * x + y * y);
+            pose_of(row, unit + index * 4, rotation + index * 9);
             for (int channel = 0; channel < COLOR_VALUES; ++channel) {
                 rgba[index * 4 + channel] = rgba8(row[POSE_VALUES + channel]);
             }
@@ -429,10 +443,7 @@ static PyObject *marker_poses(PyObject *module, PyObject *args) {
         Py_END_ALLOW_THREADS
         result = Py_NewRef(Py_None);
     }
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&quaternions);
-    PyBuffer_Release(&rotations);
-    PyBuffer_Release(&colors);
+    release(&values, &quaternions, &rotations, &colors, NULL);
     return result;
 }
 
@@ -503,12 +514,7 @@ static PyObject *place_points(PyObject *module, PyObject *args) {
         Py_END_ALLOW_THREADS
         result = PyBool_FromLong(finite);
     }
-    PyBuffer_Release(&body);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&counts);
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&rotations);
-    PyBuffer_Release(&out);
+    release(&body, &offsets, &counts, &values, &rotations, &out, NULL);
     return result;
 }
 
@@ -561,12 +567,7 @@ static PyObject *point_colors(PyObject *module, PyObject *args) {
         Py_END_ALLOW_THREADS
         result = Py_NewRef(Py_None);
     }
-    PyBuffer_Release(&body);
-    PyBuffer_Release(&counts);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&color_counts);
-    PyBuffer_Release(&colors);
-    PyBuffer_Release(&out);
+    release(&body, &counts, &offsets, &color_counts, &colors, &out, NULL);
     return result;
 }
 
@@ -642,13 +643,7 @@ static PyObject *bad_markers(PyObject *module, PyObject *args) {
         Py_END_ALLOW_THREADS
         result = PyBool_FromLong(bad);
     }
-    PyBuffer_Release(&body);
-    PyBuffer_Release(&indices);
-    PyBuffer_Release(&types);
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&points);
-    PyBuffer_Release(&colors);
+    release(&body, &indices, &types, &values, &offsets, &points, &colors, NULL);
     return result;
 }
 
@@ -686,29 +681,12 @@ static PyObject *texts(PyObject *module, PyObject *args) {
         }
         PyList_SET_ITEM(list, index, text);
     }
-    PyBuffer_Release(&body);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&lengths);
-    PyBuffer_Release(&indices);
+    release(&body, &offsets, &lengths, &indices, NULL);
     return list;
 }
 
 /* The pose types and the rest of the marker types (marker_shapes.py). */
 enum { TYPE_CUBE = 1, TYPE_SPHERE, TYPE_CYLINDER, TYPE_TEXT = 9 };
-
-/* A marker's unit quaternion and row-major rotation, as marker_poses makes them. */
-static void pose_of(const double *row, double q[4], double r[9]) {
-    const double norm = sqrt(row[3] * row[3] + row[4] * row[4] + row[5] * row[5] + row[6] * row[6]);
-    if (norm < 1e-9) {
-        q[0] = q[1] = q[2] = 0.0, q[3] = 1.0;
-    } else {
-        for (int axis = 0; axis < 4; ++axis) q[axis] = row[3 + axis] / norm;
-    }
-    const double x = q[0], y = q[1], z = q[2], w = q[3];
-    r[0] = 1 - 2 * (y * y + z * z), r[1] = 2 * (x * y - z * w), r[2] = 2 * (x * z + y * w);
-    r[3] = 2 * (x * y + z * w), r[4] = 1 - 2 * (x * x + z * z), r[5] = 2 * (y * z - x * w);
-    r[6] = 2 * (x * z - y * w), r[7] = 2 * (y * z + x * w), r[8] = 1 - 2 * (x * x + y * y);
-}
 
 /* The outputs of group_instances, each advanced as instances are written. */
 typedef struct {
@@ -918,18 +896,8 @@ static PyObject *group_instances(PyObject *module, PyObject *args) {
         }
         result = PyLong_FromLong(built);
     }
-    PyBuffer_Release(&body);
-    PyBuffer_Release(&indices);
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&points);
-    PyBuffer_Release(&color_offsets);
-    PyBuffer_Release(&colors_given);
-    PyBuffer_Release(&positions);
-    PyBuffer_Release(&extents);
-    PyBuffer_Release(&quaternions);
-    PyBuffer_Release(&radii);
-    PyBuffer_Release(&colors);
+    release(&body, &indices, &values, &offsets, &points, &color_offsets, &colors_given, &positions, &extents,
+            &quaternions, &radii, &colors, NULL);
     return result;
 }
 
