@@ -4,6 +4,7 @@ budget while scrubbing, and the same values as the bag converted whole."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -144,17 +145,25 @@ def test_the_viewer_opens_a_big_bag_lazily_on_log_time(chunked_bag: Path, eager_
 def write_marker_bag(path: Path, redraw: bool) -> Path:
     """A MarkerArray topic in many small chunks, one array every 0.1 s: slam_toolbox's pattern (DELETEALL,
     then the whole set, moved each time), or an incremental publisher (each array adds one cube)."""
+    messages = []
+    for step in range(MARKER_ARRAYS):
+        ids = range(40) if redraw else [step]
+        markers: list[dict[str, object]] = [{"action": 3}] if redraw else []
+        markers += [_cube(marker_id, float(marker_id + step)) for marker_id in ids]
+        messages.append((MARKER_T0 + step * 100_000_000, {"markers": markers}))
+    return _write_bag(path, "/markers", "visualization_msgs/msg/MarkerArray", messages, 2 << 10)
+
+
+def _write_bag(
+    path: Path, topic: str, name: str, messages: list[tuple[int, dict[str, Any]]], chunk_size: int
+) -> Path:
+    """An MCAP of one topic, its (log time, message) pairs in chunks of ``chunk_size`` bytes."""
     typestore = get_typestore(Stores.ROS2_JAZZY)
-    name = "visualization_msgs/msg/MarkerArray"
     with path.open("wb") as stream:
-        writer = Writer(stream, chunk_size=2 << 10)
+        writer = Writer(stream, chunk_size=chunk_size)
         schema = writer.register_msgdef(name, typestore.generate_msgdef(name, ros_version=2)[0])
-        for step in range(MARKER_ARRAYS):
-            ids = range(40) if redraw else [step]
-            markers: list[dict[str, object]] = [{"action": 3}] if redraw else []
-            markers += [_cube(marker_id, float(marker_id + step)) for marker_id in ids]
-            log_time = MARKER_T0 + step * 100_000_000
-            writer.write_message("/markers", schema, {"markers": markers}, log_time=log_time)
+        for log_time, message in messages:
+            writer.write_message(topic, schema, message, log_time=log_time)
         writer.finish()  # type: ignore[no-untyped-call]
     return path
 
@@ -180,18 +189,24 @@ def _cube_xs(store: ChunkStore, time: int) -> list[float]:
     return [] if found is None else [center[0] for center in found.to_pylist()]
 
 
-@pytest.mark.parametrize("redraw", [True, False])
-def test_marker_arrays_load_chunk_by_chunk_whatever_was_loaded_before(tmp_path: Path, redraw: bool) -> None:
-    """Each load starts the topic's live markers empty: slam_toolbox's arrays draw exactly what the whole
-    bag draws; an incremental publisher's group holds the markers of the chunk loaded (a subset), never a
-    marker of a chunk loaded before but published later."""
-    bag = write_marker_bag(tmp_path / "markers.mcap", redraw)
+def _opened_both_ways(bag: Path) -> tuple[LazyBag, ChunkStore, ChunkStore]:
+    """``bag`` opened lazily (in chunks of 8 kB: at least four) with its store, and loaded whole."""
     eager = load_files([bag]).store
     opened = lazy_bag_candidate(bag, 8 << 10)
     assert opened is not None
     store = ChunkStore()
     lazy = LazyBag(opened, store, 8 << 10)
     assert len(lazy.chunk_indexes) >= 4
+    return lazy, store, eager
+
+
+@pytest.mark.parametrize("redraw", [True, False])
+def test_marker_arrays_load_chunk_by_chunk_whatever_was_loaded_before(tmp_path: Path, redraw: bool) -> None:
+    """Each load starts the topic's live markers empty: slam_toolbox's arrays draw exactly what the whole
+    bag draws; an incremental publisher's group holds the markers of the chunk loaded (a subset), never a
+    marker of a chunk loaded before but published later."""
+    bag = write_marker_bag(tmp_path / "markers.mcap", redraw)
+    lazy, store, eager = _opened_both_ways(bag)
     steps = [MARKER_ARRAYS - 1, MARKER_ARRAYS // 2, 3, MARKER_ARRAYS - 5, 10]  # late chunks first
     for step in steps:
         time = MARKER_T0 + step * 100_000_000
@@ -213,33 +228,23 @@ SIM_MESSAGES = 400
 
 def write_sim_time_bag(path: Path) -> Path:
     """A Gazebo-style bag: IMU header stamps in sim time (from 5 s), receive times today, small chunks."""
-    typestore = get_typestore(Stores.ROS2_JAZZY)
-    name = "sensor_msgs/msg/Imu"
-    with path.open("wb") as stream:
-        writer = Writer(stream, chunk_size=4 << 10)
-        schema = writer.register_msgdef(name, typestore.generate_msgdef(name, ros_version=2)[0])
-        for step in range(SIM_MESSAGES):
-            sim_ns = 5_000_000_000 + step * 100_000_000
-            message = {
-                "header": {"stamp": {"sec": sim_ns // 10**9, "nanosec": sim_ns % 10**9}, "frame_id": "imu"},
-                "orientation": {"w": 1.0},
-                "linear_acceleration": {"x": float(step)},
-            }
-            writer.write_message("/imu", schema, message, log_time=SIM_T0_NS + step * 100_000_000)
-        writer.finish()  # type: ignore[no-untyped-call]
-    return path
+    messages = []
+    for step in range(SIM_MESSAGES):
+        sim_ns = 5_000_000_000 + step * 100_000_000
+        message = {
+            "header": {"stamp": {"sec": sim_ns // 10**9, "nanosec": sim_ns % 10**9}, "frame_id": "imu"},
+            "orientation": {"w": 1.0},
+            "linear_acceleration": {"x": float(step)},
+        }
+        messages.append((SIM_T0_NS + step * 100_000_000, message))
+    return _write_bag(path, "/imu", "sensor_msgs/msg/Imu", messages, 4 << 10)
 
 
 def test_a_sim_time_bag_scrubbed_on_ros_time_loads_the_chunks_of_that_moment(tmp_path: Path) -> None:
     """Opened lazily, the abitobot (Gazebo) bag on ros_time loaded the chunks at the log time equal to
     the sim time (1970: the first chunk) whatever the time shown: every view stayed on its first seconds."""
     bag = write_sim_time_bag(tmp_path / "sim.mcap")
-    eager = load_files([bag]).store
-    opened = lazy_bag_candidate(bag, 8 << 10)
-    assert opened is not None
-    store = ChunkStore()
-    lazy = LazyBag(opened, store, 8 << 10)
-    assert len(lazy.chunk_indexes) >= 4
+    lazy, store, eager = _opened_both_ways(bag)
     start, end = eager.time_range("ros_time") or (0, 0)
     for fraction in (0.9, 0.5, 0.2, 1.0):
         time = start + round(fraction * (end - start))

@@ -185,25 +185,39 @@ def test_new_samples_update_the_curves_in_place(qtbot: QtBot) -> None:
     assert len(view.legend.items) == 1
 
 
-def test_every_legend_entry_stays_inside_a_short_plot(qtbot: QtBot) -> None:
-    # The neato's /cmd_vel plot in a 720-pixel window had room for five of its six names: the one cut off
-    # was angular/z, the only curve that moves.
+TWIST_NAMES = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
+
+
+def _twist_plot(qtbot: QtBot, entities: list[str], origin: str, size: tuple[int, int]) -> TimeSeriesView:
+    """A plot of six named twist curves per entity, shown at ``size``, at step 2."""
     store = ChunkStore()
-    names = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
     for step in range(5):
-        store.append_row(
-            "/cmd_vel", {"log_time": step}, {"Scalars:scalars": [float(step)] * 6, "SeriesLines:names": names}
-        )
-    view = TimeSeriesView(store, SceneTransforms(store), "/cmd_vel")
+        for entity in entities:
+            row = {"Scalars:scalars": [float(step)] * 6, "SeriesLines:names": TWIST_NAMES}
+            store.append_row(entity, {"log_time": step}, row)
+    view = TimeSeriesView(store, SceneTransforms(store), origin)
     qtbot.addWidget(view)
-    view.resize(1000, 140)
+    view.resize(*size)
     view.show()
     qtbot.waitExposed(view)
     view.set_time("log_time", 2)
+    qtbot.wait(50)
+    return view
+
+
+def _legend_labels(view: TimeSeriesView) -> dict[str, Any]:
+    """The legend's texts and where they are drawn, after checking every one lies inside the plot."""
     plot_area = view.plot.getViewBox().sceneBoundingRect()
     labels = {label.text: label.sceneBoundingRect() for _, label in view.legend.items}
-    assert sorted(labels) == sorted(names)
     assert all(plot_area.contains(rect) for rect in labels.values()), (plot_area, labels)
+    return labels
+
+
+def test_every_legend_entry_stays_inside_a_short_plot(qtbot: QtBot) -> None:
+    # The neato's /cmd_vel plot in a 720-pixel window had room for five of its six names: the one cut off
+    # was angular/z, the only curve that moves.
+    view = _twist_plot(qtbot, ["/cmd_vel"], "/cmd_vel", (1000, 140))
+    assert sorted(_legend_labels(view)) == sorted(TWIST_NAMES)
     view.resize(1000, 600)  # room again: one column
     qtbot.wait(50)
     assert view.legend.columnCount == 1
@@ -212,25 +226,11 @@ def test_every_legend_entry_stays_inside_a_short_plot(qtbot: QtBot) -> None:
 def test_a_legend_wider_than_its_plot_ends_in_a_count_of_the_rest(qtbot: QtBot) -> None:
     # Navigation's "cmd_vel vs odometry" plot laid its twelve names in one row, those past the plot's right
     # edge cut off; now what fits is shown whole and the rest counted.
-    store = ChunkStore()
-    names = ["linear/x", "linear/y", "linear/z", "angular/x", "angular/y", "angular/z"]
-    for step in range(5):
-        for entity in ("/cmd_vel", "/odometry/twist"):
-            row = {"Scalars:scalars": [float(step)] * 6, "SeriesLines:names": names}
-            store.append_row(entity, {"log_time": step}, row)
-    view = TimeSeriesView(store, SceneTransforms(store), "/")
-    qtbot.addWidget(view)
-    view.resize(700, 110)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_time("log_time", 2)
-    qtbot.wait(50)
-    plot_area = view.plot.getViewBox().sceneBoundingRect()
-    labels = {label.text: label.sceneBoundingRect() for _, label in view.legend.items}
+    view = _twist_plot(qtbot, ["/cmd_vel", "/odometry/twist"], "/", (700, 110))
+    labels = _legend_labels(view)
     more = [text for text in labels if text.endswith(" more")]
     assert len(more) == 1, labels
     assert len(labels) - 1 + int(more[0].split()[0].lstrip("+")) == 12  # shown and counted: all twelve
-    assert all(plot_area.contains(rect) for rect in labels.values()), (plot_area, labels)
     view.resize(1800, 600)  # room for all
     qtbot.wait(50)
     assert len(view.legend.items) == 12
