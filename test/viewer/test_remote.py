@@ -45,7 +45,10 @@ def test_screenshot_of_a_stream_shows_its_data_and_bad_tokens_are_refused(tmp_pa
             assert "authentication failed" in refused.stderr
             assert not (tmp_path / "no.png").exists()
         shot = tmp_path / "live.png"
-        shown = view("--connect", address, "--token", "t0k", "--screenshot", str(shot))
+        # The server published its rows before the refused tries, which take seconds each on a loaded
+        # machine: a history longer than the test keeps them within reach (10 s did not, under load).
+        history = ("--history", "3600")
+        shown = view("--connect", address, "--token", "t0k", *history, "--screenshot", str(shot))
         assert shown.returncode == 0, shown.stderr
     finally:
         server.send_signal(signal.SIGKILL)
