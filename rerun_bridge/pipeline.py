@@ -125,7 +125,7 @@ class _Topic:
     func: ConverterFunc | None
     context: ConvertContext
     column_func: ColumnConverterFunc | None = None
-    #: Said when its first message is converted: a topic with none keeps nothing to warn about.
+    #: Said with its first message (skipped, or kept raw): a topic with none keeps nothing to warn about.
     first_message_warning: str = ""
 
 
@@ -174,7 +174,7 @@ class Pipeline:
         first_message_warning = ""
         if skip_reason:
             kind, func, archetypes = TopicKind.SKIPPED, None, ()
-            self.warn(f"topic {topic} ({type_name}) skipped: {skip_reason}")
+            first_message_warning = f"topic {topic} ({type_name}) skipped: {skip_reason}"
         elif converter is None:
             kind, func, archetypes = TopicKind.RAW, raw_converter(self.leaf_scalars), ()
             first_message_warning = (
@@ -208,6 +208,14 @@ class Pipeline:
         entry = self._topics[topic]
         entry.stats.messages += 1
         entry.stats.skipped += 1
+        self._warn_first_message(entry)
+
+    def _warn_first_message(self, entry: _Topic) -> None:
+        """What a topic is told once it has a message (skipped, or kept raw): a topic with none keeps
+        nothing, and its warning would be noise (rosbag2's empty /events/write_split)."""
+        if entry.first_message_warning:
+            self.warn(entry.first_message_warning)
+            entry.first_message_warning = ""
 
     def record_error(self, topic: str, error: str, message: bool = False) -> None:
         """Count a failure; warn for the first one of each topic. ``message``: it also ends that message
@@ -281,12 +289,10 @@ class Pipeline:
         """Convert one decoded message and hand its rows to every sink."""
         entry = self._topics[topic]
         entry.stats.messages += 1
+        self._warn_first_message(entry)
         if entry.func is None:
             entry.stats.skipped += 1
             return Outcome.SKIPPED
-        if entry.first_message_warning:
-            self.warn(entry.first_message_warning)
-            entry.first_message_warning = ""
         times = {LOG_TIME: log_time_ns}
         stamp = header_stamp_ns(msg)
         if stamp is not None:

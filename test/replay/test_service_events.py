@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rerun_bridge.convert.raw import raw_archetype
-from rerun_bridge.pipeline import TopicKind
+from rerun_bridge.pipeline import Outcome, Pipeline, TopicKind
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sources.bag import open_bag
 from test.conftest import ROSBAG2_RESOURCES, rrd_column, rrd_row_count, verify_rrd
@@ -103,6 +103,23 @@ def test_the_mcap_re_recording_keeps_the_service_events(tmp_path: Path) -> None:
     summary = convert_bags([mcap], tmp_path / "b.rrd")
     stats = next(t for t in summary.topics if t.topic == "/add_two_ints/_service_event")
     assert (stats.kind, stats.messages, stats.errors) == (TopicKind.RAW, 6, 0)
+
+
+def test_a_skipped_topic_is_warned_about_only_when_it_has_messages() -> None:
+    """A topic without a definition is skipped; with no message it has nothing to lose: no warning."""
+    warnings: list[str] = []
+    pipeline = Pipeline([], warn=warnings.append)
+    pipeline.add_topic("/unused", "my_msgs/msg/Unknown", skip_reason="the recording stores no definition")
+    pipeline.add_topic("/used", "my_msgs/msg/Unknown", skip_reason="the recording stores no definition")
+    for log_time in (1, 2):
+        assert pipeline.process_raw("/used", b"", log_time, None) is Outcome.SKIPPED
+    assert warnings == [
+        "topic /used (my_msgs/msg/Unknown) skipped: the recording stores no definition"
+    ]  # once, and none for /unused
+    assert [(t.topic, t.messages, t.skipped, t.reason) for t in pipeline.topic_stats()] == [
+        ("/unused", 0, 0, "the recording stores no definition"),
+        ("/used", 2, 2, "the recording stores no definition"),
+    ]
 
 
 def test_a_topic_without_messages_gets_no_raw_columns_warning(tmp_path: Path) -> None:
