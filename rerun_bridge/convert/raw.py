@@ -9,6 +9,7 @@ each as ``Scalars`` on ``<topic>/<field>/<subfield>`` (:func:`leaf_scalar_rows`)
 from __future__ import annotations
 
 import array
+import functools
 import itertools
 from collections.abc import Iterator
 from typing import Any, Final
@@ -101,6 +102,7 @@ def numeric_leaves(
         yield prefix, float(plain)
 
 
+@functools.cache  # asked for every message of a raw topic
 def optional_fields(type_name: str) -> frozenset[str]:
     """The top-level ``T[<=1]`` fields of a type the bridge knows by name: a service event's request and
     response (rosidl's ``<Name>_Event``: one of them, or neither, per event)."""

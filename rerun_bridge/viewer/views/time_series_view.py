@@ -116,6 +116,8 @@ class TimeSeriesView(ViewBase):
         self.legend = self.plot.addLegend(offset=(8, 8))
         #: The sample of the legend's "+N more" entry: draws nothing.
         self._more = pg.PlotDataItem(pen=None)
+        #: The curves (identity, name) and the plot's size the legend was last laid out for.
+        self._legend_layout: tuple[object, ...] = ()
         self.legend.setVisible(bool(self.settings.get("legend", True)))
         self.plot.getViewBox().sigResized.connect(self._fit_legend)
         self.time_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_CURSOR_COLOR, width=1))
@@ -151,6 +153,12 @@ class TimeSeriesView(ViewBase):
         entries as its width holds: the rest become one "+N more" entry rather than names cut off at the
         plot's edge (navigation's cmd_vel vs odometry: twelve names in one row)."""
         curves = list(self.curves.values())
+        box = self.plot.getViewBox()
+        # A lazily opened recording reloads the curves at every scrub step: lay out only what changed.
+        layout = (tuple((id(curve), curve.name()) for curve in curves), box.width(), box.height())
+        if layout == self._legend_layout:
+            return
+        self._legend_layout = layout
         legend = self.legend
         legend.clear()
         if not curves:
@@ -160,7 +168,6 @@ class TimeSeriesView(ViewBase):
         legend.addItem(self._more, f"+{len(curves)} more")  # measured, then left out if all fit
         labels = [label for _, label in legend.items]
         row_height = max(label.boundingRect().height() for label in labels)
-        box = self.plot.getViewBox()
         rows = max(1, int((box.height() - 2 * _LEGEND_MARGIN_PX) // row_height)) if row_height > 0 else 1
         widths = [label.boundingRect().width() for label in labels]
         room = box.width() - 2 * _LEGEND_MARGIN_PX
