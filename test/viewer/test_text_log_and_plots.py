@@ -261,3 +261,17 @@ def test_curves_of_one_name_from_two_entities_say_whose_they_are(qtbot: QtBot) -
         "/odom/twist: linear/x",
         "v",  # a name no other entity uses stays short
     ]
+
+
+def test_every_curve_of_a_twelve_curve_plot_has_its_own_pen(qtbot: QtBot) -> None:
+    # Navigation's "cmd_vel vs odometry": curves ten to twelve were drawn in the colours of curves one to
+    # three (nine hues, then again), /odometry/twist's angular/x indistinguishable from /cmd_vel's linear/x.
+    view = _twist_plot(qtbot, ["/cmd_vel", "/odometry/twist"], "/", (1800, 600))
+    pens = {
+        name: (curve.opts["pen"].color().name(), curve.opts["pen"].style())
+        for name, curve in ((curve.name(), curve) for curve in view.curves.values())
+    }
+    assert len(pens) == 12
+    assert len(set(pens.values())) == 12, pens
+    legend_pens = {label.text: sample.item.opts["pen"] for sample, label in view.legend.items}
+    assert {name: (pen.color().name(), pen.style()) for name, pen in legend_pens.items()} == pens

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui
 
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
@@ -103,6 +104,27 @@ def _legend_width(widths: list[float], rows: int) -> float:
     column, a sample, its spacing and the column's widest label."""
     columns = max(1, -(-len(widths) // rows))
     return sum(_LEGEND_SAMPLE_PX + max(widths[column::columns]) for column in range(columns))
+
+
+#: Hues of the curves' colours, and the line styles of each further round of them: a plot of more curves
+#: than hues (navigation's cmd_vel against odometry: twelve) drew curves ten and on in the colours of the
+#: first ones, indistinguishable in plot and legend.
+CURVE_HUES: Final = 9
+CURVE_STYLES: Final = (
+    QtCore.Qt.PenStyle.SolidLine,
+    QtCore.Qt.PenStyle.DashLine,
+    QtCore.Qt.PenStyle.DotLine,
+    QtCore.Qt.PenStyle.DashDotLine,
+)
+
+
+def curve_pen(index: int) -> QtGui.QPen:
+    """The pen of a plot's ``index``-th curve: a hue of its own, and past :data:`CURVE_HUES` curves a line
+    style of its own too (distinct for hues x styles curves)."""
+    pen = QtGui.QPen(pg.intColor(index % CURVE_HUES, hues=CURVE_HUES))
+    pen.setCosmetic(True)  # one pixel wide at any zoom, as pyqtgraph's own pens
+    pen.setStyle(CURVE_STYLES[(index // CURVE_HUES) % len(CURVE_STYLES)])
+    return pen
 
 
 class TimeSeriesView(ViewBase):
@@ -215,7 +237,7 @@ class TimeSeriesView(ViewBase):
                 # Two entities' curves of one name (navigation's cmd_vel and odometry twist both have
                 # linear/x) were two identical legend entries: such names say whose they are.
                 name = f"{self._short(entity)}: {series_name}" if series_name in shared else series_name
-                pen = pg.mkPen(pg.intColor(color_index, hues=9), width=1)
+                pen = curve_pen(color_index)
                 curve = previous.pop(f"{entity}#{index}", None)
                 if curve is None or curve.name() != name:
                     if curve is not None:
