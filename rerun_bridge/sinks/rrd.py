@@ -213,6 +213,8 @@ class RrdSink:
             return
         self._closed = True
         try:
+            self._batcher.flush()  # what the catalog knows once all is sent, the frameless entities' frame
+            self._place_frameless_entities()
             self._batcher.flush()
         except DiskFullError:
             pass  # the stop is recorded in ``stopped``; the footer is written below all the same
@@ -223,6 +225,21 @@ class RrdSink:
                 self._send_closing_blueprint()
             if not self.stalled and self._wait_for_writer():
                 self._rec.disconnect()
+
+    def _place_frameless_entities(self) -> None:
+        """Entities drawn in 3D that never got a frame (a header-less ``/cmd_vel`` without a ``frame``
+        option) in a file with TF: a static frame, the root of the TF tree, as the embedded viewer draws
+        them in its default fixed frame. In Rerun's viewer they lay on their entity path's implicit frame,
+        which no TF frame reaches: not drawn, and the view flagged with an error."""
+        if self.stopped is not None:
+            return
+        root = self._batcher.sent.tf_root()
+        if root is None:
+            return
+        entities = self._batcher.sent.frameless_spatial_entities()
+        rows = [Row(entity, "CoordinateFrame", {"frame": [root]}, static=True) for entity in entities]
+        if rows:
+            self._batcher.write(rows, {})
 
     def _send_closing_blueprint(self) -> None:
         # Not after a stop on a full disk or the reserve: Rerun's writer may be stuck on the full disk, and

@@ -12,12 +12,23 @@ nothing is read back from the file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rerun_bridge.blueprint.overlays import FRAME_COLUMN
+
+CHILD_FRAME_COLUMN: Final = "Transform3D:child_frame"
+PARENT_FRAME_COLUMN: Final = "Transform3D:parent_frame"
+#: Roots a fixed frame is taken from first (REP 105), as the embedded viewer takes its default one.
+PREFERRED_ROOTS: Final = ("map", "world", "odom")
+#: Archetypes drawn in 3D space: an entity of one of them with no frame lies on Rerun's implicit frame of its
+#: entity path, which no TF frame reaches.
+SPATIAL_3D_ARCHETYPES: Final = frozenset(
+    {"Points3D", "Arrows3D", "Boxes3D", "Ellipsoids3D", "LineStrips3D", "Mesh3D", "Capsules3D", "Cylinders3D"}
+)
 
 
 class TimeBounds:
@@ -61,6 +72,10 @@ class SentCatalog:
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, None]] = {}  # ordered sets: the order rows came in
         self._frames: dict[str, str] = {}
+        #: Entities that had a frame at some time (a Clear takes their frame, not their having had one).
+        self._ever_framed: set[str] = set()
+        #: TF edges sent: child frame -> parent frame (the last parent each child had).
+        self._parents: dict[str, str] = {}
         #: Grows with every change: a layout made at one version stays right until it moves.
         self.version = 0
         #: Each entity's time bounds (they move with every batch and leave ``version`` alone: a layout is
@@ -96,8 +111,49 @@ class SentCatalog:
             last = batch.column(FRAME_COLUMN)[batch.num_rows - 1].as_py()
             if isinstance(last, list) and last and isinstance(last[0], str):
                 self.set_frame(entity_path, last[0])
+        if CHILD_FRAME_COLUMN in columns and PARENT_FRAME_COLUMN in columns and batch.num_rows:
+            self._note_edges(batch.column(CHILD_FRAME_COLUMN), batch.column(PARENT_FRAME_COLUMN))
+
+    def _note_edges(self, children: pa.Array, parents: pa.Array) -> None:
+        """The distinct (child, parent) pairs of a batch of transforms (a few, however many rows)."""
+        if not (pa.types.is_list(children.type) and pa.types.is_list(parents.type)):
+            return
+        if children.value_lengths().to_numpy(zero_copy_only=False).tolist() != (
+            parents.value_lengths().to_numpy(zero_copy_only=False).tolist()
+        ):
+            return  # not one child per parent: no edges to read
+        pairs = pc.binary_join_element_wise(children.flatten(), parents.flatten(), "\0")
+        for pair in pc.unique(pairs).to_pylist():
+            if pair is not None:
+                child, _, parent = pair.partition("\0")
+                self.add_edge(child, parent)
+
+    def add_edge(self, child: str, parent: str) -> None:
+        if child and parent and child != parent:
+            self._parents[child] = parent
+
+    def tf_root(self) -> str | None:
+        """A root of the TF edges sent, ``map`` / ``world`` / ``odom`` first; None without any edge."""
+        roots = sorted({parent for parent in self._parents.values() if parent not in self._parents})
+        for name in PREFERRED_ROOTS:
+            if name in roots:
+                return name
+        return roots[0] if roots else None
+
+    def frameless_spatial_entities(self) -> list[str]:
+        """Entities drawn in 3D that were never given a frame (header-less types without a ``frame``
+        option), TF's own entities aside."""
+        return [
+            entity
+            for entity, columns in self._columns.items()
+            if entity not in self._ever_framed
+            and CHILD_FRAME_COLUMN not in columns
+            and any(column.partition(":")[0] in SPATIAL_3D_ARCHETYPES for column in columns)
+        ]
 
     def set_frame(self, entity_path: str, frame: str) -> None:
+        if frame:  # an empty frame is none (the column path writes one for rows without a header frame)
+            self._ever_framed.add(entity_path)
         if self._frames.get(entity_path) != frame:
             self._frames[entity_path] = frame
             self.version += 1
@@ -116,6 +172,8 @@ class SentCatalog:
         return {
             "columns": {path: list(columns) for path, columns in self._columns.items()},
             "frames": dict(self._frames),
+            "ever_framed": sorted(self._ever_framed),
+            "edges": dict(self._parents),
             "times": self.times.rows(),
         }
 
@@ -126,6 +184,9 @@ class SentCatalog:
             catalog.add_columns(str(path), (str(column) for column in columns))
         for path, frame in data.get("frames", {}).items():
             catalog.set_frame(str(path), str(frame))
+        catalog._ever_framed.update(str(path) for path in data.get("ever_framed", []))
+        for child, parent in data.get("edges", {}).items():
+            catalog.add_edge(str(child), str(parent))
         for timeline, path, low, high in data.get("times", []):
             catalog.times.add(str(timeline), str(path), int(low), int(high))
         return catalog
@@ -141,6 +202,8 @@ class SentCatalog:
             for entity, columns in catalog._columns.items():
                 out.add_columns(entity, columns)
             out._frames.update(catalog._frames)
+            out._ever_framed |= catalog._ever_framed
+            out._parents.update(catalog._parents)
             for timeline, entity, low, high in catalog.times.rows():
                 out.times.add(timeline, entity, low, high)
         return out

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 
 from rerun_bridge.model.rows import Row
+from rerun_bridge.replay import convert_bags
+from rerun_bridge.replay.conversion import TopicSelection
 from rerun_bridge.sinks.rrd import RrdSink
-from test.conftest import rrd_row_count
+from test.conftest import NEATO_BAG, rrd_chunks, rrd_row_count, verify_rrd
 
 
 def _cloud(index: int) -> list[Row]:
@@ -25,3 +28,31 @@ def test_past_the_backlog_bound_the_sink_waits_for_the_file(tmp_path: Path) -> N
         assert rrd_row_count(path, "/cloud", "Points3D:positions") == index + 1
     sink.close()
     assert rrd_row_count(path, "/cloud", "Points3D:positions") == 5
+
+
+def _static_frames(path: Path, entity_path: str) -> list[object]:
+    return [
+        value
+        for entity, static, batch in rrd_chunks(path)
+        if entity == entity_path and static and "CoordinateFrame:frame" in batch.schema.names
+        for value in batch.column("CoordinateFrame:frame").to_pylist()
+    ]
+
+
+def test_a_header_less_arrow_is_placed_on_the_tf_root_of_a_file_with_tf(tmp_path: Path) -> None:
+    # The Neato's /cmd_vel (geometry_msgs/Twist, no header, no `frame` option) lay on Rerun's implicit
+    # frame of its entity path, which no TF frame reaches: Rerun's viewer drew no arrow and flagged the 3D
+    # view with an error. The embedded viewer draws it in its default fixed frame, the TF root.
+    with_tf = tmp_path / "with_tf.rrd"
+    convert_bags(
+        [NEATO_BAG], with_tf, selection=TopicSelection(include=re.compile(r"^/(cmd_vel|tf|tf_static|scan)$"))
+    )
+    verify_rrd(with_tf)
+    assert _static_frames(with_tf, "/cmd_vel/arrow") == [["odom"]]
+    assert _static_frames(with_tf, "/scan") == []  # in its own frame already
+    assert rrd_row_count(with_tf, "/cmd_vel/arrow", "Arrows3D:vectors") == 88
+    # Without TF there is no frame to give: everything lies on the implicit frames, and is drawn.
+    alone = tmp_path / "alone.rrd"
+    convert_bags([NEATO_BAG], alone, selection=TopicSelection(include=re.compile(r"^/cmd_vel$")))
+    verify_rrd(alone)
+    assert _static_frames(alone, "/cmd_vel/arrow") == []

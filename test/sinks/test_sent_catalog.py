@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
+
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sinks.rrd import RrdSink
@@ -52,3 +54,43 @@ def test_time_bounds_noted_as_sent_are_a_stores_and_survive_a_snapshot_and_a_mer
         assert merged.times.time_range(timeline) == store.time_range(timeline)
     copied = SentCatalog.from_snapshot(json.loads(json.dumps(merged.snapshot())))
     assert _bounds(copied) == _bounds(merged)
+
+
+def _transforms(children: list[str], parents: list[str]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict(
+        {
+            "log_time": pa.array(range(len(children)), pa.int64()),
+            "Transform3D:child_frame": pa.array([[child] for child in children], pa.list_(pa.string())),
+            "Transform3D:parent_frame": pa.array([[parent] for parent in parents], pa.list_(pa.string())),
+        }
+    )
+
+
+def test_the_tf_root_of_the_edges_sent_prefers_map_world_odom_and_survives_a_snapshot_and_a_merge() -> None:
+    sent = SentCatalog()
+    assert sent.tf_root() is None
+    sent.note_batch("/tf", _transforms(["base_link", "base_link", "laser"], ["odom", "odom", "base_link"]))
+    sent.note_batch("/tf_static", _transforms(["imu"], ["a_body"]))  # a second tree, rooted elsewhere
+    assert sent.tf_root() == "odom"
+    sent.note_batch("/tf", _transforms(["odom"], ["map"]))
+    assert sent.tf_root() == "map"
+    copied = SentCatalog.from_snapshot(json.loads(json.dumps(sent.snapshot())))
+    assert copied.tf_root() == "map"
+    assert SentCatalog.merged(SentCatalog(), copied).tf_root() == "map"
+
+
+def test_frameless_spatial_entities_are_those_drawn_in_3d_never_given_a_frame() -> None:
+    sent = SentCatalog()
+    sent.add_columns("/cmd_vel/arrow", ["Arrows3D:vectors"])
+    sent.add_columns("/cmd_vel", ["Scalars:scalars"])  # plots are in no space
+    sent.add_columns("/scan", ["Points3D:positions"])
+    sent.set_frame("/scan", "laser")
+    sent.add_columns("/markers/ns/cube", ["Boxes3D:centers"])
+    sent.set_frame("/markers/ns/cube", "map")
+    sent.clear_frames("/markers", recursive=True)  # a DELETEALL: cleared, yet it had a frame
+    sent.add_columns("/tf", ["Transform3D:child_frame", "Transform3D:parent_frame"])
+    sent.add_columns("/goal/point", ["Points3D:positions"])
+    sent.set_frame("/goal/point", "")  # the column path's frame of a header-less row: none
+    assert sorted(sent.frameless_spatial_entities()) == ["/cmd_vel/arrow", "/goal/point"]
+    copied = SentCatalog.from_snapshot(json.loads(json.dumps(sent.snapshot())))
+    assert sorted(copied.frameless_spatial_entities()) == ["/cmd_vel/arrow", "/goal/point"]
