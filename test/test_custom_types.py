@@ -16,6 +16,8 @@ from rerun_bridge.cli import main
 from rerun_bridge.config import load_config
 from rerun_bridge.config_custom_types import CustomTypesConfig
 from rerun_bridge.convert.pointcloud import colormap_colors
+from rerun_bridge.convert.raw import raw_archetype, raw_converter
+from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.custom_types import type_support
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.records import MessageDefinition
@@ -418,3 +420,17 @@ def test_convert_config_topic_options_reach_the_converter(tmp_path: Path) -> Non
     assert main([*args, "--config", str(config)]) == 0
     assert rrd_column(rrd, "/region_of_interest", "CoordinateFrame:frame") == [["camera_image_plane"]]
     assert len(rrd_column(rrd, "/region_of_interest", "Boxes2D:centers")) == 1
+
+
+def test_the_placeholder_member_of_a_type_without_fields_is_not_plotted() -> None:
+    # rosidl gives a type without fields (std_msgs/Empty, test_msgs/Empty, a custom trigger) one member,
+    # structure_needs_at_least_one_member, which was plotted as a flat-zero curve, alone or nested.
+    store = get_typestore(Stores.ROS2_JAZZY)
+    store.register(get_types_from_msg("std_msgs/Empty trigger\nfloat64 level", "pkg/msg/Holder"))
+    empty = store.types["std_msgs/msg/Empty"](structure_needs_at_least_one_member=0)
+    holder = store.types["pkg/msg/Holder"](trigger=empty, level=2.5)
+    convert = raw_converter()
+    alone = convert(empty, ConvertContext("/empty", "std_msgs/msg/Empty", "/empty"))
+    assert [row.archetype for row in alone] == [raw_archetype("std_msgs/msg/Empty")]
+    nested = convert(holder, ConvertContext("/holder", "pkg/msg/Holder", "/holder"))
+    assert [row.entity_path for row in nested if row.archetype == "Scalars"] == ["/holder/level"]

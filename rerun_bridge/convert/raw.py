@@ -26,6 +26,9 @@ from rerun_bridge.model.type_names import normalize_type_name, service_of_event
 DEFAULT_LEAF_SCALARS: Final = 32
 #: Top-level fields not plotted: a header's stamp is the ros_time timeline already.
 _UNPLOTTED_FIELDS: Final = frozenset({"header"})
+#: The member rosidl (and rosbags) give a type without fields (``std_msgs/Empty``): a byte on the wire, no
+#: data; not plotted at any depth.
+PLACEHOLDER_FIELD: Final = "structure_needs_at_least_one_member"
 
 # Message classes carry constants and bookkeeping next to their fields; these are not data.
 _SKIPPED_ATTRIBUTES = {"__msgtype__"}
@@ -92,7 +95,7 @@ def numeric_leaves(
     whose element, when there is one, counts as the field itself."""
     if isinstance(plain, dict):
         for name, value in plain.items():
-            if not prefix and name in _UNPLOTTED_FIELDS:
+            if (not prefix and name in _UNPLOTTED_FIELDS) or name == PLACEHOLDER_FIELD:
                 continue
             field = value
             if not prefix and name in optional and isinstance(value, list):
