@@ -331,9 +331,13 @@ class BridgeNode:
 
     def _discover(self) -> None:
         for topic, types in self.node.get_topic_names_and_types():
+            listed = self.config.topics.get(topic)
+            declared = listed.type_name if listed is not None else None
+            if declared is not None:
+                self._check_declared_type(topic, declared)
             if topic in self._subscriptions or topic in self._own_topics or not types:
                 continue
-            type_name = normalize_type_name(types[0])
+            type_name = declared or normalize_type_name(types[0])
             convertible = self.types.converters.lookup(type_name) is not None
             if not self.config.topic_selected(topic, convertible):
                 if not convertible and self.config.topic_selected(topic, True):  # skipped for its type alone
@@ -348,6 +352,24 @@ class BridgeNode:
             if not publishers:
                 continue  # only subscribers so far: subscribe once someone publishes, to adapt the QoS
             self._subscribe(topic, type_name, publishers)
+        # A topic the config lists with its type is subscribed before any publisher appears (best effort and
+        # volatile unless its qos says otherwise), so that a publisher's first messages are not missed.
+        for topic, topic_config in self.config.topics.items():
+            if topic_config.type_name is None or topic in self._subscriptions or topic in self._own_topics:
+                continue
+            self._subscribe(topic, topic_config.type_name, [])
+
+    def _check_declared_type(self, topic: str, declared: str) -> None:
+        """Warn once when a topic's publishers publish another type than its config entry declares: DDS
+        matches no publisher of another type, so nothing would arrive, silently."""
+        published = {
+            normalize_type_name(p.topic_type) for p in self.node.get_publishers_info_by_topic(topic)
+        } - {declared}
+        if published:
+            self._warn_once(
+                f"topic {topic}: the bridge config declares type {declared} (topics.{topic}.type), its "
+                f"publishers publish {', '.join(sorted(published))}; nothing is received until the two agree"
+            )
 
     def _subscribe(self, topic: str, type_name: str, publishers: Sequence[Any]) -> None:
         topic_config = self.config.topic_config(topic)
@@ -385,7 +407,7 @@ class BridgeNode:
                 self._warn_once(f"topic {topic}: no message definition for {type_name}; left out of the MCAP")
             else:
                 channel = self.mcap.add_topic(
-                    topic, type_name, definition, _qos_yaml(offered), latched=requested.transient_local
+                    topic, type_name, definition, _qos_yaml(publishers), latched=requested.transient_local
                 )
         self.worker.add_topic(topic, LiveTopic(type_name, decoder))
         self.stats.add_topic(topic, type_name)
@@ -643,14 +665,41 @@ def _warm_up(decoder: Decoder, message_class: Any) -> None:
         return
 
 
-def _qos_yaml(offered: Sequence[OfferedQos]) -> str:
+def _qos_yaml(publishers: Sequence[Any]) -> str:
+    """rosbag2's ``offered_qos_profiles`` of a topic's publishers (the integer form of bag metadata v8, read
+    by ``ros2 bag`` and rosbags): every key rosbag2 writes, the durations included, or rosbags (and
+    rosbag2's own QoS decoder) cannot open the file."""
     lines = []
-    for qos in offered:
+    for publisher in publishers:
+        qos = publisher.qos_profile
         lines.append(
-            f"- history: 1\n  depth: {qos.depth}\n  reliability: {1 if qos.reliable else 2}\n"
-            f"  durability: {1 if qos.transient_local else 2}"
+            f"- history: 1\n  depth: {int(qos.depth)}\n"
+            f"  reliability: {1 if qos.reliability == ReliabilityPolicy.RELIABLE else 2}\n"
+            f"  durability: {1 if qos.durability == DurabilityPolicy.TRANSIENT_LOCAL else 2}\n"
+            f"{_qos_duration_yaml('deadline', qos.deadline)}"
+            f"{_qos_duration_yaml('lifespan', qos.lifespan)}"
+            f"  liveliness: {int(qos.liveliness)}\n"
+            f"{_qos_duration_yaml('liveliness_lease_duration', qos.liveliness_lease_duration)}"
+            f"  avoid_ros_namespace_conventions: {str(bool(qos.avoid_ros_namespace_conventions)).lower()}"
         )
     return "\n".join(lines)
+
+
+def _qos_duration_yaml(key: str, duration: Any) -> str:
+    # rclpy's Duration; rosbag2 writes {sec, nsec} (an infinite one as 9223372036 s 854775807 ns).
+    sec, nsec = divmod(int(duration.nanoseconds), 1_000_000_000)
+    return f"  {key}:\n    sec: {sec}\n    nsec: {nsec}\n"
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds >= 0, for argparse (a negative --duration ran until stopped, silently)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -658,7 +707,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="bridge config YAML")
     parser.add_argument("--rrd", help="write an .rrd here")
     parser.add_argument("--mcap", help="write a raw .mcap re-recording here")
-    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument(
+        "--duration", type=_seconds, default=None, help="stop after this many seconds (0: until stopped)"
+    )
     parser.add_argument(
         "--serve",
         metavar="HOST:PORT",

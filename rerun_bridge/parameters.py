@@ -47,6 +47,9 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
 
 ParameterValue = bool | float | str
 
+#: Number parameters a negative value makes no sense for (``duration:=-5`` ran until stopped, silently).
+NON_NEGATIVE = frozenset({"duration"})
+
 _EXPECTED = {bool: "true or false", float: "a number", str: "text (a path or a name)"}
 
 
@@ -77,7 +80,11 @@ def typed_value(name: str, value: object, default: ParameterValue, kind: str = "
         if expected is bool and isinstance(parsed, bool):
             return parsed
         if expected is float and isinstance(parsed, int | float) and not isinstance(parsed, bool):
-            return float(parsed)
+            if float(parsed) >= 0 or name not in NON_NEGATIVE:
+                return float(parsed)
+            raise ParameterTypeError(
+                f"{kind} '{name}': expected a number >= 0, got {value!r} (for example {name}:={default})"
+            )
     raise ParameterTypeError(
         f"{kind} '{name}': expected {_EXPECTED[expected]}, got {value!r}"
         + (f" (for example {name}:={str(default).lower()})" if expected is not str else "")

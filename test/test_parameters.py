@@ -49,6 +49,14 @@ def test_values_become_the_declared_type(
         ),
         ("", False, "launch argument 'duration': expected true or false, got ''"),
         (1.5, "", "launch argument 'duration': expected text (a path or a name), got 1.5"),
+        # A negative duration ran until SIGINT, silently, as 0 does.
+        (
+            "-5",
+            0.0,
+            "launch argument 'duration': expected a number >= 0, got '-5' (for example duration:=0.0)",
+        ),
+        (-1, 0.0, "launch argument 'duration': expected a number >= 0, got -1"),
+        (".nan", 0.0, "launch argument 'duration': expected a number >= 0, got '.nan'"),
     ],
 )
 def test_a_value_that_does_not_fit_names_the_argument(

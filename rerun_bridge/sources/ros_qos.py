@@ -88,8 +88,8 @@ def adapt_qos(
     if topic in LATCHED_TOPICS:
         depth = sum(_depth(p) for p in publishers) if publishers else DEFAULT_DEPTH
         return RequestedQos(True, True, min(max(depth, MIN_DEPTH), MAX_DEPTH))
-    if not publishers:
-        return RequestedQos(True, False, volatile_depth)
+    if not publishers:  # a topic listed with its type, before anyone publishes: best effort matches every one
+        return RequestedQos(False, False, volatile_depth)
     reliable = all(p.reliable for p in publishers)
     transient_local = all(p.transient_local for p in publishers)
     depth = min(max(sum(_depth(p) for p in publishers), MIN_DEPTH), MAX_DEPTH)

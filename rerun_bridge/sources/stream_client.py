@@ -14,6 +14,7 @@ from typing import Any, Final
 import pyarrow as pa
 from pyarrow import flight
 
+from rerun_bridge.config import parse_bind
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.model.stream_format import (
     HEARTBEAT_ENTITY,
@@ -35,6 +36,30 @@ class AuthenticationError(BridgeError):
     """The bridge refused the client's token (or its absence)."""
 
 
+#: The schemes a bridge's stream is reached by (``grpc://`` is plain TCP, or TLS with a root certificate).
+SCHEMES: Final = ("grpc", "grpc+tcp", "grpc+tls")
+
+
+def check_address(address: str) -> None:
+    """Raises BridgeError unless ``address`` is ``HOST:PORT`` or ``grpc[+tcp|+tls]://HOST:PORT`` (IPv6 as
+    ``[::1]:PORT``): a malformed one ended ``receive`` in a pyarrow traceback and killed the viewer's
+    follower thread, and one without a port went to gRPC's default, 443."""
+    scheme, separator, rest = address.partition("://")
+    if not separator:
+        scheme, rest = "grpc", address
+    if scheme not in SCHEMES:
+        raise BridgeError(
+            f"{address}: not a bridge stream address: expected HOST:PORT or "
+            f"{', '.join(f'{name}://HOST:PORT' for name in SCHEMES)}"
+        )
+    try:
+        _host, port = parse_bind(rest)
+    except ValueError as err:
+        raise BridgeError(f"{address}: not a bridge stream address: {err} (e.g. ROBOT:9877)") from None
+    if port == 0:
+        raise BridgeError(f"{address}: not a bridge stream address: port 0")
+
+
 def location_of(address: str, tls: bool) -> str:
     """``host:port`` or a full ``grpc://`` / ``grpc+tcp://`` / ``grpc+tls://`` URI."""
     if "://" in address:
@@ -49,6 +74,11 @@ class ClientSettings:
     address: str
     token: str = ""
     tls_root_cert: str = ""
+
+    def __post_init__(self) -> None:
+        check_address(self.address)
+        if self.tls_root_cert and not Path(self.tls_root_cert).is_file():
+            raise BridgeError(f"{self.tls_root_cert}: no such file (the CA certificate, --tls-root-cert)")
 
 
 def _open(settings: ClientSettings, request: StreamRequest, timeout_s: float | None) -> tuple[Any, Any]:

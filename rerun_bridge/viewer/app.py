@@ -262,15 +262,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.files:
             print("error: give either --connect or files, not both", file=sys.stderr)
             return 2
+        from rerun_bridge.errors import BridgeError
         from rerun_bridge.sources.stream_client import ClientSettings
         from rerun_bridge.viewer.remote import RemoteOptions, run_remote_viewer
 
+        try:
+            settings = ClientSettings(args.connect, args.token, args.tls_root_cert)
+        except BridgeError as err:  # a malformed address: before any window, as a wrong argument
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         options = RemoteOptions(
             history_s=args.history,
             blueprint=args.blueprint,
             screenshot=Path(args.screenshot) if args.screenshot else None,
         )
-        return run_remote_viewer(ClientSettings(args.connect, args.token, args.tls_root_cert), options)
+        return run_remote_viewer(settings, options)
     if not args.files:
         print("error: give at least one .rrd file or recording to view", file=sys.stderr)
         return 2

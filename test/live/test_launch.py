@@ -259,6 +259,7 @@ def test_yaml_launch_file_of_another_package_starts_the_node(workspace: Workspac
     ("launch_file", "argument", "message"),
     [
         ("bridge.launch.py", "duration:=soon", "launch argument 'duration': expected a number, got 'soon'"),
+        ("record.launch.py", "duration:=-5", "launch argument 'duration': expected a number >= 0, got '-5'"),
         (
             "bridge.launch.py",
             "viewer:=maybe",
@@ -346,6 +347,19 @@ def test_node_takes_a_params_file_and_config_file(live: LiveEnv) -> None:
     time.sleep(0.3)
     stop(bridge)
     assert rrd_row_count(live.tmp / "f.rrd", "/chatter", "TextLog:text") == 5
+
+
+def test_a_negative_duration_is_a_wrong_argument(live: LiveEnv) -> None:
+    """`--duration -5` ran until SIGINT, silently, as `--duration 0` does."""
+    bridge = live.bridge("--duration", "-5", "--rrd", "r.rrd")
+    try:
+        _out, err = bridge.communicate(timeout=60)
+    finally:
+        if bridge.poll() is None:  # it ran: stop it cleanly, not leave it behind the failed test
+            stop(bridge)
+    assert bridge.returncode == 2
+    assert "argument --duration: expected a number of seconds >= 0, got '-5'" in err
+    assert not (live.tmp / "r.rrd").exists()
 
 
 def test_bad_config_is_one_clear_error(live: LiveEnv) -> None:

@@ -112,6 +112,74 @@ def test_topic_that_appears_later_is_recorded(live: LiveEnv) -> None:
     assert texts == [[f"late {i}"] for i in range(10)]
 
 
+def test_a_topic_listed_with_its_type_is_subscribed_before_a_publisher_appears(live: LiveEnv) -> None:
+    """docs/config.md: `topics.<topic>.type` lets the node subscribe before a publisher appears (the key
+    was read and then ignored: the node waited for a publisher, and missed a late one's first messages);
+    a publisher of another type than the declared one is named in a warning instead of silence."""
+    config = live.tmp / "typed.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "topics": {
+                    "/late_topic": {"type": "std_msgs/msg/String"},
+                    "/stamps": {"type": "std_msgs/String"},  # its publisher publishes std_msgs/msg/Header
+                }
+            }
+        )
+    )
+    bridge = live.bridge("--config", str(config), "--rrd", "typed.rrd")
+    try:
+        # Before any publisher exists.
+        found, lines = read_until(bridge.stderr, "bridging /late_topic", timeout=60)
+        assert found, "".join(lines)
+        # Best effort: it matches reliable and best-effort publishers alike (sensor drivers publish best
+        # effort; a reliable subscription would receive nothing of theirs).
+        assert "[best_effort, volatile, depth 100]" in lines[-1], lines[-1]
+        # The Header publisher lingers 4 s: discovery rounds to see it.
+        wait_all(
+            [
+                live.publish("string", 10, 20, "--best-effort"),
+                live.publish("header", 3, 20, "--no-wait", "--linger", "4"),
+            ]
+        )
+    finally:
+        _out, err = stop(bridge)  # also when the test failed: no bridge left running
+    assert bridge.returncode == 0, err
+    texts = rrd_column(live.tmp / "typed.rrd", "/late_topic", "TextLog:text")
+    assert texts == [[f"late {i}"] for i in range(10)]
+    expected = (
+        "topic /stamps: the bridge config declares type std_msgs/msg/String (topics./stamps.type), its "
+        "publishers publish std_msgs/msg/Header; nothing is received until the two agree"
+    )
+    assert sum(expected in line for line in [*lines, *err.splitlines()]) == 1, err
+
+
+def test_mcap_offered_qos_is_what_rosbag2_and_rosbags_read(live: LiveEnv) -> None:
+    """The live .mcap's channels carry rosbag2's whole offered_qos_profiles record: with only history,
+    depth, reliability and durability, rosbags (and rosbag2's QoS decoder) failed to open the file."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.interfaces import ConnectionExtRosbag2, QosDurability, QosReliability
+
+    bridge = live.bridge("--mcap", "qos.mcap")
+    wait_all([live.publish("imu", 10, 20, "--best-effort"), live.publish("tf_static", 1, 1, "--linger", "2")])
+    time.sleep(0.5)
+    _out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    with AnyReader([live.tmp / "qos.mcap"]) as reader:
+        connections = {c.topic: c for c in reader.connections}
+        assert sum(1 for _ in reader.messages(connections=[connections["/imu/data"]])) == 10
+        imu_ext, tf_static_ext = connections["/imu/data"].ext, connections["/tf_static"].ext
+        assert isinstance(imu_ext, ConnectionExtRosbag2)
+        assert isinstance(tf_static_ext, ConnectionExtRosbag2)
+        (imu,) = imu_ext.offered_qos_profiles
+        (tf_static,) = tf_static_ext.offered_qos_profiles
+    assert imu.reliability is QosReliability.BEST_EFFORT
+    assert imu.durability is QosDurability.VOLATILE
+    assert tf_static.reliability is QosReliability.RELIABLE
+    assert tf_static.durability is QosDurability.TRANSIENT_LOCAL
+    assert (imu.deadline.sec, imu.deadline.nsec) == (9223372036, 854775807)  # infinite, as rosbag2 writes
+
+
 def test_a_topic_without_converter_is_named_once_not_skipped_silently(live: LiveEnv) -> None:
     bridge = live.bridge("--rrd", "plain.rrd")
     wait_all([live.publish("header", 10, 20)])

@@ -82,3 +82,12 @@ def test_config_history_keep_all_is_carried_to_the_subscription() -> None:
         keep_all, reliable=None, transient_local=None, depth=None, keep_all=False
     ).keep_all
     assert override_qos(keep_all, reliable=None, transient_local=None, depth=None).keep_all
+
+
+def test_a_subscription_made_before_any_publisher_is_best_effort_and_matches_every_one() -> None:
+    # A topic the config lists with its type is subscribed at start: a reliable subscription would match no
+    # best-effort publisher (most sensor drivers), a best-effort one matches both kinds.
+    early = adapt_qos("/scan", [])
+    assert (early.reliable, early.transient_local) == (False, False)
+    latched = adapt_qos("/tf_static", [])  # latched topics keep what their publishers always offer
+    assert (latched.reliable, latched.transient_local) == (True, True)

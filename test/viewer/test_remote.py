@@ -57,6 +57,16 @@ def test_screenshot_of_a_stream_shows_its_data_and_bad_tokens_are_refused(tmp_pa
     assert red_pixels(picture).sum() > 20_000  # the red camera image, drawn (history on connecting)
 
 
+@pytest.mark.parametrize("address", ["http://127.0.0.1:9877", "127.0.0.1:notaport"])
+def test_a_malformed_address_is_a_wrong_argument(tmp_path: Path, address: str) -> None:
+    """It killed the follower's thread with a pyarrow traceback, and the window (or --screenshot, for 30 s)
+    waited on a connection that could never be made."""
+    result = view("--connect", address, "--screenshot", str(tmp_path / "shot.png"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {address}: not a bridge stream address"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_window_shows_the_connection_follows_live_data_and_notices_a_cut(qtbot: QtBot) -> None:
     port = free_port()
     server = start_stream_server(port, 40, 50)
