@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import re
 import sys
@@ -47,6 +48,8 @@ def layout_choice(value: str | None) -> tuple[bool, str | None]:
 
 # A --start / --end below this many seconds is an offset from the recording's start, above it an epoch time.
 _OFFSET_LIMIT_S = 1e9
+#: Times at or beyond this many seconds (about 292 years) do not fit the ns timelines (int64).
+_TIME_LIMIT_S = 9.2e9
 
 
 def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -97,7 +100,7 @@ def cmd_info(args: argparse.Namespace) -> int:
                 f"{sum(t.message_count for t in topics)} messages, {duration / 1e9:.3f} s"
             )
             if bounds:
-                print(f"start {bounds[0] / 1e9:.9f}  end {bounds[1] / 1e9:.9f}")
+                print(f"start {_seconds_text(bounds[0])}  end {_seconds_text(bounds[1])}")
             rows = []
             for topic in topics:
                 choice = resolver.choose(topic.type_name, topic.serialization_format)
@@ -140,18 +143,35 @@ def cmd_types(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _time_arg(text: str | None, bag_start_ns: int | None) -> int | None:
+def _time_arg(option: str, text: str | None, bag_start_ns: int | None) -> int | None:
+    """``--start`` / ``--end`` in ns. Numbers are read as decimals, not floats: a float keeps an epoch
+    time to about 240 ns only, so the bounds ``info`` prints (to the ns) would cut off the first or last
+    message. A value that is no time raises ValueError naming the option."""
+    from decimal import Decimal, InvalidOperation
+
     from rerun_bridge.model.timeline import NANOS_PER_SECOND, parse_time_arg
 
     if text is None:
         return None
     try:
-        seconds = float(text)
-    except ValueError:
-        return parse_time_arg(text)
-    if seconds < _OFFSET_LIMIT_S:
-        return (bag_start_ns or 0) + round(seconds * NANOS_PER_SECOND)
-    return round(seconds * NANOS_PER_SECOND)
+        seconds = Decimal(text.strip())
+    except InvalidOperation:
+        try:
+            return parse_time_arg(text)
+        except ValueError as err:
+            raise ValueError(f"{option}: {err}") from err
+    if not seconds.is_finite() or abs(seconds) >= _TIME_LIMIT_S:
+        raise ValueError(f"{option} {text}: not a time (seconds from the start, or since the epoch)")
+    nanos = int((seconds * NANOS_PER_SECOND).to_integral_value())
+    return (bag_start_ns or 0) + nanos if seconds < _OFFSET_LIMIT_S else nanos
+
+
+def _seconds_text(nanos: int) -> str:
+    """A time in ns as exact decimal seconds (``1727032732.184428829``): what ``--start`` / ``--end`` read
+    back to the same ns."""
+    sign = "-" if nanos < 0 else ""
+    whole, fraction = divmod(abs(nanos), 1_000_000_000)
+    return f"{sign}{whole}.{fraction:09d}"
 
 
 class _ProgressBar:
@@ -197,6 +217,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except re.error as err:
         print(f"error: bad regular expression: {err}", file=sys.stderr)
         return EXIT_USAGE
+    clash = _output_clash([args.output, *([args.mcap] if args.mcap else [])], args.bags)
+    if clash:
+        print(f"error: {clash}", file=sys.stderr)
+        return EXIT_USAGE
     spans = []
     # Offsets in --start / --end count from the first recording's start: open the bags for it only then.
     for path in args.bags if args.start is not None or args.end is not None else ():
@@ -207,7 +231,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     first_start = min(start for start, _ in spans) if spans else None
     try:
         selection = TopicSelection(
-            include, exclude, _time_arg(args.start, first_start), _time_arg(args.end, first_start)
+            include,
+            exclude,
+            _time_arg("--start", args.start, first_start),
+            _time_arg("--end", args.end, first_start),
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -256,6 +283,28 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _output_clash(outputs: Sequence[Path], inputs: Sequence[str]) -> str:
+    """Why the outputs cannot be written as given (empty when they can): an output that is one of the
+    recording's files (``--mcap run.mcap`` for the input ``run.mcap``) would destroy it while it is read,
+    and ``-o`` and ``--mcap`` naming one file would write both formats into it."""
+
+    def same(one: Path, other: Path) -> bool:
+        if one.exists() and other.exists():
+            return os.path.samefile(one, other)
+        return one.resolve() == other.resolve()
+
+    if len(outputs) == 2 and same(outputs[0], outputs[1]):
+        return f"-o and --mcap name the same file ({outputs[0]}): give each its own"
+    for output in outputs:
+        for recording in map(Path, inputs):
+            files = [recording]
+            if recording.is_dir():  # a bag folder: its metadata.yaml and storage files
+                files = [path for path in recording.iterdir() if path.is_file()]
+            if any(same(output, file) for file in files):
+                return f"{output} is a file of the recording {recording}: writing it would destroy the input"
+    return ""
+
+
 def _why_nothing(
     topics: Sequence[TopicStats], selection: TopicSelection, spans: Sequence[tuple[int, int]]
 ) -> str:
@@ -281,6 +330,17 @@ def jobs_argument(text: str) -> str:
     if text == "auto" or (text.isdigit() and int(text) >= 1):
         return text
     raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 1, got {text!r}")
+
+
+def megabytes_argument(text: str) -> float:
+    """``--min-free-mb``: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of megabytes >= 0, got {text!r}")
+    return value
 
 
 def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSupport:
@@ -431,9 +491,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     interrupted = False
+    settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")  # checked: exit 2
     try:
         with RrdSink(output, application_id="rerun_bridge") as sink:
-            settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")
             try:
                 receive(settings, write, args.duration, connected)
             except KeyboardInterrupt:  # Ctrl-C ends a recording: the file is closed with its footer
@@ -480,7 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--mcap", type=Path, help="also write the selected topics, unchanged, to this .mcap")
     convert.add_argument(
         "--min-free-mb",
-        type=float,
+        type=megabytes_argument,
         default=DEFAULT_RESERVE_MB,
         help="stop (files closed complete) before the output disk has less free (default %(default)g)",
     )

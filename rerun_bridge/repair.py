@@ -56,9 +56,11 @@ class RepairReport:
     #: Where the damage starts and what it is; None when the source read to its end.
     damage: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: What ``kept`` counts: chunks of an .rrd, messages of an .mcap (whatever the output is named).
+    unit: str = "messages"
 
     def describe(self) -> str:
-        unit = "chunks" if self.output.suffix == ".rrd" else "messages"
+        unit = self.unit
         where = f"; {self.damage}" if self.damage else "; the source read to its end"
         return f"{self.source} -> {self.output}: {self.kept} {unit} kept{where}"
 
@@ -78,10 +80,31 @@ def repair(source: Path, output: Path | None = None) -> RepairReport:
     except OSError as err:
         raise RecordingError(f"{source}: cannot read: {err}") from err
     if magic.startswith(RRD_MAGIC):
-        return repair_rrd(source, output)
-    if magic == MCAP_MAGIC:
-        return repair_mcap(source, output)
-    raise RecordingError(f"{source}: neither an .rrd ({RRD_MAGIC!r}) nor an .mcap file (magic {magic!r})")
+        kind, repair_as = ".rrd", repair_rrd
+    elif magic == MCAP_MAGIC:
+        kind, repair_as = ".mcap", repair_mcap
+    else:
+        raise RecordingError(f"{source}: neither an .rrd ({RRD_MAGIC!r}) nor an .mcap file (magic {magic!r})")
+    _check_output(source, output, kind)
+    try:
+        return repair_as(source, output)
+    except (OSError, RuntimeError) as err:  # the output's disk or folder (Rerun's writer: RuntimeError)
+        raise RecordingError(f"{output}: cannot write the repaired file: {err}") from err
+
+
+def _check_output(source: Path, output: Path, kind: str) -> None:
+    """The repaired file can be written as named: not a folder (which Rerun's writer met with a
+    traceback), not named as the other format (an .rrd written as ``fixed.mcap``), in a folder that can
+    be made."""
+    if output.is_dir():
+        raise RecordingError(f"{output}: is a folder: -o names the repaired file")
+    other = {".rrd": ".mcap", ".mcap": ".rrd"}[kind]
+    if output.suffix.lower() == other:
+        raise RecordingError(f"{source}: an {kind} file is repaired into an {kind} file, not {output.name}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RecordingError(f"{output}: cannot write the repaired file: {err}") from err
 
 
 # --- .rrd --------------------------------------------------------------------------------------------
@@ -133,7 +156,7 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
     import rerun as rr
     import rerun.chunk as rrc
 
-    report = RepairReport(source, output)
+    report = RepairReport(source, output, unit="chunks")
     with _mapped(source) as data:
         if len(data) < _RRD_HEADER_SIZE:
             raise RecordingError(f"{source}: {len(data)} bytes: not even an .rrd header")

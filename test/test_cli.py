@@ -12,7 +12,7 @@ import rerun.chunk as rrc
 
 from rerun_bridge.cli import main
 from test.blueprint.rbl_reader import rbl_views, read_rbl
-from test.conftest import GPS_BAG, NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
+from test.conftest import GPS_BAG, NEATO_BAG, ROSBAG2_RESOURCES, rrd_chunks, verify_rrd
 
 CLI = Path(sys.executable).parent / "rerun-bridge"
 TALKER = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "mcap" / "talker"
@@ -185,3 +185,185 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
         os.close(write_end)
     assert result.returncode == 0
     assert "Traceback" not in result.stderr
+
+
+def test_the_bounds_info_prints_select_every_message_with_start_and_end(tmp_path: Path) -> None:
+    """`info` printed the bounds through a float (to ~240 ns: "start 1701720350.948319435" for a first
+    message at ...586) and --start / --end read epoch seconds as a float: the exact start read as ...744
+    and left the first message out, the printed end came before the last message."""
+    result = run_cli("info", GPS_BAG)
+    assert result.returncode == 0, result.stderr
+    # The bag's first and last receive times, to the ns (its sqlite3 rows).
+    assert "start 1701720350.948319586  end 1701720465.220631631" in result.stdout
+    start, end = result.stdout.splitlines()[1].split()[1::2]
+    every = tmp_path / "every.mcap"
+    assert main(["convert", str(GPS_BAG), "-o", str(tmp_path / "every.rrd"), "--mcap", str(every), "-q"]) == 0
+    window = tmp_path / "window.mcap"
+    out = tmp_path / "window.rrd"
+    assert (
+        main(
+            [
+                "convert",
+                str(GPS_BAG),
+                "-o",
+                str(out),
+                "--mcap",
+                str(window),
+                "--start",
+                start,
+                "--end",
+                end,
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert _mcap_count(window) == _mcap_count(every) == 4314  # 5348 less the 1034 of no definition
+    # Both ends are inclusive to the ns: one ns inside them leaves out the first and the last message.
+    inside = tmp_path / "inside.mcap"
+    start_in, end_in = "1701720350.948319587", "1701720465.220631630"
+    assert (
+        main(
+            [
+                "convert",
+                str(GPS_BAG),
+                "-o",
+                str(out),
+                "--mcap",
+                str(inside),
+                "--start",
+                start_in,
+                "--end",
+                end_in,
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert _mcap_count(inside) == 4312
+
+
+def _mcap_count(path: Path) -> int:
+    from mcap.reader import make_reader
+
+    with path.open("rb") as file:
+        summary = make_reader(file).get_summary()
+    assert summary is not None
+    assert summary.statistics is not None
+    return summary.statistics.message_count
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--start", "inf", "error: --start inf: not a time"),
+        ("--start", "nan", "error: --start nan: not a time"),
+        ("--end", "1e400", "error: --end 1e400: not a time"),
+        ("--end", "tomorrow", "error: --end: not a time: 'tomorrow'"),
+        ("--min-free-mb", "-5", "argument --min-free-mb: expected a number of megabytes >= 0, got '-5'"),
+        ("--min-free-mb", "nan", "argument --min-free-mb: expected a number of megabytes >= 0, got 'nan'"),
+    ],
+)
+def test_a_wrong_option_value_is_one_error_naming_it(
+    tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    """Infinite times and a negative or NaN disk reserve ended in tracebacks (exit code 1)."""
+    out = tmp_path / "x.rrd"
+    result = run_cli("convert", TALKER, "-o", out, f"{option}={value}")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_an_output_that_is_an_input_is_refused_before_it_is_written(tmp_path: Path) -> None:
+    """`convert run.mcap -o run.rrd --mcap run.mcap` wrote the re-recording over the recording while it
+    was being read (0 messages, the input gone); -o and --mcap naming one file wrote both formats into it."""
+    recording = tmp_path / "run.mcap"
+    recording.write_bytes(next(TALKER.glob("*.mcap")).read_bytes())
+    original = recording.read_bytes()
+    cases: list[list[str | Path]] = [
+        ["-o", tmp_path / "run.rrd", "--mcap", recording],
+        ["-o", recording],
+        ["-o", tmp_path / "." / "run.mcap"],
+    ]
+    for arguments in cases:
+        result = run_cli("convert", recording, *arguments)
+        assert result.returncode == 2
+        assert f"error: {arguments[-1]} is a file of the recording {recording}" in result.stderr
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    (bag / "talker.mcap").write_bytes(original)
+    (bag / "metadata.yaml").write_bytes((TALKER / "metadata.yaml").read_bytes())
+    into_bag = run_cli("convert", bag, "-o", tmp_path / "bag.rrd", "--mcap", bag / "talker.mcap")
+    assert into_bag.returncode == 2
+    assert "is a file of the recording" in into_bag.stderr
+    same = run_cli("convert", recording, "-o", tmp_path / "both", "--mcap", tmp_path / "both")
+    assert same.returncode == 2
+    assert "-o and --mcap name the same file" in same.stderr
+    assert not (tmp_path / "both").exists()
+    assert recording.read_bytes() == original
+    assert (bag / "talker.mcap").read_bytes() == original
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("127.0.0.1:notaport", "expected 'host:port'"),
+        ("127.0.0.1", "expected 'host:port'"),  # gRPC would have tried port 443
+        ("http://127.0.0.1:9877", "expected HOST:PORT or grpc://HOST:PORT"),
+    ],
+)
+def test_receive_from_a_malformed_address_is_a_wrong_argument(
+    tmp_path: Path, address: str, message: str
+) -> None:
+    """A malformed stream address ended `receive` in a pyarrow traceback (exit 1): it is a wrong argument."""
+    result = run_cli("receive", address, "-o", tmp_path / "laptop.rrd")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {address}: not a bridge stream address: "), result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "laptop.rrd").exists()
+
+
+def test_receive_with_a_missing_ca_certificate_is_a_wrong_argument(tmp_path: Path) -> None:
+    result = run_cli(
+        "receive", "127.0.0.1:9", "--tls-root-cert", tmp_path / "ca.pem", "-o", tmp_path / "l.rrd"
+    )
+    assert result.returncode == 2, result.stderr
+    assert (
+        result.stderr == f"error: {tmp_path / 'ca.pem'}: no such file (the CA certificate, --tls-root-cert)\n"
+    )
+
+
+def test_a_window_keeps_the_static_frames_recorded_before_it(tmp_path: Path) -> None:
+    """The neato's two /tf_static messages (11 edges: base_link to base_laser_link, ...) are recorded in its
+    first second: `--start 5` left them out, so the window's scans and clouds had no static frames to be
+    placed by. Latched topics whose rows are static come along from before --start, in both outputs."""
+    rrd, mcap = tmp_path / "window.rrd", tmp_path / "window.mcap"
+    arguments = [
+        "convert",
+        str(NEATO_BAG),
+        "-o",
+        str(rrd),
+        "--mcap",
+        str(mcap),
+        "--start",
+        "5",
+        "--end",
+        "10",
+    ]
+    assert main([*arguments, "-q"]) == 0
+    verify_rrd(rrd)
+    static_edges = {
+        entity for entity, static, _batch in rrd_chunks(rrd) if static and entity.startswith("/tf_static/")
+    }
+    assert len(static_edges) == 10  # 11 edges, one child frame given twice
+    assert "/tf_static/base_laser_link" in static_edges
+    from mcap.reader import make_reader
+
+    with mcap.open("rb") as file:
+        topics = [channel.topic for _schema, channel, _message in make_reader(file).iter_messages()]
+    assert topics.count("/tf_static") == 2
+    assert topics.count("/scan") == 25  # the window itself is unchanged
+    assert topics[:2] == ["/tf_static", "/tf_static"]

@@ -9,14 +9,16 @@ import pytest
 import rerun.chunk as rrc
 import rerun_bindings
 
+from rerun_bridge.cli import main
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import Row
 from rerun_bridge.repair import repair
+from rerun_bridge.replay import convert_bags
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import open_bag
-from test.conftest import verify_rrd
+from test.conftest import ROSBAG2_RESOURCES, verify_rrd
 
 DEFINITION = MessageDefinition("ros2msg", "string data")
 
@@ -96,3 +98,37 @@ def test_neither_rrd_nor_mcap_is_one_clear_error(tmp_path: Path) -> None:
     text.write_text("hello")
     with pytest.raises(RecordingError, match=r"neither an \.rrd"):
         repair(text)
+
+
+def test_a_wrong_output_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`repair run.rrd -o FOLDER` ended in a traceback from Rerun's writer (exit code 1); `-o fixed.mcap`
+    for an .rrd wrote an .rrd under that name, reported in "messages"."""
+    talker = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "mcap" / "talker"
+    rrd, mcap = tmp_path / "run.rrd", tmp_path / "run.mcap"
+    convert_bags([talker], rrd, mcap, warn=lambda _: None)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = [
+        (rrd, folder, f"error: {folder}: is a folder: -o names the repaired file"),
+        (mcap, folder, f"error: {folder}: is a folder: -o names the repaired file"),
+        (
+            rrd,
+            tmp_path / "fixed.mcap",
+            f"error: {rrd}: an .rrd file is repaired into an .rrd file, not fixed.mcap",
+        ),
+        (
+            mcap,
+            tmp_path / "fixed.rrd",
+            f"error: {mcap}: an .mcap file is repaired into an .mcap file, not fixed.rrd",
+        ),
+    ]
+    for source, output, message in cases:
+        assert main(["repair", str(source), "-o", str(output)]) == 2
+        assert message in capsys.readouterr().err
+    assert list(folder.iterdir()) == []
+    assert not (tmp_path / "fixed.mcap").exists()
+    assert not (tmp_path / "fixed.rrd").exists()
+    # An output named without a suffix is fine, and counted in the source's unit.
+    assert main(["repair", str(rrd), "-o", str(tmp_path / "fixed")]) == 0
+    assert "chunks kept; the source read to its end" in capsys.readouterr().out
+    verify_rrd(tmp_path / "fixed")

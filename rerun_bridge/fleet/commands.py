@@ -78,7 +78,7 @@ def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from rerun_bridge.fleet.batch import ray_connection, run_batch
-    from rerun_bridge.fleet.jobs import JobOptions
+    from rerun_bridge.fleet.jobs import JobOptions, overwritten_inputs
     from rerun_bridge.fleet.storage import output_location
 
     jobs = 0 if args.jobs == "auto" else int(args.jobs)
@@ -88,7 +88,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     recordings = _recordings(args.inputs)
     if recordings is None:
         return EXIT_USAGE
-    output_location(args.output)  # an unreachable output fails here (exit 2), before Ray starts
+    # An unreachable output, or one that would replace a recording, fails here (exit 2), before Ray starts.
+    clashes = overwritten_inputs(recordings, output_location(args.output), args.mcap)
+    for clash in clashes:
+        print(f"error: {clash}", file=sys.stderr)
+    if clashes:
+        return EXIT_USAGE
     with ray_connection(args.ray, args.workers):
         report = run_batch(recordings, options, args.workers, progress=_print_progress)
     converted = sum(1 for r in report.results if r.outcome == "converted")

@@ -6,6 +6,7 @@ without the conversion."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -179,15 +180,37 @@ def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) 
     return Registration(entry.run_id)
 
 
+def output_targets(recording: Recording, out: Location, mcap: bool) -> dict[str, Location]:
+    """Where a recording's outputs go, by suffix: ``OUT/<name>.rrd`` (and ``OUT/<name>.mcap``)."""
+    return {suffix: out.join(f"{recording.name}{suffix}") for suffix in (".rrd", ".mcap")[: 2 if mcap else 1]}
+
+
+def overwritten_inputs(recordings: Sequence[Recording], out: Location, mcap: bool) -> list[str]:
+    """One problem per output that would replace a file of a recording of the batch (``batch uploads/ -o
+    uploads/ --mcap`` publishes ``uploads/run.mcap`` over the recording ``uploads/run.mcap``)."""
+
+    def key(location: Location) -> str:
+        return location.uri if location.remote else os.path.realpath(location.path)
+
+    inputs = {key(r.file_location(name)): r for r in recordings for name, _size in r.files}
+    problems = []
+    for recording in recordings:
+        for target in output_targets(recording, out, mcap).values():
+            if (source := inputs.get(key(target))) is not None:
+                problems.append(
+                    f"{target.uri}: a file of the recording {source.uri}; the output of {recording.uri} "
+                    "would replace it (give -o another folder)"
+                )
+    return problems
+
+
 def convert_recording(recording: Recording, options: JobOptions, done: Mapping[str, str]) -> JobResult:
     """Convert one recording (``done``: content hash -> run id of the runs already converted)."""
     digest = content_hash(recording)
     if not options.force and digest in done:
         return JobResult(recording.name, recording.uri, OUTCOME_SKIPPED, recording.bytes, done[digest])
     out = location_of(options.out)
-    targets = {".rrd": out.join(f"{recording.name}.rrd")}
-    if options.mcap:
-        targets[".mcap"] = out.join(f"{recording.name}.mcap")
+    targets = output_targets(recording, out, options.mcap)
     with ExitStack() as stack:
         if out.remote:
             scratch = stack.enter_context(scratch_folder(JOB_PREFIX))

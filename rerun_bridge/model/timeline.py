@@ -59,7 +59,7 @@ def header_stamp_ns(msg: Any) -> int | None:
 
 def parse_time_arg(text: str) -> int:
     """``--start`` / ``--end`` values: seconds since the epoch (float) or an ISO 8601 date-time, to ns."""
-    from datetime import datetime
+    from datetime import UTC, datetime, timedelta
 
     try:
         return round(float(text) * NANOS_PER_SECOND)
@@ -69,4 +69,6 @@ def parse_time_arg(text: str) -> int:
         when = datetime.fromisoformat(text)
     except ValueError as err:
         raise ValueError(f"not a time: {text!r} (use seconds since the epoch or ISO 8601)") from err
-    return round(when.timestamp() * NANOS_PER_SECOND)
+    # Exact to the microsecond (a float of epoch seconds is not); a time without offset is local time.
+    since_epoch = when.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return since_epoch // timedelta(microseconds=1) * 1000

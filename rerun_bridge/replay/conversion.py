@@ -19,7 +19,7 @@ from rerun_bridge.convert.registry import ConverterTable
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
-from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
+from rerun_bridge.pipeline import STATIC_TOPICS, Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay.column_batches import ColumnReplay
 from rerun_bridge.replay.forwarding import ForwardWriter, read_forwarded
 from rerun_bridge.replay.outcome import outcome_rows
@@ -324,7 +324,9 @@ class BagConversion:
             for t in bag.topics()
             if (index, t.name) in routes
         )
-        messages = _merged_indexed(bags, routes, _unit_window(selection, unit))
+        window = _unit_window(selection, unit)
+        # Only the part that reads from the window's start (part 0) takes the latched messages before it.
+        messages = _merged_indexed(bags, routes, window, latched_before=window.start_ns == selection.start_ns)
         forward = None
         forward_topics: frozenset[str] = frozenset()  # read here, converted by part 0
         if part is not None and unit is not None:
@@ -365,6 +367,10 @@ class BagConversion:
                 yield 0, raw
 
 
+#: Latched topics whose rows are static data (they hold at every time): converted from before ``--start``.
+LATCHED_TOPICS = frozenset({*STATIC_TOPICS, "/robot_description"})
+
+
 def _unit_window(selection: TopicSelection, unit: WorkUnit | None) -> TopicSelection:
     """The time window to read for a unit: the selection's, narrowed to the unit's range (so that its
     reader skips the chunks of other units)."""
@@ -393,6 +399,19 @@ def _pipeline_name(topic: str, type_name: str, first_type: str) -> str:
     return topic if type_name == first_type else f"{topic} ({type_name})"
 
 
+def _with_latched_before(
+    bag: Bag, latched: Collection[str], start_ns: int, window: Iterator[RawMessage]
+) -> Iterator[RawMessage]:
+    """The window's messages, led by the latched topics' messages before it: only once the window has a
+    message (a window past the recording's end converts nothing, as without latched topics)."""
+    first = next(window, None)
+    if first is None:
+        return
+    yield from bag.messages(latched, None, start_ns - 1)
+    yield first
+    yield from window
+
+
 def _tagged(index: int, messages: Iterator[RawMessage]) -> Iterator[tuple[int, RawMessage]]:
     # A function, not a generator expression in a loop: that would read the loop's last index lazily.
     for message in messages:
@@ -400,13 +419,25 @@ def _tagged(index: int, messages: Iterator[RawMessage]) -> Iterator[tuple[int, R
 
 
 def _merged_indexed(
-    bags: Sequence[Bag], routes: Collection[tuple[int, str]], selection: TopicSelection
+    bags: Sequence[Bag],
+    routes: Collection[tuple[int, str]],
+    selection: TopicSelection,
+    latched_before: bool = True,
 ) -> Iterator[tuple[int, RawMessage]]:
-    """Every selected message of every bag, merged by log time, tagged with its bag's index."""
+    """Every selected message of every bag, merged by log time, tagged with its bag's index. With a
+    ``--start`` (and ``latched_before``), the messages of the latched topics whose rows are static
+    (``LATCHED_TOPICS``) recorded before it come first: a subscriber joining then would get them, and
+    without them a window after the first seconds of a bag had no static frames (its scans and clouds
+    could not be placed) and no robot model."""
     streams = []
+    start = selection.start_ns
     for index, bag in enumerate(bags):
         topics = {topic for bag_index, topic in routes if bag_index == index}
-        streams.append(_tagged(index, bag.messages(topics, selection.start_ns, selection.end_ns)))
+        window = bag.messages(topics, start, selection.end_ns)
+        latched = topics & LATCHED_TOPICS
+        if start is not None and latched_before and latched:
+            window = _with_latched_before(bag, latched, start, window)
+        streams.append(_tagged(index, window))
     if len(streams) == 1:
         return streams[0]
     return heapq.merge(*streams, key=lambda item: item[1].log_time_ns)

@@ -27,6 +27,11 @@ from rerun_bridge.sources.mcap_chunks import (
 from rerun_bridge.sources.mcap_recovery import Catalog, ScanResult, Selection, scan_messages
 from rerun_bridge.sources.sqlite_recovery import RowKeys, copy_with_wal, cut_short, iter_rows, readable_rows
 
+#: The encodings of a stored definition. rosbag2 stores a type it found with its encoding, so with one of
+#: these and an empty text for a type without fields (``test_msgs/msg/Empty``, a custom trigger), and a type
+#: it did not find as ``unknown`` with no text.
+DEFINITION_ENCODINGS = ("ros2msg", "ros2idl")
+
 
 class StorageReader(Protocol):
     """What the bag layer needs of one storage file."""
@@ -130,7 +135,7 @@ class McapStorage:
             type_name = schema.name if schema is not None else ""
             definition = (
                 MessageDefinition(schema.encoding, schema.data.decode("utf-8", errors="replace"))
-                if schema is not None and schema.data
+                if schema is not None and (schema.data or schema.encoding in DEFINITION_ENCODINGS)
                 else None
             )
             key = (channel.topic, type_name)
@@ -275,8 +280,8 @@ class SqliteStorage:
             for type_name, encoding, text in self._db.execute(
                 "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"
             ):
-                if text:
-                    definitions[type_name] = MessageDefinition(encoding, text)
+                if text or encoding in DEFINITION_ENCODINGS:
+                    definitions[type_name] = MessageDefinition(encoding, text or "")
         return [
             TopicInfo(
                 name=name,

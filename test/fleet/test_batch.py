@@ -188,3 +188,26 @@ def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> No
     )
     assert no_workers.returncode == 2
     assert "--workers: expected a whole number >= 1, got '0'" in no_workers.stderr
+
+
+def test_batch_refuses_outputs_that_would_replace_its_recordings(tmp_path: Path) -> None:
+    """`batch uploads/ -o uploads/ --mcap` published each lone .mcap's re-recording over the recording
+    itself (uploads/run.mcap): the original bytes (rosbag2's metadata records included) were gone, and the
+    next batch took the re-recording for new content. Refused before Ray starts, naming the file."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    recording = uploads / "run.mcap"
+    shutil.copy(next(TALKER_MCAP.glob("*.mcap")), recording)
+    original = recording.read_bytes()
+    result = subprocess.run(
+        [str(CLI), "batch", str(uploads), "-o", str(uploads), "--mcap", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"error: {recording}: a file of the recording {recording}; the output of" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert recording.read_bytes() == original
+    assert sorted(path.name for path in uploads.iterdir()) == ["run.mcap"]

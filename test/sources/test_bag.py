@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
+from rosbags.highlevel import AnyReader
 
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.errors import BagError
 from rerun_bridge.model.records import MessageDefinition
+from rerun_bridge.replay import convert_bags
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sources.bag import open_bag
 from test.conftest import GPS_BAG, NEATO_BAG, RERUN_SUPPORTED_MCAP, ROSBAG2_RESOURCES
@@ -263,3 +267,54 @@ def test_a_hostile_metadata_yaml_is_named_and_the_files_still_read(
     with open_bag(target) as bag:
         assert any(expected in problem for problem in bag.problems), bag.problems
         assert sum(1 for _ in bag.messages()) == 20
+
+
+def test_a_type_without_fields_has_a_definition(tmp_path: Path) -> None:
+    """rosbag2 stores a type without fields (test_msgs/msg/Empty, a custom trigger) as a ros2msg
+    definition with no text, and a type it could not find as encoding 'unknown' with no text. The empty
+    text was read as no definition: convert_a's 100 a_empty messages were skipped ("stores no definition")
+    and left out of the --mcap re-recording."""
+    convert_a = PY_RESOURCES / "mcap" / "convert_a"
+    with open_bag(convert_a) as bag:
+        topics = {t.name: t for t in bag.topics()}
+        assert topics["a_empty"].definition == MessageDefinition("ros2msg", "")
+        assert TypeResolver(bag.topics(), bag.ros_distro).choose("test_msgs/msg/Empty").decoder is not None
+    summary = convert_bags([convert_a], tmp_path / "a.rrd", tmp_path / "a.mcap", warn=lambda _: None)
+    stats = {t.topic: t for t in summary.topics}
+    assert (stats["a_empty"].messages, stats["a_empty"].skipped, stats["a_empty"].errors) == (100, 0, 0)
+    assert summary.mcap_messages == 150
+    with AnyReader([tmp_path / "a.mcap"]) as reader:
+        counts = Counter(connection.topic for connection, _time, _raw in reader.messages())
+    assert counts == {"a_empty": 100, "b_basictypes": 50}
+    # The same in sqlite3 (Jazzy's message_definitions table), beside a type rosbag2 did not find.
+    db3 = tmp_path / "services.db3"
+    shutil.copy(
+        TEST_RESOURCES
+        / "sqlite3"
+        / "bag_with_topics_and_service_events"
+        / "bag_with_topics_and_service_events.db3",
+        db3,
+    )
+    with sqlite3.connect(db3) as database:
+        for topic_id, name, type_name, encoding in (
+            (10, "/trigger", "custom_msgs/msg/Trigger", "ros2msg"),
+            (11, "/unfound", "custom_msgs/msg/Unfound", "unknown"),
+        ):
+            database.execute(
+                "INSERT INTO topics VALUES (?, ?, ?, 'cdr', '', '')", (topic_id, name, type_name)
+            )
+            database.execute(
+                "INSERT INTO message_definitions (topic_type, encoding, encoded_message_definition, "
+                "type_description_hash) VALUES (?, ?, '', '')",
+                (type_name, encoding),
+            )
+            database.execute(
+                "INSERT INTO messages (topic_id, timestamp, data) VALUES (?, 1699345836100000000, ?)",
+                (topic_id, b"\x00\x01\x00\x00\x00"),  # CDR: an empty struct is one byte
+            )
+    with open_bag(db3) as bag:
+        resolver = TypeResolver(bag.topics(), bag.ros_distro)
+        trigger = resolver.choose("custom_msgs/msg/Trigger").decoder
+        assert trigger is not None
+        assert [trigger(m.data) for m in bag.messages({"/trigger"})]
+        assert resolver.choose("custom_msgs/msg/Unfound").decoder is None
