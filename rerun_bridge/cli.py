@@ -332,14 +332,26 @@ def jobs_argument(text: str) -> str:
     raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 1, got {text!r}")
 
 
+def _finite(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def megabytes_argument(text: str) -> float:
     """``--min-free-mb``: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = _finite(text)
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of megabytes >= 0, got {text!r}")
+    return value
+
+
+def duration_argument(text: str) -> float:
+    """``receive --duration``: a finite number of seconds > 0 (-1 stopped after the first chunk)."""
+    value = _finite(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
     return value
 
 
@@ -628,7 +640,7 @@ def _add_receive_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     receive_cmd.add_argument("-o", "--output", required=True, type=Path, help="output .rrd")
     receive_cmd.add_argument("--token", default="", help="the bridge's sinks.stream.token")
     receive_cmd.add_argument("--tls-root-cert", help="CA certificate to trust when the bridge uses TLS")
-    receive_cmd.add_argument("--duration", type=float, help="stop after this many seconds")
+    receive_cmd.add_argument("--duration", type=duration_argument, help="stop after this many seconds")
     receive_cmd.set_defaults(func=cmd_receive)
 
 

@@ -194,6 +194,13 @@ class BridgeNode:
             leaf_scalars=self.types.leaf_scalars,
         )
         self.pipeline.use_robot_model(*robot_model_setup(config.robot_model))
+        if not row_sinks and self.mcap is None:
+            # ros2 launch drops an argument it does not know (rdd_path:=run.rrd) without a word.
+            self.log.warning(
+                "nothing is written, served or shown: no .rrd, .mcap, stream, viewer or Rerun viewer is "
+                "configured (launch arguments rrd_path, mcap_path, serve, viewer, connect; a misspelt one "
+                "is ignored by ros2 launch)"
+            )
         self.worker = ConversionWorker(
             self.queues,
             self.pipeline,

@@ -367,3 +367,12 @@ def test_a_window_keeps_the_static_frames_recorded_before_it(tmp_path: Path) -> 
     assert topics.count("/tf_static") == 2
     assert topics.count("/scan") == 25  # the window itself is unchanged
     assert topics[:2] == ["/tf_static", "/tf_static"]
+
+
+@pytest.mark.parametrize("duration", ["-1", "0", "nan", "soon"])
+def test_receive_with_a_duration_that_is_no_time_is_a_wrong_argument(tmp_path: Path, duration: str) -> None:
+    # `receive ... --duration -1` stopped after the first chunk it got.
+    result = run_cli("receive", "127.0.0.1:9", "--duration", duration, "-o", tmp_path / "l.rrd")
+    assert result.returncode == 2, result.stderr
+    assert f"--duration: expected a number of seconds > 0, got '{duration}'" in result.stderr
+    assert not (tmp_path / "l.rrd").exists()

@@ -499,3 +499,16 @@ def test_stream_to_a_receiver_on_loopback(live: LiveEnv) -> None:
     verify_rrd(live.tmp / "remote.rrd")
     values = rrd_column(live.tmp / "remote.rrd", "/imu/data", "Scalars:scalars")
     assert [row[0] for row in values] == [float(i) for i in range(50)]
+
+
+def test_a_bridge_with_no_output_says_so(live: LiveEnv) -> None:
+    # `ros2 launch rerun_bridge record.launch.py rdd_path:=run.rrd` (a misspelt argument, which launch drops
+    # without a word) ran a bridge that wrote nothing and said nothing.
+    bridge = live.bridge("--duration", "1")
+    _out, err = bridge.communicate(timeout=60)
+    assert bridge.returncode == 0, err
+    assert sum("nothing is written, served or shown" in line for line in err.splitlines()) == 1, err
+    with_output = live.bridge("--duration", "1", "--rrd", "out.rrd")
+    _out, err = with_output.communicate(timeout=60)
+    assert with_output.returncode == 0, err
+    assert "nothing is written" not in err
