@@ -198,49 +198,17 @@ def test_the_bounds_info_prints_select_every_message_with_start_and_end(tmp_path
     start, end = result.stdout.splitlines()[1].split()[1::2]
     every = tmp_path / "every.mcap"
     assert main(["convert", str(GPS_BAG), "-o", str(tmp_path / "every.rrd"), "--mcap", str(every), "-q"]) == 0
-    window = tmp_path / "window.mcap"
-    out = tmp_path / "window.rrd"
-    assert (
-        main(
-            [
-                "convert",
-                str(GPS_BAG),
-                "-o",
-                str(out),
-                "--mcap",
-                str(window),
-                "--start",
-                start,
-                "--end",
-                end,
-                "-q",
-            ]
-        )
-        == 0
-    )
-    assert _mcap_count(window) == _mcap_count(every) == 4314  # 5348 less the 1034 of no definition
+
+    def window(start: str, end: str) -> int:
+        """Messages in the --mcap of a conversion of the GPS bag from ``start`` to ``end``."""
+        mcap = tmp_path / f"{start}-{end}.mcap"
+        arguments = ["convert", str(GPS_BAG), "-o", str(tmp_path / "window.rrd"), "--mcap", str(mcap)]
+        assert main([*arguments, "--start", start, "--end", end, "-q"]) == 0
+        return _mcap_count(mcap)
+
+    assert window(start, end) == _mcap_count(every) == 4314  # 5348 less the 1034 of no definition
     # Both ends are inclusive to the ns: one ns inside them leaves out the first and the last message.
-    inside = tmp_path / "inside.mcap"
-    start_in, end_in = "1701720350.948319587", "1701720465.220631630"
-    assert (
-        main(
-            [
-                "convert",
-                str(GPS_BAG),
-                "-o",
-                str(out),
-                "--mcap",
-                str(inside),
-                "--start",
-                start_in,
-                "--end",
-                end_in,
-                "-q",
-            ]
-        )
-        == 0
-    )
-    assert _mcap_count(inside) == 4312
+    assert window("1701720350.948319587", "1701720465.220631630") == 4312
 
 
 def _mcap_count(path: Path) -> int:
