@@ -130,49 +130,10 @@ class BridgeNode:
         )  # one time for both files' names: recording_%Y%m%d_%H%M%S.rrd and .mcap match
         # One guard for both files: outputs on one file system share its free space.
         self.disk_guard = DiskSpaceGuard(int(sinks.min_free_mb * 1e6))
-        self.rrd = (
-            RotatingRrdSink(
-                sinks.rrd.path,
-                RotationPolicy(int(sinks.rrd.rotate_size_mb * 1e6), sinks.rrd.rotate_seconds),
-                application_id=NODE_NAME,
-                recording_id=recording_id,
-                backlog_bytes=RRD_BACKLOG_BYTES,
-                started_at=started_at,
-                guard=self.disk_guard,
-                report=self._report_output,
-                closing_blueprint=self._rrd_layout(),
-            )
-            if sinks.rrd.path
-            else None
-        )
-        self.mcap = (
-            McapRecorder(
-                RotatingMcapSink(
-                    sinks.mcap.path,
-                    RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
-                    compression=sinks.mcap.compression.value,
-                    started_at=started_at,
-                    guard=self.disk_guard,
-                    report=self._report_output,
-                ),
-                flush_seconds=sinks.rrd.flush_seconds,
-                report=self._report_output,
-            )
-            if sinks.mcap.path
-            else None
-        )
-        self.stream = (
-            StreamSink(
-                sinks.stream.host,
-                sinks.stream.port,
-                StreamSecurity(sinks.stream.token, sinks.stream.tls_cert, sinks.stream.tls_key),
-                HistoryBounds(sinks.stream.history_s, int(sinks.stream.history_megabytes * 1e6)),
-            )
-            if sinks.stream.enabled
-            else None
-        )
-        if self.stream is not None:
-            self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
+        self.rrd: RotatingRrdSink | None = None
+        self.mcap: McapRecorder | None = None
+        self.stream: StreamSink | None = None
+        self._open_outputs(recording_id, started_at)
         self.uploader = self._part_uploader(sinks.upload)
         self.rerun_viewer = self._rerun_viewer_sink(recording_id)
         # Network sinks come first: rows reach the laptop before the .rrd's write or flush can hold the
@@ -234,6 +195,68 @@ class BridgeNode:
         for sink in (self.stream, self.rerun_viewer):
             if sink is not None:
                 sink.flush_if_older(IDLE_FLUSH_S)
+
+    def _open_outputs(self, recording_id: str, started_at: float) -> None:
+        """The .rrd, the .mcap and the network stream the config asks for. When one cannot be opened (a
+        folder that cannot be written, a port in use), those already open are closed and their files
+        removed before the error goes on: they hold nothing, and were left as empty recordings."""
+        sinks = self.config.sinks
+        try:
+            self.rrd = (
+                RotatingRrdSink(
+                    sinks.rrd.path,
+                    RotationPolicy(int(sinks.rrd.rotate_size_mb * 1e6), sinks.rrd.rotate_seconds),
+                    application_id=NODE_NAME,
+                    recording_id=recording_id,
+                    backlog_bytes=RRD_BACKLOG_BYTES,
+                    started_at=started_at,
+                    guard=self.disk_guard,
+                    report=self._report_output,
+                    closing_blueprint=self._rrd_layout(),
+                )
+                if sinks.rrd.path
+                else None
+            )
+            self.mcap = (
+                McapRecorder(
+                    RotatingMcapSink(
+                        sinks.mcap.path,
+                        RotationPolicy(int(sinks.mcap.rotate_size_mb * 1e6), sinks.mcap.rotate_seconds),
+                        compression=sinks.mcap.compression.value,
+                        started_at=started_at,
+                        guard=self.disk_guard,
+                        report=self._report_output,
+                    ),
+                    flush_seconds=sinks.rrd.flush_seconds,
+                    report=self._report_output,
+                )
+                if sinks.mcap.path
+                else None
+            )
+            self.stream = (
+                StreamSink(
+                    sinks.stream.host,
+                    sinks.stream.port,
+                    StreamSecurity(sinks.stream.token, sinks.stream.tls_cert, sinks.stream.tls_key),
+                    HistoryBounds(sinks.stream.history_s, int(sinks.stream.history_megabytes * 1e6)),
+                )
+                if sinks.stream.enabled
+                else None
+            )
+            if self.stream is not None:
+                self.log.info(f"streaming on {sinks.stream.host}:{self.stream.port} (rerun-bridge receive)")
+        except BaseException:
+            self._abandon_outputs()
+            raise
+
+    def _abandon_outputs(self) -> None:
+        if self.mcap is not None:
+            self.mcap.close(timeout=5.0)
+        if self.rrd is not None:
+            self.rrd.close()
+        for output in (self.mcap.sink if self.mcap is not None else None, self.rrd):
+            for path in output.paths if output is not None else ():
+                path.unlink(missing_ok=True)
 
     def _split(self, row_sinks: list[RowSink]) -> SummarySink | None:
         """Network sinks join ``row_sinks`` whole, or behind one summary (split mode), by their profile."""

@@ -512,3 +512,14 @@ def test_a_bridge_with_no_output_says_so(live: LiveEnv) -> None:
     _out, err = with_output.communicate(timeout=60)
     assert with_output.returncode == 0, err
     assert "nothing is written" not in err
+
+
+def test_an_output_that_cannot_be_opened_leaves_no_other_file_behind(live: LiveEnv) -> None:
+    # The .mcap could not be made (its folder is a file): the bridge exited 2, leaving an empty .rrd.
+    (live.tmp / "not_a_folder").write_text("x")
+    bridge = live.bridge("--rrd", "run.rrd", "--mcap", "not_a_folder/run.mcap", "--duration", "1")
+    _out, err = bridge.communicate(timeout=60)
+    assert bridge.returncode == 2, err
+    assert "not_a_folder" in err
+    assert not (live.tmp / "run.rrd").exists()
+    assert sorted(path.name for path in live.tmp.iterdir() if path.suffix in (".rrd", ".mcap")) == []
