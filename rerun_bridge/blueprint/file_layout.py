@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, tf_entities_of, to_rerun
+from rerun_bridge.blueprint.fixed_frames import with_default_fixed_frame, with_fixed_frames_in
 from rerun_bridge.blueprint.heuristic import default_blueprint_of
-from rerun_bridge.blueprint.model import Blueprint
+from rerun_bridge.blueprint.model import Blueprint, Node
 from rerun_bridge.viewer.timeline_choice import blueprint_timeline, choose_timeline
 
 if TYPE_CHECKING:
@@ -40,6 +41,19 @@ def closing_layout(scenario: Blueprint | None) -> Callable[[SentCatalog], Any]:
             )
         if timeline:
             chosen = dataclasses.replace(chosen, timeline=timeline)
+        chosen = dataclasses.replace(chosen, root=_fixed_frames(chosen.root, catalog))
         return to_rerun(chosen, tf_entities_of(catalog) or DEFAULT_TF_ENTITIES)
 
     return layout
+
+
+def _fixed_frames(root: Node, catalog: SentCatalog) -> Node:
+    """3D views drawn in the frame the embedded viewer draws them in: a fixed frame the file's TF lacks
+    becomes its root, as ``convert --blueprint`` does; a view without one gets the root too (without TF:
+    the one frame the 3D data lies on). Left to itself, Rerun's viewer draws nothing of a view as soon as
+    one entity lies on a frame it cannot reach from the target frame it picks."""
+    fixed = catalog.fixed_frame()
+    if fixed is None:  # several frames and no TF relating them: nothing to choose (docs/blueprints.md)
+        return root
+    root, _notes = with_fixed_frames_in(root, catalog.tf_frames() | {fixed}, fixed)
+    return with_default_fixed_frame(root, fixed)

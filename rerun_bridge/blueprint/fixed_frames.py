@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 
-from rerun_bridge.blueprint.model import Container, Node, Spatial3DSettings
+from rerun_bridge.blueprint.model import Container, Node, Spatial3DSettings, ViewKind
 
 
 def with_fixed_frames_in(root: Node, frames: Collection[str], fallback: str | None) -> tuple[Node, list[str]]:
@@ -38,3 +38,22 @@ def with_fixed_frames_in(root: Node, frames: Collection[str], fallback: str | No
         return dataclasses.replace(node, settings=dataclasses.replace(settings, fixed_frame=replacement))
 
     return visit(root), notes
+
+
+def with_default_fixed_frame(root: Node, frame: str) -> Node:
+    """``root`` with every 3D view that names no fixed frame drawn in ``frame`` (the embedded viewer's
+    default fixed frame, the TF root). Rerun's viewer otherwise picks a target frame of its own, and as
+    soon as one entity lies on a frame that the TF tree does not reach (a marker in a frame nothing
+    publishes), it draws none of the view's entities."""
+
+    def visit(node: Node) -> Node:
+        if isinstance(node, Container):
+            return dataclasses.replace(node, children=tuple(visit(child) for child in node.children))
+        if node.kind is not ViewKind.SPATIAL3D:
+            return node
+        settings = node.settings if isinstance(node.settings, Spatial3DSettings) else Spatial3DSettings()
+        if settings.fixed_frame:
+            return node
+        return dataclasses.replace(node, settings=dataclasses.replace(settings, fixed_frame=frame))
+
+    return visit(root)

@@ -228,12 +228,14 @@ class RrdSink:
 
     def _place_frameless_entities(self) -> None:
         """Entities drawn in 3D that never got a frame (a header-less ``/cmd_vel`` without a ``frame``
-        option) in a file with TF: a static frame, the root of the TF tree, as the embedded viewer draws
-        them in its default fixed frame. In Rerun's viewer they lay on their entity path's implicit frame,
-        which no TF frame reaches: not drawn, and the view flagged with an error."""
+        option): a static frame, the root of the TF tree, as the embedded viewer draws them in its default
+        fixed frame; in a file without TF, the one frame the other 3D entities lie on (the embedded viewer
+        draws them all as they are). In Rerun's viewer they lay on their entity path's implicit frame,
+        which no named frame reaches: not drawn, and the view flagged with an error (without TF, the other
+        entities are not drawn either)."""
         if self.stopped is not None:
             return
-        root = self._batcher.sent.tf_root()
+        root = self._batcher.sent.fixed_frame()
         if root is None:
             return
         entities = self._batcher.sent.frameless_spatial_entities()

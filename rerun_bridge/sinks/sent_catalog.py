@@ -140,6 +140,27 @@ class SentCatalog:
                 return name
         return roots[0] if roots else None
 
+    def tf_frames(self) -> set[str]:
+        """Every frame the TF edges sent name, as child or as parent."""
+        return set(self._parents) | set(self._parents.values())
+
+    def fixed_frame(self) -> str | None:
+        """The frame a 3D view of this file is drawn in, as the embedded viewer chooses its default one:
+        the TF root (:meth:`tf_root`); without TF, the one frame every framed 3D entity lies on (drawn as
+        they are, together), else None (several frames that nothing relates)."""
+        root = self.tf_root()
+        if root is not None:
+            return root
+        frames = {
+            frame
+            for entity, frame in self._frames.items()
+            if frame
+            and any(
+                column.partition(":")[0] in SPATIAL_3D_ARCHETYPES for column in self._columns.get(entity, ())
+            )
+        }
+        return frames.pop() if len(frames) == 1 else None
+
     def frameless_spatial_entities(self) -> list[str]:
         """Entities drawn in 3D that were never given a frame (header-less types without a ``frame``
         option), TF's own entities aside."""

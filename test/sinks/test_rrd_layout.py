@@ -13,14 +13,15 @@ from rerun_bridge.blueprint.heuristic import default_blueprint_of, entity_archet
 from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.blueprint.overlays import entity_frames
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
-from rerun_bridge.pipeline import Pipeline
+from rerun_bridge.pipeline import Pipeline, TypeSupport
+from rerun_bridge.replay import convert_bags
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.sent_catalog import SPATIAL_3D_ARCHETYPES
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.timeline_choice import choose_timeline
 from test.blueprint.rbl_reader import plain, rbl_tree, rbl_views, read_rbl
-from test.conftest import verify_rrd
+from test.conftest import NEATO_BAG, verify_rrd
 from test.convert.golden_harness import golden_cases
 from test.convert.test_golden_rrd import feed
 
@@ -91,3 +92,33 @@ def test_a_file_with_no_entity_gets_no_layout(tmp_path: Path) -> None:
         pass
     verify_rrd(rrd)
     assert rrc.RrdReader(str(rrd)).blueprints() == []
+
+
+def _scene_target_frames(rrd: Path) -> list[object]:
+    return [
+        view.properties.get("SpatialInformation", {}).get("SpatialInformation:target_frame")
+        for view in rbl_views(read_rbl(rrd).root)
+        if view.class_identifier == "3D"
+    ]
+
+
+def test_the_3d_view_is_drawn_in_the_tf_root_as_in_the_embedded_viewer(tmp_path: Path) -> None:
+    # The Neato's /cmd_vel given a frame its TF never publishes (`frame: base_scan`): the embedded viewer
+    # draws everything in its default fixed frame, the TF root, and notes the arrow it cannot place. Rerun's
+    # viewer, left to pick a target frame, drew nothing of the 3D view: no scan, no odometry, no TF.
+    rrd = tmp_path / "stray_frame.rrd"
+    types = TypeSupport(topic_options={"/cmd_vel": {"frame": "base_scan"}})
+    convert_bags([NEATO_BAG], rrd, types=types, default_layout=True)
+    verify_rrd(rrd)
+    assert _scene_target_frames(rrd) == [["odom"]]
+
+
+def test_a_scenario_fixed_frame_missing_from_tf_becomes_its_root(tmp_path: Path) -> None:
+    # The live node's navigation layout on the Neato (no map frame): Rerun's viewer had a target frame
+    # that does not exist. The embedded viewer and `convert --blueprint` use the TF root.
+    rrd = tmp_path / "nav.rrd"
+    scenario = resolve("navigation")
+    with RrdSink(rrd, application_id="nav", closing_blueprint=closing_layout(scenario)) as sink:
+        convert_bags([NEATO_BAG], None, extra_sinks=[sink])
+    verify_rrd(rrd)
+    assert _scene_target_frames(rrd) == [["odom"]]

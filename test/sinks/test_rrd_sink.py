@@ -56,3 +56,14 @@ def test_a_header_less_arrow_is_placed_on_the_tf_root_of_a_file_with_tf(tmp_path
     convert_bags([NEATO_BAG], alone, selection=TopicSelection(include=re.compile(r"^/cmd_vel$")))
     verify_rrd(alone)
     assert _static_frames(alone, "/cmd_vel/arrow") == []
+
+
+def test_a_header_less_arrow_is_placed_on_the_one_frame_of_a_file_without_tf(tmp_path: Path) -> None:
+    # The Neato's /scan and /cmd_vel without /tf: the embedded viewer draws both as they are. In Rerun's
+    # viewer the arrow lay on its implicit frame and the scan on base_laser_link, which nothing relates: it
+    # drew neither, and flagged the 3D view with an error. The arrow now shares the scan's frame.
+    rrd = tmp_path / "no_tf.rrd"
+    convert_bags([NEATO_BAG], rrd, selection=TopicSelection(include=re.compile(r"^/(cmd_vel|scan)$")))
+    verify_rrd(rrd)
+    assert _static_frames(rrd, "/cmd_vel/arrow") == [["base_laser_link"]]
+    assert _static_frames(rrd, "/scan") == []
