@@ -661,7 +661,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The viewer parses its own arguments; Qt is imported only there.
         from rerun_bridge.viewer.app import main as run_viewer
 
-        return run_viewer(args_list[1:])
+        code = run_viewer(args_list[1:])
+        if argv is None:
+            # The command's own process: leave without Python's teardown, in which PyQt's exit-time cleanup
+            # of its Qt wrappers crashed now and then (SIGSEGV once the work was done: a screenshot saved,
+            # exit 0 reported as -11). The viewer writes nothing that the teardown would finish.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
     if args_list[:1] == ["run"]:
         # The live node parses its own arguments (and ROS's --ros-args); rclpy is imported only there,
         # after a check that this rclpy is one the node runs on.
