@@ -332,7 +332,7 @@ def jobs_argument(text: str) -> str:
     raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 1, got {text!r}")
 
 
-def _finite(text: str) -> float:
+def _number_or_nan(text: str) -> float:
     try:
         return float(text)
     except ValueError:
@@ -341,7 +341,7 @@ def _finite(text: str) -> float:
 
 def megabytes_argument(text: str) -> float:
     """``--min-free-mb``: a finite number >= 0."""
-    value = _finite(text)
+    value = _number_or_nan(text)
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of megabytes >= 0, got {text!r}")
     return value
@@ -349,7 +349,7 @@ def megabytes_argument(text: str) -> float:
 
 def duration_argument(text: str) -> float:
     """``receive --duration``: a finite number of seconds > 0 (-1 stopped after the first chunk)."""
-    value = _finite(text)
+    value = _number_or_nan(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
     return value

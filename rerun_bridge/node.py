@@ -250,13 +250,15 @@ class BridgeNode:
             raise
 
     def _abandon_outputs(self) -> None:
+        paths: list[Path] = []
         if self.mcap is not None:
             self.mcap.close(timeout=5.0)
+            paths += self.mcap.sink.paths
         if self.rrd is not None:
             self.rrd.close()
-        for output in (self.mcap.sink if self.mcap is not None else None, self.rrd):
-            for path in output.paths if output is not None else ():
-                path.unlink(missing_ok=True)
+            paths += self.rrd.paths
+        for path in paths:
+            path.unlink(missing_ok=True)
 
     def _split(self, row_sinks: list[RowSink]) -> SummarySink | None:
         """Network sinks join ``row_sinks`` whole, or behind one summary (split mode), by their profile."""
@@ -363,7 +365,9 @@ class BridgeNode:
         for topic, types in self.node.get_topic_names_and_types():
             listed = self.config.topics.get(topic)
             declared = listed.type_name if listed is not None else None
-            if declared is not None:
+            # The graph's types of the topic are its publishers' and subscribers' (ours included): only
+            # another type than the declared one needs the publishers asked (this runs every second).
+            if declared is not None and {normalize_type_name(name) for name in types} != {declared}:
                 self._check_declared_type(topic, declared)
             if topic in self._subscriptions or topic in self._own_topics or not types:
                 continue

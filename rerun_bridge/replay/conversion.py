@@ -19,7 +19,7 @@ from rerun_bridge.convert.registry import ConverterTable
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.records import MessageDefinition, RawMessage, TopicInfo
 from rerun_bridge.model.type_names import normalize_type_name
-from rerun_bridge.pipeline import STATIC_TOPICS, Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
+from rerun_bridge.pipeline import Pipeline, RowSink, TopicKind, TopicStats, TypeSupport
 from rerun_bridge.replay.column_batches import ColumnReplay
 from rerun_bridge.replay.forwarding import ForwardWriter, read_forwarded
 from rerun_bridge.replay.outcome import outcome_rows
@@ -30,6 +30,7 @@ from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import ClosingBlueprint, RrdSink
 from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.sources.bag import Bag, open_bag
+from rerun_bridge.sources.ros_qos import LATCHED_TOPICS
 
 Progress = Callable[[int, int], None]
 #: Bytes handed to Rerun's file writer before the conversion waits for it to catch up: bounds memory
@@ -365,10 +366,6 @@ class BagConversion:
         for source in sources:
             for raw in read_forwarded(source.path, topics, type_names, source.running, source.number):
                 yield 0, raw
-
-
-#: Latched topics whose rows are static data (they hold at every time): converted from before ``--start``.
-LATCHED_TOPICS = frozenset({*STATIC_TOPICS, "/robot_description"})
 
 
 def _unit_window(selection: TopicSelection, unit: WorkUnit | None) -> TopicSelection:

@@ -49,6 +49,7 @@ from rerun_bridge.replay.conversion import BagConversion, TopicSelection
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.sources.bag import Bag, open_bag
+from rerun_bridge.sources.ros_qos import LATCHED_TOPICS
 from rerun_bridge.sources.storage import McapStorage
 from rerun_bridge.store.chunk_store import ChunkStore, SealedChunk
 from rerun_bridge.store.lazy_rrd import LoadCounts, SpanGroup
@@ -60,8 +61,6 @@ Unit = tuple[int, str]
 
 #: Types whose view reads the row after the time shown too (TF interpolates between two transforms).
 INTERPOLATED_TYPES: Final = frozenset({"tf2_msgs/msg/TFMessage"})
-#: Topics whose data holds for the whole recording, whatever QoS they were recorded with.
-LATCHED_TOPICS: Final = frozenset({"/tf_static", "/robot_description"})
 _TRANSIENT_LOCAL = re.compile(r"durability:\s*(1|transient_local)\b")
 _LOG_TIME: Final = "log_time"
 

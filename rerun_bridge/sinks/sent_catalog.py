@@ -19,16 +19,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rerun_bridge.blueprint.overlays import FRAME_COLUMN
+from rerun_bridge.tf.buffer import preferred_root
 
 CHILD_FRAME_COLUMN: Final = "Transform3D:child_frame"
 PARENT_FRAME_COLUMN: Final = "Transform3D:parent_frame"
-#: Roots a fixed frame is taken from first (REP 105), as the embedded viewer takes its default one.
-PREFERRED_ROOTS: Final = ("map", "world", "odom")
 #: Archetypes drawn in 3D space: an entity of one of them with no frame lies on Rerun's implicit frame of its
 #: entity path, which no TF frame reaches.
 SPATIAL_3D_ARCHETYPES: Final = frozenset(
     {"Points3D", "Arrows3D", "Boxes3D", "Ellipsoids3D", "LineStrips3D", "Mesh3D", "Capsules3D", "Cylinders3D"}
 )
+
+
+def _drawn_in_3d(columns: Iterable[str]) -> bool:
+    """Whether an entity's component columns (``Points3D:positions``) hold a 3D shape."""
+    return any(column.partition(":")[0] in SPATIAL_3D_ARCHETYPES for column in columns)
 
 
 class TimeBounds:
@@ -118,9 +122,7 @@ class SentCatalog:
         """The distinct (child, parent) pairs of a batch of transforms (a few, however many rows)."""
         if not (pa.types.is_list(children.type) and pa.types.is_list(parents.type)):
             return
-        if children.value_lengths().to_numpy(zero_copy_only=False).tolist() != (
-            parents.value_lengths().to_numpy(zero_copy_only=False).tolist()
-        ):
+        if not children.value_lengths().equals(parents.value_lengths()):
             return  # not one child per parent: no edges to read
         pairs = pc.binary_join_element_wise(children.flatten(), parents.flatten(), "\0")
         for pair in pc.unique(pairs).to_pylist():
@@ -134,11 +136,7 @@ class SentCatalog:
 
     def tf_root(self) -> str | None:
         """A root of the TF edges sent, ``map`` / ``world`` / ``odom`` first; None without any edge."""
-        roots = sorted({parent for parent in self._parents.values() if parent not in self._parents})
-        for name in PREFERRED_ROOTS:
-            if name in roots:
-                return name
-        return roots[0] if roots else None
+        return preferred_root({parent for parent in self._parents.values() if parent not in self._parents})
 
     def tf_frames(self) -> set[str]:
         """Every frame the TF edges sent name, as child or as parent."""
@@ -154,10 +152,7 @@ class SentCatalog:
         frames = {
             frame
             for entity, frame in self._frames.items()
-            if frame
-            and any(
-                column.partition(":")[0] in SPATIAL_3D_ARCHETYPES for column in self._columns.get(entity, ())
-            )
+            if frame and _drawn_in_3d(self._columns.get(entity, ()))
         }
         return frames.pop() if len(frames) == 1 else None
 
@@ -167,9 +162,7 @@ class SentCatalog:
         return [
             entity
             for entity, columns in self._columns.items()
-            if entity not in self._ever_framed
-            and CHILD_FRAME_COLUMN not in columns
-            and any(column.partition(":")[0] in SPATIAL_3D_ARCHETYPES for column in columns)
+            if entity not in self._ever_framed and CHILD_FRAME_COLUMN not in columns and _drawn_in_3d(columns)
         ]
 
     def set_frame(self, entity_path: str, frame: str) -> None:

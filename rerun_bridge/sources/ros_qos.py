@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+#: Topics published latched (transient local) whose data holds for the whole recording: subscribed so,
+#: converted from before a replay's --start, kept loaded by the lazy bag viewer.
 LATCHED_TOPICS: Final = frozenset({"/tf_static", "/robot_description"})
 MIN_DEPTH: Final = 1
 MAX_DEPTH: Final = 100

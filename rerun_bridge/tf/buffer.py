@@ -35,7 +35,8 @@ from __future__ import annotations
 import logging
 import operator
 import threading
-from typing import NamedTuple, SupportsIndex
+from collections.abc import Iterable
+from typing import Final, NamedTuple, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,17 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 NANOS_PER_SECOND = 1_000_000_000
+
+
+#: Roots a fixed frame is taken from first (REP 105).
+PREFERRED_ROOTS: Final = ("map", "world", "odom")
+
+
+def preferred_root(roots: Iterable[str]) -> str | None:
+    """The root a fixed frame defaults to: ``map`` / ``world`` / ``odom`` first, else the first in name
+    order; None without any."""
+    ordered = sorted(roots)
+    return next((name for name in PREFERRED_ROOTS if name in ordered), ordered[0] if ordered else None)
 
 
 class Transform(NamedTuple):

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from rerun_bridge.errors import ExtrapolationError, TransformError
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
-from rerun_bridge.tf.buffer import TfBuffer, Transform
+from rerun_bridge.tf.buffer import TfBuffer, Transform, preferred_root
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ QUATERNION: Final = "Transform3D:quaternion"
 COORDINATE_FRAME: Final = "CoordinateFrame:frame"
 
 _BEFORE_EVERYTHING: Final = int(np.iinfo(np.int64).min)
-_PREFERRED_ROOTS: Final = ("map", "world", "odom")
 
 
 class FrameSources:
@@ -216,11 +215,7 @@ class SceneTransforms:
 
     def default_fixed_frame(self, timeline: str) -> str | None:
         """A root of the TF tree, ``map`` / ``world`` / ``odom`` first; None without any TF."""
-        roots = self.buffer(timeline).roots()
-        for name in _PREFERRED_ROOTS:
-            if name in roots:
-                return name
-        return roots[0] if roots else None
+        return preferred_root(self.buffer(timeline).roots())
 
     def transform(self, timeline: str, target: str, source: str, time: int) -> Transform | None:
         """Points in ``source`` mapped into ``target`` at ``time``, holding the nearest sample outside the
