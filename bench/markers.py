@@ -43,7 +43,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
-from rerun_bridge.convert.registry import ConvertContext
+from rerun_bridge.convert.registry import ConvertContext, SharedState
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
 from rerun_bridge.replay import convert_bags
@@ -175,7 +175,8 @@ def stage_seconds(bag: Path, topic: str, type_name: str, out: Path) -> dict[str,
     converter = BUILTIN_CONVERTERS.lookup(type_name)
     if decoder is None or converter is None:
         raise SystemExit(f"cannot decode or convert {type_name}")
-    context = ConvertContext(topic, type_name, topic)
+    # As convert_bags converts: into one file, where rows may leave out what their entity shows.
+    context = ConvertContext(topic, type_name, topic, shared=SharedState(whole_history=True))
     spent = dict.fromkeys(("reading", "decoding", "converting", "writing"), 0.0)
     count = 0
     with bag.open("rb") as stream, RrdSink(out, batch_rows=CONVERT_BATCH_ROWS) as sink:
@@ -213,7 +214,8 @@ def batches_handed(bag: Path, topic: str, type_name: str) -> _Handed:
     converter = BUILTIN_CONVERTERS.lookup(type_name)
     if decoder is None or converter is None:
         raise SystemExit(f"cannot decode or convert {type_name}")
-    context = ConvertContext(topic, type_name, topic)
+    # As convert_bags converts: into one file, where rows may leave out what their entity shows.
+    context = ConvertContext(topic, type_name, topic, shared=SharedState(whole_history=True))
     handed: _Handed = {}
     read = 0
 

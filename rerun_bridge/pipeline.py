@@ -141,12 +141,14 @@ class Pipeline:
     leaf_scalars: int = DEFAULT_LEAF_SCALARS
     #: Converter exceptions other than ConversionError raise instead of being counted (see module docs).
     strict: bool = field(default_factory=lambda: os.environ.get(STRICT_ENV) == "1")
+    #: Every row reaches every sink's reader, in order (see :class:`SharedState`): a conversion to files.
+    whole_history: bool = False
     #: What its topics' converters share (the robot model, TF frames seen); warns through ``warn``.
     shared: SharedState = field(init=False)
     _topics: dict[str, _Topic] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.shared = SharedState(self.warn)
+        self.shared = SharedState(self.warn, self.whole_history)
 
     def add_topic(
         self,

@@ -789,6 +789,29 @@ static int marker_instances(int64_t kind, const unsigned char *body, const doubl
     return 1;
 }
 
+/* A group's markers are spread over the whole payload (every eighth marker, say), so each one's values
+ * row and points are a cache miss: they are asked for this many markers ahead (measured: two thirds of
+ * the time went to the first read of a marker's points). */
+enum { PREFETCH_MARKERS = 8 };
+
+typedef struct {
+    const unsigned char *body;
+    const double *rows;
+    const int64_t *point_at, *count, *color_at, *given;
+} Ahead;
+
+static inline void prefetch_marker(const Ahead *ahead, int64_t marker) {
+    const double *row = ahead->rows + marker * VALUES;
+    __builtin_prefetch(row);
+    __builtin_prefetch(row + VALUES - 1);
+    if (ahead->count[marker] > 0) {
+        const unsigned char *points = ahead->body + ahead->point_at[marker];
+        __builtin_prefetch(points);
+        __builtin_prefetch(points + 64);
+    }
+    if (ahead->given[marker] > 0) __builtin_prefetch(ahead->body + ahead->color_at[marker]);
+}
+
 /*
  * group_instances(kind, body, indices, values, point_offsets, point_counts, color_offsets, color_counts,
  *                 positions, extents, quaternions, radii, colors) -> int
@@ -886,8 +909,10 @@ static PyObject *group_instances(PyObject *module, PyObject *args) {
             Instances out = {positions.buf, extents.buf, quaternions.buf, radii.buf, colors.buf};
             const unsigned char *bytes = body.buf;
             const double *rows = values.buf;
+            const Ahead ahead = {bytes, rows, point_at, count, color_at, given};
             Py_BEGIN_ALLOW_THREADS
             for (Py_ssize_t index = 0; built > 0 && index < chosen; ++index) {
+                if (index + PREFETCH_MARKERS < chosen) prefetch_marker(&ahead, at[index + PREFETCH_MARKERS]);
                 const int64_t marker = at[index];
                 built = marker_instances(kind, bytes, rows + marker * VALUES, point_at[marker], count[marker],
                                          color_at[marker], given[marker], &out);

@@ -101,6 +101,42 @@ class GroupContent:
         )
 
 
+def same_component(first: Any, second: Any) -> bool:
+    """Whether two values of a component hold the same instances (arrays, strips or label lists)."""
+    if isinstance(first, np.ndarray):
+        return (
+            isinstance(second, np.ndarray)
+            and first.dtype == second.dtype
+            and first.shape == second.shape
+            and bool(np.array_equal(first, second))
+        )
+    if isinstance(first, Strips):
+        return (
+            isinstance(second, Strips)
+            and np.array_equal(first.lengths, second.lengths)
+            and np.array_equal(first.points, second.points)
+        )
+    return type(first) is type(second) and bool(first == second)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a group's entity shows from its latest row on: the components as last written (empty: not
+    known), and the latest ``ros_time`` a row of it was written at."""
+
+    components: dict[str, Any]
+    latest_ns: int
+
+    def changed(self, components: dict[str, Any]) -> dict[str, Any]:
+        """Of ``components``, those whose instances differ from what the entity shows."""
+        shown = self.components
+        return {
+            name: value
+            for name, value in components.items()
+            if name not in shown or not same_component(value, shown[name])
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
     """A group's header frame and what it holds."""
@@ -122,13 +158,20 @@ class TopicMarkers:
     singles: dict[str, set[int]] = field(default_factory=dict)
     #: The frame written on each group's entity and not cleared since.
     framed: dict[GroupKey, str] = field(default_factory=dict)
+    #: What each group's entity shows, where later rows may leave out unchanged components
+    #: (``SharedState.whole_history``), and the latest time a Clear of a group or namespace was written at
+    #: (a row before it shows nothing after it).
+    written: dict[GroupKey, Written] = field(default_factory=dict)
+    cleared_ns: int = 0
     #: Whether these are all the markers the topic's entities show (False after :meth:`MarkerState.forget`:
     #: entities may show markers this state never saw, until a DELETEALL of every namespace).
     complete: bool = True
 
     def copy(self) -> TopicMarkers:
         singles = {ns: set(ids) for ns, ids in self.singles.items()}
-        return TopicMarkers(dict(self.groups), singles, dict(self.framed), self.complete)
+        return TopicMarkers(
+            dict(self.groups), singles, dict(self.framed), dict(self.written), self.cleared_ns, self.complete
+        )
 
     def groups_of(self, ns: str) -> list[GroupKey]:
         return [key for key in self.groups if key[0] == ns]

@@ -35,7 +35,14 @@ from rerun_bridge.convert.marker_shapes import (
     pose_shapes,
     pose_values,
 )
-from rerun_bridge.convert.marker_state import Group, GroupContent, GroupKey, MarkerState, TopicMarkers
+from rerun_bridge.convert.marker_state import (
+    Group,
+    GroupContent,
+    GroupKey,
+    MarkerState,
+    TopicMarkers,
+    Written,
+)
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Row
@@ -398,7 +405,9 @@ class ArrayUpdate:
         for key in [*keys, *(key for key in state.framed if key[0] in namespaces or not ns)]:
             state.groups.pop(key, None)
             state.framed.pop(key, None)
+            state.written.pop(key, None)
             self.changed.pop(key, None)  # the recursive Clear below empties it
+        state.cleared_ns = max(state.cleared_ns, stamp)
         state.complete = state.complete or not ns
         self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, target, recursive=True)
         self.rows.append(clear_row(target, True, times=stamp_times(stamp)))
@@ -428,19 +437,30 @@ class ArrayUpdate:
         self.changed.setdefault(key, stamp)
 
     def _group_rows(self) -> list[Row]:
-        """Each changed group whole (its frame too where the group is new), or a Clear once empty."""
+        """Each changed group (its frame too where the group is new), or a Clear once empty. A group is
+        written whole, or where every row reaches every reader (``SharedState.whole_history``) with only
+        the components its entity does not already show (none: no row)."""
         rows: list[Row] = []
-        for key, stamp in self.changed.items():
+        state = self.state
+        partial = self.ctx.shared.whole_history
+        for key, first_stamp in self.changed.items():
             ns, kind = key
             entity_path = sub_path(namespace_path(self.ctx.entity_path, ns), TYPE_NAMES[kind])
-            times = stamp_times(stamp or self.array_stamp)
-            group = self.state.groups.get(key)
+            stamp = first_stamp or self.array_stamp
+            times = stamp_times(stamp)
+            group = state.groups.get(key)
             if group is None:
                 rows.append(clear_row(entity_path, False, times=times))
-                self.state.framed.pop(key, None)
+                state.framed.pop(key, None)
+                state.written.pop(key, None)
+                state.cleared_ns = max(state.cleared_ns, stamp)
                 continue
             content = group.content
-            rows.append(Row(entity_path, content.archetype, content.components, times=times))
+            components = content.components
+            if partial:
+                components = self._unshown(key, components, stamp)
+            if components:
+                rows.append(Row(entity_path, content.archetype, components, times=times))
             if self.state.framed.get(key) != group.frame:  # new, cleared since, or moved to another frame
                 frame = frame_row(entity_path, group.frame)
                 if frame is not None:
@@ -448,6 +468,19 @@ class ArrayUpdate:
                     rows.append(frame)
                 self.state.framed[key] = group.frame
         return rows
+
+    def _unshown(self, key: GroupKey, components: dict[str, Any], stamp: int) -> dict[str, Any]:
+        """The components a row of the group at ``stamp`` must hold: those its entity does not show there
+        already. A row before the entity's latest row or Clear is written whole, and what it shows is not
+        known after it (later rows are whole until one is the latest)."""
+        state = self.state
+        written = state.written.get(key)
+        latest = max(written.latest_ns if written is not None else 0, state.cleared_ns)
+        if stamp < latest:
+            state.written[key] = Written({}, latest)
+            return components
+        state.written[key] = Written(components, stamp)
+        return written.changed(components) if written is not None else components
 
 
 def array_rows(fields: MarkerFields, ctx: ConvertContext) -> list[Row]:

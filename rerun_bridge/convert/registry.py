@@ -57,12 +57,18 @@ class SharedState:
     Holds the child frames TF has carried so far, the pipeline's warning function (for problems that do not
     fail a message, such as a mesh that cannot be found), the times of the message being converted (its
     ``log_time`` and ``ros_time``; empty outside a pipeline), and one object per class, made on first use.
+
+    ``whole_history``: every row written reaches every reader, in order (a recording converted to one
+    file or store). A converter may then leave out of a row what an earlier row of its entity already
+    holds (a marker group's unchanged components); a live bridge, whose viewers join late, drop chunks
+    and see rotated files alone, writes rows whole.
     """
 
-    __slots__ = ("_objects", "message_times", "tf_children", "warn")
+    __slots__ = ("_objects", "message_times", "tf_children", "warn", "whole_history")
 
-    def __init__(self, warn: Callable[[str], None] = log.warning) -> None:
+    def __init__(self, warn: Callable[[str], None] = log.warning, whole_history: bool = False) -> None:
         self.warn = warn
+        self.whole_history = whole_history
         self.tf_children: set[str] = set()
         self.message_times: Mapping[str, int] = {}
         self._objects: dict[type[Any], Any] = {}

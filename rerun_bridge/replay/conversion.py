@@ -195,7 +195,11 @@ def convert_bags(  # noqa: PLR0913
             for problem in types.problems:
                 note(problem)
             pipeline = Pipeline(
-                sinks, warn=note, converters=types.converters, leaf_scalars=types.leaf_scalars
+                sinks,
+                warn=note,
+                converters=types.converters,
+                leaf_scalars=types.leaf_scalars,
+                whole_history=True,
             )
             if robot_model is not None:
                 pipeline.use_robot_model(*robot_model_setup(robot_model))
