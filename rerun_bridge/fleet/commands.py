@@ -78,7 +78,7 @@ def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from rerun_bridge.fleet.batch import ray_connection, run_batch
-    from rerun_bridge.fleet.jobs import JobOptions, overwritten_inputs
+    from rerun_bridge.fleet.jobs import JobOptions, earlier_outputs, overwritten_inputs
     from rerun_bridge.fleet.storage import output_location
 
     jobs = 0 if args.jobs == "auto" else int(args.jobs)
@@ -88,8 +88,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
     recordings = _recordings(args.inputs)
     if recordings is None:
         return EXIT_USAGE
+    out = output_location(args.output)
+    earlier = earlier_outputs(recordings, out)
+    for recording in earlier:
+        note = f"{recording.uri}: left out, an output of an earlier batch into {out.uri}"
+        print(f"note: {note}", file=sys.stderr)
+    recordings = [recording for recording in recordings if recording not in earlier]
+    if not recordings:
+        reason = f"every recording found is an output of an earlier batch into {out.uri}"
+        print(f"error: {reason}", file=sys.stderr)
+        return EXIT_USAGE
     # An unreachable output, or one that would replace a recording, fails here (exit 2), before Ray starts.
-    clashes = overwritten_inputs(recordings, output_location(args.output), args.mcap)
+    clashes = overwritten_inputs(recordings, out, args.mcap)
     for clash in clashes:
         print(f"error: {clash}", file=sys.stderr)
     if clashes:

@@ -21,6 +21,7 @@ from rerun_bridge.fleet.catalog import (
     TopicEntry,
     catalog_of,
     converted_runs,
+    published_outputs,
     retag_run,
     run_tags,
     write_entry,
@@ -185,23 +186,32 @@ def output_targets(recording: Recording, out: Location, mcap: bool) -> dict[str,
     return {suffix: out.join(f"{recording.name}{suffix}") for suffix in (".rrd", ".mcap")[: 2 if mcap else 1]}
 
 
+def _file_key(location: Location) -> str:
+    """One name per file: its URI, or for a local file its real path (links followed)."""
+    return location.uri if location.remote else os.path.realpath(location.path)
+
+
 def overwritten_inputs(recordings: Sequence[Recording], out: Location, mcap: bool) -> list[str]:
     """One problem per output that would replace a file of a recording of the batch (``batch uploads/ -o
     uploads/ --mcap`` publishes ``uploads/run.mcap`` over the recording ``uploads/run.mcap``)."""
-
-    def key(location: Location) -> str:
-        return location.uri if location.remote else os.path.realpath(location.path)
-
-    inputs = {key(r.file_location(name)): r for r in recordings for name, _size in r.files}
+    inputs = {_file_key(r.file_location(name)): r for r in recordings for name, _size in r.files}
     problems = []
     for recording in recordings:
         for target in output_targets(recording, out, mcap).values():
-            if (source := inputs.get(key(target))) is not None:
+            if (source := inputs.get(_file_key(target))) is not None:
                 problems.append(
                     f"{target.uri}: a file of the recording {source.uri}; the output of {recording.uri} "
                     "would replace it (give -o another folder)"
                 )
     return problems
+
+
+def earlier_outputs(recordings: Sequence[Recording], out: Location) -> list[Recording]:
+    """The recordings that are files an earlier batch into ``out`` published: its .mcap re-recordings,
+    found again when ``out`` lies inside an input folder (``batch uploads/ -o uploads/converted --mcap``).
+    Taken for new recordings, each run converted the last run's copies once more."""
+    published = {_file_key(location_of(uri)) for uri in published_outputs(catalog_of(out))}
+    return [r for r in recordings if not r.is_folder and _file_key(r.location) in published]
 
 
 def convert_recording(recording: Recording, options: JobOptions, done: Mapping[str, str]) -> JobResult:

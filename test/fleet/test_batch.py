@@ -211,3 +211,33 @@ def test_batch_refuses_outputs_that_would_replace_its_recordings(tmp_path: Path)
     assert "Traceback" not in result.stderr
     assert recording.read_bytes() == original
     assert sorted(path.name for path in uploads.iterdir()) == ["run.mcap"]
+
+
+def test_a_batch_into_a_folder_of_its_inputs_leaves_its_earlier_outputs_out(tmp_path: Path) -> None:
+    """`batch uploads/ -o uploads/converted --mcap` found its own re-recording (converted/talker.mcap) on
+    the next run and took it for a new recording: every run converted the last run's copies once more."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    shutil.copytree(TALKER_MCAP, uploads / "talker")
+    out = uploads / "converted"
+    command = [str(CLI), "batch", str(uploads), "-o", str(out), "--mcap", "--workers", "1"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "1 converted, 0 already done, 0 failed, of 1 recordings" in first.stdout
+    published = sorted(path.name for path in out.iterdir())
+    assert published == ["catalog", "talker.mcap", "talker.rrd"]
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    assert f"note: {out / 'talker.mcap'}: left out, an output of an earlier batch into {out}" in again.stderr
+    assert "0 converted, 1 already done, 0 failed, of 1 recordings" in again.stdout
+    assert sorted(path.name for path in out.iterdir()) == published
+    # Its outputs alone are no batch: one error, nothing converted.
+    alone = subprocess.run(
+        [str(CLI), "batch", str(out), "-o", str(out), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert alone.returncode == 2
+    assert f"error: every recording found is an output of an earlier batch into {out}" in alone.stderr
