@@ -18,6 +18,7 @@ from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.sources import load_rrd, open_rrd_lazily
 from test.conftest import rrd_chunks, verify_rrd
 from test.convert.test_marker_semantics import (
     CUBE,
@@ -197,3 +198,23 @@ def test_a_converted_file_holds_the_partial_rows(tmp_path: Path) -> None:
     ]
     assert ["Boxes3D:centers"] in cube_columns
     assert ["Boxes3D:centers", "Boxes3D:colors", "Boxes3D:half_sizes", "Boxes3D:quaternions"] in cube_columns
+
+
+def test_a_file_opened_lazily_shows_what_the_whole_file_shows(tmp_path: Path) -> None:
+    # The viewer's lazy reader loads, per entity and component, the chunk that holds the latest row: the
+    # sizes and colours of an early whole row, the centers of a later partial one.
+    bag = write_bag(tmp_path / "markers.mcap", STREAM)
+    rrd = tmp_path / "markers.rrd"
+    convert_bags([bag], rrd)
+    eager = ChunkStore()
+    load_rrd(rrd, eager)
+    lazy_store = ChunkStore()
+    lazy = open_rrd_lazily(rrd, lazy_store, budget_bytes=1)
+    assert lazy is not None
+    assert not lazy.fits_whole
+    for timeline in (LOG_TIME, ROS_TIME):
+        for time in probe_times():
+            lazy.show(timeline, time)
+            assert shown(lazy_store, timeline, time) == shown(eager, timeline, time), (timeline, time - T0)
+    assert lazy.counts.unloads > 0  # chunks came and went as the times were shown
+    lazy.close()
