@@ -461,12 +461,12 @@ class ArrayUpdate:
                 components = self._unshown(key, components, stamp)
             if components:
                 rows.append(Row(entity_path, content.archetype, components, times=times))
-            if self.state.framed.get(key) != group.frame:  # new, cleared since, or moved to another frame
+            if state.framed.get(key) != group.frame:  # new, cleared since, or moved to another frame
                 frame = frame_row(entity_path, group.frame)
                 if frame is not None:
                     frame.times = times
                     rows.append(frame)
-                self.state.framed[key] = group.frame
+                state.framed[key] = group.frame
         return rows
 
     def _unshown(self, key: GroupKey, components: dict[str, Any], stamp: int) -> dict[str, Any]:

@@ -40,6 +40,15 @@ def inputs(tmp_path: Path) -> Path:
     return folder
 
 
+def rerun_bridge(
+    *args: str, timeout: int = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command line, run to its end: its CompletedProcess (text output)."""
+    return subprocess.run(
+        [str(CLI), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
 def _names(rows: Sequence[JobResult | Failure]) -> list[str]:
     return sorted(row.name for row in rows)
 
@@ -156,13 +165,16 @@ def test_batch_without_an_address_starts_its_own_ray_whatever_cluster_is_named(t
     # ray.init() without an address joins the cluster RAY_ADDRESS (or `ray start`) names on the machine,
     # and then refuses num_cpus: the batch died with a traceback on a cluster's head machine.
     out = tmp_path / "out"
-    result = subprocess.run(
-        [str(CLI), "batch", str(NEATO_BAG), "-o", str(out), "--workers", "1"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "RAY_ADDRESS": "127.0.0.1:1"},  # a cluster that is not there
+    # RAY_ADDRESS names a cluster that is not there.
+    result = rerun_bridge(
+        "batch",
+        str(NEATO_BAG),
+        "-o",
+        str(out),
+        "--workers",
+        "1",
         timeout=300,
-        check=False,
+        env={**os.environ, "RAY_ADDRESS": "127.0.0.1:1"},
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -170,22 +182,10 @@ def test_batch_without_an_address_starts_its_own_ray_whatever_cluster_is_named(t
 
 
 def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(CLI), "batch", str(tmp_path / "nothing_here"), "-o", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = rerun_bridge("batch", str(tmp_path / "nothing_here"), "-o", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "nothing_here: no such file, folder or prefix" in result.stderr
-    no_workers = subprocess.run(
-        [str(CLI), "batch", str(NEATO_BAG), "-o", str(tmp_path / "out"), "--workers", "0"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    no_workers = rerun_bridge("batch", str(NEATO_BAG), "-o", str(tmp_path / "out"), "--workers", "0")
     assert no_workers.returncode == 2
     assert "--workers: expected a whole number >= 1, got '0'" in no_workers.stderr
 
@@ -199,13 +199,7 @@ def test_batch_refuses_outputs_that_would_replace_its_recordings(tmp_path: Path)
     recording = uploads / "run.mcap"
     shutil.copy(next(TALKER_MCAP.glob("*.mcap")), recording)
     original = recording.read_bytes()
-    result = subprocess.run(
-        [str(CLI), "batch", str(uploads), "-o", str(uploads), "--mcap", "--workers", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = rerun_bridge("batch", str(uploads), "-o", str(uploads), "--mcap", "--workers", "1")
     assert result.returncode == 2
     assert f"error: {recording}: a file of the recording {recording}; the output of" in result.stderr
     assert "Traceback" not in result.stderr
@@ -220,24 +214,18 @@ def test_a_batch_into_a_folder_of_its_inputs_leaves_its_earlier_outputs_out(tmp_
     uploads.mkdir()
     shutil.copytree(TALKER_MCAP, uploads / "talker")
     out = uploads / "converted"
-    command = [str(CLI), "batch", str(uploads), "-o", str(out), "--mcap", "--workers", "1"]
-    first = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    command = ("batch", str(uploads), "-o", str(out), "--mcap", "--workers", "1")
+    first = rerun_bridge(*command, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "1 converted, 0 already done, 0 failed, of 1 recordings" in first.stdout
     published = sorted(path.name for path in out.iterdir())
     assert published == ["catalog", "talker.mcap", "talker.rrd"]
-    again = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    again = rerun_bridge(*command, timeout=300)
     assert again.returncode == 0, again.stderr
     assert f"note: {out / 'talker.mcap'}: left out, an output of an earlier batch into {out}" in again.stderr
     assert "0 converted, 1 already done, 0 failed, of 1 recordings" in again.stdout
     assert sorted(path.name for path in out.iterdir()) == published
     # Its outputs alone are no batch: one error, nothing converted.
-    alone = subprocess.run(
-        [str(CLI), "batch", str(out), "-o", str(out), "--workers", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    alone = rerun_bridge("batch", str(out), "-o", str(out), "--workers", "1")
     assert alone.returncode == 2
     assert f"error: every recording found is an output of an earlier batch into {out}" in alone.stderr
