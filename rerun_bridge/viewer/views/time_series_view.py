@@ -5,8 +5,10 @@ named by the entity's ``SeriesLines:names`` when it has them (else ``entity[i]``
 the view share is prefixed with the entity, below the view's origin (``/cmd_vel: linear/x``,
 ``position: wheel_joint`` in a ``/joint_states`` plot). The x axis is the
 time since the timeline's start (seconds, or steps on sequence timelines), the same offset the time
-panel shows; a vertical line marks the current time. Curves downsample (peak) and clip to the visible
-range, so long series stay fast.
+panel shows; a vertical line marks the current time. The x axis spans the whole timeline, as the time
+panel does (a topic that published for a while sits where it published, and every plot of the window
+lines up with the others and with the cursor), until the user zooms or pans the plot. Curves downsample
+(peak) and clip to the visible range, so long series stay fast.
 
 Settings: ``legend`` (bool), ``visible_range_s`` (show only that much history before the cursor: seconds,
 or steps on sequence timelines).
@@ -150,12 +152,16 @@ class TimeSeriesView(ViewBase):
         self._start = 0
         self._scale = float(NANOS_PER_SECOND)
         self._shown_entities: list[str] = []
+        #: The x range last set to the timeline's span; None once the user zoomed or panned the plot.
+        self._timeline_span: tuple[float, float] | None = (0.0, 0.0)
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._ranged_by_user)
 
     def timeline_changed(self, timeline: str) -> None:
         bounds = self.store.time_range(timeline)
         self._start = bounds[0] if bounds is not None else 0
         self._scale = float(NANOS_PER_SECOND) if timeline_is_time(self.store, timeline) else 1.0
         self.plot.setLabel("bottom", f"{timeline} ({'s' if self._scale > 1 else 'steps'} from start)")
+        self._timeline_span = (0.0, 0.0)  # another axis: the whole timeline again
         self._load_curves(timeline)
 
     def update_data(self, timeline: str, time: int) -> None:
@@ -168,6 +174,21 @@ class TimeSeriesView(ViewBase):
         if visible_range is not None:
             window = float(visible_range)
             self.plot.setXRange(cursor - window, cursor, padding=0.0)
+        elif self._timeline_span is not None:
+            self._span_timeline(timeline)
+
+    def _span_timeline(self, timeline: str) -> None:
+        """The x axis over the whole timeline (it grows while data comes in live)."""
+        bounds = self.store.time_range(timeline)
+        if bounds is None:
+            return
+        span = ((bounds[0] - self._start) / self._scale, (bounds[1] - self._start) / self._scale)
+        if span != self._timeline_span:
+            self.plot.setXRange(*span, padding=0.02)
+            self._timeline_span = span
+
+    def _ranged_by_user(self, *_: object) -> None:
+        self._timeline_span = None  # the user's zoom or pan stays
 
     def _fit_legend(self, *_: object) -> None:
         """The legend laid out in as many columns as the plot's height needs (in one column a short plot
