@@ -301,3 +301,18 @@ def test_a_plot_spans_the_whole_timeline_until_the_user_zooms(qtbot: QtBot) -> N
     box.sigRangeChangedManually.emit([True, False])
     view.set_time("log_time", 6 * NS)
     assert box.viewRange()[0] == pytest.approx([4.0, 6.0])
+
+
+def test_a_scrolling_window_starts_no_earlier_than_the_timeline(qtbot: QtBot) -> None:
+    """The scenarios' plots show the last 30 s: at 15 s into the Neato's run, half the plot was the
+    15 s before the recording began, empty."""
+    store = ChunkStore()
+    for second in range(41):
+        store.append_row("/speed", {"log_time": second * NS}, {"Scalars:scalars": [float(second)]})
+    store.flush()
+    view = TimeSeriesView(store, SceneTransforms(store), "/speed", settings={"visible_range_s": 30})
+    qtbot.addWidget(view)
+    view.set_time("log_time", 15 * NS)
+    assert view.plot.getViewBox().viewRange()[0] == pytest.approx([0.0, 30.0])
+    view.set_time("log_time", 40 * NS)
+    assert view.plot.getViewBox().viewRange()[0] == pytest.approx([10.0, 40.0])

@@ -11,7 +11,7 @@ lines up with the others and with the cursor), until the user zooms or pans the 
 (peak) and clip to the visible range, so long series stay fast.
 
 Settings: ``legend`` (bool), ``visible_range_s`` (show only that much history before the cursor: seconds,
-or steps on sequence timelines).
+or steps on sequence timelines; near the timeline's start, its first stretch of that length).
 
 Whole series are loaded once per timeline (:meth:`ViewBase.timeline_changed`); moving the time only moves
 the cursor.
@@ -172,8 +172,13 @@ class TimeSeriesView(ViewBase):
         self.time_cursor.setValue(cursor)
         visible_range = self.settings.get("visible_range_s")
         if visible_range is not None:
+            # The window ends at the cursor, but not before the timeline's start: near the start it shows
+            # the first stretch of data whole, not seconds before the recording.
             window = float(visible_range)
-            self.plot.setXRange(cursor - window, cursor, padding=0.0)
+            bounds = self.store.time_range(timeline)
+            first = (bounds[0] - self._start) / self._scale if bounds is not None else 0.0
+            low = max(cursor - window, first)
+            self.plot.setXRange(low, low + window, padding=0.0)
         elif self._timeline_span is not None:
             self._span_timeline(timeline)
 
