@@ -277,32 +277,6 @@ def test_every_curve_of_a_twelve_curve_plot_has_its_own_pen(qtbot: QtBot) -> Non
     assert {name: (pen.color().name(), pen.style()) for name, pen in legend_pens.items()} == pens
 
 
-def test_a_plot_spans_the_whole_timeline_until_the_user_zooms(qtbot: QtBot) -> None:
-    """A topic that published for two of ten seconds filled its plot's width, its time axis unlike the
-    time panel's and its neighbours': the axis spans the timeline, the samples where they were."""
-    store = ChunkStore()
-    for second in range(11):
-        store.append_row("/clock_like", {"log_time": second * NS}, {"Scalars:scalars": [0.0]})
-    for second in (4, 5, 6):
-        store.append_row("/burst/speed", {"log_time": second * NS}, {"Scalars:scalars": [float(second)]})
-    store.flush()
-    view = TimeSeriesView(store, SceneTransforms(store), origin="/burst")
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_time("log_time", 5 * NS)
-    low, high = view.plot.getViewBox().viewRange()[0]
-    assert -0.5 < low <= 0.0  # the timeline starts at 0 s; the samples at 4 s
-    assert 10.0 <= high < 10.5
-    # The user's zoom stays while the time moves.
-    box = view.plot.getViewBox()
-    box.setXRange(4.0, 6.0, padding=0.0)
-    box.sigRangeChangedManually.emit([True, False])
-    view.set_time("log_time", 6 * NS)
-    assert box.viewRange()[0] == pytest.approx([4.0, 6.0])
-
-
 def test_a_scrolling_window_starts_no_earlier_than_the_timeline(qtbot: QtBot) -> None:
     """The scenarios' plots show the last 30 s: at 15 s into the Neato's run, half the plot was the
     15 s before the recording began, empty."""
@@ -316,3 +290,12 @@ def test_a_scrolling_window_starts_no_earlier_than_the_timeline(qtbot: QtBot) ->
     assert view.plot.getViewBox().viewRange()[0] == pytest.approx([0.0, 30.0])
     view.set_time("log_time", 40 * NS)
     assert view.plot.getViewBox().viewRange()[0] == pytest.approx([10.0, 40.0])
+    # A timeline shorter than the window is shown whole, not five sixths empty.
+    short = ChunkStore()
+    for second in range(6):
+        short.append_row("/speed", {"log_time": second * NS}, {"Scalars:scalars": [float(second)]})
+    short.flush()
+    whole = TimeSeriesView(short, SceneTransforms(short), "/speed", settings={"visible_range_s": 30})
+    qtbot.addWidget(whole)
+    whole.set_time("log_time", 2 * NS)
+    assert whole.plot.getViewBox().viewRange()[0] == pytest.approx([0.0, 5.0])

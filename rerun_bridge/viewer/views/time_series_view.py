@@ -5,10 +5,8 @@ named by the entity's ``SeriesLines:names`` when it has them (else ``entity[i]``
 the view share is prefixed with the entity, below the view's origin (``/cmd_vel: linear/x``,
 ``position: wheel_joint`` in a ``/joint_states`` plot). The x axis is the
 time since the timeline's start (seconds, or steps on sequence timelines), the same offset the time
-panel shows; a vertical line marks the current time. The x axis spans the whole timeline, as the time
-panel does (a topic that published for a while sits where it published, and every plot of the window
-lines up with the others and with the cursor), until the user zooms or pans the plot. Curves downsample
-(peak) and clip to the visible range, so long series stay fast.
+panel shows; a vertical line marks the current time. Curves downsample (peak) and clip to the visible
+range, so long series stay fast.
 
 Settings: ``legend`` (bool), ``visible_range_s`` (show only that much history before the cursor: seconds,
 or steps on sequence timelines; near the timeline's start, its first stretch of that length).
@@ -152,16 +150,12 @@ class TimeSeriesView(ViewBase):
         self._start = 0
         self._scale = float(NANOS_PER_SECOND)
         self._shown_entities: list[str] = []
-        #: The x range last set to the timeline's span; None once the user zoomed or panned the plot.
-        self._timeline_span: tuple[float, float] | None = (0.0, 0.0)
-        self.plot.getViewBox().sigRangeChangedManually.connect(self._ranged_by_user)
 
     def timeline_changed(self, timeline: str) -> None:
         bounds = self.store.time_range(timeline)
         self._start = bounds[0] if bounds is not None else 0
         self._scale = float(NANOS_PER_SECOND) if timeline_is_time(self.store, timeline) else 1.0
         self.plot.setLabel("bottom", f"{timeline} ({'s' if self._scale > 1 else 'steps'} from start)")
-        self._timeline_span = (0.0, 0.0)  # another axis: the whole timeline again
         self._load_curves(timeline)
 
     def update_data(self, timeline: str, time: int) -> None:
@@ -172,28 +166,22 @@ class TimeSeriesView(ViewBase):
         self.time_cursor.setValue(cursor)
         visible_range = self.settings.get("visible_range_s")
         if visible_range is not None:
-            # The window ends at the cursor, but not before the timeline's start: near the start it shows
-            # the first stretch of data whole, not seconds before the recording.
-            window = float(visible_range)
-            bounds = self.store.time_range(timeline)
-            first = (bounds[0] - self._start) / self._scale if bounds is not None else 0.0
-            low = max(cursor - window, first)
-            self.plot.setXRange(low, low + window, padding=0.0)
-        elif self._timeline_span is not None:
-            self._span_timeline(timeline)
+            self._window_to(cursor, float(visible_range), timeline)
 
-    def _span_timeline(self, timeline: str) -> None:
-        """The x axis over the whole timeline (it grows while data comes in live)."""
+    def _window_to(self, cursor: float, window: float, timeline: str) -> None:
+        """``window`` seconds (or steps) ending at the cursor, but within the timeline: near its start the
+        first stretch of that length (not seconds before the recording), and a timeline shorter than the
+        window whole."""
         bounds = self.store.time_range(timeline)
         if bounds is None:
+            self.plot.setXRange(cursor - window, cursor, padding=0.0)
             return
-        span = ((bounds[0] - self._start) / self._scale, (bounds[1] - self._start) / self._scale)
-        if span != self._timeline_span:
-            self.plot.setXRange(*span, padding=0.02)
-            self._timeline_span = span
-
-    def _ranged_by_user(self, *_: object) -> None:
-        self._timeline_span = None  # the user's zoom or pan stays
+        first, last = ((bound - self._start) / self._scale for bound in bounds)
+        if last - first <= window:
+            self.plot.setXRange(first, max(last, first + 1e-9), padding=0.0)
+            return
+        low = max(cursor - window, first)
+        self.plot.setXRange(low, low + window, padding=0.0)
 
     def _fit_legend(self, *_: object) -> None:
         """The legend laid out in as many columns as the plot's height needs (in one column a short plot
