@@ -199,6 +199,23 @@ class Pipeline:
             for sink in self.sinks:
                 sink.write(rows, {})
 
+    def rewriter(self, topics: Sequence[str]) -> Pipeline:
+        """A pipeline into the same sinks that converts ``topics`` as this one does, from a fresh start and
+        with whole rows (``SharedState.rewrite_whole``); its counts and warnings stay its own."""
+        again = Pipeline(
+            self.sinks,
+            warn=lambda _message: None,  # said once already, by this pipeline
+            converters=self.converters,
+            leaf_scalars=self.leaf_scalars,
+            strict=self.strict,
+        )
+        for topic in topics:
+            entry = self._topics[topic]
+            stats = dataclasses.replace(entry.stats, messages=0, rows=0, errors=0, skipped=0, produced=set())
+            context = dataclasses.replace(entry.context, shared=again.shared)
+            again._topics[topic] = _Topic(stats, entry.func, context, entry.column_func)
+        return again
+
     def topic_stats(self) -> list[TopicStats]:
         return [entry.stats for entry in self._topics.values()]
 

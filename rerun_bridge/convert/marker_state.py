@@ -102,7 +102,8 @@ class GroupContent:
 
 
 def same_component(first: Any, second: Any) -> bool:
-    """Whether two values of a component hold the same instances (arrays, strips or label lists)."""
+    """Whether two values of a component hold the same instances: arrays, strips, or lists of strings or
+    of arrays (the line strips of markers with per-point colours); anything else counts as changed."""
     if isinstance(first, np.ndarray):
         return (
             isinstance(second, np.ndarray)
@@ -116,7 +117,15 @@ def same_component(first: Any, second: Any) -> bool:
             and np.array_equal(first.lengths, second.lengths)
             and np.array_equal(first.points, second.points)
         )
-    return type(first) is type(second) and bool(first == second)
+    if isinstance(first, list | tuple):
+        return (
+            isinstance(second, list | tuple)
+            and len(first) == len(second)
+            and all(same_component(one, other) for one, other in zip(first, second, strict=True))
+        )
+    if isinstance(first, str | int | float):
+        return type(first) is type(second) and first == second
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +172,9 @@ class TopicMarkers:
     #: (a row before it shows nothing after it).
     written: dict[GroupKey, Written] = field(default_factory=dict)
     cleared_ns: int = 0
+    #: The latest ``ros_time`` of the rows and Clears written for the topic's groups: one written before it
+    #: means the topic's partial rows must be written again whole (``SharedState.rewrite_whole``).
+    latest_ns: int = 0
     #: Whether these are all the markers the topic's entities show (False after :meth:`MarkerState.forget`:
     #: entities may show markers this state never saw, until a DELETEALL of every namespace).
     complete: bool = True
@@ -170,7 +182,13 @@ class TopicMarkers:
     def copy(self) -> TopicMarkers:
         singles = {ns: set(ids) for ns, ids in self.singles.items()}
         return TopicMarkers(
-            dict(self.groups), singles, dict(self.framed), dict(self.written), self.cleared_ns, self.complete
+            dict(self.groups),
+            singles,
+            dict(self.framed),
+            dict(self.written),
+            self.cleared_ns,
+            self.latest_ns,
+            self.complete,
         )
 
     def groups_of(self, ns: str) -> list[GroupKey]:

@@ -408,6 +408,7 @@ class ArrayUpdate:
             state.written.pop(key, None)
             self.changed.pop(key, None)  # the recursive Clear below empties it
         state.cleared_ns = max(state.cleared_ns, stamp)
+        self._written_at(stamp)
         state.complete = state.complete or not ns
         self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, target, recursive=True)
         self.rows.append(clear_row(target, True, times=stamp_times(stamp)))
@@ -454,6 +455,7 @@ class ArrayUpdate:
                 state.framed.pop(key, None)
                 state.written.pop(key, None)
                 state.cleared_ns = max(state.cleared_ns, stamp)
+                self._written_at(stamp)
                 continue
             content = group.content
             components = content.components
@@ -461,6 +463,7 @@ class ArrayUpdate:
                 components = self._unshown(key, components, stamp)
             if components:
                 rows.append(Row(entity_path, content.archetype, components, times=times))
+                self._written_at(stamp)
             if state.framed.get(key) != group.frame:  # new, cleared since, or moved to another frame
                 frame = frame_row(entity_path, group.frame)
                 if frame is not None:
@@ -468,6 +471,14 @@ class ArrayUpdate:
                     rows.append(frame)
                 state.framed[key] = group.frame
         return rows
+
+    def _written_at(self, stamp: int) -> None:
+        """A row or Clear of the topic's groups written at ``stamp``: one before the latest breaks what
+        the partial rows after it rely on, so the topic is written again whole."""
+        state = self.state
+        if stamp < state.latest_ns and self.ctx.shared.whole_history:
+            self.ctx.shared.rewrite_whole.add(self.ctx.topic)
+        state.latest_ns = max(state.latest_ns, stamp)
 
     def _unshown(self, key: GroupKey, components: dict[str, Any], stamp: int) -> dict[str, Any]:
         """The components a row of the group at ``stamp`` must hold: those its entity does not show there

@@ -61,14 +61,18 @@ class SharedState:
     ``whole_history``: every row written reaches every reader, in order (a recording converted to one
     file or store). A converter may then leave out of a row what an earlier row of its entity already
     holds (a marker group's unchanged components); a live bridge, whose viewers join late, drop chunks
-    and see rotated files alone, writes rows whole.
+    and see rotated files alone, writes rows whole. Such rows rely on the rows before them in time: a
+    converter that meets a message stamped before what it wrote already adds its topic to
+    ``rewrite_whole``, and the conversion then converts that topic again with whole rows, which take
+    the partial rows' place at every time (rows of equal time: the later one shows).
     """
 
-    __slots__ = ("_objects", "message_times", "tf_children", "warn", "whole_history")
+    __slots__ = ("_objects", "message_times", "rewrite_whole", "tf_children", "warn", "whole_history")
 
     def __init__(self, warn: Callable[[str], None] = log.warning, whole_history: bool = False) -> None:
         self.warn = warn
         self.whole_history = whole_history
+        self.rewrite_whole: set[str] = set()
         self.tf_children: set[str] = set()
         self.message_times: Mapping[str, int] = {}
         self._objects: dict[type[Any], Any] = {}

@@ -199,7 +199,8 @@ def convert_bags(  # noqa: PLR0913
                 warn=note,
                 converters=types.converters,
                 leaf_scalars=types.leaf_scalars,
-                whole_history=True,
+                # A part of a split conversion writes rows whole (its topics' messages may be forwarded).
+                whole_history=part is None,
             )
             if robot_model is not None:
                 pipeline.use_robot_model(*robot_model_setup(robot_model))
@@ -207,7 +208,7 @@ def convert_bags(  # noqa: PLR0913
             for bag_index, bag in enumerate(bags):
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress, part)
-            pipeline.finish()  # the stream ended: marker lifetimes still pending
+            conversion.finish(bags, selection or TopicSelection())
             for bag in bags:
                 for problem in bag.problems:
                     if problem not in warnings:
@@ -360,6 +361,25 @@ class BagConversion:
             forward.close()
         if progress is not None:
             progress(done, max(total, done))
+
+    def finish(self, bags: Sequence[Bag], selection: TopicSelection) -> None:
+        """The stream ended: what the pipeline holds for later (marker lifetimes) is written, and the
+        topics whose partial rows went wrong are written again whole (:meth:`rewrite_whole`)."""
+        self.pipeline.finish()
+        if self.pipeline.shared.rewrite_whole:
+            self.rewrite_whole(bags, selection, self.pipeline.shared.rewrite_whole)
+
+    def rewrite_whole(self, bags: Sequence[Bag], selection: TopicSelection, topics: Collection[str]) -> None:
+        """The messages of ``topics`` converted again, afresh, with whole rows, into the same sinks: a
+        topic whose partial rows a later message stamped before them made wrong at some times (see
+        ``SharedState.whole_history``). Every time they were written at gets a whole row, written after
+        them, so it shows."""
+        again = self.pipeline.rewriter(sorted(topics))
+        routes = {key for key, name in self.routes.items() if name in topics}
+        for bag_index, raw in _merged_indexed(bags, routes, selection):
+            key = (bag_index, raw.topic)
+            again.process_raw(self.routes[key], raw.data, raw.log_time_ns, self.decoders.get(key))
+        again.finish()
 
     @staticmethod
     def _forwarded(

@@ -1,5 +1,6 @@
 """A conversion to one file writes a marker group's row with only the components its entity does not
-already show (docs/markers.md): latest-at must give, at every time on every timeline, what whole rows give."""
+already show (docs/markers.md): latest-at must give, at every time on every timeline, what whole rows give,
+also where marker stamps go back in time (the conversion then writes the topic again whole)."""
 
 from __future__ import annotations
 
@@ -71,32 +72,93 @@ def cycle(seconds: float, moved: float = 2.0, red: float = 1.0, extra: bool = Fa
     return markers
 
 
-#: (seconds after T0, markers): arrays that change some components of a group, none, or its size.
+#: (seconds after T0, markers): arrays stamped forward that change some components of a group, none,
+#: or its size, and empty a group.
 STREAM: list[tuple[float, list[dict[str, Any]]]] = [
     (1, cycle(1)),
     (2, cycle(2, moved=2.5)),  # one cube moved: centers change, sizes and colours do not
     (3, cycle(3, moved=2.5, red=0.5)),  # one colour changes
     (4, cycle(4, moved=2.5, red=0.5)),  # the same set again: nothing changes
     (5, cycle(5, moved=2.5, red=0.5, extra=True)),  # a cube more: every component of the cubes
-    (6, cycle(4.5, moved=7.0, red=0.5, extra=True)),  # stamped before the array at 5 s (ros_time)
-    (7, [placed("p", 3, 3.0, action=DELETE)]),  # DELETE
-    (8, [marker("q", 0, action=DELETEALL)]),  # namespace q emptied: its entity cleared
-    (9, [placed("q", 1, 10.0, SPHERE, at=4.0)]),  # re-added after the Clear, stamped in the past
+    (7, [placed("p", 3, 3.0, action=DELETE, at=7)]),  # DELETE
+    (8, [marker("q", 0, action=DELETEALL, stamp=T0 + 8 * SECOND)]),  # namespace q emptied: cleared
+    (9, [placed("q", 1, 10.0, SPHERE, at=9)]),  # re-added after the Clear as it was
     (10, cycle(10)),
 ]
 
 
-def converted(bag: Path, whole_history: bool) -> tuple[ChunkStore, list[Row]]:
-    """The bag's MarkerArray converted by a pipeline into a store, and the rows it wrote."""
-    store = ChunkStore()
-    rows: list[Row] = []
+def cube(x: float, red: float, at: float, marker_id: int = 1, **fields: Any) -> dict[str, Any]:
+    return placed("p", marker_id, x, red=red, at=at, **fields)
 
-    class Kept(StoreSink):
-        def write(self, given: Sequence[Row], default_times: Any) -> None:
-            rows.extend(given)
-            super().write(given, default_times)
 
-    pipeline = Pipeline([Kept(store)], whole_history=whole_history)
+#: What an audit found wrong while partial rows were not written again: arrays whose stamps go back
+#: between a row and the partial row after it (by their receive times, log_time: 1 s, 2 s, ...).
+BACKWARDS: dict[str, list[tuple[float, list[dict[str, Any]]]]] = {
+    # Red at 10 s, moved at 20 s (its colour left out), then green stamped 15 s: at 20 s red shows.
+    "a colour stamped between": [
+        (1, [cube(1.0, 1.0, at=10)]),
+        (2, [cube(2.0, 1.0, at=20)]),
+        (3, [cube(2.0, 0.0, at=15)]),
+    ],
+    # Two cubes at 10 s, moved at 20 s, deleted by a DELETE stamped 15 s: at 20 s both show, whole.
+    "a delete stamped between": [
+        (1, [cube(1.0, 1.0, at=10), cube(5.0, 1.0, at=10, marker_id=2)]),
+        (2, [cube(2.0, 1.0, at=20), cube(6.0, 1.0, at=20, marker_id=2)]),
+        (3, [cube(2.0, 1.0, at=15, action=DELETE), cube(6.0, 1.0, at=15, marker_id=2, action=DELETE)]),
+    ],
+    # Red at 20 s, deleted at 5 s, green at 10 s, the same green set again at 25 s: green at 25 s.
+    "a set re-sent after a delete stamped back": [
+        (1, [cube(1.0, 1.0, at=20)]),
+        (2, [cube(1.0, 1.0, at=5, action=DELETE)]),
+        (3, [cube(3.0, 0.0, at=10)]),
+        (4, [cube(3.0, 0.0, at=25)]),
+    ],
+    "slam_toolbox's cycle with a late array": [
+        (1, cycle(1)),
+        (2, cycle(2, moved=2.5)),
+        (3, cycle(3, moved=2.5, red=0.5, extra=True)),
+        (4, cycle(2.5, moved=7.0, red=0.25)),
+        (5, cycle(4, moved=7.0, red=0.25)),
+    ],
+}
+
+#: Line strips with per-point colours: each segment a strip of its own, kept as a list of arrays.
+COLOURED_STRIPS: list[tuple[float, list[dict[str, Any]]]] = [
+    (
+        seconds,
+        [
+            placed(
+                "path",
+                1,
+                seconds,
+                LINE_STRIP,
+                at=seconds,
+                points=STRIP,
+                colors=[{"r": 1.0, "a": 1.0}, {"g": 1.0, "a": 1.0}, {"b": 1.0, "a": 1.0}],
+            ),
+            cube(seconds, 1.0, at=seconds),
+        ],
+    )
+    for seconds in (1, 2, 3, 3)
+]
+
+
+class Kept(StoreSink):
+    """A store sink that also keeps the rows it is given, in order."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        super().__init__(store)
+        self.rows: list[Row] = []
+
+    def write(self, rows: Sequence[Row], default_times: Any) -> None:
+        self.rows.extend(rows)
+        super().write(rows, default_times)
+
+
+def whole_rows(bag: Path) -> Kept:
+    """The bag's MarkerArray converted by a pipeline that writes rows whole (as a live bridge does)."""
+    kept = Kept(ChunkStore())
+    pipeline = Pipeline([kept])
     pipeline.add_topic("/markers", MARKER_ARRAY)
     decoder = TypeResolver([TopicInfo("/markers", MARKER_ARRAY)], "jazzy").choose(MARKER_ARRAY).decoder
     assert decoder is not None
@@ -104,7 +166,15 @@ def converted(bag: Path, whole_history: bool) -> tuple[ChunkStore, list[Row]]:
         for _schema, _channel, message in make_reader(stream).iter_messages():
             pipeline.process("/markers", decoder(message.data), message.log_time)
     pipeline.finish()
-    return store, rows
+    return kept
+
+
+def converted(bag: Path) -> Kept:
+    """The bag converted as ``convert`` and ``view`` convert it (partial rows), into a store."""
+    kept = Kept(ChunkStore())
+    summary = convert_bags([bag], None, extra_sinks=[kept])
+    assert [(topic.topic, topic.errors) for topic in summary.topics] == [("/markers", 0)]
+    return kept
 
 
 def shown(store: ChunkStore, timeline: str, time: int) -> dict[str, dict[str, Any]]:
@@ -114,26 +184,33 @@ def shown(store: ChunkStore, timeline: str, time: int) -> dict[str, dict[str, An
     }
 
 
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, tuple[ChunkStore, list[Row]]]:
-    bag = write_bag(tmp_path_factory.mktemp("partial") / "markers.mcap", STREAM)
-    return {whole_history: converted(bag, whole_history) for whole_history in (False, True)}
-
-
-def probe_times() -> list[int]:
-    seconds = sorted({at for at, _ in STREAM} | {4.5, 4.0})
-    times = [T0 + round(at * SECOND) for at in seconds]
+def probe_times(stream: list[tuple[float, list[dict[str, Any]]]]) -> list[int]:
+    """Every receive time and marker stamp of the stream, and just before and after each."""
+    times = {T0 + round(at * SECOND) for at, _ in stream}
+    stamps = (each["header"]["stamp"] for _, markers in stream for each in markers if "header" in each)
+    times |= {stamp["sec"] * SECOND + stamp["nanosec"] for stamp in stamps if stamp["sec"]}
     return sorted({*times, *(time - 1 for time in times), *(time + SECOND // 4 for time in times)})
 
 
-@pytest.mark.parametrize("timeline", [LOG_TIME, ROS_TIME])
-def test_every_time_shows_what_whole_rows_show(
-    stores: dict[bool, tuple[ChunkStore, list[Row]]], timeline: str
+def assert_same_everywhere(
+    stream: list[tuple[float, list[dict[str, Any]]]], partial: ChunkStore, whole: ChunkStore
 ) -> None:
-    whole, partial = stores[False][0], stores[True][0]
     assert set(partial.entities()) == set(whole.entities())
-    for time in probe_times():
-        assert shown(partial, timeline, time) == shown(whole, timeline, time), (timeline, time - T0)
+    for timeline in (LOG_TIME, ROS_TIME):
+        for time in probe_times(stream):
+            assert shown(partial, timeline, time) == shown(whole, timeline, time), (timeline, time - T0)
+
+
+@pytest.fixture(scope="module")
+def forward(tmp_path_factory: pytest.TempPathFactory) -> tuple[Kept, Kept]:
+    """:data:`STREAM` converted with partial rows and with whole rows."""
+    bag = write_bag(tmp_path_factory.mktemp("partial") / "markers.mcap", STREAM)
+    return converted(bag), whole_rows(bag)
+
+
+def test_every_time_shows_what_whole_rows_show(forward: tuple[Kept, Kept]) -> None:
+    partial, whole = forward
+    assert_same_everywhere(STREAM, partial.store, whole.store)
 
 
 def group_rows(rows: list[Row], entity_path: str) -> list[tuple[int, list[str]]]:
@@ -148,42 +225,48 @@ def group_rows(rows: list[Row], entity_path: str) -> list[tuple[int, list[str]]]
 EVERYTHING = ["centers", "colors", "half_sizes", "quaternions"]
 
 
-def test_whole_rows_repeat_every_component(stores: dict[bool, tuple[ChunkStore, list[Row]]]) -> None:
-    cubes = group_rows(stores[False][1], "/markers/p/CUBE")
-    assert [seconds for seconds, _names in cubes] == [1, 2, 3, 4, 5, 4, 7, 10]
+def test_whole_rows_repeat_every_component(forward: tuple[Kept, Kept]) -> None:
+    cubes = group_rows(forward[1].rows, "/markers/p/CUBE")
+    assert [seconds for seconds, _names in cubes] == [1, 2, 3, 4, 5, 7, 10]
     assert all(names == EVERYTHING for _seconds, names in cubes)
 
 
-def test_rows_leave_out_what_the_entity_already_shows(
-    stores: dict[bool, tuple[ChunkStore, list[Row]]],
-) -> None:
-    rows = stores[True][1]
+def test_rows_leave_out_what_the_entity_already_shows(forward: tuple[Kept, Kept]) -> None:
+    rows = forward[0].rows
     assert group_rows(rows, "/markers/p/CUBE") == [
         (1, EVERYTHING),
         (2, ["centers"]),  # one cube moved
         (3, ["colors"]),  # one colour changed
         # 4 s: the same set again, no row; 5 s: a cube more, every component.
         (5, EVERYTHING),
-        (4, EVERYTHING),  # stamped before the latest row (5 s): whole, or 4.5 s would show 3 s' colours
-        (7, EVERYTHING),  # after a row stamped back, whole until one is the latest again
+        (7, EVERYTHING),  # DELETE: fewer instances
         (10, ["centers", "colors"]),
     ]
-    # The strip and the labels never change: rows only where a row must be whole.
-    strip, labels = ["colors", "radii", "strips"], ["colors", "labels", "positions", "radii"]
-    assert group_rows(rows, "/markers/s/LINE_STRIP") == [(1, strip), (4, strip), (10, strip)]
-    assert group_rows(rows, "/markers/t/TEXT_VIEW_FACING") == [(1, labels), (4, labels), (10, labels)]
+    # The strip and the labels never change: one row each.
+    assert group_rows(rows, "/markers/s/LINE_STRIP") == [(1, ["colors", "radii", "strips"])]
+    labels = ["colors", "labels", "positions", "radii"]
+    assert group_rows(rows, "/markers/t/TEXT_VIEW_FACING") == [(1, labels)]
+    # Namespace q emptied at 8 s (its entity cleared) and re-added as it was: whole again after the Clear.
+    assert group_rows(rows, "/markers/q/SPHERE") == [(1, EVERYTHING), (8, ["is_recursive"]), (9, EVERYTHING)]
 
 
-def test_after_a_clear_rows_are_whole_again(stores: dict[bool, tuple[ChunkStore, list[Row]]]) -> None:
-    # Namespace q emptied at 8 s (its entity cleared), re-added at 9 s stamped 4 s: whole, and hidden by the
-    # Clear after 8 s, so the same sphere at 10 s is written whole again.
-    assert group_rows(stores[True][1], "/markers/q/SPHERE") == [
-        (1, EVERYTHING),
-        (4, EVERYTHING),
-        (8, ["is_recursive"]),
-        (4, EVERYTHING),
-        (10, EVERYTHING),
-    ]
+@pytest.mark.parametrize("case", sorted(BACKWARDS))
+def test_stamps_going_back_show_what_whole_rows_show(case: str, tmp_path: Path) -> None:
+    stream = BACKWARDS[case]
+    bag = write_bag(tmp_path / "markers.mcap", stream)
+    partial = converted(bag)
+    assert_same_everywhere(stream, partial.store, whole_rows(bag).store)
+    # The topic was written again whole after its partial rows: the last row of the cubes holds them all.
+    assert group_rows(partial.rows, "/markers/p/CUBE")[-1][1] in (EVERYTHING, ["is_recursive"])
+
+
+def test_strips_with_per_point_colours_compare_as_lists_of_arrays(tmp_path: Path) -> None:
+    # Their strips are a list of arrays: comparing them as one value raised, and every array after the
+    # first failed to convert.
+    bag = write_bag(tmp_path / "markers.mcap", COLOURED_STRIPS)
+    partial = converted(bag)
+    assert_same_everywhere(COLOURED_STRIPS, partial.store, whole_rows(bag).store)
+    assert [seconds for seconds, _names in group_rows(partial.rows, "/markers/path/LINE_STRIP")] == [1, 2, 3]
 
 
 def test_a_converted_file_holds_the_partial_rows(tmp_path: Path) -> None:
@@ -200,10 +283,12 @@ def test_a_converted_file_holds_the_partial_rows(tmp_path: Path) -> None:
     assert ["Boxes3D:centers", "Boxes3D:colors", "Boxes3D:half_sizes", "Boxes3D:quaternions"] in cube_columns
 
 
-def test_a_file_opened_lazily_shows_what_the_whole_file_shows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", ["forward", "a colour stamped between"])
+def test_a_file_opened_lazily_shows_what_the_whole_file_shows(case: str, tmp_path: Path) -> None:
     # The viewer's lazy reader loads, per entity and component, the chunk that holds the latest row: the
     # sizes and colours of an early whole row, the centers of a later partial one.
-    bag = write_bag(tmp_path / "markers.mcap", STREAM)
+    stream = STREAM if case == "forward" else BACKWARDS[case]
+    bag = write_bag(tmp_path / "markers.mcap", stream)
     rrd = tmp_path / "markers.rrd"
     convert_bags([bag], rrd)
     eager = ChunkStore()
@@ -213,7 +298,7 @@ def test_a_file_opened_lazily_shows_what_the_whole_file_shows(tmp_path: Path) ->
     assert lazy is not None
     assert not lazy.fits_whole
     for timeline in (LOG_TIME, ROS_TIME):
-        for time in probe_times():
+        for time in probe_times(stream):
             lazy.show(timeline, time)
             assert shown(lazy_store, timeline, time) == shown(eager, timeline, time), (timeline, time - T0)
     assert lazy.counts.unloads > 0  # chunks came and went as the times were shown
