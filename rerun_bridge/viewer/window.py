@@ -327,7 +327,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.transforms.invalidate()
             for view in self.views:
                 view.invalidate()
+        origin = self.time_panel.time_range[0] if self.time_panel.timeline == timeline else None
         for view in self.views:
+            view.time_origin = origin
             view.set_time(timeline, time)
         self.selection_panel.set_time(timeline, time)
 

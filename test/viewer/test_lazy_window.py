@@ -141,3 +141,29 @@ def test_view_shows_a_bag_through_its_chunk_index_as_converted_whole(
         differing = (np.abs(lazy - whole).sum(axis=2) > 30).mean()
         assert differing < 0.005, differing
         assert (np.abs(lazy - lazy[0, 0]).sum(axis=2) > 30).mean() > 0.05  # something is drawn
+
+
+def test_a_plot_counts_time_from_where_the_time_panel_does(qtbot: QtBot) -> None:
+    """A bag opened lazily learns its ros_time start as chunks load (100.60 s, then 101.55 s): the plots
+    counted from the store's new start, the time panel from the first, and every curve and the cursor
+    read about 0.95 s off the time the panel showed."""
+    from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
+    from test.conftest import ABITOBOT_BAG
+
+    loaded = load_files([ABITOBOT_BAG], memory_budget_bytes=1)
+    window = ViewerWindow.from_layout(loaded.store, [View(ViewKind.TIME_SERIES, origin="/")])
+    qtbot.addWidget(window)
+    window.resize(900, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    window.set_data_loader(lambda timeline, time: show_time(loaded, timeline, time))
+    window.time_panel.set_timeline("ros_time")
+    (plot,) = window.views_of(TimeSeriesView)
+    assert isinstance(plot, TimeSeriesView)
+    panel = window.time_panel
+    starts = set()
+    for seconds in (1, 30, 60, 90):
+        panel.seek_offset(seconds)
+        starts.add(loaded.store.time_range("ros_time")[0])  # type: ignore[index]
+        assert plot.time_cursor.value() == pytest.approx(panel.offset_of(panel.current_time))
+    assert len(starts) > 1  # the store's start did move as chunks loaded

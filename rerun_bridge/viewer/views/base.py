@@ -108,6 +108,9 @@ class ViewBase(QtWidgets.QWidget):
         self.settings: dict[str, Any] = dict(settings or {})
         self.timeline: str | None = None
         self.time: int | None = None
+        #: Where the window's time panel counts the timeline from (None: the store's first time): views
+        #: that show offsets (plots) count from there too, so their axes read as the panel does.
+        self.time_origin: int | None = None
         self._hidden: set[str] = set()
         self._entities_by_component: dict[str, list[str]] = {}
         self._build()

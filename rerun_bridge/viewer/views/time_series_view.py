@@ -153,14 +153,16 @@ class TimeSeriesView(ViewBase):
 
     def timeline_changed(self, timeline: str) -> None:
         bounds = self.store.time_range(timeline)
-        self._start = bounds[0] if bounds is not None else 0
+        self._start = self.time_origin if self.time_origin is not None else bounds[0] if bounds else 0
         self._scale = float(NANOS_PER_SECOND) if timeline_is_time(self.store, timeline) else 1.0
         self.plot.setLabel("bottom", f"{timeline} ({'s' if self._scale > 1 else 'steps'} from start)")
         self._load_curves(timeline)
 
     def update_data(self, timeline: str, time: int) -> None:
         visible = self.entities_with(SCALARS)
-        if visible != self._shown_entities:
+        if self.time_origin is not None and self.time_origin != self._start:
+            self.timeline_changed(timeline)  # the time panel counts from another start now
+        elif visible != self._shown_entities:
             self._load_curves(timeline)
         cursor = (time - self._start) / self._scale
         self.time_cursor.setValue(cursor)
