@@ -205,6 +205,7 @@ class Pipeline:
         again = Pipeline(
             self.sinks,
             warn=lambda _message: None,  # said once already, by this pipeline
+            row_filter=self.row_filter,
             converters=self.converters,
             leaf_scalars=self.leaf_scalars,
             strict=self.strict,
