@@ -299,3 +299,18 @@ def test_a_scrolling_window_starts_no_earlier_than_the_timeline(qtbot: QtBot) ->
     qtbot.addWidget(whole)
     whole.set_time("log_time", 2 * NS)
     assert whole.plot.getViewBox().viewRange()[0] == pytest.approx([0.0, 5.0])
+
+
+def test_time_axis_labels_stay_readable_far_into_a_long_timeline(qtbot: QtBot) -> None:
+    """The GPS bag's ros_time spans two months of robot clock: in a 30 s window near its end every tick of
+    the plot read 5.70082e+06 (pyqtgraph labels values past 10,000 with %g)."""
+    view = TimeSeriesView(ChunkStore(), SceneTransforms(ChunkStore()), "/")
+    qtbot.addWidget(view)
+    axis = view.plot.getPlotItem().getAxis("bottom")
+    assert axis.tickStrings([5_700_820.0, 5_700_825.0, 5_700_830.0], 1.0, 5.0) == [
+        "5700820",
+        "5700825",
+        "5700830",
+    ]
+    assert axis.tickStrings([0.0, 0.5, 1.0], 1.0, 0.5) == ["0.0", "0.5", "1.0"]
+    assert axis.tickStrings([-0.0, 12.5], 1.0, 0.5) == ["0.0", "12.5"]

@@ -8,6 +8,7 @@ halves the painting of a window of plots.
 
 from __future__ import annotations
 
+from math import ceil, log10
 from typing import Any
 
 import pyqtgraph as pg
@@ -24,3 +25,16 @@ def plot_widget(axis_items: dict[str, Any] | None = None) -> pg.PlotWidget:
         axis = item.getAxis(side)
         axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return plot
+
+
+class OffsetAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
+    """A time axis of offsets from the timeline's start, labelled with as many decimals as the tick spacing
+    needs, never in exponent form: far into a long timeline (the GPS bag's ros_time spans two months of
+    robot clock) pyqtgraph's own labels switched to ``%g`` and every tick of a 30 s window read
+    ``5.70082e+06``."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        if self.logMode or spacing <= 0:
+            return list(super().tickStrings(values, scale, spacing))
+        places = max(0, ceil(-log10(spacing * scale)))
+        return [f"{value * scale + 0.0:.{places}f}" for value in values]  # + 0.0: no "-0"

@@ -31,7 +31,7 @@ from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.component_values import strings
 from rerun_bridge.viewer.time_panel import NANOS_PER_SECOND, timeline_is_time
 from rerun_bridge.viewer.views.base import ViewBase, note_label, show_notes
-from rerun_bridge.viewer.views.plots import plot_widget
+from rerun_bridge.viewer.views.plots import OffsetAxis, plot_widget
 
 SCALARS: Final = "Scalars:scalars"
 SERIES_NAMES: Final = "SeriesLines:names"
@@ -133,7 +133,7 @@ class TimeSeriesView(ViewBase):
     kind = "time_series"
 
     def _build(self) -> None:
-        self.plot = plot_widget()
+        self.plot = plot_widget({"bottom": OffsetAxis("bottom")})
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(8, 8))
         #: The sample of the legend's "+N more" entry: draws nothing.
