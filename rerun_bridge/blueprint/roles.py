@@ -100,9 +100,14 @@ def pick(role_name: str, catalog: EntityCatalog | None) -> str | None:
     entities = catalog.entities()
     if role.usual in entities:
         return role.usual
-    candidates = [entity for entity in entities if role.plays(catalog, entity, entities)]
+    # A topic may hold no data itself, only its children (an OccupancyGrid: ``/map/image`` and
+    # ``/map/tiles/*``): the paths above the entities are candidates too.
+    paths = sorted({*entities, *(ancestor for entity in entities for ancestor in _ancestors(entity))})
+    candidates = [path for path in paths if role.plays(catalog, path, entities)]
     if not candidates:
         return None
+    if role.usual in candidates:
+        return role.usual
 
     def rank(entity: str) -> tuple[int, int, int, str]:
         name = EntityPath.parse(entity).parts[-1] if entity != "/" else ""
@@ -110,6 +115,12 @@ def pick(role_name: str, catalog: EntityCatalog | None) -> str | None:
         return hinted, entity.count("/"), len(entity), entity
 
     return min(candidates, key=rank)
+
+
+def _ancestors(entity: str) -> list[str]:
+    """The paths above an entity, the root left out (``/map/tiles/0``: ``/map``, ``/map/tiles``)."""
+    parts = EntityPath.parse(entity).parts
+    return ["/" + "/".join(parts[:count]) for count in range(1, len(parts))]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

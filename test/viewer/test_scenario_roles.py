@@ -194,3 +194,53 @@ def test_a_scenarios_ros_time_yields_to_log_time_where_the_stamps_do_not_span_th
     converted = tmp_path / "gps.rrd"
     assert main(["convert", str(GPS_BAG), "-o", str(converted), "--blueprint", "localization", "-q"]) == 0
     assert read_rbl(converted).time_panel["TimePanelBlueprint:timeline"] == ["log_time"]
+
+
+def write_mapped_robot(path: Path, map_topic: str) -> Path:
+    """One second of a robot with an OccupancyGrid on ``map_topic`` (4 x 3 cells, free with a wall) and
+    its odometry."""
+    names = ("nav_msgs/msg/OccupancyGrid", "nav_msgs/msg/Odometry")
+    with path.open("wb") as stream:
+        writer = Writer(stream)
+        schemas = {
+            name: writer.register_msgdef(name, TYPES.generate_msgdef(name, ros_version=2)[0])
+            for name in names
+        }
+        grid = {
+            "header": _header(START_NS, "map"),
+            "info": {
+                "resolution": 0.5,
+                "width": 4,
+                "height": 3,
+                "origin": {"position": {"x": -1.0, "y": -1.0}, "orientation": {"w": 1.0}},
+            },
+            "data": [0, 0, 0, 100, 0, 0, 0, 100, -1, -1, 0, 100],
+        }
+        writer.write_message(map_topic, schemas[names[0]], grid, log_time=START_NS)
+        for index in range(10):
+            ns = START_NS + index * STEP_NS
+            pose = {"position": {"x": 0.1 * index}, "orientation": {"w": 1.0}}
+            odometry = {
+                "header": _header(ns, "map"),
+                "child_frame_id": "base_link",
+                "pose": {"pose": pose, "covariance": [0.0] * 36},
+                "twist": {"twist": {"linear": {"x": 1.0}}, "covariance": [0.0] * 36},
+            }
+            writer.write_message("/odom", schemas[names[1]], odometry, log_time=ns)
+        writer.finish()  # type: ignore[no-untyped-call]
+    return path
+
+
+@pytest.mark.parametrize("map_topic", ["/map", "/slam/grid"])
+def test_navigation_and_localization_show_the_recordings_map(map_topic: str, tmp_path: Path) -> None:
+    """An OccupancyGrid writes no row on its topic itself, only on ``<topic>/image`` and
+    ``<topic>/tiles/*``: the role looked at entities holding data and said "no map topic in the data"
+    of every recording with a map, which neither scenario then showed (nor Rerun's viewer, given the
+    layout convert embeds)."""
+    store = load_files([write_mapped_robot(tmp_path / "mapped.mcap", map_topic)], warn=lambda _: None).store
+    assert map_topic not in store.entities()
+    for scenario in ("navigation", "localization"):
+        layout = resolve_roles(resolve(scenario).root, store)
+        assert "map" not in layout.missing
+        assert layout.picks.get("map", "/map") == map_topic
+        assert any(view.includes(f"{map_topic}/tiles/0") for view in iter_views(layout.root)), scenario
