@@ -209,9 +209,12 @@ def convert_pose_with_covariance(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 
 def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """The poses, and each one's x axis as an arrow (``arrow_length`` option, RViz's 0.3 m by default)."""
+    """The poses, and each one's x axis as an arrow (``arrow_length`` option, RViz's 0.3 m by default) on
+    ``<topic>/arrows``: on the poses' own entity Rerun's viewer placed every arrow by the first of its
+    instance poses (an entity's arrows take one transform), on top of the arrow's own origin."""
     poses = list(msg.poses)
-    rows = pose_rows(ctx.entity_path, poses)
+    frame = header_frame(msg)
+    rows = with_frame(pose_rows(ctx.entity_path, poses), ctx.entity_path, frame)
     if poses:
         length = option_length(ctx, "arrow_length", DEFAULT_POSE_ARROW_LENGTH)
         rotations = quaternions_to_matrices([quat_xyzw(pose.orientation) for pose in poses])
@@ -219,8 +222,9 @@ def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
             "origins": rows[1].components["positions"],
             "vectors": (rotations[:, :, 0] * length).astype(np.float32),
         }
-        rows.append(Row(ctx.entity_path, "Arrows3D", components))
-    return with_frame(rows, ctx.entity_path, header_frame(msg))
+        arrows = sub_path(ctx.entity_path, "arrows")
+        rows += with_frame([Row(arrows, "Arrows3D", components)], arrows, frame)
+    return rows
 
 
 def convert_point(msg: Any, ctx: ConvertContext) -> list[Row]:
