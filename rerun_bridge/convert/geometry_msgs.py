@@ -46,13 +46,19 @@ DEFAULT_AXIS_LENGTH: Final = 0.5
 DEFAULT_POSE_ARROW_LENGTH: Final = 0.3
 
 
+#: The point a pose shows as, in the pose's own frame: its instance poses place it (Rerun draws an entity's
+#: points once per instance pose). Written at the translations instead, Rerun's viewer drew each pose's
+#: point at twice its offset (and a PoseArray's every point once per pose).
+POSE_POINT: Final = np.zeros((1, 3), dtype=np.float32)
+
+
 def pose_rows(entity_path: str, poses: list[Any]) -> list[Row]:
-    """Poses as ``InstancePoses3D`` (Rerun's mapping) plus their origins as ``Points3D`` so they show."""
+    """Poses as ``InstancePoses3D`` (Rerun's mapping) plus a ``Points3D`` point they place, so they show."""
     translations = np.array([vec3(p.position) for p in poses], dtype=np.float64).reshape(-1, 3)
     quaternions = np.array([quat_xyzw(p.orientation) for p in poses], dtype=np.float64).reshape(-1, 4)
     return [
         Row(entity_path, "InstancePoses3D", {"translations": translations, "quaternions": quaternions}),
-        Row(entity_path, "Points3D", {"positions": translations.astype(np.float32)}),
+        Row(entity_path, "Points3D", {"positions": POSE_POINT if poses else POSE_POINT[:0]}),
     ]
 
 
@@ -67,7 +73,7 @@ def pose_columns(
         ColumnRows(
             entity_path, "InstancePoses3D", times, {"translations": translations, "quaternions": quaternions}
         ),
-        ColumnRows(entity_path, "Points3D", times, {"positions": translations.astype(np.float32)}),
+        ColumnRows(entity_path, "Points3D", times, {"positions": np.zeros((count, 1, 3), dtype=np.float32)}),
     ]
 
 
@@ -219,7 +225,7 @@ def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
         length = option_length(ctx, "arrow_length", DEFAULT_POSE_ARROW_LENGTH)
         rotations = quaternions_to_matrices([quat_xyzw(pose.orientation) for pose in poses])
         components: dict[str, Batch] = {
-            "origins": rows[1].components["positions"],
+            "origins": np.array([vec3(pose.position) for pose in poses], dtype=np.float32),
             "vectors": (rotations[:, :, 0] * length).astype(np.float32),
         }
         arrows = sub_path(ctx.entity_path, "arrows")

@@ -140,7 +140,7 @@ def test_real_odometry_leaves_covariance_ellipsoids_and_a_trail(tmp_path: Path) 
     assert len(trail_rows) == -(-stats.messages // 5)  # every 5th message, the first included
     last = np.asarray(trail_rows[-1][0], dtype=np.float32)
     assert 1 < len(last) <= 200
-    positions = rrd_column(out, "/odom", "Points3D:positions")
+    positions = rrd_column(out, "/odom", "InstancePoses3D:translations")  # the point drawn there
     last_trail_message = 5 * (len(trail_rows) - 1)
     np.testing.assert_allclose(last[-1], np.asarray(positions[last_trail_message][0]), atol=1e-6)
 

@@ -120,7 +120,7 @@ def test_the_gps_bag_frames_the_vehicle_in_utm_coordinates(qtbot: QtBot, gps_sto
     time = middle_time(gps_store, "log_time")
     view = open_view(qtbot, gps_store, include=("/vehicle_pose",))
     view.set_time("ros_time", time)
-    pose = gps_store.latest_at("/vehicle_pose", "log_time", time)["Points3D:positions"]
+    pose = gps_store.latest_at("/vehicle_pose", "log_time", time)["InstancePoses3D:translations"]
     position = np.array(pose.to_pylist()[0], dtype=float)
     assert np.linalg.norm(position) > 1_000_000.0
     assert np.linalg.norm(camera_center(view) + view.scene_origin - position) < 1.0

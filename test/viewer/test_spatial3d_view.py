@@ -341,3 +341,28 @@ def test_strip_segments_pair_each_strips_points_in_order(layout: str) -> None:
         else:
             np.testing.assert_array_equal(segment_colors, expected_colors)
     assert len(expected) == 2 * sum(max(len(strip or []) - 1, 0) for strip in strips)
+
+
+def test_an_entitys_points_are_drawn_once_per_instance_pose() -> None:
+    """Rerun draws an entity's points once per InstancePoses3D instance, placed by it: a pose topic writes
+    one point at its pose's origin (written at the pose's translation, Rerun's viewer drew it at twice
+    its offset), and this viewer places it the same way."""
+    from rerun_bridge.convert.geometry_msgs import POSE_POINT
+    from rerun_bridge.viewer.views.spatial3d_view import instanced_points
+
+    values = {
+        "InstancePoses3D:translations": pa.array(
+            [[5.0, 0.0, 0.0], [0.0, 2.0, 0.0]], type=pa.list_(pa.float32(), 3)
+        ),
+        "InstancePoses3D:quaternions": pa.array(
+            [[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, math.sqrt(0.5), math.sqrt(0.5)]], type=pa.list_(pa.float32(), 4)
+        ),
+    }
+    placed, copies = instanced_points(POSE_POINT, values)
+    assert copies == 2
+    np.testing.assert_allclose(placed, [[5.0, 0.0, 0.0], [0.0, 2.0, 0.0]], atol=1e-6)
+    # A point off the pose's origin turns with the pose: 1 m along x, turned 90 degrees, is along y.
+    turned, _ = instanced_points(np.array([[1.0, 0.0, 0.0]], dtype=np.float32), values)
+    np.testing.assert_allclose(turned, [[6.0, 0.0, 0.0], [0.0, 3.0, 0.0]], atol=1e-6)
+    plain = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    assert instanced_points(plain, {})[1] == 1  # no instance poses: drawn as logged

@@ -33,7 +33,7 @@ far plane, the image that lies in its ``child_frame`` (the bridge puts camera im
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -55,6 +55,7 @@ from rerun_bridge.viewer.component_values import (
     vectors,
 )
 from rerun_bridge.viewer.transforms import CHILD_FRAME, COORDINATE_FRAME
+from rerun_bridge.viewer.views.assets3d import instance_vertices
 from rerun_bridge.viewer.views.base import ViewBase, is_under, note_label, show_notes
 from rerun_bridge.viewer.views.camera_framing import axis_length_for, frame_points, local_origin_for
 from rerun_bridge.viewer.views.frame_labels import (
@@ -402,6 +403,10 @@ class Spatial3DView(ViewBase):
                 positions = positions[keep]
             colors = colors_rgba(color_values, len(positions))
             radii = floats(radius_values)
+            positions, copies = instanced_points(positions, values)
+            if copies > 1:
+                colors = np.tile(colors, (copies, 1)) if colors is not None and colors.ndim == 2 else colors
+                radii = np.tile(radii, copies) if len(radii) > 1 else radii
             placed = _apply(placement, positions)
             self._sample_for_framing(placed)
             style_color, style_radius = self.entity_style(entity)
@@ -828,6 +833,17 @@ def _strip_segments(
     if colors is None:
         return pairs, None
     return pairs, np.repeat(colors[owner[starts]], 2, axis=0)
+
+
+def instanced_points(
+    positions: npt.NDArray[np.float32], values: Mapping[str, pa.Array]
+) -> tuple[npt.NDArray[np.float32], int]:
+    """An entity's points once per instance of its ``InstancePoses3D``, as Rerun draws them (a pose topic
+    writes one point at its pose's origin, placed by the pose), and how many copies that made."""
+    if "InstancePoses3D:translations" not in values and "InstancePoses3D:quaternions" not in values:
+        return positions, 1
+    copies = instance_vertices(positions.astype(np.float64), dict(values))
+    return np.concatenate(copies).astype(np.float32), len(copies)
 
 
 def _remove_missing(view: gl.GLViewWidget, items: dict[str, Any], keep: Collection[str]) -> None:
