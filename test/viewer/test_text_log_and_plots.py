@@ -277,26 +277,27 @@ def test_every_curve_of_a_twelve_curve_plot_has_its_own_pen(qtbot: QtBot) -> Non
     assert {name: (pen.color().name(), pen.style()) for name, pen in legend_pens.items()} == pens
 
 
-def test_a_scrolling_window_starts_no_earlier_than_the_timeline(qtbot: QtBot) -> None:
-    """The scenarios' plots show the last 30 s: at 15 s into the Neato's run, half the plot was the
-    15 s before the recording began, empty."""
+def _speed_window(qtbot: QtBot, seconds: int) -> TimeSeriesView:
+    """A plot of ``seconds`` + 1 samples, one a second, that shows the last 30 s."""
     store = ChunkStore()
-    for second in range(41):
+    for second in range(seconds + 1):
         store.append_row("/speed", {"log_time": second * NS}, {"Scalars:scalars": [float(second)]})
     store.flush()
     view = TimeSeriesView(store, SceneTransforms(store), "/speed", settings={"visible_range_s": 30})
     qtbot.addWidget(view)
+    return view
+
+
+def test_a_scrolling_window_starts_no_earlier_than_the_timeline(qtbot: QtBot) -> None:
+    """The scenarios' plots show the last 30 s: at 15 s into the Neato's run, half the plot was the
+    15 s before the recording began, empty."""
+    view = _speed_window(qtbot, 40)
     view.set_time("log_time", 15 * NS)
     assert view.plot.getViewBox().viewRange()[0] == pytest.approx([0.0, 30.0])
     view.set_time("log_time", 40 * NS)
     assert view.plot.getViewBox().viewRange()[0] == pytest.approx([10.0, 40.0])
     # A timeline shorter than the window is shown whole, not five sixths empty.
-    short = ChunkStore()
-    for second in range(6):
-        short.append_row("/speed", {"log_time": second * NS}, {"Scalars:scalars": [float(second)]})
-    short.flush()
-    whole = TimeSeriesView(short, SceneTransforms(short), "/speed", settings={"visible_range_s": 30})
-    qtbot.addWidget(whole)
+    whole = _speed_window(qtbot, 5)
     whole.set_time("log_time", 2 * NS)
     assert whole.plot.getViewBox().viewRange()[0] == pytest.approx([0.0, 5.0])
 
