@@ -195,7 +195,8 @@ class Pipeline:
         model = self.shared.get(RobotModelState)
         model.roots = roots
         if urdf_file is not None:
-            rows = model.load_file(urdf_file, self.warn)
+            shared = self.shared
+            rows = model.load_file(urdf_file, self.warn, shared.tf_children, defer_fixed=shared.whole_history)
             for sink in self.sinks:
                 sink.write(rows, {})
 

@@ -33,7 +33,14 @@ def convert_robot_description(msg: Any, ctx: ConvertContext) -> list[Row] | None
         return None
     model = ctx.shared.get(RobotModelState)
     try:
-        return model.load(text, f"topic {ctx.topic}", ctx.entity_path, ctx.shared.warn)
+        return model.load(
+            text,
+            f"topic {ctx.topic}",
+            ctx.entity_path,
+            ctx.shared.warn,
+            tf_children=ctx.shared.tf_children,
+            defer_fixed_to=ctx.topic if ctx.shared.whole_history else None,
+        )
     except DescriptionError as err:
         if by_topic:
             raise ConversionError(f"robot description is no URDF: {err}") from err

@@ -8,6 +8,7 @@ Entities, below the description's entity (``/robot_description``): ``links/<link
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 
 import numpy as np
 
@@ -62,12 +63,24 @@ def joint_row(entity_path: str, joint: JointModel, pose: Pose, static: bool) -> 
     return Row(joint_entity(entity_path, joint.name), "Transform3D", components, static=static)
 
 
-def description_rows(entity_path: str, description: RobotDescription) -> list[Row]:
-    """Every visual, and every fixed joint's transform (movable joints wait for joint states or TF)."""
+def description_rows(
+    entity_path: str, description: RobotDescription, tf_children: Collection[str] = (), fixed: bool = True
+) -> list[Row]:
+    """Every visual, and (``fixed``) every fixed joint's transform whose child link TF does not carry
+    (movable joints wait for joint states or TF): two entities giving one frame its parent is an error
+    in Rerun's viewer."""
     rows = [row for shape in description.visuals for row in visual_rows(entity_path, shape)]
-    rows += [
+    if fixed:
+        rows += fixed_joint_rows(entity_path, description, tf_children)
+    return rows
+
+
+def fixed_joint_rows(
+    entity_path: str, description: RobotDescription, tf_children: Collection[str]
+) -> list[Row]:
+    """The static transforms of the fixed joints whose child link TF does not carry."""
+    return [
         joint_row(entity_path, joint, joint.origin, static=True)
         for joint in description.joints.values()
-        if joint.kind == "fixed"
+        if joint.kind == "fixed" and joint.child not in tf_children
     ]
-    return rows

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from rerun_bridge.model.rows import ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.robot.description import DescriptionError, RobotDescription, parse_description
 from rerun_bridge.robot.kinematics import joint_columns, joint_values
-from rerun_bridge.robot.rows import description_rows, joint_entity, joint_row
+from rerun_bridge.robot.rows import description_rows, fixed_joint_rows, joint_entity, joint_row
 from rerun_bridge.robot.uris import MeshRoots
 
 #: Where a robot model from a file is drawn (the same entity as the usual topic's).
@@ -35,6 +35,9 @@ class RobotModelState:
         self.entity_path = DEFAULT_ENTITY
         #: Mesh problems reported so far (each said once, however often the description is re-sent).
         self.problems: set[str] = set()
+        #: Where fixed joints wait for the stream's end (:meth:`at_stream_end`): the description's topic,
+        #: and the links TF carried (the pipeline's set, filled as TF arrives). None: written at once.
+        self._deferred: tuple[str, Collection[str]] | None = None
 
     def load(
         self,
@@ -43,8 +46,17 @@ class RobotModelState:
         entity_path: str,
         warn: Callable[[str], None],
         base_dir: Path | None = None,
+        tf_children: Collection[str] = (),
+        defer_fixed_to: str | None = None,
     ) -> list[Row]:
-        """Parse a URDF and return the rows that draw it; :class:`DescriptionError` when it is none."""
+        """Parse a URDF and return the rows that draw it (``tf_children``: the links TF carries, whose
+        joints are left to it); :class:`DescriptionError` when it is none.
+
+        ``defer_fixed_to``: where the whole stream is converted (a file), the fixed joints wait for its end
+        and are written (under that topic) only where TF never carried their child links: written with
+        the description, a joint that /tf_static carries later (robot_state_publisher puts every fixed
+        joint there) gave the link a second parent, an error in Rerun's viewer, static rows being for all
+        times."""
         description = parse_description(text, self.roots, base_dir)
         for problem in description.problems:
             message = f"robot model from {source}: {problem}"
@@ -52,14 +64,42 @@ class RobotModelState:
                 self.problems.add(message)
                 warn(message)
         self.description, self.entity_path = description, entity_path
-        return description_rows(entity_path, description)
+        self._deferred = (defer_fixed_to, tf_children) if defer_fixed_to is not None else None
+        return description_rows(entity_path, description, tf_children, fixed=defer_fixed_to is None)
 
-    def load_file(self, path: Path, warn: Callable[[str], None]) -> list[Row]:
+    def due_everywhere(self, now: Mapping[str, int]) -> dict[str, list[Row]]:
+        """Nothing is due before the stream ends (:class:`~rerun_bridge.convert.registry.PendingRows`)."""
+        return {}
+
+    def at_stream_end(self) -> dict[str, list[Row]]:
+        """The fixed joints that waited for the stream's end, whose child links TF never carried."""
+        if self._deferred is None or self.description is None:
+            return {}
+        topic, tf_children = self._deferred
+        self._deferred = None
+        rows = fixed_joint_rows(self.entity_path, self.description, tf_children)
+        return {topic: rows} if rows else {}
+
+    def load_file(
+        self,
+        path: Path,
+        warn: Callable[[str], None],
+        tf_children: Collection[str] = (),
+        defer_fixed: bool = False,
+    ) -> list[Row]:
         """The robot model of a URDF file (the config's ``robot_model.urdf_file``); a file that cannot be
-        read or parsed is one warning naming it, and no rows."""
+        read or parsed is one warning naming it, and no rows. ``defer_fixed``: see :meth:`load`."""
         try:
             text = path.read_text(encoding="utf-8")
-            return self.load(text, f"file {path}", DEFAULT_ENTITY, warn, base_dir=path.resolve().parent)
+            return self.load(
+                text,
+                f"file {path}",
+                DEFAULT_ENTITY,
+                warn,
+                base_dir=path.resolve().parent,
+                tf_children=tf_children,
+                defer_fixed_to=DEFAULT_ENTITY if defer_fixed else None,
+            )
         except (OSError, UnicodeDecodeError, DescriptionError) as err:
             warn(f"robot model file {path}: {err}")
             return []

@@ -33,6 +33,8 @@ class RobotRecording:
     joint_states: Sequence[dict[str, float]] = ()
     tf_children: Sequence[tuple[str, str]] = ()
     strings: dict[str, str] = field(default_factory=dict)  # other String topics: topic -> text
+    #: TF recorded after the description, on /tf_static (robot_state_publisher's fixed joints), not before.
+    tf_static_after: bool = False
 
     def state_time(self, index: int) -> int:
         return START_NS + (index + 1) * STEP_NS
@@ -44,13 +46,16 @@ class RobotRecording:
                 name: writer.register_msgdef(name, STORE.generate_msgdef(name, ros_version=2)[0])
                 for name in ("std_msgs/msg/String", "sensor_msgs/msg/JointState", "tf2_msgs/msg/TFMessage")
             }
-            if self.tf_children:
+            if self.tf_children and not self.tf_static_after:
                 writer.write_message("/tf", schemas["tf2_msgs/msg/TFMessage"], self._tf(), log_time=START_NS)
             if self.description is not None:
                 message = {"data": self.description}
                 writer.write_message(
                     self.description_topic, schemas["std_msgs/msg/String"], message, log_time=START_NS + 1
                 )
+            if self.tf_children and self.tf_static_after:
+                tf_static = schemas["tf2_msgs/msg/TFMessage"]
+                writer.write_message("/tf_static", tf_static, self._tf(), log_time=START_NS + 2)
             for topic, text in self.strings.items():
                 writer.write_message(
                     topic, schemas["std_msgs/msg/String"], {"data": text}, log_time=START_NS + 2

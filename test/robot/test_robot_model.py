@@ -139,6 +139,37 @@ def test_joints_whose_child_tf_carries_are_left_to_tf(tmp_path: Path, mesh_root:
     assert len(rows.timed["/robot_description/joints/elbow"]["Transform3D:translation"]) == len(JOINT_VALUES)
 
 
+@pytest.mark.parametrize("tf_after", [True, False])
+def test_a_fixed_joint_tf_carries_is_left_to_tf(tmp_path: Path, mesh_root: Path, tf_after: bool) -> None:
+    """robot_state_publisher puts every fixed joint on /tf_static: with the URDF's own static transform
+    too, two entities gave the camera its parent, an error in Rerun's viewer. A conversion writes the fixed
+    joints at the stream's end, those whose child link TF never carried, whatever came first."""
+    recording = RobotRecording(
+        robot.urdf_text(mesh_root), tf_children=[("base_link", "camera")], tf_static_after=tf_after
+    )
+    rows, _warnings = convert(tmp_path, recording, RobotModelConfig(mesh_roots=(str(mesh_root),)))
+    camera = rows.static.get("/robot_description/joints/camera_mount", {})
+    assert camera.get("Transform3D:child_frame", []) == []
+    assert camera.get("Transform3D:parent_frame", []) == []
+    # The other fixed joints stay the URDF's.
+    gripper = rows.static["/robot_description/joints/gripper_left_mount"]
+    assert gripper["Transform3D:child_frame"] == ["gripper_left"]
+    static_children = {
+        entity: rows.static[entity].get("Transform3D:child_frame", []) for entity in rows.static
+    }
+    timed_children = {
+        entity: [child for _time, value in series.get("Transform3D:child_frame", []) for child in value]
+        for entity, series in rows.timed.items()
+    }
+    parents_given = [
+        entity
+        for by_entity in (static_children, timed_children)
+        for entity, children in by_entity.items()
+        if "camera" in children
+    ]
+    assert parents_given == ["/tf_static/camera" if tf_after else "/tf"]  # one entity: TF's
+
+
 def test_the_urdf_file_of_the_config_draws_the_robot_and_joint_states_move_it(
     tmp_path: Path, mesh_root: Path
 ) -> None:
