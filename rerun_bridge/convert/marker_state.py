@@ -128,22 +128,13 @@ def same_component(first: Any, second: Any) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
-    """What a group's entity shows from its latest row on: the components as last written (empty: not
-    known), and the latest ``ros_time`` a row of it was written at."""
-
-    components: dict[str, Any]
-    latest_ns: int
-
-    def changed(self, components: dict[str, Any]) -> dict[str, Any]:
-        """Of ``components``, those whose instances differ from what the entity shows."""
-        shown = self.components
-        return {
-            name: value
-            for name, value in components.items()
-            if name not in shown or not same_component(value, shown[name])
-        }
+def unshown_components(components: dict[str, Any], shown: dict[str, Any]) -> dict[str, Any]:
+    """Of ``components``, those whose instances differ from the ``shown`` ones."""
+    return {
+        name: value
+        for name, value in components.items()
+        if name not in shown or not same_component(value, shown[name])
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +158,9 @@ class TopicMarkers:
     singles: dict[str, set[int]] = field(default_factory=dict)
     #: The frame written on each group's entity and not cleared since.
     framed: dict[GroupKey, str] = field(default_factory=dict)
-    #: What each group's entity shows, where later rows may leave out unchanged components
-    #: (``SharedState.whole_history``), and the latest time a Clear of a group or namespace was written at
-    #: (a row before it shows nothing after it).
-    written: dict[GroupKey, Written] = field(default_factory=dict)
-    cleared_ns: int = 0
+    #: The components each group's entity shows (written and not cleared since), where later rows may
+    #: leave out unchanged ones (``SharedState.whole_history``).
+    written: dict[GroupKey, dict[str, Any]] = field(default_factory=dict)
     #: The latest ``ros_time`` of the rows and Clears written for the topic's groups: one written before it
     #: means the topic's partial rows must be written again whole (``SharedState.rewrite_whole``).
     latest_ns: int = 0
@@ -186,7 +175,6 @@ class TopicMarkers:
             singles,
             dict(self.framed),
             dict(self.written),
-            self.cleared_ns,
             self.latest_ns,
             self.complete,
         )

@@ -41,7 +41,7 @@ from rerun_bridge.convert.marker_state import (
     GroupKey,
     MarkerState,
     TopicMarkers,
-    Written,
+    unshown_components,
 )
 from rerun_bridge.convert.registry import ConvertContext
 from rerun_bridge.errors import ConversionError
@@ -407,7 +407,6 @@ class ArrayUpdate:
             state.framed.pop(key, None)
             state.written.pop(key, None)
             self.changed.pop(key, None)  # the recursive Clear below empties it
-        state.cleared_ns = max(state.cleared_ns, stamp)
         self._written_at(stamp)
         state.complete = state.complete or not ns
         self.ctx.shared.get(MarkerLifetimes).deleted(self.ctx.topic, target, recursive=True)
@@ -454,13 +453,12 @@ class ArrayUpdate:
                 rows.append(clear_row(entity_path, False, times=times))
                 state.framed.pop(key, None)
                 state.written.pop(key, None)
-                state.cleared_ns = max(state.cleared_ns, stamp)
                 self._written_at(stamp)
                 continue
             content = group.content
             components = content.components
             if partial:
-                components = self._unshown(key, components, stamp)
+                components = self._unshown(key, components)
             if components:
                 rows.append(Row(entity_path, content.archetype, components, times=times))
                 self._written_at(stamp)
@@ -480,18 +478,13 @@ class ArrayUpdate:
             self.ctx.shared.rewrite_whole.add(self.ctx.topic)
         state.latest_ns = max(state.latest_ns, stamp)
 
-    def _unshown(self, key: GroupKey, components: dict[str, Any], stamp: int) -> dict[str, Any]:
-        """The components a row of the group at ``stamp`` must hold: those its entity does not show there
-        already. A row before the entity's latest row or Clear is written whole, and what it shows is not
-        known after it (later rows are whole until one is the latest)."""
-        state = self.state
-        written = state.written.get(key)
-        latest = max(written.latest_ns if written is not None else 0, state.cleared_ns)
-        if stamp < latest:
-            state.written[key] = Written({}, latest)
-            return components
-        state.written[key] = Written(components, stamp)
-        return written.changed(components) if written is not None else components
+    def _unshown(self, key: GroupKey, components: dict[str, Any]) -> dict[str, Any]:
+        """The components a row of the group must hold: those its entity does not show already (a row
+        stamped before an earlier one may leave out the wrong ones: :meth:`_written_at` has the topic
+        written again whole then)."""
+        shown = self.state.written.get(key)
+        self.state.written[key] = components
+        return components if shown is None else unshown_components(components, shown)
 
 
 def array_rows(fields: MarkerFields, ctx: ConvertContext) -> list[Row]:

@@ -15,7 +15,7 @@ files and ``Capsules3D``.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
 import numpy as np
@@ -99,7 +99,7 @@ def _rows(values: npt.NDArray[Any], count: int, default: npt.NDArray[np.float64]
     return np.vstack([array, np.repeat(array[-1:], max(0, count - len(array)), axis=0)])[:count]
 
 
-def instance_vertices(vertices: FloatArray, values: dict[str, pa.Array]) -> list[npt.NDArray[np.float64]]:
+def instance_vertices(vertices: FloatArray, values: Mapping[str, pa.Array]) -> list[npt.NDArray[np.float64]]:
     """The vertices once per ``InstancePoses3D`` instance: scaled, rotated, then translated."""
     translations = vectors(values.get("InstancePoses3D:translations"), 3)
     quaternions = vectors(values.get("InstancePoses3D:quaternions"), 4)

@@ -842,7 +842,7 @@ def instanced_points(
     writes one point at its pose's origin, placed by the pose), and how many copies that made."""
     if "InstancePoses3D:translations" not in values and "InstancePoses3D:quaternions" not in values:
         return positions, 1
-    copies = instance_vertices(positions.astype(np.float64), dict(values))
+    copies = instance_vertices(positions.astype(np.float64), values)
     return np.concatenate(copies).astype(np.float32), len(copies)
 
 
