@@ -118,11 +118,11 @@ def same_component(first: Any, second: Any) -> bool:
             and np.array_equal(first.points, second.points)
         )
     if isinstance(first, list | tuple):
-        return (
-            isinstance(second, list | tuple)
-            and len(first) == len(second)
-            and all(same_component(one, other) for one, other in zip(first, second, strict=True))
-        )
+        if not isinstance(second, list | tuple) or len(first) != len(second):
+            return False
+        if set(map(type, first)) | set(map(type, second)) <= {str}:
+            return list(first) == list(second)  # labels: compared in C, not string by string here
+        return all(same_component(one, other) for one, other in zip(first, second, strict=True))
     if isinstance(first, str | int | float):
         return type(first) is type(second) and first == second
     return False

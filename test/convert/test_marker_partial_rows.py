@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from mcap.reader import make_reader
 
 from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.convert.marker_state import same_component
 from rerun_bridge.model.records import TopicInfo
 from rerun_bridge.model.rows import Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
@@ -303,3 +305,16 @@ def test_a_file_opened_lazily_shows_what_the_whole_file_shows(case: str, tmp_pat
             assert shown(lazy_store, timeline, time) == shown(eager, timeline, time), (timeline, time - T0)
     assert lazy.counts.unloads > 0  # chunks came and went as the times were shown
     lazy.close()
+
+
+def test_labels_compare_as_whole_lists() -> None:
+    # Labels are compared in one step; a changed, missing or retyped label still counts as a change.
+    labels = [f"node {index}" for index in range(50)]
+    assert same_component(labels, list(labels))
+    assert same_component(tuple(labels), labels)
+    assert not same_component(labels, [*labels[:-1], "node x"])
+    assert not same_component(labels, labels[:-1])
+    assert not same_component(["1"], [1])
+    strips = [np.zeros((2, 3)), np.ones((2, 3))]
+    assert same_component(strips, [array.copy() for array in strips])
+    assert not same_component(strips, [strips[0], np.zeros((2, 3))])
