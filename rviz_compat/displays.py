@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from rerun_bridge.blueprint.model import Color
+from rerun_bridge.convert.occupancy import DEFAULT_ALPHA
 
 #: Packages whose display classes we know (``rviz`` is the ROS 1 spelling RViz 2 still accepts).
 RVIZ_PACKAGES: Final = frozenset({"rviz_default_plugins", "rviz_common", "rviz"})
@@ -220,7 +221,8 @@ MAP_PALETTES: Final = ("map", "costmap", "raw")
 
 def converter_options(display: Mapping[str, Any]) -> dict[str, Any]:
     """The converter options a display's properties carry: the Intensity colormap; a Map's palette, its
-    alpha (when not opaque) and its binary threshold (when "Binary representation" is on)."""
+    alpha (below 1, or 1 where the palette's default is not: a costmap's is 0.3) and its binary threshold
+    (when "Binary representation" is on)."""
     if display.get("Color Transformer") == "Intensity":
         return {"colormap": colormap_option(display)}
     scheme = display.get("Color Scheme")
@@ -228,7 +230,7 @@ def converter_options(display: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     options: dict[str, Any] = {"palette": scheme}
     alpha = number(display.get("Alpha"))
-    if alpha is not None and 0 <= alpha < 1:
+    if alpha is not None and 0 <= alpha <= 1 and (alpha < 1 or DEFAULT_ALPHA.get(scheme, 1.0) < 1):
         options["alpha"] = alpha
     threshold = number(display.get("Binary threshold"))
     if display.get("Binary representation") is True and threshold is not None:

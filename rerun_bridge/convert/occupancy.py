@@ -3,11 +3,14 @@
 A grid (``nav_msgs/OccupancyGrid``) becomes
 
 * ``<entity>/image``: an RGBA ``Image`` of the coloured cells, the row of highest y on top (north up, as
-  ``map_server`` saves maps);
+  ``map_server`` saves maps), at the palette's own opacity (the ``alpha`` option is the plane's);
 * ``<entity>/tiles/<row>_<col>``: the same colours on flat ``Mesh3D`` rectangles of ``tile_rows`` rows
   (default 256) by up to ``tile_cols`` columns (default 4096: most maps' whole width), an
   ``albedo_texture`` each, placed by the grid's origin pose in its header frame, each with that frame as
-  its ``CoordinateFrame``. A tile as wide as the map is a slice of the image's buffer, not a copy: that
+  its ``CoordinateFrame``; an ``alpha`` below 1 is the tiles' ``albedo_factor`` (white at that opacity:
+  Rerun's viewer blends a mesh by its albedo factor and draws a texture's own alpha opaque, so a
+  costmap's free cells there darken what lies below by ``alpha`` rather than vanish). A tile as wide
+  as the map is a slice of the image's buffer, not a copy: that
   keeps a 4000 x 4000 map to one colouring pass.
 
 The last grid of each topic is kept (:class:`MapState`, in the converter state of its topic), so that a
@@ -25,7 +28,8 @@ Palettes follow RViz's Map display (its "Color Scheme"): cells are bytes, -1 (un
 * ``raw``: the byte as grey, opaque.
 
 Two more of RViz's Map display properties shape a palette (:class:`Palette`): ``alpha`` (0-1, RViz's
-Alpha) scales every colour's opacity, and ``binary_threshold`` (RViz's "Binary representation" with its
+Alpha; default 1, and 0.3 for the costmap palette, as Nav2's RViz view shows costmaps over the map) is the
+plane's opacity, and ``binary_threshold`` (RViz's "Binary representation" with its
 threshold) draws the cells 0..100 at or above the threshold as occupied (the palette's 100) and the rest
 as free (its 0); unknown and illegal values keep their colours.
 """
@@ -50,6 +54,8 @@ from rerun_bridge.model.rows import Batch, Row
 #: A block of cells: row0, row1, col0, col1 (ends excluded).
 Block = tuple[int, int, int, int]
 PALETTES: Final = ("map", "costmap", "raw")
+#: A palette's plane opacity when the options give none (others: 1).
+DEFAULT_ALPHA: Final = {"costmap": 0.3}
 DEFAULT_TILE_ROWS: Final = 256
 #: Texture widths every GPU takes (Rerun's wgpu limit is 8192 on the weakest).
 DEFAULT_TILE_COLS: Final = 4096
@@ -78,16 +84,22 @@ class Palette(NamedTuple):
 
 @functools.cache
 def palette_rgba(palette: str | Palette) -> npt.NDArray[np.uint8]:
-    """The ``(256, 4)`` RGBA colours of a palette, indexed by the cell's byte (``int8`` read as ``uint8``)."""
+    """The ``(256, 4)`` RGBA colours of a palette, indexed by the cell's byte (``int8`` read as ``uint8``);
+    the palette's ``alpha`` is not in them (:func:`plane_albedo`)."""
     if isinstance(palette, str):
         palette = Palette(palette)
     table = _named_palette(palette.name).copy()
     if palette.binary_threshold is not None:
         occupied = np.arange(101) >= palette.binary_threshold
         table[:101] = np.where(occupied[:, None], table[100], table[0])
-    if palette.alpha != 1.0:
-        table[:, 3] = np.round(table[:, 3] * palette.alpha).astype(np.uint8)
     return table
+
+
+def plane_albedo(palette: Palette) -> npt.NDArray[np.uint8] | None:
+    """The tiles' ``albedo_factor`` for the palette's ``alpha`` (None: opaque)."""
+    if palette.alpha >= 1.0:
+        return None
+    return np.array([[255, 255, 255, round(255 * palette.alpha)]], dtype=np.uint8)
 
 
 @functools.cache
@@ -169,13 +181,12 @@ class MapOptions:
 
 def map_options(options: Mapping[str, Any], topic: str) -> MapOptions:
     """``palette`` (default ``costmap`` for topics whose name says costmap, else ``map``), ``alpha``
-    (0-1, default 1), ``binary_threshold`` (0-100, default none), ``tile_rows`` and ``tile_cols``
-    (cells), and ``image`` (default true)."""
+    (0-1, default :data:`DEFAULT_ALPHA` of the palette), ``binary_threshold`` (0-100, default none),
+    ``tile_rows`` and ``tile_cols`` (cells), and ``image`` (default true)."""
     default_palette = "costmap" if "costmap" in topic else "map"
+    name = str(options.get("palette", default_palette)).lower()
     palette = Palette(
-        str(options.get("palette", default_palette)).lower(),
-        _number_in(options, "alpha", 0.0, 1.0, 1.0),
-        _threshold(options),
+        name, _number_in(options, "alpha", 0.0, 1.0, DEFAULT_ALPHA.get(name, 1.0)), _threshold(options)
     )
     palette_rgba(palette)  # an unknown name is an error here, said once per topic
     rows = _tile_side(options, "tile_rows", DEFAULT_TILE_ROWS)
@@ -311,6 +322,9 @@ def tile_rows(name: str, state: MapState, block: Block, texture: npt.NDArray[Any
         "albedo_texture_buffer": [np.ascontiguousarray(texture).reshape(-1)],
         "albedo_texture_format": [image_format(col1 - col0, row1 - row0)],
     }
+    albedo = plane_albedo(state.options.palette)
+    if albedo is not None:
+        components["albedo_factor"] = albedo
     rows = [Row(path, "Mesh3D", components)]
     if state.layout.frame:
         rows.append(Row(path, "CoordinateFrame", {"frame": [state.layout.frame]}))

@@ -90,6 +90,20 @@ def test_shipped_blueprints_show_the_entities_our_converters_write(
         assert _shown(name, kind, entity), f"{name}: no {kind.value} view shows {entity}"
 
 
+@pytest.mark.parametrize(
+    ("name", "images"),
+    [
+        ("navigation", ["/map/image", "/global_costmap/costmap/image", "/local_costmap/costmap/image"]),
+        ("localization", ["/map/image"]),
+    ],
+)
+def test_3d_views_leave_out_the_maps_images(name: str, images: list[str]) -> None:
+    # Rerun's viewer marks an image in a 3D view without a camera as an error; the tiles draw the map.
+    for image in images:
+        assert not _shown(name, ViewKind.SPATIAL3D, image), f"{name}: a 3D view shows {image}"
+        assert _shown(name, ViewKind.SPATIAL3D, image.replace("/image", "/tiles/0_0"))
+
+
 def test_fixed_frames() -> None:
     frames = {name: [view.settings for view in _views(name, ViewKind.SPATIAL3D)] for name in BLUEPRINT_NAMES}
     assert [getattr(settings, "fixed_frame", None) for settings in frames["navigation"]] == ["map"]

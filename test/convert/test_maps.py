@@ -17,7 +17,7 @@ import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver
-from rerun_bridge.convert.occupancy import Palette, colorize, map_options, palette_rgba
+from rerun_bridge.convert.occupancy import Palette, colorize, map_options, palette_rgba, plane_albedo
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.records import MessageDefinition, TopicInfo
 from rerun_bridge.model.rows import Row
@@ -68,7 +68,7 @@ class MapBag:
         stamp = store.types["builtin_interfaces/msg/Time"](sec=1_700_000_000, nanosec=0)
         return store.types["std_msgs/msg/Header"](stamp=stamp, frame_id="map")
 
-    def grid(self, cells: npt.NDArray[np.int8], resolution: float = 0.1) -> Outcome:
+    def grid(self, cells: npt.NDArray[np.int8], resolution: float = 0.1, topic: str = "/map") -> Outcome:
         types = self.grid_store.types
         pose = types["geometry_msgs/msg/Pose"](
             position=types["geometry_msgs/msg/Point"](x=-1.0, y=-2.0, z=0.0),
@@ -82,7 +82,7 @@ class MapBag:
             origin=pose,
         )
         msg = types[GRID](header=self._header(self.grid_store), info=info, data=cells.reshape(-1))
-        return self._feed("/map", GRID, self.grid_store.serialize_cdr(msg, GRID))
+        return self._feed(topic, GRID, self.grid_store.serialize_cdr(msg, GRID))
 
     def update(self, x: int, y: int, patch: npt.NDArray[np.int8]) -> Outcome:
         msg = self.store.types[UPDATE](
@@ -149,13 +149,19 @@ def test_alpha_and_binary_threshold_shape_a_palette_as_rviz_does() -> None:
     assert np.array_equal(shaped[50:101, :3], np.repeat(costmap[100:101, :3], 51, axis=0))  # occupied
     assert np.array_equal(shaped[101:, :3], costmap[101:, :3])  # unknown and illegal keep theirs
     binary = palette_rgba(Palette("costmap", binary_threshold=50))
-    assert np.array_equal(binary[:, :3], shaped[:, :3])
-    assert np.array_equal(shaped[:, 3], np.round(binary[:, 3] * 0.3).astype(np.uint8))
-    assert (shaped[100, 3], shaped[255, 3], shaped[0, 3]) == (76, 76, 0)
+    # The alpha is the plane's opacity (its albedo factor), not in the colours: the image stays as is.
+    assert np.array_equal(binary, shaped)
+    assert (shaped[100, 3], shaped[255, 3], shaped[0, 3]) == (255, 255, 0)
+    assert plane_albedo(Palette("costmap", alpha=0.3)).tolist() == [[255, 255, 255, 76]]  # type: ignore[union-attr]
+    assert plane_albedo(Palette("map")) is None
     cells = np.array([[0, 49, 50, 100], [-1, 101, -128, 7]], dtype=np.int8)
     half = Palette("map", 0.5)
     assert np.array_equal(colorize(cells, half), palette_rgba(half)[cells.view(np.uint8)])
     assert map_options({"alpha": 1, "binary_threshold": 65}, "/map").palette == Palette("map", 1.0, 65)
+    # Costmaps default to Nav2's view's 0.3, maps to opaque; an explicit alpha wins.
+    assert map_options({}, "/global_costmap/costmap").palette == Palette("costmap", 0.3)
+    assert map_options({"palette": "costmap", "alpha": 1}, "/grid").palette == Palette("costmap", 1.0)
+    assert map_options({}, "/map").palette == Palette("map", 1.0)
     for bad in ({"alpha": 1.5}, {"alpha": "half"}, {"binary_threshold": 101}, {"binary_threshold": True}):
         with pytest.raises(ConversionError, match=next(iter(bad))):
             map_options(bad, "/map")

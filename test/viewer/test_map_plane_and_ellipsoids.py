@@ -23,7 +23,7 @@ from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from test.convert.test_covariance_and_trail import POSE_COV, STORE, _header, _pose
-from test.convert.test_maps import MapBag
+from test.convert.test_maps import GRID, MapBag
 from test.viewer.conftest import orbit_pixel, qimage_rgb
 
 pytestmark = pytest.mark.gui
@@ -110,7 +110,7 @@ def test_a_map_written_to_an_rrd_and_read_back_draws_the_same(qtbot: QtBot, tmp_
 
 
 def test_an_update_recolours_its_cells_and_scrubbing_back_restores_them(qtbot: QtBot) -> None:
-    store, bag = map_store({"tile_rows": 2, "palette": "costmap"})
+    store, bag = map_store({"tile_rows": 2, "palette": "costmap", "alpha": 1})
     bag.grid(np.full((4, 4), 99, dtype=np.int8), resolution=1.0)  # all inscribed: cyan
     before = bag.time
     bag.update(3, 0, np.array([[100]], dtype=np.int8))  # one lethal cell: magenta
@@ -124,14 +124,37 @@ def test_an_update_recolours_its_cells_and_scrubbing_back_restores_them(qtbot: Q
 
 
 def test_costmap_free_cells_are_see_through(qtbot: QtBot) -> None:
+    # A costmap is drawn at 0.3 opacity by default (Nav2's RViz view): lethal magenta over the black
+    # background is a dark magenta; free cells are not drawn at all.
     cells = np.zeros((4, 4), dtype=np.int8)
     cells[0, 0] = 100
     store, bag = map_store({"palette": "costmap"})
     bag.grid(cells, resolution=1.0)
     view = make_view(qtbot, flush(store))
     view.set_time("log_time", bag.time)
-    assert pixel_at(view, (-0.5, -1.5, 0.0)) == (255, 0, 255)
+    lethal = pixel_at(view, (-0.5, -1.5, 0.0))
+    assert all(abs(got - want) <= 3 for got, want in zip(lethal, (76, 0, 76), strict=True)), lethal
     assert pixel_at(view, (1.5, 0.5, 0.0)) == BACKGROUND
+
+
+def test_a_costmap_shows_over_the_map_in_its_plane(qtbot: QtBot) -> None:
+    # Nav2 publishes its costmaps in the map's plane: the translucent costmap is drawn over the opaque map
+    # (not hidden by it), blended at 0.3; its free cells leave the map as it is.
+    map_cells = np.zeros((4, 4), dtype=np.int8)
+    map_cells[:, :2] = 100
+    cost_cells = np.zeros((4, 4), dtype=np.int8)
+    cost_cells[0, 3] = 100
+    store, bag = map_store({})
+    bag.pipeline.add_topic("/global_costmap/costmap", GRID)
+    bag.grid(map_cells, resolution=1.0)
+    bag.grid(cost_cells, resolution=1.0, topic="/global_costmap/costmap")
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    over_free = pixel_at(view, (2.5, -1.5, 0.0))  # row 0, column 3: lethal over a free (white) cell
+    expected = (255, round(255 * 0.7), 255)  # magenta at 0.3 over white
+    assert all(abs(got - want) <= 3 for got, want in zip(over_free, expected, strict=True)), over_free
+    assert pixel_at(view, (1.5, -1.5, 0.0)) == WHITE  # a free costmap cell over a free map cell
+    assert pixel_at(view, (-0.5, -1.5, 0.0)) == BLACK  # no cost over an occupied cell
 
 
 def test_a_translucent_map_blends_with_what_is_behind_it(qtbot: QtBot) -> None:

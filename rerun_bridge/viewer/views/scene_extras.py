@@ -7,7 +7,8 @@ per update with the view's placement function, and keeps its own GL items.
 * A ``Mesh3D`` with an ``albedo_texture`` (``albedo_texture_buffer`` / ``_format``) and
   ``vertex_texcoords`` whose vertices are an affine image of their texture coordinates (a flat
   parallelogram: the bridge's map tiles) is drawn as a textured quad (pyqtgraph's ``GLImageItem``,
-  nearest texel, so map cells stay sharp); the texture is uploaded only when its blob changes. A textured
+  nearest texel, so map cells stay sharp), its texels multiplied by ``albedo_factor`` as Rerun multiplies
+  them (a map plane's opacity); the texture is uploaded only when its blob or factor changes. A textured
   mesh of any other shape is left to the view's flat-coloured mesh drawing, with a note.
 * ``Ellipsoids3D`` are drawn as Rerun draws them by default, as wireframes: the three rings of their
   principal planes, in ``Ellipsoids3D:colors`` or the entity's colour.
@@ -34,6 +35,7 @@ from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_imag
 from rerun_bridge.viewer.views.wireframes import WireframeLayer
 
 TEXTURE: Final = "Mesh3D:albedo_texture_buffer"
+_WHITE: Final = (255, 255, 255, 255)
 ELLIPSOIDS: Final = "Ellipsoids3D:half_sizes"
 #: Segments of each of an ellipsoid's three rings.
 RING_SEGMENTS: Final = 32
@@ -121,6 +123,21 @@ class MipmappedImageItem(gl.GLImageItem):  # type: ignore[misc]  # pyqtgraph is 
     a 4000 x 4000 map's frame time low under software GL (and it no longer shimmers); magnified cells
     stay sharp (nearest texel)."""
 
+    def paint(self) -> None:
+        if self.depthValue() <= 0:
+            super().paint()
+            return
+        # Translucent (a costmap over its map, in one plane): drawn after the opaque items, pulled towards
+        # the eye so that the plane below does not hide it, and leaving the depth buffer as it was.
+        GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)
+        GL.glPolygonOffset(-1.0, -2.0)
+        GL.glDepthMask(GL.GL_FALSE)
+        try:
+            super().paint()
+        finally:
+            GL.glDepthMask(GL.GL_TRUE)
+            GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
+
     def _updateTexture(self) -> None:  # noqa: N802 (pyqtgraph's name)
         super()._updateTexture()
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.texture)
@@ -140,7 +157,7 @@ class SceneExtras:
         self.entities_with = entities_with
         self.textured: dict[str, gl.GLImageItem] = {}
         #: The blob each textured item shows (address, length): an unchanged texture is not uploaded again.
-        self._texture_keys: dict[str, tuple[int, int]] = {}
+        self._texture_keys: dict[str, tuple[tuple[int, int], tuple[int, ...]]] = {}
         self.ellipsoids = WireframeLayer(gl_view)
         #: Asset3D meshes and capsules: assets3d.py.
         self.assets = SceneAssets(gl_view, store, entities_with)
@@ -188,7 +205,10 @@ class SceneExtras:
     ) -> tuple[int, int] | None:
         """Make or refresh the entity's quad; its texture (width, height). A texture is decoded and
         uploaded only when the stored blob is another one than the quad shows."""
-        key = _blob_key(values.get(TEXTURE))
+        blob_key = _blob_key(values.get(TEXTURE))
+        albedo = colors_rgba(values.get("Mesh3D:albedo_factor"), 1)
+        factor = tuple(round(255 * float(channel)) for channel in albedo[0]) if albedo is not None else _WHITE
+        key = (blob_key, factor) if blob_key is not None else None
         item = self.textured.get(entity)
         if item is not None and key is not None and self._texture_keys.get(entity) == key:
             data = item.data
@@ -196,13 +216,18 @@ class SceneExtras:
         texture = self._texture(entity, values, notes)
         if texture is None or key is None:
             return None
-        options = "opaque" if bool((texture[..., 3] == 255).all()) else "translucent"
+        if factor != _WHITE:
+            scaled = texture.astype(np.uint16) * np.array(factor, dtype=np.uint16) // 255
+            texture = scaled.astype(np.uint8)
+        opaque = bool((texture[..., 3] == 255).all())
+        options = "opaque" if opaque else "translucent"
         if item is None:
             item = self.textured[entity] = MipmappedImageItem(texture.transpose(1, 0, 2), glOptions=options)
             self.gl_view.addItem(item)
         else:
             item.setGLOptions(options)
             item.setData(texture.transpose(1, 0, 2))
+        item.setDepthValue(0 if opaque else 1)
         self._texture_keys[entity] = key
         return int(texture.shape[1]), int(texture.shape[0])
 
