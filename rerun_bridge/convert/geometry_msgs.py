@@ -1,8 +1,9 @@
 """geometry_msgs: transforms, poses, points, vectors, twists, wrenches, accelerations, polygons and inertias,
 with their meaning drawn (docs/maps.md): position covariances as ellipsoids on ``<entity>/covariance``,
 twists / wrenches / accelerations as arrows on ``<entity>/arrow`` besides their plots (with a covariance:
-the linear part's ellipsoid at the linear arrow's tip and the six standard deviations as plots),
-orientations as axes, inertias as their mass point and equivalent box.
+the linear part's ellipsoid at the linear arrow's tip and the six standard deviations as plots), a
+single pose's x axis as an arrow on ``<entity>/arrow`` (RViz's Pose display), orientations as axes,
+inertias as their mass point and equivalent box.
 
 Header-less forms (``Twist`` on ``/cmd_vel``, ``Pose``, ``Point``...) have no frame of their own: the
 ``frame`` option of their topic gives one (``/cmd_vel``: ``{frame: base_link}``); without it they are
@@ -44,6 +45,10 @@ _AXIS_COLORS: Final = np.array([[255, 0, 0, 255], [0, 200, 0, 255], [0, 64, 255,
 DEFAULT_AXIS_LENGTH: Final = 0.5
 #: RViz's PoseArray arrow length.
 DEFAULT_POSE_ARROW_LENGTH: Final = 0.3
+#: A single pose's arrow (PoseStamped, Pose, PoseWithCovariance, Odometry): RViz's Pose and Odometry
+#: displays draw a 1 m arrow along the pose's x axis, in their default colour.
+DEFAULT_SINGLE_POSE_ARROW_LENGTH: Final = 1.0
+POSE_ARROW_COLOR: Final = np.array([[255, 25, 0, 255]], dtype=np.uint8)
 
 
 #: The point a pose shows as, in the pose's own frame: its instance poses place it (Rerun draws an entity's
@@ -60,6 +65,41 @@ def pose_rows(entity_path: str, poses: list[Any]) -> list[Row]:
         Row(entity_path, "InstancePoses3D", {"translations": translations, "quaternions": quaternions}),
         Row(entity_path, "Points3D", {"positions": POSE_POINT if poses else POSE_POINT[:0]}),
     ]
+
+
+def pose_arrow_rows(entity_path: str, pose: Any, frame: str, ctx: ConvertContext) -> list[Row]:
+    """The pose's x axis as an arrow from its position on ``<entity>/arrow`` (``arrow_length`` option, in
+    metres; RViz's 1 m by default), in ``frame``. Its own entity: Rerun places an entity's arrows by the
+    entity's instance poses, which would move this one a second time."""
+    length = option_length(ctx, "arrow_length", DEFAULT_SINGLE_POSE_ARROW_LENGTH)
+    rotation = quaternions_to_matrices([quat_xyzw(pose.orientation)])
+    path = sub_path(entity_path, "arrow")
+    components: dict[str, Batch] = {
+        "origins": np.asarray(vec3(pose.position), dtype=np.float32).reshape(1, 3),
+        "vectors": (rotation[:, :, 0] * length).astype(np.float32),
+        "colors": POSE_ARROW_COLOR,
+    }
+    return with_frame([Row(path, "Arrows3D", components)], path, frame)
+
+
+def pose_arrow_columns(
+    entity_path: str,
+    msgs: MessageColumns,
+    prefix: str,
+    times: Mapping[str, npt.NDArray[np.int64]],
+    length: float,
+) -> list[ColumnRows]:
+    """:func:`pose_arrow_rows` of one ``geometry_msgs/Pose`` (at ``prefix``) per message, for a batch."""
+    count = len(msgs)
+    origins = msgs.floats(*(f"{prefix}.position.{axis}" for axis in "xyz")).astype(np.float32)
+    rotations = quaternions_to_matrices(msgs.floats(*(f"{prefix}.orientation.{axis}" for axis in "xyzw")))
+    path = sub_path(entity_path, "arrow")
+    components: dict[str, Any] = {
+        "origins": origins.reshape(count, 1, 3),
+        "vectors": (rotations[:, :, 0] * length).astype(np.float32).reshape(count, 1, 3),
+        "colors": Cycled([POSE_ARROW_COLOR], count),
+    }
+    return [ColumnRows(path, "Arrows3D", times, components), *frame_columns(path, msgs, times)]
 
 
 def pose_columns(
@@ -186,19 +226,24 @@ def convert_pose_stamped(msg: Any, ctx: ConvertContext) -> list[Row]:
     trail = topic_trail(topic_state(ctx), ctx.options)
     frame = header_frame(msg)
     rows = with_frame(pose_rows(ctx.entity_path, [msg.pose]), ctx.entity_path, frame)
+    rows += pose_arrow_rows(ctx.entity_path, msg.pose, frame, ctx)
     return rows + trail_rows(trail, ctx.entity_path, vec3(msg.pose.position), frame)
 
 
 def pose_stamped_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+    length = option_length(ctx, "arrow_length", DEFAULT_SINGLE_POSE_ARROW_LENGTH)
     trail = topic_trail(topic_state(ctx), ctx.options)
     times = msgs.default_times()
     rows = pose_columns(ctx.entity_path, msgs, "pose", times) + frame_columns(ctx.entity_path, msgs, times)
+    rows += pose_arrow_columns(ctx.entity_path, msgs, "pose", times, length)
     positions = msgs.floats(*(f"pose.position.{axis}" for axis in "xyz"))
     return rows + trail_columns(trail, ctx.entity_path, positions, times, msgs.frame())
 
 
 def convert_pose(msg: Any, ctx: ConvertContext) -> list[Row]:
-    return with_frame(pose_rows(ctx.entity_path, [msg]), ctx.entity_path, topic_frame(msg, ctx))
+    frame = topic_frame(msg, ctx)
+    rows = with_frame(pose_rows(ctx.entity_path, [msg]), ctx.entity_path, frame)
+    return rows + pose_arrow_rows(ctx.entity_path, msg, frame, ctx)
 
 
 def convert_pose_with_covariance(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -210,6 +255,7 @@ def convert_pose_with_covariance(msg: Any, ctx: ConvertContext) -> list[Row]:
     with_covariance = inner if hasattr(inner, "covariance") else msg
     frame = topic_frame(msg, ctx)
     rows = with_frame(pose_rows(ctx.entity_path, [with_covariance.pose]), ctx.entity_path, frame)
+    rows += pose_arrow_rows(ctx.entity_path, with_covariance.pose, frame, ctx)
     rows += covariance_rows(with_covariance.pose, with_covariance.covariance, frame, ctx)
     return rows + trail_rows(trail, ctx.entity_path, vec3(with_covariance.pose.position), frame)
 
@@ -373,8 +419,9 @@ def equivalent_box_rows(
 
 
 _POSE: Final = ("InstancePoses3D", "Points3D", "CoordinateFrame")
-_POSE_TRAIL: Final = (*_POSE, "LineStrips3D")
-_POSE_COVARIANCE: Final = (*_POSE, "Ellipsoids3D", "LineStrips3D")
+_SINGLE_POSE: Final = (*_POSE, "Arrows3D")
+_POSE_TRAIL: Final = (*_SINGLE_POSE, "LineStrips3D")
+_POSE_COVARIANCE: Final = (*_SINGLE_POSE, "Ellipsoids3D", "LineStrips3D")
 _VECTOR_PAIR: Final = ("Scalars", "SeriesLines", "Arrows3D", "CoordinateFrame")
 _VECTOR_PAIR_COVARIANCE: Final = (*_VECTOR_PAIR, "Ellipsoids3D")
 _VECTOR: Final = ("Arrows3D", "Scalars", "SeriesLines", "CoordinateFrame")
@@ -393,7 +440,7 @@ CONVERTERS: Final = (
     Converter(
         "geometry_msgs/msg/PoseStamped", convert_pose_stamped, _POSE_TRAIL, columns=pose_stamped_columns
     ),
-    Converter("geometry_msgs/msg/Pose", convert_pose, _POSE),
+    Converter("geometry_msgs/msg/Pose", convert_pose, _SINGLE_POSE),
     *_each(convert_pose_with_covariance, _POSE_COVARIANCE, "PoseWithCovariance", "PoseWithCovarianceStamped"),
     Converter("geometry_msgs/msg/PoseArray", convert_pose_array, (*_POSE, "Arrows3D")),
     *_each(convert_point, ("Points3D", "CoordinateFrame"), "Point", "PointStamped"),

@@ -12,10 +12,14 @@ from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import frame_columns_of, header_frame, sub_path, vec3, with_frame
 from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks, standard_deviations
 from rerun_bridge.convert.geometry_msgs import (
+    DEFAULT_SINGLE_POSE_ARROW_LENGTH,
     STDDEV_NAMES,
     TWIST_NAMES,
     covariance_rows,
     frame_columns,
+    option_length,
+    pose_arrow_columns,
+    pose_arrow_rows,
     pose_columns,
     pose_rows,
     stddev_rows,
@@ -41,6 +45,7 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     twist_path = sub_path(ctx.entity_path, "twist")
     rows += vector_scalars(twist_path, msg.twist.twist.linear, msg.twist.twist.angular, TWIST_NAMES)
     rows = with_frame(rows, ctx.entity_path, frame)
+    rows += pose_arrow_rows(ctx.entity_path, msg.pose.pose, frame, ctx)
     rows += covariance_rows(msg.pose.pose, msg.pose.covariance, frame, ctx)
     rows += stddev_rows(sub_path(twist_path, "stddev"), msg.twist.covariance)
     return rows + trail_rows(trail, ctx.entity_path, vec3(msg.pose.pose.position), frame)
@@ -49,6 +54,7 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
 def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
     """:func:`convert_odometry` for a batch of messages."""
     sigma = covariance_sigma(ctx.options)
+    length = option_length(ctx, "arrow_length", DEFAULT_SINGLE_POSE_ARROW_LENGTH)
     trail = topic_trail(topic_state(ctx), ctx.options)
     times, count = msgs.default_times(), len(msgs)
     rows = pose_columns(ctx.entity_path, msgs, "pose.pose", times)
@@ -58,6 +64,7 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     rows.append(ColumnRows(twist_path, "Scalars", times, {"scalars": twist}))
     rows.append(ColumnRows(twist_path, "SeriesLines", times, {"names": Cycled([TWIST_NAMES], count)}))
     rows += frame_columns(ctx.entity_path, msgs, times)
+    rows += pose_arrow_columns(ctx.entity_path, msgs, "pose.pose", times, length)
     positions = msgs.floats(*(f"pose.pose.position.{axis}" for axis in "xyz"))
     rows += covariance_columns(ctx.entity_path, msgs, positions, sigma)
     rows += stddev_columns(sub_path(twist_path, "stddev"), msgs)
@@ -156,6 +163,7 @@ CONVERTERS: Final = (
         (
             "InstancePoses3D",
             "Points3D",
+            "Arrows3D",
             "Scalars",
             "SeriesLines",
             "Ellipsoids3D",

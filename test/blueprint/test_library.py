@@ -72,6 +72,12 @@ def _shown(name: str, kind: ViewKind, entity: str) -> bool:
         ("navigation", ViewKind.SPATIAL3D, ["/plan", "/scan", "/odom", "/tf", "/tf_static/base_link"]),
         # A PoseArray's arrows and a pose's covariance are drawn below their topic.
         ("navigation", ViewKind.SPATIAL3D, ["/particle_cloud/arrows", "/amcl_pose/covariance"]),
+        # A single pose's arrow, an odometry's covariance and trail.
+        (
+            "navigation",
+            ViewKind.SPATIAL3D,
+            ["/odom/arrow", "/odom/covariance", "/odom/trail", "/goal_pose/arrow"],
+        ),
         ("navigation", ViewKind.TIME_SERIES, ["/cmd_vel", "/odom/twist"]),
         ("manipulation", ViewKind.TIME_SERIES, ["/joint_states/position", "/joint_states/velocity"]),
         ("manipulation", ViewKind.TIME_SERIES, ["/joint_states/effort", "/wrench"]),
@@ -79,6 +85,7 @@ def _shown(name: str, kind: ViewKind, entity: str) -> bool:
         ("manipulation", ViewKind.SPATIAL2D, ["/gripper_camera/image_raw"]),
         ("localization", ViewKind.SPATIAL3D, ["/odom", "/odometry/filtered", "/amcl_pose", "/map", "/tf"]),
         ("localization", ViewKind.SPATIAL3D, ["/particle_cloud/arrows", "/amcl_pose/covariance"]),
+        ("localization", ViewKind.SPATIAL3D, ["/odom/arrow", "/odometry/filtered/arrow", "/amcl_pose/arrow"]),
         ("localization", ViewKind.MAP, ["/gps/fix"]),
         ("localization", ViewKind.TIME_SERIES, ["/odom/twist", "/imu/data"]),
     ],

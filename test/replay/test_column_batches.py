@@ -412,9 +412,9 @@ def test_pose_stamped_column_rows_equal_the_converter_rows(frame: str) -> None:
         bytes(STORE.serialize_cdr(STORE.types[type_name](header=_header(s, frame), pose=_pose(s)), type_name))
         for s in range(6)
     ]
-    # InstancePoses3D, Points3D and the frame row of each; the trail (every 5th message: the first and
-    # the sixth) and its frame row.
-    per_message, trail = (3, 4) if frame else (2, 2)
+    # InstancePoses3D, Points3D, the arrow's Arrows3D and the frame rows of the pose and the arrow; the
+    # trail (every 5th message: the first and the sixth) and its frame row.
+    per_message, trail = (5, 4) if frame else (3, 2)
     assert assert_column_path_matches(type_name, "/vehicle_pose", payloads) == 6 * per_message + trail
 
 
@@ -437,9 +437,10 @@ def test_odometry_column_rows_equal_the_converter_rows(frame: str) -> None:
             twist=types["geometry_msgs/msg/TwistWithCovariance"](twist=twist, covariance=np.zeros(36)),
         )
         payloads.append(bytes(STORE.serialize_cdr(message, type_name)))
-    # InstancePoses3D, Points3D, the twist's Scalars and SeriesLines, the covariance's Ellipsoids3D, and
-    # the frame rows of the pose and the covariance; the trail (every 5th message: the first) and its frame.
-    per_message = 7 if frame else 5
+    # InstancePoses3D, Points3D, the arrow's Arrows3D, the twist's Scalars and SeriesLines, the
+    # covariance's Ellipsoids3D, and the frame rows of the pose, the arrow and the covariance; the trail
+    # (every 5th message: the first) and its frame.
+    per_message = 9 if frame else 6
     assert assert_column_path_matches(type_name, "/odom", payloads) == 5 * per_message + (2 if frame else 1)
 
 
