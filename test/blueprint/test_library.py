@@ -78,6 +78,8 @@ def _shown(name: str, kind: ViewKind, entity: str) -> bool:
             ViewKind.SPATIAL3D,
             ["/odom/arrow", "/odom/covariance", "/odom/trail", "/goal_pose/arrow"],
         ),
+        ("navigation", ViewKind.SPATIAL3D, ["/robot_description/links/base_link/visual_0"]),
+        ("localization", ViewKind.SPATIAL3D, ["/robot_description/links/base_link/visual_0"]),
         ("navigation", ViewKind.TIME_SERIES, ["/cmd_vel", "/odom/twist"]),
         ("manipulation", ViewKind.TIME_SERIES, ["/joint_states/position", "/joint_states/velocity"]),
         ("manipulation", ViewKind.TIME_SERIES, ["/joint_states/effort", "/wrench"]),
