@@ -160,8 +160,13 @@ def _time_arg(option: str, text: str | None, bag_start_ns: int | None) -> int | 
             return parse_time_arg(text)
         except ValueError as err:
             raise ValueError(f"{option}: {err}") from err
-    if not seconds.is_finite() or abs(seconds) >= _TIME_LIMIT_S:
+    if not seconds.is_finite():
         raise ValueError(f"{option} {text}: not a time (seconds from the start, or since the epoch)")
+    if abs(seconds) >= _TIME_LIMIT_S:
+        raise ValueError(
+            f"{option} {text}: out of range (seconds from the start below 1e9, or since the epoch below "
+            f"{_TIME_LIMIT_S:.0e})"
+        )
     nanos = int((seconds * NANOS_PER_SECOND).to_integral_value())
     return (bag_start_ns or 0) + nanos if seconds < _OFFSET_LIMIT_S else nanos
 
@@ -275,6 +280,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         f"wrote {summary.rrd_path}"
         + (f" and {summary.mcap_path} ({summary.mcap_messages} messages)" if summary.mcap_path else "")
         + f" in {elapsed:.2f} s"
+        + ("" if summary.converted_anything else ": no data, only the conversion's summary")
     )
     if not summary.converted_anything:
         reason = _why_nothing(summary.topics, selection, spans)

@@ -39,6 +39,7 @@ from rerun_bridge.blueprint.model import (
 )
 from rerun_bridge.config import BridgeConfig, topic_name_problem
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.map_msgs import UPDATES_SUFFIX
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.yaml_limits import YamlLimitError, read_bounded
 from rviz_compat.displays import (
@@ -67,6 +68,8 @@ TF_TOPICS: Final = (("/tf", False), ("/tf_static", True))  # (topic, latched)
 TF_TYPE: Final = "tf2_msgs/msg/TFMessage"
 CAMERA_INFO_TYPE: Final = "sensor_msgs/msg/CameraInfo"
 COMPRESSED_IMAGE_TYPE: Final = "sensor_msgs/msg/CompressedImage"
+MAP_TYPE: Final = "nav_msgs/msg/OccupancyGrid"
+UPDATE_TYPE: Final = "map_msgs/msg/OccupancyGridUpdate"
 COMPRESSED_TRANSPORTS: Final = ("compressed", "compressedDepth")
 
 
@@ -111,7 +114,9 @@ def main_from_rviz(
     result = import_rviz(rviz_path)
     dump_blueprint(result.blueprint, out_yaml, header=report(result, Path(rviz_path).name))
     if bridge_config_out is not None:
-        header = f"Bridge topics for the displays of {Path(rviz_path).name} (rerun-bridge from-rviz).\n"
+        header = (
+            f"Bridge topics for the displays of {Path(rviz_path).name} (rerun-bridge blueprint from-rviz).\n"
+        )
         comment = "".join(f"# {line}\n" for line in header.splitlines())
         body = yaml.safe_dump({"topics": result.bridge_topics}, sort_keys=False, width=110)
         Path(bridge_config_out).write_text(comment + body, encoding="utf-8")
@@ -283,6 +288,8 @@ class _Importer:
         entity = self.topic(topic, ros_type, label, latched=transient_local(qos), options=options)
         if entity is None:
             return
+        if spec.ros_type == MAP_TYPE:
+            self.map_updates(display, base_topic, label)
         if spec.target is Target.SCENE:
             self.show_in_scene(entity, enabled)
             self.style(display, spec, entity, label)
@@ -313,6 +320,19 @@ class _Importer:
             )
             self.images.append(view)
             self.mapped.append(f"{label} -> 2D {entity}")
+
+    def map_updates(self, display: Mapping[str, Any], map_topic: str, label: str) -> None:
+        """The Map display's update topic (``OccupancyGridUpdate``: Nav2's costmaps send their changes
+        there), which patches the map on the map's entity. The bridge pairs them by name, as RViz 2 does
+        by default: the updates of ``/map`` are ``/map_updates``."""
+        paired = map_topic + UPDATES_SUFFIX
+        written, _qos = topic_property(display, ("Update Topic",))
+        if written and absolute_topic(written) != paired:
+            unused = absolute_topic(written)
+            self.notes.append(
+                f"{label}: update topic {unused} is not used: the bridge patches {map_topic} with {paired}"
+            )
+        self.topic(paired, UPDATE_TYPE, label)
 
     def topic(
         self,

@@ -32,13 +32,21 @@ def written_as(stats: TopicStats) -> str:
     return ", ".join(sorted(stats.produced)) or "-"
 
 
+def result_of(stats: TopicStats) -> str:
+    """The topic's result: its kind, or ``failed`` for a converted topic whose every message failed (a bad
+    converter option fails them all: "converted" beside 0 rows read as success)."""
+    if stats.kind is TopicKind.CONVERTED and stats.errors and not stats.rows:
+        return "failed"
+    return stats.kind.value
+
+
 def summary_table(topics: Sequence[TopicStats]) -> list[list[str]]:
     """One row of :data:`SUMMARY_HEADERS` per topic, sorted by topic: what ``convert`` prints."""
     return [
         [
             t.topic,
             t.type_name,
-            t.kind.value,
+            result_of(t),
             str(t.messages),
             str(t.rows),
             str(t.skipped),
@@ -69,7 +77,7 @@ def outcome_rows(
         fields: dict[str, Batch] = {
             "topic": [stats.topic],
             "type": [stats.type_name],
-            "result": [stats.kind.value],
+            "result": [result_of(stats)],
             "entity": [stats.entity_path],
             "written_as": [written_as(stats)],
             "reason": [reason_of(stats)],

@@ -353,6 +353,14 @@ class ChunkStore:
         values.update(snapshot.static_values)
         return {component: values[component] for component in sorted(values)}
 
+    def latest_row_time(self, entity_path: str, timeline: str, time: int) -> int | None:
+        """The time of the entity's latest temporal row at or before ``time``: when what latest-at shows
+        of it was logged (None: it has no such row, static data only)."""
+        snapshot = self._snapshot(entity_path)
+        if snapshot is None:
+            return None
+        return max((hit.time for hit in self._latest_hits(snapshot, timeline, time).values()), default=None)
+
     def _note_clearing(self, entity_path: str, components: Collection[str]) -> None:
         """When the entity's new rows hold a Clear, latest-at looks for one there from now on (the set only
         grows, and a set's add is atomic, so readers need no lock)."""

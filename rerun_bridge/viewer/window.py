@@ -182,7 +182,9 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.notes = []
         # Roles ($odometry, ...) name the recording's own topics; an empty (live) store keeps the usual names.
         resolved = resolve_roles(root, self.store if self.store.entities() else None)
-        self.notes += [f"no {role} topic in the data: the layout leaves it out" for role in resolved.missing]
+        self.notes += [
+            f"no {role} topic in the data: its place in the layout stays empty" for role in resolved.missing
+        ]
         built = build_layout(resolved.root, self._build_view)
         return built if built is not None else empty_layout(resolved.root)
 

@@ -67,6 +67,27 @@ def _write(tmp_path: Path, displays: list[Any], **manager: Any) -> Path:
 # --- Nav2's default view ------------------------------------------------------------------------------------
 
 
+def test_map_displays_bring_their_update_topics(tmp_path: Path) -> None:
+    # Nav2's costmaps send their changes on <topic>_updates (map_msgs/OccupancyGridUpdate): without them
+    # a bridged costmap stays as its first full grid.
+    result = import_rviz(NAV2)
+    for map_topic in ("/map", "/global_costmap/costmap", "/local_costmap/costmap"):
+        assert result.bridge_topics[f"{map_topic}_updates"] == {"type": "map_msgs/msg/OccupancyGridUpdate"}
+    assert not any("update topic" in note for note in result.notes)
+    # An update topic the bridge would not pair with the map is said, and the paired one bridged.
+    display = {
+        "Class": "rviz_default_plugins/Map",
+        "Name": "Grid",
+        "Enabled": True,
+        "Topic": {"Value": "/grid"},
+        "Update Topic": {"Value": "/grid_patches"},
+    }
+    odd = import_rviz(_write(tmp_path, [display]))
+    assert "/grid_updates" in odd.bridge_topics
+    assert "/grid_patches" not in odd.bridge_topics
+    assert any("update topic /grid_patches is not used" in note for note in odd.notes)
+
+
 def test_nav2_fixed_frame_view_and_grid() -> None:
     result = import_rviz(NAV2)
     assert result.fixed_frame == "map"

@@ -114,7 +114,7 @@ def test_navigation_picks_renamed_topics_and_says_so(qtbot: QtBot, tmp_path: Pat
     assert plots.objectName() == "cmd_vel vs odometry (cmd_vel: /controller/cmd_vel, odometry: /odometry)"
     plotted = set(plots.entities_with("Scalars:scalars"))
     assert {"/controller/cmd_vel", "/odometry/twist"} <= plotted
-    assert "no map topic in the data: the layout leaves it out" in window.notes
+    assert "no map topic in the data: its place in the layout stays empty" in window.notes
 
 
 def test_navigation_on_the_gps_bag_plots_its_odometry(qtbot: QtBot) -> None:
@@ -131,8 +131,8 @@ def test_navigation_on_the_gps_bag_plots_its_odometry(qtbot: QtBot) -> None:
     plots: TimeSeriesView = view_named(window, TimeSeriesView)
     assert "/odometry/twist" in plots.entities_with("Scalars:scalars")
     assert {
-        "no cmd_vel topic in the data: the layout leaves it out",
-        "no scan topic in the data: the layout leaves it out",
+        "no cmd_vel topic in the data: its place in the layout stays empty",
+        "no scan topic in the data: its place in the layout stays empty",
     } <= set(window.notes)
 
 

@@ -366,3 +366,47 @@ def test_an_entitys_points_are_drawn_once_per_instance_pose() -> None:
     np.testing.assert_allclose(turned, [[6.0, 0.0, 0.0], [0.0, 3.0, 0.0]], atol=1e-6)
     plain = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
     assert instanced_points(plain, {})[1] == 1  # no instance poses: drawn as logged
+
+
+def _red_centre(view: Spatial3DView) -> tuple[float, float, int, int]:
+    """The red pixels' mean column and row, and the picture's width and height."""
+    frame = qimage_rgb(view.canvas.picture())
+    rows, columns = np.nonzero(red_pixels(frame))
+    assert len(rows) > 50, "the red points were not drawn"
+    return float(columns.mean()), float(rows.mean()), frame.shape[1], frame.shape[0]
+
+
+def test_data_is_placed_by_tf_as_of_its_own_time(qtbot: QtBot) -> None:
+    """As RViz places a message by TF at its stamp: a scan logged at 100 stays where the sensor was then
+    while the cursor moves on and TF with it (by TF at the cursor it swam, interpolated towards 200)."""
+    store = ChunkStore()
+    for time, x in ((100, 0.0), (200, 2.0)):
+        store.append_row(
+            "/tf/sensor",
+            {"ros_time": time},
+            {
+                "Transform3D:parent_frame": ["world"],
+                "Transform3D:child_frame": ["sensor"],
+                "Transform3D:translation": np.array([[x, 0.0, 0.0]]),
+                "Transform3D:quaternion": np.array([[0.0, 0.0, 0.0, 1.0]]),
+            },
+        )
+    local = np.array([0.0, 0.0, 0.5]) + 0.02 * np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]])
+    store.append_row(
+        "/scan",
+        {"ros_time": 100},
+        {
+            "Points3D:positions": local.astype(np.float32),
+            "Points3D:colors": pa.array([0xFF0000FF], type=pa.uint32()),
+            "Points3D:radii": np.array([-6.0], dtype=np.float32),
+            "CoordinateFrame:frame": ["sensor"],
+        },
+    )
+    store.flush()
+    view = make_view(qtbot, store, fixed_frame="world")
+    view.set_time("ros_time", 150)
+    column, row, width, height = _red_centre(view)
+    then_x, then_y = project(np.array([0.0, 0.0, 0.5]), width, height)
+    assert math.hypot(column - then_x, row - then_y) < 2.0
+    cursor_x, cursor_y = project(np.array([1.0, 0.0, 0.5]), width, height)  # TF interpolated at 150
+    assert math.hypot(column - cursor_x, row - cursor_y) > 20

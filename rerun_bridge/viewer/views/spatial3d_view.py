@@ -69,7 +69,7 @@ from rerun_bridge.viewer.views.frame_labels import (
 from rerun_bridge.viewer.views.image_decode import ImageDecodeError, decode_encoded, decode_image, to_rgba8
 from rerun_bridge.viewer.views.level_of_detail import detail_indices, detail_note, take_instances
 from rerun_bridge.viewer.views.offscreen_gl import SceneCanvas, SceneLabel
-from rerun_bridge.viewer.views.scene_extras import SceneExtras
+from rerun_bridge.viewer.views.scene_extras import TEXTURE, SceneExtras
 from rerun_bridge.viewer.views.shapes3d import (
     CYLINDER_VERTICES,
     ELLIPSOID_VERTICES,
@@ -366,10 +366,25 @@ class Spatial3DView(ViewBase):
         frame = first_string(values.get(COORDINATE_FRAME))
         if frame is None or fixed is None:
             return self._local(Transform.identity())
-        placement = self.transforms.transform(timeline, fixed, frame, time)
+        placement = self._transform_at_data_time(entity, values, timeline, fixed, frame, time)
         if placement is None:
             self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
         return self._local(placement)
+
+    def _transform_at_data_time(
+        self, entity: str, values: dict[str, pa.Array], timeline: str, fixed: str, frame: str, time: int
+    ) -> Transform | None:
+        """The frame in the fixed frame as of when the entity's data was logged, as RViz places a message by
+        TF at its stamp: a 5 Hz scan stays on the walls while the cursor moves on and the robot with it
+        (TF at the cursor drew it swimming, turned by the robot's motion since). Maps (textured meshes) and
+        static data are placed by TF at the cursor, as RViz places maps; where TF does not reach back to the
+        data's time, at the cursor too."""
+        data_time = None if TEXTURE in values else self.store.latest_row_time(entity, timeline, time)
+        if data_time is not None and data_time != time:
+            placed = self.transforms.transform(timeline, fixed, frame, data_time)
+            if placed is not None:
+                return placed
+        return self.transforms.transform(timeline, fixed, frame, time)
 
     def _placed(
         self, component: str, items: dict[str, Any], timeline: str, time: int, fixed: str | None
@@ -662,7 +677,7 @@ class Spatial3DView(ViewBase):
         """Where a named frame sits in the fixed frame (else the entity's own frame); None and a note."""
         if frame is None or fixed is None:
             return self._placement(entity, values, timeline, time, fixed)
-        placement = self.transforms.transform(timeline, fixed, frame, time)
+        placement = self._transform_at_data_time(entity, values, timeline, fixed, frame, time)
         if placement is None:
             self.notes.append(f"{entity}: no transform from {frame} to {fixed}")
         return self._local(placement)
