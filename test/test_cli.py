@@ -226,7 +226,7 @@ def _mcap_count(path: Path) -> int:
     [
         ("--start", "inf", "error: --start inf: not a time"),
         ("--start", "nan", "error: --start nan: not a time"),
-        ("--end", "1e400", "error: --end 1e400: not a time"),
+        ("--end", "1e400", "error: --end 1e400: out of range"),
         ("--end", "tomorrow", "error: --end: not a time: 'tomorrow'"),
         ("--min-free-mb", "-5", "argument --min-free-mb: expected a number of megabytes >= 0, got '-5'"),
         ("--min-free-mb", "nan", "argument --min-free-mb: expected a number of megabytes >= 0, got 'nan'"),
