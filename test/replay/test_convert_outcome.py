@@ -3,6 +3,7 @@ back here through rerun-sdk's own reader."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from rerun_bridge.cli import main
 from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.pipeline import TopicKind, TopicStats
 from rerun_bridge.replay import convert_bags
-from rerun_bridge.replay.outcome import OUTCOME_ARCHETYPE, reason_of
+from rerun_bridge.replay.outcome import OUTCOME_ARCHETYPE, reason_of, result_of, summary_table
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.viewer.component_values import describe
@@ -129,3 +130,16 @@ def test_our_viewer_shows_a_topics_outcome_at_any_time(tmp_path: Path) -> None:
         assert shown["result"] == "'skipped'"
         assert shown["topic"] == "'/vehicle_command_ackermann'"
         assert shown["reason"].startswith("'the recording stores no definition")
+
+
+def test_a_topic_whose_every_message_failed_reads_failed() -> None:
+    # "converted" beside 0 rows and an error per message read as success (a bad converter option).
+    failed = TopicStats(
+        "/scan", "sensor_msgs/msg/LaserScan", TopicKind.CONVERTED, "/scan", messages=3, errors=3
+    )
+    partly = dataclasses.replace(failed, rows=2, errors=1)
+    assert [row[2] for row in summary_table([failed, partly])] == ["failed", "converted"]
+    assert result_of(failed) == "failed"
+    assert result_of(partly) == "converted"
+    skipped = TopicStats("/bump", "x/msg/Bump", TopicKind.SKIPPED, "/bump", messages=3)
+    assert result_of(skipped) == "skipped"
