@@ -91,7 +91,11 @@ def test_nothing_converted_says_why(tmp_path: Path, capsys: pytest.CaptureFixtur
     ]
     for index, (arguments, reason) in enumerate(cases):
         assert main(["convert", *arguments, "-o", str(tmp_path / f"{index}.rrd"), "-q"]) == 1
-        assert f"error: nothing could be converted: {reason}" in capsys.readouterr().err
+        out, err = capsys.readouterr()
+        assert f"error: nothing could be converted: {reason}" in err
+        # The file is written (its summary says why), and the line saying so says it holds nothing else.
+        assert f"{index}.rrd in " in out
+        assert out.rstrip().endswith(": no data, only the conversion's summary")
 
 
 def test_start_after_end_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
