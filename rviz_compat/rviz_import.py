@@ -69,6 +69,17 @@ TF_TYPE: Final = "tf2_msgs/msg/TFMessage"
 CAMERA_INFO_TYPE: Final = "sensor_msgs/msg/CameraInfo"
 COMPRESSED_IMAGE_TYPE: Final = "sensor_msgs/msg/CompressedImage"
 MAP_TYPE: Final = "nav_msgs/msg/OccupancyGrid"
+ODOMETRY_TYPE: Final = "nav_msgs/msg/Odometry"
+PATH_TYPE: Final = "nav_msgs/msg/Path"
+#: The pose displays' ROS types and the entity below their topic that holds their arrows.
+POSE_ARROWS: Final = MappingProxyType(
+    {
+        "geometry_msgs/msg/PoseStamped": "arrow",
+        "geometry_msgs/msg/PoseWithCovarianceStamped": "arrow",
+        ODOMETRY_TYPE: "arrow",
+        "geometry_msgs/msg/PoseArray": "arrows",
+    }
+)
 UPDATE_TYPE: Final = "map_msgs/msg/OccupancyGridUpdate"
 COMPRESSED_TRANSPORTS: Final = ("compressed", "compressedDepth")
 
@@ -155,6 +166,7 @@ class _Importer:
         self.images: list[View] = []
         self.plots: list[View] = []
         self.grid = False
+        self.frame_names: list[str] = []
         self.bridge_topics: dict[str, dict[str, Any]] = {}
         self.unsupported: list[str] = []
         self.mapped: list[str] = []
@@ -185,6 +197,7 @@ class _Importer:
                 eye=self.eye(manager),
                 follow_frame=target,
                 follow=bool(target),
+                frame_names=tuple(self.frame_names),
             ),
             styles=MappingProxyType(self.scene_styles()),
         )
@@ -238,11 +251,31 @@ class _Importer:
             self.mapped.append(f"{label} -> 3D grid")
         elif spec.target is Target.FRAMES:
             self.tf_frames(label, enabled)
+            if display.get("Show Names") is True:
+                self.tf_names(display, label)
             self.mapped.append(f"{label} -> 3D TF frames")
         elif spec.target is Target.ROBOT:
             self.robot_model(display, spec, label, enabled)
         else:
             self.topic_display(display, spec, label, enabled)
+
+    def tf_names(self, display: Mapping[str, Any], label: str) -> None:
+        """RViz's "Show Names": the frames its ``Frames`` list enables get their names drawn
+        (``frame_names``); all of them (``All Enabled``, or no list) cannot be said, which a note tells."""
+        frames = display.get("Frames")
+        frames = frames if isinstance(frames, Mapping) else {}
+        listed = [
+            str(name)
+            for name, value in frames.items()
+            if name != "All Enabled" and isinstance(value, Mapping) and value.get("Value") is True
+        ]
+        if listed and frames.get("All Enabled") is not True:
+            self.frame_names += [name for name in listed if name not in self.frame_names]
+            return
+        self.notes.append(
+            f"{label}: Show Names for every frame is not carried: names show for the fixed, followed and "
+            "hovered frames (every frame of a tree of at most 8); list more in the 3D view's frame_names"
+        )
 
     def tf_frames(self, label: str, enabled: bool) -> None:
         for topic, latched in TF_TOPICS:
@@ -293,6 +326,7 @@ class _Importer:
         if spec.target is Target.SCENE:
             self.show_in_scene(entity, enabled)
             self.style(display, spec, entity, label)
+            self.pose_style(display, spec, entity, label)
             self.mapped.append(f"{label} -> 3D {entity}")
             if spec.plot_too:
                 self.plots.append(
@@ -382,6 +416,27 @@ class _Importer:
             radius = value if value else None
         if spec.archetype is not None and (color is not None or radius is not None):
             self.styles[entity] = EntityStyle(color=color, radius=radius, archetype=spec.archetype)
+
+    def pose_style(self, display: Mapping[str, Any], spec: DisplaySpec, entity: str, label: str) -> None:
+        """The arrows of the pose displays: their colour on the arrows' entity (``<entity>/arrow``, a
+        PoseArray's ``<entity>/arrows``; Odometry's under ``Shape``), and what they draw that the bridge
+        does not (RViz keeps Odometry's last ``Keep`` arrows; a Path's poses as arrows or axes)."""
+        arrows = POSE_ARROWS.get(spec.ros_type or "")
+        if arrows is not None:
+            shape = display.get("Shape")
+            color_of = shape if spec.ros_type == ODOMETRY_TYPE and isinstance(shape, Mapping) else display
+            color = parse_color(color_of.get("Color"), color_of.get("Alpha", 1.0))
+            if color is not None:
+                self.styles[f"{entity.rstrip('/')}/{arrows}"] = EntityStyle(color=color, archetype="Arrows3D")
+        keep = number(display.get("Keep"))
+        if spec.ros_type == ODOMETRY_TYPE and keep is not None and keep > 1:
+            self.notes.append(
+                f"{label}: Keep {keep:g} is not carried: the latest pose's arrow is drawn, with the trail of "
+                "recent positions (trail_every / trail_length)"
+            )
+        pose_style = str(display.get("Pose Style") or "None")
+        if spec.ros_type == PATH_TYPE and pose_style != "None":
+            self.notes.append(f"{label}: Pose Style {pose_style} is not carried: the path is drawn as a line")
 
     def scene_styles(self) -> dict[str, EntityStyle]:
         styles = dict(self.styles)

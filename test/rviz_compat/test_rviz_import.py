@@ -551,3 +551,38 @@ def test_a_target_frame_becomes_the_frame_the_3d_view_follows(tmp_path: Path) ->
 def test_the_default_target_frame_follows_nothing() -> None:
     settings = _scene_settings(import_rviz(RVIZ_DEFAULT))  # Target Frame: <Fixed Frame>
     assert (settings.follow_frame, settings.follow) == ("", False)
+
+
+def test_pose_displays_colour_their_arrows_and_say_what_is_not_carried() -> None:
+    result = import_rviz(ALL_DISPLAYS)
+    styles = _scene(result).styles
+    red = Color(255, 25, 0, 255)
+    for arrows in (
+        "/some/topic/pose/arrow",
+        "/some/topic/pose_array/arrows",
+        "/some/topic/pose_with_covariance/arrow",
+    ):
+        assert styles[arrows] == EntityStyle(color=red, archetype="Arrows3D"), arrows
+    assert styles["/some/topic/odometry/arrow"].color == red  # Odometry's colour is under its Shape
+    assert any("Keep 100 is not carried" in note for note in result.notes)
+    # "All Enabled" frames with Show Names: every name cannot be said in the layout, which a note tells.
+    assert any("Show Names for every frame is not carried" in note for note in result.notes)
+
+
+def test_tf_names_of_the_listed_frames_are_drawn(tmp_path: Path) -> None:
+    frames = {
+        "All Enabled": False,
+        "base_link": {"Value": True},
+        "odom": {"Value": True},
+        "map": {"Value": False},
+    }
+    display = {
+        "Class": "rviz_default_plugins/TF",
+        "Name": "TF",
+        "Enabled": True,
+        "Show Names": True,
+        "Frames": frames,
+    }
+    result = import_rviz(_write(tmp_path, [display]))
+    assert _scene_settings(result).frame_names == ("base_link", "odom")
+    assert not any("Show Names" in note for note in result.notes)
