@@ -557,6 +557,28 @@ class _Parser(KeyPathReader):
         return tuple(out)
 
 
+#: Every option a converter reads (``topics.<topic>.options``; docs/config.md): a key outside them is a typo
+#: that would otherwise be ignored without a word. Their values are the converters' to check.
+CONVERTER_OPTIONS: Final = (
+    "colormap",
+    "camera_frame",
+    "frame",
+    "palette",
+    "alpha",
+    "binary_threshold",
+    "tile_rows",
+    "tile_cols",
+    "image",
+    "map_topic",
+    "covariance_sigma",
+    "trail_every",
+    "trail_length",
+    "arrow_scale",
+    "arrow_length",
+    "axis_length",
+    "mesh_roots",
+)
+
 _TOPIC_KEYS: Final = (
     "entity_path",
     "type",
@@ -633,7 +655,7 @@ def _parse_topics(p: _Parser, data: object) -> dict[str, TopicConfig]:
         entry = p.section(value, path, _TOPIC_KEYS)
         qos_path = f"{path}.qos"
         qos = p.section(entry.get("qos"), qos_path, _keys(QosConfig))
-        options = p.section(entry.get("options"), f"{path}.options")
+        options = p.section(entry.get("options"), f"{path}.options", CONVERTER_OPTIONS)
         topics[name] = TopicConfig(
             name=name,
             entity_path=p.get(entry, path, "entity_path", None, _entity_path),

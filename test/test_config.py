@@ -227,6 +227,11 @@ def test_unknown_key_without_a_close_match_lists_the_known_ones() -> None:
         ({"tf": []}, "tf: expected a mapping, got a list"),
         ({"topics": {"/a": "fast"}}, "topics./a: expected a mapping, got 'fast'"),
         ({"topics": {"/a": {"options": [1]}}}, "topics./a.options: expected a mapping, got a list"),
+        # A converter option no converter reads is a typo, named with the closest one.
+        (
+            {"topics": {"/scan": {"options": {"colourmap": "turbo"}}}},
+            "topics./scan.options.colourmap: unknown key (did you mean 'colormap'?)",
+        ),
         ({"allow": "^/camera"}, "allow: expected a list of regular expressions, got '^/camera'"),
         ({"deny": [3]}, "deny[0]: expected a regular expression string, got 3"),
         ({"sinks": {1: {}}}, "sinks.1: keys must be strings, got 1"),
@@ -657,7 +662,7 @@ _regex_texts = st.lists(st.sampled_from(["^/a", "b$", "c", "^/x/", "[0-9]"]), ma
                         ),
                         "priority": st.integers(-5, 5),
                         "queue_depth": st.integers(1, 5),
-                        "options": st.dictionaries(st.sampled_from(["colormap", "k"]), st.integers()),
+                        "options": st.dictionaries(st.sampled_from(["colormap", "frame"]), st.integers()),
                     },
                 ),
                 max_size=3,
