@@ -13,9 +13,10 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
@@ -375,11 +376,17 @@ def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSup
     return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
 
 
+#: Views whose export reads the recording (fixed frames, TF entities; series names).
+_FROM_DATA: Final = ("spatial3d", "time_series")
+
+
 class _Chosen(NamedTuple):
-    """A blueprint for a recording, and the recording's TF entities (for Rerun's axes, export.py)."""
+    """A blueprint for a recording, the recording's TF entities (for Rerun's axes) and its series names
+    (for Rerun's legends; export.py)."""
 
     blueprint: Blueprint
     tf_entities: Sequence[str]
+    series_names: Mapping[str, Sequence[str]] = MappingProxyType({})
 
 
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> _Chosen:
@@ -388,7 +395,7 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     3D view has its roles, fixed frames and TF entities taken from that data too, as the viewer does."""
     import dataclasses
 
-    from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, tf_entities_of
+    from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, series_names_of, tf_entities_of
     from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
     from rerun_bridge.blueprint.library import resolve
     from rerun_bridge.blueprint.model import ViewKind, iter_views
@@ -396,10 +403,12 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
 
     if name == DEFAULT_BLUEPRINT_NAME:
         store = _converted(bags, selection)
-        return _Chosen(default_blueprint_of(store), tf_entities_of(store))
+        return _Chosen(default_blueprint_of(store), tf_entities_of(store), series_names_of(store))
     chosen = resolve(name)
-    spatial = any(view.kind is ViewKind.SPATIAL3D for view in iter_views(chosen.root))
-    if not bags or not (names_roles(chosen.root) or spatial):
+    from_data = any(
+        view.kind in (ViewKind.SPATIAL3D, ViewKind.TIME_SERIES) for view in iter_views(chosen.root)
+    )
+    if not bags or not (names_roles(chosen.root) or from_data):
         return _Chosen(chosen, DEFAULT_TF_ENTITIES)  # without data, a role stands for its usual name
     store = _converted(bags, selection)
     catalog = store if store.entities() else None
@@ -407,7 +416,7 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     resolved = dataclasses.replace(
         chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
     )
-    return _Chosen(resolved, tf_entities_of(store))
+    return _Chosen(resolved, tf_entities_of(store), series_names_of(store))
 
 
 def rerun_blueprint_for(
@@ -417,7 +426,7 @@ def rerun_blueprint_for(
     from rerun_bridge.blueprint.export import to_rerun
 
     chosen = _chosen_blueprint(name, bags, selection)
-    return to_rerun(chosen.blueprint, chosen.tf_entities)
+    return to_rerun(chosen.blueprint, chosen.tf_entities, chosen.series_names)
 
 
 def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:
@@ -479,7 +488,9 @@ def cmd_blueprint_export(args: argparse.Namespace) -> int:
         print("error: the default blueprint is laid out from data: give --recording FILE", file=sys.stderr)
         return EXIT_USAGE
     chosen = _chosen_blueprint(args.name, args.recordings)
-    path = export_rbl(chosen.blueprint, args.output, args.application_id, chosen.tf_entities)
+    path = export_rbl(
+        chosen.blueprint, args.output, args.application_id, chosen.tf_entities, chosen.series_names
+    )
     print(f"wrote {path}")
     return EXIT_OK
 

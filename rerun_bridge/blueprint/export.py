@@ -21,6 +21,10 @@ What maps where:
   a robot model's joints: taken from the recording when there is one) gets that visualizer as an override,
   axes of :data:`TF_AXIS_LENGTH` (Rerun does not scale them to the scene), names not drawn (every frame's
   name would pile up at the robot);
+* a time-series view showing series of one name from two entities (navigation's ``/cmd_vel`` and
+  ``/odom/twist`` both have ``linear/x``): Rerun's legend showed one entry for both; those entities get
+  their ``SeriesLines`` names as an override, each shared name said with its entity below the view's
+  origin (``/cmd_vel: linear/x``), as the embedded viewer's legend says them (taken from the recording);
 * ``follow`` / ``follow_frame`` / ``frame_names`` have no counterpart (Rerun's eye tracks an entity, not a
   TF frame, and names every frame): left out; roles (``$odometry``) are exported as their usual names
   unless resolved against a recording first (cli ``_chosen_blueprint``).
@@ -35,6 +39,7 @@ from typing import Any, Final, NamedTuple
 import rerun as rr
 import rerun.blueprint as rrb
 
+from rerun_bridge.blueprint.heuristic import EntityCatalog as DataCatalog
 from rerun_bridge.blueprint.model import (
     BarChartSettings,
     Blueprint,
@@ -93,18 +98,30 @@ VIEW_CLASS_IDENTIFIERS: Final[Mapping[ViewKind, str]] = {
 }
 
 
+#: The column of a time series' curve names.
+SERIES_NAMES: Final = "SeriesLines:names"
+_LATEST: Final = 2**63 - 1
+
+
 class _Export(NamedTuple):
-    """What every view's export needs besides the view: the timelines and the recording's TF entities."""
+    """What every view's export needs besides the view: the timelines, the recording's TF entities and
+    its series names."""
 
     timelines: Sequence[str]
     tf_entities: Sequence[str]
+    series_names: Mapping[str, Sequence[str]]
 
 
-def to_rerun(blueprint: Blueprint, tf_entities: Sequence[str] = DEFAULT_TF_ENTITIES) -> rrb.Blueprint:
+def to_rerun(
+    blueprint: Blueprint,
+    tf_entities: Sequence[str] = DEFAULT_TF_ENTITIES,
+    series_names: Mapping[str, Sequence[str]] | None = None,
+) -> rrb.Blueprint:
     """The same layout as a ``rerun.blueprint.Blueprint``; ``tf_entities``: the entities holding the
-    recording's transforms (see :func:`tf_entities_of`), whose frames 3D views draw as axes."""
+    recording's transforms (see :func:`tf_entities_of`), whose frames 3D views draw as axes;
+    ``series_names``: entity -> its ``SeriesLines`` names (:func:`series_names_of`)."""
     timelines = (blueprint.timeline,) if blueprint.timeline else (ROS_TIME, LOG_TIME)
-    context = _Export(timelines, tuple(tf_entities))
+    context = _Export(timelines, tuple(tf_entities), series_names or {})
     # Without the recording at hand, a role ($odometry) stands for its usual name (/odom).
     parts: list[Any] = [_node(resolve_roles(blueprint.root, None).root, context)]
     if blueprint.timeline:
@@ -117,13 +134,28 @@ def export_rbl(
     path: str | Path,
     application_id: str = DEFAULT_APPLICATION_ID,
     tf_entities: Sequence[str] = DEFAULT_TF_ENTITIES,
+    series_names: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """Write the blueprint as a Rerun ``.rbl`` file for ``application_id``; returns the path."""
     out = Path(path)
     try:
-        to_rerun(blueprint, tf_entities).save(application_id, out)
+        to_rerun(blueprint, tf_entities, series_names).save(application_id, out)
     except (OSError, RuntimeError, ValueError) as err:
         raise RecordingError(f"{out}: cannot write the blueprint {blueprint.name!r}: {err}") from err
+    return out
+
+
+def series_names_of(catalog: DataCatalog) -> dict[str, tuple[str, ...]]:
+    """Entity -> the ``SeriesLines`` names it was last given (on the first timeline that has them)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for entity in catalog.entities():
+        if SERIES_NAMES not in catalog.components(entity):
+            continue
+        for timeline in catalog.timelines():
+            column = catalog.latest_at(entity, timeline, _LATEST).get(SERIES_NAMES)
+            if column is not None and len(column):
+                out[entity] = tuple(str(name) for name in column.to_pylist())
+                break
     return out
 
 
@@ -179,12 +211,33 @@ def _view(view: View, context: _Export) -> rrb.View:
             if view.includes(entity):
                 axes = rr.TransformAxes3D(TF_AXIS_LENGTH, show_frame=False).visualizer()
                 overrides[entity] = [*overrides.get(entity, []), axes]
+    if view.kind is ViewKind.TIME_SERIES:
+        for entity, names in _told_apart(view, context.series_names).items():
+            series = rr.SeriesLines.from_fields(names=list(names)).visualizer()
+            overrides[entity] = [*overrides.get(entity, []), series]
     kwargs.update(_settings(view, context.timelines))
     if any(overrides.values()):
         kwargs["overrides"] = {
             entity: visualizers for entity, visualizers in overrides.items() if visualizers
         }
     return _VIEWS[view.kind](**kwargs)
+
+
+def _told_apart(view: View, series_names: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """The series names of the view's entities that share a name with another entity's, each shared
+    name said with its entity below the view's origin."""
+    shown = {entity: names for entity, names in series_names.items() if view.includes(entity)}
+    owners: dict[str, set[str]] = {}
+    for entity, names in shown.items():
+        for name in names:
+            owners.setdefault(name, set()).add(entity)
+    prefix = view.origin.rstrip("/") + "/"
+    out: dict[str, list[str]] = {}
+    for entity, names in shown.items():
+        if any(len(owners[name]) > 1 for name in names):
+            short = entity[len(prefix) :] if view.origin != "/" and entity.startswith(prefix) else entity
+            out[entity] = [f"{short}: {name}" if len(owners[name]) > 1 else name for name in names]
+    return out
 
 
 def _settings(view: View, timelines: Sequence[str]) -> dict[str, Any]:

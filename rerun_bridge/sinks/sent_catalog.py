@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from rerun_bridge.blueprint.overlays import FRAME_COLUMN
 from rerun_bridge.tf.buffer import preferred_root
 
+SERIES_NAMES: Final = "SeriesLines:names"
 CHILD_FRAME_COLUMN: Final = "Transform3D:child_frame"
 PARENT_FRAME_COLUMN: Final = "Transform3D:parent_frame"
 #: Archetypes drawn in 3D space: an entity of one of them with no frame lies on Rerun's implicit frame of its
@@ -76,6 +77,8 @@ class SentCatalog:
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, None]] = {}  # ordered sets: the order rows came in
         self._frames: dict[str, str] = {}
+        #: Each entity's last ``SeriesLines`` names (the layout tells two plots' same-named curves apart).
+        self._series_names: dict[str, list[str]] = {}
         #: Entities that had a frame at some time (a Clear takes their frame, not their having had one).
         self._ever_framed: set[str] = set()
         #: TF edges sent: child frame -> parent frame (the last parent each child had).
@@ -117,6 +120,15 @@ class SentCatalog:
                 self.set_frame(entity_path, last[0])
         if CHILD_FRAME_COLUMN in columns and PARENT_FRAME_COLUMN in columns and batch.num_rows:
             self._note_edges(batch.column(CHILD_FRAME_COLUMN), batch.column(PARENT_FRAME_COLUMN))
+        if SERIES_NAMES in columns and batch.num_rows:
+            names = batch.column(SERIES_NAMES)[batch.num_rows - 1].as_py()
+            if isinstance(names, list) and all(isinstance(name, str) for name in names):
+                self.set_series_names(entity_path, names)
+
+    def set_series_names(self, entity_path: str, names: list[str]) -> None:
+        if self._series_names.get(entity_path) != names:
+            self._series_names[entity_path] = list(names)
+            self.version += 1
 
     def _note_edges(self, children: pa.Array, parents: pa.Array) -> None:
         """The distinct (child, parent) pairs of a batch of transforms (a few, however many rows)."""
@@ -186,6 +198,7 @@ class SentCatalog:
         return {
             "columns": {path: list(columns) for path, columns in self._columns.items()},
             "frames": dict(self._frames),
+            "series_names": {path: list(names) for path, names in self._series_names.items()},
             "ever_framed": sorted(self._ever_framed),
             "edges": dict(self._parents),
             "times": self.times.rows(),
@@ -198,6 +211,8 @@ class SentCatalog:
             catalog.add_columns(str(path), (str(column) for column in columns))
         for path, frame in data.get("frames", {}).items():
             catalog.set_frame(str(path), str(frame))
+        for path, names in data.get("series_names", {}).items():
+            catalog.set_series_names(str(path), [str(name) for name in names])
         catalog._ever_framed.update(str(path) for path in data.get("ever_framed", []))
         for child, parent in data.get("edges", {}).items():
             catalog.add_edge(str(child), str(parent))
@@ -216,6 +231,7 @@ class SentCatalog:
             for entity, columns in catalog._columns.items():
                 out.add_columns(entity, columns)
             out._frames.update(catalog._frames)
+            out._series_names.update(catalog._series_names)
             out._ever_framed |= catalog._ever_framed
             out._parents.update(catalog._parents)
             for timeline, entity, low, high in catalog.times.rows():
@@ -235,5 +251,11 @@ class SentCatalog:
 
     def latest_at(self, entity_path: str, timeline: str, time: int) -> dict[str, pa.Array]:
         del timeline, time
+        values: dict[str, pa.Array] = {}
         frame = self._frames.get(entity_path)
-        return {} if frame is None else {FRAME_COLUMN: pa.array([frame])}
+        if frame is not None:
+            values[FRAME_COLUMN] = pa.array([frame])
+        names = self._series_names.get(entity_path)
+        if names is not None:
+            values[SERIES_NAMES] = pa.array(names, type=pa.string())
+        return values

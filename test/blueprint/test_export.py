@@ -180,3 +180,40 @@ def test_3d_views_draw_the_tf_entities_they_show_as_axes(tmp_path: Path) -> None
     # Without the recording: the bridge's own /tf and /tf_static.
     default = read_rbl(export_rbl(layout, tmp_path / "default.rbl"))
     assert "TransformAxes3D:axis_length" in _views(default.root)[0].overrides("/tf")
+
+
+def test_plots_tell_apart_curves_of_one_name_from_two_entities(tmp_path: Path) -> None:
+    """Navigation's cmd_vel and odometry twist both name a curve linear/x: Rerun's legend showed one entry
+    for both. Those entities' names are overridden with their entity said, as the embedded viewer says them;
+    an entity whose names are its own keeps them."""
+    plot = View(
+        ViewKind.TIME_SERIES,
+        origin="/",
+        contents=(ContentRule("/cmd_vel", recursive=True), ContentRule("/odom/twist"), ContentRule("/imu")),
+    )
+    joints = View(
+        ViewKind.TIME_SERIES, origin="/joint_states", contents=(ContentRule("$origin", recursive=True),)
+    )
+    layout = Blueprint(name="plots", root=Container(ContainerKind.HORIZONTAL, (plot, joints)))
+    series_names = {
+        "/cmd_vel": ["linear/x", "angular/z"],
+        "/odom/twist": ["linear/x", "angular/z", "speed"],
+        "/imu": ["acceleration/x"],
+        "/joint_states/position": ["arm"],
+        "/joint_states/velocity": ["arm"],
+        "/elsewhere": ["linear/x"],  # in no view here: shares nothing
+    }
+    rbl = read_rbl(export_rbl(layout, tmp_path / "plots.rbl", series_names=series_names))
+    plot_view, joints_view = _views(rbl.root)
+    assert plot_view.overrides("/cmd_vel")["SeriesLines:names"] == [
+        "/cmd_vel: linear/x",
+        "/cmd_vel: angular/z",
+    ]
+    assert plot_view.overrides("/odom/twist")["SeriesLines:names"] == [
+        "/odom/twist: linear/x",
+        "/odom/twist: angular/z",
+        "speed",
+    ]
+    assert not plot_view.overrides("/imu")
+    # Below a view's origin, entities are said by their path below it, as the embedded viewer's legend.
+    assert joints_view.overrides("/joint_states/velocity")["SeriesLines:names"] == ["velocity: arm"]

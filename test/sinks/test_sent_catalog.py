@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from rerun_bridge.blueprint.export import series_names_of
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.pipeline import Pipeline
 from rerun_bridge.sinks.rrd import RrdSink
@@ -94,3 +95,24 @@ def test_frameless_spatial_entities_are_those_drawn_in_3d_never_given_a_frame() 
     assert sorted(sent.frameless_spatial_entities()) == ["/cmd_vel/arrow", "/goal/point"]
     copied = SentCatalog.from_snapshot(json.loads(json.dumps(sent.snapshot())))
     assert sorted(copied.frameless_spatial_entities()) == ["/cmd_vel/arrow", "/goal/point"]
+
+
+def test_series_names_as_sent_are_a_stores_and_survive_a_snapshot_and_a_merge(tmp_path: Path) -> None:
+    """The last SeriesLines names of each entity (the Rerun layout tells same-named curves apart by them),
+    read from the catalog as from a store of the same rows."""
+    cases = [
+        case for case in golden_cases() if case.name.startswith(("geometry_msgs/twist", "nav_msgs/odom"))
+    ]
+    store = ChunkStore()
+    with RrdSink(tmp_path / "series.rrd", application_id="series") as sink:
+        pipeline = Pipeline([sink, StoreSink(store)], warn=lambda _text: None, converters=BUILTIN_CONVERTERS)
+        for case in cases:
+            feed(case, pipeline)
+        pipeline.finish()
+    store.flush()
+    from_store = series_names_of(store)
+    assert len(from_store) >= 2
+    assert any("linear/x" in names for names in from_store.values())
+    assert series_names_of(sink.sent) == from_store
+    copied = SentCatalog.from_snapshot(json.loads(json.dumps(sink.sent.snapshot())))
+    assert series_names_of(SentCatalog.merged(SentCatalog(), copied)) == from_store
