@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
@@ -376,10 +376,6 @@ def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSup
     return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
 
 
-#: Views whose export reads the recording (fixed frames, TF entities; series names).
-_FROM_DATA: Final = ("spatial3d", "time_series")
-
-
 class _Chosen(NamedTuple):
     """A blueprint for a recording, the recording's TF entities (for Rerun's axes) and its series names
     (for Rerun's legends; export.py)."""
@@ -405,6 +401,7 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
         store = _converted(bags, selection)
         return _Chosen(default_blueprint_of(store), tf_entities_of(store), series_names_of(store))
     chosen = resolve(name)
+    # 3D views take their fixed frames and TF entities from the data, plots their series names.
     from_data = any(
         view.kind in (ViewKind.SPATIAL3D, ViewKind.TIME_SERIES) for view in iter_views(chosen.root)
     )
