@@ -128,13 +128,15 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def _scenario_toolbar(self, scenario: str) -> QtWidgets.QToolBar:
         self.scenario_box.setToolTip("Debugging scenario: the layout of the views")
-        self.scenario_note.setStyleSheet("color: #d08770;")
+        # Under the toolbar, wrapped: in the toolbar, a long note went to its overflow menu, unseen.
+        self.scenario_note.setStyleSheet("color: #d08770; padding: 2px 6px;")
+        self.scenario_note.setWordWrap(True)
+        self.scenario_note.setVisible(False)
         self._fill_scenarios(scenario)
         toolbar = QtWidgets.QToolBar("Scenario")
         toolbar.setMovable(False)
         toolbar.addWidget(QtWidgets.QLabel(" Scenario: "))
         toolbar.addWidget(self.scenario_box)
-        toolbar.addWidget(self.scenario_note)
         return toolbar
 
     def _central_widget(self) -> QtWidgets.QWidget:
@@ -152,6 +154,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         column = QtWidgets.QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
+        column.addWidget(self.scenario_note)
         column.addWidget(self.main_splitter, 1)
         column.addWidget(self.time_panel)
         return central
@@ -203,7 +206,11 @@ class ViewerWindow(QtWidgets.QMainWindow):
         return ViewFrame(node, view)
 
     def _show_notes(self) -> None:
-        self.scenario_note.setText("  " + "; ".join(self.notes) if self.notes else "")
+        self._set_note("; ".join(self.notes))
+
+    def _set_note(self, text: str) -> None:
+        self.scenario_note.setText(text)
+        self.scenario_note.setVisible(bool(text))
 
     def _fill_scenarios(self, current: str) -> None:
         entries: list[Scenario] = shipped_scenarios()
@@ -233,7 +240,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         try:
             chosen = scenario_blueprint(key, self.store)
         except BridgeError as err:
-            self.scenario_note.setText(f"  {err}")
+            self._set_note(str(err))
             self.scenario_box.setCurrentIndex(max(0, self.scenario_box.findData(self.scenario)))
             return False
         if self.scenario_box.findData(key) < 0:

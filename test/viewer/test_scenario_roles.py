@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from mcap_ros2.writer import Writer
-from PyQt6 import QtGui
+from PyQt6 import QtGui, QtWidgets
 from pytestqt.qtbot import QtBot
 from rosbags.typesys import Stores, get_typestore
 
@@ -134,6 +134,11 @@ def test_navigation_on_the_gps_bag_plots_its_odometry(qtbot: QtBot) -> None:
         "no cmd_vel topic in the data: its place in the layout stays empty",
         "no scan topic in the data: its place in the layout stays empty",
     } <= set(window.notes)
+    # Shown whole under the toolbar, however long: in the toolbar they went to its overflow menu, unseen.
+    assert window.scenario_note.isVisible()
+    assert window.scenario_note.width() > window.width() // 2
+    assert "no scan topic in the data" in window.scenario_note.text()
+    assert not isinstance(window.scenario_note.parent(), QtWidgets.QToolBar)
 
 
 def test_convert_embeds_the_roles_the_viewer_picks(qtbot: QtBot, tmp_path: Path) -> None:

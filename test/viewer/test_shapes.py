@@ -171,6 +171,26 @@ def test_a_camera_frustum_carries_its_image_the_right_way_round(qtbot: QtBot, tm
     ].all()
 
 
+def test_no_pinhole_note_before_the_first_camera_info(qtbot: QtBot) -> None:
+    # A camera whose info starts late said "Pinhole without a usable image_from_camera" until then.
+    store = ChunkStore()
+    matrix = np.array([[50.0, 0.0, 32.0], [0.0, 50.0, 24.0], [0.0, 0.0, 1.0]])
+    store.append_row(
+        "/camera/info", {"ros_time": 100}, {"Pinhole:image_from_camera": matrix.reshape(1, 3, 3)}
+    )
+    store.append_row("/points", {"ros_time": 10}, {"Points3D:positions": np.zeros((1, 3), dtype=np.float32)})
+    store.flush()
+    view = make_view(qtbot, store)
+    view.set_time("ros_time", 50)
+    assert "Pinhole" not in view.note.text()
+    view.set_time("ros_time", 150)
+    assert "Pinhole" not in view.note.text()
+    store.append_row("/camera/info", {"ros_time": 200}, {"Pinhole:image_from_camera": np.zeros((1, 3, 3))})
+    store.flush()
+    view.set_time("ros_time", 250)  # a matrix that cannot be used is still said
+    assert "/camera/info: Pinhole without a usable image_from_camera" in view.note.text()
+
+
 def at_start(store: ChunkStore) -> int:
     bounds = store.time_range("ros_time")
     assert bounds is not None

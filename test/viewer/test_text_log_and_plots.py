@@ -13,7 +13,7 @@ from rerun_bridge.blueprint.model import View, ViewKind
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.text_log_view import TextLogView, level_rank
-from rerun_bridge.viewer.views.time_series_view import TimeSeriesView, load_series
+from rerun_bridge.viewer.views.time_series_view import TimeSeriesView, curve_pen, load_series
 from rerun_bridge.viewer.window import ViewerWindow
 from test.viewer.conftest import SMALL_SAMPLE, START_NS, click, qimage_rgb, type_text
 
@@ -315,3 +315,27 @@ def test_time_axis_labels_stay_readable_far_into_a_long_timeline(qtbot: QtBot) -
     ]
     assert axis.tickStrings([0.0, 0.5, 1.0], 1.0, 0.5) == ["0.0", "0.5", "1.0"]
     assert axis.tickStrings([-0.0, 12.5], 1.0, 0.5) == ["0.0", "12.5"]
+
+
+def test_a_series_of_one_sample_is_drawn_as_a_dot(qtbot: QtBot) -> None:
+    # A parameter set once (the GPS bag's /parameter_events) has one sample: a line of one point drew
+    # nothing, only its legend entry showed.
+    store = ChunkStore()
+    store.append_row("/once", {"log_time": 5}, {"Scalars:scalars": [2.0], "SeriesLines:names": ["value"]})
+    store.append_row("/twice", {"log_time": 1}, {"Scalars:scalars": [1.0], "SeriesLines:names": ["other"]})
+    store.append_row("/twice", {"log_time": 9}, {"Scalars:scalars": [3.0], "SeriesLines:names": ["other"]})
+    view = TimeSeriesView(store, SceneTransforms(store), "/once", settings={"legend": False})
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("log_time", 5)
+    qtbot.wait(50)
+    curve = view.curves["/once#0"]
+    assert curve.opts["symbol"] == "o"
+    frame = qimage_rgb(view.grab().toImage())
+    colour = np.array(curve_pen(0).color().getRgb()[:3])
+    assert (np.abs(frame.astype(int) - colour).sum(axis=2) < 30).sum() > 10  # the dot's pixels
+    two = TimeSeriesView(store, SceneTransforms(store), "/twice")
+    two.set_time("log_time", 5)
+    assert two.curves["/twice#0"].opts["symbol"] is None  # two samples: a line, no dots

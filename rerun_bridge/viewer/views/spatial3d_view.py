@@ -618,6 +618,8 @@ class Spatial3DView(ViewBase):
         shown_images: set[str] = set()
         for entity in self.entities_with(PINHOLE):
             values = self.store.latest_at(entity, timeline, time)
+            if values.get(PINHOLE) is None:
+                continue  # no camera info yet at this time: nothing to draw, and nothing wrong
             intrinsics = matrix3x3(values.get(PINHOLE))
             if intrinsics is None or abs(np.linalg.det(intrinsics)) < 1e-12:
                 self.notes.append(f"{entity}: Pinhole without a usable image_from_camera; no frustum")

@@ -118,6 +118,12 @@ CURVE_STYLES: Final = (
 )
 
 
+#: Pixels of the dot a one-sample series is drawn as.
+_DOT_SIZE: Final = 7
+#: The legend's backing: the plot's background, mostly opaque.
+_LEGEND_BACKING: Final = (0, 0, 0, 200)
+
+
 def curve_pen(index: int) -> QtGui.QPen:
     """The pen of a plot's ``index``-th curve: a hue of its own, and past :data:`CURVE_HUES` curves a line
     style of its own too (distinct for hues x styles curves)."""
@@ -135,7 +141,8 @@ class TimeSeriesView(ViewBase):
     def _build(self) -> None:
         self.plot = plot_widget({"bottom": OffsetAxis("bottom")})
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plot.addLegend(offset=(8, 8))
+        # On a dark backing: over the curves without one, its labels could not be read.
+        self.legend = self.plot.addLegend(offset=(8, 8), brush=pg.mkBrush(_LEGEND_BACKING))
         #: The sample of the legend's "+N more" entry: draws nothing.
         self._more = pg.PlotDataItem(pen=None)
         #: The curves (identity, name) and the plot's size the legend was last laid out for.
@@ -264,6 +271,14 @@ class TimeSeriesView(ViewBase):
                     curve.setSkipFiniteCheck(False)
                 else:
                     curve.setData(x, series.values[:, index], pen=pen)
+                # A line needs two samples: one sample alone (a parameter set once) is drawn as a dot.
+                if len(x) < 2:
+                    curve.setSymbol("o")
+                    curve.setSymbolSize(_DOT_SIZE)
+                    curve.setSymbolPen(None)
+                    curve.setSymbolBrush(pen.color())
+                elif curve.opts.get("symbol") is not None:
+                    curve.setSymbol(None)
                 self.curves[f"{entity}#{index}"] = curve
                 color_index += 1
         for curve in previous.values():  # series no longer shown
