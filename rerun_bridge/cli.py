@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -515,22 +516,41 @@ def cmd_receive(args: argparse.Namespace) -> int:
         sink.write_batch(entity_path, static, batch)
         received += 1
 
-    output = Path(args.output)
-    interrupted = False
+    output = _free_output(Path(args.output))
+    stopped_by: int | None = None
     settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")  # checked: exit 2
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signum)
+
+    # SIGTERM (timeout, systemd, docker stop) ends a recording as Ctrl-C does: the file keeps its footer.
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         with RrdSink(output, application_id="rerun_bridge") as sink:
             try:
                 receive(settings, write, args.duration, connected)
-            except KeyboardInterrupt:  # Ctrl-C ends a recording: the file is closed with its footer
-                interrupted = True
+            except KeyboardInterrupt as interrupt:
+                stopped_by = int(interrupt.args[0]) if interrupt.args else signal.SIGINT
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if not received:  # refused, unreachable or silent: no empty recording left behind
             output.unlink(missing_ok=True)
     print(f"received {received} chunks" + (f" into {output}" if received else "; nothing written"))
-    if interrupted:
-        return 130
+    if stopped_by is not None:
+        return 128 + stopped_by
     return EXIT_OK if received else EXIT_NOTHING_CONVERTED
+
+
+def _free_output(path: Path) -> Path:
+    """``path``, or where a file is there (an earlier recording) the first free ``<stem>_NNNN<suffix>``
+    beside it, said once, as the node names a restarted run's file (docs/live.md)."""
+    if not path.exists():
+        return path
+    index = 1
+    while (free := path.with_name(f"{path.stem}_{index:04d}{path.suffix}")).exists():
+        index += 1
+    print(f"warning: {path} exists (an earlier recording): writing {free} instead", file=sys.stderr)
+    return free
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -165,7 +165,14 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
             else None
         )
         middleware = {"auth": _TokenMiddlewareFactory(security.token)} if security.token else None
-        super().__init__(f"{scheme}://{host}:{port}", tls_certificates=certificates, middleware=middleware)
+        try:
+            super().__init__(
+                f"{scheme}://{host}:{port}", tls_certificates=certificates, middleware=middleware
+            )
+        except (pa.ArrowException, OSError) as err:  # gRPC says no more than "did not start properly"
+            raise RecordingError(
+                f"cannot serve on {host}:{port}: {err} (is another bridge or program serving on that port?)"
+            ) from err
         self._lock = threading.Lock()
         self._static: dict[tuple[str, tuple[str, ...]], StreamItem] = {}
         self._history = _History(history or HistoryBounds())

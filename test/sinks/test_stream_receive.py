@@ -1,0 +1,68 @@
+"""The laptop's side of a stream, and a second server on a taken port, against a real stream server in its
+own process (test.stream_server): ``receive`` never overwrites an earlier recording, SIGTERM ends a
+recording as Ctrl-C does, and a port already served on is one error naming it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rerun_bridge.errors import RecordingError
+from rerun_bridge.sinks.stream import HistoryBounds, StreamSecurity, StreamSink
+from test.conftest import verify_rrd
+from test.network import free_port, start_stream_server
+
+RERUN_BRIDGE = str(Path(sys.executable).parent / "rerun-bridge")
+
+
+@pytest.fixture
+def served_port() -> Iterator[int]:
+    port = free_port()
+    server = start_stream_server(port, 200, 50)
+    try:
+        yield port
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+
+
+def _receive(port: int, output: Path, *args: str) -> subprocess.Popen[str]:
+    command = [RERUN_BRIDGE, "receive", f"127.0.0.1:{port}", "-o", str(output), *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_receive_writes_beside_an_earlier_recording(served_port: int, tmp_path: Path) -> None:
+    earlier = tmp_path / "robot.rrd"
+    earlier.write_bytes(b"an earlier recording")
+    received = _receive(served_port, earlier, "--duration", "1")
+    out, err = received.communicate(timeout=120)
+    assert received.returncode == 0, err
+    assert earlier.read_bytes() == b"an earlier recording"  # untouched
+    written = tmp_path / "robot_0001.rrd"
+    assert f"{earlier} exists (an earlier recording): writing {written} instead" in err
+    assert f"into {written}" in out
+    verify_rrd(written)
+
+
+def test_sigterm_ends_a_recording_whole(served_port: int, tmp_path: Path) -> None:
+    output = tmp_path / "term.rrd"
+    received = _receive(served_port, output)
+    assert received.stderr is not None
+    assert "receiving from" in received.stderr.readline()
+    time.sleep(1.0)  # a few rows arrive
+    received.send_signal(signal.SIGTERM)
+    out, _err = received.communicate(timeout=60)
+    assert received.returncode == 128 + signal.SIGTERM
+    assert "received" in out
+    verify_rrd(output)  # footer and all, as after Ctrl-C
+
+
+def test_a_port_already_served_on_is_one_error_naming_it(served_port: int) -> None:
+    with pytest.raises(RecordingError, match=f"cannot serve on 127.0.0.1:{served_port}"):
+        StreamSink("127.0.0.1", served_port, StreamSecurity(), HistoryBounds(1.0))
