@@ -79,6 +79,9 @@ def _shown(name: str, kind: ViewKind, entity: str) -> bool:
             ["/odom/arrow", "/odom/covariance", "/odom/trail", "/goal_pose/arrow"],
         ),
         ("navigation", ViewKind.SPATIAL3D, ["/robot_description/links/base_link/visual_0"]),
+        # The arm itself: its links' meshes and the joints /joint_states moves.
+        ("manipulation", ViewKind.SPATIAL3D, ["/robot_description/links/link1/visual_0"]),
+        ("manipulation", ViewKind.SPATIAL3D, ["/robot_description/joints/joint1"]),
         ("localization", ViewKind.SPATIAL3D, ["/robot_description/links/base_link/visual_0"]),
         ("navigation", ViewKind.TIME_SERIES, ["/cmd_vel", "/odom/twist"]),
         ("manipulation", ViewKind.TIME_SERIES, ["/joint_states/position", "/joint_states/velocity"]),
