@@ -291,7 +291,10 @@ def query(catalog: Location, sql: str) -> pa.Table:
     try:
         connection.register("runs", _dataset(catalog, "runs", RUNS_SCHEMA))
         connection.register("topics", _dataset(catalog, "topics", TOPICS_SCHEMA))
-        return connection.sql(sql).to_arrow_table()
+        relation = connection.sql(sql)
+        if relation is None:  # no statement (empty, or comments only): DuckDB returns nothing to read
+            raise duckdb.InvalidInputException("the query holds no SQL statement that returns rows")
+        return relation.to_arrow_table()
     except OSError as err:  # the storage failed while DuckDB scanned it
         raise StorageError(f"{catalog.uri}: cannot read the catalog: {storage_reason(err)}") from err
     finally:

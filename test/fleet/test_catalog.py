@@ -130,6 +130,10 @@ def test_query_command_formats(catalog_out: Path, capsys: pytest.CaptureFixture[
 def test_bad_sql_is_an_error_naming_the_column(catalog_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "query", str(catalog_out), "SELECT no_such_column FROM runs"]) == 2
     assert "no_such_column" in capsys.readouterr().err
+    # A query with no statement (empty, or comments only) crashed with an AttributeError traceback.
+    for empty in ("", "-- just a comment"):
+        assert main(["catalog", "query", str(catalog_out), empty]) == 2
+        assert "the query holds no SQL statement that returns rows" in capsys.readouterr().err
 
 
 def test_empty_catalog_has_the_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
