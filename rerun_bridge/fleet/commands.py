@@ -77,10 +77,16 @@ def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from rerun_bridge.cli import layout_choice
     from rerun_bridge.fleet.batch import ray_connection, run_batch
     from rerun_bridge.fleet.jobs import JobOptions, earlier_outputs, overwritten_inputs
     from rerun_bridge.fleet.storage import output_location
 
+    _default, scenario = layout_choice(args.blueprint)
+    if scenario is not None:
+        from rerun_bridge.blueprint.library import resolve
+
+        resolve(scenario)  # a name or file that is none fails here (exit 2), before Ray starts
     jobs = 0 if args.jobs == "auto" else int(args.jobs)
     options = JobOptions(
         args.output, args.mcap, args.blueprint, _tags(args.tag), args.force, rerun_layout, jobs=jobs

@@ -188,6 +188,11 @@ def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> No
     no_workers = rerun_bridge("batch", str(NEATO_BAG), "-o", str(tmp_path / "out"), "--workers", "0")
     assert no_workers.returncode == 2
     assert "--workers: expected a whole number >= 1, got '0'" in no_workers.stderr
+    # An unknown blueprint fails before Ray starts (it failed and retried every recording there).
+    unknown = rerun_bridge("batch", str(NEATO_BAG), "-o", str(tmp_path / "out"), "--blueprint", "nosuch")
+    assert unknown.returncode == 2
+    assert "unknown blueprint 'nosuch'" in unknown.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_batch_refuses_outputs_that_would_replace_its_recordings(tmp_path: Path) -> None:
