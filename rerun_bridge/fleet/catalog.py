@@ -227,15 +227,21 @@ def converted_runs(catalog: Location) -> dict[str, str]:
     return dict(zip(runs["content_hash"].to_pylist(), runs["run_id"].to_pylist(), strict=True))
 
 
-def published_outputs(catalog: Location) -> list[str]:
-    """The URI of every file the catalog's converted runs published (none when there is no catalog)."""
+def published_outputs(catalog: Location, other_than: str | None = None) -> list[str]:
+    """The URI of every file the catalog's converted runs published (none when there is no catalog);
+    with ``other_than``, only those of runs of another content than that hash."""
     try:
         runs = _dataset(catalog, "runs", RUNS_SCHEMA).to_table(
-            columns=["outputs"], filter=_status_is(STATUS_CONVERTED)
+            columns=["outputs", "content_hash"], filter=_status_is(STATUS_CONVERTED)
         )
     except OSError as err:
         raise StorageError(f"{catalog.uri}: cannot read the catalog: {storage_reason(err)}") from err
-    return [uri for outputs in runs["outputs"].to_pylist() for uri in outputs or ()]
+    return [
+        uri
+        for outputs, digest in zip(runs["outputs"].to_pylist(), runs["content_hash"].to_pylist(), strict=True)
+        if other_than is None or digest != other_than
+        for uri in outputs or ()
+    ]
 
 
 def _run_row(catalog: Location, run_id: str) -> tuple[Location, pa.Table | None]:

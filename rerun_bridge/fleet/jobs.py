@@ -220,6 +220,7 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     if not options.force and digest in done:
         return JobResult(recording.name, recording.uri, OUTCOME_SKIPPED, recording.bytes, done[digest])
     out = location_of(options.out)
+    recording = _named_apart(recording, out, digest)
     targets = output_targets(recording, out, options.mcap)
     with ExitStack() as stack:
         if out.remote:
@@ -267,6 +268,16 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
         tuple(entry.outputs),
         len(entry.warnings),
     )
+
+
+def _named_apart(recording: Recording, out: Location, digest: str) -> Recording:
+    """The recording, named apart (``run_<hash>``) where an earlier batch into ``out`` published a file of
+    its name from other content (day1/run.mcap, then day2/run.mcap: the second replaced the first's .rrd,
+    which the catalog still listed)."""
+    taken = set(published_outputs(catalog_of(out), other_than=digest))
+    if not any(target.uri in taken for target in output_targets(recording, out, mcap=True).values()):
+        return recording
+    return dataclasses.replace(recording, name=f"{recording.name}_{digest[:8]}")
 
 
 def _convert(

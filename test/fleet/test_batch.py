@@ -120,6 +120,28 @@ def test_rerun_skips_what_is_converted_unless_forced(
     assert count == [{"n": 2}]
 
 
+def test_a_later_batch_of_other_content_under_one_name_keeps_the_earlier_output(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """day1/run.mcap, then day2/run.mcap (another recording) into one OUT: the second replaced the first's
+    run.rrd, which the catalog still listed. It is named apart now, and each run's outputs are its own."""
+    for day, source in (("day1", TALKER_MCAP), ("day2", next(ABITOBOT_BAG.glob("*.mcap")).parent)):
+        (tmp_path / day).mkdir()
+        shutil.copy(next(source.glob("*.mcap")), tmp_path / day / "run.mcap")
+    out = tmp_path / "out"
+    for day in ("day1", "day2"):
+        recordings, _ = find_recordings([str(tmp_path / day)])
+        report = run_batch(recordings, JobOptions(str(out)), workers=1)
+        assert [r.outcome for r in report.results] == ["converted"]
+    runs = query(catalog_of(str(out)), "SELECT content_hash, outputs FROM runs ORDER BY name").to_pylist()
+    outputs = [run["outputs"][0] for run in runs]
+    assert len(set(outputs)) == 2, runs
+    second = next(run for run in runs if run["outputs"][0] != str(out / "run.rrd"))
+    assert second["outputs"] == [str(out / f"run_{second['content_hash'][:8]}.rrd")]
+    for uri in outputs:
+        verify_rrd(Path(uri))
+
+
 def test_batch_command_joins_ray_by_address(ray_cluster: RayCluster, inputs: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     command = [
