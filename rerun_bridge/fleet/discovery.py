@@ -90,6 +90,18 @@ def _recordings_under(location: Location) -> list[Recording]:
     return recordings
 
 
+def _write_ahead_log(recording: Recording) -> list[tuple[str, int, Location]]:
+    """A lone .db3's ``-wal`` file beside it (its name, size and place), which SQLite reads with it: a
+    .db3 converted before its log arrived was skipped as already converted once it had."""
+    from pyarrow import fs
+
+    if recording.is_folder or not recording.location.path.lower().endswith(".db3"):
+        return []
+    wal = _sibling(recording.location, recording.location.path + "-wal")
+    info = wal.info()
+    return [(wal.name, int(info.size or 0), wal)] if info.type == fs.FileType.File else []
+
+
 def _sibling(location: Location, path: str) -> Location:
     """Another path on the same filesystem as ``location``."""
     prefix = location.uri[: len(location.uri) - len(location.path)]
@@ -152,9 +164,12 @@ def content_hash(recording: Recording) -> str:
     import xxhash
 
     digest = xxhash.xxh3_128()
-    for name, size in recording.files:
-        digest.update(f"{PurePosixPath(name).name}\0{size}\0".encode())
-        location = recording.file_location(name)
+    files = [
+        (PurePosixPath(name).name, size, recording.file_location(name)) for name, size in recording.files
+    ]
+    files += _write_ahead_log(recording)
+    for name, size, location in files:
+        digest.update(f"{name}\0{size}\0".encode())
         try:
             with location.filesystem.open_input_stream(location.path) as stream:
                 while block := stream.read(HASH_BLOCK_BYTES):

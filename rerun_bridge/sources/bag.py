@@ -63,7 +63,19 @@ class Bag:
                     else:
                         merged[key] = info
             self._topics = sorted(merged.values(), key=lambda t: t.name)
+            self._note_lost_messages(sum(topic.message_count for topic in self._topics))
         return self._topics
+
+    def _note_lost_messages(self, held: int) -> None:
+        """A problem when the files hold fewer messages than metadata.yaml lists: a .db3 copied without its
+        -wal file reads as a shorter recording, and was converted so without a word."""
+        listed = self.metadata.message_count if self.metadata is not None else 0
+        if listed > held:
+            lost = listed - held
+            self.bag_problems.append(
+                f"{self.path / METADATA_FILE}: lists {listed} messages, its files hold {held}: {lost} lost "
+                "(a file cut short, or a .db3 copied without its -wal file?)"
+            )
 
     def messages(
         self,

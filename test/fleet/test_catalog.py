@@ -244,3 +244,17 @@ def test_robot_is_the_tag_else_the_namespace_the_topics_share() -> None:
     assert robot_of({}, ["/robot1/scan", "/cmd_vel"]) == ""  # a global topic of its own: no namespace
     with open_bag(NEATO_BAG) as bag:
         assert robot_of({}, [t.name for t in bag.topics()]) == ""  # the Neato's topics are global
+
+
+def test_a_lone_db3s_hash_takes_in_its_write_ahead_log(tmp_path: Path) -> None:
+    # A .db3 converted before its -wal arrived was skipped as already converted once it had.
+    db3 = tmp_path / "lone.db3"
+    db3.write_bytes(b"SQLite format 3\0" + bytes(100))
+    (before,), _ = find_recordings([str(db3)])
+    alone = recording_hash(before)
+    (tmp_path / "lone.db3-wal").write_bytes(b"log")
+    (after,), _ = find_recordings([str(db3)])
+    with_log = recording_hash(after)
+    assert with_log != alone
+    (tmp_path / "lone.db3-wal").write_bytes(b"LOG")
+    assert recording_hash(after) != with_log  # any byte of the log counts

@@ -117,6 +117,26 @@ def test_folder_without_metadata(tmp_path: Path) -> None:
         assert len(bag.topics()) > 20
 
 
+def test_files_holding_fewer_messages_than_the_metadata_lists_are_a_problem(tmp_path: Path) -> None:
+    # A .db3 copied without its -wal file read as a shorter recording, converted so without a word.
+    shutil.copytree(NEATO_BAG, tmp_path / "bag")
+    metadata_path = tmp_path / "bag" / "metadata.yaml"
+    metadata = yaml.safe_load(metadata_path.read_text())
+    info = metadata["rosbag2_bagfile_information"]
+    listed = info["message_count"]
+    with open_bag(tmp_path / "bag") as bag:
+        bag.topics()
+        assert not bag.problems  # as recorded: nothing said
+    info["message_count"] = listed + 10
+    metadata_path.write_text(yaml.safe_dump(metadata))
+    with open_bag(tmp_path / "bag") as bag:
+        assert sum(topic.message_count for topic in bag.topics()) == listed
+        assert bag.problems == [
+            f"{metadata_path}: lists {listed + 10} messages, its files hold {listed}: 10 lost "
+            "(a file cut short, or a .db3 copied without its -wal file?)"
+        ]
+
+
 def test_humble_bag_custom_types_are_undecodable_not_fatal() -> None:
     with open_bag(NEATO_BAG) as bag:
         resolver = TypeResolver(bag.topics(), bag.ros_distro)
