@@ -264,6 +264,12 @@ def run_tags(catalog: Location, run_id: str) -> dict[str, str]:
     return {} if table is None else _tags_in(table)
 
 
+def run_outputs(catalog: Location, run_id: str) -> list[str]:
+    """The files a run's row lists as its outputs (none when it has no row)."""
+    _row, table = _run_row(catalog, run_id)
+    return [] if table is None else [uri for outputs in table["outputs"].to_pylist() for uri in outputs or ()]
+
+
 def _tags_in(table: pa.Table) -> dict[str, str]:
     return {key: value for row_tags in table["tags"].to_pylist() if row_tags for key, value in row_tags}
 

@@ -23,6 +23,7 @@ from rerun_bridge.fleet.catalog import (
     converted_runs,
     published_outputs,
     retag_run,
+    run_outputs,
     run_tags,
     write_entry,
 )
@@ -217,9 +218,9 @@ def earlier_outputs(recordings: Sequence[Recording], out: Location) -> list[Reco
 def convert_recording(recording: Recording, options: JobOptions, done: Mapping[str, str]) -> JobResult:
     """Convert one recording (``done``: content hash -> run id of the runs already converted)."""
     digest = content_hash(recording)
-    if not options.force and digest in done:
-        return JobResult(recording.name, recording.uri, OUTCOME_SKIPPED, recording.bytes, done[digest])
     out = location_of(options.out)
+    if not options.force and digest in done and _outputs_kept(out, done[digest]):
+        return JobResult(recording.name, recording.uri, OUTCOME_SKIPPED, recording.bytes, done[digest])
     recording = _named_apart(recording, out, digest)
     targets = output_targets(recording, out, options.mcap)
     with ExitStack() as stack:
@@ -268,6 +269,12 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
         tuple(entry.outputs),
         len(entry.warnings),
     )
+
+
+def _outputs_kept(out: Location, run_id: str) -> bool:
+    """Whether every file the run published is still there: one removed (or lost) is made again, where
+    "already converted" left the catalog listing a file that was gone."""
+    return all(location_of(uri).exists() for uri in run_outputs(catalog_of(out), run_id))
 
 
 def _named_apart(recording: Recording, out: Location, digest: str) -> Recording:

@@ -142,6 +142,20 @@ def test_a_later_batch_of_other_content_under_one_name_keeps_the_earlier_output(
         verify_rrd(Path(uri))
 
 
+def test_a_removed_output_is_made_again(ray_cluster: RayCluster, inputs: Path, tmp_path: Path) -> None:
+    # "Already converted" skipped a recording whose .rrd was gone, and the catalog went on listing it.
+    out = tmp_path / "out"
+    recordings, _ = find_recordings([str(inputs / "neato"), str(inputs / "talker")])
+    first = run_batch(recordings, JobOptions(str(out)), workers=1)
+    assert {r.outcome for r in first.results} == {"converted"}
+    (out / "neato.rrd").unlink()
+    again = run_batch(recordings, JobOptions(str(out)), workers=1)
+    assert {r.name: r.outcome for r in again.results} == {"neato": "converted", "talker": "skipped"}
+    verify_rrd(out / "neato.rrd")
+    count = query(catalog_of(str(out)), "SELECT count(*) AS n FROM runs").to_pylist()
+    assert count == [{"n": 2}]  # the same run, its row replaced
+
+
 def test_batch_command_joins_ray_by_address(ray_cluster: RayCluster, inputs: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     command = [
