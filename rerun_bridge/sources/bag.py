@@ -161,9 +161,14 @@ def open_bag(path: str | Path) -> Bag:
     files = listed or in_folder
     missing = [p for p in files if not p.exists()]
     if missing:
-        names = ", ".join(p.name for p in missing)
-        problems.append(f"{metadata_path}: lists files that do not exist: {names} (their messages are lost)")
+        absent = f"{metadata_path}: lists files that do not exist: " + ", ".join(p.name for p in missing)
         files = [p for p in files if p.exists()]
+        unlisted = [p for p in in_folder if p not in listed]
+        if not files and unlisted:  # renamed files (a copy, an upload tool): read what the folder holds
+            files = unlisted
+            problems.append(f"{absent}; reading the folder's {', '.join(p.name for p in unlisted)} instead")
+        else:
+            problems.append(f"{absent} (their messages are lost)")
     if not files:
         raise BagError(f"{root}: no readable .mcap or .db3 file" + (f" ({problems[-1]})" if problems else ""))
     storages, tempdir = _open_listed(files, metadata, problems)

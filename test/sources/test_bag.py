@@ -137,6 +137,29 @@ def test_files_holding_fewer_messages_than_the_metadata_lists_are_a_problem(tmp_
         ]
 
 
+def test_files_metadata_lists_but_the_folder_lacks(tmp_path: Path) -> None:
+    """A listed file that is gone loses its messages, said; where none of the listed files is there but the
+    folder holds others (renamed by a copy or an upload tool), those are read instead, said."""
+    shutil.copytree(NEATO_BAG, tmp_path / "bag")
+    metadata_path = tmp_path / "bag" / "metadata.yaml"
+    metadata = yaml.safe_load(metadata_path.read_text())
+    info = metadata["rosbag2_bagfile_information"]
+    (listed,) = info["relative_file_paths"]
+    info["relative_file_paths"] = [listed, "gone_1.db3"]
+    metadata_path.write_text(yaml.safe_dump(metadata))
+    with open_bag(tmp_path / "bag") as bag:
+        assert (
+            f"{metadata_path}: lists files that do not exist: gone_1.db3 (their messages are lost)"
+            in bag.problems
+        )
+    info["relative_file_paths"] = ["renamed_0.db3"]
+    metadata_path.write_text(yaml.safe_dump(metadata))
+    with open_bag(tmp_path / "bag") as bag:
+        assert sum(topic.message_count for topic in bag.topics()) == info["message_count"]
+        absent = f"{metadata_path}: lists files that do not exist: renamed_0.db3"
+        assert bag.problems == [f"{absent}; reading the folder's {listed} instead"]
+
+
 def test_humble_bag_custom_types_are_undecodable_not_fatal() -> None:
     with open_bag(NEATO_BAG) as bag:
         resolver = TypeResolver(bag.topics(), bag.ros_distro)
