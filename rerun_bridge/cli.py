@@ -389,7 +389,8 @@ class _Chosen(NamedTuple):
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> _Chosen:
     """A shipped blueprint, a YAML file, or ``default``: the layout the viewer gives ``bags``' data (the one
     heuristic), found by converting them once into memory. A blueprint naming roles ($odometry) or with a
-    3D view has its roles, fixed frames and TF entities taken from that data too, as the viewer does."""
+    3D view or a plot has its roles, fixed frames, TF entities and series names taken from that data too,
+    as the viewer does."""
     import dataclasses
 
     from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, series_names_of, tf_entities_of
