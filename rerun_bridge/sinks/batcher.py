@@ -32,6 +32,7 @@ Emit = Callable[[str, bool, pa.RecordBatch], None]
 
 #: Rows of this archetype are sent at once (see RowBatcher._send_clear).
 CLEAR = "Clear"
+FRAME_ARCHETYPE = "CoordinateFrame"
 _GroupKey = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]
 _NO_TIMES: Mapping[str, int] = {}
 
@@ -122,9 +123,13 @@ class RowBatcher:
         batch_rows: int = 512,
         batch_bytes: int = 512 << 10,
         array_batch_bytes: int | None = None,
+        frames_through_clears: bool = False,
     ) -> None:
-        """``array_batch_bytes``: the budget of a chunk of numpy rows (None: ``batch_bytes``)."""
+        """``array_batch_bytes``: the budget of a chunk of numpy rows (None: ``batch_bytes``);
+        ``frames_through_clears``: write the frames a Clear takes again after it (for Rerun's viewer,
+        :meth:`_send_clear`)."""
         self.emit = emit
+        self.frames_through_clears = frames_through_clears
         self.batch_rows = batch_rows
         self.batch_bytes = batch_bytes
         self.array_batch_bytes = max(batch_bytes, array_batch_bytes or batch_bytes)
@@ -194,21 +199,29 @@ class RowBatcher:
             group.nbytes = nbytes
             group.arrays = arrays
             group.rows += 1
-            self._send_when_due(key, group, row)
+            self._send_when_due(key, group, row, times)
 
-    def _send_when_due(self, key: _GroupKey, group: _Group, row: Row) -> None:
+    def _send_when_due(self, key: _GroupKey, group: _Group, row: Row, times: Mapping[str, int]) -> None:
         """Send a group once it is full, and a Clear at once (:meth:`_send_clear`)."""
         if key[1] == CLEAR:
-            self._send_clear(key, group, recursive=bool(np.any(row.components.get("is_recursive", False))))
+            recursive = bool(np.any(row.components.get("is_recursive", False)))
+            self._send_clear(key, group, recursive, row.static, times)
         elif group.rows >= self.batch_rows or group.nbytes >= (
             self.array_batch_bytes if group.arrays else self.batch_bytes
         ):
             self._send(key, group)
 
-    def _send_clear(self, key: _GroupKey, group: _Group, recursive: bool) -> None:
+    def _send_clear(
+        self, key: _GroupKey, group: _Group, recursive: bool, static: bool, times: Mapping[str, int]
+    ) -> None:
         """A Clear goes out at once, after the pending rows of the entities it clears: Rerun orders rows
         of equal time by row id, which is handed out as chunks are sent, so a marker added right after a
-        DELETEALL in the same message must be sent after it, and one added before it, before it."""
+        DELETEALL in the same message must be sent after it, and one added before it, before it.
+
+        With ``frames_through_clears`` the cleared entities keep their frames: each is written again right
+        after the Clear, at its times. A Clear takes an entity's ``CoordinateFrame`` with its data, and
+        Rerun's viewer then marked the 3D view showing it with an error (the entity in an implicit frame TF
+        does not reach) for as long as it stayed cleared: every marker deleted or past its lifetime."""
         cleared = key[0]
         entities = [cleared]
         if recursive:  # a scan of the pending entities: once per DELETEALL, not per marker
@@ -221,7 +234,14 @@ class RowBatcher:
                 if pending_key != key:
                     self._send(pending_key, self._groups[pending_key])
         self._send(key, group)
+        kept = self.sent.frames_of(cleared, recursive) if self.frames_through_clears else {}
         self.sent.clear_frames(cleared, recursive)
+        frames = [
+            Row(path, FRAME_ARCHETYPE, {"frame": [frame]}, static=static, times=times)
+            for path, frame in kept.items()
+        ]
+        if frames:
+            self.write(frames, times)
 
     def write_columns(self, columns: ColumnRows) -> None:
         """Send many rows given column by column, in chunks of at most ``batch_rows`` rows, without a

@@ -112,7 +112,9 @@ class RerunViewerSink:
         self.host, self.port = viewer_address(url)
         self.settings = settings or ViewerSinkSettings()
         # Small chunks: a live view wants data soon, not big chunks.
-        self._batcher = RowBatcher(self._enqueue, batch_rows=64, batch_bytes=256 << 10)
+        self._batcher = RowBatcher(
+            self._enqueue, batch_rows=64, batch_bytes=256 << 10, frames_through_clears=True
+        )
         self.queue = ChunkQueue(self.settings.queue_bytes)
         self._last_flush = time.monotonic()
         self._enqueued_bytes = 0

@@ -85,7 +85,9 @@ class RrdSink:
         self.path = Path(path)
         self.backlog_bytes = backlog_bytes
         self._sent_at_last_wait = 0
-        self._batcher = RowBatcher(self._emit, batch_rows, batch_bytes, array_batch_bytes)
+        self._batcher = RowBatcher(
+            self._emit, batch_rows, batch_bytes, array_batch_bytes, frames_through_clears=True
+        )
         self._closed = False
         self._guard = guard
         #: Why the sink stopped writing (the disk reached the reserve, or the writer stalled); None: writing.

@@ -184,6 +184,15 @@ class SentCatalog:
             self._frames[entity_path] = frame
             self.version += 1
 
+    def frames_of(self, entity_path: str, recursive: bool) -> dict[str, str]:
+        """The frames of the entity (with ``recursive``, and of every one below it) that have one."""
+        below = entity_path.rstrip("/") + "/"
+        return {
+            path: frame
+            for path, frame in self._frames.items()
+            if frame and (path == entity_path or (recursive and path.startswith(below)))
+        }
+
     def clear_frames(self, entity_path: str, recursive: bool) -> None:
         """A Clear: the entity (and with ``recursive`` every one below it) has no frame any more, as
         in a store that holds the Clear."""

@@ -328,7 +328,9 @@ class StreamSink:
             raise RecordingError(f"cannot serve the stream on {host}:{port}: {err}") from err
         self.port = int(self.server.port)
         # Fewer rows per chunk than the file: a remote view wants data soon, not big chunks.
-        self._batcher = RowBatcher(self.server.publish, batch_rows=64, batch_bytes=256 << 10)
+        self._batcher = RowBatcher(
+            self.server.publish, batch_rows=64, batch_bytes=256 << 10, frames_through_clears=True
+        )
         self._last_flush = time.monotonic()
         self.live_flush_s = live_flush_s
         self._thread = threading.Thread(target=self.server.serve, name="rerun_bridge-stream", daemon=True)

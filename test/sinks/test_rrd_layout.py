@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import rerun.chunk as rrc
 
 from rerun_bridge.blueprint.export import export_rbl, tf_entities_of
@@ -13,17 +14,29 @@ from rerun_bridge.blueprint.heuristic import default_blueprint_of, entity_archet
 from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.blueprint.overlays import entity_frames
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.marker_entities import clear_row
+from rerun_bridge.model.rows import Row
 from rerun_bridge.pipeline import Pipeline, TypeSupport
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.sent_catalog import SPATIAL_3D_ARCHETYPES
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.timeline_choice import choose_timeline
 from test.blueprint.rbl_reader import plain, rbl_tree, rbl_views, read_rbl
 from test.conftest import NEATO_BAG, verify_rrd
 from test.convert.golden_harness import golden_cases
 from test.convert.test_golden_rrd import feed
+
+
+def _frame_before_clear(store: ChunkStore, entity: str) -> str:
+    """The last frame the entity was given on log_time ("" for none)."""
+    rows = store.range(entity, "log_time", 0, 2**63 - 1)
+    if "CoordinateFrame:frame" not in rows.column_names:
+        return ""
+    given = [value for value in rows.column("CoordinateFrame:frame").to_pylist() if value]
+    return str(given[-1][0]) if given else ""
 
 
 def test_the_closing_layout_of_every_golden_case_is_the_default_layout_of_a_store_of_the_same_rows(
@@ -56,7 +69,14 @@ def test_the_closing_layout_of_every_golden_case_is_the_default_layout_of_a_stor
     frames = entity_frames(store, store.entities())
     assert len(frames) > 20  # the frames images and 2D shapes lie on decide where overlays go
     assert sent.tf_root() == "map"  # the golden TF cases' root
-    assert entity_frames(sent, sent.entities()) == {**frames, **dict.fromkeys(placed, "map")}
+    # A Clear's entities keep their frames in the file (written again after it, for Rerun's viewer): the
+    # frame each had before its Clear, where the store, which holds the Clear alone, has none.
+    cleared = {
+        entity: _frame_before_clear(store, entity) for entity in store.entities() if entity not in frames
+    }
+    kept = {entity: frame for entity, frame in cleared.items() if frame}
+    assert kept  # the golden marker cases delete and expire markers
+    assert entity_frames(sent, sent.entities()) == {**frames, **dict.fromkeys(placed, "map"), **kept}
     expected = export_rbl(
         default_blueprint_of(store), tmp_path / "store.rbl", "golden", tf_entities_of(store)
     )
@@ -122,3 +142,30 @@ def test_a_scenario_fixed_frame_missing_from_tf_becomes_its_root(tmp_path: Path)
         convert_bags([NEATO_BAG], None, extra_sinks=[sink])
     verify_rrd(rrd)
     assert _scene_target_frames(rrd) == [["odom"]]
+
+
+def test_a_clear_keeps_the_frames_of_what_it_clears_in_the_file(tmp_path: Path) -> None:
+    """A Clear takes an entity's CoordinateFrame with its data; Rerun's viewer then marked the 3D view with
+    an error for as long as the entity stayed cleared (every deleted or expired marker). The .rrd writes the
+    frames again right after a Clear, recursive ones too; the data stays cleared."""
+    box = {"centers": np.zeros((1, 3), np.float32), "half_sizes": np.full((1, 3), 0.5, np.float32)}
+    path = tmp_path / "cleared.rrd"
+    with RrdSink(path) as sink:
+        for entity in ("/m/a", "/m/b", "/m/group/c"):
+            sink.write(
+                [Row(entity, "Boxes3D", box), Row(entity, "CoordinateFrame", {"frame": ["map"]})],
+                {"log_time": 1},
+            )
+        sink.write([clear_row("/m/b", recursive=False)], {"log_time": 2})
+        sink.write([clear_row("/m/group", recursive=True)], {"log_time": 3})
+    verify_rrd(path)
+    store = ChunkStore()
+    load_files([path], store)
+    store.flush()
+    for entity, cleared_at in (("/m/b", 2), ("/m/group/c", 3)):
+        before = store.latest_at(entity, "log_time", cleared_at - 1)
+        after = store.latest_at(entity, "log_time", cleared_at)
+        assert "Boxes3D:centers" in before
+        assert "Boxes3D:centers" not in after  # cleared
+        assert after["CoordinateFrame:frame"].to_pylist() == ["map"], entity  # its frame kept
+    assert "Boxes3D:centers" in store.latest_at("/m/a", "log_time", 3)
