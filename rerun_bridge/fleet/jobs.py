@@ -220,6 +220,8 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
     digest = content_hash(recording)
     out = location_of(options.out)
     if not options.force and digest in done and _outputs_kept(out, done[digest]):
+        if options.tags:  # this batch's tags join the run's, as `catalog add` adds them to a converted run
+            retag_run(catalog_of(out), done[digest], options.tags)
         return JobResult(recording.name, recording.uri, OUTCOME_SKIPPED, recording.bytes, done[digest])
     recording = _named_apart(recording, out, digest)
     targets = output_targets(recording, out, options.mcap)

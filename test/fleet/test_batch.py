@@ -154,6 +154,11 @@ def test_a_removed_output_is_made_again(ray_cluster: RayCluster, inputs: Path, t
     verify_rrd(out / "neato.rrd")
     count = query(catalog_of(str(out)), "SELECT count(*) AS n FROM runs").to_pylist()
     assert count == [{"n": 2}]  # the same run, its row replaced
+    # A skipped run takes the batch's tags (they were left out: the catalog could not find it by them).
+    tagged = run_batch(recordings, JobOptions(str(out), tags={"fleet": "a"}), workers=1)
+    assert {r.outcome for r in tagged.results} == {"skipped"}
+    rows = query(catalog_of(str(out)), "SELECT name, tags FROM runs ORDER BY name").to_pylist()
+    assert [dict(row["tags"]) for row in rows] == [{"fleet": "a"}, {"fleet": "a"}]
 
 
 def test_batch_command_joins_ray_by_address(ray_cluster: RayCluster, inputs: Path, tmp_path: Path) -> None:
