@@ -58,6 +58,7 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
 )
+from rerun_bridge.blueprint.overlays import SERIES_NAMES
 from rerun_bridge.blueprint.roles import EntityCatalog, resolve_roles
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
@@ -98,8 +99,6 @@ VIEW_CLASS_IDENTIFIERS: Final[Mapping[ViewKind, str]] = {
 }
 
 
-#: The column of a time series' curve names.
-SERIES_NAMES: Final = "SeriesLines:names"
 _LATEST: Final = 2**63 - 1
 
 

@@ -19,6 +19,8 @@ from rerun_bridge.model.entity_path import EntityPath
 OVERLAY_ARCHETYPES: Final = frozenset({"Boxes2D", "LineStrips2D", "Points2D"})
 #: The column holding an entity's frame.
 FRAME_COLUMN: Final = "CoordinateFrame:frame"
+#: The column of a time series' curve names.
+SERIES_NAMES: Final = "SeriesLines:names"
 _LATEST: Final = 2**63 - 1
 
 

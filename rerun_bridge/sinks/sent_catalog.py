@@ -18,10 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rerun_bridge.blueprint.overlays import FRAME_COLUMN
+from rerun_bridge.blueprint.overlays import FRAME_COLUMN, SERIES_NAMES
 from rerun_bridge.tf.buffer import preferred_root
 
-SERIES_NAMES: Final = "SeriesLines:names"
 CHILD_FRAME_COLUMN: Final = "Transform3D:child_frame"
 PARENT_FRAME_COLUMN: Final = "Transform3D:parent_frame"
 #: Archetypes drawn in 3D space: an entity of one of them with no frame lies on Rerun's implicit frame of its
