@@ -3,10 +3,11 @@ folder, ``.rerun_bridge_job_*`` inside a local output folder), removed even when
 one is killed.
 
 A Ray worker killed mid-task (out of memory, a node's worker killed, a batch interrupted) never runs its
-``finally``; its folder stays. So each folder holds a lock file that its process keeps locked (``flock``:
-the kernel lets go of it when the process ends, however it ends), and every new folder first removes the
-folders of the same prefixes whose lock nobody holds: a retried task cleans up after the try that was
-killed, on the same machine.
+``finally``; its folder stays. So each folder has a lock file beside it (``<folder>.lock``) that its
+process keeps locked (``flock``: the kernel lets go of it when the process ends, however it ends), and
+every new folder first removes the folders of the same prefixes whose lock nobody holds: a retried task
+cleans up after the try that was killed, on the same machine. The lock is taken before the folder is
+made, so a process killed at any instant leaves no folder without its lock file.
 """
 
 from __future__ import annotations
@@ -25,38 +26,51 @@ FETCH_PREFIX = "rerun_bridge_fetch_"
 #: A job's hidden folder inside a local output folder (its outputs are renamed from there into place).
 OUTPUT_JOB_PREFIX = ".rerun_bridge_job_"
 PREFIXES = (JOB_PREFIX, FETCH_PREFIX, OUTPUT_JOB_PREFIX)
-#: Inside each folder, locked by its process for as long as the folder is in use.
-LOCK_FILE = ".owner.lock"
+#: Beside each folder, locked by its process for as long as the folder is in use.
+LOCK_SUFFIX = ".lock"
 
 
-def _lock(path: Path, create: bool) -> int | None:
+def _lock(path: Path) -> int | None:
     """An open descriptor of ``path`` holding its exclusive lock, else None (held by a live process, or
     no such file)."""
     try:
-        handle = os.open(path, os.O_RDWR | (os.O_CREAT | os.O_EXCL if create else 0), 0o600)
+        handle = os.open(path, os.O_RDWR)
     except OSError:
         return None
+    if _try_flock(handle):
+        return handle
+    os.close(handle)
+    return None
+
+
+def _try_flock(handle: int) -> bool:
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        os.close(handle)
-        return None
-    return handle
+        return False
+    return True
+
+
+def _folder_of(lock: Path) -> Path:
+    return lock.with_name(lock.name.removesuffix(LOCK_SUFFIX))
 
 
 def remove_orphans(root: Path | None = None) -> list[Path]:
     """Remove the fleet's temporary folders under ``root`` (default: the system's temporary folder)
-    whose process has ended; the folders removed. A folder without a lock file (made before locks
-    were, or an instant old) is left alone: its owner may be alive."""
+    whose process has ended; the folders removed. A folder without its lock file beside it (made by a
+    version before this one) is left alone: its owner may be alive."""
     base = Path(root or tempfile.gettempdir())
     removed = []
     for prefix in PREFIXES:
-        for folder in base.glob(f"{prefix}*"):
-            handle = _lock(folder / LOCK_FILE, create=False)
+        for lock in base.glob(f"{prefix}*{LOCK_SUFFIX}"):
+            handle = _lock(lock)
             if handle is None:
                 continue
+            folder = _folder_of(lock)
             try:
+                # The folder goes first: a sweep killed in between leaves a free lock for the next.
                 shutil.rmtree(folder, ignore_errors=True)
+                lock.unlink(missing_ok=True)
             finally:
                 os.close(handle)
             removed.append(folder)
@@ -70,21 +84,24 @@ def scratch_folder(prefix: str, root: Path | None = None) -> Iterator[Path]:
     removed first."""
     remove_orphans(root)
     while True:
-        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
-        lock = folder / LOCK_FILE
-        handle = _lock(lock, create=True)
-        # Another process's sweep may have taken the new lock file and removed the folder in between:
-        # the folder is ours only if the locked file is still the one at its path.
-        if handle is not None and _same_file(lock, handle):
-            break
-        if handle is not None:
-            os.close(handle)
-        shutil.rmtree(folder, ignore_errors=True)
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=LOCK_SUFFIX, dir=root)
+        lock = Path(name)
+        # Another process's sweep may take the new lock file (unlocked for an instant) and remove it: the
+        # lock is ours only if the locked file is still the one at its path.
+        if _try_flock(handle) and _same_file(lock, handle):
+            folder = _folder_of(lock)
+            try:
+                folder.mkdir()
+                break
+            except FileExistsError:  # a folder of an older version by that name
+                lock.unlink(missing_ok=True)
+        os.close(handle)
     try:
         yield folder
     finally:
         try:
             shutil.rmtree(folder, ignore_errors=True)
+            lock.unlink(missing_ok=True)
         finally:
             os.close(handle)
 

@@ -61,6 +61,21 @@ def test_a_killed_processs_folder_is_removed_and_a_live_ones_kept(tmp_path: Path
     assert remove_orphans(tmp_path) == [in_use]
 
 
+def test_the_lock_is_taken_before_the_folder_exists_and_a_lone_free_lock_is_swept(tmp_path: Path) -> None:
+    """A worker killed just after making its folder and before locking it left a folder that no sweep
+    would ever take (CI: a killed Ray worker's `.rerun_bridge_job_*` stayed in OUT). The lock file now
+    comes first, beside the folder: killed between the two, it leaves only a free lock file."""
+    with scratch_folder(JOB_PREFIX, root=tmp_path) as folder:
+        lock = folder.with_name(folder.name + ".lock")
+        assert lock.is_file()
+        assert remove_orphans(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+    lone_lock = tmp_path / f"{OUTPUT_JOB_PREFIX}killed_before_its_folder.lock"
+    lone_lock.write_bytes(b"")
+    assert remove_orphans(tmp_path) == [lone_lock.with_suffix("")]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_scratch_folder_is_gone_after_use_and_kept_from_sweeps_meanwhile() -> None:
     with scratch_folder(JOB_PREFIX) as folder:
         (folder / "work.rrd").write_bytes(b"x")

@@ -67,9 +67,14 @@ def test_a_killed_participants_segment_is_removed_and_a_running_ones_kept(live: 
 
         assert output is not None
         assert "zombie" in output
-        assert not [path for path in killed_files if path.exists()]
+        # A port both participants listen on (discovery's) stays while the running one holds it; the
+        # running one may open it only after the kill (CI: fastdds_port7000 was the killed one's alone).
+        running_now = _locked_by(running.pid)
+        shared = {path.with_name(path.name.removesuffix("_el")) for path in running_now} | running_now
+        assert killed_files - shared  # its own segment at least
+        assert not [path for path in killed_files - shared if path.exists()]
         assert all(path.exists() for path in running_locks)
-        assert _locked_by(running.pid) == running_locks
+        assert running_locks <= running_now
     finally:
         for process in (killed, running):
             if process.poll() is None:
