@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB
+from rerun_bridge.sinks.rotation import first_free, numbered_path
 
 if TYPE_CHECKING:
     import rerun.blueprint as rrb
@@ -547,9 +548,7 @@ def _free_output(path: Path) -> Path:
     beside it, said once, as the node names a restarted run's file (docs/live.md)."""
     if not path.exists():
         return path
-    index = 1
-    while (free := path.with_name(f"{path.stem}_{index:04d}{path.suffix}")).exists():
-        index += 1
+    free, _index = first_free(lambda index: numbered_path(path, index), 1)
     print(f"warning: {path} exists (an earlier recording): writing {free} instead", file=sys.stderr)
     return free
 

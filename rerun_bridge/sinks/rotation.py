@@ -52,9 +52,19 @@ def part_path(template: str, index: int, rotating: bool, wall_time: float | None
     strftime fields (``%Y%m%d_%H%M%S``) are filled in at ``wall_time`` (seconds since the epoch; default
     now): the time each part starts."""
     path = Path(time.strftime(template, time.localtime(wall_time))).expanduser()
-    if not rotating:
-        return path
+    return numbered_path(path, index) if rotating else path
+
+
+def numbered_path(path: Path, index: int) -> Path:
+    """``run.rrd`` -> ``run_0003.rrd``: a part's, or a free name beside an existing file."""
     return path.with_name(f"{path.stem}_{index:04d}{path.suffix}")
+
+
+def first_free(path_at: Callable[[int], Path], index: int) -> tuple[Path, int]:
+    """The first of ``path_at(index)``, ``path_at(index + 1)``, ... that no file holds, and its index."""
+    while (path := path_at(index)).exists():
+        index += 1
+    return path, index
 
 
 def _size(path: Path) -> int:
@@ -119,9 +129,7 @@ class _Rotating(Generic[SinkT]):
         if not path.exists():
             return path
         first_taken = path
-        index = max(index, 1)
-        while (path := part_path(self.template, index, True, wall_time)).exists():
-            index += 1
+        path, index = first_free(lambda at: part_path(self.template, at, True, wall_time), max(index, 1))
         self._skipped_to = index + 1
         self.report(logging.WARNING, f"{first_taken} exists (an earlier run's): writing {path} instead")
         return path
