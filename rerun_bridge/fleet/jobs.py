@@ -282,7 +282,8 @@ def _outputs_kept(out: Location, run_id: str) -> bool:
 def _named_apart(recording: Recording, out: Location, digest: str) -> Recording:
     """The recording, named apart (``run_<hash>``) where an earlier batch into ``out`` published a file of
     its name from other content (day1/run.mcap, then day2/run.mcap: the second replaced the first's .rrd,
-    which the catalog still listed)."""
+    which the catalog still listed). The catalog is read here, not once per batch: a run this batch
+    published a moment ago counts too."""
     taken = set(published_outputs(catalog_of(out), other_than=digest))
     if not any(target.uri in taken for target in output_targets(recording, out, mcap=True).values()):
         return recording
