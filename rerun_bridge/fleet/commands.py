@@ -39,10 +39,10 @@ def _tags(pairs: Sequence[str]) -> dict[str, str]:
     return tags
 
 
-def _recordings(inputs: Sequence[str]) -> Any:
+def _recordings(inputs: Sequence[str], unique: bool = True) -> Any:
     from rerun_bridge.fleet.discovery import find_recordings
 
-    recordings, problems = find_recordings(inputs)
+    recordings, problems = find_recordings(inputs, unique)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return recordings if not problems else None
@@ -79,6 +79,7 @@ def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
 def cmd_batch(args: argparse.Namespace) -> int:
     from rerun_bridge.cli import layout_choice
     from rerun_bridge.fleet.batch import ray_connection, run_batch
+    from rerun_bridge.fleet.discovery import unique_names
     from rerun_bridge.fleet.jobs import JobOptions, earlier_outputs, overwritten_inputs
     from rerun_bridge.fleet.storage import output_location
 
@@ -91,7 +92,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     options = JobOptions(
         args.output, args.mcap, args.blueprint, _tags(args.tag), args.force, rerun_layout, jobs=jobs
     )
-    recordings = _recordings(args.inputs)
+    # Named once the earlier outputs are left out: up/a.mcap beside up/out/a.mcap is still `a`.
+    recordings = _recordings(args.inputs, unique=False)
     if recordings is None:
         return EXIT_USAGE
     out = output_location(args.output)
@@ -99,7 +101,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for recording in earlier:
         note = f"{recording.uri}: left out, an output of an earlier batch into {out.uri}"
         print(f"note: {note}", file=sys.stderr)
-    recordings = [recording for recording in recordings if recording not in earlier]
+    recordings = unique_names([recording for recording in recordings if recording not in earlier])
     if not recordings:
         reason = f"every recording found is an output of an earlier batch into {out.uri}"
         print(f"error: {reason}", file=sys.stderr)

@@ -108,9 +108,10 @@ def _sibling(location: Location, path: str) -> Location:
     return Location(location.filesystem, path, f"{prefix}{path}")
 
 
-def find_recordings(inputs: Sequence[str]) -> tuple[list[Recording], list[str]]:
-    """The recordings the inputs name, each once, in input order, with unique names; and a problem per
-    input that names none."""
+def find_recordings(inputs: Sequence[str], unique: bool = True) -> tuple[list[Recording], list[str]]:
+    """The recordings the inputs name, each once, in input order, with unique names (``unique`` False:
+    their own, for :func:`unique_names` once some are left out); and a problem per input that names
+    none."""
     found: dict[str, Recording] = {}
     problems: list[str] = []
     for text in inputs:
@@ -119,7 +120,7 @@ def find_recordings(inputs: Sequence[str]) -> tuple[list[Recording], list[str]]:
                 found.setdefault(recording.uri, recording)
         except (StorageError, OSError) as err:
             problems.append(str(err))
-    return _unique_names(found.values()), problems
+    return unique_names(found.values()) if unique else list(found.values()), problems
 
 
 def _recordings_of(text: str) -> list[Recording]:
@@ -135,7 +136,7 @@ def _recordings_of(text: str) -> list[Recording]:
     return recordings
 
 
-def _unique_names(recordings: Iterable[Recording]) -> list[Recording]:
+def unique_names(recordings: Iterable[Recording]) -> list[Recording]:
     """Names that can share an output folder: a repeated name gets its parent folder's name in front (and
     a file its storage suffix: ``bags_run_db3``), then a number if it still repeats."""
     listed = list(recordings)

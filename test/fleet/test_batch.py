@@ -271,6 +271,11 @@ def test_a_batch_into_a_folder_of_its_inputs_leaves_its_earlier_outputs_out(tmp_
     assert f"note: {out / 'talker.mcap'}: left out, an output of an earlier batch into {out}" in again.stderr
     assert "0 converted, 1 already done, 0 failed, of 1 recordings" in again.stdout
     assert sorted(path.name for path in out.iterdir()) == published
+    # Converted again, it keeps its name: it was named apart from the output left out (uploads_talker.rrd).
+    forced = rerun_bridge(*command, "--force", timeout=300)
+    assert forced.returncode == 0, forced.stderr
+    assert "1 converted, 0 already done, 0 failed, of 1 recordings" in forced.stdout
+    assert sorted(path.name for path in out.iterdir()) == published
     # Its outputs alone are no batch: one error, nothing converted.
     alone = rerun_bridge("batch", str(out), "-o", str(out), "--workers", "1")
     assert alone.returncode == 2
