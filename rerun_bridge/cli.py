@@ -518,9 +518,10 @@ def cmd_receive(args: argparse.Namespace) -> int:
         sink.write_batch(entity_path, static, batch)
         received += 1
 
+    settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")  # checked: exit 2
+    layout = _receive_layout(args.blueprint)  # a scenario that is none: exit 2 before connecting
     output = _free_output(Path(args.output))
     stopped_by: int | None = None
-    settings = ClientSettings(args.address, args.token, args.tls_root_cert or "")  # checked: exit 2
 
     def stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signum)
@@ -528,7 +529,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
     # SIGTERM (timeout, systemd, docker stop) ends a recording as Ctrl-C does: the file keeps its footer.
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        with RrdSink(output, application_id="rerun_bridge") as sink:
+        with RrdSink(output, application_id="rerun_bridge", closing_blueprint=layout) as sink:
             try:
                 receive(settings, write, args.duration, connected)
             except KeyboardInterrupt as interrupt:
@@ -541,6 +542,22 @@ def cmd_receive(args: argparse.Namespace) -> int:
     if stopped_by is not None:
         return 128 + stopped_by
     return EXIT_OK if received else EXIT_NOTHING_CONVERTED
+
+
+def _receive_layout(value: str | None) -> Any:
+    """``receive --blueprint``: what the .rrd's layout is made of as it closes (None: no layout), as
+    ``convert`` embeds one; a scenario's roles stand for their usual topics (nothing to resolve them
+    against before the data arrives)."""
+    default_layout, scenario = layout_choice(value)
+    if not default_layout and scenario is None:
+        return None
+    from rerun_bridge.blueprint.file_layout import closing_layout, guarded
+    from rerun_bridge.blueprint.library import resolve
+
+    def warn(message: str) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    return guarded(closing_layout(resolve(scenario) if scenario else None), warn)
 
 
 def _free_output(path: Path) -> Path:
@@ -675,6 +692,13 @@ def _add_receive_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     receive_cmd.add_argument("--token", default="", help="the bridge's sinks.stream.token")
     receive_cmd.add_argument("--tls-root-cert", help="CA certificate to trust when the bridge uses TLS")
     receive_cmd.add_argument("--duration", type=duration_argument, help="stop after this many seconds")
+    receive_cmd.add_argument(
+        "--blueprint",
+        help=(
+            "the layout written into the .rrd as it closes: a scenario name, a YAML file, "
+            f"'{DEFAULT_LAYOUT}' (the default: the viewer's layout of what arrived) or '{NO_LAYOUT}'"
+        ),
+    )
     receive_cmd.set_defaults(func=cmd_receive)
 
 

@@ -66,7 +66,6 @@ from rerun_bridge.sinks.rotation import (
     part_path,
 )
 from rerun_bridge.sinks.rrd import ClosingBlueprint, stalled_writers
-from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.sinks.store import LIVE_BATCH_ROWS, StoreSink, live_store
 from rerun_bridge.sinks.stream import IDLE_FLUSH_S, HistoryBounds, StreamSecurity, StreamSink
 from rerun_bridge.sinks.summary import SummarySink
@@ -285,20 +284,11 @@ class BridgeNode:
         """Each .rrd part's layout as it closes: the configured scenario, else the default of its data. A
         scenario that cannot be read stops the node here, named; a layout that fails later is a warning
         and the file goes without one (its data is complete either way)."""
-        from rerun_bridge.blueprint.file_layout import closing_layout
+        from rerun_bridge.blueprint.file_layout import closing_layout, guarded
         from rerun_bridge.blueprint.library import resolve
 
         name = self.config.sinks.viewer.blueprint
-        layout = closing_layout(resolve(name) if name else None)
-
-        def guarded(catalog: SentCatalog) -> Any:
-            try:
-                return layout(catalog)
-            except Exception as err:  # the recording must close whatever the layout does
-                self.log.warning(f"the .rrd is written without its layout: {err}")
-                return None
-
-        return guarded
+        return guarded(closing_layout(resolve(name) if name else None), self.log.warning)
 
     def _rerun_viewer_sink(self, recording_id: str) -> RerunViewerSink | None:
         """The sink to a running Rerun viewer, with the scenario blueprint (the .rrd's recording id, so the

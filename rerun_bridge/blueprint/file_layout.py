@@ -47,6 +47,22 @@ def closing_layout(scenario: Blueprint | None) -> Callable[[SentCatalog], Any]:
     return layout
 
 
+def guarded(
+    layout: Callable[[SentCatalog], Any], warn: Callable[[str], object]
+) -> Callable[[SentCatalog], Any]:
+    """``layout`` whose failure is a warning and no layout: a recording must close whatever its layout
+    does (its data is complete either way)."""
+
+    def made(catalog: SentCatalog) -> Any:
+        try:
+            return layout(catalog)
+        except Exception as err:  # the recording must close whatever the layout does
+            warn(f"the .rrd is written without its layout: {err}")
+            return None
+
+    return made
+
+
 def _fixed_frames(root: Node, catalog: SentCatalog) -> Node:
     """3D views drawn in the frame the embedded viewer draws them in: a fixed frame the file's TF lacks
     becomes its root, as ``convert --blueprint`` does; a view without one gets the root too (without TF:

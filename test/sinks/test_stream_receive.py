@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from rerun_bridge.blueprint.library import resolve
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.sinks.stream import HistoryBounds, StreamSecurity, StreamSink
+from test.blueprint.rbl_reader import rbl_views, read_rbl
 from test.conftest import verify_rrd
 from test.network import free_port, start_stream_server
 
@@ -48,6 +50,31 @@ def test_receive_writes_beside_an_earlier_recording(served_port: int, tmp_path: 
     assert f"{earlier} exists (an earlier recording): writing {written} instead" in err
     assert f"into {written}" in out
     verify_rrd(written)
+
+
+def test_a_received_recording_carries_a_layout_of_what_arrived(served_port: int, tmp_path: Path) -> None:
+    """Opened in Rerun's viewer, a received file showed Rerun's own guess of a layout: it now gets the
+    bridge's, made of what arrived as the file closes, as `convert` embeds one; `--blueprint` chooses."""
+    default = tmp_path / "default.rrd"
+    received = _receive(served_port, default, "--duration", "1")
+    _out, err = received.communicate(timeout=120)
+    assert received.returncode == 0, err
+    verify_rrd(default)
+    views = {(view.class_identifier, view.origin) for view in rbl_views(read_rbl(default).root)}
+    assert {("2D", "/camera"), ("TimeSeries", "/speed")} <= views, views
+
+    scenario = tmp_path / "perception.rrd"
+    received = _receive(served_port, scenario, "--duration", "1", "--blueprint", "perception")
+    _out, err = received.communicate(timeout=120)
+    assert received.returncode == 0, err
+    names = {view.name for view in rbl_views(read_rbl(scenario).root)}
+    assert names == {view.name for view in resolve("perception").views()}
+
+    unknown = _receive(served_port, tmp_path / "x.rrd", "--blueprint", "nosuch")
+    _out, err = unknown.communicate(timeout=120)
+    assert unknown.returncode == 2
+    assert "unknown blueprint 'nosuch'" in err
+    assert not (tmp_path / "x.rrd").exists()
 
 
 def test_sigterm_ends_a_recording_whole(served_port: int, tmp_path: Path) -> None:
