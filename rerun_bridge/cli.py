@@ -379,12 +379,13 @@ def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSup
 
 
 class _Chosen(NamedTuple):
-    """A blueprint for a recording, the recording's TF entities (for Rerun's axes) and its series names
-    (for Rerun's legends; export.py)."""
+    """A blueprint for a recording, the recording's TF entities (for Rerun's axes), its series names (for
+    Rerun's legends) and its depth images' units (for their ranges; export.py)."""
 
     blueprint: Blueprint
     tf_entities: Sequence[str]
     series_names: Mapping[str, Sequence[str]] = MappingProxyType({})
+    depth_meters: Mapping[str, tuple[str, float]] = MappingProxyType({})
 
 
 def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> _Chosen:
@@ -394,7 +395,12 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     as the viewer does."""
     import dataclasses
 
-    from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, series_names_of, tf_entities_of
+    from rerun_bridge.blueprint.export import (
+        DEFAULT_TF_ENTITIES,
+        depth_meters_of,
+        series_names_of,
+        tf_entities_of,
+    )
     from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
     from rerun_bridge.blueprint.library import resolve
     from rerun_bridge.blueprint.model import ViewKind, iter_views
@@ -402,11 +408,15 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
 
     if name == DEFAULT_BLUEPRINT_NAME:
         store = _converted(bags, selection)
-        return _Chosen(default_blueprint_of(store), tf_entities_of(store), series_names_of(store))
+        return _Chosen(
+            default_blueprint_of(store), tf_entities_of(store), series_names_of(store), depth_meters_of(store)
+        )
     chosen = resolve(name)
-    # 3D views take their fixed frames and TF entities from the data, plots their series names.
+    # 3D views take their fixed frames and TF entities from the data, plots their series names, 2D views
+    # their depth images' units.
     from_data = any(
-        view.kind in (ViewKind.SPATIAL3D, ViewKind.TIME_SERIES) for view in iter_views(chosen.root)
+        view.kind in (ViewKind.SPATIAL3D, ViewKind.TIME_SERIES, ViewKind.SPATIAL2D)
+        for view in iter_views(chosen.root)
     )
     if not bags or not (names_roles(chosen.root) or from_data):
         return _Chosen(chosen, DEFAULT_TF_ENTITIES)  # without data, a role stands for its usual name
@@ -416,7 +426,7 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     resolved = dataclasses.replace(
         chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
     )
-    return _Chosen(resolved, tf_entities_of(store), series_names_of(store))
+    return _Chosen(resolved, tf_entities_of(store), series_names_of(store), depth_meters_of(store))
 
 
 def rerun_blueprint_for(
@@ -426,7 +436,7 @@ def rerun_blueprint_for(
     from rerun_bridge.blueprint.export import to_rerun
 
     chosen = _chosen_blueprint(name, bags, selection)
-    return to_rerun(chosen.blueprint, chosen.tf_entities, chosen.series_names)
+    return to_rerun(chosen.blueprint, chosen.tf_entities, chosen.series_names, chosen.depth_meters)
 
 
 def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:
@@ -489,7 +499,12 @@ def cmd_blueprint_export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     chosen = _chosen_blueprint(args.name, args.recordings)
     path = export_rbl(
-        chosen.blueprint, args.output, args.application_id, chosen.tf_entities, chosen.series_names
+        chosen.blueprint,
+        args.output,
+        args.application_id,
+        chosen.tf_entities,
+        chosen.series_names,
+        chosen.depth_meters,
     )
     print(f"wrote {path}")
     return EXIT_OK

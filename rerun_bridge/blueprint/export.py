@@ -9,8 +9,10 @@ What maps where:
 
 * ``fixed_frame`` -> ``SpatialInformation(target_frame)`` (Rerun's named TF frames), ``grid`` ->
   ``LineGrid3D(visible)``, ``point_radius`` -> a ``Points3D`` radius default, ``eye`` -> ``EyeControls3D``;
-* ``depth_range`` / ``colormap`` of a 2D view -> ``DepthImage`` defaults; of a tensor view -> its scalar
-  mapping;
+* ``depth_range`` / ``colormap`` of a 2D view -> ``DepthImage`` and ``EncodedDepthImage`` defaults, the
+  range (metres) in the depth images' own units, which Rerun reads it in: times the ``meter`` the view's
+  images were last given (16UC1: 1000), taken from the recording (without one: metres); of a tensor view
+  -> its scalar mapping;
 * ``visible_range_s`` -> a cursor-relative ``VisibleTimeRange`` on the blueprint's timeline (on ``ros_time``
   and ``log_time`` when it names none), ``legend`` -> ``PlotLegend(visible)``;
 * ``levels`` -> ``TextLogRows(filter_by_log_level)``; ``zoom`` -> the map view's zoom;
@@ -58,7 +60,7 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
 )
-from rerun_bridge.blueprint.overlays import SERIES_NAMES
+from rerun_bridge.blueprint.overlays import DEPTH_METERS, SERIES_NAMES
 from rerun_bridge.blueprint.roles import EntityCatalog, resolve_roles
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
@@ -103,24 +105,27 @@ _LATEST: Final = 2**63 - 1
 
 
 class _Export(NamedTuple):
-    """What every view's export needs besides the view: the timelines, the recording's TF entities and
-    its series names."""
+    """What every view's export needs besides the view: the timelines, the recording's TF entities, its
+    series names and its depth images' units."""
 
     timelines: Sequence[str]
     tf_entities: Sequence[str]
     series_names: Mapping[str, Sequence[str]]
+    depth_meters: Mapping[str, tuple[str, float]]
 
 
 def to_rerun(
     blueprint: Blueprint,
     tf_entities: Sequence[str] = DEFAULT_TF_ENTITIES,
     series_names: Mapping[str, Sequence[str]] | None = None,
+    depth_meters: Mapping[str, tuple[str, float]] | None = None,
 ) -> rrb.Blueprint:
     """The same layout as a ``rerun.blueprint.Blueprint``; ``tf_entities``: the entities holding the
     recording's transforms (see :func:`tf_entities_of`), whose frames 3D views draw as axes;
-    ``series_names``: entity -> its ``SeriesLines`` names (:func:`series_names_of`)."""
+    ``series_names``: entity -> its ``SeriesLines`` names (:func:`series_names_of`); ``depth_meters``:
+    entity -> its depth images' meter column and value (:func:`depth_meters_of`)."""
     timelines = (blueprint.timeline,) if blueprint.timeline else (ROS_TIME, LOG_TIME)
-    context = _Export(timelines, tuple(tf_entities), series_names or {})
+    context = _Export(timelines, tuple(tf_entities), series_names or {}, depth_meters or {})
     # Without the recording at hand, a role ($odometry) stands for its usual name (/odom).
     parts: list[Any] = [_node(resolve_roles(blueprint.root, None).root, context)]
     if blueprint.timeline:
@@ -134,28 +139,44 @@ def export_rbl(
     application_id: str = DEFAULT_APPLICATION_ID,
     tf_entities: Sequence[str] = DEFAULT_TF_ENTITIES,
     series_names: Mapping[str, Sequence[str]] | None = None,
+    depth_meters: Mapping[str, tuple[str, float]] | None = None,
 ) -> Path:
     """Write the blueprint as a Rerun ``.rbl`` file for ``application_id``; returns the path."""
     out = Path(path)
     try:
-        to_rerun(blueprint, tf_entities, series_names).save(application_id, out)
+        to_rerun(blueprint, tf_entities, series_names, depth_meters).save(application_id, out)
     except (OSError, RuntimeError, ValueError) as err:
         raise RecordingError(f"{out}: cannot write the blueprint {blueprint.name!r}: {err}") from err
     return out
 
 
-def series_names_of(catalog: DataCatalog) -> dict[str, tuple[str, ...]]:
-    """Entity -> the ``SeriesLines`` names it was last given (on the first timeline that has them)."""
-    out: dict[str, tuple[str, ...]] = {}
+def _last_values(catalog: DataCatalog, column: str) -> dict[str, list[Any]]:
+    """Entity -> the values of ``column`` it was last given (on the first timeline that has them)."""
+    out: dict[str, list[Any]] = {}
     for entity in catalog.entities():
-        if SERIES_NAMES not in catalog.components(entity):
+        if column not in catalog.components(entity):
             continue
         for timeline in catalog.timelines():
-            column = catalog.latest_at(entity, timeline, _LATEST).get(SERIES_NAMES)
-            if column is not None and len(column):
-                out[entity] = tuple(str(name) for name in column.to_pylist())
+            values = catalog.latest_at(entity, timeline, _LATEST).get(column)
+            if values is not None and len(values):
+                out[entity] = values.to_pylist()
                 break
     return out
+
+
+def series_names_of(catalog: DataCatalog) -> dict[str, tuple[str, ...]]:
+    """Entity -> the ``SeriesLines`` names it was last given."""
+    return {entity: tuple(map(str, names)) for entity, names in _last_values(catalog, SERIES_NAMES).items()}
+
+
+def depth_meters_of(catalog: DataCatalog) -> dict[str, tuple[str, float]]:
+    """Depth image entity -> its meter column (``DepthImage:meter``, ``EncodedDepthImage:meter``) and the
+    value it was last given."""
+    return {
+        entity: (column, float(values[0]))
+        for column in DEPTH_METERS
+        for entity, values in _last_values(catalog, column).items()
+    }
 
 
 def tf_entities_of(catalog: EntityCatalog) -> list[str]:
@@ -215,6 +236,10 @@ def _view(view: View, context: _Export) -> rrb.View:
             series = rr.SeriesLines.from_fields(names=list(names)).visualizer()
             overrides[entity] = [*overrides.get(entity, []), series]
     kwargs.update(_settings(view, context.timelines))
+    if isinstance(view.settings, Spatial2DSettings):
+        defaults = _depth_defaults(view, view.settings, context.depth_meters)
+        if defaults:
+            kwargs["defaults"] = defaults
     if any(overrides.values()):
         kwargs["overrides"] = {
             entity: visualizers for entity, visualizers in overrides.items() if visualizers
@@ -262,14 +287,27 @@ def _spatial3d_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, 
 
 
 def _spatial2d_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if settings.background is not None:
-        out["background"] = _rgba(settings.background)
-    if settings.colormap is not None or settings.depth_range is not None:
-        colormap = None if settings.colormap is None else rerun_colormap(settings.colormap)
-        depth_range = None if settings.depth_range is None else list(settings.depth_range)
-        out["defaults"] = [rr.DepthImage.from_fields(colormap=colormap, depth_range=depth_range)]
-    return out
+    return {} if settings.background is None else {"background": _rgba(settings.background)}
+
+
+def _depth_defaults(
+    view: View, settings: Spatial2DSettings, depth_meters: Mapping[str, tuple[str, float]]
+) -> list[Any]:
+    """The view's depth colormap and range as defaults of both depth archetypes, the range in the units
+    of the view's depth images of each (the first one's meter: a view shows one camera's depth)."""
+    if settings.colormap is None and settings.depth_range is None:
+        return []
+    colormap = None if settings.colormap is None else rerun_colormap(settings.colormap)
+    meters: dict[str, float] = {}
+    for entity, (column, meter) in depth_meters.items():
+        if view.includes(entity):
+            meters.setdefault(column, meter)
+    defaults = []
+    for archetype, column in ((rr.DepthImage, DEPTH_METERS[0]), (rr.EncodedDepthImage, DEPTH_METERS[1])):
+        meter = meters.get(column, 1.0)
+        low_high = None if settings.depth_range is None else [value * meter for value in settings.depth_range]
+        defaults.append(archetype.from_fields(colormap=colormap, depth_range=low_high))
+    return defaults
 
 
 def _time_series_arguments(settings: Any, timelines: Sequence[str]) -> dict[str, Any]:

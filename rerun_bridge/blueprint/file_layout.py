@@ -12,7 +12,13 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rerun_bridge.blueprint.export import DEFAULT_TF_ENTITIES, series_names_of, tf_entities_of, to_rerun
+from rerun_bridge.blueprint.export import (
+    DEFAULT_TF_ENTITIES,
+    depth_meters_of,
+    series_names_of,
+    tf_entities_of,
+    to_rerun,
+)
 from rerun_bridge.blueprint.fixed_frames import with_default_fixed_frame, with_fixed_frames_in
 from rerun_bridge.blueprint.heuristic import default_blueprint_of
 from rerun_bridge.blueprint.model import Blueprint, Node
@@ -42,7 +48,8 @@ def closing_layout(scenario: Blueprint | None) -> Callable[[SentCatalog], Any]:
         if timeline:
             chosen = dataclasses.replace(chosen, timeline=timeline)
         chosen = dataclasses.replace(chosen, root=_fixed_frames(chosen.root, catalog))
-        return to_rerun(chosen, tf_entities_of(catalog) or DEFAULT_TF_ENTITIES, series_names_of(catalog))
+        tf_entities = tf_entities_of(catalog) or DEFAULT_TF_ENTITIES
+        return to_rerun(chosen, tf_entities, series_names_of(catalog), depth_meters_of(catalog))
 
     return layout
 

@@ -21,6 +21,10 @@ OVERLAY_ARCHETYPES: Final = frozenset({"Boxes2D", "LineStrips2D", "Points2D"})
 FRAME_COLUMN: Final = "CoordinateFrame:frame"
 #: The column of a time series' curve names.
 SERIES_NAMES: Final = "SeriesLines:names"
+#: The columns of a depth image's unit (how long a metre is in its values), raw and encoded.
+DEPTH_METERS: Final = ("DepthImage:meter", "EncodedDepthImage:meter")
+#: The columns whose last values a layout for Rerun's viewer reads (names in legends, depth units).
+LAYOUT_VALUES: Final = (SERIES_NAMES, *DEPTH_METERS)
 _LATEST: Final = 2**63 - 1
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rerun_bridge.blueprint.overlays import FRAME_COLUMN, SERIES_NAMES
+from rerun_bridge.blueprint.overlays import FRAME_COLUMN, LAYOUT_VALUES
 from rerun_bridge.tf.buffer import preferred_root
 
 CHILD_FRAME_COLUMN: Final = "Transform3D:child_frame"
@@ -76,8 +76,9 @@ class SentCatalog:
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, None]] = {}  # ordered sets: the order rows came in
         self._frames: dict[str, str] = {}
-        #: Each entity's last ``SeriesLines`` names (the layout tells two plots' same-named curves apart).
-        self._series_names: dict[str, list[str]] = {}
+        #: Each entity's last values of the columns a layout reads (:data:`LAYOUT_VALUES`: ``SeriesLines``
+        #: names tell two plots' same-named curves apart, a depth image's ``meter`` scales its range).
+        self._layout_values: dict[str, dict[str, list[Any]]] = {}
         #: Entities that had a frame at some time (a Clear takes their frame, not their having had one).
         self._ever_framed: set[str] = set()
         #: TF edges sent: child frame -> parent frame (the last parent each child had).
@@ -119,14 +120,16 @@ class SentCatalog:
                 self.set_frame(entity_path, last[0])
         if CHILD_FRAME_COLUMN in columns and PARENT_FRAME_COLUMN in columns and batch.num_rows:
             self._note_edges(batch.column(CHILD_FRAME_COLUMN), batch.column(PARENT_FRAME_COLUMN))
-        if SERIES_NAMES in columns and batch.num_rows:
-            names = batch.column(SERIES_NAMES)[batch.num_rows - 1].as_py()
-            if isinstance(names, list) and all(isinstance(name, str) for name in names):
-                self.set_series_names(entity_path, names)
+        for column in LAYOUT_VALUES:
+            if column in columns and batch.num_rows:
+                values = batch.column(column)[batch.num_rows - 1].as_py()
+                if isinstance(values, list) and values:
+                    self.set_layout_values(entity_path, column, values)
 
-    def set_series_names(self, entity_path: str, names: list[str]) -> None:
-        if self._series_names.get(entity_path) != names:
-            self._series_names[entity_path] = list(names)
+    def set_layout_values(self, entity_path: str, column: str, values: list[Any]) -> None:
+        kept = self._layout_values.setdefault(entity_path, {})
+        if kept.get(column) != values:
+            kept[column] = list(values)
             self.version += 1
 
     def _note_edges(self, children: pa.Array, parents: pa.Array) -> None:
@@ -206,7 +209,10 @@ class SentCatalog:
         return {
             "columns": {path: list(columns) for path, columns in self._columns.items()},
             "frames": dict(self._frames),
-            "series_names": {path: list(names) for path, names in self._series_names.items()},
+            "layout_values": {
+                path: {column: list(values) for column, values in kept.items()}
+                for path, kept in self._layout_values.items()
+            },
             "ever_framed": sorted(self._ever_framed),
             "edges": dict(self._parents),
             "times": self.times.rows(),
@@ -219,8 +225,9 @@ class SentCatalog:
             catalog.add_columns(str(path), (str(column) for column in columns))
         for path, frame in data.get("frames", {}).items():
             catalog.set_frame(str(path), str(frame))
-        for path, names in data.get("series_names", {}).items():
-            catalog.set_series_names(str(path), [str(name) for name in names])
+        for path, kept in data.get("layout_values", {}).items():
+            for column, values in kept.items():
+                catalog.set_layout_values(str(path), str(column), list(values))
         catalog._ever_framed.update(str(path) for path in data.get("ever_framed", []))
         for child, parent in data.get("edges", {}).items():
             catalog.add_edge(str(child), str(parent))
@@ -239,7 +246,8 @@ class SentCatalog:
             for entity, columns in catalog._columns.items():
                 out.add_columns(entity, columns)
             out._frames.update(catalog._frames)
-            out._series_names.update(catalog._series_names)
+            for entity, kept in catalog._layout_values.items():
+                out._layout_values.setdefault(entity, {}).update(kept)
             out._ever_framed |= catalog._ever_framed
             out._parents.update(catalog._parents)
             for timeline, entity, low, high in catalog.times.rows():
@@ -263,7 +271,6 @@ class SentCatalog:
         frame = self._frames.get(entity_path)
         if frame is not None:
             values[FRAME_COLUMN] = pa.array([frame])
-        names = self._series_names.get(entity_path)
-        if names is not None:
-            values[SERIES_NAMES] = pa.array(names, type=pa.string())
+        for column, kept in self._layout_values.get(entity_path, {}).items():
+            values[column] = pa.array(kept)
         return values

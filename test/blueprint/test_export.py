@@ -182,6 +182,23 @@ def test_3d_views_draw_the_tf_entities_they_show_as_axes(tmp_path: Path) -> None
     assert "TransformAxes3D:axis_length" in _views(default.root)[0].overrides("/tf")
 
 
+def test_a_depth_range_is_given_in_the_units_of_the_views_depth_images(tmp_path: Path) -> None:
+    """Rerun reads a depth range in the image's own units: 16UC1 millimetres (meter 1000) take the metres
+    times 1000; an encoded depth image its own meter; without one, metres."""
+    meters = {"/camera/depth": ("DepthImage:meter", 1000.0), "/other/depth": ("DepthImage:meter", 1.0)}
+    rbl = read_rbl(export_rbl(EVERYTHING, tmp_path / "mm.rbl", depth_meters=meters))
+    depth = _views(rbl.root)[1]
+    assert depth.properties["defaults"]["DepthImage:depth_range"] == [[500.0, 8000.0]]
+    assert depth.properties["defaults"]["EncodedDepthImage:depth_range"] == [[0.5, 8.0]]
+    viridis = rerun_colormap(Colormap.VIRIDIS).value
+    assert depth.properties["defaults"]["EncodedDepthImage:colormap"] == [viridis]
+    encoded = {"/camera/depth/compressed": ("EncodedDepthImage:meter", 1000.0)}
+    rbl = read_rbl(export_rbl(EVERYTHING, tmp_path / "encoded.rbl", depth_meters=encoded))
+    depth = _views(rbl.root)[1]
+    assert depth.properties["defaults"]["EncodedDepthImage:depth_range"] == [[500.0, 8000.0]]
+    assert depth.properties["defaults"]["DepthImage:depth_range"] == [[0.5, 8.0]]
+
+
 def test_plots_tell_apart_curves_of_one_name_from_two_entities(tmp_path: Path) -> None:
     """Navigation's cmd_vel and odometry twist both name a curve linear/x: Rerun's legend showed one entry
     for both. Those entities' names are overridden with their entity said, as the embedded viewer says them;

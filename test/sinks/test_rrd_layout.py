@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
+import rerun as rr
 import rerun.chunk as rrc
 
 from rerun_bridge.blueprint.export import export_rbl, tf_entities_of
@@ -104,6 +106,31 @@ def test_a_named_scenario_is_written_as_it_is(tmp_path: Path) -> None:
     written = read_rbl(rrd)
     assert plain(rbl_tree(written.root)) == plain(rbl_tree(read_rbl(expected).root))
     assert written.time_panel["TimePanelBlueprint:timeline"] == [scenario.timeline]
+
+
+def test_a_depth_views_range_is_written_in_its_images_units(tmp_path: Path) -> None:
+    """Rerun reads a depth range in the image's own units: perception's 0.2-10 m went to 16UC1 millimetres
+    as 0.2-10, and every pixel from 1000 mm up had the colormap's last colour (audit). The range is now
+    scaled by the meter the view's images were given."""
+    rrd = tmp_path / "depth.rrd"
+    millimetres = np.full((4, 6), 1500, dtype=np.uint16)
+    depth = Row(
+        "/camera/depth/image_raw",
+        "DepthImage",
+        {
+            "buffer": [millimetres.reshape(-1).view(np.uint8)],
+            "format": [rr.components.ImageFormat(6, 4, channel_datatype=rr.ChannelDatatype.U16)],
+            "meter": np.array([1000.0], dtype=np.float32),
+        },
+    )
+    layout = closing_layout(resolve("perception"))
+    with RrdSink(rrd, application_id="depth", closing_blueprint=layout) as sink:
+        sink.write([depth], {"ros_time": 1_000_000_000})
+    verify_rrd(rrd)
+    (view,) = [view for view in rbl_views(read_rbl(rrd).root) if view.origin == "/camera/depth/image_raw"]
+    assert view.properties["defaults"]["DepthImage:depth_range"] == [[pytest.approx(200.0), 10_000.0]]
+    # No encoded depth image in the view: its default stays in metres (meter 1, as Rerun assumes).
+    assert view.properties["defaults"]["EncodedDepthImage:depth_range"] == [[pytest.approx(0.2), 10.0]]
 
 
 def test_a_file_with_no_entity_gets_no_layout(tmp_path: Path) -> None:
