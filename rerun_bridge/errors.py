@@ -6,6 +6,8 @@ and messages always say which file, topic or key is at fault.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BridgeError(Exception):
     """Base of every error the bridge raises on purpose."""
@@ -21,6 +23,15 @@ class EntityPathError(BridgeError):
 
 class ConversionError(BridgeError):
     """A message could not be converted; the message names topic and type."""
+
+
+class PartialConversionError(ConversionError):
+    """Part of a message could not be converted (one of a custom type's mappings): counted as an error,
+    and ``rows``, what did convert, are written all the same."""
+
+    def __init__(self, message: str, rows: list[Any]) -> None:
+        super().__init__(message)
+        self.rows = rows
 
 
 class BagError(BridgeError):

@@ -35,7 +35,7 @@ from rerun_bridge.convert.registry import (
     ConverterTable,
     SharedState,
 )
-from rerun_bridge.errors import ConversionError
+from rerun_bridge.errors import ConversionError, PartialConversionError
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import ColumnRows, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, header_stamp_ns
@@ -319,8 +319,12 @@ class Pipeline:
         if stamp is not None:
             times[ROS_TIME] = stamp or log_time_ns  # never set by the publisher: the receive time, not 1970
         self.shared.message_times = times
+        outcome = Outcome.CONVERTED
         try:
             rows = entry.func(msg, entry.context)
+        except PartialConversionError as err:  # a part failed: counted, and the rest is written
+            self.record_error(topic, f"ConversionError: {err}")
+            rows, outcome = err.rows, Outcome.FAILED
         except ConversionError as err:  # bad data, said so by the converter
             self.record_error(topic, f"{type(err).__name__}: {err}")
             return Outcome.FAILED
@@ -342,7 +346,7 @@ class Pipeline:
         for row in rows:  # a loop, not a generator: this runs once per message
             if row.archetype not in produced:
                 produced.add(row.archetype)
-        return Outcome.CONVERTED
+        return outcome
 
     def expire(self, log_time_ns: int) -> None:
         """Write what shared state held for later and is due by ``log_time_ns`` (the live bridge calls it as

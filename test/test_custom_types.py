@@ -297,6 +297,30 @@ def test_a_message_without_the_mapped_field_is_a_counted_error_naming_the_path(t
     np.testing.assert_allclose(scalars(rrd, "/obstacles/battery"), [1.0])
 
 
+def test_a_failing_mapping_entry_leaves_the_others_rows_and_every_failure_is_named(tmp_path: Path) -> None:
+    """A typo in one entry (status.batery) lost every entry of the type: the Points3D of a right path
+    too, the topic "no data" (audit). Each entry now converts on its own: the message counts one error,
+    naming every entry that failed, and the others' rows are written."""
+    config = MAPPING_CONFIG.replace("scalars: status.battery", "scalars: status.batery")
+    rrd, summary = convert_with_config(tmp_path, config)
+    (stats,) = summary.topics
+    assert (stats.messages, stats.errors, stats.kind) == (2, 2, TopicKind.CONVERTED)
+    assert "Obstacles[1].fields.scalars: field path 'status.batery'" in stats.first_error
+    verify_rrd(rrd)
+    positions = rrd_column(rrd, "/obstacles", "Points3D:positions")
+    np.testing.assert_allclose(positions[0], [[1.0, 2.0, 0.0], [-1.0, 0.5, 0.25]])
+    assert len(positions) == 2
+    assert rrd_column(rrd, "/obstacles", "CoordinateFrame:frame")[0] == ["base_link"]
+
+    both = config.replace("positions: points[].x/y/z", "positions: points[].x/y/zz")
+    _rrd, summary = convert_with_config(tmp_path, both)
+    (stats,) = summary.topics
+    # The first message fails in both entries: its error names both (a fix used to show the next typo).
+    assert (stats.messages, stats.errors) == (2, 2)
+    assert "Obstacles[0].fields.positions: field path 'points[].x/y/zz'" in stats.first_error
+    assert "Obstacles[1].fields.scalars: field path 'status.batery'" in stats.first_error
+
+
 @pytest.mark.parametrize(
     ("archetype", "component", "path", "message"),
     [

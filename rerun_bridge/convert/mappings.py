@@ -22,7 +22,7 @@ from rerun_bridge.convert.common import header_frame, sub_path, with_frame
 from rerun_bridge.convert.pointcloud import colormap_colors, colormap_table
 from rerun_bridge.convert.registry import ConvertContext, Converter, ConverterFunc
 from rerun_bridge.convert.sensor_msgs import archetype_fields
-from rerun_bridge.errors import ConfigError, ConversionError
+from rerun_bridge.errors import ConfigError, ConversionError, PartialConversionError
 from rerun_bridge.model.field_path import EACH, FieldMapping, FieldPath, TypeMapping
 from rerun_bridge.model.rows import Batch, Row
 
@@ -176,10 +176,23 @@ def mapping_converters(
 
 
 def _joined(funcs: list[ConverterFunc]) -> ConverterFunc:
+    """A type's mappings, each on its own: one that fails (a typo in its path) is the message's error,
+    and the rows of the others are written all the same (one bad entry used to lose the topic)."""
     if len(funcs) == 1:
         return funcs[0]
 
     def convert(msg: Any, ctx: ConvertContext) -> list[Row]:
-        return [row for func in funcs for row in func(msg, ctx)]
+        rows: list[Row] = []
+        failures: list[str] = []
+        for func in funcs:
+            try:
+                rows += func(msg, ctx)
+            except ConversionError as err:
+                failures.append(str(err))
+        if not failures:
+            return rows
+        if not rows:
+            raise ConversionError("; ".join(failures))
+        raise PartialConversionError("; ".join(failures), rows)
 
     return convert
