@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
+from rerun_bridge.errors import EntityPathError
+from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.field_path import FieldMapping, FieldPathError, TypeMapping, parse_field_path
 from rerun_bridge.model.type_names import TYPE_NAME, normalize_type_name
 from rerun_bridge.model.yaml_checks import show
@@ -117,8 +119,11 @@ def _type_mapping(reader: _Reader, data: object, key: str) -> TypeMapping | None
             f"required: a Rerun archetype name (Points3D, Scalars, ...), got {show(archetype)}",
         )
         return None
-    if not isinstance(entity, str):
-        reader.error(f"{key}.entity", f"expected a sub-entity name, got {show(entity)}")
+    if "entity" in entry and not _is_sub_path(entity):
+        reader.error(
+            f"{key}.entity",
+            f"expected a path below the topic's entity (battery, left/wheel), got {show(entity)}",
+        )
         return None
     fields = []
     for component, spec in reader.mapping(entry.get("fields"), f"{key}.fields").items():
@@ -130,7 +135,19 @@ def _type_mapping(reader: _Reader, data: object, key: str) -> TypeMapping | None
     if not fields:
         reader.error(f"{key}.fields", "required: at least one component and its field path")
         return None
-    return TypeMapping(archetype, tuple(fields), entity.strip("/"))
+    return TypeMapping(archetype, tuple(fields), str(entity))
+
+
+def _is_sub_path(entity: object) -> bool:
+    """Whether ``entity`` is a path below another (``left/wheel``): not empty, not from the root, no empty
+    part (a doubled or trailing ``/``)."""
+    if not isinstance(entity, str) or not entity or entity.startswith("/"):
+        return False
+    try:
+        EntityPath.parse(entity)
+    except EntityPathError:
+        return False
+    return True
 
 
 def _field(reader: _Reader, component: str, spec: object, key: str) -> FieldMapping | None:

@@ -370,6 +370,25 @@ def test_a_field_path_that_does_not_parse_fails_at_load_naming_key_and_path(
         load_config(config)
 
 
+def test_an_entity_below_the_topic_may_have_several_parts(tmp_path: Path) -> None:
+    """``entity: power/battery`` was one escaped part (``/obstacles/power\\/battery``)."""
+    rrd, summary = convert_with_config(
+        tmp_path, MAPPING_CONFIG.replace("entity: battery", "entity: power/battery")
+    )
+    assert summary.topics[0].errors == 0
+    np.testing.assert_allclose(scalars(rrd, "/obstacles/power/battery"), [0.75, 0.5])
+
+
+@pytest.mark.parametrize("entity", ["/abs/path", "a//b", "b/", "''", "[1]"])
+def test_an_entity_that_is_no_path_below_the_topic_fails_at_load(tmp_path: Path, entity: str) -> None:
+    config = tmp_path / "bridge.yaml"
+    config.write_text(MAPPING_CONFIG.replace("entity: battery", f"entity: {entity}"), encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"Obstacles\[1\]\.entity: expected a path below the topic's entity"
+    ):
+        load_config(config)
+
+
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [

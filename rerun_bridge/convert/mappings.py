@@ -18,11 +18,12 @@ import numpy.typing as npt
 import rerun as rr
 from rerun.error_utils import catch_and_log_exceptions
 
-from rerun_bridge.convert.common import header_frame, sub_path, with_frame
+from rerun_bridge.convert.common import header_frame, with_frame
 from rerun_bridge.convert.pointcloud import colormap_colors, colormap_table
 from rerun_bridge.convert.registry import ConvertContext, Converter, ConverterFunc
 from rerun_bridge.convert.sensor_msgs import archetype_fields
 from rerun_bridge.errors import ConfigError, ConversionError, PartialConversionError
+from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.field_path import EACH, FieldMapping, FieldPath, TypeMapping
 from rerun_bridge.model.rows import Batch, Row
 
@@ -116,9 +117,10 @@ def mapping_converter(mapping: TypeMapping, key: str = "") -> ConverterFunc:
     map is a ConversionError naming the mapping's config ``key`` (file included) and the field path."""
     #: (component, layout) pairs Rerun has taken: each layout is checked once, not every message.
     accepted: set[tuple[str, tuple[object, ...]]] = set()
+    below = EntityPath.parse(mapping.entity).parts  # ``left/wheel``: two parts below the topic's entity
 
     def convert(msg: Any, ctx: ConvertContext) -> list[Row]:
-        path = sub_path(ctx.entity_path, mapping.entity) if mapping.entity else ctx.entity_path
+        path = str(EntityPath.parse(ctx.entity_path).join(*below)) if below else ctx.entity_path
         components = {}
         for item in mapping.fields:
             try:
