@@ -14,7 +14,8 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -259,22 +260,27 @@ def cmd_convert(args: argparse.Namespace) -> int:
     started = time.monotonic()
     default_layout, scenario = layout_choice(args.blueprint)
     blueprint = rerun_blueprint_for(scenario, args.bags, selection) if scenario is not None else None
-    summary = convert_bags(
-        args.bags,
-        args.output,
-        args.mcap,
-        selection=selection,
-        blueprint=blueprint,
-        default_layout=default_layout,
-        robot_model=robot_model_of(args),
-        progress=progress,
-        types=types,
-        warn=lambda message: print(
-            f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
-        ),
-        min_free_mb=args.min_free_mb,
-        jobs=auto_jobs(args.bags) if args.jobs == "auto" else int(args.jobs),
-    )
+    try:
+        with _terminated_as_interrupted():
+            summary = convert_bags(
+                args.bags,
+                args.output,
+                args.mcap,
+                selection=selection,
+                blueprint=blueprint,
+                default_layout=default_layout,
+                robot_model=robot_model_of(args),
+                progress=progress,
+                types=types,
+                warn=lambda message: print(
+                    f"\nwarning: {message}" if progress.last_draw else f"warning: {message}", file=sys.stderr
+                ),
+                min_free_mb=args.min_free_mb,
+                jobs=auto_jobs(args.bags) if args.jobs == "auto" else int(args.jobs),
+            )
+    except KeyboardInterrupt as interrupt:
+        progress.finish()
+        return _interrupted(interrupt, [path for path in (args.output, args.mcap) if path is not None])
     progress.finish()
     elapsed = time.monotonic() - started
     if not args.quiet:  # the same table is in the .rrd, under /rerun_bridge/convert (replay/outcome.py)
@@ -290,6 +296,31 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"error: nothing could be converted{': ' + reason if reason else ''}", file=sys.stderr)
         return EXIT_NOTHING_CONVERTED
     return EXIT_OK
+
+
+@contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (``timeout``, systemd, ``docker stop``, a CI job's end) raises KeyboardInterrupt as Ctrl-C
+    does, so outputs are closed whole (footer, summary) rather than cut where the process was killed."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(interrupt: KeyboardInterrupt, outputs: Sequence[Path]) -> int:
+    """One line for a conversion stopped by Ctrl-C or SIGTERM (no traceback), naming what it left; the
+    exit status of a process ended by that signal (130, 143)."""
+    signum = int(interrupt.args[0]) if interrupt.args else signal.SIGINT
+    kept = [str(path) for path in outputs if path.exists()]
+    left = f"{' and '.join(kept)} hold what was converted before it" if kept else "no output was written"
+    print(f"error: interrupted ({signal.Signals(signum).name}): {left}", file=sys.stderr)
+    return 128 + signum
 
 
 def _output_clash(outputs: Sequence[Path], inputs: Sequence[str]) -> str:
@@ -538,19 +569,17 @@ def cmd_receive(args: argparse.Namespace) -> int:
     output = _free_output(Path(args.output))
     stopped_by: int | None = None
 
-    def stop(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signum)
-
     # SIGTERM (timeout, systemd, docker stop) ends a recording as Ctrl-C does: the file keeps its footer.
-    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        with RrdSink(output, application_id="rerun_bridge", closing_blueprint=layout) as sink:
+        with (
+            _terminated_as_interrupted(),
+            RrdSink(output, application_id="rerun_bridge", closing_blueprint=layout) as sink,
+        ):
             try:
                 receive(settings, write, args.duration, connected)
             except KeyboardInterrupt as interrupt:
                 stopped_by = int(interrupt.args[0]) if interrupt.args else signal.SIGINT
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if not received:  # refused, unreachable or silent: no empty recording left behind
             output.unlink(missing_ok=True)
     print(f"received {received} chunks" + (f" into {output}" if received else "; nothing written"))

@@ -14,8 +14,8 @@ from typing import Any
 from rerun_bridge.fleet.catalog import catalog_of, converted_runs
 from rerun_bridge.fleet.discovery import Recording
 from rerun_bridge.fleet.jobs import JobOptions, JobResult, convert_recording
-from rerun_bridge.fleet.scratch import remove_orphans
 from rerun_bridge.fleet.storage import location_of
+from rerun_bridge.scratch import remove_orphans
 
 #: Tries per recording: the first and one retry (Ray's ``max_retries`` counts the retries).
 TASK_RETRIES = 1

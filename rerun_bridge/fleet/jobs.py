@@ -29,8 +29,8 @@ from rerun_bridge.fleet.catalog import (
 )
 from rerun_bridge.fleet.discovery import Recording, content_hash
 from rerun_bridge.fleet.remote_bags import StagedRecording, staged
-from rerun_bridge.fleet.scratch import JOB_PREFIX, OUTPUT_JOB_PREFIX, scratch_folder
 from rerun_bridge.fleet.storage import Location, local_work_file, location_of, publish_file
+from rerun_bridge.scratch import JOB_PREFIX, OUTPUT_JOB_PREFIX, scratch_folder
 from rerun_bridge.sources.bag import Bag, open_bag
 
 OUTCOME_CONVERTED = "converted"

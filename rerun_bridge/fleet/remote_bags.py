@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from rerun_bridge.fleet.discovery import Recording
-from rerun_bridge.fleet.scratch import FETCH_PREFIX, scratch_folder
 from rerun_bridge.fleet.storage import fetch, location_of, open_ranged
+from rerun_bridge.scratch import FETCH_PREFIX, scratch_folder
 from rerun_bridge.sources.bag import Bag, open_bag
 from rerun_bridge.sources.storage import McapStorage
 

@@ -12,10 +12,9 @@ fails (a full disk, a crashed process) ends the whole conversion with one error 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from rerun_bridge.replay.forwarding import PartEndedError
 from rerun_bridge.replay.outcome import outcome_rows
 from rerun_bridge.replay.part_runs import PartJob, PartRun, PartStarter, dumps, picklable, start_child_process
 from rerun_bridge.replay.split import WorkUnit, plan_units
+from rerun_bridge.scratch import OUTPUT_PARTS_PREFIX, PARTS_PREFIX, scratch_folder
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.rrd_parts import join_parts
 from rerun_bridge.sinks.sent_catalog import SentCatalog
@@ -143,7 +143,20 @@ def convert_parallel(
     share the parts folder: :func:`parts_folder`)."""
     start = start_part or start_child_process
     rrd_path.parent.mkdir(parents=True, exist_ok=True)
-    folder = parts_folder(rrd_path, sum(unit.cost for unit in units))
+    with parts_folder(rrd_path, sum(unit.cost for unit in units)) as folder:
+        return _convert_in_parts(paths, rrd_path, units, options, folder, start, progress, warn)
+
+
+def _convert_in_parts(  # noqa: PLR0913
+    paths: Sequence[str | Path],
+    rrd_path: Path,
+    units: Sequence[WorkUnit],
+    options: ParallelOptions,
+    folder: Path,
+    start: PartStarter,
+    progress: Progress | None,
+    warn: Callable[[str], None] | None,
+) -> ConvertSummary:
     recording_id = str(uuid.uuid4())
     children: list[PartRun] = []
     try:
@@ -216,16 +229,16 @@ def convert_parallel(
     finally:
         for child in children:
             child.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
-def parts_folder(rrd_path: Path, estimated_bytes: int) -> Path:
-    """A new folder for the parts: in memory (``/dev/shm``) when it has room for twice the estimate and
-    the machine has that much memory available besides, so that the output's disk is written once (the
-    parts never reach it); else beside the output."""
+def parts_folder(rrd_path: Path, estimated_bytes: int) -> AbstractContextManager[Path]:
+    """A new folder for the parts, removed after: in memory (``/dev/shm``) when it has room for twice the
+    estimate and the machine has that much memory available besides, so that the output's disk is written
+    once (the parts never reach it); else beside the output. A conversion killed (SIGKILL, the OOM killer)
+    leaves its folder: the next split conversion there removes it (:mod:`rerun_bridge.scratch`)."""
     if _room_in_memory(2 * estimated_bytes + MEMORY_HEADROOM_BYTES):
-        return Path(tempfile.mkdtemp(prefix=f"rerun_bridge_{rrd_path.name}.parts-", dir=SHARED_MEMORY))
-    return Path(tempfile.mkdtemp(prefix=f".{rrd_path.name}.parts-", dir=rrd_path.parent))
+        return scratch_folder(f"{PARTS_PREFIX}{rrd_path.name}.", SHARED_MEMORY)
+    return scratch_folder(f"{OUTPUT_PARTS_PREFIX}{rrd_path.name}.", rrd_path.parent)
 
 
 def _room_in_memory(size: int) -> bool:

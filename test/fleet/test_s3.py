@@ -23,8 +23,8 @@ from rerun_bridge.fleet.catalog import catalog_of, query
 from rerun_bridge.fleet.discovery import content_hash, find_recordings
 from rerun_bridge.fleet.jobs import JobOptions, convert_recording
 from rerun_bridge.fleet.remote_bags import open_streamed_mcap
-from rerun_bridge.fleet.scratch import JOB_PREFIX
 from rerun_bridge.fleet.storage import location_of, open_ranged, publish_file, s3_filesystem
+from rerun_bridge.scratch import JOB_PREFIX
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.storage import McapStorage
 from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, verify_rrd

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rerun_bridge.fleet.scratch import (
+from rerun_bridge.scratch import (
     FETCH_PREFIX,
     JOB_PREFIX,
     OUTPUT_JOB_PREFIX,
@@ -20,7 +20,7 @@ from rerun_bridge.fleet.scratch import (
 HOLDER = """
 import sys, time
 from pathlib import Path
-from rerun_bridge.fleet.scratch import scratch_folder
+from rerun_bridge.scratch import scratch_folder
 with scratch_folder(sys.argv[1], Path(sys.argv[2]) if len(sys.argv) > 2 else None) as folder:
     (folder / "robot.rrd").write_bytes(b"half written")
     print(folder, flush=True)

@@ -28,6 +28,7 @@ from rerun_bridge.replay import TopicSelection, convert_bags
 from rerun_bridge.replay.conversion import ConvertSummary
 from rerun_bridge.replay.parallel import SHARED_MEMORY, ParallelOptions, merge_summaries, plan_conversion
 from rerun_bridge.replay.split import MESSAGE_COST_BYTES, SPLITTABLE_TYPES, WorkUnit, plan_units, splittable
+from rerun_bridge.scratch import PARTS_PREFIX
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.profile import TopicProfile, bag_profile
 from rerun_bridge.store.rrd_file import decode_chunk, read_chunk_bytes, read_rrd_index
@@ -197,7 +198,7 @@ def test_a_killed_part_process_fails_the_conversion_with_one_error_and_no_output
     assert str(output) in errors[0]
     assert not output.exists()
     assert list(output.parent.iterdir()) == []  # no parts, no half-joined file
-    assert not list(SHARED_MEMORY.glob(f"rerun_bridge_{output.name}.parts-*"))  # nor parts in memory
+    assert not list(SHARED_MEMORY.glob(f"{PARTS_PREFIX}{output.name}.*"))  # nor parts in memory
 
 
 def _last_chunk(mcap: Path) -> tuple[int, int]:

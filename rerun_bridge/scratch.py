@@ -1,6 +1,7 @@
-"""Jobs' temporary folders (``rerun_bridge_job_*``, ``rerun_bridge_fetch_*`` in the system's temporary
-folder, ``.rerun_bridge_job_*`` inside a local output folder), removed even when the process that made
-one is killed.
+"""Temporary folders removed even when the process that made one is killed: batch jobs'
+(``rerun_bridge_job_*``, ``rerun_bridge_fetch_*`` in the system's temporary folder, ``.rerun_bridge_job_*``
+inside a local output folder) and a split conversion's parts (``rerun_bridge_parts_*`` in ``/dev/shm``,
+``.rerun_bridge_parts_*`` beside the output: hundreds of MB, in RAM for the first).
 
 A Ray worker killed mid-task (out of memory, a node's worker killed, a batch interrupted) never runs its
 ``finally``; its folder stays. So each folder has a lock file beside it (``<folder>.lock``) that its
@@ -25,7 +26,10 @@ JOB_PREFIX = "rerun_bridge_job_"
 FETCH_PREFIX = "rerun_bridge_fetch_"
 #: A job's hidden folder inside a local output folder (its outputs are renamed from there into place).
 OUTPUT_JOB_PREFIX = ".rerun_bridge_job_"
-PREFIXES = (JOB_PREFIX, FETCH_PREFIX, OUTPUT_JOB_PREFIX)
+#: A split conversion's parts: in memory (``/dev/shm``), or beside the output.
+PARTS_PREFIX = "rerun_bridge_parts_"
+OUTPUT_PARTS_PREFIX = ".rerun_bridge_parts_"
+PREFIXES = (JOB_PREFIX, FETCH_PREFIX, OUTPUT_JOB_PREFIX, PARTS_PREFIX, OUTPUT_PARTS_PREFIX)
 #: Beside each folder, locked by its process for as long as the folder is in use.
 LOCK_SUFFIX = ".lock"
 
