@@ -6,8 +6,8 @@ cut, a record that claims more bytes than the file has. Like the recovery modes 
 tools, the repair walks the records from the start, keeps every complete one, stops at the first record
 that is cut or implausible (and says where), and writes a new, complete file: Rerun's own writer for the
 .rrd (footer and manifest included), our MCAP writer for the .mcap (summary included). In an MCAP chunk
-that is cut short, the messages before the cut are kept when the chunk is uncompressed (the default of
-``sinks.mcap.compression``); a compressed chunk is only readable whole.
+that is cut short or damaged, the messages before the cut or the damage are kept, compressed (zstd, lz4:
+what decompresses from the chunk's start) or not.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from mcap.records import Channel, Header, Schema
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.sinks.mcap_writer import MAGIC as MCAP_MAGIC
 from rerun_bridge.sinks.mcap_writer import LeanMcapWriter
+from rerun_bridge.sources.mcap_recovery import salvage_decompress
 
 RRD_MAGIC = b"RRF2"
 #: Stream header: magic, Rerun version, encoding options.
@@ -255,18 +256,26 @@ def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None]:
         return b"", "a chunk cut inside its header"
     compression = body[fixed.size : fixed.size + name_length].decode(errors="replace")
     records = body[offset:]
-    if cut:
-        if compression:
-            return b"", f"a {compression} chunk cut short (a compressed chunk is only readable whole)"
-        return records, "an uncompressed chunk cut short (its messages before the cut are kept)"
-    if compression == "zstd":
-        records = zstandard.ZstdDecompressor().decompress(records, max_output_size=uncompressed_size)
-    elif compression == "lz4":
-        records = lz4.frame.decompress(records)
-    elif compression:
+    if compression and compression not in ("zstd", "lz4"):
         return b"", f"a chunk with unknown compression {compression!r}"
-    if crc and crc32(records) != crc:
-        return b"", "a chunk whose CRC does not match (its messages are left out)"
+    if cut:
+        # A compressed chunk decompresses from its start up to the cut: the records whole by then are kept.
+        kind = f"a {compression}" if compression else "an uncompressed"
+        kept = salvage_decompress(compression, memoryview(records)) if compression else records
+        return kept, f"{kind} chunk cut short (its messages before the cut are kept)"
+    try:
+        if compression == "zstd":
+            records = zstandard.ZstdDecompressor().decompress(records, max_output_size=uncompressed_size)
+        elif compression == "lz4":
+            records = lz4.frame.decompress(records)
+    except (zstandard.ZstdError, RuntimeError):  # damaged bytes: what decompresses before them is kept
+        kept = salvage_decompress(compression, memoryview(records))
+        return kept, f"a damaged {compression} chunk (its messages before the damage are kept)"
+    if crc and crc32(records) != crc:  # kept, as convert keeps them: the damage may lie in one payload
+        return (
+            records,
+            "a chunk whose CRC does not match (its messages are kept: some of their bytes are wrong)",
+        )
     return records, None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,43 @@ def test_a_cut_mcap_is_rewritten_with_a_summary(tmp_path: Path, compression: str
     assert report.kept == len(times) > 0
     if compression == "none":  # the cut chunk's messages before the cut are kept too
         assert report.damage.startswith("an uncompressed chunk cut short")
+
+
+@pytest.mark.parametrize("compression", ["zstd", "lz4"])
+def test_a_cut_or_damaged_compressed_chunk_keeps_its_messages_before_the_cut(
+    tmp_path: Path, compression: str
+) -> None:
+    """A small recording is one compressed chunk: cut inside it, repair kept nothing ("a compressed chunk
+    is only readable whole") where convert recovered most of it (audit). What decompresses from the
+    chunk's start is kept now; a chunk whose CRC does not match is kept, as convert keeps it."""
+    whole = tmp_path / "whole.mcap"
+    with McapSink(whole, compression=compression, chunk_size=1 << 20) as sink:
+        channel = sink.add_topic("/chatter", "std_msgs/msg/String", DEFINITION)
+        for index in range(400):
+            # Half noise: the chunk stays most of the file, whatever the compression.
+            noise = random.Random(index).randbytes(512)
+            sink.write(channel, 1_000 + index, 1_000 + index, noise + bytes(512))
+    data = whole.read_bytes()
+    damaged = bytearray(data)
+    middle = len(data) // 2
+    damaged[middle : middle + 64] = bytes(64)
+    cases = (
+        ("cut", data[: middle + 37], f"a {compression} chunk cut short"),
+        # Bytes of a payload zeroed: the chunk decompresses, its CRC does not match; kept, as convert does.
+        ("damaged", bytes(damaged), "a chunk whose CRC does not match (its messages are kept"),
+    )
+    for name, broken, damage in cases:
+        source = tmp_path / f"{name}.mcap"
+        source.write_bytes(broken)
+        report = repair(source, tmp_path / f"{name}.fixed.mcap")
+        assert report.damage is not None
+        assert report.damage.startswith(damage)
+        with open_bag(tmp_path / f"{name}.fixed.mcap") as bag:
+            times = [message.log_time_ns for message in bag.messages()]
+        assert 0 < len(times) <= 400
+        assert len(times) < 400 or name == "damaged"
+        assert times == list(range(1_000, 1_000 + len(times)))  # a prefix, without holes
+        assert report.kept == len(times)
 
 
 def test_neither_rrd_nor_mcap_is_one_clear_error(tmp_path: Path) -> None:
