@@ -97,7 +97,7 @@ def test_sample_camera_image_matches_the_stored_pixels_and_its_square_moves(
 
 
 def test_depth_image_uses_the_colormap_over_the_logged_range(qtbot: QtBot) -> None:
-    depth = np.zeros((4, 8), dtype=np.uint16)
+    depth = np.full((4, 8), 300, dtype=np.uint16)
     depth[:, 4:] = 2000
     store = ChunkStore()
     store.append_row(
@@ -124,6 +124,35 @@ def test_depth_image_uses_the_colormap_over_the_logged_range(qtbot: QtBot) -> No
     assert far[0] > 150
     assert far[1] > 150
     assert far[2] < 100
+
+
+def test_depth_zero_is_no_return_and_left_undrawn(qtbot: QtBot) -> None:
+    """0 is "no return" (REP 118, RViz): drawn as the colormap's near end it read as real depth."""
+    depth = np.full((4, 8), 2000, dtype=np.uint16)
+    depth[:2] = 0
+    store = ChunkStore()
+    store.append_row(
+        "/depth",
+        {"ros_time": 1},
+        {
+            "DepthImage:buffer": [depth.tobytes()],
+            "DepthImage:format": [
+                rr.components.ImageFormat(width=8, height=4, color_model="L", channel_datatype="U16")
+            ],
+            "DepthImage:depth_range": np.array([[0.0, 2000.0]]),
+        },
+    )
+    view = make_view(qtbot, store, colormap="viridis")
+    view.set_time("ros_time", 1)
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    rows = np.flatnonzero(picture.max(axis=(1, 2)) > 100)  # the drawn (yellow) rows
+    height = picture.shape[0]
+    assert len(rows)
+    # Only the lower half of the image is drawn: the zeros above it show the view's black background.
+    assert rows.min() >= height // 2 - 2
+    drawn = picture[rows[len(rows) // 2], picture.shape[1] // 2]
+    assert drawn[0] > 150
+    assert drawn[1] > 150
 
 
 def test_encoded_png_is_decoded_and_shown(qtbot: QtBot) -> None:
@@ -287,6 +316,40 @@ def test_a_cloud_is_projected_onto_the_image_through_the_pinhole_and_tf(qtbot: Q
     height, width = picture.shape[:2]
     assert abs(lit[0].mean() - height / 2) < height * 0.1  # on the image's middle row (v = 60 of 120)
     assert lit[1].mean() > width / 2  # right of the centre column
+
+
+def test_a_projected_cloud_keeps_its_own_colours_else_is_coloured_by_distance(qtbot: QtBot) -> None:
+    """RViz's camera display and Rerun's overlay draw a cloud in its colours; by distance, points at one
+    distance (a wall facing the camera) took turbo's darkest end, unseen on a dark image (audit)."""
+    store = camera_and_cloud_store()
+    store.append_row(
+        "/lidar/points",
+        {"ros_time": 2},
+        {
+            "Points3D:positions": np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 4.0]], np.float32),
+            "Points3D:colors": np.array([0xFF0000FF, 0x0000FFFF], dtype=np.uint32),
+            "CoordinateFrame:frame": ["lidar"],
+        },
+    )
+    store.append_row(
+        "/lidar/points",
+        {"ros_time": 3},
+        {
+            "Points3D:positions": np.array([[0.0, 0.0, 4.0], [0.0, 0.5, 4.0]], np.float32),
+            "Points3D:colors": pa.nulls(0, pa.uint32()),
+            "CoordinateFrame:frame": ["lidar"],
+        },
+    )
+    store.flush()
+    view = make_view(qtbot, store)
+    view.set_time("ros_time", 2)
+    brushes = view.projected["/lidar/points"].data["brush"]
+    assert [brush.color().getRgb()[:3] for brush in brushes] == [(255, 0, 0), (0, 0, 255)]
+    view.set_time("ros_time", 3)
+    brushes = view.projected["/lidar/points"].data["brush"]
+    colors = {brush.color().getRgb()[:3] for brush in brushes}
+    assert len(colors) == 1
+    assert max(next(iter(colors))) > 150  # turbo's middle (green), not its near-black end
 
 
 def test_a_cloud_without_a_pinhole_is_named_in_the_note(qtbot: QtBot) -> None:
