@@ -577,6 +577,7 @@ CONVERTER_OPTIONS: Final = (
     "arrow_length",
     "axis_length",
     "mesh_roots",
+    "image_plane_distance",
 )
 
 _TOPIC_KEYS: Final = (

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.rows import ColumnRows, Cycled, Row
+
+if TYPE_CHECKING:  # the registry's context, which converters are given: its module imports none of these
+    from rerun_bridge.convert.registry import ConvertContext
 
 
 @functools.lru_cache(maxsize=4096)
@@ -79,3 +83,11 @@ def with_frame(rows: list[Row], entity_path: str, frame_id: str) -> list[Row]:
     if frame is not None:
         rows.append(frame)
     return rows
+
+
+def option_length(ctx: ConvertContext, key: str, default: float) -> float:
+    """A converter option that is a length (metres): a positive number, ``default`` when not given."""
+    value = ctx.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
+        raise ConversionError(f"option {key} must be a positive number, not {value!r}")
+    return float(value)

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.common import header_frame, quat_xyzw, sub_path, vec3, with_frame
+from rerun_bridge.convert.common import header_frame, option_length, quat_xyzw, sub_path, vec3, with_frame
 from rerun_bridge.convert.covariance import (
     covariance_sigma,
     one_ellipsoid,
@@ -138,13 +138,6 @@ def vector_scalars(entity_path: str, first: Any, second: Any, names: list[str]) 
 def topic_frame(msg: Any, ctx: ConvertContext) -> str:
     """The header's frame, else (header-less types) the topic's ``frame`` option, else ''."""
     return header_frame(msg) or str(ctx.options.get("frame", "")).lstrip("/")
-
-
-def option_length(ctx: ConvertContext, key: str, default: float) -> float:
-    value = ctx.options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
-        raise ConversionError(f"option {key} must be a positive number, not {value!r}")
-    return float(value)
 
 
 def arrow_rows(

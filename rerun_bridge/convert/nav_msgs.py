@@ -9,7 +9,14 @@ import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.common import frame_columns_of, header_frame, sub_path, vec3, with_frame
+from rerun_bridge.convert.common import (
+    frame_columns_of,
+    header_frame,
+    option_length,
+    sub_path,
+    vec3,
+    with_frame,
+)
 from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks, standard_deviations
 from rerun_bridge.convert.geometry_msgs import (
     DEFAULT_SINGLE_POSE_ARROW_LENGTH,
@@ -17,7 +24,6 @@ from rerun_bridge.convert.geometry_msgs import (
     TWIST_NAMES,
     covariance_rows,
     frame_columns,
-    option_length,
     pose_arrow_columns,
     pose_arrow_rows,
     pose_columns,

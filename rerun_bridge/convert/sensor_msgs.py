@@ -22,7 +22,7 @@ import rerun as rr
 
 from rerun_bridge.convert.buffers import byte_view
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.common import header_frame, sub_path, vec3, with_frame
+from rerun_bridge.convert.common import header_frame, option_length, sub_path, vec3, with_frame
 from rerun_bridge.convert.image_encoding import DecodedImage, decode_image_msg
 from rerun_bridge.convert.pointcloud import (
     DEFAULT_COLORMAP,
@@ -197,6 +197,10 @@ def compressed_depth_row(entity_path: str, format_text: str, blob: npt.NDArray[n
     return Row(entity_path, "EncodedDepthImage", components)
 
 
+#: Metres from a camera to the image plane its frustum shows (``image_plane_distance`` option).
+DEFAULT_IMAGE_PLANE_DISTANCE: Final = 1.0
+
+
 def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Pinhole`` from K: ``image_from_camera``, ``resolution`` and the frames ``parent_frame`` =
     frame_id, ``child_frame`` = frame_id + ``_image_plane`` (the frame the images land on).
@@ -204,7 +208,9 @@ def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
     An uncalibrated camera (ROS: ``K[0] == 0``; we also require a finite K with non-zero fy) gives no row
     at all: a pinhole without focal length means nothing, and the message is not an error. No
     ``CoordinateFrame`` row either: the pinhole's own ``parent_frame`` places it, as in Rerun's importer.
-    Distortion (D) is ignored, as Rerun has only the pinhole model.
+    Distortion (D) is ignored, as Rerun has only the pinhole model. The image plane lies
+    ``image_plane_distance`` (option, metres) in front of the camera, 1 m as the embedded viewer draws it:
+    left to Rerun's viewer, the frustum was sized by its scene heuristics, a few centimetres by a robot.
     """
     k_values = msg.k if hasattr(msg, "k") else msg.K
     intrinsics = np.asarray(k_values, dtype=np.float64).reshape(3, 3)
@@ -212,6 +218,7 @@ def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
         return []
     # Row-major K, as rr.Pinhole takes a numpy matrix (it stores it column-major).
     components: dict[str, Batch] = {"image_from_camera": intrinsics.astype(np.float32).reshape(1, 3, 3)}
+    distance = option_length(ctx, "image_plane_distance", DEFAULT_IMAGE_PLANE_DISTANCE)
     width, height = int(msg.width), int(msg.height)
     if width > 0 and height > 0:
         components["resolution"] = np.array([[width, height]], dtype=np.float32)
@@ -219,6 +226,7 @@ def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
     if frame:
         components["parent_frame"] = [frame]
         components["child_frame"] = [image_plane_frame(frame)]
+    components["image_plane_distance"] = np.array([distance], dtype=np.float32)
     return [Row(ctx.entity_path, "Pinhole", components)]
 
 
