@@ -189,7 +189,24 @@ class ViewerWindow(QtWidgets.QMainWindow):
             f"no {role} topic in the data: its place in the layout stays empty" for role in resolved.missing
         ]
         built = build_layout(resolved.root, self._build_view)
+        self.notes += self._views_without_data()
         return built if built is not None else empty_layout(resolved.root)
+
+    def _views_without_data(self) -> list[str]:
+        """A note naming the views nothing in the data matches: a scenario names the usual topics
+        (``/camera/image_raw``), and a robot's other names left black panels without a word. An empty
+        (live) store has no data yet: nothing to say."""
+        entities = self.store.entities()
+        if not entities:
+            return []
+        empty = [
+            f"{view.objectName()} ({_shown_paths(view)})"
+            for view in self.views
+            if not any(view.entity_filter.matches(entity) for entity in entities)
+        ]
+        if not empty:
+            return []
+        return [f"nothing in the data for {', '.join(empty)}: rename the layout's paths to your topics"]
 
     def _build_view(self, node: model.View) -> ViewFrame:
         arguments = widget_arguments(node)
@@ -366,3 +383,9 @@ def _titled(title: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
     layout.addWidget(title_bar(title))
     layout.addWidget(widget, 1)
     return frame
+
+
+def _shown_paths(view: ViewBase, most: int = 2) -> str:
+    """The paths a view includes, its origin put in (``/camera/image_raw/**``), the first ``most``."""
+    paths = [pattern.replace("$origin", view.origin.rstrip("/")) for pattern in view.entity_filter.include]
+    return ", ".join(paths[:most]) + (", ..." if len(paths) > most else "")

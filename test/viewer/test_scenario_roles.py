@@ -25,7 +25,7 @@ from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.views.time_series_view import TimeSeriesView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.blueprint.rbl_reader import rbl_tree, read_rbl, tree
-from test.conftest import GPS_BAG
+from test.conftest import GPS_BAG, RERUN_SUPPORTED_MCAP
 from test.viewer.conftest import drawn_pixels, qimage_rgb
 
 pytestmark = pytest.mark.gui
@@ -139,6 +139,23 @@ def test_navigation_on_the_gps_bag_plots_its_odometry(qtbot: QtBot) -> None:
     assert window.scenario_note.width() > window.width() // 2
     assert "no scan topic in the data" in window.scenario_note.text()
     assert not isinstance(window.scenario_note.parent(), QtWidgets.QToolBar)
+
+
+def test_views_nothing_in_the_data_matches_are_named(qtbot: QtBot) -> None:
+    """Perception on a recording whose camera is /image (not /camera/image_raw) showed three black views
+    and no word (audit): the note names them and what they look for."""
+    store = load_files([RERUN_SUPPORTED_MCAP], warn=lambda _: None).store
+    window = ViewerWindow(store, load_builtin("perception").root, scenario="perception")
+    qtbot.addWidget(window)
+    (note,) = [note for note in window.notes if note.startswith("nothing in the data for ")]
+    assert "Camera + cloud (/camera/image_raw/**, /camera/camera_info, ...)" in note
+    assert "Depth (/camera/depth/image_raw/**)" in note
+    assert "IMU" not in note  # /imu is in the recording
+    assert note in window.scenario_note.text()
+    # A layout whose every view has data says nothing of the kind.
+    default = ViewerWindow(store)
+    qtbot.addWidget(default)
+    assert not [note for note in default.notes if note.startswith("nothing in the data")]
 
 
 def test_convert_embeds_the_roles_the_viewer_picks(qtbot: QtBot, tmp_path: Path) -> None:
