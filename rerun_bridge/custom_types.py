@@ -46,4 +46,7 @@ def type_support(
         definitions=supplied.types,
         leaf_scalars=config.leaf_scalars,
         problems=tuple(supplied.problems),
+        mapping_keys={
+            conv.type_name: f"{source}: custom_types.mappings.{conv.type_name}" for conv in converters
+        },
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -117,6 +117,17 @@ class TypeSupport:
     problems: tuple[str, ...] = ()
     #: Converter options by topic (``topics.<topic>.options`` of ``convert --config``).
     topic_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The config key of each declarative mapping, by its (normalized) type: one no topic has is said.
+    mapping_keys: Mapping[str, str] = field(default_factory=dict)
+
+    def unused_mappings(self, type_names: Iterable[str]) -> list[str]:
+        """A warning per mapping of a type none of ``type_names`` is (a typo in its key maps nothing)."""
+        present = {normalize_type_name(name) for name in type_names}
+        return [
+            f"{key}: no topic of the recordings has this type, so the mapping draws nothing"
+            for type_name, key in self.mapping_keys.items()
+            if normalize_type_name(type_name) not in present
+        ]
 
 
 @dataclass(slots=True)

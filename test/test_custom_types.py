@@ -370,6 +370,17 @@ def test_a_field_path_that_does_not_parse_fails_at_load_naming_key_and_path(
         load_config(config)
 
 
+def test_a_mapping_of_a_type_no_topic_has_is_said(tmp_path: Path) -> None:
+    """A typo in a mapping's type (Obstacle for Obstacles) left the topic raw without a word (audit)."""
+    config = MAPPING_CONFIG.replace("    my_robot/msg/Obstacles:\n", "    my_robot/msg/Obstacle:\n")
+    _rrd, summary = convert_with_config(tmp_path, config)
+    key = f"{tmp_path / 'bridge.yaml'}: custom_types.mappings.my_robot/msg/Obstacle"
+    unused = f"{key}: no topic of the recordings has this type, so the mapping draws nothing"
+    assert unused in summary.warnings
+    _rrd, summary = convert_with_config(tmp_path, MAPPING_CONFIG)
+    assert not [warning for warning in summary.warnings if "no topic of the recordings" in warning]
+
+
 def test_an_entity_below_the_topic_may_have_several_parts(tmp_path: Path) -> None:
     """``entity: power/battery`` was one escaped part (``/obstacles/power\\/battery``)."""
     rrd, summary = convert_with_config(

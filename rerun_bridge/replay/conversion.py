@@ -209,11 +209,10 @@ def convert_bags(  # noqa: PLR0913
                 conversion.add_bag(bag_index, bag, selection or TopicSelection())
             conversion.replay(bags, selection or TopicSelection(), progress, part)
             conversion.finish(bags, selection or TopicSelection())
-            for bag in bags:
-                for problem in bag.problems:
-                    if problem not in warnings:
-                        note(problem)
             topics = pipeline.topic_stats()
+            for late in _late_warnings(bags, types, topics):
+                if late not in warnings:
+                    note(late)
             # The outcome outlives stderr (the viewer's store gets none: not data); a part's is its joiner's.
             if rrd is not None and part is None:
                 rrd.write(outcome_rows(topics, paths, warnings), {})
@@ -227,6 +226,13 @@ def convert_bags(  # noqa: PLR0913
             )
     finally:
         gc.set_threshold(*gc_thresholds)
+
+
+def _late_warnings(bags: Sequence[Bag], types: TypeSupport, topics: Sequence[TopicStats]) -> list[str]:
+    """What is known once every message was read: the recordings' problems (damage met on the way), and
+    the mappings of types no topic has."""
+    problems = [problem for bag in bags for problem in bag.problems]
+    return problems + types.unused_mappings(topic.type_name for topic in topics)
 
 
 def _default_layout() -> ClosingBlueprint:
