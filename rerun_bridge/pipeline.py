@@ -192,6 +192,11 @@ class Pipeline:
             kind, func, archetypes = TopicKind.RAW, raw_converter(self.leaf_scalars), ()
             first_message_warning = (
                 f"topic {topic}: no converter for {type_name}; its fields are kept as raw columns"
+                + (
+                    f", up to {self.leaf_scalars} of its numbers plotted (custom_types.leaf_scalars)"
+                    if self.leaf_scalars > 0
+                    else ""
+                )
             )
         else:
             kind, func, archetypes = TopicKind.CONVERTED, converter.func, converter.archetypes
