@@ -370,6 +370,26 @@ def test_a_field_path_that_does_not_parse_fails_at_load_naming_key_and_path(
         load_config(config)
 
 
+def test_fractional_colours_without_a_colormap_are_an_error_naming_the_fix(tmp_path: Path) -> None:
+    """`colors: points[].intensity` (0..1) was written as packed 0xRRGGBBAA colours: black and transparent,
+    invisible, without a word (audit). Fractional numbers for colors without a colormap are an error
+    that names the fix; whole numbers (a packed uint32 field) stay colours."""
+    config = MAPPING_CONFIG.replace(
+        'colors: {path: "points[].intensity", colormap: gray}', "colors: status.battery"
+    )
+    rrd, summary = convert_with_config(tmp_path, config)
+    (stats,) = summary.topics
+    assert stats.errors == 2  # battery 0.75 and 0.5
+    assert "fields.colors: field path 'status.battery' gives fractional numbers" in stats.first_error
+    assert "colormap: turbo" in stats.first_error
+    np.testing.assert_allclose(scalars(rrd, "/obstacles/battery"), [0.75, 0.5])  # the other entry flows
+    whole = MAPPING_CONFIG.replace(
+        'colors: {path: "points[].intensity", colormap: gray}', "colors: status.mode"
+    )
+    _rrd, summary = convert_with_config(tmp_path, whole)
+    assert summary.topics[0].errors == 0
+
+
 def test_a_mapping_of_a_type_no_topic_has_is_said(tmp_path: Path) -> None:
     """A typo in a mapping's type (Obstacle for Obstacles) left the topic raw without a word (audit)."""
     config = MAPPING_CONFIG.replace("    my_robot/msg/Obstacles:\n", "    my_robot/msg/Obstacle:\n")

@@ -82,6 +82,12 @@ def component_batch(msg: Any, item: FieldMapping) -> Batch:
         return list(values)
     if item.colormap is not None:
         return colormap_colors(values.reshape(-1), item.colormap)
+    if item.component == "colors" and values.ndim == 1 and not np.array_equal(values, np.floor(values)):
+        # Rerun reads one number a colour as packed 0xRRGGBBAA: 0.5 became black and transparent.
+        raise ConversionError(
+            f"field path {item.path.text!r} gives fractional numbers, which colors takes as packed "
+            "0xRRGGBBAA: give it a colormap ({path: ..., colormap: turbo})"
+        )
     return values if item.component in FLOAT64_COMPONENTS else values.astype(np.float32)
 
 
