@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import os
 import struct
 import tempfile
 import warnings
@@ -63,6 +64,8 @@ class RepairReport:
     def describe(self) -> str:
         unit = self.unit
         where = f"; {self.damage}" if self.damage else "; the source read to its end"
+        if not self.kept:
+            return f"{self.source}: no {unit} kept, no file written{where}"
         return f"{self.source} -> {self.output}: {self.kept} {unit} kept{where}"
 
 
@@ -73,7 +76,8 @@ def repaired_path(source: Path) -> Path:
 
 def repair(source: Path, output: Path | None = None) -> RepairReport:
     output = output or repaired_path(source)
-    if output.resolve() == source.resolve():
+    # The same file by another name too (a hard link): writing it would destroy what is being read.
+    if output.resolve() == source.resolve() or (output.exists() and _same_file(output, source)):
         raise RecordingError(f"{source}: the repaired file must be written elsewhere (-o)")
     try:
         with source.open("rb") as stream:
@@ -88,9 +92,19 @@ def repair(source: Path, output: Path | None = None) -> RepairReport:
         raise RecordingError(f"{source}: neither an .rrd ({RRD_MAGIC!r}) nor an .mcap file (magic {magic!r})")
     _check_output(source, output, kind)
     try:
-        return repair_as(source, output)
+        report = repair_as(source, output)
     except (OSError, RuntimeError) as err:  # the output's disk or folder (Rerun's writer: RuntimeError)
         raise RecordingError(f"{output}: cannot write the repaired file: {err}") from err
+    if not report.kept:  # nothing to keep: no file that looks repaired (an .rrd without even a footer)
+        output.unlink(missing_ok=True)
+    return report
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def _check_output(source: Path, output: Path, kind: str) -> None:

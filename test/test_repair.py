@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -129,6 +130,27 @@ def test_a_cut_or_damaged_compressed_chunk_keeps_its_messages_before_the_cut(
         assert len(times) < 400 or name == "damaged"
         assert times == list(range(1_000, 1_000 + len(times)))  # a prefix, without holes
         assert report.kept == len(times)
+
+
+def test_a_repair_that_keeps_nothing_leaves_no_file_and_a_hard_link_of_the_source_is_refused(
+    tmp_path: Path,
+) -> None:
+    """An .rrd cut inside its first chunk "repaired" into a file that itself failed `rerun rrd verify`;
+    `-o` naming a hard link of the source overwrote the source (audit)."""
+    whole = tmp_path / "whole.rrd"
+    _write_rrd(whole, 5)
+    cut = tmp_path / "cut.rrd"
+    cut.write_bytes(whole.read_bytes()[:400])  # inside its first chunk
+    report = repair(cut, tmp_path / "nothing.rrd")
+    assert report.kept == 0
+    assert not (tmp_path / "nothing.rrd").exists()
+    assert report.describe().startswith(f"{cut}: no chunks kept, no file written")
+    link = tmp_path / "link.rrd"
+    os.link(whole, link)
+    original = whole.read_bytes()
+    with pytest.raises(RecordingError, match="the repaired file must be written elsewhere"):
+        repair(whole, link)
+    assert whole.read_bytes() == original
 
 
 def test_neither_rrd_nor_mcap_is_one_clear_error(tmp_path: Path) -> None:
