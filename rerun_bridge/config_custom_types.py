@@ -130,9 +130,9 @@ def _type_mapping(reader: _Reader, data: object, key: str) -> TypeMapping | None
         item = _field(reader, component, spec, f"{key}.fields.{component}")
         if item is not None:
             fields.append(item)
-    if not fields and "fields" in entry:
-        return None
-    if not fields:
+    if not fields and entry.get("fields"):
+        return None  # each of its fields was wrong: already said, key by key
+    if not fields:  # none, or an empty mapping (`fields: {}` dropped the entry without a word)
         reader.error(f"{key}.fields", "required: at least one component and its field path")
         return None
     return TypeMapping(archetype, tuple(fields), str(entity))

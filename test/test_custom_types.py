@@ -410,6 +410,16 @@ def test_an_entity_below_the_topic_may_have_several_parts(tmp_path: Path) -> Non
     np.testing.assert_allclose(scalars(rrd, "/obstacles/power/battery"), [0.75, 0.5])
 
 
+def test_an_entry_with_empty_fields_is_an_error_naming_it(tmp_path: Path) -> None:
+    """`fields: {}` dropped its entry without a word, and later errors then named the wrong entry."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        MAPPING_CONFIG.replace("fields: {scalars: status.battery}", "fields: {}"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"Obstacles\[1\]\.fields: required: at least one component"):
+        load_config(config)
+
+
 @pytest.mark.parametrize("entity", ["/abs/path", "a//b", "b/", "''", "[1]"])
 def test_an_entity_that_is_no_path_below_the_topic_fails_at_load(tmp_path: Path, entity: str) -> None:
     config = tmp_path / "bridge.yaml"
