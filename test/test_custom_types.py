@@ -89,6 +89,25 @@ def test_cli_convert_takes_msg_path_and_the_config_leaf_limit(tmp_path: Path) ->
     assert rrd_column(rrd, "/bump/right_front", "Scalars:scalars") == []
 
 
+def test_a_mapped_header_less_type_takes_the_topics_frame_option(tmp_path: Path) -> None:
+    """The neato's /accel has no header: `topics./accel.options.frame` was accepted and ignored for its
+    mapping, its arrows left frameless (audit); built-in header-less types take it."""
+    msgs = write_neato_definitions(tmp_path / "msgs")
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "custom_types:\n  mappings:\n    neato2_interfaces/msg/Accel:\n      archetype: Arrows3D\n"
+        "      fields: {vectors: accel_x/accel_y/accel_z}\n"
+        "topics:\n  /accel:\n    options: {frame: base_link}\n",
+        encoding="utf-8",
+    )
+    rrd = tmp_path / "out.rrd"
+    args = ["convert", str(NEATO_BAG), "-o", str(rrd), "-q", "--topics", "^/accel$"]
+    assert main([*args, "--msg-path", str(msgs), "--config", str(config)]) == 0
+    frames = rrd_column(rrd, "/accel", "CoordinateFrame:frame")
+    assert frames
+    assert frames[0] == ["base_link"]
+
+
 BUMP_IDL = """
 module neato2_interfaces {
   module msg {

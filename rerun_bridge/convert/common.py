@@ -91,3 +91,8 @@ def option_length(ctx: ConvertContext, key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
         raise ConversionError(f"option {key} must be a positive number, not {value!r}")
     return float(value)
+
+
+def topic_frame(msg: Any, ctx: ConvertContext) -> str:
+    """The header's frame, else (header-less types) the topic's ``frame`` option, else ''."""
+    return header_frame(msg) or str(ctx.options.get("frame", "")).lstrip("/")

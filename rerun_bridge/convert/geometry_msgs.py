@@ -19,7 +19,15 @@ import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.common import header_frame, option_length, quat_xyzw, sub_path, vec3, with_frame
+from rerun_bridge.convert.common import (
+    header_frame,
+    option_length,
+    quat_xyzw,
+    sub_path,
+    topic_frame,
+    vec3,
+    with_frame,
+)
 from rerun_bridge.convert.covariance import (
     covariance_sigma,
     one_ellipsoid,
@@ -133,11 +141,6 @@ def vector_scalars(entity_path: str, first: Any, second: Any, names: list[str]) 
         Row(entity_path, "Scalars", {"scalars": values}),
         Row(entity_path, "SeriesLines", {"names": names}),
     ]
-
-
-def topic_frame(msg: Any, ctx: ConvertContext) -> str:
-    """The header's frame, else (header-less types) the topic's ``frame`` option, else ''."""
-    return header_frame(msg) or str(ctx.options.get("frame", "")).lstrip("/")
 
 
 def arrow_rows(

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import rerun as rr
 from rerun.error_utils import catch_and_log_exceptions
 
-from rerun_bridge.convert.common import header_frame, with_frame
+from rerun_bridge.convert.common import topic_frame, with_frame
 from rerun_bridge.convert.pointcloud import colormap_colors, colormap_table
 from rerun_bridge.convert.registry import ConvertContext, Converter, ConverterFunc
 from rerun_bridge.convert.sensor_msgs import archetype_fields
@@ -138,7 +138,7 @@ def mapping_converter(mapping: TypeMapping, key: str = "") -> ConverterFunc:
                 components[item.component] = batch
             except ConversionError as err:
                 raise ConversionError(f"{key}.fields.{item.component}: {err}" if key else str(err)) from err
-        return with_frame([Row(path, mapping.archetype, components)], path, header_frame(msg))
+        return with_frame([Row(path, mapping.archetype, components)], path, topic_frame(msg, ctx))
 
     return convert
 
