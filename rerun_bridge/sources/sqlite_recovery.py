@@ -197,9 +197,11 @@ def copy_with_wal(path: Path) -> WalCopy | None:
     frames_in_file = (size - _WAL_HEADER_BYTES) // frame_bytes if page_size else 0
     if page_size and 0 <= log_frames < frames_in_file:
         offset = _WAL_HEADER_BYTES + max(log_frames, 0) * frame_bytes
+        # SQLite replays whole, intact transactions only: the damaged (or left-over) frame lies somewhere in
+        # the first transaction not replayed, which starts here.
         problems.append(
-            f"{wal}: frame {log_frames + 1} of {frames_in_file} (byte {offset}) is damaged or left over: "
-            f"the transactions from there on ({frames_in_file - log_frames} frames) are lost, "
-            f"the {log_frames} frames before it were read"
+            f"{wal}: the log is damaged or holds left-over frames in the transaction that starts at frame "
+            f"{log_frames + 1} of {frames_in_file} (byte {offset}): the transactions from there on "
+            f"({frames_in_file - log_frames} frames) are lost, the {log_frames} frames before it were read"
         )
     return WalCopy(copy, problems, tempdir)
