@@ -54,11 +54,12 @@ def full_reason(path: Path, reserve_bytes: int) -> str:
     if free < FULL_BYTES:
         return (
             f"stopped: the disk is full ({free} bytes free; another program filled it, or "
-            "sinks.min_free_mb is 0); the file ends where it stopped (`rerun-bridge repair` completes it)"
+            "the reserve, sinks.min_free_mb or --min-free-mb, is 0); the file ends where it stopped "
+            "(`rerun-bridge repair` completes it)"
         )
     return (
         f"stopped before the disk filled: {free / 1e6:.1f} MB free, reserve {reserve_bytes / 1e6:.1f} MB "
-        "(sinks.min_free_mb); the file is complete"
+        "(sinks.min_free_mb, or --min-free-mb); the file is complete"
     )
 
 
