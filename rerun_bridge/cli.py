@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB
-from rerun_bridge.sinks.rotation import first_free, numbered_path
 
 if TYPE_CHECKING:
     import rerun.blueprint as rrb
@@ -609,6 +608,8 @@ def _free_output(path: Path) -> Path:
     beside it, said once, as the node names a restarted run's file (docs/live.md)."""
     if not path.exists():
         return path
+    from rerun_bridge.sinks.rotation import first_free, numbered_path
+
     free, _index = first_free(lambda index: numbered_path(path, index), 1)
     print(f"warning: {path} exists (an earlier recording): writing {free} instead", file=sys.stderr)
     return free
