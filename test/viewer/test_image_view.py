@@ -96,9 +96,8 @@ def test_sample_camera_image_matches_the_stored_pixels_and_its_square_moves(
     assert abs(x1 - x0) + abs(y1 - y0) > 10, "the square did not move between the two times"
 
 
-def test_depth_image_uses_the_colormap_over_the_logged_range(qtbot: QtBot) -> None:
-    depth = np.full((4, 8), 300, dtype=np.uint16)
-    depth[:, 4:] = 2000
+def _depth_view(qtbot: QtBot, depth: np.ndarray[Any, Any]) -> ImageView:
+    """An 8 x 4 16-bit depth image on /depth, its range logged as 0..2000, in viridis, shown."""
     store = ChunkStore()
     store.append_row(
         "/depth",
@@ -113,6 +112,13 @@ def test_depth_image_uses_the_colormap_over_the_logged_range(qtbot: QtBot) -> No
     )
     view = make_view(qtbot, store, colormap="viridis")
     view.set_time("ros_time", 1)
+    return view
+
+
+def test_depth_image_uses_the_colormap_over_the_logged_range(qtbot: QtBot) -> None:
+    depth = np.full((4, 8), 300, dtype=np.uint16)
+    depth[:, 4:] = 2000
+    view = _depth_view(qtbot, depth)
     item = view.image_item("/depth")
     assert item is not None
     assert tuple(item.levels) == (0.0, 2000.0)
@@ -130,20 +136,7 @@ def test_depth_zero_is_no_return_and_left_undrawn(qtbot: QtBot) -> None:
     """0 is "no return" (REP 118, RViz): drawn as the colormap's near end it read as real depth."""
     depth = np.full((4, 8), 2000, dtype=np.uint16)
     depth[:2] = 0
-    store = ChunkStore()
-    store.append_row(
-        "/depth",
-        {"ros_time": 1},
-        {
-            "DepthImage:buffer": [depth.tobytes()],
-            "DepthImage:format": [
-                rr.components.ImageFormat(width=8, height=4, color_model="L", channel_datatype="U16")
-            ],
-            "DepthImage:depth_range": np.array([[0.0, 2000.0]]),
-        },
-    )
-    view = make_view(qtbot, store, colormap="viridis")
-    view.set_time("ros_time", 1)
+    view = _depth_view(qtbot, depth)
     picture = qimage_rgb(view.graphics.grab().toImage())
     rows = np.flatnonzero(picture.max(axis=(1, 2)) > 100)  # the drawn (yellow) rows
     height = picture.shape[0]
