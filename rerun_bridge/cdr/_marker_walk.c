@@ -733,8 +733,9 @@ static int marker_instances(int64_t kind, const unsigned char *body, const doubl
     const int scaled = kind == TYPE_TRIANGLE_LIST;
     float first[3];
     /* The points of a type that reads them are all checked, also those its shape leaves out (a
-     * LINE_STRIP of one point); the pose types ignore theirs. */
-    for (int64_t point = 0; reads_points(kind) && point < points; ++point) {
+     * LINE_STRIP of one point: checked here); the others as they are placed below. The pose types
+     * ignore theirs. */
+    for (int64_t point = 0; kind == TYPE_LINE_STRIP && points < 2 && point < points; ++point) {
         if (!placed_point(body, point_offset, point, row, r, scaled, first)) return 0;
     }
     switch (kind) {
@@ -775,7 +776,9 @@ static int marker_instances(int64_t kind, const unsigned char *body, const doubl
         break;
     }
     for (int64_t point = 0; point < points; ++point) {
-        placed_point(body, point_offset, point, row, r, scaled, out->positions), out->positions += 3;
+        /* Not finite: nothing written is to be trusted (the caller's contract), so stop here. */
+        if (!placed_point(body, point_offset, point, row, r, scaled, out->positions)) return 0;
+        out->positions += 3;
         if (kind == TYPE_CUBE_LIST || kind == TYPE_SPHERE_LIST) {
             for (int axis = 0; axis < 3; ++axis) *out->extents++ = (float)(row[7 + axis] / 2.0);
             for (int axis = 0; axis < 4; ++axis) *out->quaternions++ = (float)q[axis];
