@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from mcap.reader import make_reader
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from rerun_bridge.cli import main
@@ -75,6 +76,33 @@ def test_msg_path_decodes_the_neato_accel_and_bump(tmp_path: Path) -> None:
     assert 0.9 < float(np.median(accel_z)) < 1.1  # gravity, in G, on a robot standing on the floor
     for field in ("left_front", "left_side", "right_front", "right_side"):
         assert set(scalars(rrd, f"/bump/{field}").tolist()) <= {0.0, 1.0}
+
+
+def test_the_mcap_re_recording_keeps_topics_nobody_defines(tmp_path: Path) -> None:
+    """--mcap left out the neato's /accel and /bump (no definition: skipped for conversion), 332 of its
+    1545 messages, without a word (audit). They are re-recorded with a schema of their type's name and no
+    encoding or text (no definition): a later conversion with --msg-path draws them."""
+    mcap = tmp_path / "neato.mcap"
+    summary = convert_bags([NEATO_BAG], tmp_path / "out.rrd", mcap, warn=lambda _: None)
+    assert summary.mcap_messages == 1545
+    with mcap.open("rb") as stream:
+        reader = make_reader(stream)
+        counts = dict.fromkeys(("/accel", "/bump"), 0)
+        for schema, channel, _message in reader.iter_messages(topics=list(counts)):
+            assert schema is not None
+            assert (schema.name, schema.encoding, schema.data) == (
+                f"neato2_interfaces/msg/{channel.topic[1:].capitalize()}",
+                "",
+                b"",
+            )
+            counts[channel.topic] += 1
+    assert counts == {"/accel": NEATO_MESSAGES, "/bump": NEATO_MESSAGES}
+    types = type_support(CustomTypesConfig(), [write_neato_definitions(tmp_path / "msgs")])
+    again = convert_bags([mcap], tmp_path / "again.rrd", selection=NEATO_TOPICS, types=types)
+    assert {(t.topic, t.kind, t.errors) for t in again.topics} == {
+        ("/accel", TopicKind.RAW, 0),
+        ("/bump", TopicKind.RAW, 0),
+    }
 
 
 def test_cli_convert_takes_msg_path_and_the_config_leaf_limit(tmp_path: Path) -> None:

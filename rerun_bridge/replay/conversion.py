@@ -95,12 +95,16 @@ class ConvertSummary:
         return any(t.rows > 0 for t in self.topics)
 
 
-def _definition_for(info: TopicInfo, choice: DecoderChoice) -> MessageDefinition | None:
-    """The schema to store in the MCAP re-recording: the bag's own, else one generated from the typestore."""
+def _definition_for(info: TopicInfo, choice: DecoderChoice) -> MessageDefinition:
+    """The schema to store in the MCAP re-recording: the bag's own, else one generated from the typestore,
+    else (a type nobody defines: a Humble bag's custom message) none: a schema of the type's name with no
+    encoding and no text. The messages are kept, for `ros2 bag play` (which needs only the type's name)
+    and a later conversion with ``--msg-path``. rosbag2 writes the encoding ``unknown`` there, which
+    rosbags' reader refuses for the whole file; an empty one it reads as "no definition", as we do."""
     if info.definition is not None:
         return info.definition
     if choice.typestore is None:
-        return None
+        return MessageDefinition("", "")
     text, _digest = choice.typestore.generate_msgdef(info.type_name, ros_version=2)
     return MessageDefinition("ros2msg", text)
 
@@ -308,8 +312,8 @@ class BagConversion:
                 self.batched.add_topic(
                     bag_index, info.name, info.type_name, choice.decoder, choice.typestore, name
                 )
-        definition = _definition_for(info, choice)
-        if self.mcap is not None and definition is not None:
+        if self.mcap is not None:
+            definition = _definition_for(info, choice)
             self.channels[key] = self.mcap.add_topic(info.name, info.type_name, definition, info.qos_profiles)
 
     def convert_messages(self, bag_index: int, messages: Iterable[RawMessage]) -> None:

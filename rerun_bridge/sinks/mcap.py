@@ -84,7 +84,8 @@ class McapSink:
             topic=topic,
             message_encoding="cdr",
             schema_id=schema_id,
-            metadata={"offered_qos_profiles": qos_profiles} if qos_profiles else {},
+            # Always there, empty when unknown: the MCAP ros2 profile requires the key.
+            metadata={"offered_qos_profiles": qos_profiles},
         )
         self._channels[key] = channel_id
         return channel_id
