@@ -68,10 +68,9 @@ def join_parts(parts: Sequence[Path], output: Path, reserve_bytes: int = 0) -> N
                 check=False,
             )
         if result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip().splitlines()
             raise RecordingError(
                 f"{output}: joining its {len(parts)} parts failed (rerun rrd route exit "
-                f"{result.returncode}): " + (detail[-1] if detail else "no message")
+                f"{result.returncode}): " + _why(result.stderr or result.stdout)
             )
         umask = os.umask(0)
         os.umask(umask)
@@ -79,3 +78,12 @@ def join_parts(parts: Sequence[Path], output: Path, reserve_bytes: int = 0) -> N
         os.replace(temporary, output)
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def _why(text: str) -> str:
+    """The line of the joiner's output that says what went wrong: a panic's (its last line is only "Report
+    bugs: ..."), else its last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    panics = [line for line in lines if "panicked at" in line]
+    told = panics or [line for line in lines if not line.startswith("Report bugs")][-1:]
+    return told[0][:300] if told else "no message"
