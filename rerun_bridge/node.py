@@ -158,8 +158,9 @@ class BridgeNode:
             # ros2 launch drops an argument it does not know (rdd_path:=run.rrd) without a word.
             self.log.warning(
                 "nothing is written, served or shown: no .rrd, .mcap, stream, viewer or Rerun viewer is "
-                "configured (launch arguments rrd_path, mcap_path, serve, viewer, connect; a misspelt one "
-                "is ignored by ros2 launch)"
+                "configured (rerun-bridge run: --rrd, --mcap, --serve, --connect, or the config's "
+                "sinks.<sink>.path / enabled; ros2 launch: rrd_path, mcap_path, serve, viewer, connect, "
+                "where a misspelt argument is ignored without a word)"
             )
         self.worker = ConversionWorker(
             self.queues,
