@@ -225,6 +225,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except re.error as err:
         print(f"error: bad regular expression: {err}", file=sys.stderr)
         return EXIT_USAGE
+    if args.output.suffix.lower() == ".mcap":
+        # -o writes Rerun's format whatever its name: `-o run.mcap` for `--mcap run.mcap` gave an .rrd
+        # named .mcap that nothing reads as MCAP.
+        print(f"error: -o {args.output}: -o writes an .rrd; an .mcap is --mcap's", file=sys.stderr)
+        return EXIT_USAGE
     clash = _output_clash([args.output, *([args.mcap] if args.mcap else [])], args.bags)
     if clash:
         print(f"error: {clash}", file=sys.stderr)

@@ -114,6 +114,22 @@ def test_a_mesh_root_that_is_no_folder_is_a_usage_error(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_a_missing_urdf_or_an_mcap_named_output_is_a_usage_error(tmp_path: Path) -> None:
+    """--urdf naming no file was a warning and exit 0 (the recording silently without its robot);
+    `-o run.mcap` wrote an .rrd under that name (README audit)."""
+    out = tmp_path / "robot.rrd"
+    result = run_cli("convert", NEATO_BAG, "-o", out, "--urdf", tmp_path / "robot.urdf")
+    assert result.returncode == 2
+    assert "--urdf" in result.stderr
+    assert "robot.urdf' is not a file" in result.stderr
+    assert not out.exists()
+    named = tmp_path / "run.mcap"
+    result = run_cli("convert", NEATO_BAG, "-o", named)
+    assert result.returncode == 2
+    assert f"error: -o {named}: -o writes an .rrd; an .mcap is --mcap's" in result.stderr
+    assert not named.exists()
+
+
 def test_start_end_offsets(tmp_path: Path) -> None:
     out = tmp_path / "part.rrd"
     assert main(["convert", str(NEATO_BAG), "-o", str(out), "--start", "5", "--end", "10", "-q"]) == 0

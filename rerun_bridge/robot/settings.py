@@ -17,7 +17,7 @@ def robot_model_setup(cfg: RobotModelConfig) -> tuple[MeshRoots, Path | None]:
 
 
 def add_robot_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--urdf", type=Path, help="draw the robot model of this URDF file")
+    parser.add_argument("--urdf", type=_urdf_file, help="draw the robot model of this URDF file")
     parser.add_argument(
         "--mesh-root",
         action="append",
@@ -26,6 +26,15 @@ def add_robot_model_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="robot meshes may be read from DIR/<package>/... (repeatable); no other files are read",
     )
+
+
+def _urdf_file(text: str) -> Path:
+    """A ``--urdf`` that names no file is a wrong argument (exit 2), as a missing ``--mesh-root`` or
+    ``--config`` is: a warning and exit 0 left the robot out of the recording unnoticed. A file that is
+    there but does not parse stays one warning (the rest converts)."""
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    return Path(text)
 
 
 def _mesh_root(text: str) -> str:
