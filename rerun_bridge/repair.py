@@ -194,6 +194,10 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
             raise RecordingError(f"{source}: Rerun cannot read the first {cut} bytes: {err}") from err
         if len(stores) > 1:
             report.notes.append(f"{len(stores) - 1} more recording(s) in the file were left out")
+        if reader.blueprints():  # Rerun's SDK writes a layout from a Blueprint, not from its chunks
+            report.notes.append(
+                "the file's layout (blueprint) is left out: `rerun-bridge blueprint export` writes one"
+            )
         # The source's own recording properties are among its chunks: the new stream adds none.
         rec = rr.RecordingStream(store.application_id, recording_id=store.recording_id, send_properties=False)
         rec.save(str(output))

@@ -153,6 +153,19 @@ def test_a_repair_that_keeps_nothing_leaves_no_file_and_a_hard_link_of_the_sourc
     assert whole.read_bytes() == original
 
 
+def test_a_repair_says_it_leaves_the_files_layout_out(tmp_path: Path) -> None:
+    """The repaired file held the data but not the layout, and the report said nothing (README audit)."""
+    talker = ROSBAG2_RESOURCES / "rosbag2_py" / "test" / "resources" / "mcap" / "talker"
+    rrd = tmp_path / "run.rrd"
+    convert_bags([talker], rrd, default_layout=True, warn=lambda _: None)
+    report = repair(rrd, tmp_path / "fixed.rrd")
+    assert report.damage is None
+    assert any("layout (blueprint) is left out" in note for note in report.notes)
+    bare = tmp_path / "bare.rrd"
+    convert_bags([talker], bare, warn=lambda _: None)
+    assert not repair(bare, tmp_path / "bare_fixed.rrd").notes
+
+
 def test_neither_rrd_nor_mcap_is_one_clear_error(tmp_path: Path) -> None:
     text = tmp_path / "notes.rrd"
     text.write_text("hello")
