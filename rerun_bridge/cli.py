@@ -219,20 +219,22 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from rerun_bridge.robot.settings import robot_model_of
     from rerun_bridge.sources.bag import open_bag
 
-    try:
-        include = re.compile(args.topics) if args.topics else None
-        exclude = re.compile(args.exclude) if args.exclude else None
-    except re.error as err:
-        print(f"error: bad regular expression: {err}", file=sys.stderr)
+    patterns: dict[str, re.Pattern[str] | None] = {}
+    for option, text in (("--topics", args.topics), ("--exclude", args.exclude)):
+        try:
+            patterns[option] = re.compile(text) if text else None
+        except re.error as err:
+            print(f"error: {option} {text!r}: bad regular expression: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    include, exclude = patterns["--topics"], patterns["--exclude"]
+    clash = _output_clash([args.output, *([args.mcap] if args.mcap else [])], args.bags)
+    if clash:
+        print(f"error: {clash}", file=sys.stderr)
         return EXIT_USAGE
     if args.output.suffix.lower() == ".mcap":
         # -o writes Rerun's format whatever its name: `-o run.mcap` for `--mcap run.mcap` gave an .rrd
         # named .mcap that nothing reads as MCAP.
         print(f"error: -o {args.output}: -o writes an .rrd; an .mcap is --mcap's", file=sys.stderr)
-        return EXIT_USAGE
-    clash = _output_clash([args.output, *([args.mcap] if args.mcap else [])], args.bags)
-    if clash:
-        print(f"error: {clash}", file=sys.stderr)
         return EXIT_USAGE
     spans = []
     # Offsets in --start / --end count from the first recording's start: open the bags for it only then.

@@ -130,6 +130,19 @@ def test_a_missing_urdf_or_an_mcap_named_output_is_a_usage_error(tmp_path: Path)
     assert not named.exists()
 
 
+def test_a_bad_pattern_or_time_names_the_option_and_every_accepted_form(tmp_path: Path) -> None:
+    """`--topics '('` said "bad regular expression" without naming the option; `--start garbage` listed
+    epoch seconds and ISO 8601 but not the offsets from the start the help lists first (README audit)."""
+    out = tmp_path / "x.rrd"
+    result = run_cli("convert", NEATO_BAG, "-o", out, "--exclude", "(")
+    assert result.returncode == 2
+    assert "error: --exclude '(': bad regular expression" in result.stderr
+    result = run_cli("convert", NEATO_BAG, "-o", out, "--start", "garbage")
+    assert result.returncode == 2
+    assert "seconds from the recording's start, seconds since the epoch or an ISO 8601" in result.stderr
+    assert not out.exists()
+
+
 def test_start_end_offsets(tmp_path: Path) -> None:
     out = tmp_path / "part.rrd"
     assert main(["convert", str(NEATO_BAG), "-o", str(out), "--start", "5", "--end", "10", "-q"]) == 0

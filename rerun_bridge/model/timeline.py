@@ -68,7 +68,10 @@ def parse_time_arg(text: str) -> int:
     try:
         when = datetime.fromisoformat(text)
     except ValueError as err:
-        raise ValueError(f"not a time: {text!r} (use seconds since the epoch or ISO 8601)") from err
+        raise ValueError(
+            f"not a time: {text!r} (use seconds from the recording's start, seconds since the epoch or an "
+            "ISO 8601 date-time)"
+        ) from err
     # Exact to the microsecond (a float of epoch seconds is not); a time without offset is local time.
     since_epoch = when.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return since_epoch // timedelta(microseconds=1) * 1000
