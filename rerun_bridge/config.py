@@ -754,7 +754,11 @@ def _parse_sinks(p: _Parser, sinks: dict[str, Any]) -> SinksConfig:
     )
     if stream.enabled:  # stream.bind is valid here: a bad one was reported and replaced by the default
         if not stream.token and not is_loopback(stream.host):
-            p.error("sinks.stream.token", f"required: the stream binds to non-loopback host {stream.host!r}")
+            p.error(
+                "sinks.stream.token",
+                f"required: the stream binds to non-loopback host {stream.host!r} "
+                "(rerun-bridge run --token, launch argument token)",
+            )
         if bool(stream.tls_cert) != bool(stream.tls_key):
             p.error(
                 "sinks.stream.tls_cert" if not stream.tls_cert else "sinks.stream.tls_key",

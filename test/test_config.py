@@ -345,7 +345,8 @@ def test_valid_topic_names(name: str) -> None:
 def test_stream_security() -> None:
     public = {"enabled": True, "bind": "0.0.0.0:9877"}
     assert the_error({"sinks": {"stream": public}}) == (
-        "<config>: sinks.stream.token: required: the stream binds to non-loopback host '0.0.0.0'"
+        "<config>: sinks.stream.token: required: the stream binds to non-loopback host '0.0.0.0' "
+        "(rerun-bridge run --token, launch argument token)"
     )
     assert parse_config({"sinks": {"stream": {**public, "token": "s3cret"}}}).sinks.stream.token == "s3cret"
     for host in ("127.0.0.1:1", "127.8.0.1:1", "localhost:1", "[::1]:1"):
@@ -417,7 +418,8 @@ verbose: true
         f"{path}: topics.camera: not a valid ROS topic name: must start with '/'",
         f"{path}: topics.camera.qos.dept: unknown key (did you mean 'depth'?)",
         f"{path}: topics.camera.qos.reliability: expected one of 'reliable', 'best_effort', got 'maybe'",
-        f"{path}: sinks.stream.token: required: the stream binds to non-loopback host '0.0.0.0'",
+        f"{path}: sinks.stream.token: required: the stream binds to non-loopback host '0.0.0.0' "
+        "(rerun-bridge run --token, launch argument token)",
         f"{path}: sinks.rrd.rotate_size_mb: expected a number >= 0, got 'big'",
     ]
 
