@@ -11,7 +11,7 @@ import dataclasses
 import glob
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from rerun_bridge.fleet.storage import Location, StorageError, is_s3, location_of, storage_reason
 from rerun_bridge.sources.bag import METADATA_FILE
@@ -130,7 +130,14 @@ def _recordings_of(text: str) -> list[Recording]:
         matches = sorted(glob.glob(text, recursive=True))
         if not matches:
             raise StorageError(f"{text}: matches nothing")
-        recordings = [r for match in matches for r in _recordings_under(location_of(match))]
+        # A pattern's other files (a bag's metadata.yaml beside it, a .db3's -wal and -shm) are not
+        # recordings: they are passed over, where a file named on its own that is none is an error.
+        recordings = [
+            r
+            for match in matches
+            if Path(match).is_dir() or _is_storage_file(match) or Path(match).name == METADATA_FILE
+            for r in _recordings_under(location_of(match))
+        ]
     if not recordings:
         raise StorageError(f"{text}: holds no recording (.mcap, .db3 or a bag folder)")
     return recordings

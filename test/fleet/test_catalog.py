@@ -236,6 +236,23 @@ def test_catalog_add_reports_inputs_that_are_not_recordings(
     assert "notes.txt: not a recording" in capsys.readouterr().err
 
 
+def test_a_pattern_passes_over_the_files_beside_its_recordings(tmp_path: Path) -> None:
+    """`catalog add "bags/**/talker*"` matched a .db3's -shm beside it and failed whole, nothing
+    registered (README audit): the pattern's files that are no recordings are passed over."""
+    folder = tmp_path / "bags"
+    folder.mkdir()
+    recording = folder / "talker.db3"
+    recording.write_bytes(next(GPS_BAG.glob("*.db3")).read_bytes())
+    (folder / "talker.db3-shm").write_bytes(bytes(32))
+    (folder / "talker.notes.txt").write_text("field notes")
+    recordings, problems = find_recordings([str(folder / "talker*")])
+    assert problems == []
+    assert [r.uri for r in recordings] == [str(recording)]
+    nothing, problems = find_recordings([str(folder / "talker.n*")])
+    assert nothing == []
+    assert problems == [f"{folder / 'talker.n*'}: holds no recording (.mcap, .db3 or a bag folder)"]
+
+
 def test_robot_is_the_tag_else_the_namespace_the_topics_share() -> None:
     own = ["/robot1/scan", "/robot1/odom", "/tf", "/tf_static", "/rosout"]
     assert robot_of({}, own) == "robot1"
