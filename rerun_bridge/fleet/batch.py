@@ -14,11 +14,15 @@ from typing import Any
 from rerun_bridge.fleet.catalog import catalog_of, converted_runs
 from rerun_bridge.fleet.discovery import Recording
 from rerun_bridge.fleet.jobs import JobOptions, JobResult, convert_recording
-from rerun_bridge.fleet.storage import location_of
+from rerun_bridge.fleet.storage import StorageError, location_of
+from rerun_bridge.replay.part_runs import PartDiedError
 from rerun_bridge.scratch import remove_orphans
 
 #: Tries per recording: the first and one retry (Ray's ``max_retries`` counts the retries).
 TASK_RETRIES = 1
+#: The errors a recording's task raises that a retry may not meet: a part's process died, the object
+#: storage or the network failed (pyarrow's S3 errors are OSErrors).
+RETRIED_ERRORS: tuple[type[Exception], ...] = (PartDiedError, StorageError, OSError)
 #: The standard AWS settings of this process that tasks get too, so that workers (started before them, or
 #: on other machines) reach the same object storage as the command that started the batch.
 AWS_SETTINGS = (
@@ -115,7 +119,9 @@ def run_batch(
     task = ray.remote(convert_recording).options(
         num_cpus=1,
         max_retries=TASK_RETRIES,
-        retry_exceptions=True,
+        # A worker that died is retried by Ray anyway; of the errors a task raises, only those of its
+        # surroundings: a recording's own (damaged, nothing convertible) fails the same way again.
+        retry_exceptions=list(RETRIED_ERRORS),
         runtime_env={"env_vars": settings} if settings else None,
     )
     limit = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]

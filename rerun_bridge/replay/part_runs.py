@@ -79,13 +79,18 @@ class PartRun(Protocol):
 PartStarter = Callable[[WorkUnit, Path, Path], PartRun]
 
 
+class PartDiedError(RecordingError):
+    """A part's process died (killed, out of memory, a crash in native code): not a property of the
+    recording, so a batch tries the recording again (``batch.RETRIED_ERRORS``)."""
+
+
 def read_part_result(unit: WorkUnit, result_file: Path, output: Path, ended: str) -> ConvertSummary:
     """A part's summary from its result file; its error raised again; no file: it died (``ended`` says
     how: an exit code, Ray's reason)."""
     try:
         status, value = pickle.loads(result_file.read_bytes())
     except (OSError, EOFError, pickle.UnpicklingError):  # killed, out of memory, a crash in native code
-        raise RecordingError(
+        raise PartDiedError(
             f"{output}: the process converting {unit.describe()} died ({ended}); nothing was written"
         ) from None
     if status == "ok" and isinstance(value, ConvertSummary):

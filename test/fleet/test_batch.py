@@ -222,6 +222,20 @@ def test_batch_without_an_address_starts_its_own_ray_whatever_cluster_is_named(t
     verify_rrd(out / f"{NEATO_BAG.name}.rrd")
 
 
+def test_a_recordings_own_error_is_not_retried(tmp_path: Path) -> None:
+    """A damaged recording failed twice: Ray retried every exception, and its own error comes back the
+    same (audit). Only a part's death and storage or network failures are retried now; a worker's death
+    still is (test_a_killed_workers_recording_is_retried). Ray's raylet says each retry on stderr."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "broken.db3").write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)
+    result = rerun_bridge("batch", str(uploads), "-o", str(tmp_path / "out"), "--workers", "1", timeout=300)
+    assert result.returncode == 1
+    assert "error: broken: " in result.stderr
+    assert "broken.db3" in result.stderr
+    assert "will be retried" not in result.stderr
+
+
 def test_batch_command_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
     result = rerun_bridge("batch", str(tmp_path / "nothing_here"), "-o", str(tmp_path / "out"))
     assert result.returncode == 2
