@@ -22,6 +22,7 @@ from rerun_bridge.viewer.views.bar_chart_view import BarChartView
 from rerun_bridge.viewer.views.map_view import MapView, latitude_of, mercator_y
 from rerun_bridge.viewer.views.tensor_view import TensorView
 from rerun_bridge.viewer.window import ViewerWindow
+from test.conftest import RERUN_SUPPORTED_MCAP
 from test.viewer.conftest import START_NS, at, qimage_rgb, red_pixels, write_rrd
 
 NS = 1_000_000_000
@@ -131,6 +132,20 @@ def test_the_map_shows_the_latest_fix_where_it_lies_and_the_track_behind_it(
     assert earlier_rows.mean() > rows.mean()
     assert len(green_pixels(bright=False)[0]) < len(track_rows) / 3  # the dot's rim only
     assert len(view.track_lines["/gps/fix"].getData()[0]) == 1
+
+
+@pytest.mark.gui
+def test_the_maps_legend_names_its_fix_topics_from_two_on(qtbot: QtBot) -> None:
+    """The synthetic recording's four GNSS receivers were four unnamed dots (perception audit)."""
+    store = load_files([RERUN_SUPPORTED_MCAP], warn=lambda _: None).store
+    view = MapView(store, SceneTransforms(store))
+    show(qtbot, view)
+    _start, end = store.time_range("ros_time") or (0, 0)
+    view.set_time("ros_time", end)
+    names = sorted(label.text for _sample, label in view.legend.items)
+    assert len(names) == 4
+    assert all(name in names for name in view.entities_with("GeoPoints:positions"))
+    assert view.legend.isVisible()
 
 
 @pytest.mark.gui

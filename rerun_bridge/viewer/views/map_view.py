@@ -66,6 +66,10 @@ def load_track(store: ChunkStore, entity: str, timeline: str) -> Track:
     return Track(times, np.column_stack([lat_lon[:, 1], mercator_y(lat_lon[:, 0])]))
 
 
+#: The legend's backing: its names stay readable over the grid and the tracks.
+_LEGEND_BACKING: Final = (0, 0, 0, 200)
+
+
 class _LatitudeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
     """Labels the Mercator ordinate with the latitude it stands for."""
 
@@ -86,6 +90,9 @@ class MapView(ViewBase):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "longitude (°)")
         self.plot.setLabel("left", "latitude (°)")
+        # Which dot is which fix topic (the synthetic recording's four GNSS receivers were four unnamed
+        # dots); shown from two entities on.
+        self.legend = self.plot.addLegend(offset=(8, 8), brush=pg.mkBrush(_LEGEND_BACKING))
         self._stack(self.plot)
         self.tracks: dict[str, Track] = {}
         self.track_lines: dict[str, pg.PlotCurveItem] = {}
@@ -123,7 +130,7 @@ class MapView(ViewBase):
             points = np.column_stack([lat_lon[:, 1], mercator_y(lat_lon[:, 0])])
             dots = self.dots.get(entity)
             if dots is None:
-                dots = self.dots[entity] = pg.ScatterPlotItem(pxMode=True)
+                dots = self.dots[entity] = pg.ScatterPlotItem(pxMode=True, name=entity)
                 dots.setZValue(10)
                 self.plot.addItem(dots)
             colors = rgba if rgba is not None else np.tile(base, (len(points), 1))
@@ -134,6 +141,7 @@ class MapView(ViewBase):
             )
             if len(points):
                 latest = points[-1]
+        self.legend.setVisible(len(entities) > 1)
         self._place(entities, latest)
 
     def _place(self, entities: list[str], latest: npt.NDArray[np.float64] | None) -> None:
@@ -155,5 +163,5 @@ class MapView(ViewBase):
             self.plot.setRange(
                 xRange=(everything[:, 0].min(), everything[:, 0].max()),
                 yRange=(everything[:, 1].min(), everything[:, 1].max()),
-                padding=0.1,
+                padding=0.2,  # a fix at the edge of a short view was cut by the frame (a dot is 10 px)
             )
