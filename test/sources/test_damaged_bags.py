@@ -356,6 +356,11 @@ def test_cli_convert_and_info_recover_and_report(tmp_path: Path) -> None:
     assert f"chunk at byte {chunks[4].offset}" in info.stderr
     total = sum(len(c.messages) for c in chunks)
     assert f"{total - len(chunks[4].messages)} messages" in info.stdout or f"{total} messages" in info.stdout
+    assert "no damage found" not in info.stdout
+    # An intact file says so (plain `info` and `info --check` printed the same).
+    intact = _cli("info", "--check", str(source))
+    assert intact.returncode == 0, intact.stderr
+    assert f"checked: every message of {source} reads, no damage found" in intact.stdout
     converted = _cli("convert", str(damaged), "-o", str(tmp_path / "out.rrd"), "--quiet")
     assert converted.returncode == 0, converted.stderr
     assert f"chunk at byte {chunks[4].offset}" in converted.stderr
