@@ -167,3 +167,13 @@ def test_a_plot_counts_time_from_where_the_time_panel_does(qtbot: QtBot) -> None
         starts.add(loaded.store.time_range("ros_time")[0])  # type: ignore[index]
         assert plot.time_cursor.value() == pytest.approx(panel.offset_of(panel.current_time))
     assert len(starts) > 1  # the store's start did move as chunks loaded
+
+
+def test_a_time_outside_the_data_is_said(
+    tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--time 999` on a shorter recording showed its end without a word (README audit)."""
+    assert main([str(recording), "--time", "999", "--screenshot", str(tmp_path / "end.png")]) == 0
+    assert "note: --time 999 lies outside the data: shown at " in capsys.readouterr().err
+    assert main([str(recording), "--time", "1.0", "--screenshot", str(tmp_path / "inside.png")]) == 0
+    assert "lies outside the data" not in capsys.readouterr().err
