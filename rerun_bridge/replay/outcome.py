@@ -33,10 +33,12 @@ def written_as(stats: TopicStats) -> str:
 
 
 def result_of(stats: TopicStats) -> str:
-    """The topic's result: its kind, or ``failed`` for a converted topic whose every message failed (a bad
-    converter option fails them all: "converted" beside 0 rows read as success)."""
+    """The topic's result: its kind, ``failed`` for a converted topic whose every message failed (a bad
+    converter option fails them all: "converted" beside 0 rows read as success), or ``no messages``."""
     if stats.kind is TopicKind.CONVERTED and stats.errors and not stats.rows:
         return "failed"
+    if not stats.messages:  # none in the --start / --end window: "converted" read as if some were
+        return "no messages"
     return stats.kind.value
 
 

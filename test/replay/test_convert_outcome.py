@@ -49,7 +49,7 @@ def read_outcome(rrd: Path) -> tuple[str, dict[str, dict[str, Any]]]:
 
 def assert_outcome_matches(outcome: dict[str, Any], stats: TopicStats) -> None:
     assert outcome["type"] == stats.type_name
-    assert outcome["result"] == stats.kind.value
+    assert outcome["result"] == result_of(stats)
     assert outcome["entity"] == stats.entity_path
     assert outcome["path"] == "/rerun_bridge/convert" + stats.entity_path
     counts = (stats.messages, stats.rows, stats.skipped, stats.errors, stats.zero_stamps)
@@ -143,3 +143,6 @@ def test_a_topic_whose_every_message_failed_reads_failed() -> None:
     assert result_of(partly) == "converted"
     skipped = TopicStats("/bump", "x/msg/Bump", TopicKind.SKIPPED, "/bump", messages=3)
     assert result_of(skipped) == "skipped"
+    # None in a --start / --end window read "converted" with 0 messages (README audit).
+    outside = dataclasses.replace(failed, messages=0, errors=0)
+    assert result_of(outside) == "no messages"
