@@ -105,7 +105,7 @@ def run_viewer(
         window.time_panel.set_timeline(timeline)
     if time_s is not None:
         panel = window.time_panel
-        window.time_panel.seek_offset(time_s)
+        panel.seek_offset(time_s)
         if abs(panel.offset_of(panel.current_time) - time_s) > 1e-6:  # clamped: the end, not --time
             shown = panel.format_offset(panel.current_time)
             print(f"note: --time {time_s:g} lies outside the data: shown at {shown}", file=sys.stderr)

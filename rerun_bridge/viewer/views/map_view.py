@@ -24,7 +24,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.component_values import colors_rgba, entity_color, floats, vectors
 from rerun_bridge.viewer.views.base import ViewBase
-from rerun_bridge.viewer.views.plots import plot_widget
+from rerun_bridge.viewer.views.plots import add_legend, plot_widget
 
 GEO_POSITIONS: Final = "GeoPoints:positions"
 _DEFAULT_DOT_PX: Final = 10.0
@@ -66,10 +66,6 @@ def load_track(store: ChunkStore, entity: str, timeline: str) -> Track:
     return Track(times, np.column_stack([lat_lon[:, 1], mercator_y(lat_lon[:, 0])]))
 
 
-#: The legend's backing: its names stay readable over the grid and the tracks.
-_LEGEND_BACKING: Final = (0, 0, 0, 200)
-
-
 class _LatitudeAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
     """Labels the Mercator ordinate with the latitude it stands for."""
 
@@ -92,7 +88,7 @@ class MapView(ViewBase):
         self.plot.setLabel("left", "latitude (°)")
         # Which dot is which fix topic (the synthetic recording's four GNSS receivers were four unnamed
         # dots); shown from two entities on.
-        self.legend = self.plot.addLegend(offset=(8, 8), brush=pg.mkBrush(_LEGEND_BACKING))
+        self.legend = add_legend(self.plot)
         self._stack(self.plot)
         self.tracks: dict[str, Track] = {}
         self.track_lines: dict[str, pg.PlotCurveItem] = {}

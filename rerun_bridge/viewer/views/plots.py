@@ -17,6 +17,15 @@ from PyQt6 import QtWidgets
 _AXES = ("left", "bottom", "right", "top")
 
 
+#: A legend's backing: the plot's background, mostly opaque, so its names read over curves and grid.
+LEGEND_BACKING = (0, 0, 0, 200)
+
+
+def add_legend(plot: pg.PlotWidget) -> Any:
+    """The plot's legend, top left on :data:`LEGEND_BACKING`: what items added to it with a name show."""
+    return plot.addLegend(offset=(8, 8), brush=pg.mkBrush(LEGEND_BACKING))
+
+
 def plot_widget(axis_items: dict[str, Any] | None = None) -> pg.PlotWidget:
     """A plot with cached axes (and any custom axis items, keyed by side)."""
     plot = pg.PlotWidget(axisItems=axis_items)

@@ -31,7 +31,7 @@ from rerun_bridge.store.columns import times_to_int64
 from rerun_bridge.viewer.component_values import strings
 from rerun_bridge.viewer.time_panel import NANOS_PER_SECOND, timeline_is_time
 from rerun_bridge.viewer.views.base import ViewBase, note_label, show_notes
-from rerun_bridge.viewer.views.plots import OffsetAxis, plot_widget
+from rerun_bridge.viewer.views.plots import OffsetAxis, add_legend, plot_widget
 
 SCALARS: Final = "Scalars:scalars"
 SERIES_NAMES: Final = "SeriesLines:names"
@@ -120,8 +120,6 @@ CURVE_STYLES: Final = (
 
 #: Pixels of the dot a one-sample series is drawn as.
 _DOT_SIZE: Final = 7
-#: The legend's backing: the plot's background, mostly opaque.
-_LEGEND_BACKING: Final = (0, 0, 0, 200)
 
 
 def curve_pen(index: int) -> QtGui.QPen:
@@ -142,7 +140,7 @@ class TimeSeriesView(ViewBase):
         self.plot = plot_widget({"bottom": OffsetAxis("bottom")})
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         # On a dark backing: over the curves without one, its labels could not be read.
-        self.legend = self.plot.addLegend(offset=(8, 8), brush=pg.mkBrush(_LEGEND_BACKING))
+        self.legend = add_legend(self.plot)
         #: The sample of the legend's "+N more" entry: draws nothing.
         self._more = pg.PlotDataItem(pen=None)
         #: The curves (identity, name) and the plot's size the legend was last laid out for.
