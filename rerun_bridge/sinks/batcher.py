@@ -234,13 +234,12 @@ class RowBatcher:
                 if pending_key != key:
                     self._send(pending_key, self._groups[pending_key])
         self._send(key, group)
-        kept = self.sent.frames_of(cleared, recursive) if self.frames_through_clears else {}
-        self.sent.clear_frames(cleared, recursive)
-        frames = [
-            Row(path, FRAME_ARCHETYPE, {"frame": [frame]}, static=static, times=times)
-            for path, frame in kept.items()
-        ]
-        if frames:
+        taken = self.sent.clear_frames(cleared, recursive)
+        if self.frames_through_clears and taken:
+            frames = [
+                Row(path, FRAME_ARCHETYPE, {"frame": [frame]}, static=static, times=times)
+                for path, frame in taken.items()
+            ]
             self.write(frames, times)
 
     def write_columns(self, columns: ColumnRows) -> None:

@@ -186,7 +186,7 @@ class RrdSink:
     def write_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         """A record batch already in Rerun's layout (from the network stream); noted in :attr:`sent`, which
         the closing layout is made of."""
-        self._batcher.sent.note_batch(entity_path, batch)
+        self.sent.note_batch(entity_path, batch)
         self._emit(entity_path, static, batch)
 
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:

@@ -186,23 +186,18 @@ class SentCatalog:
             self._frames[entity_path] = frame
             self.version += 1
 
-    def frames_of(self, entity_path: str, recursive: bool) -> dict[str, str]:
-        """The frames of the entity (with ``recursive``, and of every one below it) that have one."""
-        below = entity_path.rstrip("/") + "/"
-        return {
-            path: frame
-            for path, frame in self._frames.items()
-            if frame and (path == entity_path or (recursive and path.startswith(below)))
-        }
-
-    def clear_frames(self, entity_path: str, recursive: bool) -> None:
+    def clear_frames(self, entity_path: str, recursive: bool) -> dict[str, str]:
         """A Clear: the entity (and with ``recursive`` every one below it) has no frame any more, as
-        in a store that holds the Clear."""
+        in a store that holds the Clear; the frames it took (those that were not empty)."""
         below = entity_path.rstrip("/") + "/"
+        taken: dict[str, str] = {}
         for path in list(self._frames):
             if path == entity_path or (recursive and path.startswith(below)):
-                del self._frames[path]
+                frame = self._frames.pop(path)
+                if frame:
+                    taken[path] = frame
                 self.version += 1
+        return taken
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data (JSON) another process rebuilds the catalog from (:meth:`from_snapshot`)."""
