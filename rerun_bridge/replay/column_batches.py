@@ -31,6 +31,12 @@ BATCH_BYTES: Final = 4 << 20
 #: Bigger messages go one by one: their own conversion dwarfs the per-message overhead.
 MAX_MESSAGE_BYTES: Final = 64 << 10
 
+#: Types whose conversion reads what batches of other types teach the pipeline: their pending batches
+#: convert first. A joint state leaves to TF the joints whose child link TF carries (docs/robot-model.md);
+#: robot_state_publisher sends each /tf just after its joint state, so the joint-state batch, oldest
+#: first, converted before any TF was known and wrote every joint twice.
+CONVERTED_AFTER: Final = {"sensor_msgs/msg/JointState": frozenset({"tf2_msgs/msg/TFMessage"})}
+
 #: (bag index, topic, payload, log time ns): the message-by-message path.
 OneByOne = Callable[[int, str, bytes | memoryview, int], None]
 
@@ -95,6 +101,10 @@ class ColumnReplay:
             self._convert(bag_index, topic, gathered)
 
     def _convert(self, bag_index: int, topic: str, gathered: _Gathered) -> None:
+        first = CONVERTED_AFTER.get(gathered.type_name, frozenset())
+        for (other_bag, other_topic), other in list(self._topics.items()):
+            if other.type_name in first and other.payloads:
+                self._convert(other_bag, other_topic, other)
         payloads, log_times = gathered.payloads, np.asarray(gathered.log_times, dtype=np.int64)
         gathered.payloads, gathered.log_times, gathered.nbytes = [], [], 0
         if not payloads:

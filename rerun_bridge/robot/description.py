@@ -90,7 +90,10 @@ def _origin(matrix: Any) -> npt.NDArray[np.float64]:
 def _joint(joint: Any) -> JointModel:
     mimic = None
     if joint.mimic is not None:
-        mimic = Mimic(joint.mimic.joint, joint.mimic.multiplier or 1.0, joint.mimic.offset or 0.0)
+        # Absent attributes are None (multiplier 1, offset 0); a multiplier of 0 is 0 (found by an audit).
+        multiplier = 1.0 if joint.mimic.multiplier is None else float(joint.mimic.multiplier)
+        offset = 0.0 if joint.mimic.offset is None else float(joint.mimic.offset)
+        mimic = Mimic(joint.mimic.joint, multiplier, offset)
     origin = pose_of_matrix(_origin(joint.origin))
     return JointModel(joint.name, joint.type, joint.parent, joint.child, origin, unit_axis(joint.axis), mimic)
 
@@ -227,4 +230,17 @@ def parse_description(text: str, roots: MeshRoots, base_dir: Path | None = None)
     builder = _Builder(robot, roots, base_dir)
     visuals = [shape for link in robot.links for shape in builder.link_shapes(link)]
     joints = {joint.name: _joint(joint) for joint in robot.joints}
-    return RobotDescription(robot.name, joints, visuals, builder.problems())
+    return RobotDescription(robot.name, joints, visuals, builder.problems() + _unknown_links(robot))
+
+
+def _unknown_links(robot: Any) -> list[str]:
+    """A problem per joint that names a link the URDF does not define: the links below it are placed
+    nowhere (found by an audit: half a robot gone without a word)."""
+    links = {link.name for link in robot.links}
+    return [
+        f"joint {joint.name!r} names {side} link {name!r}, which the URDF does not define; "
+        "the links it would place are not drawn"
+        for joint in robot.joints
+        for side, name in (("parent", joint.parent), ("child", joint.child))
+        if name not in links
+    ]

@@ -84,7 +84,15 @@ def _resolve_package(uri: str, netloc: str, path: str, roots: MeshRoots) -> Path
         found = _checked(candidate, [base.resolve()], uri, package)
         if found is not None:
             return found
+    home = next((base for candidate, base in candidates if _package_dir(candidate, parts).is_dir()), None)
+    if home is not None:  # the package is there, the file is not: say so, not "package not found"
+        raise MeshPathError(f"mesh URI {uri!r}: package {package!r} has no file {'/'.join(parts)}", package)
     raise MeshPathError(f"mesh URI {uri!r}: package {package!r} not found under the mesh roots", package)
+
+
+def _package_dir(candidate: Path, parts: Sequence[str]) -> Path:
+    """The package directory of a candidate file ``<package dir>/<parts>``."""
+    return candidate.parents[len(parts) - 1]
 
 
 def _resolve_path(uri: str, path_text: str, roots: MeshRoots, base_dir: Path | None) -> Path:

@@ -35,6 +35,8 @@ class RobotRecording:
     strings: dict[str, str] = field(default_factory=dict)  # other String topics: topic -> text
     #: TF recorded after the description, on /tf_static (robot_state_publisher's fixed joints), not before.
     tf_static_after: bool = False
+    #: TF on /tf 1 ms after each joint state (robot_state_publisher's moving joints), not once before.
+    tf_after_each_state: bool = False
 
     def state_time(self, index: int) -> int:
         return START_NS + (index + 1) * STEP_NS
@@ -46,7 +48,7 @@ class RobotRecording:
                 name: writer.register_msgdef(name, STORE.generate_msgdef(name, ros_version=2)[0])
                 for name in ("std_msgs/msg/String", "sensor_msgs/msg/JointState", "tf2_msgs/msg/TFMessage")
             }
-            if self.tf_children and not self.tf_static_after:
+            if self.tf_children and not self.tf_static_after and not self.tf_after_each_state:
                 writer.write_message("/tf", schemas["tf2_msgs/msg/TFMessage"], self._tf(), log_time=START_NS)
             if self.description is not None:
                 message = {"data": self.description}
@@ -67,6 +69,9 @@ class RobotRecording:
                     _joint_state(values, self.state_time(index)),
                     log_time=self.state_time(index),
                 )
+                if self.tf_children and self.tf_after_each_state:
+                    tf = schemas["tf2_msgs/msg/TFMessage"]
+                    writer.write_message("/tf", tf, self._tf(), log_time=self.state_time(index) + 1_000_000)
             writer.finish()  # type: ignore[no-untyped-call]
         return path
 

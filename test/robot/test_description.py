@@ -77,9 +77,14 @@ def test_a_bad_colour_is_the_default_colour_and_odd_joints_are_left_to_tf() -> N
         '<joint name="copy" type="revolute"><parent link="b"/><child link="c"/><mimic/></joint>'
     )
     state = RobotModelState()
-    rows = state.load(text, "test", "/robot_description", pytest.fail)
+    warnings: list[str] = []
+    rows = state.load(text, "test", "/robot_description", warnings.append)
     assert [row.archetype for row in rows] == ["Mesh3D", "CoordinateFrame"]
     assert list(rows[0].components["albedo_factor"][0]) == [204, 204, 204, 255]
+    assert warnings == [
+        "robot model from test: joint 'copy' names child link 'c', which the URDF does not define; "
+        "the links it would place are not drawn"
+    ]
     moved = state.joint_rows(["copy", "untyped"], np.array([1.0, 2.0]), set())
     assert [row.entity_path for row in moved] == ["/robot_description/joints/copy"]
 
@@ -136,3 +141,47 @@ def test_each_link_of_a_package_is_named_under_its_own_reason(tmp_path: Path) ->
         "their collision primitives instead; mesh URI 'package://p/escape.stl' refused: it resolves outside "
         "the mesh roots; link(s) b drawn with their collision primitives instead"
     )
+
+
+def test_a_joint_naming_an_undefined_link_is_said_once_naming_both() -> None:
+    """A typo in a joint's parent left half the robot unplaced without a word (found by an audit)."""
+    text = _robot(
+        '<link name="a"/><link name="b"/><link name="c"/>'
+        '<joint name="shoulder" type="fixed"><parent link="a"/><child link="b"/></joint>'
+        '<joint name="elbow" type="revolute"><parent link="no_such_link"/><child link="c"/>'
+        '<limit lower="-1" upper="1" effort="1" velocity="1"/></joint>'
+    )
+    warnings: list[str] = []
+    state = RobotModelState()
+    state.load(text, "file robot.urdf", "/robot_description", warnings.append)
+    state.load(text, "file robot.urdf", "/robot_description", warnings.append)  # said once
+    assert len(warnings) == 1
+    assert "robot.urdf" in warnings[0]
+    assert "joint 'elbow' names parent link 'no_such_link'" in warnings[0]
+
+
+def test_a_mimic_multiplier_of_zero_leaves_the_offset_alone() -> None:
+    """URDF's mimic rule is multiplier x value + offset; a multiplier of 0 was read as 1."""
+    limit = '<limit lower="-1" upper="1" effort="1" velocity="1"/><axis xyz="1 0 0"/>'
+    text = _robot(
+        '<link name="a"/><link name="b"/><link name="c"/>'
+        f'<joint name="j" type="prismatic"><parent link="a"/><child link="b"/>{limit}</joint>'
+        f'<joint name="k" type="prismatic"><parent link="b"/><child link="c"/>{limit}'
+        '<mimic joint="j" multiplier="0" offset="0.25"/></joint>'
+    )
+    state = RobotModelState()
+    state.load(text, "test", "/robot_description", pytest.fail)
+    rows = {row.entity_path: row for row in state.joint_rows(["j"], np.array([0.8]), set())}
+    np.testing.assert_allclose(rows["/robot_description/joints/j"].components["translation"][0], [0.8, 0, 0])
+    np.testing.assert_allclose(rows["/robot_description/joints/k"].components["translation"][0], [0.25, 0, 0])
+
+
+def test_a_missing_file_of_a_found_package_is_not_called_a_missing_package(tmp_path: Path) -> None:
+    (tmp_path / "p" / "meshes").mkdir(parents=True)
+    state = RobotModelState()
+    state.roots = MeshRoots.of([tmp_path])
+    warnings: list[str] = []
+    state.load(_visual('<mesh filename="package://p/meshes/nope.stl"/>'), "test", "/r", warnings.append)
+    assert len(warnings) == 1
+    assert "package 'p' has no file meshes/nope.stl" in warnings[0]
+    assert "not found" not in warnings[0]

@@ -130,9 +130,18 @@ def test_every_visual_is_a_mesh_on_its_link_with_scale_origin_and_colour(
     assert len(warnings) == 1, warnings
 
 
-def test_joints_whose_child_tf_carries_are_left_to_tf(tmp_path: Path, mesh_root: Path) -> None:
+@pytest.mark.parametrize("tf_after_each_state", [False, True])
+def test_joints_whose_child_tf_carries_are_left_to_tf(
+    tmp_path: Path, mesh_root: Path, tf_after_each_state: bool
+) -> None:
+    """Also where each /tf comes just after its joint state, as robot_state_publisher sends it: both
+    topics convert in batches, and a joint-state batch converted before the TF batch beside it wrote every
+    joint twice, an error in Rerun's viewer (found by an audit)."""
     recording = RobotRecording(
-        robot.urdf_text(mesh_root), joint_states=JOINT_VALUES, tf_children=[("base_link", "upper_arm")]
+        robot.urdf_text(mesh_root),
+        joint_states=JOINT_VALUES,
+        tf_children=[("base_link", "upper_arm")],
+        tf_after_each_state=tf_after_each_state,
     )
     rows, _warnings = convert(tmp_path, recording, RobotModelConfig(mesh_roots=(str(mesh_root),)))
     assert "/robot_description/joints/shoulder" not in rows.timed
