@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from rerun_bridge.cdr.decoding import Decoder, DecoderChoice, TypeResolver
 from rerun_bridge.config import RobotModelConfig
@@ -30,7 +30,7 @@ from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import ClosingBlueprint, RrdSink
 from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.sources.bag import Bag, open_bag
-from rerun_bridge.sources.ros_qos import LATCHED_TOPICS
+from rerun_bridge.sources.ros_qos import LATCHED_TOPICS, recorded_transient_local
 
 Progress = Callable[[int, int], None]
 #: Bytes handed to Rerun's file writer before the conversion waits for it to catch up: bounds memory
@@ -430,15 +430,30 @@ def _pipeline_name(topic: str, type_name: str, first_type: str) -> str:
     return topic if type_name == first_type else f"{topic} ({type_name})"
 
 
+#: Types of topics published transient local whose messages are events, not a state that holds (/rosout
+#: keeps its last lines for late joiners): a window from ``--start`` takes none of their past.
+EVENT_TYPES: Final = frozenset({"rcl_interfaces/msg/Log", "rcl_interfaces/msg/ParameterEvent"})
+
+
 def _with_latched_before(
-    bag: Bag, latched: Collection[str], start_ns: int, window: Iterator[RawMessage]
+    bag: Bag, latched: Collection[str], held: Collection[str], start_ns: int, window: Iterator[RawMessage]
 ) -> Iterator[RawMessage]:
-    """The window's messages, led by the latched topics' messages before it: only once the window has a
-    message (a window past the recording's end converts nothing, as without latched topics)."""
+    """The window's messages, led by what a subscriber joining at its start would get: every message of
+    the ``latched`` topics before it and the last one of each ``held`` (transient local) topic; only once
+    the window has a message (a window past the recording's end converts nothing, as without them)."""
     first = next(window, None)
     if first is None:
         return
-    yield from bag.messages(latched, None, start_ns - 1)
+    before: list[RawMessage] = []
+    last_held: dict[str, RawMessage] = {}
+    for message in bag.messages({*latched, *held}, None, start_ns - 1):
+        # Copies: a message's bytes may be a view of a chunk the reader reuses once it moves on.
+        kept = message._replace(data=bytes(message.data))
+        if message.topic in held:
+            last_held[message.topic] = kept
+        else:
+            before.append(kept)
+    yield from sorted([*before, *last_held.values()], key=lambda message: message.log_time_ns)
     yield first
     yield from window
 
@@ -459,15 +474,23 @@ def _merged_indexed(
     ``--start`` (and ``latched_before``), the messages of the latched topics whose rows are static
     (``LATCHED_TOPICS``) recorded before it come first: a subscriber joining then would get them, and
     without them a window after the first seconds of a bag had no static frames (its scans and clouds
-    could not be placed) and no robot model."""
+    could not be placed) and no robot model. So does the last message before it of each topic recorded
+    transient local (a map server's /map: a window had no map, and every costmap update failed)."""
     streams = []
     start = selection.start_ns
     for index, bag in enumerate(bags):
         topics = {topic for bag_index, topic in routes if bag_index == index}
         window = bag.messages(topics, start, selection.end_ns)
         latched = topics & LATCHED_TOPICS
-        if start is not None and latched_before and latched:
-            window = _with_latched_before(bag, latched, start, window)
+        held = {
+            info.name
+            for info in bag.topics()
+            if info.name in topics - latched
+            and recorded_transient_local(info.qos_profiles)
+            and normalize_type_name(info.type_name) not in EVENT_TYPES
+        }
+        if start is not None and latched_before and (latched or held):
+            window = _with_latched_before(bag, latched, held, start, window)
         streams.append(_tagged(index, window))
     if len(streams) == 1:
         return streams[0]

@@ -31,7 +31,6 @@ starts them empty, so what one chunk draws does not depend on the chunks loaded 
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from rerun_bridge.replay.conversion import BagConversion, TopicSelection
 from rerun_bridge.robot.settings import robot_model_setup
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.sources.bag import Bag, open_bag
-from rerun_bridge.sources.ros_qos import LATCHED_TOPICS
+from rerun_bridge.sources.ros_qos import LATCHED_TOPICS, recorded_transient_local
 from rerun_bridge.sources.storage import McapStorage
 from rerun_bridge.store.chunk_store import ChunkStore, SealedChunk
 from rerun_bridge.store.lazy_rrd import LoadCounts, SpanGroup
@@ -61,7 +60,6 @@ Unit = tuple[int, str]
 
 #: Types whose view reads the row after the time shown too (TF interpolates between two transforms).
 INTERPOLATED_TYPES: Final = frozenset({"tf2_msgs/msg/TFMessage"})
-_TRANSIENT_LOCAL = re.compile(r"durability:\s*(1|transient_local)\b")
 _LOG_TIME: Final = "log_time"
 
 
@@ -142,7 +140,7 @@ class LazyBag:
             channel.topic
             for channel in summary.channels.values()
             if channel.topic in LATCHED_TOPICS
-            or _TRANSIENT_LOCAL.search(channel.metadata.get("offered_qos_profiles", ""))
+            or recorded_transient_local(channel.metadata.get("offered_qos_profiles", ""))
         }
         self._temporal_topics = {topic for topic in topics_of.values() if topic not in static_topics}
         self._interpolated = {

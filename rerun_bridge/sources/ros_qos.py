@@ -15,6 +15,7 @@ allocated, and a frame the bridge cannot take now is one it would shed anyway (b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -22,6 +23,9 @@ from typing import Final
 #: Topics published latched (transient local) whose data holds for the whole recording: subscribed so,
 #: converted from before a replay's --start, kept loaded by the lazy bag viewer.
 LATCHED_TOPICS: Final = frozenset({"/tf_static", "/robot_description"})
+#: A rosbag2 ``offered_qos_profiles`` text (YAML) offering transient_local durability (1 in Humble's
+#: numeric form).
+_RECORDED_TRANSIENT_LOCAL: Final = re.compile(r"durability:\s*(1|transient_local)\b")
 MIN_DEPTH: Final = 1
 MAX_DEPTH: Final = 100
 DEFAULT_DEPTH: Final = 10
@@ -112,3 +116,9 @@ def override_qos(
         requested.depth if depth is None else depth,
         requested.keep_all if keep_all is None else keep_all,
     )
+
+
+def recorded_transient_local(qos_profiles: str) -> bool:
+    """Whether a recorded topic's publishers offered transient_local durability (a map server's /map): a
+    subscriber joining later still gets its last messages."""
+    return _RECORDED_TRANSIENT_LOCAL.search(qos_profiles) is not None
