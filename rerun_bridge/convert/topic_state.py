@@ -24,6 +24,12 @@ class TopicStates:
     def of(self, topic: str) -> dict[str, Any]:
         return self._by_topic.setdefault(topic, {})
 
+    def forget(self, topic: str) -> None:
+        """A :class:`~rerun_bridge.convert.registry.TopicMemory`: the lazy bag viewer converts a topic a
+        chunk at a time, each load afresh. A map kept from an unloaded chunk made a reload of it send
+        nothing (the same grid again): the first local costmap of a bag was missing (found by an audit)."""
+        self._by_topic.pop(topic, None)
+
 
 def topic_state(ctx: ConvertContext, topic: str | None = None) -> dict[str, Any]:
     """The state of the context's topic (or of ``topic``, another topic of the same pipeline)."""

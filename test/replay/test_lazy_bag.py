@@ -251,3 +251,34 @@ def test_a_sim_time_bag_scrubbed_on_ros_time_loads_the_chunks_of_that_moment(tmp
         lazy.show("ros_time", time)
         assert not differing_entities(eager, store, "ros_time", time), fraction
     lazy.close()
+
+
+def _grid(step: int) -> dict[str, Any]:
+    """A 40 x 40 costmap, one cell per step lethal (each grid differs from the others)."""
+    data = [0] * 1600
+    data[step] = 100
+    return {
+        "header": {"frame_id": "odom"},
+        "info": {"resolution": 0.05, "width": 40, "height": 40, "origin": {"orientation": {"w": 1.0}}},
+        "data": data,
+    }
+
+
+def test_a_map_chunk_loaded_again_is_drawn_again(tmp_path: Path) -> None:
+    """A topic's converter state (a map's last grid) starts afresh with each load: the probe's load of the
+    first costmap, unloaded at the recording's start (before its first message) and loaded again half a
+    second in, sent nothing, the same grid again, so no costmap showed there (found by an audit)."""
+    messages = [(MARKER_T0 + 1_000 + step * 1_000_000_000, _grid(step)) for step in range(12)]
+    bag = _write_bag(
+        tmp_path / "costmap.mcap", "/local_costmap", "nav_msgs/msg/OccupancyGrid", messages, 2 << 10
+    )
+    lazy, store, eager = _opened_both_ways(bag)
+    tile = "/local_costmap/tiles/0_0"
+    for time in (MARKER_T0, MARKER_T0 + 500_000_000, MARKER_T0 + 5_500_000_000, MARKER_T0 + 500_000_000):
+        lazy.show("log_time", time)
+        expected = eager.latest_at(tile, "log_time", time)
+        got = store.latest_at(tile, "log_time", time)
+        assert set(got) == set(expected), time
+        assert all(got[key].equals(expected[key]) for key in expected), time
+    assert expected  # the last time shown has a costmap
+    lazy.close()
