@@ -245,6 +245,8 @@ def grid_layout(info: Any, frame: str) -> GridLayout:
         raise ConversionError(f"map resolution {resolution} is not a positive number")
     if not np.isfinite(origin).all():
         raise ConversionError("map origin has NaN or infinite values")
+    if int(info.width) == 0 or int(info.height) == 0:  # RViz's "Map is zero-sized" (found by an audit)
+        raise ConversionError(f"map of {int(info.width)} x {int(info.height)} cells: nothing to draw")
     return GridLayout(int(info.width), int(info.height), resolution, tuple(float(v) for v in origin), frame)
 
 

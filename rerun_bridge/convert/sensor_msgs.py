@@ -33,7 +33,7 @@ from rerun_bridge.convert.pointcloud import (
 )
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.sensor_msgs_misc import range_cone_rows
-from rerun_bridge.errors import ConversionError
+from rerun_bridge.errors import ConversionError, PartialConversionError
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.robot.state import RobotModelState
 
@@ -387,12 +387,18 @@ def imu_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
 
 def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     """One plot per joint on ``<entity>/position``, ``/velocity`` and ``/effort``: ``Scalars`` plus the joint
-    names as ``SeriesLines`` (not static: the set of joints may change). An array is left out when empty
-    or when its length differs from the number of names. ``<entity>`` gets the ``CoordinateFrame`` row."""
+    names as ``SeriesLines`` (not static: the set of joints may change). An empty array is left out (a
+    joint state may carry positions only); one whose length differs from the number of names is bad data,
+    left out and counted (:class:`PartialConversionError`), as robot_state_publisher warns of it.
+    ``<entity>`` gets the ``CoordinateFrame`` row."""
     names = [str(name) for name in msg.name]
     rows: list[Row] = []
+    mismatched = []
     for kind in JOINT_STATE_KINDS:
         values = np.asarray(getattr(msg, kind), dtype=np.float64).reshape(-1)
+        if values.size != len(names) and values.size:
+            plural = "s" if values.size > 1 else ""
+            mismatched.append(f"{kind} has {values.size} value{plural} for {len(names)} joint names")
         if values.size == 0 or values.size != len(names):
             continue
         path = sub_path(ctx.entity_path, kind)
@@ -403,6 +409,8 @@ def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows.append(Row(ctx.entity_path, "CoordinateFrame", {"frame": [header_frame(msg)]}))
     positions = np.asarray(msg.position, dtype=np.float64).reshape(-1)
     rows += ctx.shared.get(RobotModelState).joint_rows(names, positions, ctx.shared.tf_children)
+    if mismatched:
+        raise PartialConversionError("; ".join(mismatched) + ": left out", rows)
     return rows
 
 
@@ -414,7 +422,9 @@ def joint_state_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Colum
     rows = []
     for kind in JOINT_STATE_KINDS:
         values = msgs.column(kind).astype(np.float64, copy=False)
-        if values.shape[1] == 0 or values.shape[1] != len(names):
+        if values.shape[1] != len(names) and values.shape[1]:
+            return None  # bad data: message by message, each one counted
+        if values.shape[1] == 0:
             continue
         path = sub_path(ctx.entity_path, kind)
         rows.append(ColumnRows(path, "Scalars", times, {"scalars": values}))

@@ -104,7 +104,12 @@ def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeomet
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise MeshLoadError(f"mesh {path.name} has no triangles")
     if scale is not None:
-        loaded.vertices = np.asarray(loaded.vertices) * np.asarray(scale, dtype=np.float64).reshape(1, 3)
+        factors = np.asarray(scale, dtype=np.float64).reshape(1, 3)
+        loaded.vertices = np.asarray(loaded.vertices) * factors
+        if (
+            np.prod(factors) < 0
+        ):  # a mirror (scale="1 -1 1", a left part from a right one) turns it inside out
+            loaded.faces = np.asarray(loaded.faces)[:, ::-1]
     return _geometry(loaded, own_colors(loaded))
 
 

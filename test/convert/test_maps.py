@@ -234,6 +234,19 @@ def test_update_outside_the_map_is_a_counted_error() -> None:
     assert "outside the 4 x 4 map" in bag.warnings[0]
 
 
+def test_a_zero_sized_map_is_a_counted_error_and_the_next_map_converts() -> None:
+    """RViz says "Map is zero-sized"; it was 'converted' with no rows and no word (found by an audit)."""
+    sink = ListSink()
+    bag = MapBag([sink])
+    assert bag.grid(np.zeros((0, 0), dtype=np.int8)) is Outcome.FAILED
+    assert bag.grid(np.zeros((2, 2), dtype=np.int8)) is Outcome.CONVERTED
+    stats = bag.pipeline.stats_of("/map")
+    assert stats is not None
+    assert stats.errors == 1
+    assert "map of 0 x 0 cells: nothing to draw" in bag.warnings[0]
+    assert meshes(sink.rows)
+
+
 def test_a_smaller_map_empties_the_tiles_it_no_longer_has() -> None:
     sink = ListSink()
     bag = MapBag([sink], options={"tile_rows": 2, "tile_cols": 2})

@@ -35,7 +35,7 @@ from rerun_bridge.convert import sensor_msgs as converters
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.pointcloud import FLOAT32, UINT16, UINT32, colormap_table
 from rerun_bridge.convert.registry import ConvertContext
-from rerun_bridge.errors import ConversionError
+from rerun_bridge.errors import ConversionError, PartialConversionError
 from rerun_bridge.model.rows import Batch, Row, batch_length
 from test.conftest import rrd_chunks
 
@@ -148,7 +148,7 @@ def joint_state_sample() -> Any:
         header=header(""),
         name=["shoulder", "elbow", "wrist"],
         position=[0.1, 0.2, 0.3],
-        velocity=[1.0, 2.0],  # one short: left out
+        velocity=[1.0, 2.0, 3.0],
         effort=[4.0, 5.0, 6.0],
     )
 
@@ -523,6 +523,8 @@ def test_joint_state() -> None:
     assert {(row.entity_path, row.archetype) for row in rows} == {
         ("/joints/position", "Scalars"),
         ("/joints/position", "SeriesLines"),
+        ("/joints/velocity", "Scalars"),
+        ("/joints/velocity", "SeriesLines"),
         ("/joints", "CoordinateFrame"),
     }
     positions = by_archetype(rows, "Scalars", "/joints/position")
@@ -531,6 +533,15 @@ def test_joint_state() -> None:
     assert names.components["names"] == ["shoulder", "elbow", "wrist"]
     assert not names.static
     assert frames(rows) == {"/joints": ""}  # written even when empty, as Rerun's importer does
+
+
+def test_a_joint_state_array_of_another_length_than_the_names_is_left_out_and_counted() -> None:
+    """robot_state_publisher warns of it; the array was dropped without a word (found by an audit)."""
+    msg = joint_state_sample()
+    msg.velocity = [1.0, 2.0]  # one short
+    with pytest.raises(PartialConversionError, match="velocity has 2 values for 3 joint names") as caught:
+        converters.convert_joint_state(msg, context("/joints"))
+    assert {row.entity_path for row in caught.value.rows} == {"/joints", "/joints/position", "/joints/effort"}
 
 
 def test_nav_sat_fix() -> None:

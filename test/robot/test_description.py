@@ -185,3 +185,19 @@ def test_a_missing_file_of_a_found_package_is_not_called_a_missing_package(tmp_p
     assert len(warnings) == 1
     assert "package 'p' has no file meshes/nope.stl" in warnings[0]
     assert "not found" not in warnings[0]
+
+
+@pytest.mark.parametrize("scale", [(1.0, 1.0, 1.0), (1.0, -1.0, 1.0), (-1.0, -1.0, -2.0)])
+def test_a_mirrored_mesh_keeps_its_faces_and_normals_outward(
+    tmp_path: Path, scale: tuple[float, ...]
+) -> None:
+    """A negative scale (a left part mirrored from a right one) drew the mesh inside out: every face and
+    normal pointed inward, darker and see-through in Rerun's viewer (found by an audit)."""
+    from rerun_bridge.robot.meshes import load_mesh_file
+
+    trimesh.creation.box(extents=(1.0, 2.0, 3.0)).export(tmp_path / "box.stl")
+    mesh = load_mesh_file(tmp_path / "box.stl", scale)
+    corners = mesh.positions[mesh.triangles].astype(np.float64)  # (faces, 3 corners, xyz), box centred
+    facing = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    assert (np.einsum("ij,ij->i", facing, corners.mean(axis=1)) > 0).all()
+    assert (np.einsum("ij,ij->i", mesh.normals.astype(np.float64), mesh.positions) > 0).all()
