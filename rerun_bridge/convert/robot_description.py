@@ -32,6 +32,14 @@ def convert_robot_description(msg: Any, ctx: ConvertContext) -> list[Row] | None
     if not by_topic and not text.lstrip()[:16].startswith(_XML_STARTS):
         return None
     model = ctx.shared.get(RobotModelState)
+    if model.file is not None:
+        # The file the user gave wins (found by an audit: the topic's description was drawn over it,
+        # so a file meant to replace a stale description did nothing, and its warnings misled).
+        note = f"topic {ctx.topic}: its robot description is not drawn: the file {model.file} draws the robot"
+        if note not in model.problems:
+            model.problems.add(note)
+            ctx.shared.warn(note)
+        return []
     try:
         return model.load(
             text,

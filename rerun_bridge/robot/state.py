@@ -38,6 +38,9 @@ class RobotModelState:
         #: Where fixed joints wait for the stream's end (:meth:`at_stream_end`): the description's topic,
         #: and the links TF carried (the pipeline's set, filled as TF arrives). None: written at once.
         self._deferred: tuple[str, Collection[str]] | None = None
+        #: The URDF file given (``--urdf``, ``robot_model.urdf_file``) when it loaded: it draws the robot,
+        #: and a description on a topic is not drawn over it (said once, naming the file).
+        self.file: Path | None = None
 
     def load(
         self,
@@ -91,7 +94,7 @@ class RobotModelState:
         read or parsed is one warning naming it, and no rows. ``defer_fixed``: see :meth:`load`."""
         try:
             text = path.read_text(encoding="utf-8")
-            return self.load(
+            rows = self.load(
                 text,
                 f"file {path}",
                 DEFAULT_ENTITY,
@@ -100,6 +103,8 @@ class RobotModelState:
                 tf_children=tf_children,
                 defer_fixed_to=DEFAULT_ENTITY if defer_fixed else None,
             )
+            self.file = path
+            return rows
         except (OSError, UnicodeDecodeError, DescriptionError) as err:
             warn(f"robot model file {path}: {err}")
             return []

@@ -197,6 +197,22 @@ def test_the_urdf_file_of_the_config_draws_the_robot_and_joint_states_move_it(
     assert [w for w in warnings if "robot.urdf" in w and robot.MISSING_PACKAGE in w]
 
 
+def test_the_urdf_file_given_wins_over_the_recorded_description(tmp_path: Path, mesh_root: Path) -> None:
+    """A file given to replace a stale recorded description used to be drawn over by the topic's."""
+    urdf = tmp_path / "robot.urdf"
+    urdf.write_text(robot.urdf_text(mesh_root))
+    config = RobotModelConfig(urdf_file=str(urdf), mesh_roots=(str(mesh_root),))
+    stale = '<robot name="stale"><link name="stale_link"><visual><geometry><box size="1 1 1"/></geometry>'
+    recording = RobotRecording(stale + "</visual></link></robot>", joint_states=JOINT_VALUES)
+    rows, warnings = convert(tmp_path, recording, config)
+    links = rows.entities("/robot_description/links")
+    assert {f"/robot_description/links/{link}/visual_0" for link in LINKS} <= links
+    assert not [entity for entity in links if "stale_link" in entity]
+    said = [w for w in warnings if "/robot_description: its robot description is not drawn" in w]
+    assert len(said) == 1
+    assert str(urdf) in said[0]
+
+
 def test_a_bad_urdf_is_one_warning_and_everything_else_flows(tmp_path: Path) -> None:
     broken = tmp_path / "broken.urdf"
     broken.write_text("<robot name='x'><link name='a'>")
