@@ -192,6 +192,7 @@ def convert_bags(  # noqa: PLR0913
                         send_properties=part is None or part.unit.number == 0,
                         # A split conversion's joiner writes the layout of all parts (parallel.py).
                         closing_blueprint=_default_layout() if default_layout and part is None else None,
+                        hold_sole_frames=part is None,  # the joiner writes those of all parts
                     )
                 )
                 sinks.append(rrd)

@@ -36,7 +36,7 @@ from rerun_bridge.replay.outcome import outcome_rows
 from rerun_bridge.replay.part_runs import PartJob, PartRun, PartStarter, dumps, picklable, start_child_process
 from rerun_bridge.replay.split import WorkUnit, plan_units
 from rerun_bridge.scratch import OUTPUT_PARTS_PREFIX, PARTS_PREFIX, scratch_folder
-from rerun_bridge.sinks.rrd import RrdSink
+from rerun_bridge.sinks.rrd import RrdSink, sole_frame_rows
 from rerun_bridge.sinks.rrd_parts import join_parts
 from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.sources.bag import Bag, open_bag
@@ -212,21 +212,26 @@ def _convert_in_parts(  # noqa: PLR0913
             if message not in told and warn is not None:
                 warn(message)
         outcome = folder / "outcome.rrd"
+        sent = SentCatalog.merged(*(summary.sent for summary in summaries))
         with RrdSink(
             outcome,
             options.application_id,
             recording_id=recording_id,
             batch_rows=CONVERT_BATCH_ROWS,
             send_properties=False,
+            hold_sole_frames=False,
         ) as sink:
             sink.write(outcome_rows(topics, paths, merged_warnings), {})
+            held = sole_frame_rows(sent)  # the frames every part agrees on, for all times
+            sent.hold_frames(row.entity_path for row in held)
+            sink.write(held, {})
         parts = [folder / f"part{unit.number}.rrd" for unit in units] + [outcome]
         layout = folder / "layout.rbl"
         if options.blueprint is not None:
             options.blueprint.save(options.application_id, layout)
             parts.insert(0, layout)
         elif options.default_layout:
-            sent = SentCatalog.merged(*(summary.sent for summary in summaries), sink.sent)
+            sent = SentCatalog.merged(sent, sink.sent)
             if _write_layout(sent, layout, options.application_id):
                 parts.insert(0, layout)
         join_parts(parts, rrd_path, int(options.min_free_mb * 1e6))

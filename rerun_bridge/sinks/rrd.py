@@ -75,13 +75,16 @@ class RrdSink:
         guard: DiskSpaceGuard | None = None,
         send_properties: bool = True,
         closing_blueprint: ClosingBlueprint | None = None,
+        hold_sole_frames: bool = True,
     ) -> None:
         """``backlog_bytes``: once that many bytes have gone to Rerun's file writer since it last caught
         up, wait for it (None: never wait). Without a bound, a writer slower than the conversion (a busy
         disk) holds everything not yet written in memory. ``guard``: the free-space reserve to respect.
         ``send_properties`` False: leave out the recording's properties (its start time), for a part of a
         recording whose first part has them. ``closing_blueprint``: made from what was written (:attr:`sent`)
-        when the file closes, and written into it as its layout (None from it: no layout)."""
+        when the file closes, and written into it as its layout (None from it: no layout).
+        ``hold_sole_frames`` False: no static frame rows at the close (:func:`sole_frame_rows`), for a part
+        of a recording."""
         self.path = Path(path)
         self.backlog_bytes = backlog_bytes
         self._sent_at_last_wait = 0
@@ -108,6 +111,7 @@ class RrdSink:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err
         self._untrack = guard.track_pending(self.path, self.unwritten_bytes) if guard else None
         self._closing_blueprint = closing_blueprint
+        self._hold_frames = hold_sole_frames
 
     @property
     def stats(self) -> BatchStats:
@@ -219,6 +223,7 @@ class RrdSink:
         try:
             self._batcher.flush()  # what the catalog knows once all is sent, the frameless entities' frame
             self._place_frameless_entities()
+            self._hold_sole_frames()
             self._batcher.flush()
         except DiskFullError:
             pass  # the stop is recorded in ``stopped``; the footer is written below all the same
@@ -245,6 +250,17 @@ class RrdSink:
         entities = self._batcher.sent.frameless_spatial_entities()
         rows = [Row(entity, "CoordinateFrame", {"frame": [root]}, static=True) for entity in entities]
         if rows:
+            self._batcher.sent.hold_frames(entities)
+            self._batcher.write(rows, {})
+
+    def _hold_sole_frames(self) -> None:
+        """:func:`sole_frame_rows` of what this file holds (not for a split conversion's part: its joiner
+        writes those of all parts, which may disagree)."""
+        if self.stopped is not None or not self._hold_frames:
+            return
+        rows = sole_frame_rows(self._batcher.sent)
+        if rows:
+            self._batcher.sent.hold_frames(row.entity_path for row in rows)
             self._batcher.write(rows, {})
 
     def _send_closing_blueprint(self) -> None:
@@ -261,3 +277,14 @@ class RrdSink:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def sole_frame_rows(sent: SentCatalog) -> list[Row]:
+    """Each entity that lay on one frame throughout, given it as a static row too, for all times. Rerun's
+    viewer puts an entity with no frame yet (before its topic's first message: a goal sent mid-run) on
+    its entity path's implicit frame, which no named frame reaches, and flags every view showing it with
+    an error until then (found by an audit). A static row of the same value changes nothing after."""
+    return [
+        Row(entity, "CoordinateFrame", {"frame": [frame]}, static=True)
+        for entity, frame in sorted(sent.sole_frames().items())
+    ]

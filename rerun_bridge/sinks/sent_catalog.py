@@ -81,6 +81,10 @@ class SentCatalog:
         self._layout_values: dict[str, dict[str, list[Any]]] = {}
         #: Entities that had a frame at some time (a Clear takes their frame, not their having had one).
         self._ever_framed: set[str] = set()
+        #: Each entity's one frame over everything sent (None once a second one came, "" counted).
+        self._sole_frames: dict[str, str | None] = {}
+        #: Entities whose frame a static row gave for all times (a frameless 3D entity's TF root).
+        self._held_frames: set[str] = set()
         #: TF edges sent: child frame -> parent frame (the last parent each child had).
         self._parents: dict[str, str] = {}
         #: Grows with every change: a layout made at one version stays right until it moves.
@@ -115,9 +119,13 @@ class SentCatalog:
                 ]
                 self.times.add(name, entity_path, int(values.min()), int(values.max()))
         if FRAME_COLUMN in columns and batch.num_rows:
-            last = batch.column(FRAME_COLUMN)[batch.num_rows - 1].as_py()
+            frames = batch.column(FRAME_COLUMN)
+            last = frames[batch.num_rows - 1].as_py()
             if isinstance(last, list) and last and isinstance(last[0], str):
                 self.set_frame(entity_path, last[0])
+            if pa.types.is_list(frames.type):
+                values = frames.flatten()
+                self._note_sole_frames(entity_path, values.to_pylist() if rows == 1 else pc.unique(values))
         if CHILD_FRAME_COLUMN in columns and PARENT_FRAME_COLUMN in columns and batch.num_rows:
             self._note_edges(batch.column(CHILD_FRAME_COLUMN), batch.column(PARENT_FRAME_COLUMN))
         for column in LAYOUT_VALUES:
@@ -178,6 +186,27 @@ class SentCatalog:
             for entity, columns in self._columns.items()
             if entity not in self._ever_framed and CHILD_FRAME_COLUMN not in columns and _drawn_in_3d(columns)
         ]
+
+    def _note_sole_frames(self, entity_path: str, frames: Iterable[Any]) -> None:
+        for frame in frames:
+            value = frame.as_py() if isinstance(frame, pa.Scalar) else frame
+            if not isinstance(value, str):
+                continue
+            if self._sole_frames.setdefault(entity_path, value) != value:
+                self._sole_frames[entity_path] = None
+
+    def sole_frames(self) -> dict[str, str]:
+        """Entities that lay on one named frame in everything sent: what a static frame row may say for
+        all times (:func:`~rerun_bridge.sinks.rrd.sole_frame_rows`)."""
+        return {
+            entity: frame
+            for entity, frame in self._sole_frames.items()
+            if frame and entity not in self._held_frames
+        }
+
+    def hold_frames(self, entities: Iterable[str]) -> None:
+        """Static rows gave these entities their frame for all times (:meth:`sole_frames` leaves them)."""
+        self._held_frames.update(entities)
 
     def set_frame(self, entity_path: str, frame: str) -> None:
         if frame:  # an empty frame is none (the column path writes one for rows without a header frame)
@@ -244,6 +273,10 @@ class SentCatalog:
             for entity, kept in catalog._layout_values.items():
                 out._layout_values.setdefault(entity, {}).update(kept)
             out._ever_framed |= catalog._ever_framed
+            out._held_frames |= catalog._held_frames
+            for entity, frame in catalog._sole_frames.items():
+                if out._sole_frames.setdefault(entity, frame) != frame:
+                    out._sole_frames[entity] = None
             out._parents.update(catalog._parents)
             for timeline, entity, low, high in catalog.times.rows():
                 out.times.add(timeline, entity, low, high)

@@ -77,8 +77,12 @@ PRIMARY_COLUMN = {
 
 
 def rows_by_column(rrd: Path) -> dict[tuple[str, str], int]:
+    """Timed rows per (entity, column): a message's rows (static ones, such as an entity's frame for all
+    times, are not counted)."""
     counts: dict[tuple[str, str], int] = {}
-    for entity, _static, batch in rrd_chunks(rrd):
+    for entity, static, batch in rrd_chunks(rrd):
+        if static:
+            continue
         for column in batch.schema.names:
             if ":" in column:
                 key = (entity, column)

@@ -39,6 +39,28 @@ def _static_frames(path: Path, entity_path: str) -> list[object]:
     ]
 
 
+def test_an_entity_on_one_frame_throughout_gets_it_for_all_times(tmp_path: Path) -> None:
+    """Before a topic's first message (a goal sent mid-run) Rerun's viewer placed its entity on the entity
+    path's implicit frame and flagged every view showing it with an error (found by an audit): an entity
+    that lay on one frame throughout also gets it as a static row. One whose frame changed does not."""
+    path = tmp_path / "frames.rrd"
+    points = {"positions": np.zeros((1, 3), dtype=np.float32)}
+    with RrdSink(path) as sink:
+        for second, frame in ((1, "a"), (2, "b")):
+            sink.write(
+                [Row("/moved", "Points3D", points), Row("/moved", "CoordinateFrame", {"frame": [frame]})],
+                {"log_time": second * 1_000_000_000},
+            )
+        sink.write(
+            [Row("/goal", "Points3D", points), Row("/goal", "CoordinateFrame", {"frame": ["map"]})],
+            {"log_time": 19_000_000_000},
+        )
+    verify_rrd(path)
+    assert _static_frames(path, "/goal") == [["map"]]
+    assert _static_frames(path, "/moved") == []
+    assert rrd_row_count(path, "/goal", "Points3D:positions") == 1
+
+
 def test_a_header_less_arrow_is_placed_on_the_tf_root_of_a_file_with_tf(tmp_path: Path) -> None:
     # The Neato's /cmd_vel (geometry_msgs/Twist, no header, no `frame` option) lay on Rerun's implicit
     # frame of its entity path, which no TF frame reaches: Rerun's viewer drew no arrow and flagged the 3D
@@ -49,7 +71,7 @@ def test_a_header_less_arrow_is_placed_on_the_tf_root_of_a_file_with_tf(tmp_path
     )
     verify_rrd(with_tf)
     assert _static_frames(with_tf, "/cmd_vel/arrow") == [["odom"]]
-    assert _static_frames(with_tf, "/scan") == []  # in its own frame already
+    assert _static_frames(with_tf, "/scan") == [["base_laser_link"]]  # its own one frame, for all times
     assert rrd_row_count(with_tf, "/cmd_vel/arrow", "Arrows3D:vectors") == 88
     # Without TF there is no frame to give: everything lies on the implicit frames, and is drawn.
     alone = tmp_path / "alone.rrd"
@@ -66,4 +88,4 @@ def test_a_header_less_arrow_is_placed_on_the_one_frame_of_a_file_without_tf(tmp
     convert_bags([NEATO_BAG], rrd, selection=TopicSelection(include=re.compile(r"^/(cmd_vel|scan)$")))
     verify_rrd(rrd)
     assert _static_frames(rrd, "/cmd_vel/arrow") == [["base_laser_link"]]
-    assert _static_frames(rrd, "/scan") == []
+    assert _static_frames(rrd, "/scan") == [["base_laser_link"]]
