@@ -156,6 +156,8 @@ class _Builder:
         # wrong, links drawn with collision primitives): one warning per package, each link under its
         # own reason ('..' in one mesh of a package, a symlink leaving the root in another).
         self.failures: dict[str, dict[str, tuple[str, list[str]]]] = {}
+        #: Links whose fallback drew nothing: they have no collision primitives.
+        self.undrawn: set[str] = set()
 
     def link_shapes(self, link: Any) -> list[VisualShape]:
         shapes: list[VisualShape] = []
@@ -168,7 +170,10 @@ class _Builder:
             color = _material_color(visual.material, self.named)
             shapes.append(VisualShape(link.name, len(shapes), geometry.placed(_origin(visual.origin)), color))
         if needs_fallback:
-            shapes += self._collision_shapes(link, len(shapes))
+            fallback = self._collision_shapes(link, len(shapes))
+            if not fallback and not shapes:
+                self.undrawn.add(link.name)
+            shapes += fallback
         return shapes
 
     def _visual_geometry(self, link: str, geometry: Any) -> MeshGeometry | None:
@@ -213,12 +218,21 @@ class _Builder:
 
     def problems(self) -> list[str]:
         return [
-            "; ".join(
-                f"{reason}; link(s) {', '.join(links)} drawn with their collision primitives instead"
-                for reason, links in kinds.values()
-            )
+            "; ".join(self._outcome(reason, links) for reason, links in kinds.values())
             for kinds in self.failures.values()
         ]
+
+    def _outcome(self, reason: str, links: list[str]) -> str:
+        """What became of the links: drawn with their collision primitives, or not at all without any
+        (an audit found links without any said to be drawn with them)."""
+        drawn = [link for link in links if link not in self.undrawn]
+        undrawn = [link for link in links if link in self.undrawn]
+        said = [reason]
+        if drawn:
+            said.append(f"link(s) {', '.join(drawn)} drawn with their collision primitives instead")
+        if undrawn:
+            said.append(f"link(s) {', '.join(undrawn)} not drawn (no collision primitives)")
+        return "; ".join(said)
 
 
 def parse_description(text: str, roots: MeshRoots, base_dir: Path | None = None) -> RobotDescription:

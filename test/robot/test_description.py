@@ -137,9 +137,9 @@ def test_each_link_of_a_package_is_named_under_its_own_reason(tmp_path: Path) ->
     assert state.load(text, "test", "/robot_description", warnings.append) == []
     assert len(warnings) == 1
     assert warnings[0].endswith(
-        "mesh URI 'package://p/../p/x.stl' refused: '..', '\\' or NUL in its path; link(s) a, c drawn with "
-        "their collision primitives instead; mesh URI 'package://p/escape.stl' refused: it resolves outside "
-        "the mesh roots; link(s) b drawn with their collision primitives instead"
+        "mesh URI 'package://p/../p/x.stl' refused: '..', '\\' or NUL in its path; link(s) a, c not drawn "
+        "(no collision primitives); mesh URI 'package://p/escape.stl' refused: it resolves outside "
+        "the mesh roots; link(s) b not drawn (no collision primitives)"
     )
 
 
@@ -201,3 +201,22 @@ def test_a_mirrored_mesh_keeps_its_faces_and_normals_outward(
     facing = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     assert (np.einsum("ij,ij->i", facing, corners.mean(axis=1)) > 0).all()
     assert (np.einsum("ij,ij->i", mesh.normals.astype(np.float64), mesh.positions) > 0).all()
+
+
+def test_the_warning_says_which_links_fall_back_and_which_are_not_drawn(tmp_path: Path) -> None:
+    """Links without collision primitives were said to be drawn with them (found by an audit)."""
+    state = RobotModelState()
+    state.roots = MeshRoots.of([tmp_path])
+    warnings: list[str] = []
+    mesh = '<visual><geometry><mesh filename="package://gone/x.stl"/></geometry></visual>'
+    text = _robot(
+        f'<link name="boxed">{mesh}<collision><geometry><box size="1 1 1"/></geometry></collision></link>'
+        f'<link name="bare">{mesh}</link>'
+    )
+    rows = state.load(text, "test", "/robot_description", warnings.append)
+    assert [row.entity_path for row in rows if row.archetype == "Mesh3D"] == [
+        "/robot_description/links/boxed/visual_0"
+    ]
+    assert len(warnings) == 1
+    assert "link(s) boxed drawn with their collision primitives instead" in warnings[0]
+    assert "link(s) bare not drawn (no collision primitives)" in warnings[0]
