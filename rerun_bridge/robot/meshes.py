@@ -106,9 +106,8 @@ def load_mesh_file(path: Path, scale: npt.ArrayLike | None = None) -> MeshGeomet
     if scale is not None:
         factors = np.asarray(scale, dtype=np.float64).reshape(1, 3)
         loaded.vertices = np.asarray(loaded.vertices) * factors
-        if (
-            np.prod(factors) < 0
-        ):  # a mirror (scale="1 -1 1", a left part from a right one) turns it inside out
+        # A mirror (scale="1 -1 1", a left part made from a right one) turns the mesh inside out.
+        if np.prod(factors) < 0:
             loaded.faces = np.asarray(loaded.faces)[:, ::-1]
     return _geometry(loaded, own_colors(loaded))
 
