@@ -261,7 +261,7 @@ def test_axes_grow_with_a_scene_framed_from_far(qtbot: QtBot) -> None:
     far.set_time("ros_time", 100)
     near_length = float(np.linalg.norm(near.frame_axes.pos[1] - near.frame_axes.pos[0]))
     far_length = float(np.linalg.norm(far.frame_axes.pos[1] - far.frame_axes.pos[0]))
-    assert 0.1 < near_length < 1.0
+    assert 0.04 < near_length < 1.0  # the near scene (a 1 m ring) is framed from a few metres
     assert far_length > 10 * near_length
 
 

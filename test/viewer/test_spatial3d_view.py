@@ -286,12 +286,13 @@ def test_a_scene_far_from_the_origin_is_framed_once(qtbot: QtBot) -> None:
 def test_a_scene_the_default_camera_sees_keeps_the_default_camera(qtbot: QtBot) -> None:
     view = far_points_view(qtbot, np.zeros(3))
     center = view.gl_view.opts["center"]
-    assert (center.x(), center.y(), center.z()) == (0.0, 0.0, 0.0)
-    assert view.gl_view.opts["distance"] == 12.0
+    assert np.linalg.norm([center.x(), center.y(), center.z()]) <= np.linalg.norm(SENSOR_OFFSET)
+    assert view.gl_view.opts["distance"] <= 12.0
 
 
-def test_points_at_the_origin_and_far_away_at_once_keep_the_default_camera(qtbot: QtBot) -> None:
-    """A pose at the origin and one kilometres away, with no TF between their frames: no framing helps."""
+def test_points_at_the_origin_and_far_away_at_once_keep_the_camera_at_the_origin(qtbot: QtBot) -> None:
+    """A pose at the origin and one kilometres away, with no TF between their frames: the far one does not
+    pull the camera away; the default camera, or a closer one on what lies at the origin."""
     store = scene_store(np.zeros((1, 3)))
     store.append_row(
         "/far", {"ros_time": 100}, {"Points3D:positions": np.array([[369_644.0, 3_280_416.0, 0.0]])}
@@ -303,8 +304,8 @@ def test_points_at_the_origin_and_far_away_at_once_keep_the_default_camera(qtbot
     qtbot.waitExposed(view)
     view.set_time("ros_time", 100)
     center = view.gl_view.opts["center"]
-    assert (center.x(), center.y(), center.z()) == (0.0, 0.0, 0.0)
-    assert view.gl_view.opts["distance"] == 12.0
+    assert np.linalg.norm([center.x(), center.y(), center.z()]) <= np.linalg.norm(SENSOR_OFFSET)
+    assert view.gl_view.opts["distance"] <= 12.0
 
 
 def _segments_strip_by_strip(strips: list[Any], colors: np.ndarray[Any, Any] | None) -> tuple[Any, Any]:
