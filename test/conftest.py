@@ -81,11 +81,12 @@ def rrd_chunks(path: Path) -> list[tuple[str, bool, pa.RecordBatch]]:
     return out
 
 
-def rrd_column(path: Path, entity_path: str, column: str) -> list[Any]:
-    """Every value of one component column of one entity, in log-time order where there is one."""
+def rrd_column(path: Path, entity_path: str, column: str, timed: bool = False) -> list[Any]:
+    """Every value of one component column of one entity, in log-time order where there is one (static
+    values first); ``timed``: the timed values only (an entity's frame is also written static)."""
     rows: list[tuple[int, Any]] = []
-    for entity, _static, batch in rrd_chunks(path):
-        if entity != entity_path or column not in batch.schema.names:
+    for entity, static, batch in rrd_chunks(path):
+        if entity != entity_path or column not in batch.schema.names or (timed and static):
             continue
         order = (
             batch.column("log_time").cast(pa.int64()).to_pylist()

@@ -549,7 +549,9 @@ def test_convert_config_topic_options_reach_the_converter(tmp_path: Path) -> Non
     rrd = tmp_path / "out.rrd"
     args = ["convert", str(RERUN_SUPPORTED_MCAP), "-o", str(rrd), "-q", "--topics", "^/region_of_interest$"]
     assert main([*args, "--config", str(config)]) == 0
-    assert rrd_column(rrd, "/region_of_interest", "CoordinateFrame:frame") == [["camera_image_plane"]]
+    assert rrd_column(rrd, "/region_of_interest", "CoordinateFrame:frame", timed=True) == [
+        ["camera_image_plane"]
+    ]
     assert len(rrd_column(rrd, "/region_of_interest", "Boxes2D:centers")) == 1
 
 

@@ -3,9 +3,9 @@ principal axes (eigenvectors) and their standard deviations (square roots of the
 
 An ellipsoid's half sizes are ``sigma`` standard deviations along each axis (``covariance_sigma`` option,
 default 1). A covariance is drawn only where it means something: all finite, not all zero (publishers that
-do not estimate it leave zeros) and positive semi-definite up to rounding; anything else is left out, with
-the pose itself still converted. Every function takes a batch, so one-message and column converters share
-it.
+do not estimate it leave zeros) and positive semi-definite up to rounding; anything else but zeros is bad
+data: its ellipsoid is left out, the pose itself still converted, and the error counted on the topic.
+Every function takes a batch, so one-message and column converters share it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rerun_bridge.convert.rotations import matrices_to_quaternions
-from rerun_bridge.errors import ConversionError
+from rerun_bridge.errors import ConversionError, PartialConversionError
 
 DEFAULT_SIGMA: Final = 1.0
 #: Negative eigenvalues down to this fraction of the largest are rounding, read as zero.
@@ -89,6 +89,36 @@ def one_ellipsoid(block: npt.NDArray[np.float64], sigma: float, state: dict[str,
         shared.setflags(write=False)
     state[_LAST_KEY] = (key, shape)
     return shape
+
+
+def covariance_problem(covariance: npt.ArrayLike) -> str | None:
+    """Why a 6 x 6 covariance's position block cannot be drawn; None when it can, or is all zero (not
+    estimated: no problem, nothing to draw). Bad data is said, not only left out (found by an audit)."""
+    block = position_blocks(covariance)[0]
+    if not np.isfinite(block).all():
+        return "has NaN or infinite values"
+    if not block.any() or ellipsoids(block.reshape(1, 3, 3), DEFAULT_SIGMA).drawn[0]:
+        return None
+    return "is not positive semi-definite"
+
+
+def with_covariance_checked(rows: list[Any], covariance: npt.ArrayLike, what: str) -> list[Any]:
+    """``rows``, or :class:`PartialConversionError` with them when the covariance cannot be drawn: the
+    message converts, its ellipsoid is left out, and the error is counted on the topic. Rows holding the
+    ellipsoid need no second look (the decomposition is what the topic's cache saves)."""
+    if any(getattr(row, "archetype", "") == "Ellipsoids3D" for row in rows):
+        return rows
+    problem = covariance_problem(covariance)
+    if problem is not None:
+        raise PartialConversionError(f"{what} {problem}: its ellipsoid is left out", rows)
+    return rows
+
+
+def undrawable_covariances(covariances: npt.ArrayLike, drawn: npt.NDArray[np.bool_]) -> bool:
+    """Whether any of a batch's covariances that :func:`ellipsoids` left out is bad data (not all zero):
+    a column converter then declines the batch, and message by message says which."""
+    blocks = position_blocks(covariances)[~drawn]
+    return bool(np.any(~np.isfinite(blocks)) or np.any(np.nan_to_num(blocks) != 0))
 
 
 def standard_deviations(covariances: npt.ArrayLike) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:

@@ -33,6 +33,7 @@ from rerun_bridge.convert.covariance import (
     one_ellipsoid,
     position_blocks,
     standard_deviations,
+    with_covariance_checked,
 )
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.rotations import matrices_to_quaternions, quaternions_to_matrices
@@ -253,7 +254,8 @@ def convert_pose_with_covariance(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows = with_frame(pose_rows(ctx.entity_path, [with_covariance.pose]), ctx.entity_path, frame)
     rows += pose_arrow_rows(ctx.entity_path, with_covariance.pose, frame, ctx)
     rows += covariance_rows(with_covariance.pose, with_covariance.covariance, frame, ctx)
-    return rows + trail_rows(trail, ctx.entity_path, vec3(with_covariance.pose.position), frame)
+    rows += trail_rows(trail, ctx.entity_path, vec3(with_covariance.pose.position), frame)
+    return with_covariance_checked(rows, with_covariance.covariance, "pose covariance")
 
 
 def convert_pose_array(msg: Any, ctx: ConvertContext) -> list[Row]:
@@ -339,6 +341,7 @@ def convert_twist(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows = vector_pair_rows(msg, ctx, (twist.linear, twist.angular), TWIST_NAMES)
     if covariance is not None:
         rows += velocity_covariance_rows(msg, ctx, twist.linear, covariance)
+        return with_covariance_checked(rows, covariance, "twist covariance")
     return rows
 
 
@@ -349,6 +352,7 @@ def convert_accel(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows = vector_pair_rows(msg, ctx, (accel.linear, accel.angular), ACCEL_NAMES)
     if covariance is not None:
         rows += velocity_covariance_rows(msg, ctx, accel.linear, covariance)
+        return with_covariance_checked(rows, covariance, "accel covariance")
     return rows
 
 

@@ -17,7 +17,15 @@ from rerun_bridge.convert.common import (
     vec3,
     with_frame,
 )
-from rerun_bridge.convert.covariance import covariance_sigma, ellipsoids, position_blocks, standard_deviations
+from rerun_bridge.convert.covariance import (
+    Ellipsoids,
+    covariance_sigma,
+    ellipsoids,
+    position_blocks,
+    standard_deviations,
+    undrawable_covariances,
+    with_covariance_checked,
+)
 from rerun_bridge.convert.geometry_msgs import (
     DEFAULT_SINGLE_POSE_ARROW_LENGTH,
     STDDEV_NAMES,
@@ -54,12 +62,17 @@ def convert_odometry(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows += pose_arrow_rows(ctx.entity_path, msg.pose.pose, frame, ctx)
     rows += covariance_rows(msg.pose.pose, msg.pose.covariance, frame, ctx)
     rows += stddev_rows(sub_path(twist_path, "stddev"), msg.twist.covariance)
-    return rows + trail_rows(trail, ctx.entity_path, vec3(msg.pose.pose.position), frame)
+    rows += trail_rows(trail, ctx.entity_path, vec3(msg.pose.pose.position), frame)
+    return with_covariance_checked(rows, msg.pose.covariance, "pose covariance")
 
 
-def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
-    """:func:`convert_odometry` for a batch of messages."""
-    sigma = covariance_sigma(ctx.options)
+def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows] | None:
+    """:func:`convert_odometry` for a batch of messages; declined (before the trail moves on) when a
+    covariance is bad data, which message by message counts."""
+    covariances = msgs.column("pose.covariance")
+    shapes = ellipsoids(position_blocks(covariances), covariance_sigma(ctx.options))
+    if undrawable_covariances(covariances, shapes.drawn):
+        return None
     length = option_length(ctx, "arrow_length", DEFAULT_SINGLE_POSE_ARROW_LENGTH)
     trail = topic_trail(topic_state(ctx), ctx.options)
     times, count = msgs.default_times(), len(msgs)
@@ -72,17 +85,16 @@ def odometry_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRo
     rows += frame_columns(ctx.entity_path, msgs, times)
     rows += pose_arrow_columns(ctx.entity_path, msgs, "pose.pose", times, length)
     positions = msgs.floats(*(f"pose.pose.position.{axis}" for axis in "xyz"))
-    rows += covariance_columns(ctx.entity_path, msgs, positions, sigma)
+    rows += covariance_columns(ctx.entity_path, msgs, positions, shapes)
     rows += stddev_columns(sub_path(twist_path, "stddev"), msgs)
     return rows + trail_columns(trail, ctx.entity_path, positions, times, msgs.frame())
 
 
 def covariance_columns(
-    entity_path: str, msgs: MessageColumns, positions: npt.NDArray[np.float64], sigma: float
+    entity_path: str, msgs: MessageColumns, positions: npt.NDArray[np.float64], shapes: Ellipsoids
 ) -> list[ColumnRows]:
     """:func:`~rerun_bridge.convert.geometry_msgs.covariance_rows` for a batch (the messages whose
-    covariance can be drawn)."""
-    shapes = ellipsoids(position_blocks(msgs.column("pose.covariance")), sigma)
+    covariance can be drawn: ``shapes``)."""
     drawn = np.flatnonzero(shapes.drawn)
     if len(drawn) == 0:
         return []

@@ -182,3 +182,41 @@ def test_twist_covariance_is_an_ellipsoid_at_the_linear_arrow_tip_and_standard_d
     (deviations,) = [row for row in rows if row.entity_path == "/topic/stddev" and row.archetype == "Scalars"]
     expected = np.sqrt(np.diag(covariance))
     np.testing.assert_allclose(np.asarray(deviations.components["scalars"]), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        (np.diag([np.nan, 1.0, 1.0, 0.0, 0.0, 0.0]), "has NaN or infinite values"),
+        (
+            np.block(
+                [
+                    [np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), np.zeros((3, 3))],
+                    [np.zeros((3, 3)), np.zeros((3, 3))],
+                ]
+            ),
+            "is not positive semi-definite",
+        ),
+    ],
+    ids=["nan", "indefinite"],
+)
+def test_a_bad_covariance_is_a_counted_error_and_the_pose_still_converts(
+    bad: npt.NDArray[np.float64], said: str
+) -> None:
+    """Its ellipsoid was left out without a word (found by an audit); all zeros (not estimated) is fine."""
+    warnings: list[str] = []
+    sink = ListSink()
+    pipeline = Pipeline([sink], warn=warnings.append)
+    pipeline.add_topic("/amcl_pose", POSE_COV)
+    decoder = TypeResolver([TopicInfo("/amcl_pose", POSE_COV)], "jazzy").choose(POSE_COV).decoder
+    for index, covariance in enumerate([bad, np.zeros((6, 6)), bad]):
+        message = STORE.types[POSE_COV](header=_header(), pose=_pose(1.0, 2.0, covariance))
+        payload = bytes(STORE.serialize_cdr(message, POSE_COV))
+        pipeline.process_raw("/amcl_pose", payload, 1_000 + index, decoder)
+    stats = pipeline.stats_of("/amcl_pose")
+    assert stats is not None
+    assert (stats.messages, stats.errors) == (3, 2)
+    assert len(warnings) == 1
+    assert f"pose covariance {said}: its ellipsoid is left out" in warnings[0]
+    assert len([row for row in sink.rows if row.archetype == "InstancePoses3D"]) == 3  # every pose
+    assert not [row for row in sink.rows if row.archetype == "Ellipsoids3D"]
