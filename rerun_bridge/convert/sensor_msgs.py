@@ -442,11 +442,19 @@ def convert_nav_sat_fix(msg: Any, ctx: ConvertContext) -> list[Row]:
     A message without a fix (status -1) stays out of the track: where it still has a finite latitude and
     longitude (a receiver repeating its last position), it is drawn on ``<entity>/no_fix`` in red, with
     ``status`` and ``altitude`` as extra columns, so dropouts show on the map without bending the track.
-    NaN positions give nothing but the frame row."""
+    NaN positions without a fix (what receivers send then) give nothing but the frame row; with a fix,
+    or a latitude or longitude out of range, they are bad data: nothing drawn, the error counted (found
+    by an audit: one vanished without a word, the other drew a spike to the map's edge)."""
     status = int(getattr(getattr(msg, "status", None), "status", 0))
     latitude, longitude = float(msg.latitude), float(msg.longitude)
+    finite = bool(np.isfinite(latitude) and np.isfinite(longitude))
+    if (not finite and status != NAV_SAT_NO_FIX) or (finite and (abs(latitude) > 90 or abs(longitude) > 180)):
+        framed = with_frame([], ctx.entity_path, header_frame(msg))
+        raise PartialConversionError(
+            f"fix at latitude {latitude:g}, longitude {longitude:g}: left out", framed
+        )
     rows: list[Row] = []
-    if np.isfinite(latitude) and np.isfinite(longitude):
+    if finite:
         positions = np.array([[latitude, longitude]], dtype=np.float64)
         altitude = np.array([float(msg.altitude)], dtype=np.float64)
         if status != NAV_SAT_NO_FIX:

@@ -557,8 +557,17 @@ def test_nav_sat_fix() -> None:
         ("/sensor", "CoordinateFrame"),
     ]
     assert ndarray_of(no_fix[0].components["positions"]).tolist() == [[52.5, 13.4]]
-    nan_rows = converters.convert_nav_sat_fix(nav_sat_fix_sample(latitude=math.nan), context())
+    # NaN without a fix is what receivers send then: nothing drawn, no error.
+    nan_rows = converters.convert_nav_sat_fix(nav_sat_fix_sample(status=-1, latitude=math.nan), context())
     assert [row.archetype for row in nan_rows] == ["CoordinateFrame"]
+
+
+@pytest.mark.parametrize("latitude", [math.nan, 123.0], ids=["nan with a fix", "out of range"])
+def test_a_fix_that_is_no_place_is_a_counted_error(latitude: float) -> None:
+    """One vanished without a word, the other drew a spike to the map's edge (found by an audit)."""
+    with pytest.raises(PartialConversionError, match="left out") as caught:
+        converters.convert_nav_sat_fix(nav_sat_fix_sample(latitude=latitude), context())
+    assert [row.archetype for row in caught.value.rows] == ["CoordinateFrame"]
 
 
 def test_magnetic_field() -> None:
