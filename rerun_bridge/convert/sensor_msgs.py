@@ -32,7 +32,7 @@ from rerun_bridge.convert.pointcloud import (
     decode_point_cloud,
 )
 from rerun_bridge.convert.registry import ConvertContext, Converter
-from rerun_bridge.convert.sensor_msgs_misc import range_cone_rows
+from rerun_bridge.convert.sensor_msgs_misc import range_cone_rows, range_limits_problem
 from rerun_bridge.errors import ConversionError, PartialConversionError
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.robot.state import RobotModelState
@@ -522,6 +522,9 @@ def convert_range(msg: Any, ctx: ConvertContext) -> list[Row]:
     rows = with_frame(
         series_rows(ctx.entity_path, values, RANGE_SERIES_NAMES), ctx.entity_path, header_frame(msg)
     )
+    problem = range_limits_problem(msg)
+    if problem is not None:  # the plot shows what was sent; no cone to contradict it
+        raise PartialConversionError(f"{problem}: the cone is left out", rows)
     return rows + range_cone_rows(msg, ctx.entity_path)
 
 

@@ -199,6 +199,18 @@ def convert_multi_echo_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
 # ---- Range's cone ----------------------------------------------------------------------------------------
 
 
+def range_limits_problem(msg: Any) -> str | None:
+    """Why a Range's limits or field of view make no cone (bad data, said and counted: an audit found a
+    cone clamped to a max_range below min_range, and a negative field of view drawn as its opposite)."""
+    low, high = float(np.float32(msg.min_range)), float(np.float32(msg.max_range))
+    field_of_view = float(np.float32(msg.field_of_view))
+    if not (np.isfinite(field_of_view) and 0.0 <= field_of_view < np.pi):
+        return f"field_of_view {field_of_view:g} is not an angle from 0 to pi"
+    if low > high:
+        return f"min_range {low:g} is above max_range {high:g}"
+    return None
+
+
 def cone_length(msg: Any) -> float:
     """How far to draw a range sensor's cone: the measured range, or, when nothing was measured (inf, NaN,
     outside its limits: REP 117), the sensor's ``max_range``."""

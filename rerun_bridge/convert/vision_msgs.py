@@ -7,6 +7,7 @@ vision_msgs 3 and later (ROS 2 Humble on): ``results[].hypothesis.class_id`` (a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from rerun_bridge.convert.common import header_frame, quat_xyzw, vec3, with_frame
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.convert.sensor_msgs import image_plane_frame
+from rerun_bridge.errors import PartialConversionError
 from rerun_bridge.model.rows import Batch, Row
 
 
@@ -94,39 +96,71 @@ def detections_3d_rows(detections: list[Any], msg: Any, ctx: ConvertContext) -> 
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
+def _size_2d(box: Any) -> list[float]:
+    return [float(box.size_x), float(box.size_y)]
+
+
+def _size_3d(box: Any) -> list[float]:
+    return [float(value) for value in vec3(box.size)]
+
+
+def _well_sized(items: list[Any], size: Callable[[Any], list[float]], what: str) -> tuple[list[Any], str]:
+    """The items whose box size is finite and not negative, and what was left out ('' for none): bad
+    data, said and counted (an audit found a negative size drawn as a box, its extent turned)."""
+    good = [item for item in items if all(np.isfinite(value) and value >= 0 for value in size(item))]
+    if len(good) == len(items):
+        return items, ""
+    return (
+        good,
+        f"{len(items) - len(good)} of {len(items)} {what} have a negative or non-finite size: left out",
+    )
+
+
+def _checked(rows: list[Row], problem: str) -> list[Row]:
+    if problem:
+        raise PartialConversionError(problem, rows)
+    return rows
+
+
 def convert_detection_2d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Boxes2D`` labelled ``class score`` on the camera's image plane (``<frame_id>_image_plane``, where
     its images lie), the best ``class_id`` and ``score`` as extra columns (:func:`boxes_2d`)."""
-    return detections_2d_rows(list(msg.detections), msg, ctx)
+    detections, problem = _well_sized(list(msg.detections), lambda d: _size_2d(d.bbox), "detections")
+    return _checked(detections_2d_rows(detections, msg, ctx), problem)
 
 
 def convert_detection_2d(msg: Any, ctx: ConvertContext) -> list[Row]:
     """One detection as :func:`convert_detection_2d_array` draws each."""
-    return detections_2d_rows([msg], msg, ctx)
+    detections, problem = _well_sized([msg], lambda d: _size_2d(d.bbox), "detections")
+    return _checked(detections_2d_rows(detections, msg, ctx), problem)
 
 
 def convert_detection_3d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Boxes3D`` labelled ``class score`` in the header frame, the best ``class_id`` and ``score`` as
     extra columns (:func:`boxes_3d`)."""
-    return detections_3d_rows(list(msg.detections), msg, ctx)
+    detections, problem = _well_sized(list(msg.detections), lambda d: _size_3d(d.bbox), "detections")
+    return _checked(detections_3d_rows(detections, msg, ctx), problem)
 
 
 def convert_detection_3d(msg: Any, ctx: ConvertContext) -> list[Row]:
     """One detection as :func:`convert_detection_3d_array` draws each."""
-    return detections_3d_rows([msg], msg, ctx)
+    detections, problem = _well_sized([msg], lambda d: _size_3d(d.bbox), "detections")
+    return _checked(detections_3d_rows(detections, msg, ctx), problem)
 
 
 def convert_bounding_box_2d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Unlabelled ``Boxes2D`` on the image plane of the header's camera (:func:`boxes_2d`)."""
-    components, extra = boxes_2d(list(msg.boxes))
+    boxes, problem = _well_sized(list(msg.boxes), _size_2d, "boxes")
+    components, extra = boxes_2d(boxes)
     rows = [Row(ctx.entity_path, "Boxes2D", components, extra=extra)]
-    return with_frame(rows, ctx.entity_path, image_plane_frame(header_frame(msg)))
+    return _checked(with_frame(rows, ctx.entity_path, image_plane_frame(header_frame(msg))), problem)
 
 
 def convert_bounding_box_3d_array(msg: Any, ctx: ConvertContext) -> list[Row]:
     """Unlabelled ``Boxes3D`` in the header frame (:func:`boxes_3d`)."""
-    rows = [Row(ctx.entity_path, "Boxes3D", boxes_3d(list(msg.boxes)))]
-    return with_frame(rows, ctx.entity_path, header_frame(msg))
+    boxes, problem = _well_sized(list(msg.boxes), _size_3d, "boxes")
+    rows = [Row(ctx.entity_path, "Boxes3D", boxes_3d(boxes))]
+    return _checked(with_frame(rows, ctx.entity_path, header_frame(msg)), problem)
 
 
 #: This module's converters, for :data:`rerun_bridge.convert.builtin.BUILTIN_CONVERTERS`.

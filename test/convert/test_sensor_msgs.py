@@ -595,6 +595,23 @@ def test_single_value_sensors(sample: str, value: float, name: str, variance: fl
     assert len(frames(rows)) == 1
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("min_range", 5.0, "min_range 5 is above max_range 4"),
+        ("field_of_view", -1.0, "field_of_view -1 is not an angle from 0 to pi"),
+    ],
+)
+def test_a_range_of_impossible_limits_plots_and_draws_no_cone(field: str, value: float, said: str) -> None:
+    """The cone was clamped to a max_range below min_range, or drawn for the opposite angle, without a word
+    (found by an audit): the plot shows what was sent, the error is counted, no cone contradicts it."""
+    msg = SAMPLES["range"]()
+    setattr(msg, field, value)
+    with pytest.raises(PartialConversionError, match=said) as caught:
+        converters.convert_range(msg, context())
+    assert {row.archetype for row in caught.value.rows} == {"Scalars", "SeriesLines", "CoordinateFrame"}
+
+
 def test_range_and_battery_follow_rerun_importer() -> None:
     range_rows = converters.convert_range(SAMPLES["range"](), context())
     np.testing.assert_allclose(by_archetype(range_rows, "Scalars").components["scalars"], [1.25, 0.02, 4.0])

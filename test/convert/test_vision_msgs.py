@@ -4,6 +4,7 @@ typestore), converted by convert_bags into a real .rrd that Rerun verifies."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,9 @@ import pytest
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
+from rerun_bridge.convert.registry import ConvertContext
+from rerun_bridge.convert.vision_msgs import convert_detection_3d_array
+from rerun_bridge.errors import PartialConversionError
 from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.pipeline import TopicKind
 from rerun_bridge.replay import convert_bags
@@ -123,3 +127,30 @@ def test_3d_boxes_take_the_best_hypothesis(converted: tuple[Path, Any]) -> None:
     np.testing.assert_allclose(rrd_column(rrd, "/detections_3d", "Boxes3D:half_sizes")[0], [[1.0, 2.0, 3.0]])
     assert rrd_column(rrd, "/detections_3d", "Boxes3D:labels") == [["truck 0.60"]]
     assert rrd_column(rrd, "/detections_3d", "Boxes3D:class_id") == [["truck"]]
+
+
+def _detection(label: str, size: tuple[float, float, float]) -> Any:
+    hypothesis = SimpleNamespace(hypothesis=SimpleNamespace(class_id=label, score=0.5))
+    bbox = SimpleNamespace(
+        center=SimpleNamespace(
+            position=SimpleNamespace(x=0.0, y=0.0, z=0.0), orientation=SimpleNamespace(x=0, y=0, z=0, w=1)
+        ),
+        size=SimpleNamespace(x=size[0], y=size[1], z=size[2]),
+    )
+    return SimpleNamespace(results=[hypothesis], bbox=bbox, id="")
+
+
+def test_a_detection_of_negative_size_is_left_out_and_counted() -> None:
+    """It was drawn as a box, its extent turned, without a word (found by an audit); the others stay."""
+    header = SimpleNamespace(frame_id="base_link", stamp=SimpleNamespace(sec=0, nanosec=0))
+    message = SimpleNamespace(
+        header=header, detections=[_detection("car", (2.0, 1.0, 1.0)), _detection("ghost", (-1.0, 2.0, 1.0))]
+    )
+    context = ConvertContext("/detections", "vision_msgs/msg/Detection3DArray", "/detections")
+    with pytest.raises(PartialConversionError, match="1 of 2 detections have a negative or non-finite size"):
+        convert_detection_3d_array(message, context)
+    try:
+        convert_detection_3d_array(message, context)
+    except PartialConversionError as err:
+        (boxes,) = [row for row in err.rows if row.archetype == "Boxes3D"]
+        assert boxes.components["labels"] == ["car 0.50"]
