@@ -280,3 +280,45 @@ def pg_point(x: float, y: float) -> Any:
     from PyQt6 import QtCore
 
     return QtCore.QPointF(float(x), float(y))
+
+
+@pytest.mark.parametrize("boxes", [2, 31])
+def test_labelled_boxes_over_an_image_show_their_labels_above_them(qtbot: QtBot, boxes: int) -> None:
+    """A detection's class and score showed in Rerun's viewer and the 3D view, not over the image (found
+    by an audit): each box's label sits above its top left corner, in its colour; past 30 boxes, none."""
+    store = ChunkStore()
+    pixels = np.zeros((60, 80, 3), dtype=np.uint8)
+    image_format = rr.components.ImageFormat(width=80, height=60, color_model="RGB", channel_datatype="U8")
+    store.append_row(
+        "/camera/image",
+        {"ros_time": 10},
+        {"Image:buffer": [pixels.tobytes()], "Image:format": [image_format]},
+    )
+    centers = np.array([[20.0 + 2 * index, 30.0] for index in range(boxes)], dtype=np.float32)
+    store.append_row(
+        "/camera/image/detections",
+        {"ros_time": 10},
+        {
+            "Boxes2D:half_sizes": np.tile(np.array([[10.0, 8.0]], dtype=np.float32), (boxes, 1)),
+            "Boxes2D:centers": centers,
+            "Boxes2D:colors": pa.array([0xFF0000FF] * boxes, type=pa.uint32()),
+            "Boxes2D:labels": [f"person {index}" for index in range(boxes)],
+        },
+    )
+    view = ImageView(store, SceneTransforms(store), "/camera/image")
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("ros_time", 10)
+    labels = view.box_labels["/camera/image/detections"]
+    if boxes > 30:
+        assert labels == []
+        return
+    assert [label.toPlainText() for label in labels] == ["person 0", "person 1"]
+    np.testing.assert_allclose([labels[0].pos().x(), labels[0].pos().y()], [10.0, 22.0])
+    picture = qimage_rgb(view.graphics.grab().toImage())
+    corner = view.viewbox.mapViewToDevice(pg_point(10.0, 22.0))
+    assert corner is not None
+    above = red_pixels(picture)[: round(corner.y()), :]
+    assert above.sum() > 10  # the text, in the box's red, above the box

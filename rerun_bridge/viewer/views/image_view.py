@@ -1,7 +1,7 @@
 """The 2D image view: colour, depth, segmentation and encoded images, with 2D overlays.
 
 Every image entity the view selects is drawn by its own pyqtgraph ``ImageItem`` (row-major, Y down, as
-camera images are stored), later entity paths on top; ``Points2D``, ``Boxes2D`` (outlines) and
+camera images are stored), later entity paths on top; ``Points2D``, ``Boxes2D`` (outlines and labels) and
 ``LineStrips2D`` entities the view selects (by default everything below its origin, e.g. detections logged
 under the image's entity) are drawn over them in pixel coordinates. ``Points3D`` entities the view selects
 (a lidar cloud) are projected through the camera's ``Pinhole`` (the first one the view selects, e.g.
@@ -30,6 +30,7 @@ from rerun_bridge.viewer.component_values import (
     first_string,
     floats,
     image_format,
+    strings,
     vectors,
 )
 from rerun_bridge.viewer.projection import project_to_image
@@ -70,6 +71,10 @@ class _ImageLayer(NamedTuple):
     item: pg.ImageItem
 
 
+#: 2D boxes labelled at most (each box's label), as the 3D view's ``MAX_LABELS_PER_ENTITY``.
+MAX_BOX_LABELS: Final = 30
+
+
 class ImageView(ViewBase):
     """Images (and their 2D overlays) of the selected entities at the current time."""
 
@@ -92,6 +97,8 @@ class ImageView(ViewBase):
         self._depth_brushes = [pg.mkBrush(*(int(c) for c in lut[i][:3])) for i in picks]
         #: Box outlines and line strips, one curve per instance, keyed ``Archetype:entity``.
         self.line_overlays: dict[str, list[pg.PlotCurveItem]] = {}
+        #: The labels of 2D boxes (a detection's ``class score``) at each box's top left, by entity.
+        self.box_labels: dict[str, list[pg.TextItem]] = {}
         self._decoded_keys: dict[str, tuple[int, int, int]] = {}
         self._shown_size: tuple[int, int] | None = None
 
@@ -220,6 +227,7 @@ class ImageView(ViewBase):
                     shapes = _box_outlines(
                         vectors(values.get(component), 2), vectors(values.get("Boxes2D:centers"), 2)
                     )
+                    self._label_boxes(entity, values, shapes)
                 else:
                     strips = values.get(component)
                     shapes = [
@@ -234,6 +242,33 @@ class ImageView(ViewBase):
             if key not in shown:
                 for curve in self.line_overlays.pop(key):
                     self.viewbox.removeItem(curve)
+        for entity in list(self.box_labels):
+            if f"Boxes2D:{entity}" not in shown:
+                for label in self.box_labels.pop(entity):
+                    self.viewbox.removeItem(label)
+
+    def _label_boxes(self, entity: str, values: dict[str, pa.Array], outlines: list[Any]) -> None:
+        """Each box's label above its top left corner, in its colour, as Rerun's viewer draws them (an
+        audit found a detection's class and score missing here); none past :data:`MAX_BOX_LABELS` boxes."""
+        texts = strings(values.get("Boxes2D:labels"))
+        if len(texts) == 1:
+            texts = texts * len(outlines)  # one label for all
+        if len(outlines) > MAX_BOX_LABELS or len(texts) != len(outlines):
+            texts = []
+        labels = self.box_labels.setdefault(entity, [])
+        while len(labels) > len(texts):
+            self.viewbox.removeItem(labels.pop())
+        while len(labels) < len(texts):
+            label = pg.TextItem(anchor=(0.0, 1.0))
+            label.setZValue(1001)
+            self.viewbox.addItem(label)
+            labels.append(label)
+        rgba = colors_rgba(values.get("Boxes2D:colors"), len(outlines))
+        for index, (label, text) in enumerate(zip(labels, texts, strict=True)):
+            color = rgba[index] if rgba is not None else np.array(entity_color(entity), dtype=np.float32)
+            label.setText(text, color=tuple(int(c) for c in (255 * color[:3]).astype(int)))
+            corner = outlines[index].min(axis=0)  # the top left corner in the image (rows grow downward)
+            label.setPos(float(corner[0]), float(corner[1]))
 
     def _draw_lines(
         self, key: str, entity: str, shapes: list[npt.NDArray[np.float32]], colors: pa.Array | None
