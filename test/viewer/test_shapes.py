@@ -244,12 +244,7 @@ def test_boxes_and_lines_logged_under_the_image_are_drawn_over_it(qtbot: QtBot) 
         },
     )
     store.append_row("/elsewhere", {"ros_time": 10}, {"Boxes2D:half_sizes": np.ones((1, 2), np.float32)})
-    view = ImageView(store, SceneTransforms(store), "/camera/image")
-    qtbot.addWidget(view)
-    view.resize(400, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_time("ros_time", 10)
+    view = shown_image_view(qtbot, store)
     assert set(view.line_overlays) == {"Boxes2D:/camera/image/detections", "LineStrips2D:/camera/image/lane"}
     picture = qimage_rgb(view.graphics.grab().toImage())
     rows, columns = np.nonzero(red_pixels(picture))
@@ -274,6 +269,17 @@ def test_boxes_and_lines_logged_under_the_image_are_drawn_over_it(qtbot: QtBot) 
     assert len(lane_rows) > 10
     assert abs(np.median(lane_rows) - lane_start.y() - offset.y()) < 3
     assert abs(lane_columns.min() - lane_start.x() - offset.x()) < 3
+
+
+def shown_image_view(qtbot: QtBot, store: ChunkStore) -> ImageView:
+    """The 2D view of ``/camera/image``, shown at 400 x 300 at ros_time 10."""
+    view = ImageView(store, SceneTransforms(store), "/camera/image")
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_time("ros_time", 10)
+    return view
 
 
 def pg_point(x: float, y: float) -> Any:
@@ -305,12 +311,7 @@ def test_labelled_boxes_over_an_image_show_their_labels_above_them(qtbot: QtBot,
             "Boxes2D:labels": [f"person {index}" for index in range(boxes)],
         },
     )
-    view = ImageView(store, SceneTransforms(store), "/camera/image")
-    qtbot.addWidget(view)
-    view.resize(400, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_time("ros_time", 10)
+    view = shown_image_view(qtbot, store)
     labels = view.box_labels["/camera/image/detections"]
     if boxes > 30:
         assert labels == []
