@@ -105,24 +105,28 @@ def test_start_after_end_is_a_usage_error(tmp_path: Path, capsys: pytest.Capture
     assert not out.exists()
 
 
-def test_a_mesh_root_that_is_no_folder_is_a_usage_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "name", "said"),
+    [
+        ("--mesh-root", "meshs", "meshs' is not a folder"),
+        ("--urdf", "robot.urdf", "robot.urdf' is not a file"),
+    ],
+)
+def test_a_robot_model_path_that_is_not_there_is_a_usage_error(
+    tmp_path: Path, option: str, name: str, said: str
+) -> None:
+    """--urdf naming no file was a warning and exit 0 (the recording silently without its robot; README
+    audit)."""
     out = tmp_path / "robot.rrd"
-    result = run_cli("convert", NEATO_BAG, "-o", out, "--mesh-root", tmp_path / "meshs")
+    result = run_cli("convert", NEATO_BAG, "-o", out, option, tmp_path / name)
     assert result.returncode == 2
-    assert "--mesh-root" in result.stderr
-    assert "meshs' is not a folder" in result.stderr
+    assert option in result.stderr
+    assert said in result.stderr
     assert not out.exists()
 
 
-def test_a_missing_urdf_or_an_mcap_named_output_is_a_usage_error(tmp_path: Path) -> None:
-    """--urdf naming no file was a warning and exit 0 (the recording silently without its robot);
-    `-o run.mcap` wrote an .rrd under that name (README audit)."""
-    out = tmp_path / "robot.rrd"
-    result = run_cli("convert", NEATO_BAG, "-o", out, "--urdf", tmp_path / "robot.urdf")
-    assert result.returncode == 2
-    assert "--urdf" in result.stderr
-    assert "robot.urdf' is not a file" in result.stderr
-    assert not out.exists()
+def test_an_mcap_named_output_is_a_usage_error(tmp_path: Path) -> None:
+    """`-o run.mcap` wrote an .rrd under that name (README audit)."""
     named = tmp_path / "run.mcap"
     result = run_cli("convert", NEATO_BAG, "-o", named)
     assert result.returncode == 2

@@ -396,10 +396,11 @@ def convert_joint_state(msg: Any, ctx: ConvertContext) -> list[Row]:
     mismatched = []
     for kind in JOINT_STATE_KINDS:
         values = np.asarray(getattr(msg, kind), dtype=np.float64).reshape(-1)
-        if values.size != len(names) and values.size:
+        if values.size == 0:
+            continue
+        if values.size != len(names):
             plural = "s" if values.size > 1 else ""
             mismatched.append(f"{kind} has {values.size} value{plural} for {len(names)} joint names")
-        if values.size == 0 or values.size != len(names):
             continue
         path = sub_path(ctx.entity_path, kind)
         rows.append(Row(path, "Scalars", {"scalars": values}))
