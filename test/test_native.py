@@ -8,12 +8,16 @@ from types import ModuleType
 import pytest
 
 from rerun_bridge.cdr import _marker_walk
+from rerun_bridge.cdr.marker_scan import MARKER_WALK_API
 from rerun_bridge.convert import _cloud_native
+from rerun_bridge.convert.pointcloud import CLOUD_NATIVE_API
 from rerun_bridge.native import speaks
 
 
 @pytest.mark.parametrize(
-    ("extension", "api_version"), [(_cloud_native, 2), (_marker_walk, 2)], ids=["cloud", "marker walk"]
+    ("extension", "api_version"),
+    [(_cloud_native, CLOUD_NATIVE_API), (_marker_walk, MARKER_WALK_API)],
+    ids=["cloud", "marker walk"],
 )
 def test_the_built_extensions_speak_the_api_their_callers_need(
     extension: ModuleType, api_version: int

@@ -33,12 +33,15 @@ import numpy.typing as npt
 from rerun_bridge.model.strips import ragged
 from rerun_bridge.native import speaks
 
+#: The API of ``_marker_walk.c`` this module calls (its ``API_VERSION``).
+MARKER_WALK_API: Final = 2
+
 try:
     from rerun_bridge.cdr import _marker_walk
 except ImportError:  # built without a C compiler: the numpy walk below finds the same fields
     _marker_walk = None  # type: ignore[assignment]
 else:
-    if not speaks(_marker_walk, api_version=2):
+    if not speaks(_marker_walk, api_version=MARKER_WALK_API):
         _marker_walk = None  # type: ignore[assignment]
 
 I64 = npt.NDArray[np.int64]

@@ -27,12 +27,15 @@ from rerun_bridge.convert.buffers import byte_view
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.native import speaks
 
+#: The API of ``_cloud_native.c`` this module calls (its ``API_VERSION``).
+CLOUD_NATIVE_API: Final = 2
+
 try:
     from rerun_bridge.convert import _cloud_native
 except ImportError:  # built without a C compiler: the numpy path below does the same, slower
     _cloud_native = None  # type: ignore[assignment]
 else:
-    if not speaks(_cloud_native, api_version=2):
+    if not speaks(_cloud_native, api_version=CLOUD_NATIVE_API):
         _cloud_native = None  # type: ignore[assignment]
 
 #: ``sensor_msgs/PointField`` datatype codes.

@@ -318,3 +318,13 @@ def test_labels_compare_as_whole_lists() -> None:
     strips = [np.zeros((2, 3)), np.ones((2, 3))]
     assert same_component(strips, [array.copy() for array in strips])
     assert not same_component(strips, [strips[0], np.zeros((2, 3))])
+    assert not same_component(["a", "b"], ["a", np.zeros(2)])  # a string list meeting an array
+
+
+def test_arrays_compare_by_type_shape_and_bytes() -> None:
+    positions = np.array([[1.0, np.nan, 0.0]], dtype=np.float32)
+    assert same_component(positions, positions.copy())  # a NaN shows as itself: not written again
+    assert not same_component(positions, positions.astype(np.float64))
+    assert not same_component(positions, positions.reshape(3, 1))
+    assert not same_component(np.zeros(2, np.float32), -np.zeros(2, np.float32))  # written again, harmless
+    assert same_component(positions[:, ::2], np.array([[1.0, 0.0]], dtype=np.float32))  # a strided view
