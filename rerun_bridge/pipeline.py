@@ -27,7 +27,13 @@ from typing import Any, Protocol
 from rerun_bridge.cdr.decoding import Decoder
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.columnar import MessageColumns
-from rerun_bridge.convert.raw import DEFAULT_LEAF_SCALARS, raw_converter
+from rerun_bridge.convert.raw import (
+    DEFAULT_LEAF_SCALARS,
+    numeric_leaves,
+    optional_fields,
+    raw_converter,
+    to_plain,
+)
 from rerun_bridge.convert.registry import (
     ColumnConverterFunc,
     ConvertContext,
@@ -190,14 +196,11 @@ class Pipeline:
             first_message_warning = f"topic {topic} ({type_name}) skipped: {skip_reason}"
         elif converter is None:
             kind, func, archetypes = TopicKind.RAW, raw_converter(self.leaf_scalars), ()
+            # What of its numbers is plotted is said with the first message, which shows how many it has.
             first_message_warning = (
                 f"topic {topic}: no converter for {type_name}; its fields are kept as raw columns"
-                + (
-                    f", up to {self.leaf_scalars} of its numbers plotted (custom_types.leaf_scalars)"
-                    if self.leaf_scalars > 0
-                    else ""
-                )
             )
+
         else:
             kind, func, archetypes = TopicKind.CONVERTED, converter.func, converter.archetypes
         stats = TopicStats(topic, context.type_name, kind, path, archetypes, reason=skip_reason)
@@ -247,12 +250,28 @@ class Pipeline:
         entry.stats.skipped += 1
         self._warn_first_message(entry)
 
-    def _warn_first_message(self, entry: _Topic) -> None:
-        """What a topic is told once it has a message (skipped, or kept raw): a topic with none keeps
-        nothing, and its warning would be noise (rosbag2's empty /events/write_split)."""
+    def _warn_first_message(self, entry: _Topic, msg: Any = None) -> None:
+        """What a topic is told once it has a message (skipped, or kept raw, with what of its numbers is
+        plotted): a topic with none keeps nothing, and its warning would be noise (rosbag2's empty
+        /events/write_split)."""
         if entry.first_message_warning:
-            self.warn(entry.first_message_warning)
+            note = ""
+            if entry.stats.kind is TopicKind.RAW and msg is not None and self.leaf_scalars > 0:
+                note = self._plotted_note(msg, entry.context.type_name)
+            self.warn(entry.first_message_warning + note)
             entry.first_message_warning = ""
+
+    def _plotted_note(self, msg: Any, type_name: str) -> str:
+        """Which of a raw message's numbers are plotted: none it has, all, or the first of how many."""
+        numbers = sum(1 for _leaf in numeric_leaves(to_plain(msg), optional=optional_fields(type_name)))
+        if numbers == 0:
+            return " (it has no numbers outside sequences to plot)"
+        if numbers <= self.leaf_scalars:
+            return f", its {numbers} numbers plotted"
+        return (
+            f", {self.leaf_scalars} of its {numbers} numbers plotted "
+            "(custom_types.leaf_scalars plots more)"
+        )
 
     def record_error(self, topic: str, error: str, message: bool = False) -> None:
         """Count a failure; warn for the first one of each topic. ``message``: it also ends that message
@@ -326,7 +345,7 @@ class Pipeline:
         """Convert one decoded message and hand its rows to every sink."""
         entry = self._topics[topic]
         entry.stats.messages += 1
-        self._warn_first_message(entry)
+        self._warn_first_message(entry, msg)
         if entry.func is None:
             entry.stats.skipped += 1
             return Outcome.SKIPPED

@@ -117,6 +117,35 @@ def test_cli_convert_takes_msg_path_and_the_config_leaf_limit(tmp_path: Path) ->
     assert rrd_column(rrd, "/bump/right_front", "Scalars:scalars") == []
 
 
+@pytest.mark.parametrize(
+    ("limit", "note"),
+    [
+        (1, ", 1 of its 2 numbers plotted (custom_types.leaf_scalars plots more)"),
+        (32, ", its 2 numbers plotted"),
+    ],
+)
+def test_the_raw_topic_warning_says_which_of_its_numbers_are_plotted(
+    tmp_path: Path, limit: int, note: str
+) -> None:
+    """The warning said "up to 32 of its numbers plotted" of a type with none, and nothing of those
+    left out past the limit (audit): it now counts the first message's numbers."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text(f"custom_types:\n  leaf_scalars: {limit}\n", encoding="utf-8")
+    types = type_support(load_config(config).custom_types, source=str(config))
+    warnings: list[str] = []
+    convert_bags(
+        [write_obstacles(tmp_path / "obstacles.mcap")],
+        tmp_path / "out.rrd",
+        types=types,
+        warn=warnings.append,
+    )
+    raw = [warning for warning in warnings if "kept as raw columns" in warning]
+    # status's battery and mode: the header is not plotted, the points are a sequence.
+    assert raw == [
+        f"topic /obstacles: no converter for {OBSTACLES}; its fields are kept as raw columns{note}"
+    ]
+
+
 def test_a_mapped_header_less_type_takes_the_topics_frame_option(tmp_path: Path) -> None:
     """The neato's /accel has no header: `topics./accel.options.frame` was accepted and ignored for its
     mapping, its arrows left frameless (audit); built-in header-less types take it."""
@@ -257,8 +286,10 @@ def test_config_msg_folders_and_mappings_are_reported_together_naming_file_and_k
 
 ROBOT_MSGS = {
     "Status": "float32 battery\nuint8 mode\n",
-    "Obstacle": "float64 x\nfloat64 y\nfloat64 z\nfloat32 intensity\nstring label\n",
-    "Obstacles": "std_msgs/Header header\nmy_robot/Status status\nmy_robot/Obstacle[] points\n",
+    "Obstacle": "float64 x\nfloat64 y\nfloat64 z\nfloat32 intensity\nstring label\nuint32 rgba\n",
+    "Obstacles": (
+        "std_msgs/Header header\nmy_robot/Status status\nmy_robot/Obstacle[] points\nfloat32[] ranges\n"
+    ),
 }
 OBSTACLES = "my_robot/msg/Obstacles"
 MAPPING_CONFIG = """
@@ -291,26 +322,28 @@ def obstacle_messages() -> list[dict[str, Any]]:
     ]
 
 
-def write_obstacles(path: Path) -> Path:
+def write_obstacles(path: Path, messages: list[dict[str, Any]] | None = None) -> Path:
     store = get_typestore(Stores.ROS2_JAZZY)
     for name, text in ROBOT_MSGS.items():
         store.register(get_types_from_msg(text, f"my_robot/msg/{name}"))
     text, _digest = store.generate_msgdef(OBSTACLES, ros_version=2)
     with McapSink(path) as sink:
         channel = sink.add_topic("/obstacles", OBSTACLES, MessageDefinition("ros2msg", text))
-        for index, fields in enumerate(obstacle_messages()):
+        for index, fields in enumerate(messages or obstacle_messages()):
             data = bytes(store.serialize_cdr(build_message(store, OBSTACLES, fields), OBSTACLES))
             log_time = 1700000000_000000000 + index * 100_000_000
             sink.write(channel, log_time, log_time, data)
     return path
 
 
-def convert_with_config(tmp_path: Path, config_text: str) -> tuple[Path, Any]:
+def convert_with_config(
+    tmp_path: Path, config_text: str, messages: list[dict[str, Any]] | None = None
+) -> tuple[Path, Any]:
     config_path = tmp_path / "bridge.yaml"
     config_path.write_text(config_text, encoding="utf-8")
     types = type_support(load_config(config_path).custom_types, source=str(config_path))
     rrd = tmp_path / "out.rrd"
-    recording = write_obstacles(tmp_path / "obstacles.mcap")
+    recording = write_obstacles(tmp_path / "obstacles.mcap", messages)
     return rrd, convert_bags([recording], rrd, types=types)
 
 
@@ -435,6 +468,64 @@ def test_fractional_colours_without_a_colormap_are_an_error_naming_the_fix(tmp_p
     )
     _rrd, summary = convert_with_config(tmp_path, whole)
     assert summary.topics[0].errors == 0
+
+
+def test_packed_colours_keep_every_bit_whatever_their_count(tmp_path: Path) -> None:
+    """A uint32 rgba field mapped to colors was written as float32: opaque red (0xFF0000FF, past 2^24)
+    lost its low byte and turned transparent, and Rerun read three or four floats of a row as one colour,
+    which failed the whole conversion at the file's writing (audit). They stay uint32 now."""
+    config = MAPPING_CONFIG.replace(
+        'colors: {path: "points[].intensity", colormap: gray}', "colors: points[].rgba"
+    )
+    header = {"stamp": {"sec": 1700000000, "nanosec": 0}, "frame_id": "base_link"}
+    packed = [0xFF0000FF, 0x808080FF, 0x00FF0080]
+    point = {"x": 1.0, "y": 2.0, "z": 0.0, "label": "p"}
+    messages = [
+        {"header": header, "status": {"battery": 0.5}, "points": [{**point, "rgba": rgba} for rgba in packed]}
+        for _ in range(3)
+    ]
+    rrd, summary = convert_with_config(tmp_path, config, messages)
+    assert summary.topics[0].errors == 0
+    verify_rrd(rrd)
+    assert rrd_column(rrd, "/obstacles", "Points3D:colors") == [packed] * 3
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("points[].x/y/label", "label is text, not a number"),
+        ("header/status", "header is a message, not a number"),
+        ("points/points/points", "points is a sequence, not a number"),
+    ],
+)
+def test_a_stack_of_other_than_numbers_is_a_counted_error_and_the_other_entries_flow(
+    tmp_path: Path, path: str, message: str
+) -> None:
+    """A leaf of an x/y/z stack that is text, a struct or a sequence raised numpy's ValueError or
+    TypeError, which named no key or path and lost the type's other entries (audit)."""
+    config = MAPPING_CONFIG.replace("positions: points[].x/y/z", f"positions: '{path}'")
+    rrd, summary = convert_with_config(tmp_path, config)
+    (stats,) = summary.topics
+    assert (stats.messages, stats.errors) == (2, 2) if "points[]" not in path else (2, 1)
+    key = f"{tmp_path / 'bridge.yaml'}: custom_types.mappings.my_robot/msg/Obstacles[0].fields.positions"
+    assert f"{key}: field path {path!r}: {message}, so it cannot be stacked" in stats.first_error
+    np.testing.assert_allclose(scalars(rrd, "/obstacles/battery"), [0.75, 0.5])
+
+
+def test_components_of_other_instance_counts_are_written_and_counted(tmp_path: Path) -> None:
+    """Positions of 2 points with 3 radii (a mapping of the wrong field) were drawn without a word;
+    Rerun pairs instances by index. Written as they are, and said, naming the key and the counts."""
+    config = MAPPING_CONFIG.replace("labels: points[].label", "radii: ranges")
+    messages = obstacle_messages()
+    messages[0]["ranges"] = [0.1, 0.2, 0.3]
+    messages[1]["ranges"] = [0.1]
+    rrd, summary = convert_with_config(tmp_path, config, messages)
+    (stats,) = summary.topics
+    assert (stats.messages, stats.errors) == (2, 1)  # the second message has no points: one radius is fine
+    key = f"{tmp_path / 'bridge.yaml'}: custom_types.mappings.my_robot/msg/Obstacles[0].fields"
+    assert f"{key}: radii has 3 values for 2 positions: Rerun pairs" in stats.first_error
+    assert len(rrd_column(rrd, "/obstacles", "Points3D:positions")[0]) == 2
+    np.testing.assert_allclose(scalars(rrd, "/obstacles/battery"), [0.75, 0.5])
 
 
 def test_a_mapping_of_a_type_no_topic_has_is_said(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def field_values(msg: Any, path: FieldPath) -> npt.NDArray[Any] | list[str]:
     for part in path.parts:
         values = _step(values, part.name, part.index, path)
     if path.leaves:
-        columns = [np.asarray(_step(values, leaf, None, path), dtype=np.float64) for leaf in path.leaves]
+        columns = [_leaf_numbers(_step(values, leaf, None, path), leaf, path) for leaf in path.leaves]
         return np.stack(columns, axis=-1).reshape(-1, len(path.leaves))
     if len(values) == 1 and not isinstance(values[0], str | bytes) and np.ndim(values[0]) > 0:
         values = list(values[0])  # a sequence field named as a whole (``ranges``)
@@ -76,19 +76,78 @@ def field_values(msg: Any, path: FieldPath) -> npt.NDArray[Any] | list[str]:
         raise ConversionError(f"field path {path.text!r} does not lead to numbers or text") from err
 
 
+#: What a leaf of an ``x/y/z`` stack may hold (bools count as 0 and 1).
+_NUMBERS: Final = (int, float, np.integer, np.floating, np.bool_)
+
+
+def _leaf_numbers(values: list[Any], leaf: str, path: FieldPath) -> npt.NDArray[np.float64]:
+    """One leaf of an ``x/y/z`` stack: a number per element (a sequence, struct or text there is an
+    error naming the leaf, not numpy's)."""
+    found = next((value for value in values if not isinstance(value, _NUMBERS)), None)
+    if found is not None:
+        raise ConversionError(
+            f"field path {path.text!r}: {leaf} is {_kind_of(found)}, not a number, so it cannot be stacked"
+        )
+    return np.asarray(values, dtype=np.float64)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, str | bytes):
+        return "text"
+    if np.ndim(value) > 0 or isinstance(value, list | tuple):
+        return "a sequence"
+    return "a message"
+
+
+#: A packed colour's largest value: ``0xRRGGBBAA``.
+_PACKED_COLOR_MAX: Final = 0xFFFFFFFF
+
+
 def component_batch(msg: Any, item: FieldMapping) -> Batch:
     values = field_values(msg, item.path)
     if isinstance(values, list) or (values.size == 0 and item.component in TEXT_COMPONENTS):
         return list(values)
     if item.colormap is not None:
         return colormap_colors(values.reshape(-1), item.colormap)
-    if item.component == "colors" and values.ndim == 1 and not np.array_equal(values, np.floor(values)):
+    if item.component == "colors" and values.ndim == 1:
+        return _packed_colors(values, item)
+    return values if item.component in FLOAT64_COMPONENTS else values.astype(np.float32)
+
+
+def _packed_colors(values: npt.NDArray[Any], item: FieldMapping) -> npt.NDArray[np.uint32]:
+    """One number a colour, packed ``0xRRGGBBAA``, as uint32: as float32 a colour past 2^24 lost its low
+    byte (opaque red became transparent), and Rerun read three or four floats as one colour."""
+    if not np.array_equal(values, np.floor(values)):
         # Rerun reads one number a colour as packed 0xRRGGBBAA: 0.5 became black and transparent.
         raise ConversionError(
             f"field path {item.path.text!r} gives fractional numbers, which colors takes as packed "
             "0xRRGGBBAA: give it a colormap ({path: ..., colormap: turbo})"
         )
-    return values if item.component in FLOAT64_COMPONENTS else values.astype(np.float32)
+    if len(values) and (values.min() < 0 or values.max() > _PACKED_COLOR_MAX):
+        raise ConversionError(
+            f"field path {item.path.text!r} gives numbers outside 0..0xFFFFFFFF, which colors cannot take "
+            "as packed 0xRRGGBBAA: give it a colormap ({path: ..., colormap: turbo})"
+        )
+    return values.astype(np.uint32)
+
+
+def instance_count_problem(components: Mapping[str, Batch]) -> str:
+    """Components of one row whose number of instances differs from that of the first one holding
+    several (the mapping's first field: ``positions`` as a rule), other than one (which Rerun repeats for
+    every instance) or none: a mapping of the wrong field, drawn as something plausible, so said (empty:
+    none)."""
+    counts = {name: len(batch) for name, batch in components.items()}
+    reference = next((name for name, count in counts.items() if count > 1), None)
+    if reference is None:
+        return ""
+    wanted = counts[reference]
+    odd = [f"{name} has {count} values" for name, count in counts.items() if count not in (0, 1, wanted)]
+    if not odd:
+        return ""
+    return (
+        f"{', '.join(odd)} for {wanted} {reference}: Rerun pairs instances by index, repeating the last "
+        "value of a shorter one and dropping a longer one's extra values"
+    )
 
 
 def _layout(batch: Batch) -> tuple[object, ...]:
@@ -138,7 +197,11 @@ def mapping_converter(mapping: TypeMapping, key: str = "") -> ConverterFunc:
                 components[item.component] = batch
             except ConversionError as err:
                 raise ConversionError(f"{key}.fields.{item.component}: {err}" if key else str(err)) from err
-        return with_frame([Row(path, mapping.archetype, components)], path, topic_frame(msg, ctx))
+        rows = with_frame([Row(path, mapping.archetype, components)], path, topic_frame(msg, ctx))
+        problem = instance_count_problem(components)
+        if problem:  # written all the same (Rerun draws it), and counted
+            raise PartialConversionError(f"{key}.fields: {problem}" if key else problem, rows)
+        return rows
 
     return convert
 
@@ -195,6 +258,9 @@ def _joined(funcs: list[ConverterFunc]) -> ConverterFunc:
         for func in funcs:
             try:
                 rows += func(msg, ctx)
+            except PartialConversionError as err:  # written, and said
+                rows += err.rows
+                failures.append(str(err))
             except ConversionError as err:
                 failures.append(str(err))
         if not failures:
