@@ -269,8 +269,7 @@ class Pipeline:
         if numbers <= self.leaf_scalars:
             return f", its {numbers} numbers plotted"
         return (
-            f", {self.leaf_scalars} of its {numbers} numbers plotted "
-            "(custom_types.leaf_scalars plots more)"
+            f", {self.leaf_scalars} of its {numbers} numbers plotted (custom_types.leaf_scalars plots more)"
         )
 
     def record_error(self, topic: str, error: str, message: bool = False) -> None:
