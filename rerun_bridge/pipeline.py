@@ -394,6 +394,14 @@ class Pipeline:
         for holder in self.shared.holding_rows():
             self._write_held(holder.at_stream_end())
 
+    def finish_topic(self, topic: str) -> None:
+        """No more of ``topic``'s messages come for now: write what shared state holds for it (its marker
+        lifetimes' Clears). A lazily opened bag calls it after each chunk's messages of the topic."""
+        for holder in self.shared.holding_rows():
+            rows = holder.at_topic_end(topic)
+            if rows:
+                self._write_held({topic: rows})
+
     def _write_held(self, rows_by_topic: Mapping[str, list[Row]]) -> None:
         for topic, rows in rows_by_topic.items():
             for sink in self.sinks:

@@ -72,12 +72,14 @@ class MarkerLifetimes:
 
     def at_stream_end(self) -> dict[str, list[Row]]:
         """Every pending Clear, by topic: nothing re-publishes these markers any more."""
-        found: dict[str, list[Row]] = {}
-        for topic, pending in self._pending.items():
-            ordered = sorted(pending.items(), key=lambda item: sorted(item[1].items()))
-            found[topic] = [clear_row(path, recursive=False, times=expiry) for path, expiry in ordered]
-        self._pending.clear()
+        found = {topic: self.at_topic_end(topic) for topic in list(self._pending)}
         return {topic: rows for topic, rows in found.items() if rows}
+
+    def at_topic_end(self, topic: str) -> list[Row]:
+        """Every pending Clear of ``topic``, oldest first: nothing re-publishes its markers any more."""
+        pending = self._pending.pop(topic, {})
+        ordered = sorted(pending.items(), key=lambda item: sorted(item[1].items()))
+        return [clear_row(path, recursive=False, times=expiry) for path, expiry in ordered]
 
 
 def lifetime_rows(

@@ -40,6 +40,10 @@ class PendingRows(Protocol):
     def at_stream_end(self) -> dict[str, list[Row]]:
         """Everything still held: the stream ends."""
 
+    def at_topic_end(self, topic: str) -> list[Row]:
+        """Everything held for ``topic``: no more of its messages come (a lazily opened bag converts one
+        chunk's messages of a topic at a time, each on its own)."""
+
 
 @runtime_checkable
 class TopicMemory(Protocol):

@@ -234,6 +234,8 @@ class LazyBag:
                 messages = self._read(chunk, static_topics)
                 if messages is not None:
                     self._convert(messages)  # kept: never registered for unloading
+        for topic in sorted(static_topics):  # all of them converted, in order: their lifetimes may end
+            self._convert((), topic)
 
     def _probe(self, topics_of: dict[int, str]) -> dict[str, Mapping[str, frozenset[str]]]:
         """Load each temporal topic's first chunk; per topic, the entities and components it made."""
@@ -283,12 +285,20 @@ class LazyBag:
         return {topic: SpanGroup(list(topic_spans)) for topic, topic_spans in spans.items()}
 
     def _declare(self, made: dict[str, Mapping[str, frozenset[str]]]) -> None:
-        """The log-time spans of every topic's chunks, on the entities the probe saw it make."""
+        """The log-time spans of every topic's chunks, on the entities the probe saw it make; on each other
+        clock the probe measured (ros_time), the same spans moved by the topic's offset to it: else that
+        timeline spanned only what was loaded (the probe's first chunks, a fraction of a second)."""
         log_time_type = pa.timestamp("ns")
         for topic, entities in made.items():
             spans = [(start, end) for start, end, _ in self._topic_spans.get(topic, [])]
             for entity_path, components in entities.items():
                 self.store.declare_extent(entity_path, _LOG_TIME, spans, log_time_type, components)
+                for timeline, offsets in self._clock_offsets.items():
+                    offset = offsets.get(topic)
+                    if offset is None or self.store.time_range(timeline, entity_path) is None:
+                        continue  # a topic off that clock (a header-less one is on log_time only)
+                    moved = [(start - offset, end - offset) for start, end in spans]
+                    self.store.declare_extent(entity_path, timeline, moved, log_time_type, components)
 
     # -- loading ------------------------------------------------------------------------------------
 
@@ -302,10 +312,15 @@ class LazyBag:
             return None
         return messages
 
-    def _convert(self, messages: Iterable[RawMessage]) -> _LoadedUnit:
-        """Messages converted into the store, sealed: the store chunks they became."""
+    def _convert(self, messages: Iterable[RawMessage], topic: str | None = None) -> _LoadedUnit:
+        """Messages converted into the store, sealed: the store chunks they became. ``topic``: they are
+        one chunk's messages of it, converted on their own, so what its state holds for later (a marker
+        lifetime's Clear) is written with them: no later message of it follows in this conversion (a
+        marker with a lifetime stayed drawn for the rest of the recording)."""
         first_seq = self.store.next_seq
         self._conversion.convert_messages(0, messages)
+        if topic is not None:
+            self._conversion.pipeline.finish_topic(topic)
         return _LoadedUnit.of(self.store.sealed_since(first_seq))
 
     def _load(self, number: int, topics: Collection[str]) -> bool:
@@ -321,7 +336,7 @@ class LazyBag:
         changed = False
         for topic, topic_messages in by_topic.items():
             self._conversion.pipeline.shared.forget(topic)  # chunk-local, whatever was loaded before
-            loaded = self._convert(topic_messages)
+            loaded = self._convert(topic_messages, topic)
             self.counts.loads += 1
             self._loaded[(number, topic)] = loaded
             self._loaded_bytes += loaded.nbytes

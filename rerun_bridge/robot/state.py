@@ -83,6 +83,10 @@ class RobotModelState:
         rows = fixed_joint_rows(self.entity_path, self.description, tf_children)
         return {topic: rows} if rows else {}
 
+    def at_topic_end(self, topic: str) -> list[Row]:
+        """Nothing: the fixed joints wait for TF of the whole stream, whichever topic ends."""
+        return []
+
     def load_file(
         self,
         path: Path,

@@ -246,6 +246,9 @@ def test_a_sim_time_bag_scrubbed_on_ros_time_loads_the_chunks_of_that_moment(tmp
     bag = write_sim_time_bag(tmp_path / "sim.mcap")
     lazy, store, eager = _opened_both_ways(bag)
     start, end = eager.time_range("ros_time") or (0, 0)
+    # Before anything past the probe is loaded, ros_time spans the whole recording (it spanned the
+    # probe's first chunk: a 0.2 s timeline for a 10 s bag, audit).
+    assert store.time_range("ros_time") == (start, end)
     for fraction in (0.9, 0.5, 0.2, 1.0):
         time = start + round(fraction * (end - start))
         lazy.show("ros_time", time)
@@ -281,4 +284,35 @@ def test_a_map_chunk_loaded_again_is_drawn_again(tmp_path: Path) -> None:
         assert set(got) == set(expected), time
         assert all(got[key].equals(expected[key]) for key in expected), time
     assert expected  # the last time shown has a costmap
+    lazy.close()
+
+
+def test_a_marker_lifetime_ends_in_a_bag_opened_lazily(tmp_path: Path) -> None:
+    """A marker published once with a lifetime stayed drawn for the rest of the recording in a bag opened
+    lazily: its Clear waited for a later message of its topic or the stream's end, and a chunk's load is
+    neither (audit). Each load now writes what the topic's state holds for later with its messages."""
+    typestore = get_typestore(Stores.ROS2_JAZZY)
+    path = tmp_path / "lifetime.mcap"
+    with path.open("wb") as stream:
+        writer = Writer(stream, chunk_size=1 << 10)
+        schemas = {
+            name: writer.register_msgdef(name, typestore.generate_msgdef(name, ros_version=2)[0])
+            for name in ("visualization_msgs/msg/Marker", "visualization_msgs/msg/MarkerArray")
+        }
+        marker = {**_cube(0, 1.0), "lifetime": {"sec": 1, "nanosec": 0}}
+        writer.write_message("/marker", schemas["visualization_msgs/msg/Marker"], marker, log_time=MARKER_T0)
+        for step in range(1, MARKER_ARRAYS):  # another topic, so that the recording spans many chunks
+            markers = {"markers": [_cube(step, 0.0)]}
+            time = MARKER_T0 + step * 100_000_000
+            writer.write_message(
+                "/markers", schemas["visualization_msgs/msg/MarkerArray"], markers, log_time=time
+            )
+        writer.finish()  # type: ignore[no-untyped-call]
+    lazy, store, eager = _opened_both_ways(path)
+    for step in (3, 30, 5):  # within its lifetime, long after it, within it again (loaded anew)
+        time = MARKER_T0 + step * 100_000_000
+        lazy.show("log_time", time)
+        lazily = store.latest_at("/marker/p/0", "log_time", time).get("Boxes3D:centers")
+        whole = eager.latest_at("/marker/p/0", "log_time", time).get("Boxes3D:centers")
+        assert (lazily is None) == (whole is None) == (step > 10), step
     lazy.close()
