@@ -137,8 +137,14 @@ def convert_occupancy_grid(msg: Any, ctx: ConvertContext) -> list[Row]:
     return rows
 
 
+#: RViz's GridCells display colour (its default): the cells carry none, and without one each viewer chose
+#: its own (teal wireframes in ours, pink in Rerun's).
+GRID_CELLS_COLOR: Final = np.array([[25, 255, 0, 255]], dtype=np.uint8)
+
+
 def convert_grid_cells(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """Each cell as a flat ``Boxes3D`` square of ``cell_width`` x ``cell_height`` at its point."""
+    """Each cell as a flat ``Boxes3D`` square of ``cell_width`` x ``cell_height`` at its point, in RViz's
+    GridCells green."""
     width, height = float(msg.cell_width), float(msg.cell_height)
     if not (np.isfinite(width) and np.isfinite(height) and width >= 0 and height >= 0):
         raise ConversionError(f"cell size {width} x {height} is not a size")
@@ -148,7 +154,11 @@ def convert_grid_cells(msg: Any, ctx: ConvertContext) -> list[Row]:
         Row(
             ctx.entity_path,
             "Boxes3D",
-            {"centers": centers, "half_sizes": np.repeat(half_size, len(centers), axis=0)},
+            {
+                "centers": centers,
+                "half_sizes": np.repeat(half_size, len(centers), axis=0),
+                "colors": GRID_CELLS_COLOR,
+            },
         )
     ]
     return with_frame(rows, ctx.entity_path, header_frame(msg))
