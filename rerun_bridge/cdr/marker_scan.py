@@ -127,6 +127,7 @@ class MarkerColumns:
     color_counts: I64
     text_offsets: I64
     text_lengths: I64
+    frame_locked: npt.NDArray[np.bool_]
     #: The marker-by-marker reader: the marker at an offset of ``body`` (for markers not built as columns).
     marker_at: Callable[[int], Any]
 
@@ -610,5 +611,6 @@ def _columns(
         color_counts=fields["color_count"],
         text_offsets=fields["text"],
         text_lengths=fields["text_length"],
+        frame_locked=np.frombuffer(body, dtype=np.uint8)[fields["fixed"] + _FRAME_LOCKED_AT] != 0,
         marker_at=lambda position: marker_at(position)[0],
     )

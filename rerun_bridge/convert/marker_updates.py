@@ -21,6 +21,7 @@ from rerun_bridge.cdr.marker_scan import MarkerColumns
 from rerun_bridge.convert.common import frame_row, header_frame, sub_path, with_frame
 from rerun_bridge.convert.marker_columns import batch_content
 from rerun_bridge.convert.marker_entities import clear_row, duration_ns, marker_path, namespace_path
+from rerun_bridge.convert.marker_frame_lock import FrameLockedMarkers
 from rerun_bridge.convert.marker_lifetimes import MarkerLifetimes, lifetime_rows
 from rerun_bridge.convert.marker_meshes import mesh_rows
 from rerun_bridge.convert.marker_shapes import (
@@ -89,6 +90,8 @@ def marker_rows(marker: Any, ctx: ConvertContext, times: Mapping[str, int]) -> l
     entity_path = marker_path(ctx.entity_path, marker.ns, marker.id)
     place = placement_of(marker.pose, marker.scale)
     rows = shape_rows(marker, place, entity_path, header_frame(marker), ctx, times)
+    locked = bool(getattr(marker, "frame_locked", False))
+    rows += ctx.shared.get(FrameLockedMarkers).rows(ctx.topic, entity_path, locked, times)
     rows += lifetime_rows(entity_path, duration_ns(marker.lifetime), ctx, times)
     return rows
 
@@ -112,6 +115,7 @@ class MarkerFields:
     frame_codes: I64
     lifetime_ns: I64
     stamp_ns: I64
+    frame_locked: npt.NDArray[np.bool_]
     #: The decoded marker at an index (for markers drawn on entities of their own).
     marker: Callable[[int], Any]
     #: The markers at some indices, all of one type, as a group's content (raises on bad data).
@@ -155,6 +159,7 @@ def fields_of_markers(markers: Sequence[Any]) -> MarkerFields:
         frame_codes,
         ints(lambda marker: duration_ns(marker.lifetime)),
         ints(lambda marker: stamp_to_ns(marker.header.stamp)),
+        np.array([bool(marker.frame_locked) for marker in markers], dtype=np.bool_),
         markers.__getitem__,
         lambda indices, kind: markers_content([markers[index] for index in indices.tolist()], kind),
     )
@@ -185,6 +190,7 @@ def fields_of_columns(columns: MarkerColumns) -> MarkerFields:
         stripped[columns.frame_codes],
         columns.lifetime_ns,
         columns.stamp_ns,
+        columns.frame_locked,
         marker,
         content,
     )
@@ -294,7 +300,7 @@ class ArrayUpdate:
         if kept is not run:
             run, within = kept, kept
             kinds = fields.types[kept]
-        single = (kinds == MESH_RESOURCE) | (fields.lifetime_ns[within] > 0)
+        single = (kinds == MESH_RESOURCE) | (fields.lifetime_ns[within] > 0) | fields.frame_locked[within]
         updates = self._grouped(run, within, single)
         for position in np.flatnonzero(single).tolist():
             self._add_single(int(run[position]))

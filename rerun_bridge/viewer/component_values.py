@@ -70,6 +70,11 @@ def first_string(values: pa.Array | None) -> str | None:
     return items[0] if items else None
 
 
+def first_flag(values: pa.Array | None) -> bool:
+    """Whether the first instance of a boolean component is set (False when absent or null)."""
+    return values is not None and len(values) > 0 and bool(values[0].as_py())
+
+
 def colors_rgba(values: pa.Array | None, count: int) -> FloatArray | None:
     """Colours as ``(count, 4)`` RGBA floats in 0..1 (one colour is broadcast); None when absent.
 

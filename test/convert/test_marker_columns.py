@@ -75,7 +75,7 @@ def marker(ns: str, marker_id: int, kind: int = CUBE, action: int = ADD, **field
         scale=types["geometry_msgs/msg/Vector3"](*fields.pop("scale", (0.3, 0.2, 0.1))),
         color=color(*fields.pop("color", (0.2, 0.4, 0.6, 0.8))),
         lifetime=types["builtin_interfaces/msg/Duration"](*divmod(lifetime, SECOND)),
-        frame_locked=False,
+        frame_locked=fields.pop("frame_locked", False),
         points=points,
         colors=colors,
         texture_resource="",
@@ -227,6 +227,7 @@ REDRAWN = {
         marker("a", 10, LINE_STRIP, points=0),
         marker("a", 11, LINE_STRIP, points=2, colors=2),
         marker("a", 12, LINE_STRIP, points=1, colors=1),
+        marker("a", 13, CUBE, frame_locked=True),
     ],
 }
 
@@ -291,6 +292,14 @@ SEQUENCES = {
         [marker("a", 1), marker("a", 2), marker("a", 3, frame="odom"), marker("b", 1), marker("b", 2)],
         [marker("a", 2, lifetime=SECOND), marker("a", 1, frame="odom"), marker("b", 0, action=DELETEALL)],
         [marker("a", 2), marker("a", 1, frame="odom"), marker("a", 3, frame="odom"), marker("b", 4)],
+    ],
+    # A frame-locked marker on its own entity (marked), back in its group, locked with a lifetime, then
+    # unlocked on its own entity (the mark written false).
+    "frame_locked_on_and_off": [
+        [marker("a", 1), marker("a", 2, frame_locked=True)],
+        [marker("a", 1), marker("a", 2)],
+        [marker("a", 2, frame_locked=True, lifetime=SECOND)],
+        [marker("a", 2, lifetime=SECOND)],
     ],
 }
 

@@ -10,6 +10,7 @@ import pytest
 from mcap_ros2.writer import Writer
 from rosbags.typesys import Stores, get_typestore
 
+from rerun_bridge.convert.marker_frame_lock import FRAME_LOCKED
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_bags, load_rrd
@@ -220,3 +221,39 @@ def test_a_marker_republished_within_its_lifetime_stays_up(tmp_path: Path, via: 
     assert shown(store, 2.6) == set()  # p/1's refreshed lifetime is over
     assert shown(store, 5.9) == {"/markers/r/3"}
     assert shown(store, 6.0) == set()  # cleared at the end of the stream, at its expiry
+
+
+FRAME_LOCKED_STREAM: list[tuple[float, list[dict[str, Any]]]] = [
+    (1, [at_x("p", 1, 1.0), at_x("p", 2, 2.0, frame_locked=True)]),
+    (2, [at_x("p", 1, 1.0), at_x("p", 2, 2.0)]),  # back in its group
+    (3, [at_x("p", 2, 2.0, frame_locked=True, lifetime={"sec": 5, "nanosec": 0})]),
+    (4, [at_x("p", 2, 2.0, lifetime={"sec": 5, "nanosec": 0})]),  # unlocked on its own entity
+]
+
+
+@pytest.mark.parametrize("via", ["rrd", "store"])
+def test_a_frame_locked_marker_has_an_entity_marked_frame_locked(tmp_path: Path, via: str) -> None:
+    """RViz moves a frame-locked marker with its frame: it gets an entity of its own, marked, which the
+    embedded viewer places by TF at the time shown (test_spatial3d_view); unmarked once it is not."""
+    bag = write_bag(tmp_path / "locked.mcap", FRAME_LOCKED_STREAM)
+    store = ChunkStore()
+    if via == "rrd":
+        rrd = tmp_path / "locked.rrd"
+        convert_bags([bag], rrd)
+        verify_rrd(rrd)
+        load_rrd(rrd, store)
+    else:
+        load_bags([bag], store)
+
+    def locked(seconds: float) -> list[bool] | None:
+        found = store.latest_at("/markers/p/2", "log_time", T0 + round(seconds * SECOND)).get(FRAME_LOCKED)
+        return None if found is None else found.to_pylist()
+
+    assert xs(store, 1.0, "/markers/p/CUBE") == [1.0]
+    assert xs(store, 1.0, "/markers/p/2") == [2.0]
+    assert locked(1.0) == [True]
+    assert xs(store, 2.0, "/markers/p/CUBE") == [1.0, 2.0]
+    assert locked(2.0) is None
+    assert locked(3.0) == [True]
+    assert locked(4.0) == [False]
+    assert xs(store, 4.0, "/markers/p/2") == [2.0]

@@ -12,6 +12,7 @@ import pytest
 from PyQt6 import QtGui
 from pytestqt.qtbot import QtBot
 
+from rerun_bridge.convert.marker_frame_lock import FRAME_LOCKED
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView, _strip_segments
@@ -377,9 +378,9 @@ def _red_centre(view: Spatial3DView) -> tuple[float, float, int, int]:
     return float(columns.mean()), float(rows.mean()), frame.shape[1], frame.shape[0]
 
 
-def test_data_is_placed_by_tf_as_of_its_own_time(qtbot: QtBot) -> None:
-    """As RViz places a message by TF at its stamp: a scan logged at 100 stays where the sensor was then
-    while the cursor moves on and TF with it (by TF at the cursor it swam, interpolated towards 200)."""
+def _moving_sensor_scan(frame_locked: bool | None) -> ChunkStore:
+    """TF moving the sensor from x 0 (at 100) to 2 (at 200) and red points in it logged at 100, marked
+    frame-locked (or not) as the bridge marks a marker."""
     store = ChunkStore()
     for time, x in ((100, 0.0), (200, 2.0)):
         store.append_row(
@@ -403,11 +404,31 @@ def test_data_is_placed_by_tf_as_of_its_own_time(qtbot: QtBot) -> None:
             "CoordinateFrame:frame": ["sensor"],
         },
     )
+    if frame_locked is not None:
+        store.append_row("/scan", {"ros_time": 100}, {FRAME_LOCKED: np.array([frame_locked])})
     store.flush()
-    view = make_view(qtbot, store, fixed_frame="world")
+    return store
+
+
+@pytest.mark.parametrize("frame_locked", [None, False])
+def test_data_is_placed_by_tf_as_of_its_own_time(qtbot: QtBot, frame_locked: bool | None) -> None:
+    """As RViz places a message by TF at its stamp: a scan logged at 100 stays where the sensor was then
+    while the cursor moves on and TF with it (by TF at the cursor it swam, interpolated towards 200)."""
+    view = make_view(qtbot, _moving_sensor_scan(frame_locked), fixed_frame="world")
     view.set_time("ros_time", 150)
     column, row, width, height = _red_centre(view)
     then_x, then_y = project(np.array([0.0, 0.0, 0.5]), width, height)
     assert math.hypot(column - then_x, row - then_y) < 2.0
     cursor_x, cursor_y = project(np.array([1.0, 0.0, 0.5]), width, height)  # TF interpolated at 150
     assert math.hypot(column - cursor_x, row - cursor_y) > 20
+
+
+def test_a_frame_locked_marker_moves_with_its_frame(qtbot: QtBot) -> None:
+    """RViz moves a frame-locked marker with its frame as TF changes: placed by TF at the time shown, not
+    at its row's time (it stayed where its frame was when it was published, audit)."""
+    view = make_view(qtbot, _moving_sensor_scan(True), fixed_frame="world")
+    for time, x in ((150, 1.0), (200, 2.0)):
+        view.set_time("ros_time", time)
+        column, row, width, height = _red_centre(view)
+        cursor_x, cursor_y = project(np.array([x, 0.0, 0.5]), width, height)
+        assert math.hypot(column - cursor_x, row - cursor_y) < 2.0, time

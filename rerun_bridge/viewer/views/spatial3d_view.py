@@ -43,12 +43,14 @@ import pyarrow.compute as pc
 import pyqtgraph.opengl as gl
 from PyQt6 import QtGui, QtWidgets
 
+from rerun_bridge.convert.marker_frame_lock import FRAME_LOCKED
 from rerun_bridge.tf import quaternion as quat
 from rerun_bridge.tf.buffer import Transform
 from rerun_bridge.viewer.component_values import (
     blob,
     colors_rgba,
     entity_color,
+    first_flag,
     first_string,
     floats,
     image_format,
@@ -377,9 +379,10 @@ class Spatial3DView(ViewBase):
         """The frame in the fixed frame as of when the entity's data was logged, as RViz places a message by
         TF at its stamp: a 5 Hz scan stays on the walls while the cursor moves on and the robot with it
         (TF at the cursor drew it swimming, turned by the robot's motion since). Maps (textured meshes) and
-        static data are placed by TF at the cursor, as RViz places maps; where TF does not reach back to the
-        data's time, at the cursor too."""
-        data_time = None if TEXTURE in values else self.store.latest_row_time(entity, timeline, time)
+        static data are placed by TF at the cursor, as RViz places maps; so are frame-locked markers, which
+        RViz moves with their frame; where TF does not reach back to the data's time, at the cursor too."""
+        at_cursor = TEXTURE in values or first_flag(values.get(FRAME_LOCKED))
+        data_time = None if at_cursor else self.store.latest_row_time(entity, timeline, time)
         if data_time is not None and data_time != time:
             placed = self.transforms.transform(timeline, fixed, frame, data_time)
             if placed is not None:
