@@ -409,10 +409,14 @@ def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSup
     import dataclasses
 
     from rerun_bridge.config import BridgeConfig, load_config
-    from rerun_bridge.custom_types import type_support
+    from rerun_bridge.custom_types import custom_type_problems, type_support
 
-    config = load_config(config_path) if config_path is not None else BridgeConfig()
     source = str(config_path) if config_path is not None else "--msg-path"
+    config = (
+        load_config(config_path, lambda loaded: custom_type_problems(loaded.custom_types, source))
+        if config_path is not None
+        else BridgeConfig()
+    )
     options = {name: topic.options for name, topic in config.topics.items() if topic.options}
     return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
 

@@ -364,8 +364,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def load_config(path: str | Path) -> BridgeConfig:
-    """Read and validate a YAML file; an empty file gives the defaults."""
+#: A check of a whole config beyond its syntax (the custom types' mappings, which need the converters):
+#: its problems are reported with the file's own errors.
+ConfigCheck = Callable[[BridgeConfig], list[str]]
+
+
+def load_config(path: str | Path, check: ConfigCheck | None = None) -> BridgeConfig:
+    """Read and validate a YAML file; an empty file gives the defaults. ``check``'s problems are reported
+    with the file's errors (every problem at once)."""
     source = str(path)
     try:
         text = read_bounded(path)
@@ -391,7 +397,7 @@ def load_config(path: str | Path) -> BridgeConfig:
     dups = [
         f"{source}:{line}: duplicate key {key!r} (YAML keeps only the last one)" for line, key in loader.dups
     ]
-    return _parse(data if data is not None else {}, source, dups)
+    return _parse(data if data is not None else {}, source, dups, check)
 
 
 def parse_config(data: Mapping[str, Any], source: str = "<config>") -> BridgeConfig:
@@ -598,7 +604,9 @@ def _keys(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def _parse(data: Mapping[str, Any], source: str, errors: list[str]) -> BridgeConfig:
+def _parse(
+    data: Mapping[str, Any], source: str, errors: list[str], check: ConfigCheck | None = None
+) -> BridgeConfig:
     p = _Parser(source, errors)
     top = p.section(data, "", _keys(BridgeConfig))
     checks = {
@@ -618,6 +626,8 @@ def _parse(data: Mapping[str, Any], source: str, errors: list[str]) -> BridgeCon
         robot_model=_parse_robot_model(p, top.get("robot_model")),
         custom_types=parse_custom_types(p, top.get("custom_types")),
     )
+    if check is not None:
+        errors.extend(check(cfg))
     if errors:
         raise ConfigError("\n".join(errors))
     return cfg

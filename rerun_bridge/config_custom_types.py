@@ -43,7 +43,9 @@ class CustomTypesConfig:
             "msg_path": list(self.msg_path),
             "leaf_scalars": self.leaf_scalars,
             "mappings": {
-                name: [item.to_yaml() for item in entries] if len(entries) > 1 else entries[0].to_yaml()
+                name: [item.to_yaml() for item in entries]
+                if len(entries) > 1 or entries[0].position is not None
+                else entries[0].to_yaml()
                 for name, entries in self.mappings.items()
             },
         }
@@ -102,7 +104,7 @@ def _mappings(reader: _Reader, data: object) -> dict[str, tuple[TypeMapping, ...
         parsed = []
         for position, entry in enumerate(entries):
             entry_key = f"{key}[{position}]" if isinstance(value, list) else key
-            mapping = _type_mapping(reader, entry, entry_key)
+            mapping = _type_mapping(reader, entry, entry_key, position if isinstance(value, list) else None)
             if mapping is not None:
                 parsed.append(mapping)
         if parsed:
@@ -110,21 +112,23 @@ def _mappings(reader: _Reader, data: object) -> dict[str, tuple[TypeMapping, ...
     return out
 
 
-def _type_mapping(reader: _Reader, data: object, key: str) -> TypeMapping | None:
+def _type_mapping(reader: _Reader, data: object, key: str, position: int | None) -> TypeMapping | None:
     entry = reader.mapping(data, key, MAPPING_KEYS)
     archetype, entity = entry.get("archetype"), entry.get("entity", "")
+    # Each problem of the entry is said, its fields' too, before it is left out.
+    usable = True
     if not isinstance(archetype, str) or not archetype:
         reader.error(
             f"{key}.archetype",
             f"required: a Rerun archetype name (Points3D, Scalars, ...), got {show(archetype)}",
         )
-        return None
+        usable = False
     if "entity" in entry and not _is_sub_path(entity):
         reader.error(
             f"{key}.entity",
             f"expected a path below the topic's entity (battery, left/wheel), got {show(entity)}",
         )
-        return None
+        usable = False
     fields = []
     for component, spec in reader.mapping(entry.get("fields"), f"{key}.fields").items():
         item = _field(reader, component, spec, f"{key}.fields.{component}")
@@ -135,7 +139,9 @@ def _type_mapping(reader: _Reader, data: object, key: str) -> TypeMapping | None
     if not fields:  # none, or an empty mapping (`fields: {}` dropped the entry without a word)
         reader.error(f"{key}.fields", "required: at least one component and its field path")
         return None
-    return TypeMapping(archetype, tuple(fields), str(entity))
+    if not usable or not isinstance(archetype, str):
+        return None
+    return TypeMapping(archetype, tuple(fields), str(entity), position)
 
 
 def _is_sub_path(entity: object) -> bool:

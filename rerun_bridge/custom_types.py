@@ -11,16 +11,21 @@ from rerun_bridge.cdr.msg_path import load_definitions
 from rerun_bridge.config_custom_types import CustomTypesConfig
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.mappings import mapping_converters
+from rerun_bridge.convert.registry import Converter
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.pipeline import TypeSupport
 
 
-def type_support(
-    config: CustomTypesConfig, msg_paths: Iterable[str | Path] = (), source: str = "<config>"
-) -> TypeSupport:
-    """``config`` plus extra msg paths (``--msg-path``) as a :class:`TypeSupport`; a mapping of a type the
-    bridge already converts, a bad mapping or a missing msg folder is a ConfigError naming the key (every
-    problem of the section in one error, as the rest of the config reports them)."""
+def custom_type_problems(config: CustomTypesConfig, source: str = "<config>") -> list[str]:
+    """What is wrong with the section beyond its syntax, each naming ``source`` and the key: a mapping
+    Rerun cannot take (an unknown archetype, component or colormap), a mapping of a type the bridge
+    already converts, a msg folder that is not one. ``load_config`` takes it as a check, so that these are
+    reported with the file's other errors, not after they are fixed."""
+    return _checked(config, source)[1]
+
+
+def _checked(config: CustomTypesConfig, source: str) -> tuple[list[Converter], list[str]]:
+    """The mappings' converters and the section's problems (:func:`custom_type_problems`)."""
     problems: list[str] = []
     try:
         converters = mapping_converters(config.mappings, source)
@@ -38,6 +43,16 @@ def type_support(
         for index, folder in enumerate(config.msg_path)
         if not Path(folder).is_dir()
     )
+    return converters, problems
+
+
+def type_support(
+    config: CustomTypesConfig, msg_paths: Iterable[str | Path] = (), source: str = "<config>"
+) -> TypeSupport:
+    """``config`` plus extra msg paths (``--msg-path``) as a :class:`TypeSupport`; a mapping of a type the
+    bridge already converts, a bad mapping or a missing msg folder is a ConfigError naming the key (every
+    problem of the section in one error, as the rest of the config reports them)."""
+    converters, problems = _checked(config, source)
     if problems:
         raise ConfigError("\n".join(problems))
     supplied = load_definitions([*config.msg_path, *msg_paths])

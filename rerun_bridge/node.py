@@ -42,7 +42,7 @@ from rerun_bridge.config import (
     apply_overrides,
     load_config,
 )
-from rerun_bridge.custom_types import type_support
+from rerun_bridge.custom_types import custom_type_problems, type_support
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.fleet.uploads import UPLOAD_LEDGER, PartUploader
 from rerun_bridge.live.diagnostics import diagnostics_rows, format_summary
@@ -768,9 +768,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A --config file is checked before ROS starts: a bad one joins no DDS domain and writes nothing.
         # (A config_file parameter can only be read from the node, so it is checked just after.)
-        from_file = load_config(args.config) if args.config else None
-        # The custom_types checks that need Rerun (archetypes, components, colormaps, msg folders) too.
-        types = type_support(from_file.custom_types, source=str(args.config)) if from_file else None
+        # The custom_types checks that need Rerun (archetypes, components, colormaps, msg folders) too,
+        # reported with the file's other errors.
+        source = str(args.config)
+        from_file = (
+            load_config(args.config, lambda loaded: custom_type_problems(loaded.custom_types, source))
+            if args.config
+            else None
+        )
+        types = type_support(from_file.custom_types, source=source) if from_file else None
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -843,7 +849,12 @@ def _config_of(
     if from_file is not None:
         config = from_file
     else:
-        config = load_config(parameter_file) if parameter_file else BridgeConfig.default()
+        source = str(parameter_file)
+        config = (
+            load_config(parameter_file, lambda loaded: custom_type_problems(loaded.custom_types, source))
+            if parameter_file
+            else BridgeConfig.default()
+        )
     overrides: dict[str, Any] = {}
     for key, value in (
         ("sinks.rrd.path", args.rrd or values["rrd_path"]),

@@ -282,6 +282,32 @@ def test_config_msg_folders_and_mappings_are_reported_together_naming_file_and_k
     ]
 
 
+def test_a_config_reports_its_syntax_and_its_custom_type_problems_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad leaf_scalars hid a missing msg folder and an unknown archetype, and an entry's bad entity hid
+    its bad field path, until each was fixed (audit): every problem of the file is said at once."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "custom_types:\n  leaf_scalars: -1\n  msg_path: [nowhere]\n  mappings:\n    my_robot/msg/T:\n"
+        "      - {archetype: Pointz3D, fields: {positions: a.x/y/z}}\n"
+        "      - {archetype: Scalars, entity: 'a//b', fields: {scalars: 'single..v'}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", str(NEATO_BAG), "-o", str(tmp_path / "out.rrd"), "--config", str(config)]) == 2
+    said = capsys.readouterr().err
+    key = f"{config}: custom_types"
+    for problem in (
+        f"{key}.leaf_scalars: expected an integer >= 0, got -1",
+        f"{key}.msg_path[0]: 'nowhere' is not a folder",
+        f"{key}.mappings.my_robot/msg/T[0].archetype: 'Pointz3D' is not a Rerun archetype",
+        f"{key}.mappings.my_robot/msg/T[1].entity: expected a path below the topic's entity",
+        f"{key}.mappings.my_robot/msg/T[1].fields.scalars: ",
+    ):
+        assert problem in said, problem
+
+
 # ---- declarative mappings ------------------------------------------------------------------------------
 
 ROBOT_MSGS = {

@@ -235,8 +235,11 @@ def mapping_converters(
     converters = []
     for type_name, entries in mappings.items():
         funcs = []
-        for position, mapping in enumerate(entries):
-            key = f"custom_types.mappings.{type_name}" + (f"[{position}]" if len(entries) > 1 else "")
+        for index, mapping in enumerate(entries):
+            position = (
+                mapping.position if mapping.position is not None else index if len(entries) > 1 else None
+            )
+            key = f"custom_types.mappings.{type_name}" + (f"[{position}]" if position is not None else "")
             problems.extend(f"{source}: {problem}" for problem in check_mapping(key, mapping))
             funcs.append(mapping_converter(mapping, f"{source}: {key}"))
         archetypes = tuple(dict.fromkeys([*(m.archetype for m in entries), "CoordinateFrame"]))

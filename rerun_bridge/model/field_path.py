@@ -82,6 +82,9 @@ class TypeMapping:
     archetype: str
     fields: tuple[FieldMapping, ...]
     entity: str = ""
+    #: Its place in the config's list of the type's entries (None: the type's one entry, not a list), which
+    #: errors name: ``mappings.<type>[1]``, whatever entries before it were left out.
+    position: int | None = None
 
     def to_yaml(self) -> dict[str, object]:
         out: dict[str, object] = {"archetype": self.archetype}
