@@ -10,7 +10,7 @@ frame the camera's images carry. Such an overlay joins the 2D view of every imag
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -36,13 +36,24 @@ class FrameSource(Protocol):
     def latest_at(self, entity_path: str, timeline: str, time: int) -> dict[str, pa.Array]: ...
 
 
+@runtime_checkable
+class _Spans(Protocol):
+    """A frame source that also knows when each entity has rows (the viewer's store; a file's catalog
+    keeps frames through Clears and needs no second look)."""
+
+    def time_range(self, timeline: str, entity_path: str | None = None) -> tuple[int, int] | None: ...
+
+
 def entity_frame(store: FrameSource, entity_path: str) -> str:
-    """The last frame an entity was logged on (on the first timeline that has one), "" for none."""
+    """The last frame an entity was logged on (on the first timeline that has one), else the one it had at
+    its first row: an image marker removed or expired at the end is cleared there, frame and all, and was
+    given a view of its own, away from its image; "" for none."""
     for timeline in store.timelines():
-        values = store.latest_at(entity_path, timeline, _LATEST)
-        column = values.get(FRAME_COLUMN)
-        if column is not None and len(column) and column[0].is_valid:
-            return str(column[0].as_py())
+        span = store.time_range(timeline, entity_path) if isinstance(store, _Spans) else None
+        for time in (_LATEST,) if span is None else (_LATEST, span[0]):
+            column = store.latest_at(entity_path, timeline, time).get(FRAME_COLUMN)
+            if column is not None and len(column) and column[0].is_valid:
+                return str(column[0].as_py())
     return ""
 
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from rerun_bridge.blueprint.export import export_rbl
-from rerun_bridge.blueprint.heuristic import arrange, compact_includes, default_blueprint
+from rerun_bridge.blueprint.heuristic import (
+    arrange,
+    compact_includes,
+    default_blueprint,
+    default_blueprint_of,
+)
 from rerun_bridge.blueprint.loader import dump_blueprint, parse_blueprint, parse_yaml
 from rerun_bridge.blueprint.model import Container, ContainerKind, ContentRule, View, ViewKind
+from rerun_bridge.blueprint.overlays import entity_frame
+from rerun_bridge.store.chunk_store import ChunkStore
 
 #: What the bridge writes for a typical robot (see docs/data-model.md).
 ROBOT = {
@@ -213,3 +222,26 @@ def test_2d_shapes_on_an_image_frame_overlay_that_image_and_others_get_views_of_
     # Without frames (a blueprint from archetype names only) nothing is taken for an overlay.
     plain = [view.origin for view in default_blueprint(entities).views() if view.kind is ViewKind.SPATIAL2D]
     assert "/detections" in plain
+
+
+def test_an_image_marker_cleared_at_the_end_still_overlays_its_image() -> None:
+    """A removed or expired ImageMarker is cleared, frame and all, at its last row: its frame was read as
+    none and it got a 2D view of its own, away from the image it annotates (audit)."""
+    store = ChunkStore()
+    store.append_row(
+        "/camera/image_raw",
+        {"ros_time": 1},
+        {"Image:buffer": [np.zeros(4, np.uint8)], "CoordinateFrame:frame": ["camera_image_plane"]},
+    )
+    marker = "/camera/image_markers/shapes/6"
+    store.append_row(
+        marker,
+        {"ros_time": 1},
+        {"Points2D:positions": np.zeros((1, 2), np.float32), "CoordinateFrame:frame": ["camera_image_plane"]},
+    )
+    store.append_row(marker, {"ros_time": 2}, {"Clear:is_recursive": np.array([False])})
+    store.flush()
+    assert entity_frame(store, marker) == "camera_image_plane"
+    views = [view for view in default_blueprint_of(store).views() if view.kind is ViewKind.SPATIAL2D]
+    assert [view.origin for view in views] == ["/camera/image_raw"]
+    assert views[0].includes(marker)
