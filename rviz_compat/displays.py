@@ -66,6 +66,12 @@ class DisplaySpec:
     plot_too: bool = False
     #: A property naming a topic namespace (RViz 2's interactive markers): the topic is ``<value>/update``.
     namespace_key: str = ""
+    #: The entity below the topic's that the display's plot shows (JointState's efforts: ``effort``; the
+    #: topic's own when empty, every plot under it).
+    plotted: str = ""
+    #: The entity below the topic's that ``archetype`` is drawn on, which the style goes to (a Range's cone:
+    #: ``cone``; the topic's own when empty).
+    styled: str = ""
 
 
 _IMAGE_KEYS: Final = ("Topic", "Image Topic")
@@ -100,13 +106,16 @@ DISPLAYS: Final[Mapping[str, DisplaySpec]] = MappingProxyType(
         "Grid": DisplaySpec(Target.GRID),
         "Polygon": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PolygonStamped", archetype="LineStrips3D"),
         "PointStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/PointStamped", archetype="Points3D"),
-        "Range": DisplaySpec(Target.SCENE, "sensor_msgs/msg/Range", archetype="LineStrips3D", plot_too=True),
+        "Range": DisplaySpec(
+            Target.SCENE, "sensor_msgs/msg/Range", archetype="LineStrips3D", plot_too=True, styled="cone"
+        ),
         "WrenchStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/WrenchStamped", plot_too=True),
         "TwistStamped": DisplaySpec(Target.SCENE, "geometry_msgs/msg/TwistStamped", plot_too=True),
         "Effort": DisplaySpec(
             Target.PLOT,
             "sensor_msgs/msg/JointState",
             caveat="efforts are plotted per joint, not drawn at them",
+            plotted="effort",
         ),
         "Temperature": DisplaySpec(Target.PLOT, "sensor_msgs/msg/Temperature"),
         "FluidPressure": DisplaySpec(Target.PLOT, "sensor_msgs/msg/FluidPressure"),

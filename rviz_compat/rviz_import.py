@@ -39,6 +39,7 @@ from rerun_bridge.blueprint.model import (
 )
 from rerun_bridge.config import BridgeConfig, topic_name_problem
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
+from rerun_bridge.convert.common import sub_path
 from rerun_bridge.convert.map_msgs import UPDATES_SUFFIX
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.yaml_limits import YamlLimitError, read_bounded
@@ -325,7 +326,7 @@ class _Importer:
             self.map_updates(display, base_topic, label)
         if spec.target is Target.SCENE:
             self.show_in_scene(entity, enabled)
-            self.style(display, spec, entity, label)
+            self.style(display, spec, sub_path(entity, spec.styled) if spec.styled else entity, label)
             self.pose_style(display, spec, entity, label)
             self.mapped.append(f"{label} -> 3D {entity}")
             if spec.plot_too:
@@ -334,8 +335,11 @@ class _Importer:
                 )
                 self.mapped.append(f"{label} -> time series {entity}")
         elif spec.target is Target.PLOT:
-            self.plots.append(View(ViewKind.TIME_SERIES, name=_name(display), origin=entity, visible=enabled))
-            self.mapped.append(f"{label} -> time series {entity}")
+            plotted = sub_path(entity, spec.plotted) if spec.plotted else entity
+            self.plots.append(
+                View(ViewKind.TIME_SERIES, name=_name(display), origin=plotted, visible=enabled)
+            )
+            self.mapped.append(f"{label} -> time series {plotted}")
         else:
             contents = [ContentRule("$origin", recursive=True)]
             if spec.target is Target.CAMERA:

@@ -470,6 +470,24 @@ def test_robot_model_interactive_markers_and_3d_displays_that_also_plot(tmp_path
     assert result.unsupported == []
 
 
+def test_an_effort_display_plots_efforts_only_and_a_range_colour_styles_its_cone(tmp_path: Path) -> None:
+    """The Effort view took the whole JointState (positions, velocities and efforts on one axis), and a
+    Range display's colour went to the topic's entity, which holds the plot, not the cone (audit)."""
+    displays = [
+        {"Class": "rviz_default_plugins/Effort", "Name": "Efforts", "Topic": {"Value": "/joint_states"}},
+        {"Class": "rviz_default_plugins/Range", "Name": "Sonar", "Topic": {"Value": "/sonar"},
+         "Color": "0; 128; 255"},
+    ]  # fmt: skip
+    result = import_rviz(_write(tmp_path, displays))
+    assert [view.origin for view in _views(result, ViewKind.TIME_SERIES)] == [
+        "/joint_states/effort",
+        "/sonar",
+    ]
+    styles = _scene(result).styles
+    assert list(styles) == ["/sonar/cone"]
+    assert styles["/sonar/cone"].archetype == "LineStrips3D"
+
+
 def test_a_robot_model_from_a_file_is_the_bridge_configs(tmp_path: Path) -> None:
     displays = [
         {"Class": "rviz_default_plugins/RobotModel", "Name": "Robot", "Description Source": "File",
