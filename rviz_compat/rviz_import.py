@@ -100,6 +100,16 @@ class RvizImport:
     mapped: list[str]
     disabled: list[str]
     notes: list[str]
+    #: A RobotModel display's URDF file (``Description Source: File``), for the bridge config's
+    #: ``robot_model.urdf_file`` ("": none).
+    urdf_file: str = ""
+
+    def bridge_config(self) -> dict[str, Any]:
+        """The bridge config the displays need: their topics, and the robot model's file where one is read."""
+        config: dict[str, Any] = {"topics": self.bridge_topics}
+        if self.urdf_file:
+            config["robot_model"] = {"urdf_file": self.urdf_file}
+        return config
 
 
 def import_rviz(path: str | Path, bridge_config: BridgeConfig | None = None) -> RvizImport:
@@ -124,13 +134,17 @@ def main_from_rviz(
     unsupported and disabled displays, the notes and the bridge topics to add; with ``bridge_config_out``,
     also write those topics as a bridge config file."""
     result = import_rviz(rviz_path)
+    # Both outputs checked before either is written: a missing folder was a traceback, after the first.
+    for out in (out_yaml, bridge_config_out):
+        if out is not None and not Path(out).parent.is_dir():
+            raise ConfigError(f"{out}: cannot write it: the folder {Path(out).parent} does not exist")
     dump_blueprint(result.blueprint, out_yaml, header=report(result, Path(rviz_path).name))
     if bridge_config_out is not None:
         header = (
             f"Bridge topics for the displays of {Path(rviz_path).name} (rerun-bridge blueprint from-rviz).\n"
         )
         comment = "".join(f"# {line}\n" for line in header.splitlines())
-        body = yaml.safe_dump({"topics": result.bridge_topics}, sort_keys=False, width=110)
+        body = yaml.safe_dump(result.bridge_config(), sort_keys=False, width=110)
         Path(bridge_config_out).write_text(comment + body, encoding="utf-8")
     return result
 
@@ -146,11 +160,11 @@ def report(result: RvizImport, source_name: str) -> str:
     ):
         if items:
             lines += ["", f"{title}:", *(f"  - {item}" for item in items)]
-    if result.bridge_topics:
-        snippet = yaml.safe_dump({"topics": result.bridge_topics}, sort_keys=False, width=100)
+    if result.bridge_topics or result.urdf_file:
+        snippet = yaml.safe_dump(result.bridge_config(), sort_keys=False, width=100)
         lines += [
             "",
-            "Bridge topics to add to the bridge config:",
+            "To add to the bridge config (--bridge-config writes it):",
             *(f"  {row}" for row in snippet.splitlines()),
         ]
     return "\n".join(lines)
@@ -169,6 +183,7 @@ class _Importer:
         self.grid = False
         self.frame_names: list[str] = []
         self.bridge_topics: dict[str, dict[str, Any]] = {}
+        self.urdf_file = ""
         self.unsupported: list[str] = []
         self.mapped: list[str] = []
         self.disabled: list[str] = []
@@ -216,6 +231,7 @@ class _Importer:
             mapped=self.mapped,
             disabled=self.disabled,
             notes=list(dict.fromkeys(self.notes)),
+            urdf_file=self.urdf_file,
         )
 
     # --- displays ---------------------------------------------------------------------------------------
@@ -290,8 +306,10 @@ class _Importer:
         source = str(property_value(display.get("Description Source")) or "Topic")
         if source.lower() == "file":
             path = str(property_value(display.get("Description File")) or "")
+            self.urdf_file = path
             self.notes.append(
-                f"{label}: the URDF file {path!r} is given to the bridge as robot_model.urdf_file"
+                f"{label}: the URDF file {path!r} is read from the bridge config's robot_model.urdf_file "
+                "(in the config --bridge-config writes; or give it to view or convert with --urdf)"
             )
             self.mapped.append(f"{label} -> 3D robot model (robot_model.urdf_file) and TF frames")
             return
@@ -390,8 +408,16 @@ class _Importer:
             self.notes.append(f"{label}: {topic} is also shown as {entry['type']}; {ros_type} ignored")
         if latched:
             entry.setdefault("qos", {})["durability"] = "transient_local"
-        if options:
-            entry.setdefault("options", {}).update(options)
+        if options:  # a second display of the topic: its options where the first set none (RViz has two)
+            kept = entry.setdefault("options", {})
+            for key, value in options.items():
+                if key in kept and kept[key] != value:
+                    self.notes.append(
+                        f"{label}: {topic} is also shown by an earlier display with {key} {kept[key]!r}; "
+                        f"{value!r} ignored (the bridge converts a topic one way)"
+                    )
+                else:
+                    kept[key] = value
         if BUILTIN_CONVERTERS.lookup(ros_type) is None:
             self.notes.append(
                 f"{label}: {topic}: no converter for {ros_type} yet; the bridge keeps its fields as raw "

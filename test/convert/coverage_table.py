@@ -20,7 +20,7 @@ import yaml
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.model.type_names import normalize_type_name
 from rerun_bridge.pipeline import STRICT_ENV
-from rviz_compat.displays import DISPLAYS
+from rviz_compat.displays import DISPLAYS, Target
 from test.convert.golden_harness import GOLDEN_DIR, GoldenCase, golden_cases
 from test.convert.test_golden import COVERED_ELSEWHERE
 
@@ -66,6 +66,8 @@ def _displays_by_type() -> dict[str, list[str]]:
     for name, spec in DISPLAYS.items():
         if spec.ros_type:
             displays[normalize_type_name(spec.ros_type)].append(name)
+        elif spec.target is Target.FRAMES:  # TF and Axes draw the TF topics' frames
+            displays[normalize_type_name("tf2_msgs/msg/TFMessage")].append(name)
     return displays
 
 

@@ -488,15 +488,34 @@ def test_an_effort_display_plots_efforts_only_and_a_range_colour_styles_its_cone
     assert styles["/sonar/cone"].archetype == "LineStrips3D"
 
 
+def test_two_displays_of_one_topic_keep_the_first_ones_options_and_say_so(tmp_path: Path) -> None:
+    """A costmap display (alpha 0.3) and a map display (alpha 1) of /map gave the map palette with the
+    costmap's alpha, without a word (audit): the first display's options are kept, the other's named."""
+    displays = [
+        {"Class": "rviz_default_plugins/Map", "Name": "Cost", "Topic": {"Value": "/map"},
+         "Color Scheme": "costmap", "Alpha": 0.3},
+        {"Class": "rviz_default_plugins/Map", "Name": "Plain", "Topic": {"Value": "/map"},
+         "Color Scheme": "map", "Alpha": 1},
+    ]  # fmt: skip
+    result = import_rviz(_write(tmp_path, displays))
+    assert result.bridge_topics["/map"]["options"] == {"palette": "costmap", "alpha": 0.3}
+    assert any("/map is also shown by an earlier display with palette 'costmap'" in n for n in result.notes)
+
+
 def test_a_robot_model_from_a_file_is_the_bridge_configs(tmp_path: Path) -> None:
     displays = [
         {"Class": "rviz_default_plugins/RobotModel", "Name": "Robot", "Description Source": "File",
          "Description File": "/opt/robot.urdf"},
     ]  # fmt: skip
-    result = import_rviz(_write(tmp_path, displays))
+    rviz = _write(tmp_path, displays)
+    result = import_rviz(rviz)
     assert "/robot_description" not in result.bridge_topics
     assert any("robot_model.urdf_file" in note and "/opt/robot.urdf" in note for note in result.notes)
     assert _scene(result).includes("/tf")
+    # Written into the bridge config, which only said so before (audit): the config loads with it.
+    bridge = tmp_path / "bridge.yaml"
+    main_from_rviz(rviz, tmp_path / "out.yaml", bridge_config_out=bridge)
+    assert load_config(bridge).robot_model.urdf_file == "/opt/robot.urdf"
 
 
 def test_odd_displays_are_never_dropped_silently(tmp_path: Path) -> None:
@@ -534,6 +553,19 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
         import_rviz(other)
     with pytest.raises(ConfigError, match=r"missing\.rviz: cannot read"):
         import_rviz(tmp_path / "missing.rviz")
+
+
+@pytest.mark.parametrize("missing", ["blueprint", "bridge config"])
+def test_an_output_in_a_missing_folder_is_one_error_and_nothing_is_written(
+    tmp_path: Path, missing: str
+) -> None:
+    """A missing output folder was a FileNotFoundError traceback, after the blueprint was written (audit)."""
+    good, bad = tmp_path / "out.yaml", tmp_path / "nowhere" / "out.yaml"
+    out, bridge = (bad, tmp_path / "bridge.yaml") if missing == "blueprint" else (good, bad)
+    with pytest.raises(ConfigError, match=f"{bad}: cannot write it: the folder .*nowhere does not exist"):
+        main_from_rviz(_write(tmp_path, []), out, bridge_config_out=bridge)
+    assert not good.exists()
+    assert not (tmp_path / "bridge.yaml").exists()
 
 
 def test_main_writes_only_the_blueprint_unless_asked(tmp_path: Path) -> None:
