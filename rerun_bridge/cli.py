@@ -75,10 +75,19 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return EXIT_OK if report.kept else EXIT_NOTHING_CONVERTED
 
 
-def _rate(count: int, duration_ns: int) -> str:
-    if count < 2 or duration_ns <= 0:
+#: A topic's messages spanning less than this have no rate worth printing (/tf_static's two 25 us apart).
+_SHORTEST_RATE_SPAN_NS = 1_000_000
+
+
+def _rate(count: int, span_ns: int) -> str:
+    """Messages a second between a topic's first and last message."""
+    if count < 2 or span_ns < _SHORTEST_RATE_SPAN_NS:
         return "-"
-    return f"{(count - 1) / (duration_ns / 1e9):.1f} Hz"
+    return f"{(count - 1) / (span_ns / 1e9):.1f} Hz"
+
+
+def _span(span: tuple[int, int] | None, recording_ns: int) -> int:
+    return span[1] - span[0] if span is not None else recording_ns
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -95,6 +104,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         with open_bag(path) as bag:
             topics = _read_counts(bag) if args.check else bag.topics()
             bounds = bag.time_bounds()
+            # Each topic's rate over its own span: over the whole recording, one that starts late or
+            # stops early read as slow (18.7 Hz for a 20 Hz odometry).
+            spans = bag.topic_spans()
             duration = (bounds[1] - bounds[0]) if bounds else 0
             resolver = TypeResolver(topics, bag.ros_distro, supplied=supplied.types)
             kind = ", ".join(sorted({type(s).__name__.removesuffix("Storage").lower() for s in bag.storages}))
@@ -119,7 +131,7 @@ def cmd_info(args: argparse.Namespace) -> int:
                         topic.name,
                         topic.type_name,
                         str(topic.message_count),
-                        _rate(topic.message_count, duration),
+                        _rate(topic.message_count, _span(spans.get(topic.name), duration)),
                         target,
                     ]
                 )

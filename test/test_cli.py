@@ -381,3 +381,36 @@ def test_receive_with_a_duration_that_is_no_time_is_a_wrong_argument(tmp_path: P
     assert result.returncode == 2, result.stderr
     assert f"--duration: expected a number of seconds > 0, got '{duration}'" in result.stderr
     assert not (tmp_path / "l.rrd").exists()
+
+
+def test_info_rates_are_over_each_topics_own_span(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rates were taken over the whole recording: a topic that starts late or stops early read as slow
+    (the GPS bag's 20 Hz odometry as 18.7 Hz; a 10 Hz topic of 1 s in a 10 s bag as 0.9 Hz), and two
+    /tf_static messages 25 us apart as 0.0 Hz (audit)."""
+    from mcap_ros2.writer import Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    typestore = get_typestore(Stores.ROS2_JAZZY)
+    bag = tmp_path / "spans.mcap"
+    with bag.open("wb") as stream:
+        writer = Writer(stream)
+        name = "std_msgs/msg/Float64"
+        schema = writer.register_msgdef(name, typestore.generate_msgdef(name, ros_version=2)[0])
+        start = 1_700_000_000_000_000_000
+        for step in range(11):  # 1 Hz over 10 s
+            writer.write_message("/slow", schema, {"data": 0.0}, log_time=start + step * 1_000_000_000)
+        for step in range(11):  # 10 Hz over 1 s, from 4 s
+            writer.write_message("/burst", schema, {"data": 0.0}, log_time=start + 4 * 10**9 + step * 10**8)
+        for step in range(2):  # two latched messages 25 us apart
+            writer.write_message("/tf_static", schema, {"data": 0.0}, log_time=start + step * 25_000)
+        writer.finish()  # type: ignore[no-untyped-call]
+    for path, expected in (
+        (bag, {"/slow": "1.0 Hz", "/burst": "10.0 Hz", "/tf_static": "-"}),
+        (GPS_BAG, {"/odometry": "20.0 Hz", "/vehicle_pose": "20.0 Hz", "/gps": "1.0 Hz"}),
+    ):
+        assert main(["info", str(path)]) == 0
+        rows = {
+            line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line[:1] == "/"
+        }
+        for topic, rate in expected.items():
+            assert " ".join(rows[topic][3 : 3 + len(rate.split())]) == rate, (path.name, topic)

@@ -77,6 +77,9 @@ class TopicEntry:
     reason: str = ""
     errors: int = 0
     zero_stamps: int = 0
+    #: Seconds from its first message to its last, where the recording's index gives it (None: the run's
+    #: duration stands in).
+    span_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -149,9 +152,10 @@ def _parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def _rate(messages: int, duration_s: float) -> float | None:
-    """Messages per second over the run (as ``rerun-bridge info`` counts it)."""
-    return (messages - 1) / duration_s if messages >= 2 and duration_s > 0 else None
+def _rate(messages: int, span_s: float) -> float | None:
+    """Messages per second from a topic's first message to its last (as ``rerun-bridge info`` counts it);
+    None for fewer than two, or two within a millisecond (/tf_static's)."""
+    return (messages - 1) / span_s if messages >= 2 and span_s >= 1e-3 else None
 
 
 def write_entry(catalog: Location, entry: RunEntry) -> None:
@@ -168,7 +172,7 @@ def write_entry(catalog: Location, entry: RunEntry) -> None:
                 "outcome": t.outcome,
                 "reason": t.reason,
                 "errors": t.errors,
-                "rate_hz": _rate(t.messages, entry.duration_s),
+                "rate_hz": _rate(t.messages, t.span_s if t.span_s is not None else entry.duration_s),
                 "zero_stamps": t.zero_stamps,
             }
             for t in entry.topics

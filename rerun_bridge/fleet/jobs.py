@@ -93,6 +93,7 @@ def _facts_of(bag: Bag, predict: bool) -> _Facts:
     bounds = bag.time_bounds()
     resolver = TypeResolver(bag.topics(), bag.ros_distro) if predict else None
     topics = []
+    spans = bag.topic_spans()
     for info in bag.topics():
         outcome, reason = "", ""
         if resolver is not None:
@@ -103,7 +104,11 @@ def _facts_of(bag: Bag, predict: bool) -> _Facts:
                 outcome = "raw"
             else:
                 outcome = "converted"
-        topics.append(TopicEntry(info.name, info.type_name, info.message_count, outcome, reason=reason))
+        span = spans.get(info.name)
+        span_s = (span[1] - span[0]) / 1e9 if span is not None else None
+        topics.append(
+            TopicEntry(info.name, info.type_name, info.message_count, outcome, reason=reason, span_s=span_s)
+        )
     return _Facts(bounds[0] if bounds else None, bounds[1] if bounds else None, topics)
 
 
@@ -376,4 +381,5 @@ def _converted_topic(expected: TopicEntry, stats: Any) -> TopicEntry:
         reason=stats.reason or stats.first_error,
         errors=stats.errors,
         zero_stamps=stats.zero_stamps,
+        span_s=expected.span_s,
     )

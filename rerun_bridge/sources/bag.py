@@ -93,6 +93,15 @@ class Bag:
         for message in merged:
             yield message._replace(data=decompress(bytes(message.data)))
 
+    def topic_spans(self) -> dict[str, tuple[int, int]]:
+        """Per topic, its first and last log time over all files, where their indexes give them."""
+        spans: dict[str, tuple[int, int]] = {}
+        for storage in self.storages:
+            for topic, (first, last) in storage.topic_spans().items():
+                known = spans.get(topic, (first, last))
+                spans[topic] = (min(known[0], first), max(known[1], last))
+        return spans
+
     def time_bounds(self) -> tuple[int, int] | None:
         """First and last log time over all files (metadata.yaml's own figures are not always right)."""
         bounds = [b for b in (storage.time_bounds() for storage in self.storages) if b is not None]

@@ -44,6 +44,11 @@ class StorageReader(Protocol):
 
     def time_bounds(self) -> tuple[int, int] | None: ...
 
+    def topic_spans(self) -> dict[str, tuple[int, int]]:
+        """Per topic, its first and last log time, where the file's index gives them cheaply (empty
+        otherwise: a rate is then taken over the whole recording)."""
+        ...
+
     def messages(
         self, topics: Collection[str] | None, start_ns: int | None, end_ns: int | None
     ) -> Iterator[RawMessage]: ...
@@ -115,6 +120,23 @@ class McapStorage:
             if channel is not None:
                 known = spans.get(channel.topic, (first, last))
                 spans[channel.topic] = (min(known[0], first), max(known[1], last))
+        return spans
+
+    def topic_spans(self) -> dict[str, tuple[int, int]]:
+        """From each chunk's message index (one small read per chunk), else the chunk's own span for the
+        channels it holds; empty without a summary."""
+        spans: dict[str, tuple[int, int]] = {}
+        if self._summary is None:
+            return spans
+        channels = self._summary.channels
+        for chunk in self._summary.chunk_indexes:
+            found = self.message_spans(chunk)
+            if not found:  # no message index: the chunk's span for each channel it lists
+                span = (chunk.message_start_time, chunk.message_end_time)
+                found = {channels[c].topic: span for c in chunk.message_index_offsets if c in channels}
+            for topic, (first, last) in found.items():
+                known = spans.get(topic, (first, last))
+                spans[topic] = (min(known[0], first), max(known[1], last))
         return spans
 
     def topics(self) -> list[TopicInfo]:
@@ -248,6 +270,7 @@ class SqliteStorage:
             why = f" ({cut.removeprefix(f'{path}: ')})" if cut else ""
             raise BagError(f"{path}: not a readable sqlite3 bag: {err}{why}") from err
         self._readable: RowKeys | None = None
+        self._per_topic: dict[int, tuple[int, tuple[int, int]]] | None = None
 
     @property
     def database(self) -> sqlite3.Connection:
@@ -267,14 +290,7 @@ class SqliteStorage:
         return self._readable
 
     def topics(self) -> list[TopicInfo]:
-        try:
-            counts = dict(
-                self._db.execute("SELECT topic_id, COUNT(*) FROM messages GROUP BY topic_id").fetchall()
-            )
-        except sqlite3.DatabaseError:
-            counts = {}
-            for _time, _id, topic_id in self._recovered().keys:
-                counts[topic_id] = counts.get(topic_id, 0) + 1
+        counts = {topic_id: count for topic_id, (count, _span) in self._counts_and_spans().items()}
         definitions: dict[str, MessageDefinition] = {}
         if self._has_definitions:
             for type_name, encoding, text in self._db.execute(
@@ -293,6 +309,32 @@ class SqliteStorage:
             )
             for topic_id, name, type_name, fmt, qos in self._topic_rows
         ]
+
+    def topic_spans(self) -> dict[str, tuple[int, int]]:
+        """From the same pass over the messages that counts them."""
+        names = {row[0]: row[1] for row in self._topic_rows}
+        return {
+            names[topic_id]: span
+            for topic_id, (_count, span) in self._counts_and_spans().items()
+            if topic_id in names
+        }
+
+    def _counts_and_spans(self) -> dict[int, tuple[int, tuple[int, int]]]:
+        """Per topic id, its message count and first and last log time (one pass, kept)."""
+        if self._per_topic is None:
+            found: dict[int, tuple[int, tuple[int, int]]] = {}
+            try:
+                rows = self._db.execute(
+                    "SELECT topic_id, COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages "
+                    "GROUP BY topic_id"
+                ).fetchall()
+                found = {int(row[0]): (int(row[1]), (int(row[2]), int(row[3]))) for row in rows}
+            except sqlite3.DatabaseError:
+                for time, _id, topic_id in self._recovered().keys:
+                    count, (first, last) = found.get(topic_id, (0, (time, time)))
+                    found[topic_id] = (count + 1, (min(first, time), max(last, time)))
+            self._per_topic = found
+        return self._per_topic
 
     def time_bounds(self) -> tuple[int, int] | None:
         try:
