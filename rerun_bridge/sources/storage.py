@@ -59,6 +59,15 @@ class StorageReader(Protocol):
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 
 
+def _has_descriptor(stream: object) -> bool:
+    """Whether a stream is a local file, which can be read at an offset (``os.pread``)."""
+    try:
+        fileno = getattr(stream, "fileno", None)
+        return fileno is not None and isinstance(fileno(), int)
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+
+
 class McapStorage:
     """rosbag2's MCAP storage, read with the mcap library (chunked, zstd or lz4).
 
@@ -123,14 +132,16 @@ class McapStorage:
         return spans
 
     def topic_spans(self) -> dict[str, tuple[int, int]]:
-        """From each chunk's message index (one small read per chunk), else the chunk's own span for the
-        channels it holds; empty without a summary."""
+        """From each chunk's message index (one small read per chunk of a local file), else the chunk's
+        own span for the channels it holds (a stream from S3: a ranged request per chunk would cost more
+        than the rate is worth); empty without a summary."""
         spans: dict[str, tuple[int, int]] = {}
         if self._summary is None:
             return spans
         channels = self._summary.channels
+        exact = _has_descriptor(self._file)
         for chunk in self._summary.chunk_indexes:
-            found = self.message_spans(chunk)
+            found = self.message_spans(chunk) if exact else {}
             if not found:  # no message index: the chunk's span for each channel it lists
                 span = (chunk.message_start_time, chunk.message_end_time)
                 found = {channels[c].topic: span for c in chunk.message_index_offsets if c in channels}
