@@ -247,6 +247,52 @@ def converter_options(display: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+def lost_properties(display: Mapping[str, Any], name: str) -> list[str]:
+    """What a display of class ``name`` sets that the import does not carry, each said in a note (the
+    import's notes say what a mapping loses)."""
+    lost: list[str] = []
+    decay = number(display.get("Decay Time"))
+    if decay:
+        lost.append(
+            f"Decay Time {decay:g} s is not carried: the latest message is drawn (`rerun-bridge view "
+            "--history SECONDS` keeps older ones)"
+        )
+    if display.get("Color Transformer") == "Intensity":
+        channel = str(property_value(display.get("Channel Name")) or "intensity")
+        if channel != "intensity":
+            lost.append(
+                f"the Intensity channel {channel!r} is not carried: points are coloured by 'intensity'"
+            )
+        if display.get("Invert Rainbow") is True:
+            lost.append("Invert Rainbow is not carried: the colormap runs low to high")
+        if display.get("Autocompute Intensity Bounds") is False:
+            lost.append(
+                "fixed intensity bounds (Min / Max Intensity) are not carried: each message's own range"
+            )
+    if name == "TF":
+        frames = display.get("Frames")
+        hidden = [
+            str(frame)
+            for frame, value in (frames.items() if isinstance(frames, Mapping) else ())
+            if isinstance(value, Mapping) and value.get("Value") is False
+        ]
+        if hidden:
+            lost.append(f"frames turned off ({', '.join(hidden)}) are drawn: the viewer draws every TF frame")
+    if name in ("Pose", "Odometry") and display.get("Shape") == "Axes":
+        lost.append("the Axes shape is not carried: poses are drawn as arrows")
+    if name == "TwistStamped" and ("Linear Color" in display or "Angular Color" in display):
+        lost.append("Linear / Angular Color are not carried: the arrows keep the converter's colours")
+    return lost
+
+
+def hidden_namespaces(display: Mapping[str, Any]) -> list[str]:
+    """A Marker display's namespaces turned off (``Namespaces: {debug: false}``): hidden, as in RViz."""
+    namespaces = display.get("Namespaces")
+    if not isinstance(namespaces, Mapping):
+        return []
+    return [str(ns) for ns, shown in namespaces.items() if property_value(shown) is False]
+
+
 def colormap_option(display: Mapping[str, Any]) -> str:
     """The bridge's ``colormap`` option for RViz's Intensity transformer: rainbow -> turbo, else gray."""
     return "turbo" if display.get("Use rainbow", True) is not False else "gray"

@@ -41,6 +41,7 @@ from rerun_bridge.config import BridgeConfig, topic_name_problem
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.common import sub_path
 from rerun_bridge.convert.map_msgs import UPDATES_SUFFIX
+from rerun_bridge.convert.marker_entities import namespace_path
 from rerun_bridge.errors import ConfigError
 from rerun_bridge.model.yaml_limits import YamlLimitError, read_bounded
 from rviz_compat.displays import (
@@ -53,9 +54,11 @@ from rviz_compat.displays import (
     absolute_topic,
     converter_options,
     display_spec,
+    hidden_namespaces,
     is_enabled,
     is_group,
     line_radius,
+    lost_properties,
     number,
     parse_color,
     point_radius,
@@ -184,6 +187,8 @@ class _Importer:
         self.frame_names: list[str] = []
         self.bridge_topics: dict[str, dict[str, Any]] = {}
         self.urdf_file = ""
+        #: Entities below a display's (a Marker display's namespaces turned off) hidden in the scene.
+        self.hidden_below: list[str] = []
         self.unsupported: list[str] = []
         self.mapped: list[str] = []
         self.disabled: list[str] = []
@@ -263,6 +268,7 @@ class _Importer:
             self.disabled.append(label)
         if spec.caveat:
             self.notes.append(f"{label}: {spec.caveat}")
+        self.notes.extend(f"{label}: {lost}" for lost in lost_properties(display, split_class(class_name)[1]))
         if spec.target is Target.GRID:
             self.grid = self.grid or enabled
             self.mapped.append(f"{label} -> 3D grid")
@@ -343,15 +349,7 @@ class _Importer:
         if spec.ros_type == MAP_TYPE:
             self.map_updates(display, base_topic, label)
         if spec.target is Target.SCENE:
-            self.show_in_scene(entity, enabled)
-            self.style(display, spec, sub_path(entity, spec.styled) if spec.styled else entity, label)
-            self.pose_style(display, spec, entity, label)
-            self.mapped.append(f"{label} -> 3D {entity}")
-            if spec.plot_too:
-                self.plots.append(
-                    View(ViewKind.TIME_SERIES, name=_name(display), origin=entity, visible=enabled)
-                )
-                self.mapped.append(f"{label} -> time series {entity}")
+            self.scene_display(display, spec, entity, label, enabled)
         elif spec.target is Target.PLOT:
             plotted = sub_path(entity, spec.plotted) if spec.plotted else entity
             self.plots.append(
@@ -376,6 +374,20 @@ class _Importer:
             )
             self.images.append(view)
             self.mapped.append(f"{label} -> 2D {entity}")
+
+    def scene_display(
+        self, display: Mapping[str, Any], spec: DisplaySpec, entity: str, label: str, enabled: bool
+    ) -> None:
+        """A display drawn in the 3D view: its entity shown and styled, and plotted where it also plots."""
+        self.show_in_scene(entity, enabled)
+        for ns in hidden_namespaces(display):  # RViz's namespaces turned off: hidden, not left out
+            self.hidden_below.append(namespace_path(entity, ns))
+        self.style(display, spec, sub_path(entity, spec.styled) if spec.styled else entity, label)
+        self.pose_style(display, spec, entity, label)
+        self.mapped.append(f"{label} -> 3D {entity}")
+        if spec.plot_too:
+            self.plots.append(View(ViewKind.TIME_SERIES, name=_name(display), origin=entity, visible=enabled))
+            self.mapped.append(f"{label} -> time series {entity}")
 
     def map_updates(self, display: Mapping[str, Any], map_topic: str, label: str) -> None:
         """The Map display's update topic (``OccupancyGridUpdate``: Nav2's costmaps send their changes
@@ -470,9 +482,9 @@ class _Importer:
 
     def scene_styles(self) -> dict[str, EntityStyle]:
         styles = dict(self.styles)
-        for entity, shown in self.entity_shown.items():
-            if not shown:
-                styles[entity] = dataclasses.replace(styles.get(entity, EntityStyle()), visible=False)
+        hidden = [entity for entity, shown in self.entity_shown.items() if not shown] + self.hidden_below
+        for entity in hidden:
+            styles[entity] = dataclasses.replace(styles.get(entity, EntityStyle()), visible=False)
         return styles
 
     # --- the rest of the config -------------------------------------------------------------------------

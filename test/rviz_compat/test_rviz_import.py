@@ -502,6 +502,41 @@ def test_two_displays_of_one_topic_keep_the_first_ones_options_and_say_so(tmp_pa
     assert any("/map is also shown by an earlier display with palette 'costmap'" in n for n in result.notes)
 
 
+def test_display_settings_not_carried_are_noted_and_hidden_marker_namespaces_are_hidden(
+    tmp_path: Path,
+) -> None:
+    """Decay Time, an intensity channel other than intensity, Invert Rainbow, fixed intensity bounds, TF
+    frames turned off, a Pose's Axes shape and a Twist's colours were dropped without a note; a Marker
+    display's namespace turned off was shown (audit)."""
+    displays = [
+        {"Class": "rviz_default_plugins/LaserScan", "Name": "Scan", "Topic": {"Value": "/scan"},
+         "Decay Time": 5},
+        {"Class": "rviz_default_plugins/PointCloud2", "Name": "Cloud", "Topic": {"Value": "/cloud"},
+         "Color Transformer": "Intensity", "Channel Name": "z", "Invert Rainbow": True,
+         "Autocompute Intensity Bounds": False},
+        {"Class": "rviz_default_plugins/TF", "Name": "TF", "Frames": {"laser_link": {"Value": False}}},
+        {"Class": "rviz_default_plugins/Pose", "Name": "Goal", "Topic": {"Value": "/goal"}, "Shape": "Axes"},
+        {"Class": "rviz_default_plugins/TwistStamped", "Name": "Vel", "Topic": {"Value": "/vel"},
+         "Linear Color": "255; 0; 0"},
+        {"Class": "rviz_default_plugins/MarkerArray", "Name": "Graph", "Topic": {"Value": "/graph"},
+         "Namespaces": {"debug": False, "nodes": True}},
+    ]  # fmt: skip
+    result = import_rviz(_write(tmp_path, displays))
+    for said in (
+        "'Scan' (rviz_default_plugins/LaserScan): Decay Time 5 s is not carried",
+        "'Cloud' (rviz_default_plugins/PointCloud2): the Intensity channel 'z' is not carried",
+        "'Cloud' (rviz_default_plugins/PointCloud2): Invert Rainbow is not carried",
+        "'Cloud' (rviz_default_plugins/PointCloud2): fixed intensity bounds",
+        "'TF' (rviz_default_plugins/TF): frames turned off (laser_link) are drawn",
+        "'Goal' (rviz_default_plugins/Pose): the Axes shape is not carried",
+        "'Vel' (rviz_default_plugins/TwistStamped): Linear / Angular Color are not carried",
+    ):
+        assert any(note.startswith(said) for note in result.notes), said
+    styles = _scene(result).styles
+    assert not styles["/graph/debug"].visible
+    assert "/graph/nodes" not in styles
+
+
 def test_a_robot_model_from_a_file_is_the_bridge_configs(tmp_path: Path) -> None:
     displays = [
         {"Class": "rviz_default_plugins/RobotModel", "Name": "Robot", "Description Source": "File",
