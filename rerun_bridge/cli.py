@@ -481,7 +481,26 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     resolved = dataclasses.replace(
         chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
     )
+    _note_views_without_data(resolved, store)
     return _Chosen(resolved, tf_entities_of(store), series_names_of(store), depth_meters_of(store))
+
+
+def _note_views_without_data(blueprint: Blueprint, store: ChunkStore) -> None:
+    """Say which views nothing in the data matches, as the viewer does: an imported RViz config or a
+    scenario names its topics, and a robot's other names left empty views in the file without a word."""
+    from rerun_bridge.blueprint.model import iter_views
+
+    entities = store.entities()
+    empty = [
+        f"{view.name or view.origin} ({view.origin})"
+        for view in iter_views(blueprint.root)
+        if entities and not any(view.includes(entity) for entity in entities)
+    ]
+    if empty:
+        print(
+            f"note: nothing in the data for {', '.join(empty)}: rename the layout's paths to your topics",
+            file=sys.stderr,
+        )
 
 
 def rerun_blueprint_for(

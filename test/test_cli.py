@@ -414,3 +414,22 @@ def test_info_rates_are_over_each_topics_own_span(tmp_path: Path, capsys: pytest
         }
         for topic, rate in expected.items():
             assert " ".join(rows[topic][3 : 3 + len(rate.split())]) == rate, (path.name, topic)
+
+
+def test_convert_with_a_blueprint_names_the_views_nothing_matches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The viewer named the views of a layout nothing in the data matches; convert --blueprint wrote
+    them into the file without a word (audit)."""
+    layout = tmp_path / "layout.yaml"
+    layout.write_text(
+        "name: mine\nroot:\n  container: horizontal\n  children:\n"
+        "  - view: spatial3d\n    name: Scene\n    origin: /\n"
+        "  - view: time_series\n    name: Sonar\n    origin: /range\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.rrd"
+    assert main(["convert", str(NEATO_BAG), "-o", str(out), "-q", "--blueprint", str(layout)]) == 0
+    said = capsys.readouterr().err
+    assert "note: nothing in the data for Sonar (/range): rename the layout's paths to your topics" in said
+    assert "Scene" not in said
