@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from rerun_bridge import __version__
 from rerun_bridge.errors import BridgeError
 from rerun_bridge.sinks.disk_space import DEFAULT_RESERVE_MB
+from rerun_bridge.type_arguments import add_type_arguments
 
 if TYPE_CHECKING:
     import rerun.blueprint as rrb
 
     from rerun_bridge.blueprint.model import Blueprint, Node
     from rerun_bridge.model.records import TopicInfo
-    from rerun_bridge.pipeline import TopicStats, TypeSupport
+    from rerun_bridge.pipeline import TopicStats
     from rerun_bridge.replay import TopicSelection
     from rerun_bridge.sources.bag import Bag
     from rerun_bridge.store.chunk_store import ChunkStore
@@ -275,7 +276,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     ):
         print(f"error: --start {args.start} is after --end {args.end}", file=sys.stderr)
         return EXIT_USAGE
-    types = _type_support(args.config, args.msg_path)
+    from rerun_bridge.custom_types import command_line_types
+
+    types = command_line_types(args.config, args.msg_path)
     progress = _ProgressBar(enabled=sys.stderr.isatty() and not args.quiet)
     started = time.monotonic()
     default_layout, scenario = layout_choice(args.blueprint)
@@ -413,24 +416,6 @@ def duration_argument(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
     return value
-
-
-def _type_support(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSupport:
-    """The ``custom_types`` and topic options of ``--config`` (defaults without one) and the
-    ``--msg-path`` folders."""
-    import dataclasses
-
-    from rerun_bridge.config import BridgeConfig, load_config
-    from rerun_bridge.custom_types import custom_type_problems, type_support
-
-    source = str(config_path) if config_path is not None else "--msg-path"
-    config = (
-        load_config(config_path, lambda loaded: custom_type_problems(loaded.custom_types, source))
-        if config_path is not None
-        else BridgeConfig()
-    )
-    options = {name: topic.options for name, topic in config.topics.items() if topic.options}
-    return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
 
 
 class _Chosen(NamedTuple):
@@ -674,13 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read every message: counts are what can be read, damage is reported with its position",
     )
-    info.add_argument(
-        "--msg-path",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help=".msg / .idl definitions for types the recordings do not define (repeatable)",
-    )
+    add_type_arguments(info, config=False)
     info.set_defaults(func=cmd_info)
 
     types = sub.add_parser("types", help="list the supported ROS types and the archetypes they become")
@@ -708,19 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes to split one recording's conversion across, or 'auto' (default: one per two cores "
         "for a recording of 1 GiB or more, else 1; docs/convert.md)",
     )
-    convert.add_argument(
-        "--config",
-        type=Path,
-        help="bridge config whose custom_types section (mappings, msg_path, leaf_scalars) and "
-        "topics.<topic>.options apply",
-    )
-    convert.add_argument(
-        "--msg-path",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help=".msg / .idl definitions for types the recordings do not define (repeatable)",
-    )
+    add_type_arguments(convert)
     convert.add_argument(
         "--blueprint",
         help=(

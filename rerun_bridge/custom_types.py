@@ -4,10 +4,12 @@ paths, and the number of numeric leaves plotted for types without converter. doc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rerun_bridge.cdr.msg_path import load_definitions
+from rerun_bridge.config import BridgeConfig, load_config
 from rerun_bridge.config_custom_types import CustomTypesConfig
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.mappings import mapping_converters
@@ -65,3 +67,16 @@ def type_support(
             conv.type_name: f"{source}: custom_types.mappings.{conv.type_name}" for conv in converters
         },
     )
+
+
+def command_line_types(config_path: Path | None, msg_paths: Sequence[str]) -> TypeSupport:
+    """The ``custom_types`` and topic options of ``--config`` (defaults without one) and the
+    ``--msg-path`` folders; a bad config is a ConfigError with every problem of the file."""
+    source = str(config_path) if config_path is not None else "--msg-path"
+    config = (
+        load_config(config_path, lambda loaded: custom_type_problems(loaded.custom_types, source))
+        if config_path is not None
+        else BridgeConfig()
+    )
+    options = {name: topic.options for name, topic in config.topics.items() if topic.options}
+    return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)

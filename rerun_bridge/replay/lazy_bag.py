@@ -116,6 +116,7 @@ class LazyBag:
         budget_bytes: int,
         robot_model: RobotModelConfig | None = None,
         warn: Callable[[str], None] | None = None,
+        types: TypeSupport | None = None,
     ) -> None:
         storage = bag.storages[0]
         if not isinstance(storage, McapStorage) or storage.summary is None:
@@ -134,7 +135,7 @@ class LazyBag:
         self._loaded: OrderedDict[Unit, _LoadedUnit] = OrderedDict()  # least recently needed first
         self._loaded_bytes = 0
         self._failed: set[int] = set()
-        self._conversion = self._start_conversion(robot_model)
+        self._conversion = self._start_conversion(robot_model, types or TypeSupport())
         topics_of = _channel_topics(summary)
         static_topics = {
             channel.topic
@@ -215,10 +216,16 @@ class LazyBag:
             if self._warn is not None:
                 self._warn(message)
 
-    def _start_conversion(self, robot_model: RobotModelConfig | None) -> BagConversion:
+    def _start_conversion(self, robot_model: RobotModelConfig | None, types: TypeSupport) -> BagConversion:
         """One pipeline for the whole bag, writing into the viewer's store."""
-        types = TypeSupport()
-        pipeline = Pipeline([StoreSink(self.store)], warn=self._note, converters=types.converters)
+        for problem in types.problems:
+            self._note(problem)
+        pipeline = Pipeline(
+            [StoreSink(self.store)],
+            warn=self._note,
+            converters=types.converters,
+            leaf_scalars=types.leaf_scalars,
+        )
         if robot_model is not None:
             pipeline.use_robot_model(*robot_model_setup(robot_model))
         conversion = BagConversion(pipeline, None, self._note, True, types)

@@ -24,6 +24,7 @@ from rerun_bridge.errors import BridgeError
 from rerun_bridge.robot.settings import add_robot_model_arguments, robot_model_of
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES
+from rerun_bridge.type_arguments import add_type_arguments
 from rerun_bridge.viewer.bridge_settings import live_window_options
 from rerun_bridge.viewer.display import viewer_unavailable_reason
 from rerun_bridge.viewer.sources import LoadedFiles, SourceOptions, is_rrd, load_files, show_time
@@ -80,6 +81,7 @@ def run_viewer(
             robot_model=options.robot_model,
             memory_budget_bytes=options.memory_budget_bytes,
             progress=_print_progress(),
+            types=options.types,
         )
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -225,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--blueprint", metavar="NAME|FILE", help="layout to use (a shipped name or a YAML file)"
     )
+    add_type_arguments(parser)
     remote = parser.add_argument_group("a bridge's network stream (instead of files)")
     remote.add_argument(
         "--connect", metavar="grpc://ROBOT:9877", help="show a running bridge's stream live (sinks.stream)"
@@ -266,7 +269,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.files:
             print("error: give either --connect or files, not both", file=sys.stderr)
             return 2
-        from rerun_bridge.errors import BridgeError
         from rerun_bridge.sources.stream_client import ClientSettings
         from rerun_bridge.viewer.remote import RemoteOptions, run_remote_viewer
 
@@ -284,13 +286,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.files:
         print("error: give at least one .rrd file or recording to view", file=sys.stderr)
         return 2
+    from rerun_bridge.custom_types import command_line_types
+
+    try:  # a bad config is an error before any window opens, with every problem of the file
+        types = command_line_types(args.config, args.msg_path)
+    except BridgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return run_viewer(
         args.files,
         timeline=args.timeline,
         time_s=args.time,
         screenshot=args.screenshot,
         blueprint=args.blueprint,
-        sources=SourceOptions(robot_model_of(args), args.memory_budget * MEBIBYTE),
+        sources=SourceOptions(robot_model_of(args), args.memory_budget * MEBIBYTE, types),
     )
 
 

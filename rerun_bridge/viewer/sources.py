@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 
@@ -30,6 +30,9 @@ from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES, LazyRrd, LoadCounts
 from rerun_bridge.store.rrd_file import read_rrd_index, scan_chunks
+
+if TYPE_CHECKING:
+    from rerun_bridge.pipeline import TypeSupport
 
 __all__ = [
     "LazySource",
@@ -60,6 +63,8 @@ class SourceOptions:
 
     robot_model: RobotModelConfig | None = None
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES
+    #: The custom types and converter options of ``--config`` / ``--msg-path`` (None: the built-in ones).
+    types: TypeSupport | None = None
 
 
 class LazySource(Protocol):
@@ -163,6 +168,7 @@ def load_bags(
     warn: Callable[[str], None] | None = None,
     robot_model: RobotModelConfig | None = None,
     progress: Callable[[float], None] | None = None,
+    types: TypeSupport | None = None,
 ) -> list[str]:
     """Convert rosbag2 recordings into ``store`` through the bridge's pipeline; returns its warnings.
     ``progress`` hears the fraction of the messages converted."""
@@ -182,6 +188,7 @@ def load_bags(
             extra_sinks=[StoreSink(store)],
             robot_model=robot_model,
             progress=converted if progress is not None else None,
+            types=types,
         )
     except BagError as err:
         raise SourceError(str(err)) from err
@@ -189,7 +196,11 @@ def load_bags(
 
 
 def open_bag_lazily(
-    path: str | Path, store: ChunkStore, budget_bytes: int, robot_model: RobotModelConfig | None = None
+    path: str | Path,
+    store: ChunkStore,
+    budget_bytes: int,
+    robot_model: RobotModelConfig | None = None,
+    types: TypeSupport | None = None,
 ) -> LazySource | None:
     """Open an MCAP bag through its chunk index (chunks then convert on demand); None when it has none,
     or its messages fit the budget (it is then converted whole)."""
@@ -199,7 +210,7 @@ def open_bag_lazily(
     if bag is None:
         return None
     try:
-        return LazyBag(bag, store, budget_bytes, robot_model)
+        return LazyBag(bag, store, budget_bytes, robot_model, types=types)
     except BridgeError as err:
         bag.close()
         raise SourceError(f"{path}: {err}") from err
@@ -212,6 +223,7 @@ def load_files(
     robot_model: RobotModelConfig | None = None,
     memory_budget_bytes: int | None = None,
     progress: Callable[[Path, float], None] | None = None,
+    types: TypeSupport | None = None,
 ) -> LoadedFiles:
     """Load .rrd files and bags (in any mix) into one store, sealed for fast queries.
 
@@ -223,7 +235,7 @@ def load_files(
     loaded = LoadedFiles(store if store is not None else ChunkStore(), [Path(path) for path in paths])
     bags = [path for path in loaded.paths if not is_rrd(path)]
     if memory_budget_bytes is not None:
-        bags = _open_bags_lazily(bags, loaded, memory_budget_bytes, robot_model)
+        bags = _open_bags_lazily(bags, loaded, memory_budget_bytes, robot_model, types)
     for path in loaded.paths:
         if not is_rrd(path):
             continue
@@ -236,18 +248,22 @@ def load_files(
         scanned = (lambda fraction, path=path: progress(path, fraction)) if progress is not None else None
         load_rrd(path, loaded.store, progress=scanned, warn=loaded.warnings.append)
     converted = (lambda fraction: progress(bags[0], fraction)) if progress is not None and bags else None
-    loaded.warnings.extend(load_bags(bags, loaded.store, warn, robot_model, converted))
+    loaded.warnings.extend(load_bags(bags, loaded.store, warn, robot_model, converted, types))
     loaded.store.flush()
     return loaded
 
 
 def _open_bags_lazily(
-    bags: list[Path], loaded: LoadedFiles, budget_bytes: int, robot_model: RobotModelConfig | None
+    bags: list[Path],
+    loaded: LoadedFiles,
+    budget_bytes: int,
+    robot_model: RobotModelConfig | None,
+    types: TypeSupport | None,
 ) -> list[Path]:
     """Open the bags that can be read through their chunk index; returns the others (converted whole)."""
     whole = []
     for path in bags:
-        lazy = open_bag_lazily(path, loaded.store, budget_bytes, robot_model)
+        lazy = open_bag_lazily(path, loaded.store, budget_bytes, robot_model, types)
         if lazy is None:
             whole.append(path)
             continue

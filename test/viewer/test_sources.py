@@ -218,3 +218,32 @@ def test_transform_rows_with_several_instances_are_skipped_not_misread() -> None
     buffer = build_tf_buffer(store, "ros_time")
     assert buffer.frames() == ["c", "root"]
     np.testing.assert_allclose(buffer.lookup_transform("root", "c", 20).rotation, [0, 0, 0, 1])
+
+
+@pytest.mark.parametrize("lazily", [False, True])
+def test_a_bag_viewed_with_a_config_takes_its_topic_options(tmp_path: Path, lazily: bool) -> None:
+    """`view` took no --config: a RegionOfInterest could not be given its camera_frame, so it never
+    overlaid its image (audit). The config's topic options apply to bags converted whole and lazily."""
+    from mcap_ros2.writer import Writer
+    from rosbags.typesys import Stores, get_typestore
+
+    from rerun_bridge.custom_types import command_line_types
+
+    typestore = get_typestore(Stores.ROS2_JAZZY)
+    bag = tmp_path / "roi.mcap"
+    name = "sensor_msgs/msg/RegionOfInterest"
+    with bag.open("wb") as stream:
+        writer = Writer(stream, chunk_size=256)
+        schema = writer.register_msgdef(name, typestore.generate_msgdef(name, ros_version=2)[0])
+        for step in range(40):
+            box = {"x_offset": 10, "y_offset": 20, "width": 30, "height": 40}
+            writer.write_message("/camera/roi", schema, box, log_time=START_NS + step * 100_000_000)
+        writer.finish()  # type: ignore[no-untyped-call]
+    config = tmp_path / "bridge.yaml"
+    config.write_text("topics:\n  /camera/roi:\n    options: {camera_frame: camera}\n", encoding="utf-8")
+    types = command_line_types(config, [])
+    loaded = load_files([bag], memory_budget_bytes=1 if lazily else None, types=types)
+    assert bool(loaded.lazy) == lazily
+    frame = loaded.store.latest_at("/camera/roi", "log_time", START_NS + 10**9).get("CoordinateFrame:frame")
+    assert frame is not None
+    assert frame.to_pylist() == ["camera_image_plane"]

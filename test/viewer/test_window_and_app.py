@@ -153,6 +153,10 @@ def test_view_command_errors(
     assert "no timeline 'frames'" in capsys.readouterr().err
     assert main([str(sample_bag), "--blueprint", "perceptoin", "--screenshot", str(tmp_path / "y.png")]) == 2
     assert "unknown blueprint 'perceptoin': did you mean 'perception'?" in capsys.readouterr().err
+    config = tmp_path / "bridge.yaml"
+    config.write_text("custom_types:\n  leaf_scalars: -1\n", encoding="utf-8")
+    assert main([str(sample_bag), "--config", str(config), "--screenshot", str(tmp_path / "z.png")]) == 2
+    assert f"{config}: custom_types.leaf_scalars: expected an integer >= 0" in capsys.readouterr().err
 
 
 def test_view_without_a_display_says_so_instead_of_aborting(
