@@ -441,7 +441,11 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
         series_names_of,
         tf_entities_of,
     )
-    from rerun_bridge.blueprint.heuristic import DEFAULT_BLUEPRINT_NAME, default_blueprint_of
+    from rerun_bridge.blueprint.heuristic import (
+        DEFAULT_BLUEPRINT_NAME,
+        default_blueprint_of,
+        with_image_overlays,
+    )
     from rerun_bridge.blueprint.library import resolve
     from rerun_bridge.blueprint.model import ViewKind, iter_views
     from rerun_bridge.blueprint.roles import names_roles, resolve_roles
@@ -463,6 +467,8 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     store = _converted(bags, selection)
     catalog = store if store.entities() else None
     root = resolve_roles(chosen.root, catalog).root
+    if catalog is not None:
+        root = with_image_overlays(root, store)
     resolved = dataclasses.replace(
         chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
     )

@@ -25,6 +25,7 @@ view per child of the root. Grouping by parent entity put every top-level topic 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Protocol
@@ -103,6 +104,33 @@ def default_blueprint_of(
     kinds = entity_archetypes(store)
     planar = _Selector(kinds)(IMAGE_ARCHETYPES | OVERLAY_ARCHETYPES)
     return default_blueprint(kinds, name, timeline, entity_frames(store, planar))
+
+
+def with_image_overlays(root: Node, store: EntityCatalog) -> Node:
+    """``root`` with each 2D view of an image also showing the 2D shapes on that image's frame that it
+    does not show yet (detections, image markers, a RegionOfInterest with ``camera_frame``), as the
+    default layout places them: a scenario names its camera's image, not the topics drawn over it, and
+    its camera view showed none of them."""
+    kinds = entity_archetypes(store)
+    select = _Selector(kinds)
+    images = select(IMAGE_ARCHETYPES)
+    overlays = [path for path in select(OVERLAY_ARCHETYPES) if path not in images]
+    if not images or not overlays:
+        return root
+    frames = entity_frames(store, [*images, *overlays])
+    on_image, _alone = place_overlays(overlays, images, frames)
+
+    def added(node: Node) -> Node:
+        if isinstance(node, Container):
+            return dataclasses.replace(node, children=tuple(added(child) for child in node.children))
+        extra = [
+            ContentRule(path, recursive=True)
+            for path in on_image.get(node.origin, [])
+            if node.kind is ViewKind.SPATIAL2D and not node.includes(path)
+        ]
+        return dataclasses.replace(node, contents=(*node.contents, *extra)) if extra else node
+
+    return added(root)
 
 
 def default_blueprint(

@@ -20,7 +20,7 @@ from typing import Any, Final
 from PyQt6 import QtCore, QtWidgets
 
 from rerun_bridge.blueprint import model
-from rerun_bridge.blueprint.heuristic import default_blueprint_of
+from rerun_bridge.blueprint.heuristic import default_blueprint_of, with_image_overlays
 from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.blueprint.roles import resolve_roles
 from rerun_bridge.errors import BridgeError
@@ -188,7 +188,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.notes += [
             f"no {role} topic in the data: its place in the layout stays empty" for role in resolved.missing
         ]
-        built = build_layout(resolved.root, self._build_view)
+        layout = with_image_overlays(resolved.root, self.store) if self.store.entities() else resolved.root
+        built = build_layout(layout, self._build_view)
         self.notes += self._views_without_data()
         return built if built is not None else empty_layout(resolved.root)
 

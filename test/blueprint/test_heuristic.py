@@ -12,9 +12,11 @@ from rerun_bridge.blueprint.heuristic import (
     compact_includes,
     default_blueprint,
     default_blueprint_of,
+    with_image_overlays,
 )
+from rerun_bridge.blueprint.library import load_builtin
 from rerun_bridge.blueprint.loader import dump_blueprint, parse_blueprint, parse_yaml
-from rerun_bridge.blueprint.model import Container, ContainerKind, ContentRule, View, ViewKind
+from rerun_bridge.blueprint.model import Blueprint, Container, ContainerKind, ContentRule, View, ViewKind
 from rerun_bridge.blueprint.overlays import entity_frame
 from rerun_bridge.store.chunk_store import ChunkStore
 
@@ -245,3 +247,27 @@ def test_an_image_marker_cleared_at_the_end_still_overlays_its_image() -> None:
     views = [view for view in default_blueprint_of(store).views() if view.kind is ViewKind.SPATIAL2D]
     assert [view.origin for view in views] == ["/camera/image_raw"]
     assert views[0].includes(marker)
+
+
+def test_a_scenarios_camera_view_also_shows_the_2d_shapes_on_its_images_frame() -> None:
+    """The perception scenario's camera view names its image, not the detections and image markers drawn
+    on that image's frame: it showed none of them, where the default layout overlays them (audit)."""
+    store = ChunkStore()
+    plane = {"CoordinateFrame:frame": ["camera_image_plane"]}
+    store.append_row("/camera/image_raw", {"ros_time": 1}, {"Image:buffer": [np.zeros(4, np.uint8)], **plane})
+    store.append_row("/camera/detections", {"ros_time": 1}, {"Boxes2D:half_sizes": np.ones((1, 2)), **plane})
+    store.append_row(
+        "/other/marker",
+        {"ros_time": 1},
+        {"Points2D:positions": np.zeros((1, 2)), "CoordinateFrame:frame": ["x"]},
+    )
+    store.flush()
+    scenario = load_builtin("perception")
+    camera = next(view for view in scenario.views() if view.origin == "/camera/image_raw")
+    assert not camera.includes("/camera/detections")
+    shown = with_image_overlays(scenario.root, store)
+    views = [view for view in Blueprint("p", shown).views() if view.origin == "/camera/image_raw"]
+    assert [view.includes("/camera/detections") for view in views] == [True]
+    assert not views[0].includes("/other/marker")  # on another frame
+    again = Blueprint("p", with_image_overlays(shown, store)).views()
+    assert [view.contents for view in again] == [view.contents for view in Blueprint("p", shown).views()]
