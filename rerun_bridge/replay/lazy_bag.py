@@ -60,6 +60,16 @@ Unit = tuple[int, str]
 
 #: Types whose view reads the row after the time shown too (TF interpolates between two transforms).
 INTERPOLATED_TYPES: Final = frozenset({"tf2_msgs/msg/TFMessage"})
+#: Types whose messages add to what earlier ones drew (markers stay until deleted): loaded chunk by chunk,
+#: a time shows what its chunk sent, which the opening note says.
+ACCUMULATING_TYPES: Final = frozenset(
+    {
+        "visualization_msgs/msg/Marker",
+        "visualization_msgs/msg/MarkerArray",
+        "visualization_msgs/msg/ImageMarker",
+        "visualization_msgs/msg/InteractiveMarkerUpdate",
+    }
+)
 _LOG_TIME: Final = "log_time"
 
 
@@ -150,6 +160,7 @@ class LazyBag:
             if channel.schema_id in summary.schemas
             and normalize_type_name(summary.schemas[channel.schema_id].name) in INTERPOLATED_TYPES
         }
+        self._note_accumulating(summary, static_topics)
         self._load_static(static_topics, topics_of)
         self._groups = self._group_chunks(topics_of)
         made = self._probe(topics_of)
@@ -231,6 +242,26 @@ class LazyBag:
         conversion = BagConversion(pipeline, None, self._note, True, types)
         conversion.add_bag(0, self.bag, TopicSelection())
         return conversion
+
+    def _note_accumulating(self, summary: Any, static_topics: set[str]) -> None:
+        """Say which marker topics show only what the chunk of the time shown sent: a marker published
+        once, earlier, and never deleted was drawn converted whole and missing here, without a word."""
+        topics = sorted(
+            {
+                channel.topic
+                for channel in summary.channels.values()
+                if channel.topic not in static_topics
+                and channel.schema_id in summary.schemas
+                and normalize_type_name(summary.schemas[channel.schema_id].name) in ACCUMULATING_TYPES
+            }
+        )
+        if topics:
+            size = sum(chunk.uncompressed_size for chunk in summary.chunk_indexes) >> 20
+            self._note(
+                f"{self.path}: opened lazily, {', '.join(topics)} show the markers of the chunk that holds "
+                "the time shown (a publisher that re-sends its set draws as converted whole; one that sends "
+                f"only changes shows fewer): --memory-budget {size + 1} or more converts the bag whole"
+            )
 
     def _load_static(self, static_topics: set[str], topics_of: dict[int, str]) -> None:
         """Every message of the latched topics, converted once and kept (never unloaded)."""
