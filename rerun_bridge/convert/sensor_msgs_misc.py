@@ -19,7 +19,7 @@ from rerun_bridge.convert.pointcloud import DEFAULT_COLORMAP, colormap_colors, u
 from rerun_bridge.convert.registry import ConvertContext, Converter
 from rerun_bridge.errors import ConversionError
 from rerun_bridge.model.rows import Batch, Row
-from rerun_bridge.model.timeline import stamp_to_ns
+from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, stamp_to_ns
 
 #: Points on the far circle of a range sensor's cone; four of them also get a ray from the sensor.
 CONE_SEGMENTS: Final = 24
@@ -90,7 +90,16 @@ def convert_region_of_interest(msg: Any, ctx: ConvertContext) -> list[Row]:
         extra: dict[str, Batch] = {"do_rectify": np.array([bool(msg.do_rectify)])}
         rows.append(Row(ctx.entity_path, "Boxes2D", components, extra=extra))
     camera = str(ctx.options.get("camera_frame", "")).lstrip("/")
-    return with_frame(rows, ctx.entity_path, f"{camera}_image_plane" if camera else "")
+    if not camera:
+        return with_frame(rows, ctx.entity_path, "")
+    placed = with_frame(rows, ctx.entity_path, f"{camera}_image_plane")
+    # Drawn over the camera's images, which are on ros_time: a box on log_time only vanished from every
+    # view on ros_time. It has no stamp, so it is placed at its receive time there too.
+    received = ctx.shared.message_times.get(LOG_TIME)
+    if received is not None:
+        for row in placed:
+            row.times = {**row.times, ROS_TIME: received}
+    return placed
 
 
 # ---- PointCloud (legacy) ---------------------------------------------------------------------------------
