@@ -147,16 +147,7 @@ UPDATES = [
 @pytest.fixture(params=["rrd", "store"])
 def updated(request: pytest.FixtureRequest, tmp_path: Path) -> ChunkStore:
     """:data:`UPDATES` read back from a verified .rrd, or converted straight into the viewer's store."""
-    bag = write_bag(tmp_path / "updates.mcap", UPDATES)
-    store = ChunkStore()
-    if request.param == "rrd":
-        rrd = tmp_path / "updates.rrd"
-        convert_bags([bag], rrd)
-        verify_rrd(rrd)
-        load_rrd(rrd, store)
-    else:
-        load_bags([bag], store)
-    return store
+    return converted(tmp_path, UPDATES, request.param)
 
 
 def xs(store: ChunkStore, seconds: float, entity: str, component: str = "Boxes3D:centers") -> list[float]:
@@ -204,17 +195,24 @@ REPUBLISHED = [
 ]
 
 
-@pytest.mark.parametrize("via", ["rrd", "store"])
-def test_a_marker_republished_within_its_lifetime_stays_up(tmp_path: Path, via: str) -> None:
-    bag = write_bag(tmp_path / "republished.mcap", REPUBLISHED)
+def converted(tmp_path: Path, arrays: list[tuple[float, list[dict[str, Any]]]], via: str) -> ChunkStore:
+    """``arrays`` as the viewer sees them: read back from a verified .rrd (``via`` "rrd"), or converted
+    straight into its store."""
+    bag = write_bag(tmp_path / "stream.mcap", arrays)
     store = ChunkStore()
     if via == "rrd":
-        rrd = tmp_path / "republished.rrd"
+        rrd = tmp_path / "stream.rrd"
         convert_bags([bag], rrd)
         verify_rrd(rrd)
         load_rrd(rrd, store)
     else:
         load_bags([bag], store)
+    return store
+
+
+@pytest.mark.parametrize("via", ["rrd", "store"])
+def test_a_marker_republished_within_its_lifetime_stays_up(tmp_path: Path, via: str) -> None:
+    store = converted(tmp_path, REPUBLISHED, via)
     assert shown(store, 1.0) == {"/markers/p/1"}
     assert shown(store, 2.2) == {"/markers/p/1", "/markers/q/2"}  # past the first message's expiry
     assert shown(store, 2.4) == {"/markers/p/1"}  # q/2 expired, nothing re-published it
@@ -235,15 +233,7 @@ FRAME_LOCKED_STREAM: list[tuple[float, list[dict[str, Any]]]] = [
 def test_a_frame_locked_marker_has_an_entity_marked_frame_locked(tmp_path: Path, via: str) -> None:
     """RViz moves a frame-locked marker with its frame: it gets an entity of its own, marked, which the
     embedded viewer places by TF at the time shown (test_spatial3d_view); unmarked once it is not."""
-    bag = write_bag(tmp_path / "locked.mcap", FRAME_LOCKED_STREAM)
-    store = ChunkStore()
-    if via == "rrd":
-        rrd = tmp_path / "locked.rrd"
-        convert_bags([bag], rrd)
-        verify_rrd(rrd)
-        load_rrd(rrd, store)
-    else:
-        load_bags([bag], store)
+    store = converted(tmp_path, FRAME_LOCKED_STREAM, via)
 
     def locked(seconds: float) -> list[bool] | None:
         found = store.latest_at("/markers/p/2", "log_time", T0 + round(seconds * SECOND)).get(FRAME_LOCKED)
