@@ -193,6 +193,8 @@ def convert_bags(  # noqa: PLR0913
                         # A split conversion's joiner writes the layout of all parts (parallel.py).
                         closing_blueprint=_default_layout() if default_layout and part is None else None,
                         hold_sole_frames=part is None,  # the joiner writes those of all parts
+                        # The recording's own start, not the conversion's (a catalog sorts by it).
+                        start_time_ns=_first_time(bags, selection),
                     )
                 )
                 sinks.append(rrd)
@@ -401,6 +403,14 @@ class BagConversion:
         for source in sources:
             for raw in read_forwarded(source.path, topics, type_names, source.running, source.number):
                 yield 0, raw
+
+
+def _first_time(bags: Sequence[Bag], selection: TopicSelection | None) -> int | None:
+    """When the converted stretch starts: the window's start, else the bags' first message."""
+    if selection is not None and selection.start_ns is not None:
+        return selection.start_ns
+    starts = [bounds[0] for bounds in (bag.time_bounds() for bag in bags) if bounds is not None]
+    return min(starts) if starts else None
 
 
 def _unit_window(selection: TopicSelection, unit: WorkUnit | None) -> TopicSelection:

@@ -76,6 +76,7 @@ class RrdSink:
         send_properties: bool = True,
         closing_blueprint: ClosingBlueprint | None = None,
         hold_sole_frames: bool = True,
+        start_time_ns: int | None = None,
     ) -> None:
         """``backlog_bytes``: once that many bytes have gone to Rerun's file writer since it last caught
         up, wait for it (None: never wait). Without a bound, a writer slower than the conversion (a busy
@@ -84,7 +85,8 @@ class RrdSink:
         recording whose first part has them. ``closing_blueprint``: made from what was written (:attr:`sent`)
         when the file closes, and written into it as its layout (None from it: no layout).
         ``hold_sole_frames`` False: no static frame rows at the close (:func:`sole_frame_rows`), for a part
-        of a recording."""
+        of a recording. ``start_time_ns``: the recording's start (a bag's first message) as its
+        ``RecordingInfo:start_time`` property; None: now, as Rerun sets it (right for a live recording)."""
         self.path = Path(path)
         self.backlog_bytes = backlog_bytes
         self._sent_at_last_wait = 0
@@ -107,6 +109,8 @@ class RrdSink:
                 application_id, recording_id=recording_id, send_properties=send_properties
             )
             self._rec.save(str(self.path), default_blueprint=default_blueprint)
+            if send_properties and start_time_ns is not None:
+                self._rec.send_recording_start_time_nanos(start_time_ns)
         except Exception as err:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err
         self._untrack = guard.track_pending(self.path, self.unwritten_bytes) if guard else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from rerun_bridge.cdr.decoding import TypeResolver
@@ -191,3 +192,27 @@ def test_zero_header_stamps_are_warned_about_once_per_topic(tmp_path: Path) -> N
     zero_warnings = [text for text in summary.warnings if "header stamps of zero" in text]
     assert len(zero_warnings) == 1
     assert "/vehicle_pose" in zero_warnings[0]
+
+
+@pytest.mark.parametrize("start_s", [None, 10.0])
+def test_the_rrds_start_time_is_the_recordings_not_the_conversions(
+    tmp_path: Path, start_s: float | None
+) -> None:
+    """RecordingInfo:start_time held the moment of the conversion (806 days after the Neato bag's start),
+    which a catalog or viewer sorts recordings by (audit): it is the bag's first message, or the window's
+    start with --start."""
+    from rerun_bridge.replay import TopicSelection
+
+    with open_bag(NEATO_BAG) as bag:
+        bounds = bag.time_bounds()
+    assert bounds is not None
+    start = bounds[0] + (round(start_s * 1e9) if start_s is not None else 0)
+    selection = TopicSelection(start_ns=start) if start_s is not None else None
+    rrd = tmp_path / "out.rrd"
+    convert_bags([NEATO_BAG], rrd, selection=selection)
+    found = [
+        batch.column("RecordingInfo:start_time").flatten().cast(pa.int64()).to_pylist()
+        for entity, _static, batch in rrd_chunks(rrd)
+        if entity == "/__properties" and "RecordingInfo:start_time" in batch.schema.names
+    ]
+    assert found[-1] == [start]
