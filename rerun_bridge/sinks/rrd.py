@@ -111,6 +111,9 @@ class RrdSink:
             self._rec.save(str(self.path), default_blueprint=default_blueprint)
             if send_properties and start_time_ns is not None:
                 self._rec.send_recording_start_time_nanos(start_time_ns)
+                # Written now, before any data: left to Rerun's batcher, its place among the data's chunks
+                # depended on timing, and two conversions of one bag differed by chunk order.
+                self._rec.flush()
         except Exception as err:
             raise RecordingError(f"{self.path}: cannot write: {err}") from err
         self._untrack = guard.track_pending(self.path, self.unwritten_bytes) if guard else None
