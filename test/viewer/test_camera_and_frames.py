@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore
+from PyQt6 import QtCore, QtGui
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.views.frame_labels import MAX_FRAME_LABELS, canvas_pixels
+from rerun_bridge.viewer.views.offscreen_gl import SceneLabel
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.conftest import GPS_BAG, NEATO_BAG
@@ -113,6 +114,56 @@ def test_a_robot_eleven_metres_from_odom_is_framed_on_open(qtbot: QtBot) -> None
     assert len(rows) > 20  # the scan ring is in the picture, around its middle
     assert abs(columns.mean() - picture.shape[1] / 2) < picture.shape[1] / 8
     assert abs(rows.mean() - picture.shape[0] / 2) < picture.shape[0] / 8
+
+
+def test_the_neato_opened_on_its_static_tf_is_framed_again_once_its_scans_arrive(
+    qtbot: QtBot, neato_store: ChunkStore
+) -> None:
+    """The bag opens before its first scan, on TF axes alone: a camera settled on those (2 m around the
+    robot) left the scans, 3 m out, off the picture for good (found by an audit). The scans framed once
+    they arrive, and only the user's own zoom then holds."""
+    start, _end = neato_store.time_range("ros_time") or (0, 0)
+    view = open_view(qtbot, neato_store, include=("/tf", "/tf_static", "/scan"))
+    view.set_time("ros_time", start)
+    assert "/scan" not in view.points or not view.points["/scan"].visible()  # nothing scanned yet
+    time = full_scan_times(neato_store, 3)[1]
+    view.set_time("ros_time", time)
+    positions = np.asarray(view.points["/scan"].pos)
+    assert len(positions) > 10
+    inside = [
+        0 <= point.x() <= view.canvas.width() and 0 <= point.y() <= view.canvas.height()
+        for point in _projected(view, positions)
+    ]
+    assert np.mean(inside) > 0.8
+    assert drawn_pixels(view, "/scan") > 20
+    view.canvas.wheelEvent(_wheel(view))  # the user zooms: the next scans keep that camera
+    distance = view.gl_view.opts["distance"]
+    view.set_time("ros_time", full_scan_times(neato_store, 3)[2])
+    assert view.gl_view.opts["distance"] == distance
+
+
+def _projected(view: Spatial3DView, positions: np.ndarray[Any, Any]) -> list[QtCore.QPointF]:
+    """Canvas pixels of scene points, through the view's camera (as its labels are placed)."""
+    view.canvas.labels.clear()
+    for index, position in enumerate(positions):
+        view.canvas.labels[str(index)] = SceneLabel(str(index), position, QtGui.QColor("white"))
+    projected = list(view.canvas.label_positions().values())
+    view.canvas.labels.clear()
+    return projected
+
+
+def _wheel(view: Spatial3DView) -> QtGui.QWheelEvent:
+    middle = QtCore.QPointF(view.canvas.width() / 2, view.canvas.height() / 2)
+    return QtGui.QWheelEvent(
+        middle,
+        view.canvas.mapToGlobal(middle),
+        QtCore.QPoint(0, 0),
+        QtCore.QPoint(0, 120),
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+        QtCore.Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
 
 
 def test_the_gps_bag_frames_the_vehicle_in_utm_coordinates(qtbot: QtBot, gps_store: ChunkStore) -> None:

@@ -140,6 +140,9 @@ def _share_context() -> QtGui.QOpenGLContext | None:
 class SceneCanvas(QtWidgets.QWidget):
     """Shows what a :class:`SceneRenderer` draws, at the canvas's size, and forwards camera input."""
 
+    #: The user turned, moved or zoomed the camera (a drag or the wheel).
+    camera_moved = QtCore.pyqtSignal()
+
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.renderer = SceneRenderer(self.mark_changed)
@@ -215,6 +218,8 @@ class SceneCanvas(QtWidgets.QWidget):
 
     def mouseMoveEvent(self, event: QtGui.QMouseEvent | None) -> None:  # noqa: N802 (Qt's name)
         self.renderer.mouseMoveEvent(event)
+        if event is not None and event.buttons() != QtCore.Qt.MouseButton.NoButton:
+            self.camera_moved.emit()
         self.mark_changed()
 
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent | None) -> None:  # noqa: N802 (Qt's name)
@@ -222,3 +227,4 @@ class SceneCanvas(QtWidgets.QWidget):
 
     def wheelEvent(self, event: QtGui.QWheelEvent | None) -> None:  # noqa: N802 (Qt's name)
         self.renderer.wheelEvent(event)
+        self.camera_moved.emit()

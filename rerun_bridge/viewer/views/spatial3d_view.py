@@ -186,10 +186,13 @@ class Spatial3DView(ViewBase):
         self.extras = SceneExtras(self.gl_view, self.store, self.entities_with)
         #: Points placed in this update (a sample per entity): what the camera is framed on.
         self._placed_samples: list[npt.NDArray[np.float32]] = []
+        #: Whether this update placed data, not only TF axes (see :meth:`_frame_camera_once`).
+        self._placed_data = False
         #: Where the fixed frame's point that GL draws at its origin is: data kilometres away (UTM) is
         #: drawn relative to it (camera_framing.local_origin_for).
         self.scene_origin = np.zeros(3)
         self._camera_framed = "camera_center" in self.settings or "camera_distance" in self.settings
+        self.canvas.camera_moved.connect(self._camera_moved_by_user)
         self.apply_camera_settings()
 
     # -- camera --------------------------------------------------------------------------------------
@@ -219,15 +222,23 @@ class Spatial3DView(ViewBase):
         radius = style.get("radius")
         return rgba, None if radius is None else float(radius)
 
-    def _sample_for_framing(self, placed: npt.NDArray[np.float32]) -> None:
-        """Up to about :data:`_FRAMING_SAMPLE` of an entity's placed points, for the first framing."""
+    def _sample_for_framing(self, placed: npt.NDArray[np.float32], data: bool = True) -> None:
+        """Up to about :data:`_FRAMING_SAMPLE` of an entity's placed points, for the first framing
+        (``data`` False: the TF frames' origins)."""
         if not self._camera_framed:
             self._placed_samples.append(placed[:: max(1, len(placed) // _FRAMING_SAMPLE)])
+            self._placed_data = self._placed_data or (data and len(placed) > 0)
+
+    def _camera_moved_by_user(self) -> None:
+        """The user turned or zoomed the camera: no framing moves it from now on."""
+        self._camera_framed = True
 
     def _frame_camera_once(self) -> bool:
-        """Aim the camera at what is visible the first time there is something, if the camera cannot
-        see it (camera_framing.py); later updates keep the camera where the user puts it. True when the
-        scene's origin moved (everything must be placed again)."""
+        """Aim the camera at what is visible the first time there is data, if the camera cannot see it
+        (camera_framing.py); later updates keep the camera where the user puts it. TF axes alone are
+        framed but do not settle it: a recording opens on its static TF before the first scan, and a
+        camera framed on the robot's axes alone left a Neato's scans, 3 m away, out of the picture (found
+        by an audit). True when the scene's origin moved (everything must be placed again)."""
         if self._camera_framed or not self._placed_samples:
             return False
         points = np.concatenate(self._placed_samples).astype(np.float64)
@@ -235,7 +246,7 @@ class Spatial3DView(ViewBase):
             return False
         if not (points[np.isfinite(points).all(axis=1)] != 0.0).any():
             return False  # only the origin so far (poses nobody set): the default camera shows it; wait
-        self._camera_framed = True
+        self._camera_framed = self._placed_data
         opts = self.gl_view.opts
         center = opts["center"]
         framing = frame_points(
@@ -337,6 +348,7 @@ class Spatial3DView(ViewBase):
         self._update_frame_choice(timeline, fixed)
         self._fixed_frame_note(timeline, fixed)
         self._placed_samples = []
+        self._placed_data = False
         self._update_points(timeline, time, fixed)
         self._update_strips(timeline, time, fixed)
         self._frame_placements = self._place_frames(timeline, time, fixed)
@@ -345,7 +357,8 @@ class Spatial3DView(ViewBase):
             for frame, placement in self._frame_placements.items()
         }
         if self._frame_origins:
-            self._sample_for_framing(np.array(list(self._frame_origins.values()), dtype=np.float32))
+            origins = np.array(list(self._frame_origins.values()), dtype=np.float32)
+            self._sample_for_framing(origins, data=False)
         if self._frame_camera_once():
             self.update_data(timeline, time)  # placed again around the new origin
             return
