@@ -53,7 +53,12 @@ def readable_rows(db: sqlite3.Connection, path: Path) -> RowKeys:
                 continue
         if not batch:
             break
-        found.keys.extend((int(timestamp), int(row_id), int(topic)) for row_id, topic, timestamp in batch)
+        # A timestamp that is not a number is no message (SqliteStorage reports those rows).
+        found.keys.extend(
+            (int(timestamp), int(row_id), int(topic))
+            for row_id, topic, timestamp in batch
+            if isinstance(timestamp, int | float) and isinstance(topic, int)
+        )
         next_id = int(batch[-1][0]) + 1
     found.keys.sort()
     return found
@@ -110,7 +115,7 @@ def _lost_range(db: sqlite3.Connection, path: Path, first: int, resume: int | No
         "SELECT timestamp FROM messages WHERE id >= ? ORDER BY id LIMIT 1", (resume,)
     ).fetchone()
     span = ""
-    if before is not None and after is not None:
+    if before is not None and after is not None and isinstance(after[0], int | float):
         span = f", recorded between {before / 1e9:.3f} and {int(after[0]) / 1e9:.3f} s"
     return (
         f"{path}: rows {first}..{resume - 1} of the messages table are on damaged pages: "

@@ -31,6 +31,9 @@ from rerun_bridge.sources.sqlite_recovery import RowKeys, copy_with_wal, cut_sho
 #: these and an empty text for a type without fields (``test_msgs/msg/Empty``, a custom trigger), and a type
 #: it did not find as ``unknown`` with no text.
 DEFINITION_ENCODINGS = ("ros2msg", "ros2idl")
+#: A sqlite3 row whose timestamp SQLite holds as a number: rosbag2 writes integers, but the column takes
+#: any value, and a text one ('abc') failed every command on the file (found by an audit).
+_TIMED = "typeof(timestamp) IN ('integer', 'real')"
 
 
 class StorageReader(Protocol):
@@ -270,8 +273,8 @@ class SqliteStorage:
             if not {"topics", "messages"} <= tables:
                 raise BagError(f"{path}: not a rosbag2 sqlite3 file (no topics / messages tables)")
             self._has_definitions = "message_definitions" in tables
-            self._topic_rows = self._db.execute(
-                "SELECT id, name, type, serialization_format, offered_qos_profiles FROM topics"
+            self._listed_rows = self._db.execute(
+                "SELECT id, name, type, serialization_format, offered_qos_profiles FROM topics ORDER BY id"
             ).fetchall()
         except (sqlite3.Error, BagError) as err:
             self.close()
@@ -282,6 +285,7 @@ class SqliteStorage:
             raise BagError(f"{path}: not a readable sqlite3 bag: {err}{why}") from err
         self._readable: RowKeys | None = None
         self._per_topic: dict[int, tuple[int, tuple[int, int]]] | None = None
+        self._kept_rows: list[tuple[Any, ...]] | None = None
 
     @property
     def database(self) -> sqlite3.Connection:
@@ -290,8 +294,35 @@ class SqliteStorage:
 
     @property
     def topic_rows(self) -> list[tuple[Any, ...]]:
-        """The ``topics`` table: id, name, type, serialization format, QoS text."""
+        """The ``topics`` table: id, name, type, serialization format, QoS text; one row per name."""
         return list(self._topic_rows)
+
+    @property
+    def _topic_rows(self) -> list[tuple[Any, ...]]:
+        """The table's rows, a name listed twice kept once: rosbag2 writes one row per topic, and
+        messages are routed by name (all of a LaserScan topic's were decoded as the type of a second,
+        empty row of its name: found by an audit). Kept: the first row of the name that has messages."""
+        if self._kept_rows is None:
+            names = [row[1] for row in self._listed_rows]
+            if len(set(names)) == len(names):
+                self._kept_rows = list(self._listed_rows)
+            else:
+                self._kept_rows = self._one_row_per_name()
+        return self._kept_rows
+
+    def _one_row_per_name(self) -> list[tuple[Any, ...]]:
+        counts = {topic_id: count for topic_id, (count, _span) in self._counts_and_spans().items()}
+        kept: dict[str, tuple[Any, ...]] = {}
+        for row in sorted(self._listed_rows, key=lambda row: (counts.get(row[0], 0) == 0, row[0])):
+            first = kept.setdefault(row[1], row)
+            if first is not row:
+                count = counts.get(row[0], 0)
+                lost = f"its {count} messages skipped" if count else "it has no messages"
+                self.problems.append(
+                    f"{self.path}: the topics table lists {row[1]} again (id {row[0]}, {row[2]}; "
+                    f"kept: id {first[0]}, {first[2]}): {lost}"
+                )
+        return [row for row in self._listed_rows if kept.get(row[1]) is row]
 
     def _recovered(self) -> RowKeys:
         """The readable rows, found once the file turned out to be damaged."""
@@ -331,15 +362,24 @@ class SqliteStorage:
         }
 
     def _counts_and_spans(self) -> dict[int, tuple[int, tuple[int, int]]]:
-        """Per topic id, its message count and first and last log time (one pass, kept)."""
+        """Per topic id, its message count and first and last log time (one pass, kept); rows that
+        cannot be messages (a timestamp that is not a number, data that is not bytes, a topic id the
+        topics table lacks) are reported in :attr:`problems`."""
         if self._per_topic is None:
             found: dict[int, tuple[int, tuple[int, int]]] = {}
             try:
+                # typeof() reads a row's header only, not its data (SQLite skips the overflow pages).
                 rows = self._db.execute(
-                    "SELECT topic_id, COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages "
-                    "GROUP BY topic_id"
+                    f"SELECT topic_id, SUM({_TIMED}), MIN(CASE WHEN {_TIMED} THEN timestamp END), "
+                    f"MAX(CASE WHEN {_TIMED} THEN timestamp END), SUM(NOT {_TIMED}), "
+                    f"SUM({_TIMED} AND typeof(data) != 'blob') FROM messages GROUP BY topic_id"
                 ).fetchall()
-                found = {int(row[0]): (int(row[1]), (int(row[2]), int(row[3]))) for row in rows}
+                found = {
+                    int(row[0]): (int(row[1]), (int(row[2]), int(row[3])))
+                    for row in rows
+                    if isinstance(row[0], int) and row[1]
+                }
+                self._note_odd_rows(rows)
             except sqlite3.DatabaseError:
                 for time, _id, topic_id in self._recovered().keys:
                     count, (first, last) = found.get(topic_id, (0, (time, time)))
@@ -347,9 +387,36 @@ class SqliteStorage:
             self._per_topic = found
         return self._per_topic
 
+    def _note_odd_rows(self, per_topic: list[tuple[Any, ...]]) -> None:
+        """Problems of the rows :meth:`_counts_and_spans` counted: each names its topic and what is
+        wrong; a message without a usable timestamp, or of no topic, is skipped; one whose data is not
+        bytes goes on to fail decoding, counted on its topic."""
+        names = {row[0]: row[1] for row in self._listed_rows}
+        for topic_id, _timed, _first, _last, untimed, not_bytes in per_topic:
+            name = names.get(topic_id)
+            if name is None:
+                total = (untimed or 0) + (_timed or 0)
+                self.problems.append(
+                    f"{self.path}: {total} messages of topic id {topic_id!r}, which the topics table "
+                    "does not list: skipped"
+                )
+                continue
+            if untimed:
+                self.problems.append(
+                    f"{self.path}: {untimed} messages of {name} have a timestamp that is not a number: "
+                    "skipped"
+                )
+            if not_bytes:
+                self.problems.append(
+                    f"{self.path}: {not_bytes} messages of {name} hold data that is not bytes (text, a "
+                    "number or NULL): read as bytes, they fail to decode"
+                )
+
     def time_bounds(self) -> tuple[int, int] | None:
         try:
-            first, last = self._db.execute("SELECT MIN(timestamp), MAX(timestamp) FROM messages").fetchone()
+            first, last = self._db.execute(
+                f"SELECT MIN(timestamp), MAX(timestamp) FROM messages WHERE {_TIMED}"
+            ).fetchone()
         except sqlite3.DatabaseError:
             keys = self._recovered().keys
             return (keys[0][0], keys[-1][0]) if keys else None
@@ -364,7 +431,10 @@ class SqliteStorage:
         last_key = (-1, -1)
         if self._readable is None:
             placeholders = ",".join("?" * len(by_id))
-            query = f"SELECT id, topic_id, timestamp, data FROM messages WHERE topic_id IN ({placeholders})"
+            query = (
+                f"SELECT id, topic_id, timestamp, data FROM messages WHERE topic_id IN ({placeholders}) "
+                f"AND {_TIMED}"
+            )
             params: list[int] = list(by_id)
             if start_ns is not None:
                 query += " AND timestamp >= ?"
@@ -377,7 +447,7 @@ class SqliteStorage:
                 for row_id, topic_id, timestamp, data in self._db.execute(query, params):
                     topic, type_name = by_id[topic_id]
                     last_key = (int(timestamp), int(row_id))
-                    yield RawMessage(topic, type_name, int(timestamp), data, int(timestamp))
+                    yield RawMessage(topic, type_name, int(timestamp), as_bytes(data), int(timestamp))
                 return
             except sqlite3.DatabaseError:
                 pass  # damaged pages: go on with the rows that can be read, after the last one given
@@ -397,7 +467,7 @@ class SqliteStorage:
         unreadable: list[int] = []
         for topic_id, timestamp, data in iter_rows(self._db, keys, by_id, unreadable):
             topic, type_name = by_id[topic_id]
-            yield RawMessage(topic, type_name, timestamp, data, timestamp)
+            yield RawMessage(topic, type_name, timestamp, as_bytes(data), timestamp)
         if unreadable:
             problem = (
                 f"{self.path}: {len(unreadable)} messages (rows {unreadable[0]}..{unreadable[-1]}) "
@@ -411,6 +481,18 @@ class SqliteStorage:
             self._db.close()
         if self._wal is not None:
             self._wal.tempdir.cleanup()
+
+
+def as_bytes(data: Any) -> bytes:
+    """A row's ``data`` as bytes: SQLite keeps whatever value a writer gave, and text or a number there
+    raised in the conversion (found by an audit); as bytes it fails to decode, counted on its topic."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, memoryview | bytearray):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape")
+    return b"" if data is None else str(data).encode()
 
 
 STORAGE_PLUGINS: dict[str, type[McapStorage] | type[SqliteStorage]] = {
