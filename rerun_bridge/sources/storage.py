@@ -322,7 +322,8 @@ class SqliteStorage:
                     f"{self.path}: the topics table lists {row[1]} again (id {row[0]}, {row[2]}; "
                     f"kept: id {first[0]}, {first[2]}): {lost}"
                 )
-        return [row for row in self._listed_rows if kept.get(row[1]) is row]
+        chosen = {id(row) for row in kept.values()}
+        return [row for row in self._listed_rows if id(row) in chosen]
 
     def _recovered(self) -> RowKeys:
         """The readable rows, found once the file turned out to be damaged."""
