@@ -425,6 +425,8 @@ class BridgeNode:
         _warm_up(decoder, message_class)
         entity_path = self.config.entity_path_for(topic, type_name)
         self.pipeline.add_topic(topic, type_name, entity_path, topic_config.options)
+        if self.stream is not None and requested.transient_local:
+            self.stream.latch(entity_path)
         channel = None
         if self.mcap is not None:
             definition = self._definition_for(type_name)

@@ -176,6 +176,10 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         self._lock = threading.Lock()
         self._static: dict[tuple[str, tuple[str, ...]], StreamItem] = {}
         self._history = _History(history or HistoryBounds())
+        #: Entities of transient-local (latched) topics, and their newest temporal chunks, kept for
+        #: clients that join after the history window (a map published once at start-up).
+        self._latched_paths: tuple[str, ...] = ()
+        self._latched: dict[tuple[str, tuple[str, ...]], StreamItem] = {}
         self._clients: list[_Client] = []
         self._closed = False
         #: Set by close when a client's call would not end (it stopped reading): gRPC's threads then keep
@@ -196,6 +200,20 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
             dropped = self._dropped_by_gone_clients + sum(client.dropped for client in self._clients)
             return StreamCounts(len(self._clients), self._published_chunks, self._published_bytes, dropped)
 
+    def latch(self, entity_path: str) -> None:
+        """Keep the newest chunks of ``entity_path`` and below for every client that joins, as DDS
+        gives a transient-local topic's last messages to a late subscriber: a laptop joining a robot
+        that published its map at start-up got no map (found by an audit)."""
+        with self._lock:
+            if entity_path not in self._latched_paths:
+                self._latched_paths = (*self._latched_paths, entity_path)
+
+    def _is_latched(self, entity_path: str) -> bool:
+        return any(
+            entity_path == path or entity_path.startswith(path.rstrip("/") + "/")
+            for path in self._latched_paths
+        )
+
     def publish(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         schema, data = split_chunk(batch)
         now_ns = time.time_ns()
@@ -211,6 +229,8 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
                 self._static[(entity_path, tuple(batch.schema.names))] = item
             else:
                 self._history.append(item, now_ns)
+                if self._latched_paths and self._is_latched(entity_path):
+                    self._latched[(entity_path, tuple(batch.schema.names))] = item
             # Under the lock: a client that joins now gets this item either in its backlog or its queue.
             clients = list(self._clients)
             self._published_chunks += 1
@@ -232,9 +252,24 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
             raise flight.FlightServerError(str(err)) from err
         client = _Client(queue.Queue(maxsize=CLIENT_QUEUE_CHUNKS))
         with self._lock:
-            backlog = [*self._static.values(), *self._history.since(request, self.session, time.time_ns())]
+            recent = self._history.since(request, self.session, time.time_ns())
+            backlog = [*self._static.values(), *self._latched_before(recent, request), *recent]
             self._clients.append(client)
         return flight.GeneratorStream(ENVELOPE_SCHEMA, self._serve(client, backlog, context))
+
+    def _latched_before(self, recent: list[StreamItem], request: StreamRequest) -> list[StreamItem]:
+        """The latched chunks a joining client lacks, oldest first: those not in ``recent`` (older than
+        all of it, so they go first), and not already sent to this client in an earlier call."""
+        sent = {item.seq for item in recent}
+        resumed = request.session == self.session
+        return sorted(
+            (
+                item
+                for item in self._latched.values()
+                if item.seq not in sent and not (resumed and item.seq <= request.after_seq)
+            ),
+            key=lambda item: item.seq,
+        )
 
     def _serve(self, client: _Client, backlog: list[StreamItem], context: Any) -> Iterator[pa.RecordBatch]:
         try:
@@ -346,6 +381,10 @@ class StreamSink:
     def write(self, rows: Sequence[Row], default_times: Mapping[str, int]) -> None:
         self._batcher.write(rows, default_times)
         self._flush_if_due()
+
+    def latch(self, entity_path: str) -> None:
+        """See :meth:`StreamServer.latch`."""
+        self.server.latch(entity_path)
 
     def send_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
         """A chunk batched elsewhere (split mode's summary), published as it is."""

@@ -158,6 +158,19 @@ def make_header(index: int) -> Any:
     return msg
 
 
+def make_map(_index: int) -> Any:
+    """A 20 x 20 map, as a map server publishes it once, latched."""
+    from nav_msgs.msg import OccupancyGrid
+
+    msg = OccupancyGrid()
+    msg.header.frame_id = "map"
+    msg.header.stamp.sec = BASE_STAMP_S
+    msg.info.resolution = 0.5
+    msg.info.width = msg.info.height = 20
+    msg.data = [100 if (row + column) % 5 == 0 else 0 for row in range(20) for column in range(20)]
+    return msg
+
+
 def make_clock(index: int) -> Any:
     from rosgraph_msgs.msg import Clock
 
@@ -179,8 +192,9 @@ KINDS = {
     "clock": ("/clock", make_clock),
     "header": ("/stamps", make_header),
     "robot_description": ("/robot_description", make_robot_description),
+    "map": ("/map", make_map),
 }
-LATCHED_KINDS = frozenset({"tf_static", "robot_description"})
+LATCHED_KINDS = frozenset({"tf_static", "robot_description", "map"})
 
 
 def main() -> None:

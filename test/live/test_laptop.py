@@ -78,6 +78,27 @@ def test_served_stream_refuses_bad_tokens_and_killed_or_stalled_clients_leave_th
     assert [row[0] for row in rrd_column(live.tmp / "laptop.rrd", "/imu/data", "Scalars:scalars")] == expected
 
 
+def test_a_laptop_joining_after_the_history_window_still_gets_the_latched_map(live: LiveEnv) -> None:
+    """The map server publishes once at start-up (transient local); the stream keeps only a second of
+    temporal data here. A laptop that joins later gets the map all the same, as a late DDS subscriber
+    would (found by an audit: it had no map until the map was published again)."""
+    port = free_port()
+    config = live.tmp / "bridge.yaml"
+    config.write_text(yaml.safe_dump({"sinks": {"stream": {"history_s": 1.0}}}))
+    bridge = live.bridge("--config", str(config), "--serve", f"127.0.0.1:{port}")
+    assert read_until(bridge.stderr, "streaming on", timeout=60)[0]
+    wait_all([live.publish("map", 1, 10.0)])
+    wait_all([live.publish("imu", 60, 30)])  # two seconds later: the map is out of the history window
+    late = receiver(live, port, "late.rrd", "--duration", "4")
+    _out, err = late.communicate(timeout=60)
+    assert late.returncode == 0, err
+    _out, err = stop(bridge)
+    assert bridge.returncode == 0, err
+    verify_rrd(live.tmp / "late.rrd")
+    assert rrd_row_count(live.tmp / "late.rrd", "/map/image", "Image:buffer") == 1
+    assert rrd_row_count(live.tmp / "late.rrd", "/imu/data", "Scalars:scalars") < 60  # history: a second
+
+
 def test_serving_beyond_loopback_needs_a_token(live: LiveEnv) -> None:
     bridge = live.bridge("--serve", f"0.0.0.0:{free_port()}", "--duration", "5")
     _out, err = bridge.communicate(timeout=60)
