@@ -62,7 +62,8 @@ class _TopicQueue(Generic[Item]):
     items: deque[_Queued[Item]] = field(default_factory=deque)
     queued_bytes: int = 0
     counters: QueueCounters = field(default_factory=QueueCounters)
-    last_accepted_ns: int | None = None
+    #: When the rate limit takes the next message (None: the first is taken at once).
+    next_due_ns: int | None = None
     #: Worker time spent on this topic (ns), on the scale of the queues' virtual clock.
     used_ns: int = 0
     #: When this topic was last served (a sequence number): round-robin among equal costs.
@@ -124,13 +125,15 @@ class TopicQueues(Generic[Item]):
             queue.counters.received_bytes += size_bytes
             if queue.min_interval_ns:
                 now = time.monotonic_ns() if now_ns is None else now_ns
-                if (
-                    queue.last_accepted_ns is not None
-                    and now - queue.last_accepted_ns < queue.min_interval_ns
-                ):
+                due = queue.next_due_ns
+                if due is not None and now < due:
                     queue.counters.dropped_rate += 1
                     return False
-                queue.last_accepted_ns = now
+                # Due times a period apart, not a period after each arrival: arrivals jitter, and a
+                # 10 Hz limit on a 30 Hz topic kept every fourth message, 7.6 Hz (found by an audit).
+                # A due time left far behind (the topic paused) counts one period back, not a burst.
+                interval = queue.min_interval_ns
+                queue.next_due_ns = (now if due is None else max(due, now - interval)) + interval
             if not queue.items:
                 queue.used_ns = max(queue.used_ns, self._virtual_ns)
             queue.items.append(_Queued(item, size_bytes))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from rerun_bridge.live.queues import PROTECTED_GROWTH, TopicQueues
@@ -61,6 +62,22 @@ def test_rate_limit_keeps_at_most_that_many_per_second() -> None:
     accepted = [queues.put("/scan", i, now_ns=i * 20_000_000) for i in range(50)]  # 50 Hz for 1 s
     assert sum(accepted) == 10
     assert queues.counters()["/scan"].dropped_rate == 40
+
+
+def test_rate_limit_keeps_the_rate_of_a_jittery_topic_and_never_bursts_after_a_pause() -> None:
+    """A 30 Hz topic arriving with a few milliseconds of jitter, limited to 10 Hz: ten a second, not the
+    7.6 a minimum gap after each arrival kept (every fourth message; found by an audit)."""
+    queues: TopicQueues[int] = TopicQueues()
+    queues.add_topic("/odom", depth=1000, rate_limit_hz=10)
+    jitter = np.random.default_rng(0).uniform(-3e6, 3e6, 300)
+    times = [round(index * 1e9 / 30 + jitter[index]) for index in range(300)]  # 10 s
+    accepted = [time for index, time in enumerate(times) if queues.put("/odom", index, now_ns=time)]
+    assert 99 <= len(accepted) <= 100
+    gaps = np.diff(accepted)
+    assert gaps.min() > 60_000_000  # never two at once
+    # After a 5 s pause: one message, then the rate again, not 50 to catch up.
+    resumed = [queues.put("/odom", 0, now_ns=15_000_000_000 + index * 33_333_333) for index in range(30)]
+    assert 9 <= sum(resumed) <= 11
 
 
 def test_unknown_topic_and_bad_depth() -> None:
