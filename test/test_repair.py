@@ -21,6 +21,7 @@ from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import open_bag
 from test.conftest import ROSBAG2_RESOURCES, verify_rrd
+from test.sources.test_damaged_bags import intact_chunks
 
 DEFINITION = MessageDefinition("ros2msg", "string data")
 
@@ -93,6 +94,31 @@ def test_a_cut_mcap_is_rewritten_with_a_summary(tmp_path: Path, compression: str
     assert report.kept == len(times) > 0
     if compression == "none":  # the cut chunk's messages before the cut are kept too
         assert report.damage.startswith("an uncompressed chunk cut short")
+
+
+@pytest.mark.parametrize("summary", [True, False])
+def test_garbage_over_a_chunk_header_costs_that_chunk_only(tmp_path: Path, summary: bool) -> None:
+    """40 bytes overwritten at a chunk's start: the chunks after it are kept, as convert reads them (the
+    repair stopped there: 908 of 6,121 messages kept, "a record cut" where the file went on; audit)."""
+    whole = tmp_path / "whole.mcap"
+    _write_mcap(whole, "zstd")
+    chunks = intact_chunks(whole)
+    assert len(chunks) >= 6
+    data = bytearray(whole.read_bytes())
+    hit = chunks[2]
+    data[hit.offset : hit.offset + 40] = b"\xab" * 40
+    if not summary:
+        data = data[: chunks[-1].offset + chunks[-1].length]  # the data section alone
+    damaged = tmp_path / "damaged.mcap"
+    damaged.write_bytes(bytes(data))
+    report = repair(damaged, tmp_path / "fixed.mcap")
+    expected = sorted(key[1] for chunk in chunks if chunk is not hit for key in chunk.messages)
+    with open_bag(tmp_path / "fixed.mcap") as bag:
+        times = [message.log_time_ns for message in bag.messages()]
+    assert times == expected
+    assert report.kept == len(expected)
+    assert report.damage is not None
+    assert f"bytes {hit.offset}..{chunks[3].offset} hold no readable record" in report.damage
 
 
 @pytest.mark.parametrize("compression", ["zstd", "lz4"])

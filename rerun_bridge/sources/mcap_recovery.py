@@ -354,18 +354,26 @@ def _time_range(chunk: ChunkRecord) -> tuple[int, int] | None:
 
 def _resync(data: memoryview, pos: int, path: object, result: ScanResult) -> int:
     """The offset of the next chunk record that parses after unreadable bytes at ``pos`` (or the end)."""
+    candidate = next_chunk_at(data, pos + 1)
+    if candidate is None:
+        result.problems.append(f"{path}: bytes {pos}..{len(data)} hold no readable record: skipped")
+        return len(data)
+    result.problems.append(
+        f"{path}: bytes {pos}..{candidate} hold no readable record: skipped to the chunk at byte {candidate}"
+    )
+    return candidate
+
+
+def next_chunk_at(data: memoryview, start: int) -> int | None:
+    """The offset of the first chunk record from ``start`` on whose header parses and is plausible (None:
+    there is none): where reading goes on after damage."""
     raw = data.obj if hasattr(data.obj, "find") else bytes(data)  # bytes or the file's mmap
-    candidate = pos + 1
+    candidate = start
     while True:
         candidate = raw.find(b"\x06", candidate)
         if candidate < 0:
-            result.problems.append(f"{path}: bytes {pos}..{len(data)} hold no readable record: skipped")
-            return len(data)
+            return None
         if _plausible_chunk(data, candidate):
-            result.problems.append(
-                f"{path}: bytes {pos}..{candidate} hold no readable record: "
-                f"skipped to the chunk at byte {candidate}"
-            )
             return int(candidate)
         candidate += 1
 
