@@ -5,7 +5,8 @@ The embedded viewer (its ``default`` scenario), ``rerun-bridge blueprint export 
 an exported ``.rbl`` show the same tree. It looks at which archetypes each entity carries and builds:
 
 * one 3D view of every spatial entity (points, transforms, lines, arrows, poses, boxes, meshes, camera
-  frustums), in a wide pane on the left;
+  frustums), in a wide pane on the left; entities on frames the recording's TF never names get a 3D view
+  per frame beside it, drawn in that frame (:func:`_scene_views`);
 * one 2D view per image entity, stacked on the right, with the 2D shapes on its frame drawn over it
   (:mod:`rerun_bridge.blueprint.overlays`), a 2D view for each other 2D shape entity (JointTrajectory
   curves), and one map view of every ``GeoPoints`` entity (GPS
@@ -27,8 +28,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, Protocol
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Final, Protocol, runtime_checkable
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rerun_bridge.blueprint.model import (
     DEFAULT_CONTENTS,
@@ -37,10 +41,12 @@ from rerun_bridge.blueprint.model import (
     ContainerKind,
     ContentRule,
     Node,
+    Spatial3DSettings,
     View,
     ViewKind,
 )
 from rerun_bridge.blueprint.overlays import OVERLAY_ARCHETYPES, FrameSource, entity_frames, place_overlays
+from rerun_bridge.convert.sensor_msgs import IMAGE_PLANE_SUFFIX
 from rerun_bridge.model.entity_path import EntityPath
 
 SPATIAL_ARCHETYPES: Final = frozenset(
@@ -72,6 +78,13 @@ SCENE_SHARES: Final = (2.0, 1.0)
 TOP_SHARES: Final = (2.0, 1.0)
 #: 2D shape entities on no image get a view each, up to this many per group (first path part).
 MAX_OWN_PLANAR_VIEWS: Final = 4
+#: 3D views of frames TF does not relate, side by side up to this many; more go in tabs.
+MAX_SIDE_BY_SIDE_SCENES: Final = 3
+#: The columns of a TF edge (each TF entity holds one).
+_CHILD_FRAME: Final = "Transform3D:child_frame"
+_PARENT_FRAME: Final = "Transform3D:parent_frame"
+#: A time after every row: the latest values.
+_LATEST: Final = 2**63 - 1
 #: Entities under this prefix are Rerun's recording properties, never shown in a view.
 HIDDEN_PREFIX: Final = "/__"
 #: What the viewer's dropdown, ``blueprint export`` and ``convert --blueprint`` call this blueprint.
@@ -102,8 +115,47 @@ def default_blueprint_of(
 ) -> Blueprint:
     """:func:`default_blueprint` of whatever ``store`` holds."""
     kinds = entity_archetypes(store)
-    planar = _Selector(kinds)(IMAGE_ARCHETYPES | OVERLAY_ARCHETYPES)
-    return default_blueprint(kinds, name, timeline, entity_frames(store, planar))
+    select = _Selector(kinds)
+    framed = select(IMAGE_ARCHETYPES | OVERLAY_ARCHETYPES | SPATIAL_ARCHETYPES)
+    return default_blueprint(kinds, name, timeline, entity_frames(store, framed), tf_frame_names(store))
+
+
+def tf_frame_names(store: EntityCatalog) -> set[str]:
+    """Every frame the recording's TF names, as child or parent: a file's catalog keeps them; in a chunk
+    store, each TF entity's rows say them (``/tf`` holds every dynamic edge, row after row)."""
+    kept = getattr(store, "tf_frames", None)
+    if callable(kept):
+        return set(kept())
+    names: set[str] = set()
+    for entity in store.entities():
+        if _CHILD_FRAME not in store.components(entity):
+            continue
+        for timeline in store.timelines() or [""]:
+            _add_names(names, store.latest_at(entity, timeline, _LATEST))  # static edges too
+            span = store.time_range(timeline, entity) if isinstance(store, _RangeSource) else None
+            if span is not None and isinstance(store, _RangeSource):
+                table = store.range(entity, timeline, span[0], span[1])
+                _add_names(names, {column: table[column] for column in table.column_names})
+                break
+    return names
+
+
+def _add_names(names: set[str], values: Mapping[str, pa.Array | pa.ChunkedArray]) -> None:
+    for column in (_CHILD_FRAME, _PARENT_FRAME):
+        found = values.get(column)
+        if found is None:
+            continue
+        listed = pc.list_flatten(found) if pa.types.is_list(found.type) else found
+        names.update(str(name) for name in pc.unique(listed).to_pylist() if name)
+
+
+@runtime_checkable
+class _RangeSource(Protocol):
+    """A store that reads an entity's rows over a time range (the viewer's chunk store)."""
+
+    def time_range(self, timeline: str, entity_path: str | None = None) -> tuple[int, int] | None: ...
+
+    def range(self, entity_path: str, timeline: str, start: int, end: int) -> pa.Table: ...
 
 
 def with_image_overlays(root: Node, store: EntityCatalog) -> Node:
@@ -138,17 +190,20 @@ def default_blueprint(
     name: str = DEFAULT_BLUEPRINT_NAME,
     timeline: str = "",
     frames: Mapping[str, str] | None = None,
+    tf_frames: Collection[str] = (),
 ) -> Blueprint:
     """A blueprint for data given as entity path -> names of the archetypes on it.
 
     Archetype names may be plain (``Points3D``), qualified (``rerun.archetypes.Points3D``) or component
     columns (``Points3D:positions``). ``frames`` (entity path -> frame) puts 2D shapes on the images of
-    their frame (:func:`~rerun_bridge.blueprint.overlays.place_overlays`). With nothing recognised the root
-    is an empty grid and ``auto_views`` lets the viewer decide.
+    their frame (:func:`~rerun_bridge.blueprint.overlays.place_overlays`) and, with ``tf_frames`` (the
+    frames the recording's TF names), gives 3D entities on frames TF does not reach 3D views of their own
+    (:func:`_scene_views`). With nothing recognised the root is an empty grid and ``auto_views`` lets the
+    viewer decide.
     """
     kinds = {_canonical(path): {_plain(name) for name in names} for path, names in entities.items()}
     with_any = _Selector(kinds)
-    scene = _scene_view(kinds)
+    scene = _scene_node(_scene_views(kinds, frames or {}, set(tf_frames)))
     images = _planar_views(with_any, frames or {})
     maps = _listing_view(ViewKind.MAP, "Map", with_any(MAP_ARCHETYPES))
     raw = _raw_by_group(kinds)
@@ -177,7 +232,7 @@ def default_blueprint(
     )
 
 
-def arrange(scene: View | None, side: Sequence[View], bottom: Sequence[View]) -> Node | None:
+def arrange(scene: Node | None, side: Sequence[View], bottom: Sequence[View]) -> Node | None:
     """``scene`` beside a column of ``side`` views, over tabs of ``bottom`` views; None when all are empty."""
     side_node = _stack(ContainerKind.VERTICAL, side)
     top: Node | None = scene or side_node
@@ -216,11 +271,54 @@ class _Selector:
         return sorted(path for path, names in self.kinds.items() if names & archetypes)
 
 
-def _scene_view(kinds: Mapping[str, set[str]]) -> View | None:
+def _scene_views(kinds: Mapping[str, set[str]], frames: Mapping[str, str], tf_frames: set[str]) -> list[View]:
+    """The 3D views: one of every spatial entity, or, where some lie on frames that TF does not reach
+    (a recording without TF whose poses are on ``chassis`` and ``utm``; a GPS pose in ``utm`` beside a
+    robot's TF tree), one of the rest and one per such frame, drawn in it. Rerun's viewer draws nothing
+    of a 3D view as soon as one of its entities lies on a frame it cannot reach from the view's frame,
+    and marks it with an error (found by an audit, on the GPS bag); the embedded viewer drew them all in
+    one place, kilometres apart."""
     spatial = _Selector(kinds)(SPATIAL_ARCHETYPES)
     if not spatial:
-        return None
-    return View(ViewKind.SPATIAL3D, name="Scene", origin="/", contents=compact_includes(spatial, kinds))
+        return []
+    apart: dict[str, list[str]] = defaultdict(list)
+    for path in spatial:
+        frame = _placed_frame(frames.get(path, ""))
+        if frame and frame not in tf_frames:
+            apart[frame].append(path)
+    if len(apart) == 1 and not tf_frames:
+        apart.clear()  # one frame, no TF: every entity together (those with no frame are put on it)
+    placed = {path for paths in apart.values() for path in paths}
+    rest = [path for path in spatial if path not in placed]
+    views = []
+    if rest:
+        contents = compact_includes(rest, kinds)
+        views.append(View(ViewKind.SPATIAL3D, name="Scene", origin="/", contents=contents))
+    views += [
+        View(
+            ViewKind.SPATIAL3D,
+            name=f"Scene ({frame})",
+            origin="/",
+            contents=tuple(ContentRule(path) for path in sorted(paths)),
+            settings=Spatial3DSettings(fixed_frame=frame),
+        )
+        for frame, paths in sorted(apart.items(), key=lambda item: (-len(item[1]), item[0]))
+    ]
+    return views
+
+
+def _placed_frame(frame: str) -> str:
+    """The frame an entity is placed by: a camera's image plane hangs on its camera's frame (a Pinhole
+    relates them, not TF)."""
+    return frame.removesuffix(IMAGE_PLANE_SUFFIX) if frame.endswith(IMAGE_PLANE_SUFFIX) else frame
+
+
+def _scene_node(views: Sequence[View]) -> Node | None:
+    """The 3D views' pane: the one view, a few side by side, many as tabs."""
+    if len(views) <= 1:
+        return views[0] if views else None
+    kind = ContainerKind.HORIZONTAL if len(views) <= MAX_SIDE_BY_SIDE_SCENES else ContainerKind.TABS
+    return Container(kind, tuple(views))
 
 
 def _planar_views(with_any: _Selector, frames: Mapping[str, str]) -> list[View]:

@@ -171,12 +171,16 @@ class SentCatalog:
         root = self.tf_root()
         if root is not None:
             return root
-        frames = {
+        frames = self.frames_3d()
+        return frames.pop() if len(frames) == 1 else None
+
+    def frames_3d(self) -> set[str]:
+        """The frames 3D entities were last placed on."""
+        return {
             frame
             for entity, frame in self._frames.items()
             if frame and _drawn_in_3d(self._columns.get(entity, ()))
         }
-        return frames.pop() if len(frames) == 1 else None
 
     def frameless_spatial_entities(self) -> list[str]:
         """Entities drawn in 3D that were never given a frame (header-less types without a ``frame``

@@ -16,7 +16,15 @@ from rerun_bridge.blueprint.heuristic import (
 )
 from rerun_bridge.blueprint.library import load_builtin
 from rerun_bridge.blueprint.loader import dump_blueprint, parse_blueprint, parse_yaml
-from rerun_bridge.blueprint.model import Blueprint, Container, ContainerKind, ContentRule, View, ViewKind
+from rerun_bridge.blueprint.model import (
+    Blueprint,
+    Container,
+    ContainerKind,
+    ContentRule,
+    Spatial3DSettings,
+    View,
+    ViewKind,
+)
 from rerun_bridge.blueprint.overlays import entity_frame
 from rerun_bridge.store.chunk_store import ChunkStore
 
@@ -224,6 +232,53 @@ def test_2d_shapes_on_an_image_frame_overlay_that_image_and_others_get_views_of_
     # Without frames (a blueprint from archetype names only) nothing is taken for an overlay.
     plain = [view.origin for view in default_blueprint(entities).views() if view.kind is ViewKind.SPATIAL2D]
     assert "/detections" in plain
+
+
+def _scenes(blueprint: Blueprint) -> dict[str, View]:
+    return {view.name: view for view in blueprint.views() if view.kind is ViewKind.SPATIAL3D}
+
+
+def test_3d_entities_on_frames_tf_does_not_reach_get_a_view_of_their_frame() -> None:
+    """Rerun's viewer draws nothing of a 3D view with one entity on a frame it cannot reach; the default
+    layout gives such entities a view drawn in their frame, the rest stay in the scene."""
+    entities = {
+        "/tf/base_link": {"Transform3D"},
+        "/scan": {"Points3D", "CoordinateFrame"},
+        "/vehicle_pose": {"InstancePoses3D", "CoordinateFrame"},
+        "/vehicle_pose/trail": {"LineStrips3D", "CoordinateFrame"},
+        "/camera/image": {"Image", "CoordinateFrame"},
+        "/camera/info": {"Pinhole", "CoordinateFrame"},
+        "/cmd_vel/arrow": {"Arrows3D"},
+    }
+    frames = {
+        "/scan": "laser",
+        "/vehicle_pose": "utm",
+        "/vehicle_pose/trail": "utm",
+        "/camera/image": "camera_image_plane",
+        "/camera/info": "camera_image_plane",
+    }
+    scenes = _scenes(
+        default_blueprint(entities, frames=frames, tf_frames={"odom", "base_link", "laser", "camera"})
+    )
+    assert sorted(scenes) == ["Scene", "Scene (utm)"]
+    utm = scenes["Scene (utm)"]
+    assert utm.settings == Spatial3DSettings(fixed_frame="utm")
+    assert utm.includes("/vehicle_pose/trail")
+    assert not utm.includes("/scan")
+    main = scenes["Scene"]
+    assert all(main.includes(path) for path in ("/scan", "/camera/info", "/cmd_vel/arrow", "/tf/base_link"))
+    assert not main.includes("/vehicle_pose")
+    # Without TF: one view per frame; entities with no frame stay in the plain scene.
+    apart = _scenes(default_blueprint(entities, frames=frames))
+    assert sorted(apart) == ["Scene", "Scene (camera)", "Scene (laser)", "Scene (utm)"]
+    assert isinstance(default_blueprint(entities, frames=frames).root, Container)
+
+
+def test_one_frame_and_no_tf_stays_one_scene() -> None:
+    entities = {"/scan": {"Points3D", "CoordinateFrame"}, "/odom": {"InstancePoses3D", "CoordinateFrame"}}
+    scenes = _scenes(default_blueprint(entities, frames={"/scan": "odom", "/odom": "odom"}))
+    assert list(scenes) == ["Scene"]
+    assert scenes["Scene"].settings == Spatial3DSettings()
 
 
 def test_an_image_marker_cleared_at_the_end_still_overlays_its_image() -> None:

@@ -14,6 +14,7 @@ from rerun_bridge.blueprint.export import export_rbl, tf_entities_of
 from rerun_bridge.blueprint.file_layout import closing_layout
 from rerun_bridge.blueprint.heuristic import default_blueprint_of, entity_archetypes
 from rerun_bridge.blueprint.library import resolve
+from rerun_bridge.blueprint.model import ViewKind
 from rerun_bridge.blueprint.overlays import entity_frames
 from rerun_bridge.convert.builtin import BUILTIN_CONVERTERS
 from rerun_bridge.convert.marker_entities import clear_row
@@ -27,7 +28,7 @@ from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.timeline_choice import choose_timeline
 from test.blueprint.rbl_reader import plain, rbl_tree, rbl_views, read_rbl
-from test.conftest import NEATO_BAG, verify_rrd
+from test.conftest import GPS_BAG, NEATO_BAG, verify_rrd
 from test.convert.golden_harness import golden_cases
 from test.convert.test_golden_rrd import feed
 
@@ -153,14 +154,39 @@ def _scene_target_frames(rrd: Path) -> list[object]:
 
 
 def test_the_3d_view_is_drawn_in_the_tf_root_as_in_the_embedded_viewer(tmp_path: Path) -> None:
-    # The Neato's /cmd_vel given a frame its TF never publishes (`frame: base_scan`): the embedded viewer
-    # draws everything in its default fixed frame, the TF root, and notes the arrow it cannot place. Rerun's
-    # viewer, left to pick a target frame, drew nothing of the 3D view: no scan, no odometry, no TF.
+    # The Neato's /cmd_vel given a frame its TF never publishes (`frame: base_scan`): the scene is drawn in
+    # the TF root, as the embedded viewer draws it. Rerun's viewer, left to pick a target frame, drew
+    # nothing of the 3D view: no scan, no odometry, no TF.
     rrd = tmp_path / "stray_frame.rrd"
     types = TypeSupport(topic_options={"/cmd_vel": {"frame": "base_scan"}})
     convert_bags([NEATO_BAG], rrd, types=types, default_layout=True)
     verify_rrd(rrd)
-    assert _scene_target_frames(rrd) == [["odom"]]
+    # The arrow, on a frame TF does not reach, gets a view of its own, drawn in that frame.
+    assert _scene_target_frames(rrd) == [["odom"], ["base_scan"]]
+
+
+def test_poses_on_frames_no_tf_relates_get_a_3d_view_each_in_both_viewers(tmp_path: Path) -> None:
+    """The GPS bag has no TF: its odometry lies on ``chassis``, its UTM poses on ``utm``. In one 3D view
+    Rerun's viewer drew neither and flagged an error (found by an audit); each frame's view is drawn in
+    that frame, and the embedded viewer lays out the same views."""
+    rrd = tmp_path / "gps.rrd"
+    convert_bags([GPS_BAG], rrd, default_layout=True)
+    verify_rrd(rrd)
+    views = [view for view in rbl_views(read_rbl(rrd).root) if view.class_identifier == "3D"]
+    assert sorted(
+        plain(view.properties["SpatialInformation"]["SpatialInformation:target_frame"]) for view in views
+    ) == [
+        ["chassis"],
+        ["utm"],
+    ]
+    store = load_files([rrd], warn=lambda _: None).store
+    scenes = {
+        view.name: view for view in default_blueprint_of(store).views() if view.kind is ViewKind.SPATIAL3D
+    }
+    assert sorted(scenes) == ["Scene (chassis)", "Scene (utm)"]
+    assert scenes["Scene (utm)"].includes("/vehicle_pose")
+    assert not scenes["Scene (utm)"].includes("/odometry")
+    assert scenes["Scene (chassis)"].includes("/odometry")
 
 
 def test_a_scenario_fixed_frame_missing_from_tf_becomes_its_root(tmp_path: Path) -> None:

@@ -301,15 +301,25 @@ class Spatial3DView(ViewBase):
         setting = self.settings.get("fixed_frame")
         return setting if isinstance(setting, str) and setting else None
 
-    def _fixed_frame_note(self, timeline: str, fixed: str | None) -> None:
+    def _fixed_frame_note(self, timeline: str, time: int, fixed: str | None) -> None:
         chosen = self._chosen_fixed_frame()
         if chosen is not None and fixed is None:
-            self.notes.append(f"fixed frame {chosen!r}: the data has no TF; drawn as logged")
+            if not self._all_on_frame(chosen, timeline, time):
+                self.notes.append(f"fixed frame {chosen!r}: the data has no TF; drawn as logged")
         elif chosen is not None and fixed != chosen:
             roots = ", ".join(self.transforms.buffer(timeline).roots())
             self.notes.append(
                 f"fixed frame {chosen!r} is not in the TF tree: drawn in {fixed!r} (roots: {roots})"
             )
+
+    def _all_on_frame(self, frame: str, timeline: str, time: int) -> bool:
+        """Whether every entity of this view that has a frame lies on ``frame`` now: drawn as logged is
+        then drawn in it (the default layout's view of a frame TF does not reach)."""
+        for entity in self.entities_with(COORDINATE_FRAME):
+            column = self.store.latest_at(entity, timeline, time).get(COORDINATE_FRAME)
+            if column is not None and len(column) and column[0].is_valid and column[0].as_py() != frame:
+                return False
+        return True
 
     def choose_fixed_frame(self, frame: str | None) -> None:
         """Draw in ``frame`` from now on (None: the default from the TF tree), and redraw."""
@@ -346,7 +356,7 @@ class Spatial3DView(ViewBase):
         self.notes = []
         fixed = self.fixed_frame(timeline)
         self._update_frame_choice(timeline, fixed)
-        self._fixed_frame_note(timeline, fixed)
+        self._fixed_frame_note(timeline, time, fixed)
         self._placed_samples = []
         self._placed_data = False
         self._update_points(timeline, time, fixed)
