@@ -32,6 +32,7 @@ from rerun_bridge.sinks.disk_space import (
     full_reason,
 )
 from rerun_bridge.sinks.sent_catalog import SentCatalog
+from rerun_bridge.tf.buffer import body_frame, is_body_entity
 
 #: Makes a file's layout from what was written to it (a ``rerun.blueprint.Blueprint``), or None.
 ClosingBlueprint = Callable[[SentCatalog], Any]
@@ -244,18 +245,29 @@ class RrdSink:
 
     def _place_frameless_entities(self) -> None:
         """Entities drawn in 3D that never got a frame (a header-less ``/cmd_vel`` without a ``frame``
-        option): a static frame, the root of the TF tree, as the embedded viewer draws them in its default
-        fixed frame; in a file without TF, the one frame the other 3D entities lie on (the embedded viewer
-        draws them all as they are). In Rerun's viewer they lay on their entity path's implicit frame,
-        which no named frame reaches: not drawn, and the view flagged with an error (without TF, the other
-        entities are not drawn either)."""
+        option): a static frame, the root of the TF tree, as the embedded viewer draws them in its
+        default fixed frame (arrows alone, a velocity command, the robot's body frame where TF has one);
+        in a file without TF, the one frame the other 3D entities lie on (the embedded viewer draws them
+        all as they are). In Rerun's viewer they lay on their entity path's implicit frame, which no named
+        frame reaches: not drawn, and the view flagged with an error (without TF, the other entities are
+        not drawn either)."""
         if self.stopped is not None:
             return
-        root = self._batcher.sent.fixed_frame()
+        sent = self._batcher.sent
+        root = sent.fixed_frame()
         if root is None:
             return
-        entities = self._batcher.sent.frameless_spatial_entities()
-        rows = [Row(entity, "CoordinateFrame", {"frame": [root]}, static=True) for entity in entities]
+        body = body_frame(sent.tf_frames()) or root
+        entities = sent.frameless_spatial_entities()
+        rows = [
+            Row(
+                entity,
+                "CoordinateFrame",
+                {"frame": [body if is_body_entity(entity, sent.components) else root]},
+                static=True,
+            )
+            for entity in entities
+        ]
         if rows:
             self._batcher.sent.hold_frames(entities)
             self._batcher.write(rows, {})

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import operator
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Final, NamedTuple, SupportsIndex
 
 import numpy as np
@@ -54,6 +54,53 @@ NANOS_PER_SECOND = 1_000_000_000
 
 #: Roots a fixed frame is taken from first (REP 105).
 PREFERRED_ROOTS: Final = ("map", "world", "odom")
+
+
+#: The robot's body frame (REP 105), where a header-less velocity, acceleration or wrench (``/cmd_vel``)
+#: is drawn: REP 103 gives them in the robot's base frame.
+BODY_FRAMES: Final = ("base_link", "base_footprint")
+#: The archetype of such body quantities: arrows at the frame's origin, and nothing placed in the world.
+BODY_QUANTITY_ARCHETYPE: Final = "Arrows3D"
+_PLACED_ARCHETYPES: Final = frozenset(
+    {
+        "Points3D",
+        "Boxes3D",
+        "Ellipsoids3D",
+        "LineStrips3D",
+        "Mesh3D",
+        "Capsules3D",
+        "Cylinders3D",
+        "InstancePoses3D",
+    }
+)
+
+
+def body_frame(frames: Collection[str]) -> str | None:
+    """The robot's body frame among ``frames`` (``base_link``, else ``base_footprint``); None without."""
+    return next((name for name in BODY_FRAMES if name in frames), None)
+
+
+def is_body_quantity(columns: Iterable[str]) -> bool:
+    """Whether an entity's component columns (``Arrows3D:vectors``) are arrows from the frame's origin
+    alone: a header-less twist, accel, wrench, vector or quaternion, drawn at the body frame rather than
+    at the fixed frame's origin (found by an audit: the Neato's ``/cmd_vel`` arrows stood at ``odom``'s
+    origin, metres from the robot). A pose's arrow has origins: it is placed in the world."""
+    names = set(columns)
+    archetypes = {column.partition(":")[0] for column in names}
+    return (
+        BODY_QUANTITY_ARCHETYPE in archetypes
+        and f"{BODY_QUANTITY_ARCHETYPE}:origins" not in names
+        and not archetypes & _PLACED_ARCHETYPES
+    )
+
+
+def is_body_entity(entity_path: str, components: Callable[[str], Iterable[str]]) -> bool:
+    """:func:`is_body_quantity`, or a velocity's covariance beside one (``<topic>/covariance`` next to
+    ``<topic>/arrow``): drawn where its arrow is."""
+    if is_body_quantity(components(entity_path)):
+        return True
+    parent, _, leaf = entity_path.rpartition("/")
+    return leaf == "covariance" and is_body_quantity(components(f"{parent}/arrow"))
 
 
 def preferred_root(roots: Iterable[str]) -> str | None:

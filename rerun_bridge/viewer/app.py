@@ -111,6 +111,7 @@ def run_viewer(
         if abs(panel.offset_of(panel.current_time) - time_s) > 1e-6:  # clamped: the end, not --time
             shown = panel.format_offset(panel.current_time)
             print(f"note: --time {time_s:g} lies outside the data: shown at {shown}", file=sys.stderr)
+        window.frame_cameras_again()  # on what --time shows, not on the recording's first moment
     window.show()
     if screenshot is None:
         return application.exec()

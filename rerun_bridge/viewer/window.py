@@ -317,6 +317,12 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.data_loader = loader
         self._show_current_time()
 
+    def frame_cameras_again(self) -> None:
+        """Each 3D view frames the time shown now (see :meth:`Spatial3DView.frame_again`)."""
+        for view in self.views_of(Spatial3DView):
+            if isinstance(view, Spatial3DView):
+                view.frame_again()
+
     def views_of(self, kind: type[ViewBase]) -> list[ViewBase]:
         return [view for view in self.views if isinstance(view, kind)]
 

@@ -25,6 +25,7 @@ from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sinks.sent_catalog import SPATIAL_3D_ARCHETYPES
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.tf.buffer import is_body_entity
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.timeline_choice import choose_timeline
 from test.blueprint.rbl_reader import plain, rbl_tree, rbl_views, read_rbl
@@ -82,7 +83,14 @@ def test_the_closing_layout_of_every_golden_case_is_the_default_layout_of_a_stor
     ]
     assert cleared  # the golden marker cases delete and expire markers
     assert all(frames[entity] == _frame_before_clear(store, entity) for entity in cleared)
-    assert entity_frames(sent, sent.entities()) == {**frames, **dict.fromkeys(placed, "map")}
+    # Header-less velocities, accelerations, wrenches, vectors (arrows from their frame's origin, and a
+    # velocity's covariance beside its arrow) go on the robot's body frame; the rest on the TF root.
+    body = {entity for entity in placed if is_body_entity(entity, store.components)}
+    assert {"/geometry_msgs/twist/arrow", "/geometry_msgs/twist_with_covariance/covariance"} <= body
+    assert "/geometry_msgs/pose/arrow" not in body  # a pose's arrow stands where the pose is
+    assert "base_link" in sent.tf_frames()
+    placed_frames = {entity: "base_link" if entity in body else "map" for entity in placed}
+    assert entity_frames(sent, sent.entities()) == {**frames, **placed_frames}
     expected = export_rbl(
         default_blueprint_of(store), tmp_path / "store.rbl", "golden", tf_entities_of(store)
     )

@@ -61,16 +61,17 @@ def test_an_entity_on_one_frame_throughout_gets_it_for_all_times(tmp_path: Path)
     assert rrd_row_count(path, "/goal", "Points3D:positions") == 1
 
 
-def test_a_header_less_arrow_is_placed_on_the_tf_root_of_a_file_with_tf(tmp_path: Path) -> None:
+def test_a_header_less_velocity_is_placed_on_the_robots_body_frame_of_a_file_with_tf(tmp_path: Path) -> None:
     # The Neato's /cmd_vel (geometry_msgs/Twist, no header, no `frame` option) lay on Rerun's implicit
     # frame of its entity path, which no TF frame reaches: Rerun's viewer drew no arrow and flagged the 3D
-    # view with an error. The embedded viewer draws it in its default fixed frame, the TF root.
+    # view with an error. Then it stood at the TF root's origin, metres from the robot (audit); a velocity
+    # command is the robot's (REP 103): base_link, as the embedded viewer draws it.
     with_tf = tmp_path / "with_tf.rrd"
     convert_bags(
         [NEATO_BAG], with_tf, selection=TopicSelection(include=re.compile(r"^/(cmd_vel|tf|tf_static|scan)$"))
     )
     verify_rrd(with_tf)
-    assert _static_frames(with_tf, "/cmd_vel/arrow") == [["odom"]]
+    assert _static_frames(with_tf, "/cmd_vel/arrow") == [["base_link"]]
     assert _static_frames(with_tf, "/scan") == [["base_laser_link"]]  # its own one frame, for all times
     assert rrd_row_count(with_tf, "/cmd_vel/arrow", "Arrows3D:vectors") == 88
     # Without TF there is no frame to give: everything lies on the implicit frames, and is drawn.

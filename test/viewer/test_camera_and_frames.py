@@ -142,6 +142,37 @@ def test_the_neato_opened_on_its_static_tf_is_framed_again_once_its_scans_arrive
     assert view.gl_view.opts["distance"] == distance
 
 
+def test_a_header_less_velocity_command_is_drawn_on_the_robot(qtbot: QtBot, neato_store: ChunkStore) -> None:
+    """/cmd_vel (a Twist, no header) stood at odom's origin, metres from the robot (audit): a velocity
+    command is the robot's, drawn at base_link as the .rrd places it."""
+    view = open_view(qtbot, neato_store, include=("/tf", "/tf_static", "/cmd_vel/arrow"))
+    time = middle_time(neato_store, "log_time")
+    view.set_time("log_time", time)
+    # Where the robot was when the command was sent, as every message is placed by TF at its own time.
+    sent = neato_store.latest_row_time("/cmd_vel/arrow", "log_time", time)
+    assert sent is not None
+    robot = view.transforms.transform("log_time", "odom", "base_link", sent)
+    assert robot is not None
+    assert np.linalg.norm(robot.translation[:2]) > 0.3  # away from odom's origin: the test tells them apart
+    arrow = np.asarray(view.shapes["Arrows3D:/cmd_vel/arrow"].pos)
+    np.testing.assert_allclose(arrow[0], robot.translation - view.scene_origin, atol=1e-4)
+
+
+def test_opening_at_a_time_frames_the_robot_there(qtbot: QtBot, neato_store: ChunkStore) -> None:
+    """``view --time 31`` framed the Neato's first moment: its trail in view, the robot at the end of it
+    off the picture (audit). Framed again at the time shown, the robot is in view."""
+    start, end = neato_store.time_range("log_time") or (0, 0)
+    view = open_view(qtbot, neato_store)
+    view.set_time("log_time", start + 500_000_000)
+    view.set_time("log_time", end)
+    view.frame_again()
+    robot = view.transforms.transform("log_time", "odom", "base_link", end)
+    assert robot is not None
+    (pixel,) = _projected(view, np.array([robot.translation - view.scene_origin]))
+    assert 0 < pixel.x() < view.canvas.width()
+    assert 0 < pixel.y() < view.canvas.height()
+
+
 def _projected(view: Spatial3DView, positions: np.ndarray[Any, Any]) -> list[QtCore.QPointF]:
     """Canvas pixels of scene points, through the view's camera (as its labels are placed)."""
     view.canvas.labels.clear()

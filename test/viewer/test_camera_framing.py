@@ -33,3 +33,15 @@ def test_a_scene_out_of_view_is_framed_where_it_is() -> None:
     assert framing is not None
     np.testing.assert_allclose(framing.center, (100.0, 50.0, 0.0), atol=1e-9)
     assert framing.distance >= 4.0
+
+
+def test_the_robot_at_the_end_of_its_trail_is_framed_too() -> None:
+    """A trail around the origin and the robot at its far end: the bulk's ninety in a hundred leave the
+    robot out; framing sees it all the same, and a camera that sees the trail but not the robot moves."""
+    trail = np.array([[x, 0.0, 0.0] for x in np.linspace(0.0, 1.0, 100)] + [[5.0, 0.0, 0.0]])
+    robot = np.array([5.0, 0.0, 0.0])
+    framing = frame_points(trail, FOV, (0.5, 0.0, 0.0), 2.0, robot)
+    assert framing is not None
+    reach = np.linalg.norm(robot - np.asarray(framing.center))
+    assert reach <= framing.distance * np.tan(np.radians(FOV / 2))
+    assert frame_points(trail, FOV, (0.5, 0.0, 0.0), 2.0) is None  # without the robot: the trail is seen

@@ -42,10 +42,16 @@ class Framing:
 
 
 def frame_points(
-    points: npt.NDArray[np.float64], fov_deg: float, center: npt.ArrayLike, distance: float
+    points: npt.NDArray[np.float64],
+    fov_deg: float,
+    center: npt.ArrayLike,
+    distance: float,
+    robot: npt.NDArray[np.float64] | None = None,
 ) -> Framing | None:
-    """The camera that shows the bulk of ``points``; None when the camera (``center``, ``distance``,
-    ``fov_deg``) already sees it or there is nothing finite to frame."""
+    """The camera that shows the bulk of ``points``, and ``robot`` (the body frame's origin) where it lies
+    in the bulk's neighbourhood; None when the camera (``center``, ``distance``, ``fov_deg``) already sees
+    both or there is nothing finite to frame. The robot is seen on purpose: it drives to the end of its
+    trail, which the bulk's ninety in a hundred leave out (the Neato at 31 s, off the picture: audit)."""
     finite = points[np.isfinite(points).all(axis=1)] if len(points) else points
     if len(finite) == 0:
         return None
@@ -60,10 +66,15 @@ def frame_points(
     reach = float(np.percentile(np.linalg.norm(near - middle, axis=1), 90))
     half_angle = math.tan(math.radians(fov_deg) / 2.0)
     seen_radius = _SEEN_FRACTION * distance * half_angle
-    offset = float(np.linalg.norm(middle - np.asarray(center, dtype=np.float64)))
+    camera = np.asarray(center, dtype=np.float64)
+    offset = float(np.linalg.norm(middle - camera))
+    robot_seen = True
+    if robot is not None and np.isfinite(robot).all() and np.linalg.norm(robot - anchor) <= _NEIGHBOURHOOD_M:
+        reach = max(reach, float(np.linalg.norm(robot - middle)))
+        robot_seen = float(np.linalg.norm(robot - camera)) <= seen_radius
     # A bulk of one spot has no size to fit: lost in the view or not, closer shows nothing more of it.
     small = len(near) > 1 and reach < _SMALLEST_KEPT * distance
-    if offset <= seen_radius and reach <= distance and not small:
+    if offset <= seen_radius and reach <= distance and robot_seen and not small:
         return None  # its middle is in view and it fits, not lost in it: keep the default camera
     fitted = max(_MARGIN * reach / half_angle, _MIN_DISTANCE_M)
     x, y, z = (float(value) for value in middle)

@@ -45,7 +45,7 @@ from PyQt6 import QtGui, QtWidgets
 
 from rerun_bridge.convert.marker_frame_lock import FRAME_LOCKED
 from rerun_bridge.tf import quaternion as quat
-from rerun_bridge.tf.buffer import Transform
+from rerun_bridge.tf.buffer import Transform, body_frame, is_body_entity
 from rerun_bridge.viewer.component_values import (
     blob,
     colors_rgba,
@@ -192,6 +192,7 @@ class Spatial3DView(ViewBase):
         #: drawn relative to it (camera_framing.local_origin_for).
         self.scene_origin = np.zeros(3)
         self._camera_framed = "camera_center" in self.settings or "camera_distance" in self.settings
+        self._camera_moved = False
         self.canvas.camera_moved.connect(self._camera_moved_by_user)
         self.apply_camera_settings()
 
@@ -232,6 +233,16 @@ class Spatial3DView(ViewBase):
     def _camera_moved_by_user(self) -> None:
         """The user turned or zoomed the camera: no framing moves it from now on."""
         self._camera_framed = True
+        self._camera_moved = True
+
+    def frame_again(self) -> None:
+        """Frame the scene at the time shown now, unless the blueprint or the user placed the camera: the
+        viewer opened at ``--time`` framed what the recording's first moment showed, the Neato's start,
+        with the robot off the picture at 31 s."""
+        if self._camera_moved or "camera_center" in self.settings or "camera_distance" in self.settings:
+            return
+        self._camera_framed = False
+        self.refresh()
 
     def _frame_camera_once(self) -> bool:
         """Aim the camera at what is visible the first time there is data, if the camera cannot see it
@@ -249,8 +260,10 @@ class Spatial3DView(ViewBase):
         self._camera_framed = self._placed_data
         opts = self.gl_view.opts
         center = opts["center"]
+        body = body_frame(self._frame_origins)
+        robot = None if body is None else self._frame_origins[body].astype(np.float64)
         framing = frame_points(
-            points, float(opts["fov"]), (center.x(), center.y(), center.z()), float(opts["distance"])
+            points, float(opts["fov"]), (center.x(), center.y(), center.z()), float(opts["distance"]), robot
         )
         if framing is None:
             return False
@@ -389,6 +402,8 @@ class Spatial3DView(ViewBase):
     ) -> Transform | None:
         """How the entity's own frame sits in the fixed frame; None (and a note) when unknown."""
         frame = first_string(values.get(COORDINATE_FRAME))
+        if frame is None and fixed is not None and is_body_entity(entity, self.store.components):
+            frame = body_frame(self.transforms.frames(timeline))  # a header-less /cmd_vel: on the robot
         if frame is None or fixed is None:
             return self._local(Transform.identity())
         placement = self._transform_at_data_time(entity, values, timeline, fixed, frame, time)
