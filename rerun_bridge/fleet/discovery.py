@@ -102,6 +102,13 @@ def _write_ahead_log(recording: Recording) -> list[tuple[str, int, Location]]:
     return [(wal.name, int(info.size or 0), wal)] if info.type == fs.FileType.File else []
 
 
+def _lone_suffix(name: str) -> str:
+    """``run.db3`` -> ``.db3``, ``run.db3-wal`` -> ``.db3-wal``: what of a lone file's name its content
+    hash keeps."""
+    lowered = name.lower()
+    return next((suffix for suffix in (".db3-wal", *SUFFIX_TO_STORAGE) if lowered.endswith(suffix)), "")
+
+
 def _sibling(location: Location, path: str) -> Location:
     """Another path on the same filesystem as ``location``."""
     prefix = location.uri[: len(location.uri) - len(location.path)]
@@ -168,7 +175,9 @@ def unique_names(recordings: Iterable[Recording]) -> list[Recording]:
 
 def content_hash(recording: Recording) -> str:
     """xxh3-128 over the recording's files (name, size and every byte, in name order): the same content
-    under another name or path hashes the same; any changed byte changes it."""
+    under another name or path hashes the same; any changed byte changes it. A folder's files are named
+    (its metadata.yaml lists them by name); a lone file only by its suffix, the name being the only thing
+    a rename changes (a renamed .mcap was converted again: found by an audit)."""
     import xxhash
 
     digest = xxhash.xxh3_128()
@@ -177,7 +186,8 @@ def content_hash(recording: Recording) -> str:
     ]
     files += _write_ahead_log(recording)
     for name, size, location in files:
-        digest.update(f"{name}\0{size}\0".encode())
+        hashed = name if recording.is_folder else _lone_suffix(name)
+        digest.update(f"{hashed}\0{size}\0".encode())
         try:
             with location.filesystem.open_input_stream(location.path) as stream:
                 while block := stream.read(HASH_BLOCK_BYTES):

@@ -281,3 +281,21 @@ def test_a_lone_db3s_hash_takes_in_its_write_ahead_log(tmp_path: Path) -> None:
     assert with_log != alone
     (tmp_path / "lone.db3-wal").write_bytes(b"LOG")
     assert recording_hash(after) != with_log  # any byte of the log counts
+
+
+def test_a_renamed_lone_file_hashes_the_same_and_a_folder_names_its_files(tmp_path: Path) -> None:
+    """docs/fleet.md: the same bag renamed hashes the same. A lone .mcap hashed its name with its bytes,
+    so an upload tool that renames files had each converted again (found by an audit)."""
+    first, second = tmp_path / "a" / "talker.mcap", tmp_path / "b" / "talker_2020-04-02.mcap"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes(b"\x89MCAP0\r\n" + bytes(64))
+    (one,), _ = find_recordings([str(first)])
+    (other,), _ = find_recordings([str(second)])
+    assert recording_hash(one) == recording_hash(other)
+    second.write_bytes(b"\x89MCAP0\r\n" + bytes(63) + b"\x01")
+    assert recording_hash(other) != recording_hash(one)
+    other_suffix = tmp_path / "b" / "talker.db3"
+    other_suffix.write_bytes(first.read_bytes())
+    (as_db3,), _ = find_recordings([str(other_suffix)])
+    assert recording_hash(as_db3) != recording_hash(one)  # another storage: another recording
