@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import lz4.frame
 import zstandard
@@ -44,6 +44,8 @@ _RRD_HEADER_SIZE = 12
 _RRD_FRAME = struct.Struct("<QQ")
 #: Kind 0 ends the stream (its payload is the footer); the message kinds proper are small numbers.
 _RRD_END_KIND = 0
+#: A recording's (or blueprint's) store info, which its chunks need before them.
+_RRD_STORE_INFO_KIND = 1
 _RRD_MAX_KIND = 16
 _MCAP_RECORD = struct.Struct("<BQ")
 _MESSAGE_FIXED = struct.Struct("<HIQQ")
@@ -168,9 +170,74 @@ def readable_rrd_prefix(data: bytes) -> tuple[int, str | None]:
     return offset, f"the file ends at byte {offset} without Rerun's footer"
 
 
+def _read_rrd(path: Path) -> tuple[Any, Any, list[Any]]:
+    """Rerun's reader of ``path``, its first recording (None: none) and that recording's chunks."""
+    import rerun.chunk as rrc
+
+    with warnings.catch_warnings():  # "no footer / legacy format": why it is being repaired
+        warnings.simplefilter("ignore")
+        reader = rrc.RrdReader(str(path))
+    stores = reader.recordings()
+    if not stores:
+        return reader, None, []
+    return reader, stores[0], reader.stream(store=stores[0]).to_chunks()
+
+
+def rrd_frames(data: bytes, end: int) -> list[tuple[int, int, int]]:
+    """(offset, end, kind) of the whole frames of an .rrd up to ``end`` (the header left out)."""
+    frames = []
+    offset = _RRD_HEADER_SIZE
+    while offset + _RRD_FRAME.size <= end:
+        kind, length = _RRD_FRAME.unpack_from(data, offset)
+        frame_end = offset + _RRD_FRAME.size + length
+        if kind == _RRD_END_KIND or frame_end > end:
+            break
+        frames.append((offset, frame_end, kind))
+        offset = frame_end
+    return frames
+
+
+def _without_undecodable_frames(data: bytes, end: int, target: Path) -> list[int]:
+    """Write to ``target`` the .rrd header and every frame before ``end`` that Rerun's reader decodes,
+    found by halving (each try reads the store-info frames and a run of data frames); the offsets of the
+    frames left out."""
+    frames = rrd_frames(data, end)
+    info = [frame for frame in frames if frame[2] == _RRD_STORE_INFO_KIND]
+    header = bytes(data[:_RRD_HEADER_SIZE])
+
+    def write(chosen: list[tuple[int, int, int]], path: Path) -> None:
+        with path.open("wb") as out:
+            out.write(header)
+            for start, stop, _kind in chosen:
+                out.write(data[start:stop])
+
+    def decodes(run: list[tuple[int, int, int]]) -> bool:
+        probe = target.with_suffix(".probe.rrd")
+        write([*info, *(frame for frame in run if frame[2] != _RRD_STORE_INFO_KIND)], probe)
+        try:
+            _read_rrd(probe)
+        except (RuntimeError, ValueError):
+            return False
+        finally:
+            probe.unlink(missing_ok=True)
+        return True
+
+    def kept(run: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        if not run or decodes(run):
+            return run
+        if len(run) == 1:
+            return []
+        middle = len(run) // 2
+        return kept(run[:middle]) + kept(run[middle:])
+
+    good = kept(frames)
+    write(good, target)
+    chosen = set(good)
+    return [frame[0] for frame in frames if frame not in chosen]
+
+
 def repair_rrd(source: Path, output: Path) -> RepairReport:
     import rerun as rr
-    import rerun.chunk as rrc
 
     report = RepairReport(source, output, unit="chunks")
     with _mapped(source) as data:
@@ -183,16 +250,23 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
         with source.open("rb") as whole, prefix.open("wb") as part:
             _copy(whole, part, cut)
         try:
-            with warnings.catch_warnings():  # "no footer / legacy format": why it is being repaired
-                warnings.simplefilter("ignore")
-                reader = rrc.RrdReader(str(prefix))
-            stores = reader.recordings()
-            if not stores:
-                raise RecordingError(f"{source}: no recording in the readable part ({cut} bytes)")
-            store = stores[0]
-            chunks = reader.stream(store=store).to_chunks()
-        except (RuntimeError, ValueError) as err:
+            reader, store, chunks = _read_rrd(prefix)
+        except RuntimeError:
+            # A frame whose bytes do not decode fails the whole read: keep the frames that do.
+            with _mapped(source) as data:
+                damaged = _without_undecodable_frames(data, cut, prefix)
+            try:
+                reader, store, chunks = _read_rrd(prefix)
+            except (RuntimeError, ValueError) as err:
+                raise RecordingError(f"{source}: Rerun cannot read the first {cut} bytes: {err}") from err
+            at = ", ".join(map(str, damaged))
+            skipped = f"{len(damaged)} frame(s) that do not decode left out (at bytes {at})"
+            report.damage = f"{skipped}; {report.damage}" if report.damage else skipped
+        except ValueError as err:
             raise RecordingError(f"{source}: Rerun cannot read the first {cut} bytes: {err}") from err
+        if store is None:
+            raise RecordingError(f"{source}: no recording in the readable part ({cut} bytes)")
+        stores = reader.recordings()
         if len(stores) > 1:
             report.notes.append(f"{len(stores) - 1} more recording(s) in the file were left out")
         if reader.blueprints():  # Rerun's SDK writes a layout from a Blueprint, not from its chunks

@@ -15,11 +15,12 @@ from rerun_bridge.cli import main
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.records import MessageDefinition
 from rerun_bridge.model.rows import Row
-from rerun_bridge.repair import repair
+from rerun_bridge.repair import repair, rrd_frames
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sinks.mcap import McapSink
 from rerun_bridge.sinks.rrd import RrdSink
 from rerun_bridge.sources.bag import open_bag
+from rerun_bridge.viewer.sources import load_files
 from test.conftest import ROSBAG2_RESOURCES, verify_rrd
 from test.sources.test_damaged_bags import intact_chunks
 
@@ -61,6 +62,41 @@ def test_a_cut_rrd_is_rewritten_with_a_footer_and_every_complete_chunk(
     assert report.kept > 0
     assert report.damage is not None
     assert len(values) < 20 or fraction > 0.9  # a cut inside the footer keeps every chunk
+
+
+def _damaged_middle_frame(path: Path, target: Path) -> int:
+    """``path`` with bytes inside its middle chunk frame's message flipped, into ``target``; that frame's
+    offset."""
+    data = bytearray(path.read_bytes())
+    frames = [frame for frame in rrd_frames(bytes(data), len(data)) if frame[2] == 2]
+    start, end, _kind = frames[len(frames) // 2]
+    for at in range(start + 16, min(start + 16 + 64, end)):
+        data[at] ^= 0xFF
+    target.write_bytes(bytes(data))
+    return start
+
+
+def test_an_rrd_with_a_damaged_chunk_keeps_every_other_chunk(tmp_path: Path) -> None:
+    """One chunk's bytes damaged in the middle of a complete file: Rerun's reader fails the whole file on
+    it, and the repair kept nothing (found by an audit). The other chunks are kept, the frame named; the
+    viewer reads the damaged file around it, with a warning."""
+    whole = tmp_path / "whole.rrd"
+    _write_rrd(whole, 30)
+    damaged = tmp_path / "damaged.rrd"
+    at = _damaged_middle_frame(whole, damaged)
+    report = repair(damaged, tmp_path / "fixed.rrd")
+    verify_rrd(tmp_path / "fixed.rrd")
+    intact = _values(whole)
+    kept = _values(tmp_path / "fixed.rrd")
+    assert len(kept) == len(intact) - 1  # the damaged chunk (one row) lost, no more
+    assert set(kept) < set(intact)
+    assert report.damage is not None
+    assert f"1 frame(s) that do not decode left out (at bytes {at})" in report.damage
+    for budget in (None, 512 << 20):  # read whole, and through the index as `view` does
+        loaded = load_files([damaged], memory_budget_bytes=budget)
+        assert any("decode (damaged): left out" in warning for warning in loaded.warnings)
+        rows = loaded.store.range("/values", "frame", 0, 1000)
+        assert rows.num_rows == 29
 
 
 def test_an_intact_rrd_is_copied_whole(tmp_path: Path) -> None:

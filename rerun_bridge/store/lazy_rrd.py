@@ -192,8 +192,12 @@ class LazyRrd:
         except (StoreError, pa.ArrowException, OSError) as err:
             self._failed.add(entry.number)
             self.counts.failures += 1
-            if len(self.warnings) < 1:
-                self.warnings.append(f"{self.index.path}: cannot read chunk {entry.number}: {err}")
+            if len(self.warnings) < 1:  # one per file: a damaged file can have many
+                self.warnings.append(
+                    f"{self.index.path}: chunk {entry.number} ({entry.entity_path}) does not decode "
+                    f"(damaged): left out, and any other such chunk ({err}); `rerun-bridge repair` rewrites "
+                    "the file from the rest"
+                )
             return False
         self.counts.loads += 1
         if seq is not None and not entry.static and not _is_series(entry):

@@ -95,7 +95,7 @@ def run_viewer(
     layout = chosen.root if chosen is not None else None
     window = ViewerWindow(loaded.store, layout, title=f"rerun_bridge: {names}", scenario=scenario)
     if loaded.lazy:
-        window.set_data_loader(lambda timeline, time: show_time(loaded, timeline, time))
+        window.set_data_loader(lambda timeline, time: _shown_with_warnings(loaded, timeline, time))
     for note in window.notes:
         print(f"note: {note}", file=sys.stderr)
     window.resize(*size)
@@ -116,6 +116,14 @@ def run_viewer(
     if screenshot is None:
         return application.exec()
     return save_screenshot(window, Path(screenshot))
+
+
+def _shown_with_warnings(loaded: LoadedFiles, timeline: str, time: int) -> bool:
+    """:func:`show_time`, saying what went wrong loading the chunks it needed."""
+    changed = show_time(loaded, timeline, time)
+    for warning in loaded.new_warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+    return changed
 
 
 def _print_progress() -> Callable[[Path, float], None]:

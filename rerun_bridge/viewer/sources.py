@@ -17,6 +17,7 @@ one time line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,9 @@ from rerun_bridge.config import RobotModelConfig
 from rerun_bridge.errors import BagError, BridgeError
 from rerun_bridge.sinks.store import StoreSink
 from rerun_bridge.store.chunk_store import ChunkStore
+from rerun_bridge.store.columns import StoreError
 from rerun_bridge.store.lazy_rrd import DEFAULT_MEMORY_BUDGET_BYTES, LazyRrd, LoadCounts
-from rerun_bridge.store.rrd_file import read_rrd_index, scan_chunks
+from rerun_bridge.store.rrd_file import RrdIndex, decode_chunk, read_chunk_bytes, read_rrd_index, scan_chunks
 
 if TYPE_CHECKING:
     from rerun_bridge.pipeline import TypeSupport
@@ -98,6 +100,18 @@ class LoadedFiles:
     #: the timeline to open on when none is chosen: ``log_time`` for a lazily opened bag (the clock
     #: of its chunk index; ``ros_time`` is only known where chunks are loaded)
     default_timeline: str | None = None
+    #: per lazily opened file, how many of its warnings :meth:`new_warnings` gave already
+    _reported: dict[int, int] = field(default_factory=dict)
+
+    def new_warnings(self) -> list[str]:
+        """The lazily opened files' warnings not given before: a chunk that does not decode is found as
+        it loads, long after the file opened (a damaged .rrd's chunk went without a word: audit)."""
+        fresh: list[str] = []
+        for number, lazy in enumerate(self.lazy):
+            seen = self._reported.get(number, 0)
+            fresh += lazy.warnings[seen:]
+            self._reported[number] = len(lazy.warnings)
+        return fresh
 
 
 def show_time(loaded: LoadedFiles, timeline: str, time: int) -> bool:
@@ -127,17 +141,15 @@ def load_rrd(
     ends; what it holds up to there is shown. A file of which nothing can be read raises
     :class:`SourceError`.
     """
-    import rerun.chunk as rrc
-
     source = Path(path)
     if not source.is_file():
         raise SourceError(f"{source}: no such .rrd file")
     count = 0
     try:
-        if read_rrd_index(source) is not None:  # complete: rerun-sdk's reader
-            for chunk in rrc.RrdReader(str(source)).stream():
-                entity = str(chunk.entity_path)
-                store.append_chunk(entity, chunk.to_record_batch(), static=bool(chunk.is_static))
+        index = read_rrd_index(source)
+        if index is not None:  # complete: rerun-sdk's reader, or chunk by chunk around damage
+            for entity, batch, static in _indexed_chunks(source, index, warn):
+                store.append_chunk(entity, batch, static=static)
                 count += 1
             return count
         size = max(source.stat().st_size, 1)
@@ -151,6 +163,42 @@ def load_rrd(
     except (OSError, ValueError, RuntimeError, pa.ArrowException) as err:  # the readers' errors
         raise SourceError(f"{source}: not a readable .rrd file: {err}") from err
     return count
+
+
+def _indexed_chunks(
+    source: Path, index: RrdIndex, warn: Callable[[str], None] | None
+) -> list[tuple[str, pa.RecordBatch, bool]]:
+    """Every chunk of a file with an index: rerun-sdk's reader reads them all, or, where it stops at a
+    chunk whose bytes do not decode (a damaged file: one such chunk failed the whole file), each chunk
+    the index lists is read alone and the damaged ones are left out, said once."""
+    import rerun.chunk as rrc
+
+    try:
+        return [
+            (str(chunk.entity_path), chunk.to_record_batch(), bool(chunk.is_static))
+            for chunk in rrc.RrdReader(str(source)).stream()
+        ]
+    except RuntimeError:
+        pass
+    chunks: list[tuple[str, pa.RecordBatch, bool]] = []
+    damaged: list[str] = []
+    descriptor = os.open(source, os.O_RDONLY)
+    try:
+        for entry in index.chunks:
+            try:
+                chunks.append(
+                    (entry.entity_path, decode_chunk(read_chunk_bytes(descriptor, entry)), entry.static)
+                )
+            except (StoreError, pa.ArrowException) as err:
+                damaged.append(f"chunk {entry.number} of {entry.entity_path} ({err})")
+    finally:
+        os.close(descriptor)
+    if damaged and warn is not None:
+        warn(
+            f"{source}: {len(damaged)} of its {len(index.chunks)} chunks do not decode (damaged): left "
+            f"out, the first {damaged[0]}; `rerun-bridge repair` rewrites the file from the rest"
+        )
+    return chunks
 
 
 def open_rrd_lazily(path: str | Path, store: ChunkStore, budget_bytes: int) -> LazyRrd | None:
@@ -243,6 +291,7 @@ def load_files(
             lazy = open_rrd_lazily(path, loaded.store, memory_budget_bytes)
             if lazy is not None:
                 loaded.lazy.append(lazy)
+                loaded.warnings.extend(loaded.new_warnings())
                 continue
             loaded.warnings.append(f"{path}: no chunk index (an older or cut-off file): read whole")
         scanned = (lambda fraction, path=path: progress(path, fraction)) if progress is not None else None
@@ -268,6 +317,6 @@ def _open_bags_lazily(
             whole.append(path)
             continue
         loaded.lazy.append(lazy)
-        loaded.warnings.extend(lazy.warnings)
+        loaded.warnings.extend(loaded.new_warnings())
         loaded.default_timeline = "log_time"
     return whole
