@@ -122,7 +122,7 @@ def cmd_info(args: argparse.Namespace) -> int:
                 choice = resolver.choose(topic.type_name, topic.serialization_format)
                 converter = BUILTIN_CONVERTERS.lookup(topic.type_name)
                 if choice.decoder is None:
-                    target = "skipped (no definition)"
+                    target = f"skipped ({_why_skipped(choice.reason)})"
                 elif converter is None:
                     target = "raw"
                 else:
@@ -187,6 +187,17 @@ def _time_arg(option: str, text: str | None, bag_start_ns: int | None) -> int | 
         )
     nanos = int((seconds * NANOS_PER_SECOND).to_integral_value())
     return (bag_start_ns or 0) + nanos if seconds < _OFFSET_LIMIT_S else nanos
+
+
+def _why_skipped(reason: str) -> str:
+    """A decoder choice's reason, in a few words for the ``info`` table (convert's warning says it all)."""
+    if "is not CDR" in reason:
+        return "not CDR"
+    if "not ros2msg" in reason:
+        return "definition not ros2msg / ros2idl"
+    if "does not parse" in reason:
+        return "definition does not parse"
+    return "no definition"
 
 
 def _seconds_text(nanos: int) -> str:

@@ -433,3 +433,26 @@ def test_convert_with_a_blueprint_names_the_views_nothing_matches(
     said = capsys.readouterr().err
     assert "note: nothing in the data for Sonar (/range): rename the layout's paths to your topics" in said
     assert "Scene" not in said
+
+
+def test_info_says_why_a_topic_cannot_be_decoded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A topic in another message encoding, and one whose schema is a JSON schema, read "skipped (no
+    definition)" and "does not parse" where convert said the real reason (audit)."""
+    from mcap.writer import Writer
+
+    bag = tmp_path / "encodings.mcap"
+    with bag.open("wb") as stream:
+        writer = Writer(stream)
+        writer.start(profile="ros2")
+        for topic, schema_encoding, message_encoding in (
+            ("/proto", "ros2msg", "protobuf"),
+            ("/json_schema", "jsonschema", "cdr"),
+        ):
+            schema = writer.register_schema(f"my_pkg/msg/{topic[1:]}", schema_encoding, b'{"type": "object"}')
+            channel = writer.register_channel(topic, message_encoding, schema)
+            writer.add_message(channel, log_time=1, publish_time=1, data=b"\x00\x01\x00\x00")
+        writer.finish()  # type: ignore[no-untyped-call]
+    assert main(["info", str(bag)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line[:1] == "/"}
+    assert rows["/proto"].endswith("skipped (not CDR)")
+    assert rows["/json_schema"].endswith("skipped (definition not ros2msg / ros2idl)")

@@ -149,6 +149,10 @@ class TypeResolver:
         key = normalize_type_name(type_name)
         if key in self._own.fielddefs or key in self._broken:
             return
+        if definition.encoding not in ("ros2msg", "ros2idl", ""):
+            # A jsonschema or protobuf schema read as a .msg gave "does not parse" (found by an audit).
+            self._broken[key] = f"its stored definition is {definition.encoding}, not ros2msg or ros2idl"
+            return
         try:
             service = service_of_event(key)
             types: dict[str, Any] = {}
