@@ -272,9 +272,17 @@ def _make_decoder(
         if done:
             return message
         # One error type for every payload that does not decode, whatever the store raised.
-        raise MalformedCdrError(f"{type_name}: {errors[0]}") from errors[0]
+        raise MalformedCdrError(f"{type_name}: {_decode_error(errors[0])}") from errors[0]
 
     return decode
+
+
+def _decode_error(err: Exception) -> str:
+    """What went wrong decoding, in words: rosbags raises a bare KeyError for a type the definition uses
+    and nothing defines (``unit8 y``: "'my_pkg/msg/unit8'", found by an audit)."""
+    if isinstance(err, KeyError) and err.args and isinstance(err.args[0], str):
+        return f"its definition uses type {err.args[0]!r}, which neither the recording nor the distro defines"
+    return str(err)
 
 
 def _with_fast_path(fast: FastDecoder, full: Decoder) -> Decoder:

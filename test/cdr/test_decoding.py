@@ -4,9 +4,11 @@ message needs them (a recording that stores a definition its messages do not mat
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from rosbags.typesys import Stores, get_typestore
 
 from rerun_bridge.cdr.decoding import TypeResolver
+from rerun_bridge.cdr.fast import MalformedCdrError
 from rerun_bridge.model.records import MessageDefinition, TopicInfo
 
 _JAZZY = get_typestore(Stores.ROS2_JAZZY)
@@ -92,3 +94,13 @@ def test_a_definition_that_does_not_parse_is_one_line_naming_the_part() -> None:
     assert reason == (
         "its stored ros2msg definition does not parse (demo_msgs/srv/Bad_Response: cannot parse at '---')"
     )
+
+
+def test_a_definition_naming_a_type_nobody_defines_says_so() -> None:
+    """``unit8 y`` (a typo of uint8) gave a bare KeyError, "'my_pkg/msg/unit8'" (audit)."""
+    definition = MessageDefinition("ros2msg", "int32 x\nunit8 y\n")
+    resolver = TypeResolver([TopicInfo("/thing", "my_pkg/msg/Thing", definition=definition)], "jazzy")
+    decoder = resolver.choose("my_pkg/msg/Thing").decoder
+    assert decoder is not None
+    with pytest.raises(MalformedCdrError, match="uses type 'my_pkg/msg/unit8', which neither the recording"):
+        decoder(b"\x00\x01\x00\x00" + bytes(8))
