@@ -30,6 +30,7 @@ from rerun_bridge.fleet.catalog import (
 from rerun_bridge.fleet.discovery import Recording, content_hash
 from rerun_bridge.fleet.remote_bags import StagedRecording, staged
 from rerun_bridge.fleet.storage import Location, local_work_file, location_of, publish_file
+from rerun_bridge.replay.outcome import result_of
 from rerun_bridge.scratch import JOB_PREFIX, OUTPUT_JOB_PREFIX, scratch_folder
 from rerun_bridge.sources.bag import Bag, open_bag
 
@@ -376,7 +377,7 @@ def _converted_topic(expected: TopicEntry, stats: Any) -> TopicEntry:
         expected.topic,
         expected.type_name,
         expected.messages,
-        stats.kind.value,
+        result_of(stats),  # as convert prints it: "no messages", "failed" where every message failed
         rows=stats.rows,
         reason=stats.reason or stats.first_error,
         errors=stats.errors,

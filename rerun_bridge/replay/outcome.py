@@ -33,9 +33,10 @@ def written_as(stats: TopicStats) -> str:
 
 
 def result_of(stats: TopicStats) -> str:
-    """The topic's result: its kind, ``failed`` for a converted topic whose every message failed (a bad
-    converter option fails them all: "converted" beside 0 rows read as success), or ``no messages``."""
-    if stats.kind is TopicKind.CONVERTED and stats.errors and not stats.rows:
+    """The topic's result: its kind, ``failed`` for a converted or raw topic whose every message failed
+    (a bad converter option fails them all: "converted" beside 0 rows read as success; a custom type
+    that decodes nowhere read "raw"), or ``no messages``."""
+    if stats.kind in (TopicKind.CONVERTED, TopicKind.RAW) and stats.errors and not stats.rows:
         return "failed"
     if not stats.messages:  # none in the --start / --end window: "converted" read as if some were
         return "no messages"

@@ -146,3 +146,20 @@ def test_a_topic_whose_every_message_failed_reads_failed() -> None:
     # None in a --start / --end window read "converted" with 0 messages (README audit).
     outside = dataclasses.replace(failed, messages=0, errors=0)
     assert result_of(outside) == "no messages"
+    # A custom type none of whose messages decode read "raw" beside 20 errors (audit).
+    raw = TopicStats("/odd", "my_pkg/msg/Odd", TopicKind.RAW, "/odd", messages=20, errors=20)
+    assert result_of(raw) == "failed"
+    assert result_of(dataclasses.replace(raw, rows=19, errors=1)) == "raw"
+
+
+def test_the_catalogs_outcome_of_a_converted_topic_is_what_convert_prints() -> None:
+    """The fleet catalog said "converted" for a topic with no messages, where convert said "no messages"
+    (audit)."""
+    from rerun_bridge.fleet.catalog import TopicEntry
+    from rerun_bridge.fleet.jobs import _converted_topic
+
+    expected = TopicEntry("/temperature", "sensor_msgs/msg/Temperature", 0, "converted")
+    stats = TopicStats("/temperature", "sensor_msgs/msg/Temperature", TopicKind.CONVERTED, "/temperature")
+    assert _converted_topic(expected, stats).outcome == "no messages"
+    failing = dataclasses.replace(stats, messages=3, errors=3)
+    assert _converted_topic(dataclasses.replace(expected, messages=3), failing).outcome == "failed"
