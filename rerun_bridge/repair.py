@@ -48,6 +48,8 @@ _RRD_END_KIND = 0
 _RRD_STORE_INFO_KIND = 1
 _RRD_MAX_KIND = 16
 _MCAP_RECORD = struct.Struct("<BQ")
+_BEFORE_THE_CUT = " (its messages before the cut are kept)"
+_BEFORE_THE_DAMAGE = " (its messages before the damage are kept)"
 _MESSAGE_FIXED = struct.Struct("<HIQQ")
 
 
@@ -241,8 +243,9 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
 
     report = RepairReport(source, output, unit="chunks")
     with _mapped(source) as data:
-        if len(data) < _RRD_HEADER_SIZE:
-            raise RecordingError(f"{source}: {len(data)} bytes: not even an .rrd header")
+        if len(data) < _RRD_HEADER_SIZE:  # nothing to keep: exit 1, as for any file that keeps nothing
+            report.damage = f"{len(data)} bytes: not even an .rrd header"
+            return report
         cut, report.damage = readable_rrd_prefix(data)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as folder:
@@ -265,7 +268,8 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
         except ValueError as err:
             raise RecordingError(f"{source}: Rerun cannot read the first {cut} bytes: {err}") from err
         if store is None:
-            raise RecordingError(f"{source}: no recording in the readable part ({cut} bytes)")
+            report.damage = f"no recording in the readable part ({cut} bytes); {report.damage}"
+            return report
         stores = reader.recordings()
         if len(stores) > 1:
             report.notes.append(f"{len(stores) - 1} more recording(s) in the file were left out")
@@ -355,7 +359,7 @@ def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None]:
         # A compressed chunk decompresses from its start up to the cut: the records whole by then are kept.
         kind = f"a {compression}" if compression else "an uncompressed"
         kept = salvage_decompress(compression, memoryview(records)) if compression else records
-        return kept, f"{kind} chunk cut short (its messages before the cut are kept)"
+        return kept, f"{kind} chunk cut short{_BEFORE_THE_CUT}"
     try:
         if compression == "zstd":
             records = zstandard.ZstdDecompressor().decompress(records, max_output_size=uncompressed_size)
@@ -363,7 +367,7 @@ def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None]:
             records = lz4.frame.decompress(records)
     except (zstandard.ZstdError, RuntimeError):  # damaged bytes: what decompresses before them is kept
         kept = salvage_decompress(compression, memoryview(records))
-        return kept, f"a damaged {compression} chunk (its messages before the damage are kept)"
+        return kept, f"a damaged {compression} chunk{_BEFORE_THE_DAMAGE}"
     if crc and crc32(records) != crc:  # kept, as convert keeps them: the damage may lie in one payload
         return (
             records,
@@ -432,10 +436,14 @@ def _copy_chunk(copy: _McapCopy, data: bytes, pos: int, body: bytes | None, dama
     """The records of the chunk at ``pos`` (``body`` None: cut, what it has), its damage noted."""
     chunk_body = body if body is not None else data[pos + _MCAP_RECORD.size :]
     records, problem = _chunk_records(chunk_body, cut=body is None)
+    kept_before = copy.report.kept
     for _offset, opcode, inner in _records(records, 0, len(records)):
         if inner is not None:
             _copied(copy, opcode, inner)
     if problem:
+        if copy.report.kept == kept_before:  # "its messages before the cut are kept" of none (audit)
+            problem = problem.replace(_BEFORE_THE_CUT, " (no whole message before the cut)")
+            problem = problem.replace(_BEFORE_THE_DAMAGE, " (no whole message before the damage)")
         damage.append(f"{problem}, at byte {pos}")
 
 

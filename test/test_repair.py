@@ -207,6 +207,21 @@ def test_a_repair_that_keeps_nothing_leaves_no_file_and_a_hard_link_of_the_sourc
     assert report.kept == 0
     assert not (tmp_path / "nothing.rrd").exists()
     assert report.describe().startswith(f"{cut}: no chunks kept, no file written")
+    # Cut inside its header or first frame: nothing kept either, exit 1 as documented (it was 2: audit).
+    for size in (8, 20):
+        tiny = tmp_path / f"tiny{size}.rrd"
+        tiny.write_bytes(whole.read_bytes()[:size])
+        assert main(["repair", str(tiny), "-o", str(tmp_path / f"tiny{size}.fixed.rrd")]) == 1
+        assert not (tmp_path / f"tiny{size}.fixed.rrd").exists()
+    # An .mcap cut inside its first chunk, before any whole message: no "its messages ... are kept".
+    mcap = tmp_path / "whole.mcap"
+    _write_mcap(mcap, "zstd")
+    first_chunk = intact_chunks(mcap)[0]
+    cut_mcap = tmp_path / "cut.mcap"
+    cut_mcap.write_bytes(mcap.read_bytes()[: first_chunk.payload_offset + 30])
+    said = repair(cut_mcap, tmp_path / "cut.fixed.mcap").describe()
+    assert "no messages kept, no file written" in said
+    assert "(no whole message before the cut)" in said
     link = tmp_path / "link.rrd"
     os.link(whole, link)
     original = whole.read_bytes()
