@@ -246,7 +246,9 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
             # A split conversion opens the recording in its parts' processes: read the facts here then.
             facts = noted[0] if noted else _facts(source, predict=False)
             if not summary.converted_anything:
-                raise ConversionFailedError(f"{recording.uri}: nothing could be converted")
+                raise ConversionFailedError(
+                    f"{recording.uri}: nothing could be converted{_why_nothing(summary)}"
+                )
             for suffix, target in targets.items():
                 publish_file(work[suffix], target, keep_local=False)
         finally:
@@ -367,6 +369,16 @@ def _size_of(path: str) -> int:
         if root.is_file()
         else sum(p.stat().st_size for p in root.iterdir() if p.is_file())
     )
+
+
+def _why_nothing(summary: Any) -> str:
+    """Why a recording gave no rows, where the recording itself says it (``convert`` says the same; the
+    warnings say the rest): a bare "nothing could be converted" for an empty bag read as a broken one."""
+    if not summary.topics:
+        return ": the recording holds no topics"
+    if not any(topic.messages for topic in summary.topics):
+        return ": the recording holds no messages"
+    return ""
 
 
 def _converted_topic(expected: TopicEntry, stats: Any) -> TopicEntry:

@@ -12,11 +12,11 @@ from rerun_bridge.cli import main
 from rerun_bridge.fleet.catalog import catalog_of, converted_runs, query, robot_of
 from rerun_bridge.fleet.discovery import content_hash as recording_hash
 from rerun_bridge.fleet.discovery import find_recordings
-from rerun_bridge.fleet.jobs import JobOptions, convert_recording, register_recording
+from rerun_bridge.fleet.jobs import ConversionFailedError, JobOptions, convert_recording, register_recording
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sources.bag import open_bag
 from rerun_bridge.sources.storage import SqliteStorage
-from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, verify_rrd
+from test.conftest import ABITOBOT_BAG, GPS_BAG, NEATO_BAG, ROSBAG2_RESOURCES, verify_rrd
 
 # The Neato's /scan: 153 messages over the recording's 32.448 s (../shared/data/README.md).
 NEATO_SCAN_MESSAGES = 153
@@ -299,3 +299,14 @@ def test_a_renamed_lone_file_hashes_the_same_and_a_folder_names_its_files(tmp_pa
     other_suffix.write_bytes(first.read_bytes())
     (as_db3,), _ = find_recordings([str(other_suffix)])
     assert recording_hash(as_db3) != recording_hash(one)  # another storage: another recording
+
+
+def test_an_empty_bag_fails_saying_why(tmp_path: Path) -> None:
+    """batch said "nothing could be converted" for rosbag2's empty bag, where convert says it holds no
+    messages (audit)."""
+    empty = ROSBAG2_RESOURCES / "ros2bag" / "test" / "resources" / "empty_bag"
+    (recording,), _ = find_recordings([str(empty)])
+    with pytest.raises(
+        ConversionFailedError, match="nothing could be converted: the recording holds no messages"
+    ):
+        convert_recording(recording, JobOptions(str(tmp_path / "out")), {})
