@@ -597,7 +597,7 @@ def cmd_blueprint_from_rviz(args: argparse.Namespace) -> int:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     from rerun_bridge.sinks.rrd import RrdSink
-    from rerun_bridge.sources.stream_client import ClientSettings, receive
+    from rerun_bridge.sources.stream_client import ClientSettings, StreamBrokenError, receive
 
     def connected() -> None:
         print(f"receiving from {args.address}", file=sys.stderr, flush=True)
@@ -613,6 +613,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
     layout = _receive_layout(args.blueprint)  # a scenario that is none: exit 2 before connecting
     output = _free_output(Path(args.output))
     stopped_by: int | None = None
+    broken = False
 
     # SIGTERM (timeout, systemd, docker stop) ends a recording as Ctrl-C does: the file keeps its footer.
     try:
@@ -624,13 +625,16 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 receive(settings, write, args.duration, connected)
             except KeyboardInterrupt as interrupt:
                 stopped_by = int(interrupt.args[0]) if interrupt.args else signal.SIGINT
+            except StreamBrokenError as err:  # what arrived is a whole recording: closed and kept
+                print(f"warning: {err}", file=sys.stderr)
+                broken = True
     finally:
         if not received:  # refused, unreachable or silent: no empty recording left behind
             output.unlink(missing_ok=True)
     print(f"received {received} chunks" + (f" into {output}" if received else "; nothing written"))
     if stopped_by is not None:
         return 128 + stopped_by
-    return EXIT_OK if received else EXIT_NOTHING_CONVERTED
+    return EXIT_OK if received and not broken else EXIT_NOTHING_CONVERTED
 
 
 def _receive_layout(value: str | None) -> Any:

@@ -128,11 +128,21 @@ def receive(
                 break
     except flight.FlightTimedOutError:
         pass  # the requested duration is over
+    except flight.FlightUnavailableError as err:
+        # Connected, then cut: not "no bridge stream there" (found by an audit).
+        raise StreamBrokenError(
+            f"{settings.address}: the stream broke off after {count} chunks (the bridge stopped without "
+            f"waiting for a client that had stopped reading, or the network went down): {err}"
+        ) from err
     except flight.FlightError as err:
         raise _bridge_error(settings, err) from err
     finally:
         client.close()
     return count
+
+
+class StreamBrokenError(BridgeError):
+    """The bridge's stream ended in the middle (what arrived before is kept)."""
 
 
 class Connection(Enum):

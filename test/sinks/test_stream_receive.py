@@ -93,3 +93,27 @@ def test_sigterm_ends_a_recording_whole(served_port: int, tmp_path: Path) -> Non
 def test_a_port_already_served_on_is_one_error_naming_it(served_port: int) -> None:
     with pytest.raises(RecordingError, match=f"cannot serve on 127.0.0.1:{served_port}"):
         StreamSink("127.0.0.1", served_port, StreamSecurity(), HistoryBounds(1.0))
+
+
+def test_a_stream_cut_off_midway_keeps_what_arrived_and_says_so(tmp_path: Path) -> None:
+    """The bridge gone in the middle of a stream (killed, or stopped without waiting for a stalled
+    client): receive said "no bridge stream there" and exited 2 (audit). It keeps the recording whole,
+    says the stream broke off, and exits 1."""
+    port = free_port()
+    server = start_stream_server(port, 10_000, 50)
+    try:
+        output = tmp_path / "cut.rrd"
+        received = _receive(port, output)
+        assert received.stderr is not None
+        assert "receiving from" in received.stderr.readline()
+        time.sleep(1.0)  # rows arrive
+        server.kill()
+        out, err = received.communicate(timeout=60)
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+    assert received.returncode == 1, err
+    assert "the stream broke off after" in err
+    assert "no bridge stream there" not in err
+    assert out.startswith("received ")
+    verify_rrd(output)
