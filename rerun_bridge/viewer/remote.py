@@ -151,9 +151,12 @@ def _screenshot_when_ready(
             return EXIT_REFUSED
         time.sleep(0.05)
     if follower.state().temporal_chunks == 0:
+        state = follower.state()
+        # The last connection error says why (a connection refused: no bridge there), as receive says it.
+        why = f": {state.message}" if state.message else ""
         print(
             f"error: no data from {follower.settings.address} within {options.wait_s:g} s "
-            f"({follower.state().connection.value})",
+            f"({state.connection.value}{why})",
             file=sys.stderr,
         )
         return EXIT_NO_DATA

@@ -95,3 +95,19 @@ def test_window_shows_the_connection_follows_live_data_and_notices_a_cut(qtbot: 
         if server.poll() is None:
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=30)
+
+
+def test_watching_an_address_where_no_bridge_serves_says_why(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`view --connect` to a port nobody serves said only "no data ... (reconnecting)", where receive
+    says the connection was refused (audit): the last connection error is said."""
+    from rerun_bridge.viewer.remote import RemoteOptions, run_remote_viewer
+
+    port = free_port()
+    options = RemoteOptions(screenshot=tmp_path / "none.png", wait_s=3.0)
+    assert run_remote_viewer(ClientSettings(f"127.0.0.1:{port}"), options) == 1
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: no data")]
+    assert line.startswith(f"error: no data from 127.0.0.1:{port} within 3 s (reconnecting: ")
+    assert "no bridge stream there" in line  # with gRPC's "Connection refused"
+    assert not (tmp_path / "none.png").exists()
