@@ -58,6 +58,12 @@ def preferred_timeline(timelines: list[str]) -> str | None:
     return timelines[0] if timelines else None
 
 
+#: What the bridge writes about itself (the live node's diagnostics, a conversion's outcome): on
+#: log_time by nature, they are no topic without stamps (the live node's 11 diagnostics plots were
+#: named "11 more topics" that made the viewer open on log_time: found by an audit).
+_BRIDGE_OWN: Final = "/rerun_bridge/"
+
+
 def choose_timeline(store: TimeIndex) -> TimelineChoice:
     """The timeline to open ``store`` on, by the rule in this module's docstring."""
     timelines = store.timelines()
@@ -68,7 +74,11 @@ def choose_timeline(store: TimeIndex) -> TimelineChoice:
     off = _stamps_off(store, ranges)
     if off is not None:
         return off
-    unstamped = [entity for entity, (ros, log) in ranges.items() if ros is None and log is not None]
+    unstamped = [
+        entity
+        for entity, (ros, log) in ranges.items()
+        if ros is None and log is not None and not entity.startswith(_BRIDGE_OWN)
+    ]
     # Named by topic: an entity below another one listed (a Twist's /cmd_vel/arrow) is the same topic.
     topics = [e for e in unstamped if not any(e.startswith(other.rstrip("/") + "/") for other in unstamped)]
     if topics:

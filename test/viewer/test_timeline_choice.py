@@ -73,3 +73,18 @@ def test_a_scenario_asking_for_ros_time_keeps_it_beside_header_less_topics() -> 
         ("/odom", START + i * NS, START + i * NS - 2 * MAX_CLOCK_OFFSET_NS) for i in range(60)
     ]
     assert blueprint_timeline("ros_time", store_with(far)).timeline == "log_time"
+
+
+def test_the_bridges_own_diagnostics_are_no_topic_without_stamps() -> None:
+    """A live recording's /rerun_bridge/diagnostics plots (on log_time by nature) were counted as "11 more
+    topics" without stamps, and the viewer opened on log_time (audit)."""
+    rows: list[tuple[str, int, int | None]] = [("/odom", START + i * NS, START + i * NS) for i in range(60)]
+    rows += [
+        (f"/rerun_bridge/diagnostics/topic{n}", START + i * NS, None) for n in range(11) for i in range(60)
+    ]
+    assert choose_timeline(store_with(rows)) == ("ros_time", "")
+    rows += [("/odd/chatter", START + i * NS, None) for i in range(60)]
+    assert (
+        choose_timeline(store_with(rows)).reason
+        == "/odd/chatter has no header stamps (no ros_time): log_time shown"
+    )
