@@ -59,6 +59,8 @@ def test_chunks_arrive_in_an_rrd(tmp_path: Path) -> None:
         sink.flush()
         listener.join(timeout=10)
     sink.close()
+    counts = sink.counts()
+    assert (counts.clients, counts.clients_served) == (0, 1)  # the summary after the stop says one served
     verify_rrd(out)
     assert received
     assert received[0] >= 2
