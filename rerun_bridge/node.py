@@ -10,6 +10,7 @@ thread) reads while rclpy spins on a background thread.
 from __future__ import annotations
 
 import argparse
+import difflib
 import faulthandler
 import gc
 import importlib
@@ -730,7 +731,12 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rerun-bridge run", description="run the live ROS 2 bridge node")
+    parser = argparse.ArgumentParser(
+        prog="rerun-bridge run",
+        description="run the live ROS 2 bridge node",
+        epilog="ROS arguments go last, after --ros-args: -p NAME:=VALUE sets a parameter "
+        f"({', '.join(PARAMETERS)}; docs/ros.md), -r remaps, --params-file reads a parameters file.",
+    )
     parser.add_argument("--config", type=Path, help="bridge config YAML")
     parser.add_argument("--rrd", help="write an .rrd here")
     parser.add_argument("--mcap", help="write a raw .mcap re-recording here")
@@ -839,7 +845,24 @@ def _declared_parameters(node: Node) -> dict[str, ParameterValue]:
         node.declare_parameter(name, default, descriptor)
         values[name] = typed_value(name, _parameter(node, name), default)
     node.set_parameters([Parameter(name, value=value) for name, value in values.items()])
+    _refuse_unknown_parameters(node)
     return values
+
+
+def _refuse_unknown_parameters(node: Node) -> None:
+    """A parameter given to the node that it does not have (``-p bluprint:=navigation``) is an error naming
+    it, as a bad config key is: rclpy drops such overrides without a word (found by an audit)."""
+    given = getattr(node, "_parameter_overrides", {})  # rclpy keeps them there; no public accessor
+    unknown = sorted(name for name in given if not node.has_parameter(name))
+    if unknown:
+        known = sorted(PARAMETERS)
+        hints = [f"{name!r}{_did_you_mean(name, known)}" for name in unknown]
+        raise BridgeError(f"unknown ROS parameter {', '.join(hints)} (the node's: {', '.join(known)})")
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _config_of(

@@ -22,7 +22,7 @@ import yaml
 
 from rerun_bridge.parameters import PARAMETERS
 from test.conftest import rrd_row_count, verify_rrd
-from test.live.conftest import ROOT, LiveEnv, stop, wait_all
+from test.live.conftest import BRIDGE, ROOT, LiveEnv, stop, wait_all
 
 pytestmark = pytest.mark.xdist_group("live")
 
@@ -386,3 +386,20 @@ def test_bad_custom_types_are_named_by_the_config_file(live: LiveEnv) -> None:
     assert f"{config}: custom_types.mappings.my_robot/msg/T.archetype: 'Pointz3D' is not" in err
     assert f"{config}: custom_types.msg_path[0]: 'missing' is not a folder" in err
     assert not (live.tmp / "r.rrd").exists()
+
+
+def test_an_unknown_parameter_is_an_error_naming_it(live: LiveEnv) -> None:
+    """`-p bluprint:=navigation` (a typo) was dropped without a word: the bridge ran without its layout
+    (found by an audit)."""
+    result = subprocess.run(
+        [*BRIDGE, "--duration", "1", "--ros-args", "-p", "bluprint:=navigation"],
+        cwd=live.tmp,
+        env=live.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "error: unknown ROS parameter 'bluprint' (did you mean 'blueprint'?)" in result.stderr
+    assert "Traceback" not in result.stderr
