@@ -174,6 +174,9 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
                 f"{scheme}://{host}:{port}", tls_certificates=certificates, middleware=middleware
             )
         except (pa.ArrowException, OSError) as err:  # gRPC says no more than "did not start properly"
+            why = _bind_problem(host, port)
+            if why is not None:
+                raise RecordingError(f"cannot serve on {host}:{port}: {why}") from err
             raise RecordingError(
                 f"cannot serve on {host}:{port}: {err} (is another bridge or program serving on that port?)"
             ) from err
@@ -337,6 +340,24 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         self.stuck = stopper.is_alive()
         if self.stuck:
             log.warning("a stream client stopped reading; closing the stream without waiting for it")
+
+
+def _bind_problem(host: str, port: int) -> str | None:
+    """Why the address cannot be served on, asked of the operating system ("Address already in use"):
+    gRPC's own words went to stderr before the error (found by an audit), and are silenced now."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        return f"cannot resolve {host!r}: {err.strerror or err}"
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(address)
+        except OSError as err:
+            return f"{err.strerror or err} (another bridge or program serves on that port?)"
+    return None
 
 
 def _waiting(client: _Client, first: StreamItem) -> tuple[list[StreamItem], bool]:

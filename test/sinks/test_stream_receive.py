@@ -117,3 +117,23 @@ def test_a_stream_cut_off_midway_keeps_what_arrived_and_says_so(tmp_path: Path) 
     assert "no bridge stream there" not in err
     assert out.startswith("received ")
     verify_rrd(output)
+
+
+def test_a_taken_port_is_said_without_grpcs_own_log_lines(served_port: int) -> None:
+    """gRPC wrote "WARNING: All log messages before absl::InitializeLog()..." and "E0000 ... Failed to add
+    port" before the bridge's one error (audit): the operating system's reason is given instead."""
+    server = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from rerun_bridge.sinks.stream import StreamSink\nStreamSink('127.0.0.1', {served_port})",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert server.returncode != 0
+    assert f"cannot serve on 127.0.0.1:{served_port}: Address already in use" in server.stderr
+    assert "absl" not in server.stderr
+    assert "E0000" not in server.stderr
