@@ -136,9 +136,13 @@ def cmd_info(args: argparse.Namespace) -> int:
                         target,
                     ]
                 )
-            _print_table(["topic", "type", "count", "rate", "converter"], rows)
+            # Before the table, where they are seen (after it, a missing metadata.yaml went unnoticed:
+            # audit); stdout flushed first so that a terminal shows them in this order.
+            sys.stdout.flush()
             for problem in bag.problems:
                 print(f"warning: {problem}", file=sys.stderr)
+            sys.stderr.flush()
+            _print_table(["topic", "type", "count", "rate", "converter"], rows)
             if args.check and not bag.problems:  # said: otherwise --check reads as plain info
                 print(f"checked: every message of {bag.path} reads, no damage found")
     return status
