@@ -28,7 +28,7 @@ from rerun_bridge.type_arguments import add_type_arguments
 if TYPE_CHECKING:
     import rerun.blueprint as rrb
 
-    from rerun_bridge.blueprint.model import Blueprint, Node
+    from rerun_bridge.blueprint.model import Blueprint, Node, View
     from rerun_bridge.model.records import TopicInfo
     from rerun_bridge.pipeline import TopicStats
     from rerun_bridge.replay import TopicSelection
@@ -494,11 +494,11 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
 def _note_views_without_data(blueprint: Blueprint, store: ChunkStore) -> None:
     """Say which views nothing in the data matches, as the viewer does: an imported RViz config or a
     scenario names its topics, and a robot's other names left empty views in the file without a word."""
-    from rerun_bridge.blueprint.model import iter_views
+    from rerun_bridge.blueprint.model import iter_views, shown_paths
 
     entities = store.entities()
     empty = [
-        f"{view.name or view.origin} ({view.origin})"
+        f"{view.name or view.origin} ({shown_paths(view.origin, _included(view))})"
         for view in iter_views(blueprint.root)
         if entities and not any(view.includes(entity) for entity in entities)
     ]
@@ -507,6 +507,10 @@ def _note_views_without_data(blueprint: Blueprint, store: ChunkStore) -> None:
             f"note: nothing in the data for {', '.join(empty)}: rename the layout's paths to your topics",
             file=sys.stderr,
         )
+
+
+def _included(view: View) -> list[str]:
+    return [rule.pattern for rule in view.contents if rule.include]
 
 
 def rerun_blueprint_for(

@@ -11,7 +11,7 @@ Entity paths are stored in their canonical string form (:func:`rerun_bridge.mode
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -154,9 +154,15 @@ class ContentRule:
             raise ConfigError(f"bad content rule {text!r}: '*' is only allowed as a trailing '/**'")
         return cls(_canonical(body, text), include, recursive)
 
+    @property
+    def pattern(self) -> str:
+        """The path with ``/**`` where the rule takes the subtree: ``/scan/**``, ``/**``."""
+        if not self.recursive:
+            return self.path
+        return "/**" if self.path == "/" else f"{self.path}/**"
+
     def __str__(self) -> str:
-        suffix = ("**" if self.path == "/" else "/**") if self.recursive else ""
-        return f"{'+' if self.include else '-'} {self.path}{suffix}"
+        return f"{'+' if self.include else '-'} {self.pattern}"
 
     def resolved(self, origin: str) -> ContentRule:
         """The rule with ``$origin`` replaced by ``origin`` (a canonical entity path)."""
@@ -359,6 +365,14 @@ class Blueprint:
     def views(self) -> Iterator[View]:
         """Every view, depth first, in layout order."""
         return iter_views(self.root)
+
+
+def shown_paths(origin: str, includes: Sequence[str], most: int = 2) -> str:
+    """A view's included paths with its origin put in (``/camera/image_raw/**``), the first ``most``: how
+    the viewer and ``convert --blueprint`` name a view nothing in the data matches (one said ``Log (/)``,
+    the other ``Log (/rosout)``: found by an audit)."""
+    paths = [pattern.replace(ORIGIN, origin.rstrip("/")) for pattern in includes]
+    return ", ".join(paths[:most]) + (", ..." if len(paths) > most else "")
 
 
 def iter_views(node: Node) -> Iterator[View]:

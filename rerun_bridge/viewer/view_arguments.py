@@ -37,8 +37,8 @@ def view_title(view: model.View) -> str:
 def widget_arguments(view: model.View) -> WidgetArguments:
     title = view_title(view)
     notes: list[str] = []
-    include = tuple(_pattern(rule) for rule in view.contents if rule.include)
-    exclude = tuple(_pattern(rule) for rule in view.contents if not rule.include)
+    include = tuple(rule.pattern for rule in view.contents if rule.include)
+    exclude = tuple(rule.pattern for rule in view.contents if not rule.include)
     # A hidden style hides the entity in this view only: the view's own exclude does exactly that.
     exclude += tuple(path for path, style in view.styles.items() if not style.visible)
     styles = {
@@ -52,12 +52,6 @@ def widget_arguments(view: model.View) -> WidgetArguments:
     elif styles:
         notes.append(f"view {title!r}: per-entity colours and radii are applied in 3D views only")
     return WidgetArguments(include, exclude, settings, notes)
-
-
-def _pattern(rule: model.ContentRule) -> str:
-    if not rule.recursive:
-        return rule.path
-    return "/**" if rule.path == "/" else f"{rule.path}/**"
 
 
 def _settings(view: model.View, title: str, notes: list[str]) -> dict[str, Any]:

@@ -392,7 +392,5 @@ def _titled(title: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
     return frame
 
 
-def _shown_paths(view: ViewBase, most: int = 2) -> str:
-    """The paths a view includes, its origin put in (``/camera/image_raw/**``), the first ``most``."""
-    paths = [pattern.replace("$origin", view.origin.rstrip("/")) for pattern in view.entity_filter.include]
-    return ", ".join(paths[:most]) + (", ..." if len(paths) > most else "")
+def _shown_paths(view: ViewBase) -> str:
+    return model.shown_paths(view.origin, view.entity_filter.include)
