@@ -542,8 +542,14 @@ def _summary_error(file: BinaryIO, err: Exception) -> str:
     mcap library seek before its start ("[Errno 22] Invalid argument")."""
     try:
         size = file.seek(0, 2)
+        file.seek(max(size - len(MCAP_MAGIC), 0))
+        tail = file.read(len(MCAP_MAGIC))
     except OSError:
-        return str(err)
+        return str(err) or type(err).__name__
     if size <= len(MCAP_MAGIC):
         return f"the file ends after its {size}-byte header: nothing was recorded in it, or it was cut there"
-    return str(err)
+    # In words, not the mcap library's ("unknown (opcode 204) record has length 1596...", or nothing at
+    # all for a file cut right after its data: found by an audit).
+    if tail != MCAP_MAGIC:
+        return f"it does not end with MCAP's closing magic bytes: cut at byte {size}, or still being written"
+    return "its summary section or footer is damaged"
