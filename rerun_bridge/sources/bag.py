@@ -37,6 +37,8 @@ class Bag:
     _topics: list[TopicInfo] | None = field(default=None)
     #: Problems of the bag as a whole (a missing metadata.yaml or split file), before its files' own.
     bag_problems: list[str] = field(default_factory=list)
+    #: Files metadata.yaml lists that do not exist (said already: their messages are lost).
+    missing_files: int = 0
 
     @property
     def problems(self) -> list[str]:
@@ -70,7 +72,7 @@ class Bag:
         """A problem when the files hold fewer messages than metadata.yaml lists: a .db3 copied without its
         -wal file reads as a shorter recording, and was converted so without a word."""
         listed = self.metadata.message_count if self.metadata is not None else 0
-        if listed > held:
+        if listed > held and not self.missing_files:  # the missing files' loss is said already
             lost = listed - held
             self.bag_problems.append(
                 f"{self.path / METADATA_FILE}: lists {listed} messages, its files hold {held}: {lost} lost "
@@ -144,6 +146,28 @@ def _decompress_file(source: Path, target_dir: Path) -> Path:
     return target
 
 
+def _present_files(
+    files: list[Path], listed: list[Path], in_folder: list[Path], metadata_path: Path, problems: list[str]
+) -> tuple[list[Path], int]:
+    """The files of a folder to read, and how many that metadata.yaml lists do not exist (said in
+    ``problems``): where none of the listed ones exist, the folder's own (renamed files: a copy, an upload
+    tool)."""
+    missing = [path for path in files if not path.exists()]
+    if not missing:
+        return files, 0
+    absent = f"{metadata_path}: lists files that do not exist: " + ", ".join(path.name for path in missing)
+    present = [path for path in files if path.exists()]
+    unlisted = [path for path in in_folder if path not in listed]
+    names = ", ".join(path.name for path in unlisted)
+    if not present and unlisted:
+        problems.append(f"{absent}; reading the folder's {names} instead")
+        return unlisted, len(missing)
+    # A renamed part beside them is named: "lost" alone read as if nothing could be done (audit).
+    beside = f"; the folder also holds {names}, which it does not list" if unlisted else ""
+    problems.append(f"{absent} (their messages are lost{beside})")
+    return present, len(missing)
+
+
 def open_bag(path: str | Path) -> Bag:
     """Open a bag folder (with or without metadata.yaml) or a single storage file. What is missing or
     damaged is reported in the bag's ``problems`` while the rest is read; BagError only when nothing
@@ -167,23 +191,16 @@ def open_bag(path: str | Path) -> Bag:
         problems.append(f"{root}: no {METADATA_FILE}; reading the folder's .mcap and .db3 files")
     in_folder = sorted(p for p in root.iterdir() if p.suffix.lower() in SUFFIX_TO_STORAGE)
     listed = _files_inside(root, metadata, metadata_path, problems) if metadata is not None else []
-    files = listed or in_folder
-    missing = [p for p in files if not p.exists()]
-    if missing:
-        absent = f"{metadata_path}: lists files that do not exist: " + ", ".join(p.name for p in missing)
-        files = [p for p in files if p.exists()]
-        unlisted = [p for p in in_folder if p not in listed]
-        if not files and unlisted:  # renamed files (a copy, an upload tool): read what the folder holds
-            files = unlisted
-            problems.append(f"{absent}; reading the folder's {', '.join(p.name for p in unlisted)} instead")
-        else:
-            problems.append(f"{absent} (their messages are lost)")
+    files, missing = _present_files(listed or in_folder, listed, in_folder, metadata_path, problems)
+    if not files and metadata is None and not in_folder:
+        # "no readable file (no metadata.yaml; reading the folder's files)" contradicted itself (audit).
+        raise BagError(f"{root}: holds no {METADATA_FILE} and no .mcap or .db3 file: not a rosbag2 recording")
     if not files:
         raise BagError(f"{root}: no readable .mcap or .db3 file" + (f" ({problems[-1]})" if problems else ""))
     storages, tempdir = _open_listed(files, metadata, problems)
     if not storages:
         raise BagError("; ".join(problems))
-    bag = Bag(root, storages, metadata, _tempdir=tempdir, bag_problems=problems)
+    bag = Bag(root, storages, metadata, _tempdir=tempdir, bag_problems=problems, missing_files=missing)
     if metadata is not None and metadata.compression_mode.upper() == "MESSAGE":
         bag.message_compression = metadata.compression_format
     return bag

@@ -361,3 +361,29 @@ def test_a_type_without_fields_has_a_definition(tmp_path: Path) -> None:
         assert trigger is not None
         assert [trigger(m.data) for m in bag.messages({"/trigger"})]
         assert resolver.choose("custom_msgs/msg/Unfound").decoder is None
+
+
+def test_a_missing_split_file_is_said_once_and_a_renamed_one_beside_it_named(tmp_path: Path) -> None:
+    """A listed part gone gave a second warning with a wrong cause ("a file cut short, or a .db3 copied
+    without its -wal file?"); a renamed part in the folder went unnamed; an empty folder's error
+    contradicted itself (audits)."""
+    shutil.copytree(NEATO_BAG, tmp_path / "bag")
+    metadata_path = tmp_path / "bag" / "metadata.yaml"
+    metadata = yaml.safe_load(metadata_path.read_text())
+    info = metadata["rosbag2_bagfile_information"]
+    (listed,) = info["relative_file_paths"]
+    info["relative_file_paths"] = [listed, "part_1.db3"]
+    info["message_count"] += 100  # the missing part's
+    metadata_path.write_text(yaml.safe_dump(metadata))
+    shutil.copy(tmp_path / "bag" / listed, tmp_path / "bag" / "renamed_1.db3.bak")  # not a storage file
+    (tmp_path / "bag" / "renamed_1.mcap").write_bytes(b"")
+    with open_bag(tmp_path / "bag") as bag:
+        bag.topics()
+        assert bag.problems[0] == (
+            f"{metadata_path}: lists files that do not exist: part_1.db3 (their messages are lost; "
+            "the folder also holds renamed_1.mcap, which it does not list)"
+        )
+        assert not any("cut short, or a .db3 copied" in problem for problem in bag.problems)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BagError, match=r"holds no metadata\.yaml and no \.mcap or \.db3 file: not a rosbag2"):
+        open_bag(tmp_path / "empty")
