@@ -83,9 +83,9 @@ def run_viewer(
             progress=_print_progress(),
             types=options.types,
         )
-    except BridgeError as err:
+    except BridgeError as err:  # an input that is no recording: a wrong argument, as for convert (audit)
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return 2
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if timeline is None:

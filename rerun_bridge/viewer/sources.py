@@ -158,8 +158,9 @@ def load_rrd(
             count += 1
             if progress is not None:
                 progress(scanned.bytes_read / size)
-    except BridgeError as err:
-        raise SourceError(f"{source}: {err}") from err
+    except BridgeError as err:  # named once ("x.rrd: x.rrd: not a .rrd file": audit)
+        message = str(err)
+        raise SourceError(message if message.startswith(str(source)) else f"{source}: {message}") from err
     except (OSError, ValueError, RuntimeError, pa.ArrowException) as err:  # the readers' errors
         raise SourceError(f"{source}: not a readable .rrd file: {err}") from err
     return count

@@ -149,6 +149,10 @@ def test_view_command_errors(
     assert main([]) == 2
     assert main([str(tmp_path / "missing.rrd")]) == 2  # an unreadable input, as for convert
     assert "missing.rrd: no such file or folder" in capsys.readouterr().err
+    empty = tmp_path / "empty.rrd"
+    empty.write_bytes(b"")
+    assert main([str(empty)]) == 2  # named once ("empty.rrd: empty.rrd: not a .rrd file", exit 1: audit)
+    assert capsys.readouterr().err.strip() == f"error: {empty}: not a .rrd file (no RRF2 stream header)"
     assert main([str(sample_bag), "--timeline", "frames", "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "no timeline 'frames'" in capsys.readouterr().err
     assert main([str(sample_bag), "--blueprint", "perceptoin", "--screenshot", str(tmp_path / "y.png")]) == 2
