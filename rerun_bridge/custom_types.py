@@ -34,10 +34,12 @@ def _checked(config: CustomTypesConfig, source: str) -> tuple[list[Converter], l
     except ConfigError as err:
         problems.extend(str(err).splitlines())
         converters = []
+    # From the section's keys, not the converters: a mapping that does not build (an unknown colormap)
+    # hid this problem until it was fixed (found by an audit).
     problems.extend(
-        f"{source}: custom_types.mappings.{conv.type_name}: the bridge converts this type already"
-        for conv in converters
-        if BUILTIN_CONVERTERS.lookup(conv.type_name) is not None
+        f"{source}: custom_types.mappings.{type_name}: the bridge converts this type already"
+        for type_name in config.mappings
+        if BUILTIN_CONVERTERS.lookup(type_name) is not None
     )
     # The config's folders are named by their key here; load_definitions names the command line's.
     problems.extend(

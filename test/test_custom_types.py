@@ -291,7 +291,9 @@ def test_a_config_reports_its_syntax_and_its_custom_type_problems_at_once(
     config.write_text(
         "custom_types:\n  leaf_scalars: -1\n  msg_path: [nowhere]\n  mappings:\n    my_robot/msg/T:\n"
         "      - {archetype: Pointz3D, fields: {positions: a.x/y/z}}\n"
-        "      - {archetype: Scalars, entity: 'a//b', fields: {scalars: 'single..v'}}\n",
+        "      - {archetype: Scalars, entity: 'a//b', fields: {scalars: 'single..v'}}\n"
+        "    sensor_msgs/msg/LaserScan:\n"  # converted already: hidden behind the others (audit)
+        "      - {archetype: Points3D, fields: {positions: ranges}}\n",
         encoding="utf-8",
     )
     monkeypatch.chdir(tmp_path)
@@ -304,6 +306,7 @@ def test_a_config_reports_its_syntax_and_its_custom_type_problems_at_once(
         f"{key}.mappings.my_robot/msg/T[0].archetype: 'Pointz3D' is not a Rerun archetype",
         f"{key}.mappings.my_robot/msg/T[1].entity: expected a path below the topic's entity",
         f"{key}.mappings.my_robot/msg/T[1].fields.scalars: ",
+        f"{key}.mappings.sensor_msgs/msg/LaserScan: the bridge converts this type already",
     ):
         assert problem in said, problem
 
