@@ -129,8 +129,11 @@ def decode_chunk(
         records = (
             chunk.payload if not chunk.compression else salvage_decompress(chunk.compression, chunk.payload)
         )
+        # Its length field may lie rather than the file be cut ("the file ends inside it" of a file that
+        # went on: found by an audit); both are said.
         return records, (
-            f"the file ends inside it ({len(chunk.payload)} of {chunk.declared_payload_length} bytes there)"
+            f"claims {chunk.declared_payload_length} bytes, of which the file holds {len(chunk.payload)} "
+            "(the file is cut there, or the chunk's length field is damaged)"
         )
     try:
         records = decompress(chunk.compression, chunk.payload, chunk.uncompressed_size)

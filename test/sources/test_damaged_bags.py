@@ -171,7 +171,7 @@ def test_cut_inside_a_chunk_keeps_its_whole_messages(tmp_path: Path, mcap_file: 
             if chunk.payload_offset + pos + length <= cut_at
         ]
         assert sorted(tail, key=lambda k: k[1]) == sorted(whole, key=lambda k: k[1])
-    assert any(f"chunk at byte {chunk.offset}" in p and "the file ends inside it" in p for p in problems)
+    assert any(f"chunk at byte {chunk.offset}" in p and "the file is cut there, or" in p for p in problems)
 
 
 @pytest.mark.parametrize("compression", ["zstd", "lz4"])
