@@ -76,7 +76,9 @@ class TopicEntry:
     rows: int = 0
     reason: str = ""
     errors: int = 0
-    zero_stamps: int = 0
+    #: Messages with a zero header stamp; None where not counted (a registered run is not decoded: a 0
+    #: there made `zero_stamps > 0` miss it, found by an audit).
+    zero_stamps: int | None = None
     #: Seconds from its first message to its last, where the recording's index gives it (None: the run's
     #: duration stands in).
     span_s: float | None = None

@@ -89,6 +89,17 @@ def test_run_rows_hold_what_the_recording_holds(catalog_out: Path) -> None:
         catalog_out, "SELECT status, outputs, tags['site'] AS site FROM runs WHERE robot = ''"
     )
     assert registered == {"status": "registered", "outputs": [], "site": "uf"}
+    # Not decoded: zero stamps unknown (null), where 0 made `zero_stamps > 0` miss them (audit); the
+    # converted run's counts are numbers.
+    stamps = _query(
+        catalog_out,
+        "SELECT r.status, count(*) AS topics, count(t.zero_stamps) AS counted FROM runs r "
+        "JOIN topics t USING (run_id) GROUP BY r.status ORDER BY r.status",
+    )
+    assert [(row["status"], row["counted"] == 0) for row in stamps] == [
+        ("converted", False),
+        ("registered", True),
+    ]
 
 
 def test_topic_outcomes_say_what_became_of_each_topic(catalog_out: Path) -> None:
