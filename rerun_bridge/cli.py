@@ -250,12 +250,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from rerun_bridge.sources.bag import open_bag
 
     patterns: dict[str, re.Pattern[str] | None] = {}
-    for option, text in (("--topics", args.topics), ("--exclude", args.exclude)):
-        try:
-            patterns[option] = re.compile(text) if text else None
-        except re.error as err:
-            print(f"error: {option} {text!r}: bad regular expression: {err}", file=sys.stderr)
-            return EXIT_USAGE
+    for option, texts in (("--topics", args.topics), ("--exclude", args.exclude)):
+        # Given more than once, any of them matches (the last alone was kept, silently: audit).
+        for text in texts or ():
+            try:
+                re.compile(text)
+            except re.error as err:
+                print(f"error: {option} {text!r}: bad regular expression: {err}", file=sys.stderr)
+                return EXIT_USAGE
+        patterns[option] = re.compile("|".join(f"(?:{text})" for text in texts)) if texts else None
     include, exclude = patterns["--topics"], patterns["--exclude"]
     clash = _output_clash([args.output, *([args.mcap] if args.mcap else [])], args.bags)
     if clash:
@@ -704,8 +707,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_RESERVE_MB,
         help="stop (files closed complete) before the output disk has less free (default %(default)g)",
     )
-    convert.add_argument("--topics", help="only topics matching this regular expression (re.search)")
-    convert.add_argument("--exclude", help="leave out topics matching this regular expression")
+    convert.add_argument(
+        "--topics",
+        action="append",
+        help="only topics matching this regular expression (re.search; repeatable)",
+    )
+    convert.add_argument(
+        "--exclude", action="append", help="leave out topics matching this regular expression (repeatable)"
+    )
     convert.add_argument("--start", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("--end", help="seconds from the recording's start, epoch seconds, or ISO 8601")
     convert.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no topic table")

@@ -458,3 +458,33 @@ def test_info_says_why_a_topic_cannot_be_decoded(tmp_path: Path, capsys: pytest.
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line[:1] == "/"}
     assert rows["/proto"].endswith("skipped (not CDR)")
     assert rows["/json_schema"].endswith("skipped (definition not ros2msg / ros2idl)")
+
+
+def test_topics_given_twice_both_count(tmp_path: Path) -> None:
+    """`--topics scan --topics odom` kept only /odom, silently (audit): any of them matches now."""
+    out = tmp_path / "two.rrd"
+    assert (
+        main(["convert", str(NEATO_BAG), "-o", str(out), "-q", "--topics", "^/scan$", "--topics", "^/odom$"])
+        == 0
+    )
+    with_rows = {
+        entity for entity, _static, _batch in rrd_chunks(out) if not entity.startswith("/rerun_bridge")
+    }
+    assert {"/scan", "/odom"} <= with_rows
+    assert "/cmd_vel" not in with_rows
+    assert (
+        main(
+            [
+                "convert",
+                str(NEATO_BAG),
+                "-o",
+                str(tmp_path / "x.rrd"),
+                "-q",
+                "--exclude",
+                "scan",
+                "--exclude",
+                "(",
+            ]
+        )
+        == 2
+    )

@@ -17,9 +17,9 @@ from PyQt6 import QtWidgets
 _AXES = ("left", "bottom", "right", "top")
 
 
-#: A legend's backing: the plot's background, half opaque, so its names read over curves and grid and
+#: A legend's backing: the plot's background, faint, so its names read over curves and grid and
 #: the curves under it still show (at 200 of 255 it hid the first seconds of a plot: found by an audit).
-LEGEND_BACKING = (0, 0, 0, 130)
+LEGEND_BACKING = (0, 0, 0, 70)
 
 
 def add_legend(plot: pg.PlotWidget) -> Any:
