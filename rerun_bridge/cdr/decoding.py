@@ -80,7 +80,7 @@ def srv_types(service: str, text: str) -> dict[str, Any]:
         try:
             parsed = get_types_from_msg(part, f"{package}/msg/{name}_{side}")
         except TypesysError as err:
-            raise ValueError(_parse_error(err, f"{service}_{side}")) from err
+            raise ValueError(parse_error(err, f"{service}_{side}")) from err
         types[f"{service}_{side}"] = parsed.pop(f"{package}/msg/{name}_{side}")
         types.update(parsed)
     return types
@@ -184,7 +184,7 @@ class TypeResolver:
         except Exception as err:  # rosbags raises several error types for bad definitions
             # One line: rosbags' parse errors quote the whole definition over many lines.
             self._broken[key] = (
-                f"its stored {definition.encoding} definition does not parse ({_parse_error(err)})"
+                f"its stored {definition.encoding} definition does not parse ({parse_error(err)})"
             )
 
     def choose(self, type_name: str, serialization_format: str = "cdr") -> DecoderChoice:
@@ -214,7 +214,7 @@ class TypeResolver:
         return DecoderChoice(None, None, reason)
 
 
-def _parse_error(err: Exception, block: str = "") -> str:
+def parse_error(err: Exception, block: str = "") -> str:
     """One line for why a definition does not parse. rosbags' parse errors quote the whole definition
     (its repr, the position, the rest of the text): keep the block's type and the text it stopped at."""
     lines = str(err).strip().splitlines() or [type(err).__name__]

@@ -18,6 +18,7 @@ from typing import Any
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 
+from rerun_bridge.cdr.decoding import parse_error
 from rerun_bridge.errors import ConfigError
 
 #: The ROS 2 releases whose messages a supplied definition may use (std_msgs, geometry_msgs, ...).
@@ -97,7 +98,8 @@ def _load_file(path: Path, supplied: SuppliedTypes, files: dict[str, Path]) -> N
         else:
             types = get_types_from_msg(text, msg_type_name(path))
     except Exception as err:  # rosbags raises several error types for bad definitions
-        supplied.problems.append(f"{path}: definition does not parse ({err}); left out")
+        # One line: rosbags' parse errors quote the whole definition over many lines (audit).
+        supplied.problems.append(f"{path}: definition does not parse ({parse_error(err)}); left out")
         return
     for name, fields in types.items():
         if name not in supplied.types:
