@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -137,16 +138,25 @@ def test_files_holding_fewer_messages_than_the_metadata_lists_are_a_problem(tmp_
         ]
 
 
-def test_files_metadata_lists_but_the_folder_lacks(tmp_path: Path) -> None:
-    """A listed file that is gone loses its messages, said; where none of the listed files is there but the
-    folder holds others (renamed by a copy or an upload tool), those are read instead, said."""
+def _neato_listing(tmp_path: Path, extra: str, more_messages: int = 0) -> tuple[Path, dict[str, Any], str]:
+    """The Neato bag copied to ``tmp_path/bag``, its metadata.yaml listing ``extra`` after its own file (and
+    ``more_messages`` more): the metadata's path, its contents and the bag's own file name."""
     shutil.copytree(NEATO_BAG, tmp_path / "bag")
     metadata_path = tmp_path / "bag" / "metadata.yaml"
     metadata = yaml.safe_load(metadata_path.read_text())
     info = metadata["rosbag2_bagfile_information"]
     (listed,) = info["relative_file_paths"]
-    info["relative_file_paths"] = [listed, "gone_1.db3"]
+    info["relative_file_paths"] = [listed, extra]
+    info["message_count"] += more_messages
     metadata_path.write_text(yaml.safe_dump(metadata))
+    return metadata_path, metadata, listed
+
+
+def test_files_metadata_lists_but_the_folder_lacks(tmp_path: Path) -> None:
+    """A listed file that is gone loses its messages, said; where none of the listed files is there but the
+    folder holds others (renamed by a copy or an upload tool), those are read instead, said."""
+    metadata_path, metadata, listed = _neato_listing(tmp_path, "gone_1.db3")
+    info = metadata["rosbag2_bagfile_information"]
     with open_bag(tmp_path / "bag") as bag:
         assert (
             f"{metadata_path}: lists files that do not exist: gone_1.db3 (their messages are lost)"
@@ -367,14 +377,7 @@ def test_a_missing_split_file_is_said_once_and_a_renamed_one_beside_it_named(tmp
     """A listed part gone gave a second warning with a wrong cause ("a file cut short, or a .db3 copied
     without its -wal file?"); a renamed part in the folder went unnamed; an empty folder's error
     contradicted itself (audits)."""
-    shutil.copytree(NEATO_BAG, tmp_path / "bag")
-    metadata_path = tmp_path / "bag" / "metadata.yaml"
-    metadata = yaml.safe_load(metadata_path.read_text())
-    info = metadata["rosbag2_bagfile_information"]
-    (listed,) = info["relative_file_paths"]
-    info["relative_file_paths"] = [listed, "part_1.db3"]
-    info["message_count"] += 100  # the missing part's
-    metadata_path.write_text(yaml.safe_dump(metadata))
+    metadata_path, _metadata, listed = _neato_listing(tmp_path, "part_1.db3", more_messages=100)
     shutil.copy(tmp_path / "bag" / listed, tmp_path / "bag" / "renamed_1.db3.bak")  # not a storage file
     (tmp_path / "bag" / "renamed_1.mcap").write_bytes(b"")
     with open_bag(tmp_path / "bag") as bag:

@@ -171,3 +171,17 @@ def orbit_pixel(
     half_width = (relative @ forward) * math.tan(math.radians(camera["camera_fov"]) / 2)
     half_height = half_width * height / width
     return width / 2 * (1 + (relative @ right) / half_width), height / 2 * (1 - (relative @ up) / half_height)
+
+
+def wheel_up(at: QtCore.QPointF) -> QtGui.QWheelEvent:
+    """One notch of the mouse wheel (zoom in) at ``at``, as Qt delivers it to a widget."""
+    return QtGui.QWheelEvent(
+        at,
+        at,
+        QtCore.QPoint(0, 0),
+        QtCore.QPoint(0, 120),
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+        QtCore.Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )

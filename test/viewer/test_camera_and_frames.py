@@ -20,7 +20,7 @@ from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
 from test.conftest import GPS_BAG, NEATO_BAG
 from test.robot.recording import RobotRecording
-from test.viewer.conftest import drawn_pixels, qimage_rgb, red_pixels
+from test.viewer.conftest import drawn_pixels, qimage_rgb, red_pixels, wheel_up
 from test.viewer.test_spatial3d_view import HEIGHT, WIDTH
 
 pytestmark = pytest.mark.gui
@@ -136,7 +136,7 @@ def test_the_neato_opened_on_its_static_tf_is_framed_again_once_its_scans_arrive
     ]
     assert np.mean(inside) > 0.8
     assert drawn_pixels(view, "/scan") > 20
-    view.canvas.wheelEvent(_wheel(view))  # the user zooms: the next scans keep that camera
+    view.canvas.wheelEvent(wheel_up(QtCore.QPointF(view.canvas.width() / 2, view.canvas.height() / 2)))
     distance = view.gl_view.opts["distance"]
     view.set_time("ros_time", full_scan_times(neato_store, 3)[2])
     assert view.gl_view.opts["distance"] == distance
@@ -181,20 +181,6 @@ def _projected(view: Spatial3DView, positions: np.ndarray[Any, Any]) -> list[QtC
     projected = list(view.canvas.label_positions().values())
     view.canvas.labels.clear()
     return projected
-
-
-def _wheel(view: Spatial3DView) -> QtGui.QWheelEvent:
-    middle = QtCore.QPointF(view.canvas.width() / 2, view.canvas.height() / 2)
-    return QtGui.QWheelEvent(
-        middle,
-        view.canvas.mapToGlobal(middle),
-        QtCore.QPoint(0, 0),
-        QtCore.QPoint(0, 120),
-        QtCore.Qt.MouseButton.NoButton,
-        QtCore.Qt.KeyboardModifier.NoModifier,
-        QtCore.Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
 
 
 def test_the_gps_bag_frames_the_vehicle_in_utm_coordinates(qtbot: QtBot, gps_store: ChunkStore) -> None:

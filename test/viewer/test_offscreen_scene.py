@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtGui, QtOpenGLWidgets, QtWidgets
+from PyQt6 import QtCore, QtOpenGLWidgets, QtWidgets
 from pytestqt.qtbot import QtBot
 
 from rerun_bridge.blueprint.model import Spatial3DSettings, View, ViewKind
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
-from test.viewer.conftest import qimage_rgb, red_pixels
+from test.viewer.conftest import qimage_rgb, red_pixels, wheel_up
 from test.viewer.test_spatial3d_view import CAMERA, make_view, scene_store
 
 pytestmark = pytest.mark.gui
@@ -69,17 +69,5 @@ def test_dragging_on_the_canvas_orbits_and_the_wheel_zooms(qtbot: QtBot) -> None
     assert abs(after[0] - before[0]) > 10, "the picture did not follow the camera"
 
     distance = view.gl_view.opts["distance"]
-    QtWidgets.QApplication.sendEvent(
-        view.canvas,
-        QtGui.QWheelEvent(
-            QtCore.QPointF(300, 200),
-            QtCore.QPointF(300, 200),
-            QtCore.QPoint(0, 0),
-            QtCore.QPoint(0, 120),
-            QtCore.Qt.MouseButton.NoButton,
-            QtCore.Qt.KeyboardModifier.NoModifier,
-            QtCore.Qt.ScrollPhase.NoScrollPhase,
-            False,
-        ),
-    )
+    QtWidgets.QApplication.sendEvent(view.canvas, wheel_up(QtCore.QPointF(300, 200)))
     assert view.gl_view.opts["distance"] < distance
