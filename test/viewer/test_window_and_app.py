@@ -187,7 +187,7 @@ def test_view_command_lays_out_a_shipped_blueprint(
     (scene, *_) = window.views_of(Spatial3DView)
     assert isinstance(scene, Spatial3DView)
     assert scene.fixed_frame("ros_time") == "base_link"
-    assert set(scene.points) == {"/lidar/points"}  # the blueprint's contents: no /scan, no /odom
+    assert set(scene.points) == {"/lidar/points", "/scan"}  # the blueprint's contents ($scan): no /odom
 
 
 def test_static_only_data_is_shown_without_any_timeline(qtbot: QtBot) -> None:
