@@ -109,7 +109,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             # stops early read as slow (18.7 Hz for a 20 Hz odometry).
             spans = bag.topic_spans()
             duration = (bounds[1] - bounds[0]) if bounds else 0
-            resolver = TypeResolver(topics, bag.ros_distro, supplied=supplied.types)
+            resolver = TypeResolver(
+                topics, bag.ros_distro, supplied=supplied.types, rejected=supplied.rejected
+            )
             kind = ", ".join(sorted({type(s).__name__.removesuffix("Storage").lower() for s in bag.storages}))
             print(
                 f"{bag.path}: {len(bag.storages)} file(s), storage {kind}, "
@@ -197,6 +199,8 @@ def _why_skipped(reason: str) -> str:
     """A decoder choice's reason, in a few words for the ``info`` table (convert's warning says it all)."""
     if "is not CDR" in reason:
         return "not CDR"
+    if "supplied definition" in reason:
+        return "supplied definition left out"
     if "not ros2msg" in reason:
         return "definition not ros2msg / ros2idl"
     if "does not parse" in reason:

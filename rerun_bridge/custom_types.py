@@ -63,6 +63,7 @@ def type_support(
     return TypeSupport(
         converters=BUILTIN_CONVERTERS.extended(converters),
         definitions=supplied.types,
+        rejected=supplied.rejected,
         leaf_scalars=config.leaf_scalars,
         problems=tuple(supplied.problems),
         mapping_keys={

@@ -122,7 +122,9 @@ class BridgeNode:
         self.types = types if types is not None else type_support(config.custom_types)
         for problem in self.types.problems:
             self.log.warning(problem)
-        self._resolver = TypeResolver([], "kilted", supplied=self.types.definitions)
+        self._resolver = TypeResolver(
+            [], "kilted", supplied=self.types.definitions, rejected=self.types.rejected
+        )
         sinks = config.sinks
         recording_id = str(uuid.uuid4())
         started_at = (

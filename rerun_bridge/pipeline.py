@@ -125,6 +125,8 @@ class TypeSupport:
     topic_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The config key of each declarative mapping, by its (normalized) type: one no topic has is said.
     mapping_keys: Mapping[str, str] = field(default_factory=dict)
+    #: Types a supplied definition was given for but left out, and why (``SuppliedTypes.rejected``).
+    rejected: Mapping[str, str] = field(default_factory=dict)
 
     def unused_mappings(self, type_names: Iterable[str]) -> list[str]:
         """A warning per mapping of a type none of ``type_names`` is (a typo in its key maps nothing)."""

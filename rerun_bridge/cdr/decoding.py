@@ -111,14 +111,20 @@ class TypeResolver:
     """Builds decoders for the topics of one recording."""
 
     def __init__(
-        self, topics: Iterable[TopicInfo], ros_distro: str = "", supplied: Mapping[str, Any] | None = None
+        self,
+        topics: Iterable[TopicInfo],
+        ros_distro: str = "",
+        supplied: Mapping[str, Any] | None = None,
+        rejected: Mapping[str, str] | None = None,
     ) -> None:
         """``supplied``: user-given definitions by type name (rosbags field definitions, from
-        :func:`~rerun_bridge.cdr.msg_path.load_definitions`), tried after the recording's own."""
+        :func:`~rerun_bridge.cdr.msg_path.load_definitions`), tried after the recording's own;
+        ``rejected``: types a supplied definition was left out for, and why (said as their reason)."""
         named = _DISTRO_STORES.get(ros_distro.lower())
         self._fallback_names = ((named,) if named else ()) + _DEFAULT_STORES
         self._fallback_stores: list[Typestore] | None = None
         self._supplied = dict(supplied or {})
+        self._rejected = dict(rejected or {})
         self._supplied_store: Typestore | None = None
         self._own = get_typestore(Stores.EMPTY)
         self._broken: dict[str, str] = {}
@@ -208,8 +214,10 @@ class TypeResolver:
             decoder = _make_decoder(known, key, backups)
             fast = fast_decoder(known[0], key)
             return DecoderChoice(_with_fast_path(fast, decoder) if fast else decoder, known[0])
-        reason = self._broken.get(key) or (
-            "the recording stores no definition for it and the distro typestore does not know it"
+        reason = (
+            self._broken.get(key)
+            or self._rejected.get(key)
+            or ("the recording stores no definition for it and the distro typestore does not know it")
         )
         return DecoderChoice(None, None, reason)
 

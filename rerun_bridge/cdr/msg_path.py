@@ -31,6 +31,9 @@ class SuppliedTypes:
 
     types: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: Types a supplied file defined but that were left out, and why (a topic of one says so, not "no
+    #: definition": found by an audit).
+    rejected: dict[str, str] = field(default_factory=dict)
 
 
 def msg_type_name(path: Path) -> str:
@@ -88,6 +91,7 @@ def _leave_out_unresolved(supplied: SuppliedTypes, files: dict[str, Path]) -> No
     for name, why in missing.items():
         del supplied.types[name]
         supplied.problems.append(f"{files.get(name, name)}: {name} left out: {why}")
+        supplied.rejected[name] = f"its supplied definition ({files.get(name, name)}) was left out: {why}"
 
 
 def _load_file(path: Path, supplied: SuppliedTypes, files: dict[str, Path]) -> None:
@@ -99,7 +103,12 @@ def _load_file(path: Path, supplied: SuppliedTypes, files: dict[str, Path]) -> N
             types = get_types_from_msg(text, msg_type_name(path))
     except Exception as err:  # rosbags raises several error types for bad definitions
         # One line: rosbags' parse errors quote the whole definition over many lines (audit).
-        supplied.problems.append(f"{path}: definition does not parse ({parse_error(err)}); left out")
+        why = parse_error(err)
+        supplied.problems.append(f"{path}: definition does not parse ({why}); left out")
+        if path.suffix == ".msg":
+            supplied.rejected[msg_type_name(path)] = (
+                f"its supplied definition ({path}) does not parse ({why})"
+            )
         return
     for name, fields in types.items():
         if name not in supplied.types:

@@ -279,7 +279,9 @@ class BagConversion:
 
     def add_bag(self, bag_index: int, bag: Bag, selection: TopicSelection) -> None:
         """Decide once per selected topic of this bag how its messages decode, convert and re-record."""
-        resolver = TypeResolver(bag.topics(), bag.ros_distro, supplied=self.types.definitions)
+        resolver = TypeResolver(
+            bag.topics(), bag.ros_distro, supplied=self.types.definitions, rejected=self.types.rejected
+        )
         for info in bag.topics():
             if selection.accepts(info.name):
                 choice = resolver.choose(info.type_name, info.serialization_format)
