@@ -146,6 +146,11 @@ def test_the_maps_legend_names_its_fix_topics_from_two_on(qtbot: QtBot) -> None:
     assert len(names) == 4
     assert all(name in names for name in view.entities_with("GeoPoints:positions"))
     assert view.legend.isVisible()
+    # A map about 100 px tall (the default layout's, beside images): the names covered it (audit).
+    view.resize(400, 110)
+    qtbot.wait(50)
+    view.set_time("ros_time", end - 1)
+    assert not view.legend.isVisible()
 
 
 @pytest.mark.gui

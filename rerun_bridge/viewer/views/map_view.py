@@ -137,7 +137,9 @@ class MapView(ViewBase):
             )
             if len(points):
                 latest = points[-1]
-        self.legend.setVisible(len(entities) > 1)
+        # Not over most of a small map: four fix topics' names covered a 100 px map (found by an audit).
+        room = self.plot.getPlotItem().vb.boundingRect().height()
+        self.legend.setVisible(len(entities) > 1 and self.legend.boundingRect().height() <= 0.5 * room)
         self._place(entities, latest)
 
     def _place(self, entities: list[str], latest: npt.NDArray[np.float64] | None) -> None:
