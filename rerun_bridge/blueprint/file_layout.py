@@ -78,6 +78,5 @@ def _fixed_frames(root: Node, catalog: SentCatalog) -> Node:
     fixed = catalog.fixed_frame()
     if fixed is None:  # several frames and no TF relating them: nothing to choose (docs/blueprints.md)
         return root
-    # A view of a frame TF does not reach (the default layout's, for entities on it) is drawn in it.
-    root, _notes = with_fixed_frames_in(root, catalog.tf_frames() | {fixed} | catalog.frames_3d(), fixed)
+    root, _notes = with_fixed_frames_in(root, catalog.tf_frames() | {fixed}, fixed)
     return with_default_fixed_frame(root, fixed)

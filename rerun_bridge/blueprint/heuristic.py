@@ -5,8 +5,8 @@ The embedded viewer (its ``default`` scenario), ``rerun-bridge blueprint export 
 an exported ``.rbl`` show the same tree. It looks at which archetypes each entity carries and builds:
 
 * one 3D view of every spatial entity (points, transforms, lines, arrows, poses, boxes, meshes, camera
-  frustums), in a wide pane on the left; entities on frames the recording's TF never names get a 3D view
-  per frame beside it, drawn in that frame (:func:`_scene_views`);
+  frustums), in a wide pane on the left; a recording without TF whose 3D entities lie on several frames
+  gets a 3D view per frame instead, drawn in that frame (:func:`_scene_views`);
 * one 2D view per image entity, stacked on the right, with the 2D shapes on its frame drawn over it
   (:mod:`rerun_bridge.blueprint.overlays`), a 2D view for each other 2D shape entity (JointTrajectory
   curves), and one map view of every ``GeoPoints`` entity (GPS
@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Final, Protocol, runtime_checkable
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final, Protocol
 
 from rerun_bridge.blueprint.model import (
     DEFAULT_CONTENTS,
@@ -80,11 +77,8 @@ TOP_SHARES: Final = (2.0, 1.0)
 MAX_OWN_PLANAR_VIEWS: Final = 4
 #: 3D views of frames TF does not relate, side by side up to this many; more go in tabs.
 MAX_SIDE_BY_SIDE_SCENES: Final = 3
-#: The columns of a TF edge (each TF entity holds one).
+#: The column of a TF edge's child frame (each TF entity holds edges).
 _CHILD_FRAME: Final = "Transform3D:child_frame"
-_PARENT_FRAME: Final = "Transform3D:parent_frame"
-#: A time after every row: the latest values.
-_LATEST: Final = 2**63 - 1
 #: Entities under this prefix are Rerun's recording properties, never shown in a view.
 HIDDEN_PREFIX: Final = "/__"
 #: What the viewer's dropdown, ``blueprint export`` and ``convert --blueprint`` call this blueprint.
@@ -117,45 +111,16 @@ def default_blueprint_of(
     kinds = entity_archetypes(store)
     select = _Selector(kinds)
     framed = select(IMAGE_ARCHETYPES | OVERLAY_ARCHETYPES | SPATIAL_ARCHETYPES)
-    return default_blueprint(kinds, name, timeline, entity_frames(store, framed), tf_frame_names(store))
+    return default_blueprint(kinds, name, timeline, entity_frames(store, framed), has_tf(store))
 
 
-def tf_frame_names(store: EntityCatalog) -> set[str]:
-    """Every frame the recording's TF names, as child or parent: a file's catalog keeps them; in a chunk
-    store, each TF entity's rows say them (``/tf`` holds every dynamic edge, row after row)."""
+def has_tf(store: EntityCatalog) -> bool:
+    """Whether the recording holds TF (an entity with a transform's child frame): read from the entities'
+    components, which a lazily opened file declares before its transforms are loaded."""
     kept = getattr(store, "tf_frames", None)
     if callable(kept):
-        return set(kept())
-    names: set[str] = set()
-    for entity in store.entities():
-        if _CHILD_FRAME not in store.components(entity):
-            continue
-        for timeline in store.timelines() or [""]:
-            _add_names(names, store.latest_at(entity, timeline, _LATEST))  # static edges too
-            span = store.time_range(timeline, entity) if isinstance(store, _RangeSource) else None
-            if span is not None and isinstance(store, _RangeSource):
-                table = store.range(entity, timeline, span[0], span[1])
-                _add_names(names, {column: table[column] for column in table.column_names})
-                break
-    return names
-
-
-def _add_names(names: set[str], values: Mapping[str, pa.Array | pa.ChunkedArray]) -> None:
-    for column in (_CHILD_FRAME, _PARENT_FRAME):
-        found = values.get(column)
-        if found is None:
-            continue
-        listed = pc.list_flatten(found) if pa.types.is_list(found.type) else found
-        names.update(str(name) for name in pc.unique(listed).to_pylist() if name)
-
-
-@runtime_checkable
-class _RangeSource(Protocol):
-    """A store that reads an entity's rows over a time range (the viewer's chunk store)."""
-
-    def time_range(self, timeline: str, entity_path: str | None = None) -> tuple[int, int] | None: ...
-
-    def range(self, entity_path: str, timeline: str, start: int, end: int) -> pa.Table: ...
+        return bool(kept())
+    return any(_CHILD_FRAME in store.components(entity) for entity in store.entities())
 
 
 def with_image_overlays(root: Node, store: EntityCatalog) -> Node:
@@ -190,20 +155,19 @@ def default_blueprint(
     name: str = DEFAULT_BLUEPRINT_NAME,
     timeline: str = "",
     frames: Mapping[str, str] | None = None,
-    tf_frames: Collection[str] = (),
+    tf: bool = False,
 ) -> Blueprint:
     """A blueprint for data given as entity path -> names of the archetypes on it.
 
     Archetype names may be plain (``Points3D``), qualified (``rerun.archetypes.Points3D``) or component
     columns (``Points3D:positions``). ``frames`` (entity path -> frame) puts 2D shapes on the images of
-    their frame (:func:`~rerun_bridge.blueprint.overlays.place_overlays`) and, with ``tf_frames`` (the
-    frames the recording's TF names), gives 3D entities on frames TF does not reach 3D views of their own
-    (:func:`_scene_views`). With nothing recognised the root is an empty grid and ``auto_views`` lets the
-    viewer decide.
+    their frame (:func:`~rerun_bridge.blueprint.overlays.place_overlays`) and, in a recording without TF
+    (``tf`` False), gives 3D entities on several frames a 3D view per frame (:func:`_scene_views`). With
+    nothing recognised the root is an empty grid and ``auto_views`` lets the viewer decide.
     """
     kinds = {_canonical(path): {_plain(name) for name in names} for path, names in entities.items()}
     with_any = _Selector(kinds)
-    scene = _scene_node(_scene_views(kinds, frames or {}, set(tf_frames)))
+    scene = _scene_node(_scene_views(kinds, frames or {}, tf))
     images = _planar_views(with_any, frames or {})
     maps = _listing_view(ViewKind.MAP, "Map", with_any(MAP_ARCHETYPES))
     raw = _raw_by_group(kinds)
@@ -271,23 +235,23 @@ class _Selector:
         return sorted(path for path, names in self.kinds.items() if names & archetypes)
 
 
-def _scene_views(kinds: Mapping[str, set[str]], frames: Mapping[str, str], tf_frames: set[str]) -> list[View]:
-    """The 3D views: one of every spatial entity, or, where some lie on frames that TF does not reach
-    (a recording without TF whose poses are on ``chassis`` and ``utm``; a GPS pose in ``utm`` beside a
-    robot's TF tree), one of the rest and one per such frame, drawn in it. Rerun's viewer draws nothing
-    of a 3D view as soon as one of its entities lies on a frame it cannot reach from the view's frame,
-    and marks it with an error (found by an audit, on the GPS bag); the embedded viewer drew them all in
-    one place, kilometres apart."""
+def _scene_views(kinds: Mapping[str, set[str]], frames: Mapping[str, str], tf: bool) -> list[View]:
+    """The 3D views: one of every spatial entity; in a recording without TF whose 3D entities lie on
+    several frames (the GPS bag: odometry on ``chassis``, UTM poses on ``utm``), one per frame, drawn in
+    it, and one of the entities with no frame. Nothing relates such frames: Rerun's viewer drew nothing of
+    one view holding them all and marked it with an error, and the embedded viewer drew them in one place,
+    kilometres apart (found by an audit). With TF, the view is drawn in its root and an entity TF does not
+    reach is left out and named, in both viewers."""
     spatial = _Selector(kinds)(SPATIAL_ARCHETYPES)
     if not spatial:
         return []
     apart: dict[str, list[str]] = defaultdict(list)
     for path in spatial:
         frame = _placed_frame(frames.get(path, ""))
-        if frame and frame not in tf_frames:
+        if frame:
             apart[frame].append(path)
-    if len(apart) == 1 and not tf_frames:
-        apart.clear()  # one frame, no TF: every entity together (those with no frame are put on it)
+    if tf or len(apart) < 2:  # one frame (those with none are put on it as the file closes): together
+        return [View(ViewKind.SPATIAL3D, name="Scene", origin="/", contents=compact_includes(spatial, kinds))]
     placed = {path for paths in apart.values() for path in paths}
     rest = [path for path in spatial if path not in placed]
     views = []

@@ -238,11 +238,11 @@ def _scenes(blueprint: Blueprint) -> dict[str, View]:
     return {view.name: view for view in blueprint.views() if view.kind is ViewKind.SPATIAL3D}
 
 
-def test_3d_entities_on_frames_tf_does_not_reach_get_a_view_of_their_frame() -> None:
-    """Rerun's viewer draws nothing of a 3D view with one entity on a frame it cannot reach; the default
-    layout gives such entities a view drawn in their frame, the rest stay in the scene."""
+def test_without_tf_3d_entities_on_several_frames_get_a_view_of_their_frame() -> None:
+    """Nothing relates frames in a recording without TF: Rerun's viewer drew nothing of one view holding
+    them all (the GPS bag: audit). Each frame gets a view drawn in it; entities with no frame stay in the
+    plain scene. With TF, one scene: an entity TF does not reach is left out there and named."""
     entities = {
-        "/tf/base_link": {"Transform3D"},
         "/scan": {"Points3D", "CoordinateFrame"},
         "/vehicle_pose": {"InstancePoses3D", "CoordinateFrame"},
         "/vehicle_pose/trail": {"LineStrips3D", "CoordinateFrame"},
@@ -257,21 +257,18 @@ def test_3d_entities_on_frames_tf_does_not_reach_get_a_view_of_their_frame() -> 
         "/camera/image": "camera_image_plane",
         "/camera/info": "camera_image_plane",
     }
-    scenes = _scenes(
-        default_blueprint(entities, frames=frames, tf_frames={"odom", "base_link", "laser", "camera"})
-    )
-    assert sorted(scenes) == ["Scene", "Scene (utm)"]
-    utm = scenes["Scene (utm)"]
+    apart = _scenes(default_blueprint(entities, frames=frames))
+    assert sorted(apart) == ["Scene", "Scene (camera)", "Scene (laser)", "Scene (utm)"]
+    utm = apart["Scene (utm)"]
     assert utm.settings == Spatial3DSettings(fixed_frame="utm")
     assert utm.includes("/vehicle_pose/trail")
     assert not utm.includes("/scan")
-    main = scenes["Scene"]
-    assert all(main.includes(path) for path in ("/scan", "/camera/info", "/cmd_vel/arrow", "/tf/base_link"))
-    assert not main.includes("/vehicle_pose")
-    # Without TF: one view per frame; entities with no frame stay in the plain scene.
-    apart = _scenes(default_blueprint(entities, frames=frames))
-    assert sorted(apart) == ["Scene", "Scene (camera)", "Scene (laser)", "Scene (utm)"]
+    assert apart["Scene"].includes("/cmd_vel/arrow")
+    assert not apart["Scene"].includes("/vehicle_pose")
     assert isinstance(default_blueprint(entities, frames=frames).root, Container)
+    together = _scenes(default_blueprint(entities, frames=frames, tf=True))
+    assert list(together) == ["Scene"]
+    assert all(together["Scene"].includes(path) for path in ("/scan", "/vehicle_pose", "/cmd_vel/arrow"))
 
 
 def test_one_frame_and_no_tf_stays_one_scene() -> None:
