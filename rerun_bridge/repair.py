@@ -48,8 +48,6 @@ _RRD_END_KIND = 0
 _RRD_STORE_INFO_KIND = 1
 _RRD_MAX_KIND = 16
 _MCAP_RECORD = struct.Struct("<BQ")
-_BEFORE_THE_CUT = " (its messages before the cut are kept)"
-_BEFORE_THE_DAMAGE = " (its messages before the damage are kept)"
 _MESSAGE_FIXED = struct.Struct("<HIQQ")
 
 
@@ -172,17 +170,15 @@ def readable_rrd_prefix(data: bytes) -> tuple[int, str | None]:
     return offset, f"the file ends at byte {offset} without Rerun's footer"
 
 
-def _read_rrd(path: Path) -> tuple[Any, Any, list[Any]]:
-    """Rerun's reader of ``path``, its first recording (None: none) and that recording's chunks."""
+def _read_rrd(path: Path) -> tuple[Any, list[Any], list[Any]]:
+    """Rerun's reader of ``path``, its recordings, and the first one's chunks (none without one)."""
     import rerun.chunk as rrc
 
     with warnings.catch_warnings():  # "no footer / legacy format": why it is being repaired
         warnings.simplefilter("ignore")
         reader = rrc.RrdReader(str(path))
     stores = reader.recordings()
-    if not stores:
-        return reader, None, []
-    return reader, stores[0], reader.stream(store=stores[0]).to_chunks()
+    return reader, stores, reader.stream(store=stores[0]).to_chunks() if stores else []
 
 
 def rrd_frames(data: bytes, end: int) -> list[tuple[int, int, int]]:
@@ -253,13 +249,13 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
         with source.open("rb") as whole, prefix.open("wb") as part:
             _copy(whole, part, cut)
         try:
-            reader, store, chunks = _read_rrd(prefix)
+            reader, stores, chunks = _read_rrd(prefix)
         except RuntimeError:
             # A frame whose bytes do not decode fails the whole read: keep the frames that do.
             with _mapped(source) as data:
                 damaged = _without_undecodable_frames(data, cut, prefix)
             try:
-                reader, store, chunks = _read_rrd(prefix)
+                reader, stores, chunks = _read_rrd(prefix)
             except (RuntimeError, ValueError) as err:
                 raise RecordingError(f"{source}: Rerun cannot read the first {cut} bytes: {err}") from err
             at = ", ".join(map(str, damaged))
@@ -267,10 +263,10 @@ def repair_rrd(source: Path, output: Path) -> RepairReport:
             report.damage = f"{skipped}; {report.damage}" if report.damage else skipped
         except ValueError as err:
             raise RecordingError(f"{source}: Rerun cannot read the first {cut} bytes: {err}") from err
-        if store is None:
+        if not stores:
             report.damage = f"no recording in the readable part ({cut} bytes); {report.damage}"
             return report
-        stores = reader.recordings()
+        store = stores[0]
         if len(stores) > 1:
             report.notes.append(f"{len(stores) - 1} more recording(s) in the file were left out")
         if reader.blueprints():  # Rerun's SDK writes a layout from a Blueprint, not from its chunks
@@ -341,25 +337,26 @@ def _records(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, byte
         offset = body_start + length
 
 
-def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None]:
-    """The uncompressed records of a chunk body, and a problem (None: whole and intact). A cut chunk
-    gives what it has when uncompressed."""
+def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None, str | None]:
+    """The uncompressed records of a chunk body, a problem (None: whole and intact), and what the records
+    kept stop at (``the cut``, ``the damage``; None: all of them or none). A cut chunk gives what it has
+    when uncompressed."""
     fixed = struct.Struct("<QQQII")
     if len(body) < fixed.size:
-        return b"", "a chunk cut inside its header"
+        return b"", "a chunk cut inside its header", None
     _start, _end, uncompressed_size, crc, name_length = fixed.unpack_from(body)
     offset = fixed.size + name_length + 8
     if len(body) < offset:
-        return b"", "a chunk cut inside its header"
+        return b"", "a chunk cut inside its header", None
     compression = body[fixed.size : fixed.size + name_length].decode(errors="replace")
     records = body[offset:]
     if compression and compression not in ("zstd", "lz4"):
-        return b"", f"a chunk with unknown compression {compression!r}"
+        return b"", f"a chunk with unknown compression {compression!r}", None
     if cut:
         # A compressed chunk decompresses from its start up to the cut: the records whole by then are kept.
         kind = f"a {compression}" if compression else "an uncompressed"
         kept = salvage_decompress(compression, memoryview(records)) if compression else records
-        return kept, f"{kind} chunk cut short{_BEFORE_THE_CUT}"
+        return kept, f"{kind} chunk cut short", "the cut"
     try:
         if compression == "zstd":
             records = zstandard.ZstdDecompressor().decompress(records, max_output_size=uncompressed_size)
@@ -367,13 +364,14 @@ def _chunk_records(body: bytes, cut: bool) -> tuple[bytes, str | None]:
             records = lz4.frame.decompress(records)
     except (zstandard.ZstdError, RuntimeError):  # damaged bytes: what decompresses before them is kept
         kept = salvage_decompress(compression, memoryview(records))
-        return kept, f"a damaged {compression} chunk{_BEFORE_THE_DAMAGE}"
+        return kept, f"a damaged {compression} chunk", "the damage"
     if crc and crc32(records) != crc:  # kept, as convert keeps them: the damage may lie in one payload
         return (
             records,
             "a chunk whose CRC does not match (its messages are kept: some of their bytes are wrong)",
+            None,
         )
-    return records, None
+    return records, None, None
 
 
 def repair_mcap(source: Path, output: Path) -> RepairReport:
@@ -435,15 +433,20 @@ def _start_copy(writer: LeanMcapWriter, data: bytes) -> int:
 def _copy_chunk(copy: _McapCopy, data: bytes, pos: int, body: bytes | None, damage: list[str]) -> None:
     """The records of the chunk at ``pos`` (``body`` None: cut, what it has), its damage noted."""
     chunk_body = body if body is not None else data[pos + _MCAP_RECORD.size :]
-    records, problem = _chunk_records(chunk_body, cut=body is None)
+    records, problem, stopped_by = _chunk_records(chunk_body, cut=body is None)
     kept_before = copy.report.kept
     for _offset, opcode, inner in _records(records, 0, len(records)):
         if inner is not None:
             _copied(copy, opcode, inner)
+    if problem and stopped_by:  # said as it was: "its messages ... are kept" of none read wrong (audit)
+        copied = copy.report.kept > kept_before
+        kept = (
+            f"its messages before {stopped_by} are kept"
+            if copied
+            else f"no whole message before {stopped_by}"
+        )
+        problem = f"{problem} ({kept})"
     if problem:
-        if copy.report.kept == kept_before:  # "its messages before the cut are kept" of none (audit)
-            problem = problem.replace(_BEFORE_THE_CUT, " (no whole message before the cut)")
-            problem = problem.replace(_BEFORE_THE_DAMAGE, " (no whole message before the damage)")
         damage.append(f"{problem}, at byte {pos}")
 
 

@@ -191,8 +191,9 @@ class Spatial3DView(ViewBase):
         #: Where the fixed frame's point that GL draws at its origin is: data kilometres away (UTM) is
         #: drawn relative to it (camera_framing.local_origin_for).
         self.scene_origin = np.zeros(3)
-        self._camera_framed = "camera_center" in self.settings or "camera_distance" in self.settings
-        self._camera_moved = False
+        #: The blueprint or the user placed the camera: no framing moves it.
+        self._camera_placed = "camera_center" in self.settings or "camera_distance" in self.settings
+        self._camera_framed = self._camera_placed
         self.canvas.camera_moved.connect(self._camera_moved_by_user)
         self.apply_camera_settings()
 
@@ -233,13 +234,13 @@ class Spatial3DView(ViewBase):
     def _camera_moved_by_user(self) -> None:
         """The user turned or zoomed the camera: no framing moves it from now on."""
         self._camera_framed = True
-        self._camera_moved = True
+        self._camera_placed = True
 
     def frame_again(self) -> None:
         """Frame the scene at the time shown now, unless the blueprint or the user placed the camera: the
         viewer opened at ``--time`` framed what the recording's first moment showed, the Neato's start,
         with the robot off the picture at 31 s."""
-        if self._camera_moved or "camera_center" in self.settings or "camera_distance" in self.settings:
+        if self._camera_placed:
             return
         self._camera_framed = False
         self.refresh()
