@@ -264,6 +264,79 @@ def test_a_field_of_a_type_nobody_defines_leaves_its_type_out_with_one_warning_a
     assert sorted(supplied) == ["neato2_interfaces/msg/Accel", "neato2_interfaces/msg/Stamped"]
 
 
+def test_a_field_named_twice_leaves_its_type_out_and_the_rest_converts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rosbags parses a .msg with a field named twice but cannot make a type of it: registering it with
+    the others stopped every conversion and ``info`` of the bag with a traceback (audit)."""
+    msgs = write_neato_definitions(tmp_path / "msgs")
+    accel = msgs / "neato2_interfaces" / "msg" / "Accel.msg"
+    accel.write_text("float32 accel_x\nfloat32 accel_x\nfloat32 accel_z\n", encoding="utf-8")
+    rrd = tmp_path / "out.rrd"
+    args = ["--topics", "^/(accel|bump)$", "--msg-path", str(msgs)]
+    assert main(["convert", str(NEATO_BAG), "-o", str(rrd), *args]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {accel}: neato2_interfaces/msg/Accel left out: " in err
+    assert "conflicting Python names" in err
+    assert (
+        f"topic /accel (neato2_interfaces/msg/Accel) skipped: its supplied definition ({accel}) was left out"
+        in err
+    )
+    verify_rrd(rrd)
+    assert scalars(rrd, "/bump/left_front").size == NEATO_MESSAGES
+    assert main(["info", str(NEATO_BAG), "--msg-path", str(msgs)]) == 0
+
+
+def test_a_type_defined_differently_in_two_folders_is_said_and_the_first_kept(tmp_path: Path) -> None:
+    first = write_neato_definitions(tmp_path / "first")
+    second = write_neato_definitions(tmp_path / "second")
+    wider = second / "neato2_interfaces" / "msg" / "Accel.msg"
+    wider.write_text(NEATO_DEFINITIONS["Accel"].replace("float32", "float64"), encoding="utf-8")
+    types = type_support(CustomTypesConfig(), [first, second])
+    (said,) = types.problems
+    kept = first / "neato2_interfaces" / "msg" / "Accel.msg"
+    assert said == (
+        f"{wider}: neato2_interfaces/msg/Accel is defined differently in {kept}; "
+        f"the definition in {kept} is used"
+    )
+    summary = convert_bags([NEATO_BAG], None, selection=NEATO_TOPICS, types=types)
+    assert {(t.topic, t.errors) for t in summary.topics} == {("/accel", 0), ("/bump", 0)}
+    # The same definition in both folders says nothing.
+    assert not type_support(
+        CustomTypesConfig(), [first, write_neato_definitions(tmp_path / "third")]
+    ).problems
+
+
+def test_an_idl_that_does_not_parse_is_the_reason_its_topic_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "idl" / "neato2_interfaces" / "msg"
+    folder.mkdir(parents=True)
+    broken = folder / "Bump.idl"
+    broken.write_text(BUMP_IDL.replace(";", "", 1), encoding="utf-8")
+    assert (
+        main(
+            [
+                "convert",
+                str(NEATO_BAG),
+                "-o",
+                str(tmp_path / "out.rrd"),
+                "--topics",
+                "^/bump$",
+                "--msg-path",
+                str(tmp_path / "idl"),
+            ]
+        )
+        == 1  # nothing else to convert
+    )
+    err = capsys.readouterr().err
+    assert (
+        f"topic /bump (neato2_interfaces/msg/Bump) skipped: its supplied definition ({broken}) does not parse"
+        in err
+    )
+    assert "the recording stores no definition" not in err
+
+
 def test_a_missing_msg_folder_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a folder"):
         type_support(CustomTypesConfig(), [tmp_path / "nowhere"])
@@ -434,6 +507,49 @@ def test_a_failing_mapping_entry_leaves_the_others_rows_and_every_failure_is_nam
     assert (stats.messages, stats.errors) == (2, 2)
     assert "Obstacles[0].fields.positions: field path 'points[].x/y/zz'" in stats.first_error
     assert "Obstacles[1].fields.scalars: field path 'status.batery'" in stats.first_error
+
+
+def test_a_mapping_that_maps_nothing_of_a_message_keeps_it_as_raw_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in the only entry's path lost the topic: no rows at all, where without the mapping its raw
+    column and plots were written (audit). The message is kept as an unmapped type's, its error
+    counted."""
+    config = (
+        "custom_types:\n  mappings:\n    my_robot/msg/Obstacles:\n"
+        "      {archetype: Scalars, fields: {scalars: status.batery}}\n"
+    )
+    rrd, summary = convert_with_config(tmp_path, config)
+    (stats,) = summary.topics
+    assert (stats.messages, stats.errors) == (2, 2)
+    assert stats.first_error.endswith("the message is kept as raw columns")
+    assert "field path 'status.batery'" in stats.first_error
+    verify_rrd(rrd)
+    assert len(rrd_column(rrd, "/obstacles", f"{raw_archetype(OBSTACLES)}:message")) == 2
+    np.testing.assert_allclose(scalars(rrd, "/obstacles/status/battery"), [0.75, 0.5])
+
+
+def test_errors_of_another_kind_in_later_messages_are_said_too(tmp_path: Path) -> None:
+    """Only a topic's first error was said: a mapping's second mistake, met in a later message only,
+    stayed unnamed (audit). Each kind of error is said once (a few per topic); the rest are counted."""
+    config = MAPPING_CONFIG.replace("scalars: status.battery", "scalars: 'points[1].intensity'")
+    messages = obstacle_messages()
+    messages.append({**messages[1]})  # the same error again: counted, not said again
+    warnings: list[str] = []
+    config_path = tmp_path / "bridge.yaml"
+    config_path.write_text(config.replace("labels: points[].label", "radii: ranges"), encoding="utf-8")
+    types = type_support(load_config(config_path).custom_types, source=str(config_path))
+    messages[0]["ranges"] = [0.1, 0.2, 0.3]  # three radii for two points: an error of the first message
+    recording = write_obstacles(tmp_path / "obstacles.mcap", messages)
+    summary = convert_bags([recording], tmp_path / "out.rrd", types=types, warn=warnings.append)
+    (stats,) = summary.topics
+    assert stats.errors == 3
+    said = [w for w in warnings if w.startswith("topic /obstacles")]
+    assert len(said) == 2
+    assert "radii has 3 values for 2 positions" in said[0]
+    assert said[0].endswith("(further errors on this topic are counted)")
+    assert "also: " in said[1]
+    assert "points[1] does not exist" in said[1]
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,10 @@ that store none: Humble-era sqlite3 bags of custom types would otherwise be skip
 
 A folder is searched recursively for ``.msg`` and ``.idl`` files. A ``.msg`` file's type is named by where
 it lies, as in a ROS package: ``<pkg>/msg/<Type>.msg`` -> ``pkg/msg/Type`` (a file directly in ``<pkg>/``
-works too). ``.idl`` files name their own modules. A file that does not parse, or whose fields name a type
-that neither the supplied files nor ROS 2's own messages define (``unit8`` for ``uint8``), is reported by
-path and left out, with the types that use it; the others still count.
+works too). ``.idl`` files name their own modules. A file that does not parse, one rosbags cannot make a
+type of (a field named twice), or one whose fields name a type that neither the supplied files nor ROS 2's
+own messages define (``unit8`` for ``uint8``), is reported by path and left out, with the types that use
+it; the others still count. A type defined twice differently is said once; the first file found keeps it.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def _leave_out_unresolved(supplied: SuppliedTypes, files: dict[str, Path]) -> No
                 used = _referenced(node)
                 if used is None or (used in supplied.types and used not in missing) or used in known:
                     continue
-                why = "is left out too" if used in missing else "no .msg file or ROS 2 release defines"
+                left_out = used in missing or used in supplied.rejected
+                why = "is left out too" if left_out else "no .msg file or ROS 2 release defines"
                 missing[name] = f"field '{field_name}' has type '{used}', which {why}"
                 changed = True
                 break
@@ -105,12 +107,31 @@ def _load_file(path: Path, supplied: SuppliedTypes, files: dict[str, Path]) -> N
         # One line: rosbags' parse errors quote the whole definition over many lines (audit).
         why = parse_error(err)
         supplied.problems.append(f"{path}: definition does not parse ({why}); left out")
-        if path.suffix == ".msg":
-            supplied.rejected[msg_type_name(path)] = (
-                f"its supplied definition ({path}) does not parse ({why})"
-            )
+        # An .idl names its types inside; one that does not parse is taken to define its file's name.
+        supplied.rejected[msg_type_name(path)] = f"its supplied definition ({path}) does not parse ({why})"
         return
     for name, fields in types.items():
-        if name not in supplied.types:
-            supplied.types[name] = fields
-            files[name] = path
+        earlier = files.get(name)
+        if earlier is not None:
+            if supplied.types.get(name, fields) != fields:
+                supplied.problems.append(
+                    f"{path}: {name} is defined differently in {earlier}; the definition in {earlier} is used"
+                )
+            continue
+        why = _unusable(name, fields)
+        if why:
+            supplied.problems.append(f"{path}: {name} left out: {why}")
+            supplied.rejected[name] = f"its supplied definition ({path}) was left out: {why}"
+            continue
+        supplied.types[name] = fields
+        files[name] = path
+
+
+def _unusable(name: str, fields: Any) -> str:
+    """Why rosbags cannot make a type of a parsed definition (a field named twice), or "": tried alone in
+    an empty store, as registering it with the others would fail them all (found by an audit)."""
+    try:
+        get_typestore(Stores.EMPTY).register({name: fields})
+    except Exception as err:  # rosbags' TypesysError and whatever its code generation raises
+        return parse_error(err)
+    return ""

@@ -243,7 +243,7 @@ def mapping_converters(
             problems.extend(f"{source}: {problem}" for problem in check_mapping(key, mapping))
             funcs.append(mapping_converter(mapping, f"{source}: {key}"))
         archetypes = tuple(dict.fromkeys([*(m.archetype for m in entries), "CoordinateFrame"]))
-        converters.append(Converter(type_name, _joined(funcs), archetypes))
+        converters.append(Converter(type_name, _joined(funcs), archetypes, raw_when_unmapped=True))
     if problems:
         raise ConfigError("\n".join(problems))
     return converters

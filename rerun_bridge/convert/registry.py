@@ -129,6 +129,8 @@ class Converter:
     func: ConverterFunc
     archetypes: tuple[str, ...]
     columns: ColumnConverterFunc | None = None
+    #: A declarative mapping (``custom_types``): a message it maps nothing of is kept as raw columns.
+    raw_when_unmapped: bool = False
 
 
 class ConverterTable:
