@@ -569,7 +569,7 @@ class BridgeNode:
             array.status.append(status)
         for output in self.output_states():
             status = DiagnosticStatus()
-            status.name = f"{NODE_NAME}: output {output.path.suffix.lstrip('.')}"
+            status.name = f"{NODE_NAME}: output {output.kind}"
             status.hardware_id = NODE_NAME
             status.level = DiagnosticStatus.ERROR if output.stopped else DiagnosticStatus.OK
             status.message = output.stopped or f"recording to {output.path}"
@@ -817,20 +817,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     # and gRPC's threads would wait for a stream client that stopped reading.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(1 if bridge.unfinished or stalled_writers() else 0)
+    unfinished_parts = any(output.unfinished for output in bridge.output_states())
+    os._exit(1 if bridge.unfinished or unfinished_parts or stalled_writers() else 0)
 
 
 def output_line(output: OutputState) -> str:
     """A file output after the summary table: "stored" there counts what was handed to the outputs, and
-    one paused at the disk reserve dropped part of it (said here, so the table does not overstate it)."""
-    kind = output.path.suffix.lstrip(".")
+    one paused at the disk reserve dropped part of it (said here, so the table does not overstate it);
+    a part the disk filled under is named with what completes it (the table alone read as a success)."""
     parts = f"{output.parts} part" + ("s" if output.parts != 1 else "")
-    line = f"output {kind}: {output.path} ({parts} written)"
+    line = f"output {output.kind}: {output.path} ({parts} written)"
     if output.dropped:
-        what = "messages" if kind == "mcap" else "rows"
-        line += (
-            f"; {output.dropped} {what} counted as stored above were not written: the disk was at its reserve"
-        )
+        what = "messages" if output.kind == "mcap" else "rows"
+        why = "the disk was full" if output.unfinished else "the disk was at its reserve"
+        line += f"; {output.dropped} {what} counted as stored above were not written: {why}"
+    for part in output.unfinished:
+        line += f"; {part} ends where the disk filled: `rerun-bridge repair {part}` completes it"
     return line
 
 

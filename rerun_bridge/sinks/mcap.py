@@ -19,7 +19,7 @@ from typing import BinaryIO
 from rerun_bridge import __version__
 from rerun_bridge.errors import RecordingError
 from rerun_bridge.model.records import MessageDefinition
-from rerun_bridge.sinks.disk_space import DiskFullError, DiskSpaceGuard, full_reason
+from rerun_bridge.sinks.disk_space import DiskFullError, DiskSpaceGuard, disk_full_error
 from rerun_bridge.sinks.mcap_writer import LeanMcapWriter
 
 
@@ -99,7 +99,7 @@ class McapSink:
             return
         if self._guard is not None and not self._guard.take(self.path, len(data) + self.RECORD_OVERHEAD):
             self.dropped += 1
-            raise self._stop(full_reason(self.path, self._guard.reserve_bytes))
+            raise self._stop(disk_full_error(self.path, self._guard.reserve_bytes))
         sequence = self._sequence.get(channel_id, 0)
         self._sequence[channel_id] = sequence + 1
         with self._failing_io():
@@ -112,9 +112,9 @@ class McapSink:
             )
         self.messages_written += 1
 
-    def _stop(self, reason: str) -> DiskFullError:
+    def _stop(self, error: DiskFullError) -> DiskFullError:
         if self.stopped is None:
-            self.stopped = DiskFullError(f"{self.path}: {reason}")
+            self.stopped = error
         return self.stopped
 
     def _fail(self, err: OSError) -> DiskFullError:
@@ -124,7 +124,8 @@ class McapSink:
             self.failed = True
             self.stopped = DiskFullError(
                 f"{self.path}: write failed ({err.strerror or err}); the file is readable up to its last "
-                "complete chunk (`rerun-bridge repair` rewrites it with a summary)"
+                "complete chunk (`rerun-bridge repair` rewrites it with a summary)",
+                complete=False,
             )
         assert self.stopped is not None
         return self.stopped

@@ -80,12 +80,15 @@ def _ignore(_level: int, _message: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class OutputState:
-    """One output's state, for the diagnostics: its current file, and why it is stopped (None: writing)."""
+    """One output's state, for the diagnostics: its kind (``rrd``, ``mcap``), its current file, why it is
+    stopped (None: writing), and the parts that end where the disk filled (``rerun-bridge repair``)."""
 
+    kind: str
     path: Path
     stopped: str | None
     parts: int
     dropped: int
+    unfinished: tuple[Path, ...] = ()
 
 
 class _Rotating(Generic[SinkT]):
@@ -105,6 +108,13 @@ class _Rotating(Generic[SinkT]):
     paths: list[Path]
     #: Why writing is paused (the disk reached the reserve); None while writing.
     paused: DiskFullError | None = None
+    #: Bytes free on the file system as writing paused, less what writers still held: it resumes only
+    #: once space was freed (:meth:`DiskSpaceGuard.has_recovered`).
+    _free_at_pause: int = 0
+    #: Parts that end where the disk filled (their writer could not finish them).
+    _unfinished: list[Path]
+    #: The output's format, as the summary and the diagnostics name it.
+    kind: str
     #: Messages (MCAP) or batches and rows (RRD) dropped while paused.
     dropped: int = 0
     #: The part number after the last one taken past existing files (0: none skipped).
@@ -136,7 +146,12 @@ class _Rotating(Generic[SinkT]):
 
     def state(self) -> OutputState:
         return OutputState(
-            self.current.path, str(self.paused) if self.paused else None, len(self.paths), self.dropped
+            self.kind,
+            self.current.path,
+            str(self.paused) if self.paused else None,
+            len(self.paths),
+            self.dropped,
+            tuple(self._unfinished),
         )
 
     def _pause(self, error: DiskFullError) -> None:
@@ -146,13 +161,16 @@ class _Rotating(Generic[SinkT]):
         except DiskFullError as closing:  # the footer or summary did not fit: that is what was kept
             error = closing
         self.paused = error
+        self._free_at_pause = self.guard.expected_free(self.current.path) if self.guard else 0
+        if not error.complete:
+            self._unfinished.append(Path(self.current.path))
         self.report(
             logging.ERROR,
             f"{error}; recording is paused until the disk has room again, then goes on in a new file",
         )
 
     def _resume_if_possible(self) -> None:
-        if self.guard is None or not self.guard.has_recovered(self.current.path):
+        if self.guard is None or not self.guard.has_recovered(self.current.path, self._free_at_pause):
             return
         self.paused = None
         try:
@@ -198,6 +216,8 @@ class _Rotating(Generic[SinkT]):
 class RotatingRrdSink(_Rotating[RrdSink]):
     """An :class:`RrdSink` that starts a new part when the policy says so."""
 
+    kind = "rrd"
+
     def __init__(  # noqa: PLR0913
         self,
         template: str,
@@ -224,6 +244,7 @@ class RotatingRrdSink(_Rotating[RrdSink]):
         self.guard = guard
         self.report = report
         self.paths: list[Path] = []
+        self._unfinished = []
         self._static: dict[tuple[str, str, tuple[str, ...]], Row] = {}
         self._sent_by_closed_parts = 0
         self._open()
@@ -280,6 +301,8 @@ class _Channel:
 class RotatingMcapSink(_Rotating[McapSink]):
     """An :class:`McapSink` that starts a new part when the policy says so; channel ids stay the same."""
 
+    kind = "mcap"
+
     def __init__(
         self,
         template: str,
@@ -297,6 +320,7 @@ class RotatingMcapSink(_Rotating[McapSink]):
         self.guard = guard
         self.report = report
         self.paths: list[Path] = []
+        self._unfinished = []
         self._channels: dict[int, _Channel] = {}
         self._open()
 

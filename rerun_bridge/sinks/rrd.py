@@ -28,8 +28,8 @@ from rerun_bridge.sinks.disk_space import (
     FULL_BYTES,
     DiskFullError,
     DiskSpaceGuard,
+    disk_full_error,
     free_bytes,
-    full_reason,
 )
 from rerun_bridge.sinks.sent_catalog import SentCatalog
 from rerun_bridge.tf.buffer import body_frame, is_body_entity
@@ -134,9 +134,9 @@ class RrdSink:
         """Bytes handed to Rerun's writer since it was last seen caught up (an upper bound)."""
         return self.sent_bytes - self._sent_at_last_wait
 
-    def _stop(self, reason: str) -> DiskFullError:
+    def _stop(self, error: DiskFullError) -> DiskFullError:
         if self.stopped is None:
-            self.stopped = DiskFullError(f"{self.path}: {reason}")
+            self.stopped = error
         return self.stopped
 
     def _emit(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
@@ -147,7 +147,7 @@ class RrdSink:
             return
         if self._guard is not None and not self._has_room(size):
             self.dropped_bytes += size
-            raise self._stop(self._full_reason())
+            raise self._stop(self._full_error())
         self.sent_bytes += size
         if static:
             rr.send_record_batch(batch, recording=self._rec, entity_path=entity_path, index=None)
@@ -163,9 +163,9 @@ class RrdSink:
         # What the writer still owes the disk was counted as used: once it has caught up, measure again.
         return self.unwritten_bytes() > 0 and self._wait_for_writer() and self._guard.take(self.path, size)
 
-    def _full_reason(self) -> str:
+    def _full_error(self) -> DiskFullError:
         assert self._guard is not None
-        return full_reason(self.path, self._guard.reserve_bytes)
+        return disk_full_error(self.path, self._guard.reserve_bytes)
 
     def _wait_for_writer(self) -> bool:
         """Wait until Rerun's writer has written everything handed to it; False (and the sink stopped)
@@ -191,8 +191,12 @@ class RrdSink:
         self.stalled = True
         _STALLED.append(self._rec)
         self._stop(
-            f"stopped: the disk filled under Rerun's writer ({free_bytes(self.path)} bytes free): the file "
-            f"ends at {_size(self.path)} bytes without a footer (`rerun-bridge repair` adds one)"
+            DiskFullError(
+                f"{self.path}: stopped: the disk filled under Rerun's writer ({free_bytes(self.path)} bytes "
+                f"free): the file ends at {_size(self.path)} bytes without a footer (`rerun-bridge repair` "
+                "adds one)",
+                complete=False,
+            )
         )
 
     def write_batch(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:

@@ -160,13 +160,17 @@ def test_disk_filled_by_another_program_stops_no_thread_and_keeps_what_was_writt
     # ENOSPC (the MCAP file's OSError, Rerun's writer stalling): either way one error names each file.
     stopped, more = read_until_all(bridge.stderr, ["run.rrd: stopped", "run.mcap: "], timeout=60)
     assert stopped, "".join(lines + more)
-    _out, err = stop(bridge, signal.SIGTERM, timeout=30)  # stops on time, whatever the writers did
+    out, err = stop(bridge, signal.SIGTERM, timeout=30)  # stops on time, whatever the writers did
     frames.kill()
     log = "".join(lines + more) + err
     assert "Traceback" not in log
     assert log.count("run.rrd: stopped") == 1
-    # 1 only when Rerun's writer stalled (the process then leaves without waiting for it).
-    assert bridge.returncode == (1 if "the disk filled under" in log else 0), log
+    # 1 when a file ends where the disk filled (named in the closing lines with its repair), or Rerun's
+    # writer stalled (the process then leaves without waiting for it); 0 when each closed whole.
+    cut = [name for name in ("run.rrd", "run.mcap") if f"{name}: stopped: the disk is full" in log]
+    assert bridge.returncode == (1 if cut or "the disk filled under" in log else 0), log
+    for name in cut:
+        assert f"{small_disk / name} ends where the disk filled: `rerun-bridge repair" in out, out
     # What reached the disk before it filled stays readable: as it is, or through `rerun-bridge repair`
     # where the cut left the last record incomplete.
     repaired = live.tmp / "repaired"

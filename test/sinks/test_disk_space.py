@@ -131,3 +131,56 @@ def test_a_paused_output_reports_what_its_close_kept_and_waits_for_real_room(sma
     sink.flush()  # the disk it filled has no room: no new part yet
     assert sink.paths == [small_disk / "run.mcap"]
     sink.close()
+
+
+def test_an_output_stopped_early_resumes_only_once_space_is_freed(tmp_path: Path) -> None:
+    """With a reserve of 0 an output stopped for its backlog while megabytes were still free, and started
+    a new part 70 ms later with no space freed, to stop again, over and over (audit)."""
+    reports: list[str] = []
+    with mounted_tmpfs(tmp_path / "disk", "4m") as disk:
+        sink = RotatingMcapSink(
+            str(disk / "run.mcap"),
+            RotationPolicy(),
+            guard=DiskSpaceGuard(reserve_bytes=0),
+            report=lambda _level, text: reports.append(text),
+        )
+        channel = sink.add_topic("/noise", "std_msgs/msg/String", MessageDefinition("ros2msg", "string data"))
+        (disk / "taken").write_bytes(b"\0" * (free_bytes(disk) - (2 << 20)))  # 2 MB left
+        sink.write(channel, 0, 0, np.random.default_rng(0).bytes(3 << 20))  # more than is left: stops early
+        assert sink.paused is not None
+        assert free_bytes(disk) >= 1 << 20  # room enough for a new part by the old rule
+        for _ in range(3):
+            sink.flush()  # nobody freed anything: still paused, no new part
+        assert sink.paused is not None
+        assert sink.paths == [disk / "run.mcap"]
+        (disk / "taken").unlink()
+        sink.flush()
+        assert sink.paused is None
+        assert sink.paths == [disk / "run.mcap", disk / "run_0001.mcap"]
+        assert sum("recording is paused" in report for report in reports) == 1
+        sink.close()
+
+
+def test_a_part_the_disk_filled_under_is_named_with_what_completes_it(tmp_path: Path) -> None:
+    """The node's closing lines blamed the reserve (of 0) for a disk another program filled, named no file
+    to repair, and left the output's kind blank for a path without suffix (audit)."""
+    from rerun_bridge.node import output_line
+
+    with mounted_tmpfs(tmp_path / "disk", "1m") as disk:
+        sink = RotatingMcapSink(str(disk / "run"), RotationPolicy(), guard=DiskSpaceGuard(reserve_bytes=0))
+        channel = sink.add_topic("/noise", "std_msgs/msg/String", MessageDefinition("ros2msg", "string data"))
+        sink.write(channel, 0, 0, b"\0" * 1000)
+        _fill(disk)
+        sink.write(channel, 1, 1, b"\0" * 1000)
+        sink.flush()  # the guard's budget may still take it: then the chunk's write fails
+        sink.write(channel, 2, 2, b"\0" * 1000)  # while stopped: not written
+        state = sink.state()
+        assert state.unfinished == (disk / "run",)
+        line = output_line(state)
+        assert line.startswith(f"output mcap: {disk / 'run'} (1 part written); ")
+        assert "not written: the disk was full" in line
+        assert (
+            f"{disk / 'run'} ends where the disk filled: `rerun-bridge repair {disk / 'run'}` completes it"
+            in line
+        )
+        sink.close()
