@@ -116,6 +116,35 @@ def test_a_robot_eleven_metres_from_odom_is_framed_on_open(qtbot: QtBot) -> None
     assert abs(rows.mean() - picture.shape[0] / 2) < picture.shape[0] / 8
 
 
+def test_marker_shapes_alone_are_framed_as_points_are(qtbot: QtBot) -> None:
+    """A scene of marker cubes and spheres 9 m out was framed on its TF axes at the origin, the shapes
+    off the picture: framing looked at points and lines only (audit)."""
+    store = tf_store({"map": (0.0, 0.0, 0.0)})
+    centers = np.array([[9.0, 6.0, 0.0], [11.0, 6.0, 0.0], [10.0, 8.0, 0.0]], dtype=np.float32)
+    red = np.array([0xFF0000FF], dtype=np.uint32)
+    for entity, archetype in (("/markers/a/CUBE", "Boxes3D"), ("/markers/b/SPHERE", "Ellipsoids3D")):
+        store.append_row(
+            entity,
+            {"ros_time": 100},
+            {
+                f"{archetype}:half_sizes": np.full((3, 3), 0.4, dtype=np.float32),
+                f"{archetype}:centers": centers,
+                f"{archetype}:colors": red,
+                "CoordinateFrame:frame": ["odom"],
+            },
+        )
+    store.flush()
+    view = open_view(qtbot, store, frames=False)
+    view.set_time("ros_time", 100)
+    np.testing.assert_allclose(camera_center(view)[:2], [10.0, 6.7], atol=1.0)
+    rows, columns = np.nonzero(red_pixels(qimage_rgb(view.canvas.picture())))
+    assert len(rows) > 50
+    assert columns.min() > 0
+    assert columns.max() < WIDTH - 1
+    assert rows.min() > 0
+    assert rows.max() < HEIGHT - 1
+
+
 def test_the_neato_opened_on_its_static_tf_is_framed_again_once_its_scans_arrive(
     qtbot: QtBot, neato_store: ChunkStore
 ) -> None:

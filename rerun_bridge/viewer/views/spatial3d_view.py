@@ -375,6 +375,9 @@ class Spatial3DView(ViewBase):
         self._placed_data = False
         self._update_points(timeline, time, fixed)
         self._update_strips(timeline, time, fixed)
+        # Before the framing: shapes are framed too.
+        shapes = self._update_boxes(timeline, time, fixed) | self._update_arrows(timeline, time, fixed)
+        shapes |= self._update_round_shapes(timeline, time, fixed)
         self._frame_placements = self._place_frames(timeline, time, fixed)
         self._frame_origins = {
             frame: placement.translation.astype(np.float32)
@@ -387,8 +390,6 @@ class Spatial3DView(ViewBase):
             self.update_data(timeline, time)  # placed again around the new origin
             return
         self._follow(timeline, time, fixed)
-        shapes = self._update_boxes(timeline, time, fixed) | self._update_arrows(timeline, time, fixed)
-        shapes |= self._update_round_shapes(timeline, time, fixed)
         shapes |= self._update_frustums(timeline, time, fixed)
         _remove_missing(self.gl_view, self.shapes, shapes)
         self.extras.update(timeline, time, fixed, self._placement, self.notes)
@@ -541,7 +542,11 @@ class Spatial3DView(ViewBase):
             np.repeat(rgba, per_instance, axis=0) if rgba is not None else entity_color(entity)
         )
         item = self._shape_item(key)
-        item.setData(pos=_apply(placement, vertices), color=color)
+        placed = _apply(placement, vertices)
+        # Shapes are data to frame as points are: a scene of marker cubes and spheres was framed on its
+        # TF axes alone, the markers off the picture (audit).
+        self._sample_for_framing(placed)
+        item.setData(pos=placed, color=color)
         item.setVisible(len(vertices) > 0)
 
     def _update_boxes(self, timeline: str, time: int, fixed: str | None) -> set[str]:
