@@ -28,6 +28,8 @@ from typing import Any, Final, TypeVar, cast
 import yaml
 
 from rerun_bridge.config_custom_types import CustomTypesConfig, parse_custom_types
+from rerun_bridge.convert.occupancy import MIN_TILE_SIDE, PALETTES
+from rerun_bridge.convert.pointcloud import COLORMAPS
 from rerun_bridge.errors import ConfigError, EntityPathError
 from rerun_bridge.model.entity_path import EntityPath
 from rerun_bridge.model.type_names import normalize_type_name
@@ -563,28 +565,59 @@ class _Parser(KeyPathReader):
         return tuple(out)
 
 
-#: Every option a converter reads (``topics.<topic>.options``; docs/config.md): a key outside them is a typo
-#: that would otherwise be ignored without a word. Their values are the converters' to check.
-CONVERTER_OPTIONS: Final = (
-    "colormap",
-    "camera_frame",
-    "frame",
-    "palette",
-    "alpha",
-    "binary_threshold",
-    "tile_rows",
-    "tile_cols",
-    "image",
-    "map_topic",
-    "covariance_sigma",
-    "trail_every",
-    "trail_length",
-    "arrow_scale",
-    "arrow_length",
-    "axis_length",
-    "mesh_roots",
-    "image_plane_distance",
-)
+def _number_from(low: float, high: float) -> Callable[[object], float]:
+    def convert(value: object) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
+            return float(value)
+        raise _InvalidError(f"expected a number from {low:g} to {high:g}, got {_show(value)}")
+
+    return convert
+
+
+def _one_of(names: tuple[str, ...], lower: bool = False) -> Callable[[object], str]:
+    def convert(value: object) -> str:
+        if isinstance(value, str) and (value.lower() if lower else value) in names:
+            return value
+        raise _InvalidError(f"expected one of {', '.join(map(repr, names))}, got {_show(value)}")
+
+    return convert
+
+
+def _optional(check: Callable[[object], Any]) -> Callable[[object], Any]:
+    return lambda value: None if value is None else check(value)
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise _InvalidError(f"expected a list of directories, got {_show(value)}")
+    return [_directory(item) for item in value]
+
+
+#: Every option a converter reads (``topics.<topic>.options``; docs/config.md), with the values the
+#: converters take: a key outside them is a typo that would otherwise be ignored without a word, and a bad
+#: value is said when the config loads (the converter met it with the first message, which it lost: a
+#: map published once at start-up, gone for the whole run; audit).
+CONVERTER_OPTION_CHECKS: Final[dict[str, Callable[[object], Any]]] = {
+    "colormap": _one_of(COLORMAPS),
+    "camera_frame": check_string,
+    "frame": check_string,
+    "palette": _one_of(PALETTES, lower=True),
+    "alpha": _number_from(0.0, 1.0),
+    "binary_threshold": _optional(_number_from(0.0, 100.0)),
+    "tile_rows": _integer(MIN_TILE_SIDE),
+    "tile_cols": _integer(MIN_TILE_SIDE),
+    "image": check_bool,
+    "map_topic": check_string,
+    "covariance_sigma": _number(0.0, above=True),
+    "trail_every": _integer(1),
+    "trail_length": _integer(0),
+    "arrow_scale": _number(0.0, above=True),
+    "arrow_length": _number(0.0, above=True),
+    "axis_length": _number(0.0, above=True),
+    "mesh_roots": _strings,
+    "image_plane_distance": _number(0.0, above=True),
+}
+CONVERTER_OPTIONS: Final = tuple(CONVERTER_OPTION_CHECKS)
 
 _TOPIC_KEYS: Final = (
     "entity_path",
@@ -667,6 +700,8 @@ def _parse_topics(p: _Parser, data: object) -> dict[str, TopicConfig]:
         qos_path = f"{path}.qos"
         qos = p.section(entry.get("qos"), qos_path, _keys(QosConfig))
         options = p.section(entry.get("options"), f"{path}.options", CONVERTER_OPTIONS)
+        for option, check in CONVERTER_OPTION_CHECKS.items():
+            p.get(options, f"{path}.options", option, None, check)
         topics[name] = TopicConfig(
             name=name,
             entity_path=p.get(entry, path, "entity_path", None, _entity_path),

@@ -274,6 +274,32 @@ def test_bad_enum_values_list_the_allowed_ones(data: dict[str, Any], expected: s
     assert the_error(data) == f"<config>: {expected}"
 
 
+def test_converter_option_values_are_checked_when_the_config_loads() -> None:
+    """A bad option value was met by the converter with the topic's first message, which it lost (a map
+    published once, gone for the run), and only the first bad option of it was named (audit)."""
+    data = {
+        "topics": {
+            "/map": {"options": {"palette": "nonsense", "alpha": "half", "tile_rows": 1}},
+            "/markers": {"options": {"arrow_scale": "big"}},
+            "/imu/data": {"options": {"covariance_sigma": -3, "colormap": "jet", "mesh_roots": "meshes"}},
+            "/odom": {"options": {"trail_length": 0, "binary_threshold": None, "image": True}},
+        }
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data)
+    assert str(caught.value).splitlines() == [
+        "<config>: topics./map.options.palette: expected one of 'map', 'costmap', 'raw', got 'nonsense'",
+        "<config>: topics./map.options.alpha: expected a number from 0 to 1, got 'half'",
+        "<config>: topics./map.options.tile_rows: expected an integer >= 2, got 1",
+        "<config>: topics./markers.options.arrow_scale: expected a number > 0, got 'big'",
+        "<config>: topics./imu/data.options.colormap: expected one of 'turbo', 'gray', got 'jet'",
+        "<config>: topics./imu/data.options.covariance_sigma: expected a number > 0, got -3",
+        "<config>: topics./imu/data.options.mesh_roots: expected a list of directories, got 'meshes'",
+    ]
+    fine = {"/map": {"options": {"palette": "Costmap", "alpha": 0.5, "binary_threshold": 65}}}
+    assert parse_config({"topics": fine}).topics["/map"].options["palette"] == "Costmap"
+
+
 def test_bad_regex_names_the_index() -> None:
     line = the_error({"allow": ["^/a", "^/b", "(unclosed"]})
     assert line.startswith("<config>: allow[2]: bad regular expression '(unclosed': missing )")
@@ -664,7 +690,13 @@ _regex_texts = st.lists(st.sampled_from(["^/a", "b$", "c", "^/x/", "[0-9]"]), ma
                         ),
                         "priority": st.integers(-5, 5),
                         "queue_depth": st.integers(1, 5),
-                        "options": st.dictionaries(st.sampled_from(["colormap", "frame"]), st.integers()),
+                        "options": st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "colormap": st.sampled_from(["turbo", "gray"]),
+                                "frame": st.sampled_from(["map", "base_link"]),
+                            },
+                        ),
                     },
                 ),
                 max_size=3,
