@@ -356,7 +356,8 @@ def test_config_msg_folders_and_mappings_are_reported_together_naming_file_and_k
     with pytest.raises(ConfigError) as caught:
         type_support(load_config(config).custom_types, source=str(config))
     assert str(caught.value).splitlines() == [
-        f"{config}: custom_types.mappings.my_robot/msg/T.archetype: 'Pointz3D' is not a Rerun archetype",
+        f"{config}: custom_types.mappings.my_robot/msg/T.archetype: 'Pointz3D' is not a Rerun archetype "
+        "(did you mean 'Points3D'?)",
         f"{config}: custom_types.msg_path[1]: 'nowhere' is not a folder",
     ]
 
@@ -382,7 +383,8 @@ def test_a_config_reports_its_syntax_and_its_custom_type_problems_at_once(
     for problem in (
         f"{key}.leaf_scalars: expected an integer >= 0, got -1",
         f"{key}.msg_path[0]: 'nowhere' is not a folder",
-        f"{key}.mappings.my_robot/msg/T[0].archetype: 'Pointz3D' is not a Rerun archetype",
+        f"{key}.mappings.my_robot/msg/T[0].archetype: 'Pointz3D' is not a Rerun archetype "
+        "(did you mean 'Points3D'?)",
         f"{key}.mappings.my_robot/msg/T[1].entity: expected a path below the topic's entity",
         f"{key}.mappings.my_robot/msg/T[1].fields.scalars: ",
         f"{key}.mappings.sensor_msgs/msg/LaserScan: the bridge converts this type already",
@@ -724,7 +726,7 @@ def test_an_entity_that_is_no_path_below_the_topic_fails_at_load(tmp_path: Path,
     [
         (
             "archetype: Pointz3D\n      fields: {positions: a.x/y/z}",
-            r"\.archetype: 'Pointz3D' is not a Rerun archetype",
+            r"\.archetype: 'Pointz3D' is not a Rerun archetype \(did you mean 'Points3D'\?\)",
         ),
         (
             "archetype: Points3D\n      fields: {position: a.x/y/z}",

@@ -10,6 +10,8 @@ are values the component does not take (text for ``positions``), checked with Re
 
 from __future__ import annotations
 
+import difflib
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -210,7 +212,9 @@ def check_mapping(key: str, mapping: TypeMapping) -> list[str]:
     """Problems of one mapping, each naming its config key (empty: it can be built)."""
     archetype = getattr(rr, mapping.archetype, None)
     if archetype is None or not hasattr(archetype, "columns"):
-        return [f"{key}.archetype: {mapping.archetype!r} is not a Rerun archetype"]
+        close = difflib.get_close_matches(mapping.archetype, _archetype_names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return [f"{key}.archetype: {mapping.archetype!r} is not a Rerun archetype{hint}"]
     problems = []
     known = archetype_fields(mapping.archetype)
     for item in mapping.fields:
@@ -225,6 +229,16 @@ def check_mapping(key: str, mapping: TypeMapping) -> list[str]:
             except ConversionError as err:
                 problems.append(f"{key}.fields.{item.component}.colormap: {err}")
     return problems
+
+
+@functools.cache
+def _archetype_names() -> tuple[str, ...]:
+    """Rerun's archetypes by name (the classes a mapping may name)."""
+    return tuple(
+        name
+        for name in dir(rr)
+        if isinstance(getattr(rr, name), type) and hasattr(getattr(rr, name), "columns")
+    )
 
 
 def mapping_converters(
