@@ -168,12 +168,16 @@ MAP_INFO_NAMES = ["resolution", "width", "height"]
 
 
 def convert_map_metadata(msg: Any, ctx: ConvertContext) -> list[Row]:
-    """The map's outline (``LineStrips3D``), its origin as a pose, and resolution / width / height as plots
-    on ``<entity>/info``. MapMetaData has no header: it is drawn in the fixed frame as it is."""
+    """The map's origin as a pose, its outline (``LineStrips3D``, in the fixed frame) on
+    ``<entity>/outline``, and resolution / width / height as plots on ``<entity>/info``. MapMetaData has no
+    header: it is drawn in the fixed frame as it is. The outline has an entity of its own: Rerun's viewer
+    places every shape of an entity by its instance poses, and drew the outline moved by the origin
+    twice (audit)."""
     layout = grid_layout(msg, "")
     outline = layout.corners(0, 0, layout.width, layout.height)
-    rows = [Row(ctx.entity_path, "LineStrips3D", {"strips": [np.vstack([outline, outline[:1]])]})]
-    rows += pose_rows(ctx.entity_path, [msg.origin])
+    rows = pose_rows(ctx.entity_path, [msg.origin])
+    strips = [np.vstack([outline, outline[:1]])]
+    rows.append(Row(sub_path(ctx.entity_path, "outline"), "LineStrips3D", {"strips": strips}))
     info = np.array([layout.resolution, layout.width, layout.height], dtype=np.float64)
     info_path = sub_path(ctx.entity_path, "info")
     rows += [

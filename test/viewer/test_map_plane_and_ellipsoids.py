@@ -157,6 +157,30 @@ def test_a_costmap_shows_over_the_map_in_its_plane(qtbot: QtBot) -> None:
     assert pixel_at(view, (-0.5, -1.5, 0.0)) == BLACK  # no cost over an occupied cell
 
 
+def test_grid_cells_in_the_maps_plane_are_drawn_over_it(qtbot: QtBot) -> None:
+    """Navigation overlays in the map's plane (GridCells, z = 0) were hidden under the opaque map; RViz
+    and Rerun's viewer draw them (audit)."""
+    store, bag = map_store({"tile_rows": 2})
+    bag.grid(np.zeros((4, 4), dtype=np.int8), resolution=1.0)  # all free: white, from (-1, -2) to (3, 2)
+    store.append_row(
+        "/grid_cells",
+        {"log_time": bag.time},
+        {
+            "Boxes3D:half_sizes": np.array([[0.5, 0.5, 0.0]], dtype=np.float32),
+            "Boxes3D:centers": np.array([[0.5, -0.5, 0.0]], dtype=np.float32),
+            "Boxes3D:colors": np.array([0x19FF00FF], dtype=np.uint32),
+            "CoordinateFrame:frame": ["map"],
+        },
+    )
+    view = make_view(qtbot, flush(store))
+    view.set_time("log_time", bag.time)
+    frame = qimage_rgb(view.canvas.picture())
+    green = (frame[..., 1] > 200) & (frame[..., 0] < 80) & (frame[..., 2] < 80)
+    column, row = project((0.0, -0.5, 0.0), frame.shape[1], frame.shape[0])  # the cell's left edge
+    assert green[row - 3 : row + 4, column - 3 : column + 4].any()
+    assert pixel_at(view, (2.5, 1.5, 0.0)) == WHITE  # the map itself still drawn
+
+
 def test_a_translucent_map_blends_with_what_is_behind_it(qtbot: QtBot) -> None:
     """RViz's Map alpha (the ``alpha`` option) over the black background: white cells at alpha 0.5 are
     mid grey, black ones stay black; a binary threshold of 60 draws a 70 cell as occupied."""

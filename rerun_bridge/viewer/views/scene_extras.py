@@ -125,7 +125,14 @@ class MipmappedImageItem(gl.GLImageItem):  # type: ignore[misc]  # pyqtgraph is 
 
     def paint(self) -> None:
         if self.depthValue() <= 0:
-            super().paint()
+            # Opaque: pushed away from the eye, so that what lies in its plane (GridCells, a path, marker
+            # outlines at z = 0) is drawn over it, as in RViz and Rerun's viewer (it hid them: audit).
+            GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)
+            GL.glPolygonOffset(1.0, 2.0)
+            try:
+                super().paint()
+            finally:
+                GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
             return
         # Translucent (a costmap over its map, in one plane): drawn after the opaque items, pulled towards
         # the eye so that the plane below does not hide it, and leaving the depth buffer as it was.

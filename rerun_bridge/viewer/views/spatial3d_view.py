@@ -83,6 +83,7 @@ from rerun_bridge.viewer.views.shapes3d import (
     image_plane_matrix,
     matrix3x3,
 )
+from rerun_bridge.viewer.views.wireframes import LINE_GL_OPTIONS
 
 POSITIONS: Final = "Points3D:positions"
 STRIPS: Final = "LineStrips3D:strips"
@@ -510,7 +511,9 @@ class Spatial3DView(ViewBase):
                 strips, colors_rgba(values.get("LineStrips3D:colors"), len(strips))
             )
             if item is None:
-                item = self.strips[entity] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
+                item = self.strips[entity] = gl.GLLinePlotItem(
+                    mode="lines", width=2, antialias=True, glOptions=LINE_GL_OPTIONS
+                )
                 self.gl_view.addItem(item)
             color: Any = self.entity_style(entity)[0] or (
                 segment_colors if segment_colors is not None else entity_color(entity)
@@ -523,7 +526,9 @@ class Spatial3DView(ViewBase):
     def _shape_item(self, key: str) -> gl.GLLinePlotItem:
         item = self.shapes.get(key)
         if item is None:
-            item = self.shapes[key] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
+            item = self.shapes[key] = gl.GLLinePlotItem(
+                mode="lines", width=2, antialias=True, glOptions=LINE_GL_OPTIONS
+            )
             self.gl_view.addItem(item)
         return item
 

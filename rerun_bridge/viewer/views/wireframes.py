@@ -11,6 +11,11 @@ import pyqtgraph.opengl as gl
 
 from rerun_bridge.viewer.component_values import entity_color
 
+#: Lines blend over what is behind them and hide behind what is in front, as Rerun's viewer draws them.
+#: pyqtgraph's default for lines is additive without depth: any colour over a white map cell was white,
+#: so GridCells, paths and marker outlines on a map's free cells did not show (audit).
+LINE_GL_OPTIONS = "translucent"
+
 
 class WireframeLayer:
     """Per entity, one item of line segments; :meth:`draw` the entities shown at this time, then
@@ -34,7 +39,9 @@ class WireframeLayer:
         color: Any = np.repeat(rgba, per_shape, axis=0) if rgba is not None else entity_color(entity)
         item = self.items.get(entity)
         if item is None:
-            item = self.items[entity] = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
+            item = self.items[entity] = gl.GLLinePlotItem(
+                mode="lines", width=2, antialias=True, glOptions=LINE_GL_OPTIONS
+            )
             self.gl_view.addItem(item)
         item.setData(pos=segments.astype(np.float32), color=color)
         item.setVisible(True)
