@@ -71,7 +71,28 @@ class EntityTree(QtWidgets.QTreeWidget):
     def _on_item_changed(self, item: QtWidgets.QTreeWidgetItem, column: int) -> None:
         path = item.data(0, _PATH_ROLE)
         if isinstance(path, str):
+            self._grey_out_below(item)
             self.visibility_changed.emit(path, item.checkState(0) == QtCore.Qt.CheckState.Checked)
+
+    def _grey_out_below(self, item: QtWidgets.QTreeWidgetItem) -> None:
+        """Greys out (and locks) the boxes below an unchecked entity, which it hides whatever they say:
+        they read "shown" while hidden, and checking one did nothing (audit). Each keeps its own state
+        for when the entity is checked again."""
+        was_blocked = self.blockSignals(True)
+        try:
+            hidden = item.checkState(0) != QtCore.Qt.CheckState.Checked or item.isDisabled()
+            for index in range(item.childCount()):
+                child = item.child(index)
+                if child is not None:
+                    child.setDisabled(hidden)
+                    self._grey_out_below(child)
+        finally:
+            self.blockSignals(was_blocked)
+
+    def is_hidden(self, path: str) -> bool:
+        """Whether the entity is hidden: unchecked, or below an unchecked one."""
+        item = self.items.get(path)
+        return item is not None and (item.checkState(0) != QtCore.Qt.CheckState.Checked or item.isDisabled())
 
     def _on_selection_changed(self) -> None:
         selected = self.selectedItems()

@@ -83,6 +83,13 @@ class TimeAxis:
         low, high = self._times[segment], self._times[segment + 1]
         return low + round(share * (high - low))
 
+    def out_of_gap(self, time: int, forward: bool) -> int:
+        """``time``, or the end (``forward``) or start of the collapsed gap it falls in."""
+        for low, high in self.gaps:
+            if low < time < high:
+                return high if forward else low
+        return time
+
     def skip_gap(self, time: int) -> int:
         """``time``, or the end of the collapsed gap it falls in (playback jumps over empty stretches)."""
         for low, high in self.gaps:

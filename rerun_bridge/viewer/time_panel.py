@@ -30,6 +30,12 @@ from rerun_bridge.viewer.timeline_choice import choose_timeline
 
 NANOS_PER_SECOND: Final = 1_000_000_000
 SLIDER_STEPS: Final = 10_000
+#: Steps of the step buttons across the slider.
+STEPS_ACROSS: Final = 100
+#: A click on the slider's track, PageUp / PageDown: a twentieth of the slider.
+PAGE_STEPS: Final = SLIDER_STEPS // 20
+#: Qt's value of the left mouse button, as a style hint returns it.
+_LEFT_BUTTON: Final = 1
 PLAYBACK_INTERVAL_MS: Final = 33
 SPEEDS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)
 
@@ -125,6 +131,11 @@ class TimePanel(QtWidgets.QWidget):
         self.loop_box.setChecked(True)
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setPageStep(PAGE_STEPS)
+        # A click on the track goes to that spot: by Qt's page step it moved 0.1 % (audit).
+        # Without a base style: a proxy owns the style it is given, and the slider's is the application's.
+        self._slider_style = _ClickToPosition()
+        self.slider.setStyle(self._slider_style)
         self.time_label = QtWidgets.QLabel()
         self.time_label.setMinimumWidth(150)
         self.live_button = _tool_button("● live", "Follow live data: the time tracks the newest data")
@@ -184,9 +195,8 @@ class TimePanel(QtWidgets.QWidget):
 
     @property
     def step_size(self) -> int:
-        """One step: 1/100 of the timeline (at least 1 ms on time timelines, 1 on sequences)."""
-        minimum = NANOS_PER_SECOND // 1000 if self._is_time else 1
-        return max(minimum, (self._end - self._start) // 100)
+        """The least step: 1 ms on time timelines, 1 on sequences."""
+        return NANOS_PER_SECOND // 1000 if self._is_time else 1
 
     @property
     def following(self) -> bool:
@@ -219,6 +229,7 @@ class TimePanel(QtWidgets.QWidget):
             self.timeline_box.addItems(timelines)
             self.timeline_box.blockSignals(False)
         if chosen is None:
+            self._enable_playback(False)  # static data only, or nothing: no time to move
             return
         self._follow_move = self._following  # following: straight to the newest data, one announcement
         try:
@@ -248,7 +259,16 @@ class TimePanel(QtWidgets.QWidget):
         self.timeline_box.setCurrentText(timeline)
         self.timeline_box.blockSignals(False)
         kept = self._time if keep_time else self._start
+        self._enable_playback(self._end > self._start)
         self.set_time(self._end if self._follow_move else kept, force=True)
+
+    def _enable_playback(self, enabled: bool) -> None:
+        """The slider, play and step controls, off for a timeline of one moment (or none): they moved,
+        and played, while the time could not (audit)."""
+        if not enabled:
+            self.pause()
+        for widget in (self.slider, self.play_button, self.step_back_button, self.step_forward_button):
+            widget.setEnabled(enabled)
 
     def _build_axis(self) -> None:
         """The slider's scale: gaps collapsed over the store's coverage (a linear one for live data)."""
@@ -291,8 +311,17 @@ class TimePanel(QtWidgets.QWidget):
         return f"{time} ({self.offset_of(time):g} / {total:g})"
 
     def step(self, steps: int) -> None:
-        """Move by whole steps (negative: back)."""
-        self.set_time(self._time + steps * self.step_size)
+        """Move by whole steps (negative: back) of 1/100 of the slider, at least :attr:`step_size` each.
+        On the slider's scale, so the stretch without data between two recordings, which the slider
+        squeezes, is stepped over as playback jumps it (a step was 1/100 of the raw span: months into
+        the gap, and a hundred clicks to cross it; audit)."""
+        if steps == 0:
+            return
+        position = self.axis.position_of(self._time) + steps / STEPS_ACROSS
+        target = self.axis.out_of_gap(self.axis.time_at(position), forward=steps > 0)
+        if abs(target - self._time) < abs(steps) * self.step_size:
+            target = self._time + steps * self.step_size
+        self.set_time(target)
 
     # -- playback ------------------------------------------------------------------------------------
 
@@ -308,6 +337,9 @@ class TimePanel(QtWidgets.QWidget):
         return float(value) if value is not None else 1.0
 
     def _on_play_toggled(self, playing: bool) -> None:
+        if playing and not self.play_button.isEnabled():  # nothing to play (one moment, or no timeline)
+            self.pause()
+            return
         self.play_button.setText("⏸" if playing else "▶")
         if playing:
             if self._time >= self._end:
@@ -335,8 +367,14 @@ class TimePanel(QtWidgets.QWidget):
     # -- widgets -------------------------------------------------------------------------------------
 
     def _on_timeline_chosen(self, timeline: str) -> None:
-        if timeline and timeline != self._timeline:
-            self.set_timeline(timeline)
+        """Another timeline keeps the moment (its offset from the start) between two time timelines, as a
+        scenario switching timelines does (the selector went to the start: audit)."""
+        if not timeline or timeline == self._timeline:
+            return
+        offset = self.offset_of(self._time) if self._timeline is not None and self._is_time else None
+        self.set_timeline(timeline)
+        if offset is not None and self._is_time:
+            self.seek_offset(offset)
 
     def _on_slider_moved(self, position: int) -> None:
         self.set_time(self.axis.time_at(position / SLIDER_STEPS))
@@ -346,3 +384,18 @@ class TimePanel(QtWidgets.QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(position)
         self.slider.blockSignals(False)
+
+
+class _ClickToPosition(QtWidgets.QProxyStyle):
+    """A slider style whose left click on the track moves the handle there (Qt's absolute set button)."""
+
+    def styleHint(  # noqa: N802 (Qt's name)
+        self,
+        hint: QtWidgets.QStyle.StyleHint,
+        option: QtWidgets.QStyleOption | None = None,
+        widget: QtWidgets.QWidget | None = None,
+        return_data: QtWidgets.QStyleHintReturn | None = None,
+    ) -> int:
+        if hint == QtWidgets.QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
+            return _LEFT_BUTTON
+        return int(super().styleHint(hint, option, widget, return_data))

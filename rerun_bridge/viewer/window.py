@@ -42,7 +42,7 @@ from rerun_bridge.viewer.scenarios import (
     scenario_blueprint,
     shipped_scenarios,
 )
-from rerun_bridge.viewer.time_panel import TimePanel
+from rerun_bridge.viewer.time_panel import TimePanel, default_timeline
 from rerun_bridge.viewer.timeline_choice import blueprint_timeline
 from rerun_bridge.viewer.transforms import SceneTransforms
 from rerun_bridge.viewer.view_arguments import view_title, widget_arguments
@@ -267,7 +267,13 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.scenario = key
         self.scenario_box.setCurrentIndex(self.scenario_box.findData(key))
         self.set_layout(chosen.root)
-        timeline = blueprint_timeline(chosen.timeline, self.store).timeline if chosen.timeline else None
+        # A layout without its own timeline takes the data's: back on the default layout from a scenario
+        # on ros_time, its /cmd_vel plot had no samples (audit).
+        timeline = (
+            blueprint_timeline(chosen.timeline, self.store).timeline
+            if chosen.timeline
+            else default_timeline(self.store)
+        )
         if timeline and timeline != self.time_panel.timeline:
             # Keep the moment: the same offset from the start on the blueprint's timeline.
             offset = self.time_panel.offset_of(self.time_panel.current_time)

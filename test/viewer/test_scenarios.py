@@ -96,8 +96,13 @@ def test_choosing_scenarios_relays_out_the_views_live(qtbot: QtBot, sample_store
     assert window.time_panel.offset_of(window.time_panel.current_time) == pytest.approx(1.5)
     assert ViewKind.TIME_SERIES in {view.kind for view in window.view_nodes}
 
+    # perception is on ros_time; back on the default layout, the data's own timeline (it stayed on the
+    # scenario's, where the default layout's header-less plots had no samples: audit).
+    choose_from_dropdown(qtbot, window.scenario_box, "perception")
+    assert window.time_panel.timeline == "ros_time"
     choose_from_dropdown(qtbot, window.scenario_box, DEFAULT_SCENARIO)
     assert [view_title(view) for view in window.view_nodes] == default_titles
+    assert window.time_panel.timeline == "log_time"
 
 
 def test_a_broken_blueprint_file_keeps_the_layout_and_says_why(

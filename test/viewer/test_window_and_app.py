@@ -77,8 +77,15 @@ def test_entity_tree_hides_entities_and_selection_shows_values(
     window.entity_tree.set_visible("/lidar", False)  # a parent hides its children
     assert "/lidar/points" not in scene.points
     assert "/scan" in scene.points
+    # Their boxes are greyed out and locked: they read "shown" while hidden (audit).
+    child = window.entity_tree.items["/lidar/points"]
+    assert child.isDisabled()
+    assert window.entity_tree.is_hidden("/lidar/points")
+    assert not window.entity_tree.items["/scan"].isDisabled()
     window.entity_tree.set_visible("/lidar", True)
     assert "/lidar/points" in scene.points
+    assert not child.isDisabled()
+    assert not window.entity_tree.is_hidden("/lidar/points")
 
     window.time_panel.seek_offset(0.5)
     window.entity_tree.setCurrentItem(window.entity_tree.items["/rosout"])
