@@ -363,7 +363,8 @@ def _interrupted(interrupt: KeyboardInterrupt, outputs: Sequence[Path]) -> int:
     exit status of a process ended by that signal (130, 143)."""
     signum = int(interrupt.args[0]) if interrupt.args else signal.SIGINT
     kept = [str(path) for path in outputs if path.exists()]
-    left = f"{' and '.join(kept)} hold what was converted before it" if kept else "no output was written"
+    verb = "holds" if len(kept) == 1 else "hold"
+    left = f"{' and '.join(kept)} {verb} what was converted before it" if kept else "no output was written"
     print(f"error: interrupted ({signal.Signals(signum).name}): {left}", file=sys.stderr)
     return 128 + signum
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,11 +105,35 @@ def scratch_folder(prefix: str, root: Path | None = None) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        try:
-            shutil.rmtree(folder, ignore_errors=True)
-            lock.unlink(missing_ok=True)
-        finally:
-            os.close(handle)
+        # A Ctrl-C in the middle of the removal left the folder half removed (audit): it waits for it.
+        with signals_deferred():
+            try:
+                shutil.rmtree(folder, ignore_errors=True)
+                lock.unlink(missing_ok=True)
+            finally:
+                os.close(handle)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM held while the context lasts and delivered after it (to the handlers there were:
+    Ctrl-C's KeyboardInterrupt, the CLI's SIGTERM as one); only on the main thread, where Python runs
+    signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda number, _frame: received.append(number))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def _same_file(path: Path, handle: int) -> bool:

@@ -4,9 +4,13 @@ and the next job removes it; a live process's folder, and one without a lock, st
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from rerun_bridge.scratch import (
     FETCH_PREFIX,
@@ -98,3 +102,19 @@ def test_a_killed_jobs_folder_in_an_output_folder_goes_with_the_next_job_there(t
         assert not orphan.exists()
         assert folder.parent == out
     assert list(out.iterdir()) == []
+
+
+def test_a_signal_during_the_removal_waits_for_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C at the end of a split conversion stopped the removal of its parts folder half way, and the
+    folder stayed (audit): the removal holds SIGINT until it is done, then Ctrl-C goes on as usual."""
+    removing = shutil.rmtree
+
+    def interrupted_removal(path: Path, ignore_errors: bool = False) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the removal starts
+        removing(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr("rerun_bridge.scratch.shutil.rmtree", interrupted_removal)
+    with pytest.raises(KeyboardInterrupt), scratch_folder("test_", tmp_path) as folder:
+        (folder / "part1.rrd").write_bytes(b"\0" * 1000)
+    assert not any(tmp_path.iterdir())  # folder and lock removed all the same
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
