@@ -315,6 +315,8 @@ def test_time_axis_labels_stay_readable_far_into_a_long_timeline(qtbot: QtBot) -
     ]
     assert axis.tickStrings([0.0, 0.5, 1.0], 1.0, 0.5) == ["0.0", "0.5", "1.0"]
     assert axis.tickStrings([-0.0, 12.5], 1.0, 0.5) == ["0.0", "12.5"]
+    # Seconds stay seconds, not milliseconds "(x0.001)" for a short range (audit).
+    assert not axis.autoSIPrefix
 
 
 def test_a_series_of_one_sample_is_drawn_as_a_dot(qtbot: QtBot) -> None:

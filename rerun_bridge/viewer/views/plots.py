@@ -43,6 +43,11 @@ class OffsetAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph is untyped
     robot clock) pyqtgraph's own labels switched to ``%g`` and every tick of a 30 s window read
     ``5.70082e+06``."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Seconds stay seconds: a one-sample plot's ±0.5 s range was relabelled in ms, "(x0.001)" (audit).
+        self.enableAutoSIPrefix(False)
+
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         if self.logMode or spacing <= 0:
             return list(super().tickStrings(values, scale, spacing))
