@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from mcap.reader import make_reader
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
@@ -16,6 +17,7 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rerun_bridge.cli import main
 from rerun_bridge.config import load_config
 from rerun_bridge.config_custom_types import CustomTypesConfig
+from rerun_bridge.convert.arrow_schema import arrow_type_for
 from rerun_bridge.convert.pointcloud import colormap_colors
 from rerun_bridge.convert.raw import raw_archetype, raw_converter
 from rerun_bridge.convert.registry import ConvertContext
@@ -811,3 +813,20 @@ def test_the_placeholder_member_of_a_type_without_fields_is_not_plotted() -> Non
     assert [row.archetype for row in alone] == [raw_archetype("std_msgs/msg/Empty")]
     nested = convert(holder, ConvertContext("/holder", "pkg/msg/Holder", "/holder"))
     assert [row.entity_path for row in nested if row.archetype == "Scalars"] == ["/holder/level"]
+
+
+def test_fields_named_like_python_keywords_keep_their_ros_names() -> None:
+    """rosbags names a field ``class`` ``class_``: it was null in the raw column (typed by the definition's
+    names) and plotted as ``/detection/class_`` (audit)."""
+    store = get_typestore(Stores.ROS2_JAZZY)
+    store.register(get_types_from_msg("uint8 class\nfloat32 from\nfloat32 score", "pkg/msg/Tagged"))
+    message = store.types["pkg/msg/Tagged"](class_=3, from_=1.5, score=0.5)
+    raw_type = arrow_type_for(store, "pkg/msg/Tagged")
+    context = ConvertContext("/detection", "pkg/msg/Tagged", "/detection", raw_type=raw_type)
+    rows = raw_converter()(message, context)
+    (raw,) = [row for row in rows if row.archetype == raw_archetype("pkg/msg/Tagged")]
+    message_column = raw.extra["message"]
+    assert isinstance(message_column, pa.Array)
+    assert message_column.to_pylist() == [{"class": 3, "from": 1.5, "score": 0.5}]
+    plotted = [row.entity_path for row in rows if row.archetype == "Scalars"]
+    assert plotted == ["/detection/class", "/detection/from", "/detection/score"]

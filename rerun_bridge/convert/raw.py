@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import functools
 import itertools
+import keyword
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -78,7 +79,14 @@ def to_plain(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, list | tuple):
         return [to_plain(item) for item in value]
-    return {name: to_plain(getattr(value, name)) for name in message_fields(value)}
+    return {_ros_name(name): to_plain(getattr(value, name)) for name in message_fields(value)}
+
+
+def _ros_name(attribute: str) -> str:
+    """A field's ROS name: rosbags names a field that is a Python keyword (``class``) ``class_``, which
+    left it null in the raw column (typed by the definition's names) and plotted ``<topic>/class_``
+    (audit). ROS 2 field names never end in ``_``."""
+    return attribute[:-1] if attribute.endswith("_") and keyword.iskeyword(attribute[:-1]) else attribute
 
 
 def convert_raw(msg: Any, ctx: ConvertContext) -> list[Row]:
