@@ -533,11 +533,13 @@ def rerun_blueprint_for(
 
 def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:
     """The blueprint's timeline, or log_time where its ros_time stamps do not span the data (said on
-    stderr), as the embedded viewer chooses."""
-    from rerun_bridge.viewer.timeline_choice import blueprint_timeline
+    stderr), as the embedded viewer chooses; for a blueprint without one, the data's (Rerun's viewer
+    opened an imported RViz layout on ros_time, empty for a header-less /cmd_vel, where the embedded
+    viewer showed log_time: audit)."""
+    from rerun_bridge.viewer.timeline_choice import blueprint_timeline, choose_timeline
 
     if not chosen.timeline:
-        return chosen.timeline
+        return choose_timeline(store).timeline or ""
     choice = blueprint_timeline(chosen.timeline, store)
     if choice.timeline is None or choice.timeline == chosen.timeline:
         return chosen.timeline

@@ -338,7 +338,13 @@ class _Importer:
         base_topic = absolute_topic(written)
         topic, ros_type = base_topic, spec.ros_type
         hint = str(property_value(display.get("Transport Hint")) or "raw")
-        if spec.target in (Target.IMAGE, Target.CAMERA) and hint in COMPRESSED_TRANSPORTS:
+        images = spec.target in (Target.IMAGE, Target.CAMERA)
+        parent, _, last = base_topic.rpartition("/")
+        if images and last in COMPRESSED_TRANSPORTS and parent:
+            # RViz 2 names the transport in the topic (`/cam/image_raw/compressed`): a CompressedImage,
+            # whose camera_info is beside the image, not the transport (audit).
+            ros_type, base_topic = COMPRESSED_IMAGE_TYPE, parent
+        elif images and hint in COMPRESSED_TRANSPORTS:
             topic, ros_type = f"{topic}/{hint}", COMPRESSED_IMAGE_TYPE
         options = converter_options(display)
         if display.get("Draw Behind") is True:
@@ -457,6 +463,12 @@ class _Importer:
             value = number(display.get("Radius"))
             radius = value if value else None
         if spec.archetype is not None and (color is not None or radius is not None):
+            if entity in self.styles:  # two displays of one topic: the first one's look, as its options
+                self.notes.append(
+                    f"{label}: {entity} is also drawn by an earlier display; its colour and size are kept "
+                    "(a view draws an entity one way)"
+                )
+                return
             self.styles[entity] = EntityStyle(color=color, radius=radius, archetype=spec.archetype)
 
     def pose_style(self, display: Mapping[str, Any], spec: DisplaySpec, entity: str, label: str) -> None:
@@ -529,7 +541,17 @@ class _Importer:
         if eye is None:
             self.notes.append(f"view controller {class_name} has no counterpart; the 3D view orbits")
             return None
+        placed = [key for key in _CAMERA_PLACEMENT if key in current] if isinstance(current, Mapping) else []
+        if placed:  # said, not silently dropped (audit)
+            self.notes.append(
+                f"view controller {split_class(class_name)[1]}: its {', '.join(placed)} are not carried; "
+                "the 3D view frames the data when it opens"
+            )
         return EyeKind(eye)
+
+
+#: A view controller's camera placement, which the 3D view's blueprint does not hold.
+_CAMERA_PLACEMENT: Final = ("Distance", "Focal Point", "Yaw", "Pitch", "Scale", "X", "Y", "Angle", "Position")
 
 
 def _name(display: Mapping[str, Any]) -> str:

@@ -194,6 +194,16 @@ def test_the_default_layout_opens_on_the_timeline_the_embedded_viewer_chooses(tm
     assert opened_on == {"neato": ["log_time"], "gps": ["log_time"], "stamped": ["ros_time"]}
 
 
+def test_a_layout_without_a_timeline_opens_rerun_on_the_datas(tmp_path: Path) -> None:
+    """An imported RViz layout names no timeline: Rerun's viewer opened the neato on ros_time, where its
+    header-less /cmd_vel has no samples, while the embedded viewer showed log_time (audit)."""
+    layout = tmp_path / "plain.yaml"
+    layout.write_text("name: plain\nroot:\n  view: spatial3d\n", encoding="utf-8")
+    out = tmp_path / "neato.rrd"
+    assert main(["convert", str(NEATO_BAG), "-o", str(out), "-q", "--blueprint", str(layout)]) == 0
+    assert read_rbl(out).time_panel["TimePanelBlueprint:timeline"] == ["log_time"]
+
+
 def test_blueprint_from_rviz(tmp_path: Path) -> None:
     rviz = NEATO_BAG.parent.parent / "rviz" / "nav2_default_view.rviz"
     out, topics = tmp_path / "nav2.yaml", tmp_path / "bridge.yaml"

@@ -502,6 +502,54 @@ def test_two_displays_of_one_topic_keep_the_first_ones_options_and_say_so(tmp_pa
     assert any("/map is also shown by an earlier display with palette 'costmap'" in n for n in result.notes)
 
 
+def test_two_displays_of_one_topic_keep_the_first_ones_look_and_say_so(tmp_path: Path) -> None:
+    """A red 0.1 m LaserScan display and a blue 0.02 m one of /scan gave the blue, small one, without a
+    word (audit): the first display's colour and size are kept, the other's named."""
+    displays = [
+        {"Class": "rviz_default_plugins/LaserScan", "Name": "Red", "Topic": {"Value": "/scan"},
+         "Color Transformer": "FlatColor", "Color": "255; 0; 0", "Style": "Spheres", "Size (m)": 0.1},
+        {"Class": "rviz_default_plugins/LaserScan", "Name": "Blue", "Topic": {"Value": "/scan"},
+         "Color Transformer": "FlatColor", "Color": "0; 0; 255", "Style": "Boxes", "Size (m)": 0.02},
+    ]  # fmt: skip
+    result = import_rviz(_write(tmp_path, displays))
+    style = _scene(result).styles["/scan"]
+    assert style.color is not None
+    assert style.color[:3] == (255, 0, 0)
+    assert style.radius == pytest.approx(0.05)
+    assert any(
+        "/scan is also drawn by an earlier display; its colour and size are kept" in n for n in result.notes
+    )
+
+
+def test_rviz2s_compressed_image_topic_is_a_compressed_image(tmp_path: Path) -> None:
+    """RViz 2 names the image transport in the topic: /cam/image_raw/compressed was declared an Image."""
+    displays = [
+        {"Class": "rviz_default_plugins/Camera", "Name": "Cam",
+         "Topic": {"Value": "/cam/image_raw/compressed"}},
+    ]  # fmt: skip
+    result = import_rviz(_write(tmp_path, displays))
+    assert result.bridge_topics["/cam/image_raw/compressed"] == {"type": "sensor_msgs/msg/CompressedImage"}
+    assert result.bridge_topics["/cam/camera_info"] == {"type": "sensor_msgs/msg/CameraInfo"}
+
+
+def test_the_camera_placement_not_carried_is_said(tmp_path: Path) -> None:
+    views = {
+        "Current": {
+            "Class": "rviz_default_plugins/Orbit",
+            "Distance": 4.5,
+            "Focal Point": {"X": 1.5, "Y": -2, "Z": 0},
+            "Yaw": 3.9,
+            "Pitch": 1.2,
+        }
+    }
+    result = import_rviz(_write(tmp_path, [], Views=views))
+    assert _scene_settings(result).eye == EyeKind.ORBITAL
+    assert (
+        "view controller Orbit: its Distance, Focal Point, Yaw, Pitch are not carried; "
+        "the 3D view frames the data when it opens"
+    ) in result.notes
+
+
 def test_display_settings_not_carried_are_noted_and_hidden_marker_namespaces_are_hidden(
     tmp_path: Path,
 ) -> None:
