@@ -210,13 +210,19 @@ def _files_inside(root: Path, metadata: BagMetadata, metadata_path: Path, proble
     """The storage files metadata.yaml lists, only those inside the bag folder once symlinks are resolved:
     a recording from elsewhere must not make the bridge read files outside it."""
     base = root.resolve()
-    inside, refused = [], []
+    inside: list[Path] = []
+    refused, twice = [], []
     for relative in metadata.relative_file_paths:
         candidate = root / relative
         if ".." in Path(relative).parts or not candidate.resolve().is_relative_to(base):
             refused.append(relative)
+        elif any(candidate.resolve() == earlier.resolve() for earlier in inside):
+            twice.append(relative)  # read once: twice, every message was converted twice (audit)
         else:
             inside.append(candidate)
+    if twice:
+        repeated = ", ".join(map(repr, twice))
+        problems.append(f"{metadata_path}: lists a file more than once, read once: {repeated}")
     if refused:
         names = ", ".join(map(repr, refused))
         problems.append(f"{metadata_path}: lists files outside the bag folder, not read: {names}")

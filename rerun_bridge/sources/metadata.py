@@ -6,6 +6,7 @@ The versions differ in small ways: ``files`` (v5+), ``custom_data`` (v6+), ``typ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -69,32 +70,58 @@ def read_metadata(path: Path) -> BagMetadata:
     info = document["rosbag2_bagfile_information"]
     if not isinstance(info, dict):
         raise BagError(f"{path}: 'rosbag2_bagfile_information' is not a mapping")
-    version = int(info.get("version", 0))
+
+    def number(data: Mapping[str, Any], key: str, where: str = "") -> int:
+        """An integer field; a wrong value names the file and key (it was a traceback: audit)."""
+        value = data.get(key, 0)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise BagError(f"{path}: {where}{key}: expected an integer, got {value!r}")
+
+    version = number(info, "version")
     if version not in SUPPORTED_VERSIONS:
         raise BagError(f"{path}: metadata version {version} is not supported (1 to 9 are)")
     topics: list[TopicInfo] = []
-    for index, entry in enumerate(info.get("topics_with_message_count") or []):
-        meta = cast(_TopicMetadataYaml, entry.get("topic_metadata") or {})
-        if "name" not in meta or "type" not in meta:
-            raise BagError(f"{path}: topics_with_message_count[{index}].topic_metadata needs name and type")
+    for index, entry in enumerate(_listed(info, "topics_with_message_count", path)):
+        where = f"topics_with_message_count[{index}]."
+        meta = entry.get("topic_metadata") if isinstance(entry, dict) else None
+        meta = cast(_TopicMetadataYaml, meta if isinstance(meta, dict) else {})
+        if not isinstance(meta.get("name"), str) or not isinstance(meta.get("type"), str):
+            raise BagError(f"{path}: {where}topic_metadata needs a name and a type (strings)")
         topics.append(
             TopicInfo(
                 name=meta["name"],
                 type_name=meta["type"],
                 serialization_format=meta.get("serialization_format", "cdr") or "cdr",
                 qos_profiles=qos_text(meta.get("offered_qos_profiles")),
-                message_count=int(entry.get("message_count", 0)),
+                message_count=number(cast(dict[str, Any], entry), "message_count", where),
             )
         )
+    files = _listed(info, "relative_file_paths", path)
+    if not all(isinstance(name, str) for name in files):
+        raise BagError(f"{path}: relative_file_paths: expected a list of file names, got {files!r}")
+    starting_time = info.get("starting_time") or {}
+    duration = info.get("duration") or {}
+    if not isinstance(starting_time, dict) or not isinstance(duration, dict):
+        raise BagError(f"{path}: starting_time and duration must be mappings")
     return BagMetadata(
         version=version,
         storage_identifier=str(info.get("storage_identifier", "")),
-        relative_file_paths=tuple(str(p) for p in info.get("relative_file_paths") or []),
-        starting_time_ns=int((info.get("starting_time") or {}).get("nanoseconds_since_epoch", 0)),
-        duration_ns=int((info.get("duration") or {}).get("nanoseconds", 0)),
-        message_count=int(info.get("message_count", 0)),
+        relative_file_paths=tuple(files),
+        starting_time_ns=number(starting_time, "nanoseconds_since_epoch", "starting_time."),
+        duration_ns=number(duration, "nanoseconds", "duration."),
+        message_count=number(info, "message_count"),
         topics=tuple(topics),
         compression_format=str(info.get("compression_format") or ""),
         compression_mode=str(info.get("compression_mode") or ""),
         ros_distro=str(info.get("ros_distro") or ""),
     )
+
+
+def _listed(info: Mapping[str, Any], key: str, path: Path) -> list[Any]:
+    """A list field (absent or empty: none); anything else names the file and key (a string of file names
+    was read character by character: audit)."""
+    value = info.get(key) or []
+    if not isinstance(value, list):
+        raise BagError(f"{path}: {key}: expected a list, got {value!r}")
+    return value

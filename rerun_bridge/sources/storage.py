@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Final, Protocol
 
 from mcap.records import Channel
 
@@ -248,6 +248,10 @@ def _topic_info(
     )
 
 
+#: The messages table's columns every reader here needs (rosbag2's schema).
+_MESSAGE_COLUMNS: Final = ("id", "topic_id", "timestamp", "data")
+
+
 class SqliteStorage:
     """rosbag2's sqlite3 storage (``.db3``), read with the standard library. A damaged file is read
     around its damage (see :mod:`.sqlite_recovery`)."""
@@ -272,10 +276,18 @@ class SqliteStorage:
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not {"topics", "messages"} <= tables:
                 raise BagError(f"{path}: not a rosbag2 sqlite3 file (no topics / messages tables)")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+            missing = [name for name in _MESSAGE_COLUMNS if name not in columns]
+            if missing:  # a traceback, or "damaged pages" for a missing data column (audit)
+                raise BagError(
+                    f"{path}: not a rosbag2 sqlite3 file (its messages table has no {', '.join(missing)})"
+                )
             self._has_definitions = "message_definitions" in tables
-            self._listed_rows = self._db.execute(
+            self._unnamed_ids: set[Any] = set()
+            listed = self._db.execute(
                 "SELECT id, name, type, serialization_format, offered_qos_profiles FROM topics ORDER BY id"
-            ).fetchall()
+            )
+            self._listed_rows = self._named_rows(listed.fetchall())
         except (sqlite3.Error, BagError) as err:
             self.close()
             if isinstance(err, BagError):
@@ -286,6 +298,21 @@ class SqliteStorage:
         self._readable: RowKeys | None = None
         self._per_topic: dict[int, tuple[int, tuple[int, int]]] | None = None
         self._kept_rows: list[tuple[Any, ...]] | None = None
+
+    def _named_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The topics rows with a name and a type (text): one without either (SQLite takes NULL where
+        rosbag2's schema does not) failed every command on the file (audit); its messages are skipped."""
+        kept = []
+        for row in rows:
+            if isinstance(row[1], str) and isinstance(row[2], str):
+                kept.append(row)
+            else:
+                self._unnamed_ids.add(row[0])
+                self.problems.append(
+                    f"{self.path}: the topics table lists a topic without a name or type (id {row[0]}, "
+                    f"name {row[1]!r}, type {row[2]!r}): its messages are skipped"
+                )
+        return kept
 
     @property
     def database(self) -> sqlite3.Connection:
@@ -395,12 +422,15 @@ class SqliteStorage:
         names = {row[0]: row[1] for row in self._listed_rows}
         for topic_id, _timed, _first, _last, untimed, not_bytes in per_topic:
             name = names.get(topic_id)
-            if name is None:
+            if name is None and topic_id not in self._unnamed_ids:  # those were said with their row
                 total = (untimed or 0) + (_timed or 0)
-                self.problems.append(
-                    f"{self.path}: {total} messages of topic id {topic_id!r}, which the topics table "
-                    "does not list: skipped"
+                which = (
+                    "without a topic id"
+                    if topic_id is None
+                    else f"of topic id {topic_id!r}, which the topics table does not list"
                 )
+                self.problems.append(f"{self.path}: {total} messages {which}: skipped")
+            if name is None:
                 continue
             if untimed:
                 self.problems.append(

@@ -400,3 +400,51 @@ def test_viewer_loads_what_a_cut_bag_holds_and_lists_the_damage(tmp_path: Path) 
     assert imu_before_cut > 1000
     imu_rows = max(loaded.store.num_rows(entity) for entity in loaded.store.entities() if "imu" in entity)
     assert imu_rows >= imu_before_cut
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        ("  version: 9", "  version: abc", "version: expected an integer, got 'abc'"),
+        ("  message_count: 6578", "  message_count: many", "message_count: expected an integer, got 'many'"),
+        ("    nanoseconds: 95226750409", "    nanoseconds: x", "duration.nanoseconds: expected an integer"),
+        (
+            "relative_file_paths:\n    - rosbag2_2025_05_09-18_01_02_0.mcap",
+            "relative_file_paths: rosbag2_2025_05_09-18_01_02_0.mcap",
+            "relative_file_paths: expected a list",
+        ),
+    ],
+)
+def test_a_metadata_field_of_the_wrong_kind_is_named_and_the_files_read(
+    tmp_path: Path, before: str, after: str, said: str
+) -> None:
+    """A field that is not a number was a traceback of every command; a file name given as a string was
+    read letter by letter (audit). One problem naming the key, and the folder's files are read."""
+    bag = tmp_path / "abitobot"
+    shutil.copytree(ABITOBOT_BAG, bag)
+    metadata = bag / "metadata.yaml"
+    text = metadata.read_text(encoding="utf-8")
+    assert before in text
+    metadata.write_text(text.replace(before, after, 1), encoding="utf-8")
+    with open_bag(bag) as opened:
+        assert sum(1 for _ in opened.messages()) == 6578
+        assert any(f"{metadata}: {said}" in problem for problem in opened.problems), opened.problems
+
+
+def test_a_file_listed_twice_is_read_once(tmp_path: Path) -> None:
+    """Listed twice in metadata.yaml, every message was converted twice, without a word (audit)."""
+    bag = tmp_path / "abitobot"
+    shutil.copytree(ABITOBOT_BAG, bag)
+    metadata = bag / "metadata.yaml"
+    text = metadata.read_text(encoding="utf-8")
+    listed = "relative_file_paths:\n    - rosbag2_2025_05_09-18_01_02_0.mcap"
+    assert listed in text
+    metadata.write_text(
+        text.replace(listed, listed + "\n    - ./rosbag2_2025_05_09-18_01_02_0.mcap", 1), encoding="utf-8"
+    )
+    with open_bag(bag) as opened:
+        assert sum(1 for _ in opened.messages()) == 6578
+        assert any(
+            "lists a file more than once, read once: './rosbag2_2025_05_09-18_01_02_0.mcap'" in p
+            for p in opened.problems
+        )

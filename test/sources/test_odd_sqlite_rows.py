@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rerun_bridge.errors import BagError
 from rerun_bridge.replay import convert_bags
 from rerun_bridge.sources.bag import open_bag
 from test.conftest import NEATO_BAG
@@ -94,3 +95,34 @@ def test_a_message_of_no_listed_topic_is_reported(tmp_path: Path) -> None:
         problems = list(bag.problems)
     assert read == ALL_MESSAGES - 1
     assert any("1 messages of topic id 999, which the topics table does not list" in p for p in problems)
+
+
+RELAXED_TOPICS = (
+    "CREATE TABLE loose AS SELECT * FROM topics",  # without rosbag2's NOT NULL constraints
+    "DROP TABLE topics",
+    "ALTER TABLE loose RENAME TO topics",
+)
+
+
+@pytest.mark.parametrize("column", ["type", "name"])
+def test_a_topic_without_a_name_or_type_is_skipped_and_named(tmp_path: Path, column: str) -> None:
+    """SQLite takes NULL where rosbag2's schema does not: every command on the file failed with a
+    traceback (audit)."""
+    folder = altered_bag(tmp_path, *RELAXED_TOPICS, f"UPDATE topics SET {column} = NULL WHERE name = '/scan'")
+    topics, warnings = converted(folder, tmp_path)
+    assert "/scan" not in topics
+    assert topics["/odom"][0] == 166
+    (said,) = {warning for warning in warnings if "without a name or type" in warning}
+    assert said.endswith("its messages are skipped")
+    assert not any("which the topics table does not list" in warning for warning in warnings)
+
+
+@pytest.mark.parametrize("column", ["timestamp", "data", "topic_id"])
+def test_a_messages_table_without_a_column_is_no_rosbag2_file(tmp_path: Path, column: str) -> None:
+    """A renamed timestamp column failed with three chained tracebacks, a missing data column read as
+    damaged pages (audit)."""
+    folder = altered_bag(tmp_path, f"ALTER TABLE messages RENAME COLUMN {column} TO other")
+    with pytest.raises(
+        BagError, match=f"not a rosbag2 sqlite3 file \\(its messages table has no {column}\\)"
+    ):
+        open_bag(folder / NEATO_DB3.name)
