@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_NOTHING_CONVERTED = 1
 EXIT_USAGE = 2
+#: ``info --check`` found damage (or rows rosbag2 never writes) in a recording.
+EXIT_DAMAGE_FOUND = 1
 #: ``convert --blueprint`` values: the bridge's layout of the data (made as the .rrd closes), and none.
 DEFAULT_LAYOUT = "default"
 NO_LAYOUT = "none"
@@ -147,6 +149,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             _print_table(["topic", "type", "count", "rate", "converter"], rows)
             if args.check and not bag.problems:  # said: otherwise --check reads as plain info
                 print(f"checked: every message of {bag.path} reads, no damage found")
+            elif args.check:  # a script (CI) tells damage by the status, not only by the warnings (audit)
+                status = max(status, EXIT_DAMAGE_FOUND)
     return status
 
 
@@ -696,7 +700,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument(
         "--check",
         action="store_true",
-        help="read every message: counts are what can be read, damage is reported with its position",
+        help="read every message: counts are what can be read, damage is reported with its position "
+        "(exit 1 when there is any)",
     )
     add_type_arguments(info, config=False)
     info.set_defaults(func=cmd_info)

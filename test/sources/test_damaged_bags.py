@@ -355,7 +355,7 @@ def test_cli_convert_and_info_recover_and_report(tmp_path: Path) -> None:
     data[chunks[4].payload_offset + 100] ^= 0xFF
     damaged = _damaged(tmp_path, data)
     info = _cli("info", "--check", str(damaged))
-    assert info.returncode == 0, info.stderr
+    assert info.returncode == 1, info.stderr  # damage found: a script can tell (it was 0: audit)
     assert f"chunk at byte {chunks[4].offset}" in info.stderr
     total = sum(len(c.messages) for c in chunks)
     assert f"{total - len(chunks[4].messages)} messages" in info.stdout or f"{total} messages" in info.stdout
