@@ -14,13 +14,18 @@ import numpy as np
 from rerun_bridge.convert.columnar import MessageColumns
 from rerun_bridge.convert.common import sub_path
 from rerun_bridge.convert.registry import ConvertContext, Converter
-from rerun_bridge.errors import ConversionError
+from rerun_bridge.errors import ConversionError, PartialConversionError
 from rerun_bridge.model.rows import Batch, ColumnBatch, ColumnRows, Cycled, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME, stamp_to_ns
 
+#: How far a quaternion's norm may be from 1 before tf2 ignores the transform (BufferCore::setTransform).
+QUATERNION_NORM_TOLERANCE: Final = 0.01
+
 
 def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
-    """One ``geometry_msgs/TransformStamped`` as a Transform3D row from child to parent frame."""
+    """One ``geometry_msgs/TransformStamped`` as a Transform3D row from child to parent frame; a transform
+    tf2 ignores (an empty frame id, a frame its own parent, a value that is not a number, a quaternion far
+    from unit length) is a ConversionError naming it (they were written as they were: audit)."""
     parent = str(transform.header.frame_id).lstrip("/")
     child = str(transform.child_frame_id).lstrip("/")
     if not parent or not child:
@@ -33,15 +38,41 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
         "parent_frame": [parent],
         "child_frame": [child],
     }
+    problem = edge_problem(parent, child, components["translation"], components["quaternion"])
+    if problem:
+        raise ConversionError(f"transform {parent} -> {child} {problem}: ignored, as tf2 ignores it")
     if static:
         return Row(sub_path(entity_path, child), "Transform3D", components, static=True)
     return Row(entity_path, "Transform3D", components, times={ROS_TIME: stamp_to_ns(transform.header.stamp)})
 
 
+def edge_problem(parent: str, child: str, translation: Any, quaternion: Any) -> str:
+    """Why tf2 would ignore an edge ("" when it takes it)."""
+    if parent == child:
+        return "has its frame as its own parent"
+    if not (np.isfinite(translation).all() and np.isfinite(quaternion).all()):
+        return "holds a value that is not a number"
+    if abs(float(np.linalg.norm(quaternion)) - 1.0) > QUATERNION_NORM_TOLERANCE:
+        return f"has a rotation quaternion of norm {float(np.linalg.norm(quaternion)):.3g}, not 1"
+    return ""
+
+
 def convert_tf_message(msg: Any, ctx: ConvertContext) -> list[Row]:
-    rows = [transform_row(t, ctx.entity_path, ctx.static) for t in msg.transforms]
+    """Every transform's row; one tf2 would ignore is left out and the message counts one error naming
+    it, the others written (one bad edge lost the whole message's)."""
+    rows: list[Row] = []
+    problems: list[str] = []
+    for transform in msg.transforms:
+        try:
+            rows.append(transform_row(transform, ctx.entity_path, ctx.static))
+        except ConversionError as err:
+            problems.append(str(err))
     # The robot model leaves the joints whose child link TF carries to TF (robot_state_publisher's output).
-    ctx.shared.tf_children.update(str(t.child_frame_id).lstrip("/") for t in msg.transforms)
+    ctx.shared.tf_children.update(row.components["child_frame"][0] for row in rows)
+    if problems and rows:
+        raise PartialConversionError("; ".join(problems), rows)
+    if problems:
+        raise ConversionError("; ".join(problems))
     return rows
 
 
@@ -77,6 +108,13 @@ def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
         ],
         axis=1,
     )
+    norms = np.linalg.norm(quaternion, axis=2)
+    if (
+        any(parent == child for parent, child in zip(parents, children, strict=True))
+        or not (np.isfinite(translation).all() and np.isfinite(quaternion).all())
+        or (np.abs(norms - 1.0) > QUATERNION_NORM_TOLERANCE).any()
+    ):
+        return None  # edges tf2 ignores: message by message, each an error of its own
     stamps = np.stack([msgs.stamps(f"transforms[{i}].header.stamp") for i in range(edges)], axis=1)
     log_times = np.repeat(msgs.log_times, edges)
     edge_stamps = stamps.reshape(-1)
