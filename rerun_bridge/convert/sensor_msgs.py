@@ -141,18 +141,21 @@ def convert_compressed_image(msg: Any, ctx: ConvertContext) -> list[Row]:
 
 
 def encoded_media_type(format_text: str, blob: npt.NDArray[np.uint8]) -> str:
-    """``image/jpeg`` or ``image/png``, from the magic bytes, else from the format string."""
+    """``image/jpeg`` or ``image/png``, from the magic bytes, which every JPEG and PNG starts with (the
+    format string is often vague or wrong); data without either is no image a viewer decodes, an error
+    (it was written as the format string said, and failed only when drawn: audit)."""
     head = blob[:8].tobytes()
     if head.startswith(PNG_SIGNATURE):
         return "image/png"
     if head.startswith(JPEG_SIGNATURE):
         return "image/jpeg"
     lowered = format_text.lower()
-    if "png" in lowered:
-        return "image/png"
-    if "jpeg" in lowered or "jpg" in lowered:
-        return "image/jpeg"
-    raise ConversionError(f"CompressedImage format {format_text!r} is neither JPEG nor PNG")
+    if "png" not in lowered and "jpeg" not in lowered and "jpg" not in lowered:
+        raise ConversionError(f"CompressedImage format {format_text!r} is neither JPEG nor PNG")
+    what = "is empty" if not len(blob) else f"starts with {head[:4].hex(' ')}"
+    raise ConversionError(
+        f"CompressedImage data is no JPEG or PNG image (format {format_text!r}; the data {what})"
+    )
 
 
 def compressed_depth_row(entity_path: str, format_text: str, blob: npt.NDArray[np.uint8]) -> Row:
@@ -205,8 +208,9 @@ def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
     """``Pinhole`` from K: ``image_from_camera``, ``resolution`` and the frames ``parent_frame`` =
     frame_id, ``child_frame`` = frame_id + ``_image_plane`` (the frame the images land on).
 
-    An uncalibrated camera (ROS: ``K[0] == 0``; we also require a finite K with non-zero fy) gives no row
-    at all: a pinhole without focal length means nothing, and the message is not an error. No
+    An uncalibrated camera (ROS: ``K[0] == 0``; we also require a non-zero fy) gives no row at all: a
+    pinhole without focal length means nothing, and the message is not an error. A K holding values that
+    are not numbers is bad data, an error (it was dropped as uncalibrated, uncounted: audit). No
     ``CoordinateFrame`` row either: the pinhole's own ``parent_frame`` places it, as in Rerun's importer.
     Distortion (D) is ignored, as Rerun has only the pinhole model. The image plane lies
     ``image_plane_distance`` (option, metres) in front of the camera, 1 m as the embedded viewer draws it:
@@ -214,7 +218,9 @@ def convert_camera_info(msg: Any, ctx: ConvertContext) -> list[Row]:
     """
     k_values = msg.k if hasattr(msg, "k") else msg.K
     intrinsics = np.asarray(k_values, dtype=np.float64).reshape(3, 3)
-    if not np.isfinite(intrinsics).all() or intrinsics[0, 0] == 0.0 or intrinsics[1, 1] == 0.0:
+    if not np.isfinite(intrinsics).all():
+        raise ConversionError("camera matrix K holds values that are not numbers")
+    if intrinsics[0, 0] == 0.0 or intrinsics[1, 1] == 0.0:
         return []
     # Row-major K, as rr.Pinhole takes a numpy matrix (it stores it column-major).
     components: dict[str, Batch] = {"image_from_camera": intrinsics.astype(np.float32).reshape(1, 3, 3)}
@@ -287,7 +293,12 @@ def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
     """
     ranges = np.asarray(msg.ranges, dtype=np.float32)
     beams = np.arange(ranges.shape[0], dtype=np.float64)
-    angles = float32_field(msg.angle_min) + beams * float32_field(msg.angle_increment)
+    angle_min, increment = float32_field(msg.angle_min), float32_field(msg.angle_increment)
+    if not (np.isfinite(angle_min) and np.isfinite(increment)):  # every hit was NaN, uncounted (audit)
+        raise ConversionError(
+            f"scan angles are not numbers (angle_min {angle_min}, angle_increment {increment})"
+        )
+    angles = angle_min + beams * increment
     keep, positions = scan_hits(ranges, angles, np.float32(msg.range_min), np.float32(msg.range_max))
     components: dict[str, Batch] = {"positions": positions}
     extra: dict[str, Batch] = {}
@@ -302,17 +313,19 @@ def convert_laser_scan(msg: Any, ctx: ConvertContext) -> list[Row]:
     return with_frame(rows, ctx.entity_path, header_frame(msg))
 
 
-def laser_scan_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows]:
+def laser_scan_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[ColumnRows] | None:
     """:func:`convert_laser_scan` for a batch of scans with the same number of beams: the geometry of
-    every beam of every scan at once, then each scan's hits."""
+    every beam of every scan at once, then each scan's hits; declined for a batch with angles that are
+    not numbers (an error per scan, message by message)."""
     times, count = msgs.default_times(), len(msgs)
     ranges = msgs.column("ranges").astype(np.float32, copy=False)
     beams = np.arange(ranges.shape[1], dtype=np.float64)
+    angle_min = msgs.column("angle_min").astype(np.float64)
+    increment = msgs.column("angle_increment").astype(np.float64)
+    if not (np.isfinite(angle_min).all() and np.isfinite(increment).all()):
+        return None
     # The same operations as the one-scan converter, a scan per row, so the values are the same.
-    angles = (
-        msgs.column("angle_min").astype(np.float64)[:, None]
-        + beams * msgs.column("angle_increment").astype(np.float64)[:, None]
-    )
+    angles = angle_min[:, None] + beams * increment[:, None]
     range_min = msgs.column("range_min").astype(np.float32)[:, None]
     range_max = msgs.column("range_max").astype(np.float32)[:, None]
     keep, positions = scan_hits(ranges, angles, range_min, range_max)

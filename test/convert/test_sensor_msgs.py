@@ -389,9 +389,15 @@ def test_compressed_images() -> None:
     )
     assert png.components["media_type"] == ["image/png"]
     assert png.components["blob"][0].tobytes().startswith(PNG_SIGNATURE)
-    rows = converters.convert_compressed_image(compressed("jpeg", b"not an image"), context())
-    assert by_archetype(rows, "EncodedImage").components["media_type"] == ["image/jpeg"]  # trust the format
-    assert frames(rows) == {"/sensor": "camera_image_plane"}
+    png_rows = converters.convert_compressed_image(SAMPLES["compressed_png"](), context())
+    assert frames(png_rows) == {"/sensor": "camera_image_plane"}
+    # Data without a JPEG or PNG signature is no image, whatever the format says (it was written as a
+    # JPEG and failed only when drawn: audit).
+    for data, said in ((b"not an image", "starts with 6e 6f 74 20"), (b"", "is empty")):
+        with pytest.raises(
+            ConversionError, match=f"no JPEG or PNG image \\(format 'jpeg'; the data {said}\\)"
+        ):
+            converters.convert_compressed_image(compressed("jpeg", data), context())
 
 
 def test_compressed_depth() -> None:
@@ -440,10 +446,9 @@ def test_camera_info_pinhole() -> None:
 
 def test_uncalibrated_camera_gives_no_rows() -> None:
     assert converters.convert_camera_info(camera_info_sample([0.0] * 9), context()) == []
-    assert (
+    # A K that is not numbers is bad data, counted (it was dropped as uncalibrated: audit).
+    with pytest.raises(ConversionError, match="camera matrix K holds values that are not numbers"):
         converters.convert_camera_info(camera_info_sample([math.nan, 0, 1, 0, 1, 1, 0, 0, 1]), context())
-        == []
-    )
 
 
 # ---- point clouds and scans ----------------------------------------------------------------------------
@@ -729,3 +734,12 @@ def test_every_row_verifies_with_rerun(tmp_path: Path) -> None:
     )
     assert stored[("/point_cloud2", "Points3D:ring")].to_pylist()[0] == [1, 3]
     assert stored[("/imu", "Scalars:orientation")].to_pylist()[0] == [0.0, 0.0, 0.6, 0.8]
+
+
+@pytest.mark.parametrize("field", ["angle_min", "angle_increment"])
+def test_a_scan_whose_angles_are_not_numbers_is_an_error(field: str) -> None:
+    """Every hit was written at (NaN, NaN, 0), uncounted (audit)."""
+    msg = scan_sample()
+    setattr(msg, field, math.nan)
+    with pytest.raises(ConversionError, match="scan angles are not numbers"):
+        converters.convert_laser_scan(msg, context())
