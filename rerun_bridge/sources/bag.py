@@ -229,6 +229,27 @@ def _files_inside(root: Path, metadata: BagMetadata, metadata_path: Path, proble
     return inside
 
 
+def _storage_of(file: Path, metadata: BagMetadata | None, problems: list[str]) -> str:
+    """The storage plug-in of a file: metadata.yaml's, unless the file's own first bytes say otherwise (an
+    MCAP file said "not a readable sqlite3 bag" for metadata.yaml's ``storage_identifier: sqlite3``,
+    without naming the disagreement: audit); the file's then, said once."""
+    listed = metadata.storage_identifier if metadata is not None else ""
+    try:
+        with file.open("rb") as stream:
+            head = stream.read(16)
+    except OSError:
+        head = b""
+    found = (
+        "mcap" if head.startswith(b"\x89MCAP") else "sqlite3" if head.startswith(b"SQLite format 3") else ""
+    )
+    if listed and found and listed != found:
+        problems.append(
+            f"{file}: metadata.yaml says storage {listed!r}, the file is {found}: read as {found}"
+        )
+        return found
+    return listed or storage_id_for(file)
+
+
 def _open_listed(
     files: list[Path], metadata: BagMetadata | None, problems: list[str]
 ) -> tuple[list[StorageReader], tempfile.TemporaryDirectory[str] | None]:
@@ -249,7 +270,7 @@ def _open_listed(
                 if tempdir is None:
                     tempdir = tempfile.TemporaryDirectory(prefix="rerun_bridge_bag_")
                 file = _decompress_file(listed, Path(tempdir.name))
-            storage_id = (metadata.storage_identifier if metadata is not None else "") or storage_id_for(file)
+            storage_id = _storage_of(file, metadata, problems)
             try:
                 storages.append(open_storage(file, storage_id))
             except BagError as err:

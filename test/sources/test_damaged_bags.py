@@ -448,3 +448,23 @@ def test_a_file_listed_twice_is_read_once(tmp_path: Path) -> None:
             "lists a file more than once, read once: './rosbag2_2025_05_09-18_01_02_0.mcap'" in p
             for p in opened.problems
         )
+
+
+def test_a_storage_metadata_gets_wrong_is_read_as_the_file_says(tmp_path: Path) -> None:
+    """metadata.yaml's storage_identifier sqlite3 on an MCAP file: "not a readable sqlite3 bag", with no
+    word of the disagreement (audit)."""
+    bag = tmp_path / "abitobot"
+    shutil.copytree(ABITOBOT_BAG, bag)
+    metadata = bag / "metadata.yaml"
+    metadata.write_text(
+        metadata.read_text(encoding="utf-8").replace(
+            "storage_identifier: mcap", "storage_identifier: sqlite3"
+        ),
+        encoding="utf-8",
+    )
+    with open_bag(bag) as opened:
+        assert sum(1 for _ in opened.messages()) == 6578
+        assert any(
+            "metadata.yaml says storage 'sqlite3', the file is mcap: read as mcap" in p
+            for p in opened.problems
+        )
