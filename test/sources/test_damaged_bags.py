@@ -402,6 +402,18 @@ def test_viewer_loads_what_a_cut_bag_holds_and_lists_the_damage(tmp_path: Path) 
     assert imu_rows >= imu_before_cut
 
 
+def abitobot_with_metadata(tmp_path: Path, before: str, after: str) -> tuple[Path, Path]:
+    """A copy of the abitobot bag with ``before`` replaced by ``after`` in its metadata.yaml: the folder
+    and its metadata file."""
+    bag = tmp_path / "abitobot"
+    shutil.copytree(ABITOBOT_BAG, bag)
+    metadata = bag / "metadata.yaml"
+    text = metadata.read_text(encoding="utf-8")
+    assert before in text
+    metadata.write_text(text.replace(before, after, 1), encoding="utf-8")
+    return bag, metadata
+
+
 @pytest.mark.parametrize(
     ("before", "after", "said"),
     [
@@ -420,12 +432,7 @@ def test_a_metadata_field_of_the_wrong_kind_is_named_and_the_files_read(
 ) -> None:
     """A field that is not a number was a traceback of every command; a file name given as a string was
     read letter by letter (audit). One problem naming the key, and the folder's files are read."""
-    bag = tmp_path / "abitobot"
-    shutil.copytree(ABITOBOT_BAG, bag)
-    metadata = bag / "metadata.yaml"
-    text = metadata.read_text(encoding="utf-8")
-    assert before in text
-    metadata.write_text(text.replace(before, after, 1), encoding="utf-8")
+    bag, metadata = abitobot_with_metadata(tmp_path, before, after)
     with open_bag(bag) as opened:
         assert sum(1 for _ in opened.messages()) == 6578
         assert any(f"{metadata}: {said}" in problem for problem in opened.problems), opened.problems
@@ -433,14 +440,9 @@ def test_a_metadata_field_of_the_wrong_kind_is_named_and_the_files_read(
 
 def test_a_file_listed_twice_is_read_once(tmp_path: Path) -> None:
     """Listed twice in metadata.yaml, every message was converted twice, without a word (audit)."""
-    bag = tmp_path / "abitobot"
-    shutil.copytree(ABITOBOT_BAG, bag)
-    metadata = bag / "metadata.yaml"
-    text = metadata.read_text(encoding="utf-8")
     listed = "relative_file_paths:\n    - rosbag2_2025_05_09-18_01_02_0.mcap"
-    assert listed in text
-    metadata.write_text(
-        text.replace(listed, listed + "\n    - ./rosbag2_2025_05_09-18_01_02_0.mcap", 1), encoding="utf-8"
+    bag, _metadata = abitobot_with_metadata(
+        tmp_path, listed, listed + "\n    - ./rosbag2_2025_05_09-18_01_02_0.mcap"
     )
     with open_bag(bag) as opened:
         assert sum(1 for _ in opened.messages()) == 6578
@@ -453,14 +455,8 @@ def test_a_file_listed_twice_is_read_once(tmp_path: Path) -> None:
 def test_a_storage_metadata_gets_wrong_is_read_as_the_file_says(tmp_path: Path) -> None:
     """metadata.yaml's storage_identifier sqlite3 on an MCAP file: "not a readable sqlite3 bag", with no
     word of the disagreement (audit)."""
-    bag = tmp_path / "abitobot"
-    shutil.copytree(ABITOBOT_BAG, bag)
-    metadata = bag / "metadata.yaml"
-    metadata.write_text(
-        metadata.read_text(encoding="utf-8").replace(
-            "storage_identifier: mcap", "storage_identifier: sqlite3"
-        ),
-        encoding="utf-8",
+    bag, _metadata = abitobot_with_metadata(
+        tmp_path, "storage_identifier: mcap", "storage_identifier: sqlite3"
     )
     with open_bag(bag) as opened:
         assert sum(1 for _ in opened.messages()) == 6578
