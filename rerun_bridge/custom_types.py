@@ -82,4 +82,7 @@ def command_line_types(config_path: Path | None, msg_paths: Sequence[str]) -> Ty
         else BridgeConfig()
     )
     options = {name: topic.options for name, topic in config.topics.items() if topic.options}
-    return dataclasses.replace(type_support(config.custom_types, msg_paths, source), topic_options=options)
+    declared = {name: topic.type_name for name, topic in config.topics.items() if topic.type_name}
+    return dataclasses.replace(
+        type_support(config.custom_types, msg_paths, source), topic_options=options, declared_types=declared
+    )

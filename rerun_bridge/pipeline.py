@@ -129,6 +129,8 @@ class TypeSupport:
     problems: tuple[str, ...] = ()
     #: Converter options by topic (``topics.<topic>.options`` of ``convert --config``).
     topic_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Types the config declares by topic (``topics.<topic>.type``): one a recording contradicts is said.
+    declared_types: Mapping[str, str] = field(default_factory=dict)
     #: The config key of each declarative mapping, by its (normalized) type: one no topic has is said.
     mapping_keys: Mapping[str, str] = field(default_factory=dict)
     #: Types a supplied definition was given for but left out, and why (``SuppliedTypes.rejected``).

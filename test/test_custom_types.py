@@ -801,6 +801,21 @@ def test_convert_config_topic_options_reach_the_converter(tmp_path: Path) -> Non
     assert len(rrd_column(rrd, "/region_of_interest", "Boxes2D:centers")) == 1
 
 
+def test_a_config_type_the_recording_contradicts_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config declaring /region_of_interest an Image was taken without a word (audit): the recording's
+    type converts, and the contradiction is named with the config key."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text("topics:\n  /region_of_interest:\n    type: sensor_msgs/msg/Image\n", encoding="utf-8")
+    args = ["convert", str(RERUN_SUPPORTED_MCAP), "-o", str(tmp_path / "out.rrd"), "-q"]
+    assert main([*args, "--topics", "^/region_of_interest$", "--config", str(config)]) == 0
+    assert (
+        "topic /region_of_interest is sensor_msgs/msg/RegionOfInterest in the recording, but the config's "
+        "topics./region_of_interest.type says sensor_msgs/msg/Image: converted as the recording's"
+    ) in capsys.readouterr().err
+
+
 def test_the_placeholder_member_of_a_type_without_fields_is_not_plotted() -> None:
     # rosidl gives a type without fields (std_msgs/Empty, test_msgs/Empty, a custom trigger) one member,
     # structure_needs_at_least_one_member, which was plotted as a flat-zero curve, alone or nested.

@@ -295,6 +295,12 @@ class BagConversion:
         first_type = self.types_seen.setdefault(info.name, type_name)
         name = _pipeline_name(info.name, type_name, first_type)
         self.routes[key] = name
+        declared = self.types.declared_types.get(info.name)
+        if declared and normalize_type_name(declared) != type_name:  # said, not taken silently (audit)
+            self.note(
+                f"{bag.path}: topic {info.name} is {info.type_name} in the recording, but the config's "
+                f"topics.{info.name}.type says {declared}: converted as the recording's"
+            )
         if self.pipeline.stats_of(name) is None:
             entity_path = None
             if name != info.name:
