@@ -32,13 +32,15 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
         raise ConversionError(f"transform with an empty frame id (parent {parent!r}, child {child!r})")
     # One (1, 3) / (1, 4) array each, built directly: TF is the commonest row of a recording.
     translation, rotation = transform.transform.translation, transform.transform.rotation
+    offset = np.array([[translation.x, translation.y, translation.z]], dtype=np.float64)
+    quaternion = np.array([[rotation.x, rotation.y, rotation.z, rotation.w]], dtype=np.float64)
     components: dict[str, Batch] = {
-        "translation": np.array([[translation.x, translation.y, translation.z]], dtype=np.float64),
-        "quaternion": np.array([[rotation.x, rotation.y, rotation.z, rotation.w]], dtype=np.float64),
+        "translation": offset,
+        "quaternion": quaternion,
         "parent_frame": [parent],
         "child_frame": [child],
     }
-    problem = edge_problem(parent, child, components["translation"], components["quaternion"])
+    problem = edge_problem(parent, child, offset, quaternion)
     if problem:
         raise ConversionError(f"transform {parent} -> {child} {problem}: ignored, as tf2 ignores it")
     if static:
@@ -46,13 +48,23 @@ def transform_row(transform: Any, entity_path: str, static: bool) -> Row:
     return Row(entity_path, "Transform3D", components, times={ROS_TIME: stamp_to_ns(transform.header.stamp)})
 
 
-def edge_problem(parent: str, child: str, translation: Any, quaternion: Any) -> str:
+def _not_finite(translation: np.ndarray, quaternion: np.ndarray) -> bool:
+    """Whether any edge holds a value that is not a number (tf2 ignores it)."""
+    return not (np.isfinite(translation).all() and np.isfinite(quaternion).all())
+
+
+def _off_unit(quaternion: np.ndarray) -> bool:
+    """Whether any edge's rotation quaternion (along the last axis) is too far from unit length for tf2."""
+    return bool((np.abs(np.linalg.norm(quaternion, axis=-1) - 1.0) > QUATERNION_NORM_TOLERANCE).any())
+
+
+def edge_problem(parent: str, child: str, translation: np.ndarray, quaternion: np.ndarray) -> str:
     """Why tf2 would ignore an edge ("" when it takes it)."""
     if parent == child:
         return "has its frame as its own parent"
-    if not (np.isfinite(translation).all() and np.isfinite(quaternion).all()):
+    if _not_finite(translation, quaternion):
         return "holds a value that is not a number"
-    if abs(float(np.linalg.norm(quaternion)) - 1.0) > QUATERNION_NORM_TOLERANCE:
+    if _off_unit(quaternion):
         return f"has a rotation quaternion of norm {float(np.linalg.norm(quaternion)):.3g}, not 1"
     return ""
 
@@ -108,13 +120,12 @@ def tf_message_columns(msgs: MessageColumns, ctx: ConvertContext) -> list[Column
         ],
         axis=1,
     )
-    norms = np.linalg.norm(quaternion, axis=2)
     if (
         any(parent == child for parent, child in zip(parents, children, strict=True))
-        or not (np.isfinite(translation).all() and np.isfinite(quaternion).all())
-        or (np.abs(norms - 1.0) > QUATERNION_NORM_TOLERANCE).any()
+        or _not_finite(translation, quaternion)
+        or _off_unit(quaternion)
     ):
-        return None  # edges tf2 ignores: message by message, each an error of its own
+        return None  # edges tf2 ignores (edge_problem's rules): message by message, each an error of its own
     stamps = np.stack([msgs.stamps(f"transforms[{i}].header.stamp") for i in range(edges)], axis=1)
     log_times = np.repeat(msgs.log_times, edges)
     edge_stamps = stamps.reshape(-1)

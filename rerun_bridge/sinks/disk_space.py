@@ -76,6 +76,11 @@ class _Device:
     pending: list[Callable[[], int]] = field(default_factory=list)
 
 
+def _free_after_pending(path: Path, device: _Device) -> int:
+    """Bytes free on ``path``'s file system once the writers have written what they still hold."""
+    return free_bytes(path) - sum(max(pending(), 0) for pending in device.pending)
+
+
 class DiskSpaceGuard:
     """Thread-safe: the conversion worker and the MCAP thread take from it."""
 
@@ -119,7 +124,7 @@ class DiskSpaceGuard:
 
     def _measure(self, path: Path, device: _Device) -> int:
         device.measured_at = time.monotonic()
-        return free_bytes(path) - self.reserve_bytes - sum(max(p(), 0) for p in device.pending)
+        return _free_after_pending(path, device) - self.reserve_bytes
 
     def take(self, path: Path, size: int) -> bool:
         """Account ``size`` bytes about to be written to ``path``; False when they would eat into the reserve
@@ -136,8 +141,7 @@ class DiskSpaceGuard:
     def expected_free(self, path: Path) -> int:
         """Bytes free on ``path``'s file system once the writers have written what they still hold."""
         with self._lock:
-            device = self._device(path)
-            return free_bytes(path) - sum(max(p(), 0) for p in device.pending)
+            return _free_after_pending(path, self._device(path))
 
     def has_recovered(self, path: Path, expected_free_at_stop: int) -> bool:
         """True once the free space is back above twice the reserve, at least :data:`RESUME_BYTES`, and

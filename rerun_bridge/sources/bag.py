@@ -19,6 +19,7 @@ from rerun_bridge.sources.storage import (
     SUFFIX_TO_STORAGE,
     StorageReader,
     open_storage,
+    storage_by_magic,
     storage_id_for,
 )
 
@@ -235,13 +236,9 @@ def _storage_of(file: Path, metadata: BagMetadata | None, problems: list[str]) -
     without naming the disagreement: audit); the file's then, said once."""
     listed = metadata.storage_identifier if metadata is not None else ""
     try:
-        with file.open("rb") as stream:
-            head = stream.read(16)
+        found = storage_by_magic(file)
     except OSError:
-        head = b""
-    found = (
-        "mcap" if head.startswith(b"\x89MCAP") else "sqlite3" if head.startswith(b"SQLite format 3") else ""
-    )
+        found = None  # opening it says why, with the file's name
     if listed and found and listed != found:
         problems.append(
             f"{file}: metadata.yaml says storage {listed!r}, the file is {found}: read as {found}"

@@ -540,14 +540,24 @@ def storage_id_for(path: Path) -> str:
     if suffix in SUFFIX_TO_STORAGE:
         return SUFFIX_TO_STORAGE[suffix]
     try:
-        head = path.open("rb").read(16)
+        found = storage_by_magic(path)
     except OSError as err:
         raise BagError(f"{path}: cannot open: {err}") from err
+    if found is None:
+        raise BagError(f"{path}: neither an MCAP nor a sqlite3 file")
+    return found
+
+
+def storage_by_magic(path: Path) -> str | None:
+    """The storage plug-in a file's first bytes name (``mcap`` or ``sqlite3``), None for neither;
+    raises OSError when it cannot be read."""
+    with path.open("rb") as stream:
+        head = stream.read(16)
     if head.startswith(b"\x89MCAP"):
         return "mcap"
     if head.startswith(b"SQLite format 3"):
         return "sqlite3"
-    raise BagError(f"{path}: neither an MCAP nor a sqlite3 file")
+    return None
 
 
 def open_storage(path: Path, storage_id: str | None = None) -> StorageReader:
