@@ -16,6 +16,7 @@ plots) keeps them out of sight until the user turns them on, as in RViz. They ar
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,7 +216,7 @@ class _Importer:
                 fixed_frame=fixed_frame,
                 grid=self.grid,
                 background=background,
-                eye=self.eye(manager),
+                **self.camera(manager, data.get("Window Geometry")),
                 follow_frame=target,
                 follow=bool(target),
                 frame_names=tuple(self.frame_names),
@@ -531,27 +532,89 @@ class _Importer:
         target = target.strip().lstrip("/")
         return "" if not target or target.startswith("<") else target
 
-    def eye(self, manager: Mapping[str, Any]) -> EyeKind | None:
+    def camera(self, manager: Mapping[str, Any], window: object) -> dict[str, Any]:
+        """The 3D view's ``eye`` and, for an orbit or top-down controller placed in the fixed frame, where
+        it starts (:func:`orbit_placement`, :func:`top_down_placement`); what is not carried is noted."""
         views = manager.get("Views")
         current = views.get("Current") if isinstance(views, Mapping) else None
         class_name = str(current.get("Class") or "") if isinstance(current, Mapping) else ""
-        if not class_name:
-            return None
-        eye = VIEW_CONTROLLERS.get(split_class(class_name)[1])
+        if not isinstance(current, Mapping) or not class_name:
+            return {}
+        name = split_class(class_name)[1]
+        eye = VIEW_CONTROLLERS.get(name)
         if eye is None:
             self.notes.append(f"view controller {class_name} has no counterpart; the 3D view orbits")
-            return None
-        placed = [key for key in _CAMERA_PLACEMENT if key in current] if isinstance(current, Mapping) else []
-        if placed:  # said, not silently dropped (audit)
+            return {}
+        camera: dict[str, Any] = {"eye": EyeKind(eye)}
+        placed = [key for key in _CAMERA_PLACEMENT if key in current]
+        if not placed:
+            return camera
+        placement: dict[str, Any] = {}
+        if self.target_frame(manager):
+            why = "they are relative to its Target Frame"
+        elif current.get("Invert Z Axis") is True:
+            why = "its Z axis is inverted"
+        elif name in ("Orbit", "XYOrbit"):
+            placement = orbit_placement(current)
+            why = "they are not all numbers"
+        elif name == "TopDownOrtho":
+            height = number(window.get("Height")) if isinstance(window, Mapping) else None
+            placement = top_down_placement(current, height or ASSUMED_VIEW_HEIGHT_PX)
+            why = "they are not all numbers"
+        else:
+            why = "the viewer has no such camera"
+        if not placement:  # said, not silently dropped (audit)
             self.notes.append(
-                f"view controller {split_class(class_name)[1]}: its {', '.join(placed)} are not carried; "
+                f"view controller {name}: its {', '.join(placed)} are not carried ({why}); "
                 "the 3D view frames the data when it opens"
             )
-        return EyeKind(eye)
+        return camera | placement
 
 
-#: A view controller's camera placement, which the 3D view's blueprint does not hold.
+#: A view controller's camera placement.
 _CAMERA_PLACEMENT: Final = ("Distance", "Focal Point", "Yaw", "Pitch", "Scale", "X", "Y", "Angle", "Position")
+#: The vertical field of view of the viewers' perspective cameras (the embedded viewer's default), from
+#: which a top-down orthographic scale becomes a height above the ground.
+CAMERA_FOV_DEG: Final = 60.0
+#: The 3D panel's height when the config's Window Geometry has none.
+ASSUMED_VIEW_HEIGHT_PX: Final = 800.0
+
+
+def orbit_placement(view: Mapping[str, Any]) -> dict[str, Any]:
+    """RViz's Orbit / XYOrbit camera as ``look_target`` (its Focal Point) and ``eye_position``: Distance
+    away from it, Yaw around +z from +x, Pitch up from the ground plane; {} unless all are numbers."""
+    focal = view.get("Focal Point")
+    focal = focal if isinstance(focal, Mapping) else {}
+    values = [number(focal.get(axis, 0.0)) for axis in "XYZ"]
+    values += [number(view.get(key)) for key in ("Distance", "Yaw", "Pitch")]
+    if any(value is None for value in values):
+        return {}
+    x, y, z, distance, yaw, pitch = (float(value or 0.0) for value in values)
+    if distance <= 0:
+        return {}
+    eye = (
+        x + distance * math.cos(yaw) * math.cos(pitch),
+        y + distance * math.sin(yaw) * math.cos(pitch),
+        z + distance * math.sin(pitch),
+    )
+    return {"look_target": (x, y, z), "eye_position": tuple(round(value, 6) for value in eye)}
+
+
+def top_down_placement(view: Mapping[str, Any], view_height_px: float) -> dict[str, Any]:
+    """RViz's TopDownOrtho (an orthographic camera over X, Y at Scale pixels a metre, turned by Angle) as
+    a perspective eye straight above X, Y that sees as much ground across the view's height:
+    ``view_height_px / Scale`` metres at :data:`CAMERA_FOV_DEG`; {} unless they are numbers."""
+    x, y, scale, angle = (number(view.get(key, default)) for key, default in _TOP_DOWN_DEFAULTS)
+    if x is None or y is None or scale is None or angle is None or scale <= 0:
+        return {}
+    height = view_height_px / scale / 2.0 / math.tan(math.radians(CAMERA_FOV_DEG) / 2.0)
+    # The camera turned by Angle around +z: the screen's up is +y turned by it.
+    up = (round(-math.sin(angle), 6), round(math.cos(angle), 6), 0.0)
+    return {"look_target": (x, y, 0.0), "eye_position": (x, y, round(height, 3)), "eye_up": up}
+
+
+#: TopDownOrtho's properties and RViz's defaults for them.
+_TOP_DOWN_DEFAULTS: Final = (("X", 0.0), ("Y", 0.0), ("Scale", 10.0), ("Angle", 0.0))
 
 
 def _name(display: Mapping[str, Any]) -> str:

@@ -281,8 +281,9 @@ def _spatial3d_arguments(settings: Any, _timelines: Sequence[str]) -> dict[str, 
         out["background"] = _rgba(settings.background)
     if settings.point_radius is not None:
         out["defaults"] = [rr.Points3D.from_fields(radii=[settings.point_radius])]
-    if settings.eye is not None:
-        out["eye_controls"] = _eye(settings.eye)
+    placed = (settings.eye_position, settings.look_target, settings.eye_up) != (None, None, None)
+    if settings.eye is not None or placed:
+        out["eye_controls"] = _eye(settings)
     return out
 
 
@@ -351,17 +352,25 @@ _SETTINGS_ARGUMENTS: Final[tuple[tuple[type, Callable[[Any, Sequence[str]], dict
 )
 
 
-def _eye(kind: EyeKind) -> rrb.EyeControls3D:
+def _eye(settings: Spatial3DSettings) -> rrb.EyeControls3D:
+    """The view's eye: its kind, and where it starts when the blueprint places it (a top-down eye without
+    a place: :data:`TOP_DOWN_HEIGHT_M` above the look target, y up on screen)."""
+    kind = settings.eye or EyeKind.ORBITAL
+    place: dict[str, Any] = {}
+    if settings.look_target is not None or settings.eye_position is not None:
+        place["look_target"] = list(settings.look_target or (0.0, 0.0, 0.0))
+    if settings.eye_position is not None:
+        place["position"] = list(settings.eye_position)
+    if settings.eye_up is not None:
+        place["eye_up"] = list(settings.eye_up)
     if kind is EyeKind.FIRST_PERSON:
-        return rrb.EyeControls3D(kind=rrb.Eye3DKind.FirstPerson)
+        return rrb.EyeControls3D(kind=rrb.Eye3DKind.FirstPerson, **place)
     if kind is EyeKind.TOP_DOWN:
-        return rrb.EyeControls3D(
-            kind=rrb.Eye3DKind.Orbital,
-            position=[0.0, 0.0, TOP_DOWN_HEIGHT_M],
-            look_target=[0.0, 0.0, 0.0],
-            eye_up=[0.0, 1.0, 0.0],
-        )
-    return rrb.EyeControls3D(kind=rrb.Eye3DKind.Orbital)
+        if "position" not in place:
+            x, y, z = settings.look_target or (0.0, 0.0, 0.0)
+            place |= {"position": [x, y, z + TOP_DOWN_HEIGHT_M], "look_target": [x, y, z]}
+        place.setdefault("eye_up", [0.0, 1.0, 0.0])  # +z, the default, is the direction it looks along
+    return rrb.EyeControls3D(kind=rrb.Eye3DKind.Orbital, **place)
 
 
 def _style(style: EntityStyle) -> list[Any]:

@@ -195,6 +195,10 @@ class _Reader(KeyPathReader):
         values = {
             name: self.get(entry, path, name, getattr(defaults, name), SETTING_CHECKS[name]) for name in entry
         }
+        eye_position = values.get("eye_position")
+        if eye_position is not None and eye_position == (values.get("look_target") or (0.0, 0.0, 0.0)):
+            self.error(_join(path, "eye_position"), "the same point as look_target: the camera looks nowhere")
+            values.pop("eye_position")
         return dataclasses.replace(defaults, **values)
 
     def styles(self, data: object, path: str) -> dict[str, EntityStyle]:

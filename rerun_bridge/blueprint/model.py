@@ -218,6 +218,13 @@ class Spatial3DSettings:
     point_radius: float | None = None
     background: Color | None = None
     eye: EyeKind | None = None
+    #: Where the camera starts, in the fixed frame (metres); None: the viewer frames the data.
+    eye_position: tuple[float, float, float] | None = None
+    #: The point the camera starts looking at (fixed frame, metres); None: the fixed frame's origin.
+    look_target: tuple[float, float, float] | None = None
+    #: The direction shown up on screen; None: +z (+y looking straight down). The embedded viewer's
+    #: camera keeps +z up, so it takes this only looking straight down (RViz's TopDownOrtho angle).
+    eye_up: tuple[float, float, float] | None = None
     #: The frame the camera follows (RViz's Target Frame); empty: ``base_link`` when the tree has it.
     follow_frame: str = ""
     #: Whether the camera follows ``follow_frame`` from the start (the view's toggle changes it).

@@ -82,6 +82,20 @@ def check_depth_range(value: object) -> tuple[float, float]:
     raise InvalidValueError(f"expected [near, far] with near < far (metres), got {items!r}")
 
 
+def check_point(value: object) -> tuple[float, float, float]:
+    items = check_list(value, "three numbers")
+    if len(items) == 3 and all(is_number(item) for item in items):
+        return float(items[0]), float(items[1]), float(items[2])
+    raise InvalidValueError(f"expected [x, y, z] (metres, in the fixed frame), got {items!r}")
+
+
+def check_direction(value: object) -> tuple[float, float, float]:
+    items = check_list(value, "three numbers")
+    if len(items) == 3 and all(is_number(item) for item in items) and any(items):
+        return float(items[0]), float(items[1]), float(items[2])
+    raise InvalidValueError(f"expected a direction [x, y, z], not all 0, got {items!r}")
+
+
 def check_levels(value: object) -> tuple[LogLevel, ...]:
     return tuple(check_enum(LogLevel)(item) for item in check_list(value, "log levels"))
 
@@ -137,6 +151,9 @@ SETTING_CHECKS: Final[Mapping[str, Check]] = MappingProxyType(
         "point_radius": check_radius,
         "background": check_color,
         "eye": check_enum(EyeKind),
+        "eye_position": check_point,
+        "look_target": check_point,
+        "eye_up": check_direction,
         "depth_range": check_depth_range,
         "colormap": check_enum(Colormap),
         "visible_range_s": check_positive,

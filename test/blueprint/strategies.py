@@ -49,6 +49,12 @@ def _depth_range() -> st.SearchStrategy[tuple[float, float]]:
     return st.tuples(positive, positive).filter(lambda pair: pair[0] < pair[1])
 
 
+def _eye_looks_somewhere(settings: Spatial3DSettings) -> bool:
+    """An eye at its own look target is an error (the loader's)."""
+    return settings.eye_position is None or settings.eye_position != (settings.look_target or (0.0, 0.0, 0.0))
+
+
+_points = st.tuples(*(st.floats(-1e4, 1e4, allow_nan=False) for _ in range(3)))
 _SETTINGS: dict[ViewKind, st.SearchStrategy[ViewSettings]] = {
     ViewKind.SPATIAL3D: st.builds(
         Spatial3DSettings,
@@ -57,7 +63,10 @@ _SETTINGS: dict[ViewKind, st.SearchStrategy[ViewSettings]] = {
         point_radius=st.none() | radius,
         background=st.none() | colors,
         eye=st.none() | st.sampled_from(EyeKind),
-    ),
+        eye_position=st.none() | _points,
+        look_target=st.none() | _points,
+        eye_up=st.none() | _points.filter(any),
+    ).filter(_eye_looks_somewhere),
     ViewKind.SPATIAL2D: st.builds(
         Spatial2DSettings,
         depth_range=st.none() | _depth_range(),

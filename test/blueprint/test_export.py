@@ -234,3 +234,27 @@ def test_plots_tell_apart_curves_of_one_name_from_two_entities(tmp_path: Path) -
     assert not plot_view.overrides("/imu")
     # Below a view's origin, entities are said by their path below it, as the embedded viewer's legend.
     assert joints_view.overrides("/joint_states/velocity")["SeriesLines:names"] == ["velocity: arm"]
+
+
+def test_a_placed_eye_is_exported_where_it_is(tmp_path: Path) -> None:
+    """eye_position / look_target / eye_up (an RViz view's placement) become the EyeControls3D's."""
+    placed = View(
+        ViewKind.SPATIAL3D,
+        settings=Spatial3DSettings(eye_position=(5.0, 5.0, 7.0), look_target=(1.0, -2.0, 0.0)),
+    )
+    down = View(
+        ViewKind.SPATIAL3D,
+        settings=Spatial3DSettings(
+            eye=EyeKind.TOP_DOWN, look_target=(-5.4, 0.0, 0.0), eye_up=(-1.0, 0.0, 0.0)
+        ),
+    )
+    blueprint = Blueprint(name="eyes", root=Container(ContainerKind.HORIZONTAL, (placed, down)))
+    first, second = _views(read_rbl(export_rbl(blueprint, tmp_path / "eyes.rbl")).root)
+    eye = first.properties["EyeControls3D"]
+    assert eye["EyeControls3D:position"] == [[5.0, 5.0, 7.0]]
+    assert eye["EyeControls3D:look_target"] == [[1.0, -2.0, 0.0]]
+    assert "EyeControls3D:eye_up" not in eye  # Rerun's default, +z
+    eye = second.properties["EyeControls3D"]
+    assert eye["EyeControls3D:position"] == [[pytest.approx(-5.4), 0.0, 25.0]]
+    assert eye["EyeControls3D:look_target"] == [[pytest.approx(-5.4), 0.0, 0.0]]
+    assert eye["EyeControls3D:eye_up"] == [[-1.0, 0.0, 0.0]]

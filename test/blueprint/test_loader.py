@@ -238,6 +238,23 @@ root:
         ("name: 3\nroot: {view: map}", "name: expected a string, got 3"),
         ("name: x\nauto_views: 1\nroot: {view: map}", "auto_views: expected true or false, got 1"),
         ("name: x\nroot: {view: map, visible: no}", None),
+        (
+            "name: x\nroot: {view: spatial3d, settings: {eye_position: [1, 2]}}",
+            "eye_position: expected [x, y, z]",
+        ),
+        (
+            "name: x\nroot: {view: spatial3d, settings: {look_target: [1, 2, .nan]}}",
+            "look_target: expected [x,",
+        ),
+        ("name: x\nroot: {view: spatial3d, settings: {eye_up: [0, 0, 0]}}", "eye_up: expected a direction"),
+        (
+            "name: x\nroot: {view: spatial3d, settings: {eye_position: [1, 2, 3], look_target: [1, 2, 3]}}",
+            "root.settings.eye_position: the same point as look_target",
+        ),
+        (
+            "name: x\nroot: {view: spatial3d, settings: {eye_position: [0, 0, 0]}}",
+            "the same point as look_target",
+        ),
     ],
 )
 def test_single_errors(text: str, error: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -191,12 +192,27 @@ def test_nav2_unsupported_and_disabled_are_listed() -> None:
 def test_rviz_default_is_a_grid_in_the_fixed_frame() -> None:
     result = import_rviz(RVIZ_DEFAULT)
     assert result.fixed_frame == "map", "the leading slash of /map is dropped, as tf2 does"
-    assert result.blueprint.root == View(
+    # Its Orbit view: 10 m from the origin, 45 degrees round and up.
+    eye_position = (
+        10 * math.cos(math.pi / 4) ** 2,
+        10 * math.cos(math.pi / 4) ** 2,
+        10 * math.sin(math.pi / 4),
+    )
+    scene = result.blueprint.root
+    assert isinstance(scene, View)
+    assert isinstance(scene.settings, Spatial3DSettings)
+    assert scene.settings.eye_position == pytest.approx(eye_position, abs=1e-4)
+    assert scene == View(
         ViewKind.SPATIAL3D,
         name="3D",
         contents=(),
         settings=Spatial3DSettings(
-            fixed_frame="map", grid=True, background=Color(48, 48, 48), eye=EyeKind.ORBITAL
+            fixed_frame="map",
+            grid=True,
+            background=Color(48, 48, 48),
+            eye=EyeKind.ORBITAL,
+            eye_position=scene.settings.eye_position,
+            look_target=(0.0, 0.0, 0.0),
         ),
     )
     assert result.mapped == ["'Grid' (rviz_default_plugins/Grid) -> 3D grid"]
@@ -532,7 +548,9 @@ def test_rviz2s_compressed_image_topic_is_a_compressed_image(tmp_path: Path) -> 
     assert result.bridge_topics["/cam/camera_info"] == {"type": "sensor_msgs/msg/CameraInfo"}
 
 
-def test_the_camera_placement_not_carried_is_said(tmp_path: Path) -> None:
+def test_an_orbit_view_is_placed_where_rviz_placed_it(tmp_path: Path) -> None:
+    """Distance, Focal Point, Yaw and Pitch give the eye's position about the focal point, as RViz's Orbit
+    view computes it (they were dropped with a note: audit)."""
     views = {
         "Current": {
             "Class": "rviz_default_plugins/Orbit",
@@ -543,11 +561,81 @@ def test_the_camera_placement_not_carried_is_said(tmp_path: Path) -> None:
         }
     }
     result = import_rviz(_write(tmp_path, [], Views=views))
-    assert _scene_settings(result).eye == EyeKind.ORBITAL
-    assert (
-        "view controller Orbit: its Distance, Focal Point, Yaw, Pitch are not carried; "
-        "the 3D view frames the data when it opens"
-    ) in result.notes
+    settings = _scene_settings(result)
+    assert settings.eye == EyeKind.ORBITAL
+    assert settings.look_target == (1.5, -2.0, 0.0)
+    assert settings.eye_position == pytest.approx(
+        (
+            1.5 + 4.5 * math.cos(3.9) * math.cos(1.2),
+            -2 + 4.5 * math.sin(3.9) * math.cos(1.2),
+            4.5 * math.sin(1.2),
+        ),
+        abs=1e-5,
+    )
+    assert not [note for note in result.notes if "view controller" in note]
+
+
+def test_nav2s_top_down_view_looks_down_on_its_x_y_at_its_scale() -> None:
+    """Nav2's TopDownOrtho (X -5.41, Scale 54 pixels a metre, Angle about 0, a window 893 pixels high):
+    an eye straight above (-5.41, 0) that sees 893 / 54 metres across the view's height at 60 degrees."""
+    settings = _scene_settings(import_rviz(NAV2))
+    assert settings.look_target == (-5.41, 0.0, 0.0)
+    height = 893 / 54 / 2 / math.tan(math.radians(30))
+    assert settings.eye_position == pytest.approx((-5.41, 0.0, height), abs=1e-3)
+    assert settings.eye_up == pytest.approx((0.0008, 1.0, 0.0), abs=1e-4)
+
+
+def test_a_turned_top_down_view_keeps_its_turn(tmp_path: Path) -> None:
+    views = {"Current": {"Class": "rviz_default_plugins/TopDownOrtho", "Angle": math.pi / 2, "Scale": 20}}
+    settings = _scene_settings(import_rviz(_write(tmp_path, [], Views=views)))
+    assert settings.eye_up == pytest.approx((-1.0, 0.0, 0.0), abs=1e-5)  # the screen's up is -x
+    assert settings.eye_position == pytest.approx(
+        (0.0, 0.0, 800 / 20 / 2 / math.tan(math.radians(30))), abs=1e-3
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "why"),
+    [
+        (
+            {
+                "Class": "rviz_default_plugins/Orbit",
+                "Distance": 3,
+                "Yaw": 0,
+                "Pitch": 0,
+                "Target Frame": "base_link",
+            },
+            "they are relative to its Target Frame",
+        ),
+        (
+            {
+                "Class": "rviz_default_plugins/Orbit",
+                "Distance": 3,
+                "Yaw": 0,
+                "Pitch": 0,
+                "Invert Z Axis": True,
+            },
+            "its Z axis is inverted",
+        ),
+        (
+            {"Class": "rviz_default_plugins/Orbit", "Distance": "far", "Yaw": 0, "Pitch": 0},
+            "they are not all numbers",
+        ),
+        (
+            {"Class": "rviz_default_plugins/FPS", "Position": {"X": 1}, "Yaw": 0},
+            "the viewer has no such camera",
+        ),
+    ],
+)
+def test_a_camera_placement_not_carried_is_said_with_why(
+    tmp_path: Path, current: dict[str, Any], why: str
+) -> None:
+    result = import_rviz(_write(tmp_path, [], Views={"Current": current}))
+    settings = _scene_settings(result)
+    assert settings.eye_position is None
+    notes = [note for note in result.notes if note.startswith("view controller")]
+    assert len(notes) == 1
+    assert f"are not carried ({why}); the 3D view frames the data when it opens" in notes[0]
 
 
 def test_display_settings_not_carried_are_noted_and_hidden_marker_namespaces_are_hidden(

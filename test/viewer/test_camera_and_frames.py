@@ -3,6 +3,7 @@ open, following a frame, the fixed frame and its fallback, and TF names that nev
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,16 @@ import pytest
 from PyQt6 import QtCore, QtGui
 from pytestqt.qtbot import QtBot
 
+from rerun_bridge.blueprint import model
 from rerun_bridge.store.chunk_store import ChunkStore
 from rerun_bridge.viewer.sources import load_files
 from rerun_bridge.viewer.transforms import SceneTransforms
+from rerun_bridge.viewer.view_arguments import camera_settings
 from rerun_bridge.viewer.views.frame_labels import MAX_FRAME_LABELS, canvas_pixels
 from rerun_bridge.viewer.views.offscreen_gl import SceneLabel
 from rerun_bridge.viewer.views.spatial3d_view import Spatial3DView
 from rerun_bridge.viewer.window import ViewerWindow
+from rviz_compat.rviz_import import orbit_placement
 from test.conftest import GPS_BAG, NEATO_BAG
 from test.robot.recording import RobotRecording
 from test.viewer.conftest import drawn_pixels, qimage_rgb, red_pixels, wheel_up
@@ -428,3 +432,59 @@ def test_unchecking_tf_in_the_entity_tree_hides_the_frames_it_places(
     window.entity_tree.set_visible("/tf_static", True)
     assert "base_laser_link" in view._frame_origins
     assert view.frame_axes.visible()
+
+
+# -- a placed camera --------------------------------------------------------------------------------------
+
+
+def test_a_blueprint_placed_top_down_eye_opens_there_turned_by_its_up(qtbot: QtBot) -> None:
+    """A blueprint's eye_position / look_target / eye_up (an RViz TopDownOrtho import) place the camera:
+    straight above the target with +x up on screen, so points at +x of the target are above the middle
+    of the picture, and data arriving does not move the camera."""
+    store = tf_store({"base_link": (11.0, 3.0, 0.0)})
+    store.append_row(
+        "/ahead",
+        {"ros_time": 100},
+        {
+            "Points3D:positions": np.array([[13.0, 3.0, 0.0]], dtype=np.float32),
+            "Points3D:colors": np.array([0xFF0000FF], dtype=np.uint32),
+            "Points3D:radii": np.array([-12.0], dtype=np.float32),
+            "CoordinateFrame:frame": ["odom"],
+        },
+    )
+    store.flush()
+    bp_settings = model.Spatial3DSettings(
+        eye=model.EyeKind.TOP_DOWN,
+        eye_position=(11.0, 3.0, 12.0),
+        look_target=(11.0, 3.0, 0.0),
+        eye_up=(1.0, 0.0, 0.0),
+    )
+    notes: list[str] = []
+    view = open_view(qtbot, store, frames=False, **camera_settings(bp_settings, "scene", notes))
+    assert notes == []
+    view.set_time("ros_time", 100)
+    position = view.gl_view.cameraPosition()
+    np.testing.assert_allclose([position.x(), position.y(), position.z()], [11.0, 3.0, 12.0], atol=1e-3)
+    picture = qimage_rgb(view.canvas.picture())
+    rows, columns = np.nonzero(red_pixels(picture))
+    assert len(rows) > 0
+    height, width = picture.shape[:2]
+    assert rows.mean() < height / 2 - height / 10  # +x is up on screen
+    assert abs(columns.mean() - width / 2) < width / 20
+
+
+def test_a_blueprint_placed_orbit_eye_looks_from_where_rviz_orbit_looked(qtbot: QtBot) -> None:
+    """RViz's default Orbit view (Distance 10, Yaw and Pitch 45 degrees about the origin) imported: the
+    camera sits at (5, 5, 7.07) looking at the origin, where a red ring is in the middle of the picture."""
+    store = tf_store({"base_link": (0.0, 0.0, 0.0)}, points_frame="base_link")
+    placement = orbit_placement({"Distance": 10, "Yaw": math.pi / 4, "Pitch": math.pi / 4})
+    view = open_view(
+        qtbot, store, frames=False, **camera_settings(model.Spatial3DSettings(**placement), "scene", [])
+    )
+    view.set_time("ros_time", 100)
+    position = view.gl_view.cameraPosition()
+    np.testing.assert_allclose([position.x(), position.y(), position.z()], [5.0, 5.0, 7.0711], atol=1e-3)
+    picture = qimage_rgb(view.canvas.picture())
+    rows, columns = np.nonzero(red_pixels(picture))
+    assert abs(rows.mean() - picture.shape[0] / 2) < picture.shape[0] / 10
+    assert abs(columns.mean() - picture.shape[1] / 2) < picture.shape[1] / 10
