@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import rerun.blueprint as rrb
 
     from rerun_bridge.blueprint.model import Blueprint, Node, View
+    from rerun_bridge.cdr.decoding import DecoderChoice
     from rerun_bridge.model.records import TopicInfo
     from rerun_bridge.pipeline import TopicStats
     from rerun_bridge.replay import TopicSelection
@@ -147,11 +148,53 @@ def cmd_info(args: argparse.Namespace) -> int:
                 print(f"warning: {problem}", file=sys.stderr)
             sys.stderr.flush()
             _print_table(["topic", "type", "count", "rate", "converter"], rows)
+            if args.timing:
+                choices = {
+                    topic.name: resolver.choose(topic.type_name, topic.serialization_format)
+                    for topic in topics
+                }
+                _print_timing(bag, choices, {topic.name: topic.type_name for topic in topics})
             if args.check and not bag.problems:  # said: otherwise --check reads as plain info
                 print(f"checked: every message of {bag.path} reads, no damage found")
             elif args.check:  # a script (CI) tells damage by the status, not only by the warnings (audit)
                 status = max(status, EXIT_DAMAGE_FOUND)
     return status
+
+
+def _print_timing(bag: Bag, choices: Mapping[str, DecoderChoice], type_names: Mapping[str, str]) -> None:
+    """``info --timing``: each topic's (and TF edge's) header stamps against receive times, and gaps."""
+    from rerun_bridge.stamp_timing import StampTiming, duration_text, findings
+
+    timing = StampTiming(choices, type_names)
+    for message in bag.messages():
+        timing.add(message)
+    bounds = bag.time_bounds()
+    timings = timing.timings(bounds[0] if bounds else 0)
+
+    def text(nanos: int | None) -> str:
+        return "-" if nanos is None else duration_text(nanos)
+
+    print()
+    print("timing: receive time minus header stamp (median; 5th to 95th percentile), gaps between messages")
+    _print_table(
+        ["topic / TF edge", "count", "stamped", "receive - stamp", "5 % .. 95 %", "period", "longest gap"],
+        [
+            [
+                item.name,
+                str(item.count),
+                str(item.stamped),
+                text(item.delay_median_ns),
+                "-"
+                if item.delay_low_ns is None
+                else f"{text(item.delay_low_ns)} .. {text(item.delay_high_ns)}",
+                text(item.period_ns),
+                text(item.longest_gap_ns),
+            ]
+            for item in timings
+        ],
+    )
+    for finding in findings(timings):
+        print(f"note: {finding}")
 
 
 def _read_counts(bag: Bag) -> list[TopicInfo]:
@@ -702,6 +745,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read every message: counts are what can be read, damage is reported with its position "
         "(exit 1 when there is any)",
+    )
+    info.add_argument(
+        "--timing",
+        action="store_true",
+        help="read every message: each topic's header stamps against receive times, gaps between messages, "
+        "each TF edge's updates, and what stands out (clocks apart, offsets between topics, dropouts)",
     )
     add_type_arguments(info, config=False)
     info.set_defaults(func=cmd_info)
