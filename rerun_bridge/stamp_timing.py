@@ -230,15 +230,6 @@ def findings(timings: Iterable[SeriesTiming]) -> list[str]:
     for timing in timings:
         clock = clock_of(timing)
         by_clock.setdefault(clock, []).append(timing)
-        delay = timing.delay_median_ns or 0
-        if clock == "sim":
-            said.append(f"{timing.name}: stamps are sim time (or an unset clock)")
-        elif clock == "other":
-            side = "behind" if delay > 0 else "ahead of"
-            said.append(
-                f"{timing.name}: header stamps {duration_text(abs(delay))} {side} receive time "
-                "(a clock not synchronised with the recorder's?)"
-            )
         if timing.backwards and not is_static_tf(timing.name):
             said.append(f"{timing.name}: header stamps go back {timing.backwards} time(s)")
         if timing.unset:
@@ -252,16 +243,41 @@ def findings(timings: Iterable[SeriesTiming]) -> list[str]:
                 f"{timing.name}: nothing for {duration_text(gap)} from {since:.2f} s on, "
                 f"{gap / period:.0f} times its usual period of {duration_text(period)} ({what})"
             )
+    said[:0] = _clock_notes(by_clock.get("sim", []), by_clock.get("other", []))
     for clock, members in sorted(by_clock.items()):
         if not clock or len(members) < 2:
             continue
         slowest = max(members, key=lambda timing: timing.delay_median_ns or 0)
         fastest = min(members, key=lambda timing: timing.delay_median_ns or 0)
         slow, fast = slowest.delay_median_ns or 0, fastest.delay_median_ns or 0
-        if slow - fast > OFFSET_NS:
+        # Off the recorder's clock, stamps seconds apart are other clocks (or stamps made long before
+        # sending), not one clock's offset.
+        if slow - fast > OFFSET_NS and (clock != "other" or slow - fast <= OTHER_CLOCK_NS):
             said.append(
                 f"stamps of {slowest.name} lag receive time {duration_text(slow - fast)} more than those of "
                 f"{fastest.name} ({duration_text(slow)} against {duration_text(fast)}): joined by stamp, "
                 "they are that far apart"
             )
     return said
+
+
+def _clock_notes(sim: list[SeriesTiming], other: list[SeriesTiming]) -> list[str]:
+    """One note for the topics on sim time, one for those stamped well behind receive time, one for those
+    ahead of it, each naming its topics (with their delays)."""
+    notes = []
+    if sim:
+        notes.append(
+            f"stamps are sim time (or a clock never set): {', '.join(timing.name for timing in sim)}"
+        )
+    behind = [timing for timing in other if (timing.delay_median_ns or 0) > 0]
+    ahead = [timing for timing in other if (timing.delay_median_ns or 0) < 0]
+    for members, side in ((behind, "behind"), (ahead, "ahead of")):
+        if members:
+            named = ", ".join(
+                f"{timing.name} ({duration_text(abs(timing.delay_median_ns or 0))})" for timing in members
+            )
+            notes.append(
+                f"header stamps more than {duration_text(OTHER_CLOCK_NS)} {side} receive time (a clock not "
+                f"synchronised with the recorder's, or stamps made long before sending): {named}"
+            )
+    return notes
