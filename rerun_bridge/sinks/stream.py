@@ -12,10 +12,11 @@ used when a certificate and key are given.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -44,6 +45,12 @@ from rerun_bridge.sinks.batcher import RowBatcher
 log = logging.getLogger(__name__)
 
 CLIENT_QUEUE_CHUNKS = 1024
+#: A client's queue also holds at most this many bytes of chunks (1024 camera frames would be gigabytes).
+CLIENT_QUEUE_BYTES = 64 << 20
+#: How long a client may read nothing before the operating system closes its connection. gRPC sets every
+#: server connection's TCP_USER_TIMEOUT to 20 s, which cut a client that stopped reading (a suspended
+#: laptop) before its queue filled: nothing was dropped or counted, and the client could not continue.
+STALLED_CLIENT_S = 300
 #: How long closing the stream waits for its clients' calls to end.
 SHUTDOWN_WAIT_S = 3.0
 #: Rows wait at most about this long in the batcher while rows keep coming (the worker flushes each second).
@@ -78,10 +85,55 @@ def _as_bytes(value: str | bytes) -> bytes:
 ENVELOPE_ITEMS = 64
 
 
+class _ClientQueue:
+    """A client's chunks waiting to be sent, bounded by count and bytes: when full, the oldest is dropped
+    (the robot never waits on a laptop). ``None`` is the end of the stream."""
+
+    def __init__(self, max_items: int = CLIENT_QUEUE_CHUNKS, max_bytes: int = CLIENT_QUEUE_BYTES) -> None:
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._items: deque[StreamItem | None] = deque()
+        self._bytes = 0
+        self._condition = threading.Condition()
+
+    def put(self, item: StreamItem | None) -> int:
+        """Queue ``item``; returns how many of the oldest items were dropped to make room."""
+        size = len(item.data) if item is not None else 0
+        dropped = 0
+        with self._condition:
+            while self._items and (len(self._items) >= self.max_items or self._bytes + size > self.max_bytes):
+                oldest = self._items.popleft()
+                if oldest is None:  # the end stays the end
+                    self._items.appendleft(oldest)
+                    return dropped
+                self._bytes -= len(oldest.data)
+                dropped += 1
+            self._items.append(item)
+            self._bytes += size
+            self._condition.notify()
+        return dropped
+
+    def get(self, timeout: float | None) -> StreamItem | None:
+        """The oldest item; raises queue.Empty when none came within ``timeout`` (0: none waiting)."""
+        with self._condition:
+            if not self._items and timeout:
+                self._condition.wait(timeout)
+            if not self._items:
+                raise queue.Empty
+            item = self._items.popleft()
+            if item is not None:
+                self._bytes -= len(item.data)
+            return item
+
+
 @dataclass(slots=True)
 class _Client:
-    chunks: queue.Queue[StreamItem | None]
+    chunks: _ClientQueue
+    #: gRPC's name of the client's address (``ipv4:192.168.1.20:51234``): the log names the client.
+    peer: str = ""
     dropped: int = 0
+    #: Whether the client is dropping chunks now (the log says so once per stall, not once per chunk).
+    stalled: bool = False
     #: Schema numbers this client's connection has been sent.
     schemas_sent: set[int] = field(default_factory=set)
 
@@ -246,21 +298,26 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
             self._published_chunks += 1
             self._published_bytes += len(data)
         for client in clients:
-            try:
-                client.chunks.put_nowait(item)
-            except queue.Full:
-                # Drop the client's oldest chunk rather than wait: the robot never waits on a laptop.
-                with contextlib.suppress(queue.Empty):
-                    client.chunks.get_nowait()
-                client.dropped += 1
-                client.chunks.put_nowait(item)
+            dropped = client.chunks.put(item)
+            if dropped:
+                with self._lock:
+                    client.dropped += dropped
+                    newly_stalled = not client.stalled
+                    client.stalled = True
+                if newly_stalled:
+                    log.warning(
+                        f"stream client {client.peer} stopped reading: dropping its oldest chunks "
+                        f"(dropped_chunks in the stream's diagnostics)"
+                    )
 
     def do_get(self, context: Any, ticket: flight.Ticket) -> flight.GeneratorStream:
         try:
             request = parse_ticket(ticket.ticket)
         except ValueError as err:
             raise flight.FlightServerError(str(err)) from err
-        client = _Client(queue.Queue(maxsize=CLIENT_QUEUE_CHUNKS))
+        peer = str(context.peer())
+        _allow_stalled_client(peer)
+        client = _Client(_ClientQueue(), peer)
         with self._lock:
             recent = self._history.since(request, self.session, time.time_ns())
             backlog = [*self._static.values(), *self._latched_before(recent, request), *recent]
@@ -291,6 +348,7 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
                 try:
                     queued = client.chunks.get(timeout=0.2)
                 except queue.Empty:
+                    client.stalled = False  # reading again (a later stall is said again)
                     if time.monotonic() - idle_since >= HEARTBEAT_S:
                         idle_since = time.monotonic()
                         heartbeat = StreamItem(
@@ -309,6 +367,8 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
             with self._lock:
                 self._clients.remove(client)
                 self._dropped_by_gone_clients += client.dropped
+            if client.dropped:
+                log.warning(f"stream client {client.peer} left; {client.dropped} chunks were dropped for it")
 
     def _envelope(self, client: _Client, items: Sequence[StreamItem]) -> pa.RecordBatch:
         """Items for ``client``, each first one of its schema on the connection carrying the schema."""
@@ -329,8 +389,7 @@ class StreamServer(flight.FlightServerBase):  # type: ignore[misc]
         with self._lock:
             clients = list(self._clients)
         for client in clients:
-            with contextlib.suppress(queue.Full):
-                client.chunks.put_nowait(None)
+            client.chunks.put(None)
         # gRPC's shutdown waits for every call, and a client that stopped reading keeps its call in a write
         # forever: the robot never waits on a laptop, so the shutdown gets a few seconds on a thread of its
         # own and the process goes on (and exits) without it.
@@ -360,12 +419,48 @@ def _bind_problem(host: str, port: int) -> str | None:
     return None
 
 
+def _allow_stalled_client(peer: str) -> None:
+    """Give the connection of ``peer`` (gRPC's ``ipv4:HOST:PORT`` / ``ipv6:[HOST]:PORT``) a TCP_USER_TIMEOUT
+    of STALLED_CLIENT_S instead of gRPC's 20 s, so that a client that stopped reading stays connected
+    while its bounded queue drops (and counts) its oldest chunks, and continues when it reads again.
+    pyarrow's Flight server takes no gRPC channel arguments, so the socket is found among the process's
+    descriptors by its peer address (Linux; elsewhere gRPC's timeout stays)."""
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    kind, _colon, address = peer.partition(":")
+    host, _colon, port_text = address.rpartition(":")
+    if option is None or kind not in ("ipv4", "ipv6") or not port_text.isdigit():
+        return
+    wanted = (_unmapped(host.strip("[]")), int(port_text))
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return
+    for name in descriptors:
+        try:
+            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                continue
+            with socket.socket(fileno=os.dup(int(name))) as sock:
+                if sock.type != socket.SOCK_STREAM or sock.family not in (socket.AF_INET, socket.AF_INET6):
+                    continue
+                remote = sock.getpeername()
+                if (_unmapped(str(remote[0])), int(remote[1])) == wanted:
+                    sock.setsockopt(socket.IPPROTO_TCP, option, STALLED_CLIENT_S * 1000)
+                    return
+        except (OSError, ValueError):
+            continue  # closed meanwhile, not connected, or not a socket after all
+
+
+def _unmapped(host: str) -> str:
+    """An IPv4-mapped IPv6 address as the IPv4 address it maps."""
+    return host.removeprefix("::ffff:")
+
+
 def _waiting(client: _Client, first: StreamItem) -> tuple[list[StreamItem], bool]:
     """``first`` and the items already waiting behind it (never waits for more); whether the end came."""
     items = [first]
     while len(items) < ENVELOPE_ITEMS:
         try:
-            queued = client.chunks.get_nowait()
+            queued = client.chunks.get(timeout=0)
         except queue.Empty:
             break
         if queued is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from rerun_bridge.errors import RecordingError
 from rerun_bridge.sinks.stream import HistoryBounds, StreamSecurity, StreamSink
 from test.blueprint.rbl_reader import rbl_views, read_rbl
 from test.conftest import verify_rrd
-from test.network import free_port, start_stream_server
+from test.network import free_port, start_stream_server, wait_for
 
 RERUN_BRIDGE = str(Path(sys.executable).parent / "rerun-bridge")
 
@@ -137,3 +138,48 @@ def test_a_taken_port_is_said_without_grpcs_own_log_lines(served_port: int) -> N
     assert f"cannot serve on 127.0.0.1:{served_port}: Address already in use" in server.stderr
     assert "absl" not in server.stderr
     assert "E0000" not in server.stderr
+
+
+@pytest.mark.slow
+def test_a_client_that_stops_reading_keeps_its_connection_and_its_drops_are_counted(tmp_path: Path) -> None:
+    """A `receive` stopped (SIGSTOP, as a suspended laptop) was cut after about 23 s: gRPC gives every
+    server connection a 20 s TCP_USER_TIMEOUT, long before the client's queue filled, so nothing was
+    dropped or counted and the resumed client could not go on. Now its bounded queue drops the oldest
+    chunks, the bridge names the client and counts them, and the client continues when it reads again."""
+    port = free_port()
+    server = start_stream_server(port, 100_000, 50, "--noise")
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True).start()
+    output = tmp_path / "stalled.rrd"
+    received = _receive(port, output)
+    try:
+        assert received.stderr is not None
+        assert "receiving from" in received.stderr.readline()
+        received.send_signal(signal.SIGSTOP)
+        assert wait_for(lambda: any("stopped reading" in line for line in lines), timeout=60)
+        time.sleep(25)  # longer than gRPC's 20 s, which cut the connection
+        dropped_while_stalled = _dropped(lines)
+        assert dropped_while_stalled > 0
+        received.send_signal(signal.SIGCONT)
+        seen = len(lines)
+        # Reading again: the same connection carries new rows, and nothing more is dropped for it.
+        assert wait_for(lambda: len(lines) > seen + 100, timeout=60)
+        assert _dropped(lines) == dropped_while_stalled
+        received.send_signal(signal.SIGTERM)
+        out, err = received.communicate(timeout=60)
+    finally:
+        received.kill()
+        server.kill()
+        server.wait(timeout=30)
+    assert received.returncode == 128 + signal.SIGTERM, err
+    assert "broke off" not in err
+    stalled_line = next(line for line in lines if "stopped reading" in line)
+    assert stalled_line.startswith("stream client ipv4:127.0.0.1:")  # the client, named
+    verify_rrd(output)
+    assert out.startswith("received ")
+
+
+def _dropped(lines: list[str]) -> int:
+    """The server's dropped_chunks as its newest ``published i dropped N`` line says."""
+    counts = [int(line.split()[-1]) for line in list(lines) if line.startswith("published ")]
+    return counts[-1] if counts else 0
