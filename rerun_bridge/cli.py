@@ -662,7 +662,12 @@ def cmd_blueprint_from_rviz(args: argparse.Namespace) -> int:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     from rerun_bridge.sinks.rrd import RrdSink
-    from rerun_bridge.sources.stream_client import ClientSettings, StreamBrokenError, receive
+    from rerun_bridge.sources.stream_client import (
+        ClientSettings,
+        StreamBrokenError,
+        UnreachableError,
+        receive,
+    )
 
     def connected() -> None:
         print(f"receiving from {args.address}", file=sys.stderr, flush=True)
@@ -692,6 +697,9 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 stopped_by = int(interrupt.args[0]) if interrupt.args else signal.SIGINT
             except StreamBrokenError as err:  # what arrived is a whole recording: closed and kept
                 print(f"warning: {err}", file=sys.stderr)
+                broken = True
+            except UnreachableError as err:  # nothing arrived: exit 1 as documented (it was 2, a usage error)
+                print(f"error: {err}", file=sys.stderr)
                 broken = True
     finally:
         if not received:  # refused, unreachable or silent: no empty recording left behind

@@ -36,6 +36,11 @@ class AuthenticationError(BridgeError):
     """The bridge refused the client's token (or its absence)."""
 
 
+class UnreachableError(BridgeError):
+    """No bridge stream answered at the address (nothing listening, a name that does not resolve, TLS that
+    does not match): ``receive`` exits 1, as when nothing arrived."""
+
+
 #: The schemes a bridge's stream is reached by (``grpc://`` is plain TCP, or TLS with a root certificate).
 SCHEMES: Final = ("grpc", "grpc+tcp", "grpc+tls")
 
@@ -100,8 +105,40 @@ def _bridge_error(settings: ClientSettings, err: BaseException) -> BaseException
         what = "the bridge refused the token" if settings.token else "the bridge requires a token (--token)"
         return AuthenticationError(f"{settings.address}: authentication failed: {what}")
     if isinstance(err, flight.FlightUnavailableError):
-        return BridgeError(f"{settings.address}: no bridge stream there ({err})")
+        return UnreachableError(
+            f"{settings.address}: no bridge stream there: {grpc_reason(err)} (is the bridge running with "
+            f"--serve on that address, and is its port reachable from here?)"
+        )
     return err
+
+
+#: Words in gRPC's error text, and what they mean for a user, first match wins.
+_REASONS: Final = (
+    ("connection refused", "connection refused"),
+    ("domain name not found", "the host name does not resolve"),
+    ("dns resolution failed", "the host name does not resolve"),
+    ("errors resolving", "the host name does not resolve"),
+    ("handshake failed", "the TLS handshake failed (--tls-root-cert for a bridge with TLS, none without)"),
+    ("ssl", "the TLS handshake failed (--tls-root-cert for a bridge with TLS, none without)"),
+    ("connection reset", "the connection was reset"),
+    ("timed out", "the connection timed out"),
+    ("deadline exceeded", "no answer in time"),
+    ("no route to host", "no route to the host"),
+    ("network is unreachable", "the network is unreachable"),
+    ("socket closed", "the connection was closed"),
+)
+
+
+def grpc_reason(err: BaseException) -> str:
+    """A few words for a gRPC error, without the debug context gRPC appends (the message came twice,
+    then "gRPC client debug context: ..." and "Client context: ...", on one long line)."""
+    text = str(err)
+    lowered = text.lower()
+    for words, reason in _REASONS:
+        if words in lowered:
+            return reason
+    message = text.partition("with message: ")[2] or text
+    return message.split(". gRPC client debug context")[0].strip() or type(err).__name__
 
 
 def receive(
@@ -132,7 +169,7 @@ def receive(
         # Connected, then cut: not "no bridge stream there" (found by an audit).
         raise StreamBrokenError(
             f"{settings.address}: the stream broke off after {count} chunks (the bridge stopped without "
-            f"waiting for a client that had stopped reading, or the network went down): {err}"
+            f"waiting for a client that had stopped reading, or the network went down): {grpc_reason(err)}"
         ) from err
     except flight.FlightError as err:
         raise _bridge_error(settings, err) from err

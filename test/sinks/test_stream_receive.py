@@ -96,6 +96,20 @@ def test_a_port_already_served_on_is_one_error_naming_it(served_port: int) -> No
         StreamSink("127.0.0.1", served_port, StreamSecurity(), HistoryBounds(1.0))
 
 
+def test_no_bridge_listening_is_exit_1_and_one_line_naming_the_address(tmp_path: Path) -> None:
+    """Nothing listening exited 2 (a usage error; the docs say 1 when nothing arrived) with gRPC's debug
+    text (the message twice, "gRPC client debug context: ...")."""
+    port = free_port()
+    received = _receive(port, tmp_path / "none.rrd")
+    _out, err = received.communicate(timeout=60)
+    assert received.returncode == 1, err
+    assert err.splitlines() == [
+        f"error: 127.0.0.1:{port}: no bridge stream there: connection refused (is the bridge running with "
+        "--serve on that address, and is its port reachable from here?)"
+    ]
+    assert not (tmp_path / "none.rrd").exists()
+
+
 def test_a_stream_cut_off_midway_keeps_what_arrived_and_says_so(tmp_path: Path) -> None:
     """The bridge gone in the middle of a stream (killed, or stopped without waiting for a stalled
     client): receive said "no bridge stream there" and exited 2 (audit). It keeps the recording whole,
