@@ -480,6 +480,14 @@ def megabytes_argument(text: str) -> float:
     return value
 
 
+def history_argument(text: str) -> float:
+    """``receive --history``: a finite number of seconds >= 0."""
+    value = _number_or_nan(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def duration_argument(text: str) -> float:
     """``receive --duration``: a finite number of seconds > 0 (-1 stopped after the first chunk)."""
     value = _number_or_nan(text)
@@ -692,7 +700,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
             RrdSink(output, application_id="rerun_bridge", closing_blueprint=layout) as sink,
         ):
             try:
-                receive(settings, write, args.duration, connected)
+                receive(settings, write, args.duration, connected, args.history)
             except KeyboardInterrupt as interrupt:
                 stopped_by = int(interrupt.args[0]) if interrupt.args else signal.SIGINT
             except StreamBrokenError as err:  # what arrived is a whole recording: closed and kept
@@ -855,6 +863,14 @@ def _add_receive_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     receive_cmd.add_argument("--token", default="", help="the bridge's sinks.stream.token")
     receive_cmd.add_argument("--tls-root-cert", help="CA certificate to trust when the bridge uses TLS")
     receive_cmd.add_argument("--duration", type=duration_argument, help="stop after this many seconds")
+    receive_cmd.add_argument(
+        "--history",
+        type=history_argument,
+        default=10.0,
+        metavar="SECONDS",
+        help="recent data to start with, besides all static and latched data, as view --connect gets "
+        "(default: %(default)s; 0: none; the bridge keeps sinks.stream.history_s)",
+    )
     receive_cmd.add_argument(
         "--blueprint",
         help=(

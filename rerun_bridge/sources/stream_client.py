@@ -146,17 +146,21 @@ def receive(
     on_chunk: ChunkHandler,
     duration_s: float | None = None,
     on_connected: Callable[[], None] | None = None,
+    history_s: float = 0.0,
 ) -> int:
-    """Receive chunks until the bridge stops (or ``duration_s`` passes); returns how many arrived.
+    """Receive chunks until the bridge stops (or ``duration_s`` passes); returns how many arrived: the
+    static and latched chunks, the last ``history_s`` seconds of the rest, then live ones.
     ``on_connected`` is called once the bridge accepted the call (before the first chunk)."""
     count = 0
     deadline = time.monotonic() + duration_s if duration_s else None
-    client, reader = _open(settings, StreamRequest(), duration_s)
+    client, reader = _open(settings, StreamRequest(history_s), duration_s)
+    last_read = time.monotonic()
     decoder = ChunkDecoder()
     if on_connected is not None:
         on_connected()
     try:
         for chunk in reader:
+            last_read = time.monotonic()
             for item in items_of(chunk.data):
                 if item.entity_path != HEARTBEAT_ENTITY:
                     on_chunk(item.entity_path, item.static, decoder.decode(item))
@@ -167,6 +171,13 @@ def receive(
         pass  # the requested duration is over
     except flight.FlightUnavailableError as err:
         # Connected, then cut: not "no bridge stream there" (found by an audit).
+        silent_s = time.monotonic() - last_read
+        if silent_s > SILENCE_S:  # the bridge sends a heartbeat every idle second: this end did not read
+            raise StreamBrokenError(
+                f"{settings.address}: the stream broke off after {count} chunks: this client read nothing "
+                f"for {silent_s:.0f} s (a suspended computer or process), longer than the bridge waits "
+                f"for a client ({grpc_reason(err)}); run receive again to go on in a new file"
+            ) from err
         raise StreamBrokenError(
             f"{settings.address}: the stream broke off after {count} chunks (the bridge stopped without "
             f"waiting for a client that had stopped reading, or the network went down): {grpc_reason(err)}"
