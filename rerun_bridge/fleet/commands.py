@@ -145,7 +145,14 @@ def cmd_catalog_add(args: argparse.Namespace) -> int:
             added = " (tags added)" if tags else ""
             print(f"{recording.uri}: already converted as {entry.run_id}; its row is kept{added}")
         else:
-            print(f"registered {recording.uri} as {entry.run_id}")
+            # A cut file (an upload still running, a copy cut short) is registered as far as it reads;
+            # its counts are not the recording's, so each problem is said, naming the file.
+            for problem in entry.problems:
+                print(f"warning: {_naming(recording.uri, problem)}", file=sys.stderr)
+            damaged = (
+                f" (cut or damaged: {len(entry.problems)} warnings, in the catalog)" if entry.problems else ""
+            )
+            print(f"registered {recording.uri} as {entry.run_id}{damaged}")
     return status
 
 

@@ -78,6 +78,8 @@ class _Facts:
     start_ns: int | None
     end_ns: int | None
     topics: list[TopicEntry]
+    #: Damage found opening the recording (a cut MCAP, a chunk cut short), as ``info --check`` says it.
+    problems: list[str] = field(default_factory=list)
 
 
 def _facts(source: StagedRecording, predict: bool) -> _Facts:
@@ -110,7 +112,7 @@ def _facts_of(bag: Bag, predict: bool) -> _Facts:
         topics.append(
             TopicEntry(info.name, info.type_name, info.message_count, outcome, reason=reason, span_s=span_s)
         )
-    return _Facts(bounds[0] if bounds else None, bounds[1] if bounds else None, topics)
+    return _Facts(bounds[0] if bounds else None, bounds[1] if bounds else None, topics, bag.problems)
 
 
 def _noting_facts(source: StagedRecording, facts: list[_Facts]) -> StagedRecording:
@@ -158,6 +160,8 @@ class Registration:
 
     run_id: str
     converted_before: bool = False
+    #: Damage found in the recording (a cut file), naming it: registered as far as it reads, and said.
+    problems: tuple[str, ...] = ()
 
 
 def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) -> Registration:
@@ -173,6 +177,7 @@ def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) 
         return Registration(converted, converted_before=True)
     with staged(recording) as source, _named_by_uri(source):
         facts = _facts(source, predict=True)
+        problems = [source.named(problem) for problem in facts.problems]
     entry = RunEntry(
         recording.name,
         recording.uri,
@@ -182,10 +187,12 @@ def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) 
         facts.end_ns,
         recording.bytes,
         facts.topics,
+        # In the row too, so that `warnings` finds the cut recordings as it finds a conversion's damage.
+        warnings=problems,
     )
     entry.tags = _tags_with_earlier(catalog, entry.run_id, tags)
     write_entry(catalog, entry)
-    return Registration(entry.run_id)
+    return Registration(entry.run_id, problems=tuple(problems))
 
 
 def output_targets(recording: Recording, out: Location, mcap: bool) -> dict[str, Location]:
@@ -246,8 +253,9 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
             # A split conversion opens the recording in its parts' processes: read the facts here then.
             facts = noted[0] if noted else _facts(source, predict=False)
             if not summary.converted_anything:
+                damage = [_unnamed(source.named(problem), recording.uri) for problem in facts.problems]
                 raise ConversionFailedError(
-                    f"{recording.uri}: nothing could be converted{_why_nothing(summary)}"
+                    f"{recording.uri}: nothing could be converted{_why_nothing(summary, damage)}"
                 )
             for suffix, target in targets.items():
                 publish_file(work[suffix], target, keep_local=False)
@@ -371,9 +379,17 @@ def _size_of(path: str) -> int:
     )
 
 
-def _why_nothing(summary: Any) -> str:
+def _unnamed(problem: str, uri: str) -> str:
+    """A problem without its leading ``uri: ``, for a message that names the recording once already."""
+    return problem.removeprefix(f"{uri}: ")
+
+
+def _why_nothing(summary: Any, problems: Sequence[str] = ()) -> str:
     """Why a recording gave no rows, where the recording itself says it (``convert`` says the same; the
-    warnings say the rest): a bare "nothing could be converted" for an empty bag read as a broken one."""
+    warnings say the rest): a bare "nothing could be converted" for an empty bag read as a broken one.
+    Damage comes first: a cut MCAP read as "holds no topics" where ``info --check`` says it is cut."""
+    if problems:
+        return f": the recording is cut or damaged: {'; '.join(problems)}"
     if not summary.topics:
         return ": the recording holds no topics"
     if not any(topic.messages for topic in summary.topics):

@@ -321,3 +321,49 @@ def test_an_empty_bag_fails_saying_why(tmp_path: Path) -> None:
         ConversionFailedError, match="nothing could be converted: the recording holds no messages"
     ):
         convert_recording(recording, JobOptions(str(tmp_path / "out")), {})
+
+
+def _cut_copy(source: Path, folder: Path, keep: int) -> Path:
+    """The first ``keep`` bytes of a real MCAP recording, as an upload cut short leaves it."""
+    folder.mkdir(exist_ok=True)
+    cut = folder / f"cut_{keep}.mcap"
+    cut.write_bytes(source.read_bytes()[:keep])
+    return cut
+
+
+def test_a_cut_mcap_fails_saying_it_is_cut(tmp_path: Path) -> None:
+    """A cut MCAP (nothing readable left in it) failed with "the recording holds no topics", where
+    `info --check` says the file is cut."""
+    cut = _cut_copy(next(ABITOBOT_BAG.glob("*.mcap")), tmp_path / "uploads", 2000)
+    (recording,), _ = find_recordings([str(cut)])
+    with pytest.raises(ConversionFailedError) as failure:
+        convert_recording(recording, JobOptions(str(tmp_path / "out")), {})
+    reason = str(failure.value)
+    assert reason.startswith(f"{cut}: nothing could be converted: the recording is cut or damaged: ")
+    assert "cut at byte 2000" in reason
+    assert "holds no topics" not in reason
+    assert reason.count(str(cut)) == 1  # named once, in front
+
+
+def test_catalog_add_of_a_cut_mcap_warns_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`catalog add` registered a cut file without a word: its counts are what the cut copy holds, not
+    the recording. It is registered as far as it reads (as batch converts it), each problem said naming
+    the file and kept in the row's warnings; a whole recording beside it is registered quietly."""
+    source = next(ABITOBOT_BAG.glob("*.mcap"))
+    cut = _cut_copy(source, tmp_path / "uploads", source.stat().st_size // 2)
+    out = tmp_path / "out"
+    assert main(["catalog", "add", str(cut), str(source), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    warnings = captured.err.splitlines()
+    assert warnings, captured
+    assert all(line.startswith(f"warning: {cut}: ") for line in warnings), warnings
+    assert any("closing magic bytes" in line for line in warnings)
+    assert f"registered {cut} as " in captured.out
+    assert "cut or damaged" in captured.out
+    assert str(source) not in captured.err
+    rows = _query(out, "SELECT source, warnings FROM runs ORDER BY source")
+    by_source = {row["source"]: row["warnings"] for row in rows}
+    assert by_source[str(source)] == []
+    assert by_source[str(cut)] == [line.removeprefix("warning: ") for line in warnings]
