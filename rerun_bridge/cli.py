@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
@@ -506,11 +506,20 @@ class _Chosen(NamedTuple):
     depth_meters: Mapping[str, tuple[str, float]] = MappingProxyType({})
 
 
-def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection | None = None) -> _Chosen:
+def _print_note(note: str) -> None:
+    print(f"note: {note}", file=sys.stderr)
+
+
+def _chosen_blueprint(
+    name: str,
+    bags: Sequence[str],
+    selection: TopicSelection | None = None,
+    note: Callable[[str], None] = _print_note,
+) -> _Chosen:
     """A shipped blueprint, a YAML file, or ``default``: the layout the viewer gives ``bags``' data (the one
     heuristic), found by converting them once into memory. A blueprint naming roles ($odometry) or with a
     3D view or a plot has its roles, fixed frames, TF entities and series names taken from that data too,
-    as the viewer does."""
+    as the viewer does. ``note``: what is said about the fit of layout and data (stderr by default)."""
     import dataclasses
 
     from rerun_bridge.blueprint.export import (
@@ -548,13 +557,13 @@ def _chosen_blueprint(name: str, bags: Sequence[str], selection: TopicSelection 
     if catalog is not None:
         root = with_image_overlays(root, store)
     resolved = dataclasses.replace(
-        chosen, root=_fixed_frames_of(root, store), timeline=_timeline_of(chosen, store)
+        chosen, root=_fixed_frames_of(root, store, note), timeline=_timeline_of(chosen, store, note)
     )
-    _note_views_without_data(resolved, store)
+    _note_views_without_data(resolved, store, note)
     return _Chosen(resolved, tf_entities_of(store), series_names_of(store), depth_meters_of(store))
 
 
-def _note_views_without_data(blueprint: Blueprint, store: ChunkStore) -> None:
+def _note_views_without_data(blueprint: Blueprint, store: ChunkStore, note: Callable[[str], None]) -> None:
     """Say which views nothing in the data matches, as the viewer does: an imported RViz config or a
     scenario names its topics, and a robot's other names left empty views in the file without a word."""
     from rerun_bridge.blueprint.model import iter_views, shown_paths
@@ -566,10 +575,7 @@ def _note_views_without_data(blueprint: Blueprint, store: ChunkStore) -> None:
         if entities and not any(view.includes(entity) for entity in entities)
     ]
     if empty:
-        print(
-            f"note: nothing in the data for {', '.join(empty)}: rename the layout's paths to your topics",
-            file=sys.stderr,
-        )
+        note(f"nothing in the data for {', '.join(empty)}: rename the layout's paths to your topics")
 
 
 def _included(view: View) -> list[str]:
@@ -577,16 +583,20 @@ def _included(view: View) -> list[str]:
 
 
 def rerun_blueprint_for(
-    name: str, bags: Sequence[str], selection: TopicSelection | None = None
+    name: str,
+    bags: Sequence[str],
+    selection: TopicSelection | None = None,
+    note: Callable[[str], None] = _print_note,
 ) -> rrb.Blueprint:
-    """The ``rerun.blueprint.Blueprint`` that ``convert --blueprint NAME`` embeds for ``bags``."""
+    """The ``rerun.blueprint.Blueprint`` that ``convert --blueprint NAME`` embeds for ``bags`` (its notes
+    to ``note``: a batch's worker returns them to the driver, which names the recording)."""
     from rerun_bridge.blueprint.export import to_rerun
 
-    chosen = _chosen_blueprint(name, bags, selection)
+    chosen = _chosen_blueprint(name, bags, selection, note)
     return to_rerun(chosen.blueprint, chosen.tf_entities, chosen.series_names, chosen.depth_meters)
 
 
-def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:
+def _timeline_of(chosen: Blueprint, store: ChunkStore, note: Callable[[str], None]) -> str:
     """The blueprint's timeline, or log_time where its ros_time stamps do not span the data (said on
     stderr), as the embedded viewer chooses; for a blueprint without one, the data's (Rerun's viewer
     opened an imported RViz layout on ros_time, empty for a header-less /cmd_vel, where the embedded
@@ -598,11 +608,11 @@ def _timeline_of(chosen: Blueprint, store: ChunkStore) -> str:
     choice = blueprint_timeline(chosen.timeline, store)
     if choice.timeline is None or choice.timeline == chosen.timeline:
         return chosen.timeline
-    print(f"note: {choice.reason}", file=sys.stderr)
+    note(choice.reason)
     return choice.timeline
 
 
-def _fixed_frames_of(root: Node, store: ChunkStore) -> Node:
+def _fixed_frames_of(root: Node, store: ChunkStore, note: Callable[[str], None]) -> Node:
     """3D views whose fixed frame the recording's TF lacks use its root instead (said on stderr), as the
     embedded viewer does: Rerun's viewer would show them empty, with an error."""
     from rerun_bridge.blueprint.fixed_frames import with_fixed_frames_in
@@ -613,8 +623,8 @@ def _fixed_frames_of(root: Node, store: ChunkStore) -> Node:
     resolved, notes = with_fixed_frames_in(
         root, transforms.frames(LOG_TIME), transforms.default_fixed_frame(LOG_TIME)
     )
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+    for text in notes:
+        note(text)
     return resolved
 
 

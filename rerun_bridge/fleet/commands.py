@@ -8,7 +8,7 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rerun_bridge.errors import BridgeError
@@ -67,13 +67,15 @@ def _print_progress(report: Any, end: Any) -> None:
         detail = ", ".join(end.outputs) if end.outputs else f"already converted as {end.run_id}"
         warnings = f" ({end.warnings} warnings, in the catalog)" if end.warnings else ""
         print(f"{head} {end.name}: {end.outcome}: {detail}{warnings}", file=sys.stderr, flush=True)
+        for note in end.notes:
+            print(f"note: {_naming(end.source, note)}", file=sys.stderr, flush=True)
 
 
-def rerun_layout(name: str, recordings: Sequence[str]) -> Any:
+def rerun_layout(name: str, recordings: Sequence[str], note: Callable[[str], None]) -> Any:
     """A blueprint for ``recordings`` as ``convert --blueprint`` chooses it, as Rerun's blueprint."""
     from rerun_bridge.cli import rerun_blueprint_for
 
-    return rerun_blueprint_for(name, recordings)
+    return rerun_blueprint_for(name, recordings, note=note)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

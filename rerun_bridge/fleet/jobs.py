@@ -47,15 +47,15 @@ class JobOptions:
     """What ``batch`` asks of every recording: the output location (folder or ``s3://`` prefix), a raw .mcap
     beside the .rrd, a blueprint to embed, tags for the catalog, and whether to convert again.
     ``layout`` turns the blueprint's name and the recordings it is for into the Rerun blueprint (the
-    command line's own choice, as ``convert --blueprint`` makes it); a module-level function, so that
-    Ray tasks get it by reference."""
+    command line's own choice, as ``convert --blueprint`` makes it), its notes on the fit of layout and
+    data given to its third argument; a module-level function, so that Ray tasks get it by reference."""
 
     out: str
     mcap: bool = False
     blueprint: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     force: bool = False
-    layout: Callable[[str, Sequence[str]], Any] | None = None
+    layout: Callable[[str, Sequence[str], Callable[[str], None]], Any] | None = None
     #: Ray tasks to split one recording's conversion across (``batch --jobs``; 1: none, 0: ``auto``).
     jobs: int = 1
 
@@ -71,6 +71,10 @@ class JobResult:
     run_id: str
     outputs: tuple[str, ...] = ()
     warnings: int = 0
+    #: What the layout (``--blueprint``) said about this recording's data: returned, not logged, so that
+    #: the driver prints each once naming the recording (a worker's log lines came through Ray's log
+    #: forwarding: colour codes, a worker's pid instead of the recording, repeats folded into one).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +251,11 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
         source = stack.enter_context(staged(recording))
         stack.enter_context(_named_by_uri(source))
         noted: list[_Facts] = []
+        notes: list[str] = []
         work = {suffix: local_work_file(target, suffix, scratch) for suffix, target in targets.items()}
         try:
-            summary = _convert(source, _noting_facts(source, noted), work, options, recording.location.remote)
+            noting = _noting_facts(source, noted)
+            summary = _convert(source, noting, work, options, recording.location.remote, notes.append)
             # A split conversion opens the recording in its parts' processes: read the facts here then.
             facts = noted[0] if noted else _facts(source, predict=False)
             if not summary.converted_anything:
@@ -286,6 +292,7 @@ def convert_recording(recording: Recording, options: JobOptions, done: Mapping[s
         entry.run_id,
         tuple(entry.outputs),
         len(entry.warnings),
+        tuple(source.named(note) for note in notes),
     )
 
 
@@ -312,8 +319,10 @@ def _convert(
     work: Mapping[str, Path],
     options: JobOptions,
     remote: bool,
+    note: Callable[[str], None],
 ) -> Any:
-    """``noting``: ``source`` opened through an opener that notes the facts, for the unsplit conversion."""
+    """``noting``: ``source`` opened through an opener that notes the facts, for the unsplit conversion;
+    ``note``: where the layout's notes go."""
     from rerun_bridge.cli import layout_choice
     from rerun_bridge.replay import convert_bags
 
@@ -323,7 +332,7 @@ def _convert(
     if named is not None and options.layout is not None:
         # Roles and fixed frames are resolved against a local recording's data; a streamed one gets the
         # layout as named (roles stand for their usual topics).
-        blueprint = options.layout(named, [] if remote else [source.path])
+        blueprint = options.layout(named, [] if remote else [source.path], note)
     if options.jobs != 1 and not options.mcap and source.open is open_bag:
         split = _convert_split(source.path, work[".rrd"], options.jobs, blueprint, default_layout)
         if split is not None:

@@ -294,3 +294,38 @@ def test_a_batch_into_a_folder_of_its_inputs_leaves_its_earlier_outputs_out(tmp_
     alone = rerun_bridge("batch", str(out), "-o", str(out), "--workers", "1")
     assert alone.returncode == 2
     assert f"error: every recording found is an output of an earlier batch into {out}" in alone.stderr
+
+
+def test_blueprint_notes_come_once_per_recording_naming_it(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    """`--blueprint` notes were logged by the workers: Ray forwarded them with colour codes and its
+    `(convert_recording pid=...)` in place of the recording, and folded two recordings' equal notes into
+    one. Two recordings of the same data (one byte apart, so both convert) get the same notes: each is
+    said for each, naming it, by the command itself."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    shutil.copytree(NEATO_BAG, uploads / "monday")
+    shutil.copytree(NEATO_BAG, uploads / "tuesday")
+    with (uploads / "tuesday" / "metadata.yaml").open("a") as metadata:
+        metadata.write("\n")
+    result = rerun_bridge(
+        "batch",
+        str(uploads),
+        "-o",
+        str(tmp_path / "out"),
+        "--ray",
+        ray_cluster.address,
+        "--blueprint",
+        "navigation",
+        timeout=300,
+        env=ray_cluster.environment(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stderr
+    assert "convert_recording pid=" not in result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    monday = [note.removeprefix(f"note: {uploads / 'monday'}: ") for note in notes if "monday" in note]
+    tuesday = [note.removeprefix(f"note: {uploads / 'tuesday'}: ") for note in notes if "tuesday" in note]
+    assert monday, result.stderr  # the navigation layout's map frame is not in the Neato's TF
+    assert len(monday) == len(set(monday))  # once each
+    assert sorted(monday) == sorted(tuesday)
+    assert len(notes) == len(monday) + len(tuesday)  # every note names its recording
