@@ -7,11 +7,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from rerun_bridge.errors import BridgeError
+
+if TYPE_CHECKING:
+    from rerun_bridge.fleet.batch import BatchReport
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -64,7 +69,10 @@ def _print_progress(report: Any, end: Any) -> None:
     if isinstance(end, Failure):
         print(f"{head} {end.name}: FAILED: {end.reason}", file=sys.stderr, flush=True)
     else:
-        detail = ", ".join(end.outputs) if end.outputs else f"already converted as {end.run_id}"
+        if end.same_as:
+            detail = f"the same content as {end.same_as} (run {end.run_id})"
+        else:
+            detail = ", ".join(end.outputs) if end.outputs else f"already converted as {end.run_id}"
         warnings = f" ({end.warnings} warnings, in the catalog)" if end.warnings else ""
         print(f"{head} {end.name}: {end.outcome}: {detail}{warnings}", file=sys.stderr, flush=True)
         for note in end.notes:
@@ -78,7 +86,40 @@ def rerun_layout(name: str, recordings: Sequence[str], note: Callable[[str], Non
     return rerun_blueprint_for(name, recordings, note=note)
 
 
+@contextmanager
+def _stopped_by_signals(received: list[int]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM (a CI job's end, ``timeout``) raise KeyboardInterrupt, each signal noted in
+    ``received``: Ray's ``wait`` raises a KeyboardInterrupt of its own, which does not say which one."""
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
+    received: list[int] = []
+    reports: list[BatchReport] = []
+    try:
+        return _batch(args, received, reports)
+    except KeyboardInterrupt:  # while Ray started, or stopped (Ray holds it till then)
+        signum = received[-1] if received else signal.SIGINT
+        if reports:  # the batch ran: its report, as after an interrupt within it
+            report = reports[0]
+            if report.interrupted is None or received:
+                report.interrupted = signum
+            return _batch_summary(report)
+        print(f"error: interrupted ({signal.Signals(signum).name}) before the batch started", file=sys.stderr)
+        return 128 + signum
+
+
+def _batch(args: argparse.Namespace, received: list[int], reports: list[BatchReport]) -> int:
     from rerun_bridge.cli import layout_choice
     from rerun_bridge.fleet.batch import ray_connection, run_batch
     from rerun_bridge.fleet.discovery import unique_names
@@ -114,15 +155,39 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"error: {clash}", file=sys.stderr)
     if clashes:
         return EXIT_USAGE
-    with ray_connection(args.ray, args.workers):
+    # Around Ray's start and stop too, which hold the signals till they are done (ray_connection).
+    with _stopped_by_signals(received), ray_connection(args.ray, args.workers):
         report = run_batch(recordings, options, args.workers, progress=_print_progress)
-    converted = sum(1 for r in report.results if r.outcome == "converted")
+        reports.append(report)
+    if report.interrupted is not None and received:
+        report.interrupted = received[-1]
+    return _batch_summary(report)
+
+
+def _batch_summary(report: BatchReport) -> int:
+    """The batch's last lines: how many recordings ended how, each failure, and after Ctrl-C or SIGTERM
+    those that did not end; its exit code."""
+    from rerun_bridge.fleet.jobs import OUTCOME_CONVERTED, OUTCOME_DUPLICATE, OUTCOME_SKIPPED
+
+    outcomes = [result.outcome for result in report.results]
+    duplicates = outcomes.count(OUTCOME_DUPLICATE)
+    copies = f"{duplicates} copies of another recording, " if duplicates else ""
     print(
-        f"{converted} converted, {len(report.results) - converted} already done, "
-        f"{len(report.failures)} failed, of {report.total} recordings"
+        f"{outcomes.count(OUTCOME_CONVERTED)} converted, {outcomes.count(OUTCOME_SKIPPED)} already done, "
+        f"{copies}{len(report.failures)} failed, of {report.total} recordings"
     )
     for failure in report.failures:
         print(f"error: {failure.name}: {failure.reason}", file=sys.stderr)
+    if report.interrupted is not None:
+        name = signal.Signals(report.interrupted).name
+        left = len(report.unfinished)
+        print(
+            f"error: interrupted ({name}): {left} of {report.total} recordings not finished", file=sys.stderr
+        )
+        for recording in report.unfinished:
+            print(f"not finished: {recording.name}: {recording.uri}", file=sys.stderr)
+        # As a process ended by the signal (130 for Ctrl-C, 143 for SIGTERM), after its report.
+        return 128 + report.interrupted
     return EXIT_SOME_FAILED if report.failures else EXIT_OK
 
 

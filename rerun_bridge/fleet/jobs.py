@@ -36,6 +36,9 @@ from rerun_bridge.sources.bag import Bag, open_bag
 
 OUTCOME_CONVERTED = "converted"
 OUTCOME_SKIPPED = "skipped"
+#: A recording of the batch whose content another recording of the same batch holds: not converted
+#: again, its end is that recording's (``same_as``).
+OUTCOME_DUPLICATE = "duplicate"
 
 
 class ConversionFailedError(BridgeError):
@@ -75,6 +78,8 @@ class JobResult:
     #: the driver prints each once naming the recording (a worker's log lines came through Ray's log
     #: forwarding: colour codes, a worker's pid instead of the recording, repeats folded into one).
     notes: tuple[str, ...] = ()
+    #: For a duplicate: the URI of the recording of this batch that holds the same content.
+    same_as: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +237,12 @@ def earlier_outputs(recordings: Sequence[Recording], out: Location) -> list[Reco
     return [r for r in recordings if not r.is_folder and _file_key(r.location) in published]
 
 
-def convert_recording(recording: Recording, options: JobOptions, done: Mapping[str, str]) -> JobResult:
-    """Convert one recording (``done``: content hash -> run id of the runs already converted)."""
-    digest = content_hash(recording)
+def convert_recording(
+    recording: Recording, options: JobOptions, done: Mapping[str, str], digest: str | None = None
+) -> JobResult:
+    """Convert one recording (``done``: content hash -> run id of the runs already converted; ``digest``:
+    its content hash where the caller has it, so that the recording is not read once more for it)."""
+    digest = digest or content_hash(recording)
     out = location_of(options.out)
     if not options.force and digest in done and _outputs_kept(out, done[digest]):
         if options.tags:  # this batch's tags join the run's, as `catalog add` adds them to a converted run

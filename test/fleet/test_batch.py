@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -107,7 +108,9 @@ def test_rerun_skips_what_is_converted_unless_forced(
     shutil.copytree(inputs / "neato", inputs / "neato_copy")
     again, _ = find_recordings([str(inputs / "neato"), str(inputs / "neato_copy"), str(inputs / "*.mcap")])
     second = run_batch(again, JobOptions(str(out)), workers=None)
-    assert {r.outcome for r in second.results} == {"skipped"}
+    # The copy beside it in this batch is its duplicate (test_copies_in_one_batch_are_converted_once).
+    outcomes = {r.name: r.outcome for r in second.results}
+    assert outcomes == {"neato": "skipped", "neato_copy": "duplicate", "abitobot": "skipped"}
     assert {r.run_id for r in second.results} == {r.run_id for r in first.results}
     assert (out / "neato.rrd").stat().st_mtime_ns == converted_at
     assert not (out / "neato_copy.rrd").exists()
@@ -329,3 +332,119 @@ def test_blueprint_notes_come_once_per_recording_naming_it(ray_cluster: RayClust
     assert len(monday) == len(set(monday))  # once each
     assert sorted(monday) == sorted(tuesday)
     assert len(notes) == len(monday) + len(tuesday)  # every note names its recording
+
+
+def _tags_by_name(out: Path) -> dict[str, dict[str, str]]:
+    rows = query(catalog_of(str(out)), "SELECT name, tags FROM runs").to_pylist()
+    return {row["name"]: dict(row["tags"]) for row in rows}
+
+
+def test_copies_in_one_batch_are_converted_once(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    """The same bag uploaded under 12 names was converted 12 times, one catalog row each, and the rows
+    drifted apart: a later batch's tags reached one of them. The batch hashes first now: one conversion
+    and one row per content, the copies said as its duplicates; a later batch's tags reach that row."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for index in range(12):
+        shutil.copytree(NEATO_BAG, uploads / f"neato_{index:02}")
+    shutil.copytree(TALKER_MCAP, uploads / "talker")
+    out = tmp_path / "out"
+    first = rerun_bridge(
+        "batch", str(uploads), "-o", str(out), "--ray", ray_cluster.address, "--tag", "fleet=a",
+        timeout=300, env=ray_cluster.environment(),
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "2 converted, 0 already done, 11 copies of another recording, 0 failed, of 13 recordings" in (
+        first.stdout
+    )
+    duplicates = [line for line in first.stderr.splitlines() if ": duplicate: " in line]
+    assert len(duplicates) == 11
+    assert all(f"the same content as {uploads / 'neato_00'} (run neato_00-" in line for line in duplicates)
+    assert sorted(path.name for path in out.iterdir()) == ["catalog", "neato_00.rrd", "talker.rrd"]
+    verify_rrd(out / "neato_00.rrd")
+    assert _tags_by_name(out) == {"neato_00": {"fleet": "a"}, "talker": {"fleet": "a"}}
+
+    # Again, with another tag: the one row per content takes it.
+    again = rerun_bridge(
+        "batch", str(uploads), "-o", str(out), "--ray", ray_cluster.address, "--tag", "fleet=b",
+        timeout=300, env=ray_cluster.environment(),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "0 converted, 2 already done, 11 copies of another recording, 0 failed, of 13 recordings" in (
+        again.stdout
+    )
+    assert _tags_by_name(out) == {"neato_00": {"fleet": "b"}, "talker": {"fleet": "b"}}
+
+
+def test_copies_of_a_failing_recording_fail_with_it(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for name in ("broken", "broken_again"):
+        (uploads / f"{name}.db3").write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)
+    recordings, _ = find_recordings([str(uploads)])
+    report = run_batch(recordings, JobOptions(str(tmp_path / "out")), workers=1)
+    assert report.results == []
+    first, copy = sorted(report.failures, key=lambda failure: failure.name)
+    assert "broken.db3" in first.reason
+    assert copy.reason.startswith(f"the same content as {uploads / 'broken.db3'}, which failed: ")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_batch_stops_with_its_summary(
+    ray_cluster: RayCluster, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """Ctrl-C printed a traceback from ray.wait and nothing of what was done. The signal goes to the
+    command's process group, as a terminal sends Ctrl-C, once the first recording ended: the batch stops,
+    says what ended and what did not, and exits as a process ended by that signal."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for index in range(6):  # six contents (one byte apart), so that none is another's duplicate
+        shutil.copytree(NEATO_BAG, uploads / f"run{index}")
+        with (uploads / f"run{index}" / "metadata.yaml").open("a") as metadata:
+            metadata.write("\n" * index)
+    out = tmp_path / "out"
+    command = [
+        str(CLI),
+        "batch",
+        str(uploads),
+        "-o",
+        str(out),
+        "--ray",
+        ray_cluster.address,
+        "--workers",
+        "1",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ray_cluster.environment(),
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("[1/6,"):
+            os.killpg(process.pid, signum)
+            break
+    stdout, rest = process.communicate(timeout=120)
+    stderr = "".join(seen) + rest
+    assert process.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr
+    ended = [line.split("] ", 1)[1].split(":", 1)[0] for line in stderr.splitlines() if line.startswith("[")]
+    unfinished = [line.split(": ")[1] for line in stderr.splitlines() if line.startswith("not finished: ")]
+    assert ended, stderr
+    assert unfinished, stderr
+    assert sorted(ended + unfinished) == [f"run{index}" for index in range(6)]
+    assert f"error: interrupted ({signum.name}): {len(unfinished)} of 6 recordings not finished" in stderr
+    assert f"{len(ended)} converted, 0 already done, 0 failed, of 6 recordings" in stdout
+    # What ended is published and in the catalog; what was cancelled published nothing (a job folder
+    # its worker had no time to remove is hidden, and goes with the next job into OUT).
+    published = sorted(path.name for path in out.iterdir() if not path.name.startswith("."))
+    assert published == sorted(["catalog", *(f"{n}.rrd" for n in ended)])
+    for name in ended:
+        verify_rrd(out / f"{name}.rrd")
+    runs = query(catalog_of(str(out)), "SELECT name FROM runs ORDER BY name").to_pylist()
+    assert [run["name"] for run in runs] == sorted(ended)
