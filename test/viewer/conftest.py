@@ -153,7 +153,7 @@ def orbit_pixel(
     point: npt.ArrayLike, camera: Mapping[str, Any], width: int, height: int
 ) -> tuple[float, float]:
     """Pixel (column, row) of a world point for pyqtgraph's orbit camera given as the 3D view's camera
-    settings (its fov spans the width)."""
+    settings (its fov spans the height, as RViz's and Rerun's do)."""
     azimuth, elevation = math.radians(camera["camera_azimuth"]), math.radians(camera["camera_elevation"])
     center = np.array(camera["camera_center"], dtype=float)
     eye = center + camera["camera_distance"] * np.array(
@@ -168,8 +168,8 @@ def orbit_pixel(
     right /= np.linalg.norm(right)
     up = np.cross(right, forward)
     relative = np.asarray(point, dtype=float) - eye
-    half_width = (relative @ forward) * math.tan(math.radians(camera["camera_fov"]) / 2)
-    half_height = half_width * height / width
+    half_height = (relative @ forward) * math.tan(math.radians(camera["camera_fov"]) / 2)
+    half_width = half_height * width / height
     return width / 2 * (1 + (relative @ right) / half_width), height / 2 * (1 - (relative @ up) / half_height)
 
 

@@ -17,8 +17,10 @@ crashes (SIGSEGV in ``QPainter``) when that widget is not on screen.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +51,29 @@ class SceneRenderer(gl.GLViewWidget):  # type: ignore[misc]  # pyqtgraph is unty
         # Items and the camera call update() after every change: the canvas shows the next picture.
         if self._changed is not None:
             self._changed()
+
+    def projectionMatrix(self, region: Sequence[int], viewport: Sequence[int]) -> QtGui.QMatrix4x4:  # noqa: N802
+        """pyqtgraph's perspective with ``fov`` taken vertically, as RViz and Rerun's viewer take it
+        (pyqtgraph spans it across the width): a camera placed where RViz looked shows as much ground
+        over the view's height, whatever the view's shape."""
+        x0, y0, width, height = viewport
+        near = float(self.opts["distance"]) * 0.001
+        top = near * math.tan(0.5 * math.radians(float(self.opts["fov"])))
+        right = top * width / max(height, 1)
+        matrix = QtGui.QMatrix4x4()
+        matrix.frustum(
+            right * ((region[0] - x0) * (2.0 / width) - 1),
+            right * ((region[0] + region[2] - x0) * (2.0 / width) - 1),
+            top * ((region[1] - y0) * (2.0 / height) - 1),
+            top * ((region[1] + region[3] - y0) * (2.0 / height) - 1),
+            near,
+            near * 1e6,
+        )
+        return matrix
+
+    def pixelSize(self, pos: Any) -> Any:  # noqa: N802 (pyqtgraph's name)
+        """pyqtgraph's size of a pixel at ``pos`` (panning by mouse), with ``fov`` over the height."""
+        return super().pixelSize(pos) * max(self.width(), 1) / max(self.height(), 1)
 
     def render_image(self, width: int, height: int) -> QtGui.QImage:
         """The scene drawn at ``width`` x ``height`` pixels."""
