@@ -183,9 +183,9 @@ def _print_timing(bag: Bag, choices: Mapping[str, DecoderChoice], type_names: Ma
                 item.name,
                 str(item.count),
                 str(item.stamped),
-                text(item.delay_median_ns),
+                "sim time" if item.sim_time else text(item.delay_median_ns),
                 "-"
-                if item.delay_low_ns is None
+                if item.delay_low_ns is None or item.sim_time
                 else f"{text(item.delay_low_ns)} .. {text(item.delay_high_ns)}",
                 text(item.period_ns),
                 text(item.longest_gap_ns),

@@ -64,10 +64,23 @@ class SeriesTiming:
     delay_low_ns: int | None
     delay_high_ns: int | None
     backwards: int
+    #: When the first step back came (from the recording's start) and the largest step back.
+    first_back_at_ns: int | None
+    largest_back_ns: int | None
+    #: Stamps equal to the one before: a publisher re-sending an old stamp (a frozen TF edge).
+    repeated: int
     period_ns: int | None
     longest_gap_ns: int | None
     longest_gap_at_ns: int | None
     sim_time: bool
+    #: Stamps both before 2000 (sim time) and after: a clock that switched, whose median means nothing.
+    mixed_clock: bool
+
+    @property
+    def standing_still(self) -> bool:
+        """Whether most stamps repeat the one before: the delay then grows with the recording, and says
+        nothing about a clock."""
+        return self.stamped >= 3 and self.repeated * 2 >= self.stamped
 
 
 class StampTiming:
@@ -171,12 +184,16 @@ def _stamp_from_cdr(data: bytes | memoryview) -> int | None:
 def _summary(name: str, series: _Series, start_ns: int) -> SeriesTiming:
     receive = np.asarray(series.receive, dtype=np.int64)
     stamps = np.asarray(series.stamps, dtype=np.int64)
-    delays = np.asarray(series.stamped_at, dtype=np.int64) - stamps
-    gaps = np.diff(receive)
+    stamped_at = np.asarray(series.stamped_at, dtype=np.int64)
+    delays = stamped_at - stamps
+    # Latched once (static TF): no period, no gaps.
+    gaps = np.diff(receive) if not is_static_tf(name) else np.zeros(0, dtype=np.int64)
     longest = int(np.argmax(gaps)) if len(gaps) else None
     median, low, high = (
         (int(value) for value in np.percentile(delays, [50, 5, 95])) if len(delays) else (None, None, None)
     )
+    steps = np.diff(stamps)
+    back = np.flatnonzero(steps < 0)
     return SeriesTiming(
         name=name,
         count=len(receive),
@@ -186,11 +203,15 @@ def _summary(name: str, series: _Series, start_ns: int) -> SeriesTiming:
         delay_median_ns=median,
         delay_low_ns=low,
         delay_high_ns=high,
-        backwards=int((np.diff(stamps) < 0).sum()),
+        backwards=len(back),
+        first_back_at_ns=int(stamped_at[back[0] + 1] - start_ns) if len(back) else None,
+        largest_back_ns=int(-steps[back].min()) if len(back) else None,
+        repeated=int((steps == 0).sum()),
         period_ns=int(np.median(gaps)) if len(gaps) else None,
         longest_gap_ns=None if longest is None else int(gaps[longest]),
         longest_gap_at_ns=None if longest is None else int(receive[longest] - start_ns),
         sim_time=bool(len(stamps)) and bool((stamps < EPOCH_2000_NS).all()),
+        mixed_clock=0 < int((stamps < EPOCH_2000_NS).sum()) < len(stamps),
     )
 
 
@@ -213,7 +234,12 @@ def duration_text(nanos: int) -> str:
 def clock_of(timing: SeriesTiming) -> str:
     """Which clock a series' stamps follow: ``recorder`` (within a second of receive time), ``sim``
     (stamps before 2000), ``other`` (an unsynchronised clock); "" without stamps or for static TF."""
-    if timing.delay_median_ns is None or is_static_tf(timing.name):
+    if (
+        timing.delay_median_ns is None
+        or is_static_tf(timing.name)
+        or timing.standing_still
+        or timing.mixed_clock
+    ):
         return ""
     if timing.sim_time:
         return "sim"
@@ -221,23 +247,49 @@ def clock_of(timing: SeriesTiming) -> str:
 
 
 def findings(timings: Iterable[SeriesTiming]) -> list[str]:
-    """What stands out, one sentence each: clocks apart, offsets between topics on one clock, stamps going
-    back, stamps never set, gaps of stamped topics and TF edges (an unstamped topic such as /cmd_vel or
-    /rosout is sent when there is something to say: its gaps are not dropouts)."""
+    """What stands out, one sentence each: clocks apart, offsets between topics on one clock, stamps that
+    stand still or go back, stamps never set, messages whose stamp could not be read, gaps of stamped
+    topics and TF edges (an unstamped topic such as /cmd_vel is sent when there is something to say: its
+    gaps are not dropouts). ``/tf_static`` is latched once, stamped when its publisher started (or 0):
+    not judged."""
     timings = list(timings)
     said: list[str] = []
     by_clock: dict[str, list[SeriesTiming]] = {}
     for timing in timings:
-        clock = clock_of(timing)
-        by_clock.setdefault(clock, []).append(timing)
-        if timing.backwards and not is_static_tf(timing.name):
-            said.append(f"{timing.name}: header stamps go back {timing.backwards} time(s)")
+        by_clock.setdefault(clock_of(timing), []).append(timing)
+        edge = " -> " in timing.name
+        if is_static_tf(timing.name):
+            continue
+        if timing.standing_still:
+            what = " (a stale TF edge: sent again with an old stamp)" if edge else ""
+            said.append(
+                f"{timing.name}: header stamps stand still: {timing.repeated} of {timing.stamped} repeat the "
+                f"one before{what}"
+            )
+        if timing.mixed_clock:
+            said.append(f"{timing.name}: header stamps switch between sim time and another clock")
+        if timing.backwards:
+            said.append(
+                f"{timing.name}: header stamps go back {timing.backwards} time(s), first at "
+                f"{(timing.first_back_at_ns or 0) / NANOS_PER_SECOND:.2f} s, by up to "
+                f"{duration_text(timing.largest_back_ns or 0)}"
+            )
         if timing.unset:
-            said.append(f"{timing.name}: {timing.unset} message(s) stamped 0 (never set)")
+            what = "transform(s)" if edge else "message(s)"
+            said.append(f"{timing.name}: {timing.unset} {what} stamped 0 (never set)")
+        if timing.undecodable:
+            said.append(
+                f"{timing.name}: the stamp of {timing.undecodable} message(s) could not be read (damaged)"
+            )
         gap, period = timing.longest_gap_ns, timing.period_ns
-        stamped = timing.stamped > 0 and not is_static_tf(timing.name)
-        if stamped and gap is not None and period and gap >= GAP_MIN_NS and gap >= GAP_PERIODS * period:
-            what = "a stale TF edge" if " -> " in timing.name else "a dropout"
+        if (
+            timing.stamped
+            and gap is not None
+            and period
+            and gap >= GAP_MIN_NS
+            and gap >= GAP_PERIODS * period
+        ):
+            what = "a stale TF edge" if edge else "a dropout"
             since = (timing.longest_gap_at_ns or 0) / NANOS_PER_SECOND
             said.append(
                 f"{timing.name}: nothing for {duration_text(gap)} from {since:.2f} s on, "
@@ -245,20 +297,40 @@ def findings(timings: Iterable[SeriesTiming]) -> list[str]:
             )
     said[:0] = _clock_notes(by_clock.get("sim", []), by_clock.get("other", []))
     for clock, members in sorted(by_clock.items()):
-        if not clock or len(members) < 2:
-            continue
-        slowest = max(members, key=lambda timing: timing.delay_median_ns or 0)
-        fastest = min(members, key=lambda timing: timing.delay_median_ns or 0)
-        slow, fast = slowest.delay_median_ns or 0, fastest.delay_median_ns or 0
-        # Off the recorder's clock, stamps seconds apart are other clocks (or stamps made long before
-        # sending), not one clock's offset.
-        if slow - fast > OFFSET_NS and (clock != "other" or slow - fast <= OTHER_CLOCK_NS):
-            said.append(
-                f"stamps of {slowest.name} lag receive time {duration_text(slow - fast)} more than those of "
-                f"{fastest.name} ({duration_text(slow)} against {duration_text(fast)}): joined by stamp, "
-                "they are that far apart"
-            )
+        if clock:
+            said.extend(_offset_notes(clock, members))
     return said
+
+
+def _most_apart(clock: str) -> int:
+    """How far apart delays on ``clock`` may be and still be one clock's offset."""
+    return OTHER_CLOCK_NS if clock != "recorder" else 1 << 62
+
+
+def _offset_notes(clock: str, members: list[SeriesTiming]) -> list[str]:
+    """The topics of one clock whose stamps lag more than :data:`OFFSET_NS` behind the least delayed's,
+    each with how much more. Off the recorder's clock, stamps seconds apart are other clocks (or stamps
+    made long before sending), not one clock's offset; there the delays themselves mean nothing."""
+    if len(members) < 2:
+        return []
+    fastest = min(members, key=lambda timing: timing.delay_median_ns or 0)
+    fast = fastest.delay_median_ns or 0
+    later = sorted(
+        (
+            (timing, (timing.delay_median_ns or 0) - fast)
+            for timing in members
+            if OFFSET_NS < (timing.delay_median_ns or 0) - fast <= _most_apart(clock)
+        ),
+        key=lambda pair: -pair[1],
+    )
+    if not later:
+        return []
+    named = ", ".join(f"{timing.name} ({duration_text(more)} more)" for timing, more in later)
+    base = f"{fastest.name} ({duration_text(fast)})" if clock == "recorder" else fastest.name
+    return [
+        f"stamps lag receive time more than those of {base}: {named}: joined by stamp, they are that far "
+        "apart"
+    ]
 
 
 def _clock_notes(sim: list[SeriesTiming], other: list[SeriesTiming]) -> list[str]:
@@ -276,8 +348,11 @@ def _clock_notes(sim: list[SeriesTiming], other: list[SeriesTiming]) -> list[str
             named = ", ".join(
                 f"{timing.name} ({duration_text(abs(timing.delay_median_ns or 0))})" for timing in members
             )
+            why = "a clock not synchronised with the recorder's"
+            if side == "behind":
+                why += ", or stamps made long before sending"
             notes.append(
-                f"header stamps more than {duration_text(OTHER_CLOCK_NS)} {side} receive time (a clock not "
-                f"synchronised with the recorder's, or stamps made long before sending): {named}"
+                f"header stamps more than {duration_text(OTHER_CLOCK_NS)} {side} receive time ({why}): "
+                f"{named}"
             )
     return notes
