@@ -555,12 +555,10 @@ class _Importer:
         elif current.get("Invert Z Axis") is True:
             why = "its Z axis is inverted"
         elif name in ("Orbit", "XYOrbit"):
-            placement = orbit_placement(current)
-            why = "they are not all numbers"
+            placement, why = orbit_placement(current)
         elif name == "TopDownOrtho":
             height = number(window.get("Height")) if isinstance(window, Mapping) else None
-            placement = top_down_placement(current, height or ASSUMED_VIEW_HEIGHT_PX)
-            why = "they are not all numbers"
+            placement, why = top_down_placement(current, height or ASSUMED_VIEW_HEIGHT_PX)
         else:
             why = "the viewer has no such camera"
         if not placement:  # said, not silently dropped (audit)
@@ -580,37 +578,48 @@ CAMERA_FOV_DEG: Final = 60.0
 ASSUMED_VIEW_HEIGHT_PX: Final = 800.0
 
 
-def orbit_placement(view: Mapping[str, Any]) -> dict[str, Any]:
+#: RViz's Orbit view keeps its pitch this far inside straight up or down, and its distance at least this.
+_PITCH_LIMIT: Final = math.pi / 2 - 0.001
+_NEAREST_M: Final = 0.01
+#: Placement and the reason it is not carried ("" with one).
+Placement = tuple[dict[str, Any], str]
+
+
+def orbit_placement(view: Mapping[str, Any]) -> Placement:
     """RViz's Orbit / XYOrbit camera as ``look_target`` (its Focal Point) and ``eye_position``: Distance
-    away from it, Yaw around +z from +x, Pitch up from the ground plane; {} unless all are numbers."""
-    focal = view.get("Focal Point")
-    focal = focal if isinstance(focal, Mapping) else {}
+    away from it, Yaw around +z from +x, Pitch up from the ground plane, both kept in RViz's limits."""
+    focal = view.get("Focal Point", {})
+    if not isinstance(focal, Mapping):
+        return {}, "its Focal Point has no X, Y, Z"
     values = [number(focal.get(axis, 0.0)) for axis in "XYZ"]
     values += [number(view.get(key)) for key in ("Distance", "Yaw", "Pitch")]
     if any(value is None for value in values):
-        return {}
+        return {}, "they are not all numbers"
     x, y, z, distance, yaw, pitch = (float(value or 0.0) for value in values)
-    if distance <= 0:
-        return {}
+    # As RViz limits them (and 6-digit rounding can put a pitch at the zenith past it).
+    distance = max(distance, _NEAREST_M)
+    pitch = min(max(pitch, -_PITCH_LIMIT), _PITCH_LIMIT)
     eye = (
         x + distance * math.cos(yaw) * math.cos(pitch),
         y + distance * math.sin(yaw) * math.cos(pitch),
         z + distance * math.sin(pitch),
     )
-    return {"look_target": (x, y, z), "eye_position": tuple(round(value, 6) for value in eye)}
+    return {"look_target": (x, y, z), "eye_position": tuple(round(value, 6) for value in eye)}, ""
 
 
-def top_down_placement(view: Mapping[str, Any], view_height_px: float) -> dict[str, Any]:
+def top_down_placement(view: Mapping[str, Any], view_height_px: float) -> Placement:
     """RViz's TopDownOrtho (an orthographic camera over X, Y at Scale pixels a metre, turned by Angle) as
     a perspective eye straight above X, Y that sees as much ground across the view's height:
-    ``view_height_px / Scale`` metres at :data:`CAMERA_FOV_DEG`; {} unless they are numbers."""
+    ``view_height_px / Scale`` metres at :data:`CAMERA_FOV_DEG`."""
     x, y, scale, angle = (number(view.get(key, default)) for key, default in _TOP_DOWN_DEFAULTS)
-    if x is None or y is None or scale is None or angle is None or scale <= 0:
-        return {}
+    if x is None or y is None or scale is None or angle is None:
+        return {}, "they are not all numbers"
+    if scale <= 0:
+        return {}, f"its Scale {scale:g} is not above 0"
     height = view_height_px / scale / 2.0 / math.tan(math.radians(CAMERA_FOV_DEG) / 2.0)
     # The camera turned by Angle around +z: the screen's up is +y turned by it.
     up = (round(-math.sin(angle), 6), round(math.cos(angle), 6), 0.0)
-    return {"look_target": (x, y, 0.0), "eye_position": (x, y, round(height, 3)), "eye_up": up}
+    return {"look_target": (x, y, 0.0), "eye_position": (x, y, round(height, 3)), "eye_up": up}, ""
 
 
 #: TopDownOrtho's properties and RViz's defaults for them.

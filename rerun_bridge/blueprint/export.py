@@ -59,6 +59,7 @@ from rerun_bridge.blueprint.model import (
     TimeSeriesSettings,
     View,
     ViewKind,
+    is_above,
 )
 from rerun_bridge.blueprint.overlays import DEPTH_METERS, SERIES_NAMES
 from rerun_bridge.blueprint.roles import EntityCatalog, resolve_roles
@@ -365,10 +366,13 @@ def _eye(settings: Spatial3DSettings) -> rrb.EyeControls3D:
         place["eye_up"] = list(settings.eye_up)
     if kind is EyeKind.FIRST_PERSON:
         return rrb.EyeControls3D(kind=rrb.Eye3DKind.FirstPerson, **place)
-    if kind is EyeKind.TOP_DOWN:
-        if "position" not in place:
-            x, y, z = settings.look_target or (0.0, 0.0, 0.0)
-            place |= {"position": [x, y, z + TOP_DOWN_HEIGHT_M], "look_target": [x, y, z]}
+    target = settings.look_target or (0.0, 0.0, 0.0)
+    if kind is EyeKind.TOP_DOWN and "position" not in place:
+        x, y, z = target
+        place |= {"position": [x, y, z + TOP_DOWN_HEIGHT_M], "look_target": [x, y, z]}
+    if kind is EyeKind.TOP_DOWN or (
+        settings.eye_position is not None and is_above(settings.eye_position, target)
+    ):
         place.setdefault("eye_up", [0.0, 1.0, 0.0])  # +z, the default, is the direction it looks along
     return rrb.EyeControls3D(kind=rrb.Eye3DKind.Orbital, **place)
 

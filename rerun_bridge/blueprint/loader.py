@@ -29,10 +29,12 @@ from rerun_bridge.blueprint.model import (
     ContainerKind,
     ContentRule,
     EntityStyle,
+    EyeKind,
     Node,
     View,
     ViewKind,
     ViewSettings,
+    is_above,
 )
 from rerun_bridge.blueprint.values import (
     SETTING_CHECKS,
@@ -196,8 +198,20 @@ class _Reader(KeyPathReader):
             name: self.get(entry, path, name, getattr(defaults, name), SETTING_CHECKS[name]) for name in entry
         }
         eye_position = values.get("eye_position")
-        if eye_position is not None and eye_position == (values.get("look_target") or (0.0, 0.0, 0.0)):
+        target = values.get("look_target") or (0.0, 0.0, 0.0)
+        if eye_position is not None and eye_position == target:
             self.error(_join(path, "eye_position"), "the same point as look_target: the camera looks nowhere")
+            values.pop("eye_position")
+        elif (
+            eye_position is not None
+            and values.get("eye") is EyeKind.TOP_DOWN
+            and not is_above(eye_position, target)
+        ):
+            # Rerun's viewer turned such an eye on its side (its up, +y, along the ground); ours orbited.
+            self.error(
+                _join(path, "eye_position"),
+                "a top_down eye looks straight down: put it straight above look_target (or use eye: orbital)",
+            )
             values.pop("eye_position")
         return dataclasses.replace(defaults, **values)
 

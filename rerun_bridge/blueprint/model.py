@@ -92,6 +92,12 @@ class EyeKind(Enum):
     TOP_DOWN = "top_down"
 
 
+def is_above(position: tuple[float, float, float], target: tuple[float, float, float]) -> bool:
+    """Whether ``position`` is straight above ``target`` (a camera there looks straight down)."""
+    across = ((position[0] - target[0]) ** 2 + (position[1] - target[1]) ** 2) ** 0.5
+    return position[2] > target[2] and across <= 1e-6 * (position[2] - target[2])
+
+
 class Color(NamedTuple):
     """An sRGB colour with alpha, 0-255 each; written ``#rrggbb`` (opaque) or ``#rrggbbaa``."""
 

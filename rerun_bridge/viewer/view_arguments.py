@@ -102,7 +102,7 @@ def camera_settings(settings: model.Spatial3DSettings, title: str, notes: list[s
         camera["camera_elevation"] = 90.0
         # pyqtgraph's azimuth -90 looking down shows y up; each degree more turns the picture with it.
         camera["camera_azimuth"] = -90.0 + math.degrees(math.atan2(-up_x, up_y))
-    elif settings.eye_up is not None and settings.eye_up[:2] != (0.0, 0.0):
+    elif settings.eye_up is not None and (settings.eye_up[:2] != (0.0, 0.0) or settings.eye_up[2] < 0):
         notes.append(f"view {title!r}: eye_up is taken only looking straight down; +z is up")
     return camera
 

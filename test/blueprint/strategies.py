@@ -28,6 +28,7 @@ from rerun_bridge.blueprint.model import (
     View,
     ViewKind,
     ViewSettings,
+    is_above,
 )
 from rerun_bridge.model.entity_path import EntityPath
 
@@ -50,8 +51,13 @@ def _depth_range() -> st.SearchStrategy[tuple[float, float]]:
 
 
 def _eye_looks_somewhere(settings: Spatial3DSettings) -> bool:
-    """An eye at its own look target is an error (the loader's)."""
-    return settings.eye_position is None or settings.eye_position != (settings.look_target or (0.0, 0.0, 0.0))
+    """An eye at its own look target, or a top-down eye not above it, is an error (the loader's)."""
+    target = settings.look_target or (0.0, 0.0, 0.0)
+    if settings.eye_position is None:
+        return True
+    if settings.eye is EyeKind.TOP_DOWN:
+        return is_above(settings.eye_position, target)
+    return settings.eye_position != target
 
 
 _points = st.tuples(*(st.floats(-1e4, 1e4, allow_nan=False) for _ in range(3)))

@@ -255,6 +255,10 @@ root:
             "name: x\nroot: {view: spatial3d, settings: {eye_position: [0, 0, 0]}}",
             "the same point as look_target",
         ),
+        (
+            "name: x\nroot: {view: spatial3d, settings: {eye: top_down, eye_position: [6, 0, 4]}}",
+            "root.settings.eye_position: a top_down eye looks straight down: put it straight above",
+        ),
     ],
 )
 def test_single_errors(text: str, error: str | None) -> None:

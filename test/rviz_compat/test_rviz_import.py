@@ -26,7 +26,7 @@ from rerun_bridge.config import BridgeConfig, load_config, parse_config
 from rerun_bridge.convert.pointcloud import COLORMAPS
 from rerun_bridge.errors import ConfigError
 from rviz_compat.displays import DISPLAYS, parse_color, split_class
-from rviz_compat.rviz_import import RvizImport, import_rviz, main_from_rviz
+from rviz_compat.rviz_import import RvizImport, import_rviz, main_from_rviz, orbit_placement
 from test.blueprint.rbl_reader import read_rbl
 
 RVIZ_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "rviz"
@@ -625,6 +625,17 @@ def test_a_turned_top_down_view_keeps_its_turn(tmp_path: Path) -> None:
             {"Class": "rviz_default_plugins/FPS", "Position": {"X": 1}, "Yaw": 0},
             "the viewer has no such camera",
         ),
+        ({"Class": "rviz_default_plugins/TopDownOrtho", "Scale": 0}, "its Scale 0 is not above 0"),
+        (
+            {
+                "Class": "rviz_default_plugins/Orbit",
+                "Distance": 3,
+                "Yaw": 0,
+                "Pitch": 0,
+                "Focal Point": [1, 2, 3],
+            },
+            "its Focal Point has no X, Y, Z",
+        ),
     ],
 )
 def test_a_camera_placement_not_carried_is_said_with_why(
@@ -807,3 +818,16 @@ def test_tf_names_of_the_listed_frames_are_drawn(tmp_path: Path) -> None:
     result = import_rviz(_write(tmp_path, [display]))
     assert _scene_settings(result).frame_names == ("base_link", "odom")
     assert not any("Show Names" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(("pitch", "distance"), [(1.5707963, 6.0), (3.0, 6.0), (0.5, 0.0)])
+def test_an_orbit_placement_is_kept_in_rvizs_limits(pitch: float, distance: float) -> None:
+    """RViz keeps an Orbit view's pitch just inside straight up or down and its distance at least 1 cm:
+    a pitch written at the zenith (rounded past it) or beyond put the eye on the far side, turning the
+    picture round (audit)."""
+    placement, why = orbit_placement({"Distance": distance, "Yaw": 0.5, "Pitch": pitch})
+    assert why == ""
+    x, y, z = placement["eye_position"]
+    assert x > 0
+    assert y > 0  # on the yaw's side of the focal point, however steep
+    assert math.hypot(x, y, z) == pytest.approx(max(distance, 0.01), rel=1e-4)

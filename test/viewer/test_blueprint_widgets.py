@@ -90,6 +90,14 @@ def test_styles_reach_3d_views_and_are_noted_elsewhere() -> None:
     assert widget_arguments(first_person).notes == [
         "view 'spatial3d /': eye first_person is not supported; the orbit camera is used"
     ]
+    # Rerun's viewer turns the picture upside down for this; the embedded one keeps +z up, and says so.
+    upside_down = model.View(
+        model.ViewKind.SPATIAL3D,
+        settings=model.Spatial3DSettings(eye_position=(6.0, 0.0, 4.0), eye_up=(0.0, 0.0, -1.0)),
+    )
+    assert widget_arguments(upside_down).notes == [
+        "view 'spatial3d /': eye_up is taken only looking straight down; +z is up"
+    ]
 
 
 @pytest.mark.gui

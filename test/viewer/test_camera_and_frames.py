@@ -477,7 +477,7 @@ def test_a_blueprint_placed_orbit_eye_looks_from_where_rviz_orbit_looked(qtbot: 
     """RViz's default Orbit view (Distance 10, Yaw and Pitch 45 degrees about the origin) imported: the
     camera sits at (5, 5, 7.07) looking at the origin, where a red ring is in the middle of the picture."""
     store = tf_store({"base_link": (0.0, 0.0, 0.0)}, points_frame="base_link")
-    placement = orbit_placement({"Distance": 10, "Yaw": math.pi / 4, "Pitch": math.pi / 4})
+    placement, _why = orbit_placement({"Distance": 10, "Yaw": math.pi / 4, "Pitch": math.pi / 4})
     view = open_view(
         qtbot, store, frames=False, **camera_settings(model.Spatial3DSettings(**placement), "scene", [])
     )
