@@ -34,7 +34,9 @@ def show(value: object) -> str:
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     names = list(choices)
-    close = difflib.get_close_matches(word, names, n=1)
+    # A shortened name (eye_pos) is meant as the one it begins, not the nearest by letters (eye_up).
+    begun = [name for name in names if len(word) >= 3 and name.startswith(word)]
+    close = begun if len(begun) == 1 else difflib.get_close_matches(word, names, n=1)
     return f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(names)
 
 

@@ -256,6 +256,10 @@ root:
             "the same point as look_target",
         ),
         (
+            "name: x\nroot: {view: spatial3d, settings: {eye_pos: [1, 2, 3]}}",
+            "(did you mean 'eye_position'?)",
+        ),
+        (
             "name: x\nroot: {view: spatial3d, settings: {eye: top_down, eye_position: [6, 0, 4]}}",
             "root.settings.eye_position: a top_down eye looks straight down: put it straight above",
         ),
