@@ -718,7 +718,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
                 broken = True
             except UnreachableError as err:  # nothing arrived: exit 1 as documented (it was 2, a usage error)
                 print(f"error: {err}", file=sys.stderr)
-                broken = True
+                return EXIT_NOTHING_CONVERTED  # the one line says it all (the file goes below)
     finally:
         if not received:  # refused, unreachable or silent: no empty recording left behind
             output.unlink(missing_ok=True)

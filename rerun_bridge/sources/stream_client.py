@@ -105,21 +105,29 @@ def _bridge_error(settings: ClientSettings, err: BaseException) -> BaseException
         what = "the bridge refused the token" if settings.token else "the bridge requires a token (--token)"
         return AuthenticationError(f"{settings.address}: authentication failed: {what}")
     if isinstance(err, flight.FlightUnavailableError):
+        reason = grpc_reason(err)
+        if reason in _ANSWERED:  # something answered there: the hint about a bridge not running misleads
+            return UnreachableError(f"{settings.address}: cannot read a bridge stream there: {reason}")
         return UnreachableError(
-            f"{settings.address}: no bridge stream there: {grpc_reason(err)} (is the bridge running with "
-            f"--serve on that address, and is its port reachable from here?)"
+            f"{settings.address}: no bridge stream there: {reason}; is the bridge running with --serve on "
+            "that address, and its port reachable from here?"
         )
     return err
 
 
+_TLS: Final = "the TLS handshake failed (give --tls-root-cert for a bridge with TLS, none without)"
+_NOT_GRPC: Final = "the port answers, but not with gRPC (another server listens there)"
+#: Reasons that mean something answered at the address.
+_ANSWERED: Final = frozenset({_TLS, _NOT_GRPC})
 #: Words in gRPC's error text, and what they mean for a user, first match wins.
 _REASONS: Final = (
     ("connection refused", "connection refused"),
     ("domain name not found", "the host name does not resolve"),
     ("dns resolution failed", "the host name does not resolve"),
     ("errors resolving", "the host name does not resolve"),
-    ("handshake failed", "the TLS handshake failed (--tls-root-cert for a bridge with TLS, none without)"),
-    ("ssl", "the TLS handshake failed (--tls-root-cert for a bridge with TLS, none without)"),
+    ("handshake failed", _TLS),
+    ("ssl", _TLS),
+    ("failed parsing http/2", _NOT_GRPC),
     ("connection reset", "the connection was reset"),
     ("timed out", "the connection timed out"),
     ("deadline exceeded", "no answer in time"),
@@ -179,8 +187,9 @@ def receive(
                 f"for a client ({grpc_reason(err)}); run receive again to go on in a new file"
             ) from err
         raise StreamBrokenError(
-            f"{settings.address}: the stream broke off after {count} chunks (the bridge stopped without "
-            f"waiting for a client that had stopped reading, or the network went down): {grpc_reason(err)}"
+            f"{settings.address}: the stream broke off after {count} chunks (the bridge was killed, or "
+            f"stopped without waiting for a client that had stopped reading, or the network went down): "
+            f"{grpc_reason(err)}"
         ) from err
     except flight.FlightError as err:
         raise _bridge_error(settings, err) from err

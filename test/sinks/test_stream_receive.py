@@ -4,6 +4,7 @@ recording as Ctrl-C does, and a port already served on is one error naming it.""
 
 from __future__ import annotations
 
+import http.server
 import signal
 import subprocess
 import sys
@@ -101,13 +102,32 @@ def test_no_bridge_listening_is_exit_1_and_one_line_naming_the_address(tmp_path:
     text (the message twice, "gRPC client debug context: ...")."""
     port = free_port()
     received = _receive(port, tmp_path / "none.rrd")
-    _out, err = received.communicate(timeout=60)
+    out, err = received.communicate(timeout=60)
     assert received.returncode == 1, err
     assert err.splitlines() == [
-        f"error: 127.0.0.1:{port}: no bridge stream there: connection refused (is the bridge running with "
-        "--serve on that address, and is its port reachable from here?)"
+        f"error: 127.0.0.1:{port}: no bridge stream there: connection refused; is the bridge running with "
+        "--serve on that address, and its port reachable from here?"
     ]
+    assert out == ""  # one line in all ("received 0 chunks; nothing written" came after it: audit)
     assert not (tmp_path / "none.rrd").exists()
+
+
+def test_a_port_that_is_not_a_bridge_is_said_so_without_grpc_text(tmp_path: Path) -> None:
+    """A web server on the port: gRPC's "Failed parsing HTTP/2 (Expected SETTINGS frame ...)" came through
+    whole, with the hint to start the bridge (audit)."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        received = _receive(server.server_address[1], tmp_path / "web.rrd")
+        _out, err = received.communicate(timeout=60)
+    finally:
+        server.shutdown()
+    assert received.returncode == 1, err
+    assert err.splitlines() == [
+        f"error: 127.0.0.1:{server.server_address[1]}: cannot read a bridge stream there: the port answers, "
+        "but not with gRPC (another server listens there)"
+    ]
 
 
 def test_a_stream_cut_off_midway_keeps_what_arrived_and_says_so(tmp_path: Path) -> None:

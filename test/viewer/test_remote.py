@@ -109,6 +109,6 @@ def test_watching_an_address_where_no_bridge_serves_says_why(
     assert run_remote_viewer(ClientSettings(f"127.0.0.1:{port}"), options) == 1
     (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: no data")]
     assert line.startswith(f"error: no data from 127.0.0.1:{port} within 3 s (reconnecting: ")
-    assert "no bridge stream there: connection refused (is the bridge running with --serve" in line
+    assert "no bridge stream there: connection refused; is the bridge running with --serve" in line
     assert "gRPC" not in line  # gRPC's debug context (the message twice, "Client context: ...") left out
     assert not (tmp_path / "none.png").exists()
