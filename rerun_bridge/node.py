@@ -802,6 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             source = str(values["config_file"]) or "<config>"
             types = type_support(config.custom_types, source=source)
         bridge = BridgeNode(config, node, types)
+        route_library_log(node)
     except BridgeError as err:
         print(f"error: {err}", file=sys.stderr)
         node.destroy_node()
@@ -819,6 +820,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stderr.flush()
     unfinished_parts = any(output.unfinished for output in bridge.output_states())
     os._exit(1 if bridge.unfinished or unfinished_parts or stalled_writers() else 0)
+
+
+class RosLogHandler(logging.Handler):
+    """Python log records through a ROS logger: the node's format on the terminal, and /rosout."""
+
+    def __init__(self, log: Any) -> None:
+        super().__init__()
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format: Python's own handlers skip it too
+            self.handleError(record)
+            return
+        if record.levelno >= logging.ERROR:
+            self._log.error(message)
+        elif record.levelno >= logging.WARNING:
+            self._log.warning(message)
+        elif record.levelno >= logging.INFO:
+            self._log.info(message)
+        else:
+            self._log.debug(message)
+
+
+def route_library_log(node: Node) -> None:
+    """The bridge's modules' own log lines (the stream server naming a client that stopped reading) go
+    through the node's ROS logger, as its other lines do: they came out as plain stderr text and never
+    reached /rosout (audit)."""
+    library = logging.getLogger("rerun_bridge")
+    library.addHandler(RosLogHandler(node.get_logger()))
+    library.propagate = False  # not printed a second time by the command line's own handler
 
 
 def output_line(output: OutputState) -> str:

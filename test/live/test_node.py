@@ -524,3 +524,46 @@ def test_an_output_that_cannot_be_opened_leaves_no_other_file_behind(live: LiveE
     assert "not_a_folder" in err
     assert not (live.tmp / "run.rrd").exists()
     assert sorted(path.name for path in live.tmp.iterdir() if path.suffix in (".rrd", ".mcap")) == []
+
+
+_LIBRARY_LOG = """
+import logging, sys
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
+from rcl_interfaces.msg import Log
+from rerun_bridge.node import route_library_log
+
+logging.basicConfig(level=logging.INFO)  # as the command line sets it up
+rclpy.init()
+node = Node("rerun_bridge")
+route_library_log(node)
+heard = []
+listener = Node("listener")
+latched = QoSProfile(depth=100, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+listener.create_subscription(Log, "/rosout", heard.append, latched)
+logging.getLogger("rerun_bridge.sinks.stream").warning("stream client ipv4:10.0.0.2:5000 stopped reading")
+for _ in range(50):
+    rclpy.spin_once(listener, timeout_sec=0.1)
+    if heard:
+        break
+print("ROSOUT", [message.msg for message in heard if message.name == "rerun_bridge"])
+"""
+
+
+def test_the_bridges_library_warnings_go_through_the_ros_logger(live: LiveEnv) -> None:
+    """The stream server's warning about a client that stopped reading came out as plain stderr text,
+    without the node's [WARN] [time] [rerun_bridge] prefix, and never reached /rosout (audit)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LIBRARY_LOG],
+        env=live.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    warned = [line for line in done.stderr.splitlines() if "stopped reading" in line]
+    assert len(warned) == 1, done.stderr  # once: not also by the command line's own handler
+    assert warned[0].startswith("[WARN] [")
+    assert "[rerun_bridge]: stream client" in warned[0]
+    assert "ROSOUT ['stream client ipv4:10.0.0.2:5000 stopped reading']" in done.stdout
