@@ -135,6 +135,8 @@ class RowBatcher:
         self.array_batch_bytes = max(batch_bytes, array_batch_bytes or batch_bytes)
         self.stats = BatchStats()
         self._groups: dict[_GroupKey, _Group] = {}
+        #: The last static batch sent per entity and columns.
+        self._static_sent: dict[tuple[str, tuple[str, ...]], pa.RecordBatch] = {}
         #: The keys of ``_groups`` by entity path (a Clear sends the pending rows of its entities first).
         self._entity_groups: dict[str, list[_GroupKey]] = {}
         self._specs: dict[tuple[str, str, bool], ComponentSpec] = {}
@@ -261,7 +263,8 @@ class RowBatcher:
         row_bytes = _column_rows_nbytes(columns) / max(total, 1)
         # As many rows per chunk as write() would put together: batch_rows, or fewer big ones (scans).
         per_chunk = max(1, min(self.batch_rows, int(self.batch_bytes // max(row_bytes, 1.0))))
-        for start in range(0, total, per_chunk):
+        # Static data keeps its last value only (see _send).
+        for start in range(0, total, per_chunk) if not columns.static else range(max(total - 1, 0), total):
             end = min(start + per_chunk, total)
             arrays = [_time_array_of(name, columns.times[name][start:end]) for name in timeline_names]
             for dynamic, batches in ((False, columns.components), (True, columns.extra)):
@@ -301,13 +304,22 @@ class RowBatcher:
             arrays.extend(_time_array(name, values) for name, values in group.times.items())
         for dynamic, columns in ((False, group.components), (True, group.extra)):
             for name, batches in columns.items():
-                spec = self._spec(archetype, name, batches[0], dynamic)
-                arrays.append(list_column(archetype, name, batches, spec, dynamic))
+                # Static data keeps its last value only: the rows before it would be sent for nothing
+                # (an IMU's series names came once per message, 200 a second, on the stream: audit).
+                kept = batches[-1:] if static else batches
+                spec = self._spec(archetype, name, kept[0], dynamic)
+                arrays.append(list_column(archetype, name, kept, spec, dynamic))
         batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema(key, arrays))
         self._hand_out(entity_path, static, batch)
-        self._count_sent(entity_path, group.rows)
+        self._count_sent(entity_path, 1 if static else group.rows)
 
     def _hand_out(self, entity_path: str, static: bool, batch: pa.RecordBatch) -> None:
+        if static:
+            # The same static value again changes nothing: not sent (each flush repeated it).
+            key = (entity_path, tuple(batch.schema.names))
+            if (last := self._static_sent.get(key)) is not None and last.equals(batch):
+                return
+            self._static_sent[key] = batch
         self.sent.note_batch(entity_path, batch)
         self.emit(entity_path, static, batch)
 

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 import rerun as rr
 
-from rerun_bridge.model.rows import Batch, ColumnRows, Row
+from rerun_bridge.model.rows import Batch, ColumnRows, Cycled, Row
 from rerun_bridge.model.timeline import LOG_TIME, ROS_TIME
 from rerun_bridge.sinks.arrow_columns import _rerun_values, learn_spec, list_column
 from rerun_bridge.sinks.batcher import RowBatcher
@@ -192,3 +192,34 @@ def test_numpy_rows_share_a_chunk_and_blobs_go_alone(layout: str) -> None:
     for index in range(3):
         alone.write([Row("/cloud", "Points3D", {"positions": records[index][:, :3]})], {LOG_TIME: index})
     assert [batch.num_rows for _entity, batch in chunks] == [1, 1, 1]
+
+
+def test_static_rows_are_sent_once_with_their_last_value() -> None:
+    """An IMU's series names come as a static row with every message: each flush sent them all again (a
+    static chunk per IMU chunk on the stream, 45 a second: audit). Only the last static value counts,
+    and a value already sent is not sent again; a new one is."""
+    sent: list[tuple[str, bool, pa.RecordBatch]] = []
+    batcher = RowBatcher(lambda entity, static, batch: sent.append((entity, static, batch)), batch_rows=1000)
+
+    def imu_rows(names: list[str]) -> list[Row]:
+        return [
+            Row("/imu", "Scalars", {"scalars": np.zeros(2)}),
+            Row("/imu", "SeriesLines", {"names": names}, static=True),
+        ]
+
+    for flush in range(3):
+        for step in range(100):
+            batcher.write(imu_rows(["gyro/x", "gyro/y"]), {LOG_TIME: flush * 1000 + step})
+        batcher.flush()
+    batcher.write(imu_rows(["x", "y"]), {LOG_TIME: 5000})
+    batcher.flush()
+    static = [batch for _entity, is_static, batch in sent if is_static]
+    assert [batch.num_rows for batch in static] == [1, 1]
+    assert [batch.column(0).to_pylist() for batch in static] == [[["gyro/x", "gyro/y"]], [["x", "y"]]]
+    assert sum(batch.num_rows for _entity, is_static, batch in sent if not is_static) == 301
+    # Given column-wise (a bag's IMU batch), the same: one row, the last.
+    batcher.write_columns(
+        ColumnRows("/imu2", "SeriesLines", {}, {"names": Cycled([["a"], ["b"]], 10)}, static=True)
+    )
+    assert sent[-1][2].num_rows == 1
+    assert sent[-1][2].column(0).to_pylist() == [["b"]]
