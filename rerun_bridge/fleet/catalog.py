@@ -233,6 +233,25 @@ def converted_runs(catalog: Location) -> dict[str, str]:
     return dict(zip(runs["content_hash"].to_pylist(), runs["run_id"].to_pylist(), strict=True))
 
 
+def run_name_of(catalog: Location, digest: str) -> str | None:
+    """The name of the catalog's run of this content (a converted one before a registered one), None
+    without one: converting the content again keeps that name, so its row (and tags) is replaced rather
+    than joined by a second one under another name."""
+    import pyarrow.dataset as ds
+
+    try:
+        runs = _dataset(catalog, "runs", RUNS_SCHEMA).to_table(
+            columns=["name", "status"], filter=ds.field("content_hash") == digest
+        )
+    except OSError as err:
+        raise StorageError(f"{catalog.uri}: cannot read the catalog: {storage_reason(err)}") from err
+    named = sorted(
+        zip(runs["status"].to_pylist(), runs["name"].to_pylist(), strict=True),
+        key=lambda row: (row[0] != STATUS_CONVERTED, row[1]),
+    )
+    return named[0][1] if named else None
+
+
 def published_outputs(catalog: Location, other_than: str | None = None) -> list[str]:
     """The URI of every file the catalog's converted runs published (none when there is no catalog);
     with ``other_than``, only those of runs of another content than that hash."""

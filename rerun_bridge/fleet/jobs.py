@@ -23,6 +23,7 @@ from rerun_bridge.fleet.catalog import (
     converted_runs,
     published_outputs,
     retag_run,
+    run_name_of,
     run_outputs,
     run_tags,
     write_entry,
@@ -248,6 +249,10 @@ def convert_recording(
         if options.tags:  # this batch's tags join the run's, as `catalog add` adds them to a converted run
             retag_run(catalog_of(out), done[digest], options.tags)
         return JobResult(recording.name, recording.uri, OUTCOME_SKIPPED, recording.bytes, done[digest])
+    # Converted (or registered) before under another name (another batch's folder layout, --force):
+    # that name, so that the content keeps one row (a second row's tags drifted apart: audit).
+    if (named := run_name_of(catalog_of(out), digest)) is not None:
+        recording = dataclasses.replace(recording, name=named)
     recording = _named_apart(recording, out, digest)
     targets = output_targets(recording, out, options.mcap)
     with ExitStack() as stack:

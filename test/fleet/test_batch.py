@@ -376,6 +376,31 @@ def test_copies_in_one_batch_are_converted_once(ray_cluster: RayCluster, tmp_pat
     assert _tags_by_name(out) == {"neato_00": {"fleet": "b"}, "talker": {"fleet": "b"}}
 
 
+def test_a_content_converted_again_under_another_name_keeps_its_one_row(tmp_path: Path) -> None:
+    """day1/run.mcap converted alone is `run`; converted again (--force) with day2's copy, it came out as
+    `day1_run_mcap`: a second row and .rrd, and a later batch's tags reached only one row (audit). It
+    keeps its first name now, and its tags; a content registered first keeps its registered row too."""
+    uploads = tmp_path / "uploads"
+    for day in ("day1", "day2"):
+        shutil.copytree(TALKER_MCAP, uploads / day / "run")
+    out = tmp_path / "out"
+    alone = run_batch(
+        find_recordings([str(uploads / "day1" / "run")])[0], JobOptions(str(out), tags={"first": "1"}), 1
+    )
+    assert _names(alone.results) == ["run"]
+    again = run_batch(
+        find_recordings([str(uploads / "day1"), str(uploads / "day2")])[0],
+        JobOptions(str(out), force=True, tags={"again": "1"}),
+        1,
+    )
+    assert [result.run_id.split("-")[0] for result in again.results] == [
+        "run",
+        "run",
+    ]  # the copy: a duplicate
+    assert _tags_by_name(out) == {"run": {"first": "1", "again": "1"}}
+    assert sorted(path.name for path in out.iterdir()) == ["catalog", "run.rrd"]
+
+
 def test_copies_of_a_failing_recording_fail_with_it(ray_cluster: RayCluster, tmp_path: Path) -> None:
     uploads = tmp_path / "uploads"
     uploads.mkdir()
