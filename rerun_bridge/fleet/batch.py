@@ -99,15 +99,24 @@ def ray_connection(address: str | None, workers: int | None) -> Iterator[None]:
         # Ctrl-C held until Ray is up, and while it stops: one in the middle of either left Ray's
         # processes running without their node (a started node is stopped by ray.shutdown only).
         with signals_deferred():
-            if address:
-                ray.init(address=address, logging_level=logging.WARNING)
-            else:
-                ray.init(
-                    address="local",
-                    num_cpus=workers or os.cpu_count() or 1,
-                    include_dashboard=False,
-                    logging_level=logging.WARNING,
-                )
+            holding = signal.getsignal(signal.SIGTERM)
+            try:
+                if address:
+                    ray.init(address=address, logging_level=logging.WARNING)
+                else:
+                    ray.init(
+                        address="local",
+                        num_cpus=workers or os.cpu_count() or 1,
+                        include_dashboard=False,
+                        logging_level=logging.WARNING,
+                    )
+            except SystemExit:
+                # Ray puts a SIGTERM handler of its own in place as it starts, which exits (15, nothing
+                # said, its agents left running: audit): held as any other, delivered below.
+                signal.signal(signal.SIGTERM, holding)
+                signal.raise_signal(signal.SIGTERM)
+            finally:
+                signal.signal(signal.SIGTERM, holding)
         yield
     finally:
         with signals_deferred():
