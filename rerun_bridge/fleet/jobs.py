@@ -316,12 +316,19 @@ def _outputs_kept(out: Location, run_id: str) -> bool:
 
 
 def _named_apart(recording: Recording, out: Location, digest: str) -> Recording:
-    """The recording, named apart (``run_<hash>``) where an earlier batch into ``out`` published a file of
-    its name from other content (day1/run.mcap, then day2/run.mcap: the second replaced the first's .rrd,
-    which the catalog still listed). The catalog is read here, not once per batch: a run this batch
-    published a moment ago counts too."""
-    taken = set(published_outputs(catalog_of(out), other_than=digest))
-    if not any(target.uri in taken for target in output_targets(recording, out, mcap=True).values()):
+    """The recording, named apart (``run_<hash>``) where a file of its name is in ``out`` that is not its
+    own run's: one an earlier batch published from other content (day1/run.mcap, then day2/run.mcap: the
+    second replaced the first's .rrd, which the catalog still listed), or one no run published. The
+    catalog is read here, not once per batch: a run this batch published a moment ago counts too."""
+    catalog = catalog_of(out)
+    taken = set(published_outputs(catalog, other_than=digest))
+    own = set(published_outputs(catalog)) - taken
+    # A file there that no run published (an earlier `convert -o OUT/run.rrd`) is someone's too: it was
+    # replaced without a word (audit).
+    if not any(
+        target.uri in taken or (target.uri not in own and location_of(target.uri).exists())
+        for target in output_targets(recording, out, mcap=True).values()
+    ):
         return recording
     return dataclasses.replace(recording, name=f"{recording.name}_{digest[:8]}")
 

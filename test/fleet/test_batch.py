@@ -401,6 +401,20 @@ def test_a_content_converted_again_under_another_name_keeps_its_one_row(tmp_path
     assert sorted(path.name for path in out.iterdir()) == ["catalog", "run.rrd"]
 
 
+def test_a_file_in_out_that_no_run_published_is_not_replaced(tmp_path: Path) -> None:
+    """An earlier `convert -o OUT/run.rrd` was replaced by a batch's run.rrd without a word (audit)."""
+    uploads = tmp_path / "uploads"
+    shutil.copytree(TALKER_MCAP, uploads / "run")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.rrd").write_bytes(b"someone's recording")
+    report = run_batch(find_recordings([str(uploads / "run")])[0], JobOptions(str(out)), 1)
+    (result,) = report.results
+    assert result.run_id.startswith("run_")  # named apart, with its content hash
+    assert (out / "run.rrd").read_bytes() == b"someone's recording"
+    verify_rrd(out / f"{result.run_id.split('-')[0]}.rrd")
+
+
 def test_copies_of_a_failing_recording_fail_with_it(ray_cluster: RayCluster, tmp_path: Path) -> None:
     uploads = tmp_path / "uploads"
     uploads.mkdir()
