@@ -185,6 +185,10 @@ def register_recording(recording: Recording, out: str, tags: Mapping[str, str]) 
         if tags:
             retag_run(catalog, converted, tags)
         return Registration(converted, converted_before=True)
+    # A copy of a content registered before under another name joins its row: one row per content, which
+    # a batch's conversion then replaces (a row per copy stayed `registered` beside it: audit).
+    if (named := run_name_of(catalog, digest)) is not None:
+        recording = dataclasses.replace(recording, name=named)
     with staged(recording) as source, _named_by_uri(source):
         facts = _facts(source, predict=True)
         problems = [source.named(problem) for problem in facts.problems]

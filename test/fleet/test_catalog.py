@@ -191,6 +191,26 @@ def test_catalog_add_then_convert_replaces_the_registered_row(tmp_path: Path) ->
     }
 
 
+def test_copies_registered_apart_share_one_row_which_their_conversion_replaces(tmp_path: Path) -> None:
+    """Three copies of one MCAP registered made three `registered` rows, which stayed beside the converted
+    one after a batch (audit): one row per content now, replaced by the conversion."""
+    mcap = next(ABITOBOT_BAG.glob("*.mcap"))
+    uploads = tmp_path / "uploads"
+    for folder in ("day1", "day2", "misc"):
+        (uploads / folder).mkdir(parents=True)
+        (uploads / folder / f"{folder}_run.mcap").write_bytes(mcap.read_bytes())
+    out = tmp_path / "out"
+    assert main(["catalog", "add", str(uploads), "-o", str(out), "--tag", "state=new"]) == 0
+    (registered,) = _query(out, "SELECT run_id, status FROM runs")
+    assert registered["status"] == "registered"
+    recordings, _ = find_recordings([str(uploads / "misc")])
+    convert_recording(recordings[0], JobOptions(str(out)), {})
+    (converted,) = _query(out, "SELECT run_id, status, tags FROM runs")
+    assert converted["run_id"] == registered["run_id"]
+    assert converted["status"] == "converted"
+    assert dict(converted["tags"]) == {"state": "new"}  # type: ignore[call-overload]
+
+
 def test_a_conversion_keeps_the_tags_given_at_registration(tmp_path: Path) -> None:
     """A run's tags are those it was registered with, and the batch's added (a repeated key: the
     batch's value), also when converted again."""
