@@ -252,9 +252,9 @@ def run_name_of(catalog: Location, digest: str) -> str | None:
     return named[0][1] if named else None
 
 
-def published_outputs(catalog: Location, other_than: str | None = None) -> list[str]:
-    """The URI of every file the catalog's converted runs published (none when there is no catalog);
-    with ``other_than``, only those of runs of another content than that hash."""
+def published_outputs(catalog: Location) -> list[tuple[str, str]]:
+    """(URI, content hash) of every file the catalog's converted runs published (none when there is no
+    catalog)."""
     try:
         runs = _dataset(catalog, "runs", RUNS_SCHEMA).to_table(
             columns=["outputs", "content_hash"], filter=_status_is(STATUS_CONVERTED)
@@ -262,9 +262,8 @@ def published_outputs(catalog: Location, other_than: str | None = None) -> list[
     except OSError as err:
         raise StorageError(f"{catalog.uri}: cannot read the catalog: {storage_reason(err)}") from err
     return [
-        uri
+        (uri, digest)
         for outputs, digest in zip(runs["outputs"].to_pylist(), runs["content_hash"].to_pylist(), strict=True)
-        if other_than is None or digest != other_than
         for uri in outputs or ()
     ]
 

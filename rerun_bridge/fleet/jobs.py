@@ -238,7 +238,7 @@ def earlier_outputs(recordings: Sequence[Recording], out: Location) -> list[Reco
     """The recordings that are files an earlier batch into ``out`` published: its .mcap re-recordings,
     found again when ``out`` lies inside an input folder (``batch uploads/ -o uploads/converted --mcap``).
     Taken for new recordings, each run converted the last run's copies once more."""
-    published = {_file_key(location_of(uri)) for uri in published_outputs(catalog_of(out))}
+    published = {_file_key(location_of(uri)) for uri, _digest in published_outputs(catalog_of(out))}
     return [r for r in recordings if not r.is_folder and _file_key(r.location) in published]
 
 
@@ -324,9 +324,9 @@ def _named_apart(recording: Recording, out: Location, digest: str) -> Recording:
     own run's: one an earlier batch published from other content (day1/run.mcap, then day2/run.mcap: the
     second replaced the first's .rrd, which the catalog still listed), or one no run published. The
     catalog is read here, not once per batch: a run this batch published a moment ago counts too."""
-    catalog = catalog_of(out)
-    taken = set(published_outputs(catalog, other_than=digest))
-    own = set(published_outputs(catalog)) - taken
+    published = published_outputs(catalog_of(out))  # one read of the catalog for both
+    taken = {uri for uri, other in published if other != digest}
+    own = {uri for uri, other in published if other == digest}
     # A file there that no run published (an earlier `convert -o OUT/run.rrd`) is someone's too: it was
     # replaced without a word (audit).
     if not any(

@@ -91,9 +91,10 @@ def camera_settings(settings: model.Spatial3DSettings, title: str, notes: list[s
         distance = float(np.linalg.norm(offset))
         across = float(np.hypot(offset[0], offset[1]))
         camera["camera_distance"] = distance
-        if across < 1e-6 * distance:  # straight above (or below): the screen's up comes from eye_up
-            camera["camera_elevation"] = 90.0 if offset[2] > 0 else -90.0
-            down = offset[2] > 0
+        if model.is_above(settings.eye_position, settings.look_target or (0.0, 0.0, 0.0)):
+            down = True  # the screen's up comes from eye_up
+        elif across < 1e-6 * distance:  # straight below
+            camera["camera_elevation"] = -90.0
         else:
             camera["camera_elevation"] = math.degrees(math.atan2(float(offset[2]), across))
             camera["camera_azimuth"] = math.degrees(math.atan2(float(offset[1]), float(offset[0])))
